@@ -1,0 +1,200 @@
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+// Directory: city → county → unit. Vendor and reviewer organisations are units too.
+export const units = pgTable("units", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  kind: text("kind").$type<"city" | "county" | "unit">().notNull(),
+  parentId: text("parent_id").references((): any => units.id),
+  createdAt: ts("created_at").notNull().defaultNow(),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    unitId: text("unit_id").notNull().references(() => units.id),
+    mobile: text("mobile").notNull(),
+    wecomUserId: text("wecom_user_id").notNull().default(""),
+    roles: jsonb("roles").$type<string[]>().notNull(),
+    active: boolean("active").notNull().default(true),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    updatedAt: ts("updated_at").notNull().defaultNow(),
+  },
+  (t) => [index("users_unit_idx").on(t.unitId)],
+);
+
+// Bearer tokens: only the SHA-256 of the secret is kept.
+export const apiTokens = pgTable("api_tokens", {
+  id: text("id").primaryKey(),
+  userId: text("user_id").notNull().references(() => users.id),
+  name: text("name").notNull().default(""),
+  tokenHash: text("token_hash").notNull().unique(),
+  createdAt: ts("created_at").notNull(),
+  revokedAt: ts("revoked_at"),
+  lastUsedAt: ts("last_used_at"),
+});
+
+export const requests = pgTable(
+  "requests",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    code: text("code").notNull().unique(),
+    flow: text("flow").notNull(),
+    profile: text("profile").notNull(),
+    unitId: text("unit_id").notNull().references(() => units.id),
+    applicantId: text("applicant_id").notNull().references(() => users.id),
+    title: text("title").notNull(),
+    form: jsonb("form").notNull(),
+    totals: jsonb("totals").notNull(),
+    status: text("status").notNull(),
+    currentStage: text("current_stage"),
+    overdue: boolean("overdue").notNull().default(false),
+    version: integer("version").notNull().default(0),
+    submittedAt: ts("submitted_at").notNull(),
+    closedAt: ts("closed_at"),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("requests_applicant_idx").on(t.applicantId), index("requests_unit_idx").on(t.unitId)],
+);
+
+// One row each time a stage opens for a request (a returned request reopens stages in a new round).
+export const stageRuns = pgTable(
+  "stage_runs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
+    stage: text("stage").notNull(),
+    mode: text("mode").$type<"any" | "all">().notNull(),
+    status: text("status").notNull(),
+    openedAt: ts("opened_at").notNull(),
+    deadlineAt: ts("deadline_at"),
+    earliestAt: ts("earliest_at"),
+    overdue: boolean("overdue").notNull().default(false),
+    closedAt: ts("closed_at"),
+  },
+  (t) => [index("stage_runs_request_idx").on(t.requestId)],
+);
+
+// Who may act on a stage run. 或签: one party, any of its tasks decides; 会签: every party must approve.
+export const tasks = pgTable(
+  "tasks",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    stageRunId: bigint("stage_run_id", { mode: "number" }).notNull().references(() => stageRuns.id),
+    requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
+    party: text("party").notNull(),
+    userId: text("user_id").notNull().references(() => users.id),
+    status: text("status").notNull(),
+    note: text("note"),
+    decidedAt: ts("decided_at"),
+  },
+  (t) => [
+    index("tasks_user_status_idx").on(t.userId, t.status),
+    index("tasks_stage_run_idx").on(t.stageRunId),
+  ],
+);
+
+// 整改通知 (rectification notice) and 工作警示 (work warning), by the reviewer or by an overdue timer.
+export const findings = pgTable(
+  "findings",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
+    stage: text("stage"),
+    kind: text("kind").$type<"rectification" | "warning">().notNull(),
+    text: text("text").notNull(),
+    byUserId: text("by_user_id").references(() => users.id),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [index("findings_request_idx").on(t.requestId)],
+);
+
+export const timers = pgTable(
+  "timers",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    kind: text("kind").$type<"remind" | "overdue">().notNull(),
+    requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
+    stageRunId: bigint("stage_run_id", { mode: "number" }).notNull().references(() => stageRuns.id),
+    runAt: ts("run_at").notNull(),
+    status: text("status").$type<"pending" | "done" | "cancelled">().notNull().default("pending"),
+    firedAt: ts("fired_at"),
+  },
+  (t) => [index("timers_due_idx").on(t.status, t.runAt)],
+);
+
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    dedupeKey: text("dedupe_key").notNull().unique(),
+    userId: text("user_id").notNull().references(() => users.id),
+    kind: text("kind").notNull(),
+    payload: jsonb("payload").notNull(),
+    status: text("status").$type<"pending" | "sent" | "failed">().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull(),
+    createdAt: ts("created_at").notNull(),
+    sentAt: ts("sent_at"),
+    lastError: text("last_error"),
+  },
+  (t) => [index("outbox_due_idx").on(t.status, t.nextAttemptAt)],
+);
+
+// Append-only, hash-chained. Triggers in the migrations refuse UPDATE, DELETE and TRUNCATE.
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    seq: bigint("seq", { mode: "number" }).primaryKey(),
+    at: ts("at").notNull(),
+    actorId: text("actor_id"),
+    actorRole: text("actor_role"),
+    action: text("action").notNull(),
+    requestId: bigint("request_id", { mode: "number" }),
+    stage: text("stage"),
+    outcome: text("outcome").$type<"ok" | "refused">().notNull(),
+    channel: text("channel").notNull(),
+    sourceIp: text("source_ip"),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull(),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [index("audit_log_request_idx").on(t.requestId)],
+);
+
+// De-duplication of inbound events (Idempotency-Key, later card clicks and chat messages).
+export const inboundEvents = pgTable(
+  "inbound_events",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    result: jsonb("result"),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);
+
+// Working-day schedules loaded after release (`yunshen calendar load`); built-in years live in src/calendar.
+export const calendarYears = pgTable("calendar_years", {
+  year: integer("year").primaryKey(),
+  schedule: jsonb("schedule").notNull(),
+  loadedAt: ts("loaded_at").notNull(),
+});
+

@@ -1,0 +1,71 @@
+import { desc, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { auditLog } from "../../db/schema";
+import { canonicalJson, GENESIS_HASH, sha256Hex } from "./canonical";
+
+export interface AuditInput {
+  actorId?: string | null;
+  actorRole?: string | null;
+  action: string;
+  requestId?: number | null;
+  stage?: string | null;
+  outcome?: "ok" | "refused";
+  channel: string;
+  sourceIp?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditRecord {
+  seq: number;
+  at: Date;
+  actorId: string | null;
+  actorRole: string | null;
+  action: string;
+  requestId: number | null;
+  stage: string | null;
+  outcome: "ok" | "refused";
+  channel: string;
+  sourceIp: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+// Serialises appenders for the rest of the caller's transaction, so seq and prev_hash never fork.
+const AUDIT_CHAIN_LOCK_KEY = 7_216_551_002;
+
+/** The hash of one entry: SHA-256 over the canonical encoding of every field but the hash itself. */
+export function auditEntryHash(entry: Omit<AuditRecord, "hash">): string {
+  return sha256Hex(canonicalJson({ ...entry, at: entry.at.toISOString() }));
+}
+
+/**
+ * Appends one entry inside the caller's transaction (design.md invariant 1): it commits or rolls back
+ * with the change it describes. Call it after the caller's row locks, so lock order stays
+ * "request rows, then the chain".
+ */
+export async function auditAppend(tx: Db, at: Date, input: AuditInput): Promise<AuditRecord> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
+  const [last] = await tx
+    .select({ seq: auditLog.seq, hash: auditLog.hash })
+    .from(auditLog)
+    .orderBy(desc(auditLog.seq))
+    .limit(1);
+  const body: Omit<AuditRecord, "hash"> = {
+    seq: (last?.seq ?? 0) + 1,
+    at,
+    actorId: input.actorId ?? null,
+    actorRole: input.actorRole ?? null,
+    action: input.action,
+    requestId: input.requestId ?? null,
+    stage: input.stage ?? null,
+    outcome: input.outcome ?? "ok",
+    channel: input.channel,
+    sourceIp: input.sourceIp ?? null,
+    details: input.details ?? {},
+    prevHash: last?.hash ?? GENESIS_HASH,
+  };
+  const record: AuditRecord = { ...body, hash: auditEntryHash(body) };
+  await tx.insert(auditLog).values(record);
+  return record;
+}

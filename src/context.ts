@@ -1,0 +1,29 @@
+import type { Db } from "../db/client";
+import type { WorkCalendar } from "./calendar";
+import type { Role } from "./directory/roles";
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Where an action came from; recorded in every audit entry. */
+export type Channel = "api" | "cli" | "timer" | "wecom" | "system";
+
+export interface Actor {
+  userId: string;
+  name: string;
+  unitId: string;
+  roles: Role[];
+}
+
+/** What every service verb receives besides its input (openstatus-style `{ ctx, input }`). */
+export interface ServiceContext {
+  db: Db;
+  clock: Clock;
+  calendar: WorkCalendar;
+  actor: Actor | null;
+  channel: Channel;
+  sourceIp?: string | null;
+}
