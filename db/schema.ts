@@ -61,9 +61,12 @@ export const requests = pgTable(
     applicantId: text("applicant_id").notNull().references(() => users.id),
     title: text("title").notNull(),
     form: jsonb("form").notNull(),
-    totals: jsonb("totals").notNull(),
+    // Totals and the flags stage conditions read (flows/types.ts RequestFacts), computed at submission.
+    facts: jsonb("facts").notNull(),
     status: text("status").notNull(),
     currentStage: text("current_stage"),
+    // After 退回 to the applicant, the stage a resubmission goes back to.
+    resumeStage: text("resume_stage"),
     overdue: boolean("overdue").notNull().default(false),
     version: integer("version").notNull().default(0),
     submittedAt: ts("submitted_at").notNull(),

@@ -23,7 +23,11 @@ export interface ServiceContext {
   db: Db;
   clock: Clock;
   calendar: WorkCalendar;
+  /** POLICY_PROFILE: which jurisdiction's stages and deadlines new requests follow. */
+  profile: string;
   actor: Actor | null;
   channel: Channel;
   sourceIp?: string | null;
+  /** De-duplication key of the inbound event (Idempotency-Key, card click, chat message id). */
+  dedupe?: { scope: string; key: string; fingerprint: string };
 }

@@ -1,0 +1,79 @@
+// Channel-neutral card views: pure functions from a request's facts to a Card. Channel renderers
+// (console now, WeCom later) turn a Card into their own message format.
+
+export type CardTone = "info" | "warning" | "success" | "danger";
+
+export interface CardAction {
+  /** Engine action the button performs. */
+  action: "approve" | "reject" | "return";
+  label: string;
+}
+
+export interface Card {
+  title: string;
+  tone: CardTone;
+  /** One line under the title: what happened or what is asked. */
+  summary: string;
+  fields: { label: string; value: string }[];
+  actions: CardAction[];
+  /** Path of the request in the API, for a "details" link. */
+  link: string;
+}
+
+export interface CardRequest {
+  id: number;
+  code: string;
+  title: string;
+  unitName: string;
+  totals: { hosts: number; vcpu: number; memoryGb: number; storageGb: number };
+}
+
+export interface CardStage {
+  name: string;
+  approveLabel: string;
+  canReject: boolean;
+  canReturn: boolean;
+  /** "2026-11-24（剩 2 个工作日）" or null when the stage has no deadline. */
+  deadlineText: string | null;
+}
+
+function requestFields(r: CardRequest): Card["fields"] {
+  return [
+    { label: "编号", value: r.code },
+    { label: "单位", value: r.unitName },
+    { label: "系统", value: r.title },
+    { label: "资源", value: `${r.totals.hosts} 台 / ${r.totals.vcpu} 核 / ${r.totals.memoryGb}G 内存 / ${r.totals.storageGb}G 存储` },
+  ];
+}
+
+/** Sent to each assignee when a stage opens: the card an approver taps. */
+export function taskCard(r: CardRequest, stage: CardStage, note?: string): Card {
+  const actions: CardAction[] = [{ action: "approve", label: stage.approveLabel }];
+  if (stage.canReject) actions.push({ action: "reject", label: "驳回" });
+  if (stage.canReturn) actions.push({ action: "return", label: "退回" });
+  return {
+    title: `待处理：${stage.name}`,
+    tone: "info",
+    summary: note ?? `${r.unitName}「${r.title}」等待您处理`,
+    fields: [
+      ...requestFields(r),
+      { label: "环节", value: stage.name },
+      ...(stage.deadlineText ? [{ label: "期限", value: stage.deadlineText }] : []),
+    ],
+    actions,
+    link: `/api/requests/${r.id}`,
+  };
+}
+
+/** Everything that is told rather than asked: results, reminders, warnings, comments. */
+export function noticeCard(r: CardRequest, title: string, summary: string, tone: CardTone = "info", extra: Card["fields"] = []): Card {
+  return { title, tone, summary, fields: [...requestFields(r), ...extra], actions: [], link: `/api/requests/${r.id}` };
+}
+
+/** Plain-text rendering for the console sender and for chat channels without cards. */
+export function cardText(card: Card): string {
+  const lines = [`【${card.title}】${card.summary}`, ...card.fields.map((f) => `  ${f.label}：${f.value}`)];
+  if (card.actions.length > 0) lines.push(`  可选操作：${card.actions.map((a) => a.label).join(" / ")}`);
+  lines.push(`  详情：${card.link}`);
+  return lines.join("\n");
+}

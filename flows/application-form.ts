@@ -1,0 +1,155 @@
+import { z } from "zod";
+import type { RequestFacts, Totals } from "./types";
+
+// The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
+
+const mobile = z.string().regex(/^1[3-9]\d{9}$/, "手机号应为 11 位大陆手机号");
+const person = z.object({
+  name: z.string().trim().min(1, "请填写姓名").max(50),
+  mobile,
+  email: z.email("邮箱格式不正确").optional(),
+});
+
+export const NETWORK_ZONES = { gov_extranet: "政务外网", internet: "互联网", other: "其他" } as const;
+export const BACKUP_TYPES = { file: "文件备份", database: "数据库备份", vm: "虚拟机备份" } as const;
+export const BACKUP_COPIES = { local: "本地", same_city: "同城", off_site: "异地" } as const;
+export const PAAS_KINDS = { database: "数据库", middleware: "中间件", container: "容器", bigdata: "大数据平台" } as const;
+export const ATTACHMENT_PURPOSES = {
+  plan: "迁云上云实施方案",
+  project_approval: "立项方案 / 建设批复",
+  storage_explanation: "存储需求书面说明",
+  justification: "云资源申请依据",
+  test_report: "系统测试报告",
+  security_pledge: "安全责任书",
+  evaluation: "评估材料",
+  other: "其他",
+} as const;
+
+const portList = z
+  .string()
+  .trim()
+  .max(200)
+  .regex(/^$|^\d{1,5}(-\d{1,5})?(\s*,\s*\d{1,5}(-\d{1,5})?)*$/, "端口格式如 80,443,8000-8080")
+  .refine(
+    (s) => s === "" || s.split(/[,-]/).every((p) => Number(p) >= 1 && Number(p) <= 65535),
+    "端口应在 1–65535 之间",
+  )
+  .default("");
+
+export const vmRowSchema = z.object({
+  purpose: z.string().trim().min(1, "请填写用途").max(100),
+  vcpu: z.int().min(1).max(128),
+  memoryGb: z.int().min(1).max(2048),
+  diskGb: z.int().min(0).max(65_536),
+  storageType: z.string().trim().min(1).max(50).default("高性能云盘"),
+  os: z.string().trim().min(1, "请填写操作系统").max(100),
+  ports: portList,
+  quantity: z.int().min(1).max(100).default(1),
+});
+
+export const paasRowSchema = z.object({
+  kind: z.enum(Object.keys(PAAS_KINDS) as [keyof typeof PAAS_KINDS]),
+  product: z.string().trim().min(1).max(100),
+  vcpu: z.int().min(0).max(1024).default(0),
+  memoryGb: z.int().min(0).max(8192).default(0),
+  storageGb: z.int().min(0).max(1_048_576).default(0),
+  quantity: z.int().min(1).max(100).default(1),
+});
+
+export const attachmentSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/i, "应为 64 位十六进制 SHA-256").transform((s) => s.toLowerCase()),
+  size: z.int().min(0).max(1 << 30).optional(),
+  purpose: z.enum(Object.keys(ATTACHMENT_PURPOSES) as [keyof typeof ATTACHMENT_PURPOSES]),
+});
+
+export const applicationFormSchema = z
+  .object({
+    // Must equal the name in the registered project (立项方案) and the migration plan (004 第十二条).
+    systemName: z.string().trim().min(2, "请填写政务信息系统名称").max(100),
+    contact: person,
+    maintainer: person.extend({ company: z.string().trim().max(100).optional() }),
+    networkZone: z.enum(Object.keys(NETWORK_ZONES) as [keyof typeof NETWORK_ZONES]),
+    networkZoneNote: z.string().trim().max(200).optional(),
+    vms: z.array(vmRowSchema).max(200).default([]),
+    paas: z.array(paasRowSchema).max(100).default([]),
+    hosting: z.boolean().default(false),
+    backup: z
+      .object({
+        wanted: z.boolean(),
+        type: z.enum(Object.keys(BACKUP_TYPES) as [keyof typeof BACKUP_TYPES]).optional(),
+        copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]).optional(),
+        // 002 附件1: retention defaults to two months.
+        retentionMonths: z.int().min(1).max(120).default(2),
+      })
+      .default({ wanted: false, retentionMonths: 2 }),
+    plan: z.object({
+      kind: z.enum(["migration", "new"]),
+      currentState: z.string().trim().max(4000).default(""),
+      resourceNeeds: z.string().trim().min(1, "请说明云资源需求").max(4000),
+      steps: z.string().trim().min(1, "请填写实施步骤及时间").max(4000),
+      impact: z.string().trim().max(4000).default(""),
+      rollback: z.string().trim().max(4000).default(""),
+      emergency: z.string().trim().max(4000).default(""),
+      // Totals in the 立项方案 / 实施方案: a first request may not exceed them (004 第十三条(二)2).
+      plannedTotals: z
+        .object({ vcpu: z.int().min(0), memoryGb: z.int().min(0), storageGb: z.int().min(0) })
+        .optional(),
+    }),
+    attachments: z.array(attachmentSchema).max(50).default([]),
+  })
+  .superRefine((form, ctx) => {
+    if (form.vms.length === 0 && form.paas.length === 0 && !form.hosting) {
+      ctx.addIssue({ code: "custom", path: ["vms"], message: "至少申请一项资源（虚拟机、PaaS 或托管）" });
+    }
+    if (form.backup.wanted && (!form.backup.type || !form.backup.copies)) {
+      ctx.addIssue({ code: "custom", path: ["backup"], message: "需要备份时请选择备份类型和副本位置" });
+    }
+    if (form.networkZone === "other" && !form.networkZoneNote) {
+      ctx.addIssue({ code: "custom", path: ["networkZoneNote"], message: "网络区域为“其他”时请说明" });
+    }
+  });
+
+export type ApplicationForm = z.output<typeof applicationFormSchema>;
+
+export function computeTotals(form: ApplicationForm): Totals {
+  const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
+  for (const vm of form.vms) {
+    t.hosts += vm.quantity;
+    t.vcpu += vm.vcpu * vm.quantity;
+    t.memoryGb += vm.memoryGb * vm.quantity;
+    t.storageGb += vm.diskGb * vm.quantity;
+  }
+  for (const p of form.paas) {
+    t.vcpu += p.vcpu * p.quantity;
+    t.memoryGb += p.memoryGb * p.quantity;
+    t.storageGb += p.storageGb * p.quantity;
+  }
+  return t;
+}
+
+export function applicationFacts(form: ApplicationForm, countyUnit: boolean): RequestFacts {
+  const totals = computeTotals(form);
+  const planned = form.plan.plannedTotals;
+  const db = form.paas.filter((p) => p.kind === "database");
+  return {
+    countyUnit,
+    totals,
+    maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
+    maxVmMemoryGb: Math.max(0, ...form.vms.map((v) => v.memoryGb)),
+    exceedsPlan:
+      planned !== undefined &&
+      (totals.vcpu > planned.vcpu || totals.memoryGb > planned.memoryGb || totals.storageGb > planned.storageGb),
+    kinds: {
+      middleware: form.paas.some((p) => p.kind === "middleware"),
+      hosting: form.hosting,
+      container: form.paas.some((p) => p.kind === "container"),
+      bigdata: form.paas.some((p) => p.kind === "bigdata"),
+      database: db.length > 0,
+    },
+    paasDatabase: {
+      vcpu: db.reduce((n, p) => n + p.vcpu * p.quantity, 0),
+      memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { days, wd, type AttachmentRule, type FlowDef } from "./types";
+
+// Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
+// and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
+
+const largeVm = 8; // vCPU, 004 第十三条(二)3
+const largeVmMemoryGb = 32;
+const largeStorageGb = 500; // 004 第十三条(二)4
+
+// 004 第十二条(三)(四): extra documents that ride with the application.
+const meizhouAttachments: AttachmentRule[] = [
+  {
+    purpose: "storage_explanation",
+    name: `存储需求超过 ${largeStorageGb}G 的书面说明`,
+    when: (f) => f.totals.storageGb > largeStorageGb,
+  },
+  { purpose: "justification", name: "云资源申请依据（PaaS 中间件或硬件托管）", when: (f) => f.kinds.middleware || f.kinds.hosting },
+  {
+    purpose: "test_report",
+    name: "系统测试报告（PaaS 数据库 ≥20 核或 ≥40G、容器、大数据）",
+    when: (f) => f.paasDatabase.vcpu >= 20 || f.paasDatabase.memoryGb >= 40 || f.kinds.container || f.kinds.bigdata,
+  },
+];
+
+export const applicationFlow: FlowDef = {
+  key: "application",
+  name: "云资源申请",
+  stages: {
+    county_review: {
+      key: "county_review",
+      name: "县级数据局初审",
+      parties: ["county_bureau"],
+      // 004 第十二条(一): 各级政务服务数据管理局 1 个工作日内汇总提交.
+      deadline: wd(1),
+      when: (f) => f.countyUnit,
+      approveLabel: "同意并提交",
+      canReject: true,
+      canReturn: true,
+    },
+    evaluate: {
+      key: "evaluate",
+      name: "需求评估",
+      parties: ["provider"],
+      deadline: wd(3),
+      approveLabel: "提交评估意见",
+      approveNeedsNote: (f) => {
+        if (f.maxVmVcpu > largeVm || f.maxVmMemoryGb > largeVmMemoryGb)
+          return `单台虚拟机超过 ${largeVm} 核或 ${largeVmMemoryGb}G 内存，须填写评估说明`;
+        if (f.exceedsPlan) return "申请量超过立项方案或实施方案的资源总量，须填写评估说明";
+        return null;
+      },
+      canReturn: true,
+    },
+    storage_review: {
+      key: "storage_review",
+      name: "大容量存储共同审核",
+      // 会签: 云资源统筹管理单位 and 云资源评估实施单位 both approve the written explanation (004 第十三条(二)4).
+      parties: ["manager", "provider"],
+      // The seed gives no separate deadline; it sits inside the 3-day evaluation window.
+      deadline: wd(3),
+      when: (f) => f.totals.storageGb > largeStorageGb,
+      approveLabel: "审核通过",
+      canReject: true,
+      canReturn: true,
+    },
+    approve: {
+      key: "approve",
+      name: "审批",
+      parties: ["manager"],
+      deadline: wd(3),
+      approveLabel: "同意",
+      canReject: true,
+      canReturn: true,
+    },
+    provision: {
+      key: "provision",
+      name: "资源开通",
+      parties: ["provider"],
+      deadline: wd(3),
+      approveLabel: "已开通，提交使用单位确认",
+    },
+    confirm_delivery: {
+      key: "confirm_delivery",
+      name: "使用单位确认资源",
+      parties: ["applicant"],
+      deadline: wd(3),
+      approveLabel: "确认资源无误",
+      canReturn: true,
+      reportTo: ["manager", "reviewer", "county_bureau"],
+    },
+    verify_delivery: {
+      key: "verify_delivery",
+      name: "发放核查",
+      parties: ["reviewer"],
+      deadline: wd(2),
+      approveLabel: "核查通过",
+      canReturn: true,
+    },
+    deploy: {
+      key: "deploy",
+      name: "系统部署",
+      parties: ["applicant"],
+      deadline: wd(20),
+      approveLabel: "部署完成",
+    },
+    request_security_test: {
+      key: "request_security_test",
+      name: "申请上线前安全检测",
+      parties: ["applicant"],
+      deadline: wd(2),
+      approveLabel: "提交安全检测申请",
+    },
+    security_test: {
+      key: "security_test",
+      name: "安全检测",
+      parties: ["manager"],
+      deadline: wd(5),
+      // 从首次检测至安全检测通过，应在 10 个工作日内完成 (004 第十七条(三)).
+      redoDeadline: wd(10, { firstOpenOf: "security_test" }),
+      approveLabel: "检测通过",
+      onFail: "security_fix",
+    },
+    security_fix: {
+      key: "security_fix",
+      name: "安全整改",
+      parties: ["applicant"],
+      deadline: wd(10, { firstOpenOf: "security_test" }),
+      approveLabel: "整改完成，申请复测",
+      next: "security_test",
+      detour: true,
+    },
+    go_live: {
+      key: "go_live",
+      name: "系统上线",
+      parties: ["applicant"],
+      deadline: wd(2),
+      approveLabel: "已上线",
+      reportTo: ["provider", "reviewer"],
+    },
+    // 徽州 stages (001 第十二—十四条).
+    accept: {
+      key: "accept",
+      name: "受理",
+      parties: ["manager"],
+      deadline: wd(3),
+      approveLabel: "受理",
+      // 不予受理: reasons given, the applicant revises and resubmits, so it is a return, not a rejection.
+      canReturn: true,
+    },
+    review: {
+      key: "review",
+      name: "审核意见",
+      parties: ["manager"],
+      deadline: wd(2),
+      approveLabel: "审核通过",
+      canReject: true,
+      canReturn: true,
+    },
+    test_resources: {
+      key: "test_resources",
+      name: "配置测试资源",
+      parties: ["provider"],
+      deadline: wd(2),
+      approveLabel: "测试资源已配置",
+    },
+    test: {
+      key: "test",
+      name: "系统测试",
+      parties: ["applicant"],
+      deadline: days(15),
+      extendable: true,
+      approveLabel: "测试通过",
+    },
+    trial_approval: {
+      key: "trial_approval",
+      name: "审定进入试运行",
+      parties: ["manager"],
+      // The seed sets no deadline for this decision; 3 wd matches its other review steps.
+      deadline: wd(3),
+      approveLabel: "同意试运行",
+      canReturn: true,
+    },
+    trial: {
+      key: "trial",
+      name: "试运行",
+      parties: ["applicant"],
+      minDuration: { calendarDays: 30 },
+      approveLabel: "转为正式运行",
+      reportTo: ["manager", "provider"],
+    },
+  },
+  profiles: {
+    meizhou: {
+      name: "梅州（广东数字政府政务云梅州节点实施细则）",
+      sequence: [
+        "county_review",
+        "evaluate",
+        "storage_review",
+        "approve",
+        "provision",
+        "confirm_delivery",
+        "verify_delivery",
+        "deploy",
+        "request_security_test",
+        "security_test",
+        "security_fix",
+        "go_live",
+      ],
+      attachments: meizhouAttachments,
+    },
+    shaoguan: {
+      name: "韶关（韶关市数字政府政务云管理办法）",
+      sequence: ["county_review", "approve", "provision", "confirm_delivery"],
+      overrides: {
+        // 002 第二十三条 sets no deadline for the county pre-review; 1 wd as in 梅州.
+        county_review: { name: "县级初审" },
+        approve: { deadline: wd(5) },
+        provision: { name: "资源下发" },
+      },
+      attachments: [{ purpose: "security_pledge", name: "政务云资源使用安全责任书（附件2）", when: () => true }],
+    },
+    huizhou: {
+      name: "徽州（徽州区政务云平台管理暂行办法）",
+      sequence: ["accept", "review", "test_resources", "test", "trial_approval", "trial"],
+      attachments: [{ purpose: "project_approval", name: "系统建设批复", when: () => true }],
+    },
+  },
+};
+
+export const POLICY_PROFILES = Object.keys(applicationFlow.profiles);

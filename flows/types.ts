@@ -1,0 +1,96 @@
+import type { Role } from "../src/directory/roles";
+
+/** Who acts at a stage. "applicant" is the person who submitted; the others resolve through the directory. */
+export type Party = Extract<Role, "applicant" | "county_bureau" | "manager" | "provider" | "reviewer">;
+
+export type DeadlineSpec =
+  | { workdays: number; from?: Anchor }
+  | { calendarDays: number; from?: Anchor };
+
+/** Counting starts when the stage opens, or when an earlier stage first opened (e.g. 10 wd from the first test). */
+export type Anchor = { firstOpenOf: string };
+
+/** Facts about a request that stage conditions and document rules read. Computed from the form, never typed. */
+export interface RequestFacts {
+  countyUnit: boolean;
+  totals: Totals;
+  maxVmVcpu: number;
+  maxVmMemoryGb: number;
+  exceedsPlan: boolean;
+  kinds: { middleware: boolean; hosting: boolean; container: boolean; bigdata: boolean; database: boolean };
+  paasDatabase: { vcpu: number; memoryGb: number };
+}
+
+export interface Totals {
+  hosts: number;
+  vcpu: number;
+  memoryGb: number;
+  storageGb: number;
+}
+
+export interface StageDef {
+  key: string;
+  name: string;
+  /** One party: 或签, any one assignee decides. Several: 会签, each party must approve. */
+  parties: Party[];
+  deadline?: DeadlineSpec;
+  /** Deadline when the stage reopens after a failure (e.g. the retest counts from the first test). */
+  redoDeadline?: DeadlineSpec;
+  /** Earliest completion, e.g. a trial run of at least 30 calendar days. */
+  minDuration?: { calendarDays: number };
+  /** The stage runs only when this holds; otherwise it is skipped. */
+  when?: (facts: RequestFacts) => boolean;
+  /** Label of the approving action on cards ("同意", "确认交付", …). */
+  approveLabel: string;
+  /** When it returns a reason, approving needs a note (e.g. the evaluation note for a large VM). */
+  approveNeedsNote?: (facts: RequestFacts) => string | null;
+  /** 驳回 ends the request. */
+  canReject?: boolean;
+  /** 退回 to the applicant or an earlier stage. */
+  canReturn?: boolean;
+  /** A failed check goes to this stage (e.g. security test → fixes). */
+  onFail?: string;
+  /** After approval go here instead of the next stage in the sequence. */
+  next?: string;
+  /** Reached only through onFail / next, never by walking the sequence. */
+  detour?: boolean;
+  /** The manager may extend the deadline (e.g. 徽州's 15-day test "经云主管部门同意后…可以延长"). */
+  extendable?: boolean;
+  /** Who is told when this stage completes, besides the applicant. */
+  reportTo?: Party[];
+}
+
+export interface AttachmentRule {
+  purpose: string;
+  name: string;
+  when: (facts: RequestFacts) => boolean;
+}
+
+export interface ProfileDef {
+  name: string;
+  /** Stage keys in order; conditions and detours decide which of them a request passes. */
+  sequence: string[];
+  overrides?: Record<string, Partial<Omit<StageDef, "key">>>;
+  attachments: AttachmentRule[];
+}
+
+export interface FlowDef {
+  key: string;
+  name: string;
+  stages: Record<string, StageDef>;
+  profiles: Record<string, ProfileDef>;
+}
+
+export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });
+export const days = (calendarDays: number, from?: Anchor): DeadlineSpec => ({ calendarDays, from });
+
+/** The stages of one profile with its overrides applied, in order. */
+export function profileStages(flow: FlowDef, profile: string): StageDef[] {
+  const def = flow.profiles[profile];
+  if (!def) throw new Error(`flow ${flow.key} has no profile ${profile}`);
+  return def.sequence.map((key) => {
+    const base = flow.stages[key];
+    if (!base) throw new Error(`flow ${flow.key} profile ${profile} names unknown stage ${key}`);
+    return { ...base, ...def.overrides?.[key], key };
+  });
+}

@@ -1,0 +1,245 @@
+import { sql } from "drizzle-orm";
+import type { ZodError } from "zod";
+import type { Db } from "../../db/client";
+import { calendarYears } from "../../db/schema";
+import { auditAppend } from "../audit/append";
+import type { ServiceContext } from "../context";
+import { type FieldErrors, forbidden, invalid, ServiceError } from "../errors";
+import data2024 from "./data/2024.json" with { type: "json" };
+import data2025 from "./data/2025.json" with { type: "json" };
+import data2026 from "./data/2026.json" with { type: "json" };
+import { dayOfWeek, fromEpochDay, isIsoDate, toEpochDay, type YearSchedule, yearScheduleSchema } from "./schedule";
+
+export { type YearSchedule, yearScheduleSchema } from "./schedule";
+
+/** A date in a year whose schedule is not loaded: guessing "weekends only" would put deadlines on holidays. */
+export class CalendarRangeError extends ServiceError {
+  constructor(
+    readonly date: string,
+    readonly loadedYears: number[],
+  ) {
+    super(
+      "calendar_out_of_range",
+      `${date} 超出已加载的工作日历（${describeYears(loadedYears)}）。` +
+        "请在国务院办公厅公布该年放假安排后用 `yunshen calendar load FILE` 加载。",
+      422,
+    );
+  }
+}
+
+// [2024, 2025, 2026, 2028] → "2024–2026、2028 年"
+function describeYears(years: number[]): string {
+  if (years.length === 0) return "尚未加载任何年份";
+  const runs: string[] = [];
+  let start = years[0]!;
+  years.forEach((year, i) => {
+    const next = years[i + 1];
+    if (next === year + 1) return;
+    runs.push(start === year ? `${year}` : `${start}–${year}`);
+    if (next !== undefined) start = next;
+  });
+  return `${runs.join("、")} 年`;
+}
+
+function assertDate(date: string): void {
+  if (typeof date !== "string" || !isIsoDate(date)) {
+    throw invalid(`日期无效：${JSON.stringify(date)}，应为存在的 YYYY-MM-DD`);
+  }
+}
+
+/**
+ * Working days (工作日): Monday–Friday, minus the statutory holidays, plus the weekend days declared working
+ * days (调休上班), for the loaded years only. Any question about a day outside them throws CalendarRangeError.
+ */
+export class WorkCalendar {
+  private readonly schedules = new Map<number, YearSchedule>();
+  private readonly offDays = new Set<string>();
+  private readonly extraWorkdays = new Set<string>();
+
+  /** A later schedule for the same year replaces an earlier one. */
+  constructor(schedules: YearSchedule[]) {
+    for (const schedule of schedules) this.schedules.set(schedule.year, schedule);
+    for (const schedule of this.schedules.values()) {
+      for (const h of schedule.holidays) {
+        for (let day = toEpochDay(h.from); day <= toEpochDay(h.to); day++) this.offDays.add(fromEpochDay(day));
+      }
+      for (const w of schedule.workdays) this.extraWorkdays.add(w.date);
+    }
+  }
+
+  years(): number[] {
+    return [...this.schedules.keys()].sort((a, b) => a - b);
+  }
+
+  /** A new calendar with `schedule` added, or replacing the loaded schedule of its year. */
+  withYear(schedule: YearSchedule): WorkCalendar {
+    return new WorkCalendar([...this.schedules.values(), schedule]);
+  }
+
+  isWorkday(date: string): boolean {
+    assertDate(date);
+    return this.workdayAt(date);
+  }
+
+  /** The date `n` (integer >= 1) working days after `date`; `date` itself is not counted. */
+  addWorkdays(date: string, n: number): string {
+    assertDate(date);
+    if (!Number.isInteger(n) || n < 1) throw invalid(`工作日数无效：${n}，应为不小于 1 的整数`);
+    let day = toEpochDay(date);
+    for (let remaining = n; ; ) {
+      const current = fromEpochDay(++day);
+      if (this.workdayAt(current) && --remaining === 0) return current;
+    }
+  }
+
+  /**
+   * The number of working days d with from < d <= to, so that workdaysBetween(d, addWorkdays(d, n)) = n.
+   * When to is before from the count is taken the other way and negated: workdaysBetween(a, b) =
+   * -workdaysBetween(b, a), and 0 when the dates are equal.
+   */
+  workdaysBetween(from: string, to: string): number {
+    assertDate(from);
+    assertDate(to);
+    if (to < from) return -this.workdaysBetween(to, from);
+    let count = 0;
+    for (let day = toEpochDay(from) + 1; day <= toEpochDay(to); day++) {
+      if (this.workdayAt(fromEpochDay(day))) count++;
+    }
+    return count;
+  }
+
+  /** The first working day strictly after `date`. */
+  nextWorkday(date: string): string {
+    return this.addWorkdays(date, 1);
+  }
+
+  /** The last working day strictly before `date`. */
+  previousWorkday(date: string): string {
+    assertDate(date);
+    let day = toEpochDay(date);
+    for (;;) {
+      const current = fromEpochDay(--day);
+      if (this.workdayAt(current)) return current;
+    }
+  }
+
+  private workdayAt(date: string): boolean {
+    if (!this.schedules.has(Number(date.slice(0, 4)))) throw new CalendarRangeError(date, this.years());
+    if (this.extraWorkdays.has(date)) return true;
+    if (this.offDays.has(date)) return false;
+    const weekday = dayOfWeek(date);
+    return weekday !== 0 && weekday !== 6;
+  }
+}
+
+// Asia/Shanghai has had no daylight saving time since 1991: a fixed UTC+8 offset is exact for every date
+// this service handles.
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000;
+const TIME_PATTERN = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** The Asia/Shanghai calendar date ("YYYY-MM-DD") of an instant. */
+export function shanghaiDate(instant: Date): string {
+  if (Number.isNaN(instant.getTime())) throw invalid("时间无效");
+  return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** The instant of `date` at `time` ("HH:MM") Asia/Shanghai time. */
+export function shanghaiInstant(date: string, time = "00:00"): Date {
+  assertDate(date);
+  const match = TIME_PATTERN.exec(time);
+  if (!match) throw invalid(`时刻无效：${JSON.stringify(time)}，应为 HH:MM（00:00–23:59）`);
+  const minutes = Number(match[1]) * 60 + Number(match[2]);
+  return new Date(toEpochDay(date) * DAY_MS + minutes * 60_000 - SHANGHAI_OFFSET_MS);
+}
+
+/** 23:59:59.999 of `date` in Asia/Shanghai. */
+export function endOfShanghaiDay(date: string): Date {
+  return new Date(shanghaiInstant(date).getTime() + DAY_MS - 1);
+}
+
+/** `date` moved by `n` calendar days (n may be negative or 0). */
+export function addCalendarDays(date: string, n: number): string {
+  assertDate(date);
+  if (!Number.isInteger(n)) throw invalid(`天数无效：${n}，应为整数`);
+  return fromEpochDay(toEpochDay(date) + n);
+}
+
+// Parsed once at import, so a bad edit to the data files fails at start-up rather than at a deadline.
+const BUILTIN: readonly YearSchedule[] = [data2024, data2025, data2026].map((s) => yearScheduleSchema.parse(s));
+
+/** The schedules shipped with this release (2024–2026). */
+export function builtinSchedules(): YearSchedule[] {
+  return [...BUILTIN];
+}
+
+/** The built-in years plus those loaded with `yunshen calendar load`; a loaded year replaces a built-in one. */
+export async function loadCalendar(db: Db): Promise<WorkCalendar> {
+  const rows = await db.select().from(calendarYears).orderBy(calendarYears.year);
+  const loaded = rows.map((row) => {
+    const parsed = yearScheduleSchema.safeParse(row.schedule);
+    if (!parsed.success || parsed.data.year !== row.year) {
+      throw new Error(`数据库中 ${row.year} 年的工作日历无效，请重新加载该年的文件`);
+    }
+    return parsed.data;
+  });
+  return new WorkCalendar([...BUILTIN, ...loaded]);
+}
+
+/** Every problem, keyed by its path in the file ("holidays.2.to"; "$" for the file as a whole). */
+function fieldErrors(error: ZodError): FieldErrors {
+  const fields: FieldErrors = {};
+  const add = (path: PropertyKey[], message: string) => {
+    const key = path.length === 0 ? "$" : path.map(String).join(".");
+    (fields[key] ??= []).push(message);
+  };
+  for (const issue of error.issues) {
+    // zod reports unknown keys on their parent object; name each key's own path instead.
+    if (issue.code === "unrecognized_keys") issue.keys.forEach((key) => add([...issue.path, key], "不认识的字段"));
+    else add(issue.path, issue.message);
+  }
+  return fields;
+}
+
+/**
+ * `yunshen calendar load FILE`: stores one year's schedule, replacing any earlier one for that year.
+ * `replaced` is true when the year already had a schedule (built in or loaded before). Callers holding a
+ * WorkCalendar must rebuild it with loadCalendar (or withYear) to see the new year.
+ */
+export async function loadCalendarYear({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: unknown;
+}): Promise<{ year: number; replaced: boolean }> {
+  // No actor means the operator at the CLI, who already holds the server's database credentials.
+  if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以加载工作日历");
+  const parsed = yearScheduleSchema.safeParse(input);
+  if (!parsed.success) throw invalid("工作日历文件无效", fieldErrors(parsed.error));
+  const schedule = parsed.data;
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(calendarYears)
+      .values({ year: schedule.year, schedule, loadedAt: now })
+      .onConflictDoUpdate({ target: calendarYears.year, set: { schedule, loadedAt: now } })
+      // xmax is 0 only on a freshly inserted row version: tells insert from update in the same statement.
+      .returning({ inserted: sql<boolean>`xmax = 0` });
+    const replaced = row?.inserted === false || BUILTIN.some((s) => s.year === schedule.year);
+    await auditAppend(tx, now, {
+      action: "calendar.load",
+      channel: ctx.channel,
+      actorId: ctx.actor?.userId ?? null,
+      actorRole: ctx.actor ? "manager" : null,
+      sourceIp: ctx.sourceIp ?? null,
+      details: {
+        year: schedule.year,
+        holidays: schedule.holidays.length,
+        workdays: schedule.workdays.length,
+        replaced,
+      },
+    });
+    return { year: schedule.year, replaced };
+  });
+}

@@ -1,0 +1,238 @@
+import { createWriteStream, readFileSync } from "node:fs";
+import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import { DataDirLockedError } from "../db/lock";
+import { exportAudit } from "./audit/export";
+import { verifyAuditChain } from "./audit/verify";
+import { loadCalendar, loadCalendarYear } from "./calendar";
+import { readConfig, type Config } from "./config";
+import { systemClock, type ServiceContext } from "./context";
+import { loadDemo } from "./directory/demo";
+import { importDirectory, parseDirectoryJson } from "./directory/import";
+import { createToken, listTokens, revokeToken } from "./directory/tokens";
+import { recomputePendingDeadlines } from "./engine/requests";
+import { invalid, ServiceError } from "./errors";
+import { requestCommand } from "./cli-requests";
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+export const USAGE = `用法：yunshen <命令>
+
+数据库（使用 DATABASE_URL 指定的 PostgreSQL，未设置时使用 DATA_DIR 下的 PGlite）：
+  migrate                                   应用数据库迁移
+  demo                                      导入演示通讯录并打印演示用户的访问令牌
+  directory import FILE                     导入或更新单位和用户（JSON，见 README）
+  token create --user ID [--name NAME]      为用户签发 API 访问令牌
+  token revoke TOKEN_ID                     吊销令牌
+  token list [--user ID]                    列出令牌（不含令牌本身）
+  audit verify                              校验审计日志哈希链
+  audit export [--format jsonl|csv] [--output FILE]
+                                            导出审计日志
+  calendar is-workday DATE                  是否工作日（true / false）
+  calendar add-workdays DATE N              DATE 之后第 N 个工作日（不含当天）
+  calendar load FILE                        加载一年的放假安排（JSON）
+
+通过运行中的服务（YUNSHEN_URL，默认 http://127.0.0.1:$PORT；令牌 YUNSHEN_TOKEN 或 --token）：
+  request submit FILE                       提交申请（申请表 JSON）
+  request list [--view mine|todo|all] [--status S]
+  request show ID                           申请详情（id 或编号）
+  request act ID ACTION [--note T] [--reason T] [--text T] [--to-stage S] [--to-user U]
+                 [--kind rectification|warning] [--days N] [--form FILE] [--stage-run N]
+                                            办理：approve confirm reject return fail transfer
+                                            comment withdraw resubmit finding extend`;
+
+/** `--name value` flags and positional words. */
+export function parseArgs(argv: string[]) {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word.startsWith("--")) {
+      const [name, inline] = word.slice(2).split("=", 2) as [string, string | undefined];
+      const value = inline ?? argv[i + 1];
+      if (value === undefined || (inline === undefined && value.startsWith("--"))) throw invalid(`参数 --${name} 缺少取值`);
+      flags[name] = value;
+      if (inline === undefined) i++;
+    } else positional.push(word);
+  }
+  return { positional, flags };
+}
+
+function readJsonFile(path: string | undefined, what: string): unknown {
+  if (!path) throw invalid(`请指定${what}文件`);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw invalid(`无法读取文件 ${path}`);
+  }
+  return parseDirectoryJson(text);
+}
+
+async function withDatabase<T>(config: Config, fn: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, max: 2 });
+  try {
+    await migrateDatabase(database, { url: config.DATABASE_URL });
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function cliContext(database: Database, config: Config): Promise<ServiceContext> {
+  return {
+    db: database.db,
+    clock: systemClock,
+    calendar: await loadCalendar(database.db),
+    profile: config.POLICY_PROFILE,
+    actor: null,
+    channel: "cli",
+  };
+}
+
+function progress(io: CliIo, label: string) {
+  if (!io.isTTY) return undefined;
+  return (done: number, total: number) => {
+    const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
+    const bar = "█".repeat(Math.floor(pct / 5)).padEnd(20, "░");
+    io.err(`\r${label} ${bar} ${done}/${total}（${pct}%）${done >= total ? "\n" : ""}`);
+  };
+}
+
+/** Runs one command; returns the exit status. Errors print one line on stderr. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    if (err instanceof ServiceError || err instanceof DataDirLockedError) {
+      io.err(`${err.message}\n`);
+      if (err instanceof ServiceError && err.fields)
+        for (const [field, messages] of Object.entries(err.fields)) io.err(`  ${field}：${messages.join("；")}\n`);
+      return err instanceof ServiceError && err.code === "usage" ? 2 : 1;
+    }
+    io.err(`出错：${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+const usage = (hint?: string) => new ServiceError("usage", `${hint ? `${hint}\n` : ""}${USAGE}`, 400);
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
+  const { positional, flags } = parseArgs(argv);
+  const [command, sub, ...rest] = positional;
+  if (!command || command === "help" || flags.help !== undefined) {
+    io.out(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  const config = readConfig(io.env);
+
+  switch (command) {
+    case "migrate":
+      await withDatabase(config, async () => undefined);
+      io.out("数据库迁移已完成\n");
+      return 0;
+
+    case "demo":
+      return withDatabase(config, async (database) => {
+        const { tokens } = await loadDemo(await cliContext(database, config));
+        io.out("演示通讯录已导入。演示用户的访问令牌（只显示这一次）：\n");
+        for (const t of tokens) io.out(`  ${t.userId.padEnd(12)} ${t.name}（${t.roles.join(",")}）\n    ${t.token}\n`);
+        return 0;
+      });
+
+    case "directory":
+      if (sub !== "import") throw usage("directory 只支持 import");
+      return withDatabase(config, async (database) => {
+        const result = await importDirectory({ ctx: await cliContext(database, config), input: readJsonFile(rest[0], "通讯录") });
+        const line = (n: { created: number; updated: number; unchanged: number }) => `新增 ${n.created}，更新 ${n.updated}，未变 ${n.unchanged}`;
+        io.out(`单位：${line(result.units)}\n用户：${line(result.users)}\n`);
+        return 0;
+      });
+
+    case "token":
+      return withDatabase(config, async (database) => {
+        const ctx = await cliContext(database, config);
+        if (sub === "create") {
+          if (!flags.user) throw usage("token create 需要 --user ID");
+          const t = await createToken({ ctx, input: { userId: flags.user, name: flags.name ?? "" } });
+          io.out(`${t.token}\n`);
+          io.err(`令牌 ${t.id} 已签发给 ${t.userId}；只显示这一次，请妥善保存。\n`);
+          return 0;
+        }
+        if (sub === "revoke") {
+          if (!rest[0]) throw usage("token revoke 需要令牌 id（tok_…）");
+          await revokeToken({ ctx, input: { id: rest[0] } });
+          io.out(`令牌 ${rest[0]} 已吊销\n`);
+          return 0;
+        }
+        if (sub === "list") {
+          for (const t of await listTokens(database.db, flags.user))
+            io.out(`${t.id}  ${t.userId}  ${t.name || "-"}  签发 ${t.createdAt.toISOString()}${t.revokedAt ? `  已吊销 ${t.revokedAt.toISOString()}` : ""}\n`);
+          return 0;
+        }
+        throw usage("token 支持 create、revoke、list");
+      });
+
+    case "audit":
+      return withDatabase(config, async (database) => {
+        if (sub === "verify") {
+          const result = await verifyAuditChain(database.db, { onProgress: progress(io, "校验") });
+          if (result.ok) {
+            io.out(`审计日志完整：${result.count} 条记录，哈希链校验通过\n`);
+            return 0;
+          }
+          io.err(`审计日志校验失败：${result.firstBad.reason}（第 ${result.firstBad.seq} 条；已校验 ${result.count} 条）\n`);
+          return 1;
+        }
+        if (sub === "export") {
+          const format = flags.format ?? "jsonl";
+          if (format !== "jsonl" && format !== "csv") throw usage("--format 只能是 jsonl 或 csv");
+          const file = flags.output ? createWriteStream(flags.output) : null;
+          const write = file ? (chunk: string) => void file.write(chunk) : (chunk: string) => io.out(chunk);
+          const count = await exportAudit(database.db, format, write, { onProgress: flags.output ? progress(io, "导出") : undefined });
+          if (file) await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+          io.err(`已导出 ${count} 条审计记录${flags.output ? `到 ${flags.output}` : ""}\n`);
+          return 0;
+        }
+        throw usage("audit 支持 verify、export");
+      });
+
+    case "calendar":
+      return calendarCommand(config, sub, rest, io);
+
+    case "request":
+      return requestCommand(config, [sub, ...rest].filter((w): w is string => w !== undefined), flags, io);
+
+    default:
+      throw usage(`不认识的命令：${command}`);
+  }
+}
+
+async function calendarCommand(config: Config, sub: string | undefined, rest: string[], io: CliIo): Promise<number> {
+  if (sub === "load") {
+    const schedule = readJsonFile(rest[0], "放假安排");
+    return withDatabase(config, async (database) => {
+      const ctx = await cliContext(database, config);
+      const { year, replaced } = await loadCalendarYear({ ctx, input: schedule });
+      const filled = await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(database.db) } });
+      io.out(`${year} 年工作日历已${replaced ? "更新" : "加载"}${filled > 0 ? `；${filled} 个待定期限已计算` : ""}\n`);
+      return 0;
+    });
+  }
+  if (sub !== "is-workday" && sub !== "add-workdays") throw usage("calendar 支持 is-workday、add-workdays、load");
+  // Years loaded after release live in the database, so the answer comes from there.
+  const calendar = await withDatabase(config, (database) => loadCalendar(database.db));
+  if (sub === "is-workday") {
+    if (!rest[0]) throw usage("calendar is-workday 需要日期 YYYY-MM-DD");
+    io.out(`${calendar.isWorkday(rest[0])}\n`);
+    return 0;
+  }
+  const n = Number(rest[1]);
+  if (!rest[0] || !Number.isInteger(n) || n < 1) throw usage("calendar add-workdays 需要日期和正整数 N");
+  io.out(`${calendar.addWorkdays(rest[0], n)}\n`);
+  return 0;
+}

@@ -1,0 +1,62 @@
+import {
+  addCalendarDays,
+  CalendarRangeError,
+  endOfShanghaiDay,
+  shanghaiDate,
+  shanghaiInstant,
+  type WorkCalendar,
+} from "../calendar";
+import type { DeadlineSpec } from "../../flows/types";
+
+export interface StageTimes {
+  deadlineAt: Date | null;
+  /** 催办: 09:00 on the working day before the deadline day (or on the deadline day when the stage opened later). */
+  remindAt: Date | null;
+}
+
+const REMIND_AT = "09:00";
+
+/**
+ * A stage's deadline: the end (Asia/Shanghai) of the Nth working day after the day it opened, the opening
+ * day not counted; or the end of the Nth calendar day. Throws CalendarRangeError past the loaded years.
+ */
+export function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, anchorAt?: Date): StageTimes {
+  const start = shanghaiDate(anchorAt ?? openedAt);
+  const deadlineDay = "workdays" in spec ? calendar.addWorkdays(start, spec.workdays) : addCalendarDays(start, spec.calendarDays);
+  const deadlineAt = endOfShanghaiDay(deadlineDay);
+  let remindAt: Date | null = shanghaiInstant(calendar.previousWorkday(deadlineDay), REMIND_AT);
+  if (remindAt <= openedAt) remindAt = shanghaiInstant(deadlineDay, REMIND_AT);
+  if (remindAt <= openedAt || remindAt >= deadlineAt) remindAt = null;
+  return { deadlineAt, remindAt };
+}
+
+/**
+ * Like stageTimes, but a deadline past the loaded calendar leaves the stage without one rather than blocking
+ * the action that opens it; `recomputePendingDeadlines` fills it in once the next year is loaded.
+ */
+export function stageTimesOrPending(
+  calendar: WorkCalendar,
+  openedAt: Date,
+  spec: DeadlineSpec,
+  anchorAt?: Date,
+): StageTimes & { pending: boolean } {
+  try {
+    return { ...stageTimes(calendar, openedAt, spec, anchorAt), pending: false };
+  } catch (err) {
+    if (err instanceof CalendarRangeError) return { deadlineAt: null, remindAt: null, pending: true };
+    throw err;
+  }
+}
+
+/** Working days from the stage's opening day to today, and left until the deadline day (negative when late). */
+export function workdaysUsedAndLeft(calendar: WorkCalendar, openedAt: Date, deadlineAt: Date | null, now: Date) {
+  try {
+    const today = shanghaiDate(now);
+    const used = calendar.workdaysBetween(shanghaiDate(openedAt), today);
+    const left = deadlineAt ? calendar.workdaysBetween(today, shanghaiDate(deadlineAt)) : null;
+    return { used, left };
+  } catch (err) {
+    if (err instanceof CalendarRangeError) return { used: null, left: null };
+    throw err;
+  }
+}

@@ -1,0 +1,72 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { inboundEvents } from "../../db/schema";
+import { auditAppend } from "../audit/append";
+import type { ServiceContext } from "../context";
+import { conflict, ServiceError } from "../errors";
+
+export interface MutationMeta {
+  action: string;
+  requestId?: number | null;
+  stage?: string | null;
+}
+
+/**
+ * The one way a service changes state: a single transaction for the change, its audit entry and its
+ * outbox messages (invariant 1), de-duplicated on ctx.dedupe inside that same transaction (invariant 2),
+ * and a refusal audited in a transaction of its own, because the refused change itself rolls back.
+ *
+ * The result is stored as JSON for replays, so callers get the JSON form on the first call too.
+ */
+export async function mutate<T>(ctx: ServiceContext, meta: MutationMeta, change: (tx: Db) => Promise<T>): Promise<T> {
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      const dedupe = ctx.dedupe;
+      if (!dedupe) return asJson(await change(tx));
+      const inserted = await tx
+        .insert(inboundEvents)
+        .values({ scope: dedupe.scope, key: dedupe.key, fingerprint: dedupe.fingerprint, createdAt: ctx.clock.now() })
+        .onConflictDoNothing()
+        .returning({ key: inboundEvents.key });
+      if (inserted.length === 0) {
+        const [seen] = await tx
+          .select()
+          .from(inboundEvents)
+          .where(and(eq(inboundEvents.scope, dedupe.scope), eq(inboundEvents.key, dedupe.key)));
+        if (seen && seen.fingerprint !== dedupe.fingerprint)
+          throw conflict("idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求");
+        return seen?.result as T;
+      }
+      const result = asJson(await change(tx));
+      await tx
+        .update(inboundEvents)
+        .set({ result: sql`${JSON.stringify(result ?? null)}::jsonb` })
+        .where(and(eq(inboundEvents.scope, dedupe.scope), eq(inboundEvents.key, dedupe.key)));
+      return result;
+    });
+  } catch (err) {
+    // Malformed input (400) writes nothing (invariant 7); a refusal of a well-formed action is evidence.
+    if (err instanceof ServiceError && err.status !== 400 && err.status !== 401) await auditRefusal(ctx, meta, err);
+    throw err;
+  }
+}
+
+export async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err: ServiceError): Promise<void> {
+  await ctx.db.transaction((tx) =>
+    auditAppend(tx, ctx.clock.now(), {
+      action: meta.action,
+      requestId: meta.requestId ?? null,
+      stage: meta.stage ?? null,
+      outcome: "refused",
+      channel: ctx.channel,
+      actorId: ctx.actor?.userId ?? null,
+      actorRole: ctx.actor?.roles.join(",") ?? null,
+      sourceIp: ctx.sourceIp ?? null,
+      details: { code: err.code, message: err.message },
+    }),
+  );
+}
+
+function asJson<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}

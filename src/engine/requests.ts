@@ -1,0 +1,663 @@
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { findings, requests, stageRuns, tasks, units, users } from "../../db/schema";
+import { noticeCard, taskCard } from "../../cards";
+import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
+import type { RequestFacts, StageDef } from "../../flows/types";
+import { auditAppend } from "../audit/append";
+import { shanghaiDate } from "../calendar";
+import type { Actor, ServiceContext } from "../context";
+import { countyOf, usersWithRole } from "../directory/queries";
+import type { Role } from "../directory/roles";
+import { conflict, forbidden, notFound, unprocessable } from "../errors";
+import { stageTimesOrPending } from "./deadlines";
+import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
+import { mutate } from "./mutate";
+import { enqueueCards } from "./notify";
+import {
+  cancelTimers,
+  cardRequest,
+  cardStage,
+  closeRun,
+  openStage,
+  partyUsers,
+  scheduleTimers,
+  type LockedRequest,
+  type StageRunRow,
+} from "./stages";
+
+export const STATUS_NAMES: Record<string, string> = {
+  in_progress: "办理中",
+  returned: "已退回待修改",
+  rejected: "已驳回",
+  withdrawn: "已撤回",
+  completed: "已办结",
+};
+
+const text = (max = 2000) => z.string().trim().min(1).max(max);
+
+export const submitInputSchema = z.object({
+  flow: z.literal("application").default("application"),
+  form: applicationFormSchema,
+});
+
+const stageRunId = z.int().positive().optional();
+export const actionInputSchema = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("approve"), stageRunId, note: text().optional() }),
+  z.object({ action: z.literal("confirm"), stageRunId, note: text().optional() }),
+  z.object({ action: z.literal("reject"), stageRunId, reason: text() }),
+  z.object({ action: z.literal("return"), stageRunId, reason: text(), toStage: z.string().max(64).optional() }),
+  z.object({ action: z.literal("fail"), stageRunId, reason: text() }),
+  z.object({ action: z.literal("transfer"), stageRunId, toUserId: z.string().min(1).max(64), reason: text().optional() }),
+  z.object({ action: z.literal("comment"), text: text() }),
+  z.object({ action: z.literal("withdraw"), reason: text().optional() }),
+  z.object({ action: z.literal("resubmit"), form: applicationFormSchema.optional(), note: text().optional() }),
+  z.object({ action: z.literal("finding"), kind: z.enum(["rectification", "warning"]), text: text() }),
+  z.object({ action: z.literal("extend"), days: z.int().min(1).max(60), reason: text() }),
+]);
+export type ActionInput = z.output<typeof actionInputSchema>;
+export const ACTIONS = actionInputSchema.options.map((o) => o.shape.action.value);
+
+export interface ActionResult {
+  id: number;
+  code: string;
+  status: string;
+  statusName: string;
+  currentStage: string | null;
+  message: string;
+}
+
+function requireActor(ctx: ServiceContext): Actor {
+  if (!ctx.actor) throw forbidden("此操作需要以具体用户身份进行");
+  return ctx.actor;
+}
+
+const hasRole = (actor: Actor, role: Role) => actor.roles.includes(role);
+
+function audit(ctx: ServiceContext, tx: Db, req: { id: number }, action: string, stage: string | null, details: Record<string, unknown>) {
+  return auditAppend(tx, ctx.clock.now(), {
+    action,
+    requestId: req.id,
+    stage,
+    channel: ctx.channel,
+    actorId: ctx.actor?.userId ?? null,
+    actorRole: ctx.actor?.roles.join(",") ?? null,
+    sourceIp: ctx.sourceIp ?? null,
+    details,
+  });
+}
+
+function result(req: LockedRequest, message: string): ActionResult {
+  return {
+    id: req.id,
+    code: req.code,
+    status: req.status,
+    statusName: STATUS_NAMES[req.status] ?? req.status,
+    currentStage: req.currentStage,
+    message,
+  };
+}
+
+async function isCountyUnit(tx: Db, unitId: string) {
+  return (await countyOf(tx, unitId)) !== null;
+}
+
+function missingAttachments(flow: string, profile: string, form: ApplicationForm, facts: RequestFacts) {
+  const rules = FLOWS[flow]!.profiles[profile]!.attachments;
+  const have = new Set<string>(form.attachments.map((a) => a.purpose));
+  return rules.filter((r) => r.when(facts) && !have.has(r.purpose));
+}
+
+async function checkedFacts(tx: Db, flow: string, profile: string, unitId: string, form: ApplicationForm) {
+  const facts = applicationFacts(form, await isCountyUnit(tx, unitId));
+  const missing = missingAttachments(flow, profile, form, facts);
+  if (missing.length > 0)
+    throw unprocessable("attachments_missing", `缺少附件：${missing.map((m) => m.name).join("；")}`, {
+      "form.attachments": missing.map((m) => `缺少「${m.name}」（purpose: ${m.purpose}）`),
+    });
+  return facts;
+}
+
+/** 提交申请: an applicant submits a form for their own unit; the first applicable stage opens. */
+export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }) {
+  const actor = requireActor(ctx);
+  if (!hasRole(actor, "applicant")) throw forbidden("只有使用单位的申请人可以提交申请");
+  return mutate(ctx, { action: "request.submit" }, async (tx) => {
+    const profile = ctx.profile;
+    const facts = await checkedFacts(tx, input.flow, profile, actor.unitId, input.form);
+    const now = ctx.clock.now();
+    const [{ id } = { id: 0 }] = rowsOf<{ id: number }>(await tx.execute(sql`select nextval('requests_id_seq')::int as id`));
+    const code = `YS-${shanghaiDate(now).slice(0, 4)}-${String(id).padStart(5, "0")}`;
+    const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, actor.unitId));
+    const [row] = await tx
+      .insert(requests)
+      .values({
+        id,
+        code,
+        flow: input.flow,
+        profile,
+        unitId: actor.unitId,
+        applicantId: actor.userId,
+        title: input.form.systemName,
+        form: input.form,
+        facts,
+        status: "in_progress",
+        submittedAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    const req: LockedRequest = { ...row!, unitName: unit?.name ?? actor.unitId };
+    const first = stageFrom(flowStages(req.flow, profile), 0, facts);
+    if (!first) throw new Error(`flow ${req.flow}/${profile} has no applicable stage`);
+    await audit(ctx, tx, req, "request.submit", first.key, { code, profile, totals: facts.totals });
+    await openStage(ctx, tx, req, first);
+    return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
+  });
+}
+
+function rowsOf<T>(res: unknown): T[] {
+  // postgres-js returns the rows array itself; PGlite returns { rows }.
+  return Array.isArray(res) ? (res as T[]) : ((res as { rows: T[] }).rows ?? []);
+}
+
+async function lockRequest(tx: Db, id: number): Promise<LockedRequest> {
+  const [row] = await tx.select().from(requests).where(eq(requests.id, id)).for("update");
+  if (!row) throw notFound(`申请 ${id} 不存在`);
+  const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, row.unitId));
+  return { ...row, unitName: unit?.name ?? row.unitId };
+}
+
+async function currentRun(tx: Db, req: LockedRequest): Promise<StageRunRow | null> {
+  const [run] = await tx
+    .select()
+    .from(stageRuns)
+    .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.status, "open")));
+  return run ?? null;
+}
+
+async function userName(tx: Db, id: string) {
+  const [u] = await tx.select({ name: users.name }).from(users).where(eq(users.id, id));
+  return u?.name ?? id;
+}
+
+/**
+ * The actor's pending task on the current stage, or the reason they have none: the stage was already decided
+ * (by whom), the request is closed, or they are not an assignee at all.
+ */
+async function claimTask(tx: Db, req: LockedRequest, actor: Actor, expectedRunId?: number) {
+  if (req.status !== "in_progress" && req.status !== "returned")
+    throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status] ?? req.status}，不能再操作`);
+  const run = await currentRun(tx, req);
+  const mine = run
+    ? await tx
+        .select()
+        .from(tasks)
+        .where(and(eq(tasks.stageRunId, run.id), eq(tasks.userId, actor.userId), eq(tasks.status, "pending")))
+    : [];
+  if (run && mine.length > 0 && (expectedRunId === undefined || expectedRunId === run.id)) return { run, task: mine[0]! };
+
+  // Already decided: the actor held a task on the expected run, or on an earlier run of a stage now closed.
+  const [held] = await tx
+    .select({ stageRunId: tasks.stageRunId })
+    .from(tasks)
+    .where(
+      and(
+        eq(tasks.requestId, req.id),
+        eq(tasks.userId, actor.userId),
+        expectedRunId !== undefined ? eq(tasks.stageRunId, expectedRunId) : ne(tasks.status, "pending"),
+      ),
+    )
+    .orderBy(sql`${tasks.id} desc`)
+    .limit(1);
+  if (held) {
+    const [decided] = await tx
+      .select({ userId: tasks.userId, status: tasks.status })
+      .from(tasks)
+      .where(and(eq(tasks.stageRunId, held.stageRunId), inArray(tasks.status, ["approved", "rejected", "returned", "failed"])))
+      .limit(1);
+    const [heldRun] = await tx.select().from(stageRuns).where(eq(stageRuns.id, held.stageRunId));
+    const name = heldRun ? stageDef(req.flow, req.profile, heldRun.stage).name : "该环节";
+    const by = decided ? `已由${await userName(tx, decided.userId)}处理` : "已结束";
+    throw conflict("already_decided", `「${name}」${by}`);
+  }
+  throw forbidden("您不是该申请当前环节的处理人");
+}
+
+/** 办理: every action on a request after submission. */
+export async function actOnRequest({ ctx, input }: { ctx: ServiceContext; input: { requestId: number } & ActionInput }) {
+  const actor = requireActor(ctx);
+  return mutate(ctx, { action: `request.${input.action}`, requestId: input.requestId }, async (tx) => {
+    const req = await lockRequest(tx, input.requestId);
+    switch (input.action) {
+      case "approve":
+      case "confirm":
+        return approve(ctx, tx, req, actor, input.stageRunId, input.note, input.action);
+      case "reject":
+        return reject(ctx, tx, req, actor, input.stageRunId, input.reason);
+      case "return":
+        return returnRequest(ctx, tx, req, actor, input.stageRunId, input.reason, input.toStage);
+      case "fail":
+        return fail(ctx, tx, req, actor, input.stageRunId, input.reason);
+      case "transfer":
+        return transfer(ctx, tx, req, actor, input.stageRunId, input.toUserId, input.reason);
+      case "comment":
+        return comment(ctx, tx, req, actor, input.text);
+      case "withdraw":
+        return withdraw(ctx, tx, req, actor, input.reason);
+      case "resubmit":
+        return resubmit(ctx, tx, req, actor, input.form, input.note);
+      case "finding":
+        return finding(ctx, tx, req, actor, input.kind, input.text);
+      case "extend":
+        return extend(ctx, tx, req, actor, input.days, input.reason);
+    }
+  });
+}
+
+async function approve(
+  ctx: ServiceContext,
+  tx: Db,
+  req: LockedRequest,
+  actor: Actor,
+  expectedRunId: number | undefined,
+  note: string | undefined,
+  verb: "approve" | "confirm",
+) {
+  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  if (stage.key === REVISE_STAGE.key) throw unprocessable("resubmit_required", "请使用“重新提交”并附上修改后的申请表");
+  if (verb === "confirm" && !stage.parties.includes("applicant"))
+    throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人确认的环节，请使用“同意”`);
+  const facts = req.facts as RequestFacts;
+  const needsNote = stage.approveNeedsNote?.(facts);
+  if (needsNote && !note) throw unprocessable("note_required", needsNote, { note: [needsNote] });
+  const now = ctx.clock.now();
+  if (run.earliestAt && now < run.earliestAt)
+    throw unprocessable(
+      "too_early",
+      `「${stage.name}」不少于 ${stage.minDuration?.calendarDays} 天，最早可在 ${shanghaiDate(run.earliestAt)} 完成`,
+    );
+
+  await tx.update(tasks).set({ status: "approved", note: note ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
+  // Other holders of the same party have nothing left to decide (或签 within the party).
+  await tx
+    .update(tasks)
+    .set({ status: "superseded" })
+    .where(and(eq(tasks.stageRunId, run.id), eq(tasks.party, task.party), eq(tasks.status, "pending")));
+
+  if (run.mode === "all") {
+    // 会签: the stage completes only when every party has approved.
+    const open = await tx
+      .select({ party: tasks.party })
+      .from(tasks)
+      .where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")));
+    const waiting = [...new Set(open.map((t) => t.party))];
+    if (waiting.length > 0) {
+      await audit(ctx, tx, req, `request.${verb}`, stage.key, { party: task.party, note, waitingFor: waiting });
+      return result(req, `已记录您的意见，「${stage.name}」还需其他方会签`);
+    }
+  }
+
+  await closeRun(tx, run, "approved", now);
+  await audit(ctx, tx, req, `request.${verb}`, stage.key, { party: task.party, note });
+  const entry = await advance(ctx, tx, req, stage);
+  if (stage.reportTo?.length) {
+    const to = (await Promise.all(stage.reportTo.map((p) => partyUsers(tx, req, p)))).flat();
+    await enqueueCards(
+      tx,
+      now,
+      to,
+      "report",
+      noticeCard(cardRequest(req), `${stage.name}：已完成`, `${actor.name}${stage.approveLabel}${note ? `：${note}` : ""}`, "success"),
+      `report:${run.id}`,
+    );
+  }
+  return result(req, entry);
+}
+
+/** Opens the stage after `from`, or completes the request when there is none. */
+async function advance(ctx: ServiceContext, tx: Db, req: LockedRequest, from: StageDef): Promise<string> {
+  const stages = flowStages(req.flow, req.profile);
+  const next = from.key === REVISE_STAGE.key ? null : nextStage(stages, from, req.facts as RequestFacts);
+  if (next) {
+    await openStage(ctx, tx, req, next);
+    return `「${from.name}」已完成，进入「${next.name}」`;
+  }
+  const now = ctx.clock.now();
+  await tx
+    .update(requests)
+    .set({ status: "completed", currentStage: null, closedAt: now, updatedAt: now, version: req.version + 1 })
+    .where(eq(requests.id, req.id));
+  req.status = "completed";
+  req.currentStage = null;
+  const entry = await audit(ctx, tx, req, "request.complete", from.key, {});
+  await enqueueCards(
+    tx,
+    now,
+    [req.applicantId],
+    "result",
+    noticeCard(cardRequest(req), "申请已办结", `「${req.title}」全部环节已完成`, "success"),
+    `result:${entry.seq}`,
+  );
+  return `「${from.name}」已完成，申请已办结`;
+}
+
+async function reject(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
+  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  if (!stage.canReject) throw unprocessable("not_allowed", `「${stage.name}」不能驳回${stage.canReturn ? "，可以退回" : ""}`);
+  const now = ctx.clock.now();
+  await tx.update(tasks).set({ status: "rejected", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
+  await closeRun(tx, run, "rejected", now);
+  await tx
+    .update(requests)
+    .set({ status: "rejected", currentStage: null, closedAt: now, updatedAt: now, version: req.version + 1 })
+    .where(eq(requests.id, req.id));
+  req.status = "rejected";
+  req.currentStage = null;
+  const entry = await audit(ctx, tx, req, "request.reject", stage.key, { reason });
+  // 004 第十四条: a rejected ticket is cancelled and the applicant told.
+  await enqueueCards(
+    tx,
+    now,
+    [req.applicantId],
+    "result",
+    noticeCard(cardRequest(req), "申请已驳回", `${actor.name}在「${stage.name}」驳回：${reason}`, "danger"),
+    `result:${entry.seq}`,
+  );
+  return result(req, `已驳回，申请 ${req.code} 结束`);
+}
+
+async function returnRequest(
+  ctx: ServiceContext,
+  tx: Db,
+  req: LockedRequest,
+  actor: Actor,
+  expectedRunId: number | undefined,
+  reason: string,
+  toStage: string | undefined,
+) {
+  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  if (!stage.canReturn) throw unprocessable("not_allowed", `「${stage.name}」不能退回`);
+  const now = ctx.clock.now();
+  let target: StageDef | null = null;
+  if (toStage && toStage !== "applicant") {
+    const stages = flowStages(req.flow, req.profile);
+    const here = stages.findIndex((s) => s.key === stage.key);
+    const there = stages.findIndex((s) => s.key === toStage);
+    const passed = await tx
+      .select({ id: stageRuns.id })
+      .from(stageRuns)
+      .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.stage, toStage), eq(stageRuns.status, "approved")))
+      .limit(1);
+    if (there < 0 || there >= here || passed.length === 0)
+      throw unprocessable("invalid_target", `只能退回到本申请已经过的前序环节，「${toStage}」不是`, {
+        toStage: ["不是已经过的前序环节"],
+      });
+    target = stages[there]!;
+  }
+  await tx.update(tasks).set({ status: "returned", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
+  await closeRun(tx, run, "returned", now);
+  const entry = await audit(ctx, tx, req, "request.return", stage.key, { reason, toStage: target?.key ?? "applicant" });
+  if (target) {
+    await openStage(ctx, tx, req, target, `${actor.name}从「${stage.name}」退回：${reason}`);
+    return result(req, `已退回到「${target.name}」`);
+  }
+  await tx
+    .update(requests)
+    .set({ status: "returned", resumeStage: stage.key, updatedAt: now })
+    .where(eq(requests.id, req.id));
+  req.status = "returned";
+  await openStage(ctx, tx, req, REVISE_STAGE, `${actor.name}在「${stage.name}」退回：${reason}`);
+  await enqueueCards(
+    tx,
+    now,
+    [req.applicantId],
+    "result",
+    noticeCard(cardRequest(req), "申请被退回", `${actor.name}在「${stage.name}」退回：${reason}。请修改后重新提交。`, "warning"),
+    `result:${entry.seq}`,
+  );
+  return result(req, "已退回申请人修改");
+}
+
+async function fail(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
+  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  if (!stage.onFail) throw unprocessable("not_allowed", `「${stage.name}」没有“未通过”这一结果`);
+  const now = ctx.clock.now();
+  await tx.update(tasks).set({ status: "failed", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
+  await closeRun(tx, run, "failed", now);
+  await audit(ctx, tx, req, "request.fail", stage.key, { reason });
+  const target = stageDef(req.flow, req.profile, stage.onFail);
+  await openStage(ctx, tx, req, target, `「${stage.name}」未通过：${reason}`);
+  return result(req, `「${stage.name}」未通过，进入「${target.name}」`);
+}
+
+async function transfer(
+  ctx: ServiceContext,
+  tx: Db,
+  req: LockedRequest,
+  actor: Actor,
+  expectedRunId: number | undefined,
+  toUserId: string,
+  reason: string | undefined,
+) {
+  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  const [target] = await tx.select().from(users).where(eq(users.id, toUserId));
+  const party = task.party as StageDef["parties"][number];
+  if (!target || !target.active) throw unprocessable("invalid_target", `用户 ${toUserId} 不存在或已停用`, { toUserId: ["用户不存在或已停用"] });
+  if (!target.roles.includes(party))
+    throw unprocessable("invalid_target", `只能转交给同一角色的用户，${target.name}没有该角色`, { toUserId: ["角色不符"] });
+  if (party === "applicant" ? target.unitId !== req.unitId : target.id === req.applicantId)
+    throw unprocessable("invalid_target", party === "applicant" ? "只能转交给本单位的申请人" : "不能转交给申请人本人", {
+      toUserId: ["不能转交给该用户"],
+    });
+  if (party === "county_bureau") {
+    const county = await countyOf(tx, req.unitId);
+    if (target.unitId !== county?.id)
+      throw unprocessable("invalid_target", "只能转交给本县（市、区）数据管理局的用户", { toUserId: ["不属于该县级数据局"] });
+  }
+  const already = await tx
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.stageRunId, run.id), eq(tasks.userId, target.id), eq(tasks.status, "pending")));
+  if (already.length > 0) throw conflict("already_assignee", `${target.name}已是该环节的处理人`);
+
+  const now = ctx.clock.now();
+  await tx.update(tasks).set({ status: "transferred", note: reason ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
+  const [created] = await tx
+    .insert(tasks)
+    .values({ stageRunId: run.id, requestId: req.id, party: task.party, userId: target.id, status: "pending" })
+    .returning({ id: tasks.id });
+  await audit(ctx, tx, req, "request.transfer", stage.key, { to: target.id, reason });
+  await enqueueCards(
+    tx,
+    now,
+    [target.id],
+    "task",
+    taskCard(cardRequest(req), cardStage(stage, run), `${actor.name}转交给您：${reason ?? "请处理"}`),
+    `task:${run.id}:transfer:${created!.id}`,
+  );
+  return result(req, `已转交给${target.name}`);
+}
+
+async function participants(tx: Db, req: LockedRequest) {
+  const rows = await tx.select({ userId: tasks.userId }).from(tasks).where(eq(tasks.requestId, req.id));
+  return new Set([req.applicantId, ...rows.map((r) => r.userId)]);
+}
+
+async function comment(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, body: string) {
+  const involved = await participants(tx, req);
+  if (!involved.has(actor.userId) && !hasRole(actor, "manager") && !hasRole(actor, "reviewer"))
+    throw forbidden("只有该申请的参与人、统筹管理单位和复核单位可以评论");
+  const entry = await audit(ctx, tx, req, "request.comment", req.currentStage, { text: body });
+  const run = await currentRun(tx, req);
+  const pending = run
+    ? (await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))).map(
+        (t) => t.userId,
+      )
+    : [];
+  const to = [req.applicantId, ...pending].filter((id) => id !== actor.userId);
+  await enqueueCards(tx, ctx.clock.now(), to, "comment", noticeCard(cardRequest(req), "新评论", `${actor.name}：${body}`), `comment:${entry.seq}`);
+  return result(req, "评论已记录");
+}
+
+async function withdraw(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, reason: string | undefined) {
+  if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以撤回申请");
+  if (req.status !== "in_progress" && req.status !== "returned")
+    throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status]}，不能撤回`);
+  // Before the first decision only; a request returned for revision may also be abandoned.
+  const decided = await tx
+    .select({ id: tasks.id })
+    .from(tasks)
+    .where(and(eq(tasks.requestId, req.id), ne(tasks.userId, req.applicantId), inArray(tasks.status, ["approved", "rejected", "failed"])))
+    .limit(1);
+  if (req.status === "in_progress" && decided.length > 0)
+    throw conflict("already_decided", "已有审批意见，不能再撤回；如不再需要，请联系当前处理人退回");
+  const now = ctx.clock.now();
+  const run = await currentRun(tx, req);
+  const pending = run
+    ? (await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))).map(
+        (t) => t.userId,
+      )
+    : [];
+  if (run) await closeRun(tx, run, "withdrawn", now);
+  await tx
+    .update(requests)
+    .set({ status: "withdrawn", currentStage: null, closedAt: now, updatedAt: now, version: req.version + 1 })
+    .where(eq(requests.id, req.id));
+  req.status = "withdrawn";
+  req.currentStage = null;
+  const entry = await audit(ctx, tx, req, "request.withdraw", run?.stage ?? null, { reason });
+  await enqueueCards(
+    tx,
+    now,
+    pending.filter((id) => id !== actor.userId),
+    "result",
+    noticeCard(cardRequest(req), "申请已撤回", `${actor.name}撤回了申请${reason ? `：${reason}` : ""}，无需再处理`, "warning"),
+    `result:${entry.seq}`,
+  );
+  return result(req, `申请 ${req.code} 已撤回`);
+}
+
+async function resubmit(
+  ctx: ServiceContext,
+  tx: Db,
+  req: LockedRequest,
+  actor: Actor,
+  form: ApplicationForm | undefined,
+  note: string | undefined,
+) {
+  if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以重新提交");
+  if (req.status !== "returned") throw conflict("not_returned", "申请未被退回，无需重新提交");
+  const { run, task } = await claimTask(tx, req, actor);
+  const now = ctx.clock.now();
+  const nextForm = form ?? (req.form as ApplicationForm);
+  const facts = await checkedFacts(tx, req.flow, req.profile, req.unitId, nextForm);
+  await tx.update(tasks).set({ status: "approved", note: note ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
+  await closeRun(tx, run, "approved", now);
+  await tx
+    .update(requests)
+    .set({ status: "in_progress", form: nextForm, facts, title: nextForm.systemName, resumeStage: null, updatedAt: now })
+    .where(eq(requests.id, req.id));
+  Object.assign(req, { status: "in_progress", form: nextForm, facts, title: nextForm.systemName });
+  await audit(ctx, tx, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, totals: facts.totals });
+  // Back to the stage that returned it; if the edited form no longer needs that stage, the next one that applies.
+  const stages = flowStages(req.flow, req.profile);
+  const index = Math.max(0, stages.findIndex((s) => s.key === req.resumeStage));
+  const target = stageFrom(stages, index, facts) ?? stageFrom(stages, 0, facts)!;
+  await openStage(ctx, tx, req, target, `${actor.name}已修改并重新提交${note ? `：${note}` : ""}`);
+  return result(req, `已重新提交，进入「${target.name}」`);
+}
+
+async function finding(
+  ctx: ServiceContext,
+  tx: Db,
+  req: LockedRequest,
+  actor: Actor,
+  kind: "rectification" | "warning",
+  body: string,
+) {
+  if (!hasRole(actor, "reviewer")) throw forbidden("整改通知和工作警示由复核单位发出");
+  if (req.status === "withdrawn") throw conflict("request_closed", "申请已撤回");
+  const now = ctx.clock.now();
+  await tx.insert(findings).values({ requestId: req.id, stage: req.currentStage, kind, text: body, byUserId: actor.userId, createdAt: now });
+  const entry = await audit(ctx, tx, req, "request.finding", req.currentStage, { kind, text: body });
+  const title = kind === "rectification" ? "整改通知" : "工作警示";
+  const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
+  const providers = (await usersWithRole(tx, "provider")).map((u) => u.id);
+  await enqueueCards(
+    tx,
+    now,
+    [req.applicantId, ...managers, ...providers],
+    "finding",
+    noticeCard(cardRequest(req), title, `${actor.name}：${body}`, "warning"),
+    `finding:${entry.seq}`,
+  );
+  return result(req, `${title}已发出`);
+}
+
+async function extend(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, daysToAdd: number, reason: string) {
+  if (!hasRole(actor, "manager")) throw forbidden("延长期限需经统筹管理单位同意");
+  if (req.status !== "in_progress") throw conflict("request_closed", `申请 ${STATUS_NAMES[req.status]}`);
+  const run = await currentRun(tx, req);
+  const stage = run ? stageDef(req.flow, req.profile, run.stage) : null;
+  if (!run || !stage?.extendable || !stage.deadline || !run.deadlineAt)
+    throw unprocessable("not_allowed", `当前环节${stage ? `「${stage.name}」` : ""}不能延长期限`);
+  const spec = "workdays" in stage.deadline ? { workdays: daysToAdd } : { calendarDays: daysToAdd };
+  // The extension counts from the current deadline day.
+  const times = stageTimesOrPending(ctx.calendar, run.openedAt, spec, run.deadlineAt);
+  if (times.pending) throw unprocessable("calendar_out_of_range", "延长后的期限超出已加载的工作日历，请先加载下一年的放假安排");
+  await tx
+    .update(stageRuns)
+    .set({ deadlineAt: times.deadlineAt, overdue: false })
+    .where(eq(stageRuns.id, run.id));
+  await cancelTimers(tx, run.id);
+  await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
+  const entry = await audit(ctx, tx, req, "request.extend", stage.key, {
+    days: daysToAdd,
+    reason,
+    from: run.deadlineAt.toISOString(),
+    to: times.deadlineAt!.toISOString(),
+  });
+  const pending = (await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))).map(
+    (t) => t.userId,
+  );
+  await enqueueCards(
+    tx,
+    ctx.clock.now(),
+    pending,
+    "extend",
+    noticeCard(cardRequest(req), "期限已延长", `「${stage.name}」期限延至 ${shanghaiDate(times.deadlineAt!)}：${reason}`),
+    `extend:${entry.seq}`,
+  );
+  return result(req, `「${stage.name}」期限已延至 ${shanghaiDate(times.deadlineAt!)}`);
+}
+
+/** Unused timers of a closed run are already cancelled by closeRun; this is for a reopened calendar year. */
+export async function recomputePendingDeadlines({ ctx }: { ctx: ServiceContext }): Promise<number> {
+  const open = await ctx.db
+    .select()
+    .from(stageRuns)
+    .where(and(eq(stageRuns.status, "open"), sql`${stageRuns.deadlineAt} is null`));
+  let filled = 0;
+  for (const run of open) {
+    const [req] = await ctx.db.select().from(requests).where(eq(requests.id, run.requestId));
+    if (!req) continue;
+    const stage = stageDef(req.flow, req.profile, run.stage);
+    if (!stage.deadline) continue;
+    const times = stageTimesOrPending(ctx.calendar, run.openedAt, stage.deadline);
+    if (times.pending) continue;
+    await ctx.db.transaction(async (tx) => {
+      await tx.update(stageRuns).set({ deadlineAt: times.deadlineAt }).where(eq(stageRuns.id, run.id));
+      await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
+      await audit(ctx, tx, req, "stage.deadline_set", stage.key, { deadlineAt: times.deadlineAt!.toISOString() });
+    });
+    filled++;
+  }
+  return filled;
+}
+

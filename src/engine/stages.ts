@@ -1,0 +1,138 @@
+import { and, asc, eq, inArray } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { requests, stageRuns, tasks, timers } from "../../db/schema";
+import { taskCard, type CardRequest, type CardStage } from "../../cards";
+import type { DeadlineSpec, Party, RequestFacts, StageDef } from "../../flows/types";
+import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../calendar";
+import type { ServiceContext } from "../context";
+import { countyOf, usersWithRole } from "../directory/queries";
+import { ROLE_NAMES } from "../directory/roles";
+import { unprocessable } from "../errors";
+import { stageTimesOrPending } from "./deadlines";
+import { enqueueCards } from "./notify";
+
+export type RequestRow = typeof requests.$inferSelect;
+export type StageRunRow = typeof stageRuns.$inferSelect;
+export type LockedRequest = RequestRow & { unitName: string };
+
+export function cardRequest(req: LockedRequest): CardRequest {
+  const facts = req.facts as RequestFacts;
+  return { id: req.id, code: req.code, title: req.title, unitName: req.unitName, totals: facts.totals };
+}
+
+/** The users who act for a party on this request. Nobody decides on their own request (invariant 4). */
+export async function partyUsers(tx: Db, req: RequestRow, party: Party): Promise<string[]> {
+  if (party === "applicant") return [req.applicantId];
+  let users;
+  if (party === "county_bureau") {
+    const county = await countyOf(tx, req.unitId);
+    users = county ? await usersWithRole(tx, "county_bureau", { unitId: county.id }) : [];
+  } else {
+    users = await usersWithRole(tx, party);
+  }
+  return users.map((u) => u.id).filter((id) => id !== req.applicantId);
+}
+
+function deadlineText(spec: DeadlineSpec | undefined, deadlineAt: Date | null, pending: boolean): string | null {
+  if (!spec) return null;
+  if (pending) return "工作日历尚未覆盖期限所在年份，期限待加载后计算";
+  const span = "workdays" in spec ? `${spec.workdays} 个工作日` : `${spec.calendarDays} 个日历天`;
+  return `${shanghaiDate(deadlineAt!)} 前（${span}）`;
+}
+
+export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">, pending = false): CardStage {
+  return {
+    name: stage.name,
+    approveLabel: stage.approveLabel,
+    canReject: stage.canReject ?? false,
+    canReturn: stage.canReturn ?? false,
+    deadlineText: deadlineText(stage.deadline, run.deadlineAt, pending),
+  };
+}
+
+/**
+ * Opens a stage: a run, one task per assignee, its timers (催办 and overdue), and a card to each assignee,
+ * all in the caller's transaction.
+ */
+export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest, stage: StageDef, note?: string) {
+  const now = ctx.clock.now();
+  const earlier = await tx
+    .select({ stage: stageRuns.stage, openedAt: stageRuns.openedAt })
+    .from(stageRuns)
+    .where(eq(stageRuns.requestId, req.id))
+    .orderBy(asc(stageRuns.id));
+  const reopened = earlier.some((r) => r.stage === stage.key);
+  const spec = reopened && stage.redoDeadline ? stage.redoDeadline : stage.deadline;
+  const anchorAt = spec?.from ? earlier.find((r) => r.stage === spec.from!.firstOpenOf)?.openedAt : undefined;
+  const times = spec ? stageTimesOrPending(ctx.calendar, now, spec, anchorAt) : { deadlineAt: null, remindAt: null, pending: false };
+  const earliestAt = stage.minDuration
+    ? shanghaiInstant(addCalendarDays(shanghaiDate(now), stage.minDuration.calendarDays))
+    : null;
+
+  const assignees: { party: Party; userId: string }[] = [];
+  for (const party of stage.parties) {
+    const ids = await partyUsers(tx, req, party);
+    if (ids.length === 0)
+      throw unprocessable(
+        "no_assignee",
+        `通讯录中没有可以处理「${stage.name}」的${ROLE_NAMES[party]}，请管理员先导入通讯录`,
+      );
+    for (const userId of ids) assignees.push({ party, userId });
+  }
+
+  const [run] = await tx
+    .insert(stageRuns)
+    .values({
+      requestId: req.id,
+      stage: stage.key,
+      mode: stage.parties.length > 1 ? "all" : "any",
+      status: "open",
+      openedAt: now,
+      deadlineAt: times.deadlineAt,
+      earliestAt,
+    })
+    .returning();
+  await tx.insert(tasks).values(
+    assignees.map((a) => ({ stageRunId: run!.id, requestId: req.id, party: a.party, userId: a.userId, status: "pending" })),
+  );
+  await scheduleTimers(tx, run!, times.remindAt);
+  await tx
+    .update(requests)
+    .set({ currentStage: stage.key, updatedAt: now, version: req.version + 1 })
+    .where(eq(requests.id, req.id));
+  req.currentStage = stage.key;
+  req.version += 1;
+  await enqueueCards(
+    tx,
+    now,
+    assignees.map((a) => a.userId),
+    "task",
+    taskCard(cardRequest(req), cardStage(stage, run!, times.pending), note),
+    `task:${run!.id}`,
+  );
+  return { run: run!, deadlinePending: times.pending };
+}
+
+export async function scheduleTimers(tx: Db, run: StageRunRow, remindAt: Date | null) {
+  const rows: (typeof timers.$inferInsert)[] = [];
+  if (remindAt) rows.push({ kind: "remind", requestId: run.requestId, stageRunId: run.id, runAt: remindAt });
+  if (run.deadlineAt) rows.push({ kind: "overdue", requestId: run.requestId, stageRunId: run.id, runAt: run.deadlineAt });
+  if (rows.length > 0) await tx.insert(timers).values(rows);
+}
+
+export async function cancelTimers(tx: Db, runId: number) {
+  await tx
+    .update(timers)
+    .set({ status: "cancelled" })
+    .where(and(eq(timers.stageRunId, runId), eq(timers.status, "pending")));
+}
+
+/** Ends a run: its status, its still-pending tasks cancelled, its timers cancelled. */
+export async function closeRun(tx: Db, run: StageRunRow, status: string, at: Date) {
+  await tx.update(stageRuns).set({ status, closedAt: at }).where(eq(stageRuns.id, run.id));
+  await tx
+    .update(tasks)
+    .set({ status: "cancelled" })
+    .where(and(eq(tasks.stageRunId, run.id), inArray(tasks.status, ["pending"])));
+  await cancelTimers(tx, run.id);
+}

@@ -1,0 +1,184 @@
+import { and, asc, desc, eq, exists, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { auditLog, findings, requests, stageRuns, tasks, units, users } from "../../db/schema";
+import type { RequestFacts } from "../../flows/types";
+import type { Actor, ServiceContext } from "../context";
+import { countyOf } from "../directory/queries";
+import { notFound } from "../errors";
+import { workdaysUsedAndLeft } from "./deadlines";
+import { stageDef } from "./flow";
+import { STATUS_NAMES } from "./requests";
+
+// Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
+// county's units; an applicant sees their own unit's; anyone who holds or held a task on it sees it.
+const seesAll = (actor: Actor) => actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer");
+
+async function visibility(db: Db, actor: Actor): Promise<SQL | undefined> {
+  if (seesAll(actor)) return undefined;
+  const mine: SQL[] = [
+    eq(requests.applicantId, actor.userId),
+    exists(db.select({ one: sql`1` }).from(tasks).where(and(eq(tasks.requestId, requests.id), eq(tasks.userId, actor.userId)))),
+  ];
+  if (actor.roles.includes("applicant")) mine.push(eq(requests.unitId, actor.unitId));
+  if (actor.roles.includes("county_bureau")) {
+    const inCounty = db.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
+    mine.push(inArray(requests.unitId, inCounty), eq(requests.unitId, actor.unitId));
+  }
+  return or(...mine);
+}
+
+export const listQuerySchema = z.object({
+  view: z.enum(["mine", "todo", "all"]).default("all"),
+  status: z.enum(["in_progress", "returned", "rejected", "withdrawn", "completed"]).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.coerce.number().int().positive().optional(),
+});
+
+/** 我的申请 / 待办 / 全部: newest first, paged with `before` (the last id of the previous page). */
+export async function listRequests({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listQuerySchema> }) {
+  const actor = ctx.actor!;
+  const db = ctx.db;
+  const where: (SQL | undefined)[] = [];
+  if (input.view === "mine") where.push(eq(requests.applicantId, actor.userId));
+  else if (input.view === "todo")
+    where.push(
+      exists(
+        db
+          .select({ one: sql`1` })
+          .from(tasks)
+          .where(and(eq(tasks.requestId, requests.id), eq(tasks.userId, actor.userId), eq(tasks.status, "pending"))),
+      ),
+    );
+  else where.push(await visibility(db, actor));
+  if (input.status) where.push(eq(requests.status, input.status));
+  if (input.before) where.push(lt(requests.id, input.before));
+  const rows = await db
+    .select({
+      id: requests.id,
+      code: requests.code,
+      title: requests.title,
+      unitId: requests.unitId,
+      unitName: units.name,
+      applicantId: requests.applicantId,
+      status: requests.status,
+      currentStage: requests.currentStage,
+      overdue: requests.overdue,
+      flow: requests.flow,
+      profile: requests.profile,
+      facts: requests.facts,
+      submittedAt: requests.submittedAt,
+      updatedAt: requests.updatedAt,
+    })
+    .from(requests)
+    .innerJoin(units, eq(units.id, requests.unitId))
+    .where(and(...where))
+    .orderBy(desc(requests.id))
+    .limit(input.limit);
+  const runs = rows.length
+    ? await db
+        .select({ requestId: stageRuns.requestId, deadlineAt: stageRuns.deadlineAt, openedAt: stageRuns.openedAt })
+        .from(stageRuns)
+        .where(and(inArray(stageRuns.requestId, rows.map((r) => r.id)), eq(stageRuns.status, "open")))
+    : [];
+  const runOf = new Map(runs.map((r) => [r.requestId, r]));
+  const items = rows.map(({ facts, flow, profile, ...r }) => {
+    const run = runOf.get(r.id);
+    return {
+      ...r,
+      statusName: STATUS_NAMES[r.status] ?? r.status,
+      currentStageName: r.currentStage ? stageDef(flow, profile, r.currentStage).name : null,
+      deadlineAt: run?.deadlineAt ?? null,
+      totals: (facts as RequestFacts).totals,
+    };
+  });
+  return { items, next: items.length === input.limit ? items[items.length - 1]!.id : null };
+}
+
+/** One request with its stages, who holds the current one, deadlines in working days, findings and history. */
+export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: { id: number } }) {
+  const actor = ctx.actor!;
+  const db = ctx.db;
+  const visible = await visibility(db, actor);
+  const [req] = await db
+    .select()
+    .from(requests)
+    .where(and(eq(requests.id, input.id), visible));
+  // Not visible and not there look the same, so ids reveal nothing.
+  if (!req) throw notFound(`申请 ${input.id} 不存在或您无权查看`);
+  const [unit] = await db.select().from(units).where(eq(units.id, req.unitId));
+  const county = await countyOf(db, req.unitId);
+  const runs = await db.select().from(stageRuns).where(eq(stageRuns.requestId, req.id)).orderBy(asc(stageRuns.id));
+  const taskRows = await db
+    .select({
+      id: tasks.id,
+      stageRunId: tasks.stageRunId,
+      party: tasks.party,
+      userId: tasks.userId,
+      userName: users.name,
+      status: tasks.status,
+      note: tasks.note,
+      decidedAt: tasks.decidedAt,
+    })
+    .from(tasks)
+    .innerJoin(users, eq(users.id, tasks.userId))
+    .where(eq(tasks.requestId, req.id))
+    .orderBy(asc(tasks.id));
+  const [applicant] = await db.select({ id: users.id, name: users.name }).from(users).where(eq(users.id, req.applicantId));
+  const now = ctx.clock.now();
+  const stages = runs.map((run) => {
+    const def = stageDef(req.flow, req.profile, run.stage);
+    const open = run.status === "open";
+    return {
+      runId: run.id,
+      stage: run.stage,
+      name: def.name,
+      mode: run.mode,
+      status: run.status,
+      openedAt: run.openedAt,
+      closedAt: run.closedAt,
+      deadlineAt: run.deadlineAt,
+      deadlinePending: Boolean(def.deadline) && run.deadlineAt === null,
+      earliestAt: run.earliestAt,
+      overdue: run.overdue,
+      ...(open ? { workdays: workdaysUsedAndLeft(ctx.calendar, run.openedAt, run.deadlineAt, now) } : {}),
+      tasks: taskRows.filter((t) => t.stageRunId === run.id).map(({ stageRunId: _, ...t }) => t),
+    };
+  });
+  const findingRows = await db.select().from(findings).where(eq(findings.requestId, req.id)).orderBy(asc(findings.id));
+  const history = await db
+    .select({
+      seq: auditLog.seq,
+      at: auditLog.at,
+      actorId: auditLog.actorId,
+      action: auditLog.action,
+      stage: auditLog.stage,
+      outcome: auditLog.outcome,
+      channel: auditLog.channel,
+      details: auditLog.details,
+    })
+    .from(auditLog)
+    .where(eq(auditLog.requestId, req.id))
+    .orderBy(asc(auditLog.seq));
+  const current = stages.find((s) => s.status === "open") ?? null;
+  return {
+    id: req.id,
+    code: req.code,
+    flow: req.flow,
+    profile: req.profile,
+    title: req.title,
+    status: req.status,
+    statusName: STATUS_NAMES[req.status] ?? req.status,
+    overdue: req.overdue,
+    unit: { id: unit!.id, name: unit!.name, county: county ? { id: county.id, name: county.name } : null },
+    applicant,
+    submittedAt: req.submittedAt,
+    closedAt: req.closedAt,
+    totals: (req.facts as RequestFacts).totals,
+    form: req.form,
+    currentStage: current,
+    stages,
+    findings: findingRows,
+    history,
+  };
+}

@@ -1,0 +1,69 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import type { WorkCalendar } from "../calendar";
+import type { Clock } from "../context";
+import { ServiceError } from "../errors";
+import { authenticate, type ApiEnv } from "./auth";
+import { directoryRoutes } from "./directory";
+import { openApiDocument } from "./openapi";
+import { requestRoutes } from "./requests";
+
+export interface AppDeps {
+  db: Db;
+  clock: Clock;
+  /** The current calendar; a function because `calendar load` can replace it while the service runs. */
+  calendar: () => WorkCalendar;
+  profile: string;
+  log?: (line: string) => void;
+}
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function errorBody(code: string, message: string, fields?: Record<string, string[]>) {
+  return { error: fields ? { code, message, fields } : { code, message } };
+}
+
+export function createApp(deps: AppDeps) {
+  const log = deps.log ?? ((line: string) => console.error(line));
+  const app = new Hono<ApiEnv>();
+  app.use(secureHeaders());
+
+  app.get("/healthz", async (c) => {
+    try {
+      await deps.db.execute(sql`select 1`);
+      return c.json({ status: "ok" });
+    } catch {
+      return c.json({ status: "unavailable" }, 503);
+    }
+  });
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+
+  const api = new Hono<ApiEnv>();
+  api.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${MAX_BODY_BYTES / 1024} KB 上限`), 413),
+    }),
+  );
+  api.use(authenticate(deps));
+  api.route("/requests", requestRoutes());
+  api.route("/directory", directoryRoutes());
+  api.get("/me", (c) => c.json(c.get("ctx").actor));
+  app.route("/api", api);
+
+  app.notFound((c) => c.json(errorBody("not_found", `没有这个接口：${c.req.method} ${c.req.path}`), 404));
+  app.onError((err, c) => {
+    if (err instanceof ServiceError) return c.json(errorBody(err.code, err.message, err.fields), err.status);
+    if (err instanceof HTTPException) return c.json(errorBody("http_error", err.message || "请求无效"), err.status);
+    // Details go to the operator's log, never to the user (invariant 7).
+    log(`internal error on ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return c.json(errorBody("internal", "服务内部错误，请稍后重试或联系管理员"), 500);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { z } from "zod";
+import { canonicalJson } from "../audit/canonical";
+import type { ServiceContext } from "../context";
+import { authenticateToken } from "../directory/tokens";
+import { invalid, unauthenticated } from "../errors";
+import { parseInput } from "../validation";
+import type { AppDeps } from "./app";
+
+export type ApiEnv = { Variables: { ctx: ServiceContext } };
+
+function sourceIp(c: Context): string | null {
+  // @hono/node-server passes the Node request as env.incoming.
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? null;
+}
+
+/** Every /api call carries `Authorization: Bearer <token>`; the actor and a service context ride on `c`. */
+export function authenticate(deps: AppDeps) {
+  return createMiddleware<ApiEnv>(async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const actor = match ? await authenticateToken(deps.db, match[1]!, deps.clock.now()) : null;
+    if (!actor) {
+      c.header("WWW-Authenticate", 'Bearer realm="yunshen"');
+      throw unauthenticated();
+    }
+    c.set("ctx", {
+      db: deps.db,
+      clock: deps.clock,
+      calendar: deps.calendar(),
+      profile: deps.profile,
+      actor,
+      channel: "api",
+      sourceIp: sourceIp(c),
+    });
+    await next();
+  });
+}
+
+/** The JSON body, validated; malformed JSON and schema errors are 400s naming the fields. */
+export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw invalid("请求体不是有效的 JSON");
+  }
+  return parseInput(schema, body);
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * `Idempotency-Key` on a POST: a retry with the same key and body returns the first result; the same key with
+ * another body is refused. Keys are per user and per route.
+ */
+export function withIdempotency(c: Context<ApiEnv>, body: unknown): ServiceContext {
+  const ctx = c.get("ctx");
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) return ctx;
+  if (!IDEMPOTENCY_KEY.test(key)) throw invalid("Idempotency-Key 应为 1–200 个可见 ASCII 字符");
+  const fingerprint = createHash("sha256").update(canonicalJson(body ?? null)).digest("hex");
+  return { ...ctx, dedupe: { scope: `api:${ctx.actor!.userId}:${c.req.method} ${c.req.path}`, key, fingerprint } };
+}

@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { requests } from "../../db/schema";
+import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
+import { getRequest, listQuerySchema, listRequests } from "../engine/views";
+import { notFound } from "../errors";
+import { parseInput } from "../validation";
+import { jsonBody, withIdempotency, type ApiEnv } from "./auth";
+import type { ServiceContext } from "../context";
+
+const requestRef = z.union([
+  z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  z.string().regex(/^YS-\d{4}-\d{5,}$/, "应为申请编号（如 YS-2026-00001）或数字 id"),
+]);
+
+/** A request named by id or by its code (YS-2026-00001). */
+async function resolveRequestId(ctx: ServiceContext, ref: string): Promise<number> {
+  const parsed = parseInput(requestRef, /^\d+$/.test(ref) ? ref : ref.toUpperCase(), "申请编号无效");
+  if (typeof parsed === "number") return parsed;
+  const [row] = await ctx.db.select({ id: requests.id }).from(requests).where(eq(requests.code, parsed));
+  if (!row) throw notFound(`申请 ${parsed} 不存在或您无权查看`);
+  return row.id;
+}
+
+export function requestRoutes() {
+  return new Hono<ApiEnv>()
+    .post("/", async (c) => {
+      const input = await jsonBody(c, submitInputSchema);
+      const result = await submitRequest({ ctx: withIdempotency(c, input), input });
+      return c.json(result, 201);
+    })
+    .get("/", async (c) => {
+      const input = parseInput(listQuerySchema, c.req.query(), "查询参数有误");
+      return c.json(await listRequests({ ctx: c.get("ctx"), input }));
+    })
+    .get("/:id", async (c) => {
+      const ctx = c.get("ctx");
+      return c.json(await getRequest({ ctx, input: { id: await resolveRequestId(ctx, c.req.param("id")) } }));
+    })
+    .post("/:id/actions", async (c) => {
+      const ctx = c.get("ctx");
+      const requestId = await resolveRequestId(ctx, c.req.param("id"));
+      const input = await jsonBody(c, actionInputSchema);
+      const result = await actOnRequest({ ctx: withIdempotency(c, input), input: { ...input, requestId } });
+      return c.json(result);
+    });
+}

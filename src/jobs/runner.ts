@@ -1,0 +1,78 @@
+import type { Db } from "../../db/client";
+import { loadCalendar, type WorkCalendar } from "../calendar";
+import type { Clock, ServiceContext } from "../context";
+import { recomputePendingDeadlines } from "../engine/requests";
+import { dispatchOutbox, type Sender } from "./outbox";
+import { runDueTimers } from "./timers";
+
+export interface CalendarStore {
+  current(): WorkCalendar;
+  /** Re-reads loaded years; true when the set of years changed. */
+  refresh(): Promise<boolean>;
+}
+
+export async function calendarStore(db: Db): Promise<CalendarStore> {
+  let calendar = await loadCalendar(db);
+  return {
+    current: () => calendar,
+    async refresh() {
+      const next = await loadCalendar(db);
+      const changed = next.years().join() !== calendar.years().join();
+      calendar = next;
+      return changed;
+    },
+  };
+}
+
+export interface JobDeps {
+  db: Db;
+  clock: Clock;
+  calendars: CalendarStore;
+  profile: string;
+  sender: Sender;
+  log?: (line: string) => void;
+}
+
+/** One round of background work: calendar refresh, due timers, outbox. Runtime-neutral (Node interval, cron). */
+export async function runJobsOnce(deps: JobDeps) {
+  const ctx: ServiceContext = {
+    db: deps.db,
+    clock: deps.clock,
+    calendar: deps.calendars.current(),
+    profile: deps.profile,
+    actor: null,
+    channel: "timer",
+  };
+  if (await deps.calendars.refresh()) await recomputePendingDeadlines({ ctx: { ...ctx, calendar: deps.calendars.current() } });
+  const fired = await runDueTimers({ ...ctx, calendar: deps.calendars.current() });
+  let sent = 0;
+  for (;;) {
+    const round = await dispatchOutbox({ db: deps.db, clock: deps.clock, sender: deps.sender });
+    sent += round.sent;
+    if (round.sent + round.failed === 0) break;
+  }
+  return { fired, sent };
+}
+
+/** Runs the jobs every intervalMs, never two rounds at once; stop() waits for a running round to end. */
+export function startJobs(deps: JobDeps, intervalMs: number) {
+  const log = deps.log ?? ((line: string) => console.error(line));
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    if (running) return;
+    running = runJobsOnce(deps)
+      .then(() => undefined)
+      .catch((err) => log(`后台任务出错：${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        running = null;
+      });
+  };
+  const handle = setInterval(tick, intervalMs);
+  tick();
+  return {
+    async stop() {
+      clearInterval(handle);
+      await running;
+    },
+  };
+}

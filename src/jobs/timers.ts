@@ -1,0 +1,75 @@
+import { and, asc, eq, lte } from "drizzle-orm";
+import { findings, requests, stageRuns, tasks, timers, units } from "../../db/schema";
+import { noticeCard } from "../../cards";
+import { auditAppend } from "../audit/append";
+import { shanghaiDate } from "../calendar";
+import type { ServiceContext } from "../context";
+import { usersWithRole } from "../directory/queries";
+import { stageDef } from "../engine/flow";
+import { enqueueCards } from "../engine/notify";
+import { cardRequest } from "../engine/stages";
+
+/**
+ * Fires every due timer, one per transaction, each claimed with FOR UPDATE SKIP LOCKED so several replicas
+ * can run this at once without firing a timer twice (invariant 6). Returns how many fired.
+ */
+export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<number> {
+  let fired = 0;
+  while (fired < limit) {
+    const done = await ctx.db.transaction(async (tx) => {
+      const now = ctx.clock.now();
+      const [timer] = await tx
+        .select()
+        .from(timers)
+        .where(and(eq(timers.status, "pending"), lte(timers.runAt, now)))
+        .orderBy(asc(timers.runAt))
+        .limit(1)
+        .for("update", { skipLocked: true });
+      if (!timer) return false;
+      await tx.update(timers).set({ status: "done", firedAt: now }).where(eq(timers.id, timer.id));
+      const [run] = await tx.select().from(stageRuns).where(eq(stageRuns.id, timer.stageRunId));
+      const [req] = await tx.select().from(requests).where(eq(requests.id, timer.requestId)).for("update");
+      // A stage decided in the meantime normally cancels its timers; this covers a race with that decision.
+      if (!run || !req || run.status !== "open") return true;
+      const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, req.unitId));
+      const stage = stageDef(req.flow, req.profile, run.stage);
+      const pending = (
+        await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))
+      ).map((t) => t.userId);
+      const card = cardRequest({ ...req, unitName: unit?.name ?? req.unitId });
+      const deadline = run.deadlineAt ? shanghaiDate(run.deadlineAt) : "";
+
+      if (timer.kind === "remind") {
+        const entry = await auditAppend(tx, now, {
+          action: "timer.remind",
+          requestId: req.id,
+          stage: stage.key,
+          channel: "timer",
+          details: { timerId: timer.id, to: pending },
+        });
+        await enqueueCards(tx, now, pending, "remind", noticeCard(card, "催办", `「${stage.name}」将于 ${deadline} 到期，请尽快处理`, "warning"), `remind:${entry.seq}`);
+        return true;
+      }
+
+      // 004 第十六条(三): 对于延期交付的申请工作，要发出工作警示，记录归档.
+      const text = `「${stage.name}」已超过期限（${deadline}）仍未完成`;
+      await tx.update(stageRuns).set({ overdue: true }).where(eq(stageRuns.id, run.id));
+      await tx.update(requests).set({ overdue: true }).where(eq(requests.id, req.id));
+      await tx.insert(findings).values({ requestId: req.id, stage: stage.key, kind: "warning", text, createdAt: now });
+      const entry = await auditAppend(tx, now, {
+        action: "timer.overdue",
+        requestId: req.id,
+        stage: stage.key,
+        channel: "timer",
+        details: { timerId: timer.id, holders: pending, deadlineAt: run.deadlineAt?.toISOString() ?? null },
+      });
+      const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
+      const reviewers = (await usersWithRole(tx, "reviewer")).map((u) => u.id);
+      await enqueueCards(tx, now, [...pending, ...managers, ...reviewers], "overdue", noticeCard(card, "工作警示：已逾期", text, "danger"), `overdue:${entry.seq}`);
+      return true;
+    });
+    if (!done) break;
+    fired++;
+  }
+  return fired;
+}

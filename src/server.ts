@@ -1,0 +1,50 @@
+import { serve } from "@hono/node-server";
+import { migrateDatabase, openDatabase } from "../db/client";
+import { DataDirLockedError } from "../db/lock";
+import { readConfig } from "./config";
+import { systemClock } from "./context";
+import { ServiceError } from "./errors";
+import { createApp } from "./http/app";
+import { consoleSender } from "./jobs/outbox";
+import { calendarStore, startJobs } from "./jobs/runner";
+
+async function main() {
+  const config = readConfig();
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  let stopping = false;
+  try {
+    await migrateDatabase(database, { url: config.DATABASE_URL });
+    const calendars = await calendarStore(database.db);
+    const app = createApp({ db: database.db, clock: systemClock, calendar: calendars.current, profile: config.POLICY_PROFILE });
+    const jobs = startJobs(
+      { db: database.db, clock: systemClock, calendars, profile: config.POLICY_PROFILE, sender: consoleSender() },
+      config.JOB_INTERVAL_MS,
+    );
+    const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
+      const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
+      console.log(`云审 yunshen 已启动：http://localhost:${info.port}  数据库：${store}  政策：${config.POLICY_PROFILE}`);
+    });
+    // PGlite must be closed or its directory is left inconsistent: stop taking requests, finish jobs, close.
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`收到 ${signal}，正在关闭…`);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await jobs.stop();
+      await database.close();
+      process.exit(0);
+    };
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+main().catch((err) => {
+  const message = err instanceof DataDirLockedError || err instanceof ServiceError ? err.message : `启动失败：${err instanceof Error ? err.message : String(err)}`;
+  console.error(message);
+  if (err instanceof ServiceError && err.fields) console.error(JSON.stringify(err.fields, null, 2));
+  process.exit(1);
+});
