@@ -121,9 +121,9 @@ async function checkedFacts(tx: Db, flow: string, profile: string, unitId: strin
 
 /** 提交申请: an applicant submits a form for their own unit; the first applicable stage opens. */
 export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }) {
-  const actor = requireActor(ctx);
-  if (!hasRole(actor, "applicant")) throw forbidden("只有使用单位的申请人可以提交申请");
   return mutate(ctx, { action: "request.submit" }, async (tx) => {
+    const actor = requireActor(ctx);
+    if (!hasRole(actor, "applicant")) throw forbidden("只有使用单位的申请人可以提交申请");
     const profile = ctx.profile;
     const facts = await checkedFacts(tx, input.flow, profile, actor.unitId, input.form);
     const now = ctx.clock.now();
@@ -460,18 +460,25 @@ async function transfer(
     if (target.unitId !== county?.id)
       throw unprocessable("invalid_target", "只能转交给本县（市、区）数据管理局的用户", { toUserId: ["不属于该县级数据局"] });
   }
-  const already = await tx
+  if (target.id === actor.userId) throw unprocessable("invalid_target", "不能转交给自己", { toUserId: ["不能转交给自己"] });
+
+  // 转交 hands the party's decision to one named person: the other holders of the party step aside.
+  const now = ctx.clock.now();
+  await tx.update(tasks).set({ status: "transferred", note: reason ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
+  await tx
+    .update(tasks)
+    .set({ status: "superseded" })
+    .where(and(eq(tasks.stageRunId, run.id), eq(tasks.party, task.party), eq(tasks.status, "pending"), ne(tasks.userId, target.id)));
+  const [kept] = await tx
     .select({ id: tasks.id })
     .from(tasks)
     .where(and(eq(tasks.stageRunId, run.id), eq(tasks.userId, target.id), eq(tasks.status, "pending")));
-  if (already.length > 0) throw conflict("already_assignee", `${target.name}已是该环节的处理人`);
-
-  const now = ctx.clock.now();
-  await tx.update(tasks).set({ status: "transferred", note: reason ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
-  const [created] = await tx
-    .insert(tasks)
-    .values({ stageRunId: run.id, requestId: req.id, party: task.party, userId: target.id, status: "pending" })
-    .returning({ id: tasks.id });
+  const [created] = kept
+    ? [kept]
+    : await tx
+        .insert(tasks)
+        .values({ stageRunId: run.id, requestId: req.id, party: task.party, userId: target.id, status: "pending" })
+        .returning({ id: tasks.id });
   await audit(ctx, tx, req, "request.transfer", stage.key, { to: target.id, reason });
   await enqueueCards(
     tx,

@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import { builtinSchedules, WorkCalendar } from "../src/calendar";
+import type { ServiceContext } from "../src/context";
+import { demoDirectory } from "../src/directory/demo";
+import { importDirectory } from "../src/directory/import";
+import { createToken } from "../src/directory/tokens";
+import { createApp } from "../src/http/app";
+import { createTestDatabase } from "./harness";
+
+/** A clock tests move by hand, so deadlines and timers are exact. */
+export function manualClock(iso: string) {
+  let now = new Date(iso);
+  return {
+    now: () => new Date(now.getTime()),
+    set(next: string) {
+      now = new Date(next);
+    },
+  };
+}
+
+export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
+
+export const attachment = (purpose: string, name = `${purpose}.pdf`) => ({ name, sha256: "ab".repeat(32), purpose });
+
+type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
+
+/**
+ * A database seeded with the demo directory (plus any extra users), a token for every user, the real Hono
+ * app over it, and helpers to call the API as a given user.
+ */
+export async function createTestApp(opts: { now?: string; profile?: string; extraUsers?: ExtraUser[] } = {}) {
+  const database = await createTestDatabase();
+  const clock = manualClock(opts.now ?? "2026-11-23T01:00:00Z"); // Monday 09:00 in Shanghai
+  let calendar = new WorkCalendar(builtinSchedules());
+  const profile = opts.profile ?? "meizhou";
+  const ctx = (): ServiceContext => ({ db: database.db, clock, calendar, profile, actor: null, channel: "cli" });
+  const extra = (opts.extraUsers ?? []).map((u, i) => ({ ...u, mobile: `1390000${String(i).padStart(4, "0")}` }));
+  await importDirectory({ ctx: ctx(), input: { units: demoDirectory.units, users: [...demoDirectory.users, ...extra] } });
+  const tokens: Record<string, string> = {};
+  for (const u of [...demoDirectory.users, ...extra]) tokens[u.id] = (await createToken({ ctx: ctx(), input: { userId: u.id } })).token;
+  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {} });
+
+  async function call(user: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await app.request(path, {
+      method,
+      headers: {
+        ...(user ? { authorization: `Bearer ${tokens[user]}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json };
+  }
+
+  return {
+    database,
+    db: database.db,
+    clock,
+    app,
+    tokens,
+    ctx,
+    setCalendar(next: WorkCalendar) {
+      calendar = next;
+    },
+    call,
+    submit: (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers),
+    act: (user: string, id: number | string, action: Record<string, unknown>, headers?: Record<string, string>) =>
+      call(user, "POST", `/api/requests/${id}/actions`, action, headers),
+    show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),
+    close: () => database.close(),
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;

@@ -1,0 +1,434 @@
+import { and, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { auditLog, outbox, stageRuns, tasks } from "../db/schema";
+import { verifyAuditChain } from "../src/audit/verify";
+import { attachment, createTestApp, sampleForm, type TestApp } from "./app-harness";
+
+const ok = (res: { status: number; body: any }, status = 200) => {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  return res.body;
+};
+
+async function stageOf(t: TestApp, id: number) {
+  return ok(await t.show("zhangwei", id)).currentStage?.stage ?? null;
+}
+
+async function outboxFor(t: TestApp, userId: string, kind?: string) {
+  const rows = await t.db.select().from(outbox).where(eq(outbox.userId, userId));
+  return rows.filter((r) => !kind || r.kind === kind);
+}
+
+describe("梅州 application, county unit, submission to go-live", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  test("walks every stage with working-day deadlines and ends completed", async () => {
+    const submitted = ok(await t.submit("lihua", sampleForm()), 201);
+    expect(submitted.code).toMatch(/^YS-2026-\d{5}$/);
+    expect(submitted.currentStage).toBe("county_review");
+    const id = submitted.id;
+
+    // Opened Monday 2026-11-23 09:00; 1 working day → end of Tuesday 11-24 (Shanghai).
+    let detail = ok(await t.show("lihua", id));
+    expect(detail.currentStage.deadlineAt).toBe("2026-11-24T15:59:59.999Z");
+    expect(detail.currentStage.tasks.map((x: any) => x.userId)).toEqual(["huangmin"]);
+    expect(detail.totals).toEqual({ hosts: 3, vcpu: 16, memoryGb: 48, storageGb: 400 });
+    expect(await outboxFor(t, "huangmin", "task")).toHaveLength(1);
+
+    // The other county's bureau is not an assignee.
+    expect((await t.act("zhongli", id, { action: "approve" })).status).toBe(403);
+
+    const steps: [string, Record<string, unknown>, string | null][] = [
+      ["huangmin", { action: "approve" }, "evaluate"],
+      ["xufeng", { action: "approve", note: "配置合理" }, "approve"],
+      ["zhangwei", { action: "approve" }, "provision"],
+      ["linna", { action: "approve", note: "已开通" }, "confirm_delivery"],
+      ["lihua", { action: "confirm" }, "verify_delivery"],
+      ["guojun", { action: "approve" }, "deploy"],
+      ["lihua", { action: "confirm" }, "request_security_test"],
+      ["lihua", { action: "confirm" }, "security_test"],
+      ["chenjing", { action: "fail", reason: "存在弱口令" }, "security_fix"],
+      ["lihua", { action: "confirm", note: "已整改" }, "security_test"],
+      ["zhangwei", { action: "approve" }, "go_live"],
+      ["lihua", { action: "confirm" }, null],
+    ];
+    for (const [user, action, next] of steps) {
+      const res = ok(await t.act(user, id, action));
+      expect(res.currentStage, `${user} ${JSON.stringify(action)}`).toBe(next);
+    }
+    detail = ok(await t.show("lihua", id));
+    expect(detail.status).toBe("completed");
+    expect(detail.stages.map((s: any) => `${s.stage}:${s.status}`)).toEqual([
+      "county_review:approved",
+      "evaluate:approved",
+      "approve:approved",
+      "provision:approved",
+      "confirm_delivery:approved",
+      "verify_delivery:approved",
+      "deploy:approved",
+      "request_security_test:approved",
+      "security_test:failed",
+      "security_fix:approved",
+      "security_test:approved",
+      "go_live:approved",
+    ]);
+    // 004 第十七条(三): from the first test to passing within 10 working days — the retest keeps that anchor.
+    const tests = detail.stages.filter((s: any) => s.stage === "security_test");
+    const fix = detail.stages.find((s: any) => s.stage === "security_fix");
+    expect(fix.deadlineAt).toBe("2026-12-07T15:59:59.999Z");
+    expect(tests[1].deadlineAt).toBe("2026-12-07T15:59:59.999Z");
+    // Delivery confirmation is reported to the manager, the reviewer and the county bureau.
+    expect((await outboxFor(t, "guojun", "report")).length).toBeGreaterThan(0);
+    expect((await outboxFor(t, "huangmin", "report")).length).toBeGreaterThan(0);
+    expect(await outboxFor(t, "lihua", "result")).toHaveLength(1);
+    const history = detail.history.map((h: any) => h.action);
+    expect(history[0]).toBe("request.submit");
+    expect(history.at(-1)).toBe("request.complete");
+    expect(detail.history.find((h: any) => h.action === "request.fail").details.reason).toBe("存在弱口令");
+    expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+
+  test("a city-level unit skips the county bureau", async () => {
+    const res = ok(await t.submit("yangfan", sampleForm()), 201);
+    expect(res.currentStage).toBe("evaluate");
+  });
+});
+
+describe("conditions of 004 第十二、十三条", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  test("a VM over 8 vCPU needs the provider's evaluation note", async () => {
+    const form = sampleForm();
+    form.vms[1].vcpu = 16;
+    const { id } = ok(await t.submit("yangfan", form), 201);
+    const refused = await t.act("xufeng", id, { action: "approve" });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe("note_required");
+    expect(refused.body.error.message).toContain("8 核");
+    ok(await t.act("xufeng", id, { action: "approve", note: "数据库需 16 核，已与使用单位核实" }));
+    expect(await stageOf(t, id)).toBe("approve");
+  });
+
+  test("exactly 8 vCPU and 32 GB needs no note; a request over the planned totals does", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    const form = sampleForm();
+    form.plan.plannedTotals.vcpu = 10;
+    const over = ok(await t.submit("yangfan", form), 201);
+    expect((await t.act("xufeng", over.id, { action: "approve" })).body.error.code).toBe("note_required");
+  });
+
+  test("storage over 500 GB needs the written explanation and a countersign by manager and provider", async () => {
+    const form = sampleForm();
+    form.vms[1].diskGb = 400; // 2×100 + 400 = 600 GB
+    const missing = await t.submit("yangfan", form);
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.code).toBe("attachments_missing");
+    expect(missing.body.error.message).toContain("500G");
+
+    form.attachments.push(attachment("storage_explanation"));
+    const { id } = ok(await t.submit("yangfan", form), 201);
+    ok(await t.act("xufeng", id, { action: "approve", note: "存储依据充分" }));
+    expect(await stageOf(t, id)).toBe("storage_review");
+    const first = ok(await t.act("zhangwei", id, { action: "approve" }));
+    expect(first.currentStage).toBe("storage_review");
+    expect(first.message).toContain("会签");
+    // The manager party has decided; the second manager has nothing left to sign.
+    expect((await t.act("chenjing", id, { action: "approve" })).status).toBe(409);
+    ok(await t.act("linna", id, { action: "approve" }));
+    expect(await stageOf(t, id)).toBe("approve");
+    const run = ok(await t.show("zhangwei", id)).stages.find((s: any) => s.stage === "storage_review");
+    expect(run.mode).toBe("all");
+    expect(run.tasks.filter((x: any) => x.status === "approved").map((x: any) => x.party).sort()).toEqual(["manager", "provider"]);
+  });
+
+  test("middleware, containers and big PaaS databases need their documents", async () => {
+    const mw = sampleForm();
+    mw.paas = [{ kind: "middleware", product: "分布式服务框架" }];
+    expect((await t.submit("yangfan", mw)).body.error.fields["form.attachments"][0]).toContain("申请依据");
+    const db = sampleForm();
+    db.paas = [{ kind: "database", product: "PostgreSQL", vcpu: 20, memoryGb: 32 }];
+    expect((await t.submit("yangfan", db)).body.error.fields["form.attachments"][0]).toContain("测试报告");
+    db.paas[0].vcpu = 19;
+    ok(await t.submit("yangfan", db), 201);
+    db.paas[0].memoryGb = 40;
+    expect((await t.submit("yangfan", db)).status).toBe(422);
+    db.attachments.push(attachment("test_report"));
+    ok(await t.submit("yangfan", db), 201);
+  });
+});
+
+describe("reject, return, resubmit, transfer, comment, withdraw, findings", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({
+      extraUsers: [
+        { id: "selfmgr", name: "兼职经理", unit: "mz-sjj", roles: ["applicant", "manager"] },
+        { id: "outsider", name: "路人", unit: "mz-zrzyj", roles: ["applicant"] },
+      ],
+    });
+  });
+  afterAll(() => t.close());
+
+  test("reject needs a reason, ends the request and tells the applicant", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    expect((await t.act("zhangwei", id, { action: "reject" })).status).toBe(400);
+    const res = ok(await t.act("zhangwei", id, { action: "reject", reason: "与已建系统重复" }));
+    expect(res.status).toBe("rejected");
+    const notice = (await outboxFor(t, "yangfan", "result")).find((r) => JSON.stringify(r.payload).includes("与已建系统重复"));
+    expect(notice).toBeDefined();
+    expect((await t.act("chenjing", id, { action: "approve" })).body.error.code).toBe("request_closed");
+    // The provider's evaluation stage cannot reject.
+    const other = ok(await t.submit("yangfan", sampleForm()), 201);
+    expect((await t.act("xufeng", other.id, { action: "reject", reason: "x" })).body.error.code).toBe("not_allowed");
+  });
+
+  test("return to the applicant, edit and resubmit: back to the stage that returned it", async () => {
+    const { id } = ok(await t.submit("lihua", sampleForm()), 201);
+    ok(await t.act("huangmin", id, { action: "approve" }));
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    const returned = ok(await t.act("zhangwei", id, { action: "return", reason: "请补充数据库规格依据" }));
+    expect(returned.status).toBe("returned");
+    expect(returned.currentStage).toBe("revise");
+    // Approving is not how a returned request goes back.
+    expect((await t.act("lihua", id, { action: "confirm" })).body.error.code).toBe("resubmit_required");
+    const form = sampleForm();
+    form.vms[1].memoryGb = 16;
+    const back = ok(await t.act("lihua", id, { action: "resubmit", form, note: "已调整内存" }));
+    expect(back.status).toBe("in_progress");
+    expect(back.currentStage).toBe("approve");
+    const detail = ok(await t.show("lihua", id));
+    expect(detail.totals.memoryGb).toBe(32);
+    expect(detail.currentStage.tasks.map((x: any) => x.userId).sort()).toEqual(["chenjing", "selfmgr", "zhangwei"]);
+  });
+
+  test("return to a named earlier stage reopens it; a stage not passed is refused", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    for (const [u, a] of [
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["yangfan", { action: "confirm" }],
+    ] as const)
+      ok(await t.act(u, id, a));
+    expect(await stageOf(t, id)).toBe("verify_delivery");
+    const bad = await t.act("guojun", id, { action: "return", reason: "x", toStage: "deploy" });
+    expect(bad.body.error.code).toBe("invalid_target");
+    ok(await t.act("guojun", id, { action: "finding", kind: "rectification", text: "数据盘规格与工单不符" }));
+    ok(await t.act("guojun", id, { action: "return", reason: "按工单重新开通数据盘", toStage: "provision" }));
+    expect(await stageOf(t, id)).toBe("provision");
+    const detail = ok(await t.show("yangfan", id));
+    expect(detail.findings.map((f: any) => f.kind)).toEqual(["rectification"]);
+    expect((await outboxFor(t, "xufeng", "finding")).length).toBeGreaterThan(0);
+  });
+
+  test("transfer to another user of the same role, recorded; the original holder can no longer decide", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    expect((await t.act("zhangwei", id, { action: "transfer", toUserId: "guojun" })).body.error.code).toBe("invalid_target");
+    expect((await t.act("zhangwei", id, { action: "transfer", toUserId: "nobody" })).body.error.code).toBe("invalid_target");
+    ok(await t.act("zhangwei", id, { action: "transfer", toUserId: "chenjing", reason: "出差" }));
+    expect((await t.act("zhangwei", id, { action: "approve" })).status).toBe(409);
+    ok(await t.act("chenjing", id, { action: "approve" }));
+    const detail = ok(await t.show("zhangwei", id));
+    expect(detail.history.some((h: any) => h.action === "request.transfer" && h.details.to === "chenjing")).toBe(true);
+  });
+
+  test("nobody approves their own request", async () => {
+    const { id } = ok(await t.submit("selfmgr", sampleForm()), 201);
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    const detail = ok(await t.show("selfmgr", id));
+    expect(detail.currentStage.tasks.map((x: any) => x.userId)).not.toContain("selfmgr");
+    const refused = await t.act("selfmgr", id, { action: "approve" });
+    expect(refused.status).toBe(403);
+    const [entry] = await t.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.requestId, id), eq(auditLog.outcome, "refused")));
+    expect(entry?.actorId).toBe("selfmgr");
+  });
+
+  test("comments from participants; outsiders are refused and cannot see the request", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    ok(await t.act("xufeng", id, { action: "comment", text: "请补充部署拓扑" }));
+    expect((await outboxFor(t, "yangfan", "comment")).some((r) => JSON.stringify(r.payload).includes("拓扑"))).toBe(true);
+    expect((await t.act("outsider", id, { action: "comment", text: "hi" })).status).toBe(403);
+    expect((await t.show("outsider", id)).status).toBe(404);
+    expect((await t.show("lihua", id)).status).toBe(404);
+    expect((await t.act("xufeng", id, { action: "finding", kind: "warning", text: "x" })).status).toBe(403);
+  });
+
+  test("withdraw before the first decision, not after", async () => {
+    const early = ok(await t.submit("yangfan", sampleForm()), 201);
+    expect((await t.act("xufeng", early.id, { action: "withdraw" })).status).toBe(403);
+    const res = ok(await t.act("yangfan", early.id, { action: "withdraw", reason: "需求变化" }));
+    expect(res.status).toBe("withdrawn");
+    const pending = await t.db.select().from(tasks).where(and(eq(tasks.requestId, early.id), eq(tasks.status, "pending")));
+    expect(pending).toHaveLength(0);
+
+    const late = ok(await t.submit("yangfan", sampleForm()), 201);
+    ok(await t.act("xufeng", late.id, { action: "approve" }));
+    expect((await t.act("yangfan", late.id, { action: "withdraw" })).body.error.code).toBe("already_decided");
+  });
+
+  test("lists: mine, todo and all by role", async () => {
+    const mine = ok(await t.call("yangfan", "GET", "/api/requests?view=mine"));
+    expect(mine.items.length).toBeGreaterThan(0);
+    expect(mine.items.every((r: any) => r.applicantId === "yangfan")).toBe(true);
+    const todo = ok(await t.call("chenjing", "GET", "/api/requests?view=todo"));
+    for (const r of todo.items) expect(r.status).toBe("in_progress");
+    const county = ok(await t.call("huangmin", "GET", "/api/requests?view=all"));
+    expect(county.items.every((r: any) => r.unitId.startsWith("mx-"))).toBe(true);
+    const page = ok(await t.call("zhangwei", "GET", "/api/requests?limit=2"));
+    expect(page.items).toHaveLength(2);
+    const next = ok(await t.call("zhangwei", "GET", `/api/requests?limit=2&before=${page.next}`));
+    expect(next.items[0].id).toBeLessThan(page.items[1].id);
+    expect((await t.call("zhangwei", "GET", "/api/requests?view=bogus")).status).toBe(400);
+  });
+});
+
+describe("policy profiles", () => {
+  test("韶关: security pledge required, county pre-review, manager 5 wd, provider 3 wd", async () => {
+    const t = await createTestApp({ profile: "shaoguan" });
+    try {
+      expect((await t.submit("lihua", sampleForm())).body.error.fields["form.attachments"][0]).toContain("安全责任书");
+      const form = sampleForm();
+      form.attachments.push(attachment("security_pledge"));
+      const { id } = ok(await t.submit("lihua", form), 201);
+      ok(await t.act("huangmin", id, { action: "approve" }));
+      const detail = ok(await t.show("zhangwei", id));
+      expect(detail.currentStage.stage).toBe("approve");
+      // Monday 11-23 + 5 working days = Monday 11-30.
+      expect(detail.currentStage.deadlineAt).toBe("2026-11-30T15:59:59.999Z");
+      ok(await t.act("zhangwei", id, { action: "approve" }));
+      ok(await t.act("xufeng", id, { action: "approve" }));
+      expect(ok(await t.act("lihua", id, { action: "confirm" })).status).toBe("completed");
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("徽州: accept 3 wd → review 2 wd → test resources 2 wd → 15-day test (extendable) → trial ≥ 30 days", async () => {
+    const t = await createTestApp({ profile: "huizhou" });
+    try {
+      const form = sampleForm();
+      form.attachments.push(attachment("project_approval"));
+      const { id } = ok(await t.submit("yangfan", form), 201);
+      expect(await stageOf(t, id)).toBe("accept");
+      // 不予受理 is a return with reasons, not a rejection.
+      expect((await t.act("zhangwei", id, { action: "reject", reason: "x" })).body.error.code).toBe("not_allowed");
+      ok(await t.act("zhangwei", id, { action: "approve" }));
+      ok(await t.act("chenjing", id, { action: "approve" }));
+      ok(await t.act("xufeng", id, { action: "approve" }));
+      let detail = ok(await t.show("yangfan", id));
+      expect(detail.currentStage.stage).toBe("test");
+      expect(detail.currentStage.deadlineAt).toBe("2026-12-08T15:59:59.999Z"); // 11-23 + 15 calendar days
+      expect((await t.act("yangfan", id, { action: "extend", days: 5, reason: "x" })).status).toBe(403);
+      ok(await t.act("zhangwei", id, { action: "extend", days: 5, reason: "等待第三方接口联调" }));
+      detail = ok(await t.show("yangfan", id));
+      expect(detail.currentStage.deadlineAt).toBe("2026-12-13T15:59:59.999Z");
+      ok(await t.act("yangfan", id, { action: "confirm" }));
+      ok(await t.act("zhangwei", id, { action: "approve" }));
+      const early = await t.act("yangfan", id, { action: "confirm" });
+      expect(early.status).toBe(422);
+      expect(early.body.error.code).toBe("too_early");
+      expect(early.body.error.message).toContain("2026-12-23");
+      t.clock.set("2026-12-23T01:00:00Z");
+      expect(ok(await t.act("yangfan", id, { action: "confirm" })).status).toBe("completed");
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("input at the boundary", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  test("malformed, unauthenticated, oversized and unknown input gets JSON errors and writes nothing", async () => {
+    const count = async () => (await t.db.select({ n: sql<number>`count(*)::int` }).from(auditLog))[0]!.n;
+    const before = await count();
+    expect((await t.call("yangfan", "POST", "/api/requests", "{not json")).body.error.code).toBe("invalid_input");
+    const wrong = await t.submit("yangfan", { systemName: 42, vms: "many" });
+    expect(wrong.status).toBe(400);
+    expect(Object.keys(wrong.body.error.fields)).toEqual(expect.arrayContaining(["form.systemName", "form.vms"]));
+    expect((await t.call(null, "GET", "/api/requests")).status).toBe(401);
+    expect((await t.call(null, "GET", "/api/requests", undefined, { authorization: "Bearer ys_forged" })).status).toBe(401);
+    const huge = await t.call("yangfan", "POST", "/api/requests", JSON.stringify({ form: { x: "啊".repeat(600_000) } }));
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe("payload_too_large");
+    expect((await t.act("yangfan", 1, { action: "explode" })).status).toBe(400);
+    expect((await t.show("yangfan", "not-an-id")).status).toBe(400);
+    expect((await t.show("yangfan", "99999999999999999999")).status).toBe(400);
+    expect((await t.call("yangfan", "GET", "/api/nothing")).status).toBe(404);
+    expect((await t.submit("zhangwei", sampleForm())).status).toBe(403);
+    expect(await count()).toBe(before + 1); // only the refused submission by a non-applicant is evidence
+  });
+
+  test("healthz and openapi", async () => {
+    expect(ok(await t.call(null, "GET", "/healthz"))).toEqual({ status: "ok" });
+    const doc = ok(await t.call(null, "GET", "/openapi.json"));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/requests", "/api/requests/{id}/actions"]));
+    expect(doc.components.schemas.RequestAction).toBeDefined();
+  });
+
+  test("Idempotency-Key: a retry returns the first result; the key with another body is refused", async () => {
+    const headers = { "Idempotency-Key": "submit-0001" };
+    const first = ok(await t.submit("yangfan", sampleForm(), headers), 201);
+    const again = ok(await t.submit("yangfan", sampleForm(), headers), 201);
+    expect(again).toEqual(first);
+    const other = sampleForm();
+    other.systemName = "另一个系统";
+    expect((await t.submit("yangfan", other, headers)).body.error.code).toBe("idempotency_key_reused");
+    const submits = await t.db.select().from(auditLog).where(and(eq(auditLog.action, "request.submit"), eq(auditLog.actorId, "yangfan")));
+    expect(submits.filter((e) => (e.details as any).code === first.code)).toHaveLength(1);
+
+    const act = { "Idempotency-Key": "approve-1" };
+    const a = ok(await t.act("xufeng", first.id, { action: "approve" }, act));
+    const b = ok(await t.act("xufeng", first.id, { action: "approve" }, act));
+    expect(b).toEqual(a);
+    const runs = await t.db.select().from(stageRuns).where(eq(stageRuns.requestId, first.id));
+    expect(runs.map((r) => r.stage)).toEqual(["evaluate", "approve"]);
+  });
+});
+
+describe("concurrency", () => {
+  const managers = Array.from({ length: 20 }, (_, i) => ({ id: `mgr${i}`, name: `经理${i}`, unit: "mz-sjj", roles: ["manager"] }));
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ extraUsers: managers });
+  });
+  afterAll(() => t.close());
+
+  test("20 approvers on one 或签 stage at once: exactly one decision, the rest told it is decided", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    const results = await Promise.all(managers.map((m) => t.act(m.id, id, { action: "approve" })));
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    const losers = results.filter((r) => r.status !== 200);
+    expect(losers.every((r) => r.status === 409 && r.body.error.code === "already_decided")).toBe(true);
+    expect(losers[0]!.body.error.message).toMatch(/已由经理\d+处理/);
+    const runs = await t.db.select().from(stageRuns).where(eq(stageRuns.requestId, id));
+    expect(runs.filter((r) => r.stage === "approve")).toHaveLength(1);
+    expect(runs.filter((r) => r.stage === "provision")).toHaveLength(1);
+    const approvals = await t.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.requestId, id), eq(auditLog.action, "request.approve"), eq(auditLog.outcome, "ok")));
+    expect(approvals).toHaveLength(2); // the provider's and the one manager's
+    const verified = await verifyAuditChain(t.db);
+    expect(verified.ok).toBe(true);
+  });
+});
