@@ -1,0 +1,72 @@
+import type { ServiceContext } from "../context";
+import { type DirectoryFileInput, importDirectory } from "./import";
+import { getUsers } from "./queries";
+import type { Role } from "./roles";
+import { createToken } from "./tokens";
+
+// A made-up directory of 梅州 (Meizhou): every person and number is fictitious; 0753 is Meizhou's area code.
+export const demoDirectory = {
+  units: [
+    { id: "mz-sjj", name: "梅州市政务服务数据管理局", kind: "city", parent: null },
+    { id: "mx-sjj", name: "梅州市梅县区政务服务数据管理局", kind: "county", parent: "mz-sjj" },
+    { id: "mx-jyj", name: "梅州市梅县区教育局", kind: "unit", parent: "mx-sjj" },
+    { id: "mx-wjj", name: "梅州市梅县区卫生健康局", kind: "unit", parent: "mx-sjj" },
+    { id: "xn-sjj", name: "兴宁市政务服务数据管理局", kind: "county", parent: "mz-sjj" },
+    { id: "xn-gaj", name: "兴宁市公安局", kind: "unit", parent: "xn-sjj" },
+    { id: "xn-rsj", name: "兴宁市人力资源和社会保障局", kind: "unit", parent: "xn-sjj" },
+    { id: "mz-rsj", name: "梅州市人力资源和社会保障局", kind: "unit", parent: "mz-sjj" },
+    { id: "mz-zrzyj", name: "梅州市自然资源局", kind: "unit", parent: "mz-sjj" },
+    { id: "mz-yun", name: "政务云梅州节点运营商（数字广东）", kind: "unit", parent: "mz-sjj" },
+    { id: "mz-jianli", name: "梅州市政务云监理单位", kind: "unit", parent: "mz-sjj" },
+  ],
+  users: [
+    // 统筹管理单位 and the cloud's security officer sit in the city bureau.
+    { id: "zhangwei", name: "张伟", unit: "mz-sjj", mobile: "13807530001", wecomUserId: "ZhangWei", roles: ["manager"] },
+    { id: "chenjing", name: "陈静", unit: "mz-sjj", mobile: "13807530002", wecomUserId: "ChenJing", roles: ["manager"] },
+    { id: "liuyang", name: "刘洋", unit: "mz-sjj", mobile: "13807530003", wecomUserId: "LiuYang", roles: ["security_officer"] },
+    // County bureaus pre-review their units' requests.
+    { id: "huangmin", name: "黄敏", unit: "mx-sjj", mobile: "13807530011", wecomUserId: "HuangMin", roles: ["county_bureau"] },
+    { id: "zhongli", name: "钟丽", unit: "xn-sjj", mobile: "13807530021", wecomUserId: "ZhongLi", roles: ["county_bureau"] },
+    // Applicants: two per county, two at city level.
+    { id: "lihua", name: "李华", unit: "mx-jyj", mobile: "13807530012", wecomUserId: "LiHua", roles: ["applicant"] },
+    { id: "wangfang", name: "王芳", unit: "mx-wjj", mobile: "13807530013", wecomUserId: "WangFang", roles: ["applicant"] },
+    { id: "hexin", name: "何欣", unit: "xn-gaj", mobile: "13807530022", wecomUserId: "HeXin", roles: ["applicant"] },
+    { id: "luoqiang", name: "罗强", unit: "xn-rsj", mobile: "13807530023", wecomUserId: "LuoQiang", roles: ["applicant"] },
+    { id: "yangfan", name: "杨帆", unit: "mz-rsj", mobile: "13807530031", wecomUserId: "YangFan", roles: ["applicant"] },
+    { id: "zhaolei", name: "赵磊", unit: "mz-zrzyj", mobile: "13807530032", wecomUserId: "ZhaoLei", roles: ["applicant"] },
+    // Cloud vendor (评估实施单位) and the supervising reviewer (复核单位).
+    { id: "xufeng", name: "徐峰", unit: "mz-yun", mobile: "13807530041", wecomUserId: "XuFeng", roles: ["provider"] },
+    { id: "linna", name: "林娜", unit: "mz-yun", mobile: "13807530042", wecomUserId: "LinNa", roles: ["provider"] },
+    { id: "guojun", name: "郭军", unit: "mz-jianli", mobile: "13807530051", wecomUserId: "GuoJun", roles: ["reviewer"] },
+  ],
+} satisfies DirectoryFileInput;
+
+/** Whose tokens `yunshen demo` prints: one of each seat a walk-through of Flow 1 needs. */
+export const DEMO_TOKEN_USERS = [
+  "lihua", // applicant in a county unit (梅县区教育局): the request passes the county bureau
+  "yangfan", // applicant in a city-level unit (梅州市人社局): straight to the provider
+  "huangmin", // county_bureau of 梅县区
+  "zhangwei", // manager
+  "xufeng", // provider
+  "guojun", // reviewer
+] as const;
+
+export interface DemoToken {
+  userId: string;
+  name: string;
+  roles: Role[];
+  token: string;
+}
+
+/** Imports the demo directory (idempotent) and issues a fresh "demo" token for each of DEMO_TOKEN_USERS. */
+export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken[] }> {
+  await importDirectory({ ctx, input: demoDirectory });
+  const people = new Map((await getUsers(ctx.db, DEMO_TOKEN_USERS)).map((u) => [u.id, u]));
+  const tokens: DemoToken[] = [];
+  for (const userId of DEMO_TOKEN_USERS) {
+    const { token } = await createToken({ ctx, input: { userId, name: "demo" } });
+    const user = people.get(userId);
+    tokens.push({ userId, name: user?.name ?? userId, roles: user?.roles ?? [], token });
+  }
+  return { tokens };
+}

@@ -1,0 +1,463 @@
+import { eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { units, users } from "../../db/schema";
+import { auditAppend } from "../audit/append";
+import type { ServiceContext } from "../context";
+import { type FieldErrors, forbidden, invalid } from "../errors";
+import type { UnitKind } from "./queries";
+import { ROLE_NAMES, ROLES, type Role } from "./roles";
+
+// ---------------------------------------------------------------------------------------------------------
+// The file format. The zod schema holds the rules of one row; the rules across rows and against the
+// database (hierarchy, parents, duplicates, role ↔ unit kind) live in checkDirectory below.
+// ---------------------------------------------------------------------------------------------------------
+
+export const UNIT_KINDS = ["city", "county", "unit"] as const satisfies readonly UnitKind[];
+
+const KIND_NAMES: Record<UnitKind, string> = {
+  city: "市级单位（city）",
+  county: "县级单位（county）",
+  unit: "普通单位（unit）",
+};
+
+// Which kinds a unit of each kind may hang under (flows.md "Roles": city → county → unit).
+const ALLOWED_PARENTS: Record<UnitKind, readonly UnitKind[]> = {
+  city: [],
+  county: ["city"],
+  unit: ["county", "city"],
+};
+
+// The kind of unit a role is bound to; other roles may sit in any unit.
+const ROLE_UNIT_KIND: Partial<Record<Role, UnitKind>> = { county_bureau: "county", manager: "city" };
+
+const idSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, {
+    error: "标识只能由小写字母、数字和 _ . - 组成，以字母或数字开头，最长 64 个字符",
+  });
+
+const nameSchema = z.string().trim().min(1, { error: "名称不能为空" }).max(100, { error: "名称不能超过 100 个字符" });
+
+const kindSchema = z.enum(UNIT_KINDS, {
+  error: "类型应为 city（市级单位）、county（县级单位）或 unit（普通单位）",
+});
+
+const mobileSchema = z
+  .string()
+  .trim()
+  .regex(/^1[3-9]\d{9}$/, { error: "手机号应为 11 位中国大陆手机号码，如 13800138000" });
+
+// WeCom's own rule for a member UserID: 1–64 of letters, digits and _-@. , starting with a letter or digit.
+const wecomUserIdSchema = z
+  .string()
+  .trim()
+  .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.@-]{0,63})?$/, {
+    error: "企业微信账号只能由字母、数字和 _ - @ . 组成，以字母或数字开头，最长 64 个字符",
+  });
+
+const roleSchema = z.enum(ROLES, {
+  error: (iss) => `未知角色「${String(iss.input)}」，可选：${ROLES.join("、")}`,
+});
+
+const rolesSchema = z
+  .array(roleSchema)
+  .min(1, { error: "至少需要一个角色" })
+  .superRefine((roles, ctx) => {
+    const seen = new Set<Role>();
+    for (const role of roles) {
+      if (seen.has(role)) ctx.addIssue({ code: "custom", message: `角色 ${role} 重复` });
+      seen.add(role);
+    }
+  })
+  // Stored in ROLES order so that the same set always compares equal on re-import.
+  .transform((roles) => ROLES.filter((r) => roles.includes(r)));
+
+export const unitRowSchema = z.strictObject({
+  id: idSchema,
+  name: nameSchema,
+  kind: kindSchema,
+  parent: idSchema.nullable().default(null),
+});
+
+export const userRowSchema = z.strictObject({
+  id: idSchema,
+  name: nameSchema,
+  unit: idSchema,
+  mobile: mobileSchema,
+  wecomUserId: wecomUserIdSchema.default(""),
+  roles: rolesSchema,
+  active: z.boolean({ error: "active 应为 true 或 false" }).default(true),
+});
+
+export const directoryFileSchema = z.strictObject({
+  units: z.array(unitRowSchema).default([]),
+  users: z.array(userRowSchema).default([]),
+});
+
+/** A parsed, row-valid directory file. */
+export type DirectoryFile = z.output<typeof directoryFileSchema>;
+/** What a directory file may look like before defaults (optional wecomUserId, active, parent). */
+export type DirectoryFileInput = z.input<typeof directoryFileSchema>;
+
+export interface ImportCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface ImportResult {
+  units: ImportCounts;
+  users: ImportCounts;
+}
+
+// Chinese messages for the generic zod issues; the field schemas above carry their own specific ones.
+const TYPE_NAMES: Record<string, string> = {
+  string: "字符串",
+  number: "数字",
+  boolean: "布尔值（true 或 false）",
+  array: "数组",
+  object: "对象",
+};
+
+const zhErrorMap: z.core.$ZodErrorMap = (iss) => {
+  switch (iss.code) {
+    case "invalid_type":
+      if (iss.input === undefined) return "缺少必填字段";
+      return `类型错误，应为${TYPE_NAMES[iss.expected] ?? iss.expected}`;
+    case "unrecognized_keys":
+      return "未知字段";
+    case "too_small":
+      return iss.origin === "array" ? "至少需要一项" : "不能为空";
+    case "too_big":
+      return `不能超过 ${String(iss.maximum)}`;
+    case "invalid_value":
+      return `应为以下之一：${iss.values.map(String).join("、")}`;
+    default:
+      return "格式不正确";
+  }
+};
+
+/** ["users", 3, "mobile"] → "users[3].mobile"; the file itself is "(根)", as in src/validation.ts. */
+const ROOT = "(根)";
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else out += out === "" ? String(seg) : `.${String(seg)}`;
+  }
+  return out === "" ? ROOT : out;
+}
+
+class Errors {
+  readonly fields: FieldErrors = {};
+  add(path: string, message: string) {
+    (this.fields[path] ??= []).push(message);
+  }
+  addIssues(issues: readonly z.core.$ZodIssue[]) {
+    for (const issue of issues) {
+      const path = formatPath(issue.path);
+      if (issue.code === "unrecognized_keys") {
+        // One entry per unknown key, so the path names the offending field.
+        for (const key of issue.keys) this.add(path === ROOT ? key : `${path}.${key}`, "未知字段");
+      } else {
+        this.add(path, issue.message);
+      }
+    }
+  }
+  get count() {
+    return Object.keys(this.fields).length;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The fields of a row that are valid on their own, so cross-row checks can run on a row with other errors. */
+function salvage<T extends z.ZodObject>(schema: T, raw: unknown): Partial<z.output<T>> {
+  const out: Record<string, unknown> = {};
+  if (!isRecord(raw)) return out as Partial<z.output<T>>;
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const r = (field as z.ZodType).safeParse(raw[key]);
+    if (r.success) out[key] = r.data;
+  }
+  return out as Partial<z.output<T>>;
+}
+
+interface ExistingUnit {
+  id: string;
+  kind: UnitKind;
+  parentId: string | null;
+}
+
+interface ExistingUser {
+  id: string;
+  unitId: string;
+  roles: string[];
+  wecomUserId: string;
+}
+
+/**
+ * The rules across rows and against what the database already holds. The outcome is judged on the
+ * directory as it will be after the import: database rows overlaid with the file's rows.
+ */
+function checkDirectory(
+  rawUnits: readonly unknown[],
+  rawUsers: readonly unknown[],
+  dbUnits: ReadonlyMap<string, ExistingUnit>,
+  dbUsers: ReadonlyMap<string, ExistingUser>,
+  errors: Errors,
+) {
+  // Units: the first row of an id counts, later ones are duplicates.
+  const fileUnits = new Map<string, { index: number; kind?: UnitKind; parent?: string | null }>();
+  rawUnits.forEach((raw, index) => {
+    const row = salvage(unitRowSchema, raw);
+    if (row.id === undefined) return;
+    const first = fileUnits.get(row.id);
+    if (first) {
+      errors.add(`units[${index}].id`, `单位标识 ${row.id} 与 units[${first.index}] 重复`);
+      return;
+    }
+    fileUnits.set(row.id, { index, kind: row.kind, parent: row.parent });
+  });
+
+  // exists=false: nowhere; kind undefined: in the file but its own kind is invalid (reported there).
+  const lookupUnit = (id: string): { exists: boolean; kind?: UnitKind } => {
+    const inFile = fileUnits.get(id);
+    if (inFile) return { exists: true, kind: inFile.kind };
+    const inDb = dbUnits.get(id);
+    return inDb ? { exists: true, kind: inDb.kind } : { exists: false };
+  };
+
+  for (const [id, unit] of fileUnits) {
+    const { kind, parent, index } = unit;
+    if (kind === undefined || parent === undefined) continue;
+    const path = `units[${index}].parent`;
+    if (kind === "city") {
+      if (parent !== null) errors.add(path, "市级单位不应有上级单位，parent 应为 null");
+      continue;
+    }
+    if (parent === null) {
+      errors.add(path, kind === "county" ? "县级单位必须有上级单位（市级）" : "单位必须有上级单位（县级或市级）");
+      continue;
+    }
+    if (parent === id) {
+      errors.add(path, "不能以自身为上级单位");
+      continue;
+    }
+    const found = lookupUnit(parent);
+    if (!found.exists) {
+      errors.add(path, `上级单位 ${parent} 不存在（文件和现有通讯录中都没有）`);
+    } else if (found.kind !== undefined && !ALLOWED_PARENTS[kind].includes(found.kind)) {
+      errors.add(
+        path,
+        `${KIND_NAMES[kind]}的上级应为${ALLOWED_PARENTS[kind].map((k) => KIND_NAMES[k]).join("或")}，${parent} 是${KIND_NAMES[found.kind]}`,
+      );
+    }
+  }
+
+  // Users: first row of an id counts.
+  const fileUsers = new Map<string, { index: number; unit?: string; roles?: Role[]; wecomUserId?: string }>();
+  rawUsers.forEach((raw, index) => {
+    const row = salvage(userRowSchema, raw);
+    if (row.id === undefined) return;
+    const first = fileUsers.get(row.id);
+    if (first) {
+      errors.add(`users[${index}].id`, `用户标识 ${row.id} 与 users[${first.index}] 重复`);
+      return;
+    }
+    fileUsers.set(row.id, { index, unit: row.unit, roles: row.roles, wecomUserId: row.wecomUserId });
+  });
+
+  const roleProblem = (roles: readonly string[], unitId: string, kind: UnitKind): string | null => {
+    for (const role of roles) {
+      const required = ROLE_UNIT_KIND[role as Role];
+      if (required !== undefined && required !== kind) {
+        return `角色 ${role}（${ROLE_NAMES[role as Role]}）只能授予${KIND_NAMES[required]}的用户，${unitId} 是${KIND_NAMES[kind]}`;
+      }
+    }
+    return null;
+  };
+
+  for (const user of fileUsers.values()) {
+    if (user.unit === undefined) continue;
+    const found = lookupUnit(user.unit);
+    if (!found.exists) {
+      errors.add(`users[${user.index}].unit`, `所属单位 ${user.unit} 不存在（文件和现有通讯录中都没有）`);
+      continue;
+    }
+    if (user.roles === undefined || found.kind === undefined) continue;
+    const problem = roleProblem(user.roles, user.unit, found.kind);
+    if (problem) errors.add(`users[${user.index}].roles`, problem);
+  }
+
+  // A unit whose kind the file changes must still fit the children and users it keeps from the database.
+  for (const [id, unit] of fileUnits) {
+    const before = dbUnits.get(id);
+    if (!before || unit.kind === undefined || unit.kind === before.kind) continue;
+    const newKind = unit.kind;
+    const path = `units[${unit.index}].kind`;
+    for (const child of dbUnits.values()) {
+      if (child.parentId !== id || fileUnits.has(child.id)) continue;
+      if (!ALLOWED_PARENTS[child.kind].includes(newKind)) {
+        errors.add(path, `改为${KIND_NAMES[newKind]}后，现有下级单位 ${child.id} 是${KIND_NAMES[child.kind]}，其上级将不符合层级要求`);
+      }
+    }
+    for (const member of dbUsers.values()) {
+      if (member.unitId !== id || fileUsers.has(member.id)) continue;
+      const problem = roleProblem(member.roles, id, newKind);
+      if (problem) errors.add(path, `改为${KIND_NAMES[newKind]}后，现有用户 ${member.id} 将不符合要求：${problem}`);
+    }
+  }
+
+  // WeCom routes cards by UserID, which it compares case-insensitively; two people on one account is a leak.
+  const wecomOwner = new Map<string, string>();
+  for (const member of dbUsers.values()) {
+    if (member.wecomUserId !== "" && !fileUsers.has(member.id)) wecomOwner.set(member.wecomUserId.toLowerCase(), member.id);
+  }
+  for (const [id, user] of fileUsers) {
+    if (!user.wecomUserId) continue;
+    const key = user.wecomUserId.toLowerCase();
+    const owner = wecomOwner.get(key);
+    if (owner !== undefined) {
+      errors.add(`users[${user.index}].wecomUserId`, `企业微信账号 ${user.wecomUserId} 已被用户 ${owner} 使用`);
+    } else {
+      wecomOwner.set(key, id);
+    }
+  }
+}
+
+// Serialises imports so the checks above see the directory the upserts will change.
+const DIRECTORY_IMPORT_LOCK_KEY = 7_216_551_010;
+
+const KIND_ORDER: readonly UnitKind[] = ["city", "county", "unit"];
+const INSERT_CHUNK = 500;
+
+const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((r, i) => r === b[i]);
+
+/**
+ * Imports a directory file (units and users), all or nothing: every error of the file is reported at once and
+ * an invalid file changes nothing. Upserts by id; re-importing the same file changes nothing.
+ */
+export async function importDirectory({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<ImportResult> {
+  if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以导入通讯录");
+
+  if (!isRecord(input)) {
+    throw invalid("通讯录文件有 1 处错误", { [ROOT]: ["通讯录文件应为 JSON 对象，包含 units 和 users 两个数组"] });
+  }
+  const errors = new Errors();
+  const parsed = directoryFileSchema.safeParse(input, { error: zhErrorMap });
+  if (!parsed.success) errors.addIssues(parsed.error.issues);
+  const rawUnits = Array.isArray(input.units) ? input.units : [];
+  const rawUsers = Array.isArray(input.users) ? input.users : [];
+
+  return ctx.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${DIRECTORY_IMPORT_LOCK_KEY})`);
+    const existingUnits = new Map((await tx.select().from(units)).map((u) => [u.id, u]));
+    const existingUsers = new Map((await tx.select().from(users)).map((u) => [u.id, u]));
+
+    checkDirectory(rawUnits, rawUsers, existingUnits, existingUsers, errors);
+    if (errors.count > 0 || !parsed.success) {
+      throw invalid(`通讯录文件有 ${Math.max(errors.count, 1)} 处错误`, errors.fields);
+    }
+    const file = parsed.data;
+    const now = ctx.clock.now();
+    const unitIds = { created: [] as string[], updated: [] as string[] };
+    const userIds = { created: [] as string[], updated: [] as string[] };
+
+    // Parents before children: a parent is always of an earlier kind (city → county → unit).
+    for (const kind of KIND_ORDER) {
+      const fresh: (typeof units.$inferInsert)[] = [];
+      for (const u of file.units) {
+        if (u.kind !== kind) continue;
+        const before = existingUnits.get(u.id);
+        if (!before) {
+          fresh.push({ id: u.id, name: u.name, kind: u.kind, parentId: u.parent, createdAt: now, updatedAt: now });
+          unitIds.created.push(u.id);
+        } else if (before.name !== u.name || before.kind !== u.kind || before.parentId !== u.parent) {
+          await tx
+            .update(units)
+            .set({ name: u.name, kind: u.kind, parentId: u.parent, updatedAt: now })
+            .where(eq(units.id, u.id));
+          unitIds.updated.push(u.id);
+        }
+      }
+      for (let i = 0; i < fresh.length; i += INSERT_CHUNK) await tx.insert(units).values(fresh.slice(i, i + INSERT_CHUNK));
+    }
+
+    const freshUsers: (typeof users.$inferInsert)[] = [];
+    for (const u of file.users) {
+      const row = {
+        name: u.name,
+        unitId: u.unit,
+        mobile: u.mobile,
+        wecomUserId: u.wecomUserId,
+        roles: u.roles,
+        active: u.active,
+      };
+      const before = existingUsers.get(u.id);
+      if (!before) {
+        freshUsers.push({ id: u.id, ...row, createdAt: now, updatedAt: now });
+        userIds.created.push(u.id);
+      } else if (
+        before.name !== row.name ||
+        before.unitId !== row.unitId ||
+        before.mobile !== row.mobile ||
+        before.wecomUserId !== row.wecomUserId ||
+        before.active !== row.active ||
+        !sameRoles(before.roles, row.roles)
+      ) {
+        await tx
+          .update(users)
+          .set({ ...row, updatedAt: now })
+          .where(eq(users.id, u.id));
+        userIds.updated.push(u.id);
+      }
+    }
+    for (let i = 0; i < freshUsers.length; i += INSERT_CHUNK) {
+      await tx.insert(users).values(freshUsers.slice(i, i + INSERT_CHUNK));
+    }
+
+    const result: ImportResult = {
+      units: {
+        created: unitIds.created.length,
+        updated: unitIds.updated.length,
+        unchanged: file.units.length - unitIds.created.length - unitIds.updated.length,
+      },
+      users: {
+        created: userIds.created.length,
+        updated: userIds.updated.length,
+        unchanged: file.users.length - userIds.created.length - userIds.updated.length,
+      },
+    };
+    // Ids say who was added or changed (a granted role is worth tracing); phone numbers stay out.
+    await auditAppend(tx, now, {
+      action: "directory.import",
+      channel: ctx.channel,
+      actorId: ctx.actor?.userId ?? null,
+      actorRole: ctx.actor ? "manager" : null,
+      sourceIp: ctx.sourceIp ?? null,
+      details: { ...result, unitIds, userIds },
+    });
+    return result;
+  });
+}
+
+/** Parses the text of a directory file; a UTF-8 BOM (as Windows editors save) is allowed. */
+export function parseDirectoryJson(text: string): unknown {
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  if (body.trim() === "") throw invalid("通讯录文件不是有效的 JSON：文件为空");
+  try {
+    return JSON.parse(body);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const at = /at position (\d+)/.exec(message);
+    if (!at) throw invalid(`通讯录文件不是有效的 JSON：${message}`);
+    const before = body.slice(0, Number(at[1]));
+    const line = before.split("\n").length;
+    const column = before.length - before.lastIndexOf("\n");
+    throw invalid(`通讯录文件不是有效的 JSON：第 ${line} 行第 ${column} 列附近有误（${message}）`);
+  }
+}

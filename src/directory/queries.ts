@@ -1,0 +1,129 @@
+import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { units, users } from "../../db/schema";
+import type { Role } from "./roles";
+
+export type UnitKind = "city" | "county" | "unit";
+
+export interface Unit {
+  id: string;
+  name: string;
+  kind: UnitKind;
+  parentId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  unitId: string;
+  mobile: string;
+  wecomUserId: string;
+  roles: Role[];
+  active: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What the API may show of a user: the mobile is masked (design.md invariant 8). */
+export interface PublicUser {
+  id: string;
+  name: string;
+  unitId: string;
+  mobile: string;
+  wecomUserId: string;
+  roles: Role[];
+  active: boolean;
+}
+
+// The import validates roles, so the jsonb column only ever holds Role values.
+const asUser = (row: typeof users.$inferSelect): User => ({ ...row, roles: row.roles as Role[] });
+
+// No index on roles: a directory is a few hundred rows, so a scan with jsonb containment is cheap.
+const hasRole = (role: Role): SQL => sql`${users.roles} @> ${JSON.stringify([role])}::jsonb`;
+
+export async function getUser(db: Db, id: string): Promise<User | null> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row ? asUser(row) : null;
+}
+
+export async function getUsers(db: Db, ids: readonly string[]): Promise<User[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.select().from(users).where(inArray(users.id, [...ids])).orderBy(asc(users.id));
+  return rows.map(asUser);
+}
+
+export async function listUsers(
+  db: Db,
+  filter: { role?: Role; unitId?: string; active?: boolean } = {},
+): Promise<User[]> {
+  const conditions: SQL[] = [];
+  if (filter.role !== undefined) conditions.push(hasRole(filter.role));
+  if (filter.unitId !== undefined) conditions.push(eq(users.unitId, filter.unitId));
+  if (filter.active !== undefined) conditions.push(eq(users.active, filter.active));
+  const rows = await db
+    .select()
+    .from(users)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(asc(users.unitId), asc(users.id));
+  return rows.map(asUser);
+}
+
+/** Active users holding `role`, optionally only those of one unit: who a stage is assigned to. */
+export async function usersWithRole(db: Db, role: Role, opts: { unitId?: string } = {}): Promise<User[]> {
+  return listUsers(db, { role, unitId: opts.unitId, active: true });
+}
+
+export async function getUnit(db: Db, id: string): Promise<Unit | null> {
+  const [row] = await db.select().from(units).where(eq(units.id, id));
+  return row ?? null;
+}
+
+export async function listUnits(db: Db): Promise<Unit[]> {
+  return db.select().from(units).orderBy(asc(units.id));
+}
+
+// city → county → unit is three levels; anything deeper means the data was edited by hand into a loop.
+const MAX_DEPTH = 8;
+
+/** The unit and its ancestors, nearest first, ending at the city; [] for an unknown unit. */
+export async function unitChain(db: Db, unitId: string): Promise<Unit[]> {
+  const chain: Unit[] = [];
+  let next: string | null = unitId;
+  while (next !== null && chain.length < MAX_DEPTH) {
+    const unit = await getUnit(db, next);
+    if (!unit || chain.some((u) => u.id === unit.id)) break;
+    chain.push(unit);
+    next = unit.parentId;
+  }
+  return chain;
+}
+
+/**
+ * The county unit a unit belongs to (the unit itself when it is a county bureau), or null for a
+ * city-level unit: whose county bureau pre-reviews a request (flows.md, Flow 1 stage "initiate").
+ */
+export async function countyOf(db: Db, unitId: string): Promise<Unit | null> {
+  const chain = await unitChain(db, unitId);
+  return chain.find((u) => u.kind === "county") ?? null;
+}
+
+/** "13800138000" → "138****8000"; anything shorter than a mainland number keeps at most its last 2 digits. */
+export function maskMobile(mobile: string): string {
+  if (mobile.length >= 11) return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`;
+  if (mobile.length > 4) return `${"*".repeat(mobile.length - 2)}${mobile.slice(-2)}`;
+  return "*".repeat(mobile.length);
+}
+
+export function publicUser(user: User): PublicUser {
+  return {
+    id: user.id,
+    name: user.name,
+    unitId: user.unitId,
+    mobile: maskMobile(user.mobile),
+    wecomUserId: user.wecomUserId,
+    roles: user.roles,
+    active: user.active,
+  };
+}

@@ -1,0 +1,512 @@
+import { createHash, randomBytes } from "node:crypto";
+import { asc, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../db/client";
+import { apiTokens, auditLog, units, users } from "../db/schema";
+import type { Actor, ServiceContext } from "../src/context";
+import { DEMO_TOKEN_USERS, demoDirectory, loadDemo } from "../src/directory/demo";
+import {
+  type DirectoryFileInput,
+  directoryFileSchema,
+  type ImportResult,
+  importDirectory,
+  parseDirectoryJson,
+} from "../src/directory/import";
+import {
+  countyOf,
+  getUnit,
+  getUser,
+  listUnits,
+  listUsers,
+  maskMobile,
+  publicUser,
+  unitChain,
+  usersWithRole,
+} from "../src/directory/queries";
+import { authenticateToken, createToken, listTokens, revokeToken } from "../src/directory/tokens";
+import { ServiceError } from "../src/errors";
+import { createTestDatabase } from "./harness";
+
+let database: Database;
+let now = new Date("2025-03-03T01:00:00.000Z");
+const clock = { now: () => now };
+const advance = (ms: number) => {
+  now = new Date(now.getTime() + ms);
+};
+
+const cli = (): ServiceContext => ({
+  db: database.db,
+  clock, calendar: null as never,
+  profile: "meizhou",
+  actor: null,
+  channel: "cli",
+});
+const api = (actor: Actor): ServiceContext => ({ ...cli(), actor, channel: "api", sourceIp: "10.20.30.40" });
+
+const applicantLihua: Actor = { userId: "lihua", name: "李华", unitId: "mx-jyj", roles: ["applicant"] };
+const managerZhang: Actor = { userId: "zhangwei", name: "张伟", unitId: "mz-sjj", roles: ["manager"] };
+
+/** A deep copy of the demo file to break on purpose. */
+const demoCopy = (): { units: Record<string, unknown>[]; users: Record<string, unknown>[] } =>
+  structuredClone(demoDirectory) as never;
+
+async function snapshot() {
+  const { db } = database;
+  return {
+    units: await db.select().from(units).orderBy(asc(units.id)),
+    users: await db.select().from(users).orderBy(asc(users.id)),
+    apiTokens: await db.select().from(apiTokens).orderBy(asc(apiTokens.id)),
+    auditCount: (await db.select({ n: sql<number>`count(*)::int` }).from(auditLog))[0]?.n,
+  };
+}
+
+async function lastAudit() {
+  const [row] = await database.db.select().from(auditLog).orderBy(sql`${auditLog.seq} desc`).limit(1);
+  if (!row) throw new Error("empty audit log");
+  return row;
+}
+
+async function caught(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof ServiceError) return err;
+    throw err;
+  }
+  throw new Error("expected a ServiceError, got success");
+}
+
+let firstImport: ImportResult;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  firstImport = await importDirectory({ ctx: cli(), input: demoDirectory });
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+describe("directory import", () => {
+  it("imports the demo directory and counts every row as created", async () => {
+    expect(firstImport).toEqual({
+      units: { created: 11, updated: 0, unchanged: 0 },
+      users: { created: 14, updated: 0, unchanged: 0 },
+    });
+    const lihua = await getUser(database.db, "lihua");
+    expect(lihua).toMatchObject({
+      name: "李华",
+      unitId: "mx-jyj",
+      mobile: "13807530012",
+      wecomUserId: "LiHua",
+      roles: ["applicant"],
+      active: true,
+      createdAt: now,
+      updatedAt: now,
+    });
+    expect((await listUnits(database.db)).map((u) => u.id)).toHaveLength(11);
+  });
+
+  it("the schema accepts the demo file, fills defaults and orders roles", () => {
+    expect(directoryFileSchema.safeParse(demoDirectory).success).toBe(true);
+    const parsed = directoryFileSchema.parse({
+      units: [{ id: "mz-sjj", name: " 梅州市政务服务数据管理局 ", kind: "city" }],
+      users: [{ id: "a1", name: "甲", unit: "mz-sjj", mobile: "13900000000", roles: ["reviewer", "applicant"] }],
+    });
+    expect(parsed.units[0]).toEqual({ id: "mz-sjj", name: "梅州市政务服务数据管理局", kind: "city", parent: null });
+    expect(parsed.users[0]).toMatchObject({ wecomUserId: "", active: true, roles: ["applicant", "reviewer"] });
+  });
+
+  it("re-importing the same file is all unchanged and leaves every row as it was", async () => {
+    const before = await snapshot();
+    advance(3_600_000);
+    const result = await importDirectory({ ctx: cli(), input: demoDirectory });
+    expect(result).toEqual({
+      units: { created: 0, updated: 0, unchanged: 11 },
+      users: { created: 0, updated: 0, unchanged: 14 },
+    });
+    const after = await snapshot();
+    expect(after.units).toEqual(before.units);
+    expect(after.users).toEqual(before.users);
+    // Only the audit entry of the import itself is new.
+    expect(after.auditCount).toBe((before.auditCount ?? 0) + 1);
+  });
+
+  it("a changed name counts as updated and bumps only that row's updated_at", async () => {
+    const before = await snapshot();
+    advance(60_000);
+    const file = demoCopy();
+    file.units[2]!.name = "梅州市梅县区教育局（改）";
+    file.users[5]!.name = "李 华";
+    const result = await importDirectory({ ctx: cli(), input: file });
+    expect(result).toEqual({
+      units: { created: 0, updated: 1, unchanged: 10 },
+      users: { created: 0, updated: 1, unchanged: 13 },
+    });
+    expect(await getUnit(database.db, "mx-jyj")).toMatchObject({ name: "梅州市梅县区教育局（改）", updatedAt: now });
+    expect(await getUser(database.db, "lihua")).toMatchObject({ name: "李 华", updatedAt: now });
+    const untouched = (await getUnit(database.db, "mz-sjj"))!;
+    expect(untouched).toEqual(before.units.find((u) => u.id === "mz-sjj"));
+
+    const audit = await lastAudit();
+    expect(audit.action).toBe("directory.import");
+    expect(audit.details).toMatchObject({ unitIds: { updated: ["mx-jyj"] }, userIds: { updated: ["lihua"] } });
+
+    // Put the demo back for the tests that follow.
+    const restored = await importDirectory({ ctx: cli(), input: demoDirectory });
+    expect(restored.units.updated + restored.users.updated).toBe(2);
+  });
+
+  it("accepts parents later in the same file or already in the database, with defaults for optional fields", async () => {
+    const file: DirectoryFileInput = {
+      units: [
+        { id: "py-jyj", name: "平远县教育局", kind: "unit", parent: "py-sjj" },
+        { id: "py-sjj", name: "平远县政务服务数据管理局", kind: "county", parent: "mz-sjj" },
+      ],
+      users: [
+        { id: "xieping", name: "谢萍", unit: "py-jyj", mobile: "13907530001", roles: ["applicant"] },
+        { id: "liangchao", name: "梁超", unit: "py-sjj", mobile: "13907530002", roles: ["county_bureau"] },
+      ],
+    };
+    const result = await importDirectory({ ctx: cli(), input: file });
+    expect(result).toEqual({
+      units: { created: 2, updated: 0, unchanged: 0 },
+      users: { created: 2, updated: 0, unchanged: 0 },
+    });
+    expect(await getUser(database.db, "xieping")).toMatchObject({ wecomUserId: "", active: true });
+    expect((await unitChain(database.db, "py-jyj")).map((u) => u.id)).toEqual(["py-jyj", "py-sjj", "mz-sjj"]);
+  });
+
+  it("an invalid file changes nothing and reports every bad row at once", async () => {
+    const file = demoCopy();
+    file.units[2]!.name = "这个改名不能生效"; // a valid change in an invalid file must not land
+    file.units.push({ id: "nowhere-jyj", name: "某县教育局", kind: "unit", parent: "no-such-parent" }); // units[11]
+    file.units.push({ id: "mx-sub", name: "县下之县", kind: "county", parent: "mx-sjj" }); // units[12]
+    file.units.push({ id: "mz-rsj", name: "重复的人社局", kind: "unit", parent: "mz-sjj" }); // units[13]
+    file.units.push({ id: "Bad ID", name: "", kind: "town", parent: null }); // units[14]
+    file.users[0]!.mobile = "1380753000"; // ten digits
+    file.users[1]!.roles = ["manager", "superuser"];
+    file.users[2]!.roles = ["county_bureau"]; // 刘洋 sits in the city bureau
+    file.users[3]!.wecomUserID = "HuangMin"; // a typo of wecomUserId
+    file.users[4]!.roles = [];
+    file.users.push({ id: "ghost", name: "无名", unit: "no-such-unit", mobile: "13800138000", roles: ["applicant"] }); // users[14]
+    file.users.push({ id: "lihua", name: "李华二号", unit: "mx-jyj", mobile: "13800138001", roles: ["applicant"] }); // users[15]
+    file.users.push({ id: "copycat", name: "冒名", unit: "mz-rsj", mobile: "13800138002", wecomUserId: "lihua", roles: ["applicant"] }); // users[16]
+    file.users.push({ id: "wrongmgr", name: "错配", unit: "mx-jyj", mobile: "13800138003", roles: ["manager"] }); // users[17]
+
+    const before = await snapshot();
+    const err = await caught(importDirectory({ ctx: cli(), input: file }));
+    expect(err.code).toBe("invalid_input");
+    expect(err.status).toBe(400);
+    const fields = err.fields ?? {};
+    expect(Object.keys(fields).sort()).toEqual(
+      [
+        "units[11].parent",
+        "units[12].parent",
+        "units[13].id",
+        "units[14].id",
+        "units[14].name",
+        "units[14].kind",
+        "users[0].mobile",
+        "users[1].roles[1]",
+        "users[2].roles",
+        "users[3].wecomUserID",
+        "users[4].roles",
+        "users[14].unit",
+        "users[15].id",
+        "users[16].wecomUserId",
+        "users[17].roles",
+      ].sort(),
+    );
+    expect(err.message).toBe(`通讯录文件有 ${Object.keys(fields).length} 处错误`);
+    for (const messages of Object.values(fields)) {
+      for (const message of messages) expect(message).toMatch(/[\u4e00-\u9fff]/);
+    }
+    expect(fields["units[11].parent"]?.[0]).toContain("no-such-parent");
+    expect(fields["units[12].parent"]?.[0]).toMatch(/^县级单位.*的上级应为市级单位.*mx-sjj 是县级单位/);
+    expect(fields["users[0].mobile"]?.[0]).toContain("手机号");
+    expect(fields["users[1].roles[1]"]?.[0]).toContain("superuser");
+    expect(fields["users[16].wecomUserId"]?.[0]).toContain("lihua");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses a kind change that would break units and users already in the database", async () => {
+    const before = await snapshot();
+    const err = await caught(
+      importDirectory({
+        ctx: cli(),
+        input: { units: [{ id: "mx-sjj", name: "梅州市梅县区政务服务数据管理局", kind: "unit", parent: "mz-sjj" }] },
+      }),
+    );
+    expect(Object.keys(err.fields ?? {})).toEqual(["units[0].kind"]);
+    const messages = (err.fields?.["units[0].kind"] ?? []).join("\n");
+    expect(messages).toContain("mx-jyj");
+    expect(messages).toContain("huangmin");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("reports a file that is not an object, and malformed JSON, without touching the database", async () => {
+    const before = await snapshot();
+    const notObject = await caught(importDirectory({ ctx: cli(), input: [demoDirectory] }));
+    expect(Object.keys(notObject.fields ?? {})).toEqual(["(根)"]);
+    const wrongShape = await caught(importDirectory({ ctx: cli(), input: { units: {}, users: "x" } }));
+    expect(Object.keys(wrongShape.fields ?? {}).sort()).toEqual(["units", "users"]);
+
+    const malformed = '{\n  "units": [\n    { "id": "mz-sjj", }\n  ]\n}';
+    let parseError: unknown;
+    try {
+      parseDirectoryJson(malformed);
+    } catch (err) {
+      parseError = err;
+    }
+    expect(parseError).toBeInstanceOf(ServiceError);
+    expect((parseError as ServiceError).code).toBe("invalid_input");
+    expect((parseError as ServiceError).message).toMatch(/^通讯录文件不是有效的 JSON：第 3 行/);
+    expect(() => parseDirectoryJson("")).toThrow("通讯录文件不是有效的 JSON：文件为空");
+    expect(await snapshot()).toEqual(before);
+
+    // Windows editors write a BOM; it is not an error.
+    expect(parseDirectoryJson(`\uFEFF${JSON.stringify(demoDirectory)}`)).toEqual(demoDirectory);
+  });
+
+  it("keeps phone numbers out of the audit log", async () => {
+    const rows = await database.db.select().from(auditLog).where(eq(auditLog.action, "directory.import"));
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(rows[0]?.details).toMatchObject({
+      units: { created: 11, updated: 0, unchanged: 0 },
+      users: { created: 14, updated: 0, unchanged: 0 },
+    });
+    const text = JSON.stringify(rows);
+    for (const u of demoDirectory.users) expect(text).not.toContain(u.mobile);
+  });
+});
+
+describe("directory queries", () => {
+  it("walks the hierarchy", async () => {
+    const { db } = database;
+    expect((await unitChain(db, "mx-jyj")).map((u) => u.id)).toEqual(["mx-jyj", "mx-sjj", "mz-sjj"]);
+    expect((await unitChain(db, "mz-sjj")).map((u) => u.id)).toEqual(["mz-sjj"]);
+    expect(await unitChain(db, "no-such-unit")).toEqual([]);
+    expect((await countyOf(db, "mx-jyj"))?.id).toBe("mx-sjj");
+    expect((await countyOf(db, "xn-gaj"))?.id).toBe("xn-sjj");
+    expect((await countyOf(db, "xn-sjj"))?.id).toBe("xn-sjj");
+    expect(await countyOf(db, "mz-rsj")).toBeNull();
+    expect(await countyOf(db, "mz-sjj")).toBeNull();
+    expect((await getUnit(db, "mz-yun"))?.name).toBe("政务云梅州节点运营商（数字广东）");
+    expect(await getUnit(db, "no-such-unit")).toBeNull();
+    expect(await getUser(db, "nobody")).toBeNull();
+  });
+
+  it("finds users by role and unit, and only active ones for assignment", async () => {
+    const { db } = database;
+    const ids = (list: { id: string }[]) => list.map((u) => u.id);
+    expect(ids(await usersWithRole(db, "manager"))).toEqual(["chenjing", "zhangwei"]);
+    expect(ids(await usersWithRole(db, "county_bureau", { unitId: "mx-sjj" }))).toEqual(["huangmin"]);
+    expect(ids(await usersWithRole(db, "county_bureau", { unitId: "mx-jyj" }))).toEqual([]);
+    expect(ids(await listUsers(db, { unitId: "mz-sjj" }))).toEqual(["chenjing", "liuyang", "zhangwei"]);
+
+    const file = demoCopy();
+    file.users.find((u) => u.id === "linna")!.active = false;
+    expect((await importDirectory({ ctx: cli(), input: file })).users.updated).toBe(1);
+    expect(ids(await usersWithRole(db, "provider"))).toEqual(["xufeng"]);
+    expect(ids(await listUsers(db, { role: "provider" }))).toEqual(["linna", "xufeng"]);
+    // The file is the whole truth: leaving `active` out of a row means active again.
+    expect((await importDirectory({ ctx: cli(), input: demoDirectory })).users.updated).toBe(1);
+    expect(ids(await usersWithRole(db, "provider"))).toEqual(["linna", "xufeng"]);
+  });
+
+  it("masks mobiles in the public view", async () => {
+    expect(maskMobile("13800138000")).toBe("138****8000");
+    const lihua = (await getUser(database.db, "lihua"))!;
+    const view = publicUser(lihua);
+    expect(view).toEqual({
+      id: "lihua",
+      name: "李华",
+      unitId: "mx-jyj",
+      mobile: "138****0012",
+      wecomUserId: "LiHua",
+      roles: ["applicant"],
+      active: true,
+    });
+    expect(JSON.stringify(view)).not.toContain("13807530012");
+  });
+});
+
+describe("API tokens", () => {
+  it("create → authenticate → revoke → authenticate null, and a second revoke conflicts", async () => {
+    const { db } = database;
+    const created = await createToken({ ctx: cli(), input: { userId: "lihua", name: "笔记本" } });
+    expect(created.id).toMatch(/^tok_[0-9a-f]{8}$/);
+    expect(created.token).toMatch(/^ys_[A-Za-z0-9_-]{43}$/);
+    expect(created.userId).toBe("lihua");
+
+    expect(await authenticateToken(db, created.token, now)).toEqual({
+      userId: "lihua",
+      name: "李华",
+      unitId: "mx-jyj",
+      roles: ["applicant"],
+    });
+    const flipped = created.token.slice(0, -1) + (created.token.endsWith("A") ? "B" : "A");
+    expect(await authenticateToken(db, flipped, now)).toBeNull();
+    expect(await authenticateToken(db, `ys_${randomBytes(32).toString("base64url")}`, now)).toBeNull();
+    expect(await authenticateToken(db, "Bearer nonsense", now)).toBeNull();
+
+    const revoked = await revokeToken({ ctx: cli(), input: { id: created.id } });
+    expect(revoked).toEqual({ id: created.id, userId: "lihua", revokedAt: now });
+    expect(await authenticateToken(db, created.token, now)).toBeNull();
+
+    const again = await caught(revokeToken({ ctx: cli(), input: { id: created.id } }));
+    expect(again.status).toBe(409);
+    const missing = await caught(revokeToken({ ctx: cli(), input: { id: "tok_00000000" } }));
+    expect(missing.status).toBe(404);
+  });
+
+  it("records last use at most once a minute", async () => {
+    const { db } = database;
+    const { id, token } = await createToken({ ctx: cli(), input: { userId: "yangfan" } });
+    const lastUsed = async () => (await listTokens(db, "yangfan")).find((t) => t.id === id)?.lastUsedAt;
+    expect(await lastUsed()).toBeNull();
+    const first = now;
+    await authenticateToken(db, token, now);
+    expect(await lastUsed()).toEqual(first);
+    advance(30_000);
+    await authenticateToken(db, token, now);
+    expect(await lastUsed()).toEqual(first);
+    advance(30_000);
+    await authenticateToken(db, token, now);
+    expect(await lastUsed()).toEqual(now);
+  });
+
+  it("refuses tokens of inactive or unknown users", async () => {
+    const { db } = database;
+    const { token } = await createToken({ ctx: cli(), input: { userId: "wangfang" } });
+    const file = demoCopy();
+    file.users.find((u) => u.id === "wangfang")!.active = false;
+    await importDirectory({ ctx: cli(), input: file });
+    expect(await authenticateToken(db, token, now)).toBeNull();
+    const inactive = await caught(createToken({ ctx: cli(), input: { userId: "wangfang" } }));
+    expect(inactive.status).toBe(422);
+    await importDirectory({ ctx: cli(), input: demoDirectory });
+    expect((await authenticateToken(db, token, now))?.userId).toBe("wangfang");
+
+    const unknown = await caught(createToken({ ctx: cli(), input: { userId: "nobody" } }));
+    expect(unknown.status).toBe(404);
+    const bad = await caught(createToken({ ctx: cli(), input: { userId: "", extra: 1 } }));
+    expect(bad.code).toBe("invalid_input");
+    expect(Object.keys(bad.fields ?? {}).sort()).toEqual(["(根)", "userId"]);
+  });
+
+  it("stores only the SHA-256 of a token, never the token itself", async () => {
+    const { db } = database;
+    const { id, token } = await createToken({ ctx: cli(), input: { userId: "guojun", name: "监理巡检" } });
+    await authenticateToken(db, token, now);
+    await revokeToken({ ctx: cli(), input: { id } });
+
+    const hash = createHash("sha256").update(token).digest("hex");
+    const tokenRows = JSON.stringify(await db.select().from(apiTokens));
+    const auditRows = JSON.stringify(await db.select().from(auditLog));
+    expect(tokenRows).toContain(hash);
+    expect(tokenRows).not.toContain(token);
+    expect(tokenRows).not.toContain(token.slice(3)); // nor its random part
+    expect(auditRows).not.toContain(token.slice(3));
+    expect(auditRows).not.toContain(hash);
+
+    const listed = await listTokens(db, "guojun");
+    expect(listed.map((t) => t.id)).toEqual([id]);
+    expect(Object.keys(listed[0]!).sort()).toEqual(["createdAt", "id", "lastUsedAt", "name", "revokedAt", "userId"]);
+  });
+
+  it("audits token creation and revocation", async () => {
+    const { id } = await createToken({ ctx: cli(), input: { userId: "zhaolei", name: "审计" } });
+    const created = await lastAudit();
+    expect(created).toMatchObject({
+      action: "token.create",
+      channel: "cli",
+      actorId: null,
+      outcome: "ok",
+      details: { tokenId: id, userId: "zhaolei", name: "审计" },
+      at: now,
+    });
+    await revokeToken({ ctx: cli(), input: { id } });
+    expect(await lastAudit()).toMatchObject({ action: "token.revoke", details: { tokenId: id, userId: "zhaolei" } });
+  });
+});
+
+describe("authorisation", () => {
+  it("refuses an API actor without the manager role and writes nothing", async () => {
+    const managerToken = await createToken({ ctx: cli(), input: { userId: "chenjing" } });
+    const before = await snapshot();
+    const ctx = api(applicantLihua);
+
+    const file = demoCopy();
+    file.users[5]!.roles = ["applicant", "manager"]; // an applicant trying to promote himself
+    const importRefused = await caught(importDirectory({ ctx, input: file }));
+    expect(importRefused.status).toBe(403);
+    expect(importRefused.code).toBe("forbidden");
+    expect((await caught(createToken({ ctx, input: { userId: "lihua" } }))).status).toBe(403);
+    expect((await caught(revokeToken({ ctx, input: { id: managerToken.id } }))).status).toBe(403);
+
+    expect(await snapshot()).toEqual(before);
+    expect((await getUser(database.db, "lihua"))?.roles).toEqual(["applicant"]);
+  });
+
+  it("lets a user revoke their own token", async () => {
+    const own = await createToken({ ctx: cli(), input: { userId: "lihua", name: "自己的" } });
+    await revokeToken({ ctx: api(applicantLihua), input: { id: own.id } });
+    expect(await lastAudit()).toMatchObject({
+      action: "token.revoke",
+      actorId: "lihua",
+      actorRole: null,
+      channel: "api",
+      sourceIp: "10.20.30.40",
+    });
+  });
+
+  it("lets a manager, authenticated by token, import and issue tokens; the audit names them", async () => {
+    const { token } = await createToken({ ctx: cli(), input: { userId: "zhangwei" } });
+    const actor = await authenticateToken(database.db, token, now);
+    expect(actor).toEqual(managerZhang);
+    const ctx = api(actor!);
+
+    const result = await importDirectory({ ctx, input: demoDirectory });
+    expect(result.users.unchanged).toBe(14);
+    expect(await lastAudit()).toMatchObject({
+      action: "directory.import",
+      actorId: "zhangwei",
+      actorRole: "manager",
+      channel: "api",
+      sourceIp: "10.20.30.40",
+    });
+
+    const issued = await createToken({ ctx, input: { userId: "hexin" } });
+    expect((await authenticateToken(database.db, issued.token, now))?.userId).toBe("hexin");
+    expect(await lastAudit()).toMatchObject({ action: "token.create", actorId: "zhangwei", actorRole: "manager" });
+  });
+});
+
+describe("demo", () => {
+  it("loads the demo directory and prints a working token for each seat", async () => {
+    const { tokens } = await loadDemo(cli());
+    expect(tokens.map((t) => t.userId)).toEqual([...DEMO_TOKEN_USERS]);
+    const byUser = new Map(tokens.map((t) => [t.userId, t]));
+    for (const t of tokens) {
+      const actor = await authenticateToken(database.db, t.token, now);
+      expect(actor).toMatchObject({ userId: t.userId, name: t.name, roles: t.roles });
+    }
+    expect(byUser.get("lihua")?.roles).toEqual(["applicant"]);
+    expect(await countyOf(database.db, "mx-jyj")).not.toBeNull(); // lihua's unit is in a county
+    expect(byUser.get("yangfan")?.roles).toEqual(["applicant"]);
+    expect(await countyOf(database.db, "mz-rsj")).toBeNull(); // yangfan's is city-level
+    expect(byUser.get("huangmin")?.roles).toEqual(["county_bureau"]);
+    expect(byUser.get("zhangwei")?.roles).toEqual(["manager"]);
+    expect(byUser.get("xufeng")?.roles).toEqual(["provider"]);
+    expect(byUser.get("guojun")?.roles).toEqual(["reviewer"]);
+    expect(byUser.get("zhangwei")?.name).toBe("张伟");
+  });
+
+  it("has every role of flows.md covered", async () => {
+    for (const role of ["applicant", "county_bureau", "manager", "provider", "reviewer", "security_officer"] as const) {
+      expect((await usersWithRole(database.db, role)).length, role).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,169 @@
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { auditLog, outbox, stageRuns, timers } from "../db/schema";
+import { type YearSchedule } from "../src/calendar";
+import { verifyAuditChain } from "../src/audit/verify";
+import { recomputePendingDeadlines } from "../src/engine/requests";
+import { consoleSender, dispatchOutbox, retryDelayMs, type Sender } from "../src/jobs/outbox";
+import { calendarStore, runJobsOnce } from "../src/jobs/runner";
+import { runDueTimers } from "../src/jobs/timers";
+import { loadCalendarYear } from "../src/calendar";
+import { createTestApp, sampleForm, type TestApp } from "./app-harness";
+
+const ok = (res: { status: number; body: any }, status = 200) => {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  return res.body;
+};
+
+describe("durable timers: 催办 before the deadline, 工作警示 after it", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Friday 2026-11-20 15:00 Shanghai.
+    t = await createTestApp({ now: "2026-11-20T07:00:00Z" });
+  });
+  afterAll(() => t.close());
+
+  test("reminder on the working day before the deadline, then overdue with a recorded warning", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    // evaluate: 3 wd from Friday → Wednesday 11-25; reminder Tuesday 11-24 09:00.
+    const [run] = await t.db.select().from(stageRuns).where(eq(stageRuns.requestId, id));
+    expect(run!.deadlineAt!.toISOString()).toBe("2026-11-25T15:59:59.999Z");
+    const planned = await t.db.select().from(timers).where(eq(timers.stageRunId, run!.id));
+    expect(planned.map((x) => `${x.kind}@${x.runAt.toISOString()}`).sort()).toEqual([
+      "overdue@2026-11-25T15:59:59.999Z",
+      "remind@2026-11-24T01:00:00.000Z",
+    ]);
+
+    t.clock.set("2026-11-24T00:59:00Z");
+    expect(await runDueTimers(t.ctx())).toBe(0);
+    t.clock.set("2026-11-24T01:00:00Z");
+    expect(await runDueTimers(t.ctx())).toBe(1);
+    expect(await runDueTimers(t.ctx())).toBe(0); // fired once only
+    const reminders = await t.db.select().from(outbox).where(eq(outbox.kind, "remind"));
+    expect(reminders.map((r) => r.userId).sort()).toEqual(["linna", "xufeng"]);
+
+    t.clock.set("2026-11-25T16:00:00Z");
+    expect(await runDueTimers(t.ctx())).toBe(1);
+    const detail = ok(await t.show("yangfan", id));
+    expect(detail.overdue).toBe(true);
+    expect(detail.currentStage.overdue).toBe(true);
+    expect(detail.findings).toMatchObject([{ kind: "warning", stage: "evaluate" }]);
+    const warned = (await t.db.select().from(outbox).where(eq(outbox.kind, "overdue"))).map((r) => r.userId).sort();
+    expect(warned).toEqual(["chenjing", "guojun", "linna", "xufeng", "zhangwei"]);
+    const fired = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.channel, "timer")));
+    expect(fired.map((e) => e.action)).toEqual(["timer.remind", "timer.overdue"]);
+  });
+
+  test("a decided stage's timers never fire", async () => {
+    t.clock.set("2026-11-26T01:00:00Z");
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    const runs = await t.db.select().from(stageRuns).where(and(eq(stageRuns.requestId, id), eq(stageRuns.stage, "evaluate")));
+    const left = await t.db.select().from(timers).where(eq(timers.stageRunId, runs[0]!.id));
+    expect(left.every((x) => x.status === "cancelled")).toBe(true);
+  });
+
+  test("two job runners at once fire each timer once (FOR UPDATE SKIP LOCKED)", async () => {
+    t.clock.set("2026-12-31T00:00:00Z");
+    const [a, b] = await Promise.all([runDueTimers(t.ctx()), runDueTimers(t.ctx())]);
+    const remindAudits = await t.db.select().from(auditLog).where(eq(auditLog.channel, "timer"));
+    expect(remindAudits.length).toBe(2 + a + b);
+    const pending = await t.db.select().from(timers).where(eq(timers.status, "pending"));
+    const due = pending.filter((x) => x.runAt <= t.clock.now());
+    expect(due).toHaveLength(0);
+    expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+});
+
+describe("outbox", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  test("the console sender delivers each message once, without phone numbers", async () => {
+    ok(await t.submit("lihua", sampleForm()), 201);
+    const lines: string[] = [];
+    const first = await dispatchOutbox({ db: t.db, clock: t.clock, sender: consoleSender((l) => lines.push(l)) });
+    expect(first.sent).toBeGreaterThan(0);
+    expect(lines.join("\n")).toContain("县级数据局初审");
+    expect(lines.join("\n")).not.toMatch(/1[3-9]\d{9}/);
+    const second = await dispatchOutbox({ db: t.db, clock: t.clock, sender: consoleSender((l) => lines.push(l)) });
+    expect(second.sent).toBe(0);
+  });
+
+  test("a failing sender is retried with backoff, then succeeds once", async () => {
+    ok(await t.submit("yangfan", sampleForm()), 201);
+    let calls = 0;
+    const flaky: Sender = {
+      name: "flaky",
+      async send() {
+        calls++;
+        throw new Error("gateway down");
+      },
+    };
+    const failed = await dispatchOutbox({ db: t.db, clock: t.clock, sender: flaky });
+    expect(failed.failed).toBeGreaterThan(0);
+    const rows = await t.db.select().from(outbox).where(eq(outbox.status, "pending"));
+    expect(rows.every((r) => r.attempts === 1 && r.lastError === "gateway down")).toBe(true);
+    // Not due again before the backoff has passed.
+    expect((await dispatchOutbox({ db: t.db, clock: t.clock, sender: flaky })).failed).toBe(0);
+    const later = new Date(t.clock.now().getTime() + retryDelayMs(1));
+    const sent: number[] = [];
+    const good: Sender = { name: "good", send: async (m) => void sent.push(m.id) };
+    expect((await dispatchOutbox({ db: t.db, clock: { now: () => later }, sender: good })).sent).toBe(rows.length);
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(calls).toBe(rows.length);
+  });
+});
+
+describe("deadlines past the loaded calendar", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Monday 2026-12-28: 20 working days of deployment reach into 2027, which is not loaded.
+    t = await createTestApp({ now: "2026-12-28T01:00:00Z" });
+  });
+  afterAll(() => t.close());
+
+  test("the stage opens without a deadline, says so, and gets one when 2027 is loaded", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    for (const [u, a] of [
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["yangfan", { action: "confirm" }],
+      ["guojun", { action: "approve" }],
+    ] as const)
+      ok(await t.act(u, id, a));
+    let detail = ok(await t.show("yangfan", id));
+    expect(detail.currentStage.stage).toBe("deploy");
+    expect(detail.currentStage.deadlineAt).toBeNull();
+    expect(detail.currentStage.deadlinePending).toBe(true);
+    const card = (await t.db.select().from(outbox).where(and(eq(outbox.userId, "yangfan"), eq(outbox.kind, "task")))).at(-1);
+    expect(JSON.stringify(card!.payload)).toContain("工作日历尚未覆盖");
+
+    // A 2027 schedule (made up for the test: weekends only plus New Year's Day), loaded while the service runs:
+    // the job runner sees the new year on its next round and fills in the pending deadline.
+    const store = await calendarStore(t.db);
+    const y2027: YearSchedule = {
+      year: 2027,
+      source: "测试用",
+      url: "https://example.invalid/2027",
+      holidays: [{ name: "元旦", from: "2027-01-01", to: "2027-01-01" }],
+      workdays: [],
+    };
+    await loadCalendarYear({ ctx: t.ctx(), input: y2027 });
+    expect(store.current().years()).not.toContain(2027);
+    const sender: Sender = { name: "null", send: async () => {} };
+    await runJobsOnce({ db: t.db, clock: t.clock, calendars: store, profile: "meizhou", sender });
+    expect(store.current().years()).toContain(2027);
+    detail = ok(await t.show("yangfan", id));
+    // 12-28 + 20 working days: 12-29..12-31 are 3, 2027-01-01 is off, then 17 more in January → 01-26.
+    expect(detail.currentStage.deadlineAt).toBe("2027-01-26T15:59:59.999Z");
+    const set = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "stage.deadline_set")));
+    expect(set).toHaveLength(1);
+    // Already filled: a second round changes nothing.
+    expect(await recomputePendingDeadlines({ ctx: { ...t.ctx(), calendar: store.current() } })).toBe(0);
+  });
+});
