@@ -24,7 +24,8 @@ export const USAGE = `用法：yunshen <命令>
 
 数据库（使用 DATABASE_URL 指定的 PostgreSQL，未设置时使用 DATA_DIR 下的 PGlite）：
   migrate                                   应用数据库迁移
-  demo                                      导入演示通讯录并打印演示用户的访问令牌
+  demo [--shell]                            导入演示通讯录并打印演示用户的访问令牌
+                                            （--shell：输出 export YS_<用户>=<令牌>，供 eval 使用）
   directory import FILE                     导入或更新单位和用户（JSON，见 README）
   token create --user ID [--name NAME]      为用户签发 API 访问令牌
   token revoke TOKEN_ID                     吊销令牌
@@ -45,7 +46,9 @@ export const USAGE = `用法：yunshen <命令>
                                             办理：approve confirm reject return fail transfer
                                             comment withdraw resubmit finding extend`;
 
-/** `--name value` flags and positional words. */
+const BOOLEAN_FLAGS = new Set(["shell", "help"]);
+
+/** `--name value` flags (`--shell`, `--help` stand alone) and positional words. */
 export function parseArgs(argv: string[]) {
   const positional: string[] = [];
   const flags: Record<string, string> = {};
@@ -53,6 +56,10 @@ export function parseArgs(argv: string[]) {
     const word = argv[i]!;
     if (word.startsWith("--")) {
       const [name, inline] = word.slice(2).split("=", 2) as [string, string | undefined];
+      if (BOOLEAN_FLAGS.has(name)) {
+        flags[name] = inline ?? "true";
+        continue;
+      }
       const value = inline ?? argv[i + 1];
       if (value === undefined || (inline === undefined && value.startsWith("--"))) throw invalid(`参数 --${name} 缺少取值`);
       flags[name] = value;
@@ -139,6 +146,11 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case "demo":
       return withDatabase(config, async (database) => {
         const { tokens } = await loadDemo(await cliContext(database, config));
+        if (flags.shell !== undefined) {
+          // `eval "$(npx yunshen demo --shell)"` puts every token in a variable named after the user.
+          for (const t of tokens) io.out(`export YS_${t.userId.toUpperCase()}=${t.token}\n`);
+          return 0;
+        }
         io.out("演示通讯录已导入。演示用户的访问令牌（只显示这一次）：\n");
         for (const t of tokens) io.out(`  ${t.userId.padEnd(12)} ${t.name}（${t.roles.join(",")}）\n    ${t.token}\n`);
         return 0;
