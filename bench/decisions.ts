@@ -22,7 +22,7 @@ interface Figures {
   p99: number;
 }
 
-async function drive(count: number, concurrency: number, one: (i: number) => Promise<Response>): Promise<Figures> {
+async function drive(count: number, concurrency: number, one: (i: number) => Response | Promise<Response>): Promise<Figures> {
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
