@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 // PGlite takes no lock of its own, and two processes on one data directory corrupt it
@@ -36,22 +36,25 @@ function isAlive(pid: number) {
 }
 
 /** The pid holding the directory, or null when it is free (a stale file from a crash counts as free). */
-export function dataDirHolder(dataDir: string): number | null {
-  let text: string;
+function readPid(path: string): number | null {
   try {
-    text = readFileSync(lockPath(dataDir), "utf8");
+    const pid = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return null;
+}
+
+export function dataDirHolder(dataDir: string): number | null {
+  const pid = readPid(lockPath(dataDir));
+  if (pid === null) return null;
   if (pid === process.pid) return pid;
   return isAlive(pid) ? pid : null;
 }
 
 export function acquireDataDirLock(dataDir: string): DataDirLock {
   const path = lockPath(dataDir);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(path, "wx");
       writeSync(fd, `${process.pid}\n`);
@@ -62,15 +65,23 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
         release() {
           if (released) return;
           released = true;
-          rmSync(path, { force: true });
+          // Only our own file: never remove a lock another process has since taken.
+          if (readPid(path) === process.pid) rmSync(path, { force: true });
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = dataDirHolder(dataDir);
       if (holder !== null) throw new DataDirLockedError(dataDir, holder);
-      // Left behind by a process that died: remove and try once more.
-      rmSync(path, { force: true });
+      // Left behind by a process that died. Rename, don't delete: of two processes that both saw it stale, only
+      // one rename succeeds, so the other cannot remove a lock that was taken in between.
+      const aside = `${path}.stale-${process.pid}-${attempt}`;
+      try {
+        renameSync(path, aside);
+        rmSync(aside, { force: true });
+      } catch (renameErr) {
+        if ((renameErr as NodeJS.ErrnoException).code !== "ENOENT") throw renameErr;
+      }
     }
   }
   throw new DataDirLockedError(dataDir, dataDirHolder(dataDir) ?? -1);

@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import type { CliIo } from "./cli";
 import type { Config } from "./config";
 import { invalid, ServiceError } from "./errors";
+import { parseJsonText } from "./validation";
+
+const usage = (message: string) => new ServiceError("usage", message, 400);
 
 // `yunshen request …` talks to the running service over its REST API, so it works the same on PGlite
 // (whose data directory the service holds) and on PostgreSQL, and is subject to the same roles and audit.
@@ -15,13 +18,15 @@ const ACTION_FLAGS: Record<string, string> = {
   kind: "kind",
 };
 
-function readJson(path: string | undefined, what: string): unknown {
-  if (!path) throw invalid(`请指定${what}文件`);
+/** A JSON file named on the command line; `what` names it in messages ("申请表文件"). */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw invalid(`无法读取${what}文件 ${path}：${err instanceof Error ? err.message : String(err)}`);
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw invalid(`无法读取文件 ${path}`);
   }
+  return parseJsonText(text, what);
 }
 
 async function call(io: CliIo, config: Config, flags: Record<string, string>, method: string, path: string, body?: unknown) {
@@ -51,7 +56,8 @@ export async function requestCommand(config: Config, words: string[], flags: Rec
   const print = (value: unknown) => io.out(`${JSON.stringify(value, null, 2)}\n`);
   switch (sub) {
     case "submit":
-      print(await call(io, config, flags, "POST", "/api/requests", { form: readJson(id, "申请表") }));
+      if (!id) throw usage("request submit 需要申请表文件");
+      print(await call(io, config, flags, "POST", "/api/requests", { form: readJsonFile(id, "申请表文件") }));
       return 0;
     case "list": {
       const query = new URLSearchParams();
@@ -61,20 +67,20 @@ export async function requestCommand(config: Config, words: string[], flags: Rec
       return 0;
     }
     case "show":
-      if (!id) throw invalid("request show 需要申请 id 或编号");
+      if (!id) throw usage("request show 需要申请 id 或编号");
       print(await call(io, config, flags, "GET", `/api/requests/${encodeURIComponent(id)}`));
       return 0;
     case "act": {
-      if (!id || !action) throw invalid("request act 需要申请 id 和操作，如：request act YS-2026-00001 approve");
+      if (!id || !action) throw usage("request act 需要申请 id 和操作，如：request act YS-2026-00001 approve");
       const body: Record<string, unknown> = { action };
       for (const [flag, field] of Object.entries(ACTION_FLAGS)) if (flags[flag] !== undefined) body[field] = flags[flag];
       if (flags.days !== undefined) body.days = Number(flags.days);
       if (flags["stage-run"] !== undefined) body.stageRunId = Number(flags["stage-run"]);
-      if (flags.form !== undefined) body.form = readJson(flags.form, "申请表");
+      if (flags.form !== undefined) body.form = readJsonFile(flags.form, "申请表文件");
       print(await call(io, config, flags, "POST", `/api/requests/${encodeURIComponent(id)}/actions`, body));
       return 0;
     }
     default:
-      throw invalid("request 支持 submit、list、show、act");
+      throw usage("request 支持 submit、list、show、act");
   }
 }

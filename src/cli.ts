@@ -1,4 +1,4 @@
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { DataDirLockedError } from "../db/lock";
 import { exportAudit } from "./audit/export";
@@ -7,11 +7,11 @@ import { loadCalendar, loadCalendarYear } from "./calendar";
 import { readConfig, type Config } from "./config";
 import { systemClock, type ServiceContext } from "./context";
 import { loadDemo } from "./directory/demo";
-import { importDirectory, parseDirectoryJson } from "./directory/import";
+import { importDirectory } from "./directory/import";
 import { createToken, listTokens, revokeToken } from "./directory/tokens";
 import { recomputePendingDeadlines } from "./engine/requests";
 import { invalid, ServiceError } from "./errors";
-import { requestCommand } from "./cli-requests";
+import { readJsonFile, requestCommand } from "./cli-requests";
 
 export interface CliIo {
   out: (text: string) => void;
@@ -55,7 +55,10 @@ export function parseArgs(argv: string[]) {
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (word.startsWith("--")) {
-      const [name, inline] = word.slice(2).split("=", 2) as [string, string | undefined];
+      // Split at the first "=" only: `--text="限额=100"` keeps its own "=".
+      const eq = word.indexOf("=");
+      const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
+      const inline = eq < 0 ? undefined : word.slice(eq + 1);
       if (BOOLEAN_FLAGS.has(name)) {
         flags[name] = inline ?? "true";
         continue;
@@ -69,15 +72,18 @@ export function parseArgs(argv: string[]) {
   return { positional, flags };
 }
 
-function readJsonFile(path: string | undefined, what: string): unknown {
-  if (!path) throw invalid(`请指定${what}文件`);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw invalid(`无法读取文件 ${path}`);
-  }
-  return parseDirectoryJson(text);
+/** Opens an output file before any work is done, so an unwritable path fails with one line and nothing held. */
+async function openOutput(path: string) {
+  const file = createWriteStream(path);
+  await new Promise<void>((resolve, reject) => {
+    file.once("open", () => resolve());
+    file.once("error", () => reject(invalid(`无法写入文件 ${path}`)));
+  });
+  return {
+    // Waits when the stream's buffer is full, so a large export does not pile up in memory.
+    write: (chunk: string) => (file.write(chunk) ? undefined : new Promise<void>((resolve) => file.once("drain", () => resolve()))),
+    close: () => new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve()))),
+  };
 }
 
 async function withDatabase<T>(config: Config, fn: (database: Database) => Promise<T>): Promise<T> {
@@ -133,7 +139,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   const [command, sub, ...rest] = positional;
   if (!command || command === "help" || flags.help !== undefined) {
     io.out(`${USAGE}\n`);
-    return command ? 0 : 2;
+    return command || flags.help !== undefined ? 0 : 2;
   }
   const config = readConfig(io.env);
 
@@ -158,38 +164,41 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
 
     case "directory":
       if (sub !== "import") throw usage("directory 只支持 import");
+      if (!rest[0]) throw usage("directory import 需要通讯录文件");
       return withDatabase(config, async (database) => {
-        const result = await importDirectory({ ctx: await cliContext(database, config), input: readJsonFile(rest[0], "通讯录") });
+        const result = await importDirectory({ ctx: await cliContext(database, config), input: readJsonFile(rest[0]!, "通讯录文件") });
         const line = (n: { created: number; updated: number; unchanged: number }) => `新增 ${n.created}，更新 ${n.updated}，未变 ${n.unchanged}`;
         io.out(`单位：${line(result.units)}\n用户：${line(result.users)}\n`);
         return 0;
       });
 
     case "token":
+      if (sub === "create" && !flags.user) throw usage("token create 需要 --user ID");
+      if (sub === "revoke" && !rest[0]) throw usage("token revoke 需要令牌 id（tok_…）");
+      if (sub !== "create" && sub !== "revoke" && sub !== "list") throw usage("token 支持 create、revoke、list");
       return withDatabase(config, async (database) => {
         const ctx = await cliContext(database, config);
         if (sub === "create") {
-          if (!flags.user) throw usage("token create 需要 --user ID");
-          const t = await createToken({ ctx, input: { userId: flags.user, name: flags.name ?? "" } });
+          const t = await createToken({ ctx, input: { userId: flags.user!, name: flags.name ?? "" } });
           io.out(`${t.token}\n`);
           io.err(`令牌 ${t.id} 已签发给 ${t.userId}；只显示这一次，请妥善保存。\n`);
           return 0;
         }
         if (sub === "revoke") {
-          if (!rest[0]) throw usage("token revoke 需要令牌 id（tok_…）");
           await revokeToken({ ctx, input: { id: rest[0] } });
           io.out(`令牌 ${rest[0]} 已吊销\n`);
           return 0;
         }
-        if (sub === "list") {
-          for (const t of await listTokens(database.db, flags.user))
-            io.out(`${t.id}  ${t.userId}  ${t.name || "-"}  签发 ${t.createdAt.toISOString()}${t.revokedAt ? `  已吊销 ${t.revokedAt.toISOString()}` : ""}\n`);
-          return 0;
-        }
-        throw usage("token 支持 create、revoke、list");
+        for (const t of await listTokens(database.db, flags.user))
+          io.out(`${t.id}  ${t.userId}  ${t.name || "-"}  签发 ${t.createdAt.toISOString()}${t.revokedAt ? `  已吊销 ${t.revokedAt.toISOString()}` : ""}\n`);
+        return 0;
       });
 
-    case "audit":
+    case "audit": {
+      if (sub !== "verify" && sub !== "export") throw usage("audit 支持 verify、export");
+      const format = flags.format ?? "jsonl";
+      if (format !== "jsonl" && format !== "csv") throw usage("--format 只能是 jsonl 或 csv");
+      const output = sub === "export" && flags.output ? await openOutput(flags.output) : null;
       return withDatabase(config, async (database) => {
         if (sub === "verify") {
           const result = await verifyAuditChain(database.db, { onProgress: progress(io, "校验") });
@@ -200,18 +209,14 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
           io.err(`审计日志校验失败：${result.firstBad.reason}（第 ${result.firstBad.seq} 条；已校验 ${result.count} 条）\n`);
           return 1;
         }
-        if (sub === "export") {
-          const format = flags.format ?? "jsonl";
-          if (format !== "jsonl" && format !== "csv") throw usage("--format 只能是 jsonl 或 csv");
-          const file = flags.output ? createWriteStream(flags.output) : null;
-          const write = file ? (chunk: string) => void file.write(chunk) : (chunk: string) => io.out(chunk);
-          const count = await exportAudit(database.db, format, write, { onProgress: flags.output ? progress(io, "导出") : undefined });
-          if (file) await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
-          io.err(`已导出 ${count} 条审计记录${flags.output ? `到 ${flags.output}` : ""}\n`);
-          return 0;
-        }
-        throw usage("audit 支持 verify、export");
+        const count = await exportAudit(database.db, format, output ? output.write : (chunk) => io.out(chunk), {
+          onProgress: output ? progress(io, "导出") : undefined,
+        });
+        await output?.close();
+        io.err(`已导出 ${count} 条审计记录${output ? `到 ${flags.output}` : ""}\n`);
+        return 0;
       });
+    }
 
     case "calendar":
       return calendarCommand(config, sub, rest, io);
@@ -226,7 +231,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
 
 async function calendarCommand(config: Config, sub: string | undefined, rest: string[], io: CliIo): Promise<number> {
   if (sub === "load") {
-    const schedule = readJsonFile(rest[0], "放假安排");
+    if (!rest[0]) throw usage("calendar load 需要放假安排文件");
+    const schedule = readJsonFile(rest[0], "放假安排文件");
     return withDatabase(config, async (database) => {
       const ctx = await cliContext(database, config);
       const { year, replaced } = await loadCalendarYear({ ctx, input: schedule });
@@ -236,15 +242,12 @@ async function calendarCommand(config: Config, sub: string | undefined, rest: st
     });
   }
   if (sub !== "is-workday" && sub !== "add-workdays") throw usage("calendar 支持 is-workday、add-workdays、load");
+  const [date, count] = rest;
+  const n = Number(count);
+  if (!date) throw usage(`calendar ${sub} 需要日期 YYYY-MM-DD`);
+  if (sub === "add-workdays" && (!Number.isInteger(n) || n < 1)) throw usage("calendar add-workdays 需要日期和正整数 N");
   // Years loaded after release live in the database, so the answer comes from there.
   const calendar = await withDatabase(config, (database) => loadCalendar(database.db));
-  if (sub === "is-workday") {
-    if (!rest[0]) throw usage("calendar is-workday 需要日期 YYYY-MM-DD");
-    io.out(`${calendar.isWorkday(rest[0])}\n`);
-    return 0;
-  }
-  const n = Number(rest[1]);
-  if (!rest[0] || !Number.isInteger(n) || n < 1) throw usage("calendar add-workdays 需要日期和正整数 N");
-  io.out(`${calendar.addWorkdays(rest[0], n)}\n`);
+  io.out(`${sub === "is-workday" ? calendar.isWorkday(date) : calendar.addWorkdays(date, n)}\n`);
   return 0;
 }

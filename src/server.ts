@@ -16,14 +16,20 @@ async function main() {
     await migrateDatabase(database, { url: config.DATABASE_URL });
     const calendars = await calendarStore(database.db);
     const app = createApp({ db: database.db, clock: systemClock, calendar: calendars.current, profile: config.POLICY_PROFILE });
+    const server = serve({ fetch: app.fetch, port: config.PORT });
+    // Listen first: a port already taken must fail before any background work starts, with the database closed.
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", () => resolve());
+      server.once("error", (err: NodeJS.ErrnoException) =>
+        reject(new Error(err.code === "EADDRINUSE" ? `端口 ${config.PORT} 已被占用，请换一个 PORT` : err.message)),
+      );
+    });
     const jobs = startJobs(
       { db: database.db, clock: systemClock, calendars, profile: config.POLICY_PROFILE, sender: consoleSender() },
       config.JOB_INTERVAL_MS,
     );
-    const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
-      const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
-      console.log(`云审 yunshen 已启动：http://localhost:${info.port}  数据库：${store}  政策：${config.POLICY_PROFILE}`);
-    });
+    const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
+    console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}`);
     // PGlite must be closed or its directory is left inconsistent: stop taking requests, finish jobs, close.
     const shutdown = async (signal: string) => {
       if (stopping) return;

@@ -486,25 +486,25 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
       [
         "url",
         "extra",
-        "holidays.1.to",
-        "holidays.2.name",
-        "holidays.2.from",
-        "holidays.2.to",
-        "workdays.0.date",
-        "workdays.1.date",
-        "workdays.2.date",
+        "holidays[1].to",
+        "holidays[2].name",
+        "holidays[2].from",
+        "holidays[2].to",
+        "workdays[0].date",
+        "workdays[1].date",
+        "workdays[2].date",
       ].sort(),
     );
-    expect(err.fields!.extra).toEqual(["不认识的字段"]);
-    expect(err.fields!["holidays.2.to"]).toEqual(["2028-01-01 不在 2027 年内"]);
-    expect(err.fields!["workdays.1.date"]).toEqual(["2027-01-02 同时在放假安排“元旦”（2027-01-01 至 2027-01-03）之内"]);
+    expect(err.fields!.extra).toEqual(["未知字段"]);
+    expect(err.fields!["holidays[2].to"]).toEqual(["2028-01-01 不在 2027 年内"]);
+    expect(err.fields!["workdays[1].date"]).toEqual(["2027-01-02 同时在放假安排“元旦”（2027-01-01 至 2027-01-03）之内"]);
     expect(await rowCounts()).toEqual(before);
     expect((await loadCalendar(database.db)).isWorkday("2027-01-09")).toBe(true); // the earlier 2027 stands
   });
 
   it("a file that is not an object is reported against the whole file", async () => {
     const err = await rejected(loadCalendarYear({ ctx, input: "2027" }));
-    expect(err.fields).toEqual({ $: ["应为对象"] });
+    expect(err.fields).toEqual({ "(根)": ["应为对象"] });
   });
 
   it("only a manager or the CLI operator may load, and a refusal writes nothing", async () => {

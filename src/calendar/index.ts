@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
-import type { ZodError } from "zod";
 import type { Db } from "../../db/client";
 import { calendarYears } from "../../db/schema";
 import { auditAppend } from "../audit/append";
 import type { ServiceContext } from "../context";
-import { type FieldErrors, forbidden, invalid, ServiceError } from "../errors";
+import { forbidden, invalid, ServiceError } from "../errors";
+import { fieldErrors } from "../validation";
 import data2024 from "./data/2024.json" with { type: "json" };
 import data2025 from "./data/2025.json" with { type: "json" };
 import data2026 from "./data/2026.json" with { type: "json" };
@@ -186,21 +186,6 @@ export async function loadCalendar(db: Db): Promise<WorkCalendar> {
   return new WorkCalendar([...BUILTIN, ...loaded]);
 }
 
-/** Every problem, keyed by its path in the file ("holidays.2.to"; "$" for the file as a whole). */
-function fieldErrors(error: ZodError): FieldErrors {
-  const fields: FieldErrors = {};
-  const add = (path: PropertyKey[], message: string) => {
-    const key = path.length === 0 ? "$" : path.map(String).join(".");
-    (fields[key] ??= []).push(message);
-  };
-  for (const issue of error.issues) {
-    // zod reports unknown keys on their parent object; name each key's own path instead.
-    if (issue.code === "unrecognized_keys") issue.keys.forEach((key) => add([...issue.path, key], "不认识的字段"));
-    else add(issue.path, issue.message);
-  }
-  return fields;
-}
-
 /**
  * `yunshen calendar load FILE`: stores one year's schedule, replacing any earlier one for that year.
  * `replaced` is true when the year already had a schedule (built in or loaded before). Callers holding a
@@ -216,7 +201,7 @@ export async function loadCalendarYear({
   // No actor means the operator at the CLI, who already holds the server's database credentials.
   if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以加载工作日历");
   const parsed = yearScheduleSchema.safeParse(input);
-  if (!parsed.success) throw invalid("工作日历文件无效", fieldErrors(parsed.error));
+  if (!parsed.success) throw invalid("工作日历文件无效", fieldErrors(parsed.error.issues));
   const schedule = parsed.data;
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {

@@ -6,6 +6,7 @@ import type { ServiceContext } from "../context";
 import { type FieldErrors, forbidden, invalid } from "../errors";
 import type { UnitKind } from "./queries";
 import { ROLE_NAMES, ROLES, type Role } from "./roles";
+import { fieldErrors, parseJsonText, ROOT_FIELD } from "../validation";
 
 // ---------------------------------------------------------------------------------------------------------
 // The file format. The zod schema holds the rules of one row; the rules across rows and against the
@@ -138,33 +139,13 @@ const zhErrorMap: z.core.$ZodErrorMap = (iss) => {
   }
 };
 
-/** ["users", 3, "mobile"] → "users[3].mobile"; the file itself is "(根)", as in src/validation.ts. */
-const ROOT = "(根)";
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    else out += out === "" ? String(seg) : `.${String(seg)}`;
-  }
-  return out === "" ? ROOT : out;
-}
-
 class Errors {
   readonly fields: FieldErrors = {};
   add(path: string, message: string) {
     (this.fields[path] ??= []).push(message);
   }
   addIssues(issues: readonly z.core.$ZodIssue[]) {
-    for (const issue of issues) {
-      const path = formatPath(issue.path);
-      if (issue.code === "unrecognized_keys") {
-        // One entry per unknown key, so the path names the offending field.
-        for (const key of issue.keys) this.add(path === ROOT ? key : `${path}.${key}`, "未知字段");
-      } else {
-        this.add(path, issue.message);
-      }
-    }
+    for (const [path, messages] of Object.entries(fieldErrors(issues))) for (const m of messages) this.add(path, m);
   }
   get count() {
     return Object.keys(this.fields).length;
@@ -345,7 +326,7 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
   if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以导入通讯录");
 
   if (!isRecord(input)) {
-    throw invalid("通讯录文件有 1 处错误", { [ROOT]: ["通讯录文件应为 JSON 对象，包含 units 和 users 两个数组"] });
+    throw invalid("通讯录文件有 1 处错误", { [ROOT_FIELD]: ["通讯录文件应为 JSON 对象，包含 units 和 users 两个数组"] });
   }
   const errors = new Errors();
   const parsed = directoryFileSchema.safeParse(input, { error: zhErrorMap });
@@ -445,19 +426,7 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
   });
 }
 
-/** Parses the text of a directory file; a UTF-8 BOM (as Windows editors save) is allowed. */
+/** Parses the text of a directory file. */
 export function parseDirectoryJson(text: string): unknown {
-  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  if (body.trim() === "") throw invalid("通讯录文件不是有效的 JSON：文件为空");
-  try {
-    return JSON.parse(body);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const at = /at position (\d+)/.exec(message);
-    if (!at) throw invalid(`通讯录文件不是有效的 JSON：${message}`);
-    const before = body.slice(0, Number(at[1]));
-    const line = before.split("\n").length;
-    const column = before.length - before.lastIndexOf("\n");
-    throw invalid(`通讯录文件不是有效的 JSON：第 ${line} 行第 ${column} 列附近有误（${message}）`);
-  }
+  return parseJsonText(text, "通讯录文件");
 }

@@ -1,0 +1,730 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { openDatabase, type Database } from "../db/client";
+import { lockPath } from "../db/lock";
+import { parseArgs, runCli, USAGE } from "../src/cli";
+import type { Clock, ServiceContext } from "../src/context";
+import { DEMO_TOKEN_USERS, loadDemo } from "../src/directory/demo";
+import { createApp } from "../src/http/app";
+import { calendarStore } from "../src/jobs/runner";
+import { createTestDatabase, onPostgres } from "./harness";
+
+// `yunshen …` driven in-process through runCli. Every database command opens and closes the database itself,
+// as the real command does, so one data directory (or one PostgreSQL database) serves the whole file.
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+const exampleApplication = join(repoRoot, "examples", "application.json");
+
+// Opening PGlite costs a few seconds per command (initdb on the first one): generous limits.
+const DB_TIMEOUT = 180_000;
+
+interface CliResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, {
+    out: (text) => {
+      out += text;
+    },
+    err: (text) => {
+      err += text;
+    },
+    isTTY: false,
+    env,
+  });
+  return { code, out, err };
+}
+
+const TOKEN = /^ys_[A-Za-z0-9_-]{43}$/;
+
+/** userId → token from the output of `yunshen demo`. */
+function demoTokens(out: string): Map<string, string> {
+  const tokens = new Map<string, string>();
+  for (const m of out.matchAll(/^ {2}(\S+) +\S.*\n {4}(\S+)$/gm)) tokens.set(m[1]!, m[2]!);
+  return tokens;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fixture files
+// ---------------------------------------------------------------------------------------------------------
+
+// A made-up 平远县 added under the demo's city bureau (the parent comes from the database, not the file).
+const validDirectory = {
+  units: [
+    { id: "py-sjj", name: "平远县政务服务数据管理局", kind: "county", parent: "mz-sjj" },
+    { id: "py-jyj", name: "平远县教育局", kind: "unit", parent: "py-sjj" },
+  ],
+  users: [{ id: "zhoujie", name: "周杰", unit: "py-jyj", mobile: "13807530061", wecomUserId: "ZhouJie", roles: ["applicant"] }],
+};
+
+// Row 0 of each list is a valid change of an existing row: it must not be applied when the file is refused.
+const invalidDirectory = {
+  units: [
+    { id: "py-sjj", name: "平远县政务服务数据管理局（已改名）", kind: "county", parent: "mz-sjj" },
+    { id: "py-wjj", name: "平远县卫生健康局", kind: "district", parent: "py-sjj" },
+    { id: "py-gaj", name: "平远县公安局", kind: "unit", parent: "no-such-unit" },
+  ],
+  users: [
+    { id: "zhoujie", name: "周杰", unit: "py-jyj", mobile: "13807530069", wecomUserId: "ZhouJie", roles: ["applicant"] },
+    { id: "wuqian", name: "吴倩", unit: "py-jyj", mobile: "12345", roles: ["applicant"] },
+    { id: "sunli", name: "孙丽", unit: "py-jyj", mobile: "13807530063", roles: ["boss"], fax: "0753-1234567" },
+    { id: "Bad Id", name: "", unit: "py-jyj", mobile: "13807530064", roles: ["applicant"] },
+  ],
+};
+const invalidDirectoryPaths = [
+  "units[1].kind",
+  "units[2].parent",
+  "users[1].mobile",
+  "users[2].roles[0]",
+  "users[2].fax",
+  "users[3].id",
+  "users[3].name",
+];
+
+// A fictitious 2027 schedule (not the State Council's): 2027-01-01 is a Friday, 2027-02-20 a Saturday.
+const schedule2027 = {
+  year: 2027,
+  source: "测试用 2027 年放假安排（虚构）",
+  url: "https://example.gov.cn/2027.htm",
+  holidays: [
+    { name: "元旦", from: "2027-01-01", to: "2027-01-03" },
+    { name: "春节", from: "2027-02-06", to: "2027-02-14" },
+    { name: "国庆节", from: "2027-10-01", to: "2027-10-07" },
+  ],
+  workdays: [
+    { date: "2027-02-20", name: "春节调休上班" },
+    { date: "2027-10-09", name: "国庆节调休上班" },
+  ],
+};
+
+const invalidSchedule = {
+  year: 2027,
+  source: "",
+  url: "ftp://example.gov.cn/2027",
+  holidays: [{ name: "春节", from: "2027-02-14", to: "2027-02-06" }],
+  workdays: [{ date: "2027-03-03", name: "周三不是周末" }],
+  note: "多余的字段",
+};
+const invalidSchedulePaths = ["source", "url", "holidays[0].to", "workdays[0].date", "note"];
+
+// ---------------------------------------------------------------------------------------------------------
+// Database commands on one data directory (or one fresh PostgreSQL database)
+// ---------------------------------------------------------------------------------------------------------
+
+describe("yunshen database commands", () => {
+  const work = mkdtempSync(join(tmpdir(), "yunshen-cli-"));
+  const dataDir = join(work, "data");
+  const file = (name: string, content: unknown) => {
+    const path = join(work, name);
+    writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
+    return path;
+  };
+  let env: NodeJS.ProcessEnv = { DATA_DIR: dataDir, POLICY_PROFILE: "meizhou" };
+  let pgUrl: string | undefined;
+  let dropDatabase: (() => Promise<void>) | undefined;
+  const children: ChildProcess[] = [];
+
+  let tokens = new Map<string, string>();
+  let zhoujieTokenId = "";
+
+  beforeAll(async () => {
+    const adminUrl = process.env.TEST_DATABASE_URL;
+    if (!adminUrl) return;
+    const name = `yunshen_cli_${randomBytes(6).toString("hex")}`;
+    const { default: postgres } = await import("postgres");
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}"`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    pgUrl = url.toString();
+    env = { ...env, DATABASE_URL: pgUrl };
+    dropDatabase = async () => {
+      try {
+        await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await admin.end({ timeout: 5 });
+      }
+    };
+  });
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await dropDatabase?.();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test("migrate creates the database", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["migrate"], env);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    expect(r.out).toBe("数据库迁移已完成\n");
+    if (!onPostgres) {
+      expect(existsSync(join(dataDir, "pgdata", "PG_VERSION"))).toBe(true);
+      // The lock is released when the command ends.
+      expect(existsSync(lockPath(dataDir))).toBe(false);
+    }
+  });
+
+  test("demo imports the directory and prints a token for each demo user", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["demo"], env);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+    tokens = demoTokens(r.out);
+    expect([...tokens.keys()]).toEqual([...DEMO_TOKEN_USERS]);
+    for (const token of tokens.values()) expect(token).toMatch(TOKEN);
+    expect(new Set(tokens.values()).size).toBe(DEMO_TOKEN_USERS.length);
+    expect(r.out).toContain("李华（applicant）");
+  });
+
+  test("directory import of a valid file prints the counts", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["directory", "import", file("directory.json", validDirectory)], env);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    expect(r.out).toBe("单位：新增 2，更新 0，未变 0\n用户：新增 1，更新 0，未变 0\n");
+  });
+
+  test("directory import of an invalid file lists every bad field and changes nothing", { timeout: DB_TIMEOUT }, async () => {
+    const bad = await cli(["directory", "import", file("directory-bad.json", invalidDirectory)], env);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe("");
+    const lines = bad.err.trimEnd().split("\n");
+    expect(lines[0]).toBe(`通讯录文件有 ${invalidDirectoryPaths.length} 处错误`);
+    const listed = lines.slice(1).map((line) => /^ {2}(\S+?)：/.exec(line)?.[1]);
+    expect(listed.sort()).toEqual([...invalidDirectoryPaths].sort());
+    expect(bad.err).toContain("上级单位 no-such-unit 不存在");
+    expect(bad.err).toContain("手机号应为 11 位");
+
+    // The valid rows of the refused file (a renamed unit, a new mobile) were not applied either.
+    // Saved by a Windows editor this time: a UTF-8 BOM is allowed.
+    const again = await cli(["directory", "import", file("directory-bom.json", `\uFEFF${JSON.stringify(validDirectory)}`)], env);
+    expect(again).toMatchObject({ code: 0, err: "" });
+    expect(again.out).toBe("单位：新增 0，更新 0，未变 2\n用户：新增 0，更新 0，未变 1\n");
+  });
+
+  test("directory import of a file that is not JSON, or of no file, says why", { timeout: DB_TIMEOUT }, async () => {
+    const notJson = await cli(["directory", "import", file("broken.json", '{\n  "units": []\n  "users": []\n}')], env);
+    expect(notJson.code).toBe(1);
+    expect(notJson.err).toMatch(/^通讯录文件不是有效的 JSON：第 3 行第 3 列附近有误/);
+
+    const missing = await cli(["directory", "import"], env);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("directory import 需要通讯录文件");
+
+    const unreadable = await cli(["directory", "import", join(work, "no-such-file.json")], env);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.err).toContain("无法读取文件");
+  });
+
+  test("token create prints the token on stdout and its id on stderr", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["token", "create", "--user", "zhoujie", "--name", "脚本"], env);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ys_[A-Za-z0-9_-]{43}\n$/);
+    const id = /令牌 (tok_[0-9a-f]{8}) 已签发给 zhoujie/.exec(r.err)?.[1];
+    expect(id).toBeDefined();
+    zhoujieTokenId = id!;
+  });
+
+  test("token list shows tokens without the secrets, filtered by --user", { timeout: DB_TIMEOUT }, async () => {
+    const all = await cli(["token", "list"], env);
+    expect(all).toMatchObject({ code: 0, err: "" });
+    const lines = all.out.trimEnd().split("\n");
+    expect(lines).toHaveLength(DEMO_TOKEN_USERS.length + 1);
+    expect(all.out).not.toContain("ys_");
+    expect(lines.at(-1)).toMatch(new RegExp(`^${zhoujieTokenId}  zhoujie  脚本  签发 \\d{4}-\\d\\d-\\d\\dT`));
+
+    const mine = await cli(["token", "list", "--user", "zhoujie"], env);
+    expect(mine.code).toBe(0);
+    expect(mine.out.trimEnd().split("\n")).toEqual([lines.at(-1)]);
+  });
+
+  test("token revoke revokes once; the list shows it", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["token", "revoke", zhoujieTokenId], env);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    expect(r.out).toBe(`令牌 ${zhoujieTokenId} 已吊销\n`);
+
+    const again = await cli(["token", "revoke", zhoujieTokenId], env);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("已被吊销");
+
+    const list = await cli(["token", "list", "--user", "zhoujie"], env);
+    expect(list.out).toMatch(new RegExp(`^${zhoujieTokenId} .* 已吊销 \\d{4}-`));
+  });
+
+  test("token commands with missing or wrong arguments say why", { timeout: DB_TIMEOUT }, async () => {
+    const noUser = await cli(["token", "create"], env);
+    expect(noUser.code).toBe(2);
+    expect(noUser.err).toMatch(/^token create 需要 --user ID\n用法：/);
+
+    const flagWithoutValue = await cli(["token", "create", "--user"], env);
+    expect(flagWithoutValue.code).not.toBe(0);
+    expect(flagWithoutValue.err).toContain("参数 --user 缺少取值");
+
+    const unknownUser = await cli(["token", "create", "--user", "nosuch"], env);
+    expect(unknownUser.code).toBe(1);
+    expect(unknownUser.err).toBe("用户 nosuch 不存在\n");
+    expect(unknownUser.out).toBe("");
+
+    const noId = await cli(["token", "revoke"], env);
+    expect(noId.code).toBe(2);
+    expect(noId.err).toContain("token revoke 需要令牌 id");
+  });
+
+  let auditCount = 0;
+
+  test("audit verify passes and prints the number of entries", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["audit", "verify"], env);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    const m = /^审计日志完整：(\d+) 条记录，哈希链校验通过\n$/.exec(r.out);
+    expect(m).not.toBeNull();
+    auditCount = Number(m![1]);
+    // demo (import + 6 tokens), two successful imports, token create and revoke; the refused import left none.
+    expect(auditCount).toBe(1 + DEMO_TOKEN_USERS.length + 2 + 2);
+  });
+
+  test("audit export --format jsonl writes one JSON object per line to stdout", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["audit", "export", "--format", "jsonl"], env);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe(`已导出 ${auditCount} 条审计记录\n`);
+    expect(r.out.endsWith("\n")).toBe(true);
+    const entries = r.out
+      .slice(0, -1)
+      .split("\n")
+      .map((line) => JSON.parse(line) as { seq: number; action: string; channel: string; hash: string });
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: auditCount }, (_, i) => i + 1));
+    expect(entries.map((e) => e.action)).toEqual([
+      "directory.import",
+      ...DEMO_TOKEN_USERS.map(() => "token.create"),
+      "directory.import",
+      "directory.import",
+      "token.create",
+      "token.revoke",
+    ]);
+    for (const e of entries) {
+      expect(e.channel).toBe("cli");
+      expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
+    }
+    // Token secrets never reach the log.
+    expect(r.out).not.toMatch(/ys_[A-Za-z0-9_-]{43}/);
+  });
+
+  test("audit export --format csv --output FILE writes a BOM, a header and a row per entry", { timeout: DB_TIMEOUT }, async () => {
+    const output = join(work, "audit.csv");
+    const r = await cli(["audit", "export", "--format", "csv", "--output", output], env);
+    expect(r).toMatchObject({ code: 0, out: "" });
+    expect(r.err).toBe(`已导出 ${auditCount} 条审计记录到 ${output}\n`);
+    const bytes = readFileSync(output);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.toString("utf8");
+    expect(text.startsWith("\uFEFFseq,at,actorId,actorRole,action,requestId,stage,outcome,channel,sourceIp,details,prevHash,hash\r\n")).toBe(true);
+    const records = text.slice(1).split("\r\n");
+    expect(records.at(-1)).toBe("");
+    expect(records).toHaveLength(auditCount + 2);
+    expect(records[1]).toMatch(/^1,\d{4}-\d\d-\d\dT[^,]+,,,directory\.import,/);
+  });
+
+  test("audit with a bad format or subcommand is a usage error", async () => {
+    const format = await cli(["audit", "export", "--format", "xml"], env);
+    expect(format.code).toBe(2);
+    expect(format.err).toContain("--format 只能是 jsonl 或 csv");
+    const sub = await cli(["audit", "frobnicate"], env);
+    expect(sub.code).toBe(2);
+    expect(sub.err).toContain("audit 支持 verify、export");
+  }, DB_TIMEOUT);
+
+  test("calendar is-workday and add-workdays answer from the built-in years", { timeout: DB_TIMEOUT }, async () => {
+    expect(await cli(["calendar", "is-workday", "2026-02-14"], env)).toEqual({ code: 0, out: "true\n", err: "" }); // 调休上班 (Saturday)
+    expect(await cli(["calendar", "is-workday", "2026-02-16"], env)).toEqual({ code: 0, out: "false\n", err: "" }); // 春节
+    expect(await cli(["calendar", "add-workdays", "2026-02-13", "2"], env)).toEqual({ code: 0, out: "2026-02-24\n", err: "" });
+  });
+
+  test("calendar with a bad or missing date says why", { timeout: DB_TIMEOUT }, async () => {
+    const badDate = await cli(["calendar", "is-workday", "2026-02-30"], env);
+    expect(badDate.code).toBe(1);
+    expect(badDate.err).toContain("日期无效");
+
+    const noN = await cli(["calendar", "add-workdays", "2026-02-13"], env);
+    expect(noN.code).toBe(2);
+    expect(noN.err).toContain("calendar add-workdays 需要日期和正整数 N");
+
+    const noDate = await cli(["calendar", "is-workday"], env);
+    expect(noDate.code).toBe(2);
+    expect(noDate.err).toContain("calendar is-workday 需要日期");
+  });
+
+  test("calendar is-workday outside the loaded years fails with a one-line reason", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["calendar", "is-workday", "2027-03-01"], env);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err.endsWith("\n")).toBe(true);
+    expect(r.err.trimEnd()).not.toContain("\n");
+    expect(r.err).toContain("2027-03-01 超出已加载的工作日历（2024–2026 年）");
+    expect(r.err).toContain("yunshen calendar load FILE");
+  });
+
+  test("calendar load refuses an invalid schedule, naming every bad field", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["calendar", "load", file("calendar-bad.json", invalidSchedule)], env);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    const lines = r.err.trimEnd().split("\n");
+    expect(lines[0]).toBe("工作日历文件无效");
+    const listed = lines.slice(1).map((line) => /^ {2}(\S+?)：/.exec(line)?.[1]);
+    expect(listed.sort()).toEqual([...invalidSchedulePaths].sort());
+    expect(r.err).toContain("调休上班日只能是星期六或星期日");
+
+    const notJson = await cli(["calendar", "load", file("calendar-broken.json", "{ year: 2027 }")], env);
+    expect(notJson.code).toBe(1);
+    expect(notJson.err).toContain("不是有效的 JSON");
+
+    const missing = await cli(["calendar", "load"], env);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("calendar load 需要放假安排文件");
+  });
+
+  test("calendar load adds 2027, which then answers", { timeout: DB_TIMEOUT }, async () => {
+    const path = file("calendar-2027.json", schedule2027);
+    const r = await cli(["calendar", "load", path], env);
+    expect(r).toEqual({ code: 0, out: "2027 年工作日历已加载\n", err: "" });
+
+    expect(await cli(["calendar", "is-workday", "2027-03-01"], env)).toEqual({ code: 0, out: "true\n", err: "" });
+    expect(await cli(["calendar", "is-workday", "2027-02-20"], env)).toMatchObject({ code: 0, out: "true\n" }); // 调休 Saturday
+    // Friday 2027-02-05, then 春节 2027-02-06..14: the first working day after is Monday the 15th.
+    expect(await cli(["calendar", "add-workdays", "2027-02-05", "1"], env)).toMatchObject({ code: 0, out: "2027-02-15\n" });
+    // Across the year boundary, now that both years are there.
+    expect(await cli(["calendar", "add-workdays", "2026-12-31", "1"], env)).toMatchObject({ code: 0, out: "2027-01-04\n" });
+
+    // Loading the same year again replaces it.
+    expect(await cli(["calendar", "load", path], env)).toEqual({ code: 0, out: "2027 年工作日历已更新\n", err: "" });
+  });
+
+  test("usage: no command, help, unknown command, unknown subcommand", async () => {
+    const none = await cli([], env);
+    expect(none.code).toBe(2);
+    expect(none.out).toBe(`${USAGE}\n`);
+
+    const help = await cli(["help"], env);
+    expect(help).toEqual({ code: 0, out: `${USAGE}\n`, err: "" });
+
+    const unknown = await cli(["frobnicate"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toBe("");
+    expect(unknown.err).toBe(`不认识的命令：frobnicate\n${USAGE}\n`);
+
+    const directory = await cli(["directory", "export"], env);
+    expect(directory.code).toBe(2);
+    expect(directory.err).toMatch(/^directory 只支持 import\n用法：/);
+
+    const calendar = await cli(["calendar", "frobnicate"], env);
+    expect(calendar.code).toBe(2);
+    expect(calendar.err).toContain("calendar 支持 is-workday、add-workdays、load");
+  }, DB_TIMEOUT);
+
+  test("a bad environment is reported, naming the variable", async () => {
+    const r = await cli(["migrate"], { ...env, POLICY_PROFILE: "nosuch" });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^环境变量配置有误\n {2}POLICY_PROFILE：/);
+  });
+
+  test("--help prints the usage", async () => {
+    expect(await cli(["token", "--help"], env)).toEqual({ code: 0, out: `${USAGE}\n`, err: "" });
+    expect((await cli(["--help"], env)).out).toBe(`${USAGE}\n`);
+  });
+
+  // BUG (src/cli.ts dispatch): `yunshen --help` prints the usage but exits 2 (`return command ? 0 : 2` ignores
+  // the flag), while `yunshen help` exits 0. Drop `.fails` once fixed.
+  test("yunshen --help exits 0 like yunshen help", async () => {
+    expect((await cli(["--help"], env)).code).toBe(0);
+  });
+
+  // BUG (src/cli.ts parseArgs): `word.slice(2).split("=", 2)` drops everything after a second "=", so
+  // `--note=a=b` sends "a". Drop `.fails` once fixed.
+  test("--name=value keeps an = inside the value", () => {
+    expect(parseArgs(["act", "--note=限额=100", "--reason", "a=b"]).flags).toEqual({ note: "限额=100", reason: "a=b" });
+  });
+
+  // BUG (src/cli.ts readJsonFile): the JSON error of any file is worded as a 通讯录 (directory) file, also for
+  // `calendar load`. Drop `.fails` once fixed.
+  test("calendar load of a file that is not JSON does not call it a directory file", async () => {
+    const r = await cli(["calendar", "load", file("calendar-broken.json", "{ year: 2027 }")], env);
+    expect(r.code).toBe(1);
+    expect(r.err).not.toContain("通讯录");
+  });
+
+  describe.skipIf(onPostgres)("the data directory lock", () => {
+    let holder: ChildProcess;
+
+    test("a live holder stops a command with a clear message, touching nothing", { timeout: DB_TIMEOUT }, async () => {
+      holder = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+      children.push(holder);
+      expect(holder.pid).toBeGreaterThan(0);
+      writeFileSync(lockPath(dataDir), `${holder.pid}\n`);
+
+      const r = await cli(["token", "create", "--user", "lihua"], env);
+      expect(r.code).toBe(1);
+      expect(r.out).toBe("");
+      expect(r.err).toBe(
+        `数据目录 ${dataDir} 正被进程 ${holder.pid} 使用（通常是正在运行的 yunshen 服务）。` +
+          "请先停止该服务再执行此命令，或设置 DATABASE_URL 改用 PostgreSQL。\n",
+      );
+      expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${holder.pid}\n`);
+
+      const migrate = await cli(["migrate"], env);
+      expect(migrate.code).toBe(1);
+      expect(migrate.err).toContain("正被进程");
+    });
+
+    test("a stale pid file (its process died) does not block, and is cleared", { timeout: DB_TIMEOUT }, async () => {
+      holder.kill("SIGKILL");
+      await exitOf(holder);
+      expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${holder.pid}\n`);
+
+      const r = await cli(["token", "list", "--user", "lihua"], env);
+      expect(r.code).toBe(0);
+      expect(r.err).toBe("");
+      // Only the demo's token: the refused `token create` above issued none.
+      expect(r.out.trimEnd().split("\n")).toHaveLength(1);
+      expect(r.out).toMatch(/^tok_[0-9a-f]{8}  lihua  demo  /);
+      expect(existsSync(lockPath(dataDir))).toBe(false);
+    });
+  });
+
+  test("audit verify detects an entry changed behind the service's back", { timeout: DB_TIMEOUT }, async () => {
+    if (pgUrl) {
+      const { default: postgres } = await import("postgres");
+      const client = postgres(pgUrl, { max: 1, onnotice: () => {} });
+      try {
+        await client.unsafe("ALTER TABLE audit_log DISABLE TRIGGER ALL");
+        await client.unsafe("UPDATE audit_log SET action = 'forged' WHERE seq = 2");
+        await client.unsafe("ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_update_delete");
+      } finally {
+        await client.end({ timeout: 5 });
+      }
+    } else {
+      const database: Database = await openDatabase({ dataDir });
+      try {
+        await database.db.execute(sql.raw("ALTER TABLE audit_log DISABLE TRIGGER ALL"));
+        await database.db.execute(sql.raw("UPDATE audit_log SET action = 'forged' WHERE seq = 2"));
+      } finally {
+        await database.close();
+      }
+      expect(existsSync(lockPath(dataDir))).toBe(false);
+    }
+
+    const r = await cli(["audit", "verify"], env);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/^审计日志校验失败：第 2 条记录的内容与其哈希不符（被修改）（第 2 条；已校验 1 条）\n$/);
+  });
+
+  // bin/yunshen.js, the installed command: a real process with its own exit status.
+  const bin = (args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(repoRoot, "bin", "yunshen.js"), ...args], {
+        cwd: work,
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      children.push(child);
+      let out = "";
+      let err = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+      child.once("close", (code) => resolve({ code, out, err }));
+    });
+
+  test("bin/yunshen.js answers and sets the exit status", { timeout: DB_TIMEOUT }, async () => {
+    expect(await bin(["calendar", "is-workday", "2026-02-14"])).toEqual({ code: 0, out: "true\n", err: "" });
+    const unknown = await bin(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("不认识的命令：frobnicate");
+  });
+
+  // BUG (src/cli.ts, `audit export --output`): createWriteStream's 'error' event has no listener, so an
+  // unwritable path kills the process with a stack trace, without closing the database or releasing the
+  // data directory lock. Kept last: it leaves PGlite unclosed. Drop `.fails` once fixed.
+  test("audit export to an unwritable path fails with one line and releases the directory", { timeout: DB_TIMEOUT }, async () => {
+    const r = await bin(["audit", "export", "--format", "csv", "--output", join(work, "no-such-dir", "audit.csv")]);
+    expect(r.code).toBe(1);
+    expect(r.err.trimEnd()).not.toContain("\n");
+    expect(r.err).toContain("no-such-dir");
+    if (!onPostgres) expect(existsSync(lockPath(dataDir))).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// `yunshen request …` against a running service
+// ---------------------------------------------------------------------------------------------------------
+
+describe("yunshen request (through the REST API)", () => {
+  let database: Database;
+  let close: (() => Promise<void>) | undefined;
+  let baseUrl = "";
+  let tokens = new Map<string, string>();
+  const internalErrors: string[] = [];
+  // A fixed working Monday inside the built-in years, so deadlines never run past the loaded calendar.
+  const clock: Clock = { now: () => new Date("2026-03-02T02:00:00.000Z") };
+  const as = (user: string) => ({ YUNSHEN_URL: baseUrl, YUNSHEN_TOKEN: tokens.get(user)! });
+  let code = "";
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const calendars = await calendarStore(database.db);
+    const ctx: ServiceContext = {
+      db: database.db,
+      clock,
+      calendar: calendars.current(),
+      profile: "meizhou",
+      actor: null,
+      channel: "cli",
+    };
+    tokens = new Map((await loadDemo(ctx)).tokens.map((t) => [t.userId, t.token]));
+    const app = createApp({
+      db: database.db,
+      clock,
+      calendar: calendars.current,
+      profile: "meizhou",
+      log: (line) => internalErrors.push(line),
+    });
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+    });
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  afterAll(async () => {
+    await close?.();
+    await database?.close();
+    expect(internalErrors).toEqual([]);
+  });
+
+  test("submit prints the new request", async () => {
+    const r = await cli(["request", "submit", exampleApplication], as("lihua"));
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.out) as { code: string; status: string; currentStage: string | null; message: string };
+    expect(result.code).toMatch(/^YS-2026-\d{5}$/);
+    expect(result.status).toBe("in_progress");
+    expect(result.message).toContain("已提交");
+    code = result.code;
+  });
+
+  test("list --view todo shows it to the county bureau, and not to the manager", async () => {
+    const r = await cli(["request", "list", "--view", "todo"], as("huangmin"));
+    expect(r).toMatchObject({ code: 0, err: "" });
+    const list = JSON.parse(r.out) as { items: { code: string; applicantId: string; status: string }[] };
+    expect(list.items.map((i) => i.code)).toEqual([code]);
+    expect(list.items[0]).toMatchObject({ applicantId: "lihua", status: "in_progress" });
+
+    const manager = await cli(["request", "list", "--view", "todo"], as("zhangwei"));
+    expect(JSON.parse(manager.out)).toMatchObject({ items: [] });
+  });
+
+  test("act approve moves the request on; show has the history", async () => {
+    const before = JSON.parse((await cli(["request", "show", code], as("huangmin"))).out) as { currentStage: { stage: string } };
+    const r = await cli(["request", "act", code, "approve", "--note", "同意"], as("huangmin"));
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.out) as { code: string; status: string; currentStage: string | null };
+    expect(result.code).toBe(code);
+    expect(result.status).toBe("in_progress");
+    expect(result.currentStage).not.toBe(before.currentStage.stage);
+    expect(result.currentStage).toBe("evaluate"); // 需求评估 by the cloud provider
+
+    const show = await cli(["request", "show", code.toLowerCase()], as("lihua"));
+    expect(show).toMatchObject({ code: 0, err: "" });
+    const detail = JSON.parse(show.out) as { code: string; currentStage: { stage: string } | null };
+    expect(detail).toMatchObject({ code, currentStage: { stage: result.currentStage } });
+    expect(show.out).toContain("同意");
+
+    // The same click again: the stage was decided already.
+    const again = await cli(["request", "act", code, "approve"], as("huangmin"));
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("已由黄敏处理");
+
+    // No longer on the county bureau's list.
+    const todo = await cli(["request", "list", "--view", "todo"], as("huangmin"));
+    expect(JSON.parse(todo.out)).toMatchObject({ items: [] });
+  });
+
+  test("--token on the command line is used", async () => {
+    const r = await cli(["request", "list", "--view", "mine", "--token", tokens.get("lihua")!], { YUNSHEN_URL: baseUrl });
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as { items: { code: string }[] }).items.map((i) => i.code)).toEqual([code]);
+  });
+
+  test("API errors come back as the API's message, with the fields", async () => {
+    const wrong = await cli(["request", "list"], { YUNSHEN_URL: baseUrl, YUNSHEN_TOKEN: `ys_${"A".repeat(43)}` });
+    expect(wrong).toEqual({ code: 1, out: "", err: "缺少或无效的访问令牌\n" });
+
+    const badAction = await cli(["request", "act", code, "frobnicate"], as("huangmin"));
+    expect(badAction.code).toBe(1);
+    expect(badAction.err).toMatch(/^\S.*\n {2}action：/);
+
+    const notThere = await cli(["request", "show", "YS-2026-99999"], as("lihua"));
+    expect(notThere.code).toBe(1);
+    expect(notThere.err).toBe("申请 YS-2026-99999 不存在或您无权查看\n");
+
+    const notApplicant = await cli(["request", "submit", exampleApplication], as("huangmin"));
+    expect(notApplicant.code).toBe(1);
+    expect(notApplicant.err).toBe("只有使用单位的申请人可以提交申请\n");
+  });
+
+  test("missing token, file or arguments are refused before any call", async () => {
+    const noToken = await cli(["request", "list"], { YUNSHEN_URL: baseUrl });
+    expect(noToken.code).toBe(1);
+    expect(noToken.err).toContain("YUNSHEN_TOKEN");
+
+    const noFile = await cli(["request", "submit"], as("lihua"));
+    expect(noFile.code).toBe(2);
+    expect(noFile.err).toContain("request submit 需要申请表文件");
+
+    const noAction = await cli(["request", "act", code], as("huangmin"));
+    expect(noAction.code).toBe(2);
+    expect(noAction.err).toContain("request act 需要申请 id 和操作");
+
+    const noId = await cli(["request", "show"], as("huangmin"));
+    expect(noId.code).toBe(2);
+    expect(noId.err).toContain("request show 需要申请 id 或编号");
+
+    const sub = await cli(["request", "frobnicate"], as("huangmin"));
+    expect(sub.code).not.toBe(0);
+    expect(sub.err).toContain("request 支持 submit、list、show、act");
+  });
+
+  test("an unreachable service is reported as such", async () => {
+    const port = await freePort();
+    const r = await cli(["request", "list"], { YUNSHEN_URL: `http://127.0.0.1:${port}`, YUNSHEN_TOKEN: tokens.get("lihua")! });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toBe(`无法连接服务 http://127.0.0.1:${port}，请先 npm start 启动服务或设置 YUNSHEN_URL\n`);
+
+    // Without YUNSHEN_URL the default is 127.0.0.1:$PORT.
+    const byPort = await cli(["request", "list"], { PORT: String(port), YUNSHEN_TOKEN: tokens.get("lihua")! });
+    expect(byPort.code).toBe(1);
+    expect(byPort.err).toContain(`无法连接服务 http://127.0.0.1:${port}`);
+  });
+});

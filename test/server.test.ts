@@ -1,0 +1,247 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { lockPath } from "../db/lock";
+import { runCli } from "../src/cli";
+import { onPostgres } from "./harness";
+
+// The real service process: `node --import tsx src/server.ts`, as `npm start` runs it (tsx ≥ 4 registers
+// itself with --import).
+
+const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+
+// A fresh PGlite runs initdb (several seconds, more with other test files running); never assert on speed.
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 20_000;
+const TEST_TIMEOUT = 180_000;
+
+interface Service {
+  child: ChildProcess;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The environment of this process without anything that would pick the database or policy for the child. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ["DATABASE_URL", "TEST_DATABASE_URL", "DATA_DIR", "PORT", "POLICY_PROFILE", "JOB_INTERVAL_MS"]) delete env[name];
+  return env;
+}
+
+function startService(env: Record<string, string>, port: number): Service {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    cwd: repoRoot,
+    env: { ...baseEnv(), PORT: String(port), JOB_INTERVAL_MS: "500", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, port, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls GET /healthz until it answers 200, the process exits, or START_TIMEOUT_MS passes. */
+async function waitHealthy(service: Service): Promise<unknown> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let exited = false;
+  void service.exited.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`service exited before it was healthy:\n${service.stdout()}\n${service.stderr()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${service.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
+      if (res.status === 200) return await res.json();
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`service not healthy after ${START_TIMEOUT_MS} ms:\n${service.stdout()}\n${service.stderr()}`);
+    await sleep(250);
+  }
+}
+
+/** The exit of a process, or a failure when it has not exited within `ms`. */
+async function exitWithin(service: Service, ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`process ${service.child.pid} still running after ${ms} ms:\n${service.stdout()}\n${service.stderr()}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([service.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function cli(argv: string[], env: NodeJS.ProcessEnv) {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, {
+    out: (text) => {
+      out += text;
+    },
+    err: (text) => {
+      err += text;
+    },
+    isTTY: false,
+    env,
+  });
+  return { code, out, err };
+}
+
+const work = mkdtempSync(join(tmpdir(), "yunshen-server-"));
+let dropDatabase: (() => Promise<void>) | undefined;
+
+afterAll(async () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await dropDatabase?.();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("yunshen service process", () => {
+  const dataDir = join(work, "data");
+  let dbEnv: Record<string, string> = { DATA_DIR: dataDir };
+  let service: Service;
+  let lihuaToken = "";
+
+  beforeAll(async () => {
+    const adminUrl = process.env.TEST_DATABASE_URL;
+    if (!adminUrl) return;
+    const name = `yunshen_srv_${randomBytes(6).toString("hex")}`;
+    const { default: postgres } = await import("postgres");
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}"`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    dbEnv = { DATA_DIR: dataDir, DATABASE_URL: url.toString() };
+    dropDatabase = async () => {
+      try {
+        await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await admin.end({ timeout: 5 });
+      }
+    };
+  });
+
+  test("starts and answers /healthz", { timeout: TEST_TIMEOUT }, async () => {
+    service = startService(dbEnv, await freePort());
+    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+    expect(service.stdout()).toContain(`云审 yunshen 已启动：http://localhost:${service.port}`);
+    expect(service.stdout()).toContain(onPostgres ? "数据库：PostgreSQL" : `数据库：PGlite（${dataDir}）`);
+    if (!onPostgres) expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
+
+    const unauthenticated = await fetch(`http://127.0.0.1:${service.port}/api/me`);
+    expect(unauthenticated.status).toBe(401);
+    expect(await unauthenticated.json()).toEqual({ error: { code: "unauthenticated", message: "缺少或无效的访问令牌" } });
+  });
+
+  test.skipIf(onPostgres)("a second service on the same data directory stops with a clear message", { timeout: TEST_TIMEOUT }, async () => {
+    const second = startService(dbEnv, await freePort());
+    const { code } = await exitWithin(second, START_TIMEOUT_MS);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(second.stderr()).toContain(`数据目录 ${dataDir} 正被进程 ${service.child.pid} 使用`);
+    // The lock and the first service are untouched.
+    expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
+    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+  });
+
+  test.skipIf(onPostgres)("a CLI command on the data directory stops with the same message", { timeout: TEST_TIMEOUT }, async () => {
+    const r = await cli(["token", "create", "--user", "x"], { DATA_DIR: dataDir });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toContain(`数据目录 ${dataDir} 正被进程 ${service.child.pid} 使用`);
+    expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
+    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+  });
+
+  test("SIGTERM shuts it down cleanly and releases the data directory", { timeout: TEST_TIMEOUT }, async () => {
+    service.child.kill("SIGTERM");
+    const { code, signal } = await exitWithin(service, STOP_TIMEOUT_MS);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(service.stdout()).toContain("收到 SIGTERM，正在关闭");
+    expect(existsSync(lockPath(dataDir))).toBe(false);
+  });
+
+  test("the CLI can use the directory once the service has stopped", { timeout: TEST_TIMEOUT }, async () => {
+    const r = await cli(["demo"], { ...dbEnv });
+    expect(r.code).toBe(0);
+    lihuaToken = /^ {2}lihua .*\n {4}(ys_[A-Za-z0-9_-]{43})$/m.exec(r.out)?.[1] ?? "";
+    expect(lihuaToken).not.toBe("");
+    if (!onPostgres) expect(existsSync(lockPath(dataDir))).toBe(false);
+  });
+
+  test("restarts on the same data, which survived; SIGINT stops it", { timeout: TEST_TIMEOUT }, async () => {
+    service = startService(dbEnv, await freePort());
+    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+
+    // What the CLI wrote between the two runs is there.
+    const me = await fetch(`http://127.0.0.1:${service.port}/api/me`, { headers: { authorization: `Bearer ${lihuaToken}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ userId: "lihua", unitId: "mx-jyj", roles: ["applicant"] });
+
+    service.child.kill("SIGINT");
+    const { code, signal } = await exitWithin(service, STOP_TIMEOUT_MS);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(service.stdout()).toContain("收到 SIGINT，正在关闭");
+    expect(existsSync(lockPath(dataDir))).toBe(false);
+  });
+});
+
+describe("yunshen service start-up failures", () => {
+  test("an unknown POLICY_PROFILE stops it at once, naming the variable", { timeout: TEST_TIMEOUT }, async () => {
+    const dataDir = join(work, "profile-data");
+    const service = startService({ DATA_DIR: dataDir, POLICY_PROFILE: "nosuch" }, await freePort());
+    const { code } = await exitWithin(service, STOP_TIMEOUT_MS);
+    expect(code).toBe(1);
+    expect(service.stderr()).toContain("环境变量配置有误");
+    expect(service.stderr()).toContain("POLICY_PROFILE");
+    // The configuration is read before the database is opened.
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  // BUG (src/server.ts): serve() reports EADDRINUSE as an 'error' event nobody listens to, so the process dies
+  // with a stack trace, PGlite is never closed and the pid file is left behind. Drop `.fails` once fixed.
+  test("a port already in use is reported clearly and releases the data directory", { timeout: TEST_TIMEOUT }, async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+    const { port } = blocker.address() as AddressInfo;
+    const dataDir = join(work, "port-data");
+    try {
+      const service = startService({ DATA_DIR: dataDir }, port);
+      const { code } = await exitWithin(service, START_TIMEOUT_MS);
+      expect(code).toBe(1);
+      expect(service.stderr()).toContain(String(port));
+      expect(service.stderr()).not.toContain("Unhandled 'error' event");
+      expect(existsSync(lockPath(dataDir))).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+});
