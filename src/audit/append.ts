@@ -40,32 +40,45 @@ export function auditEntryHash(entry: Omit<AuditRecord, "hash">): string {
 }
 
 /**
- * Appends one entry inside the caller's transaction (design.md invariant 1): it commits or rolls back
- * with the change it describes. Call it after the caller's row locks, so lock order stays
- * "request rows, then the chain".
+ * Appends entries, in order, inside the caller's transaction (design.md invariant 1): they commit or roll back
+ * with the change they describe. The chain lock is held from here to commit, so call it last in the
+ * transaction, after the caller's row locks: lock order stays "request rows, then the chain", and the
+ * section every writer must pass through one at a time stays short.
  */
-export async function auditAppend(tx: Db, at: Date, input: AuditInput): Promise<AuditRecord> {
+export async function auditAppendMany(tx: Db, entries: { at: Date; input: AuditInput }[]): Promise<AuditRecord[]> {
+  if (entries.length === 0) return [];
   await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
   const [last] = await tx
     .select({ seq: auditLog.seq, hash: auditLog.hash })
     .from(auditLog)
     .orderBy(desc(auditLog.seq))
     .limit(1);
-  const body: Omit<AuditRecord, "hash"> = {
-    seq: (last?.seq ?? 0) + 1,
-    at,
-    actorId: input.actorId ?? null,
-    actorRole: input.actorRole ?? null,
-    action: input.action,
-    requestId: input.requestId ?? null,
-    stage: input.stage ?? null,
-    outcome: input.outcome ?? "ok",
-    channel: input.channel,
-    sourceIp: input.sourceIp ?? null,
-    details: input.details ?? {},
-    prevHash: last?.hash ?? GENESIS_HASH,
-  };
-  const record: AuditRecord = { ...body, hash: auditEntryHash(body) };
-  await tx.insert(auditLog).values(record);
-  return record;
+  let seq = last?.seq ?? 0;
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const records = entries.map(({ at, input }) => {
+    const body: Omit<AuditRecord, "hash"> = {
+      seq: ++seq,
+      at,
+      actorId: input.actorId ?? null,
+      actorRole: input.actorRole ?? null,
+      action: input.action,
+      requestId: input.requestId ?? null,
+      stage: input.stage ?? null,
+      outcome: input.outcome ?? "ok",
+      channel: input.channel,
+      sourceIp: input.sourceIp ?? null,
+      details: input.details ?? {},
+      prevHash,
+    };
+    const record: AuditRecord = { ...body, hash: auditEntryHash(body) };
+    prevHash = record.hash;
+    return record;
+  });
+  await tx.insert(auditLog).values(records);
+  return records;
+}
+
+export async function auditAppend(tx: Db, at: Date, input: AuditInput): Promise<AuditRecord> {
+  const [record] = await auditAppendMany(tx, [{ at, input }]);
+  return record!;
 }

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inboundEvents } from "../../db/schema";
-import { auditAppend } from "../audit/append";
+import { auditAppend, auditAppendMany, type AuditInput } from "../audit/append";
 import type { ServiceContext } from "../context";
 import { conflict, ServiceError } from "../errors";
 
@@ -18,11 +18,40 @@ export interface MutationMeta {
  *
  * The result is stored as JSON for replays, so callers get the JSON form on the first call too.
  */
-export async function mutate<T>(ctx: ServiceContext, meta: MutationMeta, change: (tx: Db) => Promise<T>): Promise<T> {
+/** The audit entries a mutation records as it goes; they are appended to the chain just before commit. */
+export class Journal {
+  readonly entries: { at: Date; input: AuditInput }[] = [];
+  constructor(private readonly ctx: ServiceContext) {}
+  add(input: Omit<AuditInput, "channel" | "actorId" | "actorRole" | "sourceIp">) {
+    const { ctx } = this;
+    this.entries.push({
+      at: ctx.clock.now(),
+      input: {
+        channel: ctx.channel,
+        actorId: ctx.actor?.userId ?? null,
+        actorRole: ctx.actor?.roles.join(",") ?? null,
+        sourceIp: ctx.sourceIp ?? null,
+        ...input,
+      },
+    });
+  }
+}
+
+export async function mutate<T>(
+  ctx: ServiceContext,
+  meta: MutationMeta,
+  change: (tx: Db, journal: Journal) => Promise<T>,
+): Promise<T> {
+  const run = async (tx: Db) => {
+    const journal = new Journal(ctx);
+    const result = await change(tx, journal);
+    await auditAppendMany(tx, journal.entries);
+    return asJson(result);
+  };
   try {
     return await ctx.db.transaction(async (tx) => {
       const dedupe = ctx.dedupe;
-      if (!dedupe) return asJson(await change(tx));
+      if (!dedupe) return run(tx);
       const inserted = await tx
         .insert(inboundEvents)
         .values({ scope: dedupe.scope, key: dedupe.key, fingerprint: dedupe.fingerprint, createdAt: ctx.clock.now() })
@@ -37,7 +66,7 @@ export async function mutate<T>(ctx: ServiceContext, meta: MutationMeta, change:
           throw conflict("idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求");
         return seen?.result as T;
       }
-      const result = asJson(await change(tx));
+      const result = await run(tx);
       await tx
         .update(inboundEvents)
         .set({ result: sql`${JSON.stringify(result ?? null)}::jsonb` })

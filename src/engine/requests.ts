@@ -13,7 +13,8 @@ import type { Role } from "../directory/roles";
 import { conflict, forbidden, notFound, unprocessable } from "../errors";
 import { stageTimesOrPending } from "./deadlines";
 import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
-import { mutate } from "./mutate";
+import { mutate, type Journal } from "./mutate";
+import { randomUUID } from "node:crypto";
 import { enqueueCards } from "./notify";
 import {
   cancelTimers,
@@ -23,6 +24,7 @@ import {
   openStage,
   partyUsers,
   scheduleTimers,
+  stageTimesFor,
   type LockedRequest,
   type StageRunRow,
 } from "./stages";
@@ -75,17 +77,8 @@ function requireActor(ctx: ServiceContext): Actor {
 
 const hasRole = (actor: Actor, role: Role) => actor.roles.includes(role);
 
-function audit(ctx: ServiceContext, tx: Db, req: { id: number }, action: string, stage: string | null, details: Record<string, unknown>) {
-  return auditAppend(tx, ctx.clock.now(), {
-    action,
-    requestId: req.id,
-    stage,
-    channel: ctx.channel,
-    actorId: ctx.actor?.userId ?? null,
-    actorRole: ctx.actor?.roles.join(",") ?? null,
-    sourceIp: ctx.sourceIp ?? null,
-    details,
-  });
+function audit(j: Journal, req: { id: number }, action: string, stage: string | null, details: Record<string, unknown>) {
+  j.add({ action, requestId: req.id, stage, details });
 }
 
 function result(req: LockedRequest, message: string): ActionResult {
@@ -121,7 +114,7 @@ async function checkedFacts(tx: Db, flow: string, profile: string, unitId: strin
 
 /** 提交申请: an applicant submits a form for their own unit; the first applicable stage opens. */
 export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }) {
-  return mutate(ctx, { action: "request.submit" }, async (tx) => {
+  return mutate(ctx, { action: "request.submit" }, async (tx, j) => {
     const actor = requireActor(ctx);
     if (!hasRole(actor, "applicant")) throw forbidden("只有使用单位的申请人可以提交申请");
     const profile = ctx.profile;
@@ -150,7 +143,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
     const req: LockedRequest = { ...row!, unitName: unit?.name ?? actor.unitId };
     const first = stageFrom(flowStages(req.flow, profile), 0, facts);
     if (!first) throw new Error(`flow ${req.flow}/${profile} has no applicable stage`);
-    await audit(ctx, tx, req, "request.submit", first.key, { code, profile, totals: facts.totals });
+    audit(j, req, "request.submit", first.key, { code, profile, totals: facts.totals });
     await openStage(ctx, tx, req, first);
     return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
   });
@@ -161,11 +154,16 @@ function rowsOf<T>(res: unknown): T[] {
   return Array.isArray(res) ? (res as T[]) : ((res as { rows: T[] }).rows ?? []);
 }
 
+/** The request row, locked for the rest of the transaction: every action on one request runs one at a time. */
 async function lockRequest(tx: Db, id: number): Promise<LockedRequest> {
-  const [row] = await tx.select().from(requests).where(eq(requests.id, id)).for("update");
+  const [row] = await tx
+    .select({ request: requests, unitName: units.name })
+    .from(requests)
+    .innerJoin(units, eq(units.id, requests.unitId))
+    .where(eq(requests.id, id))
+    .for("update", { of: requests });
   if (!row) throw notFound(`申请 ${id} 不存在`);
-  const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, row.unitId));
-  return { ...row, unitName: unit?.name ?? row.unitId };
+  return { ...row.request, unitName: row.unitName };
 }
 
 async function currentRun(tx: Db, req: LockedRequest): Promise<StageRunRow | null> {
@@ -188,14 +186,13 @@ async function userName(tx: Db, id: string) {
 async function claimTask(tx: Db, req: LockedRequest, actor: Actor, expectedRunId?: number) {
   if (req.status !== "in_progress" && req.status !== "returned")
     throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status] ?? req.status}，不能再操作`);
-  const run = await currentRun(tx, req);
-  const mine = run
-    ? await tx
-        .select()
-        .from(tasks)
-        .where(and(eq(tasks.stageRunId, run.id), eq(tasks.userId, actor.userId), eq(tasks.status, "pending")))
-    : [];
-  if (run && mine.length > 0 && (expectedRunId === undefined || expectedRunId === run.id)) return { run, task: mine[0]! };
+  const [open] = await tx
+    .select({ run: stageRuns, task: tasks })
+    .from(stageRuns)
+    .leftJoin(tasks, and(eq(tasks.stageRunId, stageRuns.id), eq(tasks.userId, actor.userId), eq(tasks.status, "pending")))
+    .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.status, "open")))
+    .limit(1);
+  if (open?.task && (expectedRunId === undefined || expectedRunId === open.run.id)) return { run: open.run, task: open.task };
 
   // Already decided: the actor held a task on the expected run, or on an earlier run of a stage now closed.
   const [held] = await tx
@@ -227,38 +224,35 @@ async function claimTask(tx: Db, req: LockedRequest, actor: Actor, expectedRunId
 /** 办理: every action on a request after submission. */
 export async function actOnRequest({ ctx, input }: { ctx: ServiceContext; input: { requestId: number } & ActionInput }) {
   const actor = requireActor(ctx);
-  return mutate(ctx, { action: `request.${input.action}`, requestId: input.requestId }, async (tx) => {
+  return mutate(ctx, { action: `request.${input.action}`, requestId: input.requestId }, async (tx, j) => {
     const req = await lockRequest(tx, input.requestId);
     switch (input.action) {
       case "approve":
       case "confirm":
-        return approve(ctx, tx, req, actor, input.stageRunId, input.note, input.action);
+        return approve(ctx, tx, j, req, actor, input.stageRunId, input.note, input.action);
       case "reject":
-        return reject(ctx, tx, req, actor, input.stageRunId, input.reason);
+        return reject(ctx, tx, j, req, actor, input.stageRunId, input.reason);
       case "return":
-        return returnRequest(ctx, tx, req, actor, input.stageRunId, input.reason, input.toStage);
+        return returnRequest(ctx, tx, j, req, actor, input.stageRunId, input.reason, input.toStage);
       case "fail":
-        return fail(ctx, tx, req, actor, input.stageRunId, input.reason);
+        return fail(ctx, tx, j, req, actor, input.stageRunId, input.reason);
       case "transfer":
-        return transfer(ctx, tx, req, actor, input.stageRunId, input.toUserId, input.reason);
+        return transfer(ctx, tx, j, req, actor, input.stageRunId, input.toUserId, input.reason);
       case "comment":
-        return comment(ctx, tx, req, actor, input.text);
+        return comment(ctx, tx, j, req, actor, input.text);
       case "withdraw":
-        return withdraw(ctx, tx, req, actor, input.reason);
+        return withdraw(ctx, tx, j, req, actor, input.reason);
       case "resubmit":
-        return resubmit(ctx, tx, req, actor, input.form, input.note);
+        return resubmit(ctx, tx, j, req, actor, input.form, input.note);
       case "finding":
-        return finding(ctx, tx, req, actor, input.kind, input.text);
+        return finding(ctx, tx, j, req, actor, input.kind, input.text);
       case "extend":
-        return extend(ctx, tx, req, actor, input.days, input.reason);
+        return extend(ctx, tx, j, req, actor, input.days, input.reason);
     }
   });
 }
 
-async function approve(
-  ctx: ServiceContext,
-  tx: Db,
-  req: LockedRequest,
+async function approve(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
   actor: Actor,
   expectedRunId: number | undefined,
   note: string | undefined,
@@ -294,14 +288,14 @@ async function approve(
       .where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")));
     const waiting = [...new Set(open.map((t) => t.party))];
     if (waiting.length > 0) {
-      await audit(ctx, tx, req, `request.${verb}`, stage.key, { party: task.party, note, waitingFor: waiting });
+      audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, waitingFor: waiting });
       return result(req, `已记录您的意见，「${stage.name}」还需其他方会签`);
     }
   }
 
   await closeRun(tx, run, "approved", now);
-  await audit(ctx, tx, req, `request.${verb}`, stage.key, { party: task.party, note });
-  const entry = await advance(ctx, tx, req, stage);
+  audit(j, req, `request.${verb}`, stage.key, { party: task.party, note });
+  const moved = await advance(ctx, tx, j, req, stage);
   if (stage.reportTo?.length) {
     const to = (await Promise.all(stage.reportTo.map((p) => partyUsers(tx, req, p)))).flat();
     await enqueueCards(
@@ -313,11 +307,11 @@ async function approve(
       `report:${run.id}`,
     );
   }
-  return result(req, entry);
+  return result(req, moved);
 }
 
 /** Opens the stage after `from`, or completes the request when there is none. */
-async function advance(ctx: ServiceContext, tx: Db, req: LockedRequest, from: StageDef): Promise<string> {
+async function advance(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, from: StageDef): Promise<string> {
   const stages = flowStages(req.flow, req.profile);
   const next = from.key === REVISE_STAGE.key ? null : nextStage(stages, from, req.facts as RequestFacts);
   if (next) {
@@ -331,19 +325,19 @@ async function advance(ctx: ServiceContext, tx: Db, req: LockedRequest, from: St
     .where(eq(requests.id, req.id));
   req.status = "completed";
   req.currentStage = null;
-  const entry = await audit(ctx, tx, req, "request.complete", from.key, {});
+  audit(j, req, "request.complete", from.key, {});
   await enqueueCards(
     tx,
     now,
     [req.applicantId],
     "result",
     noticeCard(cardRequest(req), "申请已办结", `「${req.title}」全部环节已完成`, "success"),
-    `result:${entry.seq}`,
+    `result:${randomUUID()}`,
   );
   return `「${from.name}」已完成，申请已办结`;
 }
 
-async function reject(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
+async function reject(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
   const { run, task } = await claimTask(tx, req, actor, expectedRunId);
   const stage = stageDef(req.flow, req.profile, run.stage);
   if (!stage.canReject) throw unprocessable("not_allowed", `「${stage.name}」不能驳回${stage.canReturn ? "，可以退回" : ""}`);
@@ -356,7 +350,7 @@ async function reject(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Ac
     .where(eq(requests.id, req.id));
   req.status = "rejected";
   req.currentStage = null;
-  const entry = await audit(ctx, tx, req, "request.reject", stage.key, { reason });
+  audit(j, req, "request.reject", stage.key, { reason });
   // 004 第十四条: a rejected ticket is cancelled and the applicant told.
   await enqueueCards(
     tx,
@@ -364,15 +358,12 @@ async function reject(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Ac
     [req.applicantId],
     "result",
     noticeCard(cardRequest(req), "申请已驳回", `${actor.name}在「${stage.name}」驳回：${reason}`, "danger"),
-    `result:${entry.seq}`,
+    `result:${randomUUID()}`,
   );
   return result(req, `已驳回，申请 ${req.code} 结束`);
 }
 
-async function returnRequest(
-  ctx: ServiceContext,
-  tx: Db,
-  req: LockedRequest,
+async function returnRequest(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
   actor: Actor,
   expectedRunId: number | undefined,
   reason: string,
@@ -400,7 +391,7 @@ async function returnRequest(
   }
   await tx.update(tasks).set({ status: "returned", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
   await closeRun(tx, run, "returned", now);
-  const entry = await audit(ctx, tx, req, "request.return", stage.key, { reason, toStage: target?.key ?? "applicant" });
+  audit(j, req, "request.return", stage.key, { reason, toStage: target?.key ?? "applicant" });
   if (target) {
     await openStage(ctx, tx, req, target, `${actor.name}从「${stage.name}」退回：${reason}`);
     return result(req, `已退回到「${target.name}」`);
@@ -417,28 +408,25 @@ async function returnRequest(
     [req.applicantId],
     "result",
     noticeCard(cardRequest(req), "申请被退回", `${actor.name}在「${stage.name}」退回：${reason}。请修改后重新提交。`, "warning"),
-    `result:${entry.seq}`,
+    `result:${randomUUID()}`,
   );
   return result(req, "已退回申请人修改");
 }
 
-async function fail(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
+async function fail(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
   const { run, task } = await claimTask(tx, req, actor, expectedRunId);
   const stage = stageDef(req.flow, req.profile, run.stage);
   if (!stage.onFail) throw unprocessable("not_allowed", `「${stage.name}」没有“未通过”这一结果`);
   const now = ctx.clock.now();
   await tx.update(tasks).set({ status: "failed", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
   await closeRun(tx, run, "failed", now);
-  await audit(ctx, tx, req, "request.fail", stage.key, { reason });
+  audit(j, req, "request.fail", stage.key, { reason });
   const target = stageDef(req.flow, req.profile, stage.onFail);
   await openStage(ctx, tx, req, target, `「${stage.name}」未通过：${reason}`);
   return result(req, `「${stage.name}」未通过，进入「${target.name}」`);
 }
 
-async function transfer(
-  ctx: ServiceContext,
-  tx: Db,
-  req: LockedRequest,
+async function transfer(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
   actor: Actor,
   expectedRunId: number | undefined,
   toUserId: string,
@@ -479,7 +467,7 @@ async function transfer(
         .insert(tasks)
         .values({ stageRunId: run.id, requestId: req.id, party: task.party, userId: target.id, status: "pending" })
         .returning({ id: tasks.id });
-  await audit(ctx, tx, req, "request.transfer", stage.key, { to: target.id, reason });
+  audit(j, req, "request.transfer", stage.key, { to: target.id, reason });
   await enqueueCards(
     tx,
     now,
@@ -496,11 +484,11 @@ async function participants(tx: Db, req: LockedRequest) {
   return new Set([req.applicantId, ...rows.map((r) => r.userId)]);
 }
 
-async function comment(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, body: string) {
+async function comment(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, body: string) {
   const involved = await participants(tx, req);
   if (!involved.has(actor.userId) && !hasRole(actor, "manager") && !hasRole(actor, "reviewer"))
     throw forbidden("只有该申请的参与人、统筹管理单位和复核单位可以评论");
-  const entry = await audit(ctx, tx, req, "request.comment", req.currentStage, { text: body });
+  audit(j, req, "request.comment", req.currentStage, { text: body });
   const run = await currentRun(tx, req);
   const pending = run
     ? (await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))).map(
@@ -508,11 +496,11 @@ async function comment(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: A
       )
     : [];
   const to = [req.applicantId, ...pending].filter((id) => id !== actor.userId);
-  await enqueueCards(tx, ctx.clock.now(), to, "comment", noticeCard(cardRequest(req), "新评论", `${actor.name}：${body}`), `comment:${entry.seq}`);
+  await enqueueCards(tx, ctx.clock.now(), to, "comment", noticeCard(cardRequest(req), "新评论", `${actor.name}：${body}`), `comment:${randomUUID()}`);
   return result(req, "评论已记录");
 }
 
-async function withdraw(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, reason: string | undefined) {
+async function withdraw(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, reason: string | undefined) {
   if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以撤回申请");
   if (req.status !== "in_progress" && req.status !== "returned")
     throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status]}，不能撤回`);
@@ -538,22 +526,19 @@ async function withdraw(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: 
     .where(eq(requests.id, req.id));
   req.status = "withdrawn";
   req.currentStage = null;
-  const entry = await audit(ctx, tx, req, "request.withdraw", run?.stage ?? null, { reason });
+  audit(j, req, "request.withdraw", run?.stage ?? null, { reason });
   await enqueueCards(
     tx,
     now,
     pending.filter((id) => id !== actor.userId),
     "result",
     noticeCard(cardRequest(req), "申请已撤回", `${actor.name}撤回了申请${reason ? `：${reason}` : ""}，无需再处理`, "warning"),
-    `result:${entry.seq}`,
+    `result:${randomUUID()}`,
   );
   return result(req, `申请 ${req.code} 已撤回`);
 }
 
-async function resubmit(
-  ctx: ServiceContext,
-  tx: Db,
-  req: LockedRequest,
+async function resubmit(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
   actor: Actor,
   form: ApplicationForm | undefined,
   note: string | undefined,
@@ -571,7 +556,7 @@ async function resubmit(
     .set({ status: "in_progress", form: nextForm, facts, title: nextForm.systemName, resumeStage: null, updatedAt: now })
     .where(eq(requests.id, req.id));
   Object.assign(req, { status: "in_progress", form: nextForm, facts, title: nextForm.systemName });
-  await audit(ctx, tx, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, totals: facts.totals });
+  audit(j, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, totals: facts.totals });
   // Back to the stage that returned it; if the edited form no longer needs that stage, the next one that applies.
   const stages = flowStages(req.flow, req.profile);
   const index = Math.max(0, stages.findIndex((s) => s.key === req.resumeStage));
@@ -580,10 +565,7 @@ async function resubmit(
   return result(req, `已重新提交，进入「${target.name}」`);
 }
 
-async function finding(
-  ctx: ServiceContext,
-  tx: Db,
-  req: LockedRequest,
+async function finding(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
   actor: Actor,
   kind: "rectification" | "warning",
   body: string,
@@ -592,7 +574,7 @@ async function finding(
   if (req.status === "withdrawn") throw conflict("request_closed", "申请已撤回");
   const now = ctx.clock.now();
   await tx.insert(findings).values({ requestId: req.id, stage: req.currentStage, kind, text: body, byUserId: actor.userId, createdAt: now });
-  const entry = await audit(ctx, tx, req, "request.finding", req.currentStage, { kind, text: body });
+  audit(j, req, "request.finding", req.currentStage, { kind, text: body });
   const title = kind === "rectification" ? "整改通知" : "工作警示";
   const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
   const providers = (await usersWithRole(tx, "provider")).map((u) => u.id);
@@ -602,12 +584,12 @@ async function finding(
     [req.applicantId, ...managers, ...providers],
     "finding",
     noticeCard(cardRequest(req), title, `${actor.name}：${body}`, "warning"),
-    `finding:${entry.seq}`,
+    `finding:${randomUUID()}`,
   );
   return result(req, `${title}已发出`);
 }
 
-async function extend(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Actor, daysToAdd: number, reason: string) {
+async function extend(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, daysToAdd: number, reason: string) {
   if (!hasRole(actor, "manager")) throw forbidden("延长期限需经统筹管理单位同意");
   if (req.status !== "in_progress") throw conflict("request_closed", `申请 ${STATUS_NAMES[req.status]}`);
   const run = await currentRun(tx, req);
@@ -624,7 +606,7 @@ async function extend(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Ac
     .where(eq(stageRuns.id, run.id));
   await cancelTimers(tx, run.id);
   await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
-  const entry = await audit(ctx, tx, req, "request.extend", stage.key, {
+  audit(j, req, "request.extend", stage.key, {
     days: daysToAdd,
     reason,
     from: run.deadlineAt.toISOString(),
@@ -639,32 +621,35 @@ async function extend(ctx: ServiceContext, tx: Db, req: LockedRequest, actor: Ac
     pending,
     "extend",
     noticeCard(cardRequest(req), "期限已延长", `「${stage.name}」期限延至 ${shanghaiDate(times.deadlineAt!)}：${reason}`),
-    `extend:${entry.seq}`,
+    `extend:${randomUUID()}`,
   );
   return result(req, `「${stage.name}」期限已延至 ${shanghaiDate(times.deadlineAt!)}`);
 }
 
-/** Unused timers of a closed run are already cancelled by closeRun; this is for a reopened calendar year. */
+/**
+ * Stages opened while their deadline lay past the loaded calendar have none; once the year is loaded
+ * (`calendar load`, or the service noticing it), each gets its deadline and timers.
+ */
 export async function recomputePendingDeadlines({ ctx }: { ctx: ServiceContext }): Promise<number> {
   const open = await ctx.db
-    .select()
+    .select({ id: stageRuns.id, requestId: stageRuns.requestId })
     .from(stageRuns)
     .where(and(eq(stageRuns.status, "open"), sql`${stageRuns.deadlineAt} is null`));
   let filled = 0;
-  for (const run of open) {
-    const [req] = await ctx.db.select().from(requests).where(eq(requests.id, run.requestId));
-    if (!req) continue;
-    const stage = stageDef(req.flow, req.profile, run.stage);
-    if (!stage.deadline) continue;
-    const times = stageTimesOrPending(ctx.calendar, run.openedAt, stage.deadline);
-    if (times.pending) continue;
-    await ctx.db.transaction(async (tx) => {
+  for (const { id, requestId } of open) {
+    const done = await mutate(ctx, { action: "stage.deadline_set", requestId }, async (tx, j) => {
+      const req = await lockRequest(tx, requestId);
+      const [run] = await tx.select().from(stageRuns).where(eq(stageRuns.id, id));
+      if (!run || run.status !== "open" || run.deadlineAt) return false;
+      const stage = stageDef(req.flow, req.profile, run.stage);
+      const times = await stageTimesFor(ctx, tx, req, stage, run.openedAt, run.id);
+      if (!times.deadlineAt) return false;
       await tx.update(stageRuns).set({ deadlineAt: times.deadlineAt }).where(eq(stageRuns.id, run.id));
       await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
-      await audit(ctx, tx, req, "stage.deadline_set", stage.key, { deadlineAt: times.deadlineAt!.toISOString() });
+      audit(j, req, "stage.deadline_set", stage.key, { deadlineAt: times.deadlineAt.toISOString() });
+      return true;
     });
-    filled++;
+    if (done) filled++;
   }
   return filled;
 }
-

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
 import { taskCard, type CardRequest, type CardStage } from "../../cards";
@@ -8,7 +8,7 @@ import type { ServiceContext } from "../context";
 import { countyOf, usersWithRole } from "../directory/queries";
 import { ROLE_NAMES } from "../directory/roles";
 import { unprocessable } from "../errors";
-import { stageTimesOrPending } from "./deadlines";
+import { stageTimesOrPending, type StageTimes } from "./deadlines";
 import { enqueueCards } from "./notify";
 
 export type RequestRow = typeof requests.$inferSelect;
@@ -51,20 +51,41 @@ export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">,
 }
 
 /**
+ * A stage's deadline and reminder as of its opening. A stage that reopens (a retest) may count from when an
+ * earlier stage first opened; only such stages need to look at the request's earlier runs.
+ */
+export async function stageTimesFor(
+  ctx: ServiceContext,
+  tx: Db,
+  req: RequestRow,
+  stage: StageDef,
+  openedAt: Date,
+  runId?: number,
+): Promise<StageTimes & { pending: boolean }> {
+  if (!stage.deadline) return { deadlineAt: null, remindAt: null, pending: false };
+  let spec = stage.deadline;
+  if (stage.redoDeadline || spec.from) {
+    const earlier = (
+      await tx
+        .select({ id: stageRuns.id, stage: stageRuns.stage, openedAt: stageRuns.openedAt })
+        .from(stageRuns)
+        .where(eq(stageRuns.requestId, req.id))
+        .orderBy(asc(stageRuns.id))
+    ).filter((r) => r.id !== runId);
+    if (stage.redoDeadline && earlier.some((r) => r.stage === stage.key)) spec = stage.redoDeadline;
+    const anchor = spec.from ? earlier.find((r) => r.stage === spec.from!.firstOpenOf)?.openedAt : undefined;
+    return stageTimesOrPending(ctx.calendar, openedAt, spec, anchor);
+  }
+  return stageTimesOrPending(ctx.calendar, openedAt, spec);
+}
+
+/**
  * Opens a stage: a run, one task per assignee, its timers (催办 and overdue), and a card to each assignee,
  * all in the caller's transaction.
  */
 export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest, stage: StageDef, note?: string) {
   const now = ctx.clock.now();
-  const earlier = await tx
-    .select({ stage: stageRuns.stage, openedAt: stageRuns.openedAt })
-    .from(stageRuns)
-    .where(eq(stageRuns.requestId, req.id))
-    .orderBy(asc(stageRuns.id));
-  const reopened = earlier.some((r) => r.stage === stage.key);
-  const spec = reopened && stage.redoDeadline ? stage.redoDeadline : stage.deadline;
-  const anchorAt = spec?.from ? earlier.find((r) => r.stage === spec.from!.firstOpenOf)?.openedAt : undefined;
-  const times = spec ? stageTimesOrPending(ctx.calendar, now, spec, anchorAt) : { deadlineAt: null, remindAt: null, pending: false };
+  const times = await stageTimesFor(ctx, tx, req, stage, now);
   const earliestAt = stage.minDuration
     ? shanghaiInstant(addCalendarDays(shanghaiDate(now), stage.minDuration.calendarDays))
     : null;
@@ -129,10 +150,12 @@ export async function cancelTimers(tx: Db, runId: number) {
 
 /** Ends a run: its status, its still-pending tasks cancelled, its timers cancelled. */
 export async function closeRun(tx: Db, run: StageRunRow, status: string, at: Date) {
-  await tx.update(stageRuns).set({ status, closedAt: at }).where(eq(stageRuns.id, run.id));
-  await tx
-    .update(tasks)
-    .set({ status: "cancelled" })
-    .where(and(eq(tasks.stageRunId, run.id), inArray(tasks.status, ["pending"])));
-  await cancelTimers(tx, run.id);
+  // One statement: this runs on every decision, and each round trip counts on the embedded database.
+  await tx.execute(sql`
+    with closed as (
+      update ${stageRuns} set status = ${status}, closed_at = ${at.toISOString()}::timestamptz where id = ${run.id}
+    ), dropped as (
+      update ${tasks} set status = 'cancelled' where stage_run_id = ${run.id} and status = 'pending'
+    )
+    update ${timers} set status = 'cancelled' where stage_run_id = ${run.id} and status = 'pending'`);
 }
