@@ -242,6 +242,27 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
     expect(detail.history.some((h: any) => h.action === "request.transfer" && h.details.to === "chenjing")).toBe(true);
   });
 
+  test("an action aimed at a stage that has moved on is refused, not applied to the next one", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    const evaluate = ok(await t.show("xufeng", id)).currentStage.runId;
+    ok(await t.act("xufeng", id, { action: "approve", stageRunId: evaluate }));
+    ok(await t.act("zhangwei", id, { action: "approve" }));
+    // xufeng also holds the provision stage now; a stale click on the evaluation card must not deliver resources.
+    const stale = await t.act("xufeng", id, { action: "approve", stageRunId: evaluate });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.message).toContain("需求评估");
+    expect(await stageOf(t, id)).toBe("provision");
+    expect((await t.act("xufeng", id, { action: "confirm" })).body.error.code).toBe("wrong_action");
+  });
+
+  test("a county bureau hands over only within its own county", async () => {
+    const { id } = ok(await t.submit("lihua", sampleForm()), 201);
+    const other = await t.act("huangmin", id, { action: "transfer", toUserId: "zhongli" });
+    expect(other.status).toBe(422);
+    expect(other.body.error.message).toContain("本县");
+    expect((await t.act("huangmin", id, { action: "transfer", toUserId: "huangmin" })).body.error.code).toBe("invalid_target");
+  });
+
   test("nobody approves their own request", async () => {
     const { id } = ok(await t.submit("selfmgr", sampleForm()), 201);
     ok(await t.act("xufeng", id, { action: "approve" }));
