@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { expect } from "vitest";
 import { builtinSchedules, WorkCalendar } from "../src/calendar";
 import type { ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -16,6 +17,12 @@ export function manualClock(iso: string) {
       now = new Date(next);
     },
   };
+}
+
+/** Asserts the status (showing the body when it differs) and returns the body. */
+export function ok(res: { status: number; body: any }, status = 200) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  return res.body;
 }
 
 export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));

@@ -10,12 +10,12 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openDatabase, type Database } from "../db/client";
 import { lockPath } from "../db/lock";
-import { parseArgs, runCli, USAGE } from "../src/cli";
+import { parseArgs, USAGE } from "../src/cli";
 import type { Clock, ServiceContext } from "../src/context";
 import { DEMO_TOKEN_USERS, loadDemo } from "../src/directory/demo";
 import { createApp } from "../src/http/app";
 import { calendarStore } from "../src/jobs/runner";
-import { createTestDatabase, onPostgres } from "./harness";
+import { captureCli, createTestDatabase, onPostgres } from "./harness";
 
 // `yunshen …` driven in-process through runCli. Every database command opens and closes the database itself,
 // as the real command does, so one data directory (or one PostgreSQL database) serves the whole file.
@@ -26,27 +26,7 @@ const exampleApplication = join(repoRoot, "examples", "application.json");
 // Opening PGlite costs a few seconds per command (initdb on the first one): generous limits.
 const DB_TIMEOUT = 180_000;
 
-interface CliResult {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  let out = "";
-  let err = "";
-  const code = await runCli(argv, {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-    isTTY: false,
-    env,
-  });
-  return { code, out, err };
-}
+const cli = captureCli;
 
 const TOKEN = /^ys_[A-Za-z0-9_-]{43}$/;
 

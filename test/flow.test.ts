@@ -2,12 +2,8 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, stageRuns, tasks } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
-import { attachment, createTestApp, sampleForm, type TestApp } from "./app-harness";
+import { attachment, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
-const ok = (res: { status: number; body: any }, status = 200) => {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  return res.body;
-};
 
 async function stageOf(t: TestApp, id: number) {
   return ok(await t.show("zhangwei", id)).currentStage?.stage ?? null;

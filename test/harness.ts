@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { inject } from "vitest";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import { runCli } from "../src/cli";
 
 /**
  * A database of this test file's own: a copy of the migrated PGlite template, or, when TEST_DATABASE_URL is
@@ -35,3 +36,16 @@ export async function createTestDatabase(): Promise<Database & { url?: string }>
 }
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+/** Runs the `yunshen` command in-process and keeps what it printed. */
+export async function captureCli(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await runCli(argv, {
+    out: (text) => void (out += text),
+    err: (text) => void (err += text),
+    isTTY: false,
+    env,
+  });
+  return { code, out, err };
+}

@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { lockPath } from "../db/lock";
-import { runCli } from "../src/cli";
-import { onPostgres } from "./harness";
+import { captureCli, onPostgres } from "./harness";
 
 // The real service process: `node --import tsx src/server.ts`, as `npm start` runs it (tsx ≥ 4 registers
 // itself with --import).
@@ -99,21 +98,7 @@ async function exitWithin(service: Service, ms: number) {
   }
 }
 
-async function cli(argv: string[], env: NodeJS.ProcessEnv) {
-  let out = "";
-  let err = "";
-  const code = await runCli(argv, {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-    isTTY: false,
-    env,
-  });
-  return { code, out, err };
-}
+const cli = captureCli;
 
 const work = mkdtempSync(join(tmpdir(), "yunshen-server-"));
 let dropDatabase: (() => Promise<void>) | undefined;

@@ -8,12 +8,8 @@ import { consoleSender, dispatchOutbox, retryDelayMs, type Sender } from "../src
 import { calendarStore, runJobsOnce } from "../src/jobs/runner";
 import { runDueTimers } from "../src/jobs/timers";
 import { loadCalendarYear } from "../src/calendar";
-import { createTestApp, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
-const ok = (res: { status: number; body: any }, status = 200) => {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  return res.body;
-};
 
 describe("durable timers: 催办 before the deadline, 工作警示 after it", () => {
   let t: TestApp;

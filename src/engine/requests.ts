@@ -5,7 +5,6 @@ import { findings, requests, stageRuns, tasks, units, users } from "../../db/sch
 import { noticeCard, taskCard } from "../../cards";
 import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
 import type { RequestFacts, StageDef } from "../../flows/types";
-import { auditAppend } from "../audit/append";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, usersWithRole } from "../directory/queries";
@@ -21,6 +20,7 @@ import {
   cardRequest,
   cardStage,
   closeRun,
+  pendingHolders,
   openStage,
   partyUsers,
   scheduleTimers,
@@ -490,11 +490,7 @@ async function comment(ctx: ServiceContext, tx: Db, j: Journal, req: LockedReque
     throw forbidden("只有该申请的参与人、统筹管理单位和复核单位可以评论");
   audit(j, req, "request.comment", req.currentStage, { text: body });
   const run = await currentRun(tx, req);
-  const pending = run
-    ? (await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))).map(
-        (t) => t.userId,
-      )
-    : [];
+  const pending = run ? await pendingHolders(tx, run.id) : [];
   const to = [req.applicantId, ...pending].filter((id) => id !== actor.userId);
   await enqueueCards(tx, ctx.clock.now(), to, "comment", noticeCard(cardRequest(req), "新评论", `${actor.name}：${body}`), `comment:${randomUUID()}`);
   return result(req, "评论已记录");
@@ -514,11 +510,7 @@ async function withdraw(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequ
     throw conflict("already_decided", "已有审批意见，不能再撤回；如不再需要，请联系当前处理人退回");
   const now = ctx.clock.now();
   const run = await currentRun(tx, req);
-  const pending = run
-    ? (await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))).map(
-        (t) => t.userId,
-      )
-    : [];
+  const pending = run ? await pendingHolders(tx, run.id) : [];
   if (run) await closeRun(tx, run, "withdrawn", now);
   await tx
     .update(requests)
@@ -612,9 +604,7 @@ async function extend(ctx: ServiceContext, tx: Db, j: Journal, req: LockedReques
     from: run.deadlineAt.toISOString(),
     to: times.deadlineAt!.toISOString(),
   });
-  const pending = (await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))).map(
-    (t) => t.userId,
-  );
+  const pending = await pendingHolders(tx, run.id);
   await enqueueCards(
     tx,
     ctx.clock.now(),

@@ -134,6 +134,15 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
   return { run: run!, deadlinePending: times.pending };
 }
 
+/** Who still holds a stage run: the users of its pending tasks. */
+export async function pendingHolders(tx: Db, runId: number): Promise<string[]> {
+  const rows = await tx
+    .select({ userId: tasks.userId })
+    .from(tasks)
+    .where(and(eq(tasks.stageRunId, runId), eq(tasks.status, "pending")));
+  return rows.map((r) => r.userId);
+}
+
 export async function scheduleTimers(tx: Db, run: StageRunRow, remindAt: Date | null) {
   const rows: (typeof timers.$inferInsert)[] = [];
   if (remindAt) rows.push({ kind: "remind", requestId: run.requestId, stageRunId: run.id, runAt: remindAt });

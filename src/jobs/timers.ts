@@ -1,5 +1,5 @@
 import { and, asc, eq, lte } from "drizzle-orm";
-import { findings, requests, stageRuns, tasks, timers, units } from "../../db/schema";
+import { findings, requests, stageRuns, timers, units } from "../../db/schema";
 import { noticeCard } from "../../cards";
 import { auditAppend } from "../audit/append";
 import { shanghaiDate } from "../calendar";
@@ -7,7 +7,7 @@ import type { ServiceContext } from "../context";
 import { usersWithRole } from "../directory/queries";
 import { stageDef } from "../engine/flow";
 import { enqueueCards } from "../engine/notify";
-import { cardRequest } from "../engine/stages";
+import { cardRequest, pendingHolders } from "../engine/stages";
 
 /**
  * Fires every due timer, one per transaction, each claimed with FOR UPDATE SKIP LOCKED so several replicas
@@ -33,9 +33,7 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
       if (!run || !req || run.status !== "open") return true;
       const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, req.unitId));
       const stage = stageDef(req.flow, req.profile, run.stage);
-      const pending = (
-        await tx.select({ userId: tasks.userId }).from(tasks).where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")))
-      ).map((t) => t.userId);
+      const pending = await pendingHolders(tx, run.id);
       const card = cardRequest({ ...req, unitName: unit?.name ?? req.unitId });
       const deadline = run.deadlineAt ? shanghaiDate(run.deadlineAt) : "";
 
