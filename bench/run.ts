@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { sql } from "drizzle-orm";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import { createScratchDatabase } from "../db/scratch";
 import { benchAuditVerify } from "./audit-verify";
 import { benchDecisions } from "./decisions";
 
@@ -14,20 +13,15 @@ async function fresh(kind: "pglite" | "postgres"): Promise<{ database: Database;
     await migrateDatabase(database);
     return { database, drop: () => database.close() };
   }
-  const admin = await openDatabase({ url: process.env.BENCH_DATABASE_URL!, max: 1 });
-  const name = `yunshen_bench_${randomBytes(4).toString("hex")}`;
-  await admin.db.execute(sql.raw(`create database "${name}"`));
-  const url = new URL(process.env.BENCH_DATABASE_URL!);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), max: 10 });
-  await migrateDatabase(database, { url: url.toString() });
+  const scratch = await createScratchDatabase(process.env.BENCH_DATABASE_URL!, "yunshen_bench");
+  const database = await openDatabase({ url: scratch.url, max: 10 });
+  await migrateDatabase(database, { url: scratch.url });
   return {
     database,
-    url: url.toString(),
+    url: scratch.url,
     async drop() {
       await database.close();
-      await admin.db.execute(sql.raw(`drop database if exists "${name}" with (force)`));
-      await admin.close();
+      await scratch.drop();
     },
   };
 }

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,7 +14,7 @@ import type { Clock, ServiceContext } from "../src/context";
 import { DEMO_TOKEN_USERS, loadDemo } from "../src/directory/demo";
 import { createApp } from "../src/http/app";
 import { calendarStore } from "../src/jobs/runner";
-import { captureCli, createTestDatabase, onPostgres } from "./harness";
+import { captureCli, createScratchDatabase, createTestDatabase, onPostgres } from "./harness";
 
 // `yunshen …` driven in-process through runCli. Every database command opens and closes the database itself,
 // as the real command does, so one data directory (or one PostgreSQL database) serves the whole file.
@@ -136,21 +135,10 @@ describe("yunshen database commands", () => {
   beforeAll(async () => {
     const adminUrl = process.env.TEST_DATABASE_URL;
     if (!adminUrl) return;
-    const name = `yunshen_cli_${randomBytes(6).toString("hex")}`;
-    const { default: postgres } = await import("postgres");
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database "${name}"`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    pgUrl = url.toString();
+    const scratch = await createScratchDatabase(adminUrl, "yunshen_cli");
+    pgUrl = scratch.url;
     env = { ...env, DATABASE_URL: pgUrl };
-    dropDatabase = async () => {
-      try {
-        await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await admin.end({ timeout: 5 });
-      }
-    };
+    dropDatabase = scratch.drop;
   });
 
   afterAll(async () => {

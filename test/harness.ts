@@ -1,7 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { inject } from "vitest";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import { createScratchDatabase } from "../db/scratch";
+
+export { createScratchDatabase };
 import { runCli } from "../src/cli";
 
 /**
@@ -11,21 +13,15 @@ import { runCli } from "../src/cli";
 export async function createTestDatabase(): Promise<Database & { url?: string }> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (adminUrl) {
-    const name = `yunshen_t_${randomBytes(6).toString("hex")}`;
-    const admin = await openDatabase({ url: adminUrl, max: 1 });
-    const { sql } = await import("drizzle-orm");
-    await admin.db.execute(sql.raw(`create database "${name}"`));
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const database = await openDatabase({ url: url.toString(), max: 20 });
-    await migrateDatabase(database, { url: url.toString() });
+    const scratch = await createScratchDatabase(adminUrl, "yunshen_t");
+    const database = await openDatabase({ url: scratch.url, max: 20 });
+    await migrateDatabase(database, { url: scratch.url });
     return {
       ...database,
-      url: url.toString(),
+      url: scratch.url,
       async close() {
         await database.close();
-        await admin.db.execute(sql.raw(`drop database if exists "${name}" with (force)`));
-        await admin.close();
+        await scratch.drop();
       },
     };
   }

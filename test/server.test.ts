@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { lockPath } from "../db/lock";
-import { captureCli, onPostgres } from "./harness";
+import { captureCli, createScratchDatabase, onPostgres } from "./harness";
 
 // The real service process: `node --import tsx src/server.ts`, as `npm start` runs it (tsx ≥ 4 registers
 // itself with --import).
@@ -118,20 +117,9 @@ describe("yunshen service process", () => {
   beforeAll(async () => {
     const adminUrl = process.env.TEST_DATABASE_URL;
     if (!adminUrl) return;
-    const name = `yunshen_srv_${randomBytes(6).toString("hex")}`;
-    const { default: postgres } = await import("postgres");
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database "${name}"`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    dbEnv = { DATA_DIR: dataDir, DATABASE_URL: url.toString() };
-    dropDatabase = async () => {
-      try {
-        await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await admin.end({ timeout: 5 });
-      }
-    };
+    const scratch = await createScratchDatabase(adminUrl, "yunshen_srv");
+    dbEnv = { DATA_DIR: dataDir, DATABASE_URL: scratch.url };
+    dropDatabase = scratch.drop;
   });
 
   test("starts and answers /healthz", { timeout: TEST_TIMEOUT }, async () => {

@@ -252,7 +252,11 @@ export async function actOnRequest({ ctx, input }: { ctx: ServiceContext; input:
   });
 }
 
-async function approve(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
+async function approve(
+  ctx: ServiceContext,
+  tx: Db,
+  j: Journal,
+  req: LockedRequest,
   actor: Actor,
   expectedRunId: number | undefined,
   note: string | undefined,
@@ -363,7 +367,11 @@ async function reject(ctx: ServiceContext, tx: Db, j: Journal, req: LockedReques
   return result(req, `已驳回，申请 ${req.code} 结束`);
 }
 
-async function returnRequest(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
+async function returnRequest(
+  ctx: ServiceContext,
+  tx: Db,
+  j: Journal,
+  req: LockedRequest,
   actor: Actor,
   expectedRunId: number | undefined,
   reason: string,
@@ -426,7 +434,11 @@ async function fail(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
   return result(req, `「${stage.name}」未通过，进入「${target.name}」`);
 }
 
-async function transfer(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
+async function transfer(
+  ctx: ServiceContext,
+  tx: Db,
+  j: Journal,
+  req: LockedRequest,
   actor: Actor,
   expectedRunId: number | undefined,
   toUserId: string,
@@ -530,7 +542,11 @@ async function withdraw(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequ
   return result(req, `申请 ${req.code} 已撤回`);
 }
 
-async function resubmit(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
+async function resubmit(
+  ctx: ServiceContext,
+  tx: Db,
+  j: Journal,
+  req: LockedRequest,
   actor: Actor,
   form: ApplicationForm | undefined,
   note: string | undefined,
@@ -557,7 +573,11 @@ async function resubmit(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequ
   return result(req, `已重新提交，进入「${target.name}」`);
 }
 
-async function finding(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
+async function finding(
+  ctx: ServiceContext,
+  tx: Db,
+  j: Journal,
+  req: LockedRequest,
   actor: Actor,
   kind: "rectification" | "warning",
   body: string,
