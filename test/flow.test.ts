@@ -413,7 +413,7 @@ describe("input at the boundary", () => {
 
     const act = { "Idempotency-Key": "approve-1" };
     const a = ok(await t.act("xufeng", first.id, { action: "approve" }, act));
-    const b = ok(await t.act("xufeng", first.id, { action: "approve" }, act));
+    const b = ok(await t.act("xufeng", first.code, { action: "approve" }, act));
     expect(b).toEqual(a);
     const runs = await t.db.select().from(stageRuns).where(eq(stageRuns.requestId, first.id));
     expect(runs.map((r) => r.stage)).toEqual(["evaluate", "approve"]);

@@ -55,13 +55,13 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 /**
  * `Idempotency-Key` on a POST: a retry with the same key and body returns the first result; the same key with
- * another body is refused. Keys are per user and per route.
+ * another body is refused. Keys are per user and per target (by default the method and path).
  */
-export function withIdempotency(c: Context<ApiEnv>, body: unknown): ServiceContext {
+export function withIdempotency(c: Context<ApiEnv>, body: unknown, target = `${c.req.method} ${c.req.path}`): ServiceContext {
   const ctx = c.get("ctx");
   const key = c.req.header("idempotency-key");
   if (key === undefined) return ctx;
   if (!IDEMPOTENCY_KEY.test(key)) throw invalid("Idempotency-Key 应为 1–200 个可见 ASCII 字符");
   const fingerprint = createHash("sha256").update(canonicalJson(body ?? null)).digest("hex");
-  return { ...ctx, dedupe: { scope: `api:${ctx.actor!.userId}:${c.req.method} ${c.req.path}`, key, fingerprint } };
+  return { ...ctx, dedupe: { scope: `api:${ctx.actor!.userId}:${target}`, key, fingerprint } };
 }

@@ -39,10 +39,11 @@ export function requestRoutes() {
       return c.json(await getRequest({ ctx, input: { id: await resolveRequestId(ctx, c.req.param("id")) } }));
     })
     .post("/:id/actions", async (c) => {
-      const ctx = c.get("ctx");
-      const requestId = await resolveRequestId(ctx, c.req.param("id"));
+      const requestId = await resolveRequestId(c.get("ctx"), c.req.param("id"));
       const input = await jsonBody(c, actionInputSchema);
-      const result = await actOnRequest({ ctx: withIdempotency(c, input), input: { ...input, requestId } });
+      // Keyed by the resolved id, so a retry naming the request by its code instead of its id is still a retry.
+      const ctx = withIdempotency(c, input, `actions ${requestId}`);
+      const result = await actOnRequest({ ctx, input: { ...input, requestId } });
       return c.json(result);
     });
 }
