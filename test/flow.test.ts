@@ -168,6 +168,7 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
       extraUsers: [
         { id: "selfmgr", name: "兼职经理", unit: "mz-sjj", roles: ["applicant", "manager"] },
         { id: "outsider", name: "路人", unit: "mz-zrzyj", roles: ["applicant"] },
+        { id: "twohats", name: "身兼两职", unit: "mz-sjj", roles: ["manager", "provider"] },
       ],
     });
   });
@@ -203,7 +204,7 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
     expect(back.currentStage).toBe("approve");
     const detail = ok(await t.show("lihua", id));
     expect(detail.totals.memoryGb).toBe(32);
-    expect(detail.currentStage.tasks.map((x: any) => x.userId).sort()).toEqual(["chenjing", "selfmgr", "zhangwei"]);
+    expect(detail.currentStage.tasks.map((x: any) => x.userId).sort()).toEqual(["chenjing", "selfmgr", "twohats", "zhangwei"]);
   });
 
   test("return to a named earlier stage reopens it; a stage not passed is refused", async () => {
@@ -257,6 +258,22 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
     expect(other.status).toBe(422);
     expect(other.body.error.message).toContain("本县");
     expect((await t.act("huangmin", id, { action: "transfer", toUserId: "huangmin" })).body.error.code).toBe("invalid_target");
+  });
+
+  test("one person with two roles signs a 会签 for one party only", async () => {
+    const form = sampleForm();
+    form.vms[1].diskGb = 400;
+    form.attachments.push(attachment("storage_explanation"));
+    const { id } = ok(await t.submit("yangfan", form), 201);
+    ok(await t.act("twohats", id, { action: "approve", note: "存储依据充分" }));
+    ok(await t.act("twohats", id, { action: "approve" }));
+    const again = await t.act("twohats", id, { action: "approve" });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("already_decided");
+    const waiting = ok(await t.show("yangfan", id)).currentStage.tasks.filter((x: any) => x.status === "pending");
+    expect(waiting.every((x: any) => x.userId !== "twohats")).toBe(true);
+    ok(await t.act(waiting[0].userId, id, { action: "approve" }));
+    expect(await stageOf(t, id)).toBe("approve");
   });
 
   test("nobody approves their own request", async () => {

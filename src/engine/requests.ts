@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { findings, requests, stageRuns, tasks, units, users } from "../../db/schema";
@@ -278,19 +278,24 @@ async function approve(
     );
 
   await tx.update(tasks).set({ status: "approved", note: note ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
-  // Other holders of the same party have nothing left to decide (或签 within the party).
+  // Other holders of the same party have nothing left to decide (或签 within the party). In a 会签 the voter's
+  // tasks for other parties go too: one person holding two of the roles signs for one party only.
   await tx
     .update(tasks)
     .set({ status: "superseded" })
-    .where(and(eq(tasks.stageRunId, run.id), eq(tasks.party, task.party), eq(tasks.status, "pending")));
+    .where(
+      and(
+        eq(tasks.stageRunId, run.id),
+        eq(tasks.status, "pending"),
+        or(eq(tasks.party, task.party), eq(tasks.userId, actor.userId)),
+      ),
+    );
 
   if (run.mode === "all") {
     // 会签: the stage completes only when every party has approved.
-    const open = await tx
-      .select({ party: tasks.party })
-      .from(tasks)
-      .where(and(eq(tasks.stageRunId, run.id), eq(tasks.status, "pending")));
-    const waiting = [...new Set(open.map((t) => t.party))];
+    const votes = await tx.select({ party: tasks.party, status: tasks.status }).from(tasks).where(eq(tasks.stageRunId, run.id));
+    const signed = new Set(votes.filter((v) => v.status === "approved").map((v) => v.party));
+    const waiting = stage.parties.filter((p) => !signed.has(p));
     if (waiting.length > 0) {
       audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, waitingFor: waiting });
       return result(req, `已记录您的意见，「${stage.name}」还需其他方会签`);
