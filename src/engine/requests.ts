@@ -59,6 +59,16 @@ export const actionInputSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("extend"), days: z.int().min(1).max(60), reason: text() }),
 ]);
 export type ActionInput = z.output<typeof actionInputSchema>;
+type ActionOf<A extends ActionInput["action"]> = Extract<ActionInput, { action: A }>;
+
+/** What every action on a locked request works with. */
+interface Step {
+  ctx: ServiceContext;
+  tx: Db;
+  j: Journal;
+  req: LockedRequest;
+  actor: Actor;
+}
 export const ACTIONS = actionInputSchema.options.map((o) => o.shape.action.value);
 
 export interface ActionResult {
@@ -221,49 +231,47 @@ async function claimTask(tx: Db, req: LockedRequest, actor: Actor, expectedRunId
   throw forbidden("您不是该申请当前环节的处理人");
 }
 
+/** The actor's task on the current stage and that stage's definition (see claimTask for the refusals). */
+async function claimStage(step: Step, expectedRunId?: number) {
+  const { run, task } = await claimTask(step.tx, step.req, step.actor, expectedRunId);
+  return { run, task, stage: stageDef(step.req.flow, step.req.profile, run.stage) };
+}
+
 /** 办理: every action on a request after submission. */
 export async function actOnRequest({ ctx, input }: { ctx: ServiceContext; input: { requestId: number } & ActionInput }) {
   const actor = requireActor(ctx);
   return mutate(ctx, { action: `request.${input.action}`, requestId: input.requestId }, async (tx, j) => {
-    const req = await lockRequest(tx, input.requestId);
+    const step: Step = { ctx, tx, j, req: await lockRequest(tx, input.requestId), actor };
     switch (input.action) {
       case "approve":
       case "confirm":
-        return approve(ctx, tx, j, req, actor, input.stageRunId, input.note, input.action);
+        return approve(step, input);
       case "reject":
-        return reject(ctx, tx, j, req, actor, input.stageRunId, input.reason);
+        return reject(step, input);
       case "return":
-        return returnRequest(ctx, tx, j, req, actor, input.stageRunId, input.reason, input.toStage);
+        return returnRequest(step, input);
       case "fail":
-        return fail(ctx, tx, j, req, actor, input.stageRunId, input.reason);
+        return fail(step, input);
       case "transfer":
-        return transfer(ctx, tx, j, req, actor, input.stageRunId, input.toUserId, input.reason);
+        return transfer(step, input);
       case "comment":
-        return comment(ctx, tx, j, req, actor, input.text);
+        return comment(step, input);
       case "withdraw":
-        return withdraw(ctx, tx, j, req, actor, input.reason);
+        return withdraw(step, input);
       case "resubmit":
-        return resubmit(ctx, tx, j, req, actor, input.form, input.note);
+        return resubmit(step, input);
       case "finding":
-        return finding(ctx, tx, j, req, actor, input.kind, input.text);
+        return finding(step, input);
       case "extend":
-        return extend(ctx, tx, j, req, actor, input.days, input.reason);
+        return extend(step, input);
     }
   });
 }
 
-async function approve(
-  ctx: ServiceContext,
-  tx: Db,
-  j: Journal,
-  req: LockedRequest,
-  actor: Actor,
-  expectedRunId: number | undefined,
-  note: string | undefined,
-  verb: "approve" | "confirm",
-) {
-  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
-  const stage = stageDef(req.flow, req.profile, run.stage);
+async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { stageRunId: expectedRunId, note, action: verb } = input;
+  const { run, task, stage } = await claimStage(step, expectedRunId);
   if (stage.key === REVISE_STAGE.key) throw unprocessable("resubmit_required", "请使用“重新提交”并附上修改后的申请表");
   if (verb === "confirm" && !stage.parties.includes("applicant"))
     throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人确认的环节，请使用“同意”`);
@@ -304,7 +312,7 @@ async function approve(
 
   await closeRun(tx, run, "approved", now);
   audit(j, req, `request.${verb}`, stage.key, { party: task.party, note });
-  const moved = await advance(ctx, tx, j, req, stage);
+  const moved = await advance(step, stage);
   if (stage.reportTo?.length) {
     const to = (await Promise.all(stage.reportTo.map((p) => partyUsers(tx, req, p)))).flat();
     await enqueueCards(
@@ -320,7 +328,8 @@ async function approve(
 }
 
 /** Opens the stage after `from`, or completes the request when there is none. */
-async function advance(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, from: StageDef): Promise<string> {
+async function advance(step: Step, from: StageDef): Promise<string> {
+  const { ctx, tx, j, req } = step;
   const stages = flowStages(req.flow, req.profile);
   const next = from.key === REVISE_STAGE.key ? null : nextStage(stages, from, req.facts as RequestFacts);
   if (next) {
@@ -346,9 +355,10 @@ async function advance(ctx: ServiceContext, tx: Db, j: Journal, req: LockedReque
   return `「${from.name}」已完成，申请已办结`;
 }
 
-async function reject(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
-  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
-  const stage = stageDef(req.flow, req.profile, run.stage);
+async function reject(step: Step, input: ActionOf<"reject">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { stageRunId: expectedRunId, reason } = input;
+  const { run, task, stage } = await claimStage(step, expectedRunId);
   if (!stage.canReject) throw unprocessable("not_allowed", `「${stage.name}」不能驳回${stage.canReturn ? "，可以退回" : ""}`);
   const now = ctx.clock.now();
   await tx.update(tasks).set({ status: "rejected", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
@@ -372,18 +382,10 @@ async function reject(ctx: ServiceContext, tx: Db, j: Journal, req: LockedReques
   return result(req, `已驳回，申请 ${req.code} 结束`);
 }
 
-async function returnRequest(
-  ctx: ServiceContext,
-  tx: Db,
-  j: Journal,
-  req: LockedRequest,
-  actor: Actor,
-  expectedRunId: number | undefined,
-  reason: string,
-  toStage: string | undefined,
-) {
-  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
-  const stage = stageDef(req.flow, req.profile, run.stage);
+async function returnRequest(step: Step, input: ActionOf<"return">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { stageRunId: expectedRunId, reason, toStage } = input;
+  const { run, task, stage } = await claimStage(step, expectedRunId);
   if (!stage.canReturn) throw unprocessable("not_allowed", `「${stage.name}」不能退回`);
   const now = ctx.clock.now();
   let target: StageDef | null = null;
@@ -426,9 +428,10 @@ async function returnRequest(
   return result(req, "已退回申请人修改");
 }
 
-async function fail(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, expectedRunId: number | undefined, reason: string) {
-  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
-  const stage = stageDef(req.flow, req.profile, run.stage);
+async function fail(step: Step, input: ActionOf<"fail">) {
+  const { ctx, tx, j, req } = step;
+  const { stageRunId: expectedRunId, reason } = input;
+  const { run, task, stage } = await claimStage(step, expectedRunId);
   if (!stage.onFail) throw unprocessable("not_allowed", `「${stage.name}」没有“未通过”这一结果`);
   const now = ctx.clock.now();
   await tx.update(tasks).set({ status: "failed", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
@@ -439,18 +442,10 @@ async function fail(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest,
   return result(req, `「${stage.name}」未通过，进入「${target.name}」`);
 }
 
-async function transfer(
-  ctx: ServiceContext,
-  tx: Db,
-  j: Journal,
-  req: LockedRequest,
-  actor: Actor,
-  expectedRunId: number | undefined,
-  toUserId: string,
-  reason: string | undefined,
-) {
-  const { run, task } = await claimTask(tx, req, actor, expectedRunId);
-  const stage = stageDef(req.flow, req.profile, run.stage);
+async function transfer(step: Step, input: ActionOf<"transfer">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { stageRunId: expectedRunId, toUserId, reason } = input;
+  const { run, task, stage } = await claimStage(step, expectedRunId);
   const [target] = await tx.select().from(users).where(eq(users.id, toUserId));
   const party = task.party as StageDef["parties"][number];
   if (!target || !target.active) throw unprocessable("invalid_target", `用户 ${toUserId} 不存在或已停用`, { toUserId: ["用户不存在或已停用"] });
@@ -501,7 +496,9 @@ async function participants(tx: Db, req: LockedRequest) {
   return new Set([req.applicantId, ...rows.map((r) => r.userId)]);
 }
 
-async function comment(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, body: string) {
+async function comment(step: Step, input: ActionOf<"comment">) {
+  const { ctx, tx, j, req, actor } = step;
+  const body = input.text;
   const involved = await participants(tx, req);
   if (!involved.has(actor.userId) && !hasRole(actor, "manager") && !hasRole(actor, "reviewer"))
     throw forbidden("只有该申请的参与人、统筹管理单位和复核单位可以评论");
@@ -513,7 +510,9 @@ async function comment(ctx: ServiceContext, tx: Db, j: Journal, req: LockedReque
   return result(req, "评论已记录");
 }
 
-async function withdraw(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, reason: string | undefined) {
+async function withdraw(step: Step, input: ActionOf<"withdraw">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { reason } = input;
   if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以撤回申请");
   if (req.status !== "in_progress" && req.status !== "returned")
     throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status]}，不能撤回`);
@@ -547,15 +546,9 @@ async function withdraw(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequ
   return result(req, `申请 ${req.code} 已撤回`);
 }
 
-async function resubmit(
-  ctx: ServiceContext,
-  tx: Db,
-  j: Journal,
-  req: LockedRequest,
-  actor: Actor,
-  form: ApplicationForm | undefined,
-  note: string | undefined,
-) {
+async function resubmit(step: Step, input: ActionOf<"resubmit">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { form, note } = input;
   if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以重新提交");
   if (req.status !== "returned") throw conflict("not_returned", "申请未被退回，无需重新提交");
   const { run, task } = await claimTask(tx, req, actor);
@@ -578,15 +571,9 @@ async function resubmit(
   return result(req, `已重新提交，进入「${target.name}」`);
 }
 
-async function finding(
-  ctx: ServiceContext,
-  tx: Db,
-  j: Journal,
-  req: LockedRequest,
-  actor: Actor,
-  kind: "rectification" | "warning",
-  body: string,
-) {
+async function finding(step: Step, input: ActionOf<"finding">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { kind, text: body } = input;
   if (!hasRole(actor, "reviewer")) throw forbidden("整改通知和工作警示由复核单位发出");
   if (req.status === "withdrawn") throw conflict("request_closed", "申请已撤回");
   const now = ctx.clock.now();
@@ -606,7 +593,9 @@ async function finding(
   return result(req, `${title}已发出`);
 }
 
-async function extend(ctx: ServiceContext, tx: Db, j: Journal, req: LockedRequest, actor: Actor, daysToAdd: number, reason: string) {
+async function extend(step: Step, input: ActionOf<"extend">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { days: daysToAdd, reason } = input;
   if (!hasRole(actor, "manager")) throw forbidden("延长期限需经统筹管理单位同意");
   if (req.status !== "in_progress") throw conflict("request_closed", `申请 ${STATUS_NAMES[req.status]}`);
   const run = await currentRun(tx, req);
