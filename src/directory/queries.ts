@@ -5,37 +5,12 @@ import type { Role } from "./roles";
 
 export type UnitKind = "city" | "county" | "unit";
 
-export interface Unit {
-  id: string;
-  name: string;
-  kind: UnitKind;
-  parentId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type Unit = typeof units.$inferSelect;
 
-export interface User {
-  id: string;
-  name: string;
-  unitId: string;
-  mobile: string;
-  wecomUserId: string;
-  roles: Role[];
-  active: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type User = Omit<typeof users.$inferSelect, "roles"> & { roles: Role[] };
 
 /** What the API may show of a user: the mobile is masked (design.md invariant 8). */
-export interface PublicUser {
-  id: string;
-  name: string;
-  unitId: string;
-  mobile: string;
-  wecomUserId: string;
-  roles: Role[];
-  active: boolean;
-}
+export type PublicUser = Omit<User, "createdAt" | "updatedAt">;
 
 // The import validates roles, so the jsonb column only ever holds Role values.
 const asUser = (row: typeof users.$inferSelect): User => ({ ...row, roles: row.roles as Role[] });
