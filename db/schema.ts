@@ -68,7 +68,6 @@ export const requests = pgTable(
     // After 退回 to the applicant, the stage a resubmission goes back to.
     resumeStage: text("resume_stage"),
     overdue: boolean("overdue").notNull().default(false),
-    version: integer("version").notNull().default(0),
     submittedAt: ts("submitted_at").notNull(),
     closedAt: ts("closed_at"),
     updatedAt: ts("updated_at").notNull(),

@@ -8,7 +8,7 @@ z.config(z.locales.zhCN());
 export const ROOT_FIELD = "(根)";
 
 /** ["users", 3, "mobile"] → "users[3].mobile". */
-export function fieldPath(path: readonly PropertyKey[]): string {
+function fieldPath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const part of path) out += typeof part === "number" ? `[${part}]` : out === "" ? String(part) : `.${String(part)}`;
   return out === "" ? ROOT_FIELD : out;

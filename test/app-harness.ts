@@ -82,6 +82,10 @@ export async function createTestApp(opts: { now?: string; profile?: string; extr
     act: (user: string, id: number | string, action: Record<string, unknown>, headers?: Record<string, string>) =>
       call(user, "POST", `/api/requests/${id}/actions`, action, headers),
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),
+    /** Each [user, action] in turn, every one expected to succeed. */
+    async actInTurn(id: number, steps: [string, Record<string, unknown>][]) {
+      for (const [user, action] of steps) ok(await call(user, "POST", `/api/requests/${id}/actions`, action));
+    },
     close: () => database.close(),
   };
 }

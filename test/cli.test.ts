@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +14,7 @@ import type { Clock, ServiceContext } from "../src/context";
 import { DEMO_TOKEN_USERS, loadDemo } from "../src/directory/demo";
 import { createApp } from "../src/http/app";
 import { calendarStore } from "../src/jobs/runner";
-import { captureCli, createScratchDatabase, createTestDatabase, onPostgres } from "./harness";
+import { captureCli, createScratchDatabase, freePort, createTestDatabase, onPostgres } from "./harness";
 
 // `yunshen …` driven in-process through runCli. Every database command opens and closes the database itself,
 // as the real command does, so one data directory (or one PostgreSQL database) serves the whole file.
@@ -34,14 +34,6 @@ function demoTokens(out: string): Map<string, string> {
   const tokens = new Map<string, string>();
   for (const m of out.matchAll(/^ {2}(\S+) +\S.*\n {4}(\S+)$/gm)) tokens.set(m[1]!, m[2]!);
   return tokens;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function exitOf(child: ChildProcess): Promise<void> {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { inject } from "vitest";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { createScratchDatabase } from "../db/scratch";
@@ -44,4 +45,13 @@ export async function captureCli(argv: string[], env: NodeJS.ProcessEnv): Promis
     env,
   });
   return { code, out, err };
+}
+
+/** A loopback port nobody is listening on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

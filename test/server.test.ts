@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { lockPath } from "../db/lock";
-import { captureCli, createScratchDatabase, onPostgres } from "./harness";
+import { captureCli, createScratchDatabase, freePort, onPostgres } from "./harness";
 
 // The real service process: `node --import tsx src/server.ts`, as `npm start` runs it (tsx ≥ 4 registers
 // itself with --import).
@@ -28,14 +28,6 @@ interface Service {
 }
 
 const started: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The environment of this process without anything that would pick the database or policy for the child. */
 function baseEnv(): NodeJS.ProcessEnv {

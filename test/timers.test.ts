@@ -124,14 +124,13 @@ describe("deadlines past the loaded calendar", () => {
 
   test("the stage opens without a deadline, says so, and gets one when 2027 is loaded", async () => {
     const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
-    for (const [u, a] of [
+    await t.actInTurn(id, [
       ["xufeng", { action: "approve" }],
       ["zhangwei", { action: "approve" }],
       ["xufeng", { action: "approve" }],
       ["yangfan", { action: "confirm" }],
       ["guojun", { action: "approve" }],
-    ] as const)
-      ok(await t.act(u, id, a));
+    ]);
     let detail = ok(await t.show("yangfan", id));
     expect(detail.currentStage.stage).toBe("deploy");
     expect(detail.currentStage.deadlineAt).toBeNull();

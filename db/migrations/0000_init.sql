@@ -79,7 +79,6 @@ CREATE TABLE "requests" (
 	"current_stage" text,
 	"resume_stage" text,
 	"overdue" boolean DEFAULT false NOT NULL,
-	"version" integer DEFAULT 0 NOT NULL,
 	"submitted_at" timestamp with time zone NOT NULL,
 	"closed_at" timestamp with time zone,
 	"updated_at" timestamp with time zone NOT NULL,

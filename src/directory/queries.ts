@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../db/client";
 import { units, users } from "../../db/schema";
 import type { Role } from "./roles";
@@ -59,20 +60,22 @@ export async function listUnits(db: Db): Promise<Unit[]> {
   return db.select().from(units).orderBy(asc(units.id));
 }
 
-// city → county → unit is three levels; anything deeper means the data was edited by hand into a loop.
-const MAX_DEPTH = 8;
+const parentUnit = alias(units, "parent_unit");
+const grandparentUnit = alias(units, "grandparent_unit");
 
-/** The unit and its ancestors, nearest first, ending at the city; [] for an unknown unit. */
+/**
+ * The unit and its ancestors, nearest first, ending at the city; [] for an unknown unit. One query: the
+ * import keeps the hierarchy to city → county → unit, three levels.
+ */
 export async function unitChain(db: Db, unitId: string): Promise<Unit[]> {
-  const chain: Unit[] = [];
-  let next: string | null = unitId;
-  while (next !== null && chain.length < MAX_DEPTH) {
-    const unit = await getUnit(db, next);
-    if (!unit || chain.some((u) => u.id === unit.id)) break;
-    chain.push(unit);
-    next = unit.parentId;
-  }
-  return chain;
+  const [row] = await db
+    .select({ unit: units, parent: parentUnit, grandparent: grandparentUnit })
+    .from(units)
+    .leftJoin(parentUnit, eq(parentUnit.id, units.parentId))
+    .leftJoin(grandparentUnit, eq(grandparentUnit.id, parentUnit.parentId))
+    .where(eq(units.id, unitId));
+  if (!row) return [];
+  return [row.unit, row.parent, row.grandparent].filter((u): u is Unit => u !== null);
 }
 
 /**

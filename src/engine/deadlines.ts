@@ -20,7 +20,7 @@ const REMIND_AT = "09:00";
  * A stage's deadline: the end (Asia/Shanghai) of the Nth working day after the day it opened, the opening
  * day not counted; or the end of the Nth calendar day. Throws CalendarRangeError past the loaded years.
  */
-export function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, anchorAt?: Date): StageTimes {
+function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, anchorAt?: Date): StageTimes {
   const start = shanghaiDate(anchorAt ?? openedAt);
   const deadlineDay = "workdays" in spec ? calendar.addWorkdays(start, spec.workdays) : addCalendarDays(start, spec.calendarDays);
   const deadlineAt = endOfShanghaiDay(deadlineDay);

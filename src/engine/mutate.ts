@@ -80,7 +80,7 @@ export async function mutate<T>(
   }
 }
 
-export async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err: ServiceError): Promise<void> {
+async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err: ServiceError): Promise<void> {
   await ctx.db.transaction((tx) =>
     auditAppend(tx, ctx.clock.now(), {
       action: meta.action,

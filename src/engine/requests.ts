@@ -1,13 +1,13 @@
-import { and, eq, inArray, ne, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { findings, requests, stageRuns, tasks, units, users } from "../../db/schema";
-import { noticeCard, taskCard } from "../../cards";
+import { noticeCard, taskCard, type CardTone } from "../../cards";
 import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
 import type { RequestFacts, StageDef } from "../../flows/types";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
-import { countyOf, usersWithRole } from "../directory/queries";
+import { countyOf, unitChain, usersWithRole } from "../directory/queries";
 import type { Role } from "../directory/roles";
 import { conflict, forbidden, notFound, unprocessable } from "../errors";
 import { stageTimesOrPending } from "./deadlines";
@@ -16,14 +16,13 @@ import { mutate, type Journal } from "./mutate";
 import { randomUUID } from "node:crypto";
 import { enqueueCards } from "./notify";
 import {
-  cancelTimers,
   cardRequest,
   cardStage,
   closeRun,
   pendingHolders,
   openStage,
   partyUsers,
-  scheduleTimers,
+  rescheduleRun,
   stageTimesFor,
   type LockedRequest,
   type StageRunRow,
@@ -69,7 +68,6 @@ interface Step {
   req: LockedRequest;
   actor: Actor;
 }
-export const ACTIONS = actionInputSchema.options.map((o) => o.shape.action.value);
 
 export interface ActionResult {
   id: number;
@@ -102,18 +100,14 @@ function result(req: LockedRequest, message: string): ActionResult {
   };
 }
 
-async function isCountyUnit(tx: Db, unitId: string) {
-  return (await countyOf(tx, unitId)) !== null;
-}
-
 function missingAttachments(flow: string, profile: string, form: ApplicationForm, facts: RequestFacts) {
   const rules = FLOWS[flow]!.profiles[profile]!.attachments;
   const have = new Set<string>(form.attachments.map((a) => a.purpose));
   return rules.filter((r) => r.when(facts) && !have.has(r.purpose));
 }
 
-async function checkedFacts(tx: Db, flow: string, profile: string, unitId: string, form: ApplicationForm) {
-  const facts = applicationFacts(form, await isCountyUnit(tx, unitId));
+function checkedFacts(flow: string, profile: string, countyUnit: boolean, form: ApplicationForm) {
+  const facts = applicationFacts(form, countyUnit);
   const missing = missingAttachments(flow, profile, form, facts);
   if (missing.length > 0)
     throw unprocessable("attachments_missing", `缺少附件：${missing.map((m) => m.name).join("；")}`, {
@@ -128,11 +122,11 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
     const actor = requireActor(ctx);
     if (!hasRole(actor, "applicant")) throw forbidden("只有使用单位的申请人可以提交申请");
     const profile = ctx.profile;
-    const facts = await checkedFacts(tx, input.flow, profile, actor.unitId, input.form);
+    const chain = await unitChain(tx, actor.unitId);
+    const facts = checkedFacts(input.flow, profile, chain.some((u) => u.kind === "county"), input.form);
     const now = ctx.clock.now();
     const [{ id } = { id: 0 }] = rowsOf<{ id: number }>(await tx.execute(sql`select nextval('requests_id_seq')::int as id`));
     const code = `YS-${shanghaiDate(now).slice(0, 4)}-${String(id).padStart(5, "0")}`;
-    const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, actor.unitId));
     const [row] = await tx
       .insert(requests)
       .values({
@@ -150,7 +144,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
         updatedAt: now,
       })
       .returning();
-    const req: LockedRequest = { ...row!, unitName: unit?.name ?? actor.unitId };
+    const req: LockedRequest = { ...row!, unitName: chain[0]?.name ?? actor.unitId };
     const first = stageFrom(flowStages(req.flow, profile), 0, facts);
     if (!first) throw new Error(`flow ${req.flow}/${profile} has no applicable stage`);
     audit(j, req, "request.submit", first.key, { code, profile, totals: facts.totals });
@@ -315,43 +309,46 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
   const moved = await advance(step, stage);
   if (stage.reportTo?.length) {
     const to = (await Promise.all(stage.reportTo.map((p) => partyUsers(tx, req, p)))).flat();
-    await enqueueCards(
-      tx,
-      now,
-      to,
-      "report",
-      noticeCard(cardRequest(req), `${stage.name}：已完成`, `${actor.name}${stage.approveLabel}${note ? `：${note}` : ""}`, "success"),
-      `report:${run.id}`,
-    );
+    const summary = `${actor.name}${stage.approveLabel}${note ? `：${note}` : ""}`;
+    await notifyAbout(step, to, "report", { title: `${stage.name}：已完成`, summary, tone: "success" }, `report:${run.id}`);
   }
   return result(req, moved);
+}
+
+/** Ends the request (已办结, 已驳回, 已撤回): no current stage from now on. */
+async function closeRequest(step: Step, status: "completed" | "rejected" | "withdrawn") {
+  const now = step.ctx.clock.now();
+  await step.tx
+    .update(requests)
+    .set({ status, currentStage: null, closedAt: now, updatedAt: now })
+    .where(eq(requests.id, step.req.id));
+  step.req.status = status;
+  step.req.currentStage = null;
+}
+
+/** Queues a notice card about this request; `key` makes it once-only where the event has a natural id. */
+async function notifyAbout(
+  step: Step,
+  userIds: string[],
+  kind: string,
+  notice: { title: string; summary: string; tone?: CardTone },
+  key = `${kind}:${randomUUID()}`,
+) {
+  const card = noticeCard(cardRequest(step.req), notice.title, notice.summary, notice.tone);
+  await enqueueCards(step.tx, step.ctx.clock.now(), userIds, kind, card, key);
 }
 
 /** Opens the stage after `from`, or completes the request when there is none. */
 async function advance(step: Step, from: StageDef): Promise<string> {
   const { ctx, tx, j, req } = step;
-  const stages = flowStages(req.flow, req.profile);
-  const next = from.key === REVISE_STAGE.key ? null : nextStage(stages, from, req.facts as RequestFacts);
+  const next = nextStage(flowStages(req.flow, req.profile), from, req.facts as RequestFacts);
   if (next) {
     await openStage(ctx, tx, req, next);
     return `「${from.name}」已完成，进入「${next.name}」`;
   }
-  const now = ctx.clock.now();
-  await tx
-    .update(requests)
-    .set({ status: "completed", currentStage: null, closedAt: now, updatedAt: now, version: req.version + 1 })
-    .where(eq(requests.id, req.id));
-  req.status = "completed";
-  req.currentStage = null;
+  await closeRequest(step, "completed");
   audit(j, req, "request.complete", from.key, {});
-  await enqueueCards(
-    tx,
-    now,
-    [req.applicantId],
-    "result",
-    noticeCard(cardRequest(req), "申请已办结", `「${req.title}」全部环节已完成`, "success"),
-    `result:${randomUUID()}`,
-  );
+  await notifyAbout(step, [req.applicantId], "result", { title: "申请已办结", summary: `「${req.title}」全部环节已完成`, tone: "success" });
   return `「${from.name}」已完成，申请已办结`;
 }
 
@@ -363,22 +360,14 @@ async function reject(step: Step, input: ActionOf<"reject">) {
   const now = ctx.clock.now();
   await tx.update(tasks).set({ status: "rejected", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
   await closeRun(tx, run, "rejected", now);
-  await tx
-    .update(requests)
-    .set({ status: "rejected", currentStage: null, closedAt: now, updatedAt: now, version: req.version + 1 })
-    .where(eq(requests.id, req.id));
-  req.status = "rejected";
-  req.currentStage = null;
+  await closeRequest(step, "rejected");
   audit(j, req, "request.reject", stage.key, { reason });
   // 004 第十四条: a rejected ticket is cancelled and the applicant told.
-  await enqueueCards(
-    tx,
-    now,
-    [req.applicantId],
-    "result",
-    noticeCard(cardRequest(req), "申请已驳回", `${actor.name}在「${stage.name}」驳回：${reason}`, "danger"),
-    `result:${randomUUID()}`,
-  );
+  await notifyAbout(step, [req.applicantId], "result", {
+    title: "申请已驳回",
+    summary: `${actor.name}在「${stage.name}」驳回：${reason}`,
+    tone: "danger",
+  });
   return result(req, `已驳回，申请 ${req.code} 结束`);
 }
 
@@ -417,14 +406,11 @@ async function returnRequest(step: Step, input: ActionOf<"return">) {
     .where(eq(requests.id, req.id));
   req.status = "returned";
   await openStage(ctx, tx, req, REVISE_STAGE, `${actor.name}在「${stage.name}」退回：${reason}`);
-  await enqueueCards(
-    tx,
-    now,
-    [req.applicantId],
-    "result",
-    noticeCard(cardRequest(req), "申请被退回", `${actor.name}在「${stage.name}」退回：${reason}。请修改后重新提交。`, "warning"),
-    `result:${randomUUID()}`,
-  );
+  await notifyAbout(step, [req.applicantId], "result", {
+    title: "申请被退回",
+    summary: `${actor.name}在「${stage.name}」退回：${reason}。请修改后重新提交。`,
+    tone: "warning",
+  });
   return result(req, "已退回申请人修改");
 }
 
@@ -497,7 +483,7 @@ async function participants(tx: Db, req: LockedRequest) {
 }
 
 async function comment(step: Step, input: ActionOf<"comment">) {
-  const { ctx, tx, j, req, actor } = step;
+  const { tx, j, req, actor } = step;
   const body = input.text;
   const involved = await participants(tx, req);
   if (!involved.has(actor.userId) && !hasRole(actor, "manager") && !hasRole(actor, "reviewer"))
@@ -506,7 +492,7 @@ async function comment(step: Step, input: ActionOf<"comment">) {
   const run = await currentRun(tx, req);
   const pending = run ? await pendingHolders(tx, run.id) : [];
   const to = [req.applicantId, ...pending].filter((id) => id !== actor.userId);
-  await enqueueCards(tx, ctx.clock.now(), to, "comment", noticeCard(cardRequest(req), "新评论", `${actor.name}：${body}`), `comment:${randomUUID()}`);
+  await notifyAbout(step, to, "comment", { title: "新评论", summary: `${actor.name}：${body}` });
   return result(req, "评论已记录");
 }
 
@@ -524,25 +510,16 @@ async function withdraw(step: Step, input: ActionOf<"withdraw">) {
     .limit(1);
   if (req.status === "in_progress" && decided.length > 0)
     throw conflict("already_decided", "已有审批意见，不能再撤回；如不再需要，请联系当前处理人退回");
-  const now = ctx.clock.now();
   const run = await currentRun(tx, req);
   const pending = run ? await pendingHolders(tx, run.id) : [];
-  if (run) await closeRun(tx, run, "withdrawn", now);
-  await tx
-    .update(requests)
-    .set({ status: "withdrawn", currentStage: null, closedAt: now, updatedAt: now, version: req.version + 1 })
-    .where(eq(requests.id, req.id));
-  req.status = "withdrawn";
-  req.currentStage = null;
+  if (run) await closeRun(tx, run, "withdrawn", ctx.clock.now());
+  await closeRequest(step, "withdrawn");
   audit(j, req, "request.withdraw", run?.stage ?? null, { reason });
-  await enqueueCards(
-    tx,
-    now,
-    pending.filter((id) => id !== actor.userId),
-    "result",
-    noticeCard(cardRequest(req), "申请已撤回", `${actor.name}撤回了申请${reason ? `：${reason}` : ""}，无需再处理`, "warning"),
-    `result:${randomUUID()}`,
-  );
+  await notifyAbout(step, pending.filter((id) => id !== actor.userId), "result", {
+    title: "申请已撤回",
+    summary: `${actor.name}撤回了申请${reason ? `：${reason}` : ""}，无需再处理`,
+    tone: "warning",
+  });
   return result(req, `申请 ${req.code} 已撤回`);
 }
 
@@ -554,7 +531,8 @@ async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   const { run, task } = await claimTask(tx, req, actor);
   const now = ctx.clock.now();
   const nextForm = form ?? (req.form as ApplicationForm);
-  const facts = await checkedFacts(tx, req.flow, req.profile, req.unitId, nextForm);
+  // The unit does not change, so neither does whether it sits under a county.
+  const facts = checkedFacts(req.flow, req.profile, (req.facts as RequestFacts).countyUnit, nextForm);
   await tx.update(tasks).set({ status: "approved", note: note ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
   await closeRun(tx, run, "approved", now);
   await tx
@@ -582,14 +560,11 @@ async function finding(step: Step, input: ActionOf<"finding">) {
   const title = kind === "rectification" ? "整改通知" : "工作警示";
   const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
   const providers = (await usersWithRole(tx, "provider")).map((u) => u.id);
-  await enqueueCards(
-    tx,
-    now,
-    [req.applicantId, ...managers, ...providers],
-    "finding",
-    noticeCard(cardRequest(req), title, `${actor.name}：${body}`, "warning"),
-    `finding:${randomUUID()}`,
-  );
+  await notifyAbout(step, [req.applicantId, ...managers, ...providers], "finding", {
+    title,
+    summary: `${actor.name}：${body}`,
+    tone: "warning",
+  });
   return result(req, `${title}已发出`);
 }
 
@@ -606,27 +581,17 @@ async function extend(step: Step, input: ActionOf<"extend">) {
   // The extension counts from the current deadline day.
   const times = stageTimesOrPending(ctx.calendar, run.openedAt, spec, run.deadlineAt);
   if (times.pending) throw unprocessable("calendar_out_of_range", "延长后的期限超出已加载的工作日历，请先加载下一年的放假安排");
-  await tx
-    .update(stageRuns)
-    .set({ deadlineAt: times.deadlineAt, overdue: false })
-    .where(eq(stageRuns.id, run.id));
-  await cancelTimers(tx, run.id);
-  await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
+  await rescheduleRun(tx, run, times);
   audit(j, req, "request.extend", stage.key, {
     days: daysToAdd,
     reason,
     from: run.deadlineAt.toISOString(),
     to: times.deadlineAt!.toISOString(),
   });
-  const pending = await pendingHolders(tx, run.id);
-  await enqueueCards(
-    tx,
-    ctx.clock.now(),
-    pending,
-    "extend",
-    noticeCard(cardRequest(req), "期限已延长", `「${stage.name}」期限延至 ${shanghaiDate(times.deadlineAt!)}：${reason}`),
-    `extend:${randomUUID()}`,
-  );
+  await notifyAbout(step, await pendingHolders(tx, run.id), "extend", {
+    title: "期限已延长",
+    summary: `「${stage.name}」期限延至 ${shanghaiDate(times.deadlineAt!)}：${reason}`,
+  });
   return result(req, `「${stage.name}」期限已延至 ${shanghaiDate(times.deadlineAt!)}`);
 }
 
@@ -636,11 +601,14 @@ async function extend(step: Step, input: ActionOf<"extend">) {
  */
 export async function recomputePendingDeadlines({ ctx }: { ctx: ServiceContext }): Promise<number> {
   const open = await ctx.db
-    .select({ id: stageRuns.id, requestId: stageRuns.requestId })
+    .select({ id: stageRuns.id, requestId: stageRuns.requestId, stage: stageRuns.stage, flow: requests.flow, profile: requests.profile })
     .from(stageRuns)
-    .where(and(eq(stageRuns.status, "open"), sql`${stageRuns.deadlineAt} is null`));
+    .innerJoin(requests, eq(requests.id, stageRuns.requestId))
+    .where(and(eq(stageRuns.status, "open"), isNull(stageRuns.deadlineAt)));
+  // Stages without a deadline (试运行, 修改后重新提交) are never pending one.
+  const pending = open.filter((r) => stageDef(r.flow, r.profile, r.stage).deadline);
   let filled = 0;
-  for (const { id, requestId } of open) {
+  for (const { id, requestId } of pending) {
     const done = await mutate(ctx, { action: "stage.deadline_set", requestId }, async (tx, j) => {
       const req = await lockRequest(tx, requestId);
       const [run] = await tx.select().from(stageRuns).where(eq(stageRuns.id, id));
@@ -648,8 +616,7 @@ export async function recomputePendingDeadlines({ ctx }: { ctx: ServiceContext }
       const stage = stageDef(req.flow, req.profile, run.stage);
       const times = await stageTimesFor(ctx, tx, req, stage, run.openedAt, run.id);
       if (!times.deadlineAt) return false;
-      await tx.update(stageRuns).set({ deadlineAt: times.deadlineAt }).where(eq(stageRuns.id, run.id));
-      await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
+      await rescheduleRun(tx, run, times);
       audit(j, req, "stage.deadline_set", stage.key, { deadlineAt: times.deadlineAt.toISOString() });
       return true;
     });

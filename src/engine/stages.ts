@@ -119,10 +119,9 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
   await scheduleTimers(tx, run!, times.remindAt);
   await tx
     .update(requests)
-    .set({ currentStage: stage.key, updatedAt: now, version: req.version + 1 })
+    .set({ currentStage: stage.key, updatedAt: now })
     .where(eq(requests.id, req.id));
   req.currentStage = stage.key;
-  req.version += 1;
   await enqueueCards(
     tx,
     now,
@@ -131,7 +130,6 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
     taskCard(cardRequest(req), cardStage(stage, run!, times.pending), note),
     `task:${run!.id}`,
   );
-  return { run: run!, deadlinePending: times.pending };
 }
 
 /** Who still holds a stage run: the users of its pending tasks. */
@@ -150,11 +148,14 @@ export async function scheduleTimers(tx: Db, run: StageRunRow, remindAt: Date | 
   if (rows.length > 0) await tx.insert(timers).values(rows);
 }
 
-export async function cancelTimers(tx: Db, runId: number) {
+/** A new deadline for an open run (extended, or filled in once the calendar covers it): timers follow it. */
+export async function rescheduleRun(tx: Db, run: StageRunRow, times: StageTimes) {
+  await tx.update(stageRuns).set({ deadlineAt: times.deadlineAt, overdue: false }).where(eq(stageRuns.id, run.id));
   await tx
     .update(timers)
     .set({ status: "cancelled" })
-    .where(and(eq(timers.stageRunId, runId), eq(timers.status, "pending")));
+    .where(and(eq(timers.stageRunId, run.id), eq(timers.status, "pending")));
+  await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
 }
 
 /** Ends a run: its status, its still-pending tasks cancelled, its timers cancelled. */

@@ -4,7 +4,7 @@ import type { Db } from "../../db/client";
 import { auditLog, findings, requests, stageRuns, tasks, units, users } from "../../db/schema";
 import type { RequestFacts } from "../../flows/types";
 import type { Actor, ServiceContext } from "../context";
-import { countyOf } from "../directory/queries";
+import { unitChain } from "../directory/queries";
 import { notFound } from "../errors";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { stageDef } from "./flow";
@@ -106,8 +106,9 @@ export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: {
     .where(and(eq(requests.id, input.id), visible));
   // Not visible and not there look the same, so ids reveal nothing.
   if (!req) throw notFound(`申请 ${input.id} 不存在或您无权查看`);
-  const [unit] = await db.select().from(units).where(eq(units.id, req.unitId));
-  const county = await countyOf(db, req.unitId);
+  const chain = await unitChain(db, req.unitId);
+  const unit = chain[0];
+  const county = chain.find((u) => u.kind === "county");
   const runs = await db.select().from(stageRuns).where(eq(stageRuns.requestId, req.id)).orderBy(asc(stageRuns.id));
   const taskRows = await db
     .select({

@@ -21,9 +21,9 @@ export interface AppDeps {
   log?: (line: string) => void;
 }
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
-export function errorBody(code: string, message: string, fields?: Record<string, string[]>) {
+function errorBody(code: string, message: string, fields?: Record<string, string[]>) {
   return { error: fields ? { code, message, fields } : { code, message } };
 }
 
@@ -66,4 +66,3 @@ export function createApp(deps: AppDeps) {
   return app;
 }
 
-export type App = ReturnType<typeof createApp>;
