@@ -7,7 +7,8 @@ import { systemClock, type ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
-import { createApp } from "../src/http/app";
+import { createApp, type AppDeps } from "../src/http/app";
+import { authenticate } from "../src/http/auth";
 
 // Decisions per second through the REST API (approve of a pending stage: row lock, task, next stage's tasks,
 // timers, outbox cards, audit entry) against a route that does one plain insert in one transaction, on the
@@ -55,12 +56,19 @@ export async function benchDecisions(database: Database, opts: { count?: number;
   await importDirectory({ ctx, input: demoDirectory });
   const applicant = (await createToken({ ctx, input: { userId: "yangfan" } })).token;
   const provider = (await createToken({ ctx, input: { userId: "xufeng" } })).token;
-  const app = createApp({ db: database.db, clock: systemClock, calendar: () => calendar, profile: "meizhou", log: () => {} });
+  const deps: AppDeps = { db: database.db, clock: systemClock, calendar: () => calendar, profile: "meizhou", log: () => {} };
+  const app = createApp(deps);
 
   await database.db.execute(sql`create table if not exists bench_baseline (id bigserial primary key, payload jsonb not null, at timestamptz not null)`);
+  const insertOne = async (body: unknown) =>
+    database.db.transaction((tx) => tx.execute(sql`insert into bench_baseline (payload, at) values (${JSON.stringify(body)}::jsonb, now())`));
   app.post("/bench/baseline", async (c) => {
-    const body = await c.req.json();
-    await database.db.transaction((tx) => tx.execute(sql`insert into bench_baseline (payload, at) values (${JSON.stringify(body)}::jsonb, now())`));
+    await insertOne(await c.req.json());
+    return c.json({ ok: true });
+  });
+  // The same insert behind the API's bearer-token check, which every decision also pays.
+  app.post("/bench/authenticated-baseline", authenticate(deps), async (c) => {
+    await insertOne(await c.req.json());
     return c.json({ ok: true });
   });
 
@@ -78,15 +86,19 @@ export async function benchDecisions(database: Database, opts: { count?: number;
     ids.push(((await res.json()) as { id: number }).id);
   }
   const approve = { action: "approve", note: "评估通过" };
-  // Warm both paths before measuring.
+  // Warm the baselines before measuring.
   await drive(20, 1, () => post("/bench/baseline", null, approve));
+  await drive(20, 1, () => post("/bench/authenticated-baseline", provider, approve));
 
   const baseline = await drive(count, concurrency, () => post("/bench/baseline", null, approve));
+  const authenticated = await drive(count, concurrency, () => post("/bench/authenticated-baseline", provider, approve));
   const decisions = await drive(count, concurrency, (i) => post(`/api/requests/${ids[i]}/actions`, provider, approve));
   console.log(`decisions through the API (${database.kind}, ${count} requests, ${concurrency} in flight):`);
   console.log(line("  baseline: one insert", baseline));
+  console.log(line("  baseline + bearer token", authenticated));
   console.log(line("  approve (audit, outbox)", decisions));
   console.log(`  ratio decisions / baseline: ${(decisions.ops / baseline.ops).toFixed(2)} (goal ≥ 0.50)`);
+  console.log(`  ratio decisions / baseline + bearer token: ${(decisions.ops / authenticated.ops).toFixed(2)}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
