@@ -105,6 +105,9 @@ export const tasks = pgTable(
     status: text("status").notNull(),
     note: text("note"),
     decidedAt: ts("decided_at"),
+    // The token a card button carries (invariant 4): it names this task, so one request, stage run and
+    // assignee; it is spent once the task leaves "pending".
+    cardToken: text("card_token").unique(),
   },
   (t) => [
     index("tasks_user_status_idx").on(t.userId, t.status),
@@ -149,7 +152,11 @@ export const outbox = pgTable(
     userId: text("user_id").notNull().references(() => users.id),
     kind: text("kind").notNull(),
     payload: jsonb("payload").notNull(),
-    status: text("status").$type<"pending" | "sent" | "failed">().notNull().default("pending"),
+    // The task a card asks its recipient to decide, so a channel can put the task's token on its buttons.
+    taskId: bigint("task_id", { mode: "number" }).references(() => tasks.id),
+    // "sending": claimed and handed to the channel; a crash leaves it so, and it is retried with the
+    // channel's own duplicate check rather than blindly. "skipped": nothing left to say (task already decided).
+    status: text("status").$type<"pending" | "sending" | "sent" | "failed" | "skipped">().notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: ts("next_attempt_at").notNull(),
     createdAt: ts("created_at").notNull(),
@@ -158,6 +165,34 @@ export const outbox = pgTable(
   },
   (t) => [index("outbox_due_idx").on(t.status, t.nextAttemptAt)],
 );
+
+// Cards delivered to WeCom (or 粤政易): the platform's task_id and the latest response_code, which is what
+// update_template_card needs to change that recipient's copy after a decision. Codes are single-use and
+// expire (plan for 24 h), so each click's fresh code replaces the stored one.
+export const wecomCards = pgTable(
+  "wecom_cards",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    wecomTaskId: text("wecom_task_id").notNull().unique(),
+    outboxId: bigint("outbox_id", { mode: "number" }).notNull().references(() => outbox.id),
+    userId: text("user_id").notNull().references(() => users.id),
+    taskId: bigint("task_id", { mode: "number" }).references(() => tasks.id),
+    responseCode: text("response_code"),
+    codeIssuedAt: ts("code_issued_at"),
+    sentAt: ts("sent_at").notNull(),
+    settledAt: ts("settled_at"),
+  },
+  (t) => [index("wecom_cards_task_idx").on(t.taskId)],
+);
+
+// A question the bot asked in chat and is waiting on: the reason for a 驳回 or 退回 tapped on a card.
+export const chatPrompts = pgTable("chat_prompts", {
+  userId: text("user_id").primaryKey().references(() => users.id),
+  taskId: bigint("task_id", { mode: "number" }).notNull().references(() => tasks.id),
+  action: text("action").$type<"reject" | "return">().notNull(),
+  askedAt: ts("asked_at").notNull(),
+  expiresAt: ts("expires_at").notNull(),
+});
 
 // Append-only, hash-chained. Triggers in the migrations refuse UPDATE, DELETE and TRUNCATE.
 export const auditLog = pgTable(

@@ -1,10 +1,12 @@
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, stageRuns, timers } from "../db/schema";
 import { type YearSchedule } from "../src/calendar";
 import { verifyAuditChain } from "../src/audit/verify";
 import { recomputePendingDeadlines } from "../src/engine/requests";
-import { consoleSender, dispatchOutbox, retryDelayMs, type Sender } from "../src/jobs/outbox";
+import { consoleSender, dispatchOutbox, retryDelayMs, SendError, type Sender } from "../src/jobs/outbox";
+import { enqueueCards } from "../src/engine/notify";
+import { noticeCard } from "../cards";
 import { calendarStore, runJobsOnce } from "../src/jobs/runner";
 import { runDueTimers } from "../src/jobs/timers";
 import { loadCalendarYear } from "../src/calendar";
@@ -107,10 +109,79 @@ describe("outbox", () => {
     expect((await dispatchOutbox({ db: t.db, clock: t.clock, sender: flaky })).failed).toBe(0);
     const later = new Date(t.clock.now().getTime() + retryDelayMs(1));
     const sent: number[] = [];
-    const good: Sender = { name: "good", send: async (m) => void sent.push(m.id) };
+    const good: Sender = {
+      name: "good",
+      send: async (m) => {
+        sent.push(m.id);
+        return "sent";
+      },
+    };
     expect((await dispatchOutbox({ db: t.db, clock: { now: () => later }, sender: good })).sent).toBe(rows.length);
     expect(new Set(sent).size).toBe(sent.length);
     expect(calls).toBe(rows.length);
+  });
+
+  test("a message left 'sending' by a crash is taken again only after its lease, marked as resumed", async () => {
+    ok(await t.submit("yangfan", sampleForm()), 201);
+    const [row] = await t.db.select().from(outbox).where(eq(outbox.status, "pending")).orderBy(desc(outbox.id)).limit(1);
+    // What a dispatcher that died mid-send leaves behind: claimed, lease running.
+    const leaseEnds = new Date(t.clock.now().getTime() + 5 * 60_000);
+    await t.db.update(outbox).set({ status: "sending", attempts: 1, nextAttemptAt: leaseEnds }).where(eq(outbox.id, row!.id));
+    const seen: { id: number; resumed: boolean }[] = [];
+    const recorder: Sender = {
+      name: "recorder",
+      send: async (m) => {
+        seen.push({ id: m.id, resumed: m.resumed });
+        return "sent";
+      },
+    };
+    await dispatchOutbox({ db: t.db, clock: t.clock, sender: recorder });
+    expect(seen.find((s) => s.id === row!.id)).toBeUndefined();
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(leaseEnds.getTime() + 1) }, sender: recorder });
+    expect(seen.filter((s) => s.id === row!.id)).toEqual([{ id: row!.id, resumed: true }]);
+    const [after] = await t.db.select().from(outbox).where(eq(outbox.id, row!.id));
+    expect(after).toMatchObject({ status: "sent", attempts: 2 });
+  });
+
+  test("a channel's per-recipient limit holds messages back instead of dropping them", async () => {
+    await t.db.update(outbox).set({ status: "sent" }).where(eq(outbox.status, "pending"));
+    const at = t.clock.now();
+    for (let i = 0; i < 5; i++)
+      await enqueueCards(t.db, at, ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", totals: { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 } }, "评论", `第 ${i} 条`), `limit-test:${i}`);
+    const sent: number[] = [];
+    const limited: Sender = {
+      name: "limited",
+      perRecipient: { perMinute: 2, perHour: 3 },
+      send: async (m) => {
+        sent.push(m.id);
+        return "sent";
+      },
+    };
+    await dispatchOutbox({ db: t.db, clock: t.clock, sender: limited });
+    expect(sent).toHaveLength(2);
+    // Within the minute nothing more goes; after it, one more (the hour allows three); the rest wait an hour.
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 30_000) }, sender: limited });
+    expect(sent).toHaveLength(2);
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 61_000) }, sender: limited });
+    expect(sent).toHaveLength(3);
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 3_601_000) }, sender: limited });
+    expect(sent).toHaveLength(5);
+    const rows = await t.db.select().from(outbox).where(eq(outbox.userId, "guojun"));
+    expect(rows.filter((r) => r.dedupeKey.startsWith("limit-test")).every((r) => r.status === "sent")).toBe(true);
+  });
+
+  test("a permanent failure is not retried", async () => {
+    await t.db.update(outbox).set({ status: "sent" }).where(eq(outbox.status, "pending"));
+    await enqueueCards(t.db, t.clock.now(), ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", totals: { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 } }, "评论", "x"), "permanent-test");
+    const refusing: Sender = {
+      name: "refusing",
+      send: async () => {
+        throw new SendError("recipient not visible to the app", null, true);
+      },
+    };
+    expect((await dispatchOutbox({ db: t.db, clock: t.clock, sender: refusing })).failed).toBe(1);
+    const [row] = await t.db.select().from(outbox).where(eq(outbox.dedupeKey, "permanent-test:guojun"));
+    expect(row).toMatchObject({ status: "failed", attempts: 1 });
   });
 });
 
@@ -150,7 +221,7 @@ describe("deadlines past the loaded calendar", () => {
     };
     await loadCalendarYear({ ctx: t.ctx(), input: y2027 });
     expect(store.current().years()).not.toContain(2027);
-    const sender: Sender = { name: "null", send: async () => {} };
+    const sender: Sender = { name: "null", send: async () => "sent" };
     await runJobsOnce({ db: t.db, clock: t.clock, calendars: store, profile: "meizhou", sender });
     expect(store.current().years()).toContain(2027);
     detail = ok(await t.show("yangfan", id));

@@ -14,7 +14,7 @@ import { stageTimesOrPending } from "./deadlines";
 import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
 import { mutate, type Journal } from "./mutate";
 import { randomUUID } from "node:crypto";
-import { enqueueCards } from "./notify";
+import { enqueueCardSettlements, enqueueCards } from "./notify";
 import {
   cardRequest,
   cardStage,
@@ -22,9 +22,12 @@ import {
   pendingHolders,
   openStage,
   partyUsers,
+  newCardToken,
   rescheduleRun,
+  rowsOf,
   stageTimesFor,
   type LockedRequest,
+  type SettledTask,
   type StageRunRow,
 } from "./stages";
 
@@ -153,11 +156,6 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
   });
 }
 
-function rowsOf<T>(res: unknown): T[] {
-  // postgres-js returns the rows array itself; PGlite returns { rows }.
-  return Array.isArray(res) ? (res as T[]) : ((res as { rows: T[] }).rows ?? []);
-}
-
 /** The request row, locked for the rest of the transaction: every action on one request runs one at a time. */
 async function lockRequest(tx: Db, id: number): Promise<LockedRequest> {
   const [row] = await tx
@@ -225,6 +223,25 @@ async function claimTask(tx: Db, req: LockedRequest, actor: Actor, expectedRunId
   throw forbidden("您不是该申请当前环节的处理人");
 }
 
+/** Marks the actor's task decided; the row comes back for its card to be settled. */
+async function decideTask(tx: Db, taskId: number, status: string, note: string | null, at: Date): Promise<SettledTask[]> {
+  return tx
+    .update(tasks)
+    .set({ status, note, decidedAt: at })
+    .where(eq(tasks.id, taskId))
+    .returning({ id: tasks.id, userId: tasks.userId });
+}
+
+/** Greys out the buttons of every card whose task has just been decided, with who decided it. */
+function settleCards(step: Step, settled: SettledTask[], label: string) {
+  return enqueueCardSettlements(step.tx, step.ctx.clock.now(), settled, label);
+}
+
+/** "已由张三同意": short enough for a greyed-out button. */
+function decidedBy(actor: Actor, verb: string) {
+  return `已由${actor.name}${verb.length <= 4 ? verb : "办理"}`;
+}
+
 /** The actor's task on the current stage and that stage's definition (see claimTask for the refusals). */
 async function claimStage(step: Step, expectedRunId?: number) {
   const { run, task } = await claimTask(step.tx, step.req, step.actor, expectedRunId);
@@ -279,10 +296,10 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
       `「${stage.name}」不少于 ${stage.minDuration?.calendarDays} 天，最早可在 ${shanghaiDate(run.earliestAt)} 完成`,
     );
 
-  await tx.update(tasks).set({ status: "approved", note: note ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
+  const voted = await decideTask(tx, task.id, "approved", note ?? null, now);
   // Other holders of the same party have nothing left to decide (或签 within the party). In a 会签 the voter's
   // tasks for other parties go too: one person holding two of the roles signs for one party only.
-  await tx
+  const stepAside = await tx
     .update(tasks)
     .set({ status: "superseded" })
     .where(
@@ -291,7 +308,9 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
         eq(tasks.status, "pending"),
         or(eq(tasks.party, task.party), eq(tasks.userId, actor.userId)),
       ),
-    );
+    )
+    .returning({ id: tasks.id, userId: tasks.userId });
+  const label = decidedBy(actor, stage.approveLabel);
 
   if (run.mode === "all") {
     // 会签: the stage completes only when every party has approved.
@@ -300,11 +319,13 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
     const waiting = stage.parties.filter((p) => !signed.has(p));
     if (waiting.length > 0) {
       audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, waitingFor: waiting });
+      await settleCards(step, [...voted, ...stepAside], `${label}，待会签`);
       return result(req, `已记录您的意见，「${stage.name}」还需其他方会签`);
     }
   }
 
-  await closeRun(tx, run, "approved", now);
+  const cancelled = await closeRun(tx, run, "approved", now);
+  await settleCards(step, [...voted, ...stepAside, ...cancelled], label);
   audit(j, req, `request.${verb}`, stage.key, { party: task.party, note });
   const moved = await advance(step, stage);
   if (stage.reportTo?.length) {
@@ -358,8 +379,8 @@ async function reject(step: Step, input: ActionOf<"reject">) {
   const { run, task, stage } = await claimStage(step, expectedRunId);
   if (!stage.canReject) throw unprocessable("not_allowed", `「${stage.name}」不能驳回${stage.canReturn ? "，可以退回" : ""}`);
   const now = ctx.clock.now();
-  await tx.update(tasks).set({ status: "rejected", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
-  await closeRun(tx, run, "rejected", now);
+  const decided = await decideTask(tx, task.id, "rejected", reason, now);
+  await settleCards(step, [...decided, ...(await closeRun(tx, run, "rejected", now))], decidedBy(actor, "驳回"));
   await closeRequest(step, "rejected");
   audit(j, req, "request.reject", stage.key, { reason });
   // 004 第十四条: a rejected ticket is cancelled and the applicant told.
@@ -393,8 +414,8 @@ async function returnRequest(step: Step, input: ActionOf<"return">) {
       });
     target = stages[there]!;
   }
-  await tx.update(tasks).set({ status: "returned", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
-  await closeRun(tx, run, "returned", now);
+  const decided = await decideTask(tx, task.id, "returned", reason, now);
+  await settleCards(step, [...decided, ...(await closeRun(tx, run, "returned", now))], decidedBy(actor, "退回"));
   audit(j, req, "request.return", stage.key, { reason, toStage: target?.key ?? "applicant" });
   if (target) {
     await openStage(ctx, tx, req, target, `${actor.name}从「${stage.name}」退回：${reason}`);
@@ -415,13 +436,13 @@ async function returnRequest(step: Step, input: ActionOf<"return">) {
 }
 
 async function fail(step: Step, input: ActionOf<"fail">) {
-  const { ctx, tx, j, req } = step;
+  const { ctx, tx, j, req, actor } = step;
   const { stageRunId: expectedRunId, reason } = input;
   const { run, task, stage } = await claimStage(step, expectedRunId);
   if (!stage.onFail) throw unprocessable("not_allowed", `「${stage.name}」没有“未通过”这一结果`);
   const now = ctx.clock.now();
-  await tx.update(tasks).set({ status: "failed", note: reason, decidedAt: now }).where(eq(tasks.id, task.id));
-  await closeRun(tx, run, "failed", now);
+  const decided = await decideTask(tx, task.id, "failed", reason, now);
+  await settleCards(step, [...decided, ...(await closeRun(tx, run, "failed", now))], decidedBy(actor, "判未通过"));
   audit(j, req, "request.fail", stage.key, { reason });
   const target = stageDef(req.flow, req.profile, stage.onFail);
   await openStage(ctx, tx, req, target, `「${stage.name}」未通过：${reason}`);
@@ -450,11 +471,13 @@ async function transfer(step: Step, input: ActionOf<"transfer">) {
 
   // 转交 hands the party's decision to one named person: the other holders of the party step aside.
   const now = ctx.clock.now();
-  await tx.update(tasks).set({ status: "transferred", note: reason ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
-  await tx
+  const handedOver = await decideTask(tx, task.id, "transferred", reason ?? null, now);
+  const stepAside = await tx
     .update(tasks)
     .set({ status: "superseded" })
-    .where(and(eq(tasks.stageRunId, run.id), eq(tasks.party, task.party), eq(tasks.status, "pending"), ne(tasks.userId, target.id)));
+    .where(and(eq(tasks.stageRunId, run.id), eq(tasks.party, task.party), eq(tasks.status, "pending"), ne(tasks.userId, target.id)))
+    .returning({ id: tasks.id, userId: tasks.userId });
+  await settleCards(step, [...handedOver, ...stepAside], `已由${actor.name}转交${target.name}`);
   const [kept] = await tx
     .select({ id: tasks.id })
     .from(tasks)
@@ -463,7 +486,7 @@ async function transfer(step: Step, input: ActionOf<"transfer">) {
     ? [kept]
     : await tx
         .insert(tasks)
-        .values({ stageRunId: run.id, requestId: req.id, party: task.party, userId: target.id, status: "pending" })
+        .values({ stageRunId: run.id, requestId: req.id, party: task.party, userId: target.id, status: "pending", cardToken: newCardToken() })
         .returning({ id: tasks.id });
   audit(j, req, "request.transfer", stage.key, { to: target.id, reason });
   await enqueueCards(
@@ -473,6 +496,7 @@ async function transfer(step: Step, input: ActionOf<"transfer">) {
     "task",
     taskCard(cardRequest(req), cardStage(stage, run), `${actor.name}转交给您：${reason ?? "请处理"}`),
     `task:${run.id}:transfer:${created!.id}`,
+    new Map([[target.id, created!.id]]),
   );
   return result(req, `已转交给${target.name}`);
 }
@@ -512,7 +536,7 @@ async function withdraw(step: Step, input: ActionOf<"withdraw">) {
     throw conflict("already_decided", "已有审批意见，不能再撤回；如不再需要，请联系当前处理人退回");
   const run = await currentRun(tx, req);
   const pending = run ? await pendingHolders(tx, run.id) : [];
-  if (run) await closeRun(tx, run, "withdrawn", ctx.clock.now());
+  if (run) await settleCards(step, await closeRun(tx, run, "withdrawn", ctx.clock.now()), "申请人已撤回");
   await closeRequest(step, "withdrawn");
   audit(j, req, "request.withdraw", run?.stage ?? null, { reason });
   await notifyAbout(step, pending.filter((id) => id !== actor.userId), "result", {
@@ -533,8 +557,8 @@ async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   const nextForm = form ?? (req.form as ApplicationForm);
   // The unit does not change, so neither does whether it sits under a county.
   const facts = checkedFacts(req.flow, req.profile, (req.facts as RequestFacts).countyUnit, nextForm);
-  await tx.update(tasks).set({ status: "approved", note: note ?? null, decidedAt: now }).where(eq(tasks.id, task.id));
-  await closeRun(tx, run, "approved", now);
+  const decided = await decideTask(tx, task.id, "approved", note ?? null, now);
+  await settleCards(step, [...decided, ...(await closeRun(tx, run, "approved", now))], "已重新提交");
   await tx
     .update(requests)
     .set({ status: "in_progress", form: nextForm, facts, title: nextForm.systemName, resumeStage: null, updatedAt: now })

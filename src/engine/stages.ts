@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
@@ -113,9 +114,19 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
       earliestAt,
     })
     .returning();
-  await tx.insert(tasks).values(
-    assignees.map((a) => ({ stageRunId: run!.id, requestId: req.id, party: a.party, userId: a.userId, status: "pending" })),
-  );
+  const created = await tx
+    .insert(tasks)
+    .values(
+      assignees.map((a) => ({
+        stageRunId: run!.id,
+        requestId: req.id,
+        party: a.party,
+        userId: a.userId,
+        status: "pending",
+        cardToken: newCardToken(),
+      })),
+    )
+    .returning({ id: tasks.id, userId: tasks.userId });
   await scheduleTimers(tx, run!, times.remindAt);
   await tx
     .update(requests)
@@ -129,7 +140,14 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
     "task",
     taskCard(cardRequest(req), cardStage(stage, run!, times.pending), note),
     `task:${run!.id}`,
+    // One person holding two parties of a 会签 gets one card; it decides their first task.
+    new Map(created.toReversed().map((t) => [t.userId, t.id])),
   );
+}
+
+/** 96 random bits, URL-safe: unguessable, and short enough for a button key. */
+export function newCardToken(): string {
+  return randomBytes(12).toString("base64url");
 }
 
 /** Who still holds a stage run: the users of its pending tasks. */
@@ -158,14 +176,27 @@ export async function rescheduleRun(tx: Db, run: StageRunRow, times: StageTimes)
   await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
 }
 
-/** Ends a run: its status, its still-pending tasks cancelled, its timers cancelled. */
-export async function closeRun(tx: Db, run: StageRunRow, status: string, at: Date) {
+/** Ends a run: its status, its still-pending tasks cancelled (returned), its timers cancelled. */
+export async function closeRun(tx: Db, run: StageRunRow, status: string, at: Date): Promise<SettledTask[]> {
   // One statement: this runs on every decision, and each round trip counts on the embedded database.
-  await tx.execute(sql`
+  const res = await tx.execute(sql`
     with closed as (
       update ${stageRuns} set status = ${status}, closed_at = ${at.toISOString()}::timestamptz where id = ${run.id}
-    ), dropped as (
-      update ${tasks} set status = 'cancelled' where stage_run_id = ${run.id} and status = 'pending'
+    ), stopped as (
+      update ${timers} set status = 'cancelled' where stage_run_id = ${run.id} and status = 'pending'
     )
-    update ${timers} set status = 'cancelled' where stage_run_id = ${run.id} and status = 'pending'`);
+    update ${tasks} set status = 'cancelled' where stage_run_id = ${run.id} and status = 'pending'
+    returning id::int as id, user_id as "userId"`);
+  return rowsOf<SettledTask>(res);
+}
+
+/** A task that has just left "pending", whose card now needs its buttons greyed out. */
+export interface SettledTask {
+  id: number;
+  userId: string;
+}
+
+export function rowsOf<T>(res: unknown): T[] {
+  // postgres-js returns the rows array itself; PGlite returns { rows }.
+  return Array.isArray(res) ? (res as T[]) : ((res as { rows: T[] }).rows ?? []);
 }

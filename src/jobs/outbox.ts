@@ -1,9 +1,10 @@
-import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { outbox, users } from "../../db/schema";
+import { outbox, tasks, users } from "../../db/schema";
 import { cardText, type Card } from "../../cards";
 import type { Clock } from "../context";
 import { maskMobile } from "../directory/queries";
+import type { CardSettlement } from "../engine/notify";
 
 export interface OutboxMessage {
   id: number;
@@ -11,13 +12,36 @@ export interface OutboxMessage {
   userName: string;
   wecomUserId: string;
   kind: string;
-  card: Card;
+  /** The card to deliver; null for a settlement. */
+  card: Card | null;
+  /** kind "card_update": grey out the buttons of the card of `task` with this label. */
+  settlement: CardSettlement | null;
+  /** The task a card asks the recipient to decide (or a settlement is about), with its button token. */
+  task: { id: number; cardToken: string | null; pending: boolean } | null;
+  /** An earlier attempt was handed to the channel and the process stopped before the result was recorded. */
+  resumed: boolean;
 }
 
-/** A channel that delivers messages to people. WeCom arrives with issue 3; until then the console logs. */
+/** Why a send failed, as far as the outbox needs to know. */
+export class SendError extends Error {
+  constructor(
+    message: string,
+    /** Wait at least this long before the next attempt (rate limits); null for the usual backoff. */
+    readonly retryAfterMs: number | null = null,
+    /** Retrying cannot help (a card for a recipient the app cannot see): mark the message failed at once. */
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
+}
+
+/** A channel that delivers messages to people: the console, WeCom / 粤政易. */
 export interface Sender {
   readonly name: string;
-  send(message: OutboxMessage): Promise<void>;
+  /** A platform's per-recipient limit: messages over it wait in the outbox instead of being dropped. */
+  readonly perRecipient?: { perMinute: number; perHour: number };
+  /** "skipped" when there is nothing left to deliver (the task was decided before its card went out). */
+  send(message: OutboxMessage): Promise<"sent" | "skipped">;
 }
 
 export function consoleSender(log: (line: string) => void = (line) => console.log(line)): Sender {
@@ -25,13 +49,16 @@ export function consoleSender(log: (line: string) => void = (line) => console.lo
     name: "console",
     async send(m) {
       // Phone numbers never reach a log line (invariant 8); cards carry none, but mask anything that looks like one.
-      const body = cardText(m.card).replace(/1[3-9]\d{9}/g, (n) => maskMobile(n));
-      log(`[通知 → ${m.userName}(${m.userId})] ${body}`);
+      const body = m.card ? cardText(m.card) : `卡片更新：${m.settlement?.label ?? ""}`;
+      log(`[通知 → ${m.userName}(${m.userId})] ${body.replace(/1[3-9]\d{9}/g, (n) => maskMobile(n))}`);
+      return "sent";
     },
   };
 }
 
 const MAX_ATTEMPTS = 8;
+// How long a claimed message may stay "sending" before another dispatcher takes it as abandoned by a crash.
+const SENDING_LEASE_MS = 5 * 60_000;
 
 /** Backoff after a failed send: 30 s, 1 min, 2 min … capped at 1 h. */
 export function retryDelayMs(attempts: number) {
@@ -39,45 +66,106 @@ export function retryDelayMs(attempts: number) {
 }
 
 /**
- * Delivers due messages. Rows are claimed with FOR UPDATE SKIP LOCKED and marked in the same transaction,
- * so two dispatchers never take the same row.
+ * Delivers due messages. Claiming and sending are separate steps so that no transaction stays open across a
+ * network call: rows are claimed with FOR UPDATE SKIP LOCKED and marked "sending" under a lease, then sent,
+ * then marked. A crash between send and mark leaves the row "sending"; when the lease lapses it is taken
+ * again with `resumed` set, and the channel uses its own duplicate check so the person gets it once.
  */
 export async function dispatchOutbox({ db, clock, sender, batch = 50 }: { db: Db; clock: Clock; sender: Sender; batch?: number }) {
-  return db.transaction(async (tx) => {
-    const now = clock.now();
+  const now = clock.now();
+  const claimed = await db.transaction(async (tx) => {
     const due = await tx
-      .select({ row: outbox, userName: users.name, wecomUserId: users.wecomUserId })
+      .select({ row: outbox, userName: users.name, wecomUserId: users.wecomUserId, task: { id: tasks.id, cardToken: tasks.cardToken, status: tasks.status } })
       .from(outbox)
       .innerJoin(users, eq(users.id, outbox.userId))
-      .where(and(eq(outbox.status, "pending"), lte(outbox.nextAttemptAt, now)))
+      .leftJoin(tasks, eq(tasks.id, outbox.taskId))
+      .where(and(or(eq(outbox.status, "pending"), eq(outbox.status, "sending")), lte(outbox.nextAttemptAt, now)))
       .orderBy(asc(outbox.id))
       .limit(batch)
       .for("update", { of: outbox, skipLocked: true });
-    const sent: number[] = [];
-    let failed = 0;
-    for (const { row, userName, wecomUserId } of due) {
-      try {
-        await sender.send({ id: row.id, userId: row.userId, userName, wecomUserId, kind: row.kind, card: row.payload as Card });
-        sent.push(row.id);
-      } catch (err) {
-        failed++;
-        const attempts = row.attempts + 1;
-        await tx
-          .update(outbox)
-          .set({
-            attempts,
-            status: attempts >= MAX_ATTEMPTS ? "failed" : "pending",
-            nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)),
-            lastError: err instanceof Error ? err.message.slice(0, 500) : String(err),
-          })
-          .where(eq(outbox.id, row.id));
-      }
-    }
-    if (sent.length > 0)
+    if (due.length === 0) return [];
+    const deferred = sender.perRecipient ? await overLimit(tx, now, sender.perRecipient, due.map((d) => d.row)) : new Map<number, Date>();
+    for (const [id, until] of deferred) await tx.update(outbox).set({ nextAttemptAt: until }).where(eq(outbox.id, id));
+    const taken = due.filter((d) => !deferred.has(d.row.id));
+    if (taken.length > 0)
       await tx
         .update(outbox)
-        .set({ status: "sent", sentAt: now, attempts: sql`${outbox.attempts} + 1` })
-        .where(inArray(outbox.id, sent));
-    return { sent: sent.length, failed };
+        .set({ status: "sending", attempts: sql`${outbox.attempts} + 1`, nextAttemptAt: new Date(now.getTime() + SENDING_LEASE_MS) })
+        .where(inArray(outbox.id, taken.map((d) => d.row.id)));
+    return taken;
   });
+
+  let sent = 0;
+  let failed = 0;
+  for (const { row, userName, wecomUserId, task } of claimed) {
+    const message: OutboxMessage = {
+      id: row.id,
+      userId: row.userId,
+      userName,
+      wecomUserId,
+      kind: row.kind,
+      card: row.kind === "card_update" ? null : (row.payload as Card),
+      settlement: row.kind === "card_update" ? (row.payload as CardSettlement) : null,
+      task: task ? { id: task.id, cardToken: task.cardToken, pending: task.status === "pending" } : null,
+      resumed: row.status === "sending",
+    };
+    const attempts = row.attempts + 1;
+    try {
+      const outcome = await sender.send(message);
+      await db.update(outbox).set({ status: outcome, sentAt: clock.now(), lastError: null }).where(eq(outbox.id, row.id));
+      sent++;
+    } catch (err) {
+      failed++;
+      const retryAfter = err instanceof SendError ? err.retryAfterMs : null;
+      const giveUp = (err instanceof SendError && err.permanent) || attempts >= MAX_ATTEMPTS;
+      await db
+        .update(outbox)
+        .set({
+          status: giveUp ? "failed" : "pending",
+          nextAttemptAt: new Date(clock.now().getTime() + Math.max(retryAfter ?? 0, retryDelayMs(attempts))),
+          lastError: err instanceof Error ? err.message.slice(0, 500) : String(err),
+        })
+        .where(eq(outbox.id, row.id));
+    }
+  }
+  return { sent, failed };
+}
+
+/**
+ * Messages that would break the channel's per-recipient limit (WeCom drops sends over 30 a minute or 1000 an
+ * hour to one member, silently), with when each may go. Settlements are card updates, not sends: they don't count.
+ */
+async function overLimit(
+  tx: Db,
+  now: Date,
+  limit: { perMinute: number; perHour: number },
+  due: (typeof outbox.$inferSelect)[],
+): Promise<Map<number, Date>> {
+  const sends = due.filter((r) => r.kind !== "card_update");
+  if (sends.length === 0) return new Map();
+  const hourAgo = new Date(now.getTime() - 3_600_000);
+  const minuteAgo = new Date(now.getTime() - 60_000);
+  const recent = await tx
+    .select({ userId: outbox.userId, sentAt: outbox.sentAt })
+    .from(outbox)
+    .where(
+      and(
+        inArray(outbox.userId, [...new Set(sends.map((r) => r.userId))]),
+        eq(outbox.status, "sent"),
+        gt(outbox.sentAt, hourAgo),
+        sql`${outbox.kind} <> 'card_update'`,
+      ),
+    );
+  const history = new Map<string, Date[]>();
+  for (const r of recent) history.set(r.userId, [...(history.get(r.userId) ?? []), r.sentAt!]);
+  const deferred = new Map<number, Date>();
+  for (const r of sends) {
+    const times = (history.get(r.userId) ?? []).sort((a, b) => a.getTime() - b.getTime());
+    const inMinute = times.filter((t) => t > minuteAgo);
+    if (inMinute.length >= limit.perMinute) deferred.set(r.id, new Date(inMinute[inMinute.length - limit.perMinute]!.getTime() + 60_000));
+    else if (times.length >= limit.perHour) deferred.set(r.id, new Date(times[times.length - limit.perHour]!.getTime() + 3_600_000));
+    // Count this one as sent for the rest of the batch.
+    else history.set(r.userId, [...times, now]);
+  }
+  return deferred;
 }
