@@ -5,7 +5,7 @@ export type CardTone = "info" | "warning" | "success" | "danger";
 
 export interface CardAction {
   /** Engine action the button performs. */
-  action: "approve" | "reject" | "return";
+  action: "approve" | "reject" | "return" | "fail";
   label: string;
 }
 
@@ -33,6 +33,8 @@ export interface CardStage {
   approveLabel: string;
   canReject: boolean;
   canReturn: boolean;
+  /** The stage has a "not passed" outcome (安全检测未通过). */
+  canFail: boolean;
   /** "2026-11-24（剩 2 个工作日）" or null when the stage has no deadline. */
   deadlineText: string | null;
 }
@@ -51,6 +53,7 @@ export function taskCard(r: CardRequest, stage: CardStage, note?: string): Card 
   const actions: CardAction[] = [{ action: "approve", label: stage.approveLabel }];
   if (stage.canReject) actions.push({ action: "reject", label: "驳回" });
   if (stage.canReturn) actions.push({ action: "return", label: "退回" });
+  if (stage.canFail) actions.push({ action: "fail", label: "未通过" });
   return {
     title: `待处理：${stage.name}`,
     tone: "info",

@@ -185,11 +185,12 @@ export const wecomCards = pgTable(
   (t) => [index("wecom_cards_task_idx").on(t.taskId)],
 );
 
-// A question the bot asked in chat and is waiting on: the reason for a 驳回 or 退回 tapped on a card.
+// A question the bot asked in chat and is waiting on: the reason for a 驳回 or 退回 tapped on a card, or the
+// note a 同意 needs (an evaluation note for a large VM).
 export const chatPrompts = pgTable("chat_prompts", {
   userId: text("user_id").primaryKey().references(() => users.id),
   taskId: bigint("task_id", { mode: "number" }).notNull().references(() => tasks.id),
-  action: text("action").$type<"reject" | "return">().notNull(),
+  action: text("action").$type<"approve" | "reject" | "return" | "fail">().notNull(),
   askedAt: ts("asked_at").notNull(),
   expiresAt: ts("expires_at").notNull(),
 });

@@ -2,7 +2,13 @@ import { z } from "zod";
 import { POLICY_PROFILES } from "../flows/application";
 import { parseInput } from "./validation";
 
-const configSchema = z.object({
+const optional = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal("").transform(() => undefined));
+
+// WeCom / 粤政易: all five of corp, agent, secret, token and key, or none (then cards go to the console).
+const WECOM_REQUIRED = ["WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_ENCODING_AES_KEY"] as const;
+
+const configSchema = z
+  .object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: z
@@ -13,9 +19,40 @@ const configSchema = z.object({
   POLICY_PROFILE: z.enum(POLICY_PROFILES as [string, ...string[]]).default("meizhou"),
   // How often timers fire and the outbox is drained.
   JOB_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
-});
+  WECOM_CORP_ID: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "应为企业 ID（CorpID）")),
+  WECOM_AGENT_ID: optional(z.coerce.number().int().positive()),
+  WECOM_SECRET: optional(z.string().min(8)),
+  WECOM_TOKEN: optional(z.string().regex(/^[A-Za-z0-9]{3,32}$/, "应为 3–32 位英文字母或数字（与管理后台“接收消息”的 Token 一致）")),
+  WECOM_ENCODING_AES_KEY: optional(z.string().regex(/^[A-Za-z0-9]{43}$/, "应为 43 位英文字母或数字")),
+  // 粤政易 and private WeCom deployments have their own host; the /cgi-bin paths are the same.
+  WECOM_API_BASE: z.url({ protocol: /^https?$/ }).default("https://qyapi.weixin.qq.com"),
+  // A page with a request's details, where the deployment has one: {code} and {id} are filled in.
+  WECOM_DETAIL_URL: optional(z.url({ protocol: /^https?$/ })),
+})
+  .superRefine((config, ctx) => {
+    const set = WECOM_REQUIRED.filter((k) => config[k] !== undefined);
+    if (set.length === 0 || set.length === WECOM_REQUIRED.length) return;
+    for (const key of WECOM_REQUIRED.filter((k) => config[k] === undefined))
+      ctx.addIssue({ code: "custom", path: [key], message: "配置企业微信时必须同时设置" });
+  });
 
 export type Config = z.output<typeof configSchema>;
+
+export type WecomConfig = { corpId: string; agentId: number; secret: string; token: string; encodingAesKey: string; apiBase: string; detailUrl?: string };
+
+/** The WeCom settings, or null when the service runs without WeCom. */
+export function wecomConfig(config: Config): WecomConfig | null {
+  if (!config.WECOM_CORP_ID) return null;
+  return {
+    corpId: config.WECOM_CORP_ID,
+    agentId: config.WECOM_AGENT_ID!,
+    secret: config.WECOM_SECRET!,
+    token: config.WECOM_TOKEN!,
+    encodingAesKey: config.WECOM_ENCODING_AES_KEY!,
+    apiBase: config.WECOM_API_BASE.replace(/\/+$/, ""),
+    detailUrl: config.WECOM_DETAIL_URL,
+  };
+}
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return parseInput(configSchema, env, "环境变量配置有误");

@@ -1,7 +1,8 @@
 import { serve } from "@hono/node-server";
 import { migrateDatabase, openDatabase } from "../db/client";
 import { DataDirLockedError } from "../db/lock";
-import { readConfig } from "./config";
+import { createWecomChannel } from "./channels/wecom";
+import { readConfig, wecomConfig } from "./config";
 import { systemClock } from "./context";
 import { ServiceError } from "./errors";
 import { createApp } from "./http/app";
@@ -15,7 +16,19 @@ async function main() {
   try {
     await migrateDatabase(database, { url: config.DATABASE_URL });
     const calendars = await calendarStore(database.db);
-    const app = createApp({ db: database.db, clock: systemClock, calendar: calendars.current, profile: config.POLICY_PROFILE });
+    const wecomSettings = wecomConfig(config);
+    const log = (line: string) => console.error(line);
+    const wecom = wecomSettings ? createWecomChannel(wecomSettings, { db: database.db, clock: systemClock, log }) : null;
+    let jobs: ReturnType<typeof startJobs> | null = null;
+    const app = createApp({
+      db: database.db,
+      clock: systemClock,
+      calendar: calendars.current,
+      profile: config.POLICY_PROFILE,
+      log,
+      wecom: wecom ?? undefined,
+      onQueued: () => jobs?.kick(),
+    });
     const server = serve({ fetch: app.fetch, port: config.PORT });
     // Listen first: a port already taken must fail before any background work starts, with the database closed.
     await new Promise<void>((resolve, reject) => {
@@ -24,19 +37,21 @@ async function main() {
         reject(new Error(err.code === "EADDRINUSE" ? `端口 ${config.PORT} 已被占用，请换一个 PORT` : err.message)),
       );
     });
-    const jobs = startJobs(
-      { db: database.db, clock: systemClock, calendars, profile: config.POLICY_PROFILE, sender: consoleSender() },
+    jobs = startJobs(
+      { db: database.db, clock: systemClock, calendars, profile: config.POLICY_PROFILE, sender: wecom?.sender ?? consoleSender(), log },
       config.JOB_INTERVAL_MS,
     );
+    const running = jobs;
     const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
-    console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}`);
+    const channel = wecomSettings ? `企业微信（${wecomSettings.apiBase}）` : "控制台（未配置企业微信）";
+    console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}  消息：${channel}`);
     // PGlite must be closed or its directory is left inconsistent: stop taking requests, finish jobs, close.
     const shutdown = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       console.log(`收到 ${signal}，正在关闭…`);
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await jobs.stop();
+      await running.stop();
       await database.close();
       process.exit(0);
     };

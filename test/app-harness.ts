@@ -5,7 +5,7 @@ import type { ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
-import { createApp } from "../src/http/app";
+import { createApp, type AppDeps } from "../src/http/app";
 import { createTestDatabase } from "./harness";
 
 /** A clock tests move by hand, so deadlines and timers are exact. */
@@ -35,7 +35,9 @@ type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
  * A database seeded with the demo directory (plus any extra users), a token for every user, the real Hono
  * app over it, and helpers to call the API as a given user.
  */
-export async function createTestApp(opts: { now?: string; profile?: string; extraUsers?: ExtraUser[] } = {}) {
+export async function createTestApp(
+  opts: { now?: string; profile?: string; extraUsers?: ExtraUser[]; wecom?: AppDeps["wecom"] } = {},
+) {
   const database = await createTestDatabase();
   const clock = manualClock(opts.now ?? "2026-11-23T01:00:00Z"); // Monday 09:00 in Shanghai
   let calendar = new WorkCalendar(builtinSchedules());
@@ -45,7 +47,7 @@ export async function createTestApp(opts: { now?: string; profile?: string; extr
   await importDirectory({ ctx: ctx(), input: { units: demoDirectory.units, users: [...demoDirectory.users, ...extra] } });
   const tokens: Record<string, string> = {};
   for (const u of [...demoDirectory.users, ...extra]) tokens[u.id] = (await createToken({ ctx: ctx(), input: { userId: u.id } })).token;
-  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {} });
+  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {}, wecom: opts.wecom });
 
   async function call(user: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await app.request(path, {

@@ -105,3 +105,16 @@ export function publicUser(user: User): PublicUser {
     active: user.active,
   };
 }
+
+/**
+ * The active user a WeCom (or 粤政易) account belongs to. WeCom userids are case-insensitive, and the import
+ * keeps them unique that way.
+ */
+export async function userByWecomId(db: Db, wecomUserId: string): Promise<User | null> {
+  if (wecomUserId === "") return null;
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(and(sql`lower(${users.wecomUserId}) = lower(${wecomUserId})`, eq(users.active, true)));
+  return row ? asUser(row) : null;
+}

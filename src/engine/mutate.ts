@@ -64,6 +64,8 @@ export async function mutate<T>(
           .where(and(eq(inboundEvents.scope, dedupe.scope), eq(inboundEvents.key, dedupe.key)));
         if (seen && seen.fingerprint !== dedupe.fingerprint)
           throw conflict("idempotency_key_reused", "该 Idempotency-Key 已用于另一个不同的请求");
+        const refused = refusalOf(seen?.result);
+        if (refused) throw new ServiceError(refused.code, refused.message, refused.status, undefined, true);
         return seen?.result as T;
       }
       const result = await run(tx);
@@ -75,14 +77,37 @@ export async function mutate<T>(
     });
   } catch (err) {
     // Malformed input (400) writes nothing (invariant 7); a refusal of a well-formed action is evidence.
-    if (err instanceof ServiceError && err.status !== 400 && err.status !== 401) await auditRefusal(ctx, meta, err);
+    if (err instanceof ServiceError && err.status !== 400 && err.status !== 401 && !err.replayed) await auditRefusal(ctx, meta, err);
     throw err;
   }
 }
 
-async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err: ServiceError): Promise<void> {
-  await ctx.db.transaction((tx) =>
-    auditAppend(tx, ctx.clock.now(), {
+/** A refusal stored as the result of a de-duplicated event, so that a retry is refused again without a second entry. */
+interface StoredRefusal {
+  refused: { code: string; message: string; status: ServiceError["status"] };
+}
+
+function refusalOf(result: unknown): StoredRefusal["refused"] | null {
+  return result !== null && typeof result === "object" && "refused" in result ? (result as StoredRefusal).refused : null;
+}
+
+/**
+ * Audits a refused action in a transaction of its own, because the refused change itself rolls back. With a
+ * de-duplication key the refusal is also remembered, so WeCom's retries of a refused click add nothing.
+ */
+export async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err: ServiceError): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const dedupe = ctx.dedupe;
+    if (dedupe) {
+      const stored: StoredRefusal = { refused: { code: err.code, message: err.message, status: err.status } };
+      const inserted = await tx
+        .insert(inboundEvents)
+        .values({ ...dedupe, result: stored, createdAt: ctx.clock.now() })
+        .onConflictDoNothing()
+        .returning({ key: inboundEvents.key });
+      if (inserted.length === 0) return;
+    }
+    await auditAppend(tx, ctx.clock.now(), {
       action: meta.action,
       requestId: meta.requestId ?? null,
       stage: meta.stage ?? null,
@@ -92,8 +117,8 @@ async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err: Servic
       actorRole: ctx.actor?.roles.join(",") ?? null,
       sourceIp: ctx.sourceIp ?? null,
       details: { code: err.code, message: err.message },
-    }),
-  );
+    });
+  });
 }
 
 function asJson<T>(value: T): T {

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { findings, requests, stageRuns, tasks, units, users } from "../../db/schema";
+import { findings, inboundEvents, requests, stageRuns, tasks, units, users } from "../../db/schema";
 import { noticeCard, taskCard, type CardTone } from "../../cards";
 import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
 import type { RequestFacts, StageDef } from "../../flows/types";
@@ -59,6 +59,7 @@ export const actionInputSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("resubmit"), form: applicationFormSchema.optional(), note: text().optional() }),
   z.object({ action: z.literal("finding"), kind: z.enum(["rectification", "warning"]), text: text() }),
   z.object({ action: z.literal("extend"), days: z.int().min(1).max(60), reason: text() }),
+  z.object({ action: z.literal("nudge"), note: text(200).optional() }),
 ]);
 export type ActionInput = z.output<typeof actionInputSchema>;
 type ActionOf<A extends ActionInput["action"]> = Extract<ActionInput, { action: A }>;
@@ -275,6 +276,8 @@ export async function actOnRequest({ ctx, input }: { ctx: ServiceContext; input:
         return finding(step, input);
       case "extend":
         return extend(step, input);
+      case "nudge":
+        return nudge(step, input);
     }
   });
 }
@@ -617,6 +620,35 @@ async function extend(step: Step, input: ActionOf<"extend">) {
     summary: `「${stage.name}」期限延至 ${shanghaiDate(times.deadlineAt!)}：${reason}`,
   });
   return result(req, `「${stage.name}」期限已延至 ${shanghaiDate(times.deadlineAt!)}`);
+}
+
+/** 催办: the applicant's side (or the manager, or the reviewer) reminds the current holders; once per working day. */
+async function nudge(step: Step, input: ActionOf<"nudge">) {
+  const { ctx, tx, j, req, actor } = step;
+  const ownUnit = hasRole(actor, "applicant") && actor.unitId === req.unitId;
+  if (!ownUnit && actor.userId !== req.applicantId && !hasRole(actor, "manager") && !hasRole(actor, "reviewer"))
+    throw forbidden("只有申请单位、统筹管理单位和复核单位可以催办");
+  if (req.status !== "in_progress") throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status] ?? req.status}，无需催办`);
+  const run = await currentRun(tx, req);
+  const holders = run ? await pendingHolders(tx, run.id) : [];
+  if (!run || holders.length === 0) throw conflict("nobody_to_nudge", "当前环节没有待处理人");
+  // The working day a nudge counts for: today, or the next working day when today is a holiday.
+  const today = shanghaiDate(ctx.clock.now());
+  const workday = ctx.calendar.isWorkday(today) ? today : ctx.calendar.nextWorkday(today);
+  const [fresh] = await tx
+    .insert(inboundEvents)
+    .values({ scope: "nudge", key: `${req.id}:${workday}`, fingerprint: actor.userId, createdAt: ctx.clock.now() })
+    .onConflictDoNothing()
+    .returning({ key: inboundEvents.key });
+  if (!fresh) throw conflict("nudge_throttled", `申请 ${req.code} 今天已催办过，每个工作日最多催办一次`);
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  audit(j, req, "request.nudge", stage.key, { to: holders, note: input.note });
+  await notifyAbout(step, holders, "nudge", {
+    title: "催办",
+    summary: `${actor.name}催办「${stage.name}」${input.note ? `：${input.note}` : "，请尽快处理"}`,
+    tone: "warning",
+  });
+  return result(req, `已催办「${stage.name}」的处理人`);
 }
 
 /**

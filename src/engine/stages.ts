@@ -47,6 +47,7 @@ export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">,
     approveLabel: stage.approveLabel,
     canReject: stage.canReject ?? false,
     canReturn: stage.canReturn ?? false,
+    canFail: Boolean(stage.onFail),
     deadlineText: deadlineText(stage.deadline, run.deadlineAt, pending),
   };
 }

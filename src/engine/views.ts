@@ -95,6 +95,12 @@ export async function listRequests({ ctx, input }: { ctx: ServiceContext; input:
   return { items, next: items.length === input.limit ? items[items.length - 1]!.id : null };
 }
 
+/** The id of the request with this code, or null; visibility is checked by whoever reads it. */
+export async function requestIdByCode(db: Db, code: string): Promise<number | null> {
+  const [row] = await db.select({ id: requests.id }).from(requests).where(eq(requests.code, code));
+  return row?.id ?? null;
+}
+
 /** One request with its stages, who holds the current one, deadlines in working days, findings and history. */
 export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: { id: number } }) {
   const actor = ctx.actor!;

@@ -7,6 +7,9 @@ import type { Db } from "../../db/client";
 import type { WorkCalendar } from "../calendar";
 import type { Clock } from "../context";
 import { ServiceError } from "../errors";
+import { wecomCallbackRoutes } from "../channels/wecom/callback";
+import type { WecomHealth } from "../channels/wecom/client";
+import type { WecomCrypto } from "../channels/wecom/crypto";
 import { authenticate, type ApiEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { openApiDocument } from "./openapi";
@@ -19,6 +22,10 @@ export interface AppDeps {
   calendar: () => WorkCalendar;
   profile: string;
   log?: (line: string) => void;
+  /** WeCom / 粤政易, when configured: the callback's crypto and how healthy the API client is. */
+  wecom?: { crypto: WecomCrypto; corpId: string; health: () => WecomHealth };
+  /** A callback queued messages: the outbox may send them now rather than at its next round. */
+  onQueued?: () => void;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -35,7 +42,8 @@ export function createApp(deps: AppDeps) {
   app.get("/healthz", async (c) => {
     try {
       await deps.db.execute(sql`select 1`);
-      return c.json({ status: "ok" });
+      // The service is up even when WeCom refuses it; the details tell the operator what to fix.
+      return c.json(deps.wecom ? { status: "ok", wecom: deps.wecom.health() } : { status: "ok" });
     } catch {
       return c.json({ status: "unavailable" }, 503);
     }
@@ -54,6 +62,15 @@ export function createApp(deps: AppDeps) {
   api.route("/directory", directoryRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
+  if (deps.wecom)
+    app.route(
+      "/wecom/callback",
+      wecomCallbackRoutes({ ...deps, ...deps.wecom, log, onQueued: deps.onQueued }),
+    );
+  else
+    app.all("/wecom/callback", (c) =>
+      c.json(errorBody("wecom_not_configured", "本服务未配置企业微信（WECOM_CORP_ID 等），不接收回调"), 404),
+    );
 
   app.notFound((c) => c.json(errorBody("not_found", `没有这个接口：${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

@@ -11,7 +11,7 @@ import type { AppDeps } from "./app";
 
 export type ApiEnv = { Variables: { ctx: ServiceContext } };
 
-function sourceIp(c: Context): string | null {
+export function sourceIp(c: Context): string | null {
   // @hono/node-server passes the Node request as env.incoming.
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? null;

@@ -1,9 +1,7 @@
 import { Hono } from "hono";
-import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { requests } from "../../db/schema";
 import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
-import { getRequest, listQuerySchema, listRequests } from "../engine/views";
+import { getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine/views";
 import { notFound } from "../errors";
 import { parseInput } from "../validation";
 import { jsonBody, withIdempotency, type ApiEnv } from "./auth";
@@ -18,9 +16,9 @@ const requestRef = z.union([
 async function resolveRequestId(ctx: ServiceContext, ref: string): Promise<number> {
   const parsed = parseInput(requestRef, /^\d+$/.test(ref) ? ref : ref.toUpperCase(), "申请编号无效");
   if (typeof parsed === "number") return parsed;
-  const [row] = await ctx.db.select({ id: requests.id }).from(requests).where(eq(requests.code, parsed));
-  if (!row) throw notFound(`申请 ${parsed} 不存在或您无权查看`);
-  return row.id;
+  const id = await requestIdByCode(ctx.db, parsed);
+  if (id === null) throw notFound(`申请 ${parsed} 不存在或您无权查看`);
+  return id;
 }
 
 export function requestRoutes() {

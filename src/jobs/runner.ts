@@ -54,25 +54,40 @@ export async function runJobsOnce(deps: JobDeps) {
   return { fired, sent };
 }
 
-/** Runs the jobs every intervalMs, never two rounds at once; stop() waits for a running round to end. */
+/**
+ * Runs the jobs every intervalMs, never two rounds at once; stop() waits for a running round to end.
+ * kick() asks for a round now (a card click queued updates); during a round it asks for one more after it.
+ */
 export function startJobs(deps: JobDeps, intervalMs: number) {
   const log = deps.log ?? ((line: string) => console.error(line));
   let running: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
   const tick = () => {
-    if (running) return;
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
     running = runJobsOnce(deps)
       .then(() => undefined)
       .catch((err) => log(`后台任务出错：${err instanceof Error ? err.message : String(err)}`))
       .finally(() => {
         running = null;
+        if (again) {
+          again = false;
+          tick();
+        }
       });
   };
   const handle = setInterval(tick, intervalMs);
   tick();
   return {
+    kick: tick,
     async stop() {
+      stopped = true;
       clearInterval(handle);
-      await running;
+      while (running) await running;
     },
   };
 }

@@ -1,0 +1,108 @@
+// Card → WeCom message bodies (message/send without agentid; the client adds it). Pure functions.
+import { cardText, type Card, type CardAction } from "../../../cards";
+
+/** WeCom cuts text messages at 2048 bytes; cut ourselves, on a character boundary, and say so. */
+export const WECOM_TEXT_LIMIT = 2048;
+
+export function fitText(text: string, limit = WECOM_TEXT_LIMIT): string {
+  if (Buffer.byteLength(text, "utf8") <= limit) return text;
+  const ellipsis = "…";
+  let out = "";
+  let bytes = Buffer.byteLength(ellipsis, "utf8");
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch, "utf8");
+    if (bytes + size > limit) break;
+    out += ch;
+    bytes += size;
+  }
+  return out + ellipsis;
+}
+
+/** At most `max` characters, for the card fields WeCom truncates anyway (titles ~36, values ~30). */
+function clip(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join("")}…`;
+}
+
+// The key a button sends back as EventKey: versioned, the engine action, and the task's card token.
+const KEY_PREFIX = "ys1";
+
+export function buttonKey(action: CardAction["action"], token: string): string {
+  return `${KEY_PREFIX}:${action}:${token}`;
+}
+
+export function parseButtonKey(key: string): { action: CardAction["action"]; token: string } | null {
+  const match = /^ys1:(approve|reject|return|fail):([A-Za-z0-9_-]{16})$/.exec(key);
+  return match ? { action: match[1] as CardAction["action"], token: match[2]! } : null;
+}
+
+const BUTTON_STYLE: Record<CardAction["action"], number> = { approve: 1, reject: 2, return: 3, fail: 2 };
+
+/** WeCom's task_id: unique within the app, [A-Za-z0-9_@-], ≤128 bytes. Derived from the outbox row, so a resend after a crash reuses it and WeCom refuses the duplicate (42014). */
+export function wecomTaskId(outboxId: number): string {
+  return `ys-${outboxId}`;
+}
+
+export interface RenderOptions {
+  touser: string;
+  outboxId: number;
+  /** The card token of the recipient's task; without it the card is a notice. */
+  token: string | null;
+  /** A details page for the request, where the deployment has one ({code} and {id} are filled in). */
+  detailUrl: (card: Card) => string | null;
+  /** Set on a resend after a crash: WeCom drops an identical text within the interval. */
+  resumed: boolean;
+}
+
+/** 待办 cards become button_interaction template cards; everything else a text_notice (or text without a link). */
+export function renderMessage(card: Card, opts: RenderOptions): Record<string, unknown> {
+  const link = opts.detailUrl(card);
+  const code = card.fields.find((f) => f.label === "编号")?.value ?? "";
+  const fields = card.fields.filter((f) => f.label !== "编号").map((f) => ({ keyname: clip(f.label, 5), value: clip(f.value, 30) }));
+  const details = link
+    ? { type: 1, keyname: "详情", value: "查看", url: link }
+    : { keyname: "详情", value: clip(`回复「查询 ${code}」`, 30) };
+  const horizontal = [...fields.slice(0, 5), details];
+  const base = {
+    touser: opts.touser,
+    enable_duplicate_check: opts.resumed ? 1 : 0,
+    duplicate_check_interval: 1800,
+  };
+  if (opts.token && card.actions.length > 0)
+    return {
+      ...base,
+      msgtype: "template_card",
+      template_card: {
+        card_type: "button_interaction",
+        source: { desc: "云审", desc_color: 0 },
+        main_title: { title: clip(card.title, 36), desc: clip(code, 44) },
+        sub_title_text: clip(card.summary, 120),
+        horizontal_content_list: horizontal,
+        ...(link ? { card_action: { type: 1, url: link } } : {}),
+        task_id: wecomTaskId(opts.outboxId),
+        button_list: card.actions.slice(0, 6).map((a) => ({ text: clip(a.label, 10), style: BUTTON_STYLE[a.action], key: buttonKey(a.action, opts.token!) })),
+      },
+    };
+  if (link)
+    return {
+      ...base,
+      msgtype: "template_card",
+      template_card: {
+        card_type: "text_notice",
+        source: { desc: "云审", desc_color: TONE_COLOR[card.tone] },
+        main_title: { title: clip(card.title, 36), desc: clip(code, 44) },
+        sub_title_text: clip(card.summary, 120),
+        horizontal_content_list: horizontal,
+        card_action: { type: 1, url: link },
+        task_id: wecomTaskId(opts.outboxId),
+      },
+    };
+  return { ...base, msgtype: "text", text: { content: fitText(cardText({ ...card, actions: [] })) } };
+}
+
+const TONE_COLOR: Record<Card["tone"], number> = { info: 0, success: 3, warning: 2, danger: 2 };
+
+/** A plain text message, for answers and for settlements a card can no longer show. */
+export function renderText(touser: string, content: string): Record<string, unknown> {
+  return { touser, msgtype: "text", text: { content: fitText(content) } };
+}

@@ -1,0 +1,95 @@
+import { shanghaiDate } from "../calendar";
+import type { ServiceContext } from "../context";
+import { actOnRequest } from "../engine/requests";
+import { getRequest, listRequests, requestIdByCode } from "../engine/views";
+import { ServiceError } from "../errors";
+import { answerPrompt, clearPrompt, pendingPrompt } from "./card-clicks";
+import { CHAT_HELP, parseChatCommand, type RequestRef } from "./commands";
+
+const LIST_LIMIT = 10;
+
+function left(workdays: { used: number | null; left: number | null } | undefined, deadlineAt: Date | null) {
+  if (!deadlineAt) return "无期限";
+  const date = shanghaiDate(deadlineAt);
+  if (!workdays || workdays.left === null) return `${date} 前`;
+  if (workdays.left < 0) return `${date} 前，已逾期 ${-workdays.left} 个工作日`;
+  return `${date} 前，剩 ${workdays.left} 个工作日`;
+}
+
+async function resolve(ctx: ServiceContext, ref: RequestRef): Promise<number | null> {
+  return "id" in ref ? ref.id : requestIdByCode(ctx.db, ref.code);
+}
+
+async function describeRequest(ctx: ServiceContext, ref: RequestRef): Promise<string> {
+  const id = await resolve(ctx, ref);
+  const shown = "id" in ref ? String(ref.id) : ref.code;
+  if (id === null) return `没有找到申请 ${shown}，或您无权查看`;
+  const r = await getRequest({ ctx, input: { id } });
+  const lines = [`${r.code}「${r.title}」${r.unit.name}`, `状态：${r.statusName}${r.overdue ? "（有逾期）" : ""}`];
+  const stage = r.currentStage;
+  if (stage) {
+    const holders = stage.tasks.filter((t) => t.status === "pending").map((t) => t.userName);
+    lines.push(`当前环节：${stage.name}`);
+    lines.push(`处理人：${holders.length > 0 ? holders.join("、") : "（无）"}`);
+    if (stage.workdays?.used !== null && stage.workdays?.used !== undefined) lines.push(`已用 ${stage.workdays.used} 个工作日`);
+    lines.push(`期限：${stage.deadlinePending ? "待加载下一年工作日历后计算" : left(stage.workdays, stage.deadlineAt)}${stage.overdue ? "（已逾期）" : ""}`);
+  }
+  const last = r.history.filter((h) => h.outcome === "ok").at(-1);
+  if (last) lines.push(`最近：${shanghaiDate(last.at)} ${last.action.replace(/^request\./, "")}`);
+  return lines.join("\n");
+}
+
+async function listOpen(ctx: ServiceContext, view: "mine" | "todo"): Promise<string> {
+  const { items } = await listRequests({ ctx, input: { view, limit: 50 } });
+  const open = items.filter((i) => i.status === "in_progress" || i.status === "returned");
+  if (open.length === 0) return view === "mine" ? "您没有办理中的申请" : "没有等您处理的申请";
+  const head = view === "mine" ? `您有 ${open.length} 个办理中的申请：` : `有 ${open.length} 个申请等您处理：`;
+  const lines = open
+    .slice(0, LIST_LIMIT)
+    .map((i) => `· ${i.code}「${i.title}」${i.currentStageName ?? i.statusName}${i.deadlineAt ? `，${shanghaiDate(i.deadlineAt)} 前` : ""}${i.overdue ? "（逾期）" : ""}`);
+  if (open.length > LIST_LIMIT) lines.push(`……另有 ${open.length - LIST_LIMIT} 个`);
+  return [head, ...lines, "回复“查询 编号”看详情"].join("\n");
+}
+
+/**
+ * 查询 in chat: the answer to one text message from a known person. A reason that a tapped 驳回 / 退回 is
+ * waiting on comes first; otherwise the text is a command, and anything else gets the help.
+ * `messageKey` de-duplicates the message (WeCom's MsgId) for anything it changes.
+ */
+export async function answerChat({ ctx, input }: { ctx: ServiceContext; input: { text: string; messageKey: string } }): Promise<string> {
+  const actor = ctx.actor!;
+  const command = parseChatCommand(input.text);
+  const prompt = await pendingPrompt(ctx, actor.userId);
+  const dedupe = { scope: "chat", key: `${actor.userId}:${input.messageKey}`, fingerprint: input.messageKey };
+  try {
+    if (prompt && command.kind === "cancel") {
+      await clearPrompt(ctx, actor.userId);
+      return "已取消，卡片仍可继续处理";
+    }
+    if (prompt && command.kind === "unknown") {
+      const result = await answerPrompt({ ctx: { ...ctx, dedupe }, input: { prompt, text: command.text } });
+      return result.message;
+    }
+    switch (command.kind) {
+      case "help":
+      case "unknown":
+      case "cancel":
+        return CHAT_HELP;
+      case "mine":
+      case "todo":
+        return await listOpen(ctx, command.kind);
+      case "query":
+        return command.ref ? await describeRequest(ctx, command.ref) : "请在“查询”后写申请编号，如：查询 YS-2026-00012";
+      case "nudge": {
+        if (!command.ref) return "请在“催办”后写申请编号，如：催办 YS-2026-00012";
+        const id = await resolve(ctx, command.ref);
+        if (id === null) return "没有找到这个申请，或您无权查看";
+        return (await actOnRequest({ ctx: { ...ctx, dedupe }, input: { requestId: id, action: "nudge" } })).message;
+      }
+    }
+  } catch (err) {
+    // Refusals are answered in words; anything else is the caller's to log.
+    if (err instanceof ServiceError) return err.message;
+    throw err;
+  }
+}

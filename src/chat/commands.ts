@@ -1,0 +1,76 @@
+// Typed chat commands (我的申请, 查询, 待办, 催办, 帮助): forgiving parsing into a small union. Pure.
+
+export type ChatCommand =
+  | { kind: "help" }
+  | { kind: "mine" }
+  | { kind: "todo" }
+  | { kind: "query"; ref: RequestRef | null }
+  | { kind: "nudge"; ref: RequestRef | null }
+  | { kind: "cancel" }
+  | { kind: "unknown"; text: string };
+
+/** A request as people type it: its number (the id) or its code with or without the YS- prefix. */
+export type RequestRef = { id: number } | { code: string };
+
+/** Full-width letters, digits and spaces to half-width, runs of blanks to one space. */
+export function normalizeChatText(text: string): string {
+  return text.normalize("NFKC").replace(/\s+/g, " ").trim();
+}
+
+export function parseRequestRef(text: string): RequestRef | null {
+  const t = normalizeChatText(text).replace(/[#＃:：]/g, "").trim();
+  const code = /^(?:YS)?[\s-]*(\d{4})[\s-]+(\d{1,12})$/i.exec(t);
+  if (code) return { code: `YS-${code[1]}-${code[2]!.padStart(5, "0")}` };
+  const bare = /^(?:YS)?[\s-]*(\d{1,12})$/i.exec(t);
+  if (bare) {
+    const id = Number(bare[1]);
+    return id > 0 ? { id } : null;
+  }
+  return null;
+}
+
+const VERBS: [RegExp, "help" | "mine" | "todo" | "query" | "nudge" | "cancel"][] = [
+  [/^(帮助|help|\?|菜单|功能)$/i, "help"],
+  [/^(我的申请|我的|我申请的|申请列表)$/, "mine"],
+  [/^(待办|我的待办|待处理|待审批|待我处理)$/, "todo"],
+  [/^(查询|查|进度|状态|查进度)/, "query"],
+  [/^(催办|催)/, "nudge"],
+  [/^(取消|算了)$/, "cancel"],
+];
+
+export function parseChatCommand(text: string): ChatCommand {
+  const t = normalizeChatText(text);
+  for (const [pattern, kind] of VERBS) {
+    const match = pattern.exec(t);
+    if (!match) continue;
+    if (kind === "query" || kind === "nudge") {
+      const rest = t.slice(match[0].length).trim();
+      // "查询YS-2026-00012", "查 12", or just "查询" (which asks for the number).
+      if (rest === "") return { kind, ref: null };
+      const ref = parseRequestRef(rest);
+      if (ref) return { kind, ref };
+      continue;
+    }
+    return { kind };
+  }
+  // A bare request code is a query too.
+  const ref = /^YS/i.test(t) ? parseRequestRef(t) : null;
+  return ref ? { kind: "query", ref } : { kind: "unknown", text: t };
+}
+
+export const CHAT_HELP = [
+  "云审可以回答这些消息：",
+  "· 我的申请 —— 您提交的、仍在办理中的申请",
+  "· 待办 —— 等您处理的申请",
+  "· 查询 编号 —— 某个申请的环节、处理人和期限，如：查询 YS-2026-00012",
+  "· 催办 编号 —— 提醒当前处理人（每个申请每个工作日一次）",
+  "· 帮助 —— 显示本说明",
+  "审批请直接点卡片上的按钮。",
+].join("\n");
+
+/** Common reasons offered when a 驳回, 退回 or 未通过 is tapped; the approver may answer with a number or their own words. */
+export const COMMON_REASONS: Record<"reject" | "return" | "fail", string[]> = {
+  reject: ["不符合集约化建设要求", "资源需求依据不足", "重复申请"],
+  return: ["材料不全，请补充附件", "资源配置需调整，请按实际需要填写", "请补充说明用途"],
+  fail: ["检测发现高危漏洞，请整改", "存在弱口令或默认账号", "开放了未申请的端口"],
+};
