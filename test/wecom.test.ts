@@ -300,6 +300,48 @@ describe("cards", () => {
   });
 });
 
+describe("delivery", () => {
+  test("a card still waiting after 20 hours is sent again, and the decision greys out the fresh copy", async () => {
+    const { id } = await submitAndDeliver();
+    const first = latestCard(fake, "XuFeng")!;
+    t.clock.set(new Date(t.clock.now().getTime() + 25 * 3_600_000).toISOString());
+    await channel.sender.upkeep!();
+    await channel.sender.upkeep!(); // a second round adds nothing
+    await deliver();
+    const fresh = latestCard(fake, "XuFeng")!;
+    expect(fresh.taskId).not.toBe(first.taskId);
+    expect(fake.sent.filter((m) => m.template_card?.task_id === fresh.taskId)).toHaveLength(1);
+    // The token is the task's: the old card's buttons still work, and so do the new one's.
+    expect(fresh.button("提交评估意见").key).toBe(first.button("提交评估意见").key);
+    const [freshRow] = await t.db.select().from(wecomCards).where(eq(wecomCards.wecomTaskId, fresh.taskId));
+
+    ok(await t.act("linna", id, { action: "approve", note: "评估通过" }));
+    const updatesBefore = fake.updates.length;
+    await deliver();
+    const mine = fake.updates.slice(updatesBefore).filter((u) => u.userids[0] === "XuFeng");
+    // Only the fresh card has a live code; the lapsed one is not tried (it would fail with 60140).
+    expect(mine).toEqual([expect.objectContaining({ response_code: freshRow!.responseCode, button: { replace_name: "已由林娜办理" } })]);
+  });
+
+  test("a card handed to WeCom just before a crash is not delivered twice", async () => {
+    ok(await t.submit("yangfan", sampleForm()), 201);
+    const [row] = await t.db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.status, "pending"), eq(outbox.userId, "xufeng")));
+    await deliver();
+    const delivered = fake.sent.filter((m) => m.template_card?.task_id === `ys-${row!.id}`);
+    expect(delivered).toHaveLength(1);
+    // What a crash between the send and recording it leaves: the row still "sending", its lease lapsed.
+    await t.db.delete(wecomCards).where(eq(wecomCards.outboxId, row!.id));
+    await t.db.update(outbox).set({ status: "sending", nextAttemptAt: t.clock.now() }).where(eq(outbox.id, row!.id));
+    await deliver();
+    expect(fake.sent.filter((m) => m.template_card?.task_id === `ys-${row!.id}`)).toHaveLength(1);
+    const [after] = await t.db.select().from(outbox).where(eq(outbox.id, row!.id));
+    expect(after).toMatchObject({ status: "sent", attempts: 2 });
+  });
+});
+
 describe("chat", () => {
   beforeEach(() => {
     t.clock.set("2026-11-23T01:00:00Z");
@@ -359,6 +401,8 @@ describe("chat", () => {
 
 describe("API problems", () => {
   test("an untrusted server IP (60020) shows in /healthz and the message waits instead of being lost", async () => {
+    // Past the earlier tests' per-member send limits, with the queue empty.
+    t.clock.set("2026-12-01T01:00:00Z");
     await deliver();
     // Both providers' cards meet the refusal.
     fake.inject("send", 60020, 60020);

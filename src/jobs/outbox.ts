@@ -42,6 +42,8 @@ export interface Sender {
   readonly perRecipient?: { perMinute: number; perHour: number };
   /** "skipped" when there is nothing left to deliver (the task was decided before its card went out). */
   send(message: OutboxMessage): Promise<"sent" | "skipped">;
+  /** The channel's own upkeep, run each round before the outbox is drained (re-issuing cards about to lapse). */
+  upkeep?(): Promise<void>;
 }
 
 export function consoleSender(log: (line: string) => void = (line) => console.log(line)): Sender {

@@ -45,6 +45,7 @@ export async function runJobsOnce(deps: JobDeps) {
   };
   if (await deps.calendars.refresh()) await recomputePendingDeadlines({ ctx: { ...ctx, calendar: deps.calendars.current() } });
   const fired = await runDueTimers({ ...ctx, calendar: deps.calendars.current() });
+  await deps.sender.upkeep?.();
   let sent = 0;
   for (;;) {
     const round = await dispatchOutbox({ db: deps.db, clock: deps.clock, sender: deps.sender });

@@ -1,6 +1,6 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client";
-import { wecomCards } from "../../../db/schema";
+import { outbox, tasks, wecomCards } from "../../../db/schema";
 import type { Card } from "../../../cards";
 import type { Clock } from "../../context";
 import { SendError, type OutboxMessage, type Sender } from "../../jobs/outbox";
@@ -9,6 +9,9 @@ import { renderMessage, renderText, wecomTaskId } from "./render";
 
 /** Response codes are single-use and expire; WeCom has said 72 h and 24 h at different times, so trust 24 h. */
 export const RESPONSE_CODE_TTL_MS = 24 * 3_600_000;
+// A card still waiting this long is sent again, so the one the decision updates has a live code.
+export const CARD_REISSUE_AFTER_MS = 20 * 3_600_000;
+const REISSUED = "（卡片超过 20 小时未处理，已重新发送）";
 
 export interface WecomSenderDeps {
   db: Db;
@@ -95,8 +98,49 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     return "sent";
   }
 
+  /**
+   * Cards of still-pending tasks whose response code is about to lapse are sent again (the same card, a new
+   * task_id and code): after a long stage the decision can still grey out the buttons instead of failing.
+   */
+  async function reissueLapsingCards() {
+    const now = clock.now();
+    const before = new Date(now.getTime() - CARD_REISSUE_AFTER_MS);
+    const stale = await db
+      .select({ card: wecomCards, payload: outbox.payload })
+      .from(wecomCards)
+      .innerJoin(tasks, eq(tasks.id, wecomCards.taskId))
+      .innerJoin(outbox, eq(outbox.id, wecomCards.outboxId))
+      .where(
+        and(
+          eq(tasks.status, "pending"),
+          isNull(wecomCards.settledAt),
+          lt(wecomCards.sentAt, before),
+          or(isNull(wecomCards.codeIssuedAt), lt(wecomCards.codeIssuedAt, before)),
+          // Only the newest card of each task: older ones were re-issued already.
+          sql`${wecomCards.id} = (select max(c.id) from ${wecomCards} c where c.task_id = ${wecomCards.taskId})`,
+        ),
+      );
+    for (const { card, payload } of stale) {
+      const again = payload as Card;
+      const summary = again.summary.endsWith(REISSUED) ? again.summary : `${again.summary}${REISSUED}`;
+      await db
+        .insert(outbox)
+        .values({
+          dedupeKey: `reissue:${card.id}`,
+          userId: card.userId,
+          kind: "task",
+          payload: { ...again, summary },
+          taskId: card.taskId,
+          nextAttemptAt: now,
+          createdAt: now,
+        })
+        .onConflictDoNothing();
+    }
+  }
+
   return {
     name: "wecom",
+    upkeep: reissueLapsingCards,
     // WeCom drops sends over 30 a minute or 1000 an hour to one member without saying so.
     perRecipient: { perMinute: 30, perHour: 1000 },
     async send(m) {
