@@ -209,6 +209,21 @@ describe("cards", () => {
     expect(labels.map((u) => u.button.replace_name)).toEqual([`已由${winner}同意`, `已由${winner}同意`]);
   });
 
+  test("one approver tapping two requests' cards in the same second decides both (no over-eager de-duplication)", async () => {
+    const first = await submitAndDeliver();
+    const firstCard = latestCard(fake, "XuFeng")!.button("提交评估意见");
+    const second = await submitAndDeliver();
+    const secondCard = latestCard(fake, "XuFeng")!.button("提交评估意见");
+    const at = 1_790_200_000;
+    const [a, b] = await Promise.all([
+      wecom.click("XuFeng", firstCard, fake.issueResponseCode(), at),
+      wecom.click("XuFeng", secondCard, fake.issueResponseCode(), at),
+    ]);
+    expect([a.reply!.MsgType, b.reply!.MsgType]).toEqual(["update_button", "update_button"]);
+    expect((await request(first.id)).currentStage).toBe("approve");
+    expect((await request(second.id)).currentStage).toBe("approve");
+  });
+
   test("a tap on someone else's card, or on a card whose stage has moved on, is refused, explained and audited", async () => {
     const { id } = await submitAndDeliver();
     const xufeng = latestCard(fake, "XuFeng")!.button("提交评估意见");
