@@ -2,6 +2,7 @@ import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { createScratchDatabase } from "../db/scratch";
 import { benchAuditVerify } from "./audit-verify";
 import { benchDecisions } from "./decisions";
+import { benchWecomCallbacks } from "./wecom-callbacks";
 
 // `npm run bench`: every benchmark on embedded PGlite, and on PostgreSQL too when BENCH_DATABASE_URL is set
 // (a scratch database is created there and dropped afterwards). Figures are ratios against a baseline
@@ -29,7 +30,7 @@ async function fresh(kind: "pglite" | "postgres"): Promise<{ database: Database;
 const kinds: ("pglite" | "postgres")[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 console.log(`yunshen bench — node ${process.version}, ${new Date().toISOString()}`);
 for (const kind of kinds) {
-  for (const bench of [benchDecisions, benchAuditVerify]) {
+  for (const bench of [benchDecisions, benchWecomCallbacks, benchAuditVerify]) {
     const { database, drop } = await fresh(kind);
     try {
       await bench(database);
