@@ -42,11 +42,13 @@ export async function mutate<T>(
   meta: MutationMeta,
   change: (tx: Db, journal: Journal) => Promise<T>,
 ): Promise<T> {
-  const run = async (tx: Db) => {
+  // The audit chain's lock is held from the append to commit, so the append comes after every other write.
+  const run = async (tx: Db, remember?: (result: T) => Promise<void>) => {
     const journal = new Journal(ctx);
-    const result = await change(tx, journal);
+    const result = asJson(await change(tx, journal));
+    await remember?.(result);
     await auditAppendMany(tx, journal.entries);
-    return asJson(result);
+    return result;
   };
   try {
     return await ctx.db.transaction(async (tx) => {
@@ -68,12 +70,12 @@ export async function mutate<T>(
         if (refused) throw new ServiceError(refused.code, refused.message, refused.status, undefined, true);
         return seen?.result as T;
       }
-      const result = await run(tx);
-      await tx
-        .update(inboundEvents)
-        .set({ result: sql`${JSON.stringify(result ?? null)}::jsonb` })
-        .where(and(eq(inboundEvents.scope, dedupe.scope), eq(inboundEvents.key, dedupe.key)));
-      return result;
+      return run(tx, async (result) => {
+        await tx
+          .update(inboundEvents)
+          .set({ result: sql`${JSON.stringify(result ?? null)}::jsonb` })
+          .where(and(eq(inboundEvents.scope, dedupe.scope), eq(inboundEvents.key, dedupe.key)));
+      });
     });
   } catch (err) {
     // Malformed input (400) writes nothing (invariant 7); a refusal of a well-formed action is evidence.

@@ -33,7 +33,8 @@ export interface WecomCallbackDeps {
 // WeCom's own callbacks are a few KB; anything near this is not from WeCom.
 const MAX_CALLBACK_BYTES = 64 * 1024;
 
-const signedQuery = z.object({
+/** The query WeCom signs every callback with. */
+export const signedQuery = z.object({
   msg_signature: z.string().regex(/^[0-9a-fA-F]{40}$/, "应为 40 位十六进制签名"),
   timestamp: z.string().regex(/^\d{1,12}$/, "应为数字时间戳"),
   nonce: z.string().min(1).max(64),
