@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { and, count, eq, inArray, like } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { auditLog, outbox, requests, wecomCards } from "../db/schema";
+import { auditLog, outbox, requests, tasks, wecomCards } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
 import { createWecomChannel } from "../src/channels/wecom";
 import type { WecomClient } from "../src/channels/wecom/client";
@@ -115,6 +115,47 @@ describe("callback endpoint", () => {
     const refusals = (await t.db.select({ n: count() }).from(auditLog).where(eq(auditLog.action, "wecom.callback")))[0]!.n;
     expect(refusals - refusalsBefore).toBe(cases.length + 1);
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+
+  test("a callback that would overrun WeCom's window gets an empty 200 at once and still completes", async () => {
+    const slow = await createTestApp({
+      wecom: { crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }), corpId: SET_A.corpId, health: () => ({ ok: true }), replyWithinMs: 50 },
+    });
+    try {
+      const { id } = ok(await slow.submit("yangfan", sampleForm()), 201);
+      const [task] = await slow.db.select().from(tasks).where(and(eq(tasks.requestId, id), eq(tasks.userId, "xufeng")));
+      const key = `ys1:approve:${task!.cardToken}`;
+      const plain = buildWecomXml({
+        ToUserName: SET_A.corpId, FromUserName: "XuFeng", CreateTime: 1, MsgType: "event", Event: "template_card_event",
+        EventKey: key, TaskId: "ys-x", ResponseCode: "rc", AgentID: AGENT_ID,
+      });
+      const encrypt = wecom.crypto.encrypt(plain);
+      const q = `msg_signature=${wecomSignature(SET_A.token, "1", "2", encrypt)}&timestamp=1&nonce=2`;
+      // Someone else holds the request for a while (a slow transaction), so the decision has to wait.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holder = slow.db.transaction(async (tx) => {
+        await tx.select().from(requests).where(eq(requests.id, id)).for("update");
+        locked();
+        await held;
+      });
+      await isLocked;
+      const res = await slow.app.request(`/wecom/callback?${q}`, {
+        method: "POST",
+        body: buildWecomXml({ ToUserName: SET_A.corpId, Encrypt: encrypt, AgentID: String(AGENT_ID) }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("");
+      release();
+      await holder;
+      for (let i = 0; i < 50 && (await slow.db.select().from(requests).where(eq(requests.id, id)))[0]!.currentStage === "evaluate"; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect((await slow.db.select().from(requests).where(eq(requests.id, id)))[0]!.currentStage).toBe("approve");
+    } finally {
+      await slow.close();
+    }
   });
 
   test("without WeCom configured the endpoint says so", async () => {

@@ -23,7 +23,7 @@ export interface AppDeps {
   profile: string;
   log?: (line: string) => void;
   /** WeCom / 粤政易, when configured: the callback's crypto and how healthy the API client is. */
-  wecom?: { crypto: WecomCrypto; corpId: string; health: () => WecomHealth };
+  wecom?: { crypto: WecomCrypto; corpId: string; health: () => WecomHealth; replyWithinMs?: number };
   /** A callback queued messages: the outbox may send them now rather than at its next round. */
   onQueued?: () => void;
 }

@@ -28,7 +28,12 @@ export interface WecomCallbackDeps {
   log: (line: string) => void;
   /** Called when a callback has queued messages, so the outbox need not wait for its next round. */
   onQueued?: () => void;
+  /** How long a callback may take before WeCom gets an empty 200 instead of the answer (tests shorten it). */
+  replyWithinMs?: number;
 }
+
+// WeCom gives up after 5 s and retries; answer with a margin for the network.
+const REPLY_WITHIN_MS = 4_000;
 
 // WeCom's own callbacks are a few KB; anything near this is not from WeCom.
 const MAX_CALLBACK_BYTES = 64 * 1024;
@@ -133,8 +138,39 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
     const parsed = inboundMessage.safeParse(flat);
     // Message kinds we do not handle (images, location, entering the app…): acknowledged, nothing to do.
     if (!parsed.success) return c.body(null, 200);
-    const message = parsed.data;
+    return withinWindow(c, answer(c, parsed.data, plain, query.data));
+  });
 
+  /**
+   * WeCom waits 5 s and then retries. Whatever is still running at the edge of the window finishes on its
+   * own (a decision commits, its updates go out through the outbox), and WeCom gets an empty 200 now.
+   */
+  async function withinWindow(c: Context, work: Promise<Response>): Promise<Response> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), deps.replyWithinMs ?? REPLY_WITHIN_MS);
+    });
+    const settled = work.catch((err) => {
+      deps.log(`企业微信回调处理失败：${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      throw err;
+    });
+    try {
+      const first = await Promise.race([settled, late]);
+      if (first) return first;
+      settled.catch(() => {});
+      deps.log("企业微信回调处理超过时限，已先回复空 200，处理在后台继续");
+      return c.body(null, 200);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function answer(
+    c: Context,
+    message: z.output<typeof inboundMessage>,
+    plain: string,
+    query: z.output<typeof signedQuery>,
+  ): Promise<Response> {
     const user = await userByWecomId(deps.db, message.FromUserName);
     const actor: Actor | null = user ? { userId: user.id, name: user.name, unitId: user.unitId, roles: user.roles } : null;
     const ctx: ServiceContext = {
@@ -154,7 +190,7 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
         MsgType: "text",
         Content: fitText(content),
       });
-      return c.body(deps.crypto.sealReply(xml, query.data.timestamp, query.data.nonce), 200, { "content-type": "application/xml" });
+      return c.body(deps.crypto.sealReply(xml, query.timestamp, query.nonce), 200, { "content-type": "application/xml" });
     };
 
     if (message.MsgType === "text") {
@@ -193,12 +229,12 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
         MsgType: "update_button",
         Button: { ReplaceName: outcome.buttonLabel },
       });
-      return c.body(deps.crypto.sealReply(xml, query.data.timestamp, query.data.nonce), 200, { "content-type": "application/xml" });
+      return c.body(deps.crypto.sealReply(xml, query.timestamp, query.nonce), 200, { "content-type": "application/xml" });
     } catch (err) {
       if (err instanceof ServiceError) return reply(err.message);
       throw err;
     }
-  });
+  }
 
   return app;
 }
