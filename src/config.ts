@@ -28,6 +28,10 @@ const configSchema = z
   WECOM_API_BASE: z.url({ protocol: /^https?$/ }).default("https://qyapi.weixin.qq.com"),
   // A page with a request's details, where the deployment has one: {code} and {id} are filled in.
   WECOM_DETAIL_URL: optional(z.url({ protocol: /^https?$/ })),
+  // Where WeCom's OAuth lives; 粤政易 and private deployments may have their own.
+  WECOM_OAUTH_BASE: z.url({ protocol: /^https?$/ }).default("https://open.weixin.qq.com"),
+  // This service's address as people's phones reach it: cards then link to its own details page.
+  PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
 })
   .superRefine((config, ctx) => {
     const set = WECOM_REQUIRED.filter((k) => config[k] !== undefined);
@@ -38,7 +42,17 @@ const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 
-export type WecomConfig = { corpId: string; agentId: number; secret: string; token: string; encodingAesKey: string; apiBase: string; detailUrl?: string };
+export type WecomConfig = {
+  corpId: string;
+  agentId: number;
+  secret: string;
+  token: string;
+  encodingAesKey: string;
+  apiBase: string;
+  oauthBase: string;
+  detailUrl?: string;
+  publicUrl?: string;
+};
 
 /** The WeCom settings, or null when the service runs without WeCom. */
 export function wecomConfig(config: Config): WecomConfig | null {
@@ -50,7 +64,9 @@ export function wecomConfig(config: Config): WecomConfig | null {
     token: config.WECOM_TOKEN!,
     encodingAesKey: config.WECOM_ENCODING_AES_KEY!,
     apiBase: config.WECOM_API_BASE.replace(/\/+$/, ""),
+    oauthBase: config.WECOM_OAUTH_BASE.replace(/\/+$/, ""),
     detailUrl: config.WECOM_DETAIL_URL,
+    publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
   };
 }
 

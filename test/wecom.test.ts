@@ -17,6 +17,8 @@ import { startFakeWecom, type FakeWecom } from "./fakes/wecom-server";
 // WeCom's official vector set A (wecom.md §1.8): the service is configured as that corp.
 const SET_A = { token: "QDG6eK", encodingAesKey: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", corpId: "wx5823bf96d3bd56c7" };
 const AGENT_ID = 1000002;
+const PUBLIC_URL = "https://yunshen.example.gov.cn";
+const OAUTH_BASE = "https://open.weixin.qq.com";
 
 let fake: FakeWecom;
 let t: TestApp;
@@ -30,10 +32,15 @@ beforeAll(async () => {
   fake = await startFakeWecom({ corpId: SET_A.corpId, agentId: AGENT_ID });
   let client: WecomClient | null = null;
   t = await createTestApp({
-    wecom: { crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }), corpId: SET_A.corpId, health: () => client!.health() },
+    wecom: {
+      crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }),
+      corpId: SET_A.corpId,
+      health: () => client!.health(),
+      userIdFromOAuthCode: (code) => client!.userIdFromOAuthCode(code),
+    },
   });
   channel = createWecomChannel(
-    { ...SET_A, agentId: AGENT_ID, secret: fake.secret, apiBase: fake.url },
+    { ...SET_A, agentId: AGENT_ID, secret: fake.secret, apiBase: fake.url, oauthBase: OAUTH_BASE, publicUrl: PUBLIC_URL },
     { db: t.db, clock: t.clock, log: (l) => logLines.push(l) },
   );
   client = channel.client;
@@ -177,7 +184,16 @@ describe("cards", () => {
     expect(card.title).toBe("待处理：需求评估");
     expect(card.fields).toMatchObject({ 单位: "梅州市人力资源和社会保障局", 资源: "3 台 / 16 核 / 48G 内存 / 400G 存储", 环节: "需求评估" });
     expect(card.fields["期限"]).toMatch(/^2026-11-26 前（3 个工作日）$/);
-    expect(card.fields["详情"]).toBe(`回复「查询 ${code}」`);
+    // 详情 opens our page through WeCom's OAuth, which tells the page who is looking.
+    const link = new URL(card.links["详情"]!);
+    expect(link.origin + link.pathname).toBe(`${OAUTH_BASE}/connect/oauth2/authorize`);
+    expect(Object.fromEntries(link.searchParams)).toMatchObject({
+      appid: SET_A.corpId,
+      redirect_uri: `${PUBLIC_URL}/wecom/requests/${code}`,
+      scope: "snsapi_base",
+      agentid: String(AGENT_ID),
+    });
+    expect(link.hash).toBe("#wechat_redirect");
     expect(card.buttons.map((b) => b.text)).toEqual(["提交评估意见", "退回"]);
     // Each assignee's card carries their own token: the two providers' keys differ.
     expect(latestCard(fake, "LinNa")!.button("提交评估意见").key).not.toBe(card.button("提交评估意见").key);
@@ -353,6 +369,35 @@ describe("cards", () => {
     ]);
     expect(JSON.stringify(fake.sent.filter((m) => m.touser === "YangFan").at(-1))).toContain("申请已办结");
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+});
+
+describe("details page", () => {
+  const open = (code: string, query: string) => t.call(null, "GET", `/wecom/requests/${code}${query}`);
+
+  test("opened from a card, it shows the request to the member WeCom vouches for, once per code", async () => {
+    const { code } = ok(await t.submit("yangfan", { ...sampleForm(), systemName: "人社<script>alert(1)</script>系统" }), 201);
+    const oauth = fake.issueOAuthCode("YangFan");
+    const res = await open(code, `?code=${oauth}&state=ys`);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("需求评估");
+    expect(res.body).toContain("3 台 / 16 核 / 48G 内存 / 400G 存储");
+    expect(res.body).toContain("人社&lt;script&gt;alert(1)&lt;/script&gt;系统");
+    expect(res.body).not.toContain("<script>alert(1)");
+    // The code is single-use: a reload has to come through WeCom again.
+    const again = await open(code, `?code=${oauth}&state=ys`);
+    expect(again.status).toBe(403);
+    expect(again.body).toContain("链接已失效");
+  });
+
+  test("the same visibility as the API: another unit's applicant sees nothing, and a bad link is refused", async () => {
+    const { code } = ok(await t.submit("yangfan", sampleForm()), 201);
+    const other = await open(code, `?code=${fake.issueOAuthCode("HeXin")}&state=ys`);
+    expect(other.status).toBe(404);
+    expect(other.body).toContain("不存在或您无权查看");
+    expect((await open(code, "")).status).toBe(400);
+    expect((await open("not-a-code", `?code=${fake.issueOAuthCode("YangFan")}`)).status).toBe(400);
+    expect((await open(code, `?code=${fake.issueOAuthCode("Stranger")}`)).status).toBe(403);
   });
 });
 

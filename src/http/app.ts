@@ -8,6 +8,7 @@ import type { WorkCalendar } from "../calendar";
 import type { Clock } from "../context";
 import { ServiceError } from "../errors";
 import { wecomCallbackRoutes } from "../channels/wecom/callback";
+import { wecomPageRoutes } from "../channels/wecom/pages";
 import type { WecomHealth } from "../channels/wecom/client";
 import type { WecomCrypto } from "../channels/wecom/crypto";
 import { authenticate, type ApiEnv } from "./auth";
@@ -23,7 +24,14 @@ export interface AppDeps {
   profile: string;
   log?: (line: string) => void;
   /** WeCom / 粤政易, when configured: the callback's crypto and how healthy the API client is. */
-  wecom?: { crypto: WecomCrypto; corpId: string; health: () => WecomHealth; replyWithinMs?: number };
+  wecom?: {
+    crypto: WecomCrypto;
+    corpId: string;
+    health: () => WecomHealth;
+    replyWithinMs?: number;
+    /** For the details page a card links to: who opened it, by WeCom's OAuth code. */
+    userIdFromOAuthCode?: (code: string) => Promise<string | null>;
+  };
   /** A callback queued messages: the outbox may send them now rather than at its next round. */
   onQueued?: () => void;
 }
@@ -62,11 +70,11 @@ export function createApp(deps: AppDeps) {
   api.route("/directory", directoryRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
-  if (deps.wecom)
-    app.route(
-      "/wecom/callback",
-      wecomCallbackRoutes({ ...deps, ...deps.wecom, log, onQueued: deps.onQueued }),
-    );
+  if (deps.wecom) {
+    app.route("/wecom/callback", wecomCallbackRoutes({ ...deps, ...deps.wecom, log, onQueued: deps.onQueued }));
+    const { userIdFromOAuthCode } = deps.wecom;
+    if (userIdFromOAuthCode) app.route("/wecom/requests", wecomPageRoutes({ ...deps, userIdFromOAuthCode, log }));
+  }
   else
     app.all("/wecom/callback", (c) =>
       c.json(errorBody("wecom_not_configured", "本服务未配置企业微信（WECOM_CORP_ID 等），不接收回调"), 404),

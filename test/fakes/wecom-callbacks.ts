@@ -88,5 +88,8 @@ export function latestCard(fake: FakeWecom, wecomUserId: string) {
       return { taskId: tc.task_id as string, key: b.key as string };
     },
     fields: Object.fromEntries(tc.horizontal_content_list.map((h: { keyname: string; value: string }) => [h.keyname, h.value])),
+    links: Object.fromEntries(
+      tc.horizontal_content_list.filter((h: { url?: string }) => h.url).map((h: { keyname: string; url: string }) => [h.keyname, h.url]),
+    ) as Record<string, string>,
   };
 }

@@ -1,4 +1,5 @@
-// A fake WeCom API server on loopback for tests: gettoken, message/send, message/update_template_card.
+// A fake WeCom API server on loopback for tests: gettoken, message/send, message/update_template_card, and
+// auth/getuserinfo (the OAuth code of a page opened from a card; unknown or used → 40029).
 // It follows /work/shared/reference/wecom.md §2.1, §2.4 B, §3 and §4 where that text gives a rule and an
 // error code. Where it doesn't, the choice is marked "fake's choice" below:
 //   - agentid missing or not this app's on message/send → 40056 (invalid agentid)  [fake's choice]
@@ -15,7 +16,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type FakeWecomApi = "gettoken" | "send" | "update_template_card";
+export type FakeWecomApi = "gettoken" | "send" | "update_template_card" | "getuserinfo";
 
 export interface FakeWecom {
   /** http://127.0.0.1:PORT */
@@ -37,6 +38,8 @@ export interface FakeWecom {
   delay(ms: number): void;
   /** A fresh response_code, as a click callback (`ResponseCode`) would carry; usable once for update_template_card. */
   issueResponseCode(): string;
+  /** The `code` WeCom appends when a member opens an OAuth link (snsapi_base); usable once. */
+  issueOAuthCode(userid: string): string;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ const ERRMSG: Record<number, string> = {
   40008: "invalid message type",
   40013: "invalid corpid",
   40014: "invalid access_token",
+  40029: "invalid code",
   40056: "invalid agentid",
   40058: "invalid parameter",
   41001: "access_token missing",
@@ -90,7 +94,9 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
   const taskIds = new Set<string>();
   /** response_code → used? */
   const responseCodes = new Map<string, boolean>();
-  const injected: Record<FakeWecomApi, number[]> = { gettoken: [], send: [], update_template_card: [] };
+  const injected: Record<FakeWecomApi, number[]> = { gettoken: [], send: [], update_template_card: [], getuserinfo: [] };
+  /** OAuth code → the member it stands for, until used. */
+  const oauthCodes = new Map<string, string>();
   let delayMs = 0;
   const pending = new Set<NodeJS.Timeout>();
 
@@ -165,6 +171,14 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     return answer(0, extra);
   }
 
+  function getuserinfo(query: Record<string, string>) {
+    checkToken(query);
+    const userid = oauthCodes.get(query.code ?? "");
+    if (!userid) throw new Reject(40029);
+    oauthCodes.delete(query.code!);
+    return answer(0, { userid, user_ticket: random(16), expires_in: 1800 });
+  }
+
   function update(query: Record<string, string>, body: any) {
     checkToken(query);
     if (!body || typeof body !== "object" || Array.isArray(body)) throw new Reject(40058);
@@ -202,6 +216,7 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     "/cgi-bin/gettoken": { method: "GET", api: "gettoken" },
     "/cgi-bin/message/send": { method: "POST", api: "send" },
     "/cgi-bin/message/update_template_card": { method: "POST", api: "update_template_card" },
+    "/cgi-bin/auth/getuserinfo": { method: "GET", api: "getuserinfo" },
   };
 
   const server = createServer(async (req, res) => {
@@ -224,7 +239,13 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     if (forced !== undefined && forced !== 0) return reply(res, 200, answer(forced));
     try {
       if (badJson) throw new Reject(40058);
-      const out = route.api === "gettoken" ? gettoken(query) : route.api === "send" ? send(query, body) : update(query, body);
+      const handlers: Record<FakeWecomApi, () => unknown> = {
+        gettoken: () => gettoken(query),
+        send: () => send(query, body),
+        update_template_card: () => update(query, body),
+        getuserinfo: () => getuserinfo(query),
+      };
+      const out = handlers[route.api]();
       reply(res, 200, out);
     } catch (err) {
       if (err instanceof Reject) return reply(res, 200, answer(err.errcode));
@@ -254,6 +275,11 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
       delayMs = ms;
     },
     issueResponseCode,
+    issueOAuthCode(userid) {
+      const code = random(32);
+      oauthCodes.set(code, userid);
+      return code;
+    },
     async close() {
       for (const timer of pending) clearTimeout(timer);
       pending.clear();

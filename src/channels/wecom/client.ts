@@ -74,10 +74,12 @@ export interface WecomClient {
   send(body: Record<string, unknown>): Promise<SendResult>;
   /** POST /cgi-bin/message/update_template_card; client adds agentid. */
   updateTemplateCard(body: Record<string, unknown>): Promise<void>;
+  /** The member behind a web page opened through WeCom's OAuth (snsapi_base); null for a non-member. */
+  userIdFromOAuthCode(code: string): Promise<string | null>;
   health(): WecomHealth;
 }
 
-type Api = "gettoken" | "message/send" | "message/update_template_card";
+type Api = "gettoken" | "message/send" | "message/update_template_card" | "auth/getuserinfo";
 
 /** Refresh this long before WeCom says the token expires. */
 const TOKEN_MARGIN_MS = 5 * 60_000;
@@ -122,6 +124,8 @@ function operatorAdvice(api: Api, errcode: number, errmsg: string): string | nul
 // Response shapes. WeCom always answers JSON with `errcode`; the rest depends on the API.
 const errorShape = z.object({ errcode: z.number().int(), errmsg: z.string().optional() });
 const tokenShape = z.object({ access_token: z.string().min(1), expires_in: z.number().positive() });
+// Members come back as `userid` (older answers: `UserId`); people outside the organisation only have an openid.
+const oauthShape = z.object({ userid: z.string().min(1).optional(), UserId: z.string().min(1).optional() });
 const sendShape = z.object({
   msgid: z.union([z.string(), z.number()]).transform(String),
   invaliduser: z.string().optional(),
@@ -271,15 +275,16 @@ export function createWecomClient(config: WecomClientConfig): WecomClient {
     if (cached?.token === token) cached = null;
   }
 
-  async function post(api: Exclude<Api, "gettoken">, body: Record<string, unknown>): Promise<unknown> {
-    const payload = { ...body, agentid: config.agentId };
+  /** An API call with the access token: a POST of `body` (agentid added), or a GET with `params` when body is undefined. */
+  async function withToken(api: Exclude<Api, "gettoken">, body: Record<string, unknown> | undefined, params: Record<string, string> = {}): Promise<unknown> {
+    const payload = body === undefined ? undefined : { ...body, agentid: config.agentId };
     let token = "";
     let refreshed = false;
     return call(
       api,
       async () => {
         token = await getToken();
-        const query = new URLSearchParams({ access_token: token });
+        const query = new URLSearchParams({ access_token: token, ...params });
         return exchange(api, `${base}/cgi-bin/${api}?${query}`, payload);
       },
       (errcode) => {
@@ -294,7 +299,7 @@ export function createWecomClient(config: WecomClientConfig): WecomClient {
 
   return {
     async send(body) {
-      const json = await post("message/send", body);
+      const json = await withToken("message/send", body);
       const result = parse("message/send", sendShape, json);
       return {
         msgid: result.msgid,
@@ -303,7 +308,12 @@ export function createWecomClient(config: WecomClientConfig): WecomClient {
       };
     },
     async updateTemplateCard(body) {
-      await post("message/update_template_card", body);
+      await withToken("message/update_template_card", body);
+    },
+    async userIdFromOAuthCode(code) {
+      const json = await withToken("auth/getuserinfo", undefined, { code });
+      const result = parse("auth/getuserinfo", oauthShape, json);
+      return result.userid ?? result.UserId ?? null;
     },
     health() {
       if (!problem) return { ok: true };

@@ -3,6 +3,7 @@ import type { WecomConfig } from "../../config";
 import type { Clock } from "../../context";
 import { createWecomClient } from "./client";
 import { createWecomCrypto } from "./crypto";
+import { oauthLink } from "./pages";
 import { wecomSender } from "./sender";
 
 /** Everything the service needs for WeCom / 粤政易 from one configuration: callback crypto, API client, sender. */
@@ -17,6 +18,26 @@ export function createWecomChannel(config: WecomConfig, deps: { db: Db; clock: C
     log: deps.log,
     fetch: deps.fetch,
   });
-  const sender = wecomSender({ db: deps.db, client, clock: deps.clock, detailUrl: config.detailUrl });
-  return { crypto, client, sender, corpId: config.corpId, health: () => client.health() };
+  const sender = wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config) });
+  return {
+    crypto,
+    client,
+    sender,
+    corpId: config.corpId,
+    health: () => client.health(),
+    userIdFromOAuthCode: (code: string) => client.userIdFromOAuthCode(code),
+  };
+}
+
+/**
+ * Where a card's 详情 leads: the deployment's own portal (WECOM_DETAIL_URL), else this service's page behind
+ * WeCom's OAuth (PUBLIC_URL), else nowhere (the card says to type 查询 instead).
+ */
+function detailLink(config: WecomConfig): ((ref: { code: string; id: number }) => string) | undefined {
+  const { detailUrl, publicUrl } = config;
+  if (detailUrl) return (ref) => detailUrl.replaceAll("{code}", encodeURIComponent(ref.code)).replaceAll("{id}", String(ref.id));
+  if (publicUrl)
+    return (ref) =>
+      oauthLink({ oauthBase: config.oauthBase, corpId: config.corpId, agentId: config.agentId, target: `${publicUrl}/wecom/requests/${ref.code}` });
+  return undefined;
 }

@@ -17,8 +17,8 @@ export interface WecomSenderDeps {
   db: Db;
   client: WecomClient;
   clock: Clock;
-  /** A details page for the request, where the deployment has one: "{code}" and "{id}" are filled in. */
-  detailUrl?: string;
+  /** The details page of a request, where there is one. */
+  detailLink?: (ref: { code: string; id: number }) => string;
 }
 
 /**
@@ -28,10 +28,9 @@ export interface WecomSenderDeps {
 export function wecomSender(deps: WecomSenderDeps): Sender {
   const { db, client, clock } = deps;
   const detailUrl = (card: Card) => {
-    if (!deps.detailUrl) return null;
-    const code = card.fields.find((f) => f.label === "编号")?.value ?? "";
-    const id = /\/(\d+)$/.exec(card.link)?.[1] ?? "";
-    return deps.detailUrl.replaceAll("{code}", encodeURIComponent(code)).replaceAll("{id}", id);
+    const id = Number(/\/(\d+)$/.exec(card.link)?.[1]);
+    const code = card.fields.find((f) => f.label === "编号")?.value;
+    return deps.detailLink && code && id ? deps.detailLink({ code, id }) : null;
   };
 
   async function deliver(m: OutboxMessage & { card: Card }): Promise<"sent" | "skipped"> {
