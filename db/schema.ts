@@ -9,7 +9,9 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -194,6 +196,57 @@ export const chatPrompts = pgTable("chat_prompts", {
   askedAt: ts("asked_at").notNull(),
   expiresAt: ts("expires_at").notNull(),
 });
+
+// Hosts (bastions, VMs) that ask for login codes: each holds a credential of its own, stored as its SHA-256.
+export const hosts = pgTable("hosts", {
+  id: text("id").primaryKey(),
+  credentialHash: text("credential_hash").notNull().unique(),
+  createdAt: ts("created_at").notNull(),
+  revokedAt: ts("revoked_at"),
+});
+
+// 虚拟机账号: a login account on one host, bound to one person and their phone (004 第三十七条).
+export const vmAccounts = pgTable(
+  "vm_accounts",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    hostId: text("host_id").notNull().references(() => hosts.id),
+    account: text("account").notNull(),
+    userId: text("user_id").notNull().references(() => users.id),
+    // The phone the account was bound to when it was approved; a new phone means a new approval.
+    mobile: text("mobile").notNull(),
+    requestId: bigint("request_id", { mode: "number" }).references(() => requests.id),
+    status: text("status").$type<"active" | "revoked" | "expired">().notNull(),
+    validUntil: ts("valid_until").notNull(),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    lockedAt: ts("locked_at"),
+    createdAt: ts("created_at").notNull(),
+    endedAt: ts("ended_at"),
+  },
+  (t) => [
+    // One person per account name on a host, while it is in use.
+    uniqueIndex("vm_accounts_host_account_active_idx").on(t.hostId, t.account).where(sql`status = 'active'`),
+    index("vm_accounts_user_idx").on(t.userId),
+  ],
+);
+
+// One-time login codes: only a keyed hash is kept; a new code replaces the account's previous one.
+export const accessCodes = pgTable(
+  "access_codes",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    vmAccountId: bigint("vm_account_id", { mode: "number" }).notNull().references(() => vmAccounts.id),
+    hostId: text("host_id").notNull().references(() => hosts.id),
+    codeHash: text("code_hash").notNull(),
+    createdAt: ts("created_at").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+    // Set when the code is used, replaced, spent by wrong tries, or never delivered.
+    closedAt: ts("closed_at"),
+    closedReason: text("closed_reason").$type<"used" | "replaced" | "tries" | "undelivered" | "revoked">(),
+    wrongTries: integer("wrong_tries").notNull().default(0),
+  },
+  (t) => [index("access_codes_account_idx").on(t.vmAccountId, t.createdAt)],
+);
 
 // Append-only, hash-chained. Triggers in the migrations refuse UPDATE, DELETE and TRUNCATE.
 export const auditLog = pgTable(

@@ -9,6 +9,7 @@ import { systemClock, type ServiceContext } from "./context";
 import { loadDemo } from "./directory/demo";
 import { importDirectory } from "./directory/import";
 import { createToken, listTokens, revokeToken } from "./directory/tokens";
+import { addHost, listHosts, revokeHost, rotateHost } from "./access/hosts";
 import { recomputePendingDeadlines } from "./engine/requests";
 import { invalid, ServiceError } from "./errors";
 import { readJsonFile, requestCommand } from "./cli-requests";
@@ -30,6 +31,10 @@ export const USAGE = `用法：yunshen <命令>
   token create --user ID [--name NAME]      为用户签发 API 访问令牌
   token revoke TOKEN_ID                     吊销令牌
   token list [--user ID]                    列出令牌（不含令牌本身）
+  host add NAME                             登记堡垒机或虚拟机，打印它调用 /access 的凭据
+  host rotate NAME                          为主机换发新凭据（旧凭据立即失效）
+  host revoke NAME                          吊销主机凭据
+  host list                                 列出已登记的主机
   audit verify                              校验审计日志哈希链
   audit export [--format jsonl|csv] [--output FILE]
                                             导出审计日志
@@ -44,7 +49,7 @@ export const USAGE = `用法：yunshen <命令>
   request act ID ACTION [--note T] [--reason T] [--text T] [--to-stage S] [--to-user U]
                  [--kind rectification|warning] [--days N] [--form FILE] [--stage-run N]
                                             办理：approve confirm reject return fail transfer
-                                            comment withdraw resubmit finding extend`;
+                                            comment withdraw resubmit finding extend nudge`;
 
 const BOOLEAN_FLAGS = new Set(["shell", "help"]);
 
@@ -191,6 +196,27 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
         }
         for (const t of await listTokens(database.db, flags.user))
           io.out(`${t.id}  ${t.userId}  ${t.name || "-"}  签发 ${t.createdAt.toISOString()}${t.revokedAt ? `  已吊销 ${t.revokedAt.toISOString()}` : ""}\n`);
+        return 0;
+      });
+
+    case "host":
+      if (sub !== "add" && sub !== "rotate" && sub !== "revoke" && sub !== "list") throw usage("host 支持 add、rotate、revoke、list");
+      if (sub !== "list" && !rest[0]) throw usage(`host ${sub} 需要主机名`);
+      return withDatabase(config, async (database) => {
+        const ctx = await cliContext(database, config);
+        if (sub === "add" || sub === "rotate") {
+          const h = sub === "add" ? await addHost({ ctx, input: { name: rest[0] } }) : await rotateHost({ ctx, input: { name: rest[0] } });
+          io.out(`${h.credential}\n`);
+          io.err(`主机 ${h.name} 的凭据只显示这一次：请写入该主机的 /etc/yunshen/host.token（仅 root 可读）。\n`);
+          return 0;
+        }
+        if (sub === "revoke") {
+          await revokeHost({ ctx, input: { name: rest[0] } });
+          io.out(`主机 ${rest[0]} 的凭据已吊销\n`);
+          return 0;
+        }
+        for (const h of await listHosts(database.db))
+          io.out(`${h.name}  登记 ${h.createdAt.toISOString()}${h.revokedAt ? `  已吊销 ${h.revokedAt.toISOString()}` : ""}\n`);
         return 0;
       });
 

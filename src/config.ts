@@ -1,4 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import type { Clock } from "./context";
+import { aliyunGateway } from "./sms/aliyun";
+import { consoleGateway, retryOnce, type SmsGateway } from "./sms/gateways";
+import { tencentGateway } from "./sms/tencent";
 import { POLICY_PROFILES } from "../flows/application";
 import { parseInput } from "./validation";
 
@@ -32,13 +37,36 @@ const configSchema = z
   WECOM_OAUTH_BASE: z.url({ protocol: /^https?$/ }).default("https://open.weixin.qq.com"),
   // This service's address as people's phones reach it: cards then link to its own details page.
   PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
+  // Login codes for bastions and VMs (/access).
+  SMS_GATEWAY: z.enum(["console", "tencent", "aliyun"]).default("console"),
+  TENCENT_SMS_SECRET_ID: optional(z.string().min(1)),
+  TENCENT_SMS_SECRET_KEY: optional(z.string().min(1)),
+  TENCENT_SMS_SDK_APP_ID: optional(z.string().regex(/^\d+$/, "应为短信应用 SdkAppId（数字）")),
+  TENCENT_SMS_SIGN_NAME: optional(z.string().min(1)),
+  TENCENT_SMS_TEMPLATE_ID: optional(z.string().regex(/^\d+$/, "应为模板 ID（数字）")),
+  TENCENT_SMS_REGION: z.string().default("ap-guangzhou"),
+  ALIYUN_SMS_ACCESS_KEY_ID: optional(z.string().min(1)),
+  ALIYUN_SMS_ACCESS_KEY_SECRET: optional(z.string().min(1)),
+  ALIYUN_SMS_SIGN_NAME: optional(z.string().min(1)),
+  ALIYUN_SMS_TEMPLATE_CODE: optional(z.string().regex(/^SMS_\w+$/, "应为模板 CODE（如 SMS_12345678）")),
+  // 32 bytes as 64 hex digits. Without it a random key lives in memory: codes then die with the process,
+  // which is fine for one instance; replicas must share it.
+  ACCESS_CODE_KEY: optional(z.string().regex(/^[0-9a-fA-F]{64}$/, "应为 64 位十六进制（32 字节）")),
 })
   .superRefine((config, ctx) => {
     const set = WECOM_REQUIRED.filter((k) => config[k] !== undefined);
-    if (set.length === 0 || set.length === WECOM_REQUIRED.length) return;
-    for (const key of WECOM_REQUIRED.filter((k) => config[k] === undefined))
-      ctx.addIssue({ code: "custom", path: [key], message: "配置企业微信时必须同时设置" });
+    if (set.length > 0 && set.length < WECOM_REQUIRED.length)
+      for (const key of WECOM_REQUIRED.filter((k) => config[k] === undefined))
+        ctx.addIssue({ code: "custom", path: [key], message: "配置企业微信时必须同时设置" });
+    const smsRequired = config.SMS_GATEWAY === "console" ? [] : SMS_REQUIRED[config.SMS_GATEWAY];
+    for (const key of smsRequired.filter((k) => config[k] === undefined))
+      ctx.addIssue({ code: "custom", path: [key], message: `SMS_GATEWAY=${config.SMS_GATEWAY} 时必须设置` });
   });
+
+const SMS_REQUIRED = {
+  tencent: ["TENCENT_SMS_SECRET_ID", "TENCENT_SMS_SECRET_KEY", "TENCENT_SMS_SDK_APP_ID", "TENCENT_SMS_SIGN_NAME", "TENCENT_SMS_TEMPLATE_ID"],
+  aliyun: ["ALIYUN_SMS_ACCESS_KEY_ID", "ALIYUN_SMS_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME", "ALIYUN_SMS_TEMPLATE_CODE"],
+} as const;
 
 export type Config = z.output<typeof configSchema>;
 
@@ -72,4 +100,39 @@ export function wecomConfig(config: Config): WecomConfig | null {
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return parseInput(configSchema, env, "环境变量配置有误");
+}
+
+/** The SMS gateway login codes go through, retried once when the first attempt certainly sent nothing. */
+export function smsGateway(config: Config, deps: { clock: Clock; log: (line: string) => void }): SmsGateway {
+  switch (config.SMS_GATEWAY) {
+    case "console":
+      return consoleGateway({ log: deps.log });
+    case "tencent":
+      return retryOnce(
+        tencentGateway({
+          secretId: config.TENCENT_SMS_SECRET_ID!,
+          secretKey: config.TENCENT_SMS_SECRET_KEY!,
+          sdkAppId: config.TENCENT_SMS_SDK_APP_ID!,
+          signName: config.TENCENT_SMS_SIGN_NAME!,
+          templateId: config.TENCENT_SMS_TEMPLATE_ID!,
+          region: config.TENCENT_SMS_REGION,
+          clock: deps.clock,
+        }),
+      );
+    case "aliyun":
+      return retryOnce(
+        aliyunGateway({
+          accessKeyId: config.ALIYUN_SMS_ACCESS_KEY_ID!,
+          accessKeySecret: config.ALIYUN_SMS_ACCESS_KEY_SECRET!,
+          signName: config.ALIYUN_SMS_SIGN_NAME!,
+          templateCode: config.ALIYUN_SMS_TEMPLATE_CODE!,
+          clock: deps.clock,
+        }),
+      );
+  }
+}
+
+/** The key login codes are hashed with: ACCESS_CODE_KEY, or a random one for this process only. */
+export function accessCodeKey(config: Config): Buffer {
+  return config.ACCESS_CODE_KEY ? Buffer.from(config.ACCESS_CODE_KEY, "hex") : randomBytes(32);
 }

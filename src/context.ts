@@ -9,7 +9,7 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 /** Where an action came from; recorded in every audit entry. */
-export type Channel = "api" | "cli" | "timer" | "wecom" | "system";
+export type Channel = "api" | "cli" | "timer" | "wecom" | "system" | "access";
 
 export interface Actor {
   userId: string;
@@ -28,6 +28,8 @@ export interface ServiceContext {
   actor: Actor | null;
   channel: Channel;
   sourceIp?: string | null;
+  /** The host (bastion or VM) calling /access with its own credential, when there is no person. */
+  host?: string | null;
   /** De-duplication key of the inbound event (Idempotency-Key, card click, chat message id). */
   dedupe?: { scope: string; key: string; fingerprint: string };
 }

@@ -7,7 +7,7 @@ export class ServiceError extends Error {
   constructor(
     readonly code: string,
     message: string,
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503,
     readonly fields?: FieldErrors,
     /** The same refusal given again to a retried event: already audited the first time. */
     readonly replayed = false,

@@ -36,7 +36,7 @@ type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
  * app over it, and helpers to call the API as a given user.
  */
 export async function createTestApp(
-  opts: { now?: string; profile?: string; extraUsers?: ExtraUser[]; wecom?: AppDeps["wecom"] } = {},
+  opts: { now?: string; profile?: string; extraUsers?: ExtraUser[]; wecom?: AppDeps["wecom"]; access?: AppDeps["access"] } = {},
 ) {
   const database = await createTestDatabase();
   const clock = manualClock(opts.now ?? "2026-11-23T01:00:00Z"); // Monday 09:00 in Shanghai
@@ -47,7 +47,7 @@ export async function createTestApp(
   await importDirectory({ ctx: ctx(), input: { units: demoDirectory.units, users: [...demoDirectory.users, ...extra] } });
   const tokens: Record<string, string> = {};
   for (const u of [...demoDirectory.users, ...extra]) tokens[u.id] = (await createToken({ ctx: ctx(), input: { userId: u.id } })).token;
-  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {}, wecom: opts.wecom });
+  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {}, wecom: opts.wecom, access: opts.access });
 
   async function call(user: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await app.request(path, {

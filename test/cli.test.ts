@@ -525,6 +525,24 @@ describe("yunshen database commands", () => {
   // BUG (src/cli.ts, `audit export --output`): createWriteStream's 'error' event has no listener, so an
   // unwritable path kills the process with a stack trace, without closing the database or releasing the
   // data directory lock. Kept last: it leaves PGlite unclosed. Drop `.fails` once fixed.
+  test("host add prints a credential once; rotate replaces it; revoke and list say so", { timeout: DB_TIMEOUT }, async () => {
+    const added = await cli(["host", "add", "vm-web-01"], env);
+    expect(added.code).toBe(0);
+    expect(added.out).toMatch(/^ysh_[A-Za-z0-9_-]{43}\n$/);
+    expect(added.err).toContain("只显示这一次");
+    const twice = await cli(["host", "add", "vm-web-01"], env);
+    expect(twice.code).toBe(1);
+    expect(twice.err).toContain("host rotate vm-web-01");
+    const rotated = await cli(["host", "rotate", "vm-web-01"], env);
+    expect(rotated.out).not.toBe(added.out);
+    expect((await cli(["host", "revoke", "vm-web-01"], env)).out).toContain("已吊销");
+    const list = await cli(["host", "list"], env);
+    expect(list.out).toMatch(/^vm-web-01  登记 \S+  已吊销 \S+\n$/);
+    expect(list.out).not.toContain("ysh_");
+    expect((await cli(["host", "add"], env)).err).toMatch(/^host add 需要主机名/);
+    expect((await cli(["host", "add", "bad name!"], env)).err).toContain("主机名应为");
+  });
+
   test("audit export to an unwritable path fails with one line and releases the directory", { timeout: DB_TIMEOUT }, async () => {
     const r = await bin(["audit", "export", "--format", "csv", "--output", join(work, "no-such-dir", "audit.csv")]);
     expect(r.code).toBe(1);

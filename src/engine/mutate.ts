@@ -5,6 +5,13 @@ import { auditAppend, auditAppendMany, type AuditInput } from "../audit/append";
 import type { ServiceContext } from "../context";
 import { conflict, ServiceError } from "../errors";
 
+/** Who an audit entry names: the person, or the host for calls made with a host credential. */
+function actorOf(ctx: ServiceContext) {
+  if (ctx.actor) return { actorId: ctx.actor.userId, actorRole: ctx.actor.roles.join(",") };
+  if (ctx.host) return { actorId: `host:${ctx.host}`, actorRole: "host" };
+  return { actorId: null, actorRole: null };
+}
+
 export interface MutationMeta {
   action: string;
   requestId?: number | null;
@@ -28,8 +35,7 @@ export class Journal {
       at: ctx.clock.now(),
       input: {
         channel: ctx.channel,
-        actorId: ctx.actor?.userId ?? null,
-        actorRole: ctx.actor?.roles.join(",") ?? null,
+        ...actorOf(ctx),
         sourceIp: ctx.sourceIp ?? null,
         ...input,
       },
@@ -115,8 +121,7 @@ export async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err:
       stage: meta.stage ?? null,
       outcome: "refused",
       channel: ctx.channel,
-      actorId: ctx.actor?.userId ?? null,
-      actorRole: ctx.actor?.roles.join(",") ?? null,
+      ...actorOf(ctx),
       sourceIp: ctx.sourceIp ?? null,
       details: { code: err.code, message: err.message },
     });

@@ -15,6 +15,8 @@ import { authenticate, type ApiEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { openApiDocument } from "./openapi";
 import { requestRoutes } from "./requests";
+import { accessRoutes } from "./access";
+import type { LoginCodeDeps } from "../access/login-codes";
 
 export interface AppDeps {
   db: Db;
@@ -34,6 +36,8 @@ export interface AppDeps {
   };
   /** A callback queued messages: the outbox may send them now rather than at its next round. */
   onQueued?: () => void;
+  /** Login codes for bastions and VMs (/access): the SMS gateway and the key codes are hashed with. */
+  access?: LoginCodeDeps;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -70,6 +74,17 @@ export function createApp(deps: AppDeps) {
   api.route("/directory", directoryRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
+  if (deps.access) {
+    const access = new Hono<ApiEnv>();
+    access.use(
+      bodyLimit({
+        maxSize: 16 * 1024,
+        onError: (c) => c.json(errorBody("payload_too_large", "请求体过大"), 413),
+      }),
+    );
+    access.route("/", accessRoutes(deps, deps.access));
+    app.route("/access", access);
+  }
   if (deps.wecom) {
     app.route("/wecom/callback", wecomCallbackRoutes({ ...deps, ...deps.wecom, log, onQueued: deps.onQueued }));
     const { userIdFromOAuthCode } = deps.wecom;

@@ -13,8 +13,9 @@
 //   - no visible recipient → 81013; some invisible → listed in `invaliduser`
 //   - update_template_card: agentid not the sender's → 42015; response_code unknown or used → 60140
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { jsonReplies } from "./json-replies";
 
 export type FakeWecomApi = "gettoken" | "send" | "update_template_card" | "getuserinfo";
 
@@ -97,8 +98,8 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
   const injected: Record<FakeWecomApi, number[]> = { gettoken: [], send: [], update_template_card: [], getuserinfo: [] };
   /** OAuth code → the member it stands for, until used. */
   const oauthCodes = new Map<string, string>();
-  let delayMs = 0;
-  const pending = new Set<NodeJS.Timeout>();
+  const replies = jsonReplies();
+  const reply = replies.reply;
 
   function issueResponseCode() {
     const code = random(24);
@@ -198,19 +199,6 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     return Buffer.concat(chunks).toString("utf8");
   }
 
-  function reply(res: ServerResponse, status: number, payload: unknown) {
-    const respond = () => {
-      if (res.destroyed) return;
-      res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-      res.end(JSON.stringify(payload));
-    };
-    if (delayMs <= 0) return respond();
-    const timer = setTimeout(() => {
-      pending.delete(timer);
-      respond();
-    }, delayMs);
-    pending.add(timer);
-  }
 
   const routes: Record<string, { method: string; api: FakeWecomApi }> = {
     "/cgi-bin/gettoken": { method: "GET", api: "gettoken" },
@@ -272,7 +260,7 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
       for (const token of tokens.keys()) tokens.set(token, true);
     },
     delay(ms) {
-      delayMs = ms;
+      replies.delay(ms);
     },
     issueResponseCode,
     issueOAuthCode(userid) {
@@ -281,8 +269,7 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
       return code;
     },
     async close() {
-      for (const timer of pending) clearTimeout(timer);
-      pending.clear();
+      replies.cancel();
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },

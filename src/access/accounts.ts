@@ -1,0 +1,110 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { accessCodes, hosts, users, vmAccounts } from "../../db/schema";
+import type { Card } from "../../cards";
+import type { ServiceContext } from "../context";
+import { usersWithRole } from "../directory/queries";
+import { enqueueCards } from "../engine/notify";
+import { mutate, type Journal } from "../engine/mutate";
+import { conflict, forbidden, notFound, unprocessable } from "../errors";
+import { parseInput } from "../validation";
+
+export type VmAccountRow = typeof vmAccounts.$inferSelect;
+
+/** Linux login names: what useradd accepts by default. */
+export const accountNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "账号名应为小写字母或下划线开头、最多 32 位的小写字母、数字、下划线或连字符" });
+
+/**
+ * Binds an account on a host to one person and their current phone (004 第三十七条: 一人一账号, 与手机绑定).
+ * Runs inside the caller's transaction (the approval that grants it). The same name on the same host for
+ * someone else, while theirs is in use, is refused: accounts are never shared.
+ */
+export async function bindVmAccount(
+  tx: Db,
+  j: Journal,
+  input: { hostId: string; account: string; userId: string; validUntil: Date; requestId: number | null; at: Date },
+): Promise<VmAccountRow> {
+  const [host] = await tx.select().from(hosts).where(eq(hosts.id, input.hostId));
+  if (!host || host.revokedAt) throw unprocessable("unknown_host", `主机 ${input.hostId} 未登记或凭据已吊销`);
+  const [person] = await tx.select().from(users).where(eq(users.id, input.userId));
+  if (!person || !person.active) throw unprocessable("unknown_user", `用户 ${input.userId} 不存在或已停用`);
+  if (!/^1[3-9]\d{9}$/.test(person.mobile)) throw unprocessable("no_mobile", `${person.name} 没有可接收短信的手机号`);
+  const [taken] = await tx
+    .select()
+    .from(vmAccounts)
+    .where(and(eq(vmAccounts.hostId, input.hostId), eq(vmAccounts.account, input.account), eq(vmAccounts.status, "active")))
+    .for("update");
+  if (taken && taken.userId !== input.userId)
+    throw conflict("account_taken", `主机 ${input.hostId} 上的账号 ${input.account} 已绑定给其他人，账号不得共用`);
+  if (taken) throw conflict("account_exists", `${person.name} 在主机 ${input.hostId} 上已有账号 ${input.account}，请走续期`);
+  const [row] = await tx
+    .insert(vmAccounts)
+    .values({
+      hostId: input.hostId,
+      account: input.account,
+      userId: input.userId,
+      mobile: person.mobile,
+      requestId: input.requestId,
+      status: "active",
+      validUntil: input.validUntil,
+      createdAt: input.at,
+    })
+    .returning();
+  j.add({
+    action: "vm_account.bind",
+    requestId: input.requestId,
+    details: { accountId: row!.id, host: input.hostId, account: input.account, userId: input.userId, validUntil: input.validUntil.toISOString() },
+  });
+  return row!;
+}
+
+const accountRef = z.strictObject({ id: z.coerce.number().int().positive(), reason: z.string().trim().min(1).max(500).optional() });
+
+async function lockedRow(tx: Db, id: number) {
+  const [row] = await tx.select().from(vmAccounts).where(eq(vmAccounts.id, id)).for("update");
+  if (!row) throw notFound(`虚拟机账号 ${id} 不存在`);
+  return row;
+}
+
+/** 解锁: security staff let a locked account ask for codes again. */
+export async function unlockVmAccount({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  if (ctx.actor && !ctx.actor.roles.includes("security_officer")) throw forbidden("只有安全管理员可以解锁账号");
+  const { id, reason } = parseInput(accountRef, input, "参数有误");
+  return mutate(ctx, { action: "vm_account.unlock" }, async (tx, j) => {
+    const row = await lockedRow(tx, id);
+    if (!row.lockedAt) throw conflict("not_locked", `账号 ${row.account}@${row.hostId} 未被锁定`);
+    await tx.update(vmAccounts).set({ lockedAt: null, consecutiveFailures: 0 }).where(eq(vmAccounts.id, id));
+    j.add({ action: "vm_account.unlock", requestId: row.requestId, details: { accountId: id, host: row.hostId, account: row.account, reason } });
+    return { id, account: row.account, host: row.hostId };
+  });
+}
+
+/** 撤销: the manager or security staff end an account at once; any code it holds dies with it. */
+export async function revokeVmAccount({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  if (ctx.actor && !ctx.actor.roles.some((r) => r === "security_officer" || r === "manager"))
+    throw forbidden("只有统筹管理单位或安全管理员可以撤销账号");
+  const { id, reason } = parseInput(accountRef, input, "参数有误");
+  return mutate(ctx, { action: "vm_account.revoke" }, async (tx, j) => {
+    const row = await lockedRow(tx, id);
+    if (row.status !== "active") throw conflict("account_ended", `账号 ${row.account}@${row.hostId} 已${row.status === "revoked" ? "撤销" : "过期"}`);
+    const now = ctx.clock.now();
+    await tx.update(vmAccounts).set({ status: "revoked", endedAt: now }).where(eq(vmAccounts.id, id));
+    await tx
+      .update(accessCodes)
+      .set({ closedAt: now, closedReason: "revoked" })
+      .where(and(eq(accessCodes.vmAccountId, id), isNull(accessCodes.closedAt)));
+    j.add({ action: "vm_account.revoke", requestId: row.requestId, details: { accountId: id, host: row.hostId, account: row.account, reason } });
+    return { id, account: row.account, host: row.hostId };
+  });
+}
+
+/** Tells security staff about an account event that needs a person (a lock after repeated failures). */
+export async function alertSecurityStaff(tx: Db, at: Date, key: string, title: string, summary: string, fields: Card["fields"]) {
+  const staff = (await usersWithRole(tx, "security_officer")).map((u) => u.id);
+  const card: Card = { title, tone: "danger", summary, fields, actions: [], link: "" };
+  await enqueueCards(tx, at, staff, "security", card, key);
+}

@@ -1,0 +1,268 @@
+import { randomBytes } from "node:crypto";
+import { and, eq, like } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { accessCodes, auditLog, outbox, vmAccounts } from "../db/schema";
+import { bindVmAccount, revokeVmAccount, unlockVmAccount } from "../src/access/accounts";
+import { addHost, revokeHost, rotateHost } from "../src/access/hosts";
+import { verifyAuditChain } from "../src/audit/verify";
+import { importDirectory } from "../src/directory/import";
+import { demoDirectory } from "../src/directory/demo";
+import { mutate } from "../src/engine/mutate";
+import { consoleGateway, SmsError, type SmsCode, type SmsGateway } from "../src/sms/gateways";
+import { createTestApp, ok, type TestApp } from "./app-harness";
+
+const inbox: SmsCode[] = [];
+const smsLog: string[] = [];
+let failNext: SmsError | null = null;
+const sms: SmsGateway = {
+  name: "test",
+  async sendCode(input) {
+    if (failNext) {
+      const err = failNext;
+      failNext = null;
+      throw err;
+    }
+    return consoleGateway({ log: (l) => smsLog.push(l), sink: (m) => inbox.push(m) }).sendCode(input);
+  },
+};
+
+let t: TestApp;
+const credentials: Record<string, string> = {};
+let accountId = 0;
+
+/** liuyang (security officer) on bastion-1 as "liuyang", valid until the end of 2026. */
+async function bind(host: string, account: string, userId: string, validUntil = "2026-12-31T16:00:00Z") {
+  return mutate(t.ctx(), { action: "vm_account.bind" }, (tx, j) =>
+    bindVmAccount(tx, j, { hostId: host, account, userId, validUntil: new Date(validUntil), requestId: null, at: t.clock.now() }),
+  );
+}
+
+beforeAll(async () => {
+  t = await createTestApp({ access: { sms, codeKey: randomBytes(32) } });
+  for (const name of ["bastion-1", "vm-web-01"]) credentials[name] = (await addHost({ ctx: t.ctx(), input: { name } })).credential;
+  accountId = (await bind("bastion-1", "liuyang", "liuyang")).id;
+  await bind("vm-web-01", "deploy", "xufeng");
+});
+afterAll(() => t?.close());
+
+beforeEach(async () => {
+  // Each test starts an hour later, so the per-hour limit of one test does not leak into the next.
+  t.clock.set(new Date(t.clock.now().getTime() + 3_600_000).toISOString());
+  inbox.length = 0;
+});
+
+const call = (host: string | null, path: string, body: unknown) =>
+  t.call(null, "POST", path, body, host ? { authorization: `Bearer ${credentials[host] ?? host}` } : {});
+const challenge = (host = "bastion-1", account = "liuyang", as = host) => call(as, "/access/challenge", { account, host });
+const verify = (code: string, host = "bastion-1", account = "liuyang", as = host) => call(as, "/access/verify", { account, host, code });
+const lastCode = () => inbox.at(-1)!.code;
+const later = (ms: number) => t.clock.set(new Date(t.clock.now().getTime() + ms).toISOString());
+
+describe("login codes", () => {
+  test("a code goes by SMS to the bound phone, lets the person in once, and only once", async () => {
+    const sent = ok(await challenge());
+    expect(sent).toEqual({ sentTo: "138****0003", expiresInSeconds: 300 });
+    expect(inbox).toHaveLength(1);
+    expect(inbox[0]).toMatchObject({ mobile: "13807530003", minutes: 5 });
+    expect(lastCode()).toMatch(/^\d{6}$/);
+    expect(ok(await verify(lastCode()))).toEqual({ allow: true, user: "刘洋" });
+    const again = await verify(lastCode());
+    expect(again.status).toBe(403);
+    expect(again.body).toMatchObject({ allow: false, error: { code: "denied", message: "没有有效的验证码，请重新获取" } });
+  });
+
+  test("a code expires after 5 minutes", async () => {
+    ok(await challenge());
+    later(5 * 60_000 + 1000);
+    expect((await verify(lastCode())).status).toBe(403);
+  });
+
+  test("a new code replaces the previous one", async () => {
+    ok(await challenge());
+    const first = lastCode();
+    later(61_000);
+    ok(await challenge());
+    if (first !== lastCode()) expect((await verify(first)).status).toBe(403);
+    expect(ok(await verify(lastCode())).allow).toBe(true);
+  });
+
+  test("five wrong tries spend a code; the right one is refused after that", async () => {
+    ok(await challenge());
+    const right = lastCode();
+    const wrong = right === "000000" ? "000001" : "000000";
+    for (let i = 1; i <= 4; i++) expect((await verify(wrong)).body.error.message).toBe("验证码错误");
+    expect((await verify(wrong)).body.error.message).toContain("已作废");
+    expect((await verify(right)).status).toBe(403);
+    // Start the next test with a clean record: a success resets the run of failures.
+    later(61_000);
+    ok(await challenge());
+    expect(ok(await verify(lastCode())).allow).toBe(true);
+  });
+
+  test("at most one code a minute and ten an hour", async () => {
+    ok(await challenge());
+    const soon = await challenge();
+    expect(soon.status).toBe(429);
+    expect(soon.body.error.message).toMatch(/^请 \d+ 秒后再获取验证码$/);
+    for (let i = 0; i < 9; i++) {
+      later(61_000);
+      ok(await challenge());
+    }
+    later(61_000);
+    const eleventh = await challenge();
+    expect(eleventh.status).toBe(429);
+    expect(eleventh.body.error.message).toContain("一小时内最多获取 10 次");
+    expect(inbox).toHaveLength(10);
+  });
+
+  test("a host may only ask about its own accounts", async () => {
+    const borrowed = await challenge("bastion-1", "liuyang", "vm-web-01");
+    expect(borrowed.status).toBe(403);
+    const elsewhere = await challenge("vm-web-01", "liuyang");
+    expect(elsewhere.status).toBe(404);
+    expect(inbox).toHaveLength(0);
+    const noCredential = await call(null, "/access/challenge", { account: "liuyang", host: "bastion-1" });
+    expect(noCredential.status).toBe(401);
+    const forged = await call("ysh_" + "A".repeat(43), "/access/verify", { account: "liuyang", host: "bastion-1", code: "123456" });
+    expect(forged.status).toBe(401);
+    const refusals = await t.db.select().from(auditLog).where(and(eq(auditLog.action, "access.authenticate"), eq(auditLog.outcome, "refused")));
+    expect(refusals.length).toBeGreaterThanOrEqual(2);
+    expect(refusals.every((r) => r.sourceIp !== undefined)).toBe(true);
+  });
+
+  test("a revoked host credential stops working; a rotated one replaces it", async () => {
+    const old = credentials["vm-web-01"]!;
+    await revokeHost({ ctx: t.ctx(), input: { name: "vm-web-01" } });
+    expect((await challenge("vm-web-01", "deploy")).status).toBe(401);
+    credentials["vm-web-01"] = (await rotateHost({ ctx: t.ctx(), input: { name: "vm-web-01" } })).credential;
+    expect(credentials["vm-web-01"]).not.toBe(old);
+    expect((await call(old, "/access/challenge", { account: "deploy", host: "vm-web-01" })).status).toBe(401);
+    ok(await challenge("vm-web-01", "deploy"));
+    expect(inbox.at(-1)!.mobile).toBe("13807530041");
+  });
+});
+
+describe("lockout", () => {
+  test("ten failures in a row lock the account until security staff unlock it, and they are told", async () => {
+    ok(await challenge());
+    const right = lastCode();
+    const wrong = right === "999999" ? "999998" : "999999";
+    for (let i = 0; i < 9; i++) expect((await verify(wrong)).status).toBe(403);
+    const tenth = await verify(wrong);
+    expect(tenth.body.error.message).toContain("账号已锁定");
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, accountId)))[0]!.lockedAt).not.toBeNull();
+    later(61_000);
+    const refused = await challenge();
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe("account_locked");
+    const alert = await t.db.select().from(outbox).where(and(eq(outbox.userId, "liuyang"), eq(outbox.kind, "security")));
+    expect(alert.length).toBeGreaterThan(0);
+    expect(JSON.stringify(alert.at(-1)!.payload)).toContain("liuyang@bastion-1");
+
+    // Only security staff unlock; the run of failures starts again from zero.
+    await expect(unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "zhangwei", name: "张伟", unitId: "mz-sjj", roles: ["manager"] } }, input: { id: accountId } })).rejects.toThrow("只有安全管理员");
+    await unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "liuyang", name: "刘洋", unitId: "mz-sjj", roles: ["security_officer"] } }, input: { id: accountId, reason: "本人确认" } });
+    ok(await challenge());
+    expect(ok(await verify(lastCode())).allow).toBe(true);
+    const audited = await t.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.action, "access.lock"));
+    expect(audited.length).toBeGreaterThan(0);
+    expect((await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.unlock"))).length).toBe(1);
+  });
+
+  test("brute force: 1,000 guesses never get in and end in a lock, even when the right code comes up", async () => {
+    const victim = (await bind("bastion-1", "bruteforce", "guojun")).id;
+    ok(await challenge("bastion-1", "bruteforce"));
+    const right = lastCode();
+    let allowed = 0;
+    let lockedAfter = 0;
+    for (let i = 0; i < 1000; i++) {
+      // Guess every number but the right one, except at guess 500, which is the right code.
+      const guess = i === 500 ? right : String(i).padStart(6, "0") === right ? "999999" : String(i).padStart(6, "0");
+      const res = await verify(guess, "bastion-1", "bruteforce");
+      if (res.status === 200) allowed++;
+      if (!lockedAfter && res.body?.error?.message?.includes("锁定")) lockedAfter = i + 1;
+    }
+    expect(allowed).toBe(0);
+    expect(lockedAfter).toBe(10);
+    const [row] = await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, victim));
+    expect(row!.lockedAt).not.toBeNull();
+    expect(row!.consecutiveFailures).toBe(10);
+  });
+});
+
+describe("account state", () => {
+  test("an expired account gets no code", async () => {
+    await bind("bastion-1", "shortlived", "guojun", new Date(t.clock.now().getTime() + 60_000).toISOString());
+    later(120_000);
+    const res = await challenge("bastion-1", "shortlived");
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe("account_expired");
+  });
+
+  test("revoking an account mid-session kills the code it holds", async () => {
+    const id = (await bind("bastion-1", "temp", "guojun")).id;
+    ok(await challenge("bastion-1", "temp"));
+    const code = lastCode();
+    await revokeVmAccount({ ctx: { ...t.ctx(), actor: { userId: "liuyang", name: "刘洋", unitId: "mz-sjj", roles: ["security_officer"] } }, input: { id, reason: "离岗" } });
+    const res = await verify(code, "bastion-1", "temp");
+    expect(res.status).toBe(404);
+    const codes = await t.db.select().from(accessCodes).where(eq(accessCodes.vmAccountId, id));
+    expect(codes.every((c) => c.closedReason === "revoked")).toBe(true);
+  });
+
+  test("one account, one person: the same name on the same host cannot be bound to someone else", async () => {
+    await expect(bind("bastion-1", "liuyang", "guojun")).rejects.toThrow("已绑定给其他人");
+    await expect(bind("bastion-1", "liuyang", "liuyang")).rejects.toThrow("请走续期");
+  });
+
+  test("a phone changed in the directory does not move the codes: re-binding needs an approval", async () => {
+    const id = (await bind("bastion-1", "phonechange", "zhaolei")).id;
+    const users = demoDirectory.users.map((u) => (u.id === "zhaolei" ? { ...u, mobile: "13900009999" } : u));
+    await importDirectory({ ctx: t.ctx(), input: { units: demoDirectory.units, users } });
+    ok(await challenge("bastion-1", "phonechange"));
+    expect(inbox.at(-1)!.mobile).toBe("13807530032");
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, id)))[0]!.mobile).toBe("13807530032");
+  });
+});
+
+describe("gateway failures and secrecy", () => {
+  test("a number the gateway refuses gets a clear message, and the person may try again at once", async () => {
+    failNext = new SmsError("rejected", "vendor said no", "短信发送失败：手机号码无效，请联系安全管理员核对", true);
+    const res = await challenge();
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toBe("短信发送失败：手机号码无效，请联系安全管理员核对");
+    const [code] = await t.db.select().from(accessCodes).where(eq(accessCodes.vmAccountId, accountId)).orderBy(accessCodes.id).then((r) => r.slice(-1));
+    expect(code!.closedReason).toBe("undelivered");
+    ok(await challenge());
+  });
+
+  test("a gateway that may have sent keeps the code open and says the service is unavailable", async () => {
+    failNext = new SmsError("unavailable", "timeout", "短信服务暂时不可用，请稍后再试", false);
+    const res = await challenge();
+    expect(res.status).toBe(503);
+    const [code] = await t.db.select().from(accessCodes).where(eq(accessCodes.vmAccountId, accountId)).orderBy(accessCodes.id).then((r) => r.slice(-1));
+    expect(code!.closedAt).toBeNull();
+  });
+
+  test("two verifications of the same code at once let one login through", async () => {
+    later(61_000);
+    ok(await challenge());
+    const code = lastCode();
+    const results = await Promise.all([verify(code), verify(code), verify(code)]);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+  });
+
+  test("no code and no phone number in any log line or audit entry", async () => {
+    const codes = inbox.map((m) => m.code);
+    const audit = JSON.stringify(await t.db.select().from(auditLog).where(like(auditLog.action, "access.%")));
+    const stored = JSON.stringify(await t.db.select().from(accessCodes));
+    expect(smsLog.length).toBeGreaterThan(0);
+    const mobiles = demoDirectory.users.map((u) => u.mobile);
+    for (const text of [...smsLog, audit, stored]) {
+      for (const mobile of mobiles) expect(text).not.toContain(mobile);
+      for (const code of codes) expect(text).not.toContain(`"${code}"`);
+    }
+    for (const line of smsLog) for (const code of codes) expect(line).not.toContain(code);
+    expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+});
