@@ -25,7 +25,8 @@ export interface CardRequest {
   code: string;
   title: string;
   unitName: string;
-  totals: { hosts: number; vcpu: number; memoryGb: number; storageGb: number };
+  /** The flow's summary of the request (system and resources; account, holder and hosts…). */
+  summary: { label: string; value: string }[];
 }
 
 export interface CardStage {
@@ -40,12 +41,7 @@ export interface CardStage {
 }
 
 function requestFields(r: CardRequest): Card["fields"] {
-  return [
-    { label: "编号", value: r.code },
-    { label: "单位", value: r.unitName },
-    { label: "系统", value: r.title },
-    { label: "资源", value: `${r.totals.hosts} 台 / ${r.totals.vcpu} 核 / ${r.totals.memoryGb}G 内存 / ${r.totals.storageGb}G 存储` },
-  ];
+  return [{ label: "编号", value: r.code }, { label: "单位", value: r.unitName }, ...r.summary];
 }
 
 /** Sent to each assignee when a stage opens: the card an approver taps. */

@@ -1,4 +1,4 @@
-import { days, wd, type AttachmentRule, type FlowDef } from "./types";
+import { days, wd, type AttachmentRule, type FlowDef, type RequestFacts } from "./types";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
@@ -22,9 +22,13 @@ const meizhouAttachments: AttachmentRule[] = [
   },
 ];
 
-export const applicationFlow: FlowDef = {
+export const applicationFlow: FlowDef<RequestFacts> = {
   key: "application",
   name: "云资源申请",
+  summary: (f, title) => [
+    { label: "系统", value: title },
+    { label: "资源", value: `${f.totals.hosts} 台 / ${f.totals.vcpu} 核 / ${f.totals.memoryGb}G 内存 / ${f.totals.storageGb}G 存储` },
+  ],
   stages: {
     county_review: {
       key: "county_review",

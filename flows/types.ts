@@ -1,7 +1,25 @@
 import type { Role } from "../src/directory/roles";
 
-/** Who acts at a stage. "applicant" is the person who submitted; the others resolve through the directory. */
-export type Party = Extract<Role, "applicant" | "county_bureau" | "manager" | "provider" | "reviewer">;
+/**
+ * Who acts at a stage. "applicant" is the person who submitted; "holder" the person a request is for (the user
+ * of a VM account), named in its facts; the others resolve through the directory.
+ */
+export type Party = Extract<Role, "applicant" | "county_bureau" | "manager" | "provider" | "reviewer"> | "holder";
+
+export const PARTY_NAMES: Record<Party, string> = {
+  applicant: "申请人（使用单位）",
+  county_bureau: "县级政务服务数据管理局",
+  manager: "统筹管理单位",
+  provider: "评估实施单位（云服务商）",
+  reviewer: "复核单位（监理）",
+  holder: "账号使用人",
+};
+
+/** A line of a request's summary on cards and pages ("资源", "3 台 / 16 核 / …"). */
+export interface SummaryField {
+  label: string;
+  value: string;
+}
 
 export type DeadlineSpec =
   | { workdays: number; from?: Anchor }
@@ -28,7 +46,8 @@ export interface Totals {
   storageGb: number;
 }
 
-export interface StageDef {
+/** A stage; F is the facts type of its flow. The engine handles every flow's stages alike, hence `any`. */
+export interface StageDef<F = any> {
   key: string;
   name: string;
   /** One party: 或签, any one assignee decides. Several: 会签, each party must approve. */
@@ -39,11 +58,11 @@ export interface StageDef {
   /** Earliest completion, e.g. a trial run of at least 30 calendar days. */
   minDuration?: { calendarDays: number };
   /** The stage runs only when this holds; otherwise it is skipped. */
-  when?: (facts: RequestFacts) => boolean;
+  when?: (facts: F) => boolean;
   /** Label of the approving action on cards ("同意", "确认交付", …). */
   approveLabel: string;
   /** When it returns a reason, approving needs a note (e.g. the evaluation note for a large VM). */
-  approveNeedsNote?: (facts: RequestFacts) => string | null;
+  approveNeedsNote?: (facts: F) => string | null;
   /** 驳回 ends the request. */
   canReject?: boolean;
   /** 退回 to the applicant or an earlier stage. */
@@ -60,25 +79,28 @@ export interface StageDef {
   reportTo?: Party[];
 }
 
-export interface AttachmentRule {
+export interface AttachmentRule<F = RequestFacts> {
   purpose: string;
   name: string;
-  when: (facts: RequestFacts) => boolean;
+  when: (facts: F) => boolean;
 }
 
-export interface ProfileDef {
+export interface ProfileDef<F = RequestFacts> {
   name: string;
   /** Stage keys in order; conditions and detours decide which of them a request passes. */
   sequence: string[];
-  overrides?: Record<string, Partial<Omit<StageDef, "key">>>;
-  attachments: AttachmentRule[];
+  overrides?: Record<string, Partial<Omit<StageDef<F>, "key">>>;
+  attachments: AttachmentRule<F>[];
 }
 
-export interface FlowDef {
+export interface FlowDef<F = any> {
   key: string;
   name: string;
-  stages: Record<string, StageDef>;
-  profiles: Record<string, ProfileDef>;
+  stages: Record<string, StageDef<F>>;
+  /** Per policy profile; a flow the documents describe once for everyone has only "default". */
+  profiles: Record<string, ProfileDef<F>>;
+  /** The request's key facts as cards and pages show them, after 编号 and 单位. */
+  summary: (facts: F, title: string) => SummaryField[];
 }
 
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });
@@ -86,7 +108,7 @@ export const days = (calendarDays: number, from?: Anchor): DeadlineSpec => ({ ca
 
 /** The stages of one profile with its overrides applied, in order. */
 export function profileStages(flow: FlowDef, profile: string): StageDef[] {
-  const def = flow.profiles[profile];
+  const def = flow.profiles[profile] ?? flow.profiles.default;
   if (!def) throw new Error(`flow ${flow.key} has no profile ${profile}`);
   return def.sequence.map((key) => {
     const base = flow.stages[key];

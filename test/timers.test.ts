@@ -147,7 +147,7 @@ describe("outbox", () => {
     await t.db.update(outbox).set({ status: "sent" }).where(eq(outbox.status, "pending"));
     const at = t.clock.now();
     for (let i = 0; i < 5; i++)
-      await enqueueCards(t.db, at, ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", totals: { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 } }, "评论", `第 ${i} 条`), `limit-test:${i}`);
+      await enqueueCards(t.db, at, ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", summary: [] }, "评论", `第 ${i} 条`), `limit-test:${i}`);
     const sent: number[] = [];
     const limited: Sender = {
       name: "limited",
@@ -172,7 +172,7 @@ describe("outbox", () => {
 
   test("a permanent failure is not retried", async () => {
     await t.db.update(outbox).set({ status: "sent" }).where(eq(outbox.status, "pending"));
-    await enqueueCards(t.db, t.clock.now(), ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", totals: { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 } }, "评论", "x"), "permanent-test");
+    await enqueueCards(t.db, t.clock.now(), ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", summary: [] }, "评论", "x"), "permanent-test");
     const refusing: Sender = {
       name: "refusing",
       send: async () => {

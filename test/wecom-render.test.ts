@@ -7,7 +7,10 @@ const request: CardRequest = {
   code: "YS-2026-00012",
   title: "梅县区教育资助管理系统",
   unitName: "梅县区教育局",
-  totals: { hosts: 3, vcpu: 16, memoryGb: 48, storageGb: 400 },
+  summary: [
+    { label: "系统", value: "梅县区教育资助管理系统" },
+    { label: "资源", value: "3 台 / 16 核 / 48G 内存 / 400G 存储" },
+  ],
 };
 const stage = { name: "审批", approveLabel: "同意", canReject: true, canReturn: true, canFail: false, deadlineText: "2026-11-26 前（3 个工作日）" };
 const token = "AbCdEfGhIjKlMnOp";

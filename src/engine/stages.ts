@@ -3,13 +3,13 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
 import { taskCard, type CardRequest, type CardStage } from "../../cards";
-import type { DeadlineSpec, Party, RequestFacts, StageDef } from "../../flows/types";
+import { PARTY_NAMES, type DeadlineSpec, type Party, type StageDef } from "../../flows/types";
 import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../calendar";
 import type { ServiceContext } from "../context";
 import { countyOf, usersWithRole } from "../directory/queries";
-import { ROLE_NAMES } from "../directory/roles";
 import { unprocessable } from "../errors";
 import { stageTimesOrPending, type StageTimes } from "./deadlines";
+import { FLOWS } from "./flow";
 import { enqueueCards } from "./notify";
 
 export type RequestRow = typeof requests.$inferSelect;
@@ -17,13 +17,19 @@ export type StageRunRow = typeof stageRuns.$inferSelect;
 export type LockedRequest = RequestRow & { unitName: string };
 
 export function cardRequest(req: LockedRequest): CardRequest {
-  const facts = req.facts as RequestFacts;
-  return { id: req.id, code: req.code, title: req.title, unitName: req.unitName, totals: facts.totals };
+  return { id: req.id, code: req.code, title: req.title, unitName: req.unitName, summary: requestSummary(req) };
+}
+
+/** The flow's summary of a request: what cards and pages show after 编号 and 单位. */
+export function requestSummary(req: Pick<RequestRow, "flow" | "facts" | "title">) {
+  return FLOWS[req.flow]!.summary(req.facts, req.title);
 }
 
 /** The users who act for a party on this request. Nobody decides on their own request (invariant 4). */
 export async function partyUsers(tx: Db, req: RequestRow, party: Party): Promise<string[]> {
   if (party === "applicant") return [req.applicantId];
+  // The person the request is for confirms for themselves, even when they also asked for it.
+  if (party === "holder") return [(req.facts as { holderId: string }).holderId];
   let users;
   if (party === "county_bureau") {
     const county = await countyOf(tx, req.unitId);
@@ -98,7 +104,7 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
     if (ids.length === 0)
       throw unprocessable(
         "no_assignee",
-        `通讯录中没有可以处理「${stage.name}」的${ROLE_NAMES[party]}，请管理员先导入通讯录`,
+        `通讯录中没有可以处理「${stage.name}」的${PARTY_NAMES[party]}，请管理员先导入通讯录`,
       );
     for (const userId of ids) assignees.push({ party, userId });
   }

@@ -8,6 +8,7 @@ import { unitChain } from "../directory/queries";
 import { notFound } from "../errors";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { stageDef } from "./flow";
+import { requestSummary } from "./stages";
 import { STATUS_NAMES } from "./requests";
 
 // Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
@@ -89,7 +90,8 @@ export async function listRequests({ ctx, input }: { ctx: ServiceContext; input:
       statusName: STATUS_NAMES[r.status] ?? r.status,
       currentStageName: r.currentStage ? stageDef(flow, profile, r.currentStage).name : null,
       deadlineAt: run?.deadlineAt ?? null,
-      totals: (facts as RequestFacts).totals,
+      totals: (facts as Partial<RequestFacts>).totals,
+      summary: requestSummary({ flow, facts, title: r.title }),
     };
   });
   return { items, next: items.length === input.limit ? items[items.length - 1]!.id : null };
@@ -181,7 +183,8 @@ export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: {
     applicant,
     submittedAt: req.submittedAt,
     closedAt: req.closedAt,
-    totals: (req.facts as RequestFacts).totals,
+    totals: (req.facts as Partial<RequestFacts>).totals,
+    summary: requestSummary(req),
     form: req.form,
     currentStage: current,
     stages,

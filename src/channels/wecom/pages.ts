@@ -101,7 +101,6 @@ export function wecomPageRoutes(deps: WecomPageDeps) {
       if (err instanceof ServiceError) return refuse(404, err.message);
       throw err;
     }
-    const t = r.totals;
     const stages = r.stages.map(
       (s) => html`<tr><td>${s.name}</td><td>${STATUS_TEXT[s.status] ?? s.status}${s.overdue ? html` <span class="late">逾期</span>` : ""}</td>
 <td>${s.tasks.filter((x) => x.status !== "cancelled").map((x) => html`${x.userName}：${TASK_TEXT[x.status] ?? x.status}${x.note ? `（${x.note}）` : ""}<br>`)}</td>
@@ -110,7 +109,7 @@ export function wecomPageRoutes(deps: WecomPageDeps) {
     const current = r.currentStage;
     const body = html`<h1>${r.title}</h1>
 <p>${r.code} · ${r.unit.name} · ${r.statusName}${r.overdue ? html` <span class="late">有逾期</span>` : ""}</p>
-<p>资源：${t.hosts} 台 / ${t.vcpu} 核 / ${t.memoryGb}G 内存 / ${t.storageGb}G 存储</p>
+${r.summary.map((f) => html`<p>${f.label}：${f.value}</p>`)}
 ${current
   ? html`<p>当前环节：<b>${current.name}</b>，${current.workdays?.left === null || current.workdays?.left === undefined ? "" : raw(current.workdays.left < 0 ? `<span class="late">已逾期 ${-current.workdays.left} 个工作日</span>` : `剩 ${current.workdays.left} 个工作日`)}</p>`
   : ""}
