@@ -1,10 +1,8 @@
 import { pathToFileURL } from "node:url";
-import { sql } from "drizzle-orm";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { systemClock } from "../src/context";
 import { createApp, type AppDeps } from "../src/http/app";
-import { seedDemo, drive, expectSuccess, line } from "./drive";
-import { authenticate } from "../src/http/auth";
+import { seedDemo, drive, expectSuccess, line, mountBaselines } from "./drive";
 
 // Decisions per second through the REST API (approve of a pending stage: row lock, task, next stage's tasks,
 // timers, outbox cards, audit entry) against a route that does one plain insert in one transaction, on the
@@ -18,19 +16,8 @@ export async function benchDecisions(database: Database, opts: { count?: number;
   const provider = await tokenFor("xufeng");
   const deps: AppDeps = { db: database.db, clock: systemClock, calendar: () => calendar, profile: "meizhou", log: () => {} };
   const app = createApp(deps);
-
-  await database.db.execute(sql`create table if not exists bench_baseline (id bigserial primary key, payload jsonb not null, at timestamptz not null)`);
-  const insertOne = async (body: unknown) =>
-    database.db.transaction((tx) => tx.execute(sql`insert into bench_baseline (payload, at) values (${JSON.stringify(body)}::jsonb, now())`));
-  app.post("/bench/baseline", async (c) => {
-    await insertOne(await c.req.json());
-    return c.json({ ok: true });
-  });
-  // The same insert behind the API's bearer-token check, which every decision also pays.
-  app.post("/bench/authenticated-baseline", authenticate(deps), async (c) => {
-    await insertOne(await c.req.json());
-    return c.json({ ok: true });
-  });
+  const approve = { action: "approve", note: "评估通过" };
+  const { baseline: baselineOne, authenticated: authenticatedOne } = await mountBaselines(app, deps, database, { token: provider, body: approve });
 
   const post = (path: string, token: string | null, body: unknown) =>
     app.request(path, {
@@ -45,10 +32,7 @@ export async function benchDecisions(database: Database, opts: { count?: number;
     const res = await post("/api/requests", applicant, { form });
     ids.push(((await res.json()) as { id: number }).id);
   }
-  const approve = { action: "approve", note: "评估通过" };
   // Warm the baselines before measuring.
-  const baselineOne = async () => expectSuccess(await post("/bench/baseline", null, approve), "baseline");
-  const authenticatedOne = async () => expectSuccess(await post("/bench/authenticated-baseline", provider, approve), "authenticated baseline");
   await drive(20, 1, baselineOne);
   await drive(20, 1, authenticatedOne);
 

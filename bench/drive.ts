@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
+import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { builtinSchedules, WorkCalendar } from "../src/calendar";
 import { systemClock, type ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
+import type { AppDeps, createApp } from "../src/http/app";
+import { authenticate } from "../src/http/auth";
 
 // Drives `count` operations with `concurrency` in flight and reports throughput and latency percentiles.
 
@@ -57,5 +60,41 @@ export async function seedDemo(database: Database) {
     tokenFor: async (userId: string) => (await createToken({ ctx, input: { userId } })).token,
     /** The example application form (examples/application.json). */
     form: JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8")) as unknown,
+  };
+}
+
+/**
+ * The baseline every API bench is measured against: a route that does one plain insert in one transaction
+ * (POST /bench/baseline), and the same insert behind the API's bearer-token check (POST
+ * /bench/authenticated-baseline). Mounted on `app`; returns one call of each, posting `body`, that throws
+ * unless it succeeded. Call it before `app` answers its first request: Hono's router takes no routes after that.
+ */
+export async function mountBaselines(
+  app: ReturnType<typeof createApp>,
+  deps: AppDeps,
+  database: Database,
+  opts: { token: string; body: unknown },
+): Promise<{ baseline: () => Promise<void>; authenticated: () => Promise<void> }> {
+  await database.db.execute(sql`create table if not exists bench_baseline (id bigserial primary key, payload jsonb not null, at timestamptz not null)`);
+  const insertOne = async (body: unknown) =>
+    database.db.transaction((tx) => tx.execute(sql`insert into bench_baseline (payload, at) values (${JSON.stringify(body)}::jsonb, now())`));
+  app.post("/bench/baseline", async (c) => {
+    await insertOne(await c.req.json());
+    return c.json({ ok: true });
+  });
+  app.post("/bench/authenticated-baseline", authenticate(deps), async (c) => {
+    await insertOne(await c.req.json());
+    return c.json({ ok: true });
+  });
+  const post = (path: string, token: string | null) =>
+    app.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(opts.body),
+    });
+  return {
+    baseline: async () => expectSuccess(await post("/bench/baseline", null), "baseline"),
+    // The same insert behind the API's bearer-token check, which every authenticated call also pays.
+    authenticated: async () => expectSuccess(await post("/bench/authenticated-baseline", opts.token), "authenticated baseline"),
   };
 }

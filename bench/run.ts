@@ -1,5 +1,6 @@
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { createScratchDatabase } from "../db/scratch";
+import { benchAccess } from "./access";
 import { benchAuditVerify } from "./audit-verify";
 import { benchDecisions } from "./decisions";
 import { benchWecomCallbacks } from "./wecom-callbacks";
@@ -30,7 +31,7 @@ async function fresh(kind: "pglite" | "postgres"): Promise<{ database: Database;
 const kinds: ("pglite" | "postgres")[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 console.log(`yunshen bench — node ${process.version}, ${new Date().toISOString()}`);
 for (const kind of kinds) {
-  for (const bench of [benchDecisions, benchWecomCallbacks, benchAuditVerify]) {
+  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify]) {
     const { database, drop } = await fresh(kind);
     try {
       await bench(database);
