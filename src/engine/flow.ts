@@ -1,7 +1,8 @@
 import { applicationFlow } from "../../flows/application";
-import { profileStages, type FlowDef, type RequestFacts, type StageDef } from "../../flows/types";
+import { vmAccountFlow } from "../../flows/vm-account";
+import { profileStages, type FlowDef, type StageDef } from "../../flows/types";
 
-export const FLOWS: Record<string, FlowDef> = { application: applicationFlow };
+export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow };
 
 /** After 退回 to the applicant: the applicant edits the form and resubmits (or withdraws). */
 export const REVISE_STAGE: StageDef = {
@@ -25,10 +26,10 @@ export function stageDef(flow: string, profile: string, key: string): StageDef {
   return stage;
 }
 
-const applies = (stage: StageDef, facts: RequestFacts) => !stage.detour && (stage.when?.(facts) ?? true);
+const applies = (stage: StageDef, facts: unknown) => !stage.detour && (stage.when?.(facts) ?? true);
 
 /** The first stage at or after `from` in the sequence that this request passes. */
-export function stageFrom(stages: StageDef[], index: number, facts: RequestFacts): StageDef | null {
+export function stageFrom(stages: StageDef[], index: number, facts: unknown): StageDef | null {
   for (let i = index; i < stages.length; i++) {
     const s = stages[i]!;
     if (applies(s, facts)) return s;
@@ -37,7 +38,7 @@ export function stageFrom(stages: StageDef[], index: number, facts: RequestFacts
 }
 
 /** Where a request goes after `current` is approved: its explicit next, or the next applicable stage; null = done. */
-export function nextStage(stages: StageDef[], current: StageDef, facts: RequestFacts): StageDef | null {
+export function nextStage(stages: StageDef[], current: StageDef, facts: unknown): StageDef | null {
   if (current.next) return stages.find((s) => s.key === current.next) ?? null;
   const index = stages.findIndex((s) => s.key === current.key);
   return stageFrom(stages, index + 1, facts);

@@ -15,6 +15,9 @@ import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from 
 import { mutate, type Journal } from "./mutate";
 import { randomUUID } from "node:crypto";
 import { enqueueCardSettlements, enqueueCards } from "./notify";
+import { completeVmAccountRequest, prepareVmAccountRequest, vmAccountRefusal } from "../access/vm-account-service";
+import { vmAccountFormSchema } from "../../flows/vm-account";
+import { parseInput } from "../validation";
 import {
   cardRequest,
   cardStage,
@@ -24,6 +27,7 @@ import {
   partyUsers,
   newCardToken,
   rescheduleRun,
+  requestSummary,
   rowsOf,
   stageTimesFor,
   type LockedRequest,
@@ -41,10 +45,40 @@ export const STATUS_NAMES: Record<string, string> = {
 
 const text = (max = 2000) => z.string().trim().min(1).max(max);
 
-export const submitInputSchema = z.object({
-  flow: z.literal("application").default("application"),
-  form: applicationFormSchema,
-});
+// A body without "flow" is a 云资源申请, as before there were other flows. The vm_account form is checked
+// in full by its flow service, against the directory too.
+export const submitInputSchema = z.preprocess(
+  (v) => (v !== null && typeof v === "object" && !Array.isArray(v) && !("flow" in v) ? { ...v, flow: "application" } : v),
+  z.discriminatedUnion("flow", [
+    z.object({ flow: z.literal("application"), form: applicationFormSchema }),
+    z.object({ flow: z.literal("vm_account"), form: vmAccountFormSchema }),
+  ]),
+);
+
+/** What differs between flows at submission and completion; flows/ holds the pure parts. */
+interface FlowService {
+  /** Why this actor may not submit, or null. */
+  refusal(actor: Actor): string | null;
+  /** Checks the form (against the directory too) and gives the request's title and facts. */
+  prepare(args: { tx: Db; actor: Actor; form: unknown; flow: string; profile: string; countyUnit: boolean }): Promise<{ form: unknown; title: string; facts: object }>;
+  /** What a completed request sets in motion, in the completing transaction. */
+  complete?(step: Step): Promise<void>;
+}
+
+const FLOW_SERVICES: Record<string, FlowService> = {
+  application: {
+    refusal: (actor) => (hasRole(actor, "applicant") ? null : "只有使用单位的申请人可以提交申请"),
+    async prepare({ form, flow, profile, countyUnit }) {
+      const parsed = parseInput(applicationFormSchema, form, "申请表有误");
+      return { form: parsed, title: parsed.systemName, facts: checkedFacts(flow, profile, countyUnit, parsed) };
+    },
+  },
+  vm_account: {
+    refusal: vmAccountRefusal,
+    prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
+    complete: completeVmAccountRequest,
+  },
+};
 
 const stageRunId = z.int().positive().optional();
 export const actionInputSchema = z.discriminatedUnion("action", [
@@ -56,7 +90,8 @@ export const actionInputSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("transfer"), stageRunId, toUserId: z.string().min(1).max(64), reason: text().optional() }),
   z.object({ action: z.literal("comment"), text: text() }),
   z.object({ action: z.literal("withdraw"), reason: text().optional() }),
-  z.object({ action: z.literal("resubmit"), form: applicationFormSchema.optional(), note: text().optional() }),
+  // The edited form is checked by the request's own flow (a 云资源申请表 or a 虚拟机账号申请表).
+  z.object({ action: z.literal("resubmit"), form: z.record(z.string(), z.unknown()).optional(), note: text().optional() }),
   z.object({ action: z.literal("finding"), kind: z.enum(["rectification", "warning"]), text: text() }),
   z.object({ action: z.literal("extend"), days: z.int().min(1).max(60), reason: text() }),
   z.object({ action: z.literal("nudge"), note: text(200).optional() }),
@@ -120,14 +155,17 @@ function checkedFacts(flow: string, profile: string, countyUnit: boolean, form: 
   return facts;
 }
 
-/** 提交申请: an applicant submits a form for their own unit; the first applicable stage opens. */
+/** 提交申请: a form for the submitter's own unit; the first applicable stage opens. */
 export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }) {
   return mutate(ctx, { action: "request.submit" }, async (tx, j) => {
     const actor = requireActor(ctx);
-    if (!hasRole(actor, "applicant")) throw forbidden("只有使用单位的申请人可以提交申请");
+    const service = FLOW_SERVICES[input.flow]!;
+    const refusal = service.refusal(actor);
+    if (refusal) throw forbidden(refusal);
     const profile = ctx.profile;
     const chain = await unitChain(tx, actor.unitId);
-    const facts = checkedFacts(input.flow, profile, chain.some((u) => u.kind === "county"), input.form);
+    const countyUnit = chain.some((u) => u.kind === "county");
+    const { form, title, facts } = await service.prepare({ tx, actor, form: input.form, flow: input.flow, profile, countyUnit });
     const now = ctx.clock.now();
     const [{ id } = { id: 0 }] = rowsOf<{ id: number }>(await tx.execute(sql`select nextval('requests_id_seq')::int as id`));
     const code = `YS-${shanghaiDate(now).slice(0, 4)}-${String(id).padStart(5, "0")}`;
@@ -140,8 +178,8 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
         profile,
         unitId: actor.unitId,
         applicantId: actor.userId,
-        title: input.form.systemName,
-        form: input.form,
+        title,
+        form,
         facts,
         status: "in_progress",
         submittedAt: now,
@@ -151,7 +189,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
     const req: LockedRequest = { ...row!, unitName: chain[0]?.name ?? actor.unitId };
     const first = stageFrom(flowStages(req.flow, profile), 0, facts);
     if (!first) throw new Error(`flow ${req.flow}/${profile} has no applicable stage`);
-    audit(j, req, "request.submit", first.key, { code, profile, totals: facts.totals });
+    audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req) });
     await openStage(ctx, tx, req, first);
     return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
   });
@@ -287,8 +325,8 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
   const { stageRunId: expectedRunId, note, action: verb } = input;
   const { run, task, stage } = await claimStage(step, expectedRunId);
   if (stage.key === REVISE_STAGE.key) throw unprocessable("resubmit_required", "请使用“重新提交”并附上修改后的申请表");
-  if (verb === "confirm" && !stage.parties.includes("applicant"))
-    throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人确认的环节，请使用“同意”`);
+  if (verb === "confirm" && !stage.parties.some((p) => p === "applicant" || p === "holder"))
+    throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人或账号使用人确认的环节，请使用“同意”`);
   const facts = req.facts as RequestFacts;
   const needsNote = stage.approveNeedsNote?.(facts);
   if (needsNote && !note) throw unprocessable("note_required", needsNote, { note: [needsNote] });
@@ -372,6 +410,7 @@ async function advance(step: Step, from: StageDef): Promise<string> {
   }
   await closeRequest(step, "completed");
   audit(j, req, "request.complete", from.key, {});
+  await FLOW_SERVICES[req.flow]?.complete?.(step);
   await notifyAbout(step, [req.applicantId], "result", { title: "申请已办结", summary: `「${req.title}」全部环节已完成`, tone: "success" });
   return `「${from.name}」已完成，申请已办结`;
 }
@@ -557,17 +596,18 @@ async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   if (req.status !== "returned") throw conflict("not_returned", "申请未被退回，无需重新提交");
   const { run, task } = await claimTask(tx, req, actor);
   const now = ctx.clock.now();
-  const nextForm = form ?? (req.form as ApplicationForm);
-  // The unit does not change, so neither does whether it sits under a county.
-  const facts = checkedFacts(req.flow, req.profile, (req.facts as RequestFacts).countyUnit, nextForm);
+  // Checked again as at submission. The unit does not change, so neither does whether it sits under a county.
+  const countyUnit = Boolean((req.facts as { countyUnit?: boolean }).countyUnit);
+  const prepared = await FLOW_SERVICES[req.flow]!.prepare({ tx, actor, form: form ?? req.form, flow: req.flow, profile: req.profile, countyUnit });
+  const { facts, title } = prepared;
   const decided = await decideTask(tx, task.id, "approved", note ?? null, now);
   await settleCards(step, [...decided, ...(await closeRun(tx, run, "approved", now))], "已重新提交");
   await tx
     .update(requests)
-    .set({ status: "in_progress", form: nextForm, facts, title: nextForm.systemName, resumeStage: null, updatedAt: now })
+    .set({ status: "in_progress", form: prepared.form, facts, title, resumeStage: null, updatedAt: now })
     .where(eq(requests.id, req.id));
-  Object.assign(req, { status: "in_progress", form: nextForm, facts, title: nextForm.systemName });
-  audit(j, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, totals: facts.totals });
+  Object.assign(req, { status: "in_progress", form: prepared.form, facts, title });
+  audit(j, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, summary: requestSummary(req) });
   // Back to the stage that returned it; if the edited form no longer needs that stage, the next one that applies.
   const stages = flowStages(req.flow, req.profile);
   const index = Math.max(0, stages.findIndex((s) => s.key === req.resumeStage));

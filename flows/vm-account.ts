@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { isIsoDate } from "../src/calendar/schedule";
+import { wd, type FlowDef } from "./types";
+
+// Flow 5 of flows.md: 虚拟机账号申请 (004 第三十六—三十七条). One set of stages for every policy profile:
+// the documents that describe it (004) do so once. The requester (security staff or an applicant) names the
+// person, the VMs and the account; the manager approves; the provider creates it; the person confirms the
+// phone their codes will go to. A renewal is one approval; a new phone is an approval and the person's confirmation.
+
+const linuxName = /^[a-z_][a-z0-9_-]{0,31}$/;
+const hostName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+export const VM_ACCOUNT_KINDS = { new: "新开账号", renew: "续期", rebind: "更换绑定手机" } as const;
+
+const validitySchema = z.union([
+  z.strictObject({ workdays: z.int().min(1, { error: "有效期至少 1 个工作日" }).max(250, { error: "有效期最多 250 个工作日（约一年）" }) }),
+  z.strictObject({ until: z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }) }),
+]);
+
+export const vmAccountFormSchema = z
+  .strictObject({
+    kind: z.enum(Object.keys(VM_ACCOUNT_KINDS) as [keyof typeof VM_ACCOUNT_KINDS, ...(keyof typeof VM_ACCOUNT_KINDS)[]]).default("new"),
+    holder: z.string().trim().min(1, { error: "请指定账号使用人（通讯录中的用户 id）" }).max(64),
+    account: z.string().trim().regex(linuxName, { error: "账号名应为小写字母或下划线开头、最多 32 位的小写字母、数字、下划线或连字符" }),
+    hosts: z
+      .array(z.string().trim().regex(hostName, { error: "主机名无效" }))
+      .min(1, { error: "至少指定一台主机" })
+      .max(20, { error: "一次最多 20 台主机" })
+      .refine((h) => new Set(h).size === h.length, { error: "主机重复" }),
+    validity: validitySchema.optional(),
+    reason: z.string().trim().min(1, { error: "请说明用途" }).max(500),
+  })
+  .refine((f) => f.kind === "rebind" || f.validity !== undefined, { error: "新开和续期需要有效期", path: ["validity"] });
+
+export type VmAccountForm = z.output<typeof vmAccountFormSchema>;
+
+export interface VmAccountFacts {
+  kind: keyof typeof VM_ACCOUNT_KINDS;
+  /** The person the account is for: who confirms the phone, and whom codes reach. */
+  holderId: string;
+  holderName: string;
+  account: string;
+  hosts: string[];
+  validity: NonNullable<VmAccountForm["validity"]> | null;
+}
+
+export function vmAccountFacts(form: VmAccountForm, holderName: string): VmAccountFacts {
+  return { kind: form.kind, holderId: form.holder, holderName, account: form.account, hosts: form.hosts, validity: form.validity ?? null };
+}
+
+export function vmAccountTitle(f: VmAccountFacts): string {
+  return `虚拟机账号${VM_ACCOUNT_KINDS[f.kind]}：${f.account}（${f.holderName}）`;
+}
+
+const validityText = (v: VmAccountFacts["validity"]) =>
+  v === null ? "不变" : "workdays" in v ? `批准后 ${v.workdays} 个工作日` : `至 ${v.until}`;
+
+export const vmAccountFlow: FlowDef<VmAccountFacts> = {
+  key: "vm_account",
+  name: "虚拟机账号申请",
+  summary: (f) => [
+    { label: "事项", value: VM_ACCOUNT_KINDS[f.kind] },
+    { label: "账号", value: f.account },
+    { label: "使用人", value: f.holderName },
+    { label: "主机", value: f.hosts.join("、") },
+    { label: "有效期", value: validityText(f.validity) },
+  ],
+  stages: {
+    approve: {
+      key: "approve",
+      name: "审批",
+      parties: ["manager"],
+      deadline: wd(2),
+      approveLabel: "同意",
+      canReject: true,
+      canReturn: true,
+    },
+    create: {
+      key: "create",
+      name: "创建账号",
+      parties: ["provider"],
+      deadline: wd(2),
+      approveLabel: "已创建",
+      canReturn: true,
+      when: (f) => f.kind === "new",
+    },
+    enrol: {
+      key: "enrol",
+      name: "使用人确认手机号",
+      parties: ["holder"],
+      deadline: wd(3),
+      approveLabel: "确认",
+      when: (f) => f.kind !== "renew",
+    },
+  },
+  profiles: { default: { name: "004 第三十七条", sequence: ["approve", "create", "enrol"], attachments: [] } },
+};

@@ -1,0 +1,146 @@
+import { randomBytes } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { accessCodes, auditLog, outbox, vmAccounts } from "../db/schema";
+import { runAccountExpiry } from "../src/access/expiry";
+import { addHost } from "../src/access/hosts";
+import { verifyAuditChain } from "../src/audit/verify";
+import { endOfShanghaiDay } from "../src/calendar";
+import { demoDirectory } from "../src/directory/demo";
+import { importDirectory } from "../src/directory/import";
+import { consoleGateway, type SmsCode } from "../src/sms/gateways";
+import { createTestApp, ok, type TestApp } from "./app-harness";
+
+// Flow 5: 虚拟机账号申请 from request to an account whose logins are checked by SMS.
+const inbox: SmsCode[] = [];
+let t: TestApp;
+const credentials: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await createTestApp({ access: { sms: consoleGateway({ log: () => {}, sink: (m) => inbox.push(m) }), codeKey: randomBytes(32) } });
+  for (const name of ["vm-web-01", "vm-db-01"]) credentials[name] = (await addHost({ ctx: t.ctx(), input: { name } })).credential;
+});
+afterAll(() => t?.close());
+
+const form = (over: Record<string, unknown> = {}) => ({
+  kind: "new",
+  holder: "zhaolei",
+  account: "zhaolei",
+  hosts: ["vm-web-01", "vm-db-01"],
+  validity: { workdays: 20 },
+  reason: "不动产登记系统日常运维",
+  ...over,
+});
+const submit = (user: string, f: Record<string, unknown>) => t.call(user, "POST", "/api/requests", { flow: "vm_account", form: f });
+const challenge = (host: string, account: string) =>
+  t.call(null, "POST", "/access/challenge", { account, host }, { authorization: `Bearer ${credentials[host]}` });
+const verify = (host: string, account: string, code: string) =>
+  t.call(null, "POST", "/access/verify", { account, host, code }, { authorization: `Bearer ${credentials[host]}` });
+const later = (ms: number) => t.clock.set(new Date(t.clock.now().getTime() + ms).toISOString());
+
+describe("虚拟机账号申请", () => {
+  test("security staff ask, the manager approves, the provider creates, the person confirms: the account works", async () => {
+    const { id, code } = ok(await submit("liuyang", form()), 201);
+    let detail = ok(await t.show("liuyang", id));
+    expect(detail.title).toBe("虚拟机账号新开账号：zhaolei（赵磊）");
+    expect(detail.summary).toEqual([
+      { label: "事项", value: "新开账号" },
+      { label: "账号", value: "zhaolei" },
+      { label: "使用人", value: "赵磊" },
+      { label: "主机", value: "vm-web-01、vm-db-01" },
+      { label: "有效期", value: "批准后 20 个工作日" },
+    ]);
+    expect(detail.currentStage.name).toBe("审批");
+    // No account exists before the approval is complete.
+    expect((await challenge("vm-web-01", "zhaolei")).status).toBe(404);
+
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve", note: "两台已创建" }],
+    ]);
+    detail = ok(await t.show("zhaolei", id));
+    expect(detail.currentStage).toMatchObject({ stage: "enrol", name: "使用人确认手机号" });
+    expect(detail.currentStage.tasks.map((x: { userId: string }) => x.userId)).toEqual(["zhaolei"]);
+    const card = await t.db.select().from(outbox).where(and(eq(outbox.userId, "zhaolei"), eq(outbox.kind, "task")));
+    expect(JSON.stringify(card.at(-1)!.payload)).toContain("使用人确认手机号");
+
+    const done = ok(await t.act("zhaolei", id, { action: "confirm" }));
+    expect(done.status).toBe("completed");
+    const accounts = await t.db.select().from(vmAccounts).where(eq(vmAccounts.requestId, id));
+    expect(accounts.map((a) => a.hostId).sort()).toEqual(["vm-db-01", "vm-web-01"]);
+    // 20 working days from the day of completion (Monday 2026-11-23) end on 2026-12-21.
+    expect(accounts.every((a) => a.validUntil.getTime() === endOfShanghaiDay("2026-12-21").getTime())).toBe(true);
+    expect(accounts.every((a) => a.userId === "zhaolei" && a.mobile === "13807530032" && a.status === "active")).toBe(true);
+
+    ok(await challenge("vm-web-01", "zhaolei"));
+    expect(inbox.at(-1)!.mobile).toBe("13807530032");
+    expect(ok(await verify("vm-web-01", "zhaolei", inbox.at(-1)!.code)).allow).toBe(true);
+    const bound = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "vm_account.bind")));
+    expect(bound).toHaveLength(2);
+    expect(code).toMatch(/^YS-2026-\d{5}$/);
+  });
+
+  test("refused at submission: unknown person or host, a name someone else holds, an existing account, the wrong people", async () => {
+    const unknownUser = await submit("liuyang", form({ holder: "nobody" }));
+    expect(unknownUser.status).toBe(422);
+    expect(unknownUser.body.error.fields["form.holder"]).toBeDefined();
+    const unknownHost = await submit("liuyang", form({ hosts: ["vm-nowhere"] }));
+    expect(unknownHost.body.error.message).toContain("vm-nowhere");
+    const taken = await submit("liuyang", form({ holder: "guojun" }));
+    expect(taken.status).toBe(422);
+    expect(taken.body.error.message).toContain("已属于他人，账号不得共用");
+    const again = await submit("liuyang", form());
+    expect(again.body.error.message).toContain("请申请续期");
+    expect((await submit("zhangwei", form({ account: "other" }))).status).toBe(403);
+    // An applicant may ask only for someone of their own unit.
+    expect((await submit("yangfan", form({ account: "other" }))).status).toBe(403);
+    const bad = await submit("liuyang", form({ account: "Root", hosts: [], validity: undefined }));
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.error.fields).sort()).toEqual(["form.account", "form.hosts", "form.validity"]);
+  });
+
+  test("renewal is one approval and moves the end date; the old reminder gives way to a new one", async () => {
+    t.clock.set("2026-12-16T01:00:00Z"); // Wednesday; the account ends on Monday 2026-12-21
+    await runAccountExpiry(t.ctx());
+    const reminders = await t.db.select().from(outbox).where(eq(outbox.kind, "account_expiry"));
+    expect(reminders.map((r) => r.userId).sort()).toEqual(["liuyang", "liuyang", "zhaolei", "zhaolei"]);
+    expect(JSON.stringify(reminders[0]!.payload)).toContain("将于 2026-12-21 到期");
+    await runAccountExpiry(t.ctx());
+    expect(await t.db.select().from(outbox).where(eq(outbox.kind, "account_expiry"))).toHaveLength(4);
+
+    const { id } = ok(await submit("liuyang", form({ kind: "renew", validity: { until: "2026-12-31" } })), 201);
+    const done = ok(await t.act("zhangwei", id, { action: "approve" }));
+    expect(done.status).toBe("completed");
+    const accounts = await t.db.select().from(vmAccounts).where(eq(vmAccounts.userId, "zhaolei"));
+    expect(accounts.every((a) => a.validUntil.getTime() === endOfShanghaiDay("2026-12-31").getTime())).toBe(true);
+    expect((await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.renew")))).toHaveLength(1);
+  });
+
+  test("a new phone is an approval and the person's confirmation; codes then go to the new phone only", async () => {
+    later(61_000);
+    ok(await challenge("vm-db-01", "zhaolei"));
+    const oldCode = inbox.at(-1)!.code;
+    const users = demoDirectory.users.map((u) => (u.id === "zhaolei" ? { ...u, mobile: "13900009999" } : u));
+    await importDirectory({ ctx: t.ctx(), input: { units: demoDirectory.units, users } });
+    const { id } = ok(await submit("liuyang", form({ kind: "rebind", validity: undefined })), 201);
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["zhaolei", { action: "confirm" }],
+    ]);
+    expect((await verify("vm-db-01", "zhaolei", oldCode)).status).toBe(403);
+    const codes = await t.db.select().from(accessCodes).where(eq(accessCodes.hostId, "vm-db-01"));
+    expect(codes.at(-1)!.closedReason).toBe("replaced");
+    later(61_000);
+    ok(await challenge("vm-db-01", "zhaolei"));
+    expect(inbox.at(-1)!.mobile).toBe("13900009999");
+  });
+
+  test("an account past its end is marked expired and gets no codes", async () => {
+    t.clock.set("2027-01-01T00:00:00Z");
+    const { expired } = await runAccountExpiry(t.ctx());
+    expect(expired).toBe(2);
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.userId, "zhaolei"))).every((a) => a.status === "expired")).toBe(true);
+    expect((await challenge("vm-web-01", "zhaolei")).status).toBe(404);
+    expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+});
