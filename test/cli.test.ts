@@ -261,7 +261,7 @@ describe("yunshen database commands", () => {
     const m = /^审计日志完整：(\d+) 条记录，哈希链校验通过\n$/.exec(r.out);
     expect(m).not.toBeNull();
     auditCount = Number(m![1]);
-    // demo (import + 6 tokens), two successful imports, token create and revoke; the refused import left none.
+    // demo (import + a token per demo user), two successful imports, token create and revoke; the refused import left none.
     expect(auditCount).toBe(1 + DEMO_TOKEN_USERS.length + 2 + 2);
   });
 

@@ -41,7 +41,7 @@ export const demoDirectory = {
   ],
 } satisfies DirectoryFileInput;
 
-/** Whose tokens `yunshen demo` prints: one of each seat a walk-through of Flow 1 needs. */
+/** Whose tokens `yunshen demo` prints: one of each seat the walk-throughs of flows 1 and 5 need. */
 export const DEMO_TOKEN_USERS = [
   "lihua", // applicant in a county unit (梅县区教育局): the request passes the county bureau
   "yangfan", // applicant in a city-level unit (梅州市人社局): straight to the provider
@@ -49,6 +49,7 @@ export const DEMO_TOKEN_USERS = [
   "zhangwei", // manager
   "xufeng", // provider
   "guojun", // reviewer
+  "liuyang", // security_officer: asks for VM accounts (flow 5)
 ] as const;
 
 export interface DemoToken {
