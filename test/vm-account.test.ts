@@ -135,11 +135,32 @@ describe("虚拟机账号申请", () => {
     expect(inbox.at(-1)!.mobile).toBe("13900009999");
   });
 
+  test("the API lists accounts with masked phones, to security staff all and to others their own; revoke and unlock", async () => {
+    const all = ok(await t.call("liuyang", "GET", "/api/vm-accounts?status=active")).items;
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all[0]).toMatchObject({ account: "zhaolei", user: { id: "zhaolei", name: "赵磊" }, mobile: "139****9999", status: "active", locked: false });
+    expect(JSON.stringify(all)).not.toContain("13900009999");
+    expect(ok(await t.call("yangfan", "GET", "/api/vm-accounts")).items).toEqual([]);
+    expect((await t.call("liuyang", "GET", "/api/vm-accounts?status=gone")).status).toBe(400);
+
+    const id = all.find((a: { host: string }) => a.host === "vm-web-01").id;
+    expect((await t.call("yangfan", "POST", `/api/vm-accounts/${id}/revoke`)).status).toBe(403);
+    expect((await t.call("zhangwei", "POST", `/api/vm-accounts/${id}/unlock`, { reason: "x" })).status).toBe(403);
+    expect((await t.call("liuyang", "POST", `/api/vm-accounts/${id}/unlock`)).body.error.code).toBe("not_locked");
+    expect((await t.call("zhangwei", "POST", `/api/vm-accounts/abc/revoke`)).status).toBe(400);
+    expect((await t.call("zhangwei", "POST", `/api/vm-accounts/${id}/revoke`, "{not json")).status).toBe(400);
+    ok(await t.call("zhangwei", "POST", `/api/vm-accounts/${id}/revoke`));
+    expect((await challenge("vm-web-01", "zhaolei")).status).toBe(404);
+    expect((await t.call("zhangwei", "POST", `/api/vm-accounts/${id}/revoke`)).body.error.code).toBe("account_ended");
+  });
+
   test("an account past its end is marked expired and gets no codes", async () => {
     t.clock.set("2027-01-01T00:00:00Z");
     const { expired } = await runAccountExpiry(t.ctx());
-    expect(expired).toBe(2);
-    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.userId, "zhaolei"))).every((a) => a.status === "expired")).toBe(true);
+    // vm-web-01's was revoked above; vm-db-01's runs out now.
+    expect(expired).toBe(1);
+    const statuses = (await t.db.select().from(vmAccounts).where(eq(vmAccounts.userId, "zhaolei"))).map((a) => `${a.hostId}:${a.status}`);
+    expect(statuses.sort()).toEqual(["vm-db-01:expired", "vm-web-01:revoked"]);
     expect((await challenge("vm-web-01", "zhaolei")).status).toBe(404);
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
   });

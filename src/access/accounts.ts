@@ -1,10 +1,10 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { accessCodes, hosts, users, vmAccounts } from "../../db/schema";
 import type { Card } from "../../cards";
 import type { ServiceContext } from "../context";
-import { usersWithRole } from "../directory/queries";
+import { maskMobile, usersWithRole } from "../directory/queries";
 import { enqueueCards } from "../engine/notify";
 import { mutate, type Journal } from "../engine/mutate";
 import { conflict, forbidden, notFound, unprocessable } from "../errors";
@@ -107,4 +107,42 @@ export async function alertSecurityStaff(tx: Db, at: Date, key: string, title: s
   const staff = (await usersWithRole(tx, "security_officer")).map((u) => u.id);
   const card: Card = { title, tone: "danger", summary, fields, actions: [], link: "" };
   await enqueueCards(tx, at, staff, "security", card, key);
+}
+
+export const listAccountsQuery = z.object({
+  status: z.enum(["active", "revoked", "expired"]).optional(),
+  user: z.string().max(64).optional(),
+  host: z.string().max(64).optional(),
+});
+
+/** VM accounts: security staff and the manager see all; anyone else sees the accounts they hold. */
+export async function listVmAccounts({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listAccountsQuery> }) {
+  const actor = ctx.actor!;
+  const seesAll = actor.roles.some((r) => r === "security_officer" || r === "manager");
+  const where = [
+    seesAll ? undefined : eq(vmAccounts.userId, actor.userId),
+    input.status ? eq(vmAccounts.status, input.status) : undefined,
+    input.user ? eq(vmAccounts.userId, input.user) : undefined,
+    input.host ? eq(vmAccounts.hostId, input.host) : undefined,
+  ];
+  const rows = await ctx.db
+    .select({ account: vmAccounts, userName: users.name })
+    .from(vmAccounts)
+    .innerJoin(users, eq(users.id, vmAccounts.userId))
+    .where(and(...where))
+    .orderBy(asc(vmAccounts.hostId), asc(vmAccounts.account), asc(vmAccounts.id));
+  return {
+    items: rows.map(({ account: a, userName }) => ({
+      id: a.id,
+      host: a.hostId,
+      account: a.account,
+      user: { id: a.userId, name: userName },
+      // Masked: the number is the person's, and only the SMS gateway needs it whole (invariant 8).
+      mobile: maskMobile(a.mobile),
+      status: a.status,
+      validUntil: a.validUntil,
+      locked: a.lockedAt !== null,
+      requestId: a.requestId,
+    })),
+  };
 }

@@ -15,6 +15,7 @@ import { authenticate, type ApiEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { openApiDocument } from "./openapi";
 import { requestRoutes } from "./requests";
+import { vmAccountRoutes } from "./vm-accounts";
 import { accessRoutes } from "./access";
 import type { LoginCodeDeps } from "../access/login-codes";
 
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps) {
   api.use(authenticate(deps));
   api.route("/requests", requestRoutes());
   api.route("/directory", directoryRoutes());
+  api.route("/vm-accounts", vmAccountRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
   if (deps.access) {
