@@ -29,7 +29,7 @@ export async function benchAccess(database: Database, opts: { count?: number; co
     calendar: () => calendar,
     profile: "meizhou",
     log: () => {},
-    access: { sms: consoleGateway({ log: () => {}, sink: (m) => inbox.push(m) }), codeKey: randomBytes(32) },
+    access: { sms: consoleGateway({ log: () => {}, sink: (m) => inbox.push(m) }), codeKey: randomBytes(32), totpKey: null },
   };
   const app = createApp(deps);
   const { baseline, authenticated } = await mountBaselines(app, deps, database, {

@@ -230,6 +230,16 @@ export const vmAccounts = pgTable(
   ],
 );
 
+// TOTP as a second way to get in where SMS does not arrive: one authenticator per person, its secret
+// encrypted under a key derived from ACCESS_CODE_KEY. Used time steps are remembered so a code works once.
+export const totpEnrolments = pgTable("totp_enrolments", {
+  userId: text("user_id").primaryKey().references(() => users.id),
+  secretEnc: text("secret_enc").notNull(),
+  createdAt: ts("created_at").notNull(),
+  confirmedAt: ts("confirmed_at"),
+  lastTimeStep: bigint("last_time_step", { mode: "number" }),
+});
+
 // One-time login codes: only a keyed hash is kept; a new code replaces the account's previous one.
 export const accessCodes = pgTable(
   "access_codes",

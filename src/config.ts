@@ -4,6 +4,7 @@ import type { Clock } from "./context";
 import { aliyunGateway } from "./sms/aliyun";
 import { consoleGateway, retryOnce, type SmsGateway } from "./sms/gateways";
 import { tencentGateway } from "./sms/tencent";
+import { totpKeyFrom } from "./access/totp";
 import { POLICY_PROFILES } from "../flows/application";
 import { parseInput } from "./validation";
 
@@ -132,7 +133,11 @@ export function smsGateway(config: Config, deps: { clock: Clock; log: (line: str
   }
 }
 
-/** The key login codes are hashed with: ACCESS_CODE_KEY, or a random one for this process only. */
-export function accessCodeKey(config: Config): Buffer {
-  return config.ACCESS_CODE_KEY ? Buffer.from(config.ACCESS_CODE_KEY, "hex") : randomBytes(32);
+/**
+ * The keys of /access: login codes are hashed with ACCESS_CODE_KEY (or a random key for this process only),
+ * and TOTP secrets sealed with one derived from it, which needs it configured: a random key would lose them.
+ */
+export function accessKeys(config: Config): { codeKey: Buffer; totpKey: Buffer | null } {
+  const configured = config.ACCESS_CODE_KEY ? Buffer.from(config.ACCESS_CODE_KEY, "hex") : null;
+  return { codeKey: configured ?? randomBytes(32), totpKey: totpKeyFrom(configured) };
 }

@@ -2,7 +2,7 @@ import { serve } from "@hono/node-server";
 import { migrateDatabase, openDatabase } from "../db/client";
 import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
-import { accessCodeKey, readConfig, smsGateway, wecomConfig } from "./config";
+import { accessKeys, readConfig, smsGateway, wecomConfig } from "./config";
 import { systemClock } from "./context";
 import { ServiceError } from "./errors";
 import { createApp } from "./http/app";
@@ -28,7 +28,7 @@ async function main() {
       log,
       wecom: wecom ?? undefined,
       onQueued: () => jobs?.kick(),
-      access: { sms: smsGateway(config, { clock: systemClock, log: (line) => console.log(line) }), codeKey: accessCodeKey(config) },
+      access: { sms: smsGateway(config, { clock: systemClock, log: (line) => console.log(line) }), ...accessKeys(config) },
     });
     const server = serve({ fetch: app.fetch, port: config.PORT });
     // Listen first: a port already taken must fail before any background work starts, with the database closed.

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { accessCodes, auditLog, outbox, vmAccounts } from "../db/schema";
 import { bindVmAccount, revokeVmAccount, unlockVmAccount } from "../src/access/accounts";
 import { addHost, revokeHost, rotateHost } from "../src/access/hosts";
+import { startTotpEnrolment } from "../src/access/totp";
+import { generate } from "otplib";
 import { verifyAuditChain } from "../src/audit/verify";
 import { importDirectory } from "../src/directory/import";
 import { demoDirectory } from "../src/directory/demo";
@@ -38,7 +40,7 @@ async function bind(host: string, account: string, userId: string, validUntil = 
 }
 
 beforeAll(async () => {
-  t = await createTestApp({ access: { sms, codeKey: randomBytes(32) } });
+  t = await createTestApp({ access: { sms, codeKey: randomBytes(32), totpKey: randomBytes(32) } });
   for (const name of ["bastion-1", "vm-web-01"]) credentials[name] = (await addHost({ ctx: t.ctx(), input: { name } })).credential;
   accountId = (await bind("bastion-1", "liuyang", "liuyang")).id;
   await bind("vm-web-01", "deploy", "xufeng");
@@ -222,6 +224,42 @@ describe("account state", () => {
     ok(await challenge("bastion-1", "phonechange"));
     expect(inbox.at(-1)!.mobile).toBe("13807530032");
     expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, id)))[0]!.mobile).toBe("13807530032");
+  });
+});
+
+describe("TOTP, for places SMS does not reach", () => {
+  const totpAt = (secret: string, at: Date) => generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
+
+  test("a person enrols an authenticator, confirms it, and then its codes let them in, each once", async () => {
+    const started = ok(await t.call("liuyang", "POST", "/api/me/totp"), 201);
+    expect(started.otpauthUrl).toMatch(/^otpauth:\/\/totp\/.*liuyang.*secret=/);
+    expect(started.otpauthUrl).toContain(`issuer=${encodeURIComponent("云审")}`);
+    const secret = started.secret as string;
+    // Not yet confirmed: its codes do not open anything.
+    expect((await verify(await totpAt(secret, t.clock.now()))).status).toBe(403);
+    expect((await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: "000000" })).status).toBe(422);
+    ok(await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: await totpAt(secret, t.clock.now()) }));
+
+    later(30_000);
+    const code = await totpAt(secret, t.clock.now());
+    expect(ok(await verify(code)).allow).toBe(true);
+    expect((await verify(code)).status).toBe(403);
+    const audited = await t.db.select().from(auditLog).where(eq(auditLog.action, "access.verify"));
+    expect(audited.at(-2)!.details).toMatchObject({ method: "totp", allow: true });
+    expect(JSON.stringify(await t.db.select().from(auditLog))).not.toContain(secret);
+
+    ok(await t.call("liuyang", "DELETE", "/api/me/totp"));
+    later(30_000);
+    expect((await verify(await totpAt(secret, t.clock.now()))).status).toBe(403);
+    // Start the next test with a clean run of failures.
+    later(61_000);
+    ok(await challenge());
+    expect(ok(await verify(lastCode())).allow).toBe(true);
+  });
+
+  test("without ACCESS_CODE_KEY there is no TOTP, since its secrets could not be kept", async () => {
+    const ctx = { ...t.ctx(), actor: { userId: "liuyang", name: "刘洋", unitId: "mz-sjj", roles: ["security_officer" as const] } };
+    await expect(startTotpEnrolment({ ctx, key: null })).rejects.toThrow("ACCESS_CODE_KEY");
   });
 });
 

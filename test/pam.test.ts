@@ -37,7 +37,7 @@ function run(mode: string, opts: { user?: string; stdin?: string; config?: strin
 }
 
 beforeAll(async () => {
-  t = await createTestApp({ now: new Date().toISOString(), access: { sms: consoleGateway({ log: () => {}, sink: (m) => inbox.push(m) }), codeKey: randomBytes(32) } });
+  t = await createTestApp({ now: new Date().toISOString(), access: { sms: consoleGateway({ log: () => {}, sink: (m) => inbox.push(m) }), codeKey: randomBytes(32), totpKey: randomBytes(32) } });
   const { credential } = await addHost({ ctx: t.ctx(), input: { name: "vm-web-01" } });
   await mutate(t.ctx(), { action: "vm_account.bind" }, (tx, j) =>
     bindVmAccount(tx, j, { hostId: "vm-web-01", account: "liuyang", userId: "liuyang", validUntil: new Date(Date.now() + 86_400_000), requestId: null, at: new Date() }),

@@ -17,7 +17,7 @@ let t: TestApp;
 const credentials: Record<string, string> = {};
 
 beforeAll(async () => {
-  t = await createTestApp({ access: { sms: consoleGateway({ log: () => {}, sink: (m) => inbox.push(m) }), codeKey: randomBytes(32) } });
+  t = await createTestApp({ access: { sms: consoleGateway({ log: () => {}, sink: (m) => inbox.push(m) }), codeKey: randomBytes(32), totpKey: randomBytes(32) } });
   for (const name of ["vm-web-01", "vm-db-01"]) credentials[name] = (await addHost({ ctx: t.ctx(), input: { name } })).credential;
 });
 afterAll(() => t?.close());

@@ -10,6 +10,7 @@ import { SmsError, type SmsGateway } from "../sms/gateways";
 import { parseInput } from "../validation";
 import { accountNameSchema, alertSecurityStaff } from "./accounts";
 import { hostNameSchema } from "./hosts";
+import { acceptTotp } from "./totp";
 
 // The rules of issue 4 (seed 004 第三十七条; NIST 800-63B §5.1.3, §5.2.2 for the limits).
 export const CODE_TTL_MS = 5 * 60_000;
@@ -23,6 +24,8 @@ export interface LoginCodeDeps {
   sms: SmsGateway;
   /** Kept outside the database, so a copy of the database alone cannot test guesses against stored hashes. */
   codeKey: Buffer;
+  /** Seals TOTP secrets; null when ACCESS_CODE_KEY is not configured (then TOTP is off). */
+  totpKey: Buffer | null;
 }
 
 const challengeInput = z.strictObject({ account: accountNameSchema, host: hostNameSchema });
@@ -145,7 +148,13 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
     if (right) {
       await tx.update(accessCodes).set({ closedAt: now, closedReason: "used" }).where(eq(accessCodes.id, current.id));
       await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
-      j.add({ action: "access.verify", details: { host, account, accountId: row.id, codeId: current.id, allow: true } });
+      j.add({ action: "access.verify", details: { host, account, accountId: row.id, codeId: current.id, method: "sms", allow: true } });
+      return { allow: true as const, account, host, user: name };
+    }
+    // The person's authenticator app, where they enrolled one (for places SMS does not reach).
+    if (await acceptTotp(tx, deps.totpKey, row.userId, candidate, now)) {
+      await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
+      j.add({ action: "access.verify", details: { host, account, accountId: row.id, method: "totp", allow: true } });
       return { allow: true as const, account, host, user: name };
     }
 
