@@ -230,6 +230,26 @@ export const vmAccounts = pgTable(
   ],
 );
 
+// 端口与访问地址: opened only on request, with approval (004 第三十七条, least privilege), each with its own expiry.
+export const portGrants = pgTable(
+  "port_grants",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    hostId: text("host_id").notNull().references(() => hosts.id),
+    port: integer("port").notNull(),
+    protocol: text("protocol").$type<"tcp" | "udp">().notNull(),
+    // Source addresses (IPv4 / IPv6, with or without a prefix length) allowed to reach the port.
+    sources: jsonb("sources").$type<string[]>().notNull(),
+    reason: text("reason").notNull(),
+    requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
+    status: text("status").$type<"active" | "revoked" | "expired">().notNull(),
+    validUntil: ts("valid_until").notNull(),
+    createdAt: ts("created_at").notNull(),
+    endedAt: ts("ended_at"),
+  },
+  (t) => [index("port_grants_host_idx").on(t.hostId, t.status)],
+);
+
 // TOTP as a second way to get in where SMS does not arrive: one authenticator per person, its secret
 // encrypted under a key derived from ACCESS_CODE_KEY. Used time steps are remembered so a code works once.
 export const totpEnrolments = pgTable("totp_enrolments", {

@@ -1,15 +1,34 @@
 import { and, eq, lt, lte } from "drizzle-orm";
-import { requests, vmAccounts } from "../../db/schema";
+import { portGrants, requests, vmAccounts } from "../../db/schema";
 import type { Card } from "../../cards";
-import { CalendarRangeError, shanghaiDate } from "../calendar";
+import { CalendarRangeError, shanghaiDate, type WorkCalendar } from "../calendar";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { enqueueCards } from "../engine/notify";
+import { askToClose } from "./port-grants";
 
 /** Reminders go this many working days before an account's last day. */
 export const EXPIRY_REMINDER_WORKDAYS = 3;
 // Nothing ending later than this needs looking at yet (3 working days never span more than a long holiday).
 const LOOKAHEAD_MS = 15 * 86_400_000;
+
+/** The first day to remind about something ending at `validUntil`, or null past the loaded calendar. */
+function reminderDay(calendar: WorkCalendar, validUntil: Date): { lastDay: string; from: string } | null {
+  const lastDay = shanghaiDate(new Date(validUntil.getTime() - 1));
+  try {
+    let from = lastDay;
+    for (let i = 0; i < EXPIRY_REMINDER_WORKDAYS; i++) from = calendar.previousWorkday(from);
+    return { lastDay, from };
+  } catch (err) {
+    if (err instanceof CalendarRangeError) return null;
+    throw err;
+  }
+}
+
+/** Both kinds of access that run out: VM accounts and opened ports. */
+export async function runAccessExpiry(ctx: ServiceContext): Promise<{ accounts: number; ports: number }> {
+  return { accounts: (await runAccountExpiry(ctx)).expired, ports: (await runPortGrantExpiry(ctx)).expired };
+}
 
 /**
  * Background upkeep of VM accounts: those past their validity become "expired" (audited), and the person and
@@ -38,16 +57,9 @@ export async function runAccountExpiry(ctx: ServiceContext): Promise<{ expired: 
       if (done) expired++;
       continue;
     }
-    const lastDay = shanghaiDate(new Date(a.validUntil.getTime() - 1));
-    let remindFrom: string;
-    try {
-      remindFrom = lastDay;
-      for (let i = 0; i < EXPIRY_REMINDER_WORKDAYS; i++) remindFrom = ctx.calendar.previousWorkday(remindFrom);
-    } catch (err) {
-      if (err instanceof CalendarRangeError) continue;
-      throw err;
-    }
-    if (shanghaiDate(now) < remindFrom) continue;
+    const due = reminderDay(ctx.calendar, a.validUntil);
+    if (!due || shanghaiDate(now) < due.from) continue;
+    const { lastDay } = due;
     const card: Card = {
       title: "虚拟机账号即将到期",
       tone: "warning",
@@ -63,6 +75,53 @@ export async function runAccountExpiry(ctx: ServiceContext): Promise<{ expired: 
     const to = [a.userId, ...(requesterId ? [requesterId] : [])];
     // Keyed by the validity it warns about: queued once per validity, however often this runs.
     await enqueueCards(ctx.db, now, to, "account_expiry", card, `expiry:${a.id}:${a.validUntil.toISOString()}`);
+  }
+  return { expired };
+}
+
+/**
+ * Opened ports past their end are marked expired and the providers asked to close them; the requester is
+ * reminded 3 working days before, to ask again if the port is still needed.
+ */
+export async function runPortGrantExpiry(ctx: ServiceContext): Promise<{ expired: number }> {
+  const now = ctx.clock.now();
+  const ending = await ctx.db
+    .select({ grant: portGrants, requesterId: requests.applicantId })
+    .from(portGrants)
+    .innerJoin(requests, eq(requests.id, portGrants.requestId))
+    .where(and(eq(portGrants.status, "active"), lt(portGrants.validUntil, new Date(now.getTime() + LOOKAHEAD_MS))));
+  let expired = 0;
+  for (const { grant: g, requesterId } of ending) {
+    if (g.validUntil <= now) {
+      const done = await mutate(ctx, { action: "port_grant.expire", requestId: g.requestId }, async (tx, j) => {
+        const changed = await tx
+          .update(portGrants)
+          .set({ status: "expired", endedAt: now })
+          .where(and(eq(portGrants.id, g.id), eq(portGrants.status, "active"), lte(portGrants.validUntil, now)))
+          .returning({ id: portGrants.id });
+        if (changed.length === 0) return false;
+        j.add({ action: "port_grant.expire", requestId: g.requestId, details: { grantId: g.id, host: g.hostId, port: g.port } });
+        await askToClose(tx, now, g, requesterId, "已到期");
+        return true;
+      });
+      if (done) expired++;
+      continue;
+    }
+    const due = reminderDay(ctx.calendar, g.validUntil);
+    if (!due || shanghaiDate(now) < due.from) continue;
+    const card: Card = {
+      title: "端口开放即将到期",
+      tone: "warning",
+      summary: `主机 ${g.hostId} 的 ${g.port}/${g.protocol} 将于 ${due.lastDay} 到期后关闭；如仍需要，请重新申请`,
+      fields: [
+        { label: "主机", value: g.hostId },
+        { label: "端口", value: `${g.port}/${g.protocol}` },
+        { label: "到期", value: due.lastDay },
+      ],
+      actions: [],
+      link: "",
+    };
+    await enqueueCards(ctx.db, now, [requesterId], "port_expiry", card, `port-expiry:${g.id}:${g.validUntil.toISOString()}`);
   }
   return { expired };
 }

@@ -1,8 +1,9 @@
 import { applicationFlow } from "../../flows/application";
 import { vmAccountFlow } from "../../flows/vm-account";
+import { portGrantFlow } from "../../flows/port-grant";
 import { profileStages, type FlowDef, type StageDef } from "../../flows/types";
 
-export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow };
+export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow, port_grant: portGrantFlow };
 
 /** After 退回 to the applicant: the applicant edits the form and resubmits (or withdraws). */
 export const REVISE_STAGE: StageDef = {

@@ -17,6 +17,8 @@ import { randomUUID } from "node:crypto";
 import { enqueueCardSettlements, enqueueCards } from "./notify";
 import { completeVmAccountRequest, prepareVmAccountRequest, vmAccountRefusal } from "../access/vm-account-service";
 import { vmAccountFormSchema } from "../../flows/vm-account";
+import { portGrantFormSchema } from "../../flows/port-grant";
+import { completePortGrantRequest, portGrantRefusal, preparePortGrantRequest } from "../access/port-grants";
 import { parseInput } from "../validation";
 import {
   cardRequest,
@@ -52,6 +54,7 @@ export const submitInputSchema = z.preprocess(
   z.discriminatedUnion("flow", [
     z.object({ flow: z.literal("application"), form: applicationFormSchema }),
     z.object({ flow: z.literal("vm_account"), form: vmAccountFormSchema }),
+    z.object({ flow: z.literal("port_grant"), form: portGrantFormSchema }),
   ]),
 );
 
@@ -77,6 +80,11 @@ const FLOW_SERVICES: Record<string, FlowService> = {
     refusal: vmAccountRefusal,
     prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
     complete: completeVmAccountRequest,
+  },
+  port_grant: {
+    refusal: portGrantRefusal,
+    prepare: ({ tx, actor, form }) => preparePortGrantRequest(tx, actor, form),
+    complete: completePortGrantRequest,
   },
 };
 

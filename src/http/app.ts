@@ -15,7 +15,7 @@ import { authenticate, type ApiEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { openApiDocument } from "./openapi";
 import { requestRoutes } from "./requests";
-import { vmAccountRoutes } from "./vm-accounts";
+import { portGrantRoutes, vmAccountRoutes } from "./access-records";
 import { totpRoutes } from "./totp";
 import { accessRoutes } from "./access";
 import type { LoginCodeDeps } from "../access/login-codes";
@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps) {
   api.route("/requests", requestRoutes());
   api.route("/directory", directoryRoutes());
   api.route("/vm-accounts", vmAccountRoutes());
+  api.route("/port-grants", portGrantRoutes());
   api.route("/me/totp", totpRoutes(deps.access?.totpKey ?? null));
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);

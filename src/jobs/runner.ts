@@ -2,7 +2,7 @@ import type { Db } from "../../db/client";
 import { loadCalendar, type WorkCalendar } from "../calendar";
 import type { Clock, ServiceContext } from "../context";
 import { recomputePendingDeadlines } from "../engine/requests";
-import { runAccountExpiry } from "../access/expiry";
+import { runAccessExpiry } from "../access/expiry";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -46,7 +46,7 @@ export async function runJobsOnce(deps: JobDeps) {
   };
   if (await deps.calendars.refresh()) await recomputePendingDeadlines({ ctx: { ...ctx, calendar: deps.calendars.current() } });
   const fired = await runDueTimers({ ...ctx, calendar: deps.calendars.current() });
-  await runAccountExpiry({ ...ctx, calendar: deps.calendars.current() });
+  await runAccessExpiry({ ...ctx, calendar: deps.calendars.current() });
   await deps.sender.upkeep?.();
   let sent = 0;
   for (;;) {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { listAccountsQuery, listVmAccounts, revokeVmAccount, unlockVmAccount } from "../access/accounts";
+import { listGrantsQuery, listPortGrants, revokePortGrant } from "../access/port-grants";
 import type { Context } from "hono";
 import { parseInput, parseJsonText } from "../validation";
 import type { ApiEnv } from "./auth";
@@ -30,5 +31,19 @@ export function vmAccountRoutes() {
       const id = parseInput(idParam, c.req.param("id"), "账号 id 无效");
       const reason = await reasonOf(c);
       return c.json(await unlockVmAccount({ ctx: c.get("ctx"), input: { id, reason } }));
+    });
+}
+
+/** /api/port-grants: every opened port with its sources and end date (报备); revoke (manager, security staff). */
+export function portGrantRoutes() {
+  return new Hono<ApiEnv>()
+    .get("/", async (c) => {
+      const input = parseInput(listGrantsQuery, c.req.query(), "查询参数有误");
+      return c.json(await listPortGrants({ ctx: c.get("ctx"), input }));
+    })
+    .post("/:id/revoke", async (c) => {
+      const id = parseInput(idParam, c.req.param("id"), "记录 id 无效");
+      const reason = await reasonOf(c);
+      return c.json(await revokePortGrant({ ctx: c.get("ctx"), input: { id, reason } }));
     });
 }

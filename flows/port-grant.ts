@@ -1,0 +1,68 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+import { isIsoDate } from "../src/calendar/schedule";
+import { wd, type FlowDef } from "./types";
+
+// 端口与访问地址开放申请 (004 第三十七条: 远程访问和端口按最小权限、按申请开放; 001 附件1 注2: 对外 IP 和开放端口
+// 须报备). A grant is separate from any account and has its own end date.
+
+/** "10.1.2.3", "10.1.0.0/16", "2001:db8::/32". Everything ("0.0.0.0/0", "::/0") is not least privilege. */
+function validSource(text: string): string | null {
+  const [address, prefix, ...rest] = text.split("/");
+  const family = isIP(address ?? "");
+  if (rest.length > 0 || family === 0) return "应为 IP 地址或网段（如 10.1.2.3 或 10.1.0.0/16）";
+  if (prefix !== undefined) {
+    const bits = Number(prefix);
+    if (!/^\d{1,3}$/.test(prefix) || bits > (family === 4 ? 32 : 128)) return "网段前缀长度无效";
+    if (bits === 0) return "不能对所有地址开放，请写明来源网段";
+  }
+  return null;
+}
+
+const sourceSchema = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    const problem = validSource(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+export const portGrantFormSchema = z.strictObject({
+  hosts: z
+    .array(z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: "主机名无效" }))
+    .min(1, { error: "至少指定一台主机" })
+    .max(20)
+    .refine((h) => new Set(h).size === h.length, { error: "主机重复" }),
+  ports: z
+    .array(z.strictObject({ port: z.int().min(1).max(65535), protocol: z.enum(["tcp", "udp"]).default("tcp") }))
+    .min(1, { error: "至少一个端口" })
+    .max(20),
+  sources: z.array(sourceSchema).min(1, { error: "请写明允许访问的来源地址" }).max(50),
+  validity: z.union([
+    z.strictObject({ workdays: z.int().min(1).max(250) }),
+    z.strictObject({ until: z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }) }),
+  ]),
+  reason: z.string().trim().min(1, { error: "请说明开放的理由" }).max(500),
+});
+
+export type PortGrantForm = z.output<typeof portGrantFormSchema>;
+export type PortGrantFacts = PortGrantForm;
+
+export const portGrantTitle = (f: PortGrantFacts) =>
+  `开放端口 ${f.ports.map((p) => `${p.port}/${p.protocol}`).join("、")}（${f.hosts.join("、")}）`;
+
+export const portGrantFlow: FlowDef<PortGrantFacts> = {
+  key: "port_grant",
+  name: "端口与访问地址开放申请",
+  summary: (f) => [
+    { label: "主机", value: f.hosts.join("、") },
+    { label: "端口", value: f.ports.map((p) => `${p.port}/${p.protocol}`).join("、") },
+    { label: "来源", value: f.sources.join("、") },
+    { label: "有效期", value: "workdays" in f.validity ? `批准后 ${f.validity.workdays} 个工作日` : `至 ${f.validity.until}` },
+  ],
+  stages: {
+    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReject: true, canReturn: true },
+    open: { key: "open", name: "开通端口", parties: ["provider"], deadline: wd(2), approveLabel: "已开通", canReturn: true },
+  },
+  profiles: { default: { name: "004 第三十七条", sequence: ["approve", "open"], attachments: [] } },
+};

@@ -1,0 +1,115 @@
+import { and, asc, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { hosts, portGrants, requests } from "../../db/schema";
+import type { Card } from "../../cards";
+import { portGrantFormSchema, portGrantTitle, type PortGrantFacts } from "../../flows/port-grant";
+import type { Actor, ServiceContext } from "../context";
+import { usersWithRole } from "../directory/queries";
+import { mutate, type Journal } from "../engine/mutate";
+import { enqueueCards } from "../engine/notify";
+import type { LockedRequest } from "../engine/stages";
+import { conflict, forbidden, notFound, unprocessable } from "../errors";
+import { parseInput } from "../validation";
+import { validUntilFrom, vmAccountRefusal } from "./vm-account-service";
+
+export const portGrantRefusal = vmAccountRefusal;
+
+/** Checks a 端口开放申请: the hosts must be registered. */
+export async function preparePortGrantRequest(tx: Db, _actor: Actor, rawForm: unknown) {
+  const form = parseInput(portGrantFormSchema, rawForm, "端口开放申请表有误");
+  const known = await tx.select().from(hosts).where(inArray(hosts.id, form.hosts));
+  const missing = form.hosts.filter((h) => !known.some((k) => k.id === h && !k.revokedAt));
+  if (missing.length > 0)
+    throw unprocessable("unknown_host", `主机未登记或已吊销：${missing.join("、")}`, { "form.hosts": missing.map((h) => `${h} 未登记`) });
+  return { form, facts: form as PortGrantFacts, title: portGrantTitle(form) };
+}
+
+/** An approved, opened grant is recorded per host and port, with its end date. */
+export async function completePortGrantRequest(step: { ctx: ServiceContext; tx: Db; j: Journal; req: LockedRequest }) {
+  const { ctx, tx, j, req } = step;
+  const f = req.facts as PortGrantFacts;
+  const now = ctx.clock.now();
+  const validUntil = validUntilFrom(ctx.calendar, now, f.validity);
+  const rows = f.hosts.flatMap((hostId) =>
+    f.ports.map((p) => ({ hostId, port: p.port, protocol: p.protocol, sources: f.sources, reason: f.reason, requestId: req.id, status: "active" as const, validUntil, createdAt: now })),
+  );
+  const created = await tx.insert(portGrants).values(rows).returning({ id: portGrants.id });
+  j.add({ action: "port_grant.open", requestId: req.id, details: { grantIds: created.map((g) => g.id), validUntil: validUntil.toISOString() } });
+}
+
+/** Tells the providers (and the requester) that a grant has ended and its port must be closed. */
+export async function askToClose(tx: Db, at: Date, grant: typeof portGrants.$inferSelect, requesterId: string | null, why: string) {
+  const providers = (await usersWithRole(tx, "provider")).map((u) => u.id);
+  const card: Card = {
+    title: "请关闭端口",
+    tone: "warning",
+    summary: `主机 ${grant.hostId} 的 ${grant.port}/${grant.protocol}（来源 ${grant.sources.join("、")}）${why}，请关闭`,
+    fields: [
+      { label: "主机", value: grant.hostId },
+      { label: "端口", value: `${grant.port}/${grant.protocol}` },
+    ],
+    actions: [],
+    link: "",
+  };
+  await enqueueCards(tx, at, [...providers, ...(requesterId ? [requesterId] : [])], "port_close", card, `close:${grant.id}`);
+}
+
+export const listGrantsQuery = z.object({ status: z.enum(["active", "revoked", "expired"]).optional(), host: z.string().max(64).optional() });
+
+/** 报备: every opened port with its sources and end date. Managers, security staff and providers see all. */
+export async function listPortGrants({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listGrantsQuery> }) {
+  const actor = ctx.actor!;
+  const seesAll = actor.roles.some((r) => r === "security_officer" || r === "manager" || r === "provider" || r === "reviewer");
+  const rows = await ctx.db
+    .select({ grant: portGrants, requesterId: requests.applicantId, code: requests.code })
+    .from(portGrants)
+    .innerJoin(requests, eq(requests.id, portGrants.requestId))
+    .where(
+      and(
+        seesAll ? undefined : eq(requests.applicantId, actor.userId),
+        input.status ? eq(portGrants.status, input.status) : undefined,
+        input.host ? eq(portGrants.hostId, input.host) : undefined,
+      ),
+    )
+    .orderBy(asc(portGrants.hostId), asc(portGrants.port), asc(portGrants.id));
+  return {
+    items: rows.map(({ grant: g, requesterId, code }) => ({
+      id: g.id,
+      host: g.hostId,
+      port: g.port,
+      protocol: g.protocol,
+      sources: g.sources,
+      reason: g.reason,
+      status: g.status,
+      validUntil: g.validUntil,
+      request: { id: g.requestId, code, requesterId },
+    })),
+  };
+}
+
+/** Ends a grant at once (manager or security staff); the providers are asked to close the port. */
+export async function revokePortGrant({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  if (ctx.actor && !ctx.actor.roles.some((r) => r === "security_officer" || r === "manager"))
+    throw forbidden("只有统筹管理单位或安全管理员可以撤销端口开放");
+  const { id, reason } = parseInput(
+    z.strictObject({ id: z.coerce.number().int().positive(), reason: z.string().trim().min(1).max(500).optional() }),
+    input,
+    "参数有误",
+  );
+  return mutate(ctx, { action: "port_grant.revoke" }, async (tx, j) => {
+    const [row] = await tx
+      .select({ grant: portGrants, requesterId: requests.applicantId })
+      .from(portGrants)
+      .innerJoin(requests, eq(requests.id, portGrants.requestId))
+      .where(eq(portGrants.id, id))
+      .for("update", { of: portGrants });
+    if (!row) throw notFound(`端口开放记录 ${id} 不存在`);
+    if (row.grant.status !== "active") throw conflict("grant_ended", `该端口开放已${row.grant.status === "revoked" ? "撤销" : "到期"}`);
+    const now = ctx.clock.now();
+    await tx.update(portGrants).set({ status: "revoked", endedAt: now }).where(eq(portGrants.id, id));
+    j.add({ action: "port_grant.revoke", requestId: row.grant.requestId, details: { grantId: id, host: row.grant.hostId, port: row.grant.port, reason } });
+    await askToClose(tx, now, row.grant, row.requesterId, "已撤销");
+    return { id, status: "revoked" };
+  });
+}
