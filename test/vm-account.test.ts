@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { accessCodes, auditLog, outbox, vmAccounts } from "../db/schema";
 import { runAccountExpiry } from "../src/access/expiry";
 import { addHost } from "../src/access/hosts";
+import { answerChat } from "../src/chat/answer";
 import { verifyAuditChain } from "../src/audit/verify";
 import { endOfShanghaiDay } from "../src/calendar";
 import { demoDirectory } from "../src/directory/demo";
@@ -133,6 +134,30 @@ describe("虚拟机账号申请", () => {
     later(61_000);
     ok(await challenge("vm-db-01", "zhaolei"));
     expect(inbox.at(-1)!.mobile).toBe("13900009999");
+  });
+
+  test("security staff can ask in chat too: 申请账号, with the person by name", async () => {
+    const liuyang = { userId: "liuyang", name: "刘洋", unitId: "mz-sjj", roles: ["security_officer" as const] };
+    const say = (text: string, key = String(Math.random())) =>
+      answerChat({ ctx: { ...t.ctx(), actor: liuyang, channel: "wecom" }, input: { text, messageKey: key } });
+    const reply = await say("申请账号 郭军 guojun vm-web-01 10个工作日 监理抽查");
+    expect(reply).toMatch(/^申请 YS-2026-\d{5} 已提交，进入「审批」。审批进度可发送“查询 YS-2026-\d{5}”查看$/);
+    const code = /YS-2026-\d{5}/.exec(reply)![0];
+    const detail = ok(await t.show("liuyang", code));
+    expect(detail.summary).toContainEqual({ label: "使用人", value: "郭军" });
+    expect(detail.summary).toContainEqual({ label: "有效期", value: "批准后 10 个工作日" });
+    // The same message delivered again submits nothing new.
+    const before = ok(await t.call("liuyang", "GET", "/api/requests?view=mine")).items.length;
+    await say("申请账号 郭军 guojun2 vm-web-01 10 x", "same-msg");
+    await say("申请账号 郭军 guojun2 vm-web-01 10 x", "same-msg");
+    expect(ok(await t.call("liuyang", "GET", "/api/requests?view=mine")).items.length).toBe(before + 1);
+
+    expect(await say("申请账号 郭军 guojun")).toContain("格式：申请账号");
+    expect(await say("申请账号 郭军 guojun vm-web-01 二十天 运维")).toContain("有效期“二十天”无法识别");
+    expect(await say("申请账号 无此人 x vm-web-01 10 运维")).toBe("通讯录中没有“无此人”");
+    const bad = await say("申请账号 郭军 Bad!Name vm-web-01 10 运维");
+    expect(bad).toContain("form.account");
+    expect(await say("帮助")).toContain("申请账号 使用人 账号名 主机 有效期 用途");
   });
 
   test("the API lists accounts with masked phones, to security staff all and to others their own; revoke and unlock", async () => {

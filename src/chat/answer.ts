@@ -1,12 +1,29 @@
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
-import { actOnRequest } from "../engine/requests";
+import { actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
+import { users } from "../../db/schema";
+import { and, eq, or } from "drizzle-orm";
+import { parseInput } from "../validation";
 import { getRequest, listRequests, requestIdByCode } from "../engine/views";
 import { ServiceError } from "../errors";
 import { answerPrompt, clearPrompt, pendingPrompt } from "./card-clicks";
-import { CHAT_HELP, parseChatCommand, type RequestRef } from "./commands";
+import { ACCOUNT_USAGE, CHAT_HELP, parseChatCommand, type AccountRequest, type RequestRef } from "./commands";
 
 const LIST_LIMIT = 10;
+
+/** 申请账号 in chat: the person named by id or by name, then the same request the API takes. */
+async function requestAccount(ctx: ServiceContext, request: AccountRequest, dedupe: ServiceContext["dedupe"]): Promise<string> {
+  const matches = await ctx.db
+    .select({ id: users.id, name: users.name, unitId: users.unitId })
+    .from(users)
+    .where(and(or(eq(users.id, request.holder), eq(users.name, request.holder)), eq(users.active, true)));
+  if (matches.length === 0) return `通讯录中没有“${request.holder}”`;
+  if (matches.length > 1) return `通讯录中有 ${matches.length} 位“${request.holder}”，请改用用户 id：${matches.map((m) => `${m.id}（${m.unitId}）`).join("、")}`;
+  const { holder: _, ...rest } = request;
+  const input = parseInput(submitInputSchema, { flow: "vm_account", form: { ...rest, holder: matches[0]!.id } }, "虚拟机账号申请有误");
+  const result = await submitRequest({ ctx: { ...ctx, dedupe }, input });
+  return `${result.message}。审批进度可发送“查询 ${result.code}”查看`;
+}
 
 function left(workdays: { used: number | null; left: number | null } | undefined, deadlineAt: Date | null) {
   if (!deadlineAt) return "无期限";
@@ -80,6 +97,9 @@ export async function answerChat({ ctx, input }: { ctx: ServiceContext; input: {
         return await listOpen(ctx, command.kind);
       case "query":
         return command.ref ? await describeRequest(ctx, command.ref) : "请在“查询”后写申请编号，如：查询 YS-2026-00012";
+      case "account":
+        if (!command.request) return command.problem ?? ACCOUNT_USAGE;
+        return await requestAccount(ctx, command.request, dedupe);
       case "nudge": {
         if (!command.ref) return "请在“催办”后写申请编号，如：催办 YS-2026-00012";
         const id = await resolve(ctx, command.ref);
@@ -88,8 +108,9 @@ export async function answerChat({ ctx, input }: { ctx: ServiceContext; input: {
       }
     }
   } catch (err) {
-    // Refusals are answered in words; anything else is the caller's to log.
-    if (err instanceof ServiceError) return err.message;
+    // Refusals are answered in words, with the fields at fault; anything else is the caller's to log.
+    if (err instanceof ServiceError)
+      return err.fields ? [err.message, ...Object.entries(err.fields).map(([f, m]) => `· ${f}：${m.join("；")}`)].join("\n") : err.message;
     throw err;
   }
 }

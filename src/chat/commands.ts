@@ -7,7 +7,41 @@ export type ChatCommand =
   | { kind: "query"; ref: RequestRef | null }
   | { kind: "nudge"; ref: RequestRef | null }
   | { kind: "cancel" }
+  | { kind: "account"; request: AccountRequest | null; problem?: string }
   | { kind: "unknown"; text: string };
+
+/** 申请账号 / 续期账号 typed in chat: the words of a 虚拟机账号申请. */
+export interface AccountRequest {
+  kind: "new" | "renew";
+  /** A user id or a name, as typed; the directory resolves it. */
+  holder: string;
+  account: string;
+  hosts: string[];
+  validity: { workdays: number } | { until: string };
+  reason: string;
+}
+
+export const ACCOUNT_USAGE = "格式：申请账号 使用人 账号名 主机[,主机] 有效期 用途，如：申请账号 赵磊 zhaolei vm-web-01,vm-db-01 20 日常运维（有效期写工作日数，或“至2026-12-31”）";
+
+/** "申请账号 赵磊 zhaolei vm-web-01,vm-db-01 20 日常运维"; the verb decides new or renewal. */
+function parseAccountRequest(kind: AccountRequest["kind"], rest: string): { request: AccountRequest | null; problem?: string } {
+  const words = rest.split(" ").filter((w) => w !== "");
+  if (words.length < 5) return { request: null, problem: ACCOUNT_USAGE };
+  const [holder, account, hostList, validityText, ...reason] = words as [string, string, string, string, ...string[]];
+  const days = /^(\d{1,3})(?:个?工作日)?$/.exec(validityText);
+  const until = /^(?:至|到)?(\d{4}-\d{2}-\d{2})$/.exec(validityText);
+  if (!days && !until) return { request: null, problem: `有效期“${validityText}”无法识别。${ACCOUNT_USAGE}` };
+  return {
+    request: {
+      kind,
+      holder,
+      account: account.toLowerCase(),
+      hosts: hostList.split(/[,，、]/).filter((h) => h !== ""),
+      validity: days ? { workdays: Number(days[1]) } : { until: until![1]! },
+      reason: reason.join(" "),
+    },
+  };
+}
 
 /** A request as people type it: its number (the id) or its code with or without the YS- prefix. */
 export type RequestRef = { id: number } | { code: string };
@@ -29,7 +63,9 @@ export function parseRequestRef(text: string): RequestRef | null {
   return null;
 }
 
-const VERBS: [RegExp, "help" | "mine" | "todo" | "query" | "nudge" | "cancel"][] = [
+const VERBS: [RegExp, "help" | "mine" | "todo" | "query" | "nudge" | "cancel" | "new" | "renew"][] = [
+  [/^申请(虚拟机)?账号/, "new"],
+  [/^续期(虚拟机)?账号/, "renew"],
   [/^(帮助|help|\?|菜单|功能)$/i, "help"],
   [/^(我的申请|我的|我申请的|申请列表)$/, "mine"],
   [/^(待办|我的待办|待处理|待审批|待我处理)$/, "todo"],
@@ -43,6 +79,7 @@ export function parseChatCommand(text: string): ChatCommand {
   for (const [pattern, kind] of VERBS) {
     const match = pattern.exec(t);
     if (!match) continue;
+    if (kind === "new" || kind === "renew") return { kind: "account", ...parseAccountRequest(kind, t.slice(match[0].length).trim()) };
     if (kind === "query" || kind === "nudge") {
       const rest = t.slice(match[0].length).trim();
       // "查询YS-2026-00012", "查 12", or just "查询" (which asks for the number).
@@ -64,6 +101,7 @@ export const CHAT_HELP = [
   "· 待办 —— 等您处理的申请",
   "· 查询 编号 —— 某个申请的环节、处理人和期限，如：查询 YS-2026-00012",
   "· 催办 编号 —— 提醒当前处理人（每个申请每个工作日一次）",
+  "· 申请账号 使用人 账号名 主机 有效期 用途 —— 申请虚拟机账号（续期写“续期账号”），如：申请账号 赵磊 zhaolei vm-web-01 20 日常运维",
   "· 帮助 —— 显示本说明",
   "审批请直接点卡片上的按钮。",
 ].join("\n");
