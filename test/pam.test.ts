@@ -32,6 +32,8 @@ function run(mode: string, opts: { user?: string; stdin?: string; config?: strin
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     child.on("close", (code) => resolve({ code, out }));
+    // `send`, and any run that stops early, never reads stdin: writing to it may then fail with EPIPE.
+    child.stdin.on("error", () => {});
     child.stdin.end(opts.stdin ?? "");
   });
 }
