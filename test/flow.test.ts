@@ -414,6 +414,13 @@ describe("input at the boundary", () => {
     const doc = ok(await t.call(null, "GET", "/openapi.json"));
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/requests", "/api/requests/{id}/actions"]));
     expect(doc.components.schemas.RequestAction).toBeDefined();
+    // Every API route the app serves is described, with its method.
+    const served = t.app.routes
+      .filter((r) => r.method !== "ALL" && /^\/(api|access)\//.test(r.path))
+      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/\/$/, "").replace(/:(\w+)/g, "{$1}")}`);
+    const described = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    expect(served).toEqual(expect.arrayContaining(["post /api/requests/{id}/actions", "get /api/vm-accounts", "delete /api/me/totp"]));
+    expect(served.filter((r) => !described.includes(r))).toEqual([]);
   });
 
   test("Idempotency-Key: a retry returns the first result; the key with another body is refused", async () => {

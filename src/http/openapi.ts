@@ -2,6 +2,8 @@ import { z } from "zod";
 import { actionInputSchema, submitInputSchema } from "../engine/requests";
 import { listQuerySchema } from "../engine/views";
 import { ROLES } from "../directory/roles";
+import { listAccountsQuery } from "../access/accounts";
+import { listGrantsQuery } from "../access/port-grants";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });
 
@@ -33,7 +35,29 @@ const ERROR_TEXT: Record<number, string> = {
   409: "状态冲突：已由他人处理、申请已结束、Idempotency-Key 重用",
   413: "请求体过大",
   422: "规则不允许：缺少附件、需要说明、未到期限、工作日历未覆盖等",
+  429: "过于频繁：验证码每分钟一次、每小时十次",
+  503: "依赖的服务不可用（短信网关）或未配置",
 };
+
+const queryParams = (s: z.ZodType) =>
+  Object.entries((schema(s) as { properties: Record<string, object> }).properties).map(([name, p]) => ({ name, in: "query", required: false, schema: p }));
+const reasonBody = {
+  required: false,
+  content: { "application/json": { schema: { type: "object", properties: { reason: { type: "string", maxLength: 500 } } } } },
+};
+const hostCredential = [{ hostCredential: [] }];
+const accessBody = (withCode: boolean) => ({
+  required: true,
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        required: ["account", "host", ...(withCode ? ["code"] : [])],
+        properties: { account: { type: "string", example: "liuyang" }, host: { type: "string", example: "vm-web-01" }, ...(withCode ? { code: { type: "string", example: "123456" } } : {}) },
+      },
+    },
+  },
+});
 
 const ok = (description: string) => ({ description, content: { "application/json": { schema: { type: "object" } } } });
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "申请 id 或编号（YS-2026-00001）" };
@@ -51,9 +75,16 @@ let cached: object | null = null;
 export function openApiDocument(): object {
   cached ??= {
     openapi: "3.0.3",
-    info: { title: "云审 yunshen API", version: "0.1.0", description: "政务云资源申请审批：提交、办理、查询与通讯录。所有 /api 接口需 Bearer 令牌。" },
+    info: {
+      title: "云审 yunshen API",
+      version: "0.1.0",
+      description: "政务云资源申请审批：提交、办理、查询与通讯录；虚拟机账号与登录验证码。/api 接口需用户 Bearer 令牌，/access 接口需主机凭据。",
+    },
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer" },
+        hostCredential: { type: "http", scheme: "bearer", description: "主机凭据（yunshen host add 签发，ysh_…）" },
+      },
       schemas: { Error: errorSchema, SubmitRequest: schema(submitInputSchema), RequestAction: schema(actionInputSchema) },
     },
     security: [{ bearer: [] }],
@@ -87,7 +118,7 @@ export function openApiDocument(): object {
       },
       "/api/requests/{id}/actions": {
         post: {
-          summary: "办理：approve 同意、confirm 确认、reject 驳回、return 退回、fail 未通过、transfer 转交、comment 评论、withdraw 撤回、resubmit 重新提交、finding 整改通知/工作警示、extend 延长期限",
+          summary: "办理：approve 同意、confirm 确认、reject 驳回、return 退回、fail 未通过、transfer 转交、comment 评论、withdraw 撤回、resubmit 重新提交、finding 整改通知/工作警示、extend 延长期限、nudge 催办",
           parameters: [idParam, idempotencyKey],
           requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/RequestAction" } } } },
           responses: { "200": ok("办理结果"), ...errors(400, 401, 403, 404, 409, 413, 422) },
@@ -109,6 +140,38 @@ export function openApiDocument(): object {
       },
       "/api/directory/users/{id}": {
         get: { summary: "用户详情（手机号脱敏）", parameters: [{ ...idParam, description: "用户 id" }], responses: { "200": ok("用户"), ...errors(401, 404) } },
+      },
+      "/api/vm-accounts": {
+        get: { summary: "虚拟机账号（手机号脱敏）：安全管理员与统筹管理单位看全部，其他人看本人的", parameters: queryParams(listAccountsQuery), responses: { "200": ok("{ items }"), ...errors(400, 401) } },
+      },
+      "/api/vm-accounts/{id}/revoke": {
+        post: { summary: "撤销账号（统筹管理单位、安全管理员），立即生效", parameters: [{ ...idParam, description: "账号 id" }], requestBody: reasonBody, responses: { "200": ok("已撤销"), ...errors(400, 401, 403, 404, 409) } },
+      },
+      "/api/vm-accounts/{id}/unlock": {
+        post: { summary: "解锁账号（安全管理员）", parameters: [{ ...idParam, description: "账号 id" }], requestBody: reasonBody, responses: { "200": ok("已解锁"), ...errors(400, 401, 403, 404, 409) } },
+      },
+      "/api/port-grants": {
+        get: { summary: "端口开放记录（报备）：主机、端口、来源地址、到期日", parameters: queryParams(listGrantsQuery), responses: { "200": ok("{ items }"), ...errors(400, 401) } },
+      },
+      "/api/port-grants/{id}/revoke": {
+        post: { summary: "撤销端口开放（统筹管理单位、安全管理员），并通知关闭", parameters: [{ ...idParam, description: "记录 id" }], requestBody: reasonBody, responses: { "200": ok("已撤销"), ...errors(400, 401, 403, 404, 409) } },
+      },
+      "/api/me/totp": {
+        post: { summary: "开始启用动态口令（TOTP）：返回密钥与 otpauth:// 链接（只显示一次）", responses: { "201": ok("{ secret, otpauthUrl }"), ...errors(401, 403, 503) } },
+        delete: { summary: "停用动态口令", responses: { "200": ok("已停用"), ...errors(401, 404) } },
+      },
+      "/api/me/totp/confirm": {
+        post: {
+          summary: "用应用显示的第一个口令确认启用",
+          requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["code"], properties: { code: { type: "string", pattern: "^\\d{6}$" } } } } } },
+          responses: { "200": ok("已启用"), ...errors(400, 401, 404, 409, 422, 503) },
+        },
+      },
+      "/access/challenge": {
+        post: { summary: "堡垒机 / 虚拟机 PAM：向账号绑定的手机发送验证码", security: hostCredential, requestBody: accessBody(false), responses: { "200": ok("{ sentTo, expiresInSeconds }"), ...errors(400, 401, 403, 404, 409, 422, 429, 503) } },
+      },
+      "/access/verify": {
+        post: { summary: "堡垒机 / 虚拟机 PAM：校验验证码（短信或 TOTP），200 放行，403 拒绝", security: hostCredential, requestBody: accessBody(true), responses: { "200": ok("{ allow: true, user }"), "403": ok("{ allow: false, error }"), ...errors(400, 401, 404, 409) } },
       },
     },
   };
