@@ -19,7 +19,7 @@ function validSource(text: string): string | null {
   return null;
 }
 
-const sourceSchema = z
+export const sourceSchema = z
   .string()
   .trim()
   .superRefine((v, ctx) => {
@@ -27,16 +27,15 @@ const sourceSchema = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
+export const portSchema = z.strictObject({ port: z.int().min(1).max(65535), protocol: z.enum(["tcp", "udp"]).default("tcp") });
+
 export const portGrantFormSchema = z.strictObject({
   hosts: z
     .array(z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: "主机名无效" }))
     .min(1, { error: "至少指定一台主机" })
     .max(20)
     .refine((h) => new Set(h).size === h.length, { error: "主机重复" }),
-  ports: z
-    .array(z.strictObject({ port: z.int().min(1).max(65535), protocol: z.enum(["tcp", "udp"]).default("tcp") }))
-    .min(1, { error: "至少一个端口" })
-    .max(20),
+  ports: z.array(portSchema).min(1, { error: "至少一个端口" }).max(20),
   sources: z.array(sourceSchema).min(1, { error: "请写明允许访问的来源地址" }).max(50),
   validity: z.union([
     z.strictObject({ workdays: z.int().min(1).max(250) }),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isIsoDate } from "../src/calendar/schedule";
+import { portSchema, sourceSchema } from "./port-grant";
 import { wd, type FlowDef } from "./types";
 
 // Flow 5 of flows.md: 虚拟机账号申请 (004 第三十六—三十七条). One set of stages for every policy profile:
@@ -29,8 +30,15 @@ export const vmAccountFormSchema = z
       .refine((h) => new Set(h).size === h.length, { error: "主机重复" }),
     validity: validitySchema.optional(),
     reason: z.string().trim().min(1, { error: "请说明用途" }).max(500),
+    // Ports and source addresses to open with a new account; each becomes a grant of its own, ending with it.
+    ports: z.array(portSchema).max(20).default([]),
+    sources: z.array(sourceSchema).max(50).default([]),
+    portReason: z.string().trim().min(1).max(500).optional(),
   })
-  .refine((f) => f.kind === "rebind" || f.validity !== undefined, { error: "新开和续期需要有效期", path: ["validity"] });
+  .refine((f) => f.kind === "rebind" || f.validity !== undefined, { error: "新开和续期需要有效期", path: ["validity"] })
+  .refine((f) => f.ports.length === 0 || f.kind === "new", { error: "续期和换绑不开放端口；请另行申请端口开放", path: ["ports"] })
+  .refine((f) => f.ports.length === 0 || f.sources.length > 0, { error: "开放端口须写明来源地址", path: ["sources"] })
+  .refine((f) => f.ports.length === 0 || f.portReason !== undefined, { error: "开放端口须说明理由", path: ["portReason"] });
 
 export type VmAccountForm = z.output<typeof vmAccountFormSchema>;
 
@@ -42,10 +50,23 @@ export interface VmAccountFacts {
   account: string;
   hosts: string[];
   validity: NonNullable<VmAccountForm["validity"]> | null;
+  ports: VmAccountForm["ports"];
+  sources: string[];
+  portReason: string | null;
 }
 
 export function vmAccountFacts(form: VmAccountForm, holderName: string): VmAccountFacts {
-  return { kind: form.kind, holderId: form.holder, holderName, account: form.account, hosts: form.hosts, validity: form.validity ?? null };
+  return {
+    kind: form.kind,
+    holderId: form.holder,
+    holderName,
+    account: form.account,
+    hosts: form.hosts,
+    validity: form.validity ?? null,
+    ports: form.ports,
+    sources: form.sources,
+    portReason: form.portReason ?? null,
+  };
 }
 
 export function vmAccountTitle(f: VmAccountFacts): string {
@@ -64,6 +85,10 @@ export const vmAccountFlow: FlowDef<VmAccountFacts> = {
     { label: "使用人", value: f.holderName },
     { label: "主机", value: f.hosts.join("、") },
     { label: "有效期", value: validityText(f.validity) },
+    // Facts stored before ports could be asked for have none.
+    ...((f.ports ?? []).length > 0
+      ? [{ label: "开放端口", value: `${f.ports.map((p) => `${p.port}/${p.protocol}`).join("、")}（来源 ${f.sources.join("、")}）` }]
+      : []),
   ],
   stages: {
     approve: {

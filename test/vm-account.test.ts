@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { accessCodes, auditLog, outbox, vmAccounts } from "../db/schema";
+import { accessCodes, auditLog, outbox, portGrants, vmAccounts } from "../db/schema";
 import { runAccountExpiry } from "../src/access/expiry";
 import { addHost } from "../src/access/hosts";
 import { answerChat } from "../src/chat/answer";
@@ -188,5 +188,28 @@ describe("虚拟机账号申请", () => {
     expect(statuses.sort()).toEqual(["vm-db-01:expired", "vm-web-01:revoked"]);
     expect((await challenge("vm-web-01", "zhaolei")).status).toBe(404);
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
+  });
+  test("ports asked for with a new account become grants of their own, ending with it", async () => {
+    t.clock.set("2026-12-02T01:00:00Z");
+    const { id } = ok(
+      await submit("liuyang", form({ holder: "liuyang", account: "ops", hosts: ["vm-web-01"], validity: { until: "2026-12-31" }, ports: [{ port: 22 }], sources: ["10.9.0.0/24"], portReason: "堡垒机登录" })),
+      201,
+    );
+    const detail = ok(await t.show("liuyang", id));
+    expect(detail.summary).toContainEqual({ label: "开放端口", value: "22/tcp（来源 10.9.0.0/24）" });
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["liuyang", { action: "confirm" }],
+    ]);
+    const [account] = await t.db.select().from(vmAccounts).where(eq(vmAccounts.requestId, id));
+    const grants = await t.db.select().from(portGrants).where(eq(portGrants.requestId, id));
+    expect(grants).toHaveLength(1);
+    expect(grants[0]).toMatchObject({ hostId: "vm-web-01", port: 22, protocol: "tcp", sources: ["10.9.0.0/24"], reason: "堡垒机登录", status: "active" });
+    expect(grants[0]!.validUntil.getTime()).toBe(account!.validUntil.getTime());
+    const renewWithPorts = await submit("liuyang", form({ holder: "liuyang", account: "ops", hosts: ["vm-web-01"], kind: "renew", ports: [{ port: 80 }], sources: ["10.9.0.1"], portReason: "x" }));
+    expect(renewWithPorts.status).toBe(400);
+    const noSources = await submit("liuyang", form({ account: "ops2", ports: [{ port: 80 }] }));
+    expect(Object.keys(noSources.body.error.fields).sort()).toEqual(["form.portReason", "form.sources"]);
   });
 });

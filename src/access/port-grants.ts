@@ -11,9 +11,7 @@ import { enqueueCards } from "../engine/notify";
 import type { LockedRequest } from "../engine/stages";
 import { conflict, forbidden, notFound, unprocessable } from "../errors";
 import { parseInput } from "../validation";
-import { validUntilFrom, vmAccountRefusal } from "./vm-account-service";
-
-export const portGrantRefusal = vmAccountRefusal;
+import { validUntilFrom } from "./access-requests";
 
 /** Checks a 端口开放申请: the hosts must be registered. */
 export async function preparePortGrantRequest(tx: Db, _actor: Actor, rawForm: unknown) {
@@ -30,12 +28,31 @@ export async function completePortGrantRequest(step: { ctx: ServiceContext; tx: 
   const { ctx, tx, j, req } = step;
   const f = req.facts as PortGrantFacts;
   const now = ctx.clock.now();
-  const validUntil = validUntilFrom(ctx.calendar, now, f.validity);
-  const rows = f.hosts.flatMap((hostId) =>
-    f.ports.map((p) => ({ hostId, port: p.port, protocol: p.protocol, sources: f.sources, reason: f.reason, requestId: req.id, status: "active" as const, validUntil, createdAt: now })),
+  await recordPortGrants(tx, j, { ...f, requestId: req.id, validUntil: validUntilFrom(ctx.calendar, now, f.validity), at: now });
+}
+
+/** One grant per host and port, from a 端口开放申请 or a 虚拟机账号申请 that asked for ports. */
+export async function recordPortGrants(
+  tx: Db,
+  j: Journal,
+  g: { hosts: string[]; ports: { port: number; protocol: "tcp" | "udp" }[]; sources: string[]; reason: string; requestId: number; validUntil: Date; at: Date },
+) {
+  const rows = g.hosts.flatMap((hostId) =>
+    g.ports.map((p) => ({
+      hostId,
+      port: p.port,
+      protocol: p.protocol,
+      sources: g.sources,
+      reason: g.reason,
+      requestId: g.requestId,
+      status: "active" as const,
+      validUntil: g.validUntil,
+      createdAt: g.at,
+    })),
   );
+  if (rows.length === 0) return;
   const created = await tx.insert(portGrants).values(rows).returning({ id: portGrants.id });
-  j.add({ action: "port_grant.open", requestId: req.id, details: { grantIds: created.map((g) => g.id), validUntil: validUntil.toISOString() } });
+  j.add({ action: "port_grant.open", requestId: g.requestId, details: { grantIds: created.map((c) => c.id), validUntil: g.validUntil.toISOString() } });
 }
 
 /** Tells the providers (and the requester) that a grant has ended and its port must be closed. */

@@ -2,20 +2,14 @@ import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { accessCodes, hosts, users, vmAccounts } from "../../db/schema";
 import { vmAccountFacts, vmAccountFormSchema, vmAccountTitle, type VmAccountFacts } from "../../flows/vm-account";
-import { CalendarRangeError, endOfShanghaiDay, shanghaiDate, type WorkCalendar } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import type { Journal } from "../engine/mutate";
 import type { LockedRequest } from "../engine/stages";
 import { forbidden, unprocessable } from "../errors";
+import { validUntilFrom } from "./access-requests";
 import { parseInput } from "../validation";
 import { bindVmAccount } from "./accounts";
-
-/** 虚拟机账号申请: security staff, or an applicant for someone of their own unit. */
-export function vmAccountRefusal(actor: Actor): string | null {
-  return actor.roles.includes("security_officer") || actor.roles.includes("applicant")
-    ? null
-    : "虚拟机账号由安全管理员或使用单位申请人申请";
-}
+import { recordPortGrants } from "./port-grants";
 
 async function activeAccounts(tx: Db, facts: Pick<VmAccountFacts, "account" | "hosts">) {
   return tx
@@ -61,20 +55,6 @@ export async function prepareVmAccountRequest(tx: Db, actor: Actor, rawForm: unk
   return { form, facts, title: vmAccountTitle(facts) };
 }
 
-/** The end of an account's validity, counted from the approval's completion. */
-export function validUntilFrom(calendar: WorkCalendar, completedAt: Date, validity: NonNullable<VmAccountFacts["validity"]>): Date {
-  try {
-    const day = "workdays" in validity ? calendar.addWorkdays(shanghaiDate(completedAt), validity.workdays) : validity.until;
-    const end = endOfShanghaiDay(day);
-    if (end <= completedAt) throw unprocessable("validity_past", `有效期 ${day} 已过，请退回申请人修改`);
-    return end;
-  } catch (err) {
-    if (err instanceof CalendarRangeError)
-      throw unprocessable("calendar_out_of_range", "有效期超出已加载的工作日历，请先加载下一年的放假安排（yunshen calendar load）");
-    throw err;
-  }
-}
-
 /** A completed 虚拟机账号申请 takes effect: accounts bound, extended, or moved to the person's new phone. */
 export async function completeVmAccountRequest(step: { ctx: ServiceContext; tx: Db; j: Journal; req: LockedRequest }) {
   const { ctx, tx, j, req } = step;
@@ -84,6 +64,8 @@ export async function completeVmAccountRequest(step: { ctx: ServiceContext; tx: 
     const validUntil = validUntilFrom(ctx.calendar, now, facts.validity!);
     for (const hostId of facts.hosts)
       await bindVmAccount(tx, j, { hostId, account: facts.account, userId: facts.holderId, validUntil, requestId: req.id, at: now });
+    if ((facts.ports ?? []).length > 0)
+      await recordPortGrants(tx, j, { ...facts, reason: facts.portReason!, requestId: req.id, validUntil, at: now });
     return;
   }
   const mine = (await activeAccounts(tx, facts)).filter((a) => a.userId === facts.holderId);

@@ -15,10 +15,11 @@ import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from 
 import { mutate, type Journal } from "./mutate";
 import { randomUUID } from "node:crypto";
 import { enqueueCardSettlements, enqueueCards } from "./notify";
-import { completeVmAccountRequest, prepareVmAccountRequest, vmAccountRefusal } from "../access/vm-account-service";
+import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-account-service";
+import { accessRequestRefusal } from "../access/access-requests";
 import { vmAccountFormSchema } from "../../flows/vm-account";
 import { portGrantFormSchema } from "../../flows/port-grant";
-import { completePortGrantRequest, portGrantRefusal, preparePortGrantRequest } from "../access/port-grants";
+import { completePortGrantRequest, preparePortGrantRequest } from "../access/port-grants";
 import { parseInput } from "../validation";
 import {
   cardRequest,
@@ -77,12 +78,12 @@ const FLOW_SERVICES: Record<string, FlowService> = {
     },
   },
   vm_account: {
-    refusal: vmAccountRefusal,
+    refusal: accessRequestRefusal,
     prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
     complete: completeVmAccountRequest,
   },
   port_grant: {
-    refusal: portGrantRefusal,
+    refusal: accessRequestRefusal,
     prepare: ({ tx, actor, form }) => preparePortGrantRequest(tx, actor, form),
     complete: completePortGrantRequest,
   },

@@ -1,0 +1,27 @@
+import { CalendarRangeError, endOfShanghaiDay, shanghaiDate, type WorkCalendar } from "../calendar";
+import type { Actor } from "../context";
+import { unprocessable } from "../errors";
+
+// What 虚拟机账号申请 and 端口开放申请 share: who may ask, and how a validity becomes an end date.
+
+/** Access requests (accounts, ports): security staff, or an applicant (for their own unit, checked per flow). */
+export function accessRequestRefusal(actor: Actor): string | null {
+  return actor.roles.includes("security_officer") || actor.roles.includes("applicant")
+    ? null
+    : "虚拟机账号和端口开放由安全管理员或使用单位申请人申请";
+}
+
+/** The end of a validity ({workdays} from the approval's completion, or {until} a date), Shanghai time. */
+export function validUntilFrom(calendar: WorkCalendar, completedAt: Date, validity: { workdays: number } | { until: string }): Date {
+  try {
+    const day = "workdays" in validity ? calendar.addWorkdays(shanghaiDate(completedAt), validity.workdays) : validity.until;
+    const end = endOfShanghaiDay(day);
+    if (end <= completedAt) throw unprocessable("validity_past", `有效期 ${day} 已过，请退回申请人修改`);
+    return end;
+  } catch (err) {
+    if (err instanceof CalendarRangeError)
+      throw unprocessable("calendar_out_of_range", "有效期超出已加载的工作日历，请先加载下一年的放假安排（yunshen calendar load）");
+    throw err;
+  }
+}
+
