@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, or } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, stageRuns, timers } from "../db/schema";
 import { type YearSchedule } from "../src/calendar";
@@ -143,8 +143,36 @@ describe("outbox", () => {
     expect(after).toMatchObject({ status: "sent", attempts: 2 });
   });
 
-  test("a channel's per-recipient limit holds messages back instead of dropping them", async () => {
+  test("a batch that outlasts its lease is not sent twice by a second dispatcher", async () => {
     await t.db.update(outbox).set({ status: "sent" }).where(eq(outbox.status, "pending"));
+    const start = t.clock.now();
+    for (let i = 0; i < 4; i++)
+      await enqueueCards(t.db, start, ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", summary: [] }, "评论", `第 ${i} 条`), `lease-test:${i}`);
+    const deliveries: string[] = [];
+    let now = start;
+    const clock = { now: () => now };
+    let sends = 0;
+    const slow: Sender = {
+      name: "slow",
+      async send(m) {
+        deliveries.push(`A:${m.id}`);
+        // Each send takes two minutes (a slow platform, within its timeout); after the third the batch has
+        // outlasted its lease, and another dispatcher comes round.
+        now = new Date(now.getTime() + 2 * 60_000);
+        if (++sends === 3) await dispatchOutbox({ db: t.db, clock, sender: { name: "B", send: async (x) => (deliveries.push(`B:${x.id}`), "sent") } });
+        return "sent";
+      },
+    };
+    await dispatchOutbox({ db: t.db, clock, sender: slow });
+    const ids = deliveries.map((d) => d.split(":")[1]);
+    expect(ids).toHaveLength(4);
+    expect(new Set(ids).size).toBe(4);
+    expect(deliveries.some((d) => d.startsWith("B:"))).toBe(true);
+  });
+
+  test("a channel's per-recipient limit holds messages back instead of dropping them", async () => {
+    // A clean slate for guojun: everything earlier counts as long sent.
+    await t.db.update(outbox).set({ status: "sent", sentAt: new Date(0) }).where(or(eq(outbox.status, "pending"), eq(outbox.status, "sending"), eq(outbox.userId, "guojun")));
     const at = t.clock.now();
     for (let i = 0; i < 5; i++)
       await enqueueCards(t.db, at, ["guojun"], "comment", noticeCard({ id: 1, code: "YS-X", title: "t", unitName: "u", summary: [] }, "评论", `第 ${i} 条`), `limit-test:${i}`);

@@ -112,9 +112,19 @@ export async function dispatchOutbox({ db, clock, sender, batch = 50 }: { db: Db
       resumed: row.status === "sending",
     };
     const attempts = row.attempts + 1;
+    // This dispatcher's claim: the row is still "sending" with the attempt count it set. Renewing the lease
+    // per message, under that condition, means a slow batch is never taken over message by message behind
+    // its back; a row another dispatcher has re-claimed meanwhile is left to it.
+    const ours = and(eq(outbox.id, row.id), eq(outbox.status, "sending"), eq(outbox.attempts, attempts));
+    const renewed = await db
+      .update(outbox)
+      .set({ nextAttemptAt: new Date(clock.now().getTime() + SENDING_LEASE_MS) })
+      .where(ours)
+      .returning({ id: outbox.id });
+    if (renewed.length === 0) continue;
     try {
       const outcome = await sender.send(message);
-      await db.update(outbox).set({ status: outcome, sentAt: clock.now(), lastError: null }).where(eq(outbox.id, row.id));
+      await db.update(outbox).set({ status: outcome, sentAt: clock.now(), lastError: null }).where(ours);
       sent++;
     } catch (err) {
       failed++;
@@ -127,7 +137,7 @@ export async function dispatchOutbox({ db, clock, sender, batch = 50 }: { db: Db
           nextAttemptAt: new Date(clock.now().getTime() + Math.max(retryAfter ?? 0, retryDelayMs(attempts))),
           lastError: err instanceof Error ? err.message.slice(0, 500) : String(err),
         })
-        .where(eq(outbox.id, row.id));
+        .where(ours);
     }
   }
   return { sent, failed };
@@ -147,19 +157,19 @@ async function overLimit(
   if (sends.length === 0) return new Map();
   const hourAgo = new Date(now.getTime() - 3_600_000);
   const minuteAgo = new Date(now.getTime() - 60_000);
+  // Messages another dispatcher is sending right now count as sent now: the limit holds across replicas.
   const recent = await tx
     .select({ userId: outbox.userId, sentAt: outbox.sentAt })
     .from(outbox)
     .where(
       and(
         inArray(outbox.userId, [...new Set(sends.map((r) => r.userId))]),
-        eq(outbox.status, "sent"),
-        gt(outbox.sentAt, hourAgo),
+        or(and(eq(outbox.status, "sent"), gt(outbox.sentAt, hourAgo)), eq(outbox.status, "sending")),
         sql`${outbox.kind} <> 'card_update'`,
       ),
     );
   const history = new Map<string, Date[]>();
-  for (const r of recent) history.set(r.userId, [...(history.get(r.userId) ?? []), r.sentAt!]);
+  for (const r of recent) history.set(r.userId, [...(history.get(r.userId) ?? []), r.sentAt ?? now]);
   const deferred = new Map<number, Date>();
   for (const r of sends) {
     const times = (history.get(r.userId) ?? []).sort((a, b) => a.getTime() - b.getTime());
