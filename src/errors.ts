@@ -26,3 +26,23 @@ export const notFound = (message: string) => new ServiceError("not_found", messa
 export const conflict = (code: string, message: string) => new ServiceError(code, message, 409);
 export const unprocessable = (code: string, message: string, fields?: FieldErrors) =>
   new ServiceError(code, message, 422, fields);
+
+/**
+ * An unexpected error as the operator's log may show it. A database error's message carries the statement's
+ * parameters, which can hold phone numbers (invariant 8): it is shown by its SQLSTATE and constraint only.
+ */
+export function describeInternalError(err: unknown): string {
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; constraint?: unknown; constraint_name?: unknown } | undefined) : undefined;
+  if (cause && typeof cause.code === "string" && /^[0-9A-Z]{5}$/.test(cause.code)) {
+    const constraint = cause.constraint ?? cause.constraint_name;
+    const where = err instanceof Error ? (err.stack ?? "").split("\n").slice(1, 6).join("\n") : "";
+    return `数据库错误 SQLSTATE ${cause.code}${typeof constraint === "string" ? `（约束 ${constraint}）` : ""}\n${where}`;
+  }
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/** Whether a database error is the unique violation of this constraint (SQLSTATE 23505). */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; constraint?: unknown; constraint_name?: unknown } | undefined) : undefined;
+  return cause?.code === "23505" && (cause.constraint === constraint || cause.constraint_name === constraint);
+}

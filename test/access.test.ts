@@ -11,6 +11,7 @@ import { importDirectory } from "../src/directory/import";
 import { demoDirectory } from "../src/directory/demo";
 import { mutate } from "../src/engine/mutate";
 import { consoleGateway, SmsError, type SmsCode, type SmsGateway } from "../src/sms/gateways";
+import { describeInternalError, ServiceError } from "../src/errors";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 
 const inbox: SmsCode[] = [];
@@ -210,6 +211,22 @@ describe("account state", () => {
     expect(res.status).toBe(404);
     const codes = await t.db.select().from(accessCodes).where(eq(accessCodes.vmAccountId, id));
     expect(codes.every((c) => c.closedReason === "revoked")).toBe(true);
+  });
+
+  test("two bindings of one free name at once: one wins, the other is refused as taken, never a raw database error", async () => {
+    const results = await Promise.allSettled([bind("bastion-1", "raced", "guojun"), bind("bastion-1", "raced", "zhaolei")]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(ServiceError);
+    expect(refused.reason.code).toBe("account_taken");
+  });
+
+  test("a database error reaches the operator's log by its code, without the statement's parameters", () => {
+    const err = new Error("Failed query: insert … params: vm1,ops,bob,13900000002", { cause: { code: "23505", constraint: "vm_accounts_host_account_active_idx" } });
+    const line = describeInternalError(err);
+    expect(line).toContain("SQLSTATE 23505");
+    expect(line).toContain("vm_accounts_host_account_active_idx");
+    expect(line).not.toContain("13900000002");
   });
 
   test("one account, one person: the same name on the same host cannot be bound to someone else", async () => {

@@ -7,7 +7,7 @@ import type { ServiceContext } from "../context";
 import { maskMobile, usersWithRole } from "../directory/queries";
 import { enqueueCards } from "../engine/notify";
 import { mutate, type Journal } from "../engine/mutate";
-import { conflict, forbidden, notFound, unprocessable } from "../errors";
+import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../errors";
 import { parseInput } from "../validation";
 
 export type VmAccountRow = typeof vmAccounts.$inferSelect;
@@ -41,25 +41,33 @@ export async function bindVmAccount(
   if (taken && taken.userId !== input.userId)
     throw conflict("account_taken", `主机 ${input.hostId} 上的账号 ${input.account} 已绑定给其他人，账号不得共用`);
   if (taken) throw conflict("account_exists", `${person.name} 在主机 ${input.hostId} 上已有账号 ${input.account}，请走续期`);
-  const [row] = await tx
-    .insert(vmAccounts)
-    .values({
-      hostId: input.hostId,
-      account: input.account,
-      userId: input.userId,
-      mobile: person.mobile,
-      requestId: input.requestId,
-      status: "active",
-      validUntil: input.validUntil,
-      createdAt: input.at,
-    })
-    .returning();
+  // Nothing to lock when the name is free: two bindings at once both get here, and the unique index decides.
+  const [row] = await insertAccount(tx, {
+    hostId: input.hostId,
+    account: input.account,
+    userId: input.userId,
+    mobile: person.mobile,
+    requestId: input.requestId,
+    status: "active",
+    validUntil: input.validUntil,
+    createdAt: input.at,
+  });
   j.add({
     action: "vm_account.bind",
     requestId: input.requestId,
     details: { accountId: row!.id, host: input.hostId, account: input.account, userId: input.userId, validUntil: input.validUntil.toISOString() },
   });
   return row!;
+}
+
+async function insertAccount(tx: Db, values: typeof vmAccounts.$inferInsert) {
+  try {
+    return await tx.insert(vmAccounts).values(values).returning();
+  } catch (err) {
+    if (isUniqueViolation(err, "vm_accounts_host_account_active_idx"))
+      throw conflict("account_taken", `主机 ${values.hostId} 上的账号 ${values.account} 刚刚已绑定，账号不得共用`);
+    throw err;
+  }
 }
 
 const accountRef = z.strictObject({ id: z.coerce.number().int().positive(), reason: z.string().trim().min(1).max(500).optional() });

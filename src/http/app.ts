@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import type { WorkCalendar } from "../calendar";
 import type { Clock } from "../context";
-import { ServiceError } from "../errors";
+import { describeInternalError, ServiceError } from "../errors";
 import { wecomCallbackRoutes } from "../channels/wecom/callback";
 import { wecomPageRoutes } from "../channels/wecom/pages";
 import type { WecomHealth } from "../channels/wecom/client";
@@ -105,7 +105,7 @@ export function createApp(deps: AppDeps) {
     if (err instanceof ServiceError) return c.json(errorBody(err.code, err.message, err.fields), err.status);
     if (err instanceof HTTPException) return c.json(errorBody("http_error", err.message || "请求无效"), err.status);
     // Details go to the operator's log, never to the user (invariant 7).
-    log(`internal error on ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    log(`internal error on ${c.req.method} ${c.req.path}: ${describeInternalError(err)}`);
     return c.json(errorBody("internal", "服务内部错误，请稍后重试或联系管理员"), 500);
   });
   return app;
