@@ -6,15 +6,20 @@ import { wd, type FlowDef } from "./types";
 // 端口与访问地址开放申请 (004 第三十七条: 远程访问和端口按最小权限、按申请开放; 001 附件1 注2: 对外 IP 和开放端口
 // 须报备). A grant is separate from any account and has its own end date.
 
-/** "10.1.2.3", "10.1.0.0/16", "2001:db8::/32". Everything ("0.0.0.0/0", "::/0") is not least privilege. */
+// Least privilege: a source may be a network, but not one so wide it is "everyone" in a few lines
+// (0.0.0.0/1 and 128.0.0.0/1 together are all of IPv4).
+const WIDEST_PREFIX = { 4: 8, 6: 32 } as const;
+
+/** "10.1.2.3", "10.1.0.0/16", "2001:db8::/32". */
 function validSource(text: string): string | null {
   const [address, prefix, ...rest] = text.split("/");
-  const family = isIP(address ?? "");
+  const family = isIP(address ?? "") as 0 | 4 | 6;
   if (rest.length > 0 || family === 0) return "应为 IP 地址或网段（如 10.1.2.3 或 10.1.0.0/16）";
   if (prefix !== undefined) {
     const bits = Number(prefix);
     if (!/^\d{1,3}$/.test(prefix) || bits > (family === 4 ? 32 : 128)) return "网段前缀长度无效";
     if (bits === 0) return "不能对所有地址开放，请写明来源网段";
+    if (bits < WIDEST_PREFIX[family]) return `网段过大（不小于 /${WIDEST_PREFIX[family]}），请按最小权限写明来源`;
   }
   return null;
 }

@@ -53,6 +53,10 @@ describe("端口与访问地址开放申请", () => {
     expect(JSON.stringify(everyone.body.error.fields)).toContain("不能对所有地址开放");
     const junk = await submit("yangfan", form({ sources: ["10.0.0.300", "fe80::/200"], ports: [{ port: 70000 }] }));
     expect(Object.keys(junk.body.error.fields).sort()).toEqual(["form.ports[0].port", "form.sources[0]", "form.sources[1]"]);
+    const halves = await submit("yangfan", form({ sources: ["0.0.0.0/1", "128.0.0.0/1", "::/1"] }));
+    expect(Object.keys(halves.body.error.fields).sort()).toEqual(["form.sources[0]", "form.sources[1]", "form.sources[2]"]);
+    expect(JSON.stringify(halves.body.error.fields)).toContain("网段过大");
+    ok(await submit("yangfan", form({ sources: ["10.0.0.0/8", "2001:db8::/32"] })), 201);
     expect((await submit("yangfan", form({ hosts: ["vm-nowhere"] }))).status).toBe(422);
     expect((await submit("xufeng", form())).status).toBe(403);
   });
