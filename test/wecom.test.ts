@@ -440,6 +440,9 @@ describe("delivery", () => {
     expect(fake.sent.filter((m) => m.template_card?.task_id === `ys-${row!.id}`)).toHaveLength(1);
     const [after] = await t.db.select().from(outbox).where(eq(outbox.id, row!.id));
     expect(after).toMatchObject({ status: "sent", attempts: 2 });
+    // The card is on record again (without the lost response code), so its clicks and re-issue still work.
+    const cards = await t.db.select().from(wecomCards).where(eq(wecomCards.outboxId, row!.id));
+    expect(cards).toMatchObject([{ wecomTaskId: `ys-${row!.id}`, responseCode: null }]);
   });
 });
 

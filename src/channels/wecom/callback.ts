@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, ne, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../../db/client";
 import { wecomCards } from "../../../db/schema";
@@ -201,12 +201,6 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
     }
 
     if (message.Event !== "template_card_event") return c.body(null, 200);
-    // Every click brings a fresh response code for that recipient's card: the one a later update must use.
-    if (message.TaskId && message.ResponseCode)
-      await deps.db
-        .update(wecomCards)
-        .set({ responseCode: message.ResponseCode, codeIssuedAt: deps.clock.now() })
-        .where(and(eq(wecomCards.wecomTaskId, message.TaskId), isNull(wecomCards.settledAt)));
     // A retried callback is byte-for-byte the same message; two real clicks differ (each has its own
     // ResponseCode and CreateTime), so the plaintext's hash is the key.
     const key = createHash("sha256").update(plain).digest("hex");
@@ -218,6 +212,19 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
         await auditRefusal(clickCtx, { action: "card.click" }, err);
         throw err;
       }
+      // Every click brings a fresh response code for that recipient's card: the one a later update must use.
+      // A retried callback carries the same code and changes nothing.
+      if (message.TaskId && message.ResponseCode)
+        await deps.db
+          .update(wecomCards)
+          .set({ responseCode: message.ResponseCode, codeIssuedAt: deps.clock.now() })
+          .where(
+            and(
+              eq(wecomCards.wecomTaskId, message.TaskId),
+              isNull(wecomCards.settledAt),
+              or(isNull(wecomCards.responseCode), ne(wecomCards.responseCode, message.ResponseCode)),
+            ),
+          );
       const outcome = await actOnCard({ ctx: clickCtx, input: button });
       deps.onQueued?.();
       if (outcome.kind === "asked") return reply(outcome.question);

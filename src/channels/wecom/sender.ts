@@ -38,16 +38,19 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     if (m.task && !m.task.pending) return "skipped";
     const token = m.task?.cardToken ?? null;
     const body = renderMessage(m.card, { touser: m.wecomUserId, outboxId: m.id, token, detailUrl, resumed: m.resumed });
-    let result;
+    let responseCode: string | null;
     try {
-      result = await client.send(body);
+      const result = await client.send(body);
+      if (result.invalidUsers.some((u) => u.toLowerCase() === m.wecomUserId.toLowerCase()))
+        throw new SendError(`企业微信不认识用户 ${m.wecomUserId}，或该用户不在应用可见范围内`, null, true);
+      responseCode = result.responseCode;
     } catch (err) {
-      // Resent after a crash: the first attempt did reach WeCom, which keeps task_ids unique.
-      if (err instanceof WecomApiError && err.errcode === 42014 && m.resumed) return "sent";
-      throw sendError(err);
+      if (err instanceof SendError) throw err;
+      // Resent after a crash: the first attempt did reach WeCom, which keeps task_ids unique. Its response
+      // code is lost, but the card is recorded, so its clicks bring fresh codes and it can be re-issued.
+      if (!(err instanceof WecomApiError && err.errcode === 42014 && m.resumed)) throw sendError(err);
+      responseCode = null;
     }
-    if (result.invalidUsers.some((u) => u.toLowerCase() === m.wecomUserId.toLowerCase()))
-      throw new SendError(`企业微信不认识用户 ${m.wecomUserId}，或该用户不在应用可见范围内`, null, true);
     if (body.msgtype === "template_card") {
       const now = clock.now();
       await db
@@ -57,8 +60,8 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
           outboxId: m.id,
           userId: m.userId,
           taskId: m.task?.id ?? null,
-          responseCode: result.responseCode,
-          codeIssuedAt: result.responseCode ? now : null,
+          responseCode,
+          codeIssuedAt: responseCode ? now : null,
           sentAt: now,
         })
         .onConflictDoNothing();
@@ -85,8 +88,10 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
           await client.updateTemplateCard({ userids: [m.wecomUserId], response_code: card.responseCode, button: { replace_name: label } });
           told = true;
         } catch (err) {
-          // 60140: the code was used or has expired after all; the person is told by text below.
           if (!(err instanceof WecomApiError && err.errcode === 60140)) throw sendError(err);
+          // 60140: the code is spent. On a resend after a crash that is this update's own earlier success;
+          // otherwise it lapsed after all, and the person is told by text below.
+          if (m.resumed) told = true;
         }
       }
       await db.update(wecomCards).set({ settledAt: now, responseCode: null }).where(eq(wecomCards.id, card.id));
