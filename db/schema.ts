@@ -258,6 +258,11 @@ export const totpEnrolments = pgTable("totp_enrolments", {
   createdAt: ts("created_at").notNull(),
   confirmedAt: ts("confirmed_at"),
   lastTimeStep: bigint("last_time_step", { mode: "number" }),
+  // Enrolment needs the bound phone too: a code texted there, kept as a keyed hash until confirmed.
+  smsCodeHash: text("sms_code_hash"),
+  smsCodeExpiresAt: ts("sms_code_expires_at"),
+  // Wrong codes across all of the person's accounts and hosts; at the limit the authenticator is switched off.
+  failures: integer("failures").notNull().default(0),
 });
 
 // One-time login codes: only a keyed hash is kept; a new code replaces the account's previous one.

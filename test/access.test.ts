@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { and, eq, like } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { accessCodes, auditLog, outbox, vmAccounts } from "../db/schema";
+import { accessCodes, auditLog, outbox, totpEnrolments, vmAccounts } from "../db/schema";
 import { bindVmAccount, revokeVmAccount, unlockVmAccount } from "../src/access/accounts";
 import { addHost, revokeHost, rotateHost } from "../src/access/hosts";
 import { startTotpEnrolment } from "../src/access/totp";
@@ -246,16 +246,25 @@ describe("account state", () => {
 
 describe("TOTP, for places SMS does not reach", () => {
   const totpAt = (secret: string, at: Date) => generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
-
-  test("a person enrols an authenticator, confirms it, and then its codes let them in, each once", async () => {
+  const enrol = async () => {
     const started = ok(await t.call("liuyang", "POST", "/api/me/totp"), 201);
+    return { secret: started.secret as string, smsCode: lastCode(), started };
+  };
+
+  test("enrolling needs the app's code and a code texted to the bound phone; then app codes let the person in, each once", async () => {
+    const { secret, smsCode, started } = await enrol();
     expect(started.otpauthUrl).toMatch(/^otpauth:\/\/totp\/.*liuyang.*secret=/);
     expect(started.otpauthUrl).toContain(`issuer=${encodeURIComponent("云审")}`);
-    const secret = started.secret as string;
+    expect(started.smsSentTo).toBe("138****0003");
+    expect(inbox.at(-1)!.mobile).toBe("13807530003");
     // Not yet confirmed: its codes do not open anything.
     expect((await verify(await totpAt(secret, t.clock.now()))).status).toBe(403);
-    expect((await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: "000000" })).status).toBe(422);
-    ok(await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: await totpAt(secret, t.clock.now()) }));
+    const noSms = await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: await totpAt(secret, t.clock.now()), smsCode: smsCode === "111111" ? "222222" : "111111" });
+    expect(noSms.status).toBe(422);
+    expect(noSms.body.error.message).toContain("短信验证码不正确");
+    ok(await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: await totpAt(secret, t.clock.now()), smsCode }));
+    // A confirmed authenticator is not replaced behind the person's back.
+    expect((await t.call("liuyang", "POST", "/api/me/totp")).status).toBe(409);
 
     later(30_000);
     const code = await totpAt(secret, t.clock.now());
@@ -264,7 +273,6 @@ describe("TOTP, for places SMS does not reach", () => {
     const audited = await t.db.select().from(auditLog).where(eq(auditLog.action, "access.verify"));
     expect(audited.at(-2)!.details).toMatchObject({ method: "totp", allow: true });
     expect(JSON.stringify(await t.db.select().from(auditLog))).not.toContain(secret);
-
     ok(await t.call("liuyang", "DELETE", "/api/me/totp"));
     later(30_000);
     expect((await verify(await totpAt(secret, t.clock.now()))).status).toBe(403);
@@ -274,9 +282,30 @@ describe("TOTP, for places SMS does not reach", () => {
     expect(ok(await verify(lastCode())).allow).toBe(true);
   });
 
+  test("wrong app codes add up across all the person's hosts; at ten the authenticator is switched off", async () => {
+    later(61_000);
+    const { secret, smsCode } = await enrol();
+    ok(await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: await totpAt(secret, t.clock.now()), smsCode }));
+    // liuyang holds an account on vm-web-01 as well, so the guesses are spread over two hosts.
+    await bind("vm-web-01", "liuyang", "liuyang");
+    for (let i = 0; i < 10; i++) {
+      const guess = String(100000 + i);
+      expect((await (i % 2 === 0 ? verify(guess) : verify(guess, "vm-web-01"))).status).toBe(403);
+    }
+    later(30_000);
+    expect((await verify(await totpAt(secret, t.clock.now()), "vm-web-01")).status).toBe(403);
+    expect(await t.db.select().from(totpEnrolments).where(eq(totpEnrolments.userId, "liuyang"))).toEqual([]);
+    // Neither account reached its own limit of ten; a success resets them for the tests after this one.
+    for (const host of ["bastion-1", "vm-web-01"]) {
+      later(61_000);
+      ok(await challenge(host));
+      expect(ok(await verify(lastCode(), host)).allow).toBe(true);
+    }
+  });
+
   test("without ACCESS_CODE_KEY there is no TOTP, since its secrets could not be kept", async () => {
     const ctx = { ...t.ctx(), actor: { userId: "liuyang", name: "刘洋", unitId: "mz-sjj", roles: ["security_officer" as const] } };
-    await expect(startTotpEnrolment({ ctx, key: null })).rejects.toThrow("ACCESS_CODE_KEY");
+    await expect(startTotpEnrolment({ ctx, deps: { totpKey: null, codeKey: randomBytes(32), sms } })).rejects.toThrow("ACCESS_CODE_KEY");
   });
 });
 

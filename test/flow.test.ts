@@ -419,7 +419,7 @@ describe("input at the boundary", () => {
       .filter((r) => r.method !== "ALL" && /^\/(api|access)\//.test(r.path))
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/\/$/, "").replace(/:(\w+)/g, "{$1}")}`);
     const described = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
-    expect(served).toEqual(expect.arrayContaining(["post /api/requests/{id}/actions", "get /api/vm-accounts", "delete /api/me/totp"]));
+    expect(served).toEqual(expect.arrayContaining(["post /api/requests/{id}/actions", "get /api/vm-accounts", "post /api/port-grants/{id}/revoke"]));
     expect(served.filter((r) => !described.includes(r))).toEqual([]);
   });
 

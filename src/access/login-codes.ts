@@ -152,7 +152,7 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       return { allow: true as const, account, host, user: name };
     }
     // The person's authenticator app, where they enrolled one (for places SMS does not reach).
-    if (await acceptTotp(tx, deps.totpKey, row.userId, candidate, now)) {
+    if ((await acceptTotp(tx, deps.totpKey, row.userId, candidate, now)) === "accepted") {
       await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
       j.add({ action: "access.verify", details: { host, account, accountId: row.id, method: "totp", allow: true } });
       return { allow: true as const, account, host, user: name };

@@ -1,12 +1,14 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { and, desc, eq } from "drizzle-orm";
 import { generateSecret, generateURI, verify } from "otplib";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { totpEnrolments } from "../../db/schema";
+import { totpEnrolments, vmAccounts } from "../../db/schema";
+import { maskMobile } from "../directory/queries";
+import { SmsError, type SmsGateway } from "../sms/gateways";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
-import { conflict, forbidden, notFound, ServiceError, unprocessable } from "../errors";
+import { conflict, forbidden, notFound, ServiceError } from "../errors";
 import { parseInput } from "../validation";
 
 // RFC 6238 defaults authenticator apps expect: SHA-1, 6 digits, 30 s. One step either side for clock drift.
@@ -32,6 +34,13 @@ function open(key: Buffer, sealed: string): string {
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
 }
 
+/** What enrolment needs: the seal key, and the gateway and key for the code texted to the bound phone. */
+export interface TotpDeps {
+  totpKey: Buffer | null;
+  codeKey: Buffer;
+  sms: SmsGateway;
+}
+
 function requireKey(key: Buffer | null): Buffer {
   if (!key) throw new ServiceError("totp_unavailable", "服务未配置 ACCESS_CODE_KEY，不能启用动态口令（TOTP）", 503);
   return key;
@@ -42,40 +51,105 @@ function requirePerson(ctx: ServiceContext) {
   return ctx.actor;
 }
 
+/** Wrong codes across all of a person's accounts before the authenticator is switched off. */
+export const TOTP_FAILURE_LIMIT = 10;
+const ENROL_SMS_TTL_MS = 10 * 60_000;
+const ENROL_RESEND_MS = 60_000;
+
+const smsHash = (key: Buffer, userId: string, code: string) =>
+  createHmac("sha256", key).update(`totp-enrol\n${userId}\n${code}`).digest("hex");
+
 /**
  * Starts enrolling an authenticator app for the calling person: a new secret, shown once (as an otpauth://
- * link for a QR code). It takes effect once confirmed with a first code, so a mis-scanned secret locks no one out.
+ * link for a QR code), and a code texted to the phone their VM accounts are bound to. Both are needed to
+ * confirm, so a stolen API token alone cannot add a way in. A confirmed authenticator is not replaced here:
+ * it has to be removed first.
  */
-export async function startTotpEnrolment({ ctx, key }: { ctx: ServiceContext; key: Buffer | null }) {
+export async function startTotpEnrolment({ ctx, deps }: { ctx: ServiceContext; deps: TotpDeps }) {
   const actor = requirePerson(ctx);
-  const sealKey = requireKey(key);
-  return mutate(ctx, { action: "totp.start" }, async (tx, j) => {
+  const sealKey = requireKey(deps.totpKey);
+  const started = await mutate(ctx, { action: "totp.start" }, async (tx, j) => {
+    const [existing] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.userId, actor.userId)).for("update");
+    if (existing?.confirmedAt) throw conflict("totp_confirmed", "动态口令已启用；如需更换手机，请先停用再重新启用");
+    const now = ctx.clock.now();
+    if (existing && now.getTime() - existing.createdAt.getTime() < ENROL_RESEND_MS) throw new ServiceError("too_many_requests", "请 1 分钟后再试", 429);
+    const [bound] = await tx
+      .select({ mobile: vmAccounts.mobile })
+      .from(vmAccounts)
+      .where(and(eq(vmAccounts.userId, actor.userId), eq(vmAccounts.status, "active")))
+      .orderBy(desc(vmAccounts.id))
+      .limit(1);
+    if (!bound) throw conflict("no_account", "您没有在用的虚拟机账号，无需启用动态口令");
     const secret = generateSecret();
-    const row = { secretEnc: seal(sealKey, secret), createdAt: ctx.clock.now(), confirmedAt: null, lastTimeStep: null };
+    const smsCode = String(randomInt(0, 1_000_000)).padStart(6, "0");
+    const row = {
+      secretEnc: seal(sealKey, secret),
+      createdAt: now,
+      confirmedAt: null,
+      lastTimeStep: null,
+      smsCodeHash: smsHash(deps.codeKey, actor.userId, smsCode),
+      smsCodeExpiresAt: new Date(now.getTime() + ENROL_SMS_TTL_MS),
+      failures: 0,
+    };
     await tx.insert(totpEnrolments).values({ userId: actor.userId, ...row }).onConflictDoUpdate({ target: totpEnrolments.userId, set: row });
-    j.add({ action: "totp.start", details: { userId: actor.userId } });
-    return { secret, otpauthUrl: generateURI({ issuer: ISSUER, label: actor.userId, secret }) };
+    j.add({ action: "totp.start", details: { userId: actor.userId, to: maskMobile(bound.mobile) } });
+    return { secret, mobile: bound.mobile, smsCode };
   });
+  try {
+    await deps.sms.sendCode({ mobile: started.mobile, code: started.smsCode, minutes: ENROL_SMS_TTL_MS / 60_000 });
+  } catch (err) {
+    const message = err instanceof SmsError ? err.userMessage : "短信服务暂时不可用，请稍后再试";
+    throw new ServiceError("sms_unavailable", message, 503);
+  }
+  return {
+    secret: started.secret,
+    otpauthUrl: generateURI({ issuer: ISSUER, label: actor.userId, secret: started.secret }),
+    smsSentTo: maskMobile(started.mobile),
+  };
 }
 
-const codeInput = z.strictObject({ code: z.string().trim().regex(/^\d{6}$/, { error: "应为 6 位数字" }) });
+const confirmInput = z.strictObject({
+  code: z.string().trim().regex(/^\d{6}$/, { error: "应为 6 位数字" }),
+  smsCode: z.string().trim().regex(/^\d{6}$/, { error: "应为 6 位数字" }),
+});
 
-/** Confirms the enrolment with the first code the app shows. */
-export async function confirmTotpEnrolment({ ctx, input, key }: { ctx: ServiceContext; input: unknown; key: Buffer | null }) {
+/** Confirms the enrolment with the first code the app shows and the code texted to the bound phone. */
+export async function confirmTotpEnrolment({ ctx, input, deps }: { ctx: ServiceContext; input: unknown; deps: TotpDeps }) {
   const actor = requirePerson(ctx);
-  const sealKey = requireKey(key);
-  const { code } = parseInput(codeInput, input, "参数有误");
+  const sealKey = requireKey(deps.totpKey);
+  const { code, smsCode } = parseInput(confirmInput, input, "参数有误");
   return mutate(ctx, { action: "totp.confirm" }, async (tx, j) => {
     const [row] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.userId, actor.userId)).for("update");
     if (!row) throw notFound("尚未开始启用动态口令");
     if (row.confirmedAt) throw conflict("totp_confirmed", "动态口令已启用");
-    const step = await checkTotp(sealKey, row, code, ctx.clock.now());
-    if (step === null) throw unprocessable("totp_wrong", "动态口令不正确，请核对手机时间后重试");
-    await tx.update(totpEnrolments).set({ confirmedAt: ctx.clock.now(), lastTimeStep: step }).where(eq(totpEnrolments.userId, actor.userId));
+    const now = ctx.clock.now();
+    const smsOk =
+      row.smsCodeHash !== null &&
+      row.smsCodeExpiresAt !== null &&
+      row.smsCodeExpiresAt > now &&
+      timingSafeEqual(Buffer.from(smsHash(deps.codeKey, actor.userId, smsCode), "hex"), Buffer.from(row.smsCodeHash, "hex"));
+    const step = smsOk ? await checkTotp(sealKey, row, code, now) : null;
+    if (step === null) {
+      // Every wrong pair counts; enough of them and the enrolment has to start again (with a new text).
+      const failures = row.failures + 1;
+      const spent = failures >= MAX_CONFIRM_TRIES;
+      await tx
+        .update(totpEnrolments)
+        .set({ failures, ...(spent ? { smsCodeHash: null, smsCodeExpiresAt: null } : {}) })
+        .where(eq(totpEnrolments.userId, actor.userId));
+      j.add({ action: "totp.confirm", outcome: "refused", details: { userId: actor.userId, failures } });
+      return { enrolled: false as const, message: spent ? "错误次数过多，请重新开始启用" : smsOk ? "动态口令不正确，请核对手机时间后重试" : "短信验证码不正确或已过期" };
+    }
+    await tx
+      .update(totpEnrolments)
+      .set({ confirmedAt: now, lastTimeStep: step, smsCodeHash: null, smsCodeExpiresAt: null, failures: 0 })
+      .where(eq(totpEnrolments.userId, actor.userId));
     j.add({ action: "totp.confirm", details: { userId: actor.userId } });
-    return { enrolled: true };
+    return { enrolled: true as const };
   });
 }
+
+const MAX_CONFIRM_TRIES = 5;
 
 /** Removes the calling person's authenticator; SMS remains. */
 export async function removeTotpEnrolment({ ctx }: { ctx: ServiceContext }) {
@@ -105,12 +179,19 @@ async function checkTotp(key: Buffer, row: typeof totpEnrolments.$inferSelect, c
  * At login: whether `code` is the person's current TOTP code. Inside the verifying transaction, which holds
  * the account row; the enrolment row is locked too, so one code lets one login through.
  */
-export async function acceptTotp(tx: Db, key: Buffer | null, userId: string, code: string, now: Date): Promise<boolean> {
-  if (!key || !/^\d{6}$/.test(code)) return false;
+export async function acceptTotp(tx: Db, key: Buffer | null, userId: string, code: string, now: Date): Promise<"accepted" | "rejected" | "not_enrolled"> {
+  if (!key) return "not_enrolled";
   const [row] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.userId, userId)).for("update");
-  if (!row?.confirmedAt) return false;
-  const step = await checkTotp(key, row, code, now);
-  if (step === null) return false;
-  await tx.update(totpEnrolments).set({ lastTimeStep: step }).where(eq(totpEnrolments.userId, userId));
-  return true;
+  if (!row?.confirmedAt) return "not_enrolled";
+  const step = /^\d{6}$/.test(code) ? await checkTotp(key, row, code, now) : null;
+  if (step !== null) {
+    await tx.update(totpEnrolments).set({ lastTimeStep: step, failures: 0 }).where(eq(totpEnrolments.userId, userId));
+    return "accepted";
+  }
+  // One secret answers for every account and host the person has, so its wrong guesses add up across all of
+  // them; at the limit it is switched off (SMS still works) and has to be enrolled again.
+  const failures = row.failures + 1;
+  if (failures >= TOTP_FAILURE_LIMIT) await tx.delete(totpEnrolments).where(eq(totpEnrolments.userId, userId));
+  else await tx.update(totpEnrolments).set({ failures }).where(eq(totpEnrolments.userId, userId));
+  return "rejected";
 }

@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps) {
   api.route("/directory", directoryRoutes());
   api.route("/vm-accounts", vmAccountRoutes());
   api.route("/port-grants", portGrantRoutes());
-  api.route("/me/totp", totpRoutes(deps.access?.totpKey ?? null));
+  api.route("/me/totp", totpRoutes(deps.access ?? null));
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
   if (deps.access) {
