@@ -2,6 +2,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -281,6 +282,28 @@ export const accessCodes = pgTable(
     wrongTries: integer("wrong_tries").notNull().default(0),
   },
   (t) => [index("access_codes_account_idx").on(t.vmAccountId, t.createdAt)],
+);
+
+// Utilisation (004 第四十八条), reduced to one row per VM and Shanghai day as samples stream in: sums and counts
+// for the 08:00–20:00 averages, whole-day peaks, and the day's latest disk reading. Per-minute samples are
+// never stored one row each.
+export const vmDailyMetrics = pgTable(
+  "vm_daily_metrics",
+  {
+    vm: text("vm").notNull(),
+    date: text("date").notNull(),
+    cpuSumDay: doublePrecision("cpu_sum_day").notNull(),
+    cpuCountDay: integer("cpu_count_day").notNull(),
+    memSumDay: doublePrecision("mem_sum_day").notNull(),
+    memCountDay: integer("mem_count_day").notNull(),
+    cpuPeak: doublePrecision("cpu_peak").notNull(),
+    memPeak: doublePrecision("mem_peak").notNull(),
+    samples: integer("samples").notNull(),
+    diskUsedGb: doublePrecision("disk_used_gb"),
+    diskAllocGb: doublePrecision("disk_alloc_gb"),
+    diskAt: ts("disk_at"),
+  },
+  (t) => [primaryKey({ columns: [t.vm, t.date] })],
 );
 
 // Append-only, hash-chained. Triggers in the migrations refuse UPDATE, DELETE and TRUNCATE.

@@ -10,6 +10,7 @@ import { loadDemo } from "./directory/demo";
 import { importDirectory } from "./directory/import";
 import { createToken, listTokens, revokeToken } from "./directory/tokens";
 import { addHost, listHosts, revokeHost, rotateHost } from "./access/hosts";
+import { importMetricsFile } from "./metrics/import";
 import { recomputePendingDeadlines } from "./engine/requests";
 import { invalid, ServiceError } from "./errors";
 import { readJsonFile, requestCommand } from "./cli-requests";
@@ -35,6 +36,7 @@ export const USAGE = `用法：yunshen <命令>
   host rotate NAME                          为主机换发新凭据（旧凭据立即失效）
   host revoke NAME                          吊销主机凭据
   host list                                 列出已登记的主机
+  metrics import FILE                       导入虚拟机利用率（每分钟采样，CSV 或 JSON Lines），按日汇总保存
   audit verify                              校验审计日志哈希链
   audit export [--format jsonl|csv] [--output FILE]
                                             导出审计日志
@@ -217,6 +219,16 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
         }
         for (const h of await listHosts(database.db))
           io.out(`${h.name}  登记 ${h.createdAt.toISOString()}${h.revokedAt ? `  已吊销 ${h.revokedAt.toISOString()}` : ""}\n`);
+        return 0;
+      });
+
+    case "metrics":
+      if (sub !== "import") throw usage("metrics 支持 import");
+      if (!rest[0]) throw usage("metrics import 需要数据文件");
+      return withDatabase(config, async (database) => {
+        const ctx = await cliContext(database, config);
+        const r = await importMetricsFile({ ctx, input: { path: rest[0]! } });
+        io.out(`已导入 ${r.samples} 条采样：${r.vms} 台虚拟机，${r.days} 个虚拟机日\n`);
         return 0;
       });
 

@@ -543,6 +543,19 @@ describe("yunshen database commands", () => {
     expect((await cli(["host", "add", "bad name!"], env)).err).toContain("主机名应为");
   });
 
+  test("metrics import reduces a file to daily rows once; a second import of it is refused", { timeout: DB_TIMEOUT }, async () => {
+    const file = join(work, "metrics.csv");
+    writeFileSync(file, "vm,time,cpu,mem\nvm-web-01,2026-11-16T09:00:00+08:00,50,60\nvm-web-01,2026-11-16T10:00:00+08:00,70,40\n");
+    const r = await cli(["metrics", "import", file], env);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    expect(r.out).toBe("已导入 2 条采样：1 台虚拟机，1 个虚拟机日\n");
+    const again = await cli(["metrics", "import", file], env);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("已导入过");
+    expect((await cli(["metrics", "import"], env)).err).toMatch(/^metrics import 需要数据文件/);
+    expect((await cli(["metrics", "export"], env)).err).toMatch(/^metrics 支持 import/);
+  });
+
   test("audit export to an unwritable path fails with one line and releases the directory", { timeout: DB_TIMEOUT }, async () => {
     const r = await bin(["audit", "export", "--format", "csv", "--output", join(work, "no-such-dir", "audit.csv")]);
     expect(r.code).toBe(1);

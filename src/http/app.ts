@@ -17,6 +17,7 @@ import { openApiDocument } from "./openapi";
 import { requestRoutes } from "./requests";
 import { portGrantRoutes, vmAccountRoutes } from "./access-records";
 import { totpRoutes } from "./totp";
+import { metricsRoutes } from "./metrics";
 import { accessRoutes } from "./access";
 import type { LoginCodeDeps } from "../access/login-codes";
 
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps) {
   api.route("/vm-accounts", vmAccountRoutes());
   api.route("/port-grants", portGrantRoutes());
   api.route("/me/totp", totpRoutes(deps.access ?? null));
+  api.route("/metrics", metricsRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
   if (deps.access) {

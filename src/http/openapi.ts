@@ -4,6 +4,8 @@ import { listQuerySchema } from "../engine/views";
 import { ROLES } from "../directory/roles";
 import { listAccountsQuery } from "../access/accounts";
 import { listGrantsQuery } from "../access/port-grants";
+import { pushMetricsSchema } from "../metrics/import";
+import { scaleUpQuery, utilisationQuery } from "../metrics/views";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });
 
@@ -165,6 +167,28 @@ export function openApiDocument(): object {
           summary: "用应用显示的第一个口令确认启用",
           requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["code"], properties: { code: { type: "string", pattern: "^\\d{6}$" } } } } } },
           responses: { "200": ok("已启用"), ...errors(400, 401, 404, 409, 422, 503) },
+        },
+      },
+      "/api/metrics": {
+        post: {
+          summary: "推送每分钟利用率采样（云监控，评估实施单位令牌）；按日汇总保存；需 Idempotency-Key",
+          parameters: [{ ...idempotencyKey, required: true }],
+          requestBody: { required: true, content: { "application/json": { schema: schema(pushMetricsSchema) } } },
+          responses: { "201": ok("{ samples, vms, days }"), ...errors(400, 401, 403, 409, 413) },
+        },
+      },
+      "/api/metrics/vms/{vm}": {
+        get: {
+          summary: "某虚拟机的每日利用率（08:00–20:00 平均、全天峰值、存储），低负载判定与每月低负载天数",
+          parameters: [{ name: "vm", in: "path", required: true, schema: { type: "string" } }, ...queryParams(utilisationQuery)],
+          responses: { "200": ok("{ vm, days, months }"), ...errors(400, 401, 403) },
+        },
+      },
+      "/api/metrics/vms/{vm}/scale-up": {
+        get: {
+          summary: "扩容条件（004 第十九条(二)）：前 5 个工作日的证据与结论",
+          parameters: [{ name: "vm", in: "path", required: true, schema: { type: "string" } }, ...queryParams(scaleUpQuery)],
+          responses: { "200": ok("{ ok, kind, threshold, figures, reason }"), ...errors(400, 401, 403, 422) },
         },
       },
       "/access/challenge": {
