@@ -1,11 +1,11 @@
+import { and, eq, or } from "drizzle-orm";
+import { users } from "../../db/schema";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
-import { users } from "../../db/schema";
-import { and, eq, or } from "drizzle-orm";
-import { parseInput } from "../validation";
 import { getRequest, listRequests, requestIdByCode } from "../engine/views";
 import { ServiceError } from "../errors";
+import { parseInput } from "../validation";
 import { answerPrompt, clearPrompt, pendingPrompt } from "./card-clicks";
 import { ACCOUNT_USAGE, CHAT_HELP, parseChatCommand, type AccountRequest, type RequestRef } from "./commands";
 

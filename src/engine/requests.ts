@@ -1,26 +1,26 @@
+import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { findings, inboundEvents, requests, stageRuns, tasks, units, users } from "../../db/schema";
 import { noticeCard, taskCard, type CardTone } from "../../cards";
 import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
+import { portGrantFormSchema } from "../../flows/port-grant";
 import type { RequestFacts, StageDef } from "../../flows/types";
+import { vmAccountFormSchema } from "../../flows/vm-account";
+import { accessRequestRefusal } from "../access/access-requests";
+import { completePortGrantRequest, preparePortGrantRequest } from "../access/port-grants";
+import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-account-service";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
 import type { Role } from "../directory/roles";
 import { conflict, forbidden, notFound, unprocessable } from "../errors";
+import { parseInput } from "../validation";
 import { stageTimesOrPending } from "./deadlines";
 import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
 import { mutate, type Journal } from "./mutate";
-import { randomUUID } from "node:crypto";
 import { enqueueCardSettlements, enqueueCards } from "./notify";
-import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-account-service";
-import { accessRequestRefusal } from "../access/access-requests";
-import { vmAccountFormSchema } from "../../flows/vm-account";
-import { portGrantFormSchema } from "../../flows/port-grant";
-import { completePortGrantRequest, preparePortGrantRequest } from "../access/port-grants";
-import { parseInput } from "../validation";
 import {
   cardRequest,
   cardStage,
