@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
@@ -17,7 +17,10 @@ const at = (date: string, time: string) => Math.floor(shanghaiInstant(date, time
 beforeAll(async () => {
   t = await createTestApp();
 });
-afterAll(() => t?.close());
+afterAll(async () => {
+  await t?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** A CSV of samples: for each day, the given (time, cpu, mem) readings and a disk reading at 23:00. */
 function csv(vm: string, days: string[], readings: [string, number, number][], disk: [number, number] = [100, 200]) {

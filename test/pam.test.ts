@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,6 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await close?.();
   await t?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("contrib/pam/yunshen-otp", () => {
