@@ -284,6 +284,32 @@ export const accessCodes = pgTable(
   (t) => [index("access_codes_account_idx").on(t.vmAccountId, t.createdAt)],
 );
 
+// Delivered resources (VMs, PaaS, backup policies) and the moments of their life, set by the flows'
+// stages, never typed: 交付 (provision), 部署, 安全检测, 上线; later 变更 and 撤销.
+export const resources = pgTable(
+  "resources",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
+    unitId: text("unit_id").notNull().references(() => units.id),
+    system: text("system").notNull(),
+    // "vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup"
+    kind: text("kind").notNull(),
+    name: text("name").notNull().unique(),
+    spec: jsonb("spec").$type<Record<string, unknown>>().notNull(),
+    // The cloud's own id for the resource: what the monitoring reports utilisation under.
+    instanceId: text("instance_id").unique(),
+    status: text("status").$type<"delivered" | "revoked">().notNull(),
+    deliveredAt: ts("delivered_at").notNull(),
+    deployedAt: ts("deployed_at"),
+    securityTestedAt: ts("security_tested_at"),
+    liveAt: ts("live_at"),
+    changedAt: ts("changed_at"),
+    revokedAt: ts("revoked_at"),
+  },
+  (t) => [index("resources_request_idx").on(t.requestId), index("resources_unit_idx").on(t.unitId)],
+);
+
 // Utilisation (004 第四十八条), reduced to one row per VM and Shanghai day as samples stream in: sums and counts
 // for the 08:00–20:00 averages, whole-day peaks, and the day's latest disk reading. Per-minute samples are
 // never stored one row each.

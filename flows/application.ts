@@ -79,6 +79,7 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     provision: {
       key: "provision",
       name: "资源开通",
+      marks: "delivered",
       parties: ["provider"],
       deadline: wd(3),
       approveLabel: "已开通，提交使用单位确认",
@@ -103,6 +104,7 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     deploy: {
       key: "deploy",
       name: "系统部署",
+      marks: "deployed",
       parties: ["applicant"],
       deadline: wd(20),
       approveLabel: "部署完成",
@@ -117,6 +119,7 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     security_test: {
       key: "security_test",
       name: "安全检测",
+      marks: "security_tested",
       parties: ["manager"],
       deadline: wd(5),
       // 从首次检测至安全检测通过，应在 10 个工作日内完成 (004 第十七条(三)).
@@ -136,6 +139,7 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     go_live: {
       key: "go_live",
       name: "系统上线",
+      marks: "live",
       parties: ["applicant"],
       deadline: wd(2),
       approveLabel: "已上线",
@@ -163,6 +167,7 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     test_resources: {
       key: "test_resources",
       name: "配置测试资源",
+      marks: "delivered",
       parties: ["provider"],
       deadline: wd(2),
       approveLabel: "测试资源已配置",
@@ -187,6 +192,7 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     trial: {
       key: "trial",
       name: "试运行",
+      marks: "live",
       parties: ["applicant"],
       minDuration: { calendarDays: 30 },
       approveLabel: "转为正式运行",

@@ -77,7 +77,11 @@ export interface StageDef<F = any> {
   extendable?: boolean;
   /** Who is told when this stage completes, besides the applicant. */
   reportTo?: Party[];
+  /** Completing this stage is that moment in the life of the request's resources (交付, 部署, 安全检测, 上线). */
+  marks?: ResourceMilestone;
 }
+
+export type ResourceMilestone = "delivered" | "deployed" | "security_tested" | "live";
 
 export interface AttachmentRule<F = RequestFacts> {
   purpose: string;

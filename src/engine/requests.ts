@@ -11,6 +11,7 @@ import { vmAccountFormSchema } from "../../flows/vm-account";
 import { accessRequestRefusal } from "../access/access-requests";
 import { completePortGrantRequest, preparePortGrantRequest } from "../access/port-grants";
 import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-account-service";
+import { recordMilestone } from "../resources";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
@@ -377,6 +378,7 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
   const cancelled = await closeRun(tx, run, "approved", now);
   await settleCards(step, [...voted, ...stepAside, ...cancelled], label);
   audit(j, req, `request.${verb}`, stage.key, { party: task.party, note });
+  if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
   const moved = await advance(step, stage);
   if (stage.reportTo?.length) {
     const to = (await Promise.all(stage.reportTo.map((p) => partyUsers(tx, req, p)))).flat();

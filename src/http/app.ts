@@ -18,6 +18,7 @@ import { requestRoutes } from "./requests";
 import { portGrantRoutes, vmAccountRoutes } from "./access-records";
 import { totpRoutes } from "./totp";
 import { metricsRoutes } from "./metrics";
+import { resourceRoutes } from "./resources";
 import { accessRoutes } from "./access";
 import type { LoginCodeDeps } from "../access/login-codes";
 
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
   api.route("/port-grants", portGrantRoutes());
   api.route("/me/totp", totpRoutes(deps.access ?? null));
   api.route("/metrics", metricsRoutes());
+  api.route("/resources", resourceRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
   if (deps.access) {

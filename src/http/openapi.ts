@@ -5,6 +5,7 @@ import { ROLES } from "../directory/roles";
 import { listAccountsQuery } from "../access/accounts";
 import { listGrantsQuery } from "../access/port-grants";
 import { pushMetricsSchema } from "../metrics/import";
+import { listResourcesQuery } from "../resources";
 import { scaleUpQuery, utilisationQuery } from "../metrics/views";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });
@@ -167,6 +168,17 @@ export function openApiDocument(): object {
           summary: "用应用显示的第一个口令确认启用",
           requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["code"], properties: { code: { type: "string", pattern: "^\\d{6}$" } } } } } },
           responses: { "200": ok("已启用"), ...errors(400, 401, 404, 409, 422, 503) },
+        },
+      },
+      "/api/resources": {
+        get: { summary: "资源台账：交付、部署、安全检测、上线的日期（由流程环节记录）", parameters: queryParams(listResourcesQuery), responses: { "200": ok("{ items }"), ...errors(400, 401) } },
+      },
+      "/api/resources/{id}/instance": {
+        put: {
+          summary: "登记资源的云主机标识（评估实施单位），利用率按此标识归属",
+          parameters: [{ ...idParam, description: "资源 id" }],
+          requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["instanceId"], properties: { instanceId: { type: "string" } } } } } },
+          responses: { "200": ok("已登记"), ...errors(400, 401, 403, 404, 409) },
         },
       },
       "/api/metrics": {

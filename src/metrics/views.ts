@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, lte } from "drizzle-orm";
 import { z } from "zod";
-import { vmDailyMetrics } from "../../db/schema";
+import { resources, vmDailyMetrics } from "../../db/schema";
 import { addCalendarDays, CalendarRangeError, shanghaiDate } from "../calendar";
 import { isIsoDate } from "../calendar/schedule";
 import type { ServiceContext } from "../context";
@@ -49,8 +49,14 @@ export async function vmUtilisation({ ctx, input }: { ctx: ServiceContext; input
     });
   const months = new Map<string, number>();
   for (const d of days) months.set(d.date.slice(0, 7), (months.get(d.date.slice(0, 7)) ?? 0) + (d.lowLoad.low ? 1 : 0));
+  // The ledger's resource behind the monitoring's id, where the provider has recorded it.
+  const [resource] = await ctx.db
+    .select({ id: resources.id, name: resources.name, system: resources.system, unitId: resources.unitId })
+    .from(resources)
+    .where(eq(resources.instanceId, input.vm));
   return {
     vm: input.vm,
+    resource: resource ?? null,
     days,
     months: [...months].map(([month, lowDays]) => ({ month, lowLoadDays: lowDays, lowLoad: lowLoadMonth(lowDays) })),
   };

@@ -1,0 +1,120 @@
+import { and, asc, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { requests, resources, units } from "../../db/schema";
+import type { ApplicationForm } from "../../flows/application-form";
+import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS } from "../../flows/application-form";
+import type { ResourceMilestone } from "../../flows/types";
+import type { ServiceContext } from "../context";
+import type { Journal } from "../engine/mutate";
+import type { LockedRequest } from "../engine/stages";
+import { conflict, forbidden, isUniqueViolation, notFound } from "../errors";
+import { mutate } from "../engine/mutate";
+import { parseInput } from "../validation";
+
+type ResourceRow = typeof resources.$inferInsert;
+
+/** The resources a 云资源申请 asks for, one row per unit of quantity, named after the request. */
+function resourcesOf(req: LockedRequest, at: Date): ResourceRow[] {
+  const form = req.form as ApplicationForm;
+  const rows: Omit<ResourceRow, "name">[] = [];
+  const base = { requestId: req.id, unitId: req.unitId, system: req.title, status: "delivered" as const, deliveredAt: at };
+  for (const vm of form.vms)
+    for (let i = 0; i < vm.quantity; i++)
+      rows.push({ ...base, kind: "vm", spec: { purpose: vm.purpose, vcpu: vm.vcpu, memoryGb: vm.memoryGb, diskGb: vm.diskGb, storageType: vm.storageType, os: vm.os } });
+  for (const p of form.paas)
+    for (let i = 0; i < p.quantity; i++)
+      rows.push({ ...base, kind: `paas_${p.kind}`, spec: { kindName: PAAS_KINDS[p.kind], product: p.product, vcpu: p.vcpu, memoryGb: p.memoryGb, storageGb: p.storageGb } });
+  if (form.backup.wanted)
+    rows.push({
+      ...base,
+      kind: "backup",
+      spec: { type: BACKUP_TYPES[form.backup.type!], copies: BACKUP_COPIES[form.backup.copies!], retentionMonths: form.backup.retentionMonths },
+    });
+  return rows.map((r, i) => ({ ...r, name: `${req.code}-${String(i + 1).padStart(2, "0")}` }));
+}
+
+const MILESTONE_COLUMN = {
+  deployed: "deployedAt",
+  security_tested: "securityTestedAt",
+  live: "liveAt",
+} as const satisfies Record<Exclude<ResourceMilestone, "delivered">, keyof ResourceRow>;
+
+/**
+ * A stage that marks a moment in the resources' life has completed: delivery creates them from the form;
+ * later moments are dated on the request's resources (the first time only: a retest does not move 安全检测).
+ */
+export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedRequest; at: Date }, milestone: ResourceMilestone) {
+  const { tx, j, req, at } = step;
+  if (req.flow !== "application") return;
+  if (milestone === "delivered") {
+    const rows = resourcesOf(req, at);
+    // A re-delivery after a return keeps the resources delivered the first time.
+    const created = rows.length === 0 ? [] : await tx.insert(resources).values(rows).onConflictDoNothing({ target: resources.name }).returning({ id: resources.id });
+    if (created.length > 0) j.add({ action: "resource.deliver", requestId: req.id, details: { resourceIds: created.map((r) => r.id) } });
+    return;
+  }
+  const column = MILESTONE_COLUMN[milestone];
+  const dated = await tx
+    .update(resources)
+    .set({ [column]: at })
+    .where(and(eq(resources.requestId, req.id), isNull(resources[column])))
+    .returning({ id: resources.id });
+  if (dated.length > 0) j.add({ action: `resource.${milestone}`, requestId: req.id, details: { resourceIds: dated.map((r) => r.id) } });
+}
+
+export const listResourcesQuery = z.object({
+  status: z.enum(["delivered", "revoked"]).optional(),
+  unit: z.string().max(64).optional(),
+  request: z.coerce.number().int().positive().optional(),
+});
+
+/** 资源台账: the city's manager, provider and reviewer see all; a county bureau its county; a unit its own. */
+export async function listResources({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listResourcesQuery> }) {
+  const actor = ctx.actor!;
+  const seesAll = actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer");
+  let visible: SQL | undefined;
+  if (!seesAll) {
+    const mine: SQL[] = [eq(resources.unitId, actor.unitId)];
+    if (actor.roles.includes("county_bureau"))
+      mine.push(inArray(resources.unitId, ctx.db.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId))));
+    visible = or(...mine);
+  }
+  const rows = await ctx.db
+    .select({ resource: resources, code: requests.code, unitName: units.name })
+    .from(resources)
+    .innerJoin(requests, eq(requests.id, resources.requestId))
+    .innerJoin(units, eq(units.id, resources.unitId))
+    .where(
+      and(
+        visible,
+        input.status ? eq(resources.status, input.status) : undefined,
+        input.unit ? eq(resources.unitId, input.unit) : undefined,
+        input.request ? eq(resources.requestId, input.request) : undefined,
+      ),
+    )
+    .orderBy(asc(resources.id));
+  return { items: rows.map(({ resource, code, unitName }) => ({ ...resource, request: { id: resource.requestId, code }, unitName })) };
+}
+
+/** The provider records the cloud's id of a delivered resource, which the monitoring reports utilisation under. */
+export async function setInstanceId({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  if (ctx.actor && !ctx.actor.roles.includes("provider")) throw forbidden("云主机标识由评估实施单位（云服务商）登记");
+  const { id, instanceId } = parseInput(
+    z.strictObject({ id: z.coerce.number().int().positive(), instanceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "云主机标识无效") }),
+    input,
+    "参数有误",
+  );
+  return mutate(ctx, { action: "resource.instance" }, async (tx, j) => {
+    const [row] = await tx.select().from(resources).where(eq(resources.id, id)).for("update");
+    if (!row) throw notFound(`资源 ${id} 不存在`);
+    try {
+      await tx.update(resources).set({ instanceId }).where(eq(resources.id, id));
+    } catch (err) {
+      if (isUniqueViolation(err, "resources_instance_id_unique")) throw conflict("instance_taken", `云主机标识 ${instanceId} 已登记在其他资源上`);
+      throw err;
+    }
+    j.add({ action: "resource.instance", requestId: row.requestId, details: { resourceId: id, from: row.instanceId, to: instanceId } });
+    return { id, instanceId };
+  });
+}
