@@ -6,12 +6,14 @@ import { findings, inboundEvents, requests, stageRuns, tasks, units, users } fro
 import { noticeCard, taskCard, type CardTone } from "../../cards";
 import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
 import { portGrantFormSchema } from "../../flows/port-grant";
+import { revocationFormSchema } from "../../flows/revocation";
 import type { RequestFacts, StageDef } from "../../flows/types";
 import { vmAccountFormSchema } from "../../flows/vm-account";
 import { accessRequestRefusal } from "../access/access-requests";
 import { completePortGrantRequest, preparePortGrantRequest } from "../access/port-grants";
 import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-account-service";
 import { recordMilestone } from "../resources";
+import { prepareRevocation, revocationRefusal } from "../resources/revocation";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
@@ -57,6 +59,7 @@ export const submitInputSchema = z.preprocess(
     z.object({ flow: z.literal("application"), form: applicationFormSchema }),
     z.object({ flow: z.literal("vm_account"), form: vmAccountFormSchema }),
     z.object({ flow: z.literal("port_grant"), form: portGrantFormSchema }),
+    z.object({ flow: z.literal("revocation"), form: revocationFormSchema }),
   ]),
 );
 
@@ -65,7 +68,13 @@ interface FlowService {
   /** Why this actor may not submit, or null. */
   refusal(actor: Actor): string | null;
   /** Checks the form (against the directory too) and gives the request's title and facts. */
-  prepare(args: { tx: Db; actor: Actor; form: unknown; flow: string; profile: string; countyUnit: boolean }): Promise<{ form: unknown; title: string; facts: object }>;
+  prepare(args: { tx: Db; actor: Actor; form: unknown; flow: string; profile: string; countyUnit: boolean }): Promise<{
+    form: unknown;
+    title: string;
+    facts: object;
+    /** Whose request it is when not the submitter's own (a revocation of a unit's resources). */
+    owner?: { unitId: string; unitName: string; applicantId: string };
+  }>;
   /** What a completed request sets in motion, in the completing transaction. */
   complete?(step: Step): Promise<void>;
 }
@@ -82,6 +91,10 @@ const FLOW_SERVICES: Record<string, FlowService> = {
     refusal: accessRequestRefusal,
     prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
     complete: completeVmAccountRequest,
+  },
+  revocation: {
+    refusal: revocationRefusal,
+    prepare: ({ tx, actor, form }) => prepareRevocation(tx, actor, form),
   },
   port_grant: {
     refusal: accessRequestRefusal,
@@ -172,37 +185,49 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
     const service = FLOW_SERVICES[input.flow]!;
     const refusal = service.refusal(actor);
     if (refusal) throw forbidden(refusal);
-    const profile = ctx.profile;
     const chain = await unitChain(tx, actor.unitId);
     const countyUnit = chain.some((u) => u.kind === "county");
-    const { form, title, facts } = await service.prepare({ tx, actor, form: input.form, flow: input.flow, profile, countyUnit });
-    const now = ctx.clock.now();
-    const [{ id } = { id: 0 }] = rowsOf<{ id: number }>(await tx.execute(sql`select nextval('requests_id_seq')::int as id`));
-    const code = `YS-${shanghaiDate(now).slice(0, 4)}-${String(id).padStart(5, "0")}`;
-    const [row] = await tx
-      .insert(requests)
-      .values({
-        id,
-        code,
-        flow: input.flow,
-        profile,
-        unitId: actor.unitId,
-        applicantId: actor.userId,
-        title,
-        form,
-        facts,
-        status: "in_progress",
-        submittedAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    const req: LockedRequest = { ...row!, unitName: chain[0]?.name ?? actor.unitId };
-    const first = stageFrom(flowStages(req.flow, profile), 0, facts);
-    if (!first) throw new Error(`flow ${req.flow}/${profile} has no applicable stage`);
-    audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req) });
-    await openStage(ctx, tx, req, first);
-    return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
+    const prepared = await service.prepare({ tx, actor, form: input.form, flow: input.flow, profile: ctx.profile, countyUnit });
+    // A request made for a unit (a revocation the provider starts) belongs to that unit's applicant.
+    const owner = prepared.owner ?? { unitId: actor.unitId, unitName: chain[0]?.name ?? actor.unitId, applicantId: actor.userId };
+    return openRequest({ ctx, tx, j }, { flow: input.flow, ...prepared, ...owner }, {});
   });
+}
+
+/** A new request in the caller's transaction: its code, its row, and its first applicable stage opened. */
+export async function openRequest(
+  step: { ctx: ServiceContext; tx: Db; j: Journal },
+  r: { flow: string; unitId: string; unitName: string; applicantId: string; title: string; form: unknown; facts: object },
+  auditDetails: Record<string, unknown>,
+): Promise<ActionResult> {
+  const { ctx, tx, j } = step;
+  const profile = ctx.profile;
+  const now = ctx.clock.now();
+  const [{ id } = { id: 0 }] = rowsOf<{ id: number }>(await tx.execute(sql`select nextval('requests_id_seq')::int as id`));
+  const code = `YS-${shanghaiDate(now).slice(0, 4)}-${String(id).padStart(5, "0")}`;
+  const [row] = await tx
+    .insert(requests)
+    .values({
+      id,
+      code,
+      flow: r.flow,
+      profile,
+      unitId: r.unitId,
+      applicantId: r.applicantId,
+      title: r.title,
+      form: r.form,
+      facts: r.facts,
+      status: "in_progress",
+      submittedAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  const req: LockedRequest = { ...row!, unitName: r.unitName };
+  const first = stageFrom(flowStages(req.flow, profile), 0, r.facts);
+  if (!first) throw new Error(`flow ${req.flow}/${profile} has no applicable stage`);
+  audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req), ...auditDetails });
+  await openStage(ctx, tx, req, first);
+  return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
 }
 
 /** The request row, locked for the rest of the transaction: every action on one request runs one at a time. */

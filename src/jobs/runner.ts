@@ -3,6 +3,7 @@ import { loadCalendar, type WorkCalendar } from "../calendar";
 import type { Clock, ServiceContext } from "../context";
 import { recomputePendingDeadlines } from "../engine/requests";
 import { runAccessExpiry } from "../access/expiry";
+import { proposeRevocations } from "../resources/revocation-proposals";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -47,6 +48,7 @@ export async function runJobsOnce(deps: JobDeps) {
   if (await deps.calendars.refresh()) await recomputePendingDeadlines({ ctx: { ...ctx, calendar: deps.calendars.current() } });
   const fired = await runDueTimers({ ...ctx, calendar: deps.calendars.current() });
   await runAccessExpiry({ ...ctx, calendar: deps.calendars.current() });
+  await proposeRevocations(ctx);
   await deps.sender.upkeep?.();
   let sent = 0;
   for (;;) {

@@ -4,6 +4,7 @@ import type { Db } from "../../db/client";
 import { requests, resources, units } from "../../db/schema";
 import type { ApplicationForm } from "../../flows/application-form";
 import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS } from "../../flows/application-form";
+import type { RevocationFacts } from "../../flows/revocation";
 import type { ResourceMilestone } from "../../flows/types";
 import type { ServiceContext } from "../context";
 import type { Journal } from "../engine/mutate";
@@ -38,7 +39,7 @@ const MILESTONE_COLUMN = {
   deployed: "deployedAt",
   security_tested: "securityTestedAt",
   live: "liveAt",
-} as const satisfies Record<Exclude<ResourceMilestone, "delivered">, keyof ResourceRow>;
+} as const satisfies Record<Exclude<ResourceMilestone, "delivered" | "revoked">, keyof ResourceRow>;
 
 /**
  * A stage that marks a moment in the resources' life has completed: delivery creates them from the form;
@@ -46,6 +47,17 @@ const MILESTONE_COLUMN = {
  */
 export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedRequest; at: Date }, milestone: ResourceMilestone) {
   const { tx, j, req, at } = step;
+  if (milestone === "revoked") {
+    // A revocation's resources are the ones it names, not its own.
+    const ids = (req.facts as RevocationFacts).resourceIds;
+    const revoked = await tx
+      .update(resources)
+      .set({ status: "revoked", revokedAt: at })
+      .where(and(inArray(resources.id, ids), eq(resources.status, "delivered")))
+      .returning({ id: resources.id });
+    if (revoked.length > 0) j.add({ action: "resource.revoked", requestId: req.id, details: { resourceIds: revoked.map((r) => r.id) } });
+    return;
+  }
   if (req.flow !== "application") return;
   if (milestone === "delivered") {
     const rows = resourcesOf(req, at);

@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { wd, type FlowDef } from "./types";
+
+// Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
+// or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
+
+export const REVOCATION_TRIGGERS = {
+  unit_request: "使用单位不再需要",
+  not_deployed_30: "交付超过 30 天仍未开始部署",
+  not_deployed_60: "交付超过 60 天仍未完成部署",
+  not_live_90: "交付超过 90 天仍未完成安全检测并上线",
+} as const;
+export type RevocationTrigger = keyof typeof REVOCATION_TRIGGERS;
+
+export const revocationFormSchema = z.strictObject({
+  resources: z
+    .array(z.int().positive())
+    .min(1, { error: "至少选择一项资源" })
+    .max(200)
+    .refine((ids) => new Set(ids).size === ids.length, { error: "资源重复" }),
+  reason: z.string().trim().min(1, { error: "请说明撤销的理由" }).max(2000),
+});
+
+export interface RevocationFacts {
+  resourceIds: number[];
+  /** "YS-2026-00012-01 应用服务器 4 核 8G", for cards and pages. */
+  resourceNames: string[];
+  trigger: RevocationTrigger;
+  /** The dates behind an automatic proposal (delivered, deployed, …) as the rule read them. */
+  evidence: Record<string, string | null> | null;
+  reason: string;
+}
+
+export const revocationFlow: FlowDef<RevocationFacts> = {
+  key: "revocation",
+  name: "云资源撤销",
+  summary: (f) => [
+    { label: "资源", value: f.resourceNames.join("、") },
+    { label: "理由", value: REVOCATION_TRIGGERS[f.trigger] },
+  ],
+  stages: {
+    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReject: true, canReturn: true },
+    plan: { key: "plan", name: "撤销方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
+    plan_review: { key: "plan_review", name: "审核撤销方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
+    confirm: { key: "confirm", name: "使用单位确认", parties: ["applicant"], deadline: wd(2), approveLabel: "确认撤销", canReturn: true },
+    prepare: { key: "prepare", name: "数据备份与应用迁移", parties: ["applicant"], approveLabel: "已完成" },
+    revoke: { key: "revoke", name: "执行撤销", parties: ["provider"], deadline: wd(3), approveLabel: "已撤销", marks: "revoked" },
+    verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true },
+  },
+  profiles: {
+    default: { name: "004 第二十三—二十七条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"], attachments: [] },
+  },
+};

@@ -1,0 +1,75 @@
+import { and, eq, inArray } from "drizzle-orm";
+import { inboundEvents, requests, resources, stageRuns } from "../../db/schema";
+import { REVOCATION_TRIGGERS, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
+import { shanghaiDate } from "../calendar";
+import type { ServiceContext } from "../context";
+import { mutate } from "../engine/mutate";
+import { openRequest } from "../engine/requests";
+import { describeResource, ownerOf, revocationDue, underRevocation, type ResourceRow } from "./revocation";
+
+const dateOf = (d: Date | null) => (d ? shanghaiDate(d) : null);
+
+/**
+ * Daily: opens a revocation proposal for resources a time rule now covers (梅州's rules, for requests under
+ * the 梅州 profile), one per request and rule, with the dates as evidence. Each rule proposes a resource once;
+ * the manager may reject it, and the next rule may propose again later.
+ */
+export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
+  const today = shanghaiDate(ctx.clock.now());
+  const candidates = await ctx.db
+    .select({ resource: resources })
+    .from(resources)
+    .innerJoin(requests, eq(requests.id, resources.requestId))
+    .where(and(eq(resources.status, "delivered"), eq(requests.profile, "meizhou")));
+  const requestIds = [...new Set(candidates.map((c) => c.resource.requestId))];
+  const started = requestIds.length
+    ? new Set(
+        (await ctx.db.select({ requestId: stageRuns.requestId }).from(stageRuns).where(and(inArray(stageRuns.requestId, requestIds), eq(stageRuns.stage, "deploy")))).map(
+          (r) => r.requestId,
+        ),
+      )
+    : new Set<number>();
+  const due = new Map<string, { trigger: RevocationTrigger; rows: ResourceRow[] }>();
+  for (const { resource } of candidates) {
+    const trigger = revocationDue(resource, started.has(resource.requestId), today);
+    if (!trigger) continue;
+    const key = `${resource.requestId}:${trigger}`;
+    due.set(key, { trigger, rows: [...(due.get(key)?.rows ?? []), resource] });
+  }
+  let opened = 0;
+  for (const { trigger, rows } of due.values()) {
+    const done = await mutate({ ...ctx, actor: null, channel: "timer" }, { action: "revocation.propose" }, async (tx, j) => {
+      const fresh: ResourceRow[] = [];
+      for (const r of rows) {
+        const [first] = await tx
+          .insert(inboundEvents)
+          .values({ scope: "revocation-proposal", key: `${r.id}:${trigger}`, fingerprint: trigger, createdAt: ctx.clock.now() })
+          .onConflictDoNothing()
+          .returning({ key: inboundEvents.key });
+        if (first) fresh.push(r);
+      }
+      const busy = await underRevocation(tx, fresh.map((r) => r.id));
+      const propose = fresh.filter((r) => !busy.has(r.id));
+      if (propose.length === 0) return false;
+      const evidence = {
+        deliveredAt: dateOf(propose[0]!.deliveredAt),
+        deployedAt: dateOf(propose[0]!.deployedAt),
+        securityTestedAt: dateOf(propose[0]!.securityTestedAt),
+        liveAt: dateOf(propose[0]!.liveAt),
+        today,
+      };
+      const facts: RevocationFacts = {
+        resourceIds: propose.map((r) => r.id),
+        resourceNames: propose.map(describeResource),
+        trigger,
+        evidence,
+        reason: `${REVOCATION_TRIGGERS[trigger]}（004 第二十四条）`,
+      };
+      const form = { resources: facts.resourceIds, reason: facts.reason };
+      await openRequest({ ctx, tx, j }, { flow: "revocation", title: `撤销 ${propose[0]!.system} 的 ${propose.length} 项资源`, form, facts, ...(await ownerOf(tx, propose)) }, { trigger, evidence });
+      return true;
+    });
+    if (done) opened++;
+  }
+  return opened;
+}

@@ -1,0 +1,96 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { requests, resources } from "../db/schema";
+import { revocationDue } from "../src/resources/revocation";
+import { proposeRevocations } from "../src/resources/revocation-proposals";
+import { shanghaiInstant } from "../src/calendar";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+
+// Flow 3: 撤销 — asked for by the unit, or proposed by yunshen when a time rule of 004 第二十四条 holds.
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t?.close());
+
+const delivered = (date: string) => ({ deliveredAt: shanghaiInstant(date, "10:00"), deployedAt: null, securityTestedAt: null, liveAt: null });
+
+describe("the time rules of 第二十四条(二), each on its boundary day", () => {
+  test("more than 30 days and deployment not started", () => {
+    expect(revocationDue(delivered("2026-09-01"), false, "2026-10-01")).toBeNull(); // day 30
+    expect(revocationDue(delivered("2026-09-01"), false, "2026-10-02")).toBe("not_deployed_30"); // day 31
+    expect(revocationDue(delivered("2026-09-01"), true, "2026-10-02")).toBeNull();
+  });
+  test("more than 60 days and not deployed", () => {
+    expect(revocationDue(delivered("2026-09-01"), true, "2026-10-31")).toBeNull(); // day 60
+    expect(revocationDue(delivered("2026-09-01"), true, "2026-11-01")).toBe("not_deployed_60");
+    expect(revocationDue({ ...delivered("2026-09-01"), deployedAt: new Date() }, true, "2026-11-01")).toBeNull();
+  });
+  test("more than 90 days and not security-tested and live", () => {
+    const deployed = { ...delivered("2026-09-01"), deployedAt: shanghaiInstant("2026-09-10") };
+    expect(revocationDue(deployed, true, "2026-11-30")).toBeNull(); // day 90
+    expect(revocationDue(deployed, true, "2026-12-01")).toBe("not_live_90");
+    expect(revocationDue({ ...deployed, securityTestedAt: new Date(), liveAt: null }, true, "2026-12-01")).toBe("not_live_90");
+    expect(revocationDue({ ...deployed, securityTestedAt: new Date(), liveAt: new Date() }, true, "2027-06-01")).toBeNull();
+  });
+});
+
+/** A 云资源申请 by lihua walked to delivery: its resources exist, delivered "now". */
+async function deliveredApplication() {
+  const { id } = ok(await t.submit("lihua", sampleForm()), 201);
+  await t.actInTurn(id, [
+    ["huangmin", { action: "approve" }],
+    ["xufeng", { action: "approve", note: "配置合理" }],
+    ["zhangwei", { action: "approve" }],
+    ["linna", { action: "approve", note: "已开通" }],
+  ]);
+  return (await t.db.select().from(resources).where(eq(resources.requestId, id))).map((r) => r.id);
+}
+
+describe("revocation", () => {
+  test("the unit asks, the stages run, and the resources are revoked with the date", async () => {
+    const ids = await deliveredApplication();
+    const { id } = ok(await t.call("lihua", "POST", "/api/requests", { flow: "revocation", form: { resources: ids.slice(0, 2), reason: "系统下线" } }), 201);
+    const detail = ok(await t.show("lihua", id));
+    expect(detail.summary).toContainEqual({ label: "理由", value: "使用单位不再需要" });
+    expect(detail.summary[0].value).toMatch(/-01 应用服务器 4 核 8G、.*-02 应用服务器 4 核 8G$/);
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve", note: "先备份再释放" }],
+      ["zhangwei", { action: "approve" }],
+      ["lihua", { action: "confirm" }],
+      ["lihua", { action: "confirm", note: "数据已备份" }],
+    ]);
+    t.clock.set("2026-11-30T02:00:00Z");
+    await t.actInTurn(id, [["xufeng", { action: "approve" }]]);
+    const rows = await t.db.select().from(resources).where(eq(resources.status, "revoked"));
+    expect(rows.map((r) => r.id).sort()).toEqual(ids.slice(0, 2).sort());
+    expect(rows.every((r) => r.revokedAt?.toISOString() === "2026-11-30T02:00:00.000Z")).toBe(true);
+    await t.actInTurn(id, [["guojun", { action: "approve" }]]);
+    expect(ok(await t.show("lihua", id)).status).toBe("completed");
+  });
+
+  test("refused: someone else's resources, two units at once, resources already revoked or being revoked", async () => {
+    const mine = (await t.db.select().from(resources).where(eq(resources.status, "delivered"))).map((r) => r.id);
+    const ask = (user: string, ids: number[]) => t.call(user, "POST", "/api/requests", { flow: "revocation", form: { resources: ids, reason: "不再需要" } });
+    expect((await ask("hexin", mine)).body.error.code).toBe("not_yours");
+    expect((await ask("lihua", [999999])).body.error.code).toBe("unknown_resource");
+    expect((await ask("zhangwei", mine)).status).toBe(403);
+    ok(await ask("xufeng", mine.slice(0, 1)), 201); // the provider may start one for the unit
+    expect((await ask("lihua", mine.slice(0, 1))).body.error.code).toBe("already_revoking");
+  });
+
+  test("yunshen proposes a revocation when a time rule holds, once per rule, with the evidence", async () => {
+    t.clock.set("2026-12-01T02:00:00Z");
+    const ids = await deliveredApplication(); // delivered 2026-12-01
+    t.clock.set("2027-01-01T02:00:00Z"); // day 31
+    const before = (await t.db.select().from(requests).where(eq(requests.flow, "revocation"))).length;
+    expect(await proposeRevocations(t.ctx())).toBeGreaterThanOrEqual(1);
+    expect(await proposeRevocations(t.ctx())).toBe(0);
+    const proposals = await t.db.select().from(requests).where(eq(requests.flow, "revocation"));
+    const mine = proposals.slice(before).find((p) => (p.facts as { resourceIds: number[] }).resourceIds.includes(ids[0]!));
+    expect(mine).toMatchObject({ applicantId: "lihua", unitId: "mx-jyj", currentStage: "approve" });
+    expect(mine!.facts).toMatchObject({ trigger: "not_deployed_30", evidence: { deliveredAt: "2026-12-01", deployedAt: null, today: "2027-01-01" } });
+  });
+});
