@@ -81,7 +81,7 @@ export interface StageDef<F = any> {
   marks?: ResourceMilestone;
 }
 
-export type ResourceMilestone = "delivered" | "deployed" | "security_tested" | "live" | "revoked";
+export type ResourceMilestone = "delivered" | "deployed" | "security_tested" | "live" | "changed" | "revoked";
 
 export interface AttachmentRule<F = RequestFacts> {
   purpose: string;

@@ -7,6 +7,7 @@ import { noticeCard, taskCard, type CardTone } from "../../cards";
 import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
 import { portGrantFormSchema } from "../../flows/port-grant";
 import { revocationFormSchema } from "../../flows/revocation";
+import { adjustmentFormSchema } from "../../flows/adjustment";
 import type { RequestFacts, StageDef } from "../../flows/types";
 import { vmAccountFormSchema } from "../../flows/vm-account";
 import { accessRequestRefusal } from "../access/access-requests";
@@ -14,6 +15,7 @@ import { completePortGrantRequest, preparePortGrantRequest } from "../access/por
 import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-account-service";
 import { recordMilestone } from "../resources";
 import { prepareRevocation, revocationRefusal } from "../resources/revocation";
+import { adjustmentRefusal, prepareAdjustment } from "../resources/adjustment";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
@@ -60,6 +62,7 @@ export const submitInputSchema = z.preprocess(
     z.object({ flow: z.literal("vm_account"), form: vmAccountFormSchema }),
     z.object({ flow: z.literal("port_grant"), form: portGrantFormSchema }),
     z.object({ flow: z.literal("revocation"), form: revocationFormSchema }),
+    z.object({ flow: z.literal("adjustment"), form: adjustmentFormSchema }),
   ]),
 );
 
@@ -68,7 +71,7 @@ interface FlowService {
   /** Why this actor may not submit, or null. */
   refusal(actor: Actor): string | null;
   /** Checks the form (against the directory too) and gives the request's title and facts. */
-  prepare(args: { tx: Db; actor: Actor; form: unknown; flow: string; profile: string; countyUnit: boolean }): Promise<{
+  prepare(args: { ctx: ServiceContext; tx: Db; actor: Actor; form: unknown; flow: string; profile: string; countyUnit: boolean }): Promise<{
     form: unknown;
     title: string;
     facts: object;
@@ -91,6 +94,10 @@ const FLOW_SERVICES: Record<string, FlowService> = {
     refusal: accessRequestRefusal,
     prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
     complete: completeVmAccountRequest,
+  },
+  adjustment: {
+    refusal: adjustmentRefusal,
+    prepare: ({ ctx, tx, actor, form }) => prepareAdjustment(ctx, tx, actor, form),
   },
   revocation: {
     refusal: revocationRefusal,
@@ -187,7 +194,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
     if (refusal) throw forbidden(refusal);
     const chain = await unitChain(tx, actor.unitId);
     const countyUnit = chain.some((u) => u.kind === "county");
-    const prepared = await service.prepare({ tx, actor, form: input.form, flow: input.flow, profile: ctx.profile, countyUnit });
+    const prepared = await service.prepare({ ctx, tx, actor, form: input.form, flow: input.flow, profile: ctx.profile, countyUnit });
     // A request made for a unit (a revocation the provider starts) belongs to that unit's applicant.
     const owner = prepared.owner ?? { unitId: actor.unitId, unitName: chain[0]?.name ?? actor.unitId, applicantId: actor.userId };
     return openRequest({ ctx, tx, j }, { flow: input.flow, ...prepared, ...owner }, {});
@@ -634,7 +641,7 @@ async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   const now = ctx.clock.now();
   // Checked again as at submission. The unit does not change, so neither does whether it sits under a county.
   const countyUnit = Boolean((req.facts as { countyUnit?: boolean }).countyUnit);
-  const prepared = await FLOW_SERVICES[req.flow]!.prepare({ tx, actor, form: form ?? req.form, flow: req.flow, profile: req.profile, countyUnit });
+  const prepared = await FLOW_SERVICES[req.flow]!.prepare({ ctx, tx, actor, form: form ?? req.form, flow: req.flow, profile: req.profile, countyUnit });
   const { facts, title } = prepared;
   const decided = await decideTask(tx, task.id, "approved", note ?? null, now);
   await settleCards(step, [...decided, ...(await closeRun(tx, run, "approved", now))], "已重新提交");

@@ -4,6 +4,7 @@ import type { Clock, ServiceContext } from "../context";
 import { recomputePendingDeadlines } from "../engine/requests";
 import { runAccessExpiry } from "../access/expiry";
 import { proposeRevocations } from "../resources/revocation-proposals";
+import { halfYearlyReview } from "../resources/adjustment-proposals";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -49,6 +50,7 @@ export async function runJobsOnce(deps: JobDeps) {
   const fired = await runDueTimers({ ...ctx, calendar: deps.calendars.current() });
   await runAccessExpiry({ ...ctx, calendar: deps.calendars.current() });
   await proposeRevocations(ctx);
+  await halfYearlyReview(ctx);
   await deps.sender.upkeep?.();
   let sent = 0;
   for (;;) {

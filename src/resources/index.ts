@@ -4,6 +4,7 @@ import type { Db } from "../../db/client";
 import { requests, resources, units } from "../../db/schema";
 import type { ApplicationForm } from "../../flows/application-form";
 import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS } from "../../flows/application-form";
+import type { AdjustmentFacts } from "../../flows/adjustment";
 import type { RevocationFacts } from "../../flows/revocation";
 import type { ResourceMilestone } from "../../flows/types";
 import type { ServiceContext } from "../context";
@@ -39,7 +40,7 @@ const MILESTONE_COLUMN = {
   deployed: "deployedAt",
   security_tested: "securityTestedAt",
   live: "liveAt",
-} as const satisfies Record<Exclude<ResourceMilestone, "delivered" | "revoked">, keyof ResourceRow>;
+} as const satisfies Record<Exclude<ResourceMilestone, "delivered" | "revoked" | "changed">, keyof ResourceRow>;
 
 /**
  * A stage that marks a moment in the resources' life has completed: delivery creates them from the form;
@@ -56,6 +57,18 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
       .where(and(inArray(resources.id, ids), eq(resources.status, "delivered")))
       .returning({ id: resources.id });
     if (revoked.length > 0) j.add({ action: "resource.revoked", requestId: req.id, details: { resourceIds: revoked.map((r) => r.id) } });
+    return;
+  }
+  if (milestone === "changed") {
+    // An adjustment's new sizes become the resource's, on the day the provider made the change.
+    const f = req.facts as AdjustmentFacts;
+    const [row] = await tx.select().from(resources).where(eq(resources.id, f.resourceId)).for("update");
+    if (!row) return;
+    await tx
+      .update(resources)
+      .set({ spec: { ...row.spec, ...f.to }, changedAt: at })
+      .where(eq(resources.id, f.resourceId));
+    j.add({ action: "resource.changed", requestId: req.id, details: { resourceId: f.resourceId, from: f.from, to: f.to } });
     return;
   }
   if (req.flow !== "application") return;

@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { wd, type FlowDef } from "./types";
+
+// Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). A scale-up is accepted only when the utilisation of the
+// last 5 working days meets 第十九条(二) — the evidence is computed and attached, never typed. A scale-down comes
+// from the unit, or from the provider's half-yearly review of low-load VMs (第十九条(三)).
+
+export const adjustmentFormSchema = z
+  .strictObject({
+    direction: z.enum(["up", "down"]),
+    resource: z.int().positive(),
+    // The sizes asked for; what is left out stays as it is.
+    to: z
+      .strictObject({
+        vcpu: z.int().min(1).max(1024).optional(),
+        memoryGb: z.int().min(1).max(8192).optional(),
+        diskGb: z.int().min(1).max(1_048_576).optional(),
+      })
+      .refine((t) => t.vcpu !== undefined || t.memoryGb !== undefined || t.diskGb !== undefined, { error: "请写明调整后的配置" }),
+    reason: z.string().trim().min(1, { error: "请说明调整的理由" }).max(2000),
+  });
+
+export type AdjustmentForm = z.output<typeof adjustmentFormSchema>;
+
+export interface AdjustmentFacts {
+  direction: "up" | "down";
+  resourceId: number;
+  resourceName: string;
+  from: { vcpu?: number; memoryGb?: number; diskGb?: number };
+  to: AdjustmentForm["to"];
+  /** For a scale-up: the 第十九条(二) checks that justified it, as computed at submission. */
+  evidence: { kind: string; ok: boolean; reason: string }[];
+  /** "unit" (the applicant asked) or "review" (the provider's half-yearly review proposed it). */
+  origin: "unit" | "review";
+}
+
+const sizeText = (s: AdjustmentFacts["from"]) =>
+  [s.vcpu !== undefined ? `${s.vcpu} 核` : null, s.memoryGb !== undefined ? `${s.memoryGb}G 内存` : null, s.diskGb !== undefined ? `${s.diskGb}G 磁盘` : null]
+    .filter(Boolean)
+    .join(" / ");
+
+export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
+  key: "adjustment",
+  name: "云资源调整",
+  summary: (f) => [
+    { label: "调整", value: f.direction === "up" ? "扩容" : "缩容" },
+    { label: "资源", value: f.resourceName },
+    { label: "配置", value: `${sizeText(f.from)} → ${sizeText({ ...f.from, ...f.to })}` },
+    ...(f.evidence.length > 0 ? [{ label: "依据", value: f.evidence.map((e) => e.reason).join("；") }] : []),
+  ],
+  stages: {
+    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReject: true, canReturn: true },
+    plan: { key: "plan", name: "调整方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
+    plan_review: { key: "plan_review", name: "审核调整方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
+    // Disagreeing is a return with a written reason (第二十条).
+    confirm: { key: "confirm", name: "使用单位确认", parties: ["applicant"], deadline: wd(2), approveLabel: "确认方案", canReturn: true },
+    prepare: { key: "prepare", name: "备份与停机通知", parties: ["provider"], approveLabel: "已完成" },
+    adjust: { key: "adjust", name: "实施调整", parties: ["provider"], deadline: wd(3), approveLabel: "已调整", marks: "changed" },
+    test: { key: "test", name: "测试确认", parties: ["applicant"], approveLabel: "测试通过", canReturn: true },
+    verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true },
+  },
+  profiles: {
+    default: { name: "004 第十八—二十二条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "adjust", "test", "verify"], attachments: [] },
+    // 韶关 / 徽州: reviewed in 5 working days, the change done in 3 (002 第二十一条, 001 第十五条).
+    shaoguan: { name: "韶关", sequence: ["approve", "plan", "confirm", "adjust", "verify"], overrides: { approve: { deadline: wd(5) } }, attachments: [] },
+    huizhou: { name: "徽州", sequence: ["approve", "plan", "confirm", "adjust", "verify"], overrides: { approve: { deadline: wd(5) } }, attachments: [] },
+  },
+};
