@@ -3,9 +3,10 @@ import { vmAccountFlow } from "../../flows/vm-account";
 import { portGrantFlow } from "../../flows/port-grant";
 import { revocationFlow } from "../../flows/revocation";
 import { adjustmentFlow } from "../../flows/adjustment";
+import { backupFlow } from "../../flows/backup";
 import { profileStages, type FlowDef, type StageDef } from "../../flows/types";
 
-export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow, port_grant: portGrantFlow, revocation: revocationFlow, adjustment: adjustmentFlow };
+export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow, port_grant: portGrantFlow, revocation: revocationFlow, adjustment: adjustmentFlow, backup: backupFlow };
 
 /** After 退回 to the applicant: the applicant edits the form and resubmits (or withdraws). */
 export const REVISE_STAGE: StageDef = {

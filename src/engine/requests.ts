@@ -8,6 +8,7 @@ import { applicationFacts, applicationFormSchema, type ApplicationForm } from ".
 import { portGrantFormSchema } from "../../flows/port-grant";
 import { revocationFormSchema } from "../../flows/revocation";
 import { adjustmentFormSchema } from "../../flows/adjustment";
+import { backupFormSchema } from "../../flows/backup";
 import type { RequestFacts, StageDef } from "../../flows/types";
 import { vmAccountFormSchema } from "../../flows/vm-account";
 import { accessRequestRefusal } from "../access/access-requests";
@@ -16,6 +17,7 @@ import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-
 import { recordMilestone } from "../resources";
 import { prepareRevocation, revocationRefusal } from "../resources/revocation";
 import { adjustmentRefusal, prepareAdjustment } from "../resources/adjustment";
+import { backupRefusal, prepareBackup } from "../resources/backup";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
@@ -63,6 +65,7 @@ export const submitInputSchema = z.preprocess(
     z.object({ flow: z.literal("port_grant"), form: portGrantFormSchema }),
     z.object({ flow: z.literal("revocation"), form: revocationFormSchema }),
     z.object({ flow: z.literal("adjustment"), form: adjustmentFormSchema }),
+    z.object({ flow: z.literal("backup"), form: backupFormSchema }),
   ]),
 );
 
@@ -94,6 +97,10 @@ const FLOW_SERVICES: Record<string, FlowService> = {
     refusal: accessRequestRefusal,
     prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
     complete: completeVmAccountRequest,
+  },
+  backup: {
+    refusal: backupRefusal,
+    prepare: ({ tx, actor, form, countyUnit }) => prepareBackup(tx, actor, form, countyUnit),
   },
   adjustment: {
     refusal: adjustmentRefusal,

@@ -5,6 +5,7 @@ import { requests, resources, units } from "../../db/schema";
 import type { ApplicationForm } from "../../flows/application-form";
 import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS } from "../../flows/application-form";
 import type { AdjustmentFacts } from "../../flows/adjustment";
+import type { BackupFacts } from "../../flows/backup";
 import type { RevocationFacts } from "../../flows/revocation";
 import type { ResourceMilestone } from "../../flows/types";
 import type { ServiceContext } from "../context";
@@ -16,8 +17,13 @@ import { parseInput } from "../validation";
 
 type ResourceRow = typeof resources.$inferInsert;
 
-/** The resources a 云资源申请 asks for, one row per unit of quantity, named after the request. */
+/** The resources a request delivers: a 云资源申请's, one row per unit of quantity; a 备份申请's policy. */
 function resourcesOf(req: LockedRequest, at: Date): ResourceRow[] {
+  if (req.flow === "backup") {
+    const f = req.facts as BackupFacts;
+    const spec = { type: BACKUP_TYPES[f.type], strategy: f.strategy, copies: BACKUP_COPIES[f.copies], retentionMonths: f.retentionMonths, of: f.resourceName };
+    return [{ requestId: req.id, unitId: req.unitId, system: f.system, status: "delivered", deliveredAt: at, kind: "backup", spec, name: `${req.code}-01` }];
+  }
   const form = req.form as ApplicationForm;
   const rows: Omit<ResourceRow, "name">[] = [];
   const base = { requestId: req.id, unitId: req.unitId, system: req.title, status: "delivered" as const, deliveredAt: at };
@@ -71,7 +77,6 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
     j.add({ action: "resource.changed", requestId: req.id, details: { resourceId: f.resourceId, from: f.from, to: f.to } });
     return;
   }
-  if (req.flow !== "application") return;
   if (milestone === "delivered") {
     const rows = resourcesOf(req, at);
     // A re-delivery after a return keeps the resources delivered the first time.
@@ -79,6 +84,7 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
     if (created.length > 0) j.add({ action: "resource.deliver", requestId: req.id, details: { resourceIds: created.map((r) => r.id) } });
     return;
   }
+  if (req.flow !== "application") return;
   const column = MILESTONE_COLUMN[milestone];
   const dated = await tx
     .update(resources)

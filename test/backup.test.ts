@@ -1,0 +1,68 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { resources } from "../db/schema";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+
+// Flow 4: 备份 for a VM in use, checked by the applicant on the day the policy takes effect.
+let t: TestApp;
+let vm = 0;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const { id } = ok(await t.submit("lihua", sampleForm()), 201);
+  await t.actInTurn(id, [
+    ["huangmin", { action: "approve" }],
+    ["xufeng", { action: "approve", note: "配置合理" }],
+    ["zhangwei", { action: "approve" }],
+    ["linna", { action: "approve", note: "已开通" }],
+  ]);
+  vm = (await t.db.select().from(resources).where(eq(resources.requestId, id)))[2]!.id; // the database server
+});
+afterAll(() => t?.close());
+
+const form = { resource: 0, type: "database", strategy: "每日 02:00 全量", retentionMonths: 3, copies: "off_site" };
+
+describe("备份", () => {
+  test("a county unit's request passes the county bureau; a wrong policy goes back to the provider until it works", async () => {
+    const { id } = ok(await t.call("lihua", "POST", "/api/requests", { flow: "backup", form: { ...form, resource: vm } }), 201);
+    let detail = ok(await t.show("lihua", id));
+    expect(detail.currentStage.stage).toBe("county_review");
+    expect(detail.summary).toContainEqual({ label: "备份", value: "数据库备份，每日 02:00 全量，保留 3 个月，异地" });
+    await t.actInTurn(id, [
+      ["huangmin", { action: "approve" }],
+      ["xufeng", { action: "approve", note: "可行" }],
+      ["zhangwei", { action: "approve" }],
+      ["linna", { action: "approve", note: "策略已生效" }],
+    ]);
+    detail = ok(await t.show("lihua", id));
+    // Checked on the day the policy takes effect: the deadline is the end of today (Monday 2026-11-23).
+    expect(detail.currentStage).toMatchObject({ stage: "check", deadlineAt: "2026-11-23T15:59:59.999Z" });
+    await t.actInTurn(id, [
+      ["lihua", { action: "fail", reason: "恢复测试失败：缺少增量日志" }],
+      ["linna", { action: "approve", note: "已补充增量日志备份" }],
+      ["lihua", { action: "confirm" }],
+      ["guojun", { action: "approve" }],
+    ]);
+    detail = ok(await t.show("lihua", id));
+    expect(detail.status).toBe("completed");
+    expect(detail.stages.map((s: { stage: string; status: string }) => `${s.stage}:${s.status}`)).toEqual([
+      "county_review:approved",
+      "evaluate:approved",
+      "approve:approved",
+      "apply:approved",
+      "check:failed",
+      "fix:approved",
+      "check:approved",
+      "verify:approved",
+    ]);
+    const [policy] = await t.db.select().from(resources).where(eq(resources.requestId, id));
+    expect(policy).toMatchObject({ kind: "backup", system: "梅县区教育资助管理系统", spec: { type: "数据库备份", copies: "异地", retentionMonths: 3 } });
+  });
+
+  test("only for a VM of one's own unit that is in use", async () => {
+    expect((await t.call("hexin", "POST", "/api/requests", { flow: "backup", form: { ...form, resource: vm } })).body.error.code).toBe("not_yours");
+    expect((await t.call("lihua", "POST", "/api/requests", { flow: "backup", form: { ...form, resource: 999999 } })).body.error.code).toBe("unknown_resource");
+    expect((await t.call("xufeng", "POST", "/api/requests", { flow: "backup", form: { ...form, resource: vm } })).status).toBe(403);
+    expect((await t.call("lihua", "POST", "/api/requests", { flow: "backup", form: { ...form, resource: vm, copies: "moon" } })).status).toBe(400);
+  });
+});
