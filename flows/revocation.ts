@@ -49,5 +49,18 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
   },
   profiles: {
     default: { name: "004 第二十三—二十七条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"], attachments: [] },
+    // 002 第二十二条 / 001: reviewed in 5 working days, reclaimed in 3.
+    shaoguan: {
+      name: "韶关",
+      sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
+      overrides: { approve: { deadline: wd(5) } },
+      attachments: [],
+    },
+    huizhou: {
+      name: "徽州",
+      sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
+      overrides: { approve: { deadline: wd(5) } },
+      attachments: [],
+    },
   },
 };

@@ -55,7 +55,7 @@ describe("扩容 / 缩容", () => {
     const detail = ok(await t.show("yangfan", id));
     expect(detail.summary).toContainEqual({ label: "配置", value: "4 核 / 8G 内存 / 100G 磁盘 → 8 核 / 8G 内存 / 100G 磁盘" });
     expect(detail.summary.find((f: { label: string }) => f.label === "依据").value).toMatch(/60/);
-    expect((await ask("yangfan", { ...up, resource: vmId })).body.error.code).toBe("already_adjusting");
+    expect((await ask("yangfan", { ...up, resource: vmId })).body.error.code).toBe("already_changing");
     await t.actInTurn(id, [
       ["zhangwei", { action: "approve" }],
       ["xufeng", { action: "approve", note: "停机 10 分钟调整规格" }],
@@ -72,6 +72,14 @@ describe("扩容 / 缩容", () => {
     const [row] = await t.db.select().from(resources).where(eq(resources.id, vmId));
     expect(row!.spec).toMatchObject({ vcpu: 8, memoryGb: 8 });
     expect(row!.changedAt?.toISOString()).toBe("2026-11-25T02:00:00.000Z");
+  });
+
+  test("what 第十九条 has no rule for cannot be scaled up on evidence", async () => {
+    // The example application asked for a backup policy, which the ledger holds as a resource of its own.
+    const [backup] = await t.db.select().from(resources).where(eq(resources.kind, "backup"));
+    expect(backup).toBeDefined();
+    const refused = await ask("yangfan", { ...up, resource: backup!.id, to: { vcpu: 64 } });
+    expect(refused.body.error.code).toBe("no_rule");
   });
 
   test("a scale-down needs no utilisation, but the sizes must go down", async () => {

@@ -78,7 +78,27 @@ describe("revocation", () => {
     expect((await ask("lihua", [999999])).body.error.code).toBe("unknown_resource");
     expect((await ask("zhangwei", mine)).status).toBe(403);
     ok(await ask("xufeng", mine.slice(0, 1)), 201); // the provider may start one for the unit
-    expect((await ask("lihua", mine.slice(0, 1))).body.error.code).toBe("already_revoking");
+    expect((await ask("lihua", mine.slice(0, 1))).body.error.code).toBe("already_changing");
+  });
+
+  test("two revocations of one resource at once: one goes ahead, the other is told it is taken", async () => {
+    const ids = await deliveredApplication();
+    const ask = (user: string) => t.call(user, "POST", "/api/requests", { flow: "revocation", form: { resources: [ids[0]], reason: "不再需要" } });
+    const results = await Promise.all([ask("lihua"), ask("xufeng")]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    // A scale-down of it now waits as well: one change at a time per resource.
+    const adjust = await t.call("lihua", "POST", "/api/requests", { flow: "adjustment", form: { direction: "down", resource: ids[0], to: { vcpu: 2 }, reason: "x" } });
+    expect(adjust.body.error.code).toBe("already_changing");
+  });
+
+  test("a returned revocation is resubmitted, and a provider's keeps belonging to the unit", async () => {
+    const ids = await deliveredApplication();
+    const { id } = ok(await t.call("xufeng", "POST", "/api/requests", { flow: "revocation", form: { resources: [ids[1]], reason: "长期闲置" } }), 201);
+    const [row] = await t.db.select().from(requests).where(eq(requests.id, id));
+    expect(row).toMatchObject({ applicantId: "lihua", unitId: "mx-jyj" });
+    await t.actInTurn(id, [["zhangwei", { action: "return", reason: "请写明数据如何处理" }]]);
+    const again = ok(await t.act("lihua", id, { action: "resubmit", form: { resources: [ids[1]], reason: "长期闲置，数据已由单位导出" } }));
+    expect(again.currentStage).toBe("approve");
   });
 
   test("yunshen proposes a revocation when a time rule holds, once per rule, with the evidence", async () => {

@@ -74,7 +74,17 @@ interface FlowService {
   /** Why this actor may not submit, or null. */
   refusal(actor: Actor): string | null;
   /** Checks the form (against the directory too) and gives the request's title and facts. */
-  prepare(args: { ctx: ServiceContext; tx: Db; actor: Actor; form: unknown; flow: string; profile: string; countyUnit: boolean }): Promise<{
+  prepare(args: {
+    ctx: ServiceContext;
+    tx: Db;
+    actor: Actor;
+    form: unknown;
+    flow: string;
+    profile: string;
+    countyUnit: boolean;
+    /** On a resubmission: the request itself, whose own claims and origin stay its own. */
+    resubmitting?: { id: number; facts: unknown };
+  }): Promise<{
     form: unknown;
     title: string;
     facts: object;
@@ -104,11 +114,11 @@ const FLOW_SERVICES: Record<string, FlowService> = {
   },
   adjustment: {
     refusal: adjustmentRefusal,
-    prepare: ({ ctx, tx, actor, form }) => prepareAdjustment(ctx, tx, actor, form),
+    prepare: ({ ctx, tx, actor, form, resubmitting }) => prepareAdjustment(ctx, tx, actor, form, resubmitting),
   },
   revocation: {
     refusal: revocationRefusal,
-    prepare: ({ tx, actor, form }) => prepareRevocation(tx, actor, form),
+    prepare: ({ tx, actor, form, resubmitting }) => prepareRevocation(tx, actor, form, resubmitting),
   },
   port_grant: {
     refusal: accessRequestRefusal,
@@ -648,7 +658,16 @@ async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   const now = ctx.clock.now();
   // Checked again as at submission. The unit does not change, so neither does whether it sits under a county.
   const countyUnit = Boolean((req.facts as { countyUnit?: boolean }).countyUnit);
-  const prepared = await FLOW_SERVICES[req.flow]!.prepare({ ctx, tx, actor, form: form ?? req.form, flow: req.flow, profile: req.profile, countyUnit });
+  const prepared = await FLOW_SERVICES[req.flow]!.prepare({
+    ctx,
+    tx,
+    actor,
+    form: form ?? req.form,
+    flow: req.flow,
+    profile: req.profile,
+    countyUnit,
+    resubmitting: { id: req.id, facts: req.facts },
+  });
   const { facts, title } = prepared;
   const decided = await decideTask(tx, task.id, "approved", note ?? null, now);
   await settleCards(step, [...decided, ...(await closeRun(tx, run, "approved", now))], "已重新提交");

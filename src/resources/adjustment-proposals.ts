@@ -6,6 +6,7 @@ import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
 import { vmUtilisation } from "../metrics/views";
+import { busyResources, lockResources } from "./claims";
 import { describeResource, ownerOf } from "./revocation";
 
 /**
@@ -43,6 +44,9 @@ export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
       continue;
     }
     const done = await mutate({ ...ctx, actor: null, channel: "timer" }, { action: "adjustment.propose" }, async (tx, j) => {
+      // A VM another change is under way for is looked at again in a later round.
+      const [locked] = await lockResources(tx, [vm.id]);
+      if (!locked || locked.status !== "delivered" || (await busyResources(tx, [vm.id])).size > 0) return false;
       const [fresh] = await tx
         .insert(inboundEvents)
         .values({ scope: "scale-down-proposal", key: `${vm.id}:${half}`, fingerprint: half, createdAt: ctx.clock.now() })

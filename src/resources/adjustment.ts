@@ -1,6 +1,4 @@
-import { and, eq, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { requests, resources } from "../../db/schema";
 import { adjustmentFormSchema, type AdjustmentFacts } from "../../flows/adjustment";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
@@ -8,19 +6,28 @@ import { conflict, unprocessable } from "../errors";
 import { scaleUpCheck } from "../metrics/views";
 import type { ScaleKind } from "../metrics/rules";
 import { parseInput } from "../validation";
+import { busyResources, lockResources } from "./claims";
 import { describeResource, ownerOf } from "./revocation";
 
 export function adjustmentRefusal(actor: Actor): string | null {
   return actor.roles.includes("applicant") || actor.roles.includes("provider") ? null : "扩容缩容由使用单位或评估实施单位（云服务商）发起";
 }
 
-/** Which 第十九条(二) checks a scale-up of this resource to these sizes needs. */
+/**
+ * Which 第十九条(二) checks a scale-up of this resource to these sizes needs; empty when some size that grows
+ * has no rule (a container's memory, a middleware), which cannot then be scaled up on evidence.
+ */
 function scaleKinds(kind: string, from: AdjustmentFacts["from"], to: AdjustmentFacts["to"]): ScaleKind[] {
   const grows = (k: keyof AdjustmentFacts["from"]) => to[k] !== undefined && to[k]! > (from[k] ?? 0);
-  if (kind === "vm") return [...(grows("vcpu") ? ["vm_vcpu" as const] : []), ...(grows("memoryGb") ? ["vm_memory" as const] : []), ...(grows("diskGb") ? ["vm_storage" as const] : [])];
-  if (kind === "paas_database") return [...(grows("vcpu") || grows("memoryGb") ? ["paas_compute" as const] : []), ...(grows("diskGb") ? ["paas_storage" as const] : [])];
-  if (kind === "paas_container") return grows("vcpu") ? ["container_vcpu"] : [];
-  return [];
+  const rules: Record<string, Partial<Record<keyof AdjustmentFacts["from"], ScaleKind>>> = {
+    vm: { vcpu: "vm_vcpu", memoryGb: "vm_memory", diskGb: "vm_storage" },
+    paas_database: { vcpu: "paas_compute", memoryGb: "paas_compute", diskGb: "paas_storage" },
+    paas_container: { vcpu: "container_vcpu" },
+  };
+  const growing = (["vcpu", "memoryGb", "diskGb"] as const).filter(grows);
+  const kinds = growing.map((size) => rules[kind]?.[size]);
+  if (kinds.some((k) => k === undefined)) return [];
+  return [...new Set(kinds as ScaleKind[])];
 }
 
 /**
@@ -28,16 +35,13 @@ function scaleKinds(kind: string, from: AdjustmentFacts["from"], to: AdjustmentF
  * matches the sizes. A scale-up must be justified by the last 5 working days' utilisation (第十九条(二)),
  * computed here from the figures under the resource's cloud id; otherwise it is refused with the figures.
  */
-export async function prepareAdjustment(ctx: ServiceContext, tx: Db, actor: Actor, rawForm: unknown, origin: AdjustmentFacts["origin"] = "unit") {
+export async function prepareAdjustment(ctx: ServiceContext, tx: Db, actor: Actor, rawForm: unknown, resubmitting?: { id: number; facts: unknown }) {
   const form = parseInput(adjustmentFormSchema, rawForm, "调整申请有误");
-  const [row] = await tx.select().from(resources).where(eq(resources.id, form.resource));
+  const [row] = await lockResources(tx, [form.resource]);
   if (!row || row.status !== "delivered") throw unprocessable("unknown_resource", `资源 ${form.resource} 不存在或已撤销`);
   if (!actor.roles.includes("provider") && row.unitId !== actor.unitId) throw unprocessable("not_yours", "只能申请调整本单位的资源");
-  const open = await tx
-    .select({ facts: requests.facts })
-    .from(requests)
-    .where(and(eq(requests.flow, "adjustment"), or(eq(requests.status, "in_progress"), eq(requests.status, "returned"))));
-  if (open.some((r) => (r.facts as AdjustmentFacts).resourceId === row.id)) throw conflict("already_adjusting", `资源 ${row.name} 已在调整流程中`);
+  const busy = await busyResources(tx, [row.id], resubmitting?.id);
+  if (busy.size > 0) throw conflict("already_changing", `资源 ${row.name} 已在流程中：${[...busy.values()].join("、")}`);
   const spec = row.spec as { vcpu?: number; memoryGb?: number; diskGb?: number; storageGb?: number };
   const from = { vcpu: spec.vcpu, memoryGb: spec.memoryGb, diskGb: spec.diskGb ?? spec.storageGb };
   const changes = (Object.keys(form.to) as (keyof typeof form.to)[]).map((k) => Math.sign((form.to[k] ?? 0) - (from[k] ?? 0)));
@@ -46,8 +50,11 @@ export async function prepareAdjustment(ctx: ServiceContext, tx: Db, actor: Acto
 
   const evidence: AdjustmentFacts["evidence"] = [];
   if (form.direction === "up") {
+    const kinds = scaleKinds(row.kind, from, form.to);
+    // Only what 第十九条(二) has a rule for can be scaled up on evidence; the rest is a new application.
+    if (kinds.length === 0) throw unprocessable("no_rule", `004 第十九条没有这类资源或规格的扩容判定标准，请按新申请办理`);
     if (!row.instanceId) throw unprocessable("no_instance", `资源 ${row.name} 尚未登记云主机标识，无法核对利用率，请联系云服务商`);
-    for (const kind of scaleKinds(row.kind, from, form.to)) {
+    for (const kind of kinds) {
       // Read inside this transaction: PGlite has one connection, and a second one would wait for this one.
       const check = await scaleUpCheck({ ctx: { ...ctx, db: tx, actor: null }, input: { vm: row.instanceId, kind, asOf: shanghaiDate(ctx.clock.now()) } });
       evidence.push({ kind, ok: check.ok, reason: check.reason });
@@ -55,6 +62,9 @@ export async function prepareAdjustment(ctx: ServiceContext, tx: Db, actor: Acto
     const failed = evidence.filter((e) => !e.ok);
     if (failed.length > 0) throw unprocessable("not_justified", `不满足扩容条件（004 第十九条）：${failed.map((e) => e.reason).join("；")}`);
   }
+  // A proposal from the half-yearly review stays one when it is edited and resubmitted.
+  const origin = (resubmitting?.facts as AdjustmentFacts | undefined)?.origin ?? "unit";
   const facts: AdjustmentFacts = { direction: form.direction, resourceId: row.id, resourceName: describeResource(row), from, to: form.to, evidence, origin };
-  return { form, facts, title: `${form.direction === "up" ? "扩容" : "缩容"} ${row.name}（${row.system}）`, owner: await ownerOf(tx, [row]) };
+  const owner = actor.roles.includes("provider") ? await ownerOf(tx, [row]) : undefined;
+  return { form, facts, title: `${form.direction === "up" ? "扩容" : "缩容"} ${row.name}（${row.system}）`, owner };
 }

@@ -5,7 +5,7 @@ import { backupFormSchema, type BackupFacts } from "../../flows/backup";
 import type { Actor } from "../context";
 import { unprocessable } from "../errors";
 import { parseInput } from "../validation";
-import { describeResource, ownerOf } from "./revocation";
+import { describeResource } from "./revocation";
 
 export function backupRefusal(actor: Actor): string | null {
   return actor.roles.includes("applicant") ? null : "备份由使用单位申请";
@@ -18,5 +18,5 @@ export async function prepareBackup(tx: Db, actor: Actor, rawForm: unknown, coun
   if (!row || row.status !== "delivered" || row.kind !== "vm") throw unprocessable("unknown_resource", `资源 ${form.resource} 不是在用的虚拟机`);
   if (row.unitId !== actor.unitId) throw unprocessable("not_yours", "只能为本单位的虚拟机申请备份");
   const facts: BackupFacts = { ...form, resourceName: describeResource(row), system: row.system, countyUnit };
-  return { form, facts, title: `备份 ${row.name}（${row.system}）`, owner: await ownerOf(tx, [row]) };
+  return { form, facts, title: `备份 ${row.name}（${row.system}）` };
 }

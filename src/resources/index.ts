@@ -11,7 +11,7 @@ import type { ResourceMilestone } from "../../flows/types";
 import type { ServiceContext } from "../context";
 import type { Journal } from "../engine/mutate";
 import type { LockedRequest } from "../engine/stages";
-import { conflict, forbidden, isUniqueViolation, notFound } from "../errors";
+import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../errors";
 import { mutate } from "../engine/mutate";
 import { parseInput } from "../validation";
 
@@ -69,10 +69,13 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
     // An adjustment's new sizes become the resource's, on the day the provider made the change.
     const f = req.facts as AdjustmentFacts;
     const [row] = await tx.select().from(resources).where(eq(resources.id, f.resourceId)).for("update");
-    if (!row) return;
+    if (!row || row.status !== "delivered") throw unprocessable("resource_gone", "该资源已撤销，不能再调整");
+    // A PaaS service's storage is "storageGb" in the ledger; the adjustment form calls every disk "diskGb".
+    const { diskGb, ...sizes } = f.to;
+    const storage = diskGb === undefined ? {} : row.kind.startsWith("paas_") ? { storageGb: diskGb } : { diskGb };
     await tx
       .update(resources)
-      .set({ spec: { ...row.spec, ...f.to }, changedAt: at })
+      .set({ spec: { ...row.spec, ...sizes, ...storage }, changedAt: at })
       .where(eq(resources.id, f.resourceId));
     j.add({ action: "resource.changed", requestId: req.id, details: { resourceId: f.resourceId, from: f.from, to: f.to } });
     return;

@@ -1,11 +1,12 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { inboundEvents, requests, resources, stageRuns } from "../../db/schema";
+import { auditLog, inboundEvents, requests, resources } from "../../db/schema";
 import { REVOCATION_TRIGGERS, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
-import { describeResource, ownerOf, revocationDue, underRevocation, type ResourceRow } from "./revocation";
+import { busyResources, lockResources } from "./claims";
+import { describeResource, ownerOf, revocationDue, type ResourceRow } from "./revocation";
 
 const dateOf = (d: Date | null) => (d ? shanghaiDate(d) : null);
 
@@ -20,12 +21,15 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
     .select({ resource: resources })
     .from(resources)
     .innerJoin(requests, eq(requests.id, resources.requestId))
-    .where(and(eq(resources.status, "delivered"), eq(requests.profile, "meizhou")));
+    // The rules are about applications' resources: a backup policy is never "deployed".
+    .where(and(eq(resources.status, "delivered"), eq(requests.profile, "meizhou"), eq(requests.flow, "application")));
   const requestIds = [...new Set(candidates.map((c) => c.resource.requestId))];
+  // Deployment has started once anything happened at the 应用部署 stage (the stage itself opens on its own,
+  // when delivery is verified, so its opening says nothing).
   const started = requestIds.length
     ? new Set(
-        (await ctx.db.select({ requestId: stageRuns.requestId }).from(stageRuns).where(and(inArray(stageRuns.requestId, requestIds), eq(stageRuns.stage, "deploy")))).map(
-          (r) => r.requestId,
+        (await ctx.db.select({ requestId: auditLog.requestId }).from(auditLog).where(and(inArray(auditLog.requestId, requestIds), eq(auditLog.stage, "deploy")))).map(
+          (r) => r.requestId!,
         ),
       )
     : new Set<number>();
@@ -39,17 +43,18 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
   let opened = 0;
   for (const { trigger, rows } of due.values()) {
     const done = await mutate({ ...ctx, actor: null, channel: "timer" }, { action: "revocation.propose" }, async (tx, j) => {
-      const fresh: ResourceRow[] = [];
-      for (const r of rows) {
+      const locked = await lockResources(tx, rows.map((r) => r.id));
+      const busy = await busyResources(tx, locked.map((r) => r.id));
+      // A resource another change is under way for is left for a later round, its rule not spent.
+      const propose: ResourceRow[] = [];
+      for (const r of locked.filter((l) => l.status === "delivered" && !busy.has(l.id))) {
         const [first] = await tx
           .insert(inboundEvents)
           .values({ scope: "revocation-proposal", key: `${r.id}:${trigger}`, fingerprint: trigger, createdAt: ctx.clock.now() })
           .onConflictDoNothing()
           .returning({ key: inboundEvents.key });
-        if (first) fresh.push(r);
+        if (first) propose.push(r);
       }
-      const busy = await underRevocation(tx, fresh.map((r) => r.id));
-      const propose = fresh.filter((r) => !busy.has(r.id));
       if (propose.length === 0) return false;
       const evidence = {
         deliveredAt: dateOf(propose[0]!.deliveredAt),

@@ -1,4 +1,4 @@
-import { and, eq, inArray, or } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, resources, units } from "../../db/schema";
 import { revocationFormSchema, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
@@ -6,6 +6,7 @@ import { shanghaiDate } from "../calendar";
 import { toEpochDay } from "../calendar/schedule";
 import type { Actor } from "../context";
 import { conflict, unprocessable } from "../errors";
+import { busyResources, lockResources } from "./claims";
 import { parseInput } from "../validation";
 
 export type ResourceRow = typeof resources.$inferSelect;
@@ -18,16 +19,6 @@ export function describeResource(r: ResourceRow): string {
   const spec = r.spec as { purpose?: string; product?: string; vcpu?: number; memoryGb?: number };
   const size = spec.vcpu ? ` ${spec.vcpu} 核 ${spec.memoryGb ?? 0}G` : "";
   return `${r.name} ${spec.purpose ?? spec.product ?? r.kind}${size}`;
-}
-
-/** Resources already named by a revocation still in progress. */
-export async function underRevocation(tx: Db, ids: number[]): Promise<Set<number>> {
-  const open = await tx
-    .select({ facts: requests.facts })
-    .from(requests)
-    .where(and(eq(requests.flow, "revocation"), or(eq(requests.status, "in_progress"), eq(requests.status, "returned"))));
-  const taken = new Set(open.flatMap((r) => (r.facts as RevocationFacts).resourceIds));
-  return new Set(ids.filter((id) => taken.has(id)));
 }
 
 /** The unit a set of resources belongs to, and the applicant who asked for them: whose revocation it is. */
@@ -45,17 +36,27 @@ export async function ownerOf(tx: Db, rows: ResourceRow[]) {
  * Checks a revocation: the resources exist, are in use, belong to one unit (the applicant's own, when an
  * applicant asks), and are not already being revoked.
  */
-export async function prepareRevocation(tx: Db, actor: Actor, rawForm: unknown) {
+export async function prepareRevocation(tx: Db, actor: Actor, rawForm: unknown, resubmitting?: { id: number; facts: unknown }) {
   const form = parseInput(revocationFormSchema, rawForm, "撤销申请有误");
-  const rows = await tx.select().from(resources).where(inArray(resources.id, form.resources));
+  const rows = await lockResources(tx, form.resources);
   const missing = form.resources.filter((id) => !rows.some((r) => r.id === id && r.status === "delivered"));
   if (missing.length > 0) throw unprocessable("unknown_resource", `资源不存在或已撤销：${missing.join("、")}`, { "form.resources": missing.map(String) });
   if (new Set(rows.map((r) => r.unitId)).size > 1) throw unprocessable("mixed_units", "一次只能撤销同一单位的资源");
   if (!actor.roles.includes("provider") && rows[0]!.unitId !== actor.unitId) throw unprocessable("not_yours", "只能申请撤销本单位的资源");
-  const busy = await underRevocation(tx, form.resources);
-  if (busy.size > 0) throw conflict("already_revoking", `资源已在撤销流程中：${[...busy].join("、")}`);
-  const facts: RevocationFacts = { resourceIds: form.resources, resourceNames: rows.map(describeResource), trigger: "unit_request", evidence: null, reason: form.reason };
-  return { form, facts, title: `撤销 ${rows[0]!.system} 的 ${rows.length} 项资源`, owner: await ownerOf(tx, rows) };
+  const busy = await busyResources(tx, form.resources, resubmitting?.id);
+  if (busy.size > 0) throw conflict("already_changing", `资源已在其他流程中：${[...busy].map(([id, by]) => `${id} ${by}`).join("、")}`);
+  // A proposal keeps the rule and the evidence it was opened with when it is edited and resubmitted.
+  const previous = resubmitting?.facts as RevocationFacts | undefined;
+  const facts: RevocationFacts = {
+    resourceIds: form.resources,
+    resourceNames: rows.map(describeResource),
+    trigger: previous?.trigger ?? "unit_request",
+    evidence: previous?.evidence ?? null,
+    reason: form.reason,
+  };
+  // Started by the provider, the request is the unit's; started by an applicant, it is theirs.
+  const owner = actor.roles.includes("provider") ? await ownerOf(tx, rows) : undefined;
+  return { form, facts, title: `撤销 ${rows[0]!.system} 的 ${rows.length} 项资源`, owner };
 }
 
 /**
