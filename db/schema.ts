@@ -310,6 +310,26 @@ export const resources = pgTable(
   (t) => [index("resources_request_idx").on(t.requestId), index("resources_unit_idx").on(t.unitId)],
 );
 
+// 年度资源需求 (flow 7): each unit's expected resources for a year, submitted by 30 September of the year
+// before, passed up by its county bureau (county units), seen in total by the city.
+export const yearlyDemands = pgTable(
+  "yearly_demands",
+  {
+    year: integer("year").notNull(),
+    unitId: text("unit_id").notNull().references(() => units.id),
+    vcpu: integer("vcpu").notNull(),
+    memoryGb: integer("memory_gb").notNull(),
+    storageGb: integer("storage_gb").notNull(),
+    note: text("note").notNull().default(""),
+    submittedBy: text("submitted_by").notNull().references(() => users.id),
+    submittedAt: ts("submitted_at").notNull(),
+    // County units' figures reach the city when their county bureau passes them on.
+    passedBy: text("passed_by").references(() => users.id),
+    passedAt: ts("passed_at"),
+  },
+  (t) => [primaryKey({ columns: [t.year, t.unitId] })],
+);
+
 // Utilisation (004 第四十八条), reduced to one row per VM and Shanghai day as samples stream in: sums and counts
 // for the 08:00–20:00 averages, whole-day peaks, and the day's latest disk reading. Per-minute samples are
 // never stored one row each.

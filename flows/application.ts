@@ -28,6 +28,8 @@ export const applicationFlow: FlowDef<RequestFacts> = {
   summary: (f, title) => [
     { label: "系统", value: title },
     { label: "资源", value: `${f.totals.hosts} 台 / ${f.totals.vcpu} 核 / ${f.totals.memoryGb}G 内存 / ${f.totals.storageGb}G 存储` },
+    // Only when it matters: the manager must see a request the yearly demand does not cover.
+    ...(f.demand && !f.demand.covered ? [{ label: "年度需求", value: f.demand.text }] : []),
   ],
   stages: {
     county_review: {

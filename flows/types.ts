@@ -37,6 +37,8 @@ export interface RequestFacts {
   exceedsPlan: boolean;
   kinds: { middleware: boolean; hosting: boolean; container: boolean; bigdata: boolean; database: boolean };
   paasDatabase: { vcpu: number; memoryGb: number };
+  /** Whether the unit's yearly demand covers the request (set at submission; absent on older requests). */
+  demand?: { covered: boolean; text: string };
 }
 
 export interface Totals {

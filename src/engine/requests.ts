@@ -18,6 +18,7 @@ import { recordMilestone } from "../resources";
 import { prepareRevocation, revocationRefusal } from "../resources/revocation";
 import { adjustmentRefusal, prepareAdjustment } from "../resources/adjustment";
 import { backupRefusal, prepareBackup } from "../resources/backup";
+import { demandCoverage } from "../resources/demand";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
@@ -98,9 +99,12 @@ interface FlowService {
 const FLOW_SERVICES: Record<string, FlowService> = {
   application: {
     refusal: (actor) => (hasRole(actor, "applicant") ? null : "只有使用单位的申请人可以提交申请"),
-    async prepare({ form, flow, profile, countyUnit }) {
+    async prepare({ ctx, tx, actor, form, flow, profile, countyUnit }) {
       const parsed = parseInput(applicationFormSchema, form, "申请表有误");
-      return { form: parsed, title: parsed.systemName, facts: checkedFacts(flow, profile, countyUnit, parsed) };
+      const facts = checkedFacts(flow, profile, countyUnit, parsed);
+      // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
+      const demand = await demandCoverage(tx, actor.unitId, Number(shanghaiDate(ctx.clock.now()).slice(0, 4)), facts.totals);
+      return { form: parsed, title: parsed.systemName, facts: { ...facts, demand } };
     },
   },
   vm_account: {

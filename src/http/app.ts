@@ -19,6 +19,7 @@ import { portGrantRoutes, vmAccountRoutes } from "./access-records";
 import { totpRoutes } from "./totp";
 import { metricsRoutes } from "./metrics";
 import { resourceRoutes } from "./resources";
+import { demandRoutes } from "./demands";
 import { accessRoutes } from "./access";
 import type { LoginCodeDeps } from "../access/login-codes";
 
@@ -81,6 +82,7 @@ export function createApp(deps: AppDeps) {
   api.route("/me/totp", totpRoutes(deps.access ?? null));
   api.route("/metrics", metricsRoutes());
   api.route("/resources", resourceRoutes());
+  api.route("/demands", demandRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
   if (deps.access) {

@@ -6,6 +6,7 @@ import { listAccountsQuery } from "../access/accounts";
 import { listGrantsQuery } from "../access/port-grants";
 import { pushMetricsSchema } from "../metrics/import";
 import { listResourcesQuery } from "../resources";
+import { demandInput } from "../resources/demand";
 import { scaleUpQuery, utilisationQuery } from "../metrics/views";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });
@@ -180,6 +181,18 @@ export function openApiDocument(): object {
           requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["instanceId"], properties: { instanceId: { type: "string" } } } } } },
           responses: { "200": ok("已登记"), ...errors(400, 401, 403, 404, 409) },
         },
+      },
+      "/api/demands/{year}": {
+        get: { summary: "年度资源需求：各单位、各县与全市合计（按角色可见）", parameters: [{ name: "year", in: "path", required: true, schema: { type: "integer" } }], responses: { "200": ok("{ units, counties, total }"), ...errors(400, 401) } },
+        put: {
+          summary: "填报本单位下一年的资源需求（申请人），9 月 30 日前",
+          parameters: [{ name: "year", in: "path", required: true, schema: { type: "integer" } }],
+          requestBody: { required: true, content: { "application/json": { schema: schema(demandInput.omit({ year: true })) } } },
+          responses: { "200": ok("已填报"), ...errors(400, 401, 403, 422) },
+        },
+      },
+      "/api/demands/{year}/pass": {
+        post: { summary: "县级数据局汇总上报本县各单位的需求", parameters: [{ name: "year", in: "path", required: true, schema: { type: "integer" } }], responses: { "200": ok("{ passed }"), ...errors(400, 401, 403) } },
       },
       "/api/metrics": {
         post: {

@@ -5,6 +5,7 @@ import { recomputePendingDeadlines } from "../engine/requests";
 import { runAccessExpiry } from "../access/expiry";
 import { proposeRevocations } from "../resources/revocation-proposals";
 import { halfYearlyReview } from "../resources/adjustment-proposals";
+import { remindYearlyDemand } from "../resources/demand";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -51,6 +52,7 @@ export async function runJobsOnce(deps: JobDeps) {
   await runAccessExpiry({ ...ctx, calendar: deps.calendars.current() });
   await proposeRevocations(ctx);
   await halfYearlyReview(ctx);
+  await remindYearlyDemand(ctx);
   await deps.sender.upkeep?.();
   let sent = 0;
   for (;;) {

@@ -36,6 +36,8 @@ export function parseButtonKey(key: string): { action: CardAction["action"]; tok
   return match ? { action: match[1] as CardAction["action"], token: match[2]! } : null;
 }
 
+const HORIZONTAL_MAX = 6;
+
 const BUTTON_STYLE: Record<CardAction["action"], number> = { approve: 1, reject: 2, return: 3, fail: 2 };
 
 /** WeCom's task_id: unique within the app, [A-Za-z0-9_@-], ≤128 bytes. Derived from the outbox row, so a resend after a crash reuses it and WeCom refuses the duplicate (42014). */
@@ -58,11 +60,18 @@ export interface RenderOptions {
 export function renderMessage(card: Card, opts: RenderOptions): Record<string, unknown> {
   const link = opts.detailUrl(card);
   const code = card.fields.find((f) => f.label === "编号")?.value ?? "";
-  const fields = card.fields.filter((f) => f.label !== "编号").map((f) => ({ keyname: clip(f.label, 5), value: clip(f.value, 30) }));
+  const fields = card.fields.filter((f) => f.label !== "编号");
   const details = link
     ? { type: 1, keyname: "详情", value: "查看", url: link }
     : { keyname: "详情", value: clip(`回复「查询 ${code}」`, 30) };
-  const horizontal = [...fields.slice(0, 5), details];
+  // WeCom shows at most 6 lines: the stage and its deadline always, then the request's facts in order; what
+  // does not fit (a 年度需求 flag, say) goes under the title instead of being dropped.
+  const always = fields.filter((f) => f.label === "环节" || f.label === "期限");
+  const rest = fields.filter((f) => !always.includes(f));
+  const room = HORIZONTAL_MAX - 1 - always.length;
+  const line = (f: { label: string; value: string }) => ({ keyname: clip(f.label, 5), value: clip(f.value, 30) });
+  const horizontal = [...rest.slice(0, room).map(line), ...always.map(line), details];
+  const subtitle = [card.summary, ...rest.slice(room).map((f) => `${f.label}：${f.value}`)].join("\n");
   const base = {
     touser: opts.touser,
     enable_duplicate_check: opts.resumed ? 1 : 0,
@@ -76,7 +85,7 @@ export function renderMessage(card: Card, opts: RenderOptions): Record<string, u
         card_type: "button_interaction",
         source: { desc: "云审", desc_color: 0 },
         main_title: { title: clip(card.title, 36), desc: clip(code, 44) },
-        sub_title_text: clip(card.summary, 120),
+        sub_title_text: clip(subtitle, 200),
         horizontal_content_list: horizontal,
         ...(link ? { card_action: { type: 1, url: link } } : {}),
         task_id: wecomTaskId(opts.outboxId),
@@ -91,7 +100,7 @@ export function renderMessage(card: Card, opts: RenderOptions): Record<string, u
         card_type: "text_notice",
         source: { desc: "云审", desc_color: TONE_COLOR[card.tone] },
         main_title: { title: clip(card.title, 36), desc: clip(code, 44) },
-        sub_title_text: clip(card.summary, 120),
+        sub_title_text: clip(subtitle, 200),
         horizontal_content_list: horizontal,
         card_action: { type: 1, url: link },
         task_id: wecomTaskId(opts.outboxId),

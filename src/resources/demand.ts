@@ -1,0 +1,158 @@
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { requests, units, yearlyDemands } from "../../db/schema";
+import type { Card } from "../../cards";
+import type { RequestFacts } from "../../flows/types";
+import { shanghaiDate } from "../calendar";
+import type { ServiceContext } from "../context";
+import { usersWithRole } from "../directory/queries";
+import { mutate } from "../engine/mutate";
+import { enqueueCards } from "../engine/notify";
+import { forbidden, unprocessable } from "../errors";
+import { parseInput } from "../validation";
+
+// Flow 7: 年度资源需求 (002 第十七条; 003 第十四条). Due by 30 September for the next year.
+const DUE = "09-30";
+
+export const demandInput = z.strictObject({
+  year: z.coerce.number().int().min(2024).max(2100),
+  vcpu: z.int().min(0).max(1_000_000),
+  memoryGb: z.int().min(0).max(10_000_000),
+  storageGb: z.int().min(0).max(100_000_000),
+  note: z.string().trim().max(2000).default(""),
+});
+
+/** An applicant submits (or revises) their unit's expected resources for next year. */
+export async function submitDemand({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  const actor = ctx.actor;
+  if (!actor?.roles.includes("applicant")) throw forbidden("年度资源需求由使用单位的申请人填报");
+  const d = parseInput(demandInput, input, "年度资源需求有误");
+  const today = shanghaiDate(ctx.clock.now());
+  const thisYear = Number(today.slice(0, 4));
+  if (d.year !== thisYear + 1) throw unprocessable("wrong_year", `只能填报下一年（${thisYear + 1} 年）的资源需求`);
+  const late = today > `${thisYear}-${DUE}`;
+  return mutate(ctx, { action: "demand.submit" }, async (tx, j) => {
+    const now = ctx.clock.now();
+    const row = { vcpu: d.vcpu, memoryGb: d.memoryGb, storageGb: d.storageGb, note: d.note, submittedBy: actor.userId, submittedAt: now, passedBy: null, passedAt: null };
+    // A revision has to be passed on again by the county bureau.
+    await tx.insert(yearlyDemands).values({ year: d.year, unitId: actor.unitId, ...row }).onConflictDoUpdate({ target: [yearlyDemands.year, yearlyDemands.unitId], set: row });
+    j.add({ action: "demand.submit", details: { year: d.year, unitId: actor.unitId, vcpu: d.vcpu, memoryGb: d.memoryGb, storageGb: d.storageGb, late } });
+    return { year: d.year, unitId: actor.unitId, late, message: late ? `已填报，但已过 ${thisYear} 年 9 月 30 日的填报期限` : "已填报" };
+  });
+}
+
+/** A county bureau passes its units' figures on to the city. */
+export async function passDemands({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  const actor = ctx.actor;
+  if (!actor?.roles.includes("county_bureau")) throw forbidden("由县级数据局汇总上报");
+  const { year } = parseInput(z.strictObject({ year: z.coerce.number().int().min(2024).max(2100) }), input, "参数有误");
+  return mutate(ctx, { action: "demand.pass" }, async (tx, j) => {
+    const inCounty = tx.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
+    const passed = await tx
+      .update(yearlyDemands)
+      .set({ passedBy: actor.userId, passedAt: ctx.clock.now() })
+      .where(and(eq(yearlyDemands.year, year), inArray(yearlyDemands.unitId, inCounty)))
+      .returning({ unitId: yearlyDemands.unitId });
+    j.add({ action: "demand.pass", details: { year, county: actor.unitId, units: passed.map((p) => p.unitId) } });
+    return { year, passed: passed.length };
+  });
+}
+
+/**
+ * The year's figures: per unit, per county and for the city. The city sees every unit (county units once
+ * their bureau has passed them on); a county bureau its county; an applicant their unit.
+ */
+export async function demandOverview({ ctx, input }: { ctx: ServiceContext; input: { year: number } }) {
+  const actor = ctx.actor!;
+  const rows = await ctx.db
+    .select({ d: yearlyDemands, unitName: units.name, parentId: units.parentId, parentKind: sql<string | null>`(select kind from units p where p.id = ${units.parentId})` })
+    .from(yearlyDemands)
+    .innerJoin(units, eq(units.id, yearlyDemands.unitId))
+    .where(eq(yearlyDemands.year, input.year));
+  const city = actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer");
+  const visible = rows.filter(({ d, parentId, parentKind }) => {
+    const countyUnit = parentKind === "county";
+    if (city) return !countyUnit || d.passedAt !== null;
+    if (actor.roles.includes("county_bureau")) return parentId === actor.unitId;
+    return d.unitId === actor.unitId;
+  });
+  const sum = (list: typeof visible) =>
+    list.reduce((t, { d }) => ({ vcpu: t.vcpu + d.vcpu, memoryGb: t.memoryGb + d.memoryGb, storageGb: t.storageGb + d.storageGb }), { vcpu: 0, memoryGb: 0, storageGb: 0 });
+  const counties = new Map<string, typeof visible>();
+  for (const r of visible) if (r.parentKind === "county") counties.set(r.parentId!, [...(counties.get(r.parentId!) ?? []), r]);
+  return {
+    year: input.year,
+    units: visible.map(({ d, unitName, parentKind }) => ({
+      unitId: d.unitId,
+      unitName,
+      vcpu: d.vcpu,
+      memoryGb: d.memoryGb,
+      storageGb: d.storageGb,
+      note: d.note,
+      submittedAt: d.submittedAt,
+      passedAt: parentKind === "county" ? d.passedAt : null,
+    })),
+    counties: [...counties].map(([countyId, list]) => ({ countyId, ...sum(list) })),
+    total: sum(visible),
+  };
+}
+
+/**
+ * Whether a 云资源申请 is covered by its unit's demand for the year: everything the unit has asked for this
+ * year (not rejected or withdrawn), this one included, within the figures. Not covered is flagged to the manager.
+ */
+export async function demandCoverage(tx: Db, unitId: string, year: number, totals: RequestFacts["totals"]) {
+  const [demand] = await tx.select().from(yearlyDemands).where(and(eq(yearlyDemands.year, year), eq(yearlyDemands.unitId, unitId)));
+  if (!demand) return { covered: false, text: `未列入 ${year} 年度资源需求` };
+  const earlier = await tx
+    .select({ facts: requests.facts })
+    .from(requests)
+    .where(
+      and(
+        eq(requests.unitId, unitId),
+        eq(requests.flow, "application"),
+        ne(requests.status, "rejected"),
+        ne(requests.status, "withdrawn"),
+        sql`extract(year from ${requests.submittedAt} at time zone 'Asia/Shanghai') = ${year}`,
+      ),
+    );
+  const asked = earlier.reduce(
+    (t, r) => {
+      const f = (r.facts as RequestFacts).totals;
+      return { vcpu: t.vcpu + f.vcpu, memoryGb: t.memoryGb + f.memoryGb, storageGb: t.storageGb + f.storageGb };
+    },
+    { vcpu: totals.vcpu, memoryGb: totals.memoryGb, storageGb: totals.storageGb },
+  );
+  const over = (["vcpu", "memoryGb", "storageGb"] as const).filter((k) => asked[k] > demand[k]);
+  if (over.length === 0) return { covered: true, text: `在 ${year} 年度资源需求内` };
+  const label = { vcpu: "核", memoryGb: "G 内存", storageGb: "G 存储" } as const;
+  return { covered: false, text: `超出 ${year} 年度资源需求：${over.map((k) => `已申请 ${asked[k]}${label[k]}，需求 ${demand[k]}${label[k]}`).join("；")}` };
+}
+
+/**
+ * From August to the end of September, the applicants of units without next year's figures are reminded:
+ * once in August and again from 20 September.
+ */
+export async function remindYearlyDemand(ctx: ServiceContext): Promise<void> {
+  const today = shanghaiDate(ctx.clock.now());
+  const md = today.slice(5);
+  if (md < "08-01" || md > DUE) return;
+  const phase = md >= "09-20" ? "final" : "first";
+  const year = Number(today.slice(0, 4)) + 1;
+  const submitted = new Set((await ctx.db.select({ unitId: yearlyDemands.unitId }).from(yearlyDemands).where(eq(yearlyDemands.year, year))).map((r) => r.unitId));
+  const applicants = (await usersWithRole(ctx.db, "applicant")).filter((u) => !submitted.has(u.unitId));
+  const byUnit = new Map<string, string[]>();
+  for (const u of applicants) byUnit.set(u.unitId, [...(byUnit.get(u.unitId) ?? []), u.id]);
+  for (const [unitId, people] of byUnit) {
+    const card: Card = {
+      title: "年度资源需求填报",
+      tone: phase === "final" ? "warning" : "info",
+      summary: `请于 ${year - 1} 年 9 月 30 日前填报本单位 ${year} 年的云资源需求（vCPU、内存、存储）`,
+      fields: [{ label: "年度", value: String(year) }],
+      actions: [],
+      link: "",
+    };
+    await enqueueCards(ctx.db, ctx.clock.now(), people, "demand", card, `demand:${year}:${unitId}:${phase}`);
+  }
+}
