@@ -11,9 +11,11 @@ import { importDirectory } from "./directory/import";
 import { createToken, listTokens, revokeToken } from "./directory/tokens";
 import { addHost, listHosts, revokeHost, rotateHost } from "./access/hosts";
 import { importMetricsFile } from "./metrics/import";
+import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./resources/report";
 import { recomputePendingDeadlines } from "./engine/requests";
 import { invalid, ServiceError } from "./errors";
 import { readJsonFile, requestCommand } from "./cli-requests";
+import { parseInput } from "./validation";
 
 export interface CliIo {
   out: (text: string) => void;
@@ -37,6 +39,8 @@ export const USAGE = `用法：yunshen <命令>
   host revoke NAME                          吊销主机凭据
   host list                                 列出已登记的主机
   metrics import FILE                       导入虚拟机利用率（每分钟采样，CSV 或 JSON Lines），按日汇总保存
+  report monthly --month YYYY-MM [--unit U] [--format json|csv]
+                                            月度报告（资源、利用率、低负载、申请、逾期环节）
   audit verify                              校验审计日志哈希链
   audit export [--format jsonl|csv] [--output FILE]
                                             导出审计日志
@@ -231,6 +235,17 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
         io.out(`已导入 ${r.samples} 条采样：${r.vms} 台虚拟机，${r.days} 个虚拟机日\n`);
         return 0;
       });
+
+    case "report": {
+      if (sub !== "monthly") throw usage("report 支持 monthly");
+      const input = parseInput(monthlyReportQuery, { month: flags.month, unit: flags.unit, format: flags.format }, "报告参数有误");
+      return withDatabase(config, async (database) => {
+        const ctx = await cliContext(database, config);
+        const report = await monthlyReport({ ctx, input });
+        io.out(input.format === "csv" ? monthlyReportCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
+        return 0;
+      });
+    }
 
     case "audit": {
       if (sub !== "verify" && sub !== "export") throw usage("audit 支持 verify、export");

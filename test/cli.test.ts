@@ -556,6 +556,18 @@ describe("yunshen database commands", () => {
     expect((await cli(["metrics", "export"], env)).err).toMatch(/^metrics 支持 import/);
   });
 
+  test("report monthly prints the report as JSON or CSV; a bad month says why", { timeout: DB_TIMEOUT }, async () => {
+    const json = await cli(["report", "monthly", "--month", "2026-11"], env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ month: "2026-11", total: expect.objectContaining({ resources: expect.any(Number) }) });
+    const csv = await cli(["report", "monthly", "--month", "2026-11", "--format", "csv"], env);
+    expect(csv.out.startsWith("\uFEFF单位编号,单位")).toBe(true);
+    const bad = await cli(["report", "monthly", "--month", "11/2026"], env);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("月份");
+    expect((await cli(["report", "yearly"], env)).err).toMatch(/^report 支持 monthly/);
+  });
+
   test("audit export to an unwritable path fails with one line and releases the directory", { timeout: DB_TIMEOUT }, async () => {
     const r = await bin(["audit", "export", "--format", "csv", "--output", join(work, "no-such-dir", "audit.csv")]);
     expect(r.code).toBe(1);

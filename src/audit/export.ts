@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client";
+import { BOM, csvRow } from "../csv";
 import type { AuditRecord } from "./append";
 import { auditExtent, auditPages, type AuditScanOptions } from "./verify";
 
@@ -18,8 +19,6 @@ const FIELDS = [
   "hash",
 ] as const;
 
-// Excel only reads a CSV as UTF-8 (and so shows Chinese text) when it starts with a byte order mark.
-const BOM = "\uFEFF";
 
 /**
  * Writes the whole log in seq order, one chunk per batch, and returns the number of entries written.
@@ -66,14 +65,7 @@ function jsonLine(entry: AuditRecord): string {
   return `${JSON.stringify(exported(entry))}\n`;
 }
 
-// RFC 4180: CRLF between records; a field with a comma, quote or line break is quoted, quotes doubled.
 function csvLine(entry: AuditRecord): string {
   const fields = exported(entry);
-  return `${FIELDS.map((name) => csvField(fields[name])).join(",")}\r\n`;
-}
-
-function csvField(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  const text = typeof value === "object" ? JSON.stringify(value) : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return csvRow(FIELDS.map((name) => fields[name]));
 }

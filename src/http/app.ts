@@ -20,6 +20,7 @@ import { totpRoutes } from "./totp";
 import { metricsRoutes } from "./metrics";
 import { resourceRoutes } from "./resources";
 import { demandRoutes } from "./demands";
+import { reportRoutes } from "./reports";
 import { accessRoutes } from "./access";
 import type { LoginCodeDeps } from "../access/login-codes";
 
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps) {
   api.route("/metrics", metricsRoutes());
   api.route("/resources", resourceRoutes());
   api.route("/demands", demandRoutes());
+  api.route("/reports", reportRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
   if (deps.access) {

@@ -7,6 +7,7 @@ import { listGrantsQuery } from "../access/port-grants";
 import { pushMetricsSchema } from "../metrics/import";
 import { listResourcesQuery } from "../resources";
 import { demandInput } from "../resources/demand";
+import { monthlyReportQuery } from "../resources/report";
 import { scaleUpQuery, utilisationQuery } from "../metrics/views";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });
@@ -193,6 +194,13 @@ export function openApiDocument(): object {
       },
       "/api/demands/{year}/pass": {
         post: { summary: "县级数据局汇总上报本县各单位的需求", parameters: [{ name: "year", in: "path", required: true, schema: { type: "integer" } }], responses: { "200": ok("{ passed }"), ...errors(400, 401, 403) } },
+      },
+      "/api/reports/monthly": {
+        get: {
+          summary: "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人（json 或 csv）",
+          parameters: queryParams(monthlyReportQuery),
+          responses: { "200": ok("报告"), ...errors(400, 401) },
+        },
       },
       "/api/metrics": {
         post: {

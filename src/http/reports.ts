@@ -1,0 +1,17 @@
+import { Hono } from "hono";
+import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../resources/report";
+import { parseInput } from "../validation";
+import type { ApiEnv } from "./auth";
+
+/** /api/reports/monthly: the monthly report, as JSON or as CSV for Excel. */
+export function reportRoutes() {
+  return new Hono<ApiEnv>().get("/monthly", async (c) => {
+    const q = parseInput(monthlyReportQuery, c.req.query(), "查询参数有误");
+    const report = await monthlyReport({ ctx: c.get("ctx"), input: q });
+    if (q.format === "json") return c.json(report);
+    return c.body(monthlyReportCsv(report), 200, {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="yunshen-report-${q.month}.csv"`,
+    });
+  });
+}

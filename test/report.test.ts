@@ -1,0 +1,63 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { resources } from "../db/schema";
+import { shanghaiInstant } from "../src/calendar";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+
+// 月度报告: what each unit held, how it was used, what was asked for and finished, and which stages ran late.
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await createTestApp({ now: "2026-11-02T01:00:00Z" }); // Monday
+  // lihua's application: delivered 11-04; the county bureau's 1-wd stage was decided a day late.
+  const { id } = ok(await t.submit("lihua", sampleForm()), 201);
+  t.clock.set("2026-11-04T01:00:00Z");
+  await t.actInTurn(id, [
+    ["huangmin", { action: "approve" }],
+    ["xufeng", { action: "approve", note: "配置合理" }],
+    ["zhangwei", { action: "approve" }],
+    ["linna", { action: "approve", note: "已开通" }],
+  ]);
+  const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id));
+  ok(await t.call("xufeng", "PUT", `/api/resources/${vm!.id}/instance`, { instanceId: "ins-rep-01" }));
+  // 16 low days in November: a low-load month.
+  const samples = Array.from({ length: 16 }, (_, i) => `2026-11-${String(i + 5).padStart(2, "0")}`).flatMap((d) =>
+    ["09", "12", "15"].map((h) => ({ vm: "ins-rep-01", time: Math.floor(shanghaiInstant(d, `${h}:00`).getTime() / 1000), cpu: 10, mem: 70 })),
+  );
+  ok(await t.call("xufeng", "POST", "/api/metrics", { samples }, { "Idempotency-Key": "nov" }), 201);
+  ok(await t.submit("yangfan", sampleForm()), 201); // opened, still running
+  t.clock.set("2026-12-01T01:00:00Z");
+});
+afterAll(() => t?.close());
+
+describe("monthly report", () => {
+  test("the city sees every unit with resources, utilisation, low-load VMs, requests and late stages", async () => {
+    const r = ok(await t.call("zhangwei", "GET", "/api/reports/monthly?month=2026-11"));
+    const edu = r.units.find((u: { unitId: string }) => u.unitId === "mx-jyj");
+    // The example form: 2 × 4 核 8G + 1 × 8 核 32G, and a backup policy.
+    expect(edu).toMatchObject({ resources: 4, vms: 3, vcpu: 16, memoryGb: 48, diskGb: 400, cpuAvg: 10, cpuPeak: 10, lowLoadVms: 1, requestsOpened: 1, requestsClosed: 0 });
+    expect(r.units.find((u: { unitId: string }) => u.unitId === "mz-rsj")).toMatchObject({ resources: 0, requestsOpened: 1 });
+    expect(r.lowLoadVms).toEqual([expect.objectContaining({ unitId: "mx-jyj", instanceId: "ins-rep-01", lowLoadDays: 16 })]);
+    // The county pre-review opened Monday 11-02 with 1 working day; it was decided on Wednesday.
+    expect(r.lateStages).toContainEqual(expect.objectContaining({ unitId: "mx-jyj", stage: "县级数据局初审", heldBy: ["黄敏"] }));
+    expect(r.lateStages).toContainEqual(expect.objectContaining({ unitId: "mx-jyj", closedAt: null, heldBy: ["李华"] }));
+    expect(r.total.requestsOpened).toBe(2);
+  });
+
+  test("a county bureau sees its county, an applicant their unit; CSV for Excel with a 合计 row", async () => {
+    const county = ok(await t.call("huangmin", "GET", "/api/reports/monthly?month=2026-11"));
+    expect(county.units.map((u: { unitId: string }) => u.unitId).sort()).toEqual(["mx-jyj", "mx-wjj"]);
+    const own = ok(await t.call("yangfan", "GET", "/api/reports/monthly?month=2026-11"));
+    expect(own.units.map((u: { unitId: string }) => u.unitId)).toEqual(["mz-rsj"]);
+    const csv = await t.app.request("/api/reports/monthly?month=2026-11&format=csv", { headers: { authorization: `Bearer ${t.tokens.huangmin}` } });
+    expect(csv.headers.get("content-type")).toContain("text/csv");
+    const bytes = Buffer.from(await csv.arrayBuffer());
+    // The byte order mark Excel needs to read UTF-8 (fetch's text() would hide it).
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.subarray(3).toString("utf8");
+    expect(text.startsWith("单位编号,单位,资源数")).toBe(true);
+    // Two late stages: the county pre-review, and the delivery confirmation still open at the month's end.
+    expect(text.trimEnd().split("\r\n").at(-1)).toMatch(/^,合计,4,3,16,48,400,,,1,1,0,2$/);
+    expect((await t.call("zhangwei", "GET", "/api/reports/monthly?month=2026-13")).status).toBe(400);
+  });
+});
