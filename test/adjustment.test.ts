@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests, resources } from "../db/schema";
 import { shanghaiInstant } from "../src/calendar";
@@ -25,7 +25,7 @@ beforeAll(async () => {
     ["zhangwei", { action: "approve" }],
     ["linna", { action: "approve", note: "已开通" }],
   ]);
-  vmId = (await t.db.select().from(resources).where(eq(resources.requestId, id)))[0]!.id; // 4 核 8G
+  vmId = (await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id)))[0]!.id; // 4 核 8G
 });
 afterAll(() => t?.close());
 
@@ -96,7 +96,7 @@ describe("扩容 / 缩容", () => {
       ["zhangwei", { action: "approve" }],
       ["linna", { action: "approve", note: "已开通" }],
     ]);
-    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id));
+    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
     ok(await t.call("xufeng", "PUT", `/api/resources/${vm!.id}/instance`, { instanceId: "ins-low-01" }));
     // December 2026: 16 days at 10% vCPU (peak 10 ≤ 40, average 10 ≤ 20): a low-load month.
     await utilisation("ins-low-01", Array.from({ length: 16 }, (_, i) => `2026-12-${String(i + 1).padStart(2, "0")}`), 10, 70, "low");

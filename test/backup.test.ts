@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resources } from "../db/schema";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
@@ -16,7 +16,7 @@ beforeAll(async () => {
     ["zhangwei", { action: "approve" }],
     ["linna", { action: "approve", note: "已开通" }],
   ]);
-  vm = (await t.db.select().from(resources).where(eq(resources.requestId, id)))[2]!.id; // the database server
+  vm = (await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id)))[2]!.id; // the database server
 });
 afterAll(() => t?.close());
 
@@ -55,7 +55,7 @@ describe("备份", () => {
       "check:approved",
       "verify:approved",
     ]);
-    const [policy] = await t.db.select().from(resources).where(eq(resources.requestId, id));
+    const [policy] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
     expect(policy).toMatchObject({ kind: "backup", system: "梅县区教育资助管理系统", spec: { type: "数据库备份", copies: "异地", retentionMonths: 3 } });
   });
 

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resources } from "../db/schema";
 import { shanghaiInstant } from "../src/calendar";
@@ -18,7 +18,7 @@ beforeAll(async () => {
     ["zhangwei", { action: "approve" }],
     ["linna", { action: "approve", note: "已开通" }],
   ]);
-  const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id));
+  const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
   ok(await t.call("xufeng", "PUT", `/api/resources/${vm!.id}/instance`, { instanceId: "ins-rep-01" }));
   // 16 low days in November: a low-load month.
   const samples = Array.from({ length: 16 }, (_, i) => `2026-11-${String(i + 5).padStart(2, "0")}`).flatMap((d) =>

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests, resources } from "../db/schema";
 import { revocationDue } from "../src/resources/revocation";
@@ -45,7 +45,7 @@ async function deliveredApplication() {
     ["zhangwei", { action: "approve" }],
     ["linna", { action: "approve", note: "已开通" }],
   ]);
-  return (await t.db.select().from(resources).where(eq(resources.requestId, id))).map((r) => r.id);
+  return (await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id))).map((r) => r.id);
 }
 
 describe("revocation", () => {
@@ -105,11 +105,10 @@ describe("revocation", () => {
     t.clock.set("2026-12-01T02:00:00Z");
     const ids = await deliveredApplication(); // delivered 2026-12-01
     t.clock.set("2027-01-01T02:00:00Z"); // day 31
-    const before = (await t.db.select().from(requests).where(eq(requests.flow, "revocation"))).length;
     expect(await proposeRevocations(t.ctx())).toBeGreaterThanOrEqual(1);
     expect(await proposeRevocations(t.ctx())).toBe(0);
     const proposals = await t.db.select().from(requests).where(eq(requests.flow, "revocation"));
-    const mine = proposals.slice(before).find((p) => (p.facts as { resourceIds: number[] }).resourceIds.includes(ids[0]!));
+    const mine = proposals.find((p) => (p.facts as { trigger: string; resourceIds: number[] }).trigger !== "unit_request" && (p.facts as { resourceIds: number[] }).resourceIds.includes(ids[0]!));
     expect(mine).toMatchObject({ applicantId: "lihua", unitId: "mx-jyj", currentStage: "approve" });
     expect(mine!.facts).toMatchObject({ trigger: "not_deployed_30", evidence: { deliveredAt: "2026-12-01", deployedAt: null, today: "2027-01-01" } });
   });
