@@ -134,6 +134,7 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Re
   const db = form.paas.filter((p) => p.kind === "database");
   return {
     countyUnit,
+    migration: form.plan.kind === "migration",
     totals,
     maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
     maxVmMemoryGb: Math.max(0, ...form.vms.map((v) => v.memoryGb)),

@@ -200,6 +200,63 @@ export const applicationFlow: FlowDef<RequestFacts> = {
       approveLabel: "转为正式运行",
       reportTo: ["manager", "provider"],
     },
+    // 巴中 (003 第十五—二十条).
+    tech_review: {
+      key: "tech_review",
+      name: "技术论证与资源配额",
+      parties: ["manager"],
+      // 003 第十七条 sets no time for the technical review; 5 wd, as the other cities give their managers.
+      deadline: wd(5),
+      approveLabel: "论证通过，分配配额",
+      canReject: true,
+      canReturn: true,
+    },
+    test_report: {
+      key: "test_report",
+      name: "测试与安全风险预评估",
+      parties: ["applicant"],
+      // 第十九条: within 1 month of deployment; counted as 30 calendar days.
+      deadline: days(30),
+      approveLabel: "提交测试和风险评估报告",
+    },
+    report_review: {
+      key: "report_review",
+      name: "审核测试和风险评估报告",
+      marks: "security_tested",
+      parties: ["manager"],
+      deadline: wd(5),
+      approveLabel: "审核通过",
+      canReturn: true,
+    },
+    cutover: {
+      key: "cutover",
+      name: "系统割接",
+      marks: "live",
+      parties: ["applicant"],
+      // 第二十条 sets no time; 10 wd. The old system is kept at least 3 months after (reminded in the card).
+      deadline: wd(10),
+      approveLabel: "割接完成（原系统保留≥3个月）",
+      reportTo: ["manager", "provider"],
+    },
+    // 高创中心 (000 7.2): the provider deploys, tests and pre-assesses risks; the reports are filed with the manager.
+    deploy_test: {
+      key: "deploy_test",
+      name: "部署、测试与安全风险预评估",
+      marks: "deployed",
+      parties: ["provider"],
+      // 000 gives no times; 10 wd for deployment and tests, 3 wd for filing, in line with the other cities.
+      deadline: wd(10),
+      approveLabel: "测试通过",
+    },
+    file_reports: {
+      key: "file_reports",
+      name: "服务协议与报告存档",
+      marks: "live",
+      parties: ["manager"],
+      deadline: wd(3),
+      approveLabel: "已存档，正式运行",
+      canReturn: true,
+    },
   },
   profiles: {
     meizhou: {
@@ -230,6 +287,29 @@ export const applicationFlow: FlowDef<RequestFacts> = {
         provision: { name: "资源下发" },
       },
       attachments: [{ purpose: "security_pledge", name: "政务云资源使用安全责任书（附件2）", when: () => true }],
+    },
+    bazhong: {
+      name: "巴中（“智慧巴中”云平台管理办法）",
+      sequence: ["tech_review", "provision", "deploy", "test_report", "report_review", "cutover"],
+      overrides: {
+        provision: { name: "资源配置" },
+        // 第十八条: deployed within 5 wd of configuration; longer for demanding systems with the bureau's consent.
+        deploy: { deadline: wd(5), extendable: true },
+      },
+      attachments: [
+        // 第十五、十六条: a migration plan for an existing system, the construction basis for a new one.
+        { purpose: "plan", name: "系统迁移方案", when: (f) => f.migration === true },
+        { purpose: "project_approval", name: "政务信息系统建设依据", when: (f) => f.migration === false },
+      ],
+    },
+    gaochuang: {
+      name: "高创中心（韶关新区高创中心公共服务云平台服务管理规范）",
+      sequence: ["approve", "deploy_test", "file_reports"],
+      overrides: {
+        // 000 gives no time for the review; 5 wd as 韶关 (002), whose new district it serves.
+        approve: { name: "申请审核", deadline: wd(5) },
+      },
+      attachments: [],
     },
     huizhou: {
       name: "徽州（徽州区政务云平台管理暂行办法）",

@@ -37,6 +37,8 @@ export interface RequestFacts {
   exceedsPlan: boolean;
   kinds: { middleware: boolean; hosting: boolean; container: boolean; bigdata: boolean; database: boolean };
   paasDatabase: { vcpu: number; memoryGb: number };
+  /** A migration of an existing system (迁移), not a new one (新建); absent on requests from before it was kept. */
+  migration?: boolean;
   /** Whether the unit's yearly demand covers the request (set at submission; absent on older requests). */
   demand?: { covered: boolean; text: string };
 }

@@ -349,6 +349,53 @@ describe("policy profiles", () => {
     }
   });
 
+  test("巴中: technical review → provision 3 wd → deploy 5 wd (extendable) → tests within a month → report review → cutover", async () => {
+    const t = await createTestApp({ profile: "bazhong" });
+    try {
+      // The example is a migration: it needs the migration plan, which it carries; a new system needs its basis.
+      const fresh = { ...sampleForm(), plan: { ...sampleForm().plan, kind: "new" } };
+      expect((await t.submit("yangfan", fresh)).body.error.fields["form.attachments"][0]).toContain("建设依据");
+      const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+      expect(await stageOf(t, id)).toBe("tech_review");
+      await t.actInTurn(id, [
+        ["zhangwei", { action: "approve", note: "论证通过，配额 16 核" }],
+        ["xufeng", { action: "approve" }],
+      ]);
+      let detail = ok(await t.show("yangfan", id));
+      // Monday 11-23 + 5 working days = Monday 11-30.
+      expect(detail.currentStage).toMatchObject({ stage: "deploy", deadlineAt: "2026-11-30T15:59:59.999Z" });
+      ok(await t.act("zhangwei", id, { action: "extend", days: 5, reason: "技术要求较高" }));
+      ok(await t.act("yangfan", id, { action: "confirm" }));
+      detail = ok(await t.show("yangfan", id));
+      // 1 month counted as 30 calendar days: 2026-12-23.
+      expect(detail.currentStage).toMatchObject({ stage: "test_report", deadlineAt: "2026-12-23T15:59:59.999Z" });
+      await t.actInTurn(id, [
+        ["yangfan", { action: "confirm" }],
+        ["zhangwei", { action: "approve" }],
+        ["yangfan", { action: "confirm" }],
+      ]);
+      expect(ok(await t.show("yangfan", id)).status).toBe("completed");
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("高创中心: review 5 wd → the provider deploys and tests → the reports are filed", async () => {
+    const t = await createTestApp({ profile: "gaochuang" });
+    try {
+      const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+      expect(ok(await t.show("yangfan", id)).currentStage).toMatchObject({ stage: "approve", name: "申请审核", deadlineAt: "2026-11-30T15:59:59.999Z" });
+      await t.actInTurn(id, [
+        ["zhangwei", { action: "approve" }],
+        ["xufeng", { action: "approve", note: "部署测试完成" }],
+        ["chenjing", { action: "approve" }],
+      ]);
+      expect(ok(await t.show("yangfan", id)).status).toBe("completed");
+    } finally {
+      await t.close();
+    }
+  });
+
   test("徽州: accept 3 wd → review 2 wd → test resources 2 wd → 15-day test (extendable) → trial ≥ 30 days", async () => {
     const t = await createTestApp({ profile: "huizhou" });
     try {
