@@ -310,6 +310,19 @@ export const resources = pgTable(
   (t) => [index("resources_request_idx").on(t.requestId), index("resources_unit_idx").on(t.unitId)],
 );
 
+// The size of each resource from a given Shanghai day on: set at delivery and at each adjustment, so a bill
+// can count every day at the size it had then.
+export const resourceSizes = pgTable(
+  "resource_sizes",
+  {
+    resourceId: bigint("resource_id", { mode: "number" }).notNull().references(() => resources.id),
+    fromDate: text("from_date").notNull(),
+    spec: jsonb("spec").$type<Record<string, unknown>>().notNull(),
+    requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
+  },
+  (t) => [primaryKey({ columns: [t.resourceId, t.fromDate] })],
+);
+
 // 年度资源需求 (flow 7): each unit's expected resources for a year, submitted by 30 September of the year
 // before, passed up by its county bureau (county units), seen in total by the city.
 export const yearlyDemands = pgTable(

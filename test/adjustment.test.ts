@@ -72,6 +72,9 @@ describe("扩容 / 缩容", () => {
     const [row] = await t.db.select().from(resources).where(eq(resources.id, vmId));
     expect(row!.spec).toMatchObject({ vcpu: 8, memoryGb: 8 });
     expect(row!.changedAt?.toISOString()).toBe("2026-11-25T02:00:00.000Z");
+    // The size history a bill counts by: 4 cores from delivery, 8 from the day of the change.
+    const listed = ok(await t.call("zhangwei", "GET", `/api/resources?request=${row!.requestId}`)).items.find((r: { id: number }) => r.id === vmId);
+    expect(listed.sizes.map((s: { fromDate: string; spec: { vcpu: number } }) => `${s.fromDate}:${s.spec.vcpu}`)).toEqual(["2026-11-23:4", "2026-11-25:8"]);
   });
 
   test("what 第十九条 has no rule for cannot be scaled up on evidence", async () => {

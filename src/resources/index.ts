@@ -1,13 +1,14 @@
 import { and, asc, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { requests, resources, units } from "../../db/schema";
+import { requests, resourceSizes, resources, units } from "../../db/schema";
 import type { ApplicationForm } from "../../flows/application-form";
 import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS } from "../../flows/application-form";
 import type { AdjustmentFacts } from "../../flows/adjustment";
 import type { BackupFacts } from "../../flows/backup";
 import type { RevocationFacts } from "../../flows/revocation";
 import type { ResourceMilestone } from "../../flows/types";
+import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import type { Journal } from "../engine/mutate";
 import type { LockedRequest } from "../engine/stages";
@@ -73,18 +74,26 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
     // A PaaS service's storage is "storageGb" in the ledger; the adjustment form calls every disk "diskGb".
     const { diskGb, ...sizes } = f.to;
     const storage = diskGb === undefined ? {} : row.kind.startsWith("paas_") ? { storageGb: diskGb } : { diskGb };
+    const spec = { ...row.spec, ...sizes, ...storage };
+    await tx.update(resources).set({ spec, changedAt: at }).where(eq(resources.id, f.resourceId));
+    // From the day of the change on; a second change the same day replaces the first.
     await tx
-      .update(resources)
-      .set({ spec: { ...row.spec, ...sizes, ...storage }, changedAt: at })
-      .where(eq(resources.id, f.resourceId));
+      .insert(resourceSizes)
+      .values({ resourceId: f.resourceId, fromDate: shanghaiDate(at), spec, requestId: req.id })
+      .onConflictDoUpdate({ target: [resourceSizes.resourceId, resourceSizes.fromDate], set: { spec, requestId: req.id } });
     j.add({ action: "resource.changed", requestId: req.id, details: { resourceId: f.resourceId, from: f.from, to: f.to } });
     return;
   }
   if (milestone === "delivered") {
     const rows = resourcesOf(req, at);
     // A re-delivery after a return keeps the resources delivered the first time.
-    const created = rows.length === 0 ? [] : await tx.insert(resources).values(rows).onConflictDoNothing({ target: resources.name }).returning({ id: resources.id });
-    if (created.length > 0) j.add({ action: "resource.deliver", requestId: req.id, details: { resourceIds: created.map((r) => r.id) } });
+    const created =
+      rows.length === 0
+        ? []
+        : await tx.insert(resources).values(rows).onConflictDoNothing({ target: resources.name }).returning({ id: resources.id, spec: resources.spec });
+    if (created.length === 0) return;
+    await tx.insert(resourceSizes).values(created.map((r) => ({ resourceId: r.id, fromDate: shanghaiDate(at), spec: r.spec, requestId: req.id })));
+    j.add({ action: "resource.deliver", requestId: req.id, details: { resourceIds: created.map((r) => r.id) } });
     return;
   }
   if (req.flow !== "application") return;
@@ -128,7 +137,15 @@ export async function listResources({ ctx, input }: { ctx: ServiceContext; input
       ),
     )
     .orderBy(asc(resources.id));
-  return { items: rows.map(({ resource, code, unitName }) => ({ ...resource, request: { id: resource.requestId, code }, unitName })) };
+  const sizes = await resourceSizeHistory(ctx.db, rows.map((r) => r.resource.id));
+  return {
+    items: rows.map(({ resource, code, unitName }) => ({
+      ...resource,
+      request: { id: resource.requestId, code },
+      unitName,
+      sizes: sizes.filter((s) => s.resourceId === resource.id).map(({ fromDate, spec }) => ({ fromDate, spec })),
+    })),
+  };
 }
 
 /** The provider records the cloud's id of a delivered resource, which the monitoring reports utilisation under. */
@@ -151,4 +168,14 @@ export async function setInstanceId({ ctx, input }: { ctx: ServiceContext; input
     j.add({ action: "resource.instance", requestId: row.requestId, details: { resourceId: id, from: row.instanceId, to: instanceId } });
     return { id, instanceId };
   });
+}
+
+/** Each resource's sizes over time (from which Shanghai day each held), oldest first: what a bill counts by. */
+export async function resourceSizeHistory(db: Db, resourceIds: number[]) {
+  if (resourceIds.length === 0) return [];
+  return db
+    .select()
+    .from(resourceSizes)
+    .where(inArray(resourceSizes.resourceId, resourceIds))
+    .orderBy(asc(resourceSizes.resourceId), asc(resourceSizes.fromDate));
 }
