@@ -323,6 +323,15 @@ export const resourceSizes = pgTable(
   (t) => [primaryKey({ columns: [t.resourceId, t.fromDate] })],
 );
 
+// Unit prices (单价) per resource kind and size, as the operator loads them from a price table file; a bill
+// counts each day at the table in force that day (004 第四十三条: 按天统计和结算).
+export const priceTables = pgTable("price_tables", {
+  version: text("version").primaryKey(),
+  effectiveFrom: text("effective_from").notNull(),
+  table: jsonb("table").notNull(),
+  loadedAt: ts("loaded_at").notNull(),
+});
+
 // 年度资源需求 (flow 7): each unit's expected resources for a year, submitted by 30 September of the year
 // before, passed up by its county bureau (county units), seen in total by the city.
 export const yearlyDemands = pgTable(

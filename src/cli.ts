@@ -12,6 +12,7 @@ import { createToken, listTokens, revokeToken } from "./directory/tokens";
 import { addHost, listHosts, revokeHost, rotateHost } from "./access/hosts";
 import { importMetricsFile } from "./metrics/import";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./resources/report";
+import { listPriceTables, loadPriceTable } from "./billing/prices";
 import { recomputePendingDeadlines } from "./engine/requests";
 import { invalid, ServiceError } from "./errors";
 import { readJsonFile, requestCommand } from "./cli-requests";
@@ -39,6 +40,8 @@ export const USAGE = `用法：yunshen <命令>
   host revoke NAME                          吊销主机凭据
   host list                                 列出已登记的主机
   metrics import FILE                       导入虚拟机利用率（每分钟采样，CSV 或 JSON Lines），按日汇总保存
+  prices load FILE                          加载单价表（JSON，见 README）；同一版本只加载一次
+  prices list                               列出已加载的单价表
   report monthly --month YYYY-MM [--unit U] [--format json|csv]
                                             月度报告（资源、利用率、低负载、申请、逾期环节）
   audit verify                              校验审计日志哈希链
@@ -233,6 +236,20 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
         const ctx = await cliContext(database, config);
         const r = await importMetricsFile({ ctx, input: { path: rest[0]! } });
         io.out(`已导入 ${r.samples} 条采样：${r.vms} 台虚拟机，${r.days} 个虚拟机日\n`);
+        return 0;
+      });
+
+    case "prices":
+      if (sub !== "load" && sub !== "list") throw usage("prices 支持 load、list");
+      if (sub === "load" && !rest[0]) throw usage("prices load 需要单价表文件");
+      return withDatabase(config, async (database) => {
+        if (sub === "list") {
+          for (const t of await listPriceTables(database.db)) io.out(`${t.version}  自 ${t.effectiveFrom}  ${Object.keys(t.prices).join("、")}\n`);
+          return 0;
+        }
+        const ctx = await cliContext(database, config);
+        const r = await loadPriceTable({ ctx, input: readJsonFile(rest[0]!, "单价表文件") });
+        io.out(`单价表 ${r.version} 已加载，自 ${r.effectiveFrom} 起执行\n`);
         return 0;
       });
 

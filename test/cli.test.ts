@@ -556,6 +556,18 @@ describe("yunshen database commands", () => {
     expect((await cli(["metrics", "export"], env)).err).toMatch(/^metrics 支持 import/);
   });
 
+  test("prices load takes a price table file once per version; prices list shows it", { timeout: DB_TIMEOUT }, async () => {
+    const file = join(work, "prices.json");
+    writeFileSync(file, JSON.stringify({ version: "2026-v1", effectiveFrom: "2026-01-01", prices: { vm: { vcpuDay: 0.8, memoryGbDay: 0.3, diskGbDay: 0.01 } } }));
+    expect(await cli(["prices", "load", file], env)).toMatchObject({ code: 0, out: "单价表 2026-v1 已加载，自 2026-01-01 起执行\n" });
+    expect((await cli(["prices", "load", file], env)).err).toContain("已加载");
+    expect((await cli(["prices", "list"], env)).out).toBe("2026-v1  自 2026-01-01  vm\n");
+    writeFileSync(file, JSON.stringify({ version: "2026-v2", effectiveFrom: "2026-02-30", prices: { vm: { vcpuDay: -1 } } }));
+    const bad = await cli(["prices", "load", file], env);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("单价表有误");
+  });
+
   test("report monthly prints the report as JSON or CSV; a bad month says why", { timeout: DB_TIMEOUT }, async () => {
     const json = await cli(["report", "monthly", "--month", "2026-11"], env);
     expect(json.code).toBe(0);

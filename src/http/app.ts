@@ -21,6 +21,7 @@ import { metricsRoutes } from "./metrics";
 import { resourceRoutes } from "./resources";
 import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
+import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
 import type { LoginCodeDeps } from "../access/login-codes";
 
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps) {
   api.route("/resources", resourceRoutes());
   api.route("/demands", demandRoutes());
   api.route("/reports", reportRoutes());
+  api.route("/billing", billingRoutes());
   api.get("/me", (c) => c.json(c.get("ctx").actor));
   app.route("/api", api);
   if (deps.access) {

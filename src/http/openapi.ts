@@ -202,6 +202,13 @@ export function openApiDocument(): object {
           responses: { "200": ok("报告"), ...errors(400, 401) },
         },
       },
+      "/api/billing/statements/{month}": {
+        get: {
+          summary: "某月费用结算单（按天、按当日规格与单价计）；标记新增、调整、撤销、备份与无单价的资源（json 或 csv）",
+          parameters: [{ name: "month", in: "path", required: true, schema: { type: "string", example: "2026-11" } }, { name: "format", in: "query", required: false, schema: { type: "string", enum: ["json", "csv"] } }],
+          responses: { "200": ok("结算单"), ...errors(400, 401, 403) },
+        },
+      },
       "/api/metrics": {
         post: {
           summary: "推送每分钟利用率采样（云监控，评估实施单位令牌）；按日汇总保存；需 Idempotency-Key",

@@ -1,0 +1,64 @@
+import { asc } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client";
+import { priceTables } from "../../db/schema";
+import { isIsoDate } from "../calendar/schedule";
+import type { ServiceContext } from "../context";
+import { mutate } from "../engine/mutate";
+import { conflict, forbidden } from "../errors";
+import { parseInput } from "../validation";
+
+// A price table file (README "Billing"): per resource kind, what a day costs per unit of each size, plus a
+// flat charge per instance. Money is in yuan with at most 4 decimals.
+const amount = z
+  .number()
+  .min(0)
+  .max(1_000_000)
+  .refine((n) => Math.abs(n * 10_000 - Math.round(n * 10_000)) < 1e-6, { error: "单价最多 4 位小数" });
+export const kindPricesSchema = z.strictObject({
+  vcpuDay: amount.optional(),
+  memoryGbDay: amount.optional(),
+  diskGbDay: amount.optional(),
+  storageGbDay: amount.optional(),
+  instanceDay: amount.optional(),
+});
+export type KindPrices = z.output<typeof kindPricesSchema>;
+
+export const priceTableSchema = z.strictObject({
+  version: z.string().trim().regex(/^[A-Za-z0-9._-]{1,40}$/, { error: "版本号应为 1–40 位字母、数字、点、下划线或连字符" }),
+  effectiveFrom: z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }),
+  source: z.string().trim().max(200).default(""),
+  currency: z.literal("CNY").default("CNY"),
+  prices: z
+    .partialRecord(z.enum(["vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup"]), kindPricesSchema)
+    .refine((p) => Object.keys(p).length > 0, { error: "至少一类资源的单价" }),
+});
+export type PriceTable = z.output<typeof priceTableSchema>;
+
+/** `yunshen prices load FILE`: a new table (a version is loaded once; a correction is a new version). */
+export async function loadPriceTable({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("单价表由统筹管理单位加载");
+  const table = parseInput(priceTableSchema, input, "单价表有误");
+  return mutate(ctx, { action: "prices.load" }, async (tx, j) => {
+    const inserted = await tx
+      .insert(priceTables)
+      .values({ version: table.version, effectiveFrom: table.effectiveFrom, table, loadedAt: ctx.clock.now() })
+      .onConflictDoNothing()
+      .returning({ version: priceTables.version });
+    if (inserted.length === 0) throw conflict("version_exists", `单价表 ${table.version} 已加载；更正请用新的版本号`);
+    j.add({ action: "prices.load", details: { version: table.version, effectiveFrom: table.effectiveFrom, kinds: Object.keys(table.prices) } });
+    return { version: table.version, effectiveFrom: table.effectiveFrom };
+  });
+}
+
+export async function listPriceTables(db: Db): Promise<PriceTable[]> {
+  const rows = await db.select().from(priceTables).orderBy(asc(priceTables.effectiveFrom), asc(priceTables.version));
+  return rows.map((r) => r.table as PriceTable);
+}
+
+/** The table in force on a day: the latest that took effect on or before it. */
+export function tableOn(tables: PriceTable[], day: string): PriceTable | null {
+  let found: PriceTable | null = null;
+  for (const t of tables) if (t.effectiveFrom <= day && (!found || t.effectiveFrom >= found.effectiveFrom)) found = t;
+  return found;
+}

@@ -1,0 +1,116 @@
+import { addCalendarDays, shanghaiDate } from "../calendar";
+import { tableOn, type KindPrices, type PriceTable } from "./prices";
+
+// The month's statement as 004 第四十三条 counts it: each resource, each day it was held, at the size it had
+// that day and the price table in force that day. Pure: the caller reads resources, sizes and tables.
+
+export interface BillableResource {
+  id: number;
+  name: string;
+  unitId: string;
+  system: string;
+  kind: string;
+  deliveredAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface SizeFrom {
+  resourceId: number;
+  fromDate: string;
+  spec: Record<string, unknown>;
+}
+
+export interface Segment {
+  from: string;
+  to: string;
+  days: number;
+  spec: Record<string, unknown>;
+  version: string | null;
+  /** One day's charge in yuan; null when no price applies (no table, or none for the kind). */
+  dayPrice: number | null;
+}
+
+export type LineFlag = "new" | "adjusted" | "revoked" | "backup" | "unpriced";
+
+export interface StatementLine {
+  resourceId: number;
+  name: string;
+  unitId: string;
+  system: string;
+  kind: string;
+  days: number;
+  amount: number;
+  segments: Segment[];
+  /** What the reviewer checks first (004 第四十五条): new, adjusted, revoked and backup resources; days without a price. */
+  flags: LineFlag[];
+}
+
+// A resource delivered before sizes were kept has none: it is billed by its flat charge only.
+const NO_SIZE: Record<string, unknown> = {};
+
+// Money is summed in ten-thousandths of a yuan (prices have at most 4 decimals), so no float drift.
+const UNITS = 10_000;
+const SIZE_KEYS: [keyof KindPrices, string][] = [
+  ["vcpuDay", "vcpu"],
+  ["memoryGbDay", "memoryGb"],
+  ["diskGbDay", "diskGb"],
+  ["storageGbDay", "storageGb"],
+];
+
+/** One day's charge for a resource of this kind and size, in ten-thousandths of a yuan. */
+function dayCharge(prices: KindPrices, spec: Record<string, unknown>): number {
+  let total = Math.round((prices.instanceDay ?? 0) * UNITS);
+  for (const [price, size] of SIZE_KEYS) total += Math.round((prices[price] ?? 0) * UNITS) * (Number(spec[size]) || 0);
+  return total;
+}
+
+export function monthDays(month: string): { first: string; last: string } {
+  const first = `${month}-01`;
+  const last = addCalendarDays(`${addCalendarDays(`${month}-28`, 4).slice(0, 7)}-01`, -1);
+  return { first, last };
+}
+
+/** A resource's lines for the month: billed from the day of delivery up to the day before revocation. */
+export function statementLine(month: string, r: BillableResource, sizes: SizeFrom[], tables: PriceTable[]): StatementLine | null {
+  const { first, last } = monthDays(month);
+  const delivered = shanghaiDate(r.deliveredAt);
+  const revoked = r.revokedAt ? shanghaiDate(r.revokedAt) : null;
+  const from = delivered > first ? delivered : first;
+  const lastHeld = revoked ? addCalendarDays(revoked, -1) : last;
+  const to = lastHeld < last ? lastHeld : last;
+  if (from > to) return null;
+  const history = sizes.filter((s) => s.resourceId === r.id).sort((a, b) => (a.fromDate < b.fromDate ? -1 : 1));
+  const segments: Segment[] = [];
+  let amount = 0;
+  let unpriced = false;
+  for (let day = from; day <= to; day = addCalendarDays(day, 1)) {
+    const spec = [...history].reverse().find((s) => s.fromDate <= day)?.spec ?? history[0]?.spec ?? NO_SIZE;
+    const table = tableOn(tables, day);
+    const prices = table?.prices[r.kind as keyof PriceTable["prices"]];
+    const charge = prices ? dayCharge(prices, spec) : null;
+    if (charge === null) unpriced = true;
+    else amount += charge;
+    const previous = segments.at(-1);
+    if (previous && previous.spec === spec && previous.version === (table?.version ?? null)) {
+      previous.to = day;
+      previous.days++;
+    } else segments.push({ from: day, to: day, days: 1, spec, version: table?.version ?? null, dayPrice: charge === null ? null : charge / UNITS });
+  }
+  const flags: LineFlag[] = [];
+  if (delivered >= first && delivered <= last) flags.push("new");
+  if (history.some((s) => s.fromDate > delivered && s.fromDate >= first && s.fromDate <= last)) flags.push("adjusted");
+  if (revoked && revoked >= first && revoked <= last) flags.push("revoked");
+  if (r.kind === "backup") flags.push("backup");
+  if (unpriced) flags.push("unpriced");
+  const days = segments.reduce((t, s) => t + s.days, 0);
+  return { resourceId: r.id, name: r.name, unitId: r.unitId, system: r.system, kind: r.kind, days, amount: Math.round(amount / 100) / 100, segments, flags };
+}
+
+/** Every resource's line, and the totals per unit and overall, rounded to the fen. */
+export function statementFor(month: string, resources: BillableResource[], sizes: SizeFrom[], tables: PriceTable[]) {
+  const lines = resources.map((r) => statementLine(month, r, sizes, tables)).filter((l): l is StatementLine => l !== null);
+  const units = new Map<string, number>();
+  for (const l of lines) units.set(l.unitId, Math.round(((units.get(l.unitId) ?? 0) + l.amount) * 100) / 100);
+  const total = Math.round(lines.reduce((t, l) => t + l.amount * 100, 0)) / 100;
+  return { month, lines, units: [...units].map(([unitId, amount]) => ({ unitId, amount })), total };
+}

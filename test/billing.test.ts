@@ -1,0 +1,112 @@
+import { describe, expect, test } from "vitest";
+import { shanghaiInstant } from "../src/calendar";
+import { priceTableSchema, tableOn, type PriceTable } from "../src/billing/prices";
+import { statementFor, statementLine, type BillableResource, type SizeFrom } from "../src/billing/statement";
+
+// 004 第四十三条: usage counted per day, at the size and the price of that day.
+const v1: PriceTable = priceTableSchema.parse({
+  version: "2026-v1",
+  effectiveFrom: "2026-01-01",
+  prices: { vm: { vcpuDay: 0.8, memoryGbDay: 0.3, diskGbDay: 0.01 }, backup: { instanceDay: 5 } },
+});
+const v2: PriceTable = priceTableSchema.parse({ version: "2026-v2", effectiveFrom: "2026-11-16", prices: { vm: { vcpuDay: 1, memoryGbDay: 0.3, diskGbDay: 0.01 } } });
+
+const vm = (over: Partial<BillableResource> = {}): BillableResource => ({
+  id: 1,
+  name: "YS-2026-00001-01",
+  unitId: "mx-jyj",
+  system: "资助系统",
+  kind: "vm",
+  deliveredAt: shanghaiInstant("2026-11-10", "10:00"),
+  revokedAt: null,
+  ...over,
+});
+const small: SizeFrom = { resourceId: 1, fromDate: "2026-11-10", spec: { vcpu: 4, memoryGb: 8, diskGb: 100 } }; // 6.60 a day
+const large: SizeFrom = { resourceId: 1, fromDate: "2026-11-20", spec: { vcpu: 8, memoryGb: 8, diskGb: 100 } }; // 9.80 a day
+
+describe("monthly statement", () => {
+  test("delivered mid-month: billed from the day of delivery", () => {
+    const line = statementLine("2026-11", vm(), [small], [v1])!;
+    expect(line).toMatchObject({ days: 21, amount: 138.6, flags: ["new"] });
+  });
+
+  test("a mid-month change is counted to the day, in two segments", () => {
+    const line = statementLine("2026-11", vm(), [small, large], [v1])!;
+    expect(line.segments.map((s) => `${s.from}..${s.to}×${s.dayPrice}`)).toEqual(["2026-11-10..2026-11-19×6.6", "2026-11-20..2026-11-30×9.8"]);
+    expect(line).toMatchObject({ days: 21, amount: 66 + 107.8, flags: ["new", "adjusted"] });
+  });
+
+  test("revoked mid-month: billed up to the day before revocation", () => {
+    const line = statementLine("2026-11", vm({ revokedAt: shanghaiInstant("2026-11-25", "15:00") }), [small, large], [v1])!;
+    expect(line).toMatchObject({ days: 15, amount: 66 + 49, flags: ["new", "adjusted", "revoked"] });
+    expect(statementLine("2026-12", vm({ revokedAt: shanghaiInstant("2026-11-25", "15:00") }), [small], [v1])).toBeNull();
+  });
+
+  test("a price table taking effect mid-month applies from its first day", () => {
+    const line = statementLine("2026-11", vm(), [small], [v1, v2])!;
+    expect(line.segments.map((s) => `${s.version}:${s.days}×${s.dayPrice}`)).toEqual(["2026-v1:6×6.6", "2026-v2:15×7.4"]);
+    expect(line.amount).toBe(6 * 6.6 + 15 * 7.4);
+    expect(tableOn([v1, v2], "2026-11-15")?.version).toBe("2026-v1");
+    expect(tableOn([v1, v2], "2025-12-31")).toBeNull();
+  });
+
+  test("a whole month of a backup policy, an unpriced kind flagged, totals per unit to the fen", () => {
+    const backup = vm({ id: 2, kind: "backup", deliveredAt: shanghaiInstant("2026-10-01") });
+    const bigdata = vm({ id: 3, kind: "paas_bigdata", unitId: "mz-rsj" });
+    const s = statementFor("2026-11", [vm(), backup, bigdata], [small], [v1]);
+    expect(s.lines.find((l) => l.resourceId === 2)).toMatchObject({ days: 30, amount: 150, flags: ["backup"] });
+    expect(s.lines.find((l) => l.resourceId === 3)).toMatchObject({ amount: 0, flags: ["new", "unpriced"] });
+    expect(s.units).toEqual([
+      { unitId: "mx-jyj", amount: 288.6 },
+      { unitId: "mz-rsj", amount: 0 },
+    ]);
+    expect(s.total).toBe(288.6);
+  });
+
+  test("a price table file is checked: kinds, amounts with at most 4 decimals, a date", () => {
+    const bad = priceTableSchema.safeParse({ version: "v 1", effectiveFrom: "2026-13-01", prices: { gpu: { perDay: 1 }, vm: { vcpuDay: 0.00001 } } });
+    expect(bad.success).toBe(false);
+    const paths = bad.error!.issues.map((i) => i.path.join("."));
+    expect(paths).toEqual(expect.arrayContaining(["version", "effectiveFrom", "prices.vm.vcpuDay"]));
+  });
+});
+
+describe("the statement from the ledger", () => {
+  test("resources held in the month, counted at the loaded prices; the price table is loaded once per version", async () => {
+    const { createTestApp, ok, sampleForm } = await import("./app-harness");
+    const { loadPriceTable } = await import("../src/billing/prices");
+    const t = await createTestApp();
+    try {
+      const manager = { ...t.ctx(), actor: { userId: "zhangwei", name: "张伟", unitId: "mz-sjj", roles: ["manager" as const] } };
+      const table = { version: "2026-v1", effectiveFrom: "2026-01-01", prices: { vm: { vcpuDay: 0.8, memoryGbDay: 0.3, diskGbDay: 0.01 }, backup: { instanceDay: 5 } } };
+      expect(await loadPriceTable({ ctx: manager, input: table })).toEqual({ version: "2026-v1", effectiveFrom: "2026-01-01" });
+      await expect(loadPriceTable({ ctx: manager, input: table })).rejects.toThrow("已加载");
+      await expect(loadPriceTable({ ctx: { ...manager, actor: { ...manager.actor, roles: ["provider" as const] } }, input: { ...table, version: "x" } })).rejects.toThrow("统筹管理单位");
+
+      const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+      await t.actInTurn(id, [
+        ["xufeng", { action: "approve", note: "配置合理" }],
+        ["zhangwei", { action: "approve" }],
+        ["linna", { action: "approve", note: "已开通" }],
+      ]); // delivered Monday 2026-11-23: 8 days of November
+      const s = ok(await t.call("xufeng", "GET", "/api/billing/statements/2026-11"));
+      // 2 × (4 核 8G 100G) at 6.60 and 1 × (8 核 32G 200G) at 18.00 a day, and the backup policy at 5.00.
+      expect(s.lines.map((l: { kind: string; days: number; amount: number }) => `${l.kind}:${l.days}:${l.amount}`)).toEqual([
+        "vm:8:52.8",
+        "vm:8:52.8",
+        "vm:8:144",
+        "backup:8:40",
+      ]);
+      expect(s.units).toEqual([{ unitId: "mz-rsj", unitName: "梅州市人力资源和社会保障局", amount: 289.6 }]);
+      expect(s.lines.every((l: { flags: string[] }) => l.flags.includes("new"))).toBe(true);
+      const csv = await t.app.request("/api/billing/statements/2026-11?format=csv", { headers: { authorization: `Bearer ${t.tokens.guojun}` } });
+      const text = Buffer.from(await csv.arrayBuffer()).subarray(3).toString("utf8");
+      expect(text.trimEnd().split("\r\n").at(-1)).toBe("合计,,,,,289.60,,");
+      expect((await t.call("yangfan", "GET", "/api/billing/statements/2026-11")).status).toBe(403);
+      expect((await t.call("xufeng", "GET", "/api/billing/statements/2026-13")).status).toBe(400);
+      expect(ok(await t.call("xufeng", "GET", "/api/billing/statements/2026-10")).lines).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
