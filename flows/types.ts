@@ -23,7 +23,9 @@ export interface SummaryField {
 
 export type DeadlineSpec =
   | { workdays: number; from?: Anchor }
-  | { calendarDays: number; from?: Anchor };
+  | { calendarDays: number; from?: Anchor }
+  // A day of the month the stage opens in ("by the 15th"); when that day has passed, the next month's.
+  | { dayOfMonth: number; from?: Anchor };
 
 /** Counting starts when the stage opens, or when an earlier stage first opened (e.g. 10 wd from the first test). */
 export type Anchor = { firstOpenOf: string };
@@ -113,6 +115,7 @@ export interface FlowDef<F = any> {
 
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });
 export const days = (calendarDays: number, from?: Anchor): DeadlineSpec => ({ calendarDays, from });
+export const byDay = (dayOfMonth: number): DeadlineSpec => ({ dayOfMonth });
 
 /** The stages of one profile with its overrides applied, in order. */
 export function profileStages(flow: FlowDef, profile: string): StageDef[] {

@@ -110,3 +110,68 @@ describe("the statement from the ledger", () => {
     }
   });
 });
+
+describe("the monthly sign-off", () => {
+  test("drafted on the 1st working day, exported, checked (a return redrafts it), submitted, approved, signed by three; the hash is audited", async () => {
+    const { createTestApp, ok, sampleForm } = await import("./app-harness");
+    const { loadPriceTable } = await import("../src/billing/prices");
+    const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
+    const { auditLog, requests } = await import("../db/schema");
+    const { eq } = await import("drizzle-orm");
+    const t = await createTestApp();
+    try {
+      const manager = { ...t.ctx(), actor: { userId: "zhangwei", name: "张伟", unitId: "mz-sjj", roles: ["manager" as const] } };
+      await loadPriceTable({ ctx: manager, input: { version: "v1", effectiveFrom: "2026-01-01", prices: { vm: { vcpuDay: 1 }, backup: { instanceDay: 1 } } } });
+      const { id: app } = ok(await t.submit("yangfan", sampleForm()), 201);
+      await t.actInTurn(app, [
+        ["xufeng", { action: "approve", note: "配置合理" }],
+        ["zhangwei", { action: "approve" }],
+        ["linna", { action: "approve", note: "已开通" }],
+      ]);
+      t.clock.set("2026-11-30T01:00:00Z");
+      // Still November: the statement due is October's (empty here); November's waits for December.
+      expect(await draftMonthlyStatement(t.ctx())).toBe(true);
+      t.clock.set("2026-12-01T01:00:00Z"); // Tuesday, the 1st working day
+      expect(await draftMonthlyStatement(t.ctx())).toBe(true);
+      expect(await draftMonthlyStatement(t.ctx())).toBe(false); // once
+      const statements = await t.db.select().from(requests).where(eq(requests.flow, "billing"));
+      expect(statements.map((r) => r.title).sort()).toEqual(["2026-10 费用结算单", "2026-11 费用结算单"]);
+      const req = statements.find((r) => r.title === "2026-11 费用结算单");
+      expect(req).toMatchObject({ title: "2026-11 费用结算单", currentStage: "export" });
+      let detail = ok(await t.show("guojun", req!.id));
+      // 2 × 4 + 8 cores at 1.00 a day for 8 days, and the backup at 1.00: 136.00.
+      expect(detail.summary).toContainEqual({ label: "金额", value: "136.00 元（4 项）" });
+      expect(detail.currentStage.deadlineAt).toBe("2026-12-15T15:59:59.999Z"); // by the 15th
+      const owner = req!.applicantId;
+      await t.actInTurn(req!.id, [
+        [owner, { action: "approve" }],
+        ["guojun", { action: "return", reason: "备份计费天数请核对" }],
+        [owner, { action: "resubmit", note: "已核对" }], // redrafted from the ledger, back to the reviewer
+        ["guojun", { action: "approve" }],
+      ]);
+      detail = ok(await t.show("zhangwei", req!.id));
+      expect(detail.currentStage).toMatchObject({ stage: "submit", deadlineAt: "2026-12-25T15:59:59.999Z" });
+      await t.actInTurn(req!.id, [
+        [owner, { action: "approve" }],
+        ["zhangwei", { action: "approve" }],
+        ["zhangwei", { action: "approve" }],
+        ["guojun", { action: "approve" }],
+      ]);
+      expect(ok(await t.show("zhangwei", req!.id)).status).toBe("in_progress"); // the provider has not signed yet
+      await t.actInTurn(req!.id, [[owner, { action: "approve" }]]);
+      expect(ok(await t.show("zhangwei", req!.id)).status).toBe("completed");
+      const [signed] = await t.db.select().from(auditLog).where(eq(auditLog.action, "billing.signed"));
+      const [after] = await t.db.select().from(requests).where(eq(requests.id, req!.id));
+      expect(signed!.details).toMatchObject({ month: "2026-11", total: 136, sha256: (after!.facts as { sha256: string }).sha256 });
+      const page = await t.app.request("/api/billing/statements/2026-11/print", { headers: { authorization: `Bearer ${t.tokens.zhangwei}` } });
+      const text = await page.text();
+      expect(text).toContain("2026-11 政务云资源费用结算单");
+      expect(text).toContain("136.00");
+      expect(text).toContain("张伟");
+      expect(text).toContain((after!.facts as { sha256: string }).sha256);
+      expect((await t.call("yangfan", "GET", "/api/billing/statements/2026-11/print")).status).toBe(403);
+    } finally {
+      await t.close();
+    }
+  });
+});

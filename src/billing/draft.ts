@@ -1,7 +1,9 @@
 import { and, asc, eq, gte, isNull, lte, or } from "drizzle-orm";
+import { html } from "hono/html";
 import { z } from "zod";
-import { resources, units } from "../../db/schema";
-import { endOfShanghaiDay, shanghaiInstant } from "../calendar";
+import { requests, resources, stageRuns, tasks, units, users } from "../../db/schema";
+import type { BillingFacts } from "../../flows/billing";
+import { endOfShanghaiDay, shanghaiDate, shanghaiInstant } from "../calendar";
 import type { ServiceContext } from "../context";
 import { BOM, csvRow } from "../csv";
 import { forbidden } from "../errors";
@@ -18,9 +20,13 @@ export const statementQuery = z.object({
  * The month's statement as it stands: every resource held during the month, counted per day at its size and
  * price. (The monthly sign-off flow around it — export, check, submit, approve, three signatures — is next.)
  */
-export async function draftStatement({ ctx, input }: { ctx: ServiceContext; input: { month: string } }) {
+function requireStatementReader(ctx: ServiceContext) {
   if (ctx.actor && !ctx.actor.roles.some((r) => r === "provider" || r === "manager" || r === "reviewer"))
     throw forbidden("费用结算单由云服务商编制，统筹管理单位和复核单位审核");
+}
+
+export async function draftStatement({ ctx, input }: { ctx: ServiceContext; input: { month: string } }) {
+  requireStatementReader(ctx);
   const { first, last } = monthDays(input.month);
   const held = await ctx.db
     .select({ r: resources, unitName: units.name })
@@ -54,4 +60,45 @@ export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): str
     );
   lines.push(csvRow(["合计", "", "", "", "", s.total.toFixed(2), "", ""]));
   return lines.join("");
+}
+
+/** Who signed the month's statement and when (the 三方签字 stage), and the hash they signed. */
+export async function statementSignatures(ctx: ServiceContext, month: string) {
+  requireStatementReader(ctx);
+  const signed = await ctx.db
+    .select({ id: requests.id, facts: requests.facts, status: requests.status })
+    .from(requests)
+    .where(eq(requests.flow, "billing"));
+  const req = signed.find((r) => (r.facts as BillingFacts).month === month && r.status !== "rejected" && r.status !== "withdrawn");
+  if (!req) return null;
+  const votes = await ctx.db
+    .select({ party: tasks.party, name: users.name, decidedAt: tasks.decidedAt })
+    .from(tasks)
+    .innerJoin(stageRuns, eq(stageRuns.id, tasks.stageRunId))
+    .innerJoin(users, eq(users.id, tasks.userId))
+    .where(and(eq(tasks.requestId, req.id), eq(stageRuns.stage, "sign"), eq(tasks.status, "approved")));
+  const facts = req.facts as BillingFacts;
+  return { status: req.status, sha256: facts.sha256, statement: facts.statement as Awaited<ReturnType<typeof draftStatement>>, votes };
+}
+
+const PARTY_TITLE: Record<string, string> = { manager: "统筹管理单位", applicant: "评估实施单位（云服务商）", reviewer: "复核单位（监理）" };
+
+/** 附件13's layout: the statement's table, then the three parties' signatures. */
+export function statementPage(s: Awaited<ReturnType<typeof draftStatement>>, signatures: Awaited<ReturnType<typeof statementSignatures>>) {
+  const rows = s.lines.map(
+    (l) => html`<tr><td>${l.name}</td><td>${l.system}</td><td>${l.kind}</td><td>${l.days}</td><td style="text-align:right">${l.amount.toFixed(2)}</td><td>${l.flags.map((f) => FLAG_NAMES[f]).join("、")}</td></tr>`,
+  );
+  const signed = ["manager", "applicant", "reviewer"].map((party) => {
+    const vote = signatures?.votes.find((v) => v.party === party);
+    return html`<td>${PARTY_TITLE[party]}<br>${vote ? html`${vote.name}<br>${vote.decidedAt ? shanghaiDate(vote.decidedAt) : ""}` : "（未签）"}</td>`;
+  });
+  return html`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>${s.month} 政务云费用结算单</title>
+<style>body{font-family:system-ui,sans-serif;margin:24px}table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;padding:4px 6px;font-size:13px}h1{font-size:18px;text-align:center}</style></head>
+<body><h1>${s.month} 政务云资源费用结算单</h1>
+<table><tr><th>资源</th><th>系统</th><th>类型</th><th>计费天数</th><th>金额（元）</th><th>标记</th></tr>${rows}
+<tr><td colspan="4">合计</td><td style="text-align:right">${s.total.toFixed(2)}</td><td></td></tr></table>
+<p>各单位：${s.units.map((u) => `${u.unitName} ${u.amount.toFixed(2)} 元`).join("；")}</p>
+<table><tr>${signed}</tr></table>
+${signatures?.status === "completed" ? html`<p>三方签字后的结算单摘要（SHA-256）：${signatures.sha256}</p>` : ""}
+</body></html>`;
 }

@@ -16,13 +16,26 @@ export interface StageTimes {
 
 const REMIND_AT = "09:00";
 
+/** The given day of `date`'s month, or of the next month when it has passed. */
+function dayOfMonthOnOrAfter(date: string, day: number): string {
+  const inMonth = `${date.slice(0, 8)}${String(day).padStart(2, "0")}`;
+  if (inMonth >= date) return inMonth;
+  const next = addCalendarDays(`${date.slice(0, 8)}28`, 4).slice(0, 8);
+  return `${next}${String(day).padStart(2, "0")}`;
+}
+
 /**
  * A stage's deadline: the end (Asia/Shanghai) of the Nth working day after the day it opened, the opening
  * day not counted; or the end of the Nth calendar day. Throws CalendarRangeError past the loaded years.
  */
 function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, anchorAt?: Date): StageTimes {
   const start = shanghaiDate(anchorAt ?? openedAt);
-  const deadlineDay = "workdays" in spec ? calendar.addWorkdays(start, spec.workdays) : addCalendarDays(start, spec.calendarDays);
+  const deadlineDay =
+    "workdays" in spec
+      ? calendar.addWorkdays(start, spec.workdays)
+      : "calendarDays" in spec
+        ? addCalendarDays(start, spec.calendarDays)
+        : dayOfMonthOnOrAfter(start, spec.dayOfMonth);
   const deadlineAt = endOfShanghaiDay(deadlineDay);
   let remindAt: Date | null = shanghaiInstant(calendar.previousWorkday(deadlineDay), REMIND_AT);
   if (remindAt <= openedAt) remindAt = shanghaiInstant(deadlineDay, REMIND_AT);

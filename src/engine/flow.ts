@@ -4,9 +4,10 @@ import { portGrantFlow } from "../../flows/port-grant";
 import { revocationFlow } from "../../flows/revocation";
 import { adjustmentFlow } from "../../flows/adjustment";
 import { backupFlow } from "../../flows/backup";
+import { billingFlow } from "../../flows/billing";
 import { profileStages, type FlowDef, type StageDef } from "../../flows/types";
 
-export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow, port_grant: portGrantFlow, revocation: revocationFlow, adjustment: adjustmentFlow, backup: backupFlow };
+export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow, port_grant: portGrantFlow, revocation: revocationFlow, adjustment: adjustmentFlow, backup: backupFlow, billing: billingFlow };
 
 /** After 退回 to the applicant: the applicant edits the form and resubmits (or withdraws). */
 export const REVISE_STAGE: StageDef = {

@@ -9,6 +9,7 @@ import { portGrantFormSchema } from "../../flows/port-grant";
 import { revocationFormSchema } from "../../flows/revocation";
 import { adjustmentFormSchema } from "../../flows/adjustment";
 import { backupFormSchema } from "../../flows/backup";
+import { billingFormSchema } from "../../flows/billing";
 import type { RequestFacts, StageDef } from "../../flows/types";
 import { vmAccountFormSchema } from "../../flows/vm-account";
 import { accessRequestRefusal } from "../access/access-requests";
@@ -19,6 +20,7 @@ import { prepareRevocation, revocationRefusal } from "../resources/revocation";
 import { adjustmentRefusal, prepareAdjustment } from "../resources/adjustment";
 import { backupRefusal, prepareBackup } from "../resources/backup";
 import { demandCoverage } from "../resources/demand";
+import { billingRefusal, completeBilling, prepareBilling } from "../billing/signoff";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
@@ -67,6 +69,7 @@ export const submitInputSchema = z.preprocess(
     z.object({ flow: z.literal("revocation"), form: revocationFormSchema }),
     z.object({ flow: z.literal("adjustment"), form: adjustmentFormSchema }),
     z.object({ flow: z.literal("backup"), form: backupFormSchema }),
+    z.object({ flow: z.literal("billing"), form: billingFormSchema }),
   ]),
 );
 
@@ -111,6 +114,11 @@ const FLOW_SERVICES: Record<string, FlowService> = {
     refusal: accessRequestRefusal,
     prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
     complete: completeVmAccountRequest,
+  },
+  billing: {
+    refusal: billingRefusal,
+    prepare: ({ ctx, tx, form, resubmitting }) => prepareBilling(ctx, tx, form, resubmitting),
+    complete: completeBilling,
   },
   backup: {
     refusal: backupRefusal,

@@ -43,7 +43,7 @@ export async function partyUsers(tx: Db, req: RequestRow, party: Party): Promise
 function deadlineText(spec: DeadlineSpec | undefined, deadlineAt: Date | null, pending: boolean): string | null {
   if (!spec) return null;
   if (pending) return "工作日历尚未覆盖期限所在年份，期限待加载后计算";
-  const span = "workdays" in spec ? `${spec.workdays} 个工作日` : `${spec.calendarDays} 个日历天`;
+  const span = "workdays" in spec ? `${spec.workdays} 个工作日` : "calendarDays" in spec ? `${spec.calendarDays} 个日历天` : `每月 ${spec.dayOfMonth} 日`;
   return `${shanghaiDate(deadlineAt!)} 前（${span}）`;
 }
 

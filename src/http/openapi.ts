@@ -202,6 +202,13 @@ export function openApiDocument(): object {
           responses: { "200": ok("报告"), ...errors(400, 401) },
         },
       },
+      "/api/billing/statements/{month}/print": {
+        get: {
+          summary: "可打印的结算单（附件13 格式）：明细、各单位金额、三方签字及签字时的摘要",
+          parameters: [{ name: "month", in: "path", required: true, schema: { type: "string", example: "2026-11" } }],
+          responses: { "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } }, ...errors(400, 401, 403) },
+        },
+      },
       "/api/billing/statements/{month}": {
         get: {
           summary: "某月费用结算单（按天、按当日规格与单价计）；标记新增、调整、撤销、备份与无单价的资源（json 或 csv）",

@@ -6,6 +6,7 @@ import { runAccessExpiry } from "../access/expiry";
 import { proposeRevocations } from "../resources/revocation-proposals";
 import { halfYearlyReview } from "../resources/adjustment-proposals";
 import { remindYearlyDemand } from "../resources/demand";
+import { draftMonthlyStatement } from "../billing/monthly-draft";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -39,6 +40,8 @@ export interface JobDeps {
 
 /** One round of background work: calendar refresh, due timers, outbox. Runtime-neutral (Node interval, cron). */
 export async function runJobsOnce(deps: JobDeps) {
+  const refreshed = await deps.calendars.refresh();
+  // Every job of the round sees the calendar as just refreshed: a stage opened now gets its deadline now.
   const ctx: ServiceContext = {
     db: deps.db,
     clock: deps.clock,
@@ -47,12 +50,13 @@ export async function runJobsOnce(deps: JobDeps) {
     actor: null,
     channel: "timer",
   };
-  if (await deps.calendars.refresh()) await recomputePendingDeadlines({ ctx: { ...ctx, calendar: deps.calendars.current() } });
-  const fired = await runDueTimers({ ...ctx, calendar: deps.calendars.current() });
-  await runAccessExpiry({ ...ctx, calendar: deps.calendars.current() });
+  if (refreshed) await recomputePendingDeadlines({ ctx });
+  const fired = await runDueTimers(ctx);
+  await runAccessExpiry(ctx);
   await proposeRevocations(ctx);
   await halfYearlyReview(ctx);
   await remindYearlyDemand(ctx);
+  await draftMonthlyStatement(ctx);
   await deps.sender.upkeep?.();
   let sent = 0;
   for (;;) {

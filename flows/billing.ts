@@ -1,0 +1,47 @@
+import { z } from "zod";
+import { byDay, wd, type FlowDef } from "./types";
+
+// Flow 6 of flows.md: 费用结算 (004 第四十一—四十七条). Drafted by yunshen on the 1st working day for the month
+// before; the provider exports it by the 15th, the reviewer checks it (new, adjusted, revoked and backup
+// resources highlighted), the provider submits it by the 25th, the manager approves, and all three sign.
+// A statement the reviewer returns is drafted again from the ledger when the provider resubmits it.
+
+export const billingFormSchema = z.strictObject({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" }) });
+
+export interface BillingFacts {
+  month: string;
+  total: number;
+  units: { unitId: string; unitName: string; amount: number }[];
+  lineCount: number;
+  /** Lines the reviewer looks at first: counts of new, adjusted, revoked, backup and unpriced. */
+  flagged: Record<string, number>;
+  /** SHA-256 of the statement's canonical JSON as drafted: what the three parties sign. */
+  sha256: string;
+  /** The statement itself as drafted (lines and segments), so what is printed is what was signed. */
+  statement: unknown;
+}
+
+export const billingFlow: FlowDef<BillingFacts> = {
+  key: "billing",
+  name: "费用结算",
+  summary: (f) => [
+    { label: "月份", value: f.month },
+    { label: "金额", value: `${f.total.toFixed(2)} 元（${f.lineCount} 项）` },
+    ...(Object.keys(f.flagged).length > 0
+      ? [{ label: "重点核对", value: Object.entries(f.flagged).map(([k, n]) => `${FLAG_NAMES[k] ?? k} ${n}`).join("、") }]
+      : []),
+  ],
+  stages: {
+    // The statement is the provider's own request (drafted under a provider's account), so the provider's
+    // steps are the applicant's party here, and nobody else of the provider decides for them.
+    export: { key: "export", name: "导出结算单", parties: ["applicant"], deadline: byDay(15), approveLabel: "已导出" },
+    check: { key: "check", name: "核对结算单", parties: ["reviewer"], deadline: wd(3), approveLabel: "核对无误", canReturn: true },
+    submit: { key: "submit", name: "提交结算单", parties: ["applicant"], deadline: byDay(25), approveLabel: "提交" },
+    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
+    // 会签: manager, provider and reviewer each sign.
+    sign: { key: "sign", name: "三方签字", parties: ["manager", "applicant", "reviewer"], deadline: wd(3), approveLabel: "签字" },
+  },
+  profiles: { default: { name: "004 第四十一—四十七条", sequence: ["export", "check", "submit", "approve", "sign"], attachments: [] } },
+};
+
+const FLAG_NAMES: Record<string, string> = { new: "新增", adjusted: "调整", revoked: "撤销", backup: "备份", unpriced: "无单价" };

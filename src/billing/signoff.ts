@@ -1,0 +1,44 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { requests } from "../../db/schema";
+import { billingFormSchema, type BillingFacts } from "../../flows/billing";
+import { canonicalJson, sha256Hex } from "../audit/canonical";
+import type { Actor, ServiceContext } from "../context";
+import type { Journal } from "../engine/mutate";
+import type { LockedRequest } from "../engine/stages";
+import { conflict } from "../errors";
+import { parseInput } from "../validation";
+import { draftStatement } from "./draft";
+
+/** Statements are drafted by yunshen, or by the provider when one is missing; the provider resubmits returned ones. */
+export function billingRefusal(actor: Actor): string | null {
+  return actor.roles.includes("provider") ? null : "费用结算单由云服务商编制";
+}
+
+/** The statement as it stands now, and the facts a 费用结算 request carries: totals, flags, and its hash. */
+export async function prepareBilling(ctx: ServiceContext, tx: Db, rawForm: unknown, resubmitting?: { id: number }) {
+  const { month } = parseInput(billingFormSchema, rawForm, "结算单有误");
+  const open = await tx.select({ id: requests.id, facts: requests.facts, status: requests.status }).from(requests).where(eq(requests.flow, "billing"));
+  if (open.some((r) => r.id !== resubmitting?.id && (r.facts as BillingFacts).month === month && r.status !== "rejected" && r.status !== "withdrawn"))
+    throw conflict("statement_exists", `${month} 的结算单已在流程中`);
+  const statement = await draftStatement({ ctx: { ...ctx, db: tx, actor: null }, input: { month } });
+  const flagged: Record<string, number> = {};
+  for (const l of statement.lines) for (const f of l.flags) flagged[f] = (flagged[f] ?? 0) + 1;
+  const facts: BillingFacts = {
+    month,
+    total: statement.total,
+    units: statement.units,
+    lineCount: statement.lines.length,
+    flagged,
+    sha256: sha256Hex(canonicalJson(statement)),
+    statement,
+  };
+  return { form: { month }, facts, title: `${month} 费用结算单` };
+}
+
+/** Signed by all three: the statement's hash goes into the audit log, where nobody can change it. */
+export async function completeBilling(step: { j: Journal; req: LockedRequest }) {
+  const f = step.req.facts as BillingFacts;
+  step.j.add({ action: "billing.signed", requestId: step.req.id, details: { month: f.month, total: f.total, sha256: f.sha256 } });
+}
+
