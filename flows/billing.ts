@@ -39,7 +39,8 @@ export const billingFlow: FlowDef<BillingFacts> = {
     submit: { key: "submit", name: "提交结算单", parties: ["applicant"], deadline: byDay(25), approveLabel: "提交" },
     approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
     // 会签: manager, provider and reviewer each sign.
-    sign: { key: "sign", name: "三方签字", parties: ["manager", "applicant", "reviewer"], deadline: wd(3), approveLabel: "签字" },
+    // A party that will not sign returns it with the reason; the provider's resubmission redrafts it.
+    sign: { key: "sign", name: "三方签字", parties: ["manager", "applicant", "reviewer"], deadline: wd(3), approveLabel: "签字", canReturn: true },
   },
   profiles: { default: { name: "004 第四十一—四十七条", sequence: ["export", "check", "submit", "approve", "sign"], attachments: [] } },
 };

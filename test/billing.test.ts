@@ -112,6 +112,42 @@ describe("the statement from the ledger", () => {
 });
 
 describe("the monthly sign-off", () => {
+  test("a party that will not sign sends it back with the reason, and the others sign again", async () => {
+    const { createTestApp, ok } = await import("./app-harness");
+    const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
+    const { requests } = await import("../db/schema");
+    const { eq } = await import("drizzle-orm");
+    const t = await createTestApp({ now: "2026-12-01T01:00:00Z" });
+    try {
+      await draftMonthlyStatement(t.ctx());
+      const [req] = await t.db.select().from(requests).where(eq(requests.flow, "billing"));
+      const owner = req!.applicantId;
+      await t.actInTurn(req!.id, [
+        [owner, { action: "approve" }],
+        ["guojun", { action: "approve" }],
+        [owner, { action: "approve" }],
+        ["zhangwei", { action: "approve" }],
+        ["zhangwei", { action: "approve" }], // the manager signs first
+        ["guojun", { action: "return", reason: "合计与台账不符" }], // the reviewer will not sign
+      ]);
+      const detail = ok(await t.show("zhangwei", req!.id));
+      expect(detail.status).toBe("returned");
+      expect(detail.stages.at(-2)).toMatchObject({ stage: "sign", status: "returned" });
+      ok(await t.act(owner, req!.id, { action: "resubmit", note: "已更正" }));
+      // Back at the signatures: all three sign again, the manager's first signature no longer counts.
+      expect(ok(await t.show("zhangwei", req!.id)).currentStage.stage).toBe("sign");
+      await t.actInTurn(req!.id, [
+        ["guojun", { action: "approve" }],
+        [owner, { action: "approve" }],
+      ]);
+      expect(ok(await t.show("zhangwei", req!.id)).status).toBe("in_progress");
+      await t.actInTurn(req!.id, [["zhangwei", { action: "approve" }]]);
+      expect(ok(await t.show("zhangwei", req!.id)).status).toBe("completed");
+    } finally {
+      await t.close();
+    }
+  });
+
   test("drafted on the 1st working day, exported, checked (a return redrafts it), submitted, approved, signed by three; the hash is audited", async () => {
     const { createTestApp, ok, sampleForm } = await import("./app-harness");
     const { loadPriceTable } = await import("../src/billing/prices");
