@@ -137,7 +137,8 @@ export const timers = pgTable(
   "timers",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    kind: text("kind").$type<"remind" | "overdue">().notNull(),
+    // "elapse" ends a period stage (StageDef.elapses) where "overdue" would warn of a missed deadline.
+    kind: text("kind").$type<"remind" | "overdue" | "elapse">().notNull(),
     requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
     stageRunId: bigint("stage_run_id", { mode: "number" }).notNull().references(() => stageRuns.id),
     runAt: ts("run_at").notNull(),

@@ -1,4 +1,4 @@
-import { days, wd, type AttachmentRule, type FlowDef, type RequestFacts } from "./types";
+import { days, months, wd, type AttachmentRule, type FlowDef, type RequestFacts } from "./types";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
@@ -215,8 +215,8 @@ export const applicationFlow: FlowDef<RequestFacts> = {
       key: "test_report",
       name: "测试与安全风险预评估",
       parties: ["applicant"],
-      // 第十九条: within 1 month of deployment; counted as 30 calendar days.
-      deadline: days(30),
+      // 第十九条: within 1 month of deployment, to the same day of the next month.
+      deadline: months(1),
       approveLabel: "提交测试和风险评估报告",
     },
     report_review: {

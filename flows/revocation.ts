@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { wd, type FlowDef } from "./types";
+import { months, wd, type FlowDef } from "./types";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
@@ -44,6 +44,11 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
     plan_review: { key: "plan_review", name: "审核撤销方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
     confirm: { key: "confirm", name: "使用单位确认", parties: ["applicant"], deadline: wd(2), approveLabel: "确认撤销", canReturn: true },
     prepare: { key: "prepare", name: "数据备份与应用迁移", parties: ["applicant"], approveLabel: "已完成" },
+    // 巴中 003 第二十二条: the unit has a 3-month 过渡期 to take the system down and migrate and back up its data;
+    // only when it has run out do the unit and the provider purge the data together, and the resources are reclaimed.
+    transition: { key: "transition", name: "过渡期（系统下线与数据迁移备份）", parties: ["applicant"], deadline: months(3), elapses: true, approveLabel: "届满" },
+    // 共同做好数据清除: a 会签 of the unit and the provider. 003 sets no deadline; 5 wd, like its other steps.
+    purge: { key: "purge", name: "数据清除", parties: ["applicant", "provider"], deadline: wd(5), approveLabel: "已清除" },
     revoke: { key: "revoke", name: "执行撤销", parties: ["provider"], deadline: wd(3), approveLabel: "已撤销", marks: "revoked" },
     verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true },
   },
@@ -54,6 +59,12 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
       name: "韶关",
       sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
       overrides: { approve: { deadline: wd(5) } },
+      attachments: [],
+    },
+    bazhong: {
+      name: "巴中 003 第二十二条",
+      sequence: ["approve", "transition", "purge", "revoke", "verify"],
+      overrides: { revoke: { name: "资源回收" } },
       attachments: [],
     },
     huizhou: {

@@ -25,7 +25,9 @@ export type DeadlineSpec =
   | { workdays: number; from?: Anchor }
   | { calendarDays: number; from?: Anchor }
   // A day of the month the stage opens in ("by the 15th"); when that day has passed, the next month's.
-  | { dayOfMonth: number; from?: Anchor };
+  | { dayOfMonth: number; from?: Anchor }
+  // N months on, to the same day of the month, or its last day when it has none (民法典 第二百零一条).
+  | { calendarMonths: number; from?: Anchor };
 
 /** Counting starts when the stage opens, or when an earlier stage first opened (e.g. 10 wd from the first test). */
 export type Anchor = { firstOpenOf: string };
@@ -83,6 +85,11 @@ export interface StageDef<F = any> {
   extendable?: boolean;
   /** Who is told when this stage completes, besides the applicant. */
   reportTo?: Party[];
+  /**
+   * A period, not a decision (巴中's 3-month 过渡期): nobody approves it; it ends by itself at its deadline and
+   * the next stage opens. Its parties are told when it opens and reminded before it ends.
+   */
+  elapses?: boolean;
   /** Completing this stage is that moment in the life of the request's resources (交付, 部署, 安全检测, 上线). */
   marks?: ResourceMilestone;
 }
@@ -116,6 +123,7 @@ export interface FlowDef<F = any> {
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });
 export const days = (calendarDays: number, from?: Anchor): DeadlineSpec => ({ calendarDays, from });
 export const byDay = (dayOfMonth: number): DeadlineSpec => ({ dayOfMonth });
+export const months = (calendarMonths: number, from?: Anchor): DeadlineSpec => ({ calendarMonths, from });
 
 /** The stages of one profile with its overrides applied, in order. */
 export function profileStages(flow: FlowDef, profile: string): StageDef[] {

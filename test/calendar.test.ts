@@ -4,6 +4,7 @@ import type { Database } from "../db/client";
 import { auditLog, calendarYears } from "../db/schema";
 import {
   addCalendarDays,
+  addCalendarMonths,
   builtinSchedules,
   CalendarRangeError,
   endOfShanghaiDay,
@@ -319,6 +320,20 @@ describe("Asia/Shanghai helpers", () => {
     expect(addCalendarDays("2026-12-17", 15)).toBe("2027-01-01");
     expect(addCalendarDays("2026-05-20", 0)).toBe("2026-05-20");
     expect(() => addCalendarDays("2026-05-20", 0.5)).toThrow(ServiceError);
+  });
+
+  it("addCalendarMonths ends on the same day, or the month's last day when it has none (民法典 第二百零一条)", () => {
+    expect(addCalendarMonths("2026-11-21", 3)).toBe("2027-02-21");
+    expect(addCalendarMonths("2026-11-30", 3)).toBe("2027-02-28");
+    expect(addCalendarMonths("2027-11-30", 3)).toBe("2028-02-29");
+    expect(addCalendarMonths("2026-01-31", 1)).toBe("2026-02-28");
+    expect(addCalendarMonths("2026-03-31", 1)).toBe("2026-04-30");
+    expect(addCalendarMonths("2026-12-15", 1)).toBe("2027-01-15");
+    expect(addCalendarMonths("2026-03-31", -1)).toBe("2026-02-28");
+    expect(addCalendarMonths("2026-05-20", 0)).toBe("2026-05-20");
+    expect(addCalendarMonths("2026-05-20", 24)).toBe("2028-05-20");
+    expect(() => addCalendarMonths("2026-05-20", 1.5)).toThrow(ServiceError);
+    expect(() => addCalendarMonths("2026-02-30", 1)).toThrow(ServiceError);
   });
 });
 

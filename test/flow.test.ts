@@ -367,7 +367,7 @@ describe("policy profiles", () => {
       ok(await t.act("zhangwei", id, { action: "extend", days: 5, reason: "技术要求较高" }));
       ok(await t.act("yangfan", id, { action: "confirm" }));
       detail = ok(await t.show("yangfan", id));
-      // 1 month counted as 30 calendar days: 2026-12-23.
+      // 1 month from 11-23: 2026-12-23.
       expect(detail.currentStage).toMatchObject({ stage: "test_report", deadlineAt: "2026-12-23T15:59:59.999Z" });
       await t.actInTurn(id, [
         ["yangfan", { action: "confirm" }],

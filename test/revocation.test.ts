@@ -1,6 +1,7 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { requests, resources } from "../db/schema";
+import { auditLog, outbox, requests, resources } from "../db/schema";
+import { verifyAuditChain } from "../src/audit/verify";
 import { revocationDue } from "../src/resources/revocation";
 import { proposeRevocations } from "../src/resources/revocation-proposals";
 import { shanghaiInstant } from "../src/calendar";
@@ -111,5 +112,67 @@ describe("revocation", () => {
     const mine = proposals.find((p) => (p.facts as { trigger: string; resourceIds: number[] }).trigger !== "unit_request" && (p.facts as { resourceIds: number[] }).resourceIds.includes(ids[0]!));
     expect(mine).toMatchObject({ applicantId: "lihua", unitId: "mx-jyj", currentStage: "approve" });
     expect(mine!.facts).toMatchObject({ trigger: "not_deployed_30", evidence: { deliveredAt: "2026-12-01", deployedAt: null, today: "2027-01-01" } });
+  });
+});
+
+describe("巴中: a 3-month 过渡期, then data purge and reclaim (003 第二十二条)", () => {
+  test("the transition is a period nobody decides; its timer ends it and opens the joint purge", async () => {
+    const { runDueTimers } = await import("../src/jobs/timers");
+    const { answerChat } = await import("../src/chat/answer");
+    const b = await createTestApp({ profile: "bazhong", now: "2026-11-30T02:00:00Z" }); // Monday 10:00
+    try {
+      const { id: appId } = ok(await b.submit("yangfan", sampleForm()), 201);
+      await b.actInTurn(appId, [
+        ["zhangwei", { action: "approve", note: "论证通过" }],
+        ["xufeng", { action: "approve" }],
+      ]);
+      const ids = (await b.db.select().from(resources).where(eq(resources.requestId, appId))).map((r) => r.id);
+      const { id } = ok(await b.call("yangfan", "POST", "/api/requests", { flow: "revocation", form: { resources: ids, reason: "系统整合，停止使用" } }), 201);
+      await b.actInTurn(id, [["zhangwei", { action: "approve" }]]);
+
+      // 2026-11-30 + 3 months = 2027-02-28 (February has no 30th), past the loaded calendar: the period stands.
+      let detail = ok(await b.show("yangfan", id));
+      expect(detail.currentStage).toMatchObject({ stage: "transition", elapses: true, deadlineAt: "2027-02-28T15:59:59.999Z", deadlinePending: false, tasks: [] });
+      const [opened] = await b.db.select().from(outbox).where(eq(outbox.kind, "period"));
+      expect(opened).toMatchObject({ userId: "yangfan" });
+      expect(JSON.stringify(opened!.payload)).toContain("2027-02-28 届满（3 个月）");
+      // Nobody can end it early, and chat says when it ends.
+      expect((await b.act("yangfan", id, { action: "confirm" })).status).toBe(403);
+      const reply = await answerChat({ ctx: { ...b.ctx(), actor: { userId: "yangfan", name: "杨帆", unitId: "mz-rsj", roles: ["applicant" as const] }, channel: "wecom" }, input: { text: `查询 ${detail.code}`, messageKey: "m1" } });
+      expect(reply).toContain("2027-02-28 届满，届满后自动进入下一环节");
+
+      // Reminded the day before (the calendar ends with 2026, so the calendar day before), then it elapses.
+      b.clock.set("2027-02-27T01:00:00Z");
+      await runDueTimers(b.ctx()); // the application's own stage is long overdue by now, too
+      const fired = await b.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.channel, "timer")));
+      expect(fired.map((e) => e.action)).toEqual(["timer.remind"]);
+      const [reminded] = await b.db.select().from(outbox).where(eq(outbox.kind, "remind"));
+      expect(reminded).toMatchObject({ userId: "yangfan" });
+      b.clock.set("2027-02-28T15:59:59.998Z");
+      expect(await runDueTimers(b.ctx())).toBe(0);
+      b.clock.set("2027-02-28T16:00:00Z");
+      expect(await runDueTimers(b.ctx())).toBe(1);
+      detail = ok(await b.show("yangfan", id));
+      expect(detail.stages.find((s: { stage: string }) => s.stage === "transition").status).toBe("elapsed");
+      expect(detail.currentStage).toMatchObject({ stage: "purge", mode: "all" });
+      expect(detail.currentStage.tasks.map((t: { userId: string }) => t.userId).sort()).toEqual(["linna", "xufeng", "yangfan"]);
+      const elapsed = await b.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "stage.elapse")));
+      expect(elapsed).toMatchObject([{ stage: "transition", channel: "timer", actorId: null }]);
+      expect(await runDueTimers(b.ctx())).toBe(0); // once only
+
+      // 共同做好数据清除, then the reclaim revokes the resources, then the reviewer checks.
+      await b.actInTurn(id, [
+        ["yangfan", { action: "confirm", note: "已导出并清除业务数据" }],
+        ["xufeng", { action: "approve" }],
+        ["xufeng", { action: "approve" }],
+      ]);
+      const rows = await b.db.select().from(resources).where(eq(resources.requestId, appId));
+      expect(rows.every((r) => r.status === "revoked")).toBe(true);
+      await b.actInTurn(id, [["guojun", { action: "approve" }]]);
+      expect(ok(await b.show("yangfan", id)).status).toBe("completed");
+      expect((await verifyAuditChain(b.db)).ok).toBe(true);
+    } finally {
+      await b.close();
+    }
   });
 });

@@ -165,6 +165,21 @@ export function addCalendarDays(date: string, n: number): string {
   return fromEpochDay(toEpochDay(date) + n);
 }
 
+/**
+ * `date` moved by `n` calendar months to the same day of the month, or to the month's last day when it has no
+ * such day (民法典 第二百零一条: "没有对应日的，月末日为期间的最后一日"): 2026-11-30 + 3 → 2027-02-28.
+ */
+export function addCalendarMonths(date: string, n: number): string {
+  assertDate(date);
+  if (!Number.isInteger(n)) throw invalid(`月数无效：${n}，应为整数`);
+  const months = Number(date.slice(0, 4)) * 12 + Number(date.slice(5, 7)) - 1 + n;
+  const year = Math.floor(months / 12);
+  const month = (months % 12) + 1;
+  const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const day = Math.min(Number(date.slice(8, 10)), lastDay);
+  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+}
+
 // Parsed once at import, so a bad edit to the data files fails at start-up rather than at a deadline.
 const BUILTIN: readonly YearSchedule[] = [data2024, data2025, data2026].map((s) => yearScheduleSchema.parse(s));
 

@@ -45,11 +45,15 @@ async function describeRequest(ctx: ServiceContext, ref: RequestRef): Promise<st
   const lines = [`${r.code}「${r.title}」${r.unit.name}`, `状态：${r.statusName}${r.overdue ? "（有逾期）" : ""}`];
   const stage = r.currentStage;
   if (stage) {
-    const holders = stage.tasks.filter((t) => t.status === "pending").map((t) => t.userName);
     lines.push(`当前环节：${stage.name}`);
-    lines.push(`处理人：${holders.length > 0 ? holders.join("、") : "（无）"}`);
-    if (stage.workdays?.used !== null && stage.workdays?.used !== undefined) lines.push(`已用 ${stage.workdays.used} 个工作日`);
-    lines.push(`期限：${stage.deadlinePending ? "待加载下一年工作日历后计算" : left(stage.workdays, stage.deadlineAt)}${stage.overdue ? "（已逾期）" : ""}`);
+    if (stage.elapses && stage.deadlineAt) {
+      lines.push(`${shanghaiDate(stage.deadlineAt)} 届满，届满后自动进入下一环节`);
+    } else {
+      const holders = stage.tasks.filter((t) => t.status === "pending").map((t) => t.userName);
+      lines.push(`处理人：${holders.length > 0 ? holders.join("、") : "（无）"}`);
+      if (stage.workdays?.used !== null && stage.workdays?.used !== undefined) lines.push(`已用 ${stage.workdays.used} 个工作日`);
+      lines.push(`期限：${stage.deadlinePending ? "待加载下一年工作日历后计算" : left(stage.workdays, stage.deadlineAt)}${stage.overdue ? "（已逾期）" : ""}`);
+    }
   }
   const last = r.history.filter((h) => h.outcome === "ok").at(-1);
   if (last) lines.push(`最近：${shanghaiDate(last.at)} ${last.action.replace(/^request\./, "")}`);

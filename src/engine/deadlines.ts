@@ -1,5 +1,6 @@
 import {
   addCalendarDays,
+  addCalendarMonths,
   CalendarRangeError,
   endOfShanghaiDay,
   shanghaiDate,
@@ -26,7 +27,9 @@ function dayOfMonthOnOrAfter(date: string, day: number): string {
 
 /**
  * A stage's deadline: the end (Asia/Shanghai) of the Nth working day after the day it opened, the opening
- * day not counted; or the end of the Nth calendar day. Throws CalendarRangeError past the loaded years.
+ * day not counted; or the end of the Nth calendar day, month, or the given day of the month. Throws
+ * CalendarRangeError past the loaded years for working days only: a calendar deadline stands without the
+ * calendar, and only its 催办 day, the working day before, falls back to the calendar day before.
  */
 function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, anchorAt?: Date): StageTimes {
   const start = shanghaiDate(anchorAt ?? openedAt);
@@ -35,12 +38,23 @@ function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, 
       ? calendar.addWorkdays(start, spec.workdays)
       : "calendarDays" in spec
         ? addCalendarDays(start, spec.calendarDays)
-        : dayOfMonthOnOrAfter(start, spec.dayOfMonth);
+        : "calendarMonths" in spec
+          ? addCalendarMonths(start, spec.calendarMonths)
+          : dayOfMonthOnOrAfter(start, spec.dayOfMonth);
   const deadlineAt = endOfShanghaiDay(deadlineDay);
-  let remindAt: Date | null = shanghaiInstant(calendar.previousWorkday(deadlineDay), REMIND_AT);
+  let remindAt: Date | null = shanghaiInstant(remindDay(calendar, deadlineDay, spec), REMIND_AT);
   if (remindAt <= openedAt) remindAt = shanghaiInstant(deadlineDay, REMIND_AT);
   if (remindAt <= openedAt || remindAt >= deadlineAt) remindAt = null;
   return { deadlineAt, remindAt };
+}
+
+function remindDay(calendar: WorkCalendar, deadlineDay: string, spec: DeadlineSpec): string {
+  try {
+    return calendar.previousWorkday(deadlineDay);
+  } catch (err) {
+    if (err instanceof CalendarRangeError && !("workdays" in spec)) return addCalendarDays(deadlineDay, -1);
+    throw err;
+  }
 }
 
 /**

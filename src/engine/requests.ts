@@ -29,7 +29,8 @@ import { conflict, forbidden, notFound, unprocessable } from "../errors";
 import { parseInput } from "../validation";
 import { stageTimesOrPending } from "./deadlines";
 import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
-import { mutate, type Journal } from "./mutate";
+import { auditAppendMany } from "../audit/append";
+import { Journal, mutate } from "./mutate";
 import { enqueueCardSettlements, enqueueCards } from "./notify";
 import {
   cardRequest,
@@ -96,7 +97,7 @@ interface FlowService {
     owner?: { unitId: string; unitName: string; applicantId: string };
   }>;
   /** What a completed request sets in motion, in the completing transaction. */
-  complete?(step: Step): Promise<void>;
+  complete?(step: Progress): Promise<void>;
 }
 
 const FLOW_SERVICES: Record<string, FlowService> = {
@@ -158,12 +159,16 @@ export const actionInputSchema = z.discriminatedUnion("action", [
 export type ActionInput = z.output<typeof actionInputSchema>;
 type ActionOf<A extends ActionInput["action"]> = Extract<ActionInput, { action: A }>;
 
-/** What every action on a locked request works with. */
-interface Step {
+/** What moving a locked request on works with: a person's action, or a timer's (no actor). */
+interface Progress {
   ctx: ServiceContext;
   tx: Db;
   j: Journal;
   req: LockedRequest;
+}
+
+/** What every action on a locked request works with. */
+interface Step extends Progress {
   actor: Actor;
 }
 
@@ -450,7 +455,7 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
 }
 
 /** Ends the request (已办结, 已驳回, 已撤回): no current stage from now on. */
-async function closeRequest(step: Step, status: "completed" | "rejected" | "withdrawn") {
+async function closeRequest(step: Progress, status: "completed" | "rejected" | "withdrawn") {
   const now = step.ctx.clock.now();
   await step.tx
     .update(requests)
@@ -462,7 +467,7 @@ async function closeRequest(step: Step, status: "completed" | "rejected" | "with
 
 /** Queues a notice card about this request; `key` makes it once-only where the event has a natural id. */
 async function notifyAbout(
-  step: Step,
+  step: Progress,
   userIds: string[],
   kind: string,
   notice: { title: string; summary: string; tone?: CardTone },
@@ -473,7 +478,7 @@ async function notifyAbout(
 }
 
 /** Opens the stage after `from`, or completes the request when there is none. */
-async function advance(step: Step, from: StageDef): Promise<string> {
+async function advance(step: Progress, from: StageDef): Promise<string> {
   const { ctx, tx, j, req } = step;
   const next = nextStage(flowStages(req.flow, req.profile), from, req.facts as RequestFacts);
   if (next) {
@@ -485,6 +490,21 @@ async function advance(step: Step, from: StageDef): Promise<string> {
   await FLOW_SERVICES[req.flow]?.complete?.(step);
   await notifyAbout(step, [req.applicantId], "result", { title: "申请已办结", summary: `「${req.title}」全部环节已完成`, tone: "success" });
   return `「${from.name}」已完成，申请已办结`;
+}
+
+/**
+ * The end of a period stage (StageDef.elapses), fired by its timer in the timer's transaction: the run closes
+ * as elapsed, the moment it marks is recorded, and the next stage opens (or the request completes).
+ */
+export async function elapseStage(ctx: ServiceContext, tx: Db, req: LockedRequest, run: StageRunRow, timerId: number) {
+  const j = new Journal({ ...ctx, actor: null, channel: "timer" });
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  const now = ctx.clock.now();
+  await closeRun(tx, run, "elapsed", now);
+  audit(j, req, "stage.elapse", stage.key, { timerId, deadlineAt: run.deadlineAt?.toISOString() ?? null });
+  if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
+  await advance({ ctx, tx, j, req }, stage);
+  await auditAppendMany(tx, j.entries);
 }
 
 async function reject(step: Step, input: ActionOf<"reject">) {
@@ -729,7 +749,7 @@ async function extend(step: Step, input: ActionOf<"extend">) {
   // The extension counts from the current deadline day.
   const times = stageTimesOrPending(ctx.calendar, run.openedAt, spec, run.deadlineAt);
   if (times.pending) throw unprocessable("calendar_out_of_range", "延长后的期限超出已加载的工作日历，请先加载下一年的放假安排");
-  await rescheduleRun(tx, run, times);
+  await rescheduleRun(tx, run, times, stage);
   audit(j, req, "request.extend", stage.key, {
     days: daysToAdd,
     reason,
@@ -793,7 +813,7 @@ export async function recomputePendingDeadlines({ ctx }: { ctx: ServiceContext }
       const stage = stageDef(req.flow, req.profile, run.stage);
       const times = await stageTimesFor(ctx, tx, req, stage, run.openedAt, run.id);
       if (!times.deadlineAt) return false;
-      await rescheduleRun(tx, run, times);
+      await rescheduleRun(tx, run, times, stage);
       audit(j, req, "stage.deadline_set", stage.key, { deadlineAt: times.deadlineAt.toISOString() });
       return true;
     });

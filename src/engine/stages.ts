@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
-import { taskCard, type CardRequest, type CardStage } from "../../cards";
+import { noticeCard, taskCard, type CardRequest, type CardStage } from "../../cards";
 import { PARTY_NAMES, type DeadlineSpec, type Party, type StageDef } from "../../flows/types";
 import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../calendar";
 import type { ServiceContext } from "../context";
@@ -40,11 +40,17 @@ export async function partyUsers(tx: Db, req: RequestRow, party: Party): Promise
   return users.map((u) => u.id).filter((id) => id !== req.applicantId);
 }
 
-function deadlineText(spec: DeadlineSpec | undefined, deadlineAt: Date | null, pending: boolean): string | null {
-  if (!spec) return null;
+function deadlineSpan(spec: DeadlineSpec): string {
+  if ("workdays" in spec) return `${spec.workdays} 个工作日`;
+  if ("calendarDays" in spec) return `${spec.calendarDays} 个日历天`;
+  if ("calendarMonths" in spec) return `${spec.calendarMonths} 个月`;
+  return `每月 ${spec.dayOfMonth} 日`;
+}
+
+function deadlineText(stage: StageDef, deadlineAt: Date | null, pending: boolean): string | null {
+  if (!stage.deadline) return null;
   if (pending) return "工作日历尚未覆盖期限所在年份，期限待加载后计算";
-  const span = "workdays" in spec ? `${spec.workdays} 个工作日` : "calendarDays" in spec ? `${spec.calendarDays} 个日历天` : `每月 ${spec.dayOfMonth} 日`;
-  return `${shanghaiDate(deadlineAt!)} 前（${span}）`;
+  return `${shanghaiDate(deadlineAt!)} ${stage.elapses ? "届满" : "前"}（${deadlineSpan(stage.deadline)}）`;
 }
 
 export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">, pending = false): CardStage {
@@ -54,7 +60,7 @@ export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">,
     canReject: stage.canReject ?? false,
     canReturn: stage.canReturn ?? false,
     canFail: Boolean(stage.onFail),
-    deadlineText: deadlineText(stage.deadline, run.deadlineAt, pending),
+    deadlineText: deadlineText(stage, run.deadlineAt, pending),
   };
 }
 
@@ -89,7 +95,8 @@ export async function stageTimesFor(
 
 /**
  * Opens a stage: a run, one task per assignee, its timers (催办 and overdue), and a card to each assignee,
- * all in the caller's transaction.
+ * all in the caller's transaction. A period (StageDef.elapses) has no tasks: its parties get a notice, and its
+ * end is a timer that opens the next stage.
  */
 export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest, stage: StageDef, note?: string) {
   const now = ctx.clock.now();
@@ -121,6 +128,15 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
       earliestAt,
     })
     .returning();
+  await tx.update(requests).set({ currentStage: stage.key, updatedAt: now }).where(eq(requests.id, req.id));
+  req.currentStage = stage.key;
+  await scheduleTimers(tx, run!, times.remindAt, stage);
+  if (stage.elapses) {
+    const recipients = [...new Set(assignees.map((a) => a.userId))];
+    const card = noticeCard(cardRequest(req), `${stage.name}开始`, `${deadlineText(stage, run!.deadlineAt, times.pending)}，期满后自动进入下一环节`);
+    await enqueueCards(tx, now, recipients, "period", card, `period:${run!.id}`);
+    return;
+  }
   const created = await tx
     .insert(tasks)
     .values(
@@ -134,12 +150,6 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
       })),
     )
     .returning({ id: tasks.id, userId: tasks.userId });
-  await scheduleTimers(tx, run!, times.remindAt);
-  await tx
-    .update(requests)
-    .set({ currentStage: stage.key, updatedAt: now })
-    .where(eq(requests.id, req.id));
-  req.currentStage = stage.key;
   await enqueueCards(
     tx,
     now,
@@ -166,21 +176,21 @@ export async function pendingHolders(tx: Db, runId: number): Promise<string[]> {
   return rows.map((r) => r.userId);
 }
 
-export async function scheduleTimers(tx: Db, run: StageRunRow, remindAt: Date | null) {
+export async function scheduleTimers(tx: Db, run: StageRunRow, remindAt: Date | null, stage: Pick<StageDef, "elapses">) {
   const rows: (typeof timers.$inferInsert)[] = [];
   if (remindAt) rows.push({ kind: "remind", requestId: run.requestId, stageRunId: run.id, runAt: remindAt });
-  if (run.deadlineAt) rows.push({ kind: "overdue", requestId: run.requestId, stageRunId: run.id, runAt: run.deadlineAt });
+  if (run.deadlineAt) rows.push({ kind: stage.elapses ? "elapse" : "overdue", requestId: run.requestId, stageRunId: run.id, runAt: run.deadlineAt });
   if (rows.length > 0) await tx.insert(timers).values(rows);
 }
 
 /** A new deadline for an open run (extended, or filled in once the calendar covers it): timers follow it. */
-export async function rescheduleRun(tx: Db, run: StageRunRow, times: StageTimes) {
+export async function rescheduleRun(tx: Db, run: StageRunRow, times: StageTimes, stage: Pick<StageDef, "elapses">) {
   await tx.update(stageRuns).set({ deadlineAt: times.deadlineAt, overdue: false }).where(eq(stageRuns.id, run.id));
   await tx
     .update(timers)
     .set({ status: "cancelled" })
     .where(and(eq(timers.stageRunId, run.id), eq(timers.status, "pending")));
-  await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt);
+  await scheduleTimers(tx, { ...run, deadlineAt: times.deadlineAt }, times.remindAt, stage);
 }
 
 /** Ends a run: its status, its still-pending tasks cancelled (returned), its timers cancelled. */

@@ -143,6 +143,8 @@ export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: {
       stage: run.stage,
       name: def.name,
       mode: run.mode,
+      // A period: nobody holds it, it ends by itself at deadlineAt.
+      elapses: def.elapses ?? false,
       status: run.status,
       openedAt: run.openedAt,
       closedAt: run.closedAt,

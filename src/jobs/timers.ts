@@ -7,7 +7,8 @@ import type { ServiceContext } from "../context";
 import { usersWithRole } from "../directory/queries";
 import { stageDef } from "../engine/flow";
 import { enqueueCards } from "../engine/notify";
-import { cardRequest, pendingHolders } from "../engine/stages";
+import { elapseStage } from "../engine/requests";
+import { cardRequest, partyUsers, pendingHolders } from "../engine/stages";
 
 /**
  * Fires every due timer, one per transaction, each claimed with FOR UPDATE SKIP LOCKED so several replicas
@@ -37,15 +38,23 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
       const card = cardRequest({ ...req, unitName: unit?.name ?? req.unitId });
       const deadline = run.deadlineAt ? shanghaiDate(run.deadlineAt) : "";
 
+      if (timer.kind === "elapse") {
+        await elapseStage(ctx, tx, { ...req, unitName: unit?.name ?? req.unitId }, run, timer.id);
+        return true;
+      }
+
       if (timer.kind === "remind") {
+        // A period has no holders: its parties are reminded that it is about to end.
+        const to = stage.elapses ? [...new Set((await Promise.all(stage.parties.map((p) => partyUsers(tx, req, p)))).flat())] : pending;
+        const text = stage.elapses ? `「${stage.name}」将于 ${deadline} 届满，届满后自动进入下一环节` : `「${stage.name}」将于 ${deadline} 到期，请尽快处理`;
         const entry = await auditAppend(tx, now, {
           action: "timer.remind",
           requestId: req.id,
           stage: stage.key,
           channel: "timer",
-          details: { timerId: timer.id, to: pending },
+          details: { timerId: timer.id, to },
         });
-        await enqueueCards(tx, now, pending, "remind", noticeCard(card, "催办", `「${stage.name}」将于 ${deadline} 到期，请尽快处理`, "warning"), `remind:${entry.seq}`);
+        await enqueueCards(tx, now, to, "remind", noticeCard(card, stage.elapses ? "提醒" : "催办", text, "warning"), `remind:${entry.seq}`);
         return true;
       }
 

@@ -54,6 +54,7 @@ const STATUS_TEXT: Record<string, string> = {
   returned: "已退回",
   failed: "未通过",
   withdrawn: "已撤回",
+  elapsed: "已届满",
 };
 const TASK_TEXT: Record<string, string> = {
   pending: "待处理",
