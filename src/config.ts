@@ -7,6 +7,7 @@ import { tencentGateway } from "./sms/tencent";
 import { totpKeyFrom } from "./access/totp";
 import { POLICY_PROFILES } from "../flows/application";
 import { parseInput } from "./validation";
+import type { CloudCapacity } from "./resources/capacity-notices";
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal("").transform(() => undefined));
 
@@ -52,6 +53,10 @@ const configSchema = z
   ALIYUN_SMS_TEMPLATE_CODE: optional(z.string().regex(/^SMS_\w+$/, "应为模板 CODE（如 SMS_12345678）")),
   // 32 bytes as 64 hex digits. Without it a random key lives in memory: codes then die with the process,
   // which is fine for one instance; replicas must share it.
+  // The cloud's total capacity, all three or none: 001 第十九条 (徽州) alerts at 70% of it allocated.
+  CLOUD_CAPACITY_VCPU: optional(z.coerce.number().int().positive()),
+  CLOUD_CAPACITY_MEMORY_GB: optional(z.coerce.number().int().positive()),
+  CLOUD_CAPACITY_STORAGE_GB: optional(z.coerce.number().int().positive()),
   ACCESS_CODE_KEY: optional(z.string().regex(/^[0-9a-fA-F]{64}$/, "应为 64 位十六进制（32 字节）")),
 })
   .superRefine((config, ctx) => {
@@ -59,10 +64,16 @@ const configSchema = z
     if (set.length > 0 && set.length < WECOM_REQUIRED.length)
       for (const key of WECOM_REQUIRED.filter((k) => config[k] === undefined))
         ctx.addIssue({ code: "custom", path: [key], message: "配置企业微信时必须同时设置" });
+    const capacity = CAPACITY_KEYS.filter((k) => config[k] !== undefined);
+    if (capacity.length > 0 && capacity.length < CAPACITY_KEYS.length)
+      for (const key of CAPACITY_KEYS.filter((k) => config[k] === undefined))
+        ctx.addIssue({ code: "custom", path: [key], message: "云平台总容量的三项须同时设置" });
     const smsRequired = config.SMS_GATEWAY === "console" ? [] : SMS_REQUIRED[config.SMS_GATEWAY];
     for (const key of smsRequired.filter((k) => config[k] === undefined))
       ctx.addIssue({ code: "custom", path: [key], message: `SMS_GATEWAY=${config.SMS_GATEWAY} 时必须设置` });
   });
+
+const CAPACITY_KEYS = ["CLOUD_CAPACITY_VCPU", "CLOUD_CAPACITY_MEMORY_GB", "CLOUD_CAPACITY_STORAGE_GB"] as const;
 
 const SMS_REQUIRED = {
   tencent: ["TENCENT_SMS_SECRET_ID", "TENCENT_SMS_SECRET_KEY", "TENCENT_SMS_SDK_APP_ID", "TENCENT_SMS_SIGN_NAME", "TENCENT_SMS_TEMPLATE_ID"],
@@ -97,6 +108,12 @@ export function wecomConfig(config: Config): WecomConfig | null {
     detailUrl: config.WECOM_DETAIL_URL,
     publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
   };
+}
+
+/** The cloud's total capacity, or null when it is not configured. */
+export function cloudCapacity(config: Config): CloudCapacity | null {
+  if (config.CLOUD_CAPACITY_VCPU === undefined) return null;
+  return { vcpu: config.CLOUD_CAPACITY_VCPU, memoryGb: config.CLOUD_CAPACITY_MEMORY_GB!, storageGb: config.CLOUD_CAPACITY_STORAGE_GB! };
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {

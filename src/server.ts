@@ -2,7 +2,7 @@ import { serve } from "@hono/node-server";
 import { migrateDatabase, openDatabase } from "../db/client";
 import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
-import { accessKeys, readConfig, smsGateway, wecomConfig } from "./config";
+import { accessKeys, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
 import { systemClock } from "./context";
 import { ServiceError } from "./errors";
 import { createApp } from "./http/app";
@@ -39,13 +39,23 @@ async function main() {
       );
     });
     jobs = startJobs(
-      { db: database.db, clock: systemClock, calendars, profile: config.POLICY_PROFILE, sender: wecom?.sender ?? consoleSender(), log },
+      {
+        db: database.db,
+        clock: systemClock,
+        calendars,
+        profile: config.POLICY_PROFILE,
+        sender: wecom?.sender ?? consoleSender(),
+        capacity: cloudCapacity(config),
+        log,
+      },
       config.JOB_INTERVAL_MS,
     );
     const running = jobs;
     const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
     const channel = wecomSettings ? `企业微信（${wecomSettings.apiBase}）` : "控制台（未配置企业微信）";
     console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}  消息：${channel}`);
+    if (config.POLICY_PROFILE === "huizhou" && !cloudCapacity(config))
+      console.log("提示：徽州政策要求资源接近云平台容量 70% 时预警（001 第十九条），请设置 CLOUD_CAPACITY_VCPU、CLOUD_CAPACITY_MEMORY_GB、CLOUD_CAPACITY_STORAGE_GB");
     // PGlite must be closed or its directory is left inconsistent: stop taking requests, finish jobs, close.
     const shutdown = async (signal: string) => {
       if (stopping) return;

@@ -4,7 +4,8 @@ import type { Clock, ServiceContext } from "../context";
 import { recomputePendingDeadlines } from "../engine/requests";
 import { runAccessExpiry } from "../access/expiry";
 import { proposeRevocations } from "../resources/revocation-proposals";
-import { halfYearlyReview } from "../resources/adjustment-proposals";
+import { bazhongQuarterlyReview, halfYearlyReview } from "../resources/adjustment-proposals";
+import { bazhongExpansionNotices, cloudCapacityAlert, type CloudCapacity } from "../resources/capacity-notices";
 import { remindYearlyDemand } from "../resources/demand";
 import { draftMonthlyStatement } from "../billing/monthly-draft";
 import { dispatchOutbox, type Sender } from "./outbox";
@@ -35,6 +36,8 @@ export interface JobDeps {
   calendars: CalendarStore;
   profile: string;
   sender: Sender;
+  /** The cloud's total capacity, when configured: 001 第十九条's alert at 70% of it allocated. */
+  capacity?: CloudCapacity | null;
   log?: (line: string) => void;
 }
 
@@ -54,7 +57,14 @@ export async function runJobsOnce(deps: JobDeps) {
   const fired = await runDueTimers(ctx);
   await runAccessExpiry(ctx);
   await proposeRevocations(ctx);
-  await halfYearlyReview(ctx);
+  // 巴中 has its own utilisation rules (003 第二十四条); the other profiles follow 004 第十九条(三).
+  if (ctx.profile === "bazhong") {
+    await bazhongQuarterlyReview(ctx);
+    await bazhongExpansionNotices(ctx);
+  } else {
+    await halfYearlyReview(ctx);
+  }
+  if (deps.capacity) await cloudCapacityAlert(ctx, deps.capacity);
   await remindYearlyDemand(ctx);
   await draftMonthlyStatement(ctx);
   await deps.sender.upkeep?.();

@@ -24,7 +24,8 @@ function requireViewer(ctx: ServiceContext) {
     throw forbidden("利用率数据供统筹管理单位、评估实施单位和复核单位查看");
 }
 
-async function dailyFigures(ctx: ServiceContext, vm: string, from: string, to: string): Promise<DailyFigures[]> {
+/** One VM's daily figures from `from` to `to` (inclusive), oldest first. */
+export async function vmDailyFigures(ctx: ServiceContext, vm: string, from: string, to: string): Promise<DailyFigures[]> {
   const rows = await ctx.db
     .select()
     .from(vmDailyMetrics)
@@ -39,7 +40,7 @@ async function dailyFigures(ctx: ServiceContext, vm: string, from: string, to: s
  */
 export async function vmUtilisation({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof utilisationQuery> }) {
   requireViewer(ctx);
-  const all = await dailyFigures(ctx, input.vm, addCalendarDays(input.from, -HEADROOM_WINDOW_DAYS), input.to);
+  const all = await vmDailyFigures(ctx, input.vm, addCalendarDays(input.from, -HEADROOM_WINDOW_DAYS), input.to);
   const days = all
     .filter((d) => d.date >= input.from)
     .map((d) => {
@@ -73,7 +74,7 @@ export async function scaleUpCheck({ ctx, input }: { ctx: ServiceContext; input:
     if (err instanceof CalendarRangeError) throw unprocessable("calendar_out_of_range", "所需的工作日超出已加载的工作日历");
     throw err;
   }
-  const figures = await dailyFigures(ctx, input.vm, workdays.at(-1)!, workdays[0]!);
+  const figures = await vmDailyFigures(ctx, input.vm, workdays.at(-1)!, workdays[0]!);
   const byDate = new Map(figures.map((f) => [f.date, f]));
   return { vm: input.vm, asOf, workdays, ...scaleUpEvidence(input.kind as ScaleKind, workdays.map((d) => byDate.get(d) ?? null)) };
 }

@@ -1,13 +1,88 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
 import type { AdjustmentFacts } from "../../flows/adjustment";
-import { addCalendarDays, shanghaiDate } from "../calendar";
+import { addCalendarDays, addCalendarMonths, shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
-import { vmUtilisation } from "../metrics/views";
+import { BAZHONG, bazhongDataDiskShrink, bazhongQuarterShrink } from "../metrics/rules";
+import { vmDailyFigures, vmUtilisation } from "../metrics/views";
 import { busyResources, lockResources } from "./claims";
-import { describeResource, ownerOf } from "./revocation";
+import { describeResource, ownerOf, type ResourceRow } from "./revocation";
+
+type VmSpec = { vcpu: number; memoryGb: number; diskGb?: number };
+
+/** What a review concluded for one VM: the sizes to propose and why (one sentence per rule that held). */
+interface ScaleDownFinding {
+  to: AdjustmentFacts["to"];
+  reasons: string[];
+}
+
+// The review's proposals are remembered under this scope, one key per VM and period, so a period proposes a VM
+// once, and a VM with nothing to propose is not read again in the same period.
+const REVIEWED = "scale-down-proposal";
+
+/** Half the vCPU and memory, the starting point a review proposes; the provider's plan and the unit's answer follow. */
+function halved(spec: VmSpec): AdjustmentFacts["to"] | null {
+  const to = { vcpu: Math.max(1, Math.floor(spec.vcpu / 2)), memoryGb: Math.max(1, Math.floor(spec.memoryGb / 2)) };
+  return to.vcpu === spec.vcpu && to.memoryGb === spec.memoryGb ? null : to;
+}
+
+/**
+ * Looks at every delivered VM not yet reviewed for `period` and opens a scale-down proposal (the adjustment flow,
+ * origin "review", owned by the VM's unit) for each one `judge` finds. Returns how many were opened.
+ */
+async function proposeScaleDowns(
+  ctx: ServiceContext,
+  review: { period: string; label: string; judge: (vm: ResourceRow, spec: VmSpec) => Promise<ScaleDownFinding | null> },
+): Promise<number> {
+  const { period } = review;
+  const vms = await ctx.db
+    .select()
+    .from(resources)
+    .where(and(eq(resources.status, "delivered"), eq(resources.kind, "vm"), isNotNull(resources.instanceId)));
+  // Reviewed already this period (the job runs every round): skip before reading any figures.
+  const reviewed = new Set(
+    (await ctx.db.select({ key: inboundEvents.key }).from(inboundEvents).where(and(eq(inboundEvents.scope, REVIEWED), eq(inboundEvents.fingerprint, period)))).map(
+      (r) => r.key,
+    ),
+  );
+  const remember = { scope: REVIEWED, fingerprint: period, createdAt: ctx.clock.now() };
+  let opened = 0;
+  for (const vm of vms.filter((v) => !reviewed.has(`${v.id}:${period}`))) {
+    const spec = vm.spec as VmSpec;
+    const finding = await review.judge(vm, spec);
+    if (!finding) {
+      await ctx.db.insert(inboundEvents).values({ ...remember, key: `${vm.id}:${period}` }).onConflictDoNothing();
+      continue;
+    }
+    const done = await mutate({ ...ctx, actor: null, channel: "timer" }, { action: "adjustment.propose" }, async (tx, j) => {
+      // A VM another change is under way for is looked at again in a later round.
+      const [locked] = await lockResources(tx, [vm.id]);
+      if (!locked || locked.status !== "delivered" || (await busyResources(tx, [vm.id])).size > 0) return false;
+      const [fresh] = await tx
+        .insert(inboundEvents)
+        .values({ ...remember, key: `${vm.id}:${period}` })
+        .onConflictDoNothing()
+        .returning({ key: inboundEvents.key });
+      if (!fresh) return false;
+      const facts: AdjustmentFacts = {
+        direction: "down",
+        resourceId: vm.id,
+        resourceName: describeResource(vm),
+        from: { vcpu: spec.vcpu, memoryGb: spec.memoryGb, diskGb: spec.diskGb },
+        to: finding.to,
+        evidence: finding.reasons.map((reason) => ({ kind: "low_load", ok: true, reason })),
+        origin: "review",
+      };
+      const form = { direction: "down", resource: vm.id, to: finding.to, reason: `${review.label}：${finding.reasons.join("；")}` };
+      await openRequest({ ctx, tx, j }, { flow: "adjustment", title: `缩容 ${vm.name}（${vm.system}）`, form, facts, ...(await ownerOf(tx, [vm])) }, { origin: "review", period });
+      return true;
+    });
+    if (done) opened++;
+  }
+  return opened;
+}
 
 /**
  * 半年评估 (004 第十九条(三)): in January and July, every VM with a low-load month (more than 15 low-load days)
@@ -18,56 +93,61 @@ export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
   const month = Number(today.slice(5, 7));
   if (month !== 1 && month !== 7) return 0;
-  const half = `${today.slice(0, 4)}-${month === 1 ? "H1" : "H2"}`;
-  const from = `${month === 1 ? Number(today.slice(0, 4)) - 1 : today.slice(0, 4)}-${month === 1 ? "07" : "01"}-01`;
-  const to = addCalendarDays(`${today.slice(0, 7)}-01`, -1);
-  const vms = await ctx.db
-    .select()
-    .from(resources)
-    .where(and(eq(resources.status, "delivered"), eq(resources.kind, "vm"), isNotNull(resources.instanceId)));
-  // Reviewed already this half-year (the job runs every round): skip before reading any figures.
-  const reviewed = new Set(
-    (await ctx.db.select({ key: inboundEvents.key }).from(inboundEvents).where(and(eq(inboundEvents.scope, "scale-down-proposal"), eq(inboundEvents.fingerprint, half)))).map((r) => r.key),
-  );
-  let opened = 0;
-  for (const vm of vms.filter((v) => !reviewed.has(`${v.id}:${half}`))) {
-    const usage = await vmUtilisation({ ctx: { ...ctx, actor: null }, input: { vm: vm.instanceId!, from, to } });
-    const low = usage.months.filter((m) => m.lowLoad);
-    const spec = vm.spec as { vcpu: number; memoryGb: number; diskGb?: number };
-    const target = { vcpu: Math.max(1, Math.floor(spec.vcpu / 2)), memoryGb: Math.max(1, Math.floor(spec.memoryGb / 2)) };
-    if (low.length === 0 || (target.vcpu === spec.vcpu && target.memoryGb === spec.memoryGb)) {
-      // Nothing to propose: remembered as reviewed, so the rest of the half-year does not read its figures again.
-      await ctx.db
-        .insert(inboundEvents)
-        .values({ scope: "scale-down-proposal", key: `${vm.id}:${half}`, fingerprint: half, createdAt: ctx.clock.now() })
-        .onConflictDoNothing();
-      continue;
-    }
-    const done = await mutate({ ...ctx, actor: null, channel: "timer" }, { action: "adjustment.propose" }, async (tx, j) => {
-      // A VM another change is under way for is looked at again in a later round.
-      const [locked] = await lockResources(tx, [vm.id]);
-      if (!locked || locked.status !== "delivered" || (await busyResources(tx, [vm.id])).size > 0) return false;
-      const [fresh] = await tx
-        .insert(inboundEvents)
-        .values({ scope: "scale-down-proposal", key: `${vm.id}:${half}`, fingerprint: half, createdAt: ctx.clock.now() })
-        .onConflictDoNothing()
-        .returning({ key: inboundEvents.key });
-      if (!fresh) return false;
-      const lowMonths = low.map((m) => `${m.month}（${m.lowLoadDays} 天）`).join("、");
-      const facts: AdjustmentFacts = {
-        direction: "down",
-        resourceId: vm.id,
-        resourceName: describeResource(vm),
-        from: { vcpu: spec.vcpu, memoryGb: spec.memoryGb, diskGb: spec.diskGb },
-        to: target,
-        evidence: [{ kind: "low_load", ok: true, reason: `低负载月份：${lowMonths}` }],
-        origin: "review",
-      };
-      const form = { direction: "down", resource: vm.id, to: target, reason: `半年评估：${lowMonths}为低负载（004 第十九条）` };
-      await openRequest({ ctx, tx, j }, { flow: "adjustment", title: `缩容 ${vm.name}（${vm.system}）`, form, facts, ...(await ownerOf(tx, [vm])) }, { origin: "review", lowMonths: low });
-      return true;
-    });
-    if (done) opened++;
-  }
-  return opened;
+  const firstOfMonth = `${today.slice(0, 7)}-01`;
+  const from = addCalendarMonths(firstOfMonth, -6);
+  const to = addCalendarDays(firstOfMonth, -1);
+  return proposeScaleDowns(ctx, {
+    period: `${today.slice(0, 4)}-${month === 1 ? "H1" : "H2"}`,
+    label: "半年评估",
+    async judge(vm, spec) {
+      const usage = await vmUtilisation({ ctx: { ...ctx, actor: null }, input: { vm: vm.instanceId!, from, to } });
+      const low = usage.months.filter((m) => m.lowLoad);
+      const target = halved(spec);
+      if (low.length === 0 || !target) return null;
+      return { to: target, reasons: [`低负载月份：${low.map((m) => `${m.month}（${m.lowLoadDays} 天）`).join("、")}（004 第十九条）`] };
+    },
+  });
+}
+
+/**
+ * 巴中 (003 第二十四条(二)(三)), instead of the half-yearly review: at the start of each quarter, a VM whose vCPU
+ * and memory peaks over the past quarter stayed at or below 30% is proposed half of both; in January, a data
+ * disk whose free space stayed above 500 GB all of the past year is proposed smaller by what it had beyond
+ * 500 GB, keeping 500 GB free at its fullest day. Both rules make one proposal per VM and quarter.
+ */
+export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<number> {
+  const today = shanghaiDate(ctx.clock.now());
+  const month = Number(today.slice(5, 7));
+  if (month % 3 !== 1) return 0;
+  const firstOfMonth = `${today.slice(0, 7)}-01`;
+  const quarterFrom = addCalendarMonths(firstOfMonth, -3);
+  const to = addCalendarDays(firstOfMonth, -1);
+  const yearly = month === 1;
+  const yearFrom = addCalendarMonths(firstOfMonth, -12);
+  return proposeScaleDowns(ctx, {
+    period: `${today.slice(0, 4)}-Q${(month + 2) / 3}`,
+    label: yearly ? "季度与年度评估" : "季度评估",
+    async judge(vm, spec) {
+      const days = await vmDailyFigures(ctx, vm.instanceId!, yearly ? yearFrom : quarterFrom, to);
+      const target: AdjustmentFacts["to"] = {};
+      const reasons: string[] = [];
+      const quarter = bazhongQuarterShrink(days.filter((d) => d.date >= quarterFrom));
+      const half = halved(spec);
+      if (quarter.shrink && half) {
+        Object.assign(target, half);
+        reasons.push(
+          `${quarterFrom}~${to} vCPU 峰值 ${quarter.vcpuPeak}%、内存峰值 ${quarter.memPeak}%，均未超过 ${BAZHONG.shrinkPeakAtMost}%（003 第二十四条(二)）`,
+        );
+      }
+      if (yearly && spec.diskGb !== undefined) {
+        const disk = bazhongDataDiskShrink(days);
+        const smaller = disk.shrink ? spec.diskGb - Math.floor(disk.minFreeGb! - BAZHONG.shrinkFreeGbAbove) : spec.diskGb;
+        if (disk.shrink && smaller >= 1 && smaller < spec.diskGb) {
+          target.diskGb = smaller;
+          reasons.push(`${yearFrom}~${to} 数据盘剩余空间最少 ${Math.round(disk.minFreeGb! * 100) / 100} GB，大于 ${BAZHONG.shrinkFreeGbAbove} GB（003 第二十四条(三)）`);
+        }
+      }
+      return reasons.length > 0 ? { to: target, reasons } : null;
+    },
+  });
 }
