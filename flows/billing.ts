@@ -3,7 +3,7 @@ import { byDay, wd, type FlowDef } from "./types";
 
 // Flow 6 of flows.md: 费用结算 (004 第四十一—四十七条). Drafted by yunshen on the 1st working day for the month
 // before; the provider exports it by the 15th, the reviewer checks it (new, adjusted, revoked and backup
-// resources highlighted), the provider submits it by the 25th, the manager approves, and all three sign.
+// resources highlighted, and billed dates the monitoring contradicts), the provider submits it by the 25th, the manager approves, and all three sign.
 // A statement the reviewer returns is drafted again from the ledger when the provider resubmits it.
 
 export const billingFormSchema = z.strictObject({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" }) });
@@ -13,7 +13,7 @@ export interface BillingFacts {
   total: number;
   units: { unitId: string; unitName: string; amount: number }[];
   lineCount: number;
-  /** Lines the reviewer looks at first: counts of new, adjusted, revoked, backup and unpriced. */
+  /** Lines the reviewer looks at first: counts of new, adjusted, revoked, backup, unpriced and dates not matching. */
   flagged: Record<string, number>;
   /** SHA-256 of the statement's canonical JSON as drafted: what the three parties sign. */
   sha256: string;
@@ -28,7 +28,7 @@ export const billingFlow: FlowDef<BillingFacts> = {
     { label: "月份", value: f.month },
     { label: "金额", value: `${f.total.toFixed(2)} 元（${f.lineCount} 项）` },
     ...(Object.keys(f.flagged).length > 0
-      ? [{ label: "重点核对", value: Object.entries(f.flagged).map(([k, n]) => `${FLAG_NAMES[k] ?? k} ${n}`).join("、") }]
+      ? [{ label: "重点核对", value: Object.entries(f.flagged).map(([k, n]) => `${BILLING_FLAG_NAMES[k] ?? k} ${n}`).join("、") }]
       : []),
   ],
   stages: {
@@ -45,4 +45,5 @@ export const billingFlow: FlowDef<BillingFacts> = {
   profiles: { default: { name: "004 第四十一—四十七条", sequence: ["export", "check", "submit", "approve", "sign"], attachments: [] } },
 };
 
-const FLAG_NAMES: Record<string, string> = { new: "新增", adjusted: "调整", revoked: "撤销", backup: "备份", unpriced: "无单价" };
+/** The flags of a statement's lines as the reviewer reads them. */
+export const BILLING_FLAG_NAMES: Record<string, string> = { new: "新增", adjusted: "调整", revoked: "撤销", backup: "备份", unpriced: "无单价", dates: "日期不符" };

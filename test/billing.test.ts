@@ -1,4 +1,6 @@
+import { asc, eq } from "drizzle-orm";
 import { describe, expect, test } from "vitest";
+import { resources } from "../db/schema";
 import { shanghaiInstant } from "../src/calendar";
 import { priceTableSchema, tableOn, type PriceTable } from "../src/billing/prices";
 import { statementFor, statementLine, type BillableResource, type SizeFrom } from "../src/billing/statement";
@@ -63,6 +65,16 @@ describe("monthly statement", () => {
     expect(s.total).toBe(288.6);
   });
 
+  test("billed dates the monitoring contradicts are flagged: running before delivery, or after the day of revocation", () => {
+    const revoked = vm({ revokedAt: shanghaiInstant("2026-11-25", "15:00") });
+    expect(statementLine("2026-11", revoked, [small], [v1], { first: "2026-11-10", last: "2026-11-25" })).toMatchObject({ flags: ["new", "revoked"], mismatch: [] });
+    const early = statementLine("2026-11", revoked, [small], [v1], { first: "2026-11-09", last: "2026-11-26" })!;
+    expect(early.flags).toEqual(["new", "revoked", "dates"]);
+    expect(early.mismatch).toEqual(["2026-11-09 起已有运行数据，早于交付日期 2026-11-10", "撤销日期 2026-11-25 后仍有运行数据（至 2026-11-26），资源可能未回收"]);
+    // What is billed does not change: the reviewer decides what the dates mean.
+    expect(early.amount).toBe(statementLine("2026-11", revoked, [small], [v1])!.amount);
+  });
+
   test("a price table file is checked: kinds, amounts with at most 4 decimals, a date", () => {
     const bad = priceTableSchema.safeParse({ version: "v 1", effectiveFrom: "2026-13-01", prices: { gpu: { perDay: 1 }, vm: { vcpuDay: 0.00001 } } });
     expect(bad.success).toBe(false);
@@ -99,9 +111,18 @@ describe("the statement from the ledger", () => {
       ]);
       expect(s.units).toEqual([{ unitId: "mz-rsj", unitName: "梅州市人力资源和社会保障局", amount: 289.6 }]);
       expect(s.lines.every((l: { flags: string[] }) => l.flags.includes("new"))).toBe(true);
+      // The monitoring saw the first VM running on 11-20, before its delivery: its dates are flagged.
+      const [first] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
+      ok(await t.call("xufeng", "PUT", `/api/resources/${first!.id}/instance`, { instanceId: "ins-bill-1" }));
+      const at = (d: string) => Math.floor(shanghaiInstant(d, "10:00").getTime() / 1000);
+      const samples = ["2026-11-20", "2026-11-24"].map((d) => ({ vm: "ins-bill-1", time: at(d), cpu: 20, mem: 30 }));
+      ok(await t.call("xufeng", "POST", "/api/metrics", { samples }, { "Idempotency-Key": "bill-1" }), 201);
+      const checked = ok(await t.call("guojun", "GET", "/api/billing/statements/2026-11"));
+      expect(checked.lines[0]).toMatchObject({ flags: ["new", "dates"], mismatch: ["2026-11-20 起已有运行数据，早于交付日期 2026-11-23"] });
+      expect(checked.lines.slice(1).every((l: { flags: string[] }) => !l.flags.includes("dates"))).toBe(true);
       const csv = await t.app.request("/api/billing/statements/2026-11?format=csv", { headers: { authorization: `Bearer ${t.tokens.guojun}` } });
       const text = Buffer.from(await csv.arrayBuffer()).subarray(3).toString("utf8");
-      expect(text.trimEnd().split("\r\n").at(-1)).toBe("合计,,,,,289.60,,");
+      expect(text.trimEnd().split("\r\n").at(-1)).toBe("合计,,,,,289.60,,,");
       expect((await t.call("yangfan", "GET", "/api/billing/statements/2026-11")).status).toBe(403);
       expect((await t.call("xufeng", "GET", "/api/billing/statements/2026-13")).status).toBe(400);
       expect(ok(await t.call("xufeng", "GET", "/api/billing/statements/2026-10")).lines).toEqual([]);

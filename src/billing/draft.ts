@@ -1,8 +1,8 @@
-import { and, asc, eq, gte, isNull, lte, or } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, isNull, lte, max, min, or } from "drizzle-orm";
 import { html } from "hono/html";
 import { z } from "zod";
-import { requests, resources, stageRuns, tasks, units, users } from "../../db/schema";
-import type { BillingFacts } from "../../flows/billing";
+import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } from "../../db/schema";
+import { BILLING_FLAG_NAMES, type BillingFacts } from "../../flows/billing";
 import { endOfShanghaiDay, shanghaiDate, shanghaiInstant } from "../calendar";
 import type { ServiceContext } from "../context";
 import { BOM, csvRow } from "../csv";
@@ -16,15 +16,15 @@ export const statementQuery = z.object({
   format: z.enum(["json", "csv"]).default("json"),
 });
 
-/**
- * The month's statement as it stands: every resource held during the month, counted per day at its size and
- * price. (The monthly sign-off flow around it — export, check, submit, approve, three signatures — is next.)
- */
 function requireStatementReader(ctx: ServiceContext) {
   if (ctx.actor && !ctx.actor.roles.some((r) => r === "provider" || r === "manager" || r === "reviewer"))
     throw forbidden("费用结算单由云服务商编制，统筹管理单位和复核单位审核");
 }
 
+/**
+ * The month's statement as it stands: every resource held during the month, counted per day at its size and
+ * price, with the days the monitoring saw each VM running (under its cloud id) to check the billed dates by.
+ */
 export async function draftStatement({ ctx, input }: { ctx: ServiceContext; input: { month: string } }) {
   requireStatementReader(ctx);
   const { first, last } = monthDays(input.month);
@@ -35,16 +35,23 @@ export async function draftStatement({ ctx, input }: { ctx: ServiceContext; inpu
     .where(and(lte(resources.deliveredAt, endOfShanghaiDay(last)), or(isNull(resources.revokedAt), gte(resources.revokedAt, shanghaiInstant(first)))))
     .orderBy(asc(resources.id));
   const sizes = await resourceSizeHistory(ctx.db, held.map((h) => h.r.id));
-  const statement = statementFor(input.month, held.map((h) => h.r), sizes, await listPriceTables(ctx.db));
+  const byInstance = new Map(held.filter((h) => h.r.instanceId).map((h) => [h.r.instanceId!, h.r.id]));
+  const running = byInstance.size
+    ? await ctx.db
+        .select({ vm: vmDailyMetrics.vm, first: min(vmDailyMetrics.date), last: max(vmDailyMetrics.date) })
+        .from(vmDailyMetrics)
+        .where(and(inArray(vmDailyMetrics.vm, [...byInstance.keys()]), gte(vmDailyMetrics.date, first), lte(vmDailyMetrics.date, last), gt(vmDailyMetrics.samples, 0)))
+        .groupBy(vmDailyMetrics.vm)
+    : [];
+  const seen = new Map(running.map((r) => [byInstance.get(r.vm)!, { first: r.first!, last: r.last! }]));
+  const statement = statementFor(input.month, held.map((h) => h.r), sizes, await listPriceTables(ctx.db), seen);
   const names = new Map(held.map((h) => [h.r.unitId, h.unitName]));
   return { ...statement, units: statement.units.map((u) => ({ ...u, unitName: names.get(u.unitId) ?? u.unitId })) };
 }
 
-const FLAG_NAMES: Record<string, string> = { new: "新增", adjusted: "调整", revoked: "撤销", backup: "备份", unpriced: "无单价" };
-
 /** The statement's lines as CSV for Excel (a BOM, and a 合计 row). */
 export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): string {
-  const lines = [BOM + csvRow(["资源", "单位", "系统", "类型", "计费天数", "金额(元)", "标记", "明细"])];
+  const lines = [BOM + csvRow(["资源", "单位", "系统", "类型", "计费天数", "金额(元)", "标记", "明细", "日期核对"])];
   for (const l of s.lines)
     lines.push(
       csvRow([
@@ -54,11 +61,12 @@ export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): str
         l.kind,
         l.days,
         l.amount.toFixed(2),
-        l.flags.map((f) => FLAG_NAMES[f]).join("、"),
+        l.flags.map((f) => BILLING_FLAG_NAMES[f]).join("、"),
         l.segments.map((g) => `${g.from}~${g.to} ${g.days}天×${g.dayPrice ?? "无单价"}`).join("；"),
+        (l.mismatch ?? []).join("；"),
       ]),
     );
-  lines.push(csvRow(["合计", "", "", "", "", s.total.toFixed(2), "", ""]));
+  lines.push(csvRow(["合计", "", "", "", "", s.total.toFixed(2), "", "", ""]));
   return lines.join("");
 }
 
@@ -86,7 +94,7 @@ const PARTY_TITLE: Record<string, string> = { manager: "统筹管理单位", app
 /** 附件13's layout: the statement's table, then the three parties' signatures. */
 export function statementPage(s: Awaited<ReturnType<typeof draftStatement>>, signatures: Awaited<ReturnType<typeof statementSignatures>>) {
   const rows = s.lines.map(
-    (l) => html`<tr><td>${l.name}</td><td>${l.system}</td><td>${l.kind}</td><td>${l.days}</td><td style="text-align:right">${l.amount.toFixed(2)}</td><td>${l.flags.map((f) => FLAG_NAMES[f]).join("、")}</td></tr>`,
+    (l) => html`<tr><td>${l.name}</td><td>${l.system}</td><td>${l.kind}</td><td>${l.days}</td><td style="text-align:right">${l.amount.toFixed(2)}</td><td>${l.flags.map((f) => BILLING_FLAG_NAMES[f]).join("、")}${l.mismatch?.length ? html`<br><small>${l.mismatch.join("；")}</small>` : ""}</td></tr>`,
   );
   const signed = ["manager", "applicant", "reviewer"].map((party) => {
     const vote = signatures?.votes.find((v) => v.party === party);

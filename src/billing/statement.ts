@@ -30,7 +30,13 @@ export interface Segment {
   dayPrice: number | null;
 }
 
-export type LineFlag = "new" | "adjusted" | "revoked" | "backup" | "unpriced";
+export type LineFlag = "new" | "adjusted" | "revoked" | "backup" | "unpriced" | "dates";
+
+/** The first and last day of the month the cloud's monitoring saw the resource running (its samples). */
+export interface SeenRunning {
+  first: string;
+  last: string;
+}
 
 export interface StatementLine {
   resourceId: number;
@@ -41,8 +47,12 @@ export interface StatementLine {
   days: number;
   amount: number;
   segments: Segment[];
-  /** What the reviewer checks first (004 第四十五条): new, adjusted, revoked and backup resources; days without a price. */
+  /**
+   * What the reviewer checks first (004 第四十五条): new, adjusted, revoked and backup resources; days without a
+   * price; billed dates the monitoring contradicts ("dates", explained in `mismatch`).
+   */
   flags: LineFlag[];
+  mismatch: string[];
 }
 
 // A resource delivered before sizes were kept has none: it is billed by its flat charge only.
@@ -70,8 +80,18 @@ export function monthDays(month: string): { first: string; last: string } {
   return { first, last };
 }
 
-/** A resource's lines for the month: billed from the day of delivery up to the day before revocation. */
-export function statementLine(month: string, r: BillableResource, sizes: SizeFrom[], tables: PriceTable[]): StatementLine | null {
+/**
+ * A resource's lines for the month: billed from the day of delivery up to the day before revocation. `seen`, the
+ * days the monitoring saw it running, flags billed dates it contradicts: running before delivery (days that go
+ * unbilled, or a delivery recorded late), or after revocation (resources perhaps never reclaimed).
+ */
+export function statementLine(
+  month: string,
+  r: BillableResource,
+  sizes: SizeFrom[],
+  tables: PriceTable[],
+  seen: SeenRunning | null = null,
+): StatementLine | null {
   const { first, last } = monthDays(month);
   const delivered = shanghaiDate(r.deliveredAt);
   const revoked = r.revokedAt ? shanghaiDate(r.revokedAt) : null;
@@ -102,13 +122,17 @@ export function statementLine(month: string, r: BillableResource, sizes: SizeFro
   if (revoked && revoked >= first && revoked <= last) flags.push("revoked");
   if (r.kind === "backup") flags.push("backup");
   if (unpriced) flags.push("unpriced");
+  const mismatch: string[] = [];
+  if (seen && seen.first < delivered) mismatch.push(`${seen.first} 起已有运行数据，早于交付日期 ${delivered}`);
+  if (seen && revoked && seen.last > revoked) mismatch.push(`撤销日期 ${revoked} 后仍有运行数据（至 ${seen.last}），资源可能未回收`);
+  if (mismatch.length > 0) flags.push("dates");
   const days = segments.reduce((t, s) => t + s.days, 0);
-  return { resourceId: r.id, name: r.name, unitId: r.unitId, system: r.system, kind: r.kind, days, amount: Math.round(amount / 100) / 100, segments, flags };
+  return { resourceId: r.id, name: r.name, unitId: r.unitId, system: r.system, kind: r.kind, days, amount: Math.round(amount / 100) / 100, segments, flags, mismatch };
 }
 
-/** Every resource's line, and the totals per unit and overall, rounded to the fen. */
-export function statementFor(month: string, resources: BillableResource[], sizes: SizeFrom[], tables: PriceTable[]) {
-  const lines = resources.map((r) => statementLine(month, r, sizes, tables)).filter((l): l is StatementLine => l !== null);
+/** Every resource's line, and the totals per unit and overall, rounded to the fen. `seen` is keyed by resource id. */
+export function statementFor(month: string, resources: BillableResource[], sizes: SizeFrom[], tables: PriceTable[], seen: ReadonlyMap<number, SeenRunning> = new Map()) {
+  const lines = resources.map((r) => statementLine(month, r, sizes, tables, seen.get(r.id) ?? null)).filter((l): l is StatementLine => l !== null);
   const units = new Map<string, number>();
   for (const l of lines) units.set(l.unitId, Math.round(((units.get(l.unitId) ?? 0) + l.amount) * 100) / 100);
   const total = Math.round(lines.reduce((t, l) => t + l.amount * 100, 0)) / 100;
