@@ -227,6 +227,16 @@ describe("the monthly sign-off", () => {
       expect(text).toContain("张伟");
       expect(text).toContain((after!.facts as { sha256: string }).sha256);
       expect((await t.call("yangfan", "GET", "/api/billing/statements/2026-11/print")).status).toBe(403);
+
+      // A price table loaded afterwards changes the ledger's figure, never the signed statement's.
+      await loadPriceTable({ ctx: manager, input: { version: "v2", effectiveFrom: "2026-11-25", prices: { vm: { vcpuDay: 2 }, backup: { instanceDay: 1 } } } });
+      const sha256 = (after!.facts as { sha256: string }).sha256;
+      expect(ok(await t.call("guojun", "GET", "/api/billing/statements/2026-11"))).toMatchObject({ source: "signoff", total: 136, signoff: { status: "completed", sha256 } });
+      expect(ok(await t.call("guojun", "GET", "/api/billing/statements/2026-11?source=ledger"))).toMatchObject({ source: "ledger", total: 136 + 6 * 16, signoff: null });
+      const csv = await t.app.request("/api/billing/statements/2026-11?format=csv", { headers: { authorization: `Bearer ${t.tokens.guojun}` } });
+      expect(csv.headers.get("content-disposition")).toContain("yunshen-statement-2026-11-signoff.csv");
+      expect((await csv.text()).trimEnd().split("\r\n").at(-1)).toBe("合计,,,,,136.00,,,");
+      expect((await t.call("guojun", "GET", "/api/billing/statements/2026-09?source=signoff")).status).toBe(404);
     } finally {
       await t.close();
     }

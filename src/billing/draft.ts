@@ -6,7 +6,7 @@ import { BILLING_FLAG_NAMES, type BillingFacts } from "../../flows/billing";
 import { endOfShanghaiDay, shanghaiDate, shanghaiInstant } from "../calendar";
 import type { ServiceContext } from "../context";
 import { BOM, csvRow } from "../csv";
-import { forbidden } from "../errors";
+import { forbidden, notFound } from "../errors";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
 import { monthDays, statementFor } from "./statement";
@@ -14,6 +14,9 @@ import { monthDays, statementFor } from "./statement";
 export const statementQuery = z.object({
   month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "应为月份 YYYY-MM"),
   format: z.enum(["json", "csv"]).default("json"),
+  // "signoff": the statement as drafted into the month's sign-off (what is signed); "ledger": as it stands now.
+  // Without it, the sign-off's when there is one.
+  source: z.enum(["signoff", "ledger"]).optional(),
 });
 
 function requireStatementReader(ctx: ServiceContext) {
@@ -87,6 +90,17 @@ export async function statementSignatures(ctx: ServiceContext, month: string) {
     .where(and(eq(tasks.requestId, req.id), eq(stageRuns.stage, "sign"), eq(tasks.status, "approved")));
   const facts = req.facts as BillingFacts;
   return { status: req.status, sha256: facts.sha256, statement: facts.statement as Awaited<ReturnType<typeof draftStatement>>, votes };
+}
+
+/**
+ * The month's statement of record: the one drafted into its sign-off (what the three parties check and sign),
+ * unless the ledger's is asked for or there is no sign-off yet; with the sign-off's status and hash.
+ */
+export async function statementOfRecord(ctx: ServiceContext, month: string, source?: "signoff" | "ledger") {
+  const signatures = source === "ledger" ? null : await statementSignatures(ctx, month);
+  if (signatures) return { statement: signatures.statement, signatures, source: "signoff" as const };
+  if (source === "signoff") throw notFound(`${month} 还没有进入结算流程的结算单`);
+  return { statement: await draftStatement({ ctx, input: { month } }), signatures: null, source: "ledger" as const };
 }
 
 const PARTY_TITLE: Record<string, string> = { manager: "统筹管理单位", applicant: "评估实施单位（云服务商）", reviewer: "复核单位（监理）" };

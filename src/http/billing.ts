@@ -1,25 +1,27 @@
 import { Hono } from "hono";
-import { draftStatement, statementCsv, statementPage, statementQuery, statementSignatures } from "../billing/draft";
+import { statementCsv, statementOfRecord, statementPage, statementQuery } from "../billing/draft";
 import { parseInput } from "../validation";
 import type { ApiEnv } from "./auth";
 
-/** /api/billing/statements/:month: the month's statement as it stands, JSON or CSV, or printable (附件13). */
+/**
+ * /api/billing/statements/:month: the month's statement, JSON or CSV, or printable (附件13); the one in the
+ * month's sign-off when there is one (what is signed), else as the ledger has it now.
+ */
 export function billingRoutes() {
   return new Hono<ApiEnv>()
     .get("/statements/:month/print", async (c) => {
       const { month } = parseInput(statementQuery, { month: c.req.param("month") }, "查询参数有误");
-      // The statement in the sign-off, as drafted there; before there is one, as it stands now.
-      const signatures = await statementSignatures(c.get("ctx"), month);
-      const statement = signatures?.statement ?? (await draftStatement({ ctx: c.get("ctx"), input: { month } }));
+      const { statement, signatures } = await statementOfRecord(c.get("ctx"), month);
       return c.html(statementPage(statement, signatures));
     })
     .get("/statements/:month", async (c) => {
-    const q = parseInput(statementQuery, { ...c.req.query(), month: c.req.param("month") }, "查询参数有误");
-    const statement = await draftStatement({ ctx: c.get("ctx"), input: q });
-    if (q.format === "json") return c.json(statement);
-    return c.body(statementCsv(statement), 200, {
-      "content-type": "text/csv; charset=utf-8",
-      "content-disposition": `attachment; filename="yunshen-statement-${q.month}.csv"`,
+      const q = parseInput(statementQuery, { ...c.req.query(), month: c.req.param("month") }, "查询参数有误");
+      const { statement, signatures, source } = await statementOfRecord(c.get("ctx"), q.month, q.source);
+      if (q.format === "json")
+        return c.json({ ...statement, source, signoff: signatures ? { status: signatures.status, sha256: signatures.sha256 } : null });
+      return c.body(statementCsv(statement), 200, {
+        "content-type": "text/csv; charset=utf-8",
+        "content-disposition": `attachment; filename="yunshen-statement-${q.month}${source === "signoff" ? "-signoff" : ""}.csv"`,
+      });
     });
-  });
 }

@@ -211,9 +211,14 @@ export function openApiDocument(): object {
       },
       "/api/billing/statements/{month}": {
         get: {
-          summary: "某月费用结算单（按天、按当日规格与单价计）；标记新增、调整、撤销、备份与无单价的资源（json 或 csv）",
-          parameters: [{ name: "month", in: "path", required: true, schema: { type: "string", example: "2026-11" } }, { name: "format", in: "query", required: false, schema: { type: "string", enum: ["json", "csv"] } }],
-          responses: { "200": ok("结算单"), ...errors(400, 401, 403) },
+          summary:
+            "某月费用结算单（按天、按当日规格与单价计）；标记新增、调整、撤销、备份、无单价与日期不符的资源（json 或 csv）。已进入结算流程的，默认给出流程中的结算单（签字所据），source=ledger 按台账重新计算",
+          parameters: [
+            { name: "month", in: "path", required: true, schema: { type: "string", example: "2026-11" } },
+            { name: "format", in: "query", required: false, schema: { type: "string", enum: ["json", "csv"] } },
+            { name: "source", in: "query", required: false, schema: { type: "string", enum: ["signoff", "ledger"] } },
+          ],
+          responses: { "200": ok("结算单"), ...errors(400, 401, 403, 404) },
         },
       },
       "/api/metrics": {
