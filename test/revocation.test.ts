@@ -1,6 +1,6 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { auditLog, outbox, requests, resources } from "../db/schema";
+import { auditLog, outbox, requests, resources, users } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
 import { revocationDue } from "../src/resources/revocation";
 import { proposeRevocations } from "../src/resources/revocation-proposals";
@@ -150,7 +150,19 @@ describe("巴中: a 3-month 过渡期, then data purge and reclaim (003 第二�
       expect(reminded).toMatchObject({ userId: "yangfan" });
       b.clock.set("2027-02-28T15:59:59.998Z");
       expect(await runDueTimers(b.ctx())).toBe(0);
+      // With no provider in the directory the joint purge cannot open: the period stays, its end is tried again
+      // an hour later, and the managers are told.
+      await b.db.update(users).set({ active: false }).where(inArray(users.id, ["xufeng", "linna"]));
       b.clock.set("2027-02-28T16:00:00Z");
+      expect(await runDueTimers(b.ctx())).toBe(1);
+      expect(ok(await b.show("yangfan", id)).currentStage.stage).toBe("transition");
+      const refused = await b.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "timer.elapse")));
+      expect(refused).toMatchObject([{ outcome: "refused", details: { code: "no_assignee" } }]);
+      expect((await b.db.select().from(outbox).where(eq(outbox.kind, "period_stuck"))).map((o) => o.userId).sort()).toEqual(["chenjing", "zhangwei"]);
+      await b.db.update(users).set({ active: true }).where(inArray(users.id, ["xufeng", "linna"]));
+      b.clock.set("2027-02-28T16:59:59Z");
+      expect(await runDueTimers(b.ctx())).toBe(0);
+      b.clock.set("2027-02-28T17:00:00Z");
       expect(await runDueTimers(b.ctx())).toBe(1);
       detail = ok(await b.show("yangfan", id));
       expect(detail.stages.find((s: { stage: string }) => s.stage === "transition").status).toBe("elapsed");

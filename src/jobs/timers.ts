@@ -4,11 +4,14 @@ import { noticeCard } from "../../cards";
 import { auditAppend } from "../audit/append";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
+import { ServiceError } from "../errors";
 import { usersWithRole } from "../directory/queries";
 import { stageDef } from "../engine/flow";
 import { enqueueCards } from "../engine/notify";
 import { elapseStage } from "../engine/requests";
 import { cardRequest, partyUsers, pendingHolders } from "../engine/stages";
+
+const ELAPSE_RETRY_MS = 3_600_000;
 
 /**
  * Fires every due timer, one per transaction, each claimed with FOR UPDATE SKIP LOCKED so several replicas
@@ -39,7 +42,24 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
       const deadline = run.deadlineAt ? shanghaiDate(run.deadlineAt) : "";
 
       if (timer.kind === "elapse") {
-        await elapseStage(ctx, tx, { ...req, unitName: unit?.name ?? req.unitId }, run, timer.id);
+        try {
+          // A savepoint: a next stage that cannot open (nobody in the directory to hold it) undoes only this.
+          await tx.transaction((sp) => elapseStage(ctx, sp, { ...req, unitName: unit?.name ?? req.unitId }, run, timer.id));
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          // Tried again in an hour, so one stuck period never holds up the timers behind it; managers are told once.
+          await tx.insert(timers).values({ kind: "elapse", requestId: req.id, stageRunId: run.id, runAt: new Date(now.getTime() + ELAPSE_RETRY_MS) });
+          await auditAppend(tx, now, {
+            action: "timer.elapse",
+            requestId: req.id,
+            stage: stage.key,
+            channel: "timer",
+            outcome: "refused",
+            details: { timerId: timer.id, code: err.code, message: err.message },
+          });
+          const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
+          await enqueueCards(tx, now, managers, "period_stuck", noticeCard(card, `「${stage.name}」届满后无法进入下一环节`, err.message, "danger"), `elapse-failed:${run.id}`);
+        }
         return true;
       }
 
