@@ -41,8 +41,13 @@ export interface JobDeps {
   log?: (line: string) => void;
 }
 
-/** One round of background work: calendar refresh, due timers, outbox. Runtime-neutral (Node interval, cron). */
+/**
+ * One round of background work: calendar refresh, due timers, the daily and monthly jobs, outbox.
+ * Runtime-neutral (Node interval, cron). Each job runs on its own: one that fails (a proposal with nobody in
+ * the directory to decide it) is logged and retried next round, and the others, the outbox above all, still run.
+ */
 export async function runJobsOnce(deps: JobDeps) {
+  const log = deps.log ?? ((line: string) => console.error(line));
   const refreshed = await deps.calendars.refresh();
   // Every job of the round sees the calendar as just refreshed: a stage opened now gets its deadline now.
   const ctx: ServiceContext = {
@@ -53,21 +58,32 @@ export async function runJobsOnce(deps: JobDeps) {
     actor: null,
     channel: "timer",
   };
-  if (refreshed) await recomputePendingDeadlines({ ctx });
-  const fired = await runDueTimers(ctx);
-  await runAccessExpiry(ctx);
-  await proposeRevocations(ctx);
+  const run = async (name: string, job: () => Promise<unknown>) => {
+    try {
+      await job();
+    } catch (err) {
+      log(`后台任务「${name}」出错，下一轮重试：${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  if (refreshed) await run("工作日历更新后的期限", () => recomputePendingDeadlines({ ctx }));
+  let fired = 0;
+  await run("定时器", async () => {
+    fired = await runDueTimers(ctx);
+  });
+  await run("账号与端口到期", () => runAccessExpiry(ctx));
+  await run("撤销提议", () => proposeRevocations(ctx));
   // 巴中 has its own utilisation rules (003 第二十四条); the other profiles follow 004 第十九条(三).
   if (ctx.profile === "bazhong") {
-    await bazhongQuarterlyReview(ctx);
-    await bazhongExpansionNotices(ctx);
+    await run("季度与年度评估", () => bazhongQuarterlyReview(ctx));
+    await run("使用率超过 70% 的报告", () => bazhongExpansionNotices(ctx));
   } else {
-    await halfYearlyReview(ctx);
+    await run("半年评估", () => halfYearlyReview(ctx));
   }
-  if (deps.capacity) await cloudCapacityAlert(ctx, deps.capacity);
-  await remindYearlyDemand(ctx);
-  await draftMonthlyStatement(ctx);
-  await deps.sender.upkeep?.();
+  const capacity = deps.capacity;
+  if (capacity) await run("云平台容量预警", () => cloudCapacityAlert(ctx, capacity));
+  await run("年度需求提醒", () => remindYearlyDemand(ctx));
+  await run("月度结算单", () => draftMonthlyStatement(ctx));
+  await run("消息通道维护", async () => deps.sender.upkeep?.());
   let sent = 0;
   for (;;) {
     const round = await dispatchOutbox({ db: deps.db, clock: deps.clock, sender: deps.sender });
