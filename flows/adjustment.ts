@@ -56,8 +56,9 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
     confirm: { key: "confirm", name: "使用单位确认", parties: ["applicant"], deadline: wd(2), approveLabel: "确认方案", canReturn: true },
     prepare: { key: "prepare", name: "备份与停机通知", parties: ["provider"], approveLabel: "已完成" },
     adjust: { key: "adjust", name: "实施调整", parties: ["provider"], deadline: wd(3), approveLabel: "已调整", marks: "changed" },
-    test: { key: "test", name: "测试确认", parties: ["applicant"], approveLabel: "测试通过", canReturn: true },
-    verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true },
+    // The new size is in place by now: a failed test or check goes back to the provider's adjustment.
+    test: { key: "test", name: "测试确认", parties: ["applicant"], approveLabel: "测试通过", canReturn: true, returnTo: "adjust" },
+    verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true, returnTo: "adjust" },
   },
   profiles: {
     default: { name: "004 第十八—二十二条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "adjust", "test", "verify"], attachments: [] },

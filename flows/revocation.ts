@@ -50,7 +50,8 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
     // 共同做好数据清除: a 会签 of the unit and the provider. 003 sets no deadline; 5 wd, like its other steps.
     purge: { key: "purge", name: "数据清除", parties: ["applicant", "provider"], deadline: wd(5), approveLabel: "已清除" },
     revoke: { key: "revoke", name: "执行撤销", parties: ["provider"], deadline: wd(3), approveLabel: "已撤销", marks: "revoked" },
-    verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true },
+    // The resources are revoked by now: what the reviewer finds wrong goes back to the provider's revocation.
+    verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true, returnTo: "revoke" },
   },
   profiles: {
     default: { name: "004 第二十三—二十七条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"], attachments: [] },

@@ -24,7 +24,7 @@ export interface SummaryField {
 export type DeadlineSpec =
   | { workdays: number; from?: Anchor }
   | { calendarDays: number; from?: Anchor }
-  // A day of the month the stage opens in ("by the 15th"); when that day has passed, the next month's.
+  // That day of the month the stage (or its anchor) opened in ("by the 15th"), even when it has passed.
   | { dayOfMonth: number; from?: Anchor }
   // N months on, to the same day of the month, or its last day when it has none (民法典 第二百零一条).
   | { calendarMonths: number; from?: Anchor };
@@ -75,6 +75,14 @@ export interface StageDef<F = any> {
   canReject?: boolean;
   /** 退回 to the applicant or an earlier stage. */
   canReturn?: boolean;
+  /**
+   * Where a return goes when the returner names no stage: this earlier stage instead of the applicant (a check
+   * after the provider has revoked or resized something goes back to the provider, not to a form that no longer
+   * describes what is there).
+   */
+  returnTo?: string;
+  /** Where the applicant's resubmission after a return from this stage continues, instead of this stage. */
+  resumeAt?: string;
   /** A failed check goes to this stage (e.g. security test → fixes). */
   onFail?: string;
   /** After approval go here instead of the next stage in the sequence. */
@@ -122,7 +130,7 @@ export interface FlowDef<F = any> {
 
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });
 export const days = (calendarDays: number, from?: Anchor): DeadlineSpec => ({ calendarDays, from });
-export const byDay = (dayOfMonth: number): DeadlineSpec => ({ dayOfMonth });
+export const byDay = (dayOfMonth: number, from?: Anchor): DeadlineSpec => ({ dayOfMonth, from });
 export const months = (calendarMonths: number, from?: Anchor): DeadlineSpec => ({ calendarMonths, from });
 
 /** The stages of one profile with its overrides applied, in order. */

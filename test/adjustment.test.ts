@@ -64,8 +64,12 @@ describe("扩容 / 缩容", () => {
       ["xufeng", { action: "approve", note: "已备份并通知" }],
     ]);
     t.clock.set("2026-11-25T02:00:00Z");
+    await t.actInTurn(id, [["xufeng", { action: "approve" }]]);
+    // A failed test goes back to the provider's adjustment, which is already in place, not to the form.
+    await t.actInTurn(id, [["yangfan", { action: "return", reason: "应用启动失败" }]]);
+    expect(ok(await t.show("yangfan", id)).currentStage.stage).toBe("adjust");
     await t.actInTurn(id, [
-      ["xufeng", { action: "approve" }],
+      ["xufeng", { action: "approve", note: "已调整内核参数" }],
       ["yangfan", { action: "confirm" }],
       ["guojun", { action: "approve" }],
     ]);

@@ -133,7 +133,7 @@ describe("the statement from the ledger", () => {
 });
 
 describe("the monthly sign-off", () => {
-  test("a party that will not sign sends it back with the reason, and the others sign again", async () => {
+  test("a party that will not sign sends it back; redrafted, it is checked, submitted and approved again, and all three sign anew", async () => {
     const { createTestApp, ok } = await import("./app-harness");
     const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
     const { requests } = await import("../db/schema");
@@ -146,7 +146,7 @@ describe("the monthly sign-off", () => {
       await t.actInTurn(req!.id, [
         [owner, { action: "approve" }],
         ["guojun", { action: "approve" }],
-        [owner, { action: "approve" }],
+        ["guojun", { action: "approve" }], // the reviewer submits the agreed list
         ["zhangwei", { action: "approve" }],
         ["zhangwei", { action: "approve" }], // the manager signs first
         ["guojun", { action: "return", reason: "合计与台账不符" }], // the reviewer will not sign
@@ -154,8 +154,20 @@ describe("the monthly sign-off", () => {
       const detail = ok(await t.show("zhangwei", req!.id));
       expect(detail.status).toBe("returned");
       expect(detail.stages.at(-2)).toMatchObject({ stage: "sign", status: "returned" });
+      // Resubmitted after the 25th: redrafted, it goes back to the check, and its submission is already late.
+      t.clock.set("2026-12-28T01:00:00Z");
       ok(await t.act(owner, req!.id, { action: "resubmit", note: "已更正" }));
-      // Back at the signatures: all three sign again, the manager's first signature no longer counts.
+      expect(ok(await t.show("zhangwei", req!.id)).currentStage.stage).toBe("check");
+      await t.actInTurn(req!.id, [["guojun", { action: "approve" }]]);
+      expect(ok(await t.show("zhangwei", req!.id)).currentStage).toMatchObject({ stage: "submit", deadlineAt: "2026-12-25T15:59:59.999Z" });
+      const { runDueTimers } = await import("../src/jobs/timers");
+      await runDueTimers(t.ctx());
+      expect(ok(await t.show("zhangwei", req!.id)).currentStage.overdue).toBe(true);
+      await t.actInTurn(req!.id, [
+        ["guojun", { action: "approve" }],
+        ["zhangwei", { action: "approve" }],
+      ]);
+      // All three sign again: the manager's first signature no longer counts.
       expect(ok(await t.show("zhangwei", req!.id)).currentStage.stage).toBe("sign");
       await t.actInTurn(req!.id, [
         ["guojun", { action: "approve" }],
@@ -191,6 +203,11 @@ describe("the monthly sign-off", () => {
       t.clock.set("2026-12-01T01:00:00Z"); // Tuesday, the 1st working day
       expect(await draftMonthlyStatement(t.ctx())).toBe(true);
       expect(await draftMonthlyStatement(t.ctx())).toBe(false); // once
+      // Only a month that is over can be billed.
+      for (const month of ["2026-12", "2030-12"]) {
+        const early = await t.call("xufeng", "POST", "/api/requests", { flow: "billing", form: { month } });
+        expect(early.body.error?.code, month).toBe("month_not_over");
+      }
       const statements = await t.db.select().from(requests).where(eq(requests.flow, "billing"));
       expect(statements.map((r) => r.title).sort()).toEqual(["2026-10 费用结算单", "2026-11 费用结算单"]);
       const req = statements.find((r) => r.title === "2026-11 费用结算单");
@@ -208,8 +225,11 @@ describe("the monthly sign-off", () => {
       ]);
       detail = ok(await t.show("zhangwei", req!.id));
       expect(detail.currentStage).toMatchObject({ stage: "submit", deadlineAt: "2026-12-25T15:59:59.999Z" });
+      // The reviewer submits, not the provider.
+      expect((await t.act(owner, req!.id, { action: "approve" })).status).toBeGreaterThanOrEqual(400);
+      expect(ok(await t.show("zhangwei", req!.id)).currentStage.stage).toBe("submit");
       await t.actInTurn(req!.id, [
-        [owner, { action: "approve" }],
+        ["guojun", { action: "approve" }],
         ["zhangwei", { action: "approve" }],
         ["zhangwei", { action: "approve" }],
         ["guojun", { action: "approve" }],

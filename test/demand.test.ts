@@ -67,6 +67,10 @@ describe("年度资源需求", () => {
     await t.db.insert(yearlyDemands).values({ year: 2026, unitId: "mz-rsj", vcpu: 20, memoryGb: 100, storageGb: 1000, submittedBy: "yangfan", submittedAt: new Date("2025-09-01") });
     const covered = ok(await t.submit("yangfan", sampleForm()), 201);
     expect(ok(await t.show("zhangwei", covered.id)).summary.map((f: { label: string }) => f.label)).not.toContain("年度需求");
+    // Returned and resubmitted, it is counted once, at its new figures.
+    ok(await t.act("xufeng", covered.id, { action: "return", reason: "请补充说明" }));
+    ok(await t.act("yangfan", covered.id, { action: "resubmit", note: "已补充" }));
+    expect(ok(await t.show("zhangwei", covered.id)).summary.map((f: { label: string }) => f.label)).not.toContain("年度需求");
     const beyond = ok(await t.submit("yangfan", sampleForm()), 201);
     expect(ok(await t.show("zhangwei", beyond.id)).summary).toContainEqual({ label: "年度需求", value: "超出 2026 年度资源需求：已申请 32核，需求 20核" });
   });

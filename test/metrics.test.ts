@@ -54,10 +54,21 @@ describe("utilisation", () => {
 
   test("a file with bad rows changes nothing and names them", async () => {
     const file = join(dir, "bad.csv");
-    writeFileSync(file, ["vm,time,cpu,mem", `vm-x,${at("2026-11-16", "09:00")},101,5`, "vm-x,yesterday,5,5", `bad vm,${at("2026-11-16", "09:00")},5,5`, `vm-x,${at("2026-11-16", "10:00")},5,5`].join("\n"));
+    writeFileSync(
+      file,
+      [
+        "vm,time,cpu,mem",
+        `vm-x,${at("2026-11-16", "09:00")},101,5`,
+        "vm-x,yesterday,5,5",
+        `bad vm,${at("2026-11-16", "09:00")},5,5`,
+        "vm-x,2026-02-30T10:00:00+08:00,5,5", // no such day (Date.parse would roll it to 03-02)
+        "vm-x,2026-02-10T24:00:00+08:00,5,5",
+        `vm-x,${at("2026-11-16", "10:00")},5,5`,
+      ].join("\n"),
+    );
     const err = await importMetricsFile({ ctx: t.ctx(), input: { path: file } }).catch((e) => e);
-    expect(err.message).toBe("3 行有误，未导入任何数据");
-    expect(Object.keys(err.fields)).toEqual(["第 2 行", "第 3 行", "第 4 行"]);
+    expect(err.message).toBe("5 行有误，未导入任何数据");
+    expect(Object.keys(err.fields)).toEqual(["第 2 行", "第 3 行", "第 4 行", "第 5 行", "第 6 行"]);
     expect(await t.db.select().from(vmDailyMetrics).where(eq(vmDailyMetrics.vm, "vm-x"))).toEqual([]);
     await expect(importMetricsFile({ ctx: t.ctx(), input: { path: join(dir, "missing.csv") } })).rejects.toThrow("无法读取文件");
   });

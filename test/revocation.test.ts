@@ -68,6 +68,14 @@ describe("revocation", () => {
     const rows = await t.db.select().from(resources).where(eq(resources.status, "revoked"));
     expect(rows.map((r) => r.id).sort()).toEqual(ids.slice(0, 2).sort());
     expect(rows.every((r) => r.revokedAt?.toISOString() === "2026-11-30T02:00:00.000Z")).toBe(true);
+    // The reviewer finds the reclaim incomplete: it goes back to the provider, not to a form about resources
+    // that are gone; done again, the revocation keeps its first date.
+    await t.actInTurn(id, [["guojun", { action: "return", reason: "存储卷未释放" }]]);
+    expect(ok(await t.show("lihua", id)).currentStage.stage).toBe("revoke");
+    t.clock.set("2026-12-01T02:00:00Z");
+    await t.actInTurn(id, [["xufeng", { action: "approve", note: "已释放存储卷" }]]);
+    const again = await t.db.select().from(resources).where(inArray(resources.id, ids.slice(0, 2)));
+    expect(again.every((r) => r.revokedAt?.toISOString() === "2026-11-30T02:00:00.000Z")).toBe(true);
     await t.actInTurn(id, [["guojun", { action: "approve" }]]);
     expect(ok(await t.show("lihua", id)).status).toBe("completed");
   });
@@ -112,6 +120,41 @@ describe("revocation", () => {
     const mine = proposals.find((p) => (p.facts as { trigger: string; resourceIds: number[] }).trigger !== "unit_request" && (p.facts as { resourceIds: number[] }).resourceIds.includes(ids[0]!));
     expect(mine).toMatchObject({ applicantId: "lihua", unitId: "mx-jyj", currentStage: "approve" });
     expect(mine!.facts).toMatchObject({ trigger: "not_deployed_30", evidence: { deliveredAt: "2026-12-01", deployedAt: null, today: "2027-01-01" } });
+  });
+});
+
+describe("deployment started, for the 30-day rule", () => {
+  test("only the unit's own action at 应用部署 counts: reminders, warnings and others' nudges do not", async () => {
+    const { runDueTimers } = await import("../src/jobs/timers");
+    const m = await createTestApp({ now: "2026-09-01T02:00:00Z" });
+    try {
+      const deployOpen = async () => {
+        const { id } = ok(await m.submit("yangfan", sampleForm()), 201);
+        await m.actInTurn(id, [
+          ["xufeng", { action: "approve", note: "配置合理" }],
+          ["zhangwei", { action: "approve" }],
+          ["linna", { action: "approve", note: "已开通" }],
+          ["yangfan", { action: "confirm" }],
+          ["guojun", { action: "approve" }],
+        ]);
+        expect(ok(await m.show("yangfan", id)).currentStage.stage).toBe("deploy");
+        return id;
+      };
+      const idle = await deployOpen();
+      const working = await deployOpen();
+      ok(await m.act("guojun", idle, { action: "nudge", note: "请尽快部署" }));
+      ok(await m.act("yangfan", working, { action: "comment", text: "开始部署" }));
+      // The deploy stage's 催办 and overdue timers fire on both.
+      m.clock.set("2026-10-02T02:00:00Z"); // day 31
+      await runDueTimers(m.ctx());
+      expect(await proposeRevocations(m.ctx())).toBe(1);
+      const proposals = await m.db.select().from(requests).where(eq(requests.flow, "revocation"));
+      const idleResources = (await m.db.select().from(resources).where(eq(resources.requestId, idle))).map((r) => r.id).sort();
+      expect(proposals).toHaveLength(1);
+      expect(proposals[0]!.facts).toMatchObject({ trigger: "not_deployed_30", resourceIds: idleResources });
+    } finally {
+      await m.close();
+    }
   });
 });
 

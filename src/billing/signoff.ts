@@ -6,7 +6,8 @@ import { canonicalJson, sha256Hex } from "../audit/canonical";
 import type { Actor, ServiceContext } from "../context";
 import type { Journal } from "../engine/mutate";
 import type { LockedRequest } from "../engine/stages";
-import { conflict } from "../errors";
+import { shanghaiDate } from "../calendar";
+import { conflict, unprocessable } from "../errors";
 import { parseInput } from "../validation";
 import { draftStatement } from "./draft";
 
@@ -18,6 +19,8 @@ export function billingRefusal(actor: Actor): string | null {
 /** The statement as it stands now, and the facts a 费用结算 request carries: totals, flags, and its hash. */
 export async function prepareBilling(ctx: ServiceContext, tx: Db, rawForm: unknown, resubmitting?: { id: number }) {
   const { month } = parseInput(billingFormSchema, rawForm, "结算单有误");
+  // A month is billed once it is over: a statement drafted earlier would bill days not yet lived.
+  if (month >= shanghaiDate(ctx.clock.now()).slice(0, 7)) throw unprocessable("month_not_over", `${month} 尚未结束，只能编制已结束月份的结算单`, { month: ["月份尚未结束"] });
   const open = await tx.select({ id: requests.id, facts: requests.facts, status: requests.status }).from(requests).where(eq(requests.flow, "billing"));
   if (open.some((r) => r.id !== resubmitting?.id && (r.facts as BillingFacts).month === month && r.status !== "rejected" && r.status !== "withdrawn"))
     throw conflict("statement_exists", `${month} 的结算单已在流程中`);

@@ -17,12 +17,10 @@ export interface StageTimes {
 
 const REMIND_AT = "09:00";
 
-/** The given day of `date`'s month, or of the next month when it has passed. */
-function dayOfMonthOnOrAfter(date: string, day: number): string {
-  const inMonth = `${date.slice(0, 8)}${String(day).padStart(2, "0")}`;
-  if (inMonth >= date) return inMonth;
-  const next = addCalendarDays(`${date.slice(0, 8)}28`, 4).slice(0, 8);
-  return `${next}${String(day).padStart(2, "0")}`;
+/** The given day of `date`'s month, or the month's last day when it is shorter. */
+function dayOfMonth(date: string, day: number): string {
+  const lastDay = Number(addCalendarDays(addCalendarMonths(`${date.slice(0, 8)}01`, 1), -1).slice(8));
+  return `${date.slice(0, 8)}${String(Math.min(day, lastDay)).padStart(2, "0")}`;
 }
 
 /**
@@ -40,7 +38,7 @@ function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, 
         ? addCalendarDays(start, spec.calendarDays)
         : "calendarMonths" in spec
           ? addCalendarMonths(start, spec.calendarMonths)
-          : dayOfMonthOnOrAfter(start, spec.dayOfMonth);
+          : dayOfMonth(start, spec.dayOfMonth);
   const deadlineAt = endOfShanghaiDay(deadlineDay);
   let remindAt: Date | null = shanghaiInstant(remindDay(calendar, deadlineDay, spec), REMIND_AT);
   if (remindAt <= openedAt) remindAt = shanghaiInstant(deadlineDay, REMIND_AT);

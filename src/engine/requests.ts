@@ -103,11 +103,12 @@ interface FlowService {
 const FLOW_SERVICES: Record<string, FlowService> = {
   application: {
     refusal: (actor) => (hasRole(actor, "applicant") ? null : "只有使用单位的申请人可以提交申请"),
-    async prepare({ ctx, tx, actor, form, flow, profile, countyUnit }) {
+    async prepare({ ctx, tx, actor, form, flow, profile, countyUnit, resubmitting }) {
       const parsed = parseInput(applicationFormSchema, form, "申请表有误");
       const facts = checkedFacts(flow, profile, countyUnit, parsed);
       // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
-      const demand = await demandCoverage(tx, actor.unitId, Number(shanghaiDate(ctx.clock.now()).slice(0, 4)), facts.totals);
+      const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
+      const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
       return { form: parsed, title: parsed.systemName, facts: { ...facts, demand } };
     },
   },
@@ -528,9 +529,10 @@ async function reject(step: Step, input: ActionOf<"reject">) {
 
 async function returnRequest(step: Step, input: ActionOf<"return">) {
   const { ctx, tx, j, req, actor } = step;
-  const { stageRunId: expectedRunId, reason, toStage } = input;
+  const { stageRunId: expectedRunId, reason } = input;
   const { run, task, stage } = await claimStage(step, expectedRunId);
   if (!stage.canReturn) throw unprocessable("not_allowed", `「${stage.name}」不能退回`);
+  const toStage = input.toStage ?? stage.returnTo;
   const now = ctx.clock.now();
   let target: StageDef | null = null;
   if (toStage && toStage !== "applicant") {
@@ -557,7 +559,7 @@ async function returnRequest(step: Step, input: ActionOf<"return">) {
   }
   await tx
     .update(requests)
-    .set({ status: "returned", resumeStage: stage.key, updatedAt: now })
+    .set({ status: "returned", resumeStage: stage.resumeAt ?? stage.key, updatedAt: now })
     .where(eq(requests.id, req.id));
   req.status = "returned";
   await openStage(ctx, tx, req, REVISE_STAGE, `${actor.name}在「${stage.name}」退回：${reason}`);

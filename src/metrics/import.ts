@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { inboundEvents, vmDailyMetrics } from "../../db/schema";
+import { isIsoDate } from "../calendar/schedule";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { conflict, forbidden, invalid } from "../errors";
@@ -27,7 +28,9 @@ export interface SampleError {
 function parseTime(text: string): number | null {
   if (/^\d{9,10}$/.test(text)) return Number(text) * 1000;
   // An offset is required: a local time without one would be read in the server's zone.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) return null;
+  if (!/^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text)) return null;
+  // Date.parse rolls 02-30 over to 03-02: the day must exist.
+  if (!isIsoDate(text.slice(0, 10))) return null;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : ms;
 }

@@ -101,8 +101,9 @@ export async function demandOverview({ ctx, input }: { ctx: ServiceContext; inpu
 /**
  * Whether a 云资源申请 is covered by its unit's demand for the year: everything the unit has asked for this
  * year (not rejected or withdrawn), this one included, within the figures. Not covered is flagged to the manager.
+ * A resubmitted request (`self`) counts once, at its new totals.
  */
-export async function demandCoverage(tx: Db, unitId: string, year: number, totals: RequestFacts["totals"]) {
+export async function demandCoverage(tx: Db, unitId: string, year: number, totals: RequestFacts["totals"], self?: number) {
   const [demand] = await tx.select().from(yearlyDemands).where(and(eq(yearlyDemands.year, year), eq(yearlyDemands.unitId, unitId)));
   if (!demand) return { covered: false, text: `未列入 ${year} 年度资源需求` };
   const earlier = await tx
@@ -114,6 +115,7 @@ export async function demandCoverage(tx: Db, unitId: string, year: number, total
         eq(requests.flow, "application"),
         ne(requests.status, "rejected"),
         ne(requests.status, "withdrawn"),
+        self === undefined ? undefined : ne(requests.id, self),
         sql`extract(year from ${requests.submittedAt} at time zone 'Asia/Shanghai') = ${year}`,
       ),
     );

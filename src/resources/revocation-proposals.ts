@@ -1,5 +1,5 @@
-import { and, eq, inArray } from "drizzle-orm";
-import { auditLog, inboundEvents, requests, resources } from "../../db/schema";
+import { and, eq, inArray, ne } from "drizzle-orm";
+import { auditLog, inboundEvents, requests, resources, users } from "../../db/schema";
 import { REVOCATION_TRIGGERS, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
@@ -24,13 +24,27 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
     // The rules are about applications' resources: a backup policy is never "deployed".
     .where(and(eq(resources.status, "delivered"), eq(requests.profile, "meizhou"), eq(requests.flow, "application")));
   const requestIds = [...new Set(candidates.map((c) => c.resource.requestId))];
-  // Deployment has started once anything happened at the 应用部署 stage (the stage itself opens on its own,
-  // when delivery is verified, so its opening says nothing).
+  // Deployment has started once the unit itself acted at the 应用部署 stage (a comment such as 开始部署, or
+  // its confirmation). The stage opens on its own when delivery is verified, and its reminders, warnings and
+  // other people's nudges say nothing about the unit's work.
   const started = requestIds.length
     ? new Set(
-        (await ctx.db.select({ requestId: auditLog.requestId }).from(auditLog).where(and(inArray(auditLog.requestId, requestIds), eq(auditLog.stage, "deploy")))).map(
-          (r) => r.requestId!,
-        ),
+        (
+          await ctx.db
+            .select({ requestId: auditLog.requestId })
+            .from(auditLog)
+            .innerJoin(requests, eq(requests.id, auditLog.requestId))
+            .innerJoin(users, eq(users.id, auditLog.actorId))
+            .where(
+              and(
+                inArray(auditLog.requestId, requestIds),
+                eq(auditLog.stage, "deploy"),
+                eq(auditLog.outcome, "ok"),
+                eq(users.unitId, requests.unitId),
+                ne(auditLog.action, "request.nudge"),
+              ),
+            )
+        ).map((r) => r.requestId!),
       )
     : new Set<number>();
   const due = new Map<string, { trigger: RevocationTrigger; rows: ResourceRow[] }>();
