@@ -112,8 +112,32 @@ describe("扩容 / 缩容", () => {
     expect(await halfYearlyReview(t.ctx())).toBe(0);
     const [proposal] = await t.db.select().from(requests).where(eq(requests.title, `缩容 ${vm!.name}（梅县区教育资助管理系统）`));
     expect(proposal).toMatchObject({ flow: "adjustment", applicantId: "zhaolei", currentStage: "approve" });
-    expect(proposal!.facts).toMatchObject({ direction: "down", origin: "review", to: { vcpu: 2, memoryGb: 4 } });
+    // Only the vCPU was under-used (memory averaged 70%): only the vCPU is proposed smaller.
+    expect(proposal!.facts).toMatchObject({ direction: "down", origin: "review", to: { vcpu: 2 } });
+    expect((proposal!.facts as { to: object }).to).not.toHaveProperty("memoryGb");
+    expect((proposal!.facts as { evidence: { reason: string }[] }).evidence[0]!.reason).toBe("低负载月份：2026-12（vCPU 16 天）（004 第十九条）");
     t.clock.set("2027-02-01T01:00:00Z");
     expect(await halfYearlyReview(t.ctx())).toBe(0); // only in January and July
+  });
+
+  test("a busy VM whose disk has years of headroom is proposed a smaller disk, not fewer cores", async () => {
+    t.clock.set("2026-11-23T01:00:00Z");
+    const { id } = ok(await t.submit("zhaolei", sampleForm()), 201);
+    await t.actInTurn(id, [
+      ["xufeng", { action: "approve", note: "配置合理" }],
+      ["zhangwei", { action: "approve" }],
+      ["linna", { action: "approve", note: "已开通" }],
+    ]);
+    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
+    ok(await t.call("xufeng", "PUT", `/api/resources/${vm!.id}/instance`, { instanceId: "ins-disk-01" }));
+    // 2027-05: 95% vCPU and memory, but 20 of 100 GB used and not growing: storage headroom > 12 months.
+    const days = Array.from({ length: 31 }, (_, i) => `2027-05-${String(i + 1).padStart(2, "0")}`);
+    const samples = days.map((d) => ({ vm: "ins-disk-01", time: Math.floor(shanghaiInstant(d, "10:00").getTime() / 1000), cpu: 95, mem: 95, diskUsedGb: 20, diskAllocGb: 100 }));
+    ok(await t.call("xufeng", "POST", "/api/metrics", { samples }, { "Idempotency-Key": "disk-flat" }), 201);
+    t.clock.set("2027-07-05T01:00:00Z");
+    expect(await halfYearlyReview(t.ctx())).toBeGreaterThanOrEqual(1);
+    const [proposal] = await t.db.select().from(requests).where(eq(requests.title, `缩容 ${vm!.name}（梅县区教育资助管理系统）`));
+    // 20 GB used, flat: a fifth more, rounded up to 10 GB.
+    expect((proposal!.facts as { to: object }).to).toEqual({ diskGb: 30 });
   });
 });

@@ -2,6 +2,7 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
 import type { AdjustmentFacts } from "../../flows/adjustment";
 import { addCalendarDays, addCalendarMonths, shanghaiDate } from "../calendar";
+import { toEpochDay } from "../calendar/schedule";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
@@ -11,6 +12,11 @@ import { busyResources, lockResources } from "./claims";
 import { describeResource, ownerOf, type ResourceRow } from "./revocation";
 
 type VmSpec = { vcpu: number; memoryGb: number; diskGb?: number };
+
+/** The share of a period's days with figures that 巴中's period rules need before they judge (our choice). */
+const COVERAGE = 0.8;
+
+const daysBetween = (from: string, to: string) => toEpochDay(to) - toEpochDay(from);
 
 /** What a review concluded for one VM: the sizes to propose and why (one sentence per rule that held). */
 interface ScaleDownFinding {
@@ -84,10 +90,44 @@ async function proposeScaleDowns(
   return opened;
 }
 
+type UtilisationDay = Awaited<ReturnType<typeof vmUtilisation>>["days"][number];
+const PART_NAMES = { vcpu: "vCPU", memory: "内存", storage: "存储" } as const;
+type Part = keyof typeof PART_NAMES;
+
+/**
+ * What a half-year's low-load months say to shrink: the parts of 第十九条(三) that held on more than 15 days of
+ * some low-load month (or, when the month was low-load only by mixing them, every part that held in it). vCPU
+ * and memory are proposed at half; a disk with more than 12 months of headroom is proposed at what 12 months
+ * of its growth need (at least its use plus a fifth, when it does not grow), rounded up to 10 GB.
+ */
+function halfYearFinding(spec: VmSpec, days: UtilisationDay[], lowMonths: string[]): ScaleDownFinding | null {
+  const inLow = days.filter((d) => lowMonths.includes(d.date.slice(0, 7)) && d.lowLoad.low);
+  const held = (part: Part, month?: string) => inLow.filter((d) => d.lowLoad[part] && (!month || d.date.startsWith(month))).length;
+  const parts = (Object.keys(PART_NAMES) as Part[]).filter((p) => lowMonths.some((m) => held(p, m) > 15));
+  const chosen = parts.length > 0 ? parts : (Object.keys(PART_NAMES) as Part[]).filter((p) => held(p) > 0);
+  const to: AdjustmentFacts["to"] = {};
+  const half = halved(spec);
+  if (chosen.includes("vcpu") && half && half.vcpu! < spec.vcpu) to.vcpu = half.vcpu;
+  if (chosen.includes("memory") && half && half.memoryGb! < spec.memoryGb) to.memoryGb = half.memoryGb;
+  const disk = [...days].reverse().find((d) => d.diskUsedGb !== null && d.diskAllocGb !== null);
+  if (chosen.includes("storage") && disk && spec.diskGb !== undefined) {
+    const used = disk.diskUsedGb!;
+    const growthPerMonth = disk.storageHeadroomMonths ? (disk.diskAllocGb! - used) / disk.storageHeadroomMonths : 0;
+    const needed = Math.max(used + 12 * growthPerMonth, used * 1.2);
+    const target = Math.ceil(needed / 10) * 10;
+    if (target < spec.diskGb) to.diskGb = target;
+  }
+  if (Object.keys(to).length === 0) return null;
+  const months = lowMonths
+    .map((m) => `${m}（${(Object.keys(PART_NAMES) as Part[]).filter((p) => held(p, m) > 0).map((p) => `${PART_NAMES[p]} ${held(p, m)} 天`).join("、")}）`)
+    .join("、");
+  return { to, reasons: [`低负载月份：${months}（004 第十九条）`] };
+}
+
 /**
  * 半年评估 (004 第十九条(三)): in January and July, every VM with a low-load month (more than 15 low-load days)
- * in the previous six gets a scale-down proposal, once per half-year. It proposes half the vCPU and memory as
- * a starting point; the provider's plan and the unit's confirmation (or disagreement, with reasons) follow.
+ * in the previous six gets a scale-down proposal, once per half-year, for what was under-used (see
+ * halfYearFinding); the provider's plan and the unit's confirmation (or disagreement, with reasons) follow.
  */
 export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
@@ -101,10 +141,8 @@ export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
     label: "半年评估",
     async judge(vm, spec) {
       const usage = await vmUtilisation({ ctx: { ...ctx, actor: null }, input: { vm: vm.instanceId!, from, to } });
-      const low = usage.months.filter((m) => m.lowLoad);
-      const target = halved(spec);
-      if (low.length === 0 || !target) return null;
-      return { to: target, reasons: [`低负载月份：${low.map((m) => `${m.month}（${m.lowLoadDays} 天）`).join("、")}（004 第十九条）`] };
+      const low = usage.months.filter((m) => m.lowLoad).map((m) => m.month);
+      return low.length === 0 ? null : halfYearFinding(spec, usage.days, low);
     },
   });
 }
@@ -113,7 +151,9 @@ export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
  * 巴中 (003 第二十四条(二)(三)), instead of the half-yearly review: at the start of each quarter, a VM whose vCPU
  * and memory peaks over the past quarter stayed at or below 30% is proposed half of both; in January, a data
  * disk whose free space stayed above 500 GB all of the past year is proposed smaller by what it had beyond
- * 500 GB, keeping 500 GB free at its fullest day. Both rules make one proposal per VM and quarter.
+ * 500 GB, keeping 500 GB free at its fullest day. Both rules make one proposal per VM and quarter, and judge
+ * only a VM in use for the whole period with figures for most of it (COVERAGE): a few days of data are not
+ * a quarter's peak or a year's free space.
  */
 export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
@@ -131,9 +171,11 @@ export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<numbe
       const days = await vmDailyFigures(ctx, vm.instanceId!, yearly ? yearFrom : quarterFrom, to);
       const target: AdjustmentFacts["to"] = {};
       const reasons: string[] = [];
+      const covers = (from: string, counted: number) =>
+        shanghaiDate(vm.deliveredAt) < from && counted >= COVERAGE * (daysBetween(from, to) + 1);
       const quarter = bazhongQuarterShrink(days.filter((d) => d.date >= quarterFrom));
       const half = halved(spec);
-      if (quarter.shrink && half) {
+      if (quarter.shrink && half && covers(quarterFrom, quarter.days)) {
         Object.assign(target, half);
         reasons.push(
           `${quarterFrom}~${to} vCPU 峰值 ${quarter.vcpuPeak}%、内存峰值 ${quarter.memPeak}%，均未超过 ${BAZHONG.shrinkPeakAtMost}%（003 第二十四条(二)）`,
@@ -142,7 +184,7 @@ export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<numbe
       if (yearly && spec.diskGb !== undefined) {
         const disk = bazhongDataDiskShrink(days);
         const smaller = disk.shrink ? spec.diskGb - Math.floor(disk.minFreeGb! - BAZHONG.shrinkFreeGbAbove) : spec.diskGb;
-        if (disk.shrink && smaller >= 1 && smaller < spec.diskGb) {
+        if (disk.shrink && smaller >= 1 && smaller < spec.diskGb && covers(yearFrom, disk.readings)) {
           target.diskGb = smaller;
           reasons.push(`${yearFrom}~${to} 数据盘剩余空间最少 ${Math.round(disk.minFreeGb! * 100) / 100} GB，大于 ${BAZHONG.shrinkFreeGbAbove} GB（003 第二十四条(三)）`);
         }
