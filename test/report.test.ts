@@ -25,7 +25,9 @@ beforeAll(async () => {
     ["09", "12", "15"].map((h) => ({ vm: "ins-rep-01", time: Math.floor(shanghaiInstant(d, `${h}:00`).getTime() / 1000), cpu: 10, mem: 70 })),
   );
   ok(await t.call("xufeng", "POST", "/api/metrics", { samples }, { "Idempotency-Key": "nov" }), 201);
-  ok(await t.submit("yangfan", sampleForm()), 201); // opened, still running
+  const running = ok(await t.submit("yangfan", sampleForm()), 201); // opened, still running
+  // The reviewer finds the provider's evaluation wanting: a finding at a provider stage.
+  ok(await t.act("guojun", running.id, { action: "finding", kind: "rectification", text: "评估意见未说明依据" }));
   t.clock.set("2026-12-01T01:00:00Z");
 });
 afterAll(() => t?.close());
@@ -42,6 +44,25 @@ describe("monthly report", () => {
     expect(r.lateStages).toContainEqual(expect.objectContaining({ unitId: "mx-jyj", stage: "县级数据局初审", heldBy: ["黄敏"] }));
     expect(r.lateStages).toContainEqual(expect.objectContaining({ unitId: "mx-jyj", closedAt: null, heldBy: ["李华"] }));
     expect(r.total.requestsOpened).toBe(2);
+    // The provider's evaluation and provision of lihua's application, both the same day; a finding on yangfan's.
+    expect(r.provider).toEqual({ stagesClosed: 2, onTime: 2, late: 0, avgWorkdays: 0, reworked: 0, findings: 1 });
+  });
+
+  test("from the 1st working day the managers get last month's report, once", async () => {
+    const { sendMonthlyReport } = await import("../src/resources/report");
+    const { auditLog, outbox } = await import("../db/schema");
+    t.clock.set("2026-11-30T01:00:00Z");
+    const early = await sendMonthlyReport(t.ctx()); // still November: October's is the one due
+    expect(early).toBe("2026-10");
+    t.clock.set("2026-12-01T01:00:00Z");
+    expect(await sendMonthlyReport(t.ctx())).toBe("2026-11");
+    expect(await sendMonthlyReport(t.ctx())).toBeNull();
+    const cards = (await t.db.select().from(outbox).where(eq(outbox.kind, "report"))).filter((c) => (c.payload as { title: string }).title === "2026-11 月度报告");
+    expect(cards.map((c) => c.userId).sort()).toEqual(["chenjing", "zhangwei"]);
+    const summary = (cards[0]!.payload as { summary: string }).summary;
+    expect(summary).toContain("低负载虚拟机 1 台；新提交申请 2 个，办结 0 个；逾期环节 3 个");
+    expect(summary).toContain("评估实施单位：办结环节 2 个（按期 2，逾期 0，平均 0 个工作日），返工 0 次，整改与警示 1 条");
+    expect(await t.db.select().from(auditLog).where(eq(auditLog.action, "report.monthly_sent"))).toHaveLength(2);
   });
 
   test("a county bureau sees its county, an applicant their unit; CSV for Excel with a 合计 row", async () => {

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { inboundEvents, requests, units } from "../../db/schema";
 import type { BillingFacts } from "../../flows/billing";
-import { addCalendarDays, shanghaiDate } from "../calendar";
+import { monthJustEnded, shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../engine/mutate";
@@ -10,16 +10,8 @@ import { prepareBilling } from "./signoff";
 
 /** On the 1st working day of a month (or later, if missed), the previous month's statement is drafted, once. */
 export async function draftMonthlyStatement(ctx: ServiceContext): Promise<boolean> {
-  const today = shanghaiDate(ctx.clock.now());
-  const monthStart = `${today.slice(0, 7)}-01`;
-  let firstWorkday: string;
-  try {
-    firstWorkday = ctx.calendar.isWorkday(monthStart) ? monthStart : ctx.calendar.nextWorkday(monthStart);
-  } catch {
-    return false;
-  }
-  if (today < firstWorkday) return false;
-  const month = addCalendarDays(monthStart, -1).slice(0, 7);
+  const month = monthJustEnded(ctx.calendar, shanghaiDate(ctx.clock.now()));
+  if (!month) return false;
   const [provider] = await usersWithRole(ctx.db, "provider");
   if (!provider) return false;
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "billing.draft" }, async (tx, j) => {

@@ -166,6 +166,22 @@ export function addCalendarDays(date: string, n: number): string {
 }
 
 /**
+ * From the 1st working day of a month on, the month before it (what monthly work such as the statement and the
+ * report is about); null before that day, or when `today`'s month is not in the loaded calendar.
+ */
+export function monthJustEnded(calendar: WorkCalendar, today: string): string | null {
+  const first = `${today.slice(0, 8)}01`;
+  let firstWorkday: string;
+  try {
+    firstWorkday = calendar.isWorkday(first) ? first : calendar.nextWorkday(first);
+  } catch (err) {
+    if (err instanceof CalendarRangeError) return null;
+    throw err;
+  }
+  return today < firstWorkday ? null : addCalendarDays(first, -1).slice(0, 7);
+}
+
+/**
  * `date` moved by `n` calendar months to the same day of the month, or to the month's last day when it has no
  * such day (民法典 第二百零一条: "没有对应日的，月末日为期间的最后一日"): 2026-11-30 + 3 → 2027-02-28.
  */

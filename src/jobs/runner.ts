@@ -8,6 +8,7 @@ import { bazhongQuarterlyReview, halfYearlyReview } from "../resources/adjustmen
 import { bazhongExpansionNotices, cloudCapacityAlert, type CloudCapacity } from "../resources/capacity-notices";
 import { remindYearlyDemand } from "../resources/demand";
 import { draftMonthlyStatement } from "../billing/monthly-draft";
+import { sendMonthlyReport } from "../resources/report";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -83,6 +84,7 @@ export async function runJobsOnce(deps: JobDeps) {
   if (capacity) await run("云平台容量预警", () => cloudCapacityAlert(ctx, capacity));
   await run("年度需求提醒", () => remindYearlyDemand(ctx));
   await run("月度结算单", () => draftMonthlyStatement(ctx));
+  await run("月度报告", () => sendMonthlyReport(ctx));
   await run("消息通道维护", async () => deps.sender.upkeep?.());
   let sent = 0;
   for (;;) {

@@ -1,7 +1,11 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { requests, resources, stageRuns, tasks, units, users } from "../../db/schema";
-import { addCalendarDays, endOfShanghaiDay, shanghaiInstant } from "../calendar";
+import { findings, inboundEvents, requests, resources, stageRuns, tasks, units, users } from "../../db/schema";
+import type { Card } from "../../cards";
+import { addCalendarDays, endOfShanghaiDay, monthJustEnded, shanghaiDate, shanghaiInstant } from "../calendar";
+import { usersWithRole } from "../directory/queries";
+import { mutate } from "../engine/mutate";
+import { enqueueCards } from "../engine/notify";
 import type { ServiceContext } from "../context";
 import { stageDef } from "../engine/flow";
 import { BOM, csvRow } from "../csv";
@@ -38,7 +42,7 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
   const { first, last, start, end } = monthBounds(input.month);
   const scope = await unitsInScope(ctx, input.unit);
   const ids = scope.map((u) => u.id);
-  if (ids.length === 0) return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [] };
+  if (ids.length === 0) return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [], provider: null };
 
   const held = await ctx.db
     .select()
@@ -125,7 +129,57 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
     requestsClosed: sum("requestsClosed"),
     lateStages: sum("lateStages"),
   };
-  return { month: input.month, units: rows, total, lateStages, lowLoadVms };
+  return { month: input.month, units: rows, total, lateStages, lowLoadVms, provider: await providerPerformance(ctx, ids, start, end) };
+}
+
+/**
+ * The provider's performance in the month (001 第三十一条: response and quality), over the stages the provider
+ * acts at, for the units in scope:
+ *   - response: the provider's stages closed in the month, on time or late, and their average working days;
+ *   - quality: provider stages opened again because their work came back (a failed test, a check's return),
+ *     and the findings (整改通知 / 工作警示) recorded at provider stages.
+ * Satisfaction, the third measure the document names, needs the units' ratings, which yunshen does not collect.
+ */
+async function providerPerformance(ctx: ServiceContext, unitIds: string[], start: Date, end: Date) {
+  const runs = await ctx.db
+    .select({ run: stageRuns, flow: requests.flow, profile: requests.profile })
+    .from(stageRuns)
+    .innerJoin(requests, eq(requests.id, stageRuns.requestId))
+    .where(and(inArray(requests.unitId, unitIds), or(and(gte(stageRuns.closedAt, start), lte(stageRuns.closedAt, end)), and(gte(stageRuns.openedAt, start), lte(stageRuns.openedAt, end)))));
+  const isProviders = (r: (typeof runs)[number]) => stageDef(r.flow, r.profile, r.run.stage).parties.includes("provider");
+  const mine = runs.filter(isProviders);
+  const closedIn = mine.filter((r) => r.run.closedAt && r.run.closedAt >= start && r.run.closedAt <= end);
+  const late = closedIn.filter((r) => r.run.deadlineAt && r.run.closedAt! > r.run.deadlineAt);
+  const spans = closedIn.flatMap((r) => {
+    try {
+      return [ctx.calendar.workdaysBetween(shanghaiDate(r.run.openedAt), shanghaiDate(r.run.closedAt!))];
+    } catch {
+      return []; // a span outside the loaded calendar is left out of the average
+    }
+  });
+  // Rework: a provider stage opened in the month on a request where the same stage had run before.
+  const openedIn = mine.filter((r) => r.run.openedAt >= start && r.run.openedAt <= end);
+  const earlier = openedIn.length
+    ? await ctx.db
+        .select({ id: stageRuns.id, requestId: stageRuns.requestId, stage: stageRuns.stage })
+        .from(stageRuns)
+        .where(inArray(stageRuns.requestId, [...new Set(openedIn.map((r) => r.run.requestId))]))
+    : [];
+  const reopened = openedIn.filter((r) => earlier.some((e) => e.requestId === r.run.requestId && e.stage === r.run.stage && e.id < r.run.id));
+  const stageFindings = await ctx.db
+    .select({ stage: findings.stage, flow: requests.flow, profile: requests.profile })
+    .from(findings)
+    .innerJoin(requests, eq(requests.id, findings.requestId))
+    .where(and(inArray(requests.unitId, unitIds), gte(findings.createdAt, start), lte(findings.createdAt, end)));
+  const atProvider = stageFindings.filter((f) => f.stage && stageDef(f.flow, f.profile, f.stage).parties.includes("provider"));
+  return {
+    stagesClosed: closedIn.length,
+    onTime: closedIn.length - late.length,
+    late: late.length,
+    avgWorkdays: spans.length ? Math.round((spans.reduce((t, d) => t + d, 0) / spans.length) * 10) / 10 : null,
+    reworked: reopened.length,
+    findings: atProvider.length,
+  };
 }
 
 const CSV_COLUMNS = [
@@ -150,4 +204,48 @@ export function monthlyReportCsv(report: Awaited<ReturnType<typeof monthlyReport
   for (const row of report.units) lines.push(csvRow(CSV_COLUMNS.map(([key]) => row[key])));
   if (report.total) lines.push(csvRow(CSV_COLUMNS.map(([key]) => (key === "unitName" ? "合计" : key in report.total! ? report.total![key as keyof typeof report.total] : ""))));
   return lines.join("");
+}
+
+/**
+ * Oversight: the monthly report reaches the managers at least once a month. From the 1st working day of a
+ * month on, the previous month's report for the whole city is summarised in a card to each manager, once
+ * (audited as `report.monthly_sent`); the full table is at GET /api/reports/monthly. Returns the month sent.
+ */
+export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | null> {
+  const month = monthJustEnded(ctx.calendar, shanghaiDate(ctx.clock.now()));
+  if (!month) return null;
+  const sent = { scope: "monthly-report", key: month };
+  const [seen] = await ctx.db
+    .select({ key: inboundEvents.key })
+    .from(inboundEvents)
+    .where(and(eq(inboundEvents.scope, sent.scope), eq(inboundEvents.key, sent.key)));
+  if (seen) return null;
+  const report = await monthlyReport({ ctx: { ...ctx, actor: null }, input: { month } });
+  const t = report.total;
+  const p = report.provider;
+  const lines = [
+    t ? `资源 ${t.resources} 项（虚拟机 ${t.vms} 台，${t.vcpu} 核 / ${t.memoryGb}G 内存 / ${t.diskGb}G 磁盘）` : "尚无资源",
+    t ? `低负载虚拟机 ${t.lowLoadVms} 台；新提交申请 ${t.requestsOpened} 个，办结 ${t.requestsClosed} 个；逾期环节 ${t.lateStages} 个` : "",
+    p ? `评估实施单位：办结环节 ${p.stagesClosed} 个（按期 ${p.onTime}，逾期 ${p.late}${p.avgWorkdays !== null ? `，平均 ${p.avgWorkdays} 个工作日` : ""}），返工 ${p.reworked} 次，整改与警示 ${p.findings} 条` : "",
+  ].filter(Boolean);
+  const card: Card = {
+    title: `${month} 月度报告`,
+    tone: "info",
+    summary: lines.join("\n"),
+    fields: [{ label: "完整报告", value: `GET /api/reports/monthly?month=${month}` }],
+    actions: [],
+    link: "",
+  };
+  return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "report.monthly_sent" }, async (tx, j) => {
+    const [fresh] = await tx
+      .insert(inboundEvents)
+      .values({ ...sent, fingerprint: month, createdAt: ctx.clock.now() })
+      .onConflictDoNothing()
+      .returning({ key: inboundEvents.key });
+    if (!fresh) return null;
+    const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
+    await enqueueCards(tx, ctx.clock.now(), managers, "report", card, `monthly-report:${month}`);
+    j.add({ action: "report.monthly_sent", details: { month, to: managers, total: t, provider: p } });
+    return month;
+  });
 }
