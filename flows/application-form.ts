@@ -36,6 +36,16 @@ const portList = z
   )
   .default("");
 
+/** A backup policy for one VM (004 第二十八—三十三条, 002 附件1): type, strategy, retention, copies. */
+export const backupPolicySchema = z.strictObject({
+  type: z.enum(Object.keys(BACKUP_TYPES) as [keyof typeof BACKUP_TYPES]),
+  strategy: z.string().trim().min(1, { error: "请写明备份策略（如：每日 02:00 全量）" }).max(200),
+  // 002 附件1: retention defaults to two months.
+  retentionMonths: z.int().min(1).max(120).default(2),
+  copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]),
+});
+export type BackupPolicy = z.output<typeof backupPolicySchema>;
+
 export const vmRowSchema = z.object({
   purpose: z.string().trim().min(1, "请填写用途").max(100),
   vcpu: z.int().min(1).max(128),
@@ -45,6 +55,8 @@ export const vmRowSchema = z.object({
   os: z.string().trim().min(1, "请填写操作系统").max(100),
   ports: portList,
   quantity: z.int().min(1).max(100).default(1),
+  // Each VM of the row is backed up by this policy; checked on the day it takes effect (flow 1 backup_check).
+  backup: backupPolicySchema.optional(),
 });
 
 export const paasRowSchema = z.object({
@@ -74,15 +86,9 @@ export const applicationFormSchema = z
     vms: z.array(vmRowSchema).max(200).default([]),
     paas: z.array(paasRowSchema).max(100).default([]),
     hosting: z.boolean().default(false),
-    backup: z
-      .object({
-        wanted: z.boolean(),
-        type: z.enum(Object.keys(BACKUP_TYPES) as [keyof typeof BACKUP_TYPES]).optional(),
-        copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]).optional(),
-        // 002 附件1: retention defaults to two months.
-        retentionMonths: z.int().min(1).max(120).default(2),
-      })
-      .default({ wanted: false, retentionMonths: 2 }),
+    // Backups are per VM now (vms[].backup); a form still carrying the old request-wide block is told so
+    // rather than having its backup silently dropped.
+    backup: z.undefined({ error: "备份请按虚拟机填写：vms[].backup（类型、策略、保留月数、副本位置）" }).optional(),
     plan: z.object({
       kind: z.enum(["migration", "new"]),
       currentState: z.string().trim().max(4000).default(""),
@@ -101,9 +107,6 @@ export const applicationFormSchema = z
   .superRefine((form, ctx) => {
     if (form.vms.length === 0 && form.paas.length === 0 && !form.hosting) {
       ctx.addIssue({ code: "custom", path: ["vms"], message: "至少申请一项资源（虚拟机、PaaS 或托管）" });
-    }
-    if (form.backup.wanted && (!form.backup.type || !form.backup.copies)) {
-      ctx.addIssue({ code: "custom", path: ["backup"], message: "需要备份时请选择备份类型和副本位置" });
     }
     if (form.networkZone === "other" && !form.networkZoneNote) {
       ctx.addIssue({ code: "custom", path: ["networkZoneNote"], message: "网络区域为“其他”时请说明" });
@@ -152,5 +155,6 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Re
       vcpu: db.reduce((n, p) => n + p.vcpu * p.quantity, 0),
       memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
     },
+    backup: form.vms.some((v) => v.backup !== undefined),
   };
 }

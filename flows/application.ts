@@ -86,6 +86,26 @@ export const applicationFlow: FlowDef<RequestFacts> = {
       deadline: wd(3),
       approveLabel: "已开通，提交使用单位确认",
     },
+    // 004 第三十一条: a VM delivered with a backup policy has it checked on the very day it takes effect; a policy
+    // that does not work goes back to the provider until it does (flow 4's check, for backups asked for here).
+    backup_check: {
+      key: "backup_check",
+      name: "备份有效性核验",
+      parties: ["applicant"],
+      deadline: days(0),
+      approveLabel: "备份有效",
+      onFail: "backup_fix",
+      when: (f) => f.backup === true,
+    },
+    backup_fix: {
+      key: "backup_fix",
+      name: "修正备份策略",
+      parties: ["provider"],
+      deadline: wd(1),
+      approveLabel: "已修正",
+      next: "backup_check",
+      detour: true,
+    },
     confirm_delivery: {
       key: "confirm_delivery",
       name: "使用单位确认资源",
@@ -267,6 +287,8 @@ export const applicationFlow: FlowDef<RequestFacts> = {
         "storage_review",
         "approve",
         "provision",
+        "backup_check",
+        "backup_fix",
         "confirm_delivery",
         "verify_delivery",
         "deploy",

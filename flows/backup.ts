@@ -1,18 +1,13 @@
 import { z } from "zod";
-import { BACKUP_COPIES, BACKUP_TYPES } from "./application-form";
+import { BACKUP_COPIES, BACKUP_TYPES, backupPolicySchema } from "./application-form";
 import { days, wd, type FlowDef } from "./types";
 
 // Flow 4 of flows.md: 备份 (004 第二十八—三十三条; 002 附件1). Per VM: type, strategy, retention, copies. The
 // applicant checks on the day the policy takes effect that backups work; a mismatch goes back to the provider
-// until it matches. (A backup asked for with the first application rides in flow 1 instead.)
+// until it matches. (A backup asked for with the VM in its application rides in flow 1 instead, with the same
+// check.)
 
-export const backupFormSchema = z.strictObject({
-  resource: z.int().positive(),
-  type: z.enum(Object.keys(BACKUP_TYPES) as [keyof typeof BACKUP_TYPES]),
-  strategy: z.string().trim().min(1, { error: "请写明备份策略（如：每日 02:00 全量）" }).max(200),
-  retentionMonths: z.int().min(1).max(120).default(2),
-  copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]),
-});
+export const backupFormSchema = backupPolicySchema.extend({ resource: z.int().positive() });
 
 export type BackupForm = z.output<typeof backupFormSchema>;
 

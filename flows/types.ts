@@ -43,6 +43,8 @@ export interface RequestFacts {
   paasDatabase: { vcpu: number; memoryGb: number };
   /** A migration of an existing system (迁移), not a new one (新建); absent on requests from before it was kept. */
   migration?: boolean;
+  /** Whether any VM asks for a backup policy, whose validity is checked once it is delivered. */
+  backup?: boolean;
   /** Whether the unit's yearly demand covers the request (set at submission; absent on older requests). */
   demand?: { covered: boolean; text: string };
 }

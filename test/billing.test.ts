@@ -134,13 +134,20 @@ describe("the statement from the ledger", () => {
 
 describe("the monthly sign-off", () => {
   test("a party that will not sign sends it back; redrafted, it is checked, submitted and approved again, and all three sign anew", async () => {
-    const { createTestApp, ok } = await import("./app-harness");
+    const { createTestApp, ok, sampleForm } = await import("./app-harness");
     const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
     const { requests } = await import("../db/schema");
     const { eq } = await import("drizzle-orm");
-    const t = await createTestApp({ now: "2026-12-01T01:00:00Z" });
+    const t = await createTestApp({ now: "2026-11-23T01:00:00Z" });
     try {
-      await draftMonthlyStatement(t.ctx());
+      const { id: app } = ok(await t.submit("yangfan", sampleForm()), 201);
+      await t.actInTurn(app, [
+        ["xufeng", { action: "approve", note: "配置合理" }],
+        ["zhangwei", { action: "approve" }],
+        ["linna", { action: "approve", note: "已开通" }],
+      ]);
+      t.clock.set("2026-12-01T01:00:00Z");
+      expect(await draftMonthlyStatement(t.ctx())).toBe(true);
       const [req] = await t.db.select().from(requests).where(eq(requests.flow, "billing"));
       const owner = req!.applicantId;
       await t.actInTurn(req!.id, [
@@ -198,8 +205,8 @@ describe("the monthly sign-off", () => {
         ["linna", { action: "approve", note: "已开通" }],
       ]);
       t.clock.set("2026-11-30T01:00:00Z");
-      // Still November: the statement due is October's (empty here); November's waits for December.
-      expect(await draftMonthlyStatement(t.ctx())).toBe(true);
+      // Still November: the statement due is October's, when nothing was held yet: nothing to settle.
+      expect(await draftMonthlyStatement(t.ctx())).toBe(false);
       t.clock.set("2026-12-01T01:00:00Z"); // Tuesday, the 1st working day
       expect(await draftMonthlyStatement(t.ctx())).toBe(true);
       expect(await draftMonthlyStatement(t.ctx())).toBe(false); // once
@@ -209,7 +216,7 @@ describe("the monthly sign-off", () => {
         expect(early.body.error?.code, month).toBe("month_not_over");
       }
       const statements = await t.db.select().from(requests).where(eq(requests.flow, "billing"));
-      expect(statements.map((r) => r.title).sort()).toEqual(["2026-10 费用结算单", "2026-11 费用结算单"]);
+      expect(statements.map((r) => r.title)).toEqual(["2026-11 费用结算单"]);
       const req = statements.find((r) => r.title === "2026-11 费用结算单");
       expect(req).toMatchObject({ title: "2026-11 费用结算单", currentStage: "export" });
       let detail = ok(await t.show("guojun", req!.id));

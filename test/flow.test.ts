@@ -41,7 +41,11 @@ describe("梅州 application, county unit, submission to go-live", () => {
       ["huangmin", { action: "approve" }, "evaluate"],
       ["xufeng", { action: "approve", note: "配置合理" }, "approve"],
       ["zhangwei", { action: "approve" }, "provision"],
-      ["linna", { action: "approve", note: "已开通" }, "confirm_delivery"],
+      // The database server was asked for with a backup: checked the same day; a policy that fails goes back.
+      ["linna", { action: "approve", note: "已开通" }, "backup_check"],
+      ["lihua", { action: "fail", reason: "恢复测试失败" }, "backup_fix"],
+      ["linna", { action: "approve", note: "已改为每日全量" }, "backup_check"],
+      ["lihua", { action: "confirm", note: "恢复测试通过" }, "confirm_delivery"],
       ["lihua", { action: "confirm" }, "verify_delivery"],
       ["guojun", { action: "approve" }, "deploy"],
       ["lihua", { action: "confirm" }, "request_security_test"],
@@ -62,6 +66,9 @@ describe("梅州 application, county unit, submission to go-live", () => {
       "evaluate:approved",
       "approve:approved",
       "provision:approved",
+      "backup_check:failed",
+      "backup_fix:approved",
+      "backup_check:approved",
       "confirm_delivery:approved",
       "verify_delivery:approved",
       "deploy:approved",
@@ -71,6 +78,8 @@ describe("梅州 application, county unit, submission to go-live", () => {
       "security_test:approved",
       "go_live:approved",
     ]);
+    // 第三十一条: the check is due the day the policy takes effect.
+    expect(detail.stages.find((s: any) => s.stage === "backup_check").deadlineAt).toBe("2026-11-23T15:59:59.999Z");
     // 004 第十七条(三): from the first test to passing within 10 working days — the retest keeps that anchor.
     const tests = detail.stages.filter((s: any) => s.stage === "security_test");
     const fix = detail.stages.find((s: any) => s.stage === "security_fix");
@@ -83,7 +92,7 @@ describe("梅州 application, county unit, submission to go-live", () => {
     const history = detail.history.map((h: any) => h.action);
     expect(history[0]).toBe("request.submit");
     expect(history.at(-1)).toBe("request.complete");
-    expect(detail.history.find((h: any) => h.action === "request.fail").details.reason).toBe("存在弱口令");
+    expect(detail.history.find((h: any) => h.action === "request.fail" && h.stage === "security_test").details.reason).toBe("存在弱口令");
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
   });
 
@@ -213,6 +222,7 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
       ["xufeng", { action: "approve" }],
       ["zhangwei", { action: "approve" }],
       ["xufeng", { action: "approve" }],
+      ["yangfan", { action: "confirm" }], // the backup works
       ["yangfan", { action: "confirm" }],
     ]);
     expect(await stageOf(t, id)).toBe("verify_delivery");

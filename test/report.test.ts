@@ -52,8 +52,8 @@ describe("monthly report", () => {
     const { sendMonthlyReport } = await import("../src/resources/report");
     const { auditLog, outbox } = await import("../db/schema");
     t.clock.set("2026-11-30T01:00:00Z");
-    const early = await sendMonthlyReport(t.ctx()); // still November: October's is the one due
-    expect(early).toBe("2026-10");
+    // Still November: October's is the one due, and nothing was held or asked for then: nothing is sent.
+    expect(await sendMonthlyReport(t.ctx())).toBeNull();
     t.clock.set("2026-12-01T01:00:00Z");
     expect(await sendMonthlyReport(t.ctx())).toBe("2026-11");
     expect(await sendMonthlyReport(t.ctx())).toBeNull();
@@ -62,7 +62,7 @@ describe("monthly report", () => {
     const summary = (cards[0]!.payload as { summary: string }).summary;
     expect(summary).toContain("低负载虚拟机 1 台；新提交申请 2 个，办结 0 个；逾期环节 3 个");
     expect(summary).toContain("评估实施单位：办结环节 2 个（按期 2，逾期 0，平均 0 个工作日），返工 0 次，整改与警示 1 条");
-    expect(await t.db.select().from(auditLog).where(eq(auditLog.action, "report.monthly_sent"))).toHaveLength(2);
+    expect(await t.db.select().from(auditLog).where(eq(auditLog.action, "report.monthly_sent"))).toHaveLength(1);
   });
 
   test("a county bureau sees its county, an applicant their unit; CSV for Excel with a 合计 row", async () => {

@@ -12,7 +12,10 @@ afterAll(() => t?.close());
 
 describe("resources", () => {
   test("delivery creates the request's resources; deployment, the security test and go-live date them", async () => {
-    const { id, code } = ok(await t.submit("lihua", { ...sampleForm(), backup: { wanted: true, type: "database", copies: "same_city", retentionMonths: 2 } }), 201);
+    // The example asks for a backup of its database server; the old request-wide block is refused, not dropped.
+    const old = await t.submit("lihua", { ...sampleForm(), backup: { wanted: true, type: "database", copies: "same_city", retentionMonths: 2 } });
+    expect(old.body.error.fields["form.backup"][0]).toContain("vms[].backup");
+    const { id, code } = ok(await t.submit("lihua", sampleForm()), 201);
     await t.actInTurn(id, [
       ["huangmin", { action: "approve" }],
       ["xufeng", { action: "approve", note: "配置合理" }],
@@ -22,17 +25,19 @@ describe("resources", () => {
     later("2026-11-24T02:00:00Z");
     await t.actInTurn(id, [["linna", { action: "approve", note: "已开通" }]]);
     let items = ok(await t.call("zhangwei", "GET", `/api/resources?request=${id}`)).items;
-    // The form: 2 application servers, 1 database server, and a backup policy.
+    // The form: 2 application servers, 1 database server, and the database server's backup policy.
     expect(items.map((r: { kind: string; name: string }) => `${r.name}:${r.kind}`)).toEqual([
       `${code}-01:vm`,
       `${code}-02:vm`,
       `${code}-03:vm`,
       `${code}-04:backup`,
     ]);
+    expect(items[3].spec).toEqual({ type: "数据库备份", strategy: "每日 02:00 全量", copies: "同城", retentionMonths: 2, of: `${code}-03 数据库服务器`, resourceId: items[2].id });
     expect(items[2]).toMatchObject({ spec: { purpose: "数据库服务器", vcpu: 8, memoryGb: 32 }, unitName: "梅州市梅县区教育局", deliveredAt: "2026-11-24T02:00:00.000Z", deployedAt: null });
 
     later("2026-11-25T02:00:00Z");
     await t.actInTurn(id, [
+      ["lihua", { action: "confirm" }], // the backup works
       ["lihua", { action: "confirm" }],
       ["guojun", { action: "approve" }],
       ["lihua", { action: "confirm" }], // deployed

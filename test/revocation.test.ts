@@ -80,6 +80,27 @@ describe("revocation", () => {
     expect(ok(await t.show("lihua", id)).status).toBe("completed");
   });
 
+  test("a VM's backup policy is revoked with it", async () => {
+    const ids = await deliveredApplication();
+    const rows = await t.db.select().from(resources).where(inArray(resources.id, ids)).orderBy(asc(resources.id));
+    const db = rows.find((r) => (r.spec as { purpose?: string }).purpose === "数据库服务器")!;
+    const backup = rows.find((r) => r.kind === "backup")!;
+    expect(backup.spec).toMatchObject({ resourceId: db.id });
+    const { id } = ok(await t.call("lihua", "POST", "/api/requests", { flow: "revocation", form: { resources: [db.id], reason: "数据库迁出" } }), 201);
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["lihua", { action: "confirm" }],
+      ["lihua", { action: "confirm" }],
+      ["xufeng", { action: "approve" }],
+    ]);
+    const after = await t.db.select().from(resources).where(inArray(resources.id, [db.id, backup.id]));
+    expect(after.map((r) => r.status)).toEqual(["revoked", "revoked"]);
+    const [entry] = (await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "resource.revoked"))));
+    expect(entry!.details).toEqual({ resourceIds: [db.id], backupIds: [backup.id] });
+  });
+
   test("refused: someone else's resources, two units at once, resources already revoked or being revoked", async () => {
     const mine = (await t.db.select().from(resources).where(eq(resources.status, "delivered"))).map((r) => r.id);
     const ask = (user: string, ids: number[]) => t.call(user, "POST", "/api/requests", { flow: "revocation", form: { resources: ids, reason: "不再需要" } });
@@ -134,6 +155,7 @@ describe("deployment started, for the 30-day rule", () => {
           ["xufeng", { action: "approve", note: "配置合理" }],
           ["zhangwei", { action: "approve" }],
           ["linna", { action: "approve", note: "已开通" }],
+          ["yangfan", { action: "confirm" }], // the backup works
           ["yangfan", { action: "confirm" }],
           ["guojun", { action: "approve" }],
         ]);

@@ -227,6 +227,7 @@ describe("deadlines past the loaded calendar", () => {
       ["xufeng", { action: "approve" }],
       ["zhangwei", { action: "approve" }],
       ["xufeng", { action: "approve" }],
+      ["yangfan", { action: "confirm" }], // the backup works
       ["yangfan", { action: "confirm" }],
       ["guojun", { action: "approve" }],
     ]);

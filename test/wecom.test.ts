@@ -360,6 +360,7 @@ describe("cards", () => {
       "evaluate",
       "approve",
       "provision",
+      "backup_check",
       "confirm_delivery",
       "verify_delivery",
       "deploy",

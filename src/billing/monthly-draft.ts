@@ -8,7 +8,10 @@ import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
 import { prepareBilling } from "./signoff";
 
-/** On the 1st working day of a month (or later, if missed), the previous month's statement is drafted, once. */
+/**
+ * On the 1st working day of a month (or later, if missed), the previous month's statement is drafted, once;
+ * not when nothing was held that month.
+ */
 export async function draftMonthlyStatement(ctx: ServiceContext): Promise<boolean> {
   const month = monthJustEnded(ctx.calendar, shanghaiDate(ctx.clock.now()));
   if (!month) return false;
@@ -24,6 +27,8 @@ export async function draftMonthlyStatement(ctx: ServiceContext): Promise<boolea
     const existing = await tx.select({ facts: requests.facts }).from(requests).where(eq(requests.flow, "billing"));
     if (existing.some((r) => (r.facts as BillingFacts).month === month)) return false;
     const prepared = await prepareBilling(ctx, tx, { month });
+    // A month in which nothing was held has nothing to settle (a new installation's first month, for one).
+    if (prepared.facts.lineCount === 0) return false;
     const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, provider.unitId));
     // The statement is the provider's to export and submit: it belongs to a provider's account.
     await openRequest({ ctx, tx, j }, { flow: "billing", ...prepared, unitId: provider.unitId, unitName: unit?.name ?? provider.unitId, applicantId: provider.id }, { month });

@@ -1,8 +1,8 @@
-import { and, asc, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { requests, resourceSizes, resources, units } from "../../db/schema";
-import type { ApplicationForm } from "../../flows/application-form";
+import type { ApplicationForm, BackupPolicy } from "../../flows/application-form";
 import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS } from "../../flows/application-form";
 import type { AdjustmentFacts } from "../../flows/adjustment";
 import type { BackupFacts } from "../../flows/backup";
@@ -18,29 +18,50 @@ import { parseInput } from "../validation";
 
 type ResourceRow = typeof resources.$inferInsert;
 
-/** The resources a request delivers: a 云资源申请's, one row per unit of quantity; a 备份申请's policy. */
-function resourcesOf(req: LockedRequest, at: Date): ResourceRow[] {
+/** A backup policy as the ledger holds it, linked to the VM it backs up (revoked with it). */
+function backupSpec(p: BackupPolicy, of: string, resourceId: number) {
+  return { type: BACKUP_TYPES[p.type], strategy: p.strategy, copies: BACKUP_COPIES[p.copies], retentionMonths: p.retentionMonths, of, resourceId };
+}
+
+/**
+ * The resources a request delivers: a 云资源申请's, one row per unit of quantity, then a backup policy for each
+ * VM whose row asks for one; a 备份申请's policy. A policy names its VM's id, so the VMs are written first.
+ */
+async function deliverResources(tx: Db, req: LockedRequest, at: Date) {
+  const base = { requestId: req.id, unitId: req.unitId, status: "delivered" as const, deliveredAt: at };
+  const insert = (rows: ResourceRow[]) =>
+    rows.length === 0
+      ? Promise.resolve([])
+      : // A re-delivery after a return keeps the resources delivered the first time.
+        tx.insert(resources).values(rows).onConflictDoNothing({ target: resources.name }).returning({ id: resources.id, spec: resources.spec });
   if (req.flow === "backup") {
     const f = req.facts as BackupFacts;
-    const spec = { type: BACKUP_TYPES[f.type], strategy: f.strategy, copies: BACKUP_COPIES[f.copies], retentionMonths: f.retentionMonths, of: f.resourceName };
-    return [{ requestId: req.id, unitId: req.unitId, system: f.system, status: "delivered", deliveredAt: at, kind: "backup", spec, name: `${req.code}-01` }];
+    return insert([{ ...base, system: f.system, kind: "backup", spec: backupSpec(f, f.resourceName, f.resource), name: `${req.code}-01` }]);
   }
   const form = req.form as ApplicationForm;
-  const rows: Omit<ResourceRow, "name">[] = [];
-  const base = { requestId: req.id, unitId: req.unitId, system: req.title, status: "delivered" as const, deliveredAt: at };
+  const rows: ResourceRow[] = [];
+  const policies: { vm: string; policy: BackupPolicy }[] = [];
+  // YS-2026-00012-01, -02, …: the VMs, then the services, then the backup policies.
+  const nameAt = (n: number) => `${req.code}-${String(n).padStart(2, "0")}`;
+  const name = () => nameAt(rows.length + 1);
   for (const vm of form.vms)
-    for (let i = 0; i < vm.quantity; i++)
-      rows.push({ ...base, kind: "vm", spec: { purpose: vm.purpose, vcpu: vm.vcpu, memoryGb: vm.memoryGb, diskGb: vm.diskGb, storageType: vm.storageType, os: vm.os } });
+    for (let i = 0; i < vm.quantity; i++) {
+      const row = { ...base, system: req.title, kind: "vm", name: name(), spec: { purpose: vm.purpose, vcpu: vm.vcpu, memoryGb: vm.memoryGb, diskGb: vm.diskGb, storageType: vm.storageType, os: vm.os } };
+      rows.push(row);
+      if (vm.backup) policies.push({ vm: row.name, policy: vm.backup });
+    }
   for (const p of form.paas)
     for (let i = 0; i < p.quantity; i++)
-      rows.push({ ...base, kind: `paas_${p.kind}`, spec: { kindName: PAAS_KINDS[p.kind], product: p.product, vcpu: p.vcpu, memoryGb: p.memoryGb, storageGb: p.storageGb } });
-  if (form.backup.wanted)
-    rows.push({
-      ...base,
-      kind: "backup",
-      spec: { type: BACKUP_TYPES[form.backup.type!], copies: BACKUP_COPIES[form.backup.copies!], retentionMonths: form.backup.retentionMonths },
-    });
-  return rows.map((r, i) => ({ ...r, name: `${req.code}-${String(i + 1).padStart(2, "0")}` }));
+      rows.push({ ...base, system: req.title, kind: `paas_${p.kind}`, name: name(), spec: { kindName: PAAS_KINDS[p.kind], product: p.product, vcpu: p.vcpu, memoryGb: p.memoryGb, storageGb: p.storageGb } });
+  const created = await insert(rows);
+  if (policies.length === 0) return created;
+  const vms = await tx.select({ id: resources.id, name: resources.name, spec: resources.spec }).from(resources).where(eq(resources.requestId, req.id));
+  const backups = policies.map(({ vm, policy }, i) => {
+    const row = vms.find((v) => v.name === vm)!;
+    const of = `${vm} ${(row.spec as { purpose: string }).purpose}`;
+    return { ...base, system: req.title, kind: "backup", name: nameAt(rows.length + i + 1), spec: backupSpec(policy, of, row.id) };
+  });
+  return [...created, ...(await insert(backups))];
 }
 
 const MILESTONE_COLUMN = {
@@ -63,7 +84,17 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
       .set({ status: "revoked", revokedAt: at })
       .where(and(inArray(resources.id, ids), eq(resources.status, "delivered")))
       .returning({ id: resources.id });
-    if (revoked.length > 0) j.add({ action: "resource.revoked", requestId: req.id, details: { resourceIds: revoked.map((r) => r.id) } });
+    // A VM's backup policies go with it: nothing is left to back up, or to bill.
+    const gone = revoked.map((r) => r.id);
+    const backups = gone.length
+      ? await tx
+          .update(resources)
+          .set({ status: "revoked", revokedAt: at })
+          .where(and(eq(resources.kind, "backup"), eq(resources.status, "delivered"), inArray(sql`(${resources.spec}->>'resourceId')::bigint`, gone)))
+          .returning({ id: resources.id })
+      : [];
+    if (revoked.length > 0)
+      j.add({ action: "resource.revoked", requestId: req.id, details: { resourceIds: gone, backupIds: backups.map((b) => b.id) } });
     return;
   }
   if (milestone === "changed") {
@@ -85,12 +116,7 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
     return;
   }
   if (milestone === "delivered") {
-    const rows = resourcesOf(req, at);
-    // A re-delivery after a return keeps the resources delivered the first time.
-    const created =
-      rows.length === 0
-        ? []
-        : await tx.insert(resources).values(rows).onConflictDoNothing({ target: resources.name }).returning({ id: resources.id, spec: resources.spec });
+    const created = await deliverResources(tx, req, at);
     if (created.length === 0) return;
     await tx.insert(resourceSizes).values(created.map((r) => ({ resourceId: r.id, fromDate: shanghaiDate(at), spec: r.spec, requestId: req.id })));
     j.add({ action: "resource.deliver", requestId: req.id, details: { resourceIds: created.map((r) => r.id) } });

@@ -209,7 +209,8 @@ export function monthlyReportCsv(report: Awaited<ReturnType<typeof monthlyReport
 /**
  * Oversight: the monthly report reaches the managers at least once a month. From the 1st working day of a
  * month on, the previous month's report for the whole city is summarised in a card to each manager, once
- * (audited as `report.monthly_sent`); the full table is at GET /api/reports/monthly. Returns the month sent.
+ * (audited as `report.monthly_sent`); the full table is at GET /api/reports/monthly. A month with nothing
+ * held or asked for is not sent. Returns the month sent.
  */
 export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | null> {
   const month = monthJustEnded(ctx.calendar, shanghaiDate(ctx.clock.now()));
@@ -223,6 +224,8 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
   const report = await monthlyReport({ ctx: { ...ctx, actor: null }, input: { month } });
   const t = report.total;
   const p = report.provider;
+  // A month with nothing held or asked for (a new installation's first) has nothing to report.
+  const quiet = !t || Object.values(t).every((n) => n === 0);
   const lines = [
     t ? `资源 ${t.resources} 项（虚拟机 ${t.vms} 台，${t.vcpu} 核 / ${t.memoryGb}G 内存 / ${t.diskGb}G 磁盘）` : "尚无资源",
     t ? `低负载虚拟机 ${t.lowLoadVms} 台；新提交申请 ${t.requestsOpened} 个，办结 ${t.requestsClosed} 个；逾期环节 ${t.lateStages} 个` : "",
@@ -242,7 +245,7 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
       .values({ ...sent, fingerprint: month, createdAt: ctx.clock.now() })
       .onConflictDoNothing()
       .returning({ key: inboundEvents.key });
-    if (!fresh) return null;
+    if (!fresh || quiet) return null;
     const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
     await enqueueCards(tx, ctx.clock.now(), managers, "report", card, `monthly-report:${month}`);
     j.add({ action: "report.monthly_sent", details: { month, to: managers, total: t, provider: p } });
