@@ -65,5 +65,9 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
     // 韶关 / 徽州: reviewed in 5 working days, the change done in 3 (002 第二十一条, 001 第十五条).
     shaoguan: { name: "韶关", sequence: ["approve", "plan", "confirm", "adjust", "verify"], overrides: { approve: { deadline: wd(5) } }, attachments: [] },
     huizhou: { name: "徽州", sequence: ["approve", "plan", "confirm", "adjust", "verify"], overrides: { approve: { deadline: wd(5) } }, attachments: [] },
+    // 巴中 003 第二十四条 and 高创中心 000 7.2.3.1: applied for, reviewed, then adjusted; neither sets deadlines, so
+    // 梅州's are kept. The unit still confirms the plan (or a proposal made to it) before the change.
+    bazhong: { name: "巴中 003 第二十四条", sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] },
+    gaochuang: { name: "高创中心 000 7.2.3", sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] },
   },
 };

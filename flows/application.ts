@@ -326,7 +326,9 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     },
     gaochuang: {
       name: "高创中心（韶关新区高创中心公共服务云平台服务管理规范）",
-      sequence: ["approve", "deploy_test", "file_reports"],
+      // 000 7.2.1 has the provider deploy once the request is approved; the resources it deploys on are opened
+      // first (资源开通), which is when the ledger, billing and the revocation rules start counting.
+      sequence: ["approve", "provision", "deploy_test", "file_reports"],
       overrides: {
         // 000 gives no time for the review; 5 wd as 韶关 (002), whose new district it serves.
         approve: { name: "申请审核", deadline: wd(5) },

@@ -62,6 +62,14 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
       overrides: { approve: { deadline: wd(5) } },
       attachments: [],
     },
+    // 高创中心 000 7.2.3: once approved, the unit and the provider together stop the application, back up and
+    // purge the data, and reclaim the resources.
+    gaochuang: {
+      name: "高创中心 000 7.2.3",
+      sequence: ["approve", "prepare", "purge", "revoke", "verify"],
+      overrides: { prepare: { name: "应用停止与数据备份" }, purge: { name: "数据消除" }, revoke: { name: "资源回收" } },
+      attachments: [],
+    },
     bazhong: {
       name: "巴中 003 第二十二条",
       sequence: ["approve", "transition", "purge", "revoke", "verify"],

@@ -390,16 +390,21 @@ describe("policy profiles", () => {
     }
   });
 
-  test("高创中心: review 5 wd → the provider deploys and tests → the reports are filed", async () => {
+  test("高创中心: review 5 wd → the provider opens the resources, deploys and tests → the reports are filed", async () => {
     const t = await createTestApp({ profile: "gaochuang" });
     try {
       const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
       expect(ok(await t.show("yangfan", id)).currentStage).toMatchObject({ stage: "approve", name: "申请审核", deadlineAt: "2026-11-30T15:59:59.999Z" });
       await t.actInTurn(id, [
         ["zhangwei", { action: "approve" }],
+        ["xufeng", { action: "approve", note: "已开通" }],
         ["xufeng", { action: "approve", note: "部署测试完成" }],
         ["chenjing", { action: "approve" }],
       ]);
+      // The ledger holds what was opened, dated through deployment and going live.
+      const held = ok(await t.call("zhangwei", "GET", `/api/resources?request=${id}`)).items;
+      expect(held.length).toBe(4);
+      expect(held.every((r: { deployedAt: string | null; liveAt: string | null }) => r.deployedAt && r.liveAt)).toBe(true);
       expect(ok(await t.show("yangfan", id)).status).toBe("completed");
     } finally {
       await t.close();

@@ -253,3 +253,35 @@ describe("巴中: a 3-month 过渡期, then data purge and reclaim (003 第二�
     }
   });
 });
+
+describe("高创中心: stop, back up, purge, reclaim (000 7.2.3)", () => {
+  test("approved, the unit stops and backs up, unit and provider purge together, the provider reclaims", async () => {
+    const g = await createTestApp({ profile: "gaochuang" });
+    try {
+      const { id: app } = ok(await g.submit("yangfan", sampleForm()), 201);
+      await g.actInTurn(app, [
+        ["zhangwei", { action: "approve" }],
+        ["xufeng", { action: "approve", note: "已开通" }],
+      ]);
+      const ids = (await g.db.select().from(resources).where(eq(resources.requestId, app))).map((r) => r.id);
+      const { id } = ok(await g.call("yangfan", "POST", "/api/requests", { flow: "revocation", form: { resources: ids, reason: "系统迁出" } }), 201);
+      const names: string[] = [];
+      for (const [user, action] of [
+        ["zhangwei", { action: "approve" }],
+        ["yangfan", { action: "confirm", note: "应用已停止，数据已备份" }],
+        ["yangfan", { action: "confirm" }],
+        ["xufeng", { action: "approve" }],
+        ["xufeng", { action: "approve" }],
+        ["guojun", { action: "approve" }],
+      ] as const) {
+        names.push(ok(await g.show("yangfan", id)).currentStage.name);
+        ok(await g.act(user, id, action));
+      }
+      expect(names).toEqual(["审批", "应用停止与数据备份", "数据消除", "数据消除", "资源回收", "复核"]);
+      expect((await g.db.select().from(resources).where(eq(resources.requestId, app))).every((r) => r.status === "revoked")).toBe(true);
+      expect(ok(await g.show("yangfan", id)).status).toBe("completed");
+    } finally {
+      await g.close();
+    }
+  });
+});
