@@ -224,8 +224,12 @@ describe("the monthly sign-off", () => {
       expect(detail.summary).toContainEqual({ label: "金额", value: "136.00 元（4 项）" });
       expect(detail.currentStage.deadlineAt).toBe("2026-12-15T15:59:59.999Z"); // by the 15th
       const owner = req!.applicantId;
+      // The provider's colleague can take the export over (转交 within the provider), nobody else can.
+      const colleague = owner === "xufeng" ? "linna" : "xufeng";
+      expect((await t.act(owner, req!.id, { action: "transfer", toUserId: "yangfan", reason: "x" })).body.error.code).toBe("invalid_target");
+      ok(await t.act(owner, req!.id, { action: "transfer", toUserId: colleague, reason: "由同事导出" }));
       await t.actInTurn(req!.id, [
-        [owner, { action: "approve" }],
+        [colleague, { action: "approve" }],
         ["guojun", { action: "return", reason: "备份计费天数请核对" }],
         [owner, { action: "resubmit", note: "已核对" }], // redrafted from the ledger, back to the reviewer
         ["guojun", { action: "approve" }],

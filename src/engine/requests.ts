@@ -592,8 +592,13 @@ async function transfer(step: Step, input: ActionOf<"transfer">) {
   const [target] = await tx.select().from(users).where(eq(users.id, toUserId));
   const party = task.party as StageDef["parties"][number];
   if (!target || !target.active) throw unprocessable("invalid_target", `用户 ${toUserId} 不存在或已停用`, { toUserId: ["用户不存在或已停用"] });
-  if (!target.roles.includes(party))
-    throw unprocessable("invalid_target", `只能转交给同一角色的用户，${target.name}没有该角色`, { toUserId: ["角色不符"] });
+  // The applicant's side goes to someone who could have filed this kind of request (a provider, for the
+  // provider's own statement); any other party to a user with that party's role.
+  const qualifies =
+    party === "applicant"
+      ? FLOW_SERVICES[req.flow]!.refusal({ userId: target.id, name: target.name, unitId: target.unitId, roles: target.roles as Role[] }) === null
+      : target.roles.includes(party);
+  if (!qualifies) throw unprocessable("invalid_target", `只能转交给同一角色的用户，${target.name}没有该角色`, { toUserId: ["角色不符"] });
   if (party === "applicant" ? target.unitId !== req.unitId : target.id === req.applicantId)
     throw unprocessable("invalid_target", party === "applicant" ? "只能转交给本单位的申请人" : "不能转交给申请人本人", {
       toUserId: ["不能转交给该用户"],
