@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { and, asc, eq, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { rowsOf, type Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
 import { noticeCard, taskCard, type CardRequest, type CardStage } from "../../cards";
 import { PARTY_NAMES, type DeadlineSpec, type Party, type StageDef } from "../../flows/types";
@@ -211,9 +211,4 @@ export async function closeRun(tx: Db, run: StageRunRow, status: string, at: Dat
 export interface SettledTask {
   id: number;
   userId: string;
-}
-
-export function rowsOf<T>(res: unknown): T[] {
-  // postgres-js returns the rows array itself; PGlite returns { rows }.
-  return Array.isArray(res) ? (res as T[]) : ((res as { rows: T[] }).rows ?? []);
 }
