@@ -1,5 +1,5 @@
-import { desc, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { sql } from "drizzle-orm";
+import { rowsOf, type Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
 import { canonicalJson, GENESIS_HASH, sha256Hex } from "./canonical";
 
@@ -47,13 +47,11 @@ export function auditEntryHash(entry: Omit<AuditRecord, "hash">): string {
  */
 export async function auditAppendMany(tx: Db, entries: { at: Date; input: AuditInput }[]): Promise<AuditRecord[]> {
   if (entries.length === 0) return [];
-  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
-  const [last] = await tx
-    .select({ seq: auditLog.seq, hash: auditLog.hash })
-    .from(auditLog)
-    .orderBy(desc(auditLog.seq))
-    .limit(1);
-  let seq = last?.seq ?? 0;
+  // Takes the chain lock, then reads the head as it stands once the lock is held (migration 0012).
+  const [last] = rowsOf<{ seq: string | number; hash: string }>(
+    await tx.execute(sql`select seq, hash from audit_chain_head(${AUDIT_CHAIN_LOCK_KEY})`),
+  );
+  let seq = last ? Number(last.seq) : 0;
   let prevHash = last?.hash ?? GENESIS_HASH;
   const records = entries.map(({ at, input }) => {
     const body: Omit<AuditRecord, "hash"> = {
