@@ -75,6 +75,26 @@ describe("monthly statement", () => {
     expect(early.amount).toBe(statementLine("2026-11", revoked, [small], [v1])!.amount);
   });
 
+  test("a VM revoked in an earlier month that still runs is on the statement, with nothing billed", () => {
+    const revoked = vm({ revokedAt: shanghaiInstant("2026-11-25", "15:00") });
+    expect(statementLine("2026-12", revoked, [small], [v1], { first: "2026-12-02", last: "2026-12-05" })).toEqual({
+      resourceId: 1,
+      name: "YS-2026-00001-01",
+      unitId: "mx-jyj",
+      system: "资助系统",
+      kind: "vm",
+      days: 0,
+      amount: 0,
+      segments: [],
+      flags: ["dates"],
+      mismatch: ["撤销日期 2026-11-25 后仍有运行数据（至 2026-12-05），资源可能未回收"],
+    });
+    // Revoked on the 1st and still running: nothing billed in the month, flagged as revoked in it.
+    const onTheFirst = vm({ deliveredAt: shanghaiInstant("2026-10-10"), revokedAt: shanghaiInstant("2026-11-01", "09:00") });
+    expect(statementLine("2026-11", onTheFirst, [small], [v1], { first: "2026-11-01", last: "2026-11-03" })).toMatchObject({ days: 0, flags: ["revoked", "dates"] });
+    expect(statementLine("2026-11", onTheFirst, [small], [v1], { first: "2026-11-01", last: "2026-11-01" })).toBeNull();
+  });
+
   test("a price table file is checked: kinds, amounts with at most 4 decimals, a date", () => {
     const bad = priceTableSchema.safeParse({ version: "v 1", effectiveFrom: "2026-13-01", prices: { gpu: { perDay: 1 }, vm: { vcpuDay: 0.00001 } } });
     expect(bad.success).toBe(false);
@@ -123,6 +143,19 @@ describe("the statement from the ledger", () => {
       const csv = await t.app.request("/api/billing/statements/2026-11?format=csv", { headers: { authorization: `Bearer ${t.tokens.guojun}` } });
       const text = Buffer.from(await csv.arrayBuffer()).subarray(3).toString("utf8");
       expect(text.trimEnd().split("\r\n").at(-1)).toBe("合计,,,,,289.60,,,");
+
+      // Revoked on 11-25 but still running in December: on December's statement for the check, billed nothing.
+      await t.db.update(resources).set({ revokedAt: shanghaiInstant("2026-11-25", "15:00") }).where(eq(resources.id, first!.id));
+      const december = [{ vm: "ins-bill-1", time: at("2026-12-03"), cpu: 5, mem: 30 }];
+      ok(await t.call("xufeng", "POST", "/api/metrics", { samples: december }, { "Idempotency-Key": "bill-2" }), 201);
+      const next = ok(await t.call("guojun", "GET", "/api/billing/statements/2026-12"));
+      expect(next.lines.find((l: { resourceId: number }) => l.resourceId === first!.id)).toMatchObject({
+        days: 0,
+        amount: 0,
+        flags: ["dates"],
+        mismatch: ["撤销日期 2026-11-25 后仍有运行数据（至 2026-12-03），资源可能未回收"],
+      });
+      expect(next.lines).toHaveLength(4);
       expect((await t.call("yangfan", "GET", "/api/billing/statements/2026-11")).status).toBe(403);
       expect((await t.call("xufeng", "GET", "/api/billing/statements/2026-13")).status).toBe(400);
       expect(ok(await t.call("xufeng", "GET", "/api/billing/statements/2026-10")).lines).toEqual([]);

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, inArray, isNull, lte, max, min, or } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, max, min, or } from "drizzle-orm";
 import { html } from "hono/html";
 import { z } from "zod";
 import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } from "../../db/schema";
@@ -37,6 +37,19 @@ export async function draftStatement({ ctx, input }: { ctx: ServiceContext; inpu
     .innerJoin(units, eq(units.id, resources.unitId))
     .where(and(lte(resources.deliveredAt, endOfShanghaiDay(last)), or(isNull(resources.revokedAt), gte(resources.revokedAt, shanghaiInstant(first)))))
     .orderBy(asc(resources.id));
+  // VMs revoked before the month that the monitoring still saw running in it: not billed, but shown for the check.
+  const ranInMonth = ctx.db
+    .selectDistinct({ vm: vmDailyMetrics.vm })
+    .from(vmDailyMetrics)
+    .where(and(gte(vmDailyMetrics.date, first), lte(vmDailyMetrics.date, last), gt(vmDailyMetrics.samples, 0)));
+  held.push(
+    ...(await ctx.db
+      .select({ r: resources, unitName: units.name })
+      .from(resources)
+      .innerJoin(units, eq(units.id, resources.unitId))
+      .where(and(lt(resources.revokedAt, shanghaiInstant(first)), inArray(resources.instanceId, ranInMonth)))
+      .orderBy(asc(resources.id))),
+  );
   const sizes = await resourceSizeHistory(ctx.db, held.map((h) => h.r.id));
   const byInstance = new Map(held.filter((h) => h.r.instanceId).map((h) => [h.r.instanceId!, h.r.id]));
   const running = byInstance.size

@@ -83,7 +83,8 @@ export function monthDays(month: string): { first: string; last: string } {
 /**
  * A resource's lines for the month: billed from the day of delivery up to the day before revocation. `seen`, the
  * days the monitoring saw it running, flags billed dates it contradicts: running before delivery (days that go
- * unbilled, or a delivery recorded late), or after revocation (resources perhaps never reclaimed).
+ * unbilled, or a delivery recorded late), or after revocation (resources perhaps never reclaimed). A resource
+ * revoked in an earlier month that still runs gets a line of nothing billed, so the reviewer sees it too.
  */
 export function statementLine(
   month: string,
@@ -98,7 +99,13 @@ export function statementLine(
   const from = delivered > first ? delivered : first;
   const lastHeld = revoked ? addCalendarDays(revoked, -1) : last;
   const to = lastHeld < last ? lastHeld : last;
-  if (from > to) return null;
+  const base = { resourceId: r.id, name: r.name, unitId: r.unitId, system: r.system, kind: r.kind };
+  const runsOnAfterRevocation = seen && revoked && seen.last > revoked ? `撤销日期 ${revoked} 后仍有运行数据（至 ${seen.last}），资源可能未回收` : null;
+  if (from > to) {
+    if (!runsOnAfterRevocation) return null;
+    const flags: LineFlag[] = revoked! >= first ? ["revoked", "dates"] : ["dates"];
+    return { ...base, days: 0, amount: 0, segments: [], flags, mismatch: [runsOnAfterRevocation] };
+  }
   const history = sizes.filter((s) => s.resourceId === r.id).sort((a, b) => (a.fromDate < b.fromDate ? -1 : 1));
   const segments: Segment[] = [];
   let amount = 0;
@@ -124,10 +131,10 @@ export function statementLine(
   if (unpriced) flags.push("unpriced");
   const mismatch: string[] = [];
   if (seen && seen.first < delivered) mismatch.push(`${seen.first} 起已有运行数据，早于交付日期 ${delivered}`);
-  if (seen && revoked && seen.last > revoked) mismatch.push(`撤销日期 ${revoked} 后仍有运行数据（至 ${seen.last}），资源可能未回收`);
+  if (runsOnAfterRevocation) mismatch.push(runsOnAfterRevocation);
   if (mismatch.length > 0) flags.push("dates");
   const days = segments.reduce((t, s) => t + s.days, 0);
-  return { resourceId: r.id, name: r.name, unitId: r.unitId, system: r.system, kind: r.kind, days, amount: Math.round(amount / 100) / 100, segments, flags, mismatch };
+  return { ...base, days, amount: Math.round(amount / 100) / 100, segments, flags, mismatch };
 }
 
 /** Every resource's line, and the totals per unit and overall, rounded to the fen. `seen` is keyed by resource id. */
