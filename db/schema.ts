@@ -133,6 +133,26 @@ export const findings = pgTable(
   (t) => [index("findings_request_idx").on(t.requestId)],
 );
 
+/**
+ * 服务评价: the applicant's rating of the provider's service on a completed request, once per request
+ * (Oversight: the provider is evaluated on response, satisfaction and quality).
+ */
+export const serviceRatings = pgTable(
+  "service_ratings",
+  {
+    requestId: bigint("request_id", { mode: "number" })
+      .primaryKey()
+      .references(() => requests.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    score: text("score").$type<"satisfied" | "basic" | "dissatisfied">().notNull(),
+    comment: text("comment"),
+    createdAt: ts("created_at").notNull(),
+  },
+  (t) => [index("service_ratings_created_idx").on(t.createdAt)],
+);
+
 export const timers = pgTable(
   "timers",
   {

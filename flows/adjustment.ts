@@ -41,6 +41,7 @@ const sizeText = (s: AdjustmentFacts["from"]) =>
 
 export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
   key: "adjustment",
+  ratedService: true,
   name: "云资源调整",
   summary: (f) => [
     { label: "调整", value: f.direction === "up" ? "扩容" : "缩容" },

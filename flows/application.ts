@@ -24,6 +24,7 @@ const meizhouAttachments: AttachmentRule[] = [
 
 export const applicationFlow: FlowDef<RequestFacts> = {
   key: "application",
+  ratedService: true,
   name: "云资源申请",
   summary: (f, title) => [
     { label: "系统", value: title },

@@ -20,6 +20,7 @@ export interface BackupFacts extends BackupForm {
 
 export const backupFlow: FlowDef<BackupFacts> = {
   key: "backup",
+  ratedService: true,
   name: "云资源备份",
   summary: (f) => [
     { label: "资源", value: f.resourceName },

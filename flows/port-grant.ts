@@ -57,6 +57,7 @@ export const portGrantTitle = (f: PortGrantFacts) =>
 
 export const portGrantFlow: FlowDef<PortGrantFacts> = {
   key: "port_grant",
+  ratedService: true,
   name: "端口与访问地址开放申请",
   summary: (f) => [
     { label: "主机", value: f.hosts.join("、") },

@@ -33,6 +33,7 @@ export interface RevocationFacts {
 
 export const revocationFlow: FlowDef<RevocationFacts> = {
   key: "revocation",
+  ratedService: true,
   name: "云资源撤销",
   summary: (f) => [
     { label: "资源", value: f.resourceNames.join("、") },

@@ -128,6 +128,11 @@ export interface FlowDef<F = any> {
   profiles: Record<string, ProfileDef<F>>;
   /** The request's key facts as cards and pages show them, after 编号 and 单位. */
   summary: (facts: F, title: string) => SummaryField[];
+  /**
+   * 服务评价: once completed, the applicant may rate the provider's service (Oversight: response, satisfaction
+   * and quality). Not for the provider's own requests, such as its monthly statement.
+   */
+  ratedService?: boolean;
 }
 
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });

@@ -78,6 +78,7 @@ const validityText = (v: VmAccountFacts["validity"]) =>
 
 export const vmAccountFlow: FlowDef<VmAccountFacts> = {
   key: "vm_account",
+  ratedService: true,
   name: "虚拟机账号申请",
   summary: (f) => [
     { label: "事项", value: VM_ACCOUNT_KINDS[f.kind] },

@@ -45,7 +45,7 @@ describe("monthly report", () => {
     expect(r.lateStages).toContainEqual(expect.objectContaining({ unitId: "mx-jyj", closedAt: null, heldBy: ["李华"] }));
     expect(r.total.requestsOpened).toBe(2);
     // The provider's evaluation and provision of lihua's application, both the same day; a finding on yangfan's.
-    expect(r.provider).toEqual({ stagesClosed: 2, onTime: 2, late: 0, avgWorkdays: 0, reworked: 0, findings: 1 });
+    expect(r.provider).toEqual({ stagesClosed: 2, onTime: 2, late: 0, avgWorkdays: 0, reworked: 0, findings: 1, satisfaction: { rated: 0, satisfied: 0, basic: 0, dissatisfied: 0, satisfiedPercent: null, complaints: [] } });
   });
 
   test("from the 1st working day the managers get last month's report, once", async () => {

@@ -2,12 +2,12 @@ import { and, eq, or } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
-import { actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
+import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
 import { getRequest, listRequests, requestIdByCode } from "../engine/views";
 import { ServiceError } from "../errors";
 import { parseInput } from "../validation";
 import { answerPrompt, clearPrompt, pendingPrompt } from "./card-clicks";
-import { ACCOUNT_USAGE, CHAT_HELP, parseChatCommand, type AccountRequest, type RequestRef } from "./commands";
+import { ACCOUNT_USAGE, CHAT_HELP, parseChatCommand, RATING_USAGE, type AccountRequest, type RequestRef } from "./commands";
 
 const LIST_LIMIT = 10;
 
@@ -55,6 +55,7 @@ async function describeRequest(ctx: ServiceContext, ref: RequestRef): Promise<st
       lines.push(`期限：${stage.deadlinePending ? "待加载下一年工作日历后计算" : left(stage.workdays, stage.deadlineAt)}${stage.overdue ? "（已逾期）" : ""}`);
     }
   }
+  if (r.rating) lines.push(`服务评价：${r.rating.scoreName}${r.rating.comment ? `（${r.rating.comment}）` : ""}`);
   const last = r.history.filter((h) => h.outcome === "ok").at(-1);
   if (last) lines.push(`最近：${shanghaiDate(last.at)} ${last.action.replace(/^request\./, "")}`);
   return lines.join("\n");
@@ -104,6 +105,14 @@ export async function answerChat({ ctx, input }: { ctx: ServiceContext; input: {
       case "account":
         if (!command.request) return command.problem ?? ACCOUNT_USAGE;
         return await requestAccount(ctx, command.request, dedupe);
+      case "rate": {
+        if (!command.rating) return command.problem ?? RATING_USAGE;
+        const { ref, score, comment } = command.rating;
+        const id = await resolve(ctx, ref);
+        if (id === null) return "没有找到这个申请，或您无权查看";
+        const rating = parseInput(actionInputSchema, { action: "rate", score, comment }, "评价有误");
+        return (await actOnRequest({ ctx: { ...ctx, dedupe }, input: { requestId: id, ...rating } })).message;
+      }
       case "nudge": {
         if (!command.ref) return "请在“催办”后写申请编号，如：催办 YS-2026-00012";
         const id = await resolve(ctx, command.ref);

@@ -1,4 +1,6 @@
-// Typed chat commands (我的申请, 查询, 待办, 催办, 帮助): forgiving parsing into a small union. Pure.
+// Typed chat commands (我的申请, 查询, 待办, 催办, 评价, 帮助): forgiving parsing into a small union. Pure.
+
+import type { ServiceRating } from "../engine/requests";
 
 export type ChatCommand =
   | { kind: "help" }
@@ -6,6 +8,7 @@ export type ChatCommand =
   | { kind: "todo" }
   | { kind: "query"; ref: RequestRef | null }
   | { kind: "nudge"; ref: RequestRef | null }
+  | { kind: "rate"; rating: ChatRating | null; problem?: string }
   | { kind: "cancel" }
   | { kind: "account"; request: AccountRequest | null; problem?: string }
   | { kind: "unknown"; text: string };
@@ -43,6 +46,44 @@ function parseAccountRequest(kind: AccountRequest["kind"], rest: string): { requ
   };
 }
 
+/** 评价 typed in chat: a request, a score and any remarks. */
+export interface ChatRating {
+  ref: RequestRef;
+  score: ServiceRating;
+  comment?: string;
+}
+
+export const RATING_USAGE = "格式：评价 编号 满意（或 基本满意 / 不满意）意见，如：评价 YS-2026-00012 满意 开通很快";
+
+// Longest first, so 不满意 and 基本满意 are not read as 满意.
+const SCORE_WORDS: [RegExp, ChatRating["score"]][] = [
+  [/^(不满意|很不满意|非常不满意|差评)/, "dissatisfied"],
+  [/^(基本满意|一般|还行|较满意|比较满意)/, "basic"],
+  [/^(非常满意|很满意|满意|好评)/, "satisfied"],
+];
+
+/** "评价 YS-2026-00012 满意 开通很快": the request is the first word, the score follows, the rest is the remark. */
+function parseRating(rest: string): { rating: ChatRating | null; problem?: string } {
+  const [first = "", ...others] = rest.split(" ").filter((w) => w !== "");
+  // "评价 YS 2026 12 满意" splits the code: take the longest leading run of words that reads as one.
+  let ref: RequestRef | null = null;
+  let taken = 0;
+  const words = [first, ...others];
+  for (let n = Math.min(3, words.length); n >= 1 && !ref; n--) {
+    ref = parseRequestRef(words.slice(0, n).join(" "));
+    if (ref) taken = n;
+  }
+  if (!ref) return { rating: null, problem: `请写明要评价的申请编号。${RATING_USAGE}` };
+  const tail = words.slice(taken).join(" ");
+  for (const [pattern, score] of SCORE_WORDS) {
+    const match = pattern.exec(tail);
+    if (!match) continue;
+    const comment = tail.slice(match[0].length).replace(/^[\s,，:：;；。、!！]+/, "").trim();
+    return { rating: { ref, score, ...(comment ? { comment } : {}) } };
+  }
+  return { rating: null, problem: `请写明“满意”“基本满意”或“不满意”。${RATING_USAGE}` };
+}
+
 /** A request as people type it: its number (the id) or its code with or without the YS- prefix. */
 export type RequestRef = { id: number } | { code: string };
 
@@ -63,7 +104,7 @@ export function parseRequestRef(text: string): RequestRef | null {
   return null;
 }
 
-const VERBS: [RegExp, "help" | "mine" | "todo" | "query" | "nudge" | "cancel" | "new" | "renew"][] = [
+const VERBS: [RegExp, "help" | "mine" | "todo" | "query" | "nudge" | "rate" | "cancel" | "new" | "renew"][] = [
   [/^申请(虚拟机)?账号/, "new"],
   [/^续期(虚拟机)?账号/, "renew"],
   [/^(帮助|help|\?|菜单|功能)$/i, "help"],
@@ -71,6 +112,7 @@ const VERBS: [RegExp, "help" | "mine" | "todo" | "query" | "nudge" | "cancel" | 
   [/^(待办|我的待办|待处理|待审批|待我处理)$/, "todo"],
   [/^(查询|查|进度|状态|查进度)/, "query"],
   [/^(催办|催)/, "nudge"],
+  [/^(评价|服务评价)/, "rate"],
   [/^(取消|算了)$/, "cancel"],
 ];
 
@@ -80,6 +122,7 @@ export function parseChatCommand(text: string): ChatCommand {
     const match = pattern.exec(t);
     if (!match) continue;
     if (kind === "new" || kind === "renew") return { kind: "account", ...parseAccountRequest(kind, t.slice(match[0].length).trim()) };
+    if (kind === "rate") return { kind, ...parseRating(t.slice(match[0].length).trim()) };
     if (kind === "query" || kind === "nudge") {
       const rest = t.slice(match[0].length).trim();
       // "查询YS-2026-00012", "查 12", or just "查询" (which asks for the number).
@@ -101,6 +144,7 @@ export const CHAT_HELP = [
   "· 待办 —— 等您处理的申请",
   "· 查询 编号 —— 某个申请的环节、处理人和期限，如：查询 YS-2026-00012",
   "· 催办 编号 —— 提醒当前处理人（每个申请每个工作日一次）",
+  "· 评价 编号 满意 / 基本满意 / 不满意 意见 —— 申请办结后评价实施单位的服务",
   "· 申请账号 使用人 账号名 主机 有效期 用途 —— 申请虚拟机账号（续期写“续期账号”），如：申请账号 赵磊 zhaolei vm-web-01 20 日常运维",
   "· 帮助 —— 显示本说明",
   "审批请直接点卡片上的按钮。",

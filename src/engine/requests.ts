@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../../db/client";
-import { findings, inboundEvents, requests, stageRuns, tasks, units, users } from "../../db/schema";
+import { rowsOf, type Db } from "../../db/client";
+import { findings, inboundEvents, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import { noticeCard, taskCard, type CardTone } from "../../cards";
 import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
 import { portGrantFormSchema } from "../../flows/port-grant";
@@ -42,7 +42,6 @@ import {
   newCardToken,
   rescheduleRun,
   requestSummary,
-  rowsOf,
   stageTimesFor,
   type LockedRequest,
   type SettledTask,
@@ -56,6 +55,11 @@ export const STATUS_NAMES: Record<string, string> = {
   withdrawn: "已撤回",
   completed: "已办结",
 };
+
+/** 服务评价: the applicant's rating of the provider's service on a completed request. */
+export const RATING_NAMES = { satisfied: "满意", basic: "基本满意", dissatisfied: "不满意" } as const;
+export type ServiceRating = keyof typeof RATING_NAMES;
+const ratingSchema = z.enum(Object.keys(RATING_NAMES) as [ServiceRating, ...ServiceRating[]]);
 
 const text = (max = 2000) => z.string().trim().min(1).max(max);
 
@@ -156,6 +160,7 @@ export const actionInputSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("finding"), kind: z.enum(["rectification", "warning"]), text: text() }),
   z.object({ action: z.literal("extend"), days: z.int().min(1).max(60), reason: text() }),
   z.object({ action: z.literal("nudge"), note: text(200).optional() }),
+  z.object({ action: z.literal("rate"), score: ratingSchema, comment: text(500).optional() }),
 ]);
 export type ActionInput = z.output<typeof actionInputSchema>;
 type ActionOf<A extends ActionInput["action"]> = Extract<ActionInput, { action: A }>;
@@ -393,6 +398,8 @@ export async function actOnRequest({ ctx, input }: { ctx: ServiceContext; input:
         return extend(step, input);
       case "nudge":
         return nudge(step, input);
+      case "rate":
+        return rate(step, input);
     }
   });
 }
@@ -489,7 +496,8 @@ async function advance(step: Progress, from: StageDef): Promise<string> {
   await closeRequest(step, "completed");
   audit(j, req, "request.complete", from.key, {});
   await FLOW_SERVICES[req.flow]?.complete?.(step);
-  await notifyAbout(step, [req.applicantId], "result", { title: "申请已办结", summary: `「${req.title}」全部环节已完成`, tone: "success" });
+  const invite = FLOWS[req.flow]?.ratedService ? `。请评价本次服务：回复“评价 ${req.code} 满意”（或 基本满意 / 不满意，可附意见）` : "";
+  await notifyAbout(step, [req.applicantId], "result", { title: "申请已办结", summary: `「${req.title}」全部环节已完成${invite}`, tone: "success" });
   return `「${from.name}」已完成，申请已办结`;
 }
 
@@ -797,6 +805,33 @@ async function nudge(step: Step, input: ActionOf<"nudge">) {
     tone: "warning",
   });
   return result(req, `已催办「${stage.name}」的处理人`);
+}
+
+/**
+ * 服务评价: the applicant rates the provider's service once the request is completed, once. A 不满意 needs its
+ * reason and reaches the providers and managers at once, so it can be put right rather than only counted.
+ */
+async function rate(step: Step, input: ActionOf<"rate">) {
+  const { ctx, tx, j, req, actor } = step;
+  if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以评价");
+  const flow = FLOWS[req.flow]!;
+  if (!flow.ratedService) throw unprocessable("not_rated", `${flow.name}无需服务评价`);
+  if (req.status !== "completed") throw conflict("not_completed", `申请 ${req.code} ${STATUS_NAMES[req.status] ?? req.status}，办结后才能评价`);
+  const { score, comment } = input;
+  if (score === "dissatisfied" && !comment)
+    throw unprocessable("comment_required", "不满意请写明原因，便于实施单位整改", { comment: ["不满意请写明原因"] });
+  const [rated] = await tx
+    .insert(serviceRatings)
+    .values({ requestId: req.id, userId: actor.userId, score, comment: comment ?? null, createdAt: ctx.clock.now() })
+    .onConflictDoNothing()
+    .returning({ requestId: serviceRatings.requestId });
+  if (!rated) throw conflict("already_rated", `申请 ${req.code} 已经评价过`);
+  audit(j, req, "request.rate", null, { score, comment });
+  if (score === "dissatisfied") {
+    const to = [...(await partyUsers(tx, req, "provider")), ...(await partyUsers(tx, req, "manager"))];
+    await notifyAbout(step, to, "rating", { title: "服务评价：不满意", summary: `${actor.name}：${comment}`, tone: "danger" });
+  }
+  return result(req, `感谢您的评价：${RATING_NAMES[score]}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, exists, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { auditLog, findings, requests, stageRuns, tasks, units, users } from "../../db/schema";
+import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { RequestFacts } from "../../flows/types";
 import type { Actor, ServiceContext } from "../context";
 import { unitChain } from "../directory/queries";
@@ -9,7 +9,7 @@ import { notFound } from "../errors";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { stageDef } from "./flow";
 import { requestSummary } from "./stages";
-import { STATUS_NAMES } from "./requests";
+import { RATING_NAMES, STATUS_NAMES } from "./requests";
 
 // Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
 // county's units; an applicant sees their own unit's; anyone who holds or held a task on it sees it.
@@ -157,6 +157,7 @@ export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: {
     };
   });
   const findingRows = await db.select().from(findings).where(eq(findings.requestId, req.id)).orderBy(asc(findings.id));
+  const [rated] = await db.select().from(serviceRatings).where(eq(serviceRatings.requestId, req.id));
   const history = await db
     .select({
       seq: auditLog.seq,
@@ -191,6 +192,7 @@ export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: {
     currentStage: current,
     stages,
     findings: findingRows,
+    rating: rated ? { score: rated.score, scoreName: RATING_NAMES[rated.score], comment: rated.comment, at: rated.createdAt } : null,
     history,
   };
 }

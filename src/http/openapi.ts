@@ -123,7 +123,7 @@ export function openApiDocument(): object {
       },
       "/api/requests/{id}/actions": {
         post: {
-          summary: "办理：approve 同意、confirm 确认、reject 驳回、return 退回、fail 未通过、transfer 转交、comment 评论、withdraw 撤回、resubmit 重新提交、finding 整改通知/工作警示、extend 延长期限、nudge 催办",
+          summary: "办理：approve 同意、confirm 确认、reject 驳回、return 退回、fail 未通过、transfer 转交、comment 评论、withdraw 撤回、resubmit 重新提交、finding 整改通知/工作警示、extend 延长期限、nudge 催办、rate 服务评价（办结后由申请人评价一次）",
           parameters: [idParam, idempotencyKey],
           requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/RequestAction" } } } },
           responses: { "200": ok("办理结果"), ...errors(400, 401, 403, 404, 409, 413, 422) },

@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { findings, inboundEvents, requests, resources, stageRuns, tasks, units, users } from "../../db/schema";
+import { findings, inboundEvents, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
 import { addCalendarDays, endOfShanghaiDay, monthJustEnded, shanghaiDate, shanghaiInstant } from "../calendar";
 import { usersWithRole } from "../directory/queries";
@@ -8,6 +8,7 @@ import { mutate } from "../engine/mutate";
 import { enqueueCards } from "../engine/notify";
 import type { ServiceContext } from "../context";
 import { stageDef } from "../engine/flow";
+import type { ServiceRating } from "../engine/requests";
 import { BOM, csvRow } from "../csv";
 import { vmUtilisation } from "../metrics/views";
 
@@ -137,8 +138,8 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
  * acts at, for the units in scope:
  *   - response: the provider's stages closed in the month, on time or late, and their average working days;
  *   - quality: provider stages opened again because their work came back (a failed test, a check's return),
- *     and the findings (整改通知 / 工作警示) recorded at provider stages.
- * Satisfaction, the third measure the document names, needs the units' ratings, which yunshen does not collect.
+ *     and the findings (整改通知 / 工作警示) recorded at provider stages;
+ *   - satisfaction: the applicants' ratings (服务评价) given in the month, and each 不满意 with its reason.
  */
 async function providerPerformance(ctx: ServiceContext, unitIds: string[], start: Date, end: Date) {
   const runs = await ctx.db
@@ -172,6 +173,13 @@ async function providerPerformance(ctx: ServiceContext, unitIds: string[], start
     .innerJoin(requests, eq(requests.id, findings.requestId))
     .where(and(inArray(requests.unitId, unitIds), gte(findings.createdAt, start), lte(findings.createdAt, end)));
   const atProvider = stageFindings.filter((f) => f.stage && stageDef(f.flow, f.profile, f.stage).parties.includes("provider"));
+  const ratings = await ctx.db
+    .select({ score: serviceRatings.score, comment: serviceRatings.comment, at: serviceRatings.createdAt, code: requests.code, unitId: requests.unitId })
+    .from(serviceRatings)
+    .innerJoin(requests, eq(requests.id, serviceRatings.requestId))
+    .where(and(inArray(requests.unitId, unitIds), gte(serviceRatings.createdAt, start), lte(serviceRatings.createdAt, end)))
+    .orderBy(asc(serviceRatings.createdAt));
+  const scored = (score: ServiceRating) => ratings.filter((r) => r.score === score).length;
   return {
     stagesClosed: closedIn.length,
     onTime: closedIn.length - late.length,
@@ -179,6 +187,15 @@ async function providerPerformance(ctx: ServiceContext, unitIds: string[], start
     avgWorkdays: spans.length ? Math.round((spans.reduce((t, d) => t + d, 0) / spans.length) * 10) / 10 : null,
     reworked: reopened.length,
     findings: atProvider.length,
+    satisfaction: {
+      rated: ratings.length,
+      satisfied: scored("satisfied"),
+      basic: scored("basic"),
+      dissatisfied: scored("dissatisfied"),
+      // 满意率: rated 满意 or 基本满意, in per cent of the ratings.
+      satisfiedPercent: ratings.length ? Math.round(((scored("satisfied") + scored("basic")) / ratings.length) * 1000) / 10 : null,
+      complaints: ratings.filter((r) => r.score === "dissatisfied").map(({ score: _, ...r }) => r),
+    },
   };
 }
 
@@ -230,6 +247,9 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
     t ? `资源 ${t.resources} 项（虚拟机 ${t.vms} 台，${t.vcpu} 核 / ${t.memoryGb}G 内存 / ${t.diskGb}G 磁盘）` : "尚无资源",
     t ? `低负载虚拟机 ${t.lowLoadVms} 台；新提交申请 ${t.requestsOpened} 个，办结 ${t.requestsClosed} 个；逾期环节 ${t.lateStages} 个` : "",
     p ? `评估实施单位：办结环节 ${p.stagesClosed} 个（按期 ${p.onTime}，逾期 ${p.late}${p.avgWorkdays !== null ? `，平均 ${p.avgWorkdays} 个工作日` : ""}），返工 ${p.reworked} 次，整改与警示 ${p.findings} 条` : "",
+    p && p.satisfaction.rated > 0
+      ? `服务评价 ${p.satisfaction.rated} 个：满意 ${p.satisfaction.satisfied}，基本满意 ${p.satisfaction.basic}，不满意 ${p.satisfaction.dissatisfied}（满意率 ${p.satisfaction.satisfiedPercent}%）`
+      : "",
   ].filter(Boolean);
   const card: Card = {
     title: `${month} 月度报告`,
