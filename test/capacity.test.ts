@@ -111,7 +111,7 @@ describe("巴中 003 第二十四条", () => {
       await utilisation(t, "ins-1", ["2026-12-03"], { cpu: 90, mem: 75 }, "c");
       t.clock.set("2026-12-04T01:00:00Z");
       expect(await bazhongExpansionNotices(t.ctx())).toBe(1);
-      const latest = (await t.db.select().from(auditLog).where(eq(auditLog.action, "capacity.vm_notice"))).at(-1);
+      const latest = (await t.db.select().from(auditLog).where(eq(auditLog.action, "capacity.vm_notice")).orderBy(auditLog.seq)).at(-1);
       expect((latest!.details as { readings: { metric: string }[] }).readings.map((r) => r.metric)).toEqual(["memory"]);
       expect((await verifyAuditChain(t.db)).ok).toBe(true);
     } finally {
