@@ -65,37 +65,10 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
 }
 
-// The column types drizzle reads as PGlite's raw text (timestamp, timestamptz, interval, date and their arrays,
-// numeric[]): drizzle maps them itself.
-const DRIZZLE_RAW_TYPES = [1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182];
-const rawText = (value: string) => value;
-
-/**
- * drizzle hands PGlite those parsers with every query, and PGlite merges them into its whole table of some 300
- * parsers each time: about a third of a millisecond per statement, most of a simple query's cost. Installed
- * once on the instance instead, the per-query copy is dropped, and every query parses exactly as before.
- */
-function withParsersInstalled(client: PGlite): PGlite {
-  client.parsers = { ...client.parsers, ...Object.fromEntries(DRIZZLE_RAW_TYPES.map((oid) => [oid, rawText])) };
-  type Queryable = Pick<PGlite, "query">;
-  const dropParsers = <T extends Queryable>(target: T): T =>
-    new Proxy(target, {
-      get(obj, prop, receiver) {
-        if (prop === "query")
-          return (text: string, params?: unknown[], options?: { parsers?: unknown }) =>
-            obj.query(text, params, options && { ...options, parsers: undefined });
-        if (prop === "transaction")
-          return <R>(fn: (tx: Queryable) => Promise<R>) => (obj as unknown as PGlite).transaction((tx) => fn(dropParsers(tx)));
-        const value = Reflect.get(obj, prop, receiver);
-        return typeof value === "function" ? value.bind(obj) : value;
-      },
-    });
-  return dropParsers(client);
-}
-
 async function wrapPglite(client: PGlite, lock: DataDirLock | null): Promise<Database> {
   const { drizzle } = await import("drizzle-orm/pglite");
-  const db = drizzle({ client: withParsersInstalled(client), schema }) as unknown as Db;
+  const { withPreparedStatements } = await import("./pglite-statements");
+  const db = drizzle({ client: withPreparedStatements(client), schema }) as unknown as Db;
   let closed = false;
   return {
     db,
