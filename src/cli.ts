@@ -42,7 +42,7 @@ export const USAGE = `用法：yunshen <命令>
   metrics import FILE                       导入虚拟机利用率（每分钟采样，CSV 或 JSON Lines），按日汇总保存
   prices load FILE                          加载单价表（JSON，见 README）；同一版本只加载一次
   prices list                               列出已加载的单价表
-  report monthly --month YYYY-MM [--unit U] [--format json|csv]
+  report monthly --month YYYY-MM [--unit U] [--format json|csv] [--table units|late|lowload|provider]
                                             月度报告（资源、利用率、低负载、申请、逾期环节）
   audit verify                              校验审计日志哈希链
   audit export [--format jsonl|csv] [--output FILE]
@@ -255,11 +255,11 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
 
     case "report": {
       if (sub !== "monthly") throw usage("report 支持 monthly");
-      const input = parseInput(monthlyReportQuery, { month: flags.month, unit: flags.unit, format: flags.format }, "报告参数有误");
+      const input = parseInput(monthlyReportQuery, { month: flags.month, unit: flags.unit, format: flags.format, table: flags.table }, "报告参数有误");
       return withDatabase(config, async (database) => {
         const ctx = await cliContext(database, config);
         const report = await monthlyReport({ ctx, input });
-        io.out(input.format === "csv" ? monthlyReportCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
+        io.out(input.format === "csv" ? monthlyReportCsv(report, input.table) : `${JSON.stringify(report, null, 2)}\n`);
         return 0;
       });
     }

@@ -568,12 +568,15 @@ describe("yunshen database commands", () => {
     expect(bad.err).toContain("单价表有误");
   });
 
-  test("report monthly prints the report as JSON or CSV; a bad month says why", { timeout: DB_TIMEOUT }, async () => {
+  test("report monthly prints the report as JSON or any of its tables as CSV; a bad month or table says why", { timeout: DB_TIMEOUT }, async () => {
     const json = await cli(["report", "monthly", "--month", "2026-11"], env);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.out)).toMatchObject({ month: "2026-11", total: expect.objectContaining({ resources: expect.any(Number) }) });
     const csv = await cli(["report", "monthly", "--month", "2026-11", "--format", "csv"], env);
     expect(csv.out.startsWith("\uFEFF单位编号,单位")).toBe(true);
+    const late = await cli(["report", "monthly", "--month", "2026-11", "--format", "csv", "--table", "late"], env);
+    expect(late.out.startsWith("\uFEFF编号,单位编号,单位,环节,期限,办结时间,办理人\r\n")).toBe(true);
+    expect((await cli(["report", "monthly", "--month", "2026-11", "--format", "csv", "--table", "all"], env)).err).toContain("table");
     const bad = await cli(["report", "monthly", "--month", "11/2026"], env);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain("月份");

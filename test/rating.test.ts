@@ -108,6 +108,11 @@ describe("服务评价", () => {
     expect(report.provider.satisfaction.complaints).toEqual([
       expect.objectContaining({ unitId: "mz-rsj", comment: "端口开放拖了两天", code: expect.stringMatching(/^YS-2026-\d{5}$/) }),
     ]);
+    const csv = await t.app.request("/api/reports/monthly?month=2026-11&format=csv&table=provider", { headers: { authorization: `Bearer ${t.tokens.zhangwei}` } });
+    expect(csv.headers.get("content-disposition")).toContain("yunshen-report-2026-11-provider.csv");
+    const lines = (await csv.text()).replace(/^\uFEFF/, "").trimEnd().split("\r\n");
+    expect(lines).toEqual(expect.arrayContaining(["评价数,2,", "不满意,1,", "满意率(%),50,满意与基本满意占评价数的比例"]));
+    expect(lines.at(-1)).toMatch(/^不满意：YS-2026-\d{5},梅州市人力资源和社会保障局,端口开放拖了两天$/);
     const elsewhere = ok(await t.call("huangmin", "GET", "/api/reports/monthly?month=2026-11"));
     expect(elsewhere.provider.satisfaction).toMatchObject({ rated: 0, satisfiedPercent: null, complaints: [] });
 

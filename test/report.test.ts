@@ -80,5 +80,22 @@ describe("monthly report", () => {
     // Two late stages: the county pre-review, and the delivery confirmation still open at the month's end.
     expect(text.trimEnd().split("\r\n").at(-1)).toMatch(/^,合计,4,3,16,48,400,,,1,1,0,2$/);
     expect((await t.call("zhangwei", "GET", "/api/reports/monthly?month=2026-13")).status).toBe(400);
+    expect((await t.call("zhangwei", "GET", "/api/reports/monthly?month=2026-11&format=csv&table=everything")).status).toBe(400);
+  });
+
+  test("the late stages with who held them, and the low-load VMs, as tables of their own", async () => {
+    const table = async (name: string) => {
+      const res = await t.app.request(`/api/reports/monthly?month=2026-11&format=csv&table=${name}`, { headers: { authorization: `Bearer ${t.tokens.huangmin}` } });
+      expect(res.headers.get("content-disposition")).toContain(`yunshen-report-2026-11-${name}.csv`);
+      return (await res.text()).replace(/^\uFEFF/, "").trimEnd().split("\r\n");
+    };
+    // The county pre-review: opened Monday 11-02 with 1 working day, decided on Wednesday 11-04; the backup check
+    // due 11-04 still open.
+    expect(await table("late")).toEqual([
+      "编号,单位编号,单位,环节,期限,办结时间,办理人",
+      "YS-2026-00001,mx-jyj,梅州市梅县区教育局,县级数据局初审,2026-11-03 23:59,2026-11-04 09:00,黄敏",
+      "YS-2026-00001,mx-jyj,梅州市梅县区教育局,备份有效性核验,2026-11-04 23:59,未办结,李华",
+    ]);
+    expect(await table("lowload")).toEqual(["单位编号,单位,资源,云主机编号,低负载天数", "mx-jyj,梅州市梅县区教育局,YS-2026-00001-01,ins-rep-01,16"]);
   });
 });

@@ -144,6 +144,12 @@ export function shanghaiDate(instant: Date): string {
   return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
 }
 
+/** The Asia/Shanghai date and minute ("YYYY-MM-DD HH:MM") of an instant, as people read it in a table. */
+export function shanghaiDateTime(instant: Date): string {
+  if (Number.isNaN(instant.getTime())) throw invalid("时间无效");
+  return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 16).replace("T", " ");
+}
+
 /** The instant of `date` at `time` ("HH:MM") Asia/Shanghai time. */
 export function shanghaiInstant(date: string, time = "00:00"): Date {
   assertDate(date);

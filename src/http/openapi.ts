@@ -197,7 +197,7 @@ export function openApiDocument(): object {
       },
       "/api/reports/monthly": {
         get: {
-          summary: "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人（json 或 csv）",
+          summary: "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人、评估实施单位的履职与服务评价（json；csv 按 table 给出各单位表、逾期环节、低负载虚拟机或评估实施单位表）",
           parameters: queryParams(monthlyReportQuery),
           responses: { "200": ok("报告"), ...errors(400, 401) },
         },

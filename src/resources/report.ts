@@ -2,7 +2,7 @@ import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzl
 import { z } from "zod";
 import { findings, inboundEvents, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
-import { addCalendarDays, endOfShanghaiDay, monthJustEnded, shanghaiDate, shanghaiInstant } from "../calendar";
+import { addCalendarDays, endOfShanghaiDay, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../calendar";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../engine/mutate";
 import { enqueueCards } from "../engine/notify";
@@ -16,6 +16,8 @@ export const monthlyReportQuery = z.object({
   month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "应为月份 YYYY-MM"),
   unit: z.string().max(64).optional(),
   format: z.enum(["json", "csv"]).default("json"),
+  /** Which table the CSV holds: the per-unit table, the late stages, the low-load VMs, or the provider's performance. */
+  table: z.enum(["units", "late", "lowload", "provider"]).default("units"),
 });
 
 function monthBounds(month: string) {
@@ -215,12 +217,54 @@ const CSV_COLUMNS = [
   ["lateStages", "逾期环节"],
 ] as const;
 
-/** The per-unit table as CSV (Excel-ready), with a 合计 row. */
-export function monthlyReportCsv(report: Awaited<ReturnType<typeof monthlyReport>>): string {
-  const lines = [BOM + csvRow(CSV_COLUMNS.map(([, title]) => title))];
-  for (const row of report.units) lines.push(csvRow(CSV_COLUMNS.map(([key]) => row[key])));
-  if (report.total) lines.push(csvRow(CSV_COLUMNS.map(([key]) => (key === "unitName" ? "合计" : key in report.total! ? report.total![key as keyof typeof report.total] : ""))));
-  return lines.join("");
+type MonthlyReport = Awaited<ReturnType<typeof monthlyReport>>;
+export type MonthlyReportTable = z.output<typeof monthlyReportQuery>["table"];
+
+/**
+ * One of the report's tables as CSV (Excel-ready): the per-unit table with a 合计 row, the late stages with who
+ * held them, the low-load VMs, or the provider's performance with each 不满意 and its reason.
+ */
+export function monthlyReportCsv(report: MonthlyReport, table: MonthlyReportTable = "units"): string {
+  const unitName = new Map(report.units.map((u) => [u.unitId, u.unitName]));
+  const rows: unknown[][] = [];
+  switch (table) {
+    case "units":
+      rows.push(CSV_COLUMNS.map(([, title]) => title));
+      for (const row of report.units) rows.push(CSV_COLUMNS.map(([key]) => row[key]));
+      if (report.total) rows.push(CSV_COLUMNS.map(([key]) => (key === "unitName" ? "合计" : key in report.total! ? report.total![key as keyof typeof report.total] : "")));
+      break;
+    case "late":
+      rows.push(["编号", "单位编号", "单位", "环节", "期限", "办结时间", "办理人"]);
+      for (const l of report.lateStages)
+        rows.push([l.code, l.unitId, unitName.get(l.unitId), l.stage, l.deadlineAt && shanghaiDateTime(l.deadlineAt), l.closedAt ? shanghaiDateTime(l.closedAt) : "未办结", l.heldBy.join("、")]);
+      break;
+    case "lowload":
+      rows.push(["单位编号", "单位", "资源", "云主机编号", "低负载天数"]);
+      for (const v of report.lowLoadVms) rows.push([v.unitId, unitName.get(v.unitId), v.resource, v.instanceId, v.lowLoadDays]);
+      break;
+    case "provider": {
+      const p = report.provider;
+      rows.push(["指标", "数值", "说明"]);
+      if (!p) break;
+      const s = p.satisfaction;
+      rows.push(
+        ["办结环节", p.stagesClosed, ""],
+        ["按期", p.onTime, ""],
+        ["逾期", p.late, ""],
+        ["平均工作日", p.avgWorkdays, ""],
+        ["返工", p.reworked, "因测试未通过或核查退回而重新办理的环节"],
+        ["整改与警示", p.findings, ""],
+        ["评价数", s.rated, ""],
+        ["满意", s.satisfied, ""],
+        ["基本满意", s.basic, ""],
+        ["不满意", s.dissatisfied, ""],
+        ["满意率(%)", s.satisfiedPercent, "满意与基本满意占评价数的比例"],
+      );
+      for (const c of s.complaints) rows.push([`不满意：${c.code}`, unitName.get(c.unitId) ?? c.unitId, c.comment]);
+      break;
+    }
+  }
+  return BOM + rows.map(csvRow).join("");
 }
 
 /**
