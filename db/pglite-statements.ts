@@ -14,8 +14,9 @@ const rawText = (value: string) => value;
 // fixed (a few hundred across the whole service), so the limit is only a bound, not a working set.
 const MAX_PREPARED = 1000;
 
-/** A value sent as text that Postgres parses by the parameter's own type, or null when only PGlite's typed path will do. */
+/** A parameter as text, which Postgres parses by the parameter's type; null is SQL NULL. */
 type ParamText = string | null;
+/** A parameter only PGlite's typed path can serialize. */
 const UNTYPED = Symbol("untyped");
 
 function paramText(value: unknown): ParamText | typeof UNTYPED {
