@@ -1,9 +1,9 @@
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests, resources } from "../db/schema";
 import { shanghaiInstant } from "../src/calendar";
 import { halfYearlyReview } from "../src/resources/adjustment-proposals";
-import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, type TestApp } from "./app-harness";
 
 // Flow 2: 扩容 / 缩容. A scale-up must be justified by the last 5 working days' utilisation, computed, not typed.
 let t: TestApp;
@@ -19,13 +19,7 @@ async function utilisation(instance: string, days: string[], cpu: number, mem: n
 
 beforeAll(async () => {
   t = await createTestApp({ now: "2026-11-23T01:00:00Z" });
-  const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
-  await t.actInTurn(id, [
-    ["xufeng", { action: "approve", note: "配置合理" }],
-    ["zhangwei", { action: "approve" }],
-    ["linna", { action: "approve", note: "已开通" }],
-  ]);
-  vmId = (await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id)))[0]!.id; // 4 核 8G
+  vmId = (await t.deliverApplication("yangfan")).resources[0]!.id; // 4 核 8G
 });
 afterAll(() => t?.close());
 
@@ -97,13 +91,7 @@ describe("扩容 / 缩容", () => {
   });
 
   test("the half-yearly review proposes a scale-down for a VM with a low-load month, once", async () => {
-    const { id } = ok(await t.submit("zhaolei", sampleForm()), 201);
-    await t.actInTurn(id, [
-      ["xufeng", { action: "approve", note: "配置合理" }],
-      ["zhangwei", { action: "approve" }],
-      ["linna", { action: "approve", note: "已开通" }],
-    ]);
-    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
+    const [vm] = (await t.deliverApplication("zhaolei")).resources;
     ok(await t.call("xufeng", "PUT", `/api/resources/${vm!.id}/instance`, { instanceId: "ins-low-01" }));
     // December 2026: 16 days at 10% vCPU (peak 10 ≤ 40, average 10 ≤ 20): a low-load month.
     await utilisation("ins-low-01", Array.from({ length: 16 }, (_, i) => `2026-12-${String(i + 1).padStart(2, "0")}`), 10, 70, "low");
@@ -122,13 +110,7 @@ describe("扩容 / 缩容", () => {
 
   test("a busy VM whose disk has years of headroom is proposed a smaller disk, not fewer cores", async () => {
     t.clock.set("2026-11-23T01:00:00Z");
-    const { id } = ok(await t.submit("zhaolei", sampleForm()), 201);
-    await t.actInTurn(id, [
-      ["xufeng", { action: "approve", note: "配置合理" }],
-      ["zhangwei", { action: "approve" }],
-      ["linna", { action: "approve", note: "已开通" }],
-    ]);
-    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
+    const [vm] = (await t.deliverApplication("zhaolei")).resources;
     ok(await t.call("xufeng", "PUT", `/api/resources/${vm!.id}/instance`, { instanceId: "ins-disk-01" }));
     // 2027-05: 95% vCPU and memory, but 20 of 100 GB used and not growing: storage headroom > 12 months.
     const days = Array.from({ length: 31 }, (_, i) => `2027-05-${String(i + 1).padStart(2, "0")}`);

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import { asc, eq } from "drizzle-orm";
 import { expect } from "vitest";
+import { resources } from "../db/schema";
 import { builtinSchedules, WorkCalendar } from "../src/calendar";
 import type { ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -69,6 +71,28 @@ export async function createTestApp(
     return { status: res.status, body: json };
   }
 
+  const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
+  /** Each [user, action] in turn, every one expected to succeed. */
+  async function actInTurn(id: number, steps: [string, Record<string, unknown>][]) {
+    for (const [user, action] of steps) ok(await call(user, "POST", `/api/requests/${id}/actions`, action));
+  }
+
+  /**
+   * The example application by `applicant`, walked to delivery under the 梅州 profile (a county unit's through
+   * its county bureau first): the request's id and the resources delivered, in the form's order.
+   */
+  async function deliverApplication(applicant: string) {
+    const submitted = ok(await submit(applicant, sampleForm()), 201);
+    await actInTurn(submitted.id, [
+      ...(submitted.currentStage === "county_review" ? [["huangmin", { action: "approve" }] as [string, Record<string, unknown>]] : []),
+      ["xufeng", { action: "approve", note: "配置合理" }],
+      ["zhangwei", { action: "approve" }],
+      ["linna", { action: "approve", note: "已开通" }],
+    ]);
+    const delivered = await database.db.select().from(resources).where(eq(resources.requestId, submitted.id)).orderBy(asc(resources.id));
+    return { id: submitted.id as number, resources: delivered };
+  }
+
   return {
     database,
     db: database.db,
@@ -80,14 +104,12 @@ export async function createTestApp(
       calendar = next;
     },
     call,
-    submit: (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers),
+    submit,
     act: (user: string, id: number | string, action: Record<string, unknown>, headers?: Record<string, string>) =>
       call(user, "POST", `/api/requests/${id}/actions`, action, headers),
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),
-    /** Each [user, action] in turn, every one expected to succeed. */
-    async actInTurn(id: number, steps: [string, Record<string, unknown>][]) {
-      for (const [user, action] of steps) ok(await call(user, "POST", `/api/requests/${id}/actions`, action));
-    },
+    actInTurn,
+    deliverApplication,
     close: () => database.close(),
   };
 }

@@ -1,7 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resources } from "../db/schema";
-import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, type TestApp } from "./app-harness";
 
 // Flow 4: 备份 for a VM in use, checked by the applicant on the day the policy takes effect.
 let t: TestApp;
@@ -9,14 +9,7 @@ let vm = 0;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const { id } = ok(await t.submit("lihua", sampleForm()), 201);
-  await t.actInTurn(id, [
-    ["huangmin", { action: "approve" }],
-    ["xufeng", { action: "approve", note: "配置合理" }],
-    ["zhangwei", { action: "approve" }],
-    ["linna", { action: "approve", note: "已开通" }],
-  ]);
-  vm = (await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id)))[2]!.id; // the database server
+  vm = (await t.deliverApplication("lihua")).resources[2]!.id; // the database server
 });
 afterAll(() => t?.close());
 

@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, test } from "vitest";
 import { resources } from "../db/schema";
 import { shanghaiInstant } from "../src/calendar";
@@ -105,7 +105,7 @@ describe("monthly statement", () => {
 
 describe("the statement from the ledger", () => {
   test("resources held in the month, counted at the loaded prices; the price table is loaded once per version", async () => {
-    const { createTestApp, ok, sampleForm } = await import("./app-harness");
+    const { createTestApp, ok } = await import("./app-harness");
     const { loadPriceTable } = await import("../src/billing/prices");
     const t = await createTestApp();
     try {
@@ -115,12 +115,7 @@ describe("the statement from the ledger", () => {
       await expect(loadPriceTable({ ctx: manager, input: table })).rejects.toThrow("已加载");
       await expect(loadPriceTable({ ctx: { ...manager, actor: { ...manager.actor, roles: ["provider" as const] } }, input: { ...table, version: "x" } })).rejects.toThrow("统筹管理单位");
 
-      const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
-      await t.actInTurn(id, [
-        ["xufeng", { action: "approve", note: "配置合理" }],
-        ["zhangwei", { action: "approve" }],
-        ["linna", { action: "approve", note: "已开通" }],
-      ]); // delivered Monday 2026-11-23: 8 days of November
+      const delivered = await t.deliverApplication("yangfan"); // delivered Monday 2026-11-23: 8 days of November
       const s = ok(await t.call("xufeng", "GET", "/api/billing/statements/2026-11"));
       // 2 × (4 核 8G 100G) at 6.60 and 1 × (8 核 32G 200G) at 18.00 a day, and the backup policy at 5.00.
       expect(s.lines.map((l: { kind: string; days: number; amount: number }) => `${l.kind}:${l.days}:${l.amount}`)).toEqual([
@@ -132,7 +127,7 @@ describe("the statement from the ledger", () => {
       expect(s.units).toEqual([{ unitId: "mz-rsj", unitName: "梅州市人力资源和社会保障局", amount: 289.6 }]);
       expect(s.lines.every((l: { flags: string[] }) => l.flags.includes("new"))).toBe(true);
       // The monitoring saw the first VM running on 11-20, before its delivery: its dates are flagged.
-      const [first] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
+      const [first] = delivered.resources;
       ok(await t.call("xufeng", "PUT", `/api/resources/${first!.id}/instance`, { instanceId: "ins-bill-1" }));
       const at = (d: string) => Math.floor(shanghaiInstant(d, "10:00").getTime() / 1000);
       const samples = ["2026-11-20", "2026-11-24"].map((d) => ({ vm: "ins-bill-1", time: at(d), cpu: 20, mem: 30 }));
@@ -167,18 +162,13 @@ describe("the statement from the ledger", () => {
 
 describe("the monthly sign-off", () => {
   test("a party that will not sign sends it back; redrafted, it is checked, submitted and approved again, and all three sign anew", async () => {
-    const { createTestApp, ok, sampleForm } = await import("./app-harness");
+    const { createTestApp, ok } = await import("./app-harness");
     const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
     const { requests } = await import("../db/schema");
     const { eq } = await import("drizzle-orm");
     const t = await createTestApp({ now: "2026-11-23T01:00:00Z" });
     try {
-      const { id: app } = ok(await t.submit("yangfan", sampleForm()), 201);
-      await t.actInTurn(app, [
-        ["xufeng", { action: "approve", note: "配置合理" }],
-        ["zhangwei", { action: "approve" }],
-        ["linna", { action: "approve", note: "已开通" }],
-      ]);
+      await t.deliverApplication("yangfan");
       t.clock.set("2026-12-01T01:00:00Z");
       expect(await draftMonthlyStatement(t.ctx())).toBe(true);
       const [req] = await t.db.select().from(requests).where(eq(requests.flow, "billing"));
@@ -222,7 +212,7 @@ describe("the monthly sign-off", () => {
   });
 
   test("drafted on the 1st working day, exported, checked (a return redrafts it), submitted, approved, signed by three; the hash is audited", async () => {
-    const { createTestApp, ok, sampleForm } = await import("./app-harness");
+    const { createTestApp, ok } = await import("./app-harness");
     const { loadPriceTable } = await import("../src/billing/prices");
     const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
     const { auditLog, requests } = await import("../db/schema");
@@ -231,12 +221,7 @@ describe("the monthly sign-off", () => {
     try {
       const manager = { ...t.ctx(), actor: { userId: "zhangwei", name: "张伟", unitId: "mz-sjj", roles: ["manager" as const] } };
       await loadPriceTable({ ctx: manager, input: { version: "v1", effectiveFrom: "2026-01-01", prices: { vm: { vcpuDay: 1 }, backup: { instanceDay: 1 } } } });
-      const { id: app } = ok(await t.submit("yangfan", sampleForm()), 201);
-      await t.actInTurn(app, [
-        ["xufeng", { action: "approve", note: "配置合理" }],
-        ["zhangwei", { action: "approve" }],
-        ["linna", { action: "approve", note: "已开通" }],
-      ]);
+      await t.deliverApplication("yangfan");
       t.clock.set("2026-11-30T01:00:00Z");
       // Still November: the statement due is October's, when nothing was held yet: nothing to settle.
       expect(await draftMonthlyStatement(t.ctx())).toBe(false);

@@ -37,17 +37,8 @@ describe("the time rules of 第二十四条(二), each on its boundary day", () 
   });
 });
 
-/** A 云资源申请 by lihua walked to delivery: its resources exist, delivered "now". */
-async function deliveredApplication() {
-  const { id } = ok(await t.submit("lihua", sampleForm()), 201);
-  await t.actInTurn(id, [
-    ["huangmin", { action: "approve" }],
-    ["xufeng", { action: "approve", note: "配置合理" }],
-    ["zhangwei", { action: "approve" }],
-    ["linna", { action: "approve", note: "已开通" }],
-  ]);
-  return (await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id))).map((r) => r.id);
-}
+/** A 云资源申请 by lihua walked to delivery: its resources' ids, delivered "now". */
+const deliveredApplication = async () => (await t.deliverApplication("lihua")).resources.map((r) => r.id);
 
 describe("revocation", () => {
   test("the unit asks, the stages run, and the resources are revoked with the date", async () => {
