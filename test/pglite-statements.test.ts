@@ -123,12 +123,12 @@ describe("PGlite statements", () => {
     expect((await pg.query<{ more: number }>(select, [1])).rows[0]!.more).toBe(3);
   });
 
-  test("beyond a thousand texts the oldest is closed, and prepared again when it comes back", async () => {
+  test("beyond 500 texts the oldest is closed, and prepared again when it comes back", async () => {
     const text = (k: number) => `select $1::int + ${k} as n`;
-    for (let k = 0; k < 1005; k++) await pg.query(text(k), [1]);
-    expect(await preparedCount()).toBe(1000);
+    for (let k = 0; k < 505; k++) await pg.query(text(k), [1]);
+    expect(await preparedCount()).toBe(500);
     expect((await pg.query(text(0), [1])).rows).toEqual([{ n: 1 }]);
-    expect(await preparedCount()).toBe(1000);
+    expect(await preparedCount()).toBe(500);
   });
 
   test("through drizzle on the service's own database, with a closed database refused", async () => {
