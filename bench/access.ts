@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { pathToFileURL } from "node:url";
-import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import type { Database } from "../db/client";
 import { bindVmAccount } from "../src/access/accounts";
 import { addHost } from "../src/access/hosts";
 import { systemClock, type ServiceContext } from "../src/context";
@@ -8,7 +7,7 @@ import { demoDirectory } from "../src/directory/demo";
 import { mutate } from "../src/engine/mutate";
 import { createApp, type AppDeps } from "../src/http/app";
 import { consoleGateway, type SmsCode } from "../src/sms/gateways";
-import { seedDemo, drive, expectSuccess, line, mountBaselines } from "./drive";
+import { seedDemo, drive, expectSuccess, line, mountBaselines, runWhenMain } from "./drive";
 
 // Login-code verifications per second through /access/verify (host credential, account row lock, keyed hash
 // compared in constant time, code closed, audit entry), every one a real success, against the route that does
@@ -88,12 +87,4 @@ export async function benchAccess(database: Database, opts: { count?: number; co
   );
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const database = await openDatabase({ dataDir: "memory://" });
-  try {
-    await migrateDatabase(database);
-    await benchAccess(database);
-  } finally {
-    await database.close();
-  }
-}
+await runWhenMain(import.meta.url, benchAccess);

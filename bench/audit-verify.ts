@@ -1,10 +1,10 @@
-import { pathToFileURL } from "node:url";
 import { desc } from "drizzle-orm";
-import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import type { Database } from "../db/client";
 import { auditLog } from "../db/schema";
 import { auditEntryHash, type AuditRecord } from "../src/audit/append";
 import { GENESIS_HASH } from "../src/audit/canonical";
 import { auditExtent, auditPages, verifyAuditChain } from "../src/audit/verify";
+import { runWhenMain } from "./drive";
 
 const ENTRIES = 100_000;
 // 13 columns × 2000 rows stays well under PostgreSQL's 65,535 bind parameters per statement.
@@ -64,12 +64,4 @@ export async function benchAuditVerify(database: Database): Promise<void> {
   );
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const database = await openDatabase({ dataDir: "memory://" });
-  try {
-    await migrateDatabase(database);
-    await benchAuditVerify(database);
-  } finally {
-    await database.close();
-  }
-}
+await runWhenMain(import.meta.url, benchAuditVerify);

@@ -1,8 +1,7 @@
-import { pathToFileURL } from "node:url";
-import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import type { Database } from "../db/client";
 import { systemClock } from "../src/context";
 import { createApp, type AppDeps } from "../src/http/app";
-import { seedDemo, drive, expectSuccess, line, mountBaselines } from "./drive";
+import { seedDemo, drive, expectSuccess, line, mountBaselines, runWhenMain } from "./drive";
 
 // Decisions per second through the REST API (approve of a pending stage: row lock, task, next stage's tasks,
 // timers, outbox cards, audit entry) against a route that does one plain insert in one transaction, on the
@@ -47,12 +46,4 @@ export async function benchDecisions(database: Database, opts: { count?: number;
   console.log(`  ratio decisions / baseline + bearer token: ${(decisions.ops / authenticated.ops).toFixed(2)}`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const database = await openDatabase({ dataDir: "memory://" });
-  try {
-    await migrateDatabase(database);
-    await benchDecisions(database);
-  } finally {
-    await database.close();
-  }
-}
+await runWhenMain(import.meta.url, benchDecisions);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import { pathToFileURL } from "node:url";
+import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { builtinSchedules, WorkCalendar } from "../src/calendar";
 import { systemClock, type ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -97,4 +98,16 @@ export async function mountBaselines(
     // The same insert behind the API's bearer-token check, which every authenticated call also pays.
     authenticated: async () => expectSuccess(await post("/bench/authenticated-baseline", opts.token), "authenticated baseline"),
   };
+}
+
+/** Runs `bench` on a fresh in-memory PGlite when its file is run on its own (`npx tsx bench/decisions.ts`). */
+export async function runWhenMain(moduleUrl: string, bench: (database: Database) => Promise<unknown>): Promise<void> {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  const database = await openDatabase({ dataDir: "memory://" });
+  try {
+    await migrateDatabase(database);
+    await bench(database);
+  } finally {
+    await database.close();
+  }
 }

@@ -5,15 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { finished } from "node:stream/promises";
-import { pathToFileURL } from "node:url";
 import { and, asc, eq, gte, lte } from "drizzle-orm";
-import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import type { Database } from "../db/client";
 import { vmDailyMetrics } from "../db/schema";
 import { addCalendarDays, builtinSchedules, WorkCalendar } from "../src/calendar";
 import { systemClock, type ServiceContext } from "../src/context";
 import { importMetricsFile } from "../src/metrics/import";
 import { THRESHOLDS } from "../src/metrics/rules";
 import { vmUtilisation } from "../src/metrics/views";
+import { runWhenMain } from "./drive";
 
 // Utilisation ingest: one month of per-minute samples for 1,000 VMs (1,000 × 30 days × 1,440 minutes = 43.2
 // million samples, ~1.3 GB of CSV generated here into a temp dir and removed afterwards), imported with
@@ -244,12 +244,4 @@ export async function benchMetrics(database: Database): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const database = await openDatabase({ dataDir: "memory://" });
-  try {
-    await migrateDatabase(database);
-    await benchMetrics(database);
-  } finally {
-    await database.close();
-  }
-}
+await runWhenMain(import.meta.url, benchMetrics);

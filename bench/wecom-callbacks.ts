@@ -1,8 +1,7 @@
 import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { and, asc, eq } from "drizzle-orm";
-import { migrateDatabase, openDatabase, type Database } from "../db/client";
+import type { Database } from "../db/client";
 import { tasks } from "../db/schema";
 import { signedQuery } from "../src/channels/wecom/callback";
 import { createWecomCrypto } from "../src/channels/wecom/crypto";
@@ -10,7 +9,7 @@ import { buttonKey } from "../src/channels/wecom/render";
 import { systemClock } from "../src/context";
 import { createApp } from "../src/http/app";
 import { wecomCallbacks } from "../test/fakes/wecom-callbacks";
-import { seedDemo, drive, line } from "./drive";
+import { seedDemo, drive, line, runWhenMain } from "./drive";
 
 // Encrypted card clicks per second over real HTTP on loopback, end to end (decrypt, verify, decide, audit,
 // outbox, encrypted reply), against a route that only checks the signature, decrypts and answers an empty
@@ -98,12 +97,4 @@ export async function benchWecomCallbacks(database: Database, opts: { count?: nu
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const database = await openDatabase({ dataDir: "memory://" });
-  try {
-    await migrateDatabase(database);
-    await benchWecomCallbacks(database);
-  } finally {
-    await database.close();
-  }
-}
+await runWhenMain(import.meta.url, benchWecomCallbacks);
