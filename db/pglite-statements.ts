@@ -105,7 +105,8 @@ export function withPreparedStatements(pg: PGlite): PGlite {
     return parse.parseResults(messages, pg.parsers, options)[0]!;
   }
 
-  const run = (topLevel: boolean, direct: Queryable) =>
+  /** drizzle's `query`, on the instance (`topLevel`) or on a transaction's handle. */
+  const queryOn = (topLevel: boolean, direct: Queryable) =>
     async function query(text: string, params: unknown[] = [], options?: QueryOptions) {
       const values = params.map(paramText);
       const typed = { ...options, parsers: undefined };
@@ -121,15 +122,15 @@ export function withPreparedStatements(pg: PGlite): PGlite {
       return result;
     };
 
-  const wrap = <T extends Queryable>(target: T, topLevel: boolean): T =>
+  // The functions are made once per instance or transaction, not on every statement.
+  const wrap = <T extends Queryable>(target: T, overrides: Record<string | symbol, unknown>): T =>
     new Proxy(target, {
       get(obj, prop, receiver) {
-        if (prop === "query") return run(topLevel, obj);
-        if (prop === "transaction")
-          return <R>(fn: (tx: Queryable) => Promise<R>) => (obj as unknown as PGlite).transaction((tx) => fn(wrap(tx, false)));
+        if (prop in overrides) return overrides[prop];
         const value = Reflect.get(obj, prop, receiver);
         return typeof value === "function" ? value.bind(obj) : value;
       },
     });
-  return wrap(pg, true);
+  const transaction = <R>(fn: (tx: Queryable) => Promise<R>) => pg.transaction((tx) => fn(wrap(tx, { query: queryOn(false, tx) })));
+  return wrap(pg, { query: queryOn(true, pg), transaction });
 }

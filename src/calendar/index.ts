@@ -138,16 +138,20 @@ const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
 const TIME_PATTERN = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
+/** An instant as Asia/Shanghai wall-clock time, in ISO form ("YYYY-MM-DDTHH:MM:SS.sssZ", the Z not meant). */
+function shanghaiWallClock(instant: Date): string {
+  if (Number.isNaN(instant.getTime())) throw invalid("时间无效");
+  return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString();
+}
+
 /** The Asia/Shanghai calendar date ("YYYY-MM-DD") of an instant. */
 export function shanghaiDate(instant: Date): string {
-  if (Number.isNaN(instant.getTime())) throw invalid("时间无效");
-  return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10);
+  return shanghaiWallClock(instant).slice(0, 10);
 }
 
 /** The Asia/Shanghai date and minute ("YYYY-MM-DD HH:MM") of an instant, as people read it in a table. */
 export function shanghaiDateTime(instant: Date): string {
-  if (Number.isNaN(instant.getTime())) throw invalid("时间无效");
-  return new Date(instant.getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 16).replace("T", " ");
+  return shanghaiWallClock(instant).slice(0, 16).replace("T", " ");
 }
 
 /** The instant of `date` at `time` ("HH:MM") Asia/Shanghai time. */

@@ -218,7 +218,7 @@ const CSV_COLUMNS = [
 ] as const;
 
 type MonthlyReport = Awaited<ReturnType<typeof monthlyReport>>;
-export type MonthlyReportTable = z.output<typeof monthlyReportQuery>["table"];
+type MonthlyReportTable = z.output<typeof monthlyReportQuery>["table"];
 
 /**
  * One of the report's tables as CSV (Excel-ready): the per-unit table with a 合计 row, the late stages with who
