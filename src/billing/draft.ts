@@ -3,13 +3,13 @@ import { html } from "hono/html";
 import { z } from "zod";
 import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } from "../../db/schema";
 import { BILLING_FLAG_NAMES, type BillingFacts } from "../../flows/billing";
-import { endOfShanghaiDay, shanghaiDate, shanghaiInstant } from "../calendar";
+import { endOfShanghaiDay, monthDays, shanghaiDate, shanghaiInstant } from "../calendar";
 import type { ServiceContext } from "../context";
 import { BOM, csvRow } from "../csv";
 import { forbidden, notFound } from "../errors";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
-import { monthDays, statementFor } from "./statement";
+import { statementFor } from "./statement";
 
 export const statementQuery = z.object({
   month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "应为月份 YYYY-MM"),

@@ -1,4 +1,4 @@
-import { addCalendarDays, shanghaiDate } from "../calendar";
+import { addCalendarDays, monthDays, shanghaiDate } from "../calendar";
 import { tableOn, type KindPrices, type PriceTable } from "./prices";
 
 // The month's statement as 004 第四十三条 counts it: each resource, each day it was held, at the size it had
@@ -72,12 +72,6 @@ function dayCharge(prices: KindPrices, spec: Record<string, unknown>): number {
   let total = Math.round((prices.instanceDay ?? 0) * UNITS);
   for (const [price, size] of SIZE_KEYS) total += Math.round((prices[price] ?? 0) * UNITS) * (Number(spec[size]) || 0);
   return total;
-}
-
-export function monthDays(month: string): { first: string; last: string } {
-  const first = `${month}-01`;
-  const last = addCalendarDays(`${addCalendarDays(`${month}-28`, 4).slice(0, 7)}-01`, -1);
-  return { first, last };
 }
 
 /**

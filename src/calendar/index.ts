@@ -134,7 +134,7 @@ export class WorkCalendar {
 
 // Asia/Shanghai has had no daylight saving time since 1991: a fixed UTC+8 offset is exact for every date
 // this service handles.
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+export const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
 const TIME_PATTERN = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
@@ -189,6 +189,19 @@ export function monthJustEnded(calendar: WorkCalendar, today: string): string | 
     throw err;
   }
   return today < firstWorkday ? null : addCalendarDays(first, -1).slice(0, 7);
+}
+
+/** The first and last day of a month ("YYYY-MM"). */
+export function monthDays(month: string): { first: string; last: string } {
+  const first = `${month}-01`;
+  return { first, last: addCalendarDays(addCalendarMonths(first, 1), -1) };
+}
+
+/** Calendar days from `from` to `to` (negative when `to` is earlier). */
+export function calendarDaysBetween(from: string, to: string): number {
+  assertDate(from);
+  assertDate(to);
+  return toEpochDay(to) - toEpochDay(from);
 }
 
 /**

@@ -2,7 +2,7 @@ import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzl
 import { z } from "zod";
 import { findings, inboundEvents, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
-import { addCalendarDays, endOfShanghaiDay, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../calendar";
+import { endOfShanghaiDay, monthDays, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../calendar";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../engine/mutate";
 import { enqueueCards } from "../engine/notify";
@@ -21,9 +21,7 @@ export const monthlyReportQuery = z.object({
 });
 
 function monthBounds(month: string) {
-  const first = `${month}-01`;
-  const next = addCalendarDays(`${month}-28`, 4).slice(0, 7);
-  const last = addCalendarDays(`${next}-01`, -1);
+  const { first, last } = monthDays(month);
   return { first, last, start: shanghaiInstant(first), end: endOfShanghaiDay(last) };
 }
 
