@@ -51,23 +51,22 @@ const configSchema = z
   ALIYUN_SMS_ACCESS_KEY_SECRET: optional(z.string().min(1)),
   ALIYUN_SMS_SIGN_NAME: optional(z.string().min(1)),
   ALIYUN_SMS_TEMPLATE_CODE: optional(z.string().regex(/^SMS_\w+$/, "应为模板 CODE（如 SMS_12345678）")),
-  // 32 bytes as 64 hex digits. Without it a random key lives in memory: codes then die with the process,
-  // which is fine for one instance; replicas must share it.
   // The cloud's total capacity, all three or none: 001 第十九条 (徽州) alerts at 70% of it allocated.
   CLOUD_CAPACITY_VCPU: optional(z.coerce.number().int().positive()),
   CLOUD_CAPACITY_MEMORY_GB: optional(z.coerce.number().int().positive()),
   CLOUD_CAPACITY_STORAGE_GB: optional(z.coerce.number().int().positive()),
+  // 32 bytes as 64 hex digits. Without it a random key lives in memory: codes then die with the process,
+  // which is fine for one instance; replicas must share it.
   ACCESS_CODE_KEY: optional(z.string().regex(/^[0-9a-fA-F]{64}$/, "应为 64 位十六进制（32 字节）")),
 })
   .superRefine((config, ctx) => {
-    const set = WECOM_REQUIRED.filter((k) => config[k] !== undefined);
-    if (set.length > 0 && set.length < WECOM_REQUIRED.length)
-      for (const key of WECOM_REQUIRED.filter((k) => config[k] === undefined))
-        ctx.addIssue({ code: "custom", path: [key], message: "配置企业微信时必须同时设置" });
-    const capacity = CAPACITY_KEYS.filter((k) => config[k] !== undefined);
-    if (capacity.length > 0 && capacity.length < CAPACITY_KEYS.length)
-      for (const key of CAPACITY_KEYS.filter((k) => config[k] === undefined))
-        ctx.addIssue({ code: "custom", path: [key], message: "云平台总容量的三项须同时设置" });
+    // Settings that only make sense together: once one is set, each missing one is named.
+    const allOrNone = (keys: readonly (keyof typeof config)[], message: string) => {
+      const missing = keys.filter((k) => config[k] === undefined);
+      if (missing.length < keys.length) for (const key of missing) ctx.addIssue({ code: "custom", path: [key], message });
+    };
+    allOrNone(WECOM_REQUIRED, "配置企业微信时必须同时设置");
+    allOrNone(CAPACITY_KEYS, "云平台总容量的三项须同时设置");
     const smsRequired = config.SMS_GATEWAY === "console" ? [] : SMS_REQUIRED[config.SMS_GATEWAY];
     for (const key of smsRequired.filter((k) => config[k] === undefined))
       ctx.addIssue({ code: "custom", path: [key], message: `SMS_GATEWAY=${config.SMS_GATEWAY} 时必须设置` });

@@ -38,6 +38,7 @@ async function main() {
         reject(new Error(err.code === "EADDRINUSE" ? `端口 ${config.PORT} 已被占用，请换一个 PORT` : err.message)),
       );
     });
+    const capacity = cloudCapacity(config);
     jobs = startJobs(
       {
         db: database.db,
@@ -45,7 +46,7 @@ async function main() {
         calendars,
         profile: config.POLICY_PROFILE,
         sender: wecom?.sender ?? consoleSender(),
-        capacity: cloudCapacity(config),
+        capacity,
         log,
       },
       config.JOB_INTERVAL_MS,
@@ -54,7 +55,7 @@ async function main() {
     const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
     const channel = wecomSettings ? `企业微信（${wecomSettings.apiBase}）` : "控制台（未配置企业微信）";
     console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}  消息：${channel}`);
-    if (config.POLICY_PROFILE === "huizhou" && !cloudCapacity(config))
+    if (config.POLICY_PROFILE === "huizhou" && !capacity)
       console.log("提示：徽州政策要求资源接近云平台容量 70% 时预警（001 第十九条），请设置 CLOUD_CAPACITY_VCPU、CLOUD_CAPACITY_MEMORY_GB、CLOUD_CAPACITY_STORAGE_GB");
     // PGlite must be closed or its directory is left inconsistent: stop taking requests, finish jobs, close.
     const shutdown = async (signal: string) => {

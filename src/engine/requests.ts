@@ -38,7 +38,7 @@ import {
   closeRun,
   pendingHolders,
   openStage,
-  partyUsers,
+  partiesUsers,
   newCardToken,
   rescheduleRun,
   requestSummary,
@@ -455,7 +455,7 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
   if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
   const moved = await advance(step, stage);
   if (stage.reportTo?.length) {
-    const to = (await Promise.all(stage.reportTo.map((p) => partyUsers(tx, req, p)))).flat();
+    const to = await partiesUsers(tx, req, stage.reportTo);
     const summary = `${actor.name}${stage.approveLabel}${note ? `：${note}` : ""}`;
     await notifyAbout(step, to, "report", { title: `${stage.name}：已完成`, summary, tone: "success" }, `report:${run.id}`);
   }
@@ -828,7 +828,7 @@ async function rate(step: Step, input: ActionOf<"rate">) {
   if (!rated) throw conflict("already_rated", `申请 ${req.code} 已经评价过`);
   audit(j, req, "request.rate", null, { score, comment });
   if (score === "dissatisfied") {
-    const to = [...(await partyUsers(tx, req, "provider")), ...(await partyUsers(tx, req, "manager"))];
+    const to = await partiesUsers(tx, req, ["provider", "manager"]);
     await notifyAbout(step, to, "rating", { title: "服务评价：不满意", summary: `${actor.name}：${comment}`, tone: "danger" });
   }
   return result(req, `感谢您的评价：${RATING_NAMES[score]}`);

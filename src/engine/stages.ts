@@ -40,6 +40,11 @@ export async function partyUsers(tx: Db, req: RequestRow, party: Party): Promise
   return users.map((u) => u.id).filter((id) => id !== req.applicantId);
 }
 
+/** Everyone acting for any of these parties on the request, each once. */
+export async function partiesUsers(tx: Db, req: RequestRow, parties: readonly Party[]): Promise<string[]> {
+  return [...new Set((await Promise.all(parties.map((p) => partyUsers(tx, req, p)))).flat())];
+}
+
 function deadlineSpan(spec: DeadlineSpec): string {
   if ("workdays" in spec) return `${spec.workdays} 个工作日`;
   if ("calendarDays" in spec) return `${spec.calendarDays} 个日历天`;

@@ -9,6 +9,7 @@ import { bazhongExpansionNotices, cloudCapacityAlert, type CloudCapacity } from 
 import { remindYearlyDemand } from "../resources/demand";
 import { draftMonthlyStatement } from "../billing/monthly-draft";
 import { sendMonthlyReport } from "../resources/report";
+import { describeInternalError, ServiceError } from "../errors";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -42,13 +43,28 @@ export interface JobDeps {
   log?: (line: string) => void;
 }
 
+const consoleLog = (line: string) => console.error(line);
+
+/** A job's failure as the log shows it: a refusal's own words; anything else without the statement's parameters (invariant 8). */
+const jobFailure = (err: unknown) => (err instanceof ServiceError ? err.message : describeInternalError(err));
+
+/** Sends whatever the outbox holds, round after round, until a round sends and fails nothing. */
+async function drainOutbox(deps: JobDeps): Promise<number> {
+  let sent = 0;
+  for (;;) {
+    const round = await dispatchOutbox({ db: deps.db, clock: deps.clock, sender: deps.sender });
+    sent += round.sent;
+    if (round.sent + round.failed === 0) return sent;
+  }
+}
+
 /**
  * One round of background work: calendar refresh, due timers, the daily and monthly jobs, outbox.
  * Runtime-neutral (Node interval, cron). Each job runs on its own: one that fails (a proposal with nobody in
  * the directory to decide it) is logged and retried next round, and the others, the outbox above all, still run.
  */
 export async function runJobsOnce(deps: JobDeps) {
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const log = deps.log ?? consoleLog;
   const refreshed = await deps.calendars.refresh();
   // Every job of the round sees the calendar as just refreshed: a stage opened now gets its deadline now.
   const ctx: ServiceContext = {
@@ -63,7 +79,7 @@ export async function runJobsOnce(deps: JobDeps) {
     try {
       await job();
     } catch (err) {
-      log(`后台任务「${name}」出错，下一轮重试：${err instanceof Error ? err.message : String(err)}`);
+      log(`后台任务「${name}」出错，下一轮重试：${jobFailure(err)}`);
     }
   };
   if (refreshed) await run("工作日历更新后的期限", () => recomputePendingDeadlines({ ctx }));
@@ -86,45 +102,39 @@ export async function runJobsOnce(deps: JobDeps) {
   await run("月度结算单", () => draftMonthlyStatement(ctx));
   await run("月度报告", () => sendMonthlyReport(ctx));
   await run("消息通道维护", async () => deps.sender.upkeep?.());
-  let sent = 0;
-  for (;;) {
-    const round = await dispatchOutbox({ db: deps.db, clock: deps.clock, sender: deps.sender });
-    sent += round.sent;
-    if (round.sent + round.failed === 0) break;
-  }
-  return { fired, sent };
+  return { fired, sent: await drainOutbox(deps) };
 }
 
 /**
  * Runs the jobs every intervalMs, never two rounds at once; stop() waits for a running round to end.
- * kick() asks for a round now (a card click queued updates); during a round it asks for one more after it.
+ * kick() asks for the outbox to be sent now (a card tap or chat message queued replies and card updates): only
+ * the outbox, so a tap does not set every daily and monthly job going. During a round it asks for more after it.
  */
 export function startJobs(deps: JobDeps, intervalMs: number) {
-  const log = deps.log ?? ((line: string) => console.error(line));
+  const log = deps.log ?? consoleLog;
   let running: Promise<void> | null = null;
-  let again = false;
+  let again: "round" | "outbox" | null = null;
   let stopped = false;
-  const tick = () => {
+  const start = (what: "round" | "outbox") => {
     if (stopped) return;
     if (running) {
-      again = true;
+      if (again !== "round") again = what;
       return;
     }
-    running = runJobsOnce(deps)
+    running = (what === "round" ? runJobsOnce(deps) : drainOutbox(deps))
       .then(() => undefined)
-      .catch((err) => log(`后台任务出错：${err instanceof Error ? err.message : String(err)}`))
+      .catch((err) => log(`后台任务出错：${jobFailure(err)}`))
       .finally(() => {
         running = null;
-        if (again) {
-          again = false;
-          tick();
-        }
+        const next = again;
+        again = null;
+        if (next) start(next);
       });
   };
-  const handle = setInterval(tick, intervalMs);
-  tick();
+  const handle = setInterval(() => start("round"), intervalMs);
+  start("round");
   return {
-    kick: tick,
+    kick: () => start("outbox"),
     async stop() {
       stopped = true;
       clearInterval(handle);

@@ -9,7 +9,7 @@ import { usersWithRole } from "../directory/queries";
 import { stageDef } from "../engine/flow";
 import { enqueueCards } from "../engine/notify";
 import { elapseStage } from "../engine/requests";
-import { cardRequest, partyUsers, pendingHolders } from "../engine/stages";
+import { cardRequest, partiesUsers, pendingHolders } from "../engine/stages";
 
 const ELAPSE_RETRY_MS = 3_600_000;
 
@@ -37,14 +37,14 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
       if (!run || !req || run.status !== "open") return true;
       const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, req.unitId));
       const stage = stageDef(req.flow, req.profile, run.stage);
-      const pending = await pendingHolders(tx, run.id);
-      const card = cardRequest({ ...req, unitName: unit?.name ?? req.unitId });
+      const locked = { ...req, unitName: unit?.name ?? req.unitId };
+      const card = cardRequest(locked);
       const deadline = run.deadlineAt ? shanghaiDate(run.deadlineAt) : "";
 
       if (timer.kind === "elapse") {
         try {
           // A savepoint: a next stage that cannot open (nobody in the directory to hold it) undoes only this.
-          await tx.transaction((sp) => elapseStage(ctx, sp, { ...req, unitName: unit?.name ?? req.unitId }, run, timer.id));
+          await tx.transaction((sp) => elapseStage(ctx, sp, locked, run, timer.id));
         } catch (err) {
           if (!(err instanceof ServiceError)) throw err;
           // Tried again in an hour, so one stuck period never holds up the timers behind it; managers are told once.
@@ -65,7 +65,7 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
 
       if (timer.kind === "remind") {
         // A period has no holders: its parties are reminded that it is about to end.
-        const to = stage.elapses ? [...new Set((await Promise.all(stage.parties.map((p) => partyUsers(tx, req, p)))).flat())] : pending;
+        const to = stage.elapses ? await partiesUsers(tx, req, stage.parties) : await pendingHolders(tx, run.id);
         const text = stage.elapses ? `「${stage.name}」将于 ${deadline} 届满，届满后自动进入下一环节` : `「${stage.name}」将于 ${deadline} 到期，请尽快处理`;
         const entry = await auditAppend(tx, now, {
           action: "timer.remind",
@@ -79,6 +79,7 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
       }
 
       // 004 第十六条(三): 对于延期交付的申请工作，要发出工作警示，记录归档.
+      const pending = await pendingHolders(tx, run.id);
       const text = `「${stage.name}」已超过期限（${deadline}）仍未完成`;
       await tx.update(stageRuns).set({ overdue: true }).where(eq(stageRuns.id, run.id));
       await tx.update(requests).set({ overdue: true }).where(eq(requests.id, req.id));

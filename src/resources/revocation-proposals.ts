@@ -10,6 +10,9 @@ import { describeResource, ownerOf, revocationDue, type ResourceRow } from "./re
 
 const dateOf = (d: Date | null) => (d ? shanghaiDate(d) : null);
 
+// A resource's rule, once it has proposed the resource, is spent: the key is `resourceId:trigger`.
+const PROPOSAL_SCOPE = "revocation-proposal";
+
 /**
  * Daily: opens a revocation proposal for resources a time rule now covers (梅州's rules, for requests under
  * the 梅州 profile), one per request and rule, with the dates as evidence. Each rule proposes a resource once;
@@ -47,10 +50,25 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
         ).map((r) => r.requestId!),
       )
     : new Set<number>();
-  const due = new Map<string, { trigger: RevocationTrigger; rows: ResourceRow[] }>();
-  for (const { resource } of candidates) {
+  const dueNow = candidates.flatMap(({ resource }) => {
     const trigger = revocationDue(resource, started.has(resource.requestId), today);
-    if (!trigger) continue;
+    return trigger ? [{ resource, trigger, spentKey: `${resource.id}:${trigger}` }] : [];
+  });
+  // Rules already spent are skipped before any transaction, so a round that has nothing new opens none; the
+  // claim inside the transaction stays the guard against two rounds at once.
+  const spent = dueNow.length
+    ? new Set(
+        (
+          await ctx.db
+            .select({ key: inboundEvents.key })
+            .from(inboundEvents)
+            .where(and(eq(inboundEvents.scope, PROPOSAL_SCOPE), inArray(inboundEvents.key, dueNow.map((d) => d.spentKey))))
+        ).map((e) => e.key),
+      )
+    : new Set<string>();
+  const due = new Map<string, { trigger: RevocationTrigger; rows: ResourceRow[] }>();
+  for (const { resource, trigger, spentKey } of dueNow) {
+    if (spent.has(spentKey)) continue;
     const key = `${resource.requestId}:${trigger}`;
     due.set(key, { trigger, rows: [...(due.get(key)?.rows ?? []), resource] });
   }
@@ -64,7 +82,7 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
       for (const r of locked.filter((l) => l.status === "delivered" && !busy.has(l.id))) {
         const [first] = await tx
           .insert(inboundEvents)
-          .values({ scope: "revocation-proposal", key: `${r.id}:${trigger}`, fingerprint: trigger, createdAt: ctx.clock.now() })
+          .values({ scope: PROPOSAL_SCOPE, key: `${r.id}:${trigger}`, fingerprint: trigger, createdAt: ctx.clock.now() })
           .onConflictDoNothing()
           .returning({ key: inboundEvents.key });
         if (first) propose.push(r);
