@@ -32,17 +32,24 @@ export const unprocessable = (code: string, message: string, fields?: FieldError
  * parameters, which can hold phone numbers (invariant 8): it is shown by its SQLSTATE and constraint only.
  */
 export function describeInternalError(err: unknown): string {
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; constraint?: unknown; constraint_name?: unknown } | undefined) : undefined;
-  if (cause && typeof cause.code === "string" && /^[0-9A-Z]{5}$/.test(cause.code)) {
-    const constraint = cause.constraint ?? cause.constraint_name;
+  const db = databaseErrorOf(err);
+  if (db && /^[0-9A-Z]{5}$/.test(db.code)) {
     const where = err instanceof Error ? (err.stack ?? "").split("\n").slice(1, 6).join("\n") : "";
-    return `数据库错误 SQLSTATE ${cause.code}${typeof constraint === "string" ? `（约束 ${constraint}）` : ""}\n${where}`;
+    return `数据库错误 SQLSTATE ${db.code}${db.constraint ? `（约束 ${db.constraint}）` : ""}\n${where}`;
   }
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /** Whether a database error is the unique violation of this constraint (SQLSTATE 23505). */
 export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const db = databaseErrorOf(err);
+  return db?.code === "23505" && db.constraint === constraint;
+}
+
+/** The SQLSTATE and constraint of a database error drizzle wrapped (postgres-js names it `constraint_name`, PGlite `constraint`). */
+function databaseErrorOf(err: unknown): { code: string; constraint: string | null } | null {
   const cause = err instanceof Error ? (err.cause as { code?: unknown; constraint?: unknown; constraint_name?: unknown } | undefined) : undefined;
-  return cause?.code === "23505" && (cause.constraint === constraint || cause.constraint_name === constraint);
+  if (!cause || typeof cause.code !== "string") return null;
+  const constraint = cause.constraint ?? cause.constraint_name;
+  return { code: cause.code, constraint: typeof constraint === "string" ? constraint : null };
 }

@@ -1,8 +1,11 @@
+import { inArray } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { hosts } from "../../db/schema";
 import { CalendarRangeError, endOfShanghaiDay, shanghaiDate, type WorkCalendar } from "../calendar";
 import type { Actor } from "../context";
 import { unprocessable } from "../errors";
 
-// What 虚拟机账号申请 and 端口开放申请 share: who may ask, and how a validity becomes an end date.
+// What 虚拟机账号申请 and 端口开放申请 share: who may ask, on which hosts, and how a validity becomes an end date.
 
 /** Access requests (accounts, ports): security staff, or an applicant (for their own unit, checked per flow). */
 export function accessRequestRefusal(actor: Actor): string | null {
@@ -25,3 +28,11 @@ export function validUntilFrom(calendar: WorkCalendar, completedAt: Date, validi
   }
 }
 
+
+/** Refuses a request naming hosts that are not registered, or whose registration was revoked. */
+export async function requireRegisteredHosts(tx: Db, hostIds: string[]): Promise<void> {
+  const known = await tx.select().from(hosts).where(inArray(hosts.id, hostIds));
+  const missing = hostIds.filter((h) => !known.some((k) => k.id === h && !k.revokedAt));
+  if (missing.length > 0)
+    throw unprocessable("unknown_host", `主机未登记或已吊销：${missing.join("、")}`, { "form.hosts": missing.map((h) => `${h} 未登记`) });
+}

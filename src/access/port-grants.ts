@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { hosts, portGrants, requests } from "../../db/schema";
+import { portGrants, requests } from "../../db/schema";
 import type { Card } from "../../cards";
 import { portGrantFormSchema, portGrantTitle, type PortGrantFacts } from "../../flows/port-grant";
 import type { Actor, ServiceContext } from "../context";
@@ -9,17 +9,14 @@ import { usersWithRole } from "../directory/queries";
 import { mutate, type Journal } from "../engine/mutate";
 import { enqueueCards } from "../engine/notify";
 import type { LockedRequest } from "../engine/stages";
-import { conflict, forbidden, notFound, unprocessable } from "../errors";
+import { conflict, forbidden, notFound } from "../errors";
 import { parseInput } from "../validation";
-import { validUntilFrom } from "./access-requests";
+import { requireRegisteredHosts, validUntilFrom } from "./access-requests";
 
 /** Checks a 端口开放申请: the hosts must be registered. */
 export async function preparePortGrantRequest(tx: Db, _actor: Actor, rawForm: unknown) {
   const form = parseInput(portGrantFormSchema, rawForm, "端口开放申请表有误");
-  const known = await tx.select().from(hosts).where(inArray(hosts.id, form.hosts));
-  const missing = form.hosts.filter((h) => !known.some((k) => k.id === h && !k.revokedAt));
-  if (missing.length > 0)
-    throw unprocessable("unknown_host", `主机未登记或已吊销：${missing.join("、")}`, { "form.hosts": missing.map((h) => `${h} 未登记`) });
+  await requireRegisteredHosts(tx, form.hosts);
   return { form, facts: form as PortGrantFacts, title: portGrantTitle(form) };
 }
 

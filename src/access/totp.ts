@@ -5,7 +5,8 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { totpEnrolments, vmAccounts } from "../../db/schema";
 import { maskMobile } from "../directory/queries";
-import { SmsError, type SmsGateway } from "../sms/gateways";
+import { SmsError } from "../sms/gateways";
+import type { LoginCodeDeps } from "./login-codes";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { conflict, forbidden, notFound, ServiceError } from "../errors";
@@ -34,12 +35,8 @@ function open(key: Buffer, sealed: string): string {
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
 }
 
-/** What enrolment needs: the seal key, and the gateway and key for the code texted to the bound phone. */
-export interface TotpDeps {
-  totpKey: Buffer | null;
-  codeKey: Buffer;
-  sms: SmsGateway;
-}
+/** What enrolment needs (the seal key, and the gateway and key for the code texted to the bound phone): the login codes' own. */
+export type TotpDeps = LoginCodeDeps;
 
 function requireKey(key: Buffer | null): Buffer {
   if (!key) throw new ServiceError("totp_unavailable", "服务未配置 ACCESS_CODE_KEY，不能启用动态口令（TOTP）", 503);
@@ -52,7 +49,9 @@ function requirePerson(ctx: ServiceContext) {
 }
 
 /** Wrong codes across all of a person's accounts before the authenticator is switched off. */
-export const TOTP_FAILURE_LIMIT = 10;
+const TOTP_FAILURE_LIMIT = 10;
+/** Wrong texted codes before an enrolment must be started again. */
+const MAX_CONFIRM_TRIES = 5;
 const ENROL_SMS_TTL_MS = 10 * 60_000;
 const ENROL_RESEND_MS = 60_000;
 
@@ -148,8 +147,6 @@ export async function confirmTotpEnrolment({ ctx, input, deps }: { ctx: ServiceC
     return { enrolled: true as const };
   });
 }
-
-const MAX_CONFIRM_TRIES = 5;
 
 /** Removes the calling person's authenticator; SMS remains. */
 export async function removeTotpEnrolment({ ctx }: { ctx: ServiceContext }) {

@@ -1,12 +1,12 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { accessCodes, hosts, users, vmAccounts } from "../../db/schema";
+import { accessCodes, users, vmAccounts } from "../../db/schema";
 import { vmAccountFacts, vmAccountFormSchema, vmAccountTitle, type VmAccountFacts } from "../../flows/vm-account";
 import type { Actor, ServiceContext } from "../context";
 import type { Journal } from "../engine/mutate";
 import type { LockedRequest } from "../engine/stages";
 import { forbidden, unprocessable } from "../errors";
-import { validUntilFrom } from "./access-requests";
+import { requireRegisteredHosts, validUntilFrom } from "./access-requests";
 import { parseInput } from "../validation";
 import { bindVmAccount } from "./accounts";
 import { recordPortGrants } from "./port-grants";
@@ -31,10 +31,7 @@ export async function prepareVmAccountRequest(tx: Db, actor: Actor, rawForm: unk
     throw forbidden("申请人只能为本单位人员申请虚拟机账号");
   if (!/^1[3-9]\d{9}$/.test(holder.mobile))
     throw unprocessable("no_mobile", `${holder.name} 在通讯录中没有可接收短信的手机号，请先更新通讯录`, { "form.holder": ["没有手机号"] });
-  const known = await tx.select().from(hosts).where(inArray(hosts.id, form.hosts));
-  const missing = form.hosts.filter((h) => !known.some((k) => k.id === h && !k.revokedAt));
-  if (missing.length > 0)
-    throw unprocessable("unknown_host", `主机未登记或已吊销：${missing.join("、")}`, { "form.hosts": missing.map((h) => `${h} 未登记`) });
+  await requireRegisteredHosts(tx, form.hosts);
   const facts = vmAccountFacts(form, holder.name);
   const inUse = await activeAccounts(tx, facts);
   if (form.kind === "new") {

@@ -64,11 +64,10 @@ const SCORE_WORDS: [RegExp, ChatRating["score"]][] = [
 
 /** "评价 YS-2026-00012 满意 开通很快": the request is the first word, the score follows, the rest is the remark. */
 function parseRating(rest: string): { rating: ChatRating | null; problem?: string } {
-  const [first = "", ...others] = rest.split(" ").filter((w) => w !== "");
+  const words = rest.split(" ").filter((w) => w !== "");
   // "评价 YS 2026 12 满意" splits the code: take the longest leading run of words that reads as one.
   let ref: RequestRef | null = null;
   let taken = 0;
-  const words = [first, ...others];
   for (let n = Math.min(3, words.length); n >= 1 && !ref; n--) {
     ref = parseRequestRef(words.slice(0, n).join(" "));
     if (ref) taken = n;
