@@ -11,7 +11,7 @@ import { vmDailyMetrics } from "../db/schema";
 import { addCalendarDays, builtinSchedules, WorkCalendar } from "../src/calendar";
 import { systemClock, type ServiceContext } from "../src/context";
 import { importMetricsFile } from "../src/metrics/import";
-import { THRESHOLDS } from "../src/metrics/rules";
+import { lowLoadMonth } from "../src/metrics/rules";
 import { vmUtilisation } from "../src/metrics/views";
 import { runWhenMain } from "./drive";
 
@@ -108,7 +108,7 @@ async function generateCsv(path: string, vms: number, days: number): Promise<Gen
       const chance = ((i >> 2) % 11) * 100; // per mille: 0, 100, …, 1000
       for (let d = 0; d < days; d++) if (next() % 1000 < chance) (quiet[i * days + d] = 1), lowDays++;
     }
-    if (lowDays > THRESHOLDS.lowLoad.daysPerMonth) lowLoadVms++;
+    if (lowLoadMonth(lowDays)) lowLoadVms++;
   }
   // Disk in tenths of a GB: allocated, used at the start, growth per day.
   const alloc = [100, 200, 500, 500];

@@ -1,12 +1,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { pushMetrics, pushMetricsSchema } from "../metrics/import";
+import { VM_ID } from "../metrics/rules";
 import { scaleUpCheck, scaleUpQuery, utilisationQuery, vmUtilisation } from "../metrics/views";
 import { invalid } from "../errors";
 import { parseInput } from "../validation";
 import { jsonBody, type ApiEnv } from "./auth";
 
-const vmParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "虚拟机标识无效");
+const vmParam = z.string().regex(VM_ID, "虚拟机标识无效");
 
 /** /api/metrics: utilisation pushed by the cloud's monitoring, and read back per VM. */
 export function metricsRoutes() {

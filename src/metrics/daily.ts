@@ -9,6 +9,9 @@
 // Accumulators hold sums and counts rather than averages so that partial days (one file, one pushed batch)
 // merge exactly: see mergeDays.
 
+import { SHANGHAI_OFFSET_MS } from "../calendar";
+import { fromEpochDay } from "../calendar/schedule";
+
 /** One per-minute sample. cpu and mem are percentages 0–100; disk figures in GB (optional: not every sample carries them). */
 export interface Sample {
   vm: string;
@@ -36,15 +39,11 @@ export interface DayAccumulator {
 }
 
 // Asia/Shanghai has kept UTC+8 without daylight saving since 1991, so the local date and time of day follow
-// from epoch milliseconds by arithmetic alone (no Intl, no Date per sample).
-const OFFSET_MS = 8 * 3_600_000;
+// from epoch milliseconds by arithmetic alone (no Intl, no Date per sample). The calendar module keeps its
+// day length private, hence the local one.
 const DAY_MS = 86_400_000;
 const WINDOW_FROM_MS = 8 * 3_600_000; // 08:00 local, inclusive
 const WINDOW_TO_MS = 20 * 3_600_000; // 20:00 local, exclusive
-
-function isoDateOfEpochDay(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
-}
 
 // The accumulators of one VM. `day`/`acc` cache the day last written, which is the next sample's day almost
 // always (monitoring exports run in time order per VM), so the common case is one Map lookup by VM name and
@@ -70,7 +69,7 @@ export class DailyReducer {
   }
 
   add(sample: Sample): void {
-    const local = sample.at + OFFSET_MS;
+    const local = sample.at + SHANGHAI_OFFSET_MS;
     const day = Math.floor(local / DAY_MS);
     const slot = this.vms.get(sample.vm);
     let acc: DayAccumulator;
@@ -111,7 +110,7 @@ export class DailyReducer {
   private dayOf(vm: string, day: number, slot: VmSlot | undefined): DayAccumulator {
     let acc = slot?.days.get(day);
     if (acc === undefined) {
-      acc = emptyDay(vm, isoDateOfEpochDay(day));
+      acc = emptyDay(vm, fromEpochDay(day));
       this.open++;
     }
     if (slot === undefined) this.vms.set(vm, { day, acc, days: new Map([[day, acc]]) });

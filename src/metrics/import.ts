@@ -11,16 +11,16 @@ import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { conflict, forbidden, invalid } from "../errors";
 import { DailyReducer, type DayAccumulator, type Sample } from "./daily";
+import { VM_ID } from "./rules";
 
 // How the cloud's monitoring hands over utilisation: CSV with a header, or JSON Lines, one per-minute sample
 // per line. time is ISO 8601 with an offset, or epoch seconds.
 //   vm,time,cpu,mem,disk_used_gb,disk_alloc_gb
 //   vm-web-01,2026-11-23T09:00:00+08:00,37.5,61.2,120.4,200
 
-const VM_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const MAX_REPORTED_ERRORS = 20;
 
-export interface SampleError {
+interface SampleError {
   line: number;
   message: string;
 }
@@ -73,7 +73,7 @@ function toSample(
  * Reads samples line by line into the reducer: memory stays bounded by VMs × days, whatever the file's size.
  * Every bad line is counted (the first ones reported) and nothing is stored if there is any.
  */
-export async function reduceSampleLines(lines: AsyncIterable<string>, format: "csv" | "jsonl", reducer: DailyReducer) {
+async function reduceSampleLines(lines: AsyncIterable<string>, format: "csv" | "jsonl", reducer: DailyReducer) {
   const hash = createHash("sha256");
   const errors: SampleError[] = [];
   let bad = 0;

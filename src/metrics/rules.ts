@@ -15,6 +15,7 @@
 //   - 004 第四十八条 says "8:00-20:00" for averages; flows.md and daily.ts read it as [08:00, 20:00).
 
 import type { WorkCalendar } from "../calendar";
+import { toEpochDay } from "../calendar/schedule";
 import type { DailyFigures } from "./daily";
 
 export const THRESHOLDS = Object.freeze({
@@ -41,18 +42,19 @@ export const THRESHOLDS = Object.freeze({
 /** The working days whose figures scale-up evidence looks at (004 第十九条(二) "前 5 个工作日"). */
 export const SCALE_UP_WORKDAYS = 5;
 
-const DAY_MS = 86_400_000;
 const DAYS_PER_MONTH = 30;
+
+/**
+ * A VM's id as the cloud's monitoring names it, one rule wherever such an id comes in (samples, the API's
+ * path, the ledger's instance id), so that every id the ledger accepts can carry figures.
+ */
+export const VM_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 /** Storage utilisation in percent, used / allocated (004 第四十八条). Multiplies before dividing, so that a
  * reading exactly at a threshold (e.g. 300 of 500 GB) gives exactly 60, not 59.99999999999999. */
 export function utilisationPercent(usedGb: number, allocatedGb: number): number {
   if (!(allocatedGb > 0)) throw new RangeError(`allocated storage must be positive, got ${allocatedGb}`);
   return (usedGb * 100) / allocatedGb;
-}
-
-function epochDay(date: string): number {
-  return Date.parse(`${date}T00:00:00Z`) / DAY_MS;
 }
 
 /**
@@ -70,7 +72,7 @@ export function storageHeadroomMonths(days: DailyFigures[]): number | null {
   let latest: DailyFigures | null = null;
   for (const d of days) {
     if (d.diskUsedGb === null || d.diskAllocGb === null) continue;
-    points.push({ x: epochDay(d.date), y: d.diskUsedGb });
+    points.push({ x: toEpochDay(d.date), y: d.diskUsedGb });
     latest = d;
   }
   if (latest === null) return null;
@@ -133,9 +135,9 @@ export function lastWorkdays(calendar: WorkCalendar, asOf: string, n: number): s
 export type ScaleKind = "vm_vcpu" | "vm_memory" | "vm_storage" | "paas_compute" | "paas_storage" | "container_vcpu";
 
 /** Which figure of a day a piece of evidence is. */
-export type EvidenceMetric = "cpuPeak" | "cpuAvg" | "memPeak" | "storage";
+type EvidenceMetric = "cpuPeak" | "cpuAvg" | "memPeak" | "storage";
 
-export interface ScaleUpEvidence {
+interface ScaleUpEvidence {
   ok: boolean;
   kind: ScaleKind;
   threshold: string;

@@ -1,5 +1,6 @@
-import { and, asc, eq, gte, lte } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, lte } from "drizzle-orm";
 import { z } from "zod";
+import type { Db } from "../../db/client";
 import { resources, vmDailyMetrics } from "../../db/schema";
 import { addCalendarDays, CalendarRangeError, shanghaiDate } from "../calendar";
 import { isIsoDate } from "../calendar/schedule";
@@ -24,49 +25,85 @@ function requireViewer(ctx: ServiceContext) {
     throw forbidden("利用率数据供统筹管理单位、评估实施单位和复核单位查看");
 }
 
+const figuresOfRow = (r: typeof vmDailyMetrics.$inferSelect): DailyFigures => figuresOf({ ...r, diskAt: r.diskAt?.getTime() ?? null });
+
 /** One VM's daily figures from `from` to `to` (inclusive), oldest first. */
-export async function vmDailyFigures(ctx: ServiceContext, vm: string, from: string, to: string): Promise<DailyFigures[]> {
-  const rows = await ctx.db
+async function vmDailyFigures(db: Db, vm: string, from: string, to: string): Promise<DailyFigures[]> {
+  const rows = await db
     .select()
     .from(vmDailyMetrics)
     .where(and(eq(vmDailyMetrics.vm, vm), gte(vmDailyMetrics.date, from), lte(vmDailyMetrics.date, to)))
     .orderBy(asc(vmDailyMetrics.date));
-  return rows.map((r) => figuresOf({ ...r, diskAt: r.diskAt?.getTime() ?? null }));
+  return rows.map(figuresOfRow);
 }
 
+// VMs read per statement: far below PostgreSQL's 65,535 parameters, and it bounds the rows held at once.
+const VMS_PER_READ = 500;
+
 /**
- * 利用率 (004 第四十八条) of one VM, day by day, with each day's low-load classification (第十九条(三)) and, per
- * month, the low-load days and whether the month is low-load (more than 15).
+ * Each item with the daily figures of its VM (`vmOf`) from `from` to `to` (inclusive), oldest first: one read
+ * per VMS_PER_READ items instead of one per VM. Items are yielded in their order; a VM without figures gets [].
  */
-export async function vmUtilisation({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof utilisationQuery> }) {
-  requireViewer(ctx);
-  const all = await vmDailyFigures(ctx, input.vm, addCalendarDays(input.from, -HEADROOM_WINDOW_DAYS), input.to);
-  const days = all
-    .filter((d) => d.date >= input.from)
-    .map((d) => {
-      const window = all.filter((w) => w.date <= d.date && w.date > addCalendarDays(d.date, -HEADROOM_WINDOW_DAYS));
-      const headroom = storageHeadroomMonths(window);
-      return { ...d, storageHeadroomMonths: headroom === Infinity ? null : headroom, lowLoad: lowLoadDay(d, headroom) };
-    });
+export async function* withDailyFigures<T>(db: Db, items: T[], vmOf: (item: T) => string, from: string, to: string): AsyncGenerator<[T, DailyFigures[]]> {
+  for (let i = 0; i < items.length; i += VMS_PER_READ) {
+    const chunk = items.slice(i, i + VMS_PER_READ);
+    const rows = await db
+      .select()
+      .from(vmDailyMetrics)
+      .where(and(inArray(vmDailyMetrics.vm, [...new Set(chunk.map(vmOf))]), gte(vmDailyMetrics.date, from), lte(vmDailyMetrics.date, to)))
+      .orderBy(asc(vmDailyMetrics.vm), asc(vmDailyMetrics.date));
+    const byVm = new Map<string, DailyFigures[]>();
+    for (const r of rows) {
+      const days = byVm.get(r.vm);
+      if (days) days.push(figuresOfRow(r));
+      else byVm.set(r.vm, [figuresOfRow(r)]);
+    }
+    for (const item of chunk) yield [item, byVm.get(vmOf(item)) ?? []];
+  }
+}
+
+/** The first date a VM's figures must start from for utilisationOfDays to judge the days from `from` on. */
+export const utilisationReadFrom = (from: string) => addCalendarDays(from, -HEADROOM_WINDOW_DAYS);
+
+/**
+ * 利用率 (004 第四十八条) from one VM's daily figures (oldest first, one per date, starting at
+ * utilisationReadFrom(from)): each day from `from` on with its storage headroom and low-load classification
+ * (第十九条(三)) and, per month, the low-load days and whether the month is low-load (more than 15).
+ */
+export function utilisationOfDays(all: DailyFigures[], from: string) {
+  const days = [];
+  // The headroom window (the 30 days up to each day) moves forward with the day over the sorted figures.
+  let windowStart = 0;
+  for (let i = 0; i < all.length; i++) {
+    const d = all[i]!;
+    if (d.date < from) continue;
+    const before = addCalendarDays(d.date, -HEADROOM_WINDOW_DAYS);
+    while (all[windowStart]!.date <= before) windowStart++;
+    const headroom = storageHeadroomMonths(all.slice(windowStart, i + 1));
+    days.push({ ...d, storageHeadroomMonths: headroom === Infinity ? null : headroom, lowLoad: lowLoadDay(d, headroom) });
+  }
   const months = new Map<string, number>();
   for (const d of days) months.set(d.date.slice(0, 7), (months.get(d.date.slice(0, 7)) ?? 0) + (d.lowLoad.low ? 1 : 0));
+  return { days, months: [...months].map(([month, lowDays]) => ({ month, lowLoadDays: lowDays, lowLoad: lowLoadMonth(lowDays) })) };
+}
+
+/** 利用率 of one VM from `from` to `to` (see utilisationOfDays), with the ledger's resource behind it. */
+export async function vmUtilisation({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof utilisationQuery> }) {
+  requireViewer(ctx);
+  const { days, months } = utilisationOfDays(await vmDailyFigures(ctx.db, input.vm, utilisationReadFrom(input.from), input.to), input.from);
   // The ledger's resource behind the monitoring's id, where the provider has recorded it.
   const [resource] = await ctx.db
     .select({ id: resources.id, name: resources.name, system: resources.system, unitId: resources.unitId })
     .from(resources)
     .where(eq(resources.instanceId, input.vm));
-  return {
-    vm: input.vm,
-    resource: resource ?? null,
-    days,
-    months: [...months].map(([month, lowDays]) => ({ month, lowLoadDays: lowDays, lowLoad: lowLoadMonth(lowDays) })),
-  };
+  return { vm: input.vm, resource: resource ?? null, days, months };
 }
 
-/** Whether a scale-up is justified (第十九条(二)), with the evidence of the last 5 working days before asOf. */
-export async function scaleUpCheck({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof scaleUpQuery> }) {
-  requireViewer(ctx);
-  const asOf = input.asOf ?? shanghaiDate(ctx.clock.now());
+/**
+ * The last 5 working days before asOf (newest first) and the VM's figures on each (null where there are none),
+ * as scaleUpEvidence takes them. A working day outside the loaded calendar is refused as calendar_out_of_range.
+ */
+export async function scaleUpDays(ctx: ServiceContext, vm: string, asOf: string): Promise<{ workdays: string[]; days: (DailyFigures | null)[] }> {
   let workdays: string[];
   try {
     workdays = lastWorkdays(ctx.calendar, asOf, SCALE_UP_WORKDAYS);
@@ -74,7 +111,15 @@ export async function scaleUpCheck({ ctx, input }: { ctx: ServiceContext; input:
     if (err instanceof CalendarRangeError) throw unprocessable("calendar_out_of_range", "所需的工作日超出已加载的工作日历");
     throw err;
   }
-  const figures = await vmDailyFigures(ctx, input.vm, workdays.at(-1)!, workdays[0]!);
+  const figures = await vmDailyFigures(ctx.db, vm, workdays.at(-1)!, workdays[0]!);
   const byDate = new Map(figures.map((f) => [f.date, f]));
-  return { vm: input.vm, asOf, workdays, ...scaleUpEvidence(input.kind as ScaleKind, workdays.map((d) => byDate.get(d) ?? null)) };
+  return { workdays, days: workdays.map((d) => byDate.get(d) ?? null) };
+}
+
+/** Whether a scale-up is justified (第十九条(二)), with the evidence of the last 5 working days before asOf. */
+export async function scaleUpCheck({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof scaleUpQuery> }) {
+  requireViewer(ctx);
+  const asOf = input.asOf ?? shanghaiDate(ctx.clock.now());
+  const { workdays, days } = await scaleUpDays(ctx, input.vm, asOf);
+  return { vm: input.vm, asOf, workdays, ...scaleUpEvidence(input.kind as ScaleKind, days) };
 }

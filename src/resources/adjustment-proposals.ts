@@ -6,8 +6,9 @@ import { toEpochDay } from "../calendar/schedule";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
-import { BAZHONG, bazhongDataDiskShrink, bazhongQuarterShrink } from "../metrics/rules";
-import { vmDailyFigures, vmUtilisation } from "../metrics/views";
+import type { DailyFigures } from "../metrics/daily";
+import { BAZHONG, bazhongDataDiskShrink, bazhongQuarterShrink, lowLoadMonth } from "../metrics/rules";
+import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
 import { busyResources, lockResources } from "./claims";
 import { describeResource, ownerOf, type ResourceRow } from "./revocation";
 
@@ -36,11 +37,18 @@ function halved(spec: VmSpec): AdjustmentFacts["to"] | null {
 
 /**
  * Looks at every delivered VM not yet reviewed for `period` and opens a scale-down proposal (the adjustment flow,
- * origin "review", owned by the VM's unit) for each one `judge` finds. Returns how many were opened.
+ * origin "review", owned by the VM's unit) for each one `judge` finds in the VM's daily figures from `from` to
+ * `to`. Returns how many were opened.
  */
 async function proposeScaleDowns(
   ctx: ServiceContext,
-  review: { period: string; label: string; judge: (vm: ResourceRow, spec: VmSpec) => Promise<ScaleDownFinding | null> },
+  review: {
+    period: string;
+    label: string;
+    from: string;
+    to: string;
+    judge: (vm: ResourceRow, spec: VmSpec, days: DailyFigures[]) => ScaleDownFinding | null;
+  },
 ): Promise<number> {
   const { period } = review;
   const vms = await ctx.db
@@ -55,9 +63,10 @@ async function proposeScaleDowns(
   );
   const remember = { scope: REVIEWED, fingerprint: period, createdAt: ctx.clock.now() };
   let opened = 0;
-  for (const vm of vms.filter((v) => !reviewed.has(`${v.id}:${period}`))) {
+  const pending = vms.filter((v) => !reviewed.has(`${v.id}:${period}`));
+  for await (const [vm, days] of withDailyFigures(ctx.db, pending, (v) => v.instanceId!, review.from, review.to)) {
     const spec = vm.spec as VmSpec;
-    const finding = await review.judge(vm, spec);
+    const finding = review.judge(vm, spec, days);
     if (!finding) {
       await ctx.db.insert(inboundEvents).values({ ...remember, key: `${vm.id}:${period}` }).onConflictDoNothing();
       continue;
@@ -90,7 +99,7 @@ async function proposeScaleDowns(
   return opened;
 }
 
-type UtilisationDay = Awaited<ReturnType<typeof vmUtilisation>>["days"][number];
+type UtilisationDay = ReturnType<typeof utilisationOfDays>["days"][number];
 const PART_NAMES = { vcpu: "vCPU", memory: "内存", storage: "存储" } as const;
 type Part = keyof typeof PART_NAMES;
 
@@ -101,9 +110,10 @@ type Part = keyof typeof PART_NAMES;
  * of its growth need (at least its use plus a fifth, when it does not grow), rounded up to 10 GB.
  */
 function halfYearFinding(spec: VmSpec, days: UtilisationDay[], lowMonths: string[]): ScaleDownFinding | null {
-  const inLow = days.filter((d) => lowMonths.includes(d.date.slice(0, 7)) && d.lowLoad.low);
-  const held = (part: Part, month?: string) => inLow.filter((d) => d.lowLoad[part] && (!month || d.date.startsWith(month))).length;
-  const parts = (Object.keys(PART_NAMES) as Part[]).filter((p) => lowMonths.some((m) => held(p, m) > 15));
+  // A part that held makes its day low-load, so no separate lowLoad.low test is needed.
+  const inLowMonths = days.filter((d) => lowMonths.includes(d.date.slice(0, 7)));
+  const held = (part: Part, month?: string) => inLowMonths.filter((d) => d.lowLoad[part] && (!month || d.date.startsWith(month))).length;
+  const parts = (Object.keys(PART_NAMES) as Part[]).filter((p) => lowMonths.some((m) => lowLoadMonth(held(p, m))));
   const chosen = parts.length > 0 ? parts : (Object.keys(PART_NAMES) as Part[]).filter((p) => held(p) > 0);
   const to: AdjustmentFacts["to"] = {};
   const half = halved(spec);
@@ -139,8 +149,10 @@ export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
   return proposeScaleDowns(ctx, {
     period: `${today.slice(0, 4)}-${month === 1 ? "H1" : "H2"}`,
     label: "半年评估",
-    async judge(vm, spec) {
-      const usage = await vmUtilisation({ ctx: { ...ctx, actor: null }, input: { vm: vm.instanceId!, from, to } });
+    from: utilisationReadFrom(from),
+    to,
+    judge(_vm, spec, days) {
+      const usage = utilisationOfDays(days, from);
       const low = usage.months.filter((m) => m.lowLoad).map((m) => m.month);
       return low.length === 0 ? null : halfYearFinding(spec, usage.days, low);
     },
@@ -167,8 +179,9 @@ export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<numbe
   return proposeScaleDowns(ctx, {
     period: `${today.slice(0, 4)}-Q${(month + 2) / 3}`,
     label: yearly ? "季度与年度评估" : "季度评估",
-    async judge(vm, spec) {
-      const days = await vmDailyFigures(ctx, vm.instanceId!, yearly ? yearFrom : quarterFrom, to);
+    from: yearly ? yearFrom : quarterFrom,
+    to,
+    judge(vm, spec, days) {
       const target: AdjustmentFacts["to"] = {};
       const reasons: string[] = [];
       const covers = (from: string, counted: number) =>
@@ -183,10 +196,12 @@ export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<numbe
       }
       if (yearly && spec.diskGb !== undefined) {
         const disk = bazhongDataDiskShrink(days);
-        const smaller = disk.shrink ? spec.diskGb - Math.floor(disk.minFreeGb! - BAZHONG.shrinkFreeGbAbove) : spec.diskGb;
-        if (disk.shrink && smaller >= 1 && smaller < spec.diskGb && covers(yearFrom, disk.readings)) {
-          target.diskGb = smaller;
-          reasons.push(`${yearFrom}~${to} 数据盘剩余空间最少 ${Math.round(disk.minFreeGb! * 100) / 100} GB，大于 ${BAZHONG.shrinkFreeGbAbove} GB（003 第二十四条(三)）`);
+        if (disk.shrink) {
+          const smaller = spec.diskGb - Math.floor(disk.minFreeGb! - BAZHONG.shrinkFreeGbAbove);
+          if (smaller >= 1 && smaller < spec.diskGb && covers(yearFrom, disk.readings)) {
+            target.diskGb = smaller;
+            reasons.push(`${yearFrom}~${to} 数据盘剩余空间最少 ${Math.round(disk.minFreeGb! * 100) / 100} GB，大于 ${BAZHONG.shrinkFreeGbAbove} GB（003 第二十四条(三)）`);
+          }
         }
       }
       return reasons.length > 0 ? { to: target, reasons } : null;

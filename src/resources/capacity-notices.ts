@@ -1,4 +1,4 @@
-import { and, eq, isNotNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
 import type { Card } from "../../cards";
 import { addCalendarDays, shanghaiDate } from "../calendar";
@@ -7,7 +7,7 @@ import { usersWithRole } from "../directory/queries";
 import { mutate } from "../engine/mutate";
 import { enqueueCards } from "../engine/notify";
 import { bazhongExpansionDue, BAZHONG, HUIZHOU, huizhouAlertDue, utilisationPercent } from "../metrics/rules";
-import { vmDailyFigures } from "../metrics/views";
+import { withDailyFigures } from "../metrics/views";
 import { describeResource, ownerOf } from "./revocation";
 
 const NOTICES = "capacity-notice";
@@ -47,8 +47,9 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
     .from(resources)
     .where(and(eq(resources.status, "delivered"), eq(resources.kind, "vm"), isNotNull(resources.instanceId)));
   let told = 0;
-  for (const vm of vms) {
-    const [figures] = await vmDailyFigures(ctx, vm.instanceId!, day, day);
+  // Who hears of every VM: the same for the whole scan, looked up when the first notice is due.
+  let staff: string[] | undefined;
+  for await (const [vm, [figures]] of withDailyFigures(ctx.db, vms, (v) => v.instanceId!, day, day)) {
     if (!figures || figures.samples === 0) continue;
     const readings = [
       { metric: "vcpu", name: "vCPU 峰值使用率", value: figures.cpuPeak },
@@ -60,13 +61,13 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
       },
     ].filter((r): r is { metric: string; name: string; value: number } => r.value !== null && bazhongExpansionDue(r.value));
     if (readings.length === 0) continue;
+    staff ??= [...(await usersWithRole(ctx.db, "manager")), ...(await usersWithRole(ctx.db, "provider"))].map((u) => u.id);
+    const managersAndProviders = staff;
     const sent = await mutate(timer, { action: "capacity.vm_notice" }, async (tx, j) => {
       const fresh = [];
       for (const r of readings) if (await firstTime(tx, `vm:${vm.id}:${r.metric}:${day.slice(0, 7)}`, ctx.clock.now())) fresh.push(r);
       if (fresh.length === 0) return false;
       const owner = await ownerOf(tx, [vm]);
-      const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
-      const providers = (await usersWithRole(tx, "provider")).map((u) => u.id);
       const text = fresh.map((r) => `${r.name} ${Math.round(r.value * 100) / 100}%`).join("、");
       const card = notice(
         "资源使用率超过 70%",
@@ -76,7 +77,7 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
           { label: "资源", value: vm.name },
         ],
       );
-      await enqueueCards(tx, ctx.clock.now(), [...managers, ...providers, owner.applicantId], "capacity", card, `capacity:vm:${vm.id}:${day}`);
+      await enqueueCards(tx, ctx.clock.now(), [...managersAndProviders, owner.applicantId], "capacity", card, `capacity:vm:${vm.id}:${day}`);
       j.add({ action: "capacity.vm_notice", requestId: vm.requestId, details: { resourceId: vm.id, date: day, readings: fresh } });
       return true;
     });
@@ -101,6 +102,21 @@ export interface CloudCapacity {
  */
 export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCapacity): Promise<string[]> {
   const month = shanghaiDate(ctx.clock.now()).slice(0, 7);
+  const names = { vcpu: "vCPU", memoryGb: "内存", storageGb: "存储" } as const;
+  const units = { vcpu: "核", memoryGb: "GB", storageGb: "GB" } as const;
+  const kinds = Object.keys(names) as (keyof typeof names)[];
+  const keyOf = (kind: keyof typeof names) => `cloud:${kind}:${month}`;
+  // It runs every job round: once the month's alerts have all been given there is nothing left to tell, so the
+  // ledger is not summed. The claim inside the transaction below stays what keeps an alert to once.
+  const given = new Set(
+    (
+      await ctx.db
+        .select({ key: inboundEvents.key })
+        .from(inboundEvents)
+        .where(and(eq(inboundEvents.scope, NOTICES), inArray(inboundEvents.key, kinds.map(keyOf))))
+    ).map((r) => r.key),
+  );
+  if (given.size === kinds.length) return [];
   const held = await ctx.db.select({ spec: resources.spec }).from(resources).where(eq(resources.status, "delivered"));
   const used = { vcpu: 0, memoryGb: 0, storageGb: 0 };
   for (const { spec } of held) {
@@ -109,15 +125,13 @@ export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCap
     used.memoryGb += s.memoryGb ?? 0;
     used.storageGb += (s.diskGb ?? 0) + (s.storageGb ?? 0);
   }
-  const names = { vcpu: "vCPU", memoryGb: "内存", storageGb: "存储" } as const;
-  const units = { vcpu: "核", memoryGb: "GB", storageGb: "GB" } as const;
-  const due = (Object.keys(names) as (keyof typeof names)[])
+  const due = kinds
     .map((kind) => ({ kind, used: used[kind], capacity: capacity[kind], percent: utilisationPercent(used[kind], capacity[kind]) }))
-    .filter((r) => huizhouAlertDue(r.percent));
+    .filter((r) => huizhouAlertDue(r.percent) && !given.has(keyOf(r.kind)));
   if (due.length === 0) return [];
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "capacity.cloud_alert" }, async (tx, j) => {
     const fresh = [];
-    for (const r of due) if (await firstTime(tx, `cloud:${r.kind}:${month}`, ctx.clock.now())) fresh.push(r);
+    for (const r of due) if (await firstTime(tx, keyOf(r.kind), ctx.clock.now())) fresh.push(r);
     if (fresh.length === 0) return [];
     const text = fresh.map((r) => `${names[r.kind]}已分配 ${r.used} ${units[r.kind]}，占总容量 ${r.capacity} ${units[r.kind]} 的 ${Math.round(r.percent * 100) / 100}%`).join("；");
     const card = notice("政务云资源接近容量", `${text}，已达 ${HUIZHOU.alertAt}%，请报请云主管部门启动扩容（001 第十九条）`, []);

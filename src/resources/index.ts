@@ -14,6 +14,7 @@ import type { Journal } from "../engine/mutate";
 import type { LockedRequest } from "../engine/stages";
 import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../errors";
 import { mutate } from "../engine/mutate";
+import { VM_ID } from "../metrics/rules";
 import { parseInput } from "../validation";
 
 type ResourceRow = typeof resources.$inferInsert;
@@ -178,7 +179,7 @@ export async function listResources({ ctx, input }: { ctx: ServiceContext; input
 export async function setInstanceId({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   if (ctx.actor && !ctx.actor.roles.includes("provider")) throw forbidden("云主机标识由评估实施单位（云服务商）登记");
   const { id, instanceId } = parseInput(
-    z.strictObject({ id: z.coerce.number().int().positive(), instanceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "云主机标识无效") }),
+    z.strictObject({ id: z.coerce.number().int().positive(), instanceId: z.string().regex(VM_ID, "云主机标识无效") }),
     input,
     "参数有误",
   );
