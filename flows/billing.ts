@@ -6,7 +6,10 @@ import { byDay, wd, type FlowDef } from "./types";
 // resources highlighted, and billed dates the monitoring contradicts), the provider submits it by the 25th, the manager approves, and all three sign.
 // A statement the reviewer returns is drafted again from the ledger when the provider resubmits it.
 
-export const billingFormSchema = z.strictObject({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" }) });
+/** A calendar month, "YYYY-MM": the month a statement bills, or a report covers. */
+export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" });
+
+export const billingFormSchema = z.strictObject({ month: monthSchema });
 
 export interface BillingFacts {
   month: string;

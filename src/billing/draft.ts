@@ -1,18 +1,19 @@
-import { and, asc, eq, gt, gte, inArray, isNull, lt, lte, max, min, or } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNotNull, isNull, lt, lte, max, min, or, sql } from "drizzle-orm";
 import { html } from "hono/html";
 import { z } from "zod";
+import type { Db } from "../../db/client";
 import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } from "../../db/schema";
-import { BILLING_FLAG_NAMES, type BillingFacts } from "../../flows/billing";
+import { BILLING_FLAG_NAMES, monthSchema, type BillingFacts } from "../../flows/billing";
 import { endOfShanghaiDay, monthDays, shanghaiDate, shanghaiInstant } from "../calendar";
 import type { ServiceContext } from "../context";
-import { BOM, csvRow } from "../csv";
+import { csvDocument } from "../csv";
 import { forbidden, notFound } from "../errors";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
 import { statementFor } from "./statement";
 
 export const statementQuery = z.object({
-  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "应为月份 YYYY-MM"),
+  month: monthSchema,
   format: z.enum(["json", "csv"]).default("json"),
   // "signoff": the statement as drafted into the month's sign-off (what is signed); "ledger": as it stands now.
   // Without it, the sign-off's when there is one.
@@ -31,77 +32,84 @@ function requireStatementReader(ctx: ServiceContext) {
 export async function draftStatement({ ctx, input }: { ctx: ServiceContext; input: { month: string } }) {
   requireStatementReader(ctx);
   const { first, last } = monthDays(input.month);
+  const start = shanghaiInstant(first);
+  // One read of the month's monitoring: the first and last day each VM (by its cloud id) was seen running.
+  const ran = ctx.db
+    .select({ vm: vmDailyMetrics.vm, first: min(vmDailyMetrics.date).as("first_seen"), last: max(vmDailyMetrics.date).as("last_seen") })
+    .from(vmDailyMetrics)
+    .where(and(gte(vmDailyMetrics.date, first), lte(vmDailyMetrics.date, last), gt(vmDailyMetrics.samples, 0)))
+    .groupBy(vmDailyMetrics.vm)
+    .as("ran");
+  const revokedBefore = and(isNotNull(resources.revokedAt), lt(resources.revokedAt, start))!;
   const held = await ctx.db
-    .select({ r: resources, unitName: units.name })
+    .select({ r: resources, unitName: units.name, seenFirst: ran.first, seenLast: ran.last })
     .from(resources)
     .innerJoin(units, eq(units.id, resources.unitId))
-    .where(and(lte(resources.deliveredAt, endOfShanghaiDay(last)), or(isNull(resources.revokedAt), gte(resources.revokedAt, shanghaiInstant(first)))))
-    .orderBy(asc(resources.id));
-  // VMs revoked before the month that the monitoring still saw running in it: not billed, but shown for the check.
-  const ranInMonth = ctx.db
-    .selectDistinct({ vm: vmDailyMetrics.vm })
-    .from(vmDailyMetrics)
-    .where(and(gte(vmDailyMetrics.date, first), lte(vmDailyMetrics.date, last), gt(vmDailyMetrics.samples, 0)));
-  held.push(
-    ...(await ctx.db
-      .select({ r: resources, unitName: units.name })
-      .from(resources)
-      .innerJoin(units, eq(units.id, resources.unitId))
-      .where(and(lt(resources.revokedAt, shanghaiInstant(first)), inArray(resources.instanceId, ranInMonth)))
-      .orderBy(asc(resources.id))),
-  );
+    .leftJoin(ran, eq(ran.vm, resources.instanceId))
+    .where(
+      or(
+        and(lte(resources.deliveredAt, endOfShanghaiDay(last)), or(isNull(resources.revokedAt), gte(resources.revokedAt, start))),
+        // VMs revoked before the month that the monitoring still saw running in it: not billed, but shown for the check.
+        and(revokedBefore, isNotNull(ran.vm)),
+      ),
+    )
+    // Those revoked before the month after the rest, each part by id: the lines' order goes into the signed hash.
+    .orderBy(revokedBefore, asc(resources.id));
   const sizes = await resourceSizeHistory(ctx.db, held.map((h) => h.r.id));
-  const byInstance = new Map(held.filter((h) => h.r.instanceId).map((h) => [h.r.instanceId!, h.r.id]));
-  const running = byInstance.size
-    ? await ctx.db
-        .select({ vm: vmDailyMetrics.vm, first: min(vmDailyMetrics.date), last: max(vmDailyMetrics.date) })
-        .from(vmDailyMetrics)
-        .where(and(inArray(vmDailyMetrics.vm, [...byInstance.keys()]), gte(vmDailyMetrics.date, first), lte(vmDailyMetrics.date, last), gt(vmDailyMetrics.samples, 0)))
-        .groupBy(vmDailyMetrics.vm)
-    : [];
-  const seen = new Map(running.map((r) => [byInstance.get(r.vm)!, { first: r.first!, last: r.last! }]));
+  const seen = new Map(held.filter((h) => h.seenFirst !== null).map((h) => [h.r.id, { first: h.seenFirst!, last: h.seenLast! }]));
   const statement = statementFor(input.month, held.map((h) => h.r), sizes, await listPriceTables(ctx.db), seen);
   const names = new Map(held.map((h) => [h.r.unitId, h.unitName]));
   return { ...statement, units: statement.units.map((u) => ({ ...u, unitName: names.get(u.unitId) ?? u.unitId })) };
 }
 
+/** A line's flags as the reviewer reads them, the same in the CSV and on the printed statement. */
+function flagNames(flags: readonly string[]): string {
+  return flags.map((f) => BILLING_FLAG_NAMES[f]).join("、");
+}
+
 /** The statement's lines as CSV for Excel (a BOM, and a 合计 row). */
 export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): string {
-  const lines = [BOM + csvRow(["资源", "单位", "系统", "类型", "计费天数", "金额(元)", "标记", "明细", "日期核对"])];
-  for (const l of s.lines)
-    lines.push(
-      csvRow([
-        l.name,
-        l.unitId,
-        l.system,
-        l.kind,
-        l.days,
-        l.amount.toFixed(2),
-        l.flags.map((f) => BILLING_FLAG_NAMES[f]).join("、"),
-        l.segments.map((g) => `${g.from}~${g.to} ${g.days}天×${g.dayPrice ?? "无单价"}`).join("；"),
-        (l.mismatch ?? []).join("；"),
-      ]),
-    );
-  lines.push(csvRow(["合计", "", "", "", "", s.total.toFixed(2), "", "", ""]));
-  return lines.join("");
+  return csvDocument([
+    ["资源", "单位", "系统", "类型", "计费天数", "金额(元)", "标记", "明细", "日期核对"],
+    ...s.lines.map((l) => [
+      l.name,
+      l.unitId,
+      l.system,
+      l.kind,
+      l.days,
+      l.amount.toFixed(2),
+      flagNames(l.flags),
+      l.segments.map((g) => `${g.from}~${g.to} ${g.days}天×${g.dayPrice ?? "无单价"}`).join("；"),
+      (l.mismatch ?? []).join("；"),
+    ]),
+    ["合计", "", "", "", "", s.total.toFixed(2), "", "", ""],
+  ]);
+}
+
+/**
+ * The month's 费用结算 requests, whatever their status; each caller decides which count. Filtered in SQL and
+ * without their facts, which hold the whole statement.
+ */
+export async function billingRequestsFor(db: Db, month: string): Promise<{ id: number; status: string }[]> {
+  return db
+    .select({ id: requests.id, status: requests.status })
+    .from(requests)
+    .where(and(eq(requests.flow, "billing"), sql`${requests.facts}->>'month' = ${month}`));
 }
 
 /** Who signed the month's statement and when (the 三方签字 stage), and the hash they signed. */
-export async function statementSignatures(ctx: ServiceContext, month: string) {
+async function statementSignatures(ctx: ServiceContext, month: string) {
   requireStatementReader(ctx);
-  const signed = await ctx.db
-    .select({ id: requests.id, facts: requests.facts, status: requests.status })
-    .from(requests)
-    .where(eq(requests.flow, "billing"));
-  const req = signed.find((r) => (r.facts as BillingFacts).month === month && r.status !== "rejected" && r.status !== "withdrawn");
+  const req = (await billingRequestsFor(ctx.db, month)).find((r) => r.status !== "rejected" && r.status !== "withdrawn");
   if (!req) return null;
+  const [signed] = await ctx.db.select({ facts: requests.facts }).from(requests).where(eq(requests.id, req.id));
   const votes = await ctx.db
     .select({ party: tasks.party, name: users.name, decidedAt: tasks.decidedAt })
     .from(tasks)
     .innerJoin(stageRuns, eq(stageRuns.id, tasks.stageRunId))
     .innerJoin(users, eq(users.id, tasks.userId))
     .where(and(eq(tasks.requestId, req.id), eq(stageRuns.stage, "sign"), eq(tasks.status, "approved")));
-  const facts = req.facts as BillingFacts;
+  const facts = signed!.facts as BillingFacts;
   return { status: req.status, sha256: facts.sha256, statement: facts.statement as Awaited<ReturnType<typeof draftStatement>>, votes };
 }
 
@@ -121,7 +129,7 @@ const PARTY_TITLE: Record<string, string> = { manager: "统筹管理单位", app
 /** 附件13's layout: the statement's table, then the three parties' signatures. */
 export function statementPage(s: Awaited<ReturnType<typeof draftStatement>>, signatures: Awaited<ReturnType<typeof statementSignatures>>) {
   const rows = s.lines.map(
-    (l) => html`<tr><td>${l.name}</td><td>${l.system}</td><td>${l.kind}</td><td>${l.days}</td><td style="text-align:right">${l.amount.toFixed(2)}</td><td>${l.flags.map((f) => BILLING_FLAG_NAMES[f]).join("、")}${l.mismatch?.length ? html`<br><small>${l.mismatch.join("；")}</small>` : ""}</td></tr>`,
+    (l) => html`<tr><td>${l.name}</td><td>${l.system}</td><td>${l.kind}</td><td>${l.days}</td><td style="text-align:right">${l.amount.toFixed(2)}</td><td>${flagNames(l.flags)}${l.mismatch?.length ? html`<br><small>${l.mismatch.join("；")}</small>` : ""}</td></tr>`,
   );
   const signed = ["manager", "applicant", "reviewer"].map((party) => {
     const vote = signatures?.votes.find((v) => v.party === party);

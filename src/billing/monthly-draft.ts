@@ -1,11 +1,11 @@
-import { eq } from "drizzle-orm";
-import { inboundEvents, requests, units } from "../../db/schema";
-import type { BillingFacts } from "../../flows/billing";
+import { and, eq } from "drizzle-orm";
+import { inboundEvents } from "../../db/schema";
 import { monthJustEnded, shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
-import { usersWithRole } from "../directory/queries";
+import { getUnit, usersWithRole } from "../directory/queries";
 import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
+import { billingRequestsFor } from "./draft";
 import { prepareBilling } from "./signoff";
 
 /**
@@ -15,21 +15,28 @@ import { prepareBilling } from "./signoff";
 export async function draftMonthlyStatement(ctx: ServiceContext): Promise<boolean> {
   const month = monthJustEnded(ctx.calendar, shanghaiDate(ctx.clock.now()));
   if (!month) return false;
+  const drafted = { scope: "billing-draft", key: month };
+  // The job runs every round until the month's end: a plain read spares a transaction per round once drafted.
+  // The insert in the transaction stays the guard against two rounds racing.
+  const [seen] = await ctx.db
+    .select({ key: inboundEvents.key })
+    .from(inboundEvents)
+    .where(and(eq(inboundEvents.scope, drafted.scope), eq(inboundEvents.key, drafted.key)));
+  if (seen) return false;
   const [provider] = await usersWithRole(ctx.db, "provider");
   if (!provider) return false;
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "billing.draft" }, async (tx, j) => {
     const [fresh] = await tx
       .insert(inboundEvents)
-      .values({ scope: "billing-draft", key: month, fingerprint: month, createdAt: ctx.clock.now() })
+      .values({ ...drafted, fingerprint: month, createdAt: ctx.clock.now() })
       .onConflictDoNothing()
       .returning({ key: inboundEvents.key });
     if (!fresh) return false;
-    const existing = await tx.select({ facts: requests.facts }).from(requests).where(eq(requests.flow, "billing"));
-    if (existing.some((r) => (r.facts as BillingFacts).month === month)) return false;
+    if ((await billingRequestsFor(tx, month)).length > 0) return false;
     const prepared = await prepareBilling(ctx, tx, { month });
     // A month in which nothing was held has nothing to settle (a new installation's first month, for one).
     if (prepared.facts.lineCount === 0) return false;
-    const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, provider.unitId));
+    const unit = await getUnit(tx, provider.unitId);
     // The statement is the provider's to export and submit: it belongs to a provider's account.
     await openRequest({ ctx, tx, j }, { flow: "billing", ...prepared, unitId: provider.unitId, unitName: unit?.name ?? provider.unitId, applicantId: provider.id }, { month });
     return true;

@@ -15,7 +15,7 @@ const amount = z
   .min(0)
   .max(1_000_000)
   .refine((n) => Math.abs(n * 10_000 - Math.round(n * 10_000)) < 1e-6, { error: "单价最多 4 位小数" });
-export const kindPricesSchema = z.strictObject({
+const kindPricesSchema = z.strictObject({
   vcpuDay: amount.optional(),
   memoryGbDay: amount.optional(),
   diskGbDay: amount.optional(),

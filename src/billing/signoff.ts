@@ -1,6 +1,4 @@
-import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { requests } from "../../db/schema";
 import { billingFormSchema, type BillingFacts } from "../../flows/billing";
 import { canonicalJson, sha256Hex } from "../audit/canonical";
 import type { Actor, ServiceContext } from "../context";
@@ -9,7 +7,7 @@ import type { LockedRequest } from "../engine/stages";
 import { shanghaiDate } from "../calendar";
 import { conflict, unprocessable } from "../errors";
 import { parseInput } from "../validation";
-import { draftStatement } from "./draft";
+import { billingRequestsFor, draftStatement } from "./draft";
 
 /** Statements are drafted by yunshen, or by the provider when one is missing; the provider resubmits returned ones. */
 export function billingRefusal(actor: Actor): string | null {
@@ -21,8 +19,8 @@ export async function prepareBilling(ctx: ServiceContext, tx: Db, rawForm: unkno
   const { month } = parseInput(billingFormSchema, rawForm, "结算单有误");
   // A month is billed once it is over: a statement drafted earlier would bill days not yet lived.
   if (month >= shanghaiDate(ctx.clock.now()).slice(0, 7)) throw unprocessable("month_not_over", `${month} 尚未结束，只能编制已结束月份的结算单`, { month: ["月份尚未结束"] });
-  const open = await tx.select({ id: requests.id, facts: requests.facts, status: requests.status }).from(requests).where(eq(requests.flow, "billing"));
-  if (open.some((r) => r.id !== resubmitting?.id && (r.facts as BillingFacts).month === month && r.status !== "rejected" && r.status !== "withdrawn"))
+  const open = await billingRequestsFor(tx, month);
+  if (open.some((r) => r.id !== resubmitting?.id && r.status !== "rejected" && r.status !== "withdrawn"))
     throw conflict("statement_exists", `${month} 的结算单已在流程中`);
   const statement = await draftStatement({ ctx: { ...ctx, db: tx, actor: null }, input: { month } });
   const flagged: Record<string, number> = {};

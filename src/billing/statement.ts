@@ -20,7 +20,7 @@ export interface SizeFrom {
   spec: Record<string, unknown>;
 }
 
-export interface Segment {
+interface Segment {
   from: string;
   to: string;
   days: number;
@@ -30,15 +30,15 @@ export interface Segment {
   dayPrice: number | null;
 }
 
-export type LineFlag = "new" | "adjusted" | "revoked" | "backup" | "unpriced" | "dates";
+type LineFlag = "new" | "adjusted" | "revoked" | "backup" | "unpriced" | "dates";
 
 /** The first and last day of the month the cloud's monitoring saw the resource running (its samples). */
-export interface SeenRunning {
+interface SeenRunning {
   first: string;
   last: string;
 }
 
-export interface StatementLine {
+interface StatementLine {
   resourceId: number;
   name: string;
   unitId: string;
@@ -74,6 +74,9 @@ function dayCharge(prices: KindPrices, spec: Record<string, unknown>): number {
   return total;
 }
 
+// Oldest first: a day is billed at the latest size from on or before it.
+const byFromDate = (a: SizeFrom, b: SizeFrom) => (a.fromDate < b.fromDate ? -1 : 1);
+
 /**
  * A resource's lines for the month: billed from the day of delivery up to the day before revocation. `seen`, the
  * days the monitoring saw it running, flags billed dates it contradicts: running before delivery (days that go
@@ -87,6 +90,11 @@ export function statementLine(
   tables: PriceTable[],
   seen: SeenRunning | null = null,
 ): StatementLine | null {
+  return lineOf(month, r, sizes.filter((s) => s.resourceId === r.id).sort(byFromDate), tables, seen);
+}
+
+/** `statementLine` given the resource's own sizes, oldest first. */
+function lineOf(month: string, r: BillableResource, history: SizeFrom[], tables: PriceTable[], seen: SeenRunning | null): StatementLine | null {
   const { first, last } = monthDays(month);
   const delivered = shanghaiDate(r.deliveredAt);
   const revoked = r.revokedAt ? shanghaiDate(r.revokedAt) : null;
@@ -100,12 +108,11 @@ export function statementLine(
     const flags: LineFlag[] = revoked! >= first ? ["revoked", "dates"] : ["dates"];
     return { ...base, days: 0, amount: 0, segments: [], flags, mismatch: [runsOnAfterRevocation] };
   }
-  const history = sizes.filter((s) => s.resourceId === r.id).sort((a, b) => (a.fromDate < b.fromDate ? -1 : 1));
   const segments: Segment[] = [];
   let amount = 0;
   let unpriced = false;
   for (let day = from; day <= to; day = addCalendarDays(day, 1)) {
-    const spec = [...history].reverse().find((s) => s.fromDate <= day)?.spec ?? history[0]?.spec ?? NO_SIZE;
+    const spec = history.findLast((s) => s.fromDate <= day)?.spec ?? history[0]?.spec ?? NO_SIZE;
     const table = tableOn(tables, day);
     const prices = table?.prices[r.kind as keyof PriceTable["prices"]];
     const charge = prices ? dayCharge(prices, spec) : null;
@@ -133,7 +140,15 @@ export function statementLine(
 
 /** Every resource's line, and the totals per unit and overall, rounded to the fen. `seen` is keyed by resource id. */
 export function statementFor(month: string, resources: BillableResource[], sizes: SizeFrom[], tables: PriceTable[], seen: ReadonlyMap<number, SeenRunning> = new Map()) {
-  const lines = resources.map((r) => statementLine(month, r, sizes, tables, seen.get(r.id) ?? null)).filter((l): l is StatementLine => l !== null);
+  // Grouped once, not filtered per resource: a month's statement has hundreds of resources.
+  const own = new Map<number, SizeFrom[]>();
+  for (const s of sizes) {
+    const list = own.get(s.resourceId);
+    if (list) list.push(s);
+    else own.set(s.resourceId, [s]);
+  }
+  for (const list of own.values()) list.sort(byFromDate);
+  const lines = resources.map((r) => lineOf(month, r, own.get(r.id) ?? [], tables, seen.get(r.id) ?? null)).filter((l): l is StatementLine => l !== null);
   const units = new Map<string, number>();
   for (const l of lines) units.set(l.unitId, Math.round(((units.get(l.unitId) ?? 0) + l.amount) * 100) / 100);
   const total = Math.round(lines.reduce((t, l) => t + l.amount * 100, 0)) / 100;

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { statementCsv, statementOfRecord, statementPage, statementQuery } from "../billing/draft";
+import { csvHeaders } from "../csv";
 import { parseInput } from "../validation";
 import type { ApiEnv } from "./auth";
 
@@ -19,9 +20,6 @@ export function billingRoutes() {
       const { statement, signatures, source } = await statementOfRecord(c.get("ctx"), q.month, q.source);
       if (q.format === "json")
         return c.json({ ...statement, source, signoff: signatures ? { status: signatures.status, sha256: signatures.sha256 } : null });
-      return c.body(statementCsv(statement), 200, {
-        "content-type": "text/csv; charset=utf-8",
-        "content-disposition": `attachment; filename="yunshen-statement-${q.month}${source === "signoff" ? "-signoff" : ""}.csv"`,
-      });
+      return c.body(statementCsv(statement), 200, csvHeaders(`yunshen-statement-${q.month}${source === "signoff" ? "-signoff" : ""}.csv`));
     });
 }

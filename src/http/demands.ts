@@ -1,16 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { demandOverview, passDemands, submitDemand } from "../resources/demand";
+import { demandOverview, demandYear, passDemands, submitDemand } from "../resources/demand";
 import { parseInput } from "../validation";
 import { jsonBody, type ApiEnv } from "./auth";
-
-const yearParam = z.coerce.number().int().min(2024).max(2100);
 
 /** /api/demands/:year: 年度资源需求 — units submit, county bureaus pass on, the city sees the totals. */
 export function demandRoutes() {
   return new Hono<ApiEnv>()
     .get("/:year", async (c) => {
-      const year = parseInput(yearParam, c.req.param("year"), "年度无效");
+      const year = parseInput(demandYear, c.req.param("year"), "年度无效");
       return c.json(await demandOverview({ ctx: c.get("ctx"), input: { year } }));
     })
     .put("/:year", async (c) => {

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { csvHeaders } from "../csv";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../resources/report";
 import { parseInput } from "../validation";
 import type { ApiEnv } from "./auth";
@@ -9,9 +10,6 @@ export function reportRoutes() {
     const q = parseInput(monthlyReportQuery, c.req.query(), "查询参数有误");
     const report = await monthlyReport({ ctx: c.get("ctx"), input: q });
     if (q.format === "json") return c.json(report);
-    return c.body(monthlyReportCsv(report, q.table), 200, {
-      "content-type": "text/csv; charset=utf-8",
-      "content-disposition": `attachment; filename="yunshen-report-${q.month}${q.table === "units" ? "" : `-${q.table}`}.csv"`,
-    });
+    return c.body(monthlyReportCsv(report, q.table), 200, csvHeaders(`yunshen-report-${q.month}${q.table === "units" ? "" : `-${q.table}`}.csv`));
   });
 }

@@ -14,9 +14,14 @@ import { parseInput } from "../validation";
 
 // Flow 7: 年度资源需求 (002 第十七条; 003 第十四条). Due by 30 September for the next year.
 const DUE = "09-30";
+// The same date as people read it: "9 月 30 日".
+const DUE_TEXT = `${Number(DUE.slice(0, 2))} 月 ${Number(DUE.slice(3))} 日`;
+
+/** A demand year, from a path segment or a body. */
+export const demandYear = z.coerce.number().int().min(2024).max(2100);
 
 export const demandInput = z.strictObject({
-  year: z.coerce.number().int().min(2024).max(2100),
+  year: demandYear,
   vcpu: z.int().min(0).max(1_000_000),
   memoryGb: z.int().min(0).max(10_000_000),
   storageGb: z.int().min(0).max(100_000_000),
@@ -38,15 +43,17 @@ export async function submitDemand({ ctx, input }: { ctx: ServiceContext; input:
     // A revision has to be passed on again by the county bureau.
     await tx.insert(yearlyDemands).values({ year: d.year, unitId: actor.unitId, ...row }).onConflictDoUpdate({ target: [yearlyDemands.year, yearlyDemands.unitId], set: row });
     j.add({ action: "demand.submit", details: { year: d.year, unitId: actor.unitId, vcpu: d.vcpu, memoryGb: d.memoryGb, storageGb: d.storageGb, late } });
-    return { year: d.year, unitId: actor.unitId, late, message: late ? `已填报，但已过 ${thisYear} 年 9 月 30 日的填报期限` : "已填报" };
+    return { year: d.year, unitId: actor.unitId, late, message: late ? `已填报，但已过 ${thisYear} 年 ${DUE_TEXT}的填报期限` : "已填报" };
   });
 }
+
+const passInput = z.strictObject({ year: demandYear });
 
 /** A county bureau passes its units' figures on to the city. */
 export async function passDemands({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
   if (!actor?.roles.includes("county_bureau")) throw forbidden("由县级数据局汇总上报");
-  const { year } = parseInput(z.strictObject({ year: z.coerce.number().int().min(2024).max(2100) }), input, "参数有误");
+  const { year } = parseInput(passInput, input, "参数有误");
   return mutate(ctx, { action: "demand.pass" }, async (tx, j) => {
     const inCounty = tx.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
     const passed = await tx
@@ -146,15 +153,14 @@ export async function remindYearlyDemand(ctx: ServiceContext): Promise<void> {
   const applicants = (await usersWithRole(ctx.db, "applicant")).filter((u) => !submitted.has(u.unitId));
   const byUnit = new Map<string, string[]>();
   for (const u of applicants) byUnit.set(u.unitId, [...(byUnit.get(u.unitId) ?? []), u.id]);
-  for (const [unitId, people] of byUnit) {
-    const card: Card = {
-      title: "年度资源需求填报",
-      tone: phase === "final" ? "warning" : "info",
-      summary: `请于 ${year - 1} 年 9 月 30 日前填报本单位 ${year} 年的云资源需求（vCPU、内存、存储）`,
-      fields: [{ label: "年度", value: String(year) }],
-      actions: [],
-      link: "",
-    };
-    await enqueueCards(ctx.db, ctx.clock.now(), people, "demand", card, `demand:${year}:${unitId}:${phase}`);
-  }
+  const card: Card = {
+    title: "年度资源需求填报",
+    tone: phase === "final" ? "warning" : "info",
+    summary: `请于 ${year - 1} 年 ${DUE_TEXT}前填报本单位 ${year} 年的云资源需求（vCPU、内存、存储）`,
+    fields: [{ label: "年度", value: String(year) }],
+    actions: [],
+    link: "",
+  };
+  // The same card for every unit; the key stays per unit, so each unit's reminder is sent once.
+  for (const [unitId, people] of byUnit) await enqueueCards(ctx.db, ctx.clock.now(), people, "demand", card, `demand:${year}:${unitId}:${phase}`);
 }

@@ -2,6 +2,7 @@ import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzl
 import { z } from "zod";
 import { findings, inboundEvents, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
+import { monthSchema } from "../../flows/billing";
 import { endOfShanghaiDay, monthDays, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../calendar";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../engine/mutate";
@@ -9,11 +10,11 @@ import { enqueueCards } from "../engine/notify";
 import type { ServiceContext } from "../context";
 import { stageDef } from "../engine/flow";
 import type { ServiceRating } from "../engine/requests";
-import { BOM, csvRow } from "../csv";
-import { vmUtilisation } from "../metrics/views";
+import { csvDocument } from "../csv";
+import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
 
 export const monthlyReportQuery = z.object({
-  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "应为月份 YYYY-MM"),
+  month: monthSchema,
   unit: z.string().max(64).optional(),
   format: z.enum(["json", "csv"]).default("json"),
   /** Which table the CSV holds: the per-unit table, the late stages, the low-load VMs, or the provider's performance. */
@@ -83,8 +84,9 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
 
   const lowLoadVms: { unitId: string; resource: string; instanceId: string; lowLoadDays: number }[] = [];
   const utilisation = new Map<string, { cpuAvgSum: number; days: number; cpuPeak: number }>();
-  for (const vm of held.filter((r) => r.kind === "vm" && r.instanceId)) {
-    const u = await vmUtilisation({ ctx: { ...ctx, actor: null }, input: { vm: vm.instanceId!, from: first, to: last } });
+  const vms = held.filter((r) => r.kind === "vm" && r.instanceId);
+  for await (const [vm, figures] of withDailyFigures(ctx.db, vms, (v) => v.instanceId!, utilisationReadFrom(first), last)) {
+    const u = utilisationOfDays(figures, first);
     const month = u.months.find((m) => m.month === input.month);
     if (month?.lowLoad) lowLoadVms.push({ unitId: vm.unitId, resource: vm.name, instanceId: vm.instanceId!, lowLoadDays: month.lowLoadDays });
     const acc = utilisation.get(vm.unitId) ?? { cpuAvgSum: 0, days: 0, cpuPeak: 0 };
@@ -118,18 +120,9 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
       lateStages: lateStages.filter((l) => l.unitId === unit.id).length,
     };
   });
-  const sum = (k: "resources" | "vms" | "vcpu" | "memoryGb" | "diskGb" | "lowLoadVms" | "requestsOpened" | "requestsClosed" | "lateStages") => rows.reduce((t, r) => t + r[k], 0);
-  const total = {
-    resources: sum("resources"),
-    vms: sum("vms"),
-    vcpu: sum("vcpu"),
-    memoryGb: sum("memoryGb"),
-    diskGb: sum("diskGb"),
-    lowLoadVms: sum("lowLoadVms"),
-    requestsOpened: sum("requestsOpened"),
-    requestsClosed: sum("requestsClosed"),
-    lateStages: sum("lateStages"),
-  };
+  // The per-unit counts that add up (not the utilisation percentages), in the order the total lists them.
+  const summed = ["resources", "vms", "vcpu", "memoryGb", "diskGb", "lowLoadVms", "requestsOpened", "requestsClosed", "lateStages"] as const;
+  const total = Object.fromEntries(summed.map((k) => [k, rows.reduce((t, r) => t + r[k], 0)])) as Record<(typeof summed)[number], number>;
   return { month: input.month, units: rows, total, lateStages, lowLoadVms, provider: await providerPerformance(ctx, ids, start, end) };
 }
 
@@ -262,7 +255,7 @@ export function monthlyReportCsv(report: MonthlyReport, table: MonthlyReportTabl
       break;
     }
   }
-  return BOM + rows.map(csvRow).join("");
+  return csvDocument(rows);
 }
 
 /**
