@@ -1,8 +1,7 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
 import type { AdjustmentFacts } from "../../flows/adjustment";
-import { addCalendarDays, addCalendarMonths, shanghaiDate } from "../calendar";
-import { toEpochDay } from "../calendar/schedule";
+import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
 import { openRequest } from "../engine/requests";
@@ -17,7 +16,6 @@ type VmSpec = { vcpu: number; memoryGb: number; diskGb?: number };
 /** The share of a period's days with figures that 巴中's period rules need before they judge (our choice). */
 const COVERAGE = 0.8;
 
-const daysBetween = (from: string, to: string) => toEpochDay(to) - toEpochDay(from);
 
 /** What a review concluded for one VM: the sizes to propose and why (one sentence per rule that held). */
 interface ScaleDownFinding {
@@ -185,7 +183,7 @@ export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<numbe
       const target: AdjustmentFacts["to"] = {};
       const reasons: string[] = [];
       const covers = (from: string, counted: number) =>
-        shanghaiDate(vm.deliveredAt) < from && counted >= COVERAGE * (daysBetween(from, to) + 1);
+        shanghaiDate(vm.deliveredAt) < from && counted >= COVERAGE * (calendarDaysBetween(from, to) + 1);
       const quarter = bazhongQuarterShrink(days.filter((d) => d.date >= quarterFrom));
       const half = halved(spec);
       if (quarter.shrink && half && covers(quarterFrom, quarter.days)) {

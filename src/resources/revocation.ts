@@ -2,8 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, resources, units } from "../../db/schema";
 import { revocationFormSchema, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
-import { shanghaiDate } from "../calendar";
-import { toEpochDay } from "../calendar/schedule";
+import { calendarDaysBetween, shanghaiDate } from "../calendar";
 import type { Actor } from "../context";
 import { conflict, unprocessable } from "../errors";
 import { busyResources, lockResources } from "./claims";
@@ -65,7 +64,7 @@ export async function prepareRevocation(tx: Db, actor: Actor, rawForm: unknown, 
  * been reached (deploying is under way), which only the 30-day rule asks about.
  */
 export function revocationDue(r: Pick<ResourceRow, "deliveredAt" | "deployedAt" | "securityTestedAt" | "liveAt">, deployStarted: boolean, today: string): RevocationTrigger | null {
-  const days = toEpochDay(today) - toEpochDay(shanghaiDate(r.deliveredAt));
+  const days = calendarDaysBetween(shanghaiDate(r.deliveredAt), today);
   if (days > 90 && !(r.securityTestedAt && r.liveAt)) return "not_live_90";
   if (days > 60 && !r.deployedAt) return "not_deployed_60";
   if (days > 30 && !r.deployedAt && !deployStarted) return "not_deployed_30";
