@@ -12,6 +12,7 @@ import type { LockedRequest } from "../engine/stages";
 import { conflict, forbidden, notFound } from "../errors";
 import { parseInput } from "../validation";
 import { requireRegisteredHosts, validUntilFrom } from "./access-requests";
+import { seesEveryUnit } from "../directory/roles";
 
 /** Checks a 端口开放申请: the hosts must be registered. */
 export async function preparePortGrantRequest(tx: Db, _actor: Actor, rawForm: unknown) {
@@ -74,7 +75,7 @@ export const listGrantsQuery = z.object({ status: z.enum(["active", "revoked", "
 /** 报备: every opened port with its sources and end date. Managers, security staff and providers see all. */
 export async function listPortGrants({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listGrantsQuery> }) {
   const actor = ctx.actor!;
-  const seesAll = actor.roles.some((r) => r === "security_officer" || r === "manager" || r === "provider" || r === "reviewer");
+  const seesAll = seesEveryUnit(actor) || actor.roles.includes("security_officer");
   const rows = await ctx.db
     .select({ grant: portGrants, requesterId: requests.applicantId, code: requests.code })
     .from(portGrants)

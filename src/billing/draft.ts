@@ -11,6 +11,7 @@ import { forbidden, notFound } from "../errors";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
 import { statementFor } from "./statement";
+import { seesEveryUnit } from "../directory/roles";
 
 export const statementQuery = z.object({
   month: monthSchema,
@@ -21,7 +22,7 @@ export const statementQuery = z.object({
 });
 
 function requireStatementReader(ctx: ServiceContext) {
-  if (ctx.actor && !ctx.actor.roles.some((r) => r === "provider" || r === "manager" || r === "reviewer"))
+  if (ctx.actor && !seesEveryUnit(ctx.actor))
     throw forbidden("费用结算单由云服务商编制，统筹管理单位和复核单位审核");
 }
 

@@ -10,13 +10,13 @@ import { workdaysUsedAndLeft } from "./deadlines";
 import { stageDef } from "./flow";
 import { requestSummary } from "./stages";
 import { RATING_NAMES, STATUS_NAMES } from "./requests";
+import { seesEveryUnit } from "../directory/roles";
 
 // Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
 // county's units; an applicant sees their own unit's; anyone who holds or held a task on it sees it.
-const seesAll = (actor: Actor) => actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer");
 
 async function visibility(db: Db, actor: Actor): Promise<SQL | undefined> {
-  if (seesAll(actor)) return undefined;
+  if (seesEveryUnit(actor)) return undefined;
   const mine: SQL[] = [
     eq(requests.applicantId, actor.userId),
     exists(db.select({ one: sql`1` }).from(tasks).where(and(eq(tasks.requestId, requests.id), eq(tasks.userId, actor.userId)))),

@@ -51,7 +51,8 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
   return parseInput(schema, body);
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/** What an `Idempotency-Key` may be: 1–200 visible ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 /**
  * `Idempotency-Key` on a POST: a retry with the same key and body returns the first result; the same key with

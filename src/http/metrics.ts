@@ -5,7 +5,7 @@ import { VM_ID } from "../metrics/rules";
 import { scaleUpCheck, scaleUpQuery, utilisationQuery, vmUtilisation } from "../metrics/views";
 import { invalid } from "../errors";
 import { parseInput } from "../validation";
-import { jsonBody, type ApiEnv } from "./auth";
+import { IDEMPOTENCY_KEY, jsonBody, type ApiEnv } from "./auth";
 
 const vmParam = z.string().regex(VM_ID, "虚拟机标识无效");
 
@@ -15,7 +15,7 @@ export function metricsRoutes() {
     .post("/", async (c) => {
       // Samples add up: without a key a retried push would count twice.
       const key = c.req.header("idempotency-key");
-      if (!key || !/^[\x21-\x7e]{1,200}$/.test(key)) throw invalid("推送利用率需要 Idempotency-Key（每批一个，重试时不变）");
+      if (!key || !IDEMPOTENCY_KEY.test(key)) throw invalid("推送利用率需要 Idempotency-Key（每批一个，重试时不变）");
       const input = await jsonBody(c, pushMetricsSchema);
       return c.json(await pushMetrics({ ctx: c.get("ctx"), input, key }), 201);
     })

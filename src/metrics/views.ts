@@ -8,6 +8,7 @@ import type { ServiceContext } from "../context";
 import { forbidden, unprocessable } from "../errors";
 import { figuresOf, type DailyFigures } from "./daily";
 import { lastWorkdays, lowLoadDay, lowLoadMonth, scaleUpEvidence, SCALE_UP_WORKDAYS, storageHeadroomMonths, type ScaleKind } from "./rules";
+import { seesEveryUnit } from "../directory/roles";
 
 const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" });
 // Headroom is a growth rate: it needs the month before each day.
@@ -21,7 +22,7 @@ export const scaleUpQuery = z.object({
 
 function requireViewer(ctx: ServiceContext) {
   const actor = ctx.actor;
-  if (actor && !actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer"))
+  if (actor && !seesEveryUnit(actor))
     throw forbidden("利用率数据供统筹管理单位、评估实施单位和复核单位查看");
 }
 

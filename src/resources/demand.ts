@@ -11,6 +11,7 @@ import { mutate } from "../engine/mutate";
 import { enqueueCards } from "../engine/notify";
 import { forbidden, unprocessable } from "../errors";
 import { parseInput } from "../validation";
+import { seesEveryUnit } from "../directory/roles";
 
 // Flow 7: 年度资源需求 (002 第十七条; 003 第十四条). Due by 30 September for the next year.
 const DUE = "09-30";
@@ -77,7 +78,7 @@ export async function demandOverview({ ctx, input }: { ctx: ServiceContext; inpu
     .from(yearlyDemands)
     .innerJoin(units, eq(units.id, yearlyDemands.unitId))
     .where(eq(yearlyDemands.year, input.year));
-  const city = actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer");
+  const city = seesEveryUnit(actor);
   const visible = rows.filter(({ d, parentId, parentKind }) => {
     const countyUnit = parentKind === "county";
     if (city) return !countyUnit || d.passedAt !== null;

@@ -16,6 +16,7 @@ import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from 
 import { mutate } from "../engine/mutate";
 import { VM_ID } from "../metrics/rules";
 import { parseInput } from "../validation";
+import { seesEveryUnit } from "../directory/roles";
 
 type ResourceRow = typeof resources.$inferInsert;
 
@@ -142,9 +143,8 @@ export const listResourcesQuery = z.object({
 /** 资源台账: the city's manager, provider and reviewer see all; a county bureau its county; a unit its own. */
 export async function listResources({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listResourcesQuery> }) {
   const actor = ctx.actor!;
-  const seesAll = actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer");
   let visible: SQL | undefined;
-  if (!seesAll) {
+  if (!seesEveryUnit(actor)) {
     const mine: SQL[] = [eq(resources.unitId, actor.unitId)];
     if (actor.roles.includes("county_bureau"))
       mine.push(inArray(resources.unitId, ctx.db.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId))));

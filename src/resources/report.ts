@@ -12,6 +12,7 @@ import { stageDef } from "../engine/flow";
 import type { ServiceRating } from "../engine/requests";
 import { csvDocument } from "../csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
+import { seesEveryUnit } from "../directory/roles";
 
 export const monthlyReportQuery = z.object({
   month: monthSchema,
@@ -31,7 +32,7 @@ async function unitsInScope(ctx: ServiceContext, only?: string): Promise<{ id: s
   const actor = ctx.actor;
   const all = await ctx.db.select({ id: units.id, name: units.name, parentId: units.parentId, kind: units.kind }).from(units).orderBy(asc(units.id));
   let scope = all.filter((u) => u.kind === "unit");
-  if (actor && !actor.roles.some((r) => r === "manager" || r === "provider" || r === "reviewer"))
+  if (actor && !seesEveryUnit(actor))
     scope = actor.roles.includes("county_bureau") ? scope.filter((u) => u.parentId === actor.unitId) : scope.filter((u) => u.id === actor.unitId);
   return (only ? scope.filter((u) => u.id === only) : scope).map(({ id, name }) => ({ id, name }));
 }
