@@ -107,7 +107,7 @@ export async function startTotpEnrolment({ ctx, deps }: { ctx: ServiceContext; d
   };
 }
 
-const confirmInput = z.strictObject({
+export const confirmTotpInput = z.strictObject({
   code: z.string().trim().regex(/^\d{6}$/, { error: "应为 6 位数字" }),
   smsCode: z.string().trim().regex(/^\d{6}$/, { error: "应为 6 位数字" }),
 });
@@ -116,7 +116,7 @@ const confirmInput = z.strictObject({
 export async function confirmTotpEnrolment({ ctx, input, deps }: { ctx: ServiceContext; input: unknown; deps: TotpDeps }) {
   const actor = requirePerson(ctx);
   const sealKey = requireKey(deps.totpKey);
-  const { code, smsCode } = parseInput(confirmInput, input, "参数有误");
+  const { code, smsCode } = parseInput(confirmTotpInput, input, "参数有误");
   return mutate(ctx, { action: "totp.confirm" }, async (tx, j) => {
     const [row] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.userId, actor.userId)).for("update");
     if (!row) throw notFound("尚未开始启用动态口令");

@@ -4,6 +4,7 @@ import { listQuerySchema } from "../engine/views";
 import { ROLES } from "../directory/roles";
 import { listAccountsQuery } from "../access/accounts";
 import { listGrantsQuery } from "../access/port-grants";
+import { confirmTotpInput } from "../access/totp";
 import { pushMetricsSchema } from "../metrics/import";
 import { listResourcesQuery } from "../resources";
 import { demandInput } from "../resources/demand";
@@ -162,13 +163,13 @@ export function openApiDocument(): object {
         post: { summary: "撤销端口开放（统筹管理单位、安全管理员），并通知关闭", parameters: [{ ...idParam, description: "记录 id" }], requestBody: reasonBody, responses: { "200": ok("已撤销"), ...errors(400, 401, 403, 404, 409) } },
       },
       "/api/me/totp": {
-        post: { summary: "开始启用动态口令（TOTP）：返回密钥与 otpauth:// 链接（只显示一次）", responses: { "201": ok("{ secret, otpauthUrl }"), ...errors(401, 403, 503) } },
+        post: { summary: "开始启用动态口令（TOTP）：返回密钥与 otpauth:// 链接（只显示一次）", responses: { "201": ok("{ secret, otpauthUrl, smsSentTo }：并向绑定手机发送短信验证码"), ...errors(401, 403, 409, 429, 503) } },
         delete: { summary: "停用动态口令", responses: { "200": ok("已停用"), ...errors(401, 404) } },
       },
       "/api/me/totp/confirm": {
         post: {
-          summary: "用应用显示的第一个口令确认启用",
-          requestBody: { required: true, content: { "application/json": { schema: { type: "object", required: ["code"], properties: { code: { type: "string", pattern: "^\\d{6}$" } } } } } },
+          summary: "用应用显示的第一个口令和短信验证码确认启用",
+          requestBody: { required: true, content: { "application/json": { schema: schema(confirmTotpInput) } } },
           responses: { "200": ok("已启用"), ...errors(400, 401, 404, 409, 422, 503) },
         },
       },
