@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { wd, type FlowDef } from "./types";
+import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 // Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). A scale-up is accepted only when the utilisation of the
 // last 5 working days meets 第十九条(二) — the evidence is computed and attached, never typed. A scale-down comes
@@ -39,6 +39,9 @@ const sizeText = (s: AdjustmentFacts["from"]) =>
     .filter(Boolean)
     .join(" / ");
 
+// The sequence every profile but 梅州's follows: no separate review of the plan, no separate preparation.
+const SHORTER = { sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] };
+
 export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
   key: "adjustment",
   ratedService: true,
@@ -50,7 +53,7 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
     ...(f.evidence.length > 0 ? [{ label: "依据", value: f.evidence.map((e) => e.reason).join("；") }] : []),
   ],
   stages: {
-    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReject: true, canReturn: true },
+    approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "调整方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核调整方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
     // Disagreeing is a return with a written reason (第二十条).
@@ -64,11 +67,11 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
   profiles: {
     default: { name: "004 第十八—二十二条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "adjust", "test", "verify"], attachments: [] },
     // 韶关 / 徽州: reviewed in 5 working days, the change done in 3 (002 第二十一条, 001 第十五条).
-    shaoguan: { name: "韶关", sequence: ["approve", "plan", "confirm", "adjust", "verify"], overrides: { approve: { deadline: wd(5) } }, attachments: [] },
-    huizhou: { name: "徽州", sequence: ["approve", "plan", "confirm", "adjust", "verify"], overrides: { approve: { deadline: wd(5) } }, attachments: [] },
+    shaoguan: { name: "韶关", ...SHORTER, overrides: { approve: { deadline: wd(5) } } },
+    huizhou: { name: "徽州", ...SHORTER, overrides: { approve: { deadline: wd(5) } } },
     // 巴中 003 第二十四条 and 高创中心 000 7.2.3.1: applied for, reviewed, then adjusted; neither sets deadlines, so
     // 梅州's are kept. The unit still confirms the plan (or a proposal made to it) before the change.
-    bazhong: { name: "巴中 003 第二十四条", sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] },
-    gaochuang: { name: "高创中心 000 7.2.3", sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] },
+    bazhong: { name: "巴中 003 第二十四条", ...SHORTER },
+    gaochuang: { name: "高创中心 000 7.2.3", ...SHORTER },
   },
 };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BACKUP_COPIES, BACKUP_TYPES, backupPolicySchema } from "./application-form";
-import { days, wd, type FlowDef } from "./types";
+import { days, type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 // Flow 4 of flows.md: 备份 (004 第二十八—三十三条; 002 附件1). Per VM: type, strategy, retention, copies. The
 // applicant checks on the day the policy takes effect that backups work; a mismatch goes back to the provider
@@ -37,7 +37,7 @@ export const backupFlow: FlowDef<BackupFacts> = {
       when: (f) => f.countyUnit,
     },
     evaluate: { key: "evaluate", name: "需求评估", parties: ["provider"], deadline: wd(3), approveLabel: "提交评估意见", canReturn: true },
-    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReject: true, canReturn: true },
+    approve: MANAGER_APPROVAL,
     apply: { key: "apply", name: "配置备份策略", parties: ["provider"], deadline: wd(3), approveLabel: "已配置", marks: "delivered" },
     // 第三十一条: checked on the very day the policy takes effect.
     check: { key: "check", name: "备份有效性核验", parties: ["applicant"], deadline: days(0), approveLabel: "备份有效", onFail: "fix" },

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { isIsoDate } from "../src/calendar/schedule";
-import { wd, type FlowDef } from "./types";
+import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 // 端口与访问地址开放申请 (004 第三十七条: 远程访问和端口按最小权限、按申请开放; 001 附件1 注2: 对外 IP 和开放端口
 // 须报备). A grant is separate from any account and has its own end date.
@@ -66,7 +66,7 @@ export const portGrantFlow: FlowDef<PortGrantFacts> = {
     { label: "有效期", value: "workdays" in f.validity ? `批准后 ${f.validity.workdays} 个工作日` : `至 ${f.validity.until}` },
   ],
   stages: {
-    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReject: true, canReturn: true },
+    approve: MANAGER_APPROVAL,
     open: { key: "open", name: "开通端口", parties: ["provider"], deadline: wd(2), approveLabel: "已开通", canReturn: true },
   },
   profiles: { default: { name: "004 第三十七条", sequence: ["approve", "open"], attachments: [] } },

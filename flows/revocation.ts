@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { months, wd, type FlowDef } from "./types";
+import { type FlowDef, MANAGER_APPROVAL, months, wd } from "./types";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
@@ -31,6 +31,12 @@ export interface RevocationFacts {
   reason: string;
 }
 
+const REVIEWED_IN_5 = {
+  sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
+  overrides: { approve: { deadline: wd(5) } },
+  attachments: [],
+};
+
 export const revocationFlow: FlowDef<RevocationFacts> = {
   key: "revocation",
   ratedService: true,
@@ -40,7 +46,7 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
     { label: "理由", value: REVOCATION_TRIGGERS[f.trigger] },
   ],
   stages: {
-    approve: { key: "approve", name: "审批", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReject: true, canReturn: true },
+    approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "撤销方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核撤销方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
     confirm: { key: "confirm", name: "使用单位确认", parties: ["applicant"], deadline: wd(2), approveLabel: "确认撤销", canReturn: true },
@@ -56,13 +62,8 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
   },
   profiles: {
     default: { name: "004 第二十三—二十七条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"], attachments: [] },
-    // 002 第二十二条 / 001: reviewed in 5 working days, reclaimed in 3.
-    shaoguan: {
-      name: "韶关",
-      sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
-      overrides: { approve: { deadline: wd(5) } },
-      attachments: [],
-    },
+    // 002 第二十二条 / 001 (韶关, and 徽州 below): reviewed in 5 working days, reclaimed in 3.
+    shaoguan: { name: "韶关", ...REVIEWED_IN_5 },
     // 高创中心 000 7.2.3: once approved, the unit and the provider together stop the application, back up and
     // purge the data, and reclaim the resources.
     gaochuang: {
@@ -77,11 +78,6 @@ export const revocationFlow: FlowDef<RevocationFacts> = {
       overrides: { revoke: { name: "资源回收" } },
       attachments: [],
     },
-    huizhou: {
-      name: "徽州",
-      sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
-      overrides: { approve: { deadline: wd(5) } },
-      attachments: [],
-    },
+    huizhou: { name: "徽州", ...REVIEWED_IN_5 },
   },
 };

@@ -136,6 +136,17 @@ export interface FlowDef<F = any> {
 }
 
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });
+
+/** The manager's 审批 of a change (adjustment, revocation, backup, port opening): 2 working days, may reject or return. */
+export const MANAGER_APPROVAL: StageDef = {
+  key: "approve",
+  name: "审批",
+  parties: ["manager"],
+  deadline: wd(2),
+  approveLabel: "同意",
+  canReject: true,
+  canReturn: true,
+};
 export const days = (calendarDays: number, from?: Anchor): DeadlineSpec => ({ calendarDays, from });
 export const byDay = (dayOfMonth: number, from?: Anchor): DeadlineSpec => ({ dayOfMonth, from });
 export const months = (calendarMonths: number, from?: Anchor): DeadlineSpec => ({ calendarMonths, from });
