@@ -137,7 +137,7 @@ export interface FlowDef<F = any> {
 
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });
 
-/** The manager's 审批 of a change (adjustment, revocation, backup, port opening): 2 working days, may reject or return. */
+/** The manager's 审批 (adjustment, revocation, backup, VM account, port opening): 2 working days, may reject or return. */
 export const MANAGER_APPROVAL: StageDef = {
   key: "approve",
   name: "审批",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isIsoDate } from "../src/calendar/schedule";
 import { portSchema, sourceSchema } from "./port-grant";
-import { wd, type FlowDef } from "./types";
+import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 // Flow 5 of flows.md: 虚拟机账号申请 (004 第三十六—三十七条). One set of stages for every policy profile:
 // the documents that describe it (004) do so once. The requester (security staff or an applicant) names the
@@ -92,15 +92,7 @@ export const vmAccountFlow: FlowDef<VmAccountFacts> = {
       : []),
   ],
   stages: {
-    approve: {
-      key: "approve",
-      name: "审批",
-      parties: ["manager"],
-      deadline: wd(2),
-      approveLabel: "同意",
-      canReject: true,
-      canReturn: true,
-    },
+    approve: MANAGER_APPROVAL,
     create: {
       key: "create",
       name: "创建账号",
