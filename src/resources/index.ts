@@ -164,13 +164,18 @@ export async function listResources({ ctx, input }: { ctx: ServiceContext; input
       ),
     )
     .orderBy(asc(resources.id));
-  const sizes = await resourceSizeHistory(ctx.db, rows.map((r) => r.resource.id));
+  const sizes = new Map<number, { fromDate: string; spec: unknown }[]>();
+  for (const { resourceId, fromDate, spec } of await resourceSizeHistory(ctx.db, rows.map((r) => r.resource.id))) {
+    const list = sizes.get(resourceId);
+    if (list) list.push({ fromDate, spec });
+    else sizes.set(resourceId, [{ fromDate, spec }]);
+  }
   return {
     items: rows.map(({ resource, code, unitName }) => ({
       ...resource,
       request: { id: resource.requestId, code },
       unitName,
-      sizes: sizes.filter((s) => s.resourceId === resource.id).map(({ fromDate, spec }) => ({ fromDate, spec })),
+      sizes: sizes.get(resource.id) ?? [],
     })),
   };
 }
