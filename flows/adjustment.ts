@@ -22,6 +22,10 @@ export const adjustmentFormSchema = z
 
 export type AdjustmentForm = z.output<typeof adjustmentFormSchema>;
 
+/** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
+export const adjustmentTitle = (direction: "up" | "down", resource: { name: string; system: string }) =>
+  `${direction === "up" ? "扩容" : "缩容"} ${resource.name}（${resource.system}）`;
+
 export interface AdjustmentFacts {
   direction: "up" | "down";
   resourceId: number;

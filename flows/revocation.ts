@@ -37,6 +37,9 @@ const REVIEWED_IN_5 = {
   attachments: [],
 };
 
+/** "撤销 资助系统 的 2 项资源": the request's title, asked for or proposed. */
+export const revocationTitle = (resources: { system: string }[]) => `撤销 ${resources[0]!.system} 的 ${resources.length} 项资源`;
+
 export const revocationFlow: FlowDef<RevocationFacts> = {
   key: "revocation",
   ratedService: true,

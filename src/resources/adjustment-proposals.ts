@@ -1,6 +1,6 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
-import type { AdjustmentFacts } from "../../flows/adjustment";
+import { adjustmentTitle, type AdjustmentFacts } from "../../flows/adjustment";
 import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
@@ -89,7 +89,7 @@ async function proposeScaleDowns(
         origin: "review",
       };
       const form = { direction: "down", resource: vm.id, to: finding.to, reason: `${review.label}：${finding.reasons.join("；")}` };
-      await openRequest({ ctx, tx, j }, { flow: "adjustment", title: `缩容 ${vm.name}（${vm.system}）`, form, facts, ...(await ownerOf(tx, [vm])) }, { origin: "review", period });
+      await openRequest({ ctx, tx, j }, { flow: "adjustment", title: adjustmentTitle("down", vm), form, facts, ...(await ownerOf(tx, [vm])) }, { origin: "review", period });
       return true;
     });
     if (done) opened++;

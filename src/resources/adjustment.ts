@@ -1,5 +1,5 @@
 import type { Db } from "../../db/client";
-import { adjustmentFormSchema, type AdjustmentFacts } from "../../flows/adjustment";
+import { adjustmentFormSchema, adjustmentTitle, type AdjustmentFacts } from "../../flows/adjustment";
 import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { conflict, unprocessable } from "../errors";
@@ -68,5 +68,5 @@ export async function prepareAdjustment(ctx: ServiceContext, tx: Db, actor: Acto
   const origin = (resubmitting?.facts as AdjustmentFacts | undefined)?.origin ?? "unit";
   const facts: AdjustmentFacts = { direction: form.direction, resourceId: row.id, resourceName: describeResource(row), from, to: form.to, evidence, origin };
   const owner = actor.roles.includes("provider") ? await ownerOf(tx, [row]) : undefined;
-  return { form, facts, title: `${form.direction === "up" ? "扩容" : "缩容"} ${row.name}（${row.system}）`, owner };
+  return { form, facts, title: adjustmentTitle(form.direction, row), owner };
 }

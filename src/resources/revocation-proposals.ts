@@ -1,6 +1,6 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { auditLog, inboundEvents, requests, resources, users } from "../../db/schema";
-import { REVOCATION_TRIGGERS, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
+import { REVOCATION_TRIGGERS, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
@@ -103,7 +103,7 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
         reason: `${REVOCATION_TRIGGERS[trigger]}（004 第二十四条）`,
       };
       const form = { resources: facts.resourceIds, reason: facts.reason };
-      await openRequest({ ctx, tx, j }, { flow: "revocation", title: `撤销 ${propose[0]!.system} 的 ${propose.length} 项资源`, form, facts, ...(await ownerOf(tx, propose)) }, { trigger, evidence });
+      await openRequest({ ctx, tx, j }, { flow: "revocation", title: revocationTitle(propose), form, facts, ...(await ownerOf(tx, propose)) }, { trigger, evidence });
       return true;
     });
     if (done) opened++;

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, resources, units } from "../../db/schema";
-import { revocationFormSchema, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
+import { revocationFormSchema, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
 import { calendarDaysBetween, shanghaiDate } from "../calendar";
 import type { Actor } from "../context";
 import { conflict, unprocessable } from "../errors";
@@ -55,7 +55,7 @@ export async function prepareRevocation(tx: Db, actor: Actor, rawForm: unknown, 
   };
   // Started by the provider, the request is the unit's; started by an applicant, it is theirs.
   const owner = actor.roles.includes("provider") ? await ownerOf(tx, rows) : undefined;
-  return { form, facts, title: `撤销 ${rows[0]!.system} 的 ${rows.length} 项资源`, owner };
+  return { form, facts, title: revocationTitle(rows), owner };
 }
 
 /**
