@@ -38,19 +38,18 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     if (m.task && !m.task.pending) return "skipped";
     const token = m.task?.cardToken ?? null;
     const body = renderMessage(m.card, { touser: m.wecomUserId, outboxId: m.id, token, detailUrl, resumed: m.resumed });
-    let responseCode: string | null;
+    let result: Awaited<ReturnType<typeof client.send>> | null;
     try {
-      const result = await client.send(body);
-      if (result.invalidUsers.some((u) => u.toLowerCase() === m.wecomUserId.toLowerCase()))
-        throw new SendError(`企业微信不认识用户 ${m.wecomUserId}，或该用户不在应用可见范围内`, null, true);
-      responseCode = result.responseCode;
+      result = await client.send(body);
     } catch (err) {
-      if (err instanceof SendError) throw err;
       // Resent after a crash: the first attempt did reach WeCom, which keeps task_ids unique. Its response
       // code is lost, but the card is recorded, so its clicks bring fresh codes and it can be re-issued.
       if (!(err instanceof WecomApiError && err.errcode === 42014 && m.resumed)) throw sendError(err);
-      responseCode = null;
+      result = null;
     }
+    if (result?.invalidUsers.some((u) => u.toLowerCase() === m.wecomUserId.toLowerCase()))
+      throw new SendError(`企业微信不认识用户 ${m.wecomUserId}，或该用户不在应用可见范围内`, null, true);
+    const responseCode = result?.responseCode ?? null;
     if (body.msgtype === "template_card") {
       const now = clock.now();
       await db
