@@ -24,6 +24,7 @@ export const unauthenticated = (message = "缺少或无效的访问令牌") =>
 export const forbidden = (message: string) => new ServiceError("forbidden", message, 403);
 export const notFound = (message: string) => new ServiceError("not_found", message, 404);
 export const conflict = (code: string, message: string) => new ServiceError(code, message, 409);
+export const tooMany = (message: string) => new ServiceError("too_many_requests", message, 429);
 export const unprocessable = (code: string, message: string, fields?: FieldErrors) =>
   new ServiceError(code, message, 422, fields);
 

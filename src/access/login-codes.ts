@@ -5,7 +5,7 @@ import { accessCodes, users, vmAccounts } from "../../db/schema";
 import type { ServiceContext } from "../context";
 import { maskMobile } from "../directory/queries";
 import { mutate } from "../engine/mutate";
-import { conflict, forbidden, notFound, ServiceError, unprocessable } from "../errors";
+import { conflict, forbidden, notFound, ServiceError, tooMany, unprocessable } from "../errors";
 import { SmsError, type SmsGateway } from "../sms/gateways";
 import { parseInput } from "../validation";
 import { accountNameSchema, alertSecurityStaff } from "./accounts";
@@ -36,7 +36,6 @@ function codeHash(key: Buffer, accountId: number, host: string, code: string): B
   return createHmac("sha256", key).update(`${accountId}\n${host}\n${code}`).digest();
 }
 
-const tooMany = (message: string) => new ServiceError("too_many_requests", message, 429);
 
 /** The host a credential belongs to may only ask about its own accounts. */
 function requireOwnHost(ctx: ServiceContext, host: string) {

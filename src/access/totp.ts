@@ -9,7 +9,7 @@ import { SmsError } from "../sms/gateways";
 import type { LoginCodeDeps } from "./login-codes";
 import type { ServiceContext } from "../context";
 import { mutate } from "../engine/mutate";
-import { conflict, forbidden, notFound, ServiceError } from "../errors";
+import { conflict, forbidden, notFound, ServiceError, tooMany } from "../errors";
 import { parseInput } from "../validation";
 
 // RFC 6238 defaults authenticator apps expect: SHA-1, 6 digits, 30 s. One step either side for clock drift.
@@ -71,7 +71,7 @@ export async function startTotpEnrolment({ ctx, deps }: { ctx: ServiceContext; d
     const [existing] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.userId, actor.userId)).for("update");
     if (existing?.confirmedAt) throw conflict("totp_confirmed", "动态口令已启用；如需更换手机，请先停用再重新启用");
     const now = ctx.clock.now();
-    if (existing && now.getTime() - existing.createdAt.getTime() < ENROL_RESEND_MS) throw new ServiceError("too_many_requests", "请 1 分钟后再试", 429);
+    if (existing && now.getTime() - existing.createdAt.getTime() < ENROL_RESEND_MS) throw tooMany("请 1 分钟后再试");
     const [bound] = await tx
       .select({ mobile: vmAccounts.mobile })
       .from(vmAccounts)
