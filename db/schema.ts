@@ -51,6 +51,8 @@ export const apiTokens = pgTable("api_tokens", {
   createdAt: ts("created_at").notNull(),
   revokedAt: ts("revoked_at"),
   lastUsedAt: ts("last_used_at"),
+  // Null for tokens made before tokens expired; new ones always carry a lifetime.
+  expiresAt: ts("expires_at"),
 });
 
 export const requests = pgTable(
@@ -165,7 +167,8 @@ export const timers = pgTable(
     status: text("status").$type<"pending" | "done" | "cancelled">().notNull().default("pending"),
     firedAt: ts("fired_at"),
   },
-  (t) => [index("timers_due_idx").on(t.status, t.runAt)],
+  // Closing a stage cancels its pending timers: without the second index that scans every pending timer.
+  (t) => [index("timers_due_idx").on(t.status, t.runAt), index("timers_stage_run_idx").on(t.stageRunId)],
 );
 
 export const outbox = pgTable(
@@ -412,6 +415,9 @@ export const auditLog = pgTable(
     details: jsonb("details").$type<Record<string, unknown>>().notNull(),
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull(),
+    // Ed25519 signature of the hash by a key the database does not hold; null on entries written before
+    // the service signed (each signed entry also vouches for every entry before it through prev_hash).
+    sig: text("sig"),
   },
   (t) => [index("audit_log_request_idx").on(t.requestId)],
 );

@@ -29,6 +29,8 @@ export interface AuditRecord {
   details: Record<string, unknown>;
   prevHash: string;
   hash: string;
+  /** Signature of `hash` (migration 0014); not part of what the hash covers. */
+  sig?: string | null;
 }
 
 // Serialises appenders for the rest of the caller's transaction, so seq and prev_hash never fork.
@@ -36,7 +38,8 @@ const AUDIT_CHAIN_LOCK_KEY = 7_216_551_002;
 
 /** The hash of one entry: SHA-256 over the canonical encoding of every field but the hash itself. */
 export function auditEntryHash(entry: Omit<AuditRecord, "hash">): string {
-  return sha256Hex(canonicalJson({ ...entry, at: entry.at.toISOString() }));
+  const { sig: _sig, ...hashed } = entry;
+  return sha256Hex(canonicalJson({ ...hashed, at: entry.at.toISOString() }));
 }
 
 /**
