@@ -15,7 +15,7 @@ export async function benchDecisions(database: Database, opts: { count?: number;
   const provider = await tokenFor("xufeng");
   const deps: AppDeps = { db: database.db, clock: systemClock, calendar: () => calendar, profile: "meizhou", log: () => {} };
   const app = createApp(deps);
-  const approve = { action: "approve", note: "评估通过" };
+  const approve = { action: "approve", stage: "evaluate", note: "评估通过" };
   const { baseline: baselineOne, authenticated: authenticatedOne } = await mountBaselines(app, deps, database, { token: provider, body: approve });
 
   const post = (path: string, token: string | null, body: unknown) =>

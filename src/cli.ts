@@ -56,7 +56,8 @@ export const USAGE = `用法：yunshen <命令>
   request list [--view mine|todo|all] [--status S]
   request show ID                           申请详情（id 或编号）
   request act ID ACTION [--note T] [--reason T] [--text T] [--to-stage S] [--to-user U]
-                 [--kind rectification|warning] [--days N] [--form FILE] [--stage-run N]
+                 [--kind rectification|warning] [--days N] [--form FILE] [--stage KEY|--stage-run N]
+                 [--score satisfied|basic|dissatisfied] [--comment T]
                                             办理：approve confirm reject return fail transfer
                                             comment withdraw resubmit finding extend nudge`;
 

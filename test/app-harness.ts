@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { asc, eq } from "drizzle-orm";
 import { expect } from "vitest";
-import { resources } from "../db/schema";
+import { requests, resources } from "../db/schema";
 import { builtinSchedules, WorkCalendar } from "../src/calendar";
 import type { ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -30,6 +30,8 @@ export function ok(res: { status: number; body: any }, status = 200) {
 export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
 
 export const attachment = (purpose: string, name = `${purpose}.pdf`) => ({ name, sha256: "ab".repeat(32), purpose });
+
+const STAGE_VERBS = new Set(["approve", "confirm", "reject", "return", "fail", "transfer"]);
 
 type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
 
@@ -72,9 +74,25 @@ export async function createTestApp(
   }
 
   const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
+
+  /**
+   * A decision as a client that has just read the request sends it: bound to the stage it saw (the API requires
+   * `stage` or `stageRunId`). Tests of the binding itself call the API directly.
+   */
+  async function boundToCurrentStage(id: number | string, action: Record<string, unknown>) {
+    if (!STAGE_VERBS.has(String(action.action)) || action.stage !== undefined || action.stageRunId !== undefined) return action;
+    const [row] = await database.db
+      .select({ stage: requests.currentStage })
+      .from(requests)
+      .where(typeof id === "number" || /^\d+$/.test(id) ? eq(requests.id, Number(id)) : eq(requests.code, id.toUpperCase()));
+    return row?.stage ? { ...action, stage: row.stage } : action;
+  }
+  const act = async (user: string, id: number | string, action: Record<string, unknown>, headers?: Record<string, string>) =>
+    call(user, "POST", `/api/requests/${id}/actions`, await boundToCurrentStage(id, action), headers);
+
   /** Each [user, action] in turn, every one expected to succeed. */
   async function actInTurn(id: number, steps: [string, Record<string, unknown>][]) {
-    for (const [user, action] of steps) ok(await call(user, "POST", `/api/requests/${id}/actions`, action));
+    for (const [user, action] of steps) ok(await act(user, id, action));
   }
 
   /**
@@ -105,8 +123,7 @@ export async function createTestApp(
     },
     call,
     submit,
-    act: (user: string, id: number | string, action: Record<string, unknown>, headers?: Record<string, string>) =>
-      call(user, "POST", `/api/requests/${id}/actions`, action, headers),
+    act,
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),
     actInTurn,
     deliverApplication,

@@ -497,8 +497,9 @@ describe("input at the boundary", () => {
     expect(submits.filter((e) => (e.details as any).code === first.code)).toHaveLength(1);
 
     const act = { "Idempotency-Key": "approve-1" };
-    const a = ok(await t.act("xufeng", first.id, { action: "approve" }, act));
-    const b = ok(await t.act("xufeng", first.code, { action: "approve" }, act));
+    // A retry is the same call again, bound to the stage the first one was bound to.
+    const a = ok(await t.act("xufeng", first.id, { action: "approve", stage: "evaluate" }, act));
+    const b = ok(await t.act("xufeng", first.code, { action: "approve", stage: "evaluate" }, act));
     expect(b).toEqual(a);
     const runs = await t.db.select().from(stageRuns).where(eq(stageRuns.requestId, first.id));
     expect(runs.map((r) => r.stage)).toEqual(["evaluate", "approve"]);
@@ -516,7 +517,7 @@ describe("concurrency", () => {
   test("20 approvers on one 或签 stage at once: exactly one decision, the rest told it is decided", async () => {
     const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
     ok(await t.act("xufeng", id, { action: "approve" }));
-    const results = await Promise.all(managers.map((m) => t.act(m.id, id, { action: "approve" })));
+    const results = await Promise.all(managers.map((m) => t.act(m.id, id, { action: "approve", stage: "approve" })));
     const winners = results.filter((r) => r.status === 200);
     expect(winners).toHaveLength(1);
     const losers = results.filter((r) => r.status !== 200);
@@ -532,5 +533,39 @@ describe("concurrency", () => {
     expect(approvals).toHaveLength(2); // the provider's and the one manager's
     const verified = await verifyAuditChain(t.db);
     expect(verified.ok).toBe(true);
+  });
+
+  // Invariant 3 over REST: the applicant holds backup_check and then confirm_delivery, so an unbound second
+  // copy of the same confirm used to decide the next stage too (004 第十七条: 使用单位确认资源 skipped).
+  test("two identical confirms at once at backup_check: one decides it, the other is told it is decided", async () => {
+    const { id } = await t.deliverApplication("lihua");
+    const same = { action: "confirm", stage: "backup_check", note: "恢复正常" };
+    const results = await Promise.all([1, 2].map(() => t.call("lihua", "POST", `/api/requests/${id}/actions`, same)));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(results.find((r) => r.status === 409)!.body.error).toMatchObject({ code: "already_decided", message: "「备份有效性核验」已由李华处理" });
+    const runs = await t.db.select().from(stageRuns).where(eq(stageRuns.requestId, id));
+    expect(runs.filter((r) => r.stage === "confirm_delivery").map((r) => r.status)).toEqual(["open"]);
+    // The same call by the stage's run id, once the stage is decided, is refused the same way.
+    const backupRun = runs.find((r) => r.stage === "backup_check")!;
+    const byRun = await t.call("lihua", "POST", `/api/requests/${id}/actions`, { action: "confirm", stageRunId: backupRun.id });
+    expect(byRun.status).toBe(409);
+  });
+
+  test("a decision that names no stage is refused with the field named, and changes nothing", async () => {
+    const { id } = await t.deliverApplication("lihua");
+    const before = await t.db.select().from(auditLog);
+    const res = await t.call("lihua", "POST", `/api/requests/${id}/actions`, { action: "confirm" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields.stage[0]).toMatch(/请注明要办理的环节/);
+    const ahead = await t.call("lihua", "POST", `/api/requests/${id}/actions`, { action: "confirm", stage: "confirm_delivery" });
+    expect(ahead.status).toBe(409);
+    expect(ahead.body.error).toMatchObject({ code: "stage_not_open", message: expect.stringContaining("还未到「使用单位确认资源」") });
+    const unknown = await t.call("lihua", "POST", `/api/requests/${id}/actions`, { action: "confirm", stage: "no_such_stage" });
+    expect(unknown.status).toBe(422);
+    const runs = await t.db.select().from(stageRuns).where(eq(stageRuns.requestId, id));
+    expect(runs.find((r) => r.stage === "backup_check")!.status).toBe("open");
+    // Refusals of a known person are audited (invariant 4); no change was.
+    const after = await t.db.select().from(auditLog);
+    expect(after.filter((e) => e.outcome === "ok").length).toBe(before.filter((e) => e.outcome === "ok").length);
   });
 });

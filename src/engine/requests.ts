@@ -25,7 +25,7 @@ import { shanghaiDate } from "../calendar";
 import type { Actor, ServiceContext } from "../context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
 import type { Role } from "../directory/roles";
-import { conflict, forbidden, notFound, unprocessable } from "../errors";
+import { conflict, forbidden, invalid, notFound, unprocessable } from "../errors";
 import { parseInput } from "../validation";
 import { stageTimesOrPending } from "./deadlines";
 import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
@@ -145,14 +145,22 @@ const FLOW_SERVICES: Record<string, FlowService> = {
   },
 };
 
-const stageRunId = z.int().positive().optional();
+// A decision names the stage it was read from, by its run (`stageRunId`) or its key (`stage`): a second copy
+// of the same call then finds that stage decided instead of deciding the next one (invariant 3).
+const stageBinding = {
+  stageRunId: z.int().positive().optional(),
+  stage: z.string().regex(/^[a-z_]{1,64}$/, "应为环节代码（见申请详情 currentStage.stage，如 approve）").optional(),
+};
+const STAGE_REQUIRED = "请注明要办理的环节：stage（环节代码，见申请详情的 currentStage.stage）或 stageRunId";
+// One of the two is required while the request is open (boundRunId): a closed request is refused as closed.
+const decision = <T extends z.ZodRawShape>(shape: T) => z.object({ ...shape, ...stageBinding });
 export const actionInputSchema = z.discriminatedUnion("action", [
-  z.object({ action: z.literal("approve"), stageRunId, note: text().optional() }),
-  z.object({ action: z.literal("confirm"), stageRunId, note: text().optional() }),
-  z.object({ action: z.literal("reject"), stageRunId, reason: text() }),
-  z.object({ action: z.literal("return"), stageRunId, reason: text(), toStage: z.string().max(64).optional() }),
-  z.object({ action: z.literal("fail"), stageRunId, reason: text() }),
-  z.object({ action: z.literal("transfer"), stageRunId, toUserId: z.string().min(1).max(64), reason: text().optional() }),
+  decision({ action: z.literal("approve"), note: text().optional() }),
+  decision({ action: z.literal("confirm"), note: text().optional() }),
+  decision({ action: z.literal("reject"), reason: text() }),
+  decision({ action: z.literal("return"), reason: text(), toStage: z.string().max(64).optional() }),
+  decision({ action: z.literal("fail"), reason: text() }),
+  decision({ action: z.literal("transfer"), toUserId: z.string().min(1).max(64), reason: text().optional() }),
   z.object({ action: z.literal("comment"), text: text() }),
   z.object({ action: z.literal("withdraw"), reason: text().optional() }),
   // The edited form is checked by the request's own flow (a 云资源申请表 or a 虚拟机账号申请表).
@@ -317,19 +325,17 @@ async function claimTask(tx: Db, req: LockedRequest, actor: Actor, expectedRunId
     .limit(1);
   if (open?.task && (expectedRunId === undefined || expectedRunId === open.run.id)) return { run: open.run, task: open.task };
 
-  // Already decided: the actor held a task on the expected run, or on an earlier run of a stage now closed.
-  const [held] = await tx
-    .select({ stageRunId: tasks.stageRunId })
-    .from(tasks)
-    .where(
-      and(
-        eq(tasks.requestId, req.id),
-        eq(tasks.userId, actor.userId),
-        expectedRunId !== undefined ? eq(tasks.stageRunId, expectedRunId) : ne(tasks.status, "pending"),
-      ),
-    )
-    .orderBy(sql`${tasks.id} desc`)
-    .limit(1);
+  // Already decided: the actor held a task on the expected run, or else on an earlier run of a stage now closed
+  // (a command repeated after its stage moved on is told what became of the first one).
+  const heldOn = (where: ReturnType<typeof eq>) =>
+    tx
+      .select({ stageRunId: tasks.stageRunId })
+      .from(tasks)
+      .where(and(eq(tasks.requestId, req.id), eq(tasks.userId, actor.userId), where))
+      .orderBy(sql`${tasks.id} desc`)
+      .limit(1);
+  let [held] = expectedRunId !== undefined ? await heldOn(eq(tasks.stageRunId, expectedRunId)) : [];
+  if (!held) [held] = await heldOn(ne(tasks.status, "pending"));
   if (held) {
     const [decided] = await tx
       .select({ userId: tasks.userId, status: tasks.status })
@@ -363,8 +369,33 @@ function decidedBy(actor: Actor, verb: string) {
   return `已由${actor.name}${verb.length <= 4 ? verb : "办理"}`;
 }
 
-/** The actor's task on the current stage and that stage's definition (see claimTask for the refusals). */
-async function claimStage(step: Step, expectedRunId?: number) {
+/**
+ * The stage run a decision is bound to: the one it names, or the latest run of the stage it names by key. A
+ * stage the request has not reached is refused here; one already decided is refused by claimTask, naming who.
+ */
+async function boundRunId(step: Step, binding: { stageRunId?: number; stage?: string }): Promise<number | undefined> {
+  const { tx, req } = step;
+  if (binding.stageRunId !== undefined) return binding.stageRunId;
+  if (binding.stage === undefined) {
+    if (req.status !== "in_progress" && req.status !== "returned") return undefined;
+    throw invalid(STAGE_REQUIRED, { stage: [STAGE_REQUIRED] });
+  }
+  const [run] = await tx
+    .select({ id: stageRuns.id })
+    .from(stageRuns)
+    .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.stage, binding.stage)))
+    .orderBy(sql`${stageRuns.id} desc`)
+    .limit(1);
+  if (run) return run.id;
+  const known = flowStages(req.flow, req.profile).find((s) => s.key === binding.stage) ?? (binding.stage === REVISE_STAGE.key ? REVISE_STAGE : null);
+  if (!known) throw unprocessable("invalid_stage", `申请 ${req.code} 的流程中没有「${binding.stage}」环节`, { stage: ["不是本申请流程的环节"] });
+  const current = req.currentStage ? stageDef(req.flow, req.profile, req.currentStage).name : STATUS_NAMES[req.status] ?? req.status;
+  throw conflict("stage_not_open", `申请 ${req.code} 当前在「${current}」，还未到「${known.name}」`);
+}
+
+/** The actor's task on the stage the decision is bound to, and that stage's definition (see claimTask for the refusals). */
+async function claimStage(step: Step, binding: { stageRunId?: number; stage?: string }) {
+  const expectedRunId = await boundRunId(step, binding);
   const { run, task } = await claimTask(step.tx, step.req, step.actor, expectedRunId);
   return { run, task, stage: stageDef(step.req.flow, step.req.profile, run.stage) };
 }
@@ -406,8 +437,8 @@ export async function actOnRequest({ ctx, input }: { ctx: ServiceContext; input:
 
 async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
   const { ctx, tx, j, req, actor } = step;
-  const { stageRunId: expectedRunId, note, action: verb } = input;
-  const { run, task, stage } = await claimStage(step, expectedRunId);
+  const { note, action: verb } = input;
+  const { run, task, stage } = await claimStage(step, input);
   if (stage.key === REVISE_STAGE.key) throw unprocessable("resubmit_required", "请使用“重新提交”并附上修改后的申请表");
   if (verb === "confirm" && !stage.parties.some((p) => p === "applicant" || p === "holder"))
     throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人或账号使用人确认的环节，请使用“同意”`);
@@ -518,8 +549,8 @@ export async function elapseStage(ctx: ServiceContext, tx: Db, req: LockedReques
 
 async function reject(step: Step, input: ActionOf<"reject">) {
   const { ctx, tx, j, req, actor } = step;
-  const { stageRunId: expectedRunId, reason } = input;
-  const { run, task, stage } = await claimStage(step, expectedRunId);
+  const { reason } = input;
+  const { run, task, stage } = await claimStage(step, input);
   if (!stage.canReject) throw unprocessable("not_allowed", `「${stage.name}」不能驳回${stage.canReturn ? "，可以退回" : ""}`);
   const now = ctx.clock.now();
   const decided = await decideTask(tx, task.id, "rejected", reason, now);
@@ -537,8 +568,8 @@ async function reject(step: Step, input: ActionOf<"reject">) {
 
 async function returnRequest(step: Step, input: ActionOf<"return">) {
   const { ctx, tx, j, req, actor } = step;
-  const { stageRunId: expectedRunId, reason } = input;
-  const { run, task, stage } = await claimStage(step, expectedRunId);
+  const { reason } = input;
+  const { run, task, stage } = await claimStage(step, input);
   if (!stage.canReturn) throw unprocessable("not_allowed", `「${stage.name}」不能退回`);
   const toStage = input.toStage ?? stage.returnTo;
   const now = ctx.clock.now();
@@ -581,8 +612,8 @@ async function returnRequest(step: Step, input: ActionOf<"return">) {
 
 async function fail(step: Step, input: ActionOf<"fail">) {
   const { ctx, tx, j, req, actor } = step;
-  const { stageRunId: expectedRunId, reason } = input;
-  const { run, task, stage } = await claimStage(step, expectedRunId);
+  const { reason } = input;
+  const { run, task, stage } = await claimStage(step, input);
   if (!stage.onFail) throw unprocessable("not_allowed", `「${stage.name}」没有“未通过”这一结果`);
   const now = ctx.clock.now();
   const decided = await decideTask(tx, task.id, "failed", reason, now);
@@ -595,8 +626,8 @@ async function fail(step: Step, input: ActionOf<"fail">) {
 
 async function transfer(step: Step, input: ActionOf<"transfer">) {
   const { ctx, tx, j, req, actor } = step;
-  const { stageRunId: expectedRunId, toUserId, reason } = input;
-  const { run, task, stage } = await claimStage(step, expectedRunId);
+  const { toUserId, reason } = input;
+  const { run, task, stage } = await claimStage(step, input);
   const [target] = await tx.select().from(users).where(eq(users.id, toUserId));
   const party = task.party as StageDef["parties"][number];
   if (!target || !target.active) throw unprocessable("invalid_target", `用户 ${toUserId} 不存在或已停用`, { toUserId: ["用户不存在或已停用"] });
