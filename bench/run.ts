@@ -4,6 +4,7 @@ import { benchAccess } from "./access";
 import { benchAuditVerify } from "./audit-verify";
 import { benchDecisions } from "./decisions";
 import { benchMetrics } from "./metrics";
+import { benchScale } from "./scale";
 import { benchWecomCallbacks } from "./wecom-callbacks";
 
 // `npm run bench`: every benchmark on embedded PGlite, and on PostgreSQL too when BENCH_DATABASE_URL is set
@@ -35,7 +36,7 @@ async function fresh(kind: "pglite" | "postgres"): Promise<{ database: Database;
 const kinds: ("pglite" | "postgres")[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 console.log(`yunshen bench — node ${process.version}, ${new Date().toISOString()}`);
 for (const kind of kinds) {
-  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify]) {
+  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify, benchScale]) {
     const { database, drop } = await fresh(kind);
     try {
       await bench(database);

@@ -85,6 +85,23 @@ async function wrapPglite(client: PGlite, lock: DataDirLock | null): Promise<Dat
   };
 }
 
+/**
+ * What autovacuum does for PostgreSQL, for the embedded database, which has none: fresh planner statistics
+ * (ANALYZE) now and every `everyMs`. Without them the planner reads whole tables as they grow (a 待办 list
+ * read every task of the person at 1,000 open requests). Nothing to do on PostgreSQL. stop() ends it.
+ */
+export function keepStatisticsFresh(database: Database, everyMs: number, log: (line: string) => void): { stop(): void; done: Promise<void> } {
+  if (database.kind !== "pglite") return { stop() {}, done: Promise.resolve() };
+  const analyze = () =>
+    database.db.execute(sql`analyze`).then(
+      () => undefined,
+      (err: unknown) => log(`更新嵌入式数据库统计信息失败：${err instanceof Error ? err.name : "未知错误"}`),
+    );
+  const handle = setInterval(() => void analyze(), everyMs);
+  handle.unref();
+  return { stop: () => clearInterval(handle), done: analyze() };
+}
+
 // A directory that has files but no PG_VERSION is an initdb that was killed half-way; PGlite cannot open it.
 // Move it aside (never delete: it may hold something an operator wants) and start afresh.
 function setAsideInterruptedInit(pgdata: string) {

@@ -115,8 +115,12 @@ export const tasks = pgTable(
     cardToken: text("card_token").unique(),
   },
   (t) => [
-    index("tasks_user_status_idx").on(t.userId, t.status),
+    // A person's pending tasks, newest request first: one page of the 待办 list.
+    index("tasks_user_status_idx").on(t.userId, t.status, t.requestId),
     index("tasks_stage_run_idx").on(t.stageRunId),
+    // A request's tasks (its details, who may see it, a decision's "already decided by whom"): without it each
+    // of those reads every task of the person, or of the table.
+    index("tasks_request_user_idx").on(t.requestId, t.userId),
   ],
 );
 
@@ -190,7 +194,8 @@ export const outbox = pgTable(
     sentAt: ts("sent_at"),
     lastError: text("last_error"),
   },
-  (t) => [index("outbox_due_idx").on(t.status, t.nextAttemptAt)],
+  // The per-person send limit reads each recipient's messages of the last hour: by person, not the whole history.
+  (t) => [index("outbox_due_idx").on(t.status, t.nextAttemptAt), index("outbox_user_sent_idx").on(t.userId, t.status, t.sentAt)],
 );
 
 // Cards delivered to WeCom (or 粤政易): the platform's task_id and the latest response_code, which is what
@@ -209,7 +214,11 @@ export const wecomCards = pgTable(
     sentAt: ts("sent_at").notNull(),
     settledAt: ts("settled_at"),
   },
-  (t) => [index("wecom_cards_task_idx").on(t.taskId)],
+  // Re-issuing stale cards looks at the unsettled ones only; settled cards pile up with every decision.
+  (t) => [
+    index("wecom_cards_task_idx").on(t.taskId),
+    index("wecom_cards_unsettled_idx").on(t.sentAt).where(sql`${t.settledAt} is null`),
+  ],
 );
 
 // A question the bot asked in chat and is waiting on: the reason for a 驳回 or 退回 tapped on a card, or the

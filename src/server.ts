@@ -1,5 +1,5 @@
 import { serve } from "@hono/node-server";
-import { migrateDatabase, openDatabase } from "../db/client";
+import { keepStatisticsFresh, migrateDatabase, openDatabase } from "../db/client";
 import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
 import { accessKeys, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
@@ -15,6 +15,7 @@ async function main() {
   let stopping = false;
   try {
     await migrateDatabase(database, { url: config.DATABASE_URL });
+    const statistics = keepStatisticsFresh(database, 3_600_000, (line) => console.error(line));
     const calendars = await calendarStore(database.db);
     const wecomSettings = wecomConfig(config);
     const log = (line: string) => console.error(line);
@@ -64,6 +65,7 @@ async function main() {
       console.log(`收到 ${signal}，正在关闭…`);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await running.stop();
+      statistics.stop();
       await database.close();
       process.exit(0);
     };
