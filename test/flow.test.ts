@@ -94,6 +94,15 @@ describe("梅州 application, county unit, submission to go-live", () => {
     expect(history.at(-1)).toBe("request.complete");
     expect(detail.history.find((h: any) => h.action === "request.fail" && h.stage === "security_test").details.reason).toBe("存在弱口令");
     expect((await verifyAuditChain(t.db)).ok).toBe(true);
+    // What the greyed cards say: a label that says 已 itself is not doubled (已由李华已上线), a same-day deadline is 当天.
+    const settled = await t.db.select({ payload: outbox.payload }).from(outbox).where(eq(outbox.kind, "card_update"));
+    const labels = settled.map((o) => (o.payload as { label: string }).label);
+    expect(labels).toContain("已由李华上线");
+    expect(labels.filter((l) => /已由.+已/.test(l))).toEqual([]);
+    const cards = await t.db.select({ payload: outbox.payload }).from(outbox).where(and(eq(outbox.kind, "task"), eq(outbox.userId, "lihua")));
+    const texts = JSON.stringify(cards.map((c) => c.payload));
+    expect(texts).toContain("（当天）");
+    expect(texts).not.toContain("0 个日历天");
   });
 
   test("a city-level unit skips the county bureau", async () => {

@@ -87,7 +87,10 @@ describe("服务评价", () => {
     const told = await t.db.select().from(outbox).where(eq(outbox.kind, "rating"));
     expect(told.map((o) => o.userId).sort()).toEqual(["chenjing", "linna", "xufeng", "zhangwei"]);
     expect(JSON.stringify(told[0]!.payload)).toContain("杨帆：端口开放拖了两天");
-    expect(await chat(`查询 ${code}`, "r3")).toContain("服务评价：不满意（端口开放拖了两天）");
+    const shown = await chat(`查询 ${code}`, "r3");
+    expect(shown).toContain("服务评价：不满意（端口开放拖了两天）");
+    // The latest step in words, never an audit code such as resource.instance.
+    expect(shown).toMatch(/\n最近：\d{4}-\d{2}-\d{2} 服务评价$/);
   });
 
   test("the chat command reads the ways people write it", () => {

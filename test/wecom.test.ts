@@ -466,6 +466,7 @@ describe("chat", () => {
     expect(shown).toContain("当前环节：需求评估");
     expect(shown).toMatch(/处理人：(徐峰、林娜|林娜、徐峰)\n/);
     expect(shown).toContain("剩 3 个工作日");
+    expect(shown).toMatch(/\n最近：\d{4}-\d{2}-\d{2} 提交申请$/);
     // Forgiving: full-width characters, lower case, no prefix, the bare number.
     const number = Number(code.slice(-5));
     for (const typed of [`查询　${code.toLowerCase()}`, `查 ${code.slice(3)}`, `查询${number}`, code])

@@ -3,6 +3,7 @@ import { users } from "../../db/schema";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
 import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
+import { stageDef } from "../engine/flow";
 import { getRequest, listRequests, requestIdByCode } from "../engine/views";
 import { ServiceError } from "../errors";
 import { parseInput } from "../validation";
@@ -10,6 +11,27 @@ import { answerPrompt, clearPrompt, pendingPrompt } from "./card-clicks";
 import { ACCOUNT_USAGE, CHAT_HELP, parseChatCommand, RATING_USAGE, type AccountRequest, type RequestRef } from "./commands";
 
 const LIST_LIMIT = 10;
+
+/** A request's audited steps as the chat names them (the audit log keeps the codes). */
+const REQUEST_EVENTS: Record<string, string> = {
+  submit: "提交申请",
+  approve: "同意",
+  confirm: "确认",
+  reject: "驳回",
+  return: "退回",
+  resubmit: "重新提交",
+  fail: "未通过",
+  transfer: "转交",
+  comment: "留言",
+  withdraw: "撤回",
+  finding: "整改通知或工作警示",
+  extend: "延长期限",
+  nudge: "催办",
+  rate: "服务评价",
+  complete: "办结",
+};
+/** The steps that decide a stage, which the answer names. */
+const STAGE_DECISIONS = new Set(["approve", "confirm", "reject", "return", "fail", "transfer", "extend"]);
 
 /** 申请账号 in chat: the person named by id or by name, then the same request the API takes. */
 async function requestAccount(ctx: ServiceContext, request: AccountRequest, dedupe: ServiceContext["dedupe"]): Promise<string> {
@@ -56,8 +78,14 @@ async function describeRequest(ctx: ServiceContext, ref: RequestRef): Promise<st
     }
   }
   if (r.rating) lines.push(`服务评价：${r.rating.scoreName}${r.rating.comment ? `（${r.rating.comment}）` : ""}`);
-  const last = r.history.filter((h) => h.outcome === "ok").at(-1);
-  if (last) lines.push(`最近：${shanghaiDate(last.at)} ${last.action.replace(/^request\./, "")}`);
+  // The latest step of the request itself, in words; bookkeeping (a resource's instance id, a card's delivery) is not a step.
+  const last = r.history.filter((h) => h.outcome === "ok" && h.action.startsWith("request.") && REQUEST_EVENTS[h.action.slice("request.".length)]).at(-1);
+  if (last) {
+    const verb = last.action.slice("request.".length);
+    const stage = last.stage && STAGE_DECISIONS.has(verb) ? r.stages.find((s) => s.stage === last.stage) : undefined;
+    const word = verb === "approve" && last.stage && stage ? stageDef(r.flow, r.profile, last.stage).approveLabel : REQUEST_EVENTS[verb];
+    lines.push(`最近：${shanghaiDate(last.at)} ${stage ? `「${stage.name}」` : ""}${word}`);
+  }
   return lines.join("\n");
 }
 

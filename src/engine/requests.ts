@@ -364,9 +364,10 @@ function settleCards(step: Step, settled: SettledTask[], label: string) {
   return enqueueCardSettlements(step.tx, step.ctx.clock.now(), settled, label);
 }
 
-/** "已由张三同意": short enough for a greyed-out button. */
+/** "已由张三同意": short enough for a greyed-out button; a label that says 已 itself ("已上线") is not said twice. */
 function decidedBy(actor: Actor, verb: string) {
-  return `已由${actor.name}${verb.length <= 4 ? verb : "办理"}`;
+  const done = verb.replace(/^已/, "");
+  return `已由${actor.name}${done.length <= 4 ? done : "办理"}`;
 }
 
 /**

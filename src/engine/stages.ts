@@ -47,7 +47,7 @@ export async function partiesUsers(tx: Db, req: RequestRow, parties: readonly Pa
 
 function deadlineSpan(spec: DeadlineSpec): string {
   if ("workdays" in spec) return `${spec.workdays} 个工作日`;
-  if ("calendarDays" in spec) return `${spec.calendarDays} 个日历天`;
+  if ("calendarDays" in spec) return spec.calendarDays === 0 ? "当天" : `${spec.calendarDays} 个日历天`;
   if ("calendarMonths" in spec) return `${spec.calendarMonths} 个月`;
   return `每月 ${spec.dayOfMonth} 日`;
 }
