@@ -21,7 +21,8 @@ import { mutate } from "../src/engine/mutate";
 import { ServiceError } from "../src/errors";
 import { consoleGateway } from "../src/sms/gateways";
 import { parseJsonText, ROOT_FIELD } from "../src/validation";
-import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createRefusalRecorder } from "../src/http/refusals";
+import { createTestApp, manualClock, ok, sampleForm, type TestApp } from "./app-harness";
 import { wecomCallbacks } from "./fakes/wecom-callbacks";
 
 // WeCom's official vector set A (wecom.md §1.8): the service is configured as that corp.
@@ -234,6 +235,44 @@ describe("nesting depth is bounded before anything recursive runs", () => {
   });
 });
 
+describe("the refusal recorder", () => {
+  test("per source and kind: the first few one by one, the rest in one summary per window; many sources share one", async () => {
+    const clock = manualClock("2026-11-23T02:00:00Z");
+    const refusals = createRefusalRecorder({ db: t.db, clock, log: () => {}, perWindow: 2, windowMs: 60_000, maxSources: 3 });
+    const lastSeq = async () => Number(rowsOf<{ n: number | string | null }>(await t.db.execute(sql`select coalesce(max(seq), 0) as n from audit_log`))[0]!.n);
+    const since = await lastSeq();
+    const entries = async () =>
+      rowsOf<{ source_ip: string | null; details: any }>(
+        await t.db.execute(sql`select source_ip, details from audit_log where action = 'test.refusal' and seq > ${since} order by seq`),
+      );
+    const refuse = (sourceIp: string, code = "bad") => refusals.refused({ action: "test.refusal", channel: "test", sourceIp, code, message: "测试拒绝" });
+
+    for (let i = 0; i < 10; i++) await refuse("10.0.0.1");
+    for (let i = 0; i < 4; i++) await refuse("10.0.0.1", "other");
+    expect((await entries()).length).toBe(4); // 2 of each kind
+    // Five more sources while two windows are open: one gets its own (the third), the other four share one.
+    for (const ip of ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]) for (let i = 0; i < 3; i++) await refuse(ip);
+    const during = await entries();
+    expect(during.length).toBe(4 + 2 + 2); // the shared window audits 2 in all, like one source
+    await refusals.flush();
+    expect((await entries()).length).toBe(during.length); // the window is still open: nothing to summarise yet
+
+    clock.set("2026-11-23T02:01:00Z");
+    await refusals.flush();
+    const summaries = (await entries()).slice(during.length);
+    expect(summaries.map((s) => [s.source_ip, s.details.count, s.details.message])).toEqual([
+      ["10.0.0.1", 8, "该来源 1 分钟内另有 8 次同类请求被拒绝（测试拒绝）"],
+      ["10.0.0.1", 2, "该来源 1 分钟内另有 2 次同类请求被拒绝（测试拒绝）"],
+      ["10.0.0.2", 1, "该来源 1 分钟内另有 1 次同类请求被拒绝（测试拒绝）"],
+      [null, 10, "其他来源 1 分钟内另有 10 次同类请求被拒绝（测试拒绝）"],
+    ]);
+    // A new window starts over, and a flush with nothing counted writes nothing.
+    await refuse("10.0.0.1");
+    await refusals.flush(true);
+    expect((await entries()).length).toBe(during.length + summaries.length + 1);
+  });
+});
+
 describe("a storm of malformed requests", () => {
   test("10,000 malformed requests: no 5xx, and unidentified refusals audited at a bounded rate", { timeout: 600_000 }, async () => {
     const before = await rowCounts();
@@ -307,7 +346,9 @@ describe("a storm of malformed requests", () => {
     t.clock.set(new Date(t.clock.now().getTime() + 61_000).toISOString());
     await http("GET", "/api/me", { user: "yangfan" });
     const summaries = rowsOf<{ action: string; details: any }>(
-      await t.db.execute(sql`select action, details from audit_log where outcome = 'refused' and details->>'message' like '该来源%' order by seq`),
+      await t.db.execute(
+        sql`select action, details from audit_log where outcome = 'refused' and details->>'message' like '该来源%' and seq > ${seqBefore} order by seq`,
+      ),
     );
     expect(summaries.length).toBeGreaterThan(0);
     expect(summaries.length).toBeLessThanOrEqual(5);
