@@ -46,6 +46,7 @@ interface Summary {
 // Distinct sources kept apart at once; beyond that, new sources share one window per kind, so memory and
 // entries stay bounded even when the sources are many (a botnet, IPv6 addresses).
 const OTHER_SOURCES = "\u0002other";
+const RETRY_AFTER_MS = 10_000;
 
 export function createRefusalRecorder(deps: {
   db: Db;
@@ -64,6 +65,8 @@ export function createRefusalRecorder(deps: {
   let pending: Summary[] = [];
   // The earliest end of a window with something counted: until then a flush has nothing to do.
   let nextDue = Infinity;
+  // After a failed write (the database away), requests do not each wait on another try for a while.
+  let retryAfter = 0;
 
   const keyOf = (r: AnonymousRefusal, source: string | null) => `${source ?? ""}\u0001${r.action}\u0001${r.code}`;
 
@@ -131,7 +134,7 @@ export function createRefusalRecorder(deps: {
   async function flush(everything = false) {
     const now = deps.clock.now().getTime();
     if (everything || now >= nextDue) closeWindows(now, everything);
-    if (pending.length === 0) return;
+    if (pending.length === 0 || (!everything && now < retryAfter)) return;
     const taken = pending;
     pending = [];
     try {
@@ -139,6 +142,7 @@ export function createRefusalRecorder(deps: {
     } catch (err) {
       // Kept for the next flush: the counts are the evidence. Bounded, as the windows are.
       pending = [...taken, ...pending].slice(-maxSources);
+      retryAfter = now + RETRY_AFTER_MS;
       deps.log(`拒绝记录汇总写入失败，稍后重试：${describeInternalError(err)}`);
     }
   }
