@@ -3,10 +3,10 @@ import { createMiddleware } from "hono/factory";
 import { authenticateHost } from "../access/hosts";
 import { sendLoginCode, verifyLoginCode, type LoginCodeDeps } from "../access/login-codes";
 import type { ServiceContext } from "../context";
-import { auditRefusal } from "../engine/mutate";
 import { unauthenticated } from "../errors";
 import type { AppDeps } from "./app";
 import { jsonBody, sourceIp } from "./auth";
+import type { RefusalRecorder } from "./refusals";
 import { z } from "zod";
 
 type AccessEnv = { Variables: { ctx: ServiceContext } };
@@ -18,7 +18,7 @@ const anyObject = z.record(z.string(), z.unknown());
  * /access: what a bastion or a VM's PAM stack calls at each login. Authenticated by the host's own
  * credential (`yunshen host add NAME`), never by a person's token.
  */
-export function accessRoutes(deps: AppDeps, login: LoginCodeDeps) {
+export function accessRoutes(deps: AppDeps & { refusals: RefusalRecorder }, login: LoginCodeDeps) {
   const app = new Hono<AccessEnv>();
   app.use(
     createMiddleware<AccessEnv>(async (c, next) => {
@@ -34,9 +34,10 @@ export function accessRoutes(deps: AppDeps, login: LoginCodeDeps) {
       const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
       const host = match ? await authenticateHost(deps.db, match[1]!) : null;
       if (!host) {
-        // A VM that lost its credential, or someone trying credentials: either way it is evidence.
+        // A VM that lost its credential, or someone trying credentials: either way it is evidence, audited
+        // at a bounded rate since nobody is identified (a storm of guesses is counted, not logged one by one).
         const err = unauthenticated("缺少或无效的主机凭据");
-        await auditRefusal(base, { action: "access.authenticate" }, err);
+        await deps.refusals.refused({ action: "access.authenticate", channel: "access", sourceIp: base.sourceIp ?? null, code: err.code, message: err.message });
         c.header("WWW-Authenticate", 'Bearer realm="yunshen-access"');
         throw err;
       }

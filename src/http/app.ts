@@ -23,6 +23,8 @@ import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
+import { inputGuard } from "./input-guard";
+import { createRefusalRecorder, type RefusalRecorder } from "./refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
 
 export interface AppDeps {
@@ -45,6 +47,8 @@ export interface AppDeps {
   onQueued?: () => void;
   /** Login codes for bastions and VMs (/access): the SMS gateway and the key codes are hashed with. */
   access?: LoginCodeDeps;
+  /** Where refusals of unidentified callers are audited, rate-limited; one per app unless given. */
+  refusals?: RefusalRecorder;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -57,6 +61,13 @@ export function createApp(deps: AppDeps) {
   const log = deps.log ?? ((line: string) => console.error(line));
   const app = new Hono<ApiEnv>();
   app.use(secureHeaders());
+  const refusals = deps.refusals ?? createRefusalRecorder({ db: deps.db, clock: deps.clock, log });
+  // Counts of refusals whose window has closed are written on the next request, not left waiting for the next refusal.
+  for (const path of ["/api/*", "/access/*", "/wecom/*"])
+    app.use(path, async (_c, next) => {
+      await refusals.flush();
+      await next();
+    });
 
   app.get("/healthz", async (c) => {
     try {
@@ -76,6 +87,7 @@ export function createApp(deps: AppDeps) {
       onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${MAX_BODY_BYTES / 1024} KB 上限`), 413),
     }),
   );
+  api.use(inputGuard({ body: "json" }));
   api.use(authenticate(deps));
   api.route("/requests", requestRoutes());
   api.route("/directory", directoryRoutes());
@@ -97,13 +109,18 @@ export function createApp(deps: AppDeps) {
         onError: (c) => c.json(errorBody("payload_too_large", "请求体过大"), 413),
       }),
     );
-    access.route("/", accessRoutes(deps, deps.access));
+    access.use(inputGuard({ body: "json" }));
+    access.route("/", accessRoutes({ ...deps, refusals }, deps.access));
     app.route("/access", access);
   }
   if (deps.wecom) {
-    app.route("/wecom/callback", wecomCallbackRoutes({ ...deps, ...deps.wecom, log, onQueued: deps.onQueued }));
+    // The callback checks its input itself, after its own body limit.
+    app.route("/wecom/callback", wecomCallbackRoutes({ ...deps, ...deps.wecom, log, onQueued: deps.onQueued, refusals }));
     const { userIdFromOAuthCode } = deps.wecom;
-    if (userIdFromOAuthCode) app.route("/wecom/requests", wecomPageRoutes({ ...deps, userIdFromOAuthCode, log }));
+    if (userIdFromOAuthCode) {
+      app.use("/wecom/requests/*", inputGuard({ body: "json" }));
+      app.route("/wecom/requests", wecomPageRoutes({ ...deps, userIdFromOAuthCode, log }));
+    }
   }
   else
     app.all("/wecom/callback", (c) =>

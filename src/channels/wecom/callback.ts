@@ -5,15 +5,17 @@ import { and, eq, isNull, ne, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../../db/client";
 import { wecomCards } from "../../../db/schema";
-import { auditAppend } from "../../audit/append";
 import type { WorkCalendar } from "../../calendar";
 import { actOnCard } from "../../chat/card-clicks";
 import { answerChat } from "../../chat/answer";
 import type { Actor, Clock, ServiceContext } from "../../context";
 import { userByWecomId } from "../../directory/queries";
-import { describeInternalError, ServiceError, unprocessable } from "../../errors";
+import { describeInternalError, invalid, ServiceError, unprocessable } from "../../errors";
 import { auditRefusal } from "../../engine/mutate";
 import { sourceIp } from "../../http/auth";
+import { inputGuard } from "../../http/input-guard";
+import type { RefusalRecorder } from "../../http/refusals";
+import { textProblem } from "../../validation";
 import { WecomCryptoError, type WecomCrypto } from "./crypto";
 import { fitText, parseButtonKey } from "./render";
 import { buildWecomXml, parseWecomXml, WecomXmlError, xmlText } from "./xml";
@@ -30,6 +32,8 @@ export interface WecomCallbackDeps {
   onQueued?: () => void;
   /** How long a callback may take before WeCom gets an empty 200 instead of the answer (tests shorten it). */
   replyWithinMs?: number;
+  /** Where refused callbacks are audited, at a bounded rate: before the signature is checked, anyone can send one. */
+  refusals: RefusalRecorder;
 }
 
 // WeCom gives up after 5 s and retries; answer with a margin for the network.
@@ -78,17 +82,9 @@ const REFUSAL_STATUS: Record<number, { status: 400 | 403; code: string; message:
 export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
   const app = new Hono();
 
-  /** A callback we will not act on: a 4xx, nothing changed, and an audit entry saying so. */
+  /** A callback we will not act on: a 4xx, nothing changed, and an audit entry saying so (rate-limited per source). */
   async function refuse(c: Context, status: 400 | 403 | 413, code: string, message: string, details: Record<string, unknown> = {}) {
-    await deps.db.transaction((tx) =>
-      auditAppend(tx, deps.clock.now(), {
-        action: "wecom.callback",
-        outcome: "refused",
-        channel: "wecom",
-        sourceIp: sourceIp(c),
-        details: { code, message, ...details },
-      }),
-    );
+    await deps.refusals.refused({ action: "wecom.callback", channel: "wecom", sourceIp: sourceIp(c), code, message, details });
     return c.json({ error: { code, message } }, status);
   }
 
@@ -106,6 +102,8 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
       onError: (c) => refuse(c, 413, "payload_too_large", `回调报文超过 ${MAX_CALLBACK_BYTES / 1024} KB`),
     }),
   );
+  // Query and envelope: no NUL, control or bidi characters, before the signature check reads them.
+  app.use(inputGuard({ body: "text" }));
 
   app.get("/", async (c) => {
     const query = verifyQuery.safeParse(c.req.query());
@@ -138,6 +136,19 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
     const parsed = inboundMessage.safeParse(flat);
     // Message kinds we do not handle (images, location, entering the app…): acknowledged, nothing to do.
     if (!parsed.success) return c.body(null, 200);
+    // Every field we act on is text we may store or show: the rule of src/validation.ts, checked before anything
+    // reads the directory. Bad text in a typed message is answered in the chat; anywhere else it is a 400 naming
+    // the field. Either way nothing is written: the message is well-formed and signed, only its text is refused.
+    const bad = Object.entries(parsed.data).flatMap(([field, value]) => {
+      const problem = typeof value === "string" ? textProblem(value) : null;
+      return problem ? [[field, problem] as const] : [];
+    });
+    if (bad.length > 0) {
+      const [field, problem] = bad[0]!;
+      if (parsed.data.MsgType === "text" && bad.length === 1 && field === "Content")
+        return sealedText(c, parsed.data.FromUserName, `您发送的消息${problem}，未处理。`, query.data);
+      throw invalid("消息中有不允许的字符", Object.fromEntries(bad.map(([f, p]) => [f, [p]])));
+    }
     return withinWindow(c, answer(c, parsed.data, plain, query.data));
   });
 
@@ -165,6 +176,18 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
     }
   }
 
+  /** A passive reply: a text message to the sender, encrypted. */
+  function sealedText(c: Context, toUser: string, content: string, query: z.output<typeof signedQuery>): Response {
+    const xml = buildWecomXml({
+      ToUserName: toUser,
+      FromUserName: deps.corpId,
+      CreateTime: Math.floor(deps.clock.now().getTime() / 1000),
+      MsgType: "text",
+      Content: fitText(content),
+    });
+    return c.body(deps.crypto.sealReply(xml, query.timestamp, query.nonce), 200, { "content-type": "application/xml" });
+  }
+
   async function answer(
     c: Context,
     message: z.output<typeof inboundMessage>,
@@ -182,16 +205,7 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
       channel: "wecom",
       sourceIp: sourceIp(c),
     };
-    const reply = (content: string) => {
-      const xml = buildWecomXml({
-        ToUserName: message.FromUserName,
-        FromUserName: deps.corpId,
-        CreateTime: Math.floor(deps.clock.now().getTime() / 1000),
-        MsgType: "text",
-        Content: fitText(content),
-      });
-      return c.body(deps.crypto.sealReply(xml, query.timestamp, query.nonce), 200, { "content-type": "application/xml" });
-    };
+    const reply = (content: string) => sealedText(c, message.FromUserName, content, query);
 
     if (message.MsgType === "text") {
       if (!actor) return reply("您还不在云审通讯录中，请联系管理员导入后再试");
