@@ -1,8 +1,34 @@
 import { z } from "zod";
 import { invalid, type FieldErrors } from "./errors";
 
-// Users read zod's messages: Simplified Chinese for every schema of the service.
+// Users read zod's messages: Simplified Chinese for every schema of the service. The locale's wording reads
+// like a parser ("无效输入：期望 int，实际接收 数字"), so the messages people meet most say what to write instead.
+const TYPE_NAMES: Record<string, string> = {
+  int: "整数",
+  number: "数字",
+  bigint: "整数",
+  string: "文字",
+  boolean: "true 或 false",
+  array: "列表（数组）",
+  object: "对象（{…}）",
+  date: "日期",
+};
+const shown = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
 z.config(z.locales.zhCN());
+z.config({
+  customError: (issue) => {
+    if (issue.code === "invalid_type") {
+      if (issue.input === undefined) return "必填";
+      const name = TYPE_NAMES[issue.expected];
+      return name ? `应为${name}` : undefined;
+    }
+    if (issue.code === "invalid_union" && "options" in issue && Array.isArray(issue.options) && issue.options.length > 0)
+      return `应为以下之一：${issue.options.map(shown).join("、")}`;
+    if (issue.code === "invalid_value")
+      return issue.values.length === 1 ? `应为 ${shown(issue.values[0])}` : `应为以下之一：${issue.values.map(shown).join("、")}`;
+    return undefined;
+  },
+});
 
 /** The name the whole input goes by in a fields map. */
 export const ROOT_FIELD = "(根)";

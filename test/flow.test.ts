@@ -460,6 +460,18 @@ describe("input at the boundary", () => {
   });
   afterAll(() => t.close());
 
+  test("field errors say what to write, in words, not the parser's (期望 int，实际接收 数字)", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    const unknown = await t.call("zhangwei", "POST", `/api/requests/${id}/actions`, { action: "aprove" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.fields.action[0]).toMatch(/^应为以下之一：approve、confirm、reject、return、fail、transfer、comment、/);
+    const days = await t.call("zhangwei", "POST", `/api/requests/${id}/actions`, { action: "extend", days: 1.5 });
+    expect(days.body.error.fields).toEqual({ days: ["应为整数"], reason: ["必填"] });
+    const form = sampleForm();
+    form.systemName = 42;
+    expect((await t.submit("yangfan", form)).body.error.fields["form.systemName"]).toEqual(["应为文字"]);
+  });
+
   test("malformed, unauthenticated, oversized and unknown input gets JSON errors and writes nothing", async () => {
     const count = async () => (await t.db.select({ n: sql<number>`count(*)::int` }).from(auditLog))[0]!.n;
     const before = await count();
