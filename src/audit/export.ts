@@ -123,6 +123,10 @@ export async function* readAuditExport(path: string, batchSize = 5000): AsyncGen
         page = [];
       }
     }
+  } catch (err) {
+    // A read failing part-way (a directory, a disk error) is named like a file that would not open.
+    if (err instanceof ServiceError) throw err;
+    throw new ServiceError("invalid_input", `无法读取导出文件 ${path}`, 400);
   } finally {
     lines.close();
     input.destroy();
