@@ -343,7 +343,14 @@ function reportVerify(result: AuditVerifyResult, used: { keyFile: string | null;
     return 1;
   }
   io.out(`审计日志完整：${result.count} 条记录，哈希链校验通过\n`);
-  const before = result.unsignedBefore > 0 ? `；签名启用前的 ${result.unsignedBefore} 条由其后的签名或锚点担保` : "";
+  // The unsigned entries come first (1..unsignedBefore): a signed entry or an anchor after them vouches for them.
+  const vouched = result.signed > 0 || (result.lastAnchor?.seq ?? 0) >= result.unsignedBefore;
+  const before =
+    result.unsignedBefore === 0
+      ? ""
+      : vouched
+        ? `；签名启用前的 ${result.unsignedBefore} 条由其后的签名或锚点担保`
+        : `；另有 ${result.unsignedBefore} 条没有签名，也没有锚点为它们担保：请运行 yunshen audit anchor`;
   io.out(
     result.signaturesChecked
       ? `签名：${result.signed} 条全部有效（公钥 ${used.keyFile}）${before}\n`
