@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { z } from "zod";
 import type { Clock } from "./context";
 import { aliyunGateway } from "./sms/aliyun";
@@ -58,6 +59,10 @@ const configSchema = z
   // 32 bytes as 64 hex digits. Without it a random key lives in memory: codes then die with the process,
   // which is fine for one instance; replicas must share it.
   ACCESS_CODE_KEY: optional(z.string().regex(/^[0-9a-fA-F]{64}$/, "应为 64 位十六进制（32 字节）")),
+  // The audit log's signing key and the anchors of its head: outside the database (auditFiles() has the defaults).
+  AUDIT_SIGNING_KEY_FILE: optional(z.string().min(1)),
+  AUDIT_ANCHOR_FILE: optional(z.string().min(1)),
+  AUDIT_ANCHOR_INTERVAL_MS: z.coerce.number().int().min(1000).max(7 * 24 * 3_600_000).default(3_600_000),
 })
   .superRefine((config, ctx) => {
     // Settings that only make sense together: once one is set, each missing one is named.
@@ -117,6 +122,14 @@ export function cloudCapacity(config: Config): CloudCapacity | null {
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return parseInput(configSchema, env, "环境变量配置有误");
+}
+
+/** Where the audit signing key and the anchor file are: AUDIT_SIGNING_KEY_FILE, AUDIT_ANCHOR_FILE, or in DATA_DIR. */
+export function auditFiles(config: Config): { signingKey: string; anchors: string } {
+  return {
+    signingKey: config.AUDIT_SIGNING_KEY_FILE ?? join(config.DATA_DIR, "audit-signing-key.pem"),
+    anchors: config.AUDIT_ANCHOR_FILE ?? join(config.DATA_DIR, "audit-anchors.jsonl"),
+  };
 }
 
 /** The SMS gateway login codes go through, retried once when the first attempt certainly sent nothing. */

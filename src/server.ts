@@ -2,7 +2,9 @@ import { serve } from "@hono/node-server";
 import { keepStatisticsFresh, migrateDatabase, openDatabase } from "../db/client";
 import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
-import { accessKeys, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
+import { auditAnchorSchedule } from "./audit/anchor";
+import { openAuditSigner, signingDb } from "./audit/signing";
+import { accessKeys, auditFiles, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
 import { systemClock } from "./context";
 import { ServiceError } from "./errors";
 import { createApp } from "./http/app";
@@ -16,6 +18,10 @@ async function main() {
   try {
     await migrateDatabase(database, { url: config.DATABASE_URL });
     const statistics = keepStatisticsFresh(database, 3_600_000, (line) => console.error(line));
+    // Every audit entry the service appends is signed: everything below gets the signing Db.
+    const auditKeys = auditFiles(config);
+    const auditSigner = await openAuditSigner({ file: auditKeys.signingKey, db: database.db, log: (line) => console.log(line) });
+    database.db = signingDb(database.db, auditSigner);
     const calendars = await calendarStore(database.db);
     const wecomSettings = wecomConfig(config);
     const log = (line: string) => console.error(line);
@@ -49,6 +55,13 @@ async function main() {
         sender: wecom?.sender ?? consoleSender(),
         capacity,
         log,
+        anchorAudit: auditAnchorSchedule({
+          db: database.db,
+          signer: auditSigner,
+          file: auditKeys.anchors,
+          clock: systemClock,
+          intervalMs: config.AUDIT_ANCHOR_INTERVAL_MS,
+        }),
       },
       config.JOB_INTERVAL_MS,
     );

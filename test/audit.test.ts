@@ -5,7 +5,8 @@ import { auditLog } from "../db/schema";
 import { auditEntryHash } from "../src/audit/append";
 import { canonicalJson, sha256Hex } from "../src/audit/canonical";
 import { auditAppend, exportAudit, verifyAuditChain, type AuditInput } from "../src/audit/index";
-import { createTestDatabase } from "./harness";
+import { ephemeralAuditSigner, verifyAuditSignature } from "../src/audit/signing";
+import { createTestDatabase, testAuditSigner } from "./harness";
 
 const FIELDS = [
   "seq",
@@ -21,7 +22,23 @@ const FIELDS = [
   "details",
   "prevHash",
   "hash",
+  "sig",
 ];
+
+/** An intact log of `count` entries, all signed, checked without a public key or anchors unless `more` says so. */
+const intact = (count: number, more: Record<string, unknown> = {}) => ({
+  ok: true,
+  count,
+  signed: count,
+  unsignedBefore: 0,
+  signaturesChecked: false,
+  anchors: 0,
+  lastAnchor: null,
+  ...more,
+});
+
+/** A log found wrong at one place only. */
+const broken = (count: number, seq: number, reason: string) => ({ ok: false, count, firstBad: { seq, reason }, findings: [{ seq, reason }] });
 
 const T0 = Date.UTC(2025, 2, 3, 1, 0, 0);
 
@@ -119,21 +136,21 @@ describe("a whole chain", () => {
   afterAll(() => database.close());
 
   it("verifies an empty log with count 0", async () => {
-    expect(await verifyAuditChain(database.db)).toEqual({ ok: true, count: 0 });
+    expect(await verifyAuditChain(database.db)).toEqual(intact(0));
   });
 
   it("verifies every entry, page by page, reporting progress against one total", async () => {
     await appendEntries(database, 1, 12);
     const progress: [number, number][] = [];
     const result = await verifyAuditChain(database.db, { batchSize: 5, onProgress: (c, t) => progress.push([c, t]) });
-    expect(result).toEqual({ ok: true, count: 12 });
+    expect(result).toEqual(intact(12));
     expect(progress).toEqual([
       [5, 12],
       [10, 12],
       [12, 12],
     ]);
     // A batch that divides the log exactly still ends cleanly.
-    expect(await verifyAuditChain(database.db, { batchSize: 4 })).toEqual({ ok: true, count: 12 });
+    expect(await verifyAuditChain(database.db, { batchSize: 4 })).toEqual(intact(12));
   });
 
   it("refuses UPDATE, DELETE and TRUNCATE and keeps the rows", async () => {
@@ -146,7 +163,7 @@ describe("a whole chain", () => {
     );
     expect(await refusal(database.db.execute(sql`truncate audit_log`))).toMatch(/append-only: TRUNCATE refused/);
     expect(await rowAt(database, 2)).toEqual(before);
-    expect(await verifyAuditChain(database.db)).toEqual({ ok: true, count: 12 });
+    expect(await verifyAuditChain(database.db)).toEqual(intact(12));
   });
 });
 
@@ -155,25 +172,21 @@ describe("tampering behind the service's back", () => {
     const result = await scenario(9, async ({ db }) => {
       await db.update(auditLog).set({ outcome: "ok", action: "request.withdraw" }).where(eq(auditLog.seq, 5));
     });
-    expect(result).toEqual({
-      ok: false,
-      count: 4,
-      firstBad: { seq: 5, reason: "第 5 条记录的内容与其哈希不符（被修改）" },
-    });
+    expect(result).toEqual(broken(4, 5, "第 5 条记录的内容与其哈希不符（被修改）"));
   });
 
   it("names the seq of a deleted entry", async () => {
     const result = await scenario(9, async ({ db }) => {
       await db.delete(auditLog).where(eq(auditLog.seq, 5));
     });
-    expect(result).toEqual({ ok: false, count: 4, firstBad: { seq: 5, reason: "第 5 条记录缺失（被删除）" } });
+    expect(result).toEqual(broken(4, 5, "第 5 条记录缺失（被删除）"));
   });
 
   it("names seq 1 when the first entry was deleted", async () => {
     const result = await scenario(4, async ({ db }) => {
       await db.delete(auditLog).where(eq(auditLog.seq, 1));
     });
-    expect(result).toEqual({ ok: false, count: 0, firstBad: { seq: 1, reason: "第 1 条记录缺失（被删除）" } });
+    expect(result).toEqual(broken(0, 1, "第 1 条记录缺失（被删除）"));
   });
 
   it("finds two swapped entries at the first of them", async () => {
@@ -183,11 +196,7 @@ describe("tampering behind the service's back", () => {
       await database.db.update(auditLog).set({ ...five, seq: 4 }).where(eq(auditLog.seq, 4));
       await database.db.update(auditLog).set({ ...four, seq: 5 }).where(eq(auditLog.seq, 5));
     });
-    expect(result).toEqual({
-      ok: false,
-      count: 3,
-      firstBad: { seq: 4, reason: "第 4 条记录的前序哈希与第 3 条不符（顺序被改动或被插入）" },
-    });
+    expect(result).toEqual(broken(3, 4, "第 4 条记录的前序哈希与第 3 条不符（顺序被改动或被插入）"));
   });
 
   it("catches a forger who rehashes the changed entry at the next one", async () => {
@@ -199,11 +208,7 @@ describe("tampering behind the service's back", () => {
         .set({ details: forged.details, hash: auditEntryHash(forged) })
         .where(eq(auditLog.seq, 5));
     });
-    expect(result).toEqual({
-      ok: false,
-      count: 5,
-      firstBad: { seq: 6, reason: "第 6 条记录的前序哈希与第 5 条不符（顺序被改动或被插入）" },
-    });
+    expect(result).toEqual(broken(5, 6, "第 6 条记录的前序哈希与第 5 条不符（顺序被改动或被插入）"));
   });
 
   it("catches an entry inserted by renumbering the ones after it", async () => {
@@ -217,11 +222,7 @@ describe("tampering behind the service's back", () => {
       await db.insert(auditLog).values({ ...body, hash: auditEntryHash(body) });
     });
     // The forged 5 links to 4 correctly; the old 5, now 6, still points at 4.
-    expect(result).toEqual({
-      ok: false,
-      count: 5,
-      firstBad: { seq: 6, reason: "第 6 条记录的前序哈希与第 5 条不符（顺序被改动或被插入）" },
-    });
+    expect(result).toEqual(broken(5, 6, "第 6 条记录的前序哈希与第 5 条不符（顺序被改动或被插入）"));
   });
 
   it("sees a row forged below seq 1, which a scan starting after 0 would skip", async () => {
@@ -230,18 +231,67 @@ describe("tampering behind the service's back", () => {
       const body = { ...first, seq: 0 };
       await database.db.insert(auditLog).values({ ...body, hash: auditEntryHash(body) });
     });
-    expect(result).toEqual({
-      ok: false,
-      count: 0,
-      firstBad: { seq: 0, reason: "第 0 条记录的序号无效，序号应从 1 开始（疑为伪造插入）" },
-    });
+    expect(result).toEqual(broken(0, 0, "第 0 条记录的序号无效，序号应从 1 开始（疑为伪造插入）"));
   });
 
-  it("cannot see a removed tail: that needs the head hash kept elsewhere", async () => {
+  it("cannot see a removed tail from the chain alone: that needs an anchor (audit-forgery.test.ts)", async () => {
     const result = await scenario(9, async ({ db }) => {
       await db.execute(sql`delete from audit_log where seq > 7`);
     });
-    expect(result).toEqual({ ok: true, count: 7 });
+    expect(result).toEqual(intact(7));
+  });
+});
+
+describe("signatures", () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.close());
+
+  it("signs every entry appended through the service's Db, savepoints included, over its hash", async () => {
+    await appendEntries(database, 1, 3);
+    // The job runner fires timers inside savepoints (tx.transaction): those entries are signed too.
+    await database.db.transaction((tx) => tx.transaction((sp) => auditAppend(sp, new Date(T0 + 4 * 60_000), entry(4))));
+    const rows = await database.db.select().from(auditLog).orderBy(asc(auditLog.seq));
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(verifyAuditSignature(testAuditSigner.publicKey, row.hash, row.sig!)).toBe(true);
+    expect(await verifyAuditChain(database.db, { publicKey: testAuditSigner.publicKey })).toEqual(
+      intact(4, { signaturesChecked: true }),
+    );
+  });
+
+  it("names the first entry when the public key is not the signer's", async () => {
+    const other = ephemeralAuditSigner();
+    expect(await verifyAuditChain(database.db, { publicKey: other.publicKey })).toEqual(
+      broken(0, 1, "第 1 条记录的签名无效（记录被改动后重算了哈希，或签名被改动，或公钥不是本服务的）"),
+    );
+  });
+
+  it("names an entry a caller without the signer appended after signed ones", async () => {
+    // A raw transaction, not one opened through signingDb: what a forger's own connection (or a code path the
+    // service forgot to give the signer) would write.
+    const raw = Object.getPrototypeOf(database.db) as Database["db"];
+    await raw.transaction((tx) => auditAppend(tx, new Date(T0 + 5 * 60_000), entry(5)));
+    expect(await verifyAuditChain(database.db)).toEqual(
+      broken(4, 5, "第 5 条记录没有签名，而它之前已有签名记录或锚点（疑为伪造追加，或签名被删除）"),
+    );
+  });
+});
+
+describe("entries written before signing began", () => {
+  it("are accepted while a signed entry after them vouches for them", async () => {
+    const database = await createTestDatabase();
+    try {
+      const raw = Object.getPrototypeOf(database.db) as Database["db"];
+      for (let i = 1; i <= 3; i++) await raw.transaction((tx) => auditAppend(tx, new Date(T0 + i * 60_000), entry(i)));
+      await appendEntries(database, 4, 5);
+      expect(await verifyAuditChain(database.db, { publicKey: testAuditSigner.publicKey })).toEqual(
+        intact(5, { signed: 2, unsignedBefore: 3, signaturesChecked: true }),
+      );
+    } finally {
+      await database.close();
+    }
   });
 });
 
@@ -264,7 +314,7 @@ describe("concurrent appends", () => {
       .orderBy(asc(auditLog.seq));
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(new Set(rows.map((r) => r.prevHash)).size).toBe(50);
-    expect(await verifyAuditChain(database.db)).toEqual({ ok: true, count: 50 });
+    expect(await verifyAuditChain(database.db)).toEqual(intact(50));
   });
 
   it("a verification stops at the head it found, while appends go on", async () => {
@@ -278,13 +328,13 @@ describe("concurrent appends", () => {
       },
     });
     await appending;
-    expect(result).toEqual({ ok: true, count: 50 });
+    expect(result).toEqual(intact(50));
     expect(progress).toEqual([
       [20, 50],
       [40, 50],
       [50, 50],
     ]);
-    expect(await verifyAuditChain(database.db)).toEqual({ ok: true, count: 51 });
+    expect(await verifyAuditChain(database.db)).toEqual(intact(51));
   });
 });
 
@@ -322,8 +372,9 @@ describe("export", () => {
       expect(Object.keys(record)).toEqual(FIELDS);
       expect(record.seq).toBe(i + 1);
       expect(record.at).toBe(new Date(T0 + (i + 1) * 60_000).toISOString());
-      const { hash, ...body } = record;
+      const { hash, sig, ...body } = record;
       expect(sha256Hex(canonicalJson(body))).toBe(hash);
+      expect(verifyAuditSignature(testAuditSigner.publicKey, hash as string, sig as string)).toBe(true);
     }
     expect(records[2]!.details).toEqual(TRICKY_DETAILS);
     expect(records[4]).toMatchObject({ actorId: null, sourceIp: "10.0.0.8", stage: null });
@@ -338,7 +389,7 @@ describe("export", () => {
     const [header, ...rows] = parseCsv(text.slice(1));
     expect(header).toEqual(FIELDS);
     expect(rows).toHaveLength(7);
-    expect(rows.every((row) => row.length === 13)).toBe(true);
+    expect(rows.every((row) => row.length === 14)).toBe(true);
     expect(text).toContain(`"县级审核,""加急""\r\n第二轮"`);
     expect(rows[2]![6]).toBe(TRICKY_STAGE);
     expect(JSON.parse(rows[2]![10]!)).toEqual(TRICKY_DETAILS);

@@ -258,9 +258,11 @@ describe("yunshen database commands", () => {
   test("audit verify passes and prints the number of entries", { timeout: DB_TIMEOUT }, async () => {
     const r = await cli(["audit", "verify"], env);
     expect(r).toMatchObject({ code: 0, err: "" });
-    const m = /^审计日志完整：(\d+) 条记录，哈希链校验通过\n$/.exec(r.out);
+    const m = /^审计日志完整：(\d+) 条记录，哈希链校验通过\n/.exec(r.out);
     expect(m).not.toBeNull();
     auditCount = Number(m![1]);
+    // Every command signed what it appended, with the key it created in DATA_DIR.
+    expect(r.out).toContain(`签名：${auditCount} 条全部有效`);
     // demo (import + a token per demo user), two successful imports, token create and revoke; the refused import left none.
     expect(auditCount).toBe(1 + DEMO_TOKEN_USERS.length + 2 + 2);
   });
@@ -299,7 +301,7 @@ describe("yunshen database commands", () => {
     const bytes = readFileSync(output);
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const text = bytes.toString("utf8");
-    expect(text.startsWith("\uFEFFseq,at,actorId,actorRole,action,requestId,stage,outcome,channel,sourceIp,details,prevHash,hash\r\n")).toBe(true);
+    expect(text.startsWith("\uFEFFseq,at,actorId,actorRole,action,requestId,stage,outcome,channel,sourceIp,details,prevHash,hash,sig\r\n")).toBe(true);
     const records = text.slice(1).split("\r\n");
     expect(records.at(-1)).toBe("");
     expect(records).toHaveLength(auditCount + 2);

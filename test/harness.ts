@@ -5,7 +5,11 @@ import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { createScratchDatabase } from "../db/scratch";
 
 export { createScratchDatabase };
+import { ephemeralAuditSigner, signingDb } from "../src/audit/signing";
 import { runCli } from "../src/cli";
+
+/** This run's audit signing key, in memory only (a PEM private key is never committed): every test database signs with it. */
+export const testAuditSigner = ephemeralAuditSigner();
 
 /**
  * A database of this test file's own: a copy of the migrated PGlite template, or, when TEST_DATABASE_URL is
@@ -19,6 +23,7 @@ export async function createTestDatabase(): Promise<Database & { url?: string }>
     await migrateDatabase(database, { url: scratch.url });
     return {
       ...database,
+      db: signingDb(database.db, testAuditSigner),
       url: scratch.url,
       async close() {
         await database.close();
@@ -29,7 +34,8 @@ export async function createTestDatabase(): Promise<Database & { url?: string }>
   const { PGlite } = await import("@electric-sql/pglite");
   const template = readFileSync(inject("pgliteTemplate"));
   const pglite = await PGlite.create({ loadDataDir: new Blob([template]) });
-  return openDatabase({ pglite });
+  const database = await openDatabase({ pglite });
+  return { ...database, db: signingDb(database.db, testAuditSigner) };
 }
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
 import { canonicalJson, GENESIS_HASH, sha256Hex } from "./canonical";
+import { auditSignerOf } from "./signing";
 
 export interface AuditInput {
   actorId?: string | null;
@@ -47,6 +48,7 @@ export function auditEntryHash(entry: Omit<AuditRecord, "hash">): string {
  * with the change they describe. The chain lock is held from here to commit, so call it last in the
  * transaction, after the caller's row locks: lock order stays "request rows, then the chain", and the
  * section every writer must pass through one at a time stays short.
+ * Entries are signed when the transaction was opened through signingDb (the service and the CLI always do).
  */
 export async function auditAppendMany(tx: Db, entries: { at: Date; input: AuditInput }[]): Promise<AuditRecord[]> {
   if (entries.length === 0) return [];
@@ -56,6 +58,7 @@ export async function auditAppendMany(tx: Db, entries: { at: Date; input: AuditI
   );
   let seq = last ? Number(last.seq) : 0;
   let prevHash = last?.hash ?? GENESIS_HASH;
+  const signer = auditSignerOf(tx);
   const records = entries.map(({ at, input }) => {
     const body: Omit<AuditRecord, "hash"> = {
       seq: ++seq,
@@ -71,7 +74,8 @@ export async function auditAppendMany(tx: Db, entries: { at: Date; input: AuditI
       details: input.details ?? {},
       prevHash,
     };
-    const record: AuditRecord = { ...body, hash: auditEntryHash(body) };
+    const hash = auditEntryHash(body);
+    const record: AuditRecord = { ...body, hash, sig: signer ? signer.sign(hash) : null };
     prevHash = record.hash;
     return record;
   });

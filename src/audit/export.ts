@@ -1,5 +1,9 @@
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { z } from "zod";
 import type { Db } from "../../db/client";
 import { BOM, csvRow } from "../csv";
+import { ServiceError } from "../errors";
 import type { AuditRecord } from "./append";
 import { auditExtent, auditPages, type AuditScanOptions } from "./verify";
 
@@ -17,13 +21,14 @@ const FIELDS = [
   "details",
   "prevHash",
   "hash",
+  "sig",
 ] as const;
-
 
 /**
  * Writes the whole log in seq order, one chunk per batch, and returns the number of entries written.
- * A jsonl line holds exactly the hashed fields, so sha256(canonicalJson(line without hash)) = hash and the
- * export can be checked without this service.
+ * A jsonl line holds the hashed fields, the hash and the signature, so sha256(canonicalJson(line without hash
+ * and sig)) = hash, the signature checks against the public key, and the export can be verified without this
+ * service (`yunshen audit verify --export`, or openssl and sha256sum: README "Audit log").
  */
 export async function exportAudit(
   db: Db,
@@ -58,6 +63,7 @@ function exported(entry: AuditRecord): Record<(typeof FIELDS)[number], unknown> 
     details: entry.details,
     prevHash: entry.prevHash,
     hash: entry.hash,
+    sig: entry.sig ?? null,
   };
 }
 
@@ -68,4 +74,62 @@ function jsonLine(entry: AuditRecord): string {
 function csvLine(entry: AuditRecord): string {
   const fields = exported(entry);
   return csvRow(FIELDS.map((name) => fields[name]));
+}
+
+const exportedLine = z.object({
+  seq: z.number().int(),
+  at: z.string().refine((at) => !Number.isNaN(Date.parse(at))),
+  actorId: z.string().nullable(),
+  actorRole: z.string().nullable(),
+  action: z.string(),
+  requestId: z.number().int().nullable(),
+  stage: z.string().nullable(),
+  outcome: z.enum(["ok", "refused"]),
+  channel: z.string(),
+  sourceIp: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+  sig: z.string().nullable().optional(),
+});
+
+/** The entries of a jsonl export, in the file's order, one batch at a time; a line that is not an entry is named. */
+export async function* readAuditExport(path: string, batchSize = 5000): AsyncGenerator<AuditRecord[]> {
+  const input = createReadStream(path, { encoding: "utf8" });
+  const opened = new Promise<void>((resolve, reject) => {
+    input.once("open", () => resolve());
+    input.once("error", () => reject(new ServiceError("invalid_input", `无法读取导出文件 ${path}`, 400)));
+  });
+  await opened;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let page: AuditRecord[] = [];
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (line.trim() === "") continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = null;
+      }
+      const result = exportedLine.safeParse(parsed);
+      if (!result.success)
+        throw new ServiceError("invalid_input", `导出文件 ${path} 第 ${lineNo} 行不是审计记录（应为 audit export --format jsonl 的一行）`, 400);
+      page.push({ ...result.data, at: new Date(result.data.at) });
+      if (page.length >= batchSize) {
+        yield page;
+        page = [];
+      }
+    }
+  } catch (err) {
+    // A read failing part-way (a directory, a disk error) is named like a file that would not open.
+    if (err instanceof ServiceError) throw err;
+    throw new ServiceError("invalid_input", `无法读取导出文件 ${path}`, 400);
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+  if (page.length > 0) yield page;
 }

@@ -1,16 +1,43 @@
+import type { KeyObject } from "node:crypto";
 import { asc, count, gt, max } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
+import { anchorMessage, type AuditAnchor } from "./anchor";
 import { auditEntryHash, type AuditRecord } from "./append";
 import { GENESIS_HASH } from "./canonical";
+import { verifyAuditSignature } from "./signing";
+
+/** One thing found wrong: the seq it concerns and, in plain Chinese, which check failed and what it means. */
+export interface AuditFinding {
+  seq: number;
+  reason: string;
+}
 
 export type AuditVerifyResult =
-  | { ok: true; count: number }
-  | { ok: false; count: number; firstBad: { seq: number; reason: string } };
+  | {
+      ok: true;
+      count: number;
+      /** Entries carrying a signature (all checked when a public key was given). */
+      signed: number;
+      /** Unsigned entries from before signing began, vouched for by the first signed entry or anchor after them. */
+      unsignedBefore: number;
+      signaturesChecked: boolean;
+      /** Anchors the log was checked against, and the latest of them. */
+      anchors: number;
+      lastAnchor: { seq: number; at: string } | null;
+    }
+  | { ok: false; count: number; firstBad: AuditFinding; findings: AuditFinding[] };
 
 export interface AuditScanOptions {
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface AuditVerifyOptions extends AuditScanOptions {
+  /** The signing key's public half. Without it signatures are not checked (only that none is missing). */
+  publicKey?: KeyObject | null;
+  /** Checkpoints of the head kept outside the database; `line` is where each was read, to name it. */
+  anchors?: (AuditAnchor & { line?: number })[];
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
@@ -64,32 +91,90 @@ export async function* auditPages(
   }
 }
 
-/**
- * Walks the whole chain in seq order. `count` is the number of entries found intact before the first break
- * (all of them when ok). A removed tail cannot be seen from the chain alone: compare the head with a copy
- * kept elsewhere for that.
- */
-export async function verifyAuditChain(db: Db, opts: AuditScanOptions = {}): Promise<AuditVerifyResult> {
+/** Walks the whole chain in the database: see verifyAuditEntries. */
+export async function verifyAuditChain(db: Db, opts: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
   const { total, lastSeq } = await auditExtent(db);
+  return verifyAuditEntries(auditPages(db, lastSeq, opts.batchSize), total, opts);
+}
+
+type Anchor = AuditAnchor & { line?: number };
+
+const anchorName = (a: Anchor) => `${a.line ? `锚点文件第 ${a.line} 行的` : ""}锚点（${a.at}）`;
+
+/**
+ * Checks entries in seq order, from the database or an export: the hash chain; every signature (with a public
+ * key); that no entry after the first signed one (or after the first anchor) lacks one; and the log against
+ * every anchor: the entry at anchor.seq has anchor.hash, and the log is not shorter than the latest anchor.
+ * The walk stops at the first entry found wrong, since nothing after it can be trusted; `count` is the number of
+ * entries found intact before it (all of them when ok).
+ */
+export async function verifyAuditEntries(
+  pages: AsyncIterable<AuditRecord[]>,
+  total: number,
+  opts: AuditVerifyOptions = {},
+): Promise<AuditVerifyResult> {
+  const publicKey = opts.publicKey ?? null;
+  const findings: AuditFinding[] = [];
+  // An anchor whose own signature fails vouches for nothing: it is named and set aside.
+  const anchors: Anchor[] = [];
+  for (const anchor of opts.anchors ?? []) {
+    if (publicKey && !verifyAuditSignature(publicKey, anchorMessage(anchor), anchor.sig))
+      findings.push({ seq: anchor.seq, reason: `${anchorName(anchor)}签名无效（锚点被伪造或改动）` });
+    else anchors.push(anchor);
+  }
+  const anchorsAt = new Map<number, Anchor[]>();
+  for (const anchor of anchors) anchorsAt.set(anchor.seq, [...(anchorsAt.get(anchor.seq) ?? []), anchor]);
+  // Anchors exist only since signing does: every entry after the first anchored one must be signed.
+  const firstAnchorSeq = anchors.reduce((min, a) => Math.min(min, a.seq), Number.POSITIVE_INFINITY);
+
   let prevSeq = 0;
   let prevHash = GENESIS_HASH;
   let checked = 0;
-  for await (const page of auditPages(db, lastSeq, opts.batchSize)) {
+  let signed = 0;
+  let unsignedBefore = 0;
+  let stopped: AuditFinding | null = null;
+  scan: for await (const page of pages) {
     for (const entry of page) {
-      const firstBad = findFault(entry, prevSeq, prevHash);
-      if (firstBad) return { ok: false, count: checked, firstBad };
+      stopped =
+        findFault(entry, prevSeq, prevHash) ??
+        signatureFault(entry, publicKey, signed > 0 || entry.seq > firstAnchorSeq) ??
+        anchorFault(entry, anchorsAt.get(entry.seq));
+      if (stopped) break scan;
+      if (entry.sig) signed++;
+      else unsignedBefore++;
       prevSeq = entry.seq;
       prevHash = entry.hash;
       checked++;
     }
     opts.onProgress?.(checked, total);
   }
-  return { ok: true, count: checked };
+  if (stopped) findings.unshift(stopped);
+  else {
+    const latest = anchors.reduce<Anchor | null>((last, a) => (!last || a.seq > last.seq ? a : last), null);
+    if (latest && latest.seq > prevSeq)
+      findings.push({
+        seq: prevSeq + 1,
+        reason:
+          `审计日志被截断：${anchorName(latest)}记录日志当时已有 ${latest.seq} 条，现在只有 ${prevSeq} 条` +
+          `（第 ${prevSeq + 1} 至 ${latest.seq} 条被删除）`,
+      });
+  }
+  if (findings.length > 0) return { ok: false, count: checked, firstBad: findings[0]!, findings };
+  const lastAnchor = anchors.reduce<Anchor | null>((last, a) => (!last || a.seq > last.seq ? a : last), null);
+  return {
+    ok: true,
+    count: checked,
+    signed,
+    unsignedBefore,
+    signaturesChecked: publicKey !== null,
+    anchors: anchors.length,
+    lastAnchor: lastAnchor ? { seq: lastAnchor.seq, at: lastAnchor.at } : null,
+  };
 }
 
 // Order of the checks: a gap first (the missing seq is the finding), then the link to the previous entry
 // (a reordered entry is reported as such, not merely as modified), then the entry's own content.
-function findFault(entry: AuditRecord, prevSeq: number, prevHash: string): { seq: number; reason: string } | null {
+function findFault(entry: AuditRecord, prevSeq: number, prevHash: string): AuditFinding | null {
   const expected = prevSeq + 1;
   if (entry.seq > expected) return { seq: expected, reason: `第 ${expected} 条记录缺失（被删除）` };
   if (entry.seq < expected) {
@@ -105,4 +190,22 @@ function findFault(entry: AuditRecord, prevSeq: number, prevHash: string): { seq
   const { hash, ...body } = entry;
   if (auditEntryHash(body) !== hash) return { seq: entry.seq, reason: `第 ${entry.seq} 条记录的内容与其哈希不符（被修改）` };
   return null;
+}
+
+// A hash anyone can recompute; a signature only the key's holder can make. So a rewrite that recomputed the
+// hashes shows here, at the first entry it touched.
+function signatureFault(entry: AuditRecord, publicKey: KeyObject | null, mustBeSigned: boolean): AuditFinding | null {
+  if (!entry.sig) {
+    if (!mustBeSigned) return null;
+    return { seq: entry.seq, reason: `第 ${entry.seq} 条记录没有签名，而它之前已有签名记录或锚点（疑为伪造追加，或签名被删除）` };
+  }
+  if (publicKey && !verifyAuditSignature(publicKey, entry.hash, entry.sig))
+    return { seq: entry.seq, reason: `第 ${entry.seq} 条记录的签名无效（记录被改动后重算了哈希，或签名被改动，或公钥不是本服务的）` };
+  return null;
+}
+
+function anchorFault(entry: AuditRecord, anchors: Anchor[] | undefined): AuditFinding | null {
+  const other = anchors?.find((a) => a.hash !== entry.hash);
+  if (!other) return null;
+  return { seq: entry.seq, reason: `第 ${entry.seq} 条记录的哈希与${anchorName(other)}不符（该条或它之前的记录被改写）` };
 }

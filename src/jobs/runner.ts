@@ -41,6 +41,8 @@ export interface JobDeps {
   /** The cloud's total capacity, when configured: 001 第十九条's alert at 70% of it allocated. */
   capacity?: CloudCapacity | null;
   log?: (line: string) => void;
+  /** Anchors the audit chain's head outside the database when due (src/audit/anchor.ts auditAnchorSchedule). */
+  anchorAudit?: () => Promise<unknown>;
 }
 
 const consoleLog = (line: string) => console.error(line);
@@ -102,6 +104,7 @@ export async function runJobsOnce(deps: JobDeps) {
   await run("月度结算单", () => draftMonthlyStatement(ctx));
   await run("月度报告", () => sendMonthlyReport(ctx));
   await run("消息通道维护", async () => deps.sender.upkeep?.());
+  if (deps.anchorAudit) await run("审计日志锚点", deps.anchorAudit);
   return { fired, sent: await drainOutbox(deps) };
 }
 
