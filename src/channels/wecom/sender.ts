@@ -17,8 +17,8 @@ const REISSUED = "（卡片超过 20 小时未处理，已重新发送）";
  * Every message goes with WeCom's duplicate check, from its first attempt: WeCom drops a request whose JSON is
  * identical to one it took within the interval, so a message handed over again after a crash or a timeout
  * (whose first attempt may have got through) reaches the person once. The JSON must be the same each time,
- * check flag included. A message is handed over again only within its retries and leases (under 2 hours, see
- * jobs/outbox), so WeCom's maximum, 4 hours, covers every repeat.
+ * check flag included. The retries and leases of one message (jobs/outbox) add up to under 2 hours, so WeCom's
+ * maximum, 4 hours, covers its repeats.
  */
 export const DUPLICATE_CHECK_SECONDS = 4 * 3600;
 const ONCE = { duplicateCheckSeconds: DUPLICATE_CHECK_SECONDS };
