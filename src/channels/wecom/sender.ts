@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client";
 import { outbox, tasks, wecomCards } from "../../../db/schema";
 import type { Card } from "../../../cards";
@@ -89,6 +89,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
       if (card) {
         const label = await settlementLabel(m.task.id);
         if (!(await greyOut(card, m.wecomUserId, label, mayBeOut))) await tellDecided(m.wecomUserId, m.card, label);
+        await markSettled([card.id]);
       }
     }
     return "sent";
@@ -106,8 +107,8 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
   }
 
   /**
-   * Greys out the buttons of one recipient's copy of a card and marks it settled. False when WeCom could not
-   * be asked (no live response code: lapsed, or lost in a crash before it was recorded).
+   * Greys out the buttons of one recipient's copy of a card. False when WeCom could not be asked (no live
+   * response code: lapsed, or lost in a crash before it was recorded).
    */
   async function greyOut(card: CardRow, wecomUserId: string, label: string, retried: boolean): Promise<boolean> {
     const now = clock.now();
@@ -124,8 +125,12 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
         if (retried) told = true;
       }
     }
-    await db.update(wecomCards).set({ settledAt: now, responseCode: null }).where(eq(wecomCards.id, card.id));
     return told;
+  }
+
+  /** Only once the person has been told, so a crash or failure before that leaves the card to be settled again. */
+  async function markSettled(ids: number[]) {
+    await db.update(wecomCards).set({ settledAt: clock.now(), responseCode: null }).where(inArray(wecomCards.id, ids));
   }
 
   /** The text for a card that cannot be greyed out: which request, and what became of it. */
@@ -152,6 +157,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     let told = false;
     for (const { card } of cards) if (await greyOut(card, m.wecomUserId, label, m.resumed || m.attempt > 1)) told = true;
     if (!told) await tellDecided(m.wecomUserId, cards[0]!.payload as Card, label);
+    await markSettled(cards.map(({ card }) => card.id));
     return "sent";
   }
 
