@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { and, eq, like } from "drizzle-orm";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { and, eq, isNull, like } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { accessCodes, auditLog, outbox, totpEnrolments, vmAccounts } from "../db/schema";
 import { bindVmAccount, revokeVmAccount, unlockVmAccount } from "../src/access/accounts";
@@ -71,7 +73,9 @@ describe("login codes", () => {
     expect(ok(await verify(lastCode()))).toEqual({ allow: true, user: "刘洋" });
     const again = await verify(lastCode());
     expect(again.status).toBe(403);
-    expect(again.body).toMatchObject({ allow: false, error: { code: "denied", message: "没有有效的验证码，请重新获取" } });
+    // Refused as used, which is not a wrong guess: the person's run of failures stays at zero.
+    expect(again.body).toMatchObject({ allow: false, error: { code: "code_used", message: expect.stringContaining("验证码已使用") } });
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, accountId)))[0]!.consecutiveFailures).toBe(0);
   });
 
   test("a code expires after 5 minutes", async () => {
@@ -142,6 +146,79 @@ describe("login codes", () => {
     expect((await call(old, "/access/challenge", { account: "deploy", host: "vm-web-01" })).status).toBe(401);
     ok(await challenge("vm-web-01", "deploy"));
     expect(inbox.at(-1)!.mobile).toBe("13807530041");
+  });
+});
+
+describe("the right code sent twice", () => {
+  // Through the real HTTP stack on loopback, so the verifications are concurrent requests, as from a PAM
+  // client that retries or a person who presses Enter twice.
+  let base = "";
+  let closeServer: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: t.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  afterAll(() => closeServer());
+
+  const verifyOverHttp = async (account: string, code: string) => {
+    const res = await fetch(`${base}/access/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${credentials["bastion-1"]}` },
+      body: JSON.stringify({ account, host: "bastion-1", code }),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const accountRow = async (id: number) => (await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, id)))[0]!;
+
+  test("20 verifications of the right code at once: one gets in, 19 are refused as used, and none counts as a failure", async () => {
+    const id = (await bind("bastion-1", "twice", "guojun")).id;
+    ok(await challenge("bastion-1", "twice"));
+    const code = lastCode();
+    const results = await Promise.all(Array.from({ length: 20 }, () => verifyOverHttp("twice", code)));
+    expect(results.filter((r) => r.status === 200).map((r) => r.body)).toEqual([{ allow: true, user: "郭军" }]);
+    const refused = results.filter((r) => r.status !== 200);
+    expect(refused).toHaveLength(19);
+    for (const r of refused) expect(r).toMatchObject({ status: 403, body: { allow: false, error: { code: "code_used", message: expect.stringContaining("验证码已使用") } } });
+    const row = await accountRow(id);
+    expect(row.consecutiveFailures).toBe(0);
+    expect(row.lockedAt).toBeNull();
+    const [stored] = await t.db.select().from(accessCodes).where(eq(accessCodes.vmAccountId, id));
+    expect(stored).toMatchObject({ closedReason: "used", wrongTries: 0 });
+    // The account still works: the next code lets the person in.
+    later(61_000);
+    ok(await challenge("bastion-1", "twice"));
+    expect((await verifyOverHttp("twice", lastCode())).status).toBe(200);
+  });
+
+  test("a spent code replayed any number of times is refused as used and never locks the account; wrong codes still count", async () => {
+    const id = (await bind("bastion-1", "replay", "guojun")).id;
+    ok(await challenge("bastion-1", "replay"));
+    const spent = lastCode();
+    expect((await verifyOverHttp("replay", spent)).status).toBe(200);
+    // More replays than the lockout threshold, some of them at once.
+    for (let round = 0; round < 3; round++) {
+      const replies = await Promise.all(Array.from({ length: 5 }, () => verifyOverHttp("replay", spent)));
+      for (const r of replies) expect(r.body.error.code).toBe("code_used");
+    }
+    expect(await accountRow(id)).toMatchObject({ consecutiveFailures: 0, lockedAt: null });
+    // With a new code open, the old one is still "used", and does not eat into the new code's tries.
+    later(61_000);
+    ok(await challenge("bastion-1", "replay"));
+    const current = lastCode();
+    if (current !== spent) {
+      expect((await verifyOverHttp("replay", spent)).body.error.code).toBe("code_used");
+      const [open] = await t.db.select().from(accessCodes).where(and(eq(accessCodes.vmAccountId, id), isNull(accessCodes.closedAt)));
+      expect(open!.wrongTries).toBe(0);
+    }
+    const wrong = ["000000", "000001", "000002"].find((c) => c !== current && c !== spent)!;
+    const denied = await verifyOverHttp("replay", wrong);
+    expect(denied.body.error).toEqual({ code: "denied", message: "验证码错误" });
+    expect((await accountRow(id)).consecutiveFailures).toBe(1);
+    expect((await verifyOverHttp("replay", current)).status).toBe(200);
+    expect((await accountRow(id)).consecutiveFailures).toBe(0);
   });
 });
 
@@ -270,7 +347,8 @@ describe("TOTP, for places SMS does not reach", () => {
     const code = await totpAt(secret, t.clock.now());
     expect(ok(await verify(code)).allow).toBe(true);
     expect((await verify(code)).status).toBe(403);
-    const audited = await t.db.select().from(auditLog).where(eq(auditLog.action, "access.verify"));
+    // In log order: PostgreSQL returns rows inserted by concurrent connections in no particular order.
+    const audited = await t.db.select().from(auditLog).where(eq(auditLog.action, "access.verify")).orderBy(auditLog.seq);
     expect(audited.at(-2)!.details).toMatchObject({ method: "totp", allow: true });
     expect(JSON.stringify(await t.db.select().from(auditLog))).not.toContain(secret);
     ok(await t.call("liuyang", "DELETE", "/api/me/totp"));
