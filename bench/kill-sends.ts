@@ -265,7 +265,7 @@ export async function killSends(opts: KillSendsOptions): Promise<KillSendsFigure
           fresh.find(({ row, wecomUserId, cardToken }) =>
             inFlight?.api === "update_template_card"
               ? row.kind === "card_update" || row.taskId !== null
-              : inFlight !== null && row.kind !== "card_update" && identity(renderMessage(row.payload as Card, { touser: wecomUserId, outboxId: row.id, token: cardToken, detailUrl: () => null, resumed: false })) === identity(inFlight.body),
+              : inFlight !== null && row.kind !== "card_update" && identity(renderMessage(row.payload as Card, { touser: wecomUserId, outboxId: row.id, token: cardToken, detailUrl: () => null })) === identity(inFlight.body),
           ) ?? fresh.sort((a, b) => a.row.id - b.row.id)[0];
         if (handed) inFlightAtKills.add(handed.row.id);
         // The card in flight is on the person's phone now, its answer lost: decide its task while the sender
@@ -332,7 +332,7 @@ export async function killSends(opts: KillSendsOptions): Promise<KillSendsFigure
         if (row.status !== "sent" && row.status !== "skipped") unfinished++;
         if (row.kind === "card_update") continue;
         queued++;
-        const body = renderMessage(row.payload as Card, { touser: wecomUserId, outboxId: row.id, token: cardToken, detailUrl: () => null, resumed: false });
+        const body = renderMessage(row.payload as Card, { touser: wecomUserId, outboxId: row.id, token: cardToken, detailUrl: () => null });
         const id = identity(body);
         known.add(id);
         const copies = seen.get(id) ?? 0;

@@ -55,7 +55,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     // the copy is then greyed out below instead of being left with live buttons.
     if (m.task && !m.task.pending && !mayBeOut) return "skipped";
     const token = m.task?.cardToken ?? null;
-    const body = renderMessage(m.card, { touser: m.wecomUserId, outboxId: m.id, token, detailUrl, resumed: m.resumed });
+    const body = renderMessage(m.card, { touser: m.wecomUserId, outboxId: m.id, token, detailUrl });
     let result: Awaited<ReturnType<typeof client.send>> | null;
     try {
       result = await client.send(body, ONCE);
