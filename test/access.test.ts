@@ -346,10 +346,17 @@ describe("TOTP, for places SMS does not reach", () => {
     later(30_000);
     const code = await totpAt(secret, t.clock.now());
     expect(ok(await verify(code)).allow).toBe(true);
-    expect((await verify(code)).status).toBe(403);
+    // The same app code again (a double submit) is used, not a wrong guess: the account's failures stay at 0.
+    const again = await verify(code);
+    expect(again.status).toBe(403);
+    expect(again.body.error.code).toBe("code_used");
+    const [held] = await t.db.select().from(vmAccounts).where(eq(vmAccounts.userId, "liuyang"));
+    expect(held!.consecutiveFailures).toBe(0);
+    expect((await t.db.select().from(totpEnrolments).where(eq(totpEnrolments.userId, "liuyang")))[0]!.failures).toBe(0);
     // In log order: PostgreSQL returns rows inserted by concurrent connections in no particular order.
     const audited = await t.db.select().from(auditLog).where(eq(auditLog.action, "access.verify")).orderBy(auditLog.seq);
     expect(audited.at(-2)!.details).toMatchObject({ method: "totp", allow: true });
+    expect(audited.at(-1)!.details).toMatchObject({ method: "totp", allow: false, reason: "code_used" });
     expect(JSON.stringify(await t.db.select().from(auditLog))).not.toContain(secret);
     ok(await t.call("liuyang", "DELETE", "/api/me/totp"));
     later(30_000);

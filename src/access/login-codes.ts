@@ -189,7 +189,16 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
     }
     // The person's authenticator app, where they enrolled one (for places SMS does not reach).
-    if ((await acceptTotp(tx, deps.totpKey, row.userId, candidate, now)) === "accepted") {
+    const app = await acceptTotp(tx, deps.totpKey, row.userId, candidate, now);
+    if (app === "used") {
+      j.add({
+        action: "access.verify",
+        outcome: "refused",
+        details: { host, account, accountId: row.id, method: "totp", allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
+      });
+      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+    }
+    if (app === "accepted") {
       await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
       j.add({ action: "access.verify", details: { host, account, accountId: row.id, method: "totp", allow: true } });
       return { allow: true as const, account, host, user: name };
