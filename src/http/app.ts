@@ -45,6 +45,8 @@ export interface AppDeps {
   onQueued?: () => void;
   /** Login codes for bastions and VMs (/access): the SMS gateway and the key codes are hashed with. */
   access?: LoginCodeDeps;
+  /** TOKEN_LIFETIME_DAYS: how long tokens issued before tokens carried an expiry are taken to last. */
+  tokenLifetimeDays?: number;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
