@@ -110,14 +110,15 @@ describe("directory import", () => {
     expect((await listUnits(database.db)).map((u) => u.id)).toHaveLength(11);
   });
 
-  it("the schema accepts the demo file, fills defaults and orders roles", () => {
+  it("the schema accepts the demo file, trims, orders roles and leaves out what the row leaves out", () => {
     expect(directoryFileSchema.safeParse(demoDirectory).success).toBe(true);
     const parsed = directoryFileSchema.parse({
       units: [{ id: "mz-sjj", name: " 梅州市政务服务数据管理局 ", kind: "city" }],
       users: [{ id: "a1", name: "甲", unit: "mz-sjj", mobile: "13900000000", roles: ["reviewer", "applicant"] }],
     });
-    expect(parsed.units[0]).toEqual({ id: "mz-sjj", name: "梅州市政务服务数据管理局", kind: "city", parent: null });
-    expect(parsed.users[0]).toMatchObject({ wecomUserId: "", active: true, roles: ["applicant", "reviewer"] });
+    // No defaults here: a field left out keeps what the directory holds (a new record gets its default on import).
+    expect(parsed.units[0]).toEqual({ id: "mz-sjj", name: "梅州市政务服务数据管理局", kind: "city" });
+    expect(parsed.users[0]).toEqual({ id: "a1", name: "甲", unit: "mz-sjj", mobile: "13900000000", roles: ["applicant", "reviewer"] });
   });
 
   it("re-importing the same file is all unchanged and leaves every row as it was", async () => {
@@ -158,6 +159,76 @@ describe("directory import", () => {
     // Put the demo back for the tests that follow.
     const restored = await importDirectory({ ctx: cli(), input: demoDirectory });
     expect(restored.units.updated + restored.users.updated).toBe(2);
+  });
+
+  it("a partial file changes only the fields it names: a row without wecomUserId keeps the stored one", async () => {
+    const before = await snapshot();
+    advance(60_000);
+    // The HR system's export: name, unit, mobile and roles, no WeCom accounts.
+    const hr = { users: [{ id: "lihua", name: "李华", unit: "mx-jyj", mobile: "13807530099", roles: ["applicant"] }] };
+    expect((await importDirectory({ ctx: cli(), input: hr })).users).toEqual({ created: 0, updated: 1, unchanged: 0 });
+    expect(await getUser(database.db, "lihua")).toMatchObject({ mobile: "13807530099", wecomUserId: "LiHua", active: true, updatedAt: now });
+
+    // One field: the rest stays, and other users are untouched.
+    await importDirectory({ ctx: cli(), input: { users: [{ id: "lihua", mobile: "13807530012" }] } });
+    const lihua = await getUser(database.db, "lihua");
+    expect(lihua).toEqual({ ...before.users.find((u) => u.id === "lihua"), updatedAt: now });
+    const after = await snapshot();
+    expect(after.users.filter((u) => u.id !== "lihua")).toEqual(before.users.filter((u) => u.id !== "lihua"));
+
+    // A unit row without its parent keeps it; without its kind keeps that.
+    await importDirectory({ ctx: cli(), input: { units: [{ id: "mx-jyj", name: "梅州市梅县区教育局" }, { id: "mx-sjj" }] } });
+    expect(await snapshot()).toMatchObject({ units: before.units });
+
+    // The kept WeCom account still counts as taken.
+    const taken = await caught(
+      importDirectory({
+        ctx: cli(),
+        input: { users: [{ id: "lihua", mobile: "13807530012" }, { id: "copy2", name: "冒名", unit: "mz-rsj", mobile: "13800138005", wecomUserId: "lihua", roles: ["applicant"] }] },
+      }),
+    );
+    expect(taken.fields).toEqual({ "users[1].wecomUserId": ["企业微信账号 lihua 已被用户 lihua 使用"] });
+  });
+
+  it("null or an empty string clears wecomUserId; the fields a person needs cannot be cleared; a new record needs them all", async () => {
+    for (const cleared of [null, ""]) {
+      await importDirectory({ ctx: cli(), input: { users: [{ id: "hexin", wecomUserId: cleared }] } });
+      expect((await getUser(database.db, "hexin"))?.wecomUserId).toBe("");
+      await importDirectory({ ctx: cli(), input: { users: [{ id: "hexin", wecomUserId: "HeXin" }] } });
+      expect((await getUser(database.db, "hexin"))?.wecomUserId).toBe("HeXin");
+    }
+    const before = await snapshot();
+    const refused = await caught(
+      importDirectory({
+        ctx: cli(),
+        input: {
+          units: [{ id: "py-new", parent: "mz-sjj" }],
+          users: [
+            { id: "hexin", mobile: null, roles: null, name: null, unit: null, active: null },
+            { id: "newbie", wecomUserId: "NewBie" },
+          ],
+        },
+      }),
+    );
+    expect(Object.keys(refused.fields ?? {}).sort()).toEqual(
+      [
+        "units[0].name",
+        "units[0].kind",
+        "users[0].mobile",
+        "users[0].roles",
+        "users[0].name",
+        "users[0].unit",
+        "users[0].active",
+        "users[1].name",
+        "users[1].unit",
+        "users[1].mobile",
+        "users[1].roles",
+      ].sort(),
+    );
+    expect(refused.fields?.["users[1].mobile"]).toEqual(["新用户必须填写此字段"]);
+    expect(refused.fields?.["users[0].mobile"]).toEqual(["此字段不能清空；不修改就不写这个字段"]);
+    expect(refused.fields?.["units[0].kind"]).toEqual(["新单位必须填写此字段"]);
+    expect(await snapshot()).toEqual(before);
   });
 
   it("accepts parents later in the same file or already in the database, with defaults for optional fields", async () => {
@@ -313,8 +384,10 @@ describe("directory queries", () => {
     expect((await importDirectory({ ctx: cli(), input: file })).users.updated).toBe(1);
     expect(ids(await usersWithRole(db, "provider"))).toEqual(["xufeng"]);
     expect(ids(await listUsers(db, { role: "provider" }))).toEqual(["linna", "xufeng"]);
-    // The file is the whole truth: leaving `active` out of a row means active again.
-    expect((await importDirectory({ ctx: cli(), input: demoDirectory })).users.updated).toBe(1);
+    // Leaving `active` out of a row keeps the person inactive: only `"active": true` brings them back.
+    expect((await importDirectory({ ctx: cli(), input: demoDirectory })).users.updated).toBe(0);
+    expect(ids(await usersWithRole(db, "provider"))).toEqual(["xufeng"]);
+    expect((await importDirectory({ ctx: cli(), input: { users: [{ id: "linna", active: true }] } })).users.updated).toBe(1);
     expect(ids(await usersWithRole(db, "provider"))).toEqual(["linna", "xufeng"]);
   });
 
@@ -389,7 +462,7 @@ describe("API tokens", () => {
     expect(await authenticateToken(db, token, now)).toBeNull();
     const inactive = await caught(createToken({ ctx: cli(), input: { userId: "wangfang" } }));
     expect(inactive.status).toBe(422);
-    await importDirectory({ ctx: cli(), input: demoDirectory });
+    await importDirectory({ ctx: cli(), input: { users: [{ id: "wangfang", active: true }] } });
     expect((await authenticateToken(db, token, now))?.userId).toBe("wangfang");
 
     const unknown = await caught(createToken({ ctx: cli(), input: { userId: "nobody" } }));
