@@ -51,7 +51,8 @@ export const USAGE = `用法：yunshen <命令>
                                             导出审计日志
   calendar is-workday DATE                  是否工作日（true / false）
   calendar add-workdays DATE N              DATE 之后第 N 个工作日（不含当天）
-  calendar load FILE                        加载一年的放假安排（JSON）
+  calendar load FILE [--override 原因]      加载一年的放假安排（JSON）；须含七个法定节假日，
+                                            缺少时须以 --override 写明原因才加载（记入审计日志）
 
 通过运行中的服务（YUNSHEN_URL，默认 http://127.0.0.1:$PORT；令牌 YUNSHEN_TOKEN 或 --token）：
   request submit FILE                       提交申请（申请表 JSON）
@@ -303,7 +304,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     }
 
     case "calendar":
-      return calendarCommand(config, sub, rest, io);
+      return calendarCommand(config, sub, rest, flags, io);
 
     case "request":
       return requestCommand(config, [sub, ...rest].filter((w): w is string => w !== undefined), flags, io);
@@ -313,15 +314,16 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function calendarCommand(config: Config, sub: string | undefined, rest: string[], io: CliIo): Promise<number> {
+async function calendarCommand(config: Config, sub: string | undefined, rest: string[], flags: Record<string, string>, io: CliIo): Promise<number> {
   if (sub === "load") {
     if (!rest[0]) throw usage("calendar load 需要放假安排文件");
     const schedule = readJsonFile(rest[0], "放假安排文件");
     return withDatabase(config, async (database) => {
       const ctx = await cliContext(database, config);
-      const { year, replaced } = await loadCalendarYear({ ctx, input: schedule });
+      const { year, replaced, missing } = await loadCalendarYear({ ctx, input: schedule, override: flags.override });
       const filled = await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(database.db) } });
       io.out(`${year} 年工作日历已${replaced ? "更新" : "加载"}${filled > 0 ? `；${filled} 个待定期限已计算` : ""}\n`);
+      if (missing.length > 0) io.err(`注意：按 --override 加载，缺少 ${missing.join("、")}；公布后请补全再加载一次\n`);
       return 0;
     });
   }

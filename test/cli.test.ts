@@ -87,6 +87,10 @@ const schedule2027 = {
   holidays: [
     { name: "元旦", from: "2027-01-01", to: "2027-01-03" },
     { name: "春节", from: "2027-02-06", to: "2027-02-14" },
+    { name: "清明节", from: "2027-04-03", to: "2027-04-05" },
+    { name: "劳动节", from: "2027-05-01", to: "2027-05-05" },
+    { name: "端午节", from: "2027-06-09", to: "2027-06-09" },
+    { name: "中秋节", from: "2027-09-15", to: "2027-09-15" },
     { name: "国庆节", from: "2027-10-01", to: "2027-10-07" },
   ],
   workdays: [
@@ -369,6 +373,28 @@ describe("yunshen database commands", () => {
     const missing = await cli(["calendar", "load"], env);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain("calendar load 需要放假安排文件");
+  });
+
+  test("calendar load refuses a year without every statutory holiday unless --override gives a reason", { timeout: DB_TIMEOUT }, async () => {
+    const onlyNewYear = file("calendar-2028.json", { ...schedule2027, year: 2028, holidays: [{ name: "元旦", from: "2028-01-01", to: "2028-01-03" }], workdays: [] });
+    const refused = await cli(["calendar", "load", onlyNewYear], env);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toBe("");
+    expect(refused.err).toContain("2028 年工作日历缺少法定节假日：春节、清明节、劳动节、端午节、中秋节、国庆节");
+    expect(refused.err).toContain('--override "原因"');
+    expect(await cli(["calendar", "is-workday", "2028-01-04"], env)).toMatchObject({ code: 1 });
+
+    const noReason = await cli(["calendar", "load", onlyNewYear, "--override", " "], env);
+    expect(noReason.code).toBe(1);
+    expect(noReason.err).toContain("--override 需要写明原因");
+
+    const forced = await cli(["calendar", "load", onlyNewYear, "--override", "通知未公布，先按元旦加载"], env);
+    expect(forced).toEqual({
+      code: 0,
+      out: "2028 年工作日历已加载\n",
+      err: "注意：按 --override 加载，缺少 春节、清明节、劳动节、端午节、中秋节、国庆节；公布后请补全再加载一次\n",
+    });
+    expect(await cli(["calendar", "is-workday", "2028-01-04"], env)).toMatchObject({ code: 0, out: "true\n" });
   });
 
   test("calendar load adds 2027, which then answers", { timeout: DB_TIMEOUT }, async () => {
