@@ -169,7 +169,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     case "demo":
       return withDatabase(config, async (database) => {
         const { tokens, expiresAt } = await loadDemo(await cliContext(database, config));
-        const expiry = `演示令牌 ${DEMO_TOKEN_DAYS} 天后（${expiryText(expiresAt)}）到期，到期后再运行 yunshen demo 即可重新签发`;
+        const expiry = `演示令牌 ${DEMO_TOKEN_DAYS} 天有效，${expiryText(expiresAt)}到期，到期后再运行 yunshen demo 即可重新签发`;
         if (flags.shell !== undefined) {
           // `eval "$(npx yunshen demo --shell)"` puts every token in a variable named after the user; the expiry
           // goes to stderr, where a person sees it and eval does not.

@@ -167,7 +167,7 @@ describe("yunshen database commands", () => {
     expect(new Set(tokens.values()).size).toBe(DEMO_TOKEN_USERS.length);
     expect(r.out).toContain("李华（applicant）");
     // Demo tokens are for trying things out: they say when they stop working.
-    expect(r.out).toMatch(/演示令牌 7 天后（\d{4}-\d\d-\d\d \d\d:\d\d（北京时间））到期/);
+    expect(r.out).toMatch(/演示令牌 7 天有效，\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）到期/);
   });
 
   test("directory import of a valid file prints the counts", { timeout: DB_TIMEOUT }, async () => {
@@ -640,7 +640,7 @@ describe("yunshen database commands", () => {
     const shell = await cli(["demo", "--shell"], env);
     expect(shell.code).toBe(0);
     expect(shell.out).toMatch(/^(export YS_[A-Z]+=ys_[A-Za-z0-9_-]{43}\n)+$/);
-    expect(shell.err).toMatch(/^演示令牌 7 天后（\d{4}-\d\d-\d\d \d\d:\d\d（北京时间））到期，到期后再运行 yunshen demo 即可重新签发\n$/);
+    expect(shell.err).toMatch(/^演示令牌 7 天有效，\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）到期，到期后再运行 yunshen demo 即可重新签发\n$/);
   });
 });
 
