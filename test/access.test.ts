@@ -43,7 +43,11 @@ async function bind(host: string, account: string, userId: string, validUntil = 
 }
 
 beforeAll(async () => {
-  t = await createTestApp({ access: { sms, codeKey: randomBytes(32), totpKey: randomBytes(32) } });
+  // A second security officer: nobody unlocks their own account.
+  t = await createTestApp({
+    access: { sms, codeKey: randomBytes(32), totpKey: randomBytes(32) },
+    extraUsers: [{ id: "sunli", name: "孙丽", unit: "mz-sjj", roles: ["security_officer"] }],
+  });
   for (const name of ["bastion-1", "vm-web-01"]) credentials[name] = (await addHost({ ctx: t.ctx(), input: { name } })).credential;
   accountId = (await bind("bastion-1", "liuyang", "liuyang")).id;
   await bind("vm-web-01", "deploy", "xufeng");
@@ -239,14 +243,15 @@ describe("lockout", () => {
     expect(alert.length).toBeGreaterThan(0);
     expect(JSON.stringify(alert.at(-1)!.payload)).toContain("liuyang@bastion-1");
 
-    // Only security staff unlock; the run of failures starts again from zero.
+    // Only security staff unlock, and not their own account; the run of failures starts again from zero.
     await expect(unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "zhangwei", name: "张伟", unitId: "mz-sjj", roles: ["manager"] } }, input: { id: accountId } })).rejects.toThrow("只有安全管理员");
-    await unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "liuyang", name: "刘洋", unitId: "mz-sjj", roles: ["security_officer"] } }, input: { id: accountId, reason: "本人确认" } });
+    await unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "sunli", name: "孙丽", unitId: "mz-sjj", roles: ["security_officer"] } }, input: { id: accountId, reason: "已与本人核实" } });
     ok(await challenge());
     expect(ok(await verify(lastCode())).allow).toBe(true);
     const audited = await t.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.action, "access.lock"));
     expect(audited.length).toBeGreaterThan(0);
-    expect((await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.unlock"))).length).toBe(1);
+    const unlocks = await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.unlock"));
+    expect(unlocks.map((u) => `${u.actorId}:${u.outcome}`)).toEqual(["zhangwei:refused", "sunli:ok"]);
   });
 
   test("brute force: 1,000 guesses never get in and end in a lock, even when the right code comes up", async () => {
