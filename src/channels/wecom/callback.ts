@@ -11,7 +11,7 @@ import { actOnCard } from "../../chat/card-clicks";
 import { answerChat } from "../../chat/answer";
 import type { Actor, Clock, ServiceContext } from "../../context";
 import { userByWecomId } from "../../directory/queries";
-import { describeInternalError, ServiceError, unprocessable } from "../../errors";
+import { describeInternalError, isDatabaseUnavailable, ServiceError, unprocessable } from "../../errors";
 import { auditRefusal } from "../../engine/mutate";
 import { sourceIp } from "../../http/auth";
 import { WecomCryptoError, type WecomCrypto } from "./crypto";
@@ -151,7 +151,8 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
       timer = setTimeout(() => resolve(null), deps.replyWithinMs ?? REPLY_WITHIN_MS);
     });
     const settled = work.catch((err) => {
-      deps.log(`企业微信回调处理失败：${describeInternalError(err)}`);
+      // A database outage is answered 503 (WeCom retries) and logged once by the app's error handler.
+      if (!isDatabaseUnavailable(err)) deps.log(`企业微信回调处理失败：${describeInternalError(err)}`);
       throw err;
     });
     try {
