@@ -57,9 +57,15 @@ const CODE_ONLY_MESSAGES = [
 ];
 
 function describeLink(link: Record<string, unknown>): string {
-  // drizzle's DrizzleQueryError keeps the name "Error": its class says more.
-  const own = typeof link.name === "string" && link.name !== "Error" ? link.name : (link.constructor as { name?: unknown } | undefined)?.name;
-  const name = typeof own === "string" && own !== "Object" && IDENTIFIER.test(own) ? own : "Error";
+  // drizzle's DrizzleQueryError keeps the name "Error": its class says more. PGlite's are named "error", of a
+  // minified class.
+  const ctor = (link.constructor as { name?: unknown } | undefined)?.name;
+  const candidates = [
+    typeof link.name === "string" && /^[A-Z]/.test(link.name) && link.name !== "Error" ? link.name : null,
+    typeof ctor === "string" && ctor.length >= 3 && ctor !== "Object" ? ctor : null,
+    link.name,
+  ];
+  const name = candidates.find((c): c is string => typeof c === "string" && IDENTIFIER.test(c)) ?? "Error";
   const words: string[] = [name];
   const code = link.code;
   if (typeof code === "string" && CODE.test(code)) words.push(/^[0-9A-Z]{5}$/.test(code) && /\d/.test(code) ? `SQLSTATE ${code}` : code);
@@ -91,6 +97,17 @@ export function describeInternalError(err: unknown): string {
   return maskSecrets([summary, ...(frames ?? []).slice(0, 8)].join("\n"));
 }
 
+/**
+ * A one-line reason for a person at a terminal (the CLI, a failed start): the error's own words when they are
+ * not a database error's (a file not found, a port taken), masked; a database error by its shape only.
+ */
+export function safeErrorMessage(err: unknown): string {
+  if (isDatabaseUnavailable(err)) return `数据库暂时无法访问，请稍后重试（${describeInternalError(err).split("\n")[0]}）`;
+  const fromDatabase = causeChain(err).some((link) => Object.prototype.hasOwnProperty.call(link, "query") || link.name === "PostgresError");
+  if (fromDatabase) return describeInternalError(err).split("\n")[0]!;
+  return maskSecrets(err instanceof Error ? err.message : String(err));
+}
+
 // An 11-digit mainland mobile, not inside a longer number (timestamps, ids).
 const MOBILE = /(?<![0-9])1[3-9][0-9]{9}(?![0-9])/g;
 // API tokens (ys_…), hex digests and keys (token hashes are SHA-256 hex), and base64 / base64url secrets
@@ -98,12 +115,14 @@ const MOBILE = /(?<![0-9])1[3-9][0-9]{9}(?![0-9])/g;
 const TOKEN = /\bys_[A-Za-z0-9_-]{16,}/g;
 const HEX = /(?<![A-Za-z0-9])[0-9a-fA-F]{24,}(?![A-Za-z0-9])/g;
 const BASE64 = /[A-Za-z0-9+/_-]{24,}={0,2}/g;
-const looksRandom = (run: string) => /[a-z]/.test(run) && /[A-Z]/.test(run) && /[0-9]/.test(run);
+const mixed = (part: string) => /[a-z]/.test(part) && /[A-Z]/.test(part) && /[0-9]/.test(part);
+// A key is one long random run; a path or a bundle name is short words between separators.
+const looksRandom = (run: string) => mixed(run) && (!/[/_+-]/.test(run) || run.split(/[/_+-]/).some((part) => part.length >= 12 && mixed(part)));
 
 /**
  * The last line of defence for a log line: 11-digit mobiles become 138****0001, tokens, hex digests and long
  * base64 runs become ***. File paths and identifiers survive: a base64 run must mix upper case, lower case and
- * digits, which a source path or a function name seldom does.
+ * digits, and a path's segments are short.
  */
 export function maskSecrets(text: string): string {
   return text

@@ -4,7 +4,7 @@ import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
 import { accessKeys, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
 import { systemClock } from "./context";
-import { describeInternalError, isDatabaseUnavailable, maskSecrets, ServiceError } from "./errors";
+import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage, ServiceError } from "./errors";
 import { createApp } from "./http/app";
 import { consoleSender } from "./jobs/outbox";
 import { calendarStore, startJobs } from "./jobs/runner";
@@ -100,13 +100,8 @@ async function main() {
 
 main().catch((err) => {
   // A database error's message carries its statement's parameters: shown by its shape only (invariant 8).
-  const message = err instanceof DataDirLockedError || err instanceof ServiceError ? err.message : `启动失败：${describeStartFailure(err)}`;
+  const message = err instanceof DataDirLockedError || err instanceof ServiceError ? err.message : `启动失败：${safeErrorMessage(err)}`;
   console.error(message);
   if (err instanceof ServiceError && err.fields) console.error(JSON.stringify(err.fields, null, 2));
   process.exit(1);
 });
-
-function describeStartFailure(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return /Failed query|params:/.test(message) ? describeInternalError(err) : maskSecrets(message);
-}
