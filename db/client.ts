@@ -84,8 +84,9 @@ function poolOptions(url: string, max: number) {
     ...(query.has("idle_timeout") ? {} : { idle_timeout: 60 }),
     // postgres.js's own backoff grows to 20 s after repeated refusals, and a query that finds its connection
     // waiting out that delay waits with it: a multi-second hang during the outage and after the return.
-    // Half a second at most keeps both the 503s and the recovery prompt.
-    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
+    // 50 ms at most keeps both the 503s and the recovery prompt. Retrying that often costs little: a refused
+    // connect is answered at once, and one that hangs is bounded by connect_timeout, one per connection.
+    backoff: (retries: number) => Math.min(0.01 * 2 ** retries, 0.05),
     connection: SERVER_SETTINGS,
   };
 }
