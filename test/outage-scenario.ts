@@ -77,19 +77,20 @@ export interface OutageOptions {
   decisions?: number;
 }
 
-interface Service {
+export interface Service {
   child: ChildProcess;
   port: number;
   log: () => string;
   exited: { code: number | null; signal: NodeJS.Signals | null } | null;
 }
 
-function startService(env: Record<string, string>): Promise<Service> {
+/** The service as `npm start` runs it, on a free port, with `env` (and `preload`, modules for --import). */
+export function startService(env: Record<string, string>, preload: string[] = []): Promise<Service> {
   return freePort().then((port) => {
     const base = { ...process.env };
     for (const name of ["DATABASE_URL", "TEST_DATABASE_URL", "DATA_DIR", "PORT", "POLICY_PROFILE", "JOB_INTERVAL_MS"]) delete base[name];
     for (const name of Object.keys(base)) if (name.startsWith("WECOM_")) delete base[name];
-    const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", ...preload.flatMap((p) => ["--import", p]), "src/server.ts"], {
       cwd: repoRoot,
       env: { ...base, PORT: String(port), JOB_INTERVAL_MS: "300", ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -103,7 +104,7 @@ function startService(env: Record<string, string>): Promise<Service> {
   });
 }
 
-async function waitFor(what: string, ok: () => Promise<boolean>, ms: number, service?: Service): Promise<void> {
+export async function waitFor(what: string, ok: () => Promise<boolean>, ms: number, service?: Service): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (service?.exited) throw new Error(`service exited while waiting for ${what}:\n${service.log()}`);

@@ -1,6 +1,10 @@
+import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { runOutageScenario, type Answer, type OutageRun } from "./outage-scenario";
-import { canRunPostgresServer } from "./postgres-server";
+import { isPostgresDriverFault, migrateDatabase, openDatabase } from "../db/client";
+import { freePort } from "./harness";
+import { runOutageScenario, startService, waitFor, type Answer, type OutageRun, type Service } from "./outage-scenario";
+import { canRunPostgresServer, startPostgresServer, type PostgresServer } from "./postgres-server";
 
 // Issue 10, defect 1: PostgreSQL stopped under load. The test starts a PostgreSQL server of its own (initdb
 // and pg_ctl, as the postgres user), the real service as a child process, puts reads, writes, decisions, WeCom
@@ -94,5 +98,71 @@ describe.skipIf(!canRunPostgresServer())("the service while PostgreSQL is stoppe
     expect(leaked).toEqual([]);
     expect(log).not.toMatch(/params:/);
     expect(log).not.toMatch(/(?<![0-9])1[3-9][0-9]{9}(?![0-9])/);
+  });
+});
+
+describe("which uncaught errors the process survives", () => {
+  const frame = (where: string) => {
+    const err = new TypeError("Cannot read properties of null (reading 'write')");
+    err.stack = `TypeError: Cannot read properties of null (reading 'write')\n    at Immediate.nextWrite (${where}:255:22)\n    at process.processImmediate (node:internal/timers:483:21)`;
+    return err;
+  };
+
+  test("only a TypeError raised in postgres.js's connection.js counts as the driver's fault", () => {
+    expect(isPostgresDriverFault(frame("file:///srv/app/node_modules/postgres/src/connection.js"))).toBe(true);
+    expect(isPostgresDriverFault(frame("/srv/app/node_modules/postgres/cjs/src/connection.js"))).toBe(true);
+    expect(isPostgresDriverFault(frame("file:///srv/app/src/engine/requests.ts"))).toBe(false);
+    expect(isPostgresDriverFault(frame("file:///srv/app/node_modules/postgres/src/index.js"))).toBe(false);
+    expect(isPostgresDriverFault(frame("file:///srv/app/node_modules/not-postgres/src/connection.js"))).toBe(false);
+    const notTypeError = Object.assign(new Error("x"), { stack: frame("file:///srv/app/node_modules/postgres/src/connection.js").stack });
+    expect(isPostgresDriverFault(notTypeError)).toBe(false);
+  });
+
+  describe.skipIf(!canRunPostgresServer())("the service process, given each kind of uncaught error", () => {
+    const preload = fileURLToPath(new URL("./fakes/throw-on-signal.mjs", import.meta.url));
+    let pg: PostgresServer;
+    let url = "";
+    const services: Service[] = [];
+
+    beforeAll(async () => {
+      pg = await startPostgresServer(await freePort());
+      const admin = await openDatabase({ url: pg.url(), max: 1 });
+      await admin.db.execute(sql.raw("create database yunshen"));
+      await admin.close();
+      url = pg.url("yunshen");
+      const database = await openDatabase({ url, max: 1 });
+      await migrateDatabase(database, { url });
+      await database.close();
+    }, 120_000);
+
+    afterAll(async () => {
+      for (const s of services) if (!s.exited) s.child.kill("SIGKILL");
+      await pg?.destroy();
+    });
+
+    async function serviceThat(kind: "driver" | "other" | "rejection") {
+      const service = await startService({ DATABASE_URL: url, YUNSHEN_TEST_THROW: kind }, [preload]);
+      services.push(service);
+      await waitFor("the service to start", async () => (await fetch(`http://127.0.0.1:${service.port}/healthz`)).status === 200, 60_000, service);
+      service.child.kill("SIGUSR2");
+      return service;
+    }
+
+    test("the driver's fault is logged, the pool replaced, and the service answers on", { timeout: 120_000 }, async () => {
+      const service = await serviceThat("driver");
+      await waitFor("the guard's log line", async () => service.log().includes("数据库驱动故障"), 20_000, service);
+      const res = await fetch(`http://127.0.0.1:${service.port}/healthz`);
+      expect(res.status).toBe(200);
+      expect(service.exited).toBeNull();
+    });
+
+    test.each(["other", "rejection"] as const)("any other uncaught error (%s) still ends the process with status 1, logged without secrets", { timeout: 120_000 }, async (kind) => {
+      const service = await serviceThat(kind);
+      await waitFor("the process to exit", async () => service.exited !== null, 20_000);
+      expect(service.exited).toEqual({ code: 1, signal: null });
+      expect(service.log()).toContain("未预期的错误，进程退出");
+      expect(service.log()).not.toContain("13807530012");
+      expect(service.log()).not.toContain("数据库驱动故障");
+    });
   });
 });
