@@ -85,7 +85,10 @@ describe.skipIf(!canRunPostgresServer())("the service while PostgreSQL is stoppe
 
   test("the job runner says once that the database is away, and goes on", () => {
     const lines = run.log().split("\n");
-    expect(lines.filter((l) => l.startsWith("数据库暂时无法访问，后台任务暂停")).length).toBe(1);
+    // Once for the outage (twice at most, should a round slip through while the server shuts down), not per tick.
+    const paused = lines.filter((l) => l.startsWith("数据库暂时无法访问，后台任务暂停")).length;
+    expect(paused).toBeGreaterThanOrEqual(1);
+    expect(paused).toBeLessThanOrEqual(2);
     expect(lines.filter((l) => l.startsWith("后台任务")).length).toBe(0);
     // The API's own outage lines are few: the first, then at most one a minute.
     expect(lines.filter((l) => l.startsWith("数据库暂时无法访问，接口答复 503")).length).toBeLessThanOrEqual(2);
