@@ -13,6 +13,11 @@ export interface Database {
   db: Db;
   kind: "pglite" | "postgres";
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: drops every connection of the pool (the queries in flight fail) and opens a fresh pool
+   * behind the same `db`. For after a driver fault (isPostgresDriverFault) left connections unusable.
+   */
+  reset?(): void;
 }
 
 /** The rows of a raw `execute`: postgres-js returns the rows array itself, PGlite returns { rows }. */
@@ -57,12 +62,126 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   }
 }
 
+// What a service that must ride out a database restart needs from its pool (issue 10). Each can be overridden
+// in DATABASE_URL's query string (`?connect_timeout=10&statement_timeout=30s`), which postgres.js reads.
+const CONNECT_TIMEOUT_S = 3;
+const SERVER_SETTINGS = {
+  // A statement stuck behind a lock or an overloaded server ends with 57014 (answered 503) instead of hanging.
+  statement_timeout: 15_000,
+  // A transaction left open by a stalled client must not hold its row locks for ever.
+  idle_in_transaction_session_timeout: 60_000,
+  application_name: "yunshen",
+};
+
+function poolOptions(url: string, max: number) {
+  const query = new URL(url).searchParams;
+  return {
+    max,
+    onnotice: () => {},
+    // postgres.js waits 30 s by default: a server that is down or unreachable must fail a request within seconds.
+    ...(query.has("connect_timeout") ? {} : { connect_timeout: CONNECT_TIMEOUT_S }),
+    // Idle connections are closed, so a restarted server is not first met through a dead one.
+    ...(query.has("idle_timeout") ? {} : { idle_timeout: 60 }),
+    // postgres.js's own backoff grows to 20 s after repeated refusals, and a query that finds its connection
+    // waiting out that delay waits with it: a multi-second hang during the outage and after the return.
+    // 50 ms at most keeps both the 503s and the recovery prompt. Retrying that often costs little: a refused
+    // connect is answered at once, and one that hangs is bounded by connect_timeout, one per connection.
+    backoff: (retries: number) => Math.min(0.01 * 2 ** retries, 0.05),
+    connection: SERVER_SETTINGS,
+  };
+}
+
 async function openPostgres(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
   const { drizzle } = await import("drizzle-orm/postgres-js");
-  const client = postgres(url, { max, onnotice: () => {} });
-  const db = drizzle({ client, schema }) as unknown as Db;
-  return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
+  type Client = ReturnType<typeof postgres>;
+  let client: Client = postgres(url, poolOptions(url, max));
+  let closed = false;
+  let lastReset = 0;
+  let trailing: NodeJS.Timeout | null = null;
+
+  /** A fresh pool in place of the current one; the old one ends, at once or after `graceS` seconds. */
+  const replace = (graceS: number) => {
+    lastReset = Date.now();
+    const old = client;
+    const fresh = postgres(url, poolOptions(url, max));
+    // The type parsers drizzle installed on the first pool (dates kept as strings, and so on).
+    Object.assign(fresh.options.parsers, old.options.parsers);
+    Object.assign(fresh.options.serializers, old.options.serializers);
+    client = fresh;
+    // The queries still on the old pool finish within the grace, or are rejected (CONNECTION_DESTROYED).
+    void old.end({ timeout: graceS }).catch(() => {});
+  };
+
+  // A connection that closed with a small write pending keeps the unsent bytes and a spent timer in
+  // postgres.js 3.4.x (connection.js clears the immediate without forgetting it), so its next startup
+  // message is never flushed and every connect on it times out while the server is up. A connect timeout is
+  // therefore answered by a fresh pool (graceful, and at most every 10 s: a server truly out of reach gains
+  // nothing from more).
+  const observe = (err: unknown) => {
+    if (closed || (err as { code?: unknown } | null)?.code !== "CONNECT_TIMEOUT") return;
+    if (Date.now() - lastReset >= 10_000) replace(5);
+  };
+
+  // drizzle keeps the client it is given; this stand-in forwards to the current pool, so that a reset can
+  // replace the pool without changing the `db` every service already holds. It also watches the errors of
+  // what it hands out: a query's own reject (wrapping it keeps the query lazy, as drizzle needs), and a
+  // transaction's promise.
+  const current = new Proxy(client, {
+    get(_target, prop) {
+      if (prop === "unsafe")
+        return (...args: Parameters<Client["unsafe"]>) => {
+          const query = client.unsafe(...args) as ReturnType<Client["unsafe"]> & { reject?: (err: unknown) => void };
+          const reject = query.reject;
+          if (typeof reject === "function")
+            query.reject = (err: unknown) => {
+              observe(err);
+              reject(err);
+            };
+          return query;
+        };
+      if (prop === "begin")
+        return (...args: unknown[]) => {
+          const transaction = (client.begin as (...a: unknown[]) => Promise<unknown>)(...args);
+          transaction.catch(observe);
+          return transaction;
+        };
+      return Reflect.get(client, prop);
+    },
+    apply: (_target, self, args) => Reflect.apply(client, self, args),
+  });
+  const db = drizzle({ client: current, schema }) as unknown as Db;
+  return {
+    db,
+    kind: "postgres",
+    close: () => {
+      closed = true;
+      if (trailing) clearTimeout(trailing);
+      return client.end({ timeout: 5 });
+    },
+    reset() {
+      if (closed) return;
+      // Several connections of one pool can fault in the same instant: replace the pool once, and once more
+      // a second later if faults went on meanwhile (one of them may have come from the new pool).
+      if (Date.now() - lastReset >= 1_000) return replace(0);
+      trailing ??= setTimeout(() => {
+        trailing = null;
+        if (!closed) replace(0);
+      }, 1_000);
+    },
+  };
+}
+
+/**
+ * An exception postgres.js throws outside every query's promise, so no caller can catch it: 3.4.x writes to a
+ * connection's socket from a setImmediate after the connection closed under load (porsager/postgres#1066,
+ * #1154; still in 3.4.10). Only a TypeError raised in the driver's connection.js counts; the connection it
+ * came from is left unusable, hence Database.reset().
+ */
+export function isPostgresDriverFault(err: unknown): boolean {
+  if (!(err instanceof TypeError) || typeof err.stack !== "string") return false;
+  const top = err.stack.split("\n").find((line) => /^\s+at\s/.test(line));
+  return top !== undefined && /[\\/]node_modules[\\/]postgres[\\/](cjs[\\/])?src[\\/]connection\.js:\d+:\d+\)?$/.test(top);
 }
 
 async function wrapPglite(client: PGlite, lock: DataDirLock | null): Promise<Database> {

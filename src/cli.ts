@@ -16,7 +16,7 @@ import { importMetricsFile } from "./metrics/import";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./resources/report";
 import { listPriceTables, loadPriceTable } from "./billing/prices";
 import { recomputePendingDeadlines } from "./engine/requests";
-import { invalid, ServiceError } from "./errors";
+import { invalid, safeErrorMessage, ServiceError } from "./errors";
 import { readJsonFile, requestCommand } from "./cli-requests";
 import { parseInput } from "./validation";
 
@@ -155,7 +155,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         for (const [field, messages] of Object.entries(err.fields)) io.err(`  ${field}：${messages.join("；")}\n`);
       return err instanceof ServiceError && err.code === "usage" ? 2 : 1;
     }
-    io.err(`出错：${err instanceof Error ? err.message : String(err)}\n`);
+    // Never a database error's message: it carries the statement's parameters (invariant 8).
+    io.err(`出错：${safeErrorMessage(err)}\n`);
     return 1;
   }
 }

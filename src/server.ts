@@ -1,5 +1,5 @@
 import { serve } from "@hono/node-server";
-import { keepStatisticsFresh, migrateDatabase, openDatabase } from "../db/client";
+import { isPostgresDriverFault, keepStatisticsFresh, migrateDatabase, openDatabase, type Database } from "../db/client";
 import { missingCalendarText, missingCalendarYear } from "./calendar";
 import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
@@ -7,15 +7,37 @@ import { auditAnchorSchedule } from "./audit/anchor";
 import { openAuditSigner, signingDb } from "./audit/signing";
 import { accessKeys, auditFiles, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
 import { systemClock } from "./context";
-import { ServiceError } from "./errors";
+import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage, ServiceError } from "./errors";
 import { createApp } from "./http/app";
 import { createRefusalRecorder } from "./http/refusals";
 import { consoleSender } from "./jobs/outbox";
 import { calendarStore, startJobs } from "./jobs/runner";
 
+// The process guard (issue 10). postgres.js 3.4.x can throw from a timer after a connection dies under load
+// (porsager/postgres#1154), outside every query's promise, which would end the process; and it can leave a
+// promise of its own (the type lookup of a new connection) rejected with nobody to hear it. Those two, and
+// only those, are survived: a driver fault is logged and the pool replaced, so the queries in flight fail
+// (answered 503) and the next ones connect afresh; a stray connection error needs nothing more than a line.
+// Anything else uncaught still ends the process with status 1, logged without secrets.
+let guarded: Database | null = null;
+process.on("uncaughtException", (err, origin) => {
+  if (guarded?.reset && isPostgresDriverFault(err)) {
+    console.error(`数据库驱动故障（postgres.js 已知缺陷），已断开全部数据库连接并重新连接，进行中的请求按 503 失败：${describeInternalError(err)}`);
+    guarded.reset();
+    return;
+  }
+  if (guarded?.kind === "postgres" && origin === "unhandledRejection" && isDatabaseUnavailable(err)) {
+    console.error(`数据库连接中断（未被等待的驱动内部查询），继续运行：${describeInternalError(err).split("\n")[0]}`);
+    return;
+  }
+  console.error(`未预期的错误，进程退出：${describeInternalError(err)}`);
+  process.exit(1);
+});
+
 async function main() {
   const config = readConfig();
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  guarded = database;
   let stopping = false;
   try {
     await migrateDatabase(database, { url: config.DATABASE_URL });
@@ -26,7 +48,8 @@ async function main() {
     database.db = signingDb(database.db, auditSigner);
     const calendars = await calendarStore(database.db);
     const wecomSettings = wecomConfig(config);
-    const log = (line: string) => console.error(line);
+    // Every line the operator's log gets passes the last mask (invariant 8), whoever wrote it.
+    const log = (line: string) => console.error(maskSecrets(line));
     const wecom = wecomSettings ? createWecomChannel(wecomSettings, { db: database.db, clock: systemClock, log }) : null;
     let jobs: ReturnType<typeof startJobs> | null = null;
     // Held here so that the counts of refusals still in their window are written at shutdown, not lost.
@@ -100,7 +123,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  const message = err instanceof DataDirLockedError || err instanceof ServiceError ? err.message : `启动失败：${err instanceof Error ? err.message : String(err)}`;
+  // A database error's message carries its statement's parameters: shown by its shape only (invariant 8).
+  const message = err instanceof DataDirLockedError || err instanceof ServiceError ? err.message : `启动失败：${safeErrorMessage(err)}`;
   console.error(message);
   if (err instanceof ServiceError && err.fields) console.error(JSON.stringify(err.fields, null, 2));
   process.exit(1);

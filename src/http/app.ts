@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { calendarHealth, type WorkCalendar } from "../calendar";
 import type { Clock } from "../context";
-import { describeInternalError, ServiceError } from "../errors";
+import { DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, describeInternalError, isDatabaseUnavailable, ServiceError } from "../errors";
 import { wecomCallbackRoutes } from "../channels/wecom/callback";
 import { wecomPageRoutes } from "../channels/wecom/pages";
 import type { WecomHealth } from "../channels/wecom/client";
@@ -54,6 +54,26 @@ export interface AppDeps {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const HEALTH_TIMEOUT_MS = 3_000;
+const OUTAGE_LOG_EVERY_MS = 60_000;
+
+/**
+ * The operator hears of an outage from its first refused request, then at most once a minute with the count
+ * since, not once per request: a minute of outage under load is thousands of 503s.
+ */
+function outageLog(log: (line: string) => void) {
+  let lastAt = 0;
+  let since = 0;
+  return (err: unknown) => {
+    since++;
+    const now = Date.now();
+    if (now - lastAt < OUTAGE_LOG_EVERY_MS) return;
+    const first = now - lastAt >= 2 * OUTAGE_LOG_EVERY_MS;
+    log(`数据库暂时无法访问，接口答复 503（${first ? "首次" : `最近一分钟 ${since} 次`}）：${describeInternalError(err).split("\n")[0]}`);
+    lastAt = now;
+    since = 0;
+  };
+}
 
 function errorBody(code: string, message: string, fields?: Record<string, string[]>) {
   return { error: fields ? { code, message, fields } : { code, message } };
@@ -71,14 +91,25 @@ export function createApp(deps: AppDeps) {
       await next();
     });
 
+  const databaseDown = outageLog(log);
+
   app.get("/healthz", async (c) => {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await deps.db.execute(sql`select 1`);
+      // A load balancer's probe must be answered promptly even when the database hangs rather than refuses.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(databaseUnavailable()), HEALTH_TIMEOUT_MS);
+      });
+      await Promise.race([deps.db.execute(sql`select 1`), late]);
       // The service is up even when WeCom refuses it, or a calendar year is missing; the details say what to fix.
       const calendar = calendarHealth(deps.calendar(), deps.clock.now());
       return c.json(deps.wecom ? { status: "ok", wecom: deps.wecom.health(), ...calendar } : { status: "ok", ...calendar });
     } catch {
-      return c.json({ status: "unavailable" }, 503);
+      const { code, message } = databaseUnavailable();
+      c.header("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
+      return c.json({ status: "unavailable", error: { code, message } }, 503);
+    } finally {
+      clearTimeout(timer);
     }
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
@@ -134,6 +165,14 @@ export function createApp(deps: AppDeps) {
   app.onError((err, c) => {
     if (err instanceof ServiceError) return c.json(errorBody(err.code, err.message, err.fields), err.status);
     if (err instanceof HTTPException) return c.json(errorBody("http_error", err.message || "请求无效"), err.status);
+    // The database restarting or out of reach: a 503 the client may retry, not a fault of ours (issue 10).
+    // The transaction rolled back, so nothing of the request was written.
+    if (isDatabaseUnavailable(err)) {
+      databaseDown(err);
+      const unavailable = databaseUnavailable();
+      c.header("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
+      return c.json(errorBody(unavailable.code, unavailable.message), 503);
+    }
     // Details go to the operator's log, never to the user (invariant 7).
     log(`internal error on ${c.req.method} ${c.req.path}: ${describeInternalError(err)}`);
     return c.json(errorBody("internal", "服务内部错误，请稍后重试或联系管理员"), 500);

@@ -10,7 +10,7 @@ import { bazhongExpansionNotices, cloudCapacityAlert, type CloudCapacity } from 
 import { remindYearlyDemand } from "../resources/demand";
 import { draftMonthlyStatement } from "../billing/monthly-draft";
 import { sendMonthlyReport } from "../resources/report";
-import { describeInternalError, ServiceError } from "../errors";
+import { describeInternalError, isDatabaseUnavailable, ServiceError } from "../errors";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 
@@ -82,6 +82,8 @@ export async function runJobsOnce(deps: JobDeps) {
     try {
       await job();
     } catch (err) {
+      // The database gone: the other jobs would fail the same way. The round ends here; its caller says so once.
+      if (isDatabaseUnavailable(err)) throw err;
       log(`后台任务「${name}」出错，下一轮重试：${jobFailure(err)}`);
     }
   };
@@ -120,6 +122,20 @@ export function startJobs(deps: JobDeps, intervalMs: number) {
   let running: Promise<void> | null = null;
   let again: "round" | "outbox" | null = null;
   let stopped = false;
+  // While the database is unavailable every round fails alike: one line when it goes, one when it is back.
+  let outageSince: Date | null = null;
+  const failed = (err: unknown) => {
+    if (!isDatabaseUnavailable(err)) return log(`后台任务出错：${jobFailure(err)}`);
+    if (outageSince) return;
+    outageSince = deps.clock.now();
+    log(`数据库暂时无法访问，后台任务暂停，每 ${intervalMs / 1000} 秒重试，恢复后自动继续：${jobFailure(err).split("\n")[0]}`);
+  };
+  const succeeded = () => {
+    if (!outageSince) return;
+    const seconds = Math.round((deps.clock.now().getTime() - outageSince.getTime()) / 1000);
+    outageSince = null;
+    log(`数据库已恢复，后台任务继续（中断约 ${seconds} 秒）`);
+  };
   const start = (what: "round" | "outbox") => {
     if (stopped) return;
     if (running) {
@@ -127,8 +143,7 @@ export function startJobs(deps: JobDeps, intervalMs: number) {
       return;
     }
     running = (what === "round" ? runJobsOnce(deps) : drainOutbox(deps))
-      .then(() => undefined)
-      .catch((err) => log(`后台任务出错：${jobFailure(err)}`))
+      .then(succeeded, failed)
       .finally(() => {
         running = null;
         const next = again;

@@ -10,7 +10,7 @@ import { actOnCard } from "../../chat/card-clicks";
 import { answerChat } from "../../chat/answer";
 import type { Actor, Clock, ServiceContext } from "../../context";
 import { userByWecomId } from "../../directory/queries";
-import { describeInternalError, invalid, ServiceError, unprocessable } from "../../errors";
+import { describeInternalError, invalid, isDatabaseUnavailable, ServiceError, unprocessable } from "../../errors";
 import { auditRefusal } from "../../engine/mutate";
 import { sourceIp } from "../../http/auth";
 import { inputGuard } from "../../http/input-guard";
@@ -162,7 +162,8 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
       timer = setTimeout(() => resolve(null), deps.replyWithinMs ?? REPLY_WITHIN_MS);
     });
     const settled = work.catch((err) => {
-      deps.log(`企业微信回调处理失败：${describeInternalError(err)}`);
+      // A database outage is answered 503 (WeCom retries) and logged once by the app's error handler.
+      if (!isDatabaseUnavailable(err)) deps.log(`企业微信回调处理失败：${describeInternalError(err)}`);
       throw err;
     });
     try {
