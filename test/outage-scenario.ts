@@ -258,11 +258,12 @@ export async function runOutageScenario(opts: OutageOptions): Promise<OutageRun>
       await sleep(100);
     });
     loop(async () => {
-      // A VM's PAM call with a credential nobody issued: refused (and audited) while the database is up.
+      // A VM's PAM call with a well-formed credential nobody issued: looked up, so it needs the database, and
+      // refused while the database is up (a malformed one is refused without asking the database at all).
       await call("access", () =>
         fetch(`${base}/access/challenge`, {
           method: "POST",
-          headers: { authorization: `Bearer ${"f".repeat(8)}-no-such-host`, "content-type": "application/json" },
+          headers: { authorization: `Bearer ysh_${"f".repeat(43)}`, "content-type": "application/json" },
           body: JSON.stringify({ account: "root" }),
           signal: AbortSignal.timeout(60_000),
         }),
