@@ -73,7 +73,7 @@ export async function benchAuditVerify(database: Database): Promise<void> {
   console.log(`audit fill: ${fmt(ENTRIES)} signed entries in ${(fillMs / 1000).toFixed(2)} s (${database.kind})`);
   console.log(
     `audit verify: ${result.count} entries in ${(verifyMs / 1000).toFixed(2)} s = ${fmt(rate(result.count, verifyMs))} entries/s ` +
-      `(chain, every signature, anchor); chain only ${fmt(rate(chain.count, chainMs))} entries/s; ` +
+      `(chain, signatures, anchor); chain only ${fmt(rate(chain.count, chainMs))} entries/s; ` +
       `baseline read-only ${fmt(rate(read, readMs))} rows/s; ratio ${(readMs / verifyMs).toFixed(2)}`,
   );
 }

@@ -3,6 +3,7 @@ import { createScratchDatabase } from "../db/scratch";
 import { benchAccess } from "./access";
 import { benchAuditVerify } from "./audit-verify";
 import { benchDecisions } from "./decisions";
+import { killSends, killSendsLines } from "./kill-sends";
 import { benchMetrics } from "./metrics";
 import { benchScale } from "./scale";
 import { benchWecomCallbacks } from "./wecom-callbacks";
@@ -51,5 +52,12 @@ if (process.env.BENCH_SKIP_METRICS !== "1") {
     await benchMetrics(database);
   } finally {
     await drop();
+  }
+}
+// kill -9 × 10 during sends (bench/kill-sends.ts): child processes on a database of their own; about a minute each.
+if (process.env.BENCH_SKIP_KILLS !== "1") {
+  for (const kind of kinds) {
+    const figures = await killSends({ kills: 10, adminUrl: kind === "postgres" ? process.env.BENCH_DATABASE_URL : undefined });
+    for (const l of killSendsLines(figures)) console.log(l);
   }
 }

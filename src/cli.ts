@@ -8,9 +8,9 @@ import { verifyAuditChain, verifyAuditEntries, type AuditVerifyResult } from "./
 import { loadCalendar, loadCalendarYear } from "./calendar";
 import { auditFiles, readConfig, type Config } from "./config";
 import { systemClock, type ServiceContext } from "./context";
-import { loadDemo } from "./directory/demo";
+import { DEMO_TOKEN_DAYS, loadDemo } from "./directory/demo";
 import { importDirectory } from "./directory/import";
-import { createToken, listTokens, revokeToken } from "./directory/tokens";
+import { createToken, expiryText, listTokens, revokeToken } from "./directory/tokens";
 import { addHost, listHosts, revokeHost, rotateHost } from "./access/hosts";
 import { importMetricsFile } from "./metrics/import";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./resources/report";
@@ -31,12 +31,14 @@ export const USAGE = `用法：yunshen <命令>
 
 数据库（使用 DATABASE_URL 指定的 PostgreSQL，未设置时使用 DATA_DIR 下的 PGlite）：
   migrate                                   应用数据库迁移
-  demo [--shell]                            导入演示通讯录并打印演示用户的访问令牌
+  demo [--shell]                            导入演示通讯录并打印演示用户的访问令牌（7 天后到期）
                                             （--shell：输出 export YS_<用户>=<令牌>，供 eval 使用）
   directory import FILE                     导入或更新单位和用户（JSON，见 README）
-  token create --user ID [--name NAME]      为用户签发 API 访问令牌
+  token create --user ID [--name NAME] [--expires 30d|YYYY-MM-DD]
+                                            为用户签发 API 访问令牌（默认 TOKEN_LIFETIME_DAYS 天后到期，
+                                            --expires 指定天数或到期日）
   token revoke TOKEN_ID                     吊销令牌
-  token list [--user ID]                    列出令牌（不含令牌本身）
+  token list [--user ID]                    列出令牌及到期时间（不含令牌本身）
   host add NAME                             登记堡垒机或虚拟机，打印它调用 /access 的凭据
   host rotate NAME                          为主机换发新凭据（旧凭据立即失效）
   host revoke NAME                          吊销主机凭据
@@ -56,7 +58,8 @@ export const USAGE = `用法：yunshen <命令>
   audit public-key                          打印审计签名公钥（PEM），交给审计人员
   calendar is-workday DATE                  是否工作日（true / false）
   calendar add-workdays DATE N              DATE 之后第 N 个工作日（不含当天）
-  calendar load FILE                        加载一年的放假安排（JSON）
+  calendar load FILE [--override 原因]      加载一年的放假安排（JSON）；须含七个法定节假日，
+                                            缺少时须以 --override 写明原因才加载（记入审计日志）
 
 通过运行中的服务（YUNSHEN_URL，默认 http://127.0.0.1:$PORT；令牌 YUNSHEN_TOKEN 或 --token）：
   request submit FILE                       提交申请（申请表 JSON）
@@ -176,13 +179,16 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
 
     case "demo":
       return withDatabase(config, async (database) => {
-        const { tokens } = await loadDemo(await cliContext(database, config));
+        const { tokens, expiresAt } = await loadDemo(await cliContext(database, config));
+        const expiry = `演示令牌 ${DEMO_TOKEN_DAYS} 天有效，${expiryText(expiresAt)}到期，到期后再运行 yunshen demo 即可重新签发`;
         if (flags.shell !== undefined) {
-          // `eval "$(npx yunshen demo --shell)"` puts every token in a variable named after the user.
+          // `eval "$(npx yunshen demo --shell)"` puts every token in a variable named after the user; the expiry
+          // goes to stderr, where a person sees it and eval does not.
           for (const t of tokens) io.out(`export YS_${t.userId.toUpperCase()}=${t.token}\n`);
+          io.err(`${expiry}\n`);
           return 0;
         }
-        io.out("演示通讯录已导入。演示用户的访问令牌（只显示这一次）：\n");
+        io.out(`演示通讯录已导入。${expiry}。演示用户的访问令牌（只显示这一次）：\n`);
         for (const t of tokens) io.out(`  ${t.userId.padEnd(12)} ${t.name}（${t.roles.join(",")}）\n    ${t.token}\n`);
         return 0;
       });
@@ -204,9 +210,13 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return withDatabase(config, async (database) => {
         const ctx = await cliContext(database, config);
         if (sub === "create") {
-          const t = await createToken({ ctx, input: { userId: flags.user!, name: flags.name ?? "" } });
+          const t = await createToken({
+            ctx,
+            input: { userId: flags.user!, name: flags.name ?? "", expires: flags.expires },
+            lifetimeDays: config.TOKEN_LIFETIME_DAYS,
+          });
           io.out(`${t.token}\n`);
-          io.err(`令牌 ${t.id} 已签发给 ${t.userId}；只显示这一次，请妥善保存。\n`);
+          io.err(`令牌 ${t.id} 已签发给 ${t.userId}，${expiryText(t.expiresAt)}到期；只显示这一次，请妥善保存。\n`);
           return 0;
         }
         if (sub === "revoke") {
@@ -214,8 +224,13 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
           io.out(`令牌 ${rest[0]} 已吊销\n`);
           return 0;
         }
-        for (const t of await listTokens(database.db, flags.user))
-          io.out(`${t.id}  ${t.userId}  ${t.name || "-"}  签发 ${t.createdAt.toISOString()}${t.revokedAt ? `  已吊销 ${t.revokedAt.toISOString()}` : ""}\n`);
+        const now = ctx.clock.now();
+        for (const t of await listTokens(database.db, flags.user, { lifetimeDays: config.TOKEN_LIFETIME_DAYS })) {
+          const expired = t.expiresAt.getTime() <= now.getTime();
+          // A token from before tokens expired shows the expiry it is given, marked as worked out.
+          const expiry = `${expired ? "已过期" : "到期"} ${t.expiresAt.toISOString()}${t.expiryAssumed ? `（签发时未设到期，按签发后 ${config.TOKEN_LIFETIME_DAYS} 天计）` : ""}`;
+          io.out(`${t.id}  ${t.userId}  ${t.name || "-"}  签发 ${t.createdAt.toISOString()}  ${expiry}${t.revokedAt ? `  已吊销 ${t.revokedAt.toISOString()}` : ""}\n`);
+        }
         return 0;
       });
 
@@ -279,7 +294,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       return auditCommand(config, sub, flags, io);
 
     case "calendar":
-      return calendarCommand(config, sub, rest, io);
+      return calendarCommand(config, sub, rest, flags, io);
 
     case "request":
       return requestCommand(config, [sub, ...rest].filter((w): w is string => w !== undefined), flags, io);
@@ -365,15 +380,16 @@ function reportVerify(result: AuditVerifyResult, used: { keyFile: string | null;
   return 0;
 }
 
-async function calendarCommand(config: Config, sub: string | undefined, rest: string[], io: CliIo): Promise<number> {
+async function calendarCommand(config: Config, sub: string | undefined, rest: string[], flags: Record<string, string>, io: CliIo): Promise<number> {
   if (sub === "load") {
     if (!rest[0]) throw usage("calendar load 需要放假安排文件");
     const schedule = readJsonFile(rest[0], "放假安排文件");
     return withDatabase(config, async (database) => {
       const ctx = await cliContext(database, config);
-      const { year, replaced } = await loadCalendarYear({ ctx, input: schedule });
+      const { year, replaced, missing } = await loadCalendarYear({ ctx, input: schedule, override: flags.override });
       const filled = await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(database.db) } });
       io.out(`${year} 年工作日历已${replaced ? "更新" : "加载"}${filled > 0 ? `；${filled} 个待定期限已计算` : ""}\n`);
+      if (missing.length > 0) io.err(`注意：按 --override 加载，缺少 ${missing.join("、")}；公布后请补全再加载一次\n`);
       return 0;
     });
   }

@@ -8,6 +8,7 @@ import { tencentGateway } from "./sms/tencent";
 import { totpKeyFrom } from "./access/totp";
 import { POLICY_PROFILES } from "../flows/application";
 import { parseInput } from "./validation";
+import { DEFAULT_TOKEN_LIFETIME_DAYS, MAX_TOKEN_LIFETIME_DAYS } from "./directory/tokens";
 import type { CloudCapacity } from "./resources/capacity-notices";
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal("").transform(() => undefined));
@@ -25,6 +26,8 @@ const configSchema = z
     .optional()
     .or(z.literal("").transform(() => undefined)),
   POLICY_PROFILE: z.enum(POLICY_PROFILES as [string, ...string[]]).default("meizhou"),
+  // How long an API token works unless `token create --expires` says otherwise.
+  TOKEN_LIFETIME_DAYS: z.coerce.number().int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).default(DEFAULT_TOKEN_LIFETIME_DAYS),
   // How often timers fire and the outbox is drained.
   JOB_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   WECOM_CORP_ID: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "应为企业 ID（CorpID）")),

@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
 import { keepStatisticsFresh, migrateDatabase, openDatabase } from "../db/client";
+import { missingCalendarText, missingCalendarYear } from "./calendar";
 import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
 import { auditAnchorSchedule } from "./audit/anchor";
@@ -36,6 +37,7 @@ async function main() {
       wecom: wecom ?? undefined,
       onQueued: () => jobs?.kick(),
       access: { sms: smsGateway(config, { clock: systemClock, log: (line) => console.log(line) }), ...accessKeys(config) },
+      tokenLifetimeDays: config.TOKEN_LIFETIME_DAYS,
     });
     const server = serve({ fetch: app.fetch, port: config.PORT });
     // Listen first: a port already taken must fail before any background work starts, with the database closed.
@@ -69,6 +71,8 @@ async function main() {
     const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
     const channel = wecomSettings ? `企业微信（${wecomSettings.apiBase}）` : "控制台（未配置企业微信）";
     console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}  消息：${channel}`);
+    const missingYear = missingCalendarYear(calendars.current(), systemClock.now());
+    if (missingYear !== null) console.log(`提示：${missingCalendarText(missingYear)}`);
     if (config.POLICY_PROFILE === "huizhou" && !capacity)
       console.log("提示：徽州政策要求资源接近云平台容量 70% 时预警（001 第十九条），请设置 CLOUD_CAPACITY_VCPU、CLOUD_CAPACITY_MEMORY_GB、CLOUD_CAPACITY_STORAGE_GB");
     // PGlite must be closed or its directory is left inconsistent: stop taking requests, finish jobs, close.

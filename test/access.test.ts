@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { and, eq, like } from "drizzle-orm";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { and, eq, isNull, like } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { accessCodes, auditLog, outbox, totpEnrolments, vmAccounts } from "../db/schema";
 import { bindVmAccount, revokeVmAccount, unlockVmAccount } from "../src/access/accounts";
@@ -41,7 +43,11 @@ async function bind(host: string, account: string, userId: string, validUntil = 
 }
 
 beforeAll(async () => {
-  t = await createTestApp({ access: { sms, codeKey: randomBytes(32), totpKey: randomBytes(32) } });
+  // A second security officer: nobody unlocks their own account.
+  t = await createTestApp({
+    access: { sms, codeKey: randomBytes(32), totpKey: randomBytes(32) },
+    extraUsers: [{ id: "sunli", name: "孙丽", unit: "mz-sjj", roles: ["security_officer"] }],
+  });
   for (const name of ["bastion-1", "vm-web-01"]) credentials[name] = (await addHost({ ctx: t.ctx(), input: { name } })).credential;
   accountId = (await bind("bastion-1", "liuyang", "liuyang")).id;
   await bind("vm-web-01", "deploy", "xufeng");
@@ -71,7 +77,9 @@ describe("login codes", () => {
     expect(ok(await verify(lastCode()))).toEqual({ allow: true, user: "刘洋" });
     const again = await verify(lastCode());
     expect(again.status).toBe(403);
-    expect(again.body).toMatchObject({ allow: false, error: { code: "denied", message: "没有有效的验证码，请重新获取" } });
+    // Refused as used, which is not a wrong guess: the person's run of failures stays at zero.
+    expect(again.body).toMatchObject({ allow: false, error: { code: "code_used", message: expect.stringContaining("验证码已使用") } });
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, accountId)))[0]!.consecutiveFailures).toBe(0);
   });
 
   test("a code expires after 5 minutes", async () => {
@@ -145,6 +153,79 @@ describe("login codes", () => {
   });
 });
 
+describe("the right code sent twice", () => {
+  // Through the real HTTP stack on loopback, so the verifications are concurrent requests, as from a PAM
+  // client that retries or a person who presses Enter twice.
+  let base = "";
+  let closeServer: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: t.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  afterAll(() => closeServer());
+
+  const verifyOverHttp = async (account: string, code: string) => {
+    const res = await fetch(`${base}/access/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${credentials["bastion-1"]}` },
+      body: JSON.stringify({ account, host: "bastion-1", code }),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const accountRow = async (id: number) => (await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, id)))[0]!;
+
+  test("20 verifications of the right code at once: one gets in, 19 are refused as used, and none counts as a failure", async () => {
+    const id = (await bind("bastion-1", "twice", "guojun")).id;
+    ok(await challenge("bastion-1", "twice"));
+    const code = lastCode();
+    const results = await Promise.all(Array.from({ length: 20 }, () => verifyOverHttp("twice", code)));
+    expect(results.filter((r) => r.status === 200).map((r) => r.body)).toEqual([{ allow: true, user: "郭军" }]);
+    const refused = results.filter((r) => r.status !== 200);
+    expect(refused).toHaveLength(19);
+    for (const r of refused) expect(r).toMatchObject({ status: 403, body: { allow: false, error: { code: "code_used", message: expect.stringContaining("验证码已使用") } } });
+    const row = await accountRow(id);
+    expect(row.consecutiveFailures).toBe(0);
+    expect(row.lockedAt).toBeNull();
+    const [stored] = await t.db.select().from(accessCodes).where(eq(accessCodes.vmAccountId, id));
+    expect(stored).toMatchObject({ closedReason: "used", wrongTries: 0 });
+    // The account still works: the next code lets the person in.
+    later(61_000);
+    ok(await challenge("bastion-1", "twice"));
+    expect((await verifyOverHttp("twice", lastCode())).status).toBe(200);
+  });
+
+  test("a spent code replayed any number of times is refused as used and never locks the account; wrong codes still count", async () => {
+    const id = (await bind("bastion-1", "replay", "guojun")).id;
+    ok(await challenge("bastion-1", "replay"));
+    const spent = lastCode();
+    expect((await verifyOverHttp("replay", spent)).status).toBe(200);
+    // More replays than the lockout threshold, some of them at once.
+    for (let round = 0; round < 3; round++) {
+      const replies = await Promise.all(Array.from({ length: 5 }, () => verifyOverHttp("replay", spent)));
+      for (const r of replies) expect(r.body.error.code).toBe("code_used");
+    }
+    expect(await accountRow(id)).toMatchObject({ consecutiveFailures: 0, lockedAt: null });
+    // With a new code open, the old one is still "used", and does not eat into the new code's tries.
+    later(61_000);
+    ok(await challenge("bastion-1", "replay"));
+    const current = lastCode();
+    if (current !== spent) {
+      expect((await verifyOverHttp("replay", spent)).body.error.code).toBe("code_used");
+      const [open] = await t.db.select().from(accessCodes).where(and(eq(accessCodes.vmAccountId, id), isNull(accessCodes.closedAt)));
+      expect(open!.wrongTries).toBe(0);
+    }
+    const wrong = ["000000", "000001", "000002"].find((c) => c !== current && c !== spent)!;
+    const denied = await verifyOverHttp("replay", wrong);
+    expect(denied.body.error).toEqual({ code: "denied", message: "验证码错误" });
+    expect((await accountRow(id)).consecutiveFailures).toBe(1);
+    expect((await verifyOverHttp("replay", current)).status).toBe(200);
+    expect((await accountRow(id)).consecutiveFailures).toBe(0);
+  });
+});
+
 describe("lockout", () => {
   test("ten failures in a row lock the account until security staff unlock it, and they are told", async () => {
     ok(await challenge());
@@ -162,14 +243,15 @@ describe("lockout", () => {
     expect(alert.length).toBeGreaterThan(0);
     expect(JSON.stringify(alert.at(-1)!.payload)).toContain("liuyang@bastion-1");
 
-    // Only security staff unlock; the run of failures starts again from zero.
+    // Only security staff unlock, and not their own account; the run of failures starts again from zero.
     await expect(unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "zhangwei", name: "张伟", unitId: "mz-sjj", roles: ["manager"] } }, input: { id: accountId } })).rejects.toThrow("只有安全管理员");
-    await unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "liuyang", name: "刘洋", unitId: "mz-sjj", roles: ["security_officer"] } }, input: { id: accountId, reason: "本人确认" } });
+    await unlockVmAccount({ ctx: { ...t.ctx(), actor: { userId: "sunli", name: "孙丽", unitId: "mz-sjj", roles: ["security_officer"] } }, input: { id: accountId, reason: "已与本人核实" } });
     ok(await challenge());
     expect(ok(await verify(lastCode())).allow).toBe(true);
     const audited = await t.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.action, "access.lock"));
     expect(audited.length).toBeGreaterThan(0);
-    expect((await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.unlock"))).length).toBe(1);
+    const unlocks = await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.unlock"));
+    expect(unlocks.map((u) => `${u.actorId}:${u.outcome}`)).toEqual(["zhangwei:refused", "sunli:ok"]);
   });
 
   test("brute force: 1,000 guesses never get in and end in a lock, even when the right code comes up", async () => {
@@ -269,9 +351,17 @@ describe("TOTP, for places SMS does not reach", () => {
     later(30_000);
     const code = await totpAt(secret, t.clock.now());
     expect(ok(await verify(code)).allow).toBe(true);
-    expect((await verify(code)).status).toBe(403);
-    const audited = await t.db.select().from(auditLog).where(eq(auditLog.action, "access.verify"));
+    // The same app code again (a double submit) is used, not a wrong guess: the account's failures stay at 0.
+    const again = await verify(code);
+    expect(again.status).toBe(403);
+    expect(again.body.error.code).toBe("code_used");
+    const [held] = await t.db.select().from(vmAccounts).where(eq(vmAccounts.userId, "liuyang"));
+    expect(held!.consecutiveFailures).toBe(0);
+    expect((await t.db.select().from(totpEnrolments).where(eq(totpEnrolments.userId, "liuyang")))[0]!.failures).toBe(0);
+    // In log order: PostgreSQL returns rows inserted by concurrent connections in no particular order.
+    const audited = await t.db.select().from(auditLog).where(eq(auditLog.action, "access.verify")).orderBy(auditLog.seq);
     expect(audited.at(-2)!.details).toMatchObject({ method: "totp", allow: true });
+    expect(audited.at(-1)!.details).toMatchObject({ method: "totp", allow: false, reason: "code_used" });
     expect(JSON.stringify(await t.db.select().from(auditLog))).not.toContain(secret);
     ok(await t.call("liuyang", "DELETE", "/api/me/totp"));
     later(30_000);

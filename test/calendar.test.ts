@@ -1,7 +1,7 @@
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client";
-import { auditLog, calendarYears } from "../db/schema";
+import { auditLog, calendarYears, outbox } from "../db/schema";
 import {
   addCalendarDays,
   addCalendarMonths,
@@ -10,6 +10,10 @@ import {
   endOfShanghaiDay,
   loadCalendar,
   loadCalendarYear,
+  calendarHealth,
+  missingCalendarText,
+  missingCalendarYear,
+  missingStatutoryHolidays,
   shanghaiDate,
   shanghaiInstant,
   WorkCalendar,
@@ -18,6 +22,9 @@ import {
 } from "../src/calendar";
 import type { Actor, ServiceContext } from "../src/context";
 import { ServiceError } from "../src/errors";
+import { consoleSender } from "../src/jobs/outbox";
+import { runJobsOnce } from "../src/jobs/runner";
+import { createTestApp, ok } from "./app-harness";
 import { createTestDatabase } from "./harness";
 
 const calendar = new WorkCalendar(builtinSchedules());
@@ -97,11 +104,20 @@ async function rejected(promise: Promise<unknown>): Promise<ServiceError> {
   return err as ServiceError;
 }
 
+// Fictitious (not the State Council's): the seven statutory holidays on plausible 2027 dates.
 const schedule2027: YearSchedule = {
   year: 2027,
   source: "测试用 2027 年安排",
   url: "https://www.gov.cn/test/2027.htm",
-  holidays: [{ name: "元旦", from: "2027-01-01", to: "2027-01-03" }],
+  holidays: [
+    { name: "元旦", from: "2027-01-01", to: "2027-01-03" },
+    { name: "春节", from: "2027-02-06", to: "2027-02-14" },
+    { name: "清明节", from: "2027-04-03", to: "2027-04-05" },
+    { name: "劳动节", from: "2027-05-01", to: "2027-05-05" },
+    { name: "端午节", from: "2027-06-09", to: "2027-06-09" },
+    { name: "中秋节", from: "2027-09-15", to: "2027-09-15" },
+    { name: "国庆节", from: "2027-10-01", to: "2027-10-07" },
+  ],
   workdays: [],
 };
 
@@ -421,7 +437,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
 
   it("stores a new year, audits it, and loadCalendar then sees it", async () => {
     const before = await rowCounts();
-    await expect(loadCalendarYear({ ctx, input: schedule2027 })).resolves.toEqual({ year: 2027, replaced: false });
+    await expect(loadCalendarYear({ ctx, input: schedule2027 })).resolves.toEqual({ year: 2027, replaced: false, missing: [] });
     expect(await rowCounts()).toEqual({ years: before.years + 1, audit: before.audit + 1 });
 
     const loaded = await loadCalendar(database.db);
@@ -435,7 +451,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
       actorId: null,
       outcome: "ok",
       at: clock.now(),
-      details: { year: 2027, holidays: 1, workdays: 0, replaced: false },
+      details: { year: 2027, holidays: 7, workdays: 0, replaced: false },
     });
     const [row] = await database.db.select().from(calendarYears).where(eq(calendarYears.year, 2027));
     expect(row!.loadedAt).toEqual(clock.now());
@@ -445,7 +461,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
   it("loading the same year again replaces it", async () => {
     const revised = { ...schedule2027, workdays: [{ date: "2027-01-09", name: "元旦调休上班" }] };
     const asManager = { ...ctx, actor: manager, channel: "api" as const };
-    await expect(loadCalendarYear({ ctx: asManager, input: revised })).resolves.toEqual({ year: 2027, replaced: true });
+    await expect(loadCalendarYear({ ctx: asManager, input: revised })).resolves.toEqual({ year: 2027, replaced: true, missing: [] });
     const loaded = await loadCalendar(database.db);
     expect(loaded.isWorkday("2027-01-09")).toBe(true);
     const entries = await loads();
@@ -453,7 +469,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
       actorId: "u-manager",
       actorRole: "manager",
       channel: "api",
-      details: { year: 2027, holidays: 1, workdays: 1, replaced: true },
+      details: { year: 2027, holidays: 7, workdays: 1, replaced: true },
     });
   });
 
@@ -464,7 +480,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
       ...base,
       holidays: base.holidays.map((h) => (h.name === "春节" ? { ...h, from: "2024-02-09" } : h)),
     };
-    await expect(loadCalendarYear({ ctx, input: revised })).resolves.toEqual({ year: 2024, replaced: true });
+    await expect(loadCalendarYear({ ctx, input: revised })).resolves.toEqual({ year: 2024, replaced: true, missing: [] });
     const loaded = await loadCalendar(database.db);
     expect(loaded.years()).toEqual([2024, 2025, 2026, 2027]);
     expect(loaded.isWorkday("2024-02-09")).toBe(false);
@@ -532,5 +548,99 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
     const err2 = await rejected(loadCalendarYear({ ctx: asApplicant, input: { year: "x" } }));
     expect(err2.code).toBe("forbidden");
     expect(await rowCounts()).toEqual(before);
+  });
+
+  it("a year without every statutory holiday is refused; --override with a reason loads it, and the audit says so", async () => {
+    const onlyNewYear = { ...schedule2027, year: 2028, holidays: [{ name: "元旦", from: "2028-01-01", to: "2028-01-03" }] };
+    const before = await rowCounts();
+    const err = await rejected(loadCalendarYear({ ctx, input: onlyNewYear }));
+    expect(err.status).toBe(400);
+    expect(err.message).toBe(
+      "2028 年工作日历缺少法定节假日：春节、清明节、劳动节、端午节、中秋节、国庆节。国务院办公厅的放假通知每年都安排这七个节日，请按通知补全；" +
+        '如确需先加载不完整的安排，请加 --override "原因"',
+    );
+    expect(err.fields).toEqual({ holidays: ["缺少春节", "缺少清明节", "缺少劳动节", "缺少端午节", "缺少中秋节", "缺少国庆节"] });
+    for (const override of ["", "   "]) {
+      const empty = await rejected(loadCalendarYear({ ctx, input: onlyNewYear, override }));
+      expect(empty.fields).toEqual({ override: ["--override 需要写明原因"] });
+    }
+    expect(await rowCounts()).toEqual(before);
+
+    const reason = "通知尚未公布，先按元旦加载以便计算 1 月的期限";
+    const loaded = await loadCalendarYear({ ctx, input: onlyNewYear, override: reason });
+    expect(loaded).toEqual({ year: 2028, replaced: false, missing: ["春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"] });
+    expect((await loads()).at(-1)!.details).toEqual({
+      year: 2028,
+      holidays: 1,
+      workdays: 0,
+      replaced: false,
+      override: reason,
+      missing: loaded.missing,
+    });
+    expect((await loadCalendar(database.db)).years()).toContain(2028);
+  });
+});
+
+describe("statutory holidays and the missing year", () => {
+  it("every built-in year has all seven; a name may hold two (2025: 国庆节、中秋节) or a longer form (五一劳动节)", () => {
+    for (const schedule of builtinSchedules()) expect(missingStatutoryHolidays(schedule), String(schedule.year)).toEqual([]);
+    expect(builtinSchedules().find((s) => s.year === 2025)!.holidays.map((h) => h.name)).toContain("国庆节、中秋节");
+    const renamed = schedule2027.holidays.map((h) => (h.name === "劳动节" ? { ...h, name: "五一劳动节" } : h));
+    expect(missingStatutoryHolidays({ holidays: renamed })).toEqual([]);
+    expect(missingStatutoryHolidays({ holidays: renamed.filter((h) => h.name !== "中秋节") })).toEqual(["中秋节"]);
+  });
+
+  it("from 1 December (Beijing time) the next year is missing until it is loaded; the current year always is", () => {
+    const builtIn = new WorkCalendar(builtinSchedules());
+    expect(missingCalendarYear(builtIn, new Date("2026-11-30T15:59:59Z"))).toBeNull(); // 23:59:59 on 30 November
+    expect(missingCalendarYear(builtIn, new Date("2026-11-30T16:00:00Z"))).toBe(2027); // 00:00 on 1 December
+    expect(missingCalendarYear(builtIn, new Date("2026-12-31T12:00:00Z"))).toBe(2027);
+    expect(missingCalendarYear(builtIn.withYear(schedule2027), new Date("2026-12-31T12:00:00Z"))).toBeNull();
+    expect(missingCalendarYear(builtIn, new Date("2027-03-01T00:00:00Z"))).toBe(2027);
+    expect(calendarHealth(builtIn, new Date("2026-11-30T00:00:00Z"))).toEqual({});
+    expect(calendarHealth(builtIn, new Date("2026-12-01T00:00:00Z"))).toEqual({
+      calendar: {
+        missingYear: 2027,
+        message: "尚未加载 2027 年工作日历：落在 2027 年的工作日期限将无法计算。请在国务院办公厅公布 2027 年放假安排后，用 yunshen calendar load FILE 加载",
+      },
+    });
+  });
+});
+
+describe("a service without next year's calendar from 1 December", () => {
+  it("says so on /healthz (status ok) and tells each manager once, through the outbox, until the year is loaded", async () => {
+    // 23:00 on 30 November, Beijing time.
+    const t = await createTestApp({ now: "2026-11-30T15:00:00Z" });
+    try {
+      const sent: string[] = [];
+      const calendars = { current: () => t.ctx().calendar, refresh: async () => false };
+      const round = () => runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "meizhou", sender: consoleSender((l) => sent.push(l)) });
+      const calendarCards = () => t.db.select().from(outbox).where(eq(outbox.kind, "calendar"));
+
+      expect(ok(await t.call(null, "GET", "/healthz"))).toEqual({ status: "ok" });
+      await round();
+      expect(await calendarCards()).toEqual([]);
+
+      t.clock.set("2026-11-30T16:00:00Z"); // 00:00 on 1 December
+      const health = ok(await t.call(null, "GET", "/healthz"));
+      expect(health).toEqual({ status: "ok", calendar: { missingYear: 2027, message: missingCalendarText(2027) } });
+      await round();
+      t.clock.set("2026-12-02T01:00:00Z");
+      await round();
+      const cards = await calendarCards();
+      expect(cards.map((c) => c.userId).sort()).toEqual(["chenjing", "zhangwei"]);
+      expect(cards.every((c) => c.status === "sent")).toBe(true);
+      const told = sent.filter((l) => l.includes("请加载 2027 年工作日历"));
+      expect(told).toHaveLength(2);
+      expect(told[0]).toContain("yunshen calendar load FILE");
+
+      await loadCalendarYear({ ctx: t.ctx(), input: schedule2027 });
+      t.setCalendar(await loadCalendar(t.db));
+      expect(ok(await t.call(null, "GET", "/healthz"))).toEqual({ status: "ok" });
+      await round();
+      expect(await calendarCards()).toHaveLength(2);
+    } finally {
+      await t.close();
+    }
   });
 });

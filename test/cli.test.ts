@@ -11,6 +11,7 @@ import { openDatabase, type Database } from "../db/client";
 import { lockPath } from "../db/lock";
 import { parseArgs, USAGE } from "../src/cli";
 import type { Clock, ServiceContext } from "../src/context";
+import { endOfShanghaiDay } from "../src/calendar";
 import { DEMO_TOKEN_USERS, loadDemo } from "../src/directory/demo";
 import { createApp } from "../src/http/app";
 import { calendarStore } from "../src/jobs/runner";
@@ -86,6 +87,10 @@ const schedule2027 = {
   holidays: [
     { name: "元旦", from: "2027-01-01", to: "2027-01-03" },
     { name: "春节", from: "2027-02-06", to: "2027-02-14" },
+    { name: "清明节", from: "2027-04-03", to: "2027-04-05" },
+    { name: "劳动节", from: "2027-05-01", to: "2027-05-05" },
+    { name: "端午节", from: "2027-06-09", to: "2027-06-09" },
+    { name: "中秋节", from: "2027-09-15", to: "2027-09-15" },
     { name: "国庆节", from: "2027-10-01", to: "2027-10-07" },
   ],
   workdays: [
@@ -123,6 +128,8 @@ describe("yunshen database commands", () => {
 
   let tokens = new Map<string, string>();
   let zhoujieTokenId = "";
+  // A year from today: `--expires DATE` must lie ahead, and within TOKEN_LIFETIME_DAYS' upper bound.
+  const scriptExpires = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
 
   beforeAll(async () => {
     const adminUrl = process.env.TEST_DATABASE_URL;
@@ -159,6 +166,8 @@ describe("yunshen database commands", () => {
     for (const token of tokens.values()) expect(token).toMatch(TOKEN);
     expect(new Set(tokens.values()).size).toBe(DEMO_TOKEN_USERS.length);
     expect(r.out).toContain("李华（applicant）");
+    // Demo tokens are for trying things out: they say when they stop working.
+    expect(r.out).toMatch(/演示令牌 7 天有效，\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）到期/);
   });
 
   test("directory import of a valid file prints the counts", { timeout: DB_TIMEOUT }, async () => {
@@ -200,21 +209,23 @@ describe("yunshen database commands", () => {
   });
 
   test("token create prints the token on stdout and its id on stderr", { timeout: DB_TIMEOUT }, async () => {
-    const r = await cli(["token", "create", "--user", "zhoujie", "--name", "脚本"], env);
+    const r = await cli(["token", "create", "--user", "zhoujie", "--name", "脚本", "--expires", scriptExpires], env);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^ys_[A-Za-z0-9_-]{43}\n$/);
-    const id = /令牌 (tok_[0-9a-f]{8}) 已签发给 zhoujie/.exec(r.err)?.[1];
+    // Through the end of the day asked for.
+    const id = new RegExp(`令牌 (tok_[0-9a-f]{8}) 已签发给 zhoujie，${scriptExpires} 23:59（北京时间）到期；只显示这一次`).exec(r.err)?.[1];
     expect(id).toBeDefined();
     zhoujieTokenId = id!;
   });
 
-  test("token list shows tokens without the secrets, filtered by --user", { timeout: DB_TIMEOUT }, async () => {
+  test("token list shows tokens and when they expire, without the secrets, filtered by --user", { timeout: DB_TIMEOUT }, async () => {
     const all = await cli(["token", "list"], env);
     expect(all).toMatchObject({ code: 0, err: "" });
     const lines = all.out.trimEnd().split("\n");
     expect(lines).toHaveLength(DEMO_TOKEN_USERS.length + 1);
     expect(all.out).not.toContain("ys_");
-    expect(lines.at(-1)).toMatch(new RegExp(`^${zhoujieTokenId}  zhoujie  脚本  签发 \\d{4}-\\d\\d-\\d\\dT`));
+    const end = endOfShanghaiDay(scriptExpires).toISOString();
+    expect(lines.at(-1)).toMatch(new RegExp(`^${zhoujieTokenId}  zhoujie  脚本  签发 \\d{4}-\\d\\d-\\d\\dT\\S+  到期 ${end}$`));
 
     const mine = await cli(["token", "list", "--user", "zhoujie"], env);
     expect(mine.code).toBe(0);
@@ -364,6 +375,28 @@ describe("yunshen database commands", () => {
     const missing = await cli(["calendar", "load"], env);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain("calendar load 需要放假安排文件");
+  });
+
+  test("calendar load refuses a year without every statutory holiday unless --override gives a reason", { timeout: DB_TIMEOUT }, async () => {
+    const onlyNewYear = file("calendar-2028.json", { ...schedule2027, year: 2028, holidays: [{ name: "元旦", from: "2028-01-01", to: "2028-01-03" }], workdays: [] });
+    const refused = await cli(["calendar", "load", onlyNewYear], env);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toBe("");
+    expect(refused.err).toContain("2028 年工作日历缺少法定节假日：春节、清明节、劳动节、端午节、中秋节、国庆节");
+    expect(refused.err).toContain('--override "原因"');
+    expect(await cli(["calendar", "is-workday", "2028-01-04"], env)).toMatchObject({ code: 1 });
+
+    const noReason = await cli(["calendar", "load", onlyNewYear, "--override", " "], env);
+    expect(noReason.code).toBe(1);
+    expect(noReason.err).toContain("--override 需要写明原因");
+
+    const forced = await cli(["calendar", "load", onlyNewYear, "--override", "通知未公布，先按元旦加载"], env);
+    expect(forced).toEqual({
+      code: 0,
+      out: "2028 年工作日历已加载\n",
+      err: "注意：按 --override 加载，缺少 春节、清明节、劳动节、端午节、中秋节、国庆节；公布后请补全再加载一次\n",
+    });
+    expect(await cli(["calendar", "is-workday", "2028-01-04"], env)).toMatchObject({ code: 0, out: "true\n" });
   });
 
   test("calendar load adds 2027, which then answers", { timeout: DB_TIMEOUT }, async () => {
@@ -591,6 +624,25 @@ describe("yunshen database commands", () => {
     expect(r.err.trimEnd()).not.toContain("\n");
     expect(r.err).toContain("no-such-dir");
     if (!onPostgres) expect(existsSync(lockPath(dataDir))).toBe(false);
+  });
+  test("token create lasts TOKEN_LIFETIME_DAYS without --expires; a bad --expires says why; demo --shell says when its tokens end", { timeout: DB_TIMEOUT }, async () => {
+    const configured = await cli(["token", "create", "--user", "zhoujie"], { ...env, TOKEN_LIFETIME_DAYS: "30" });
+    expect(configured.code).toBe(0);
+    const due = /，(\d{4}-\d\d-\d\d \d\d:\d\d)（北京时间）到期/.exec(configured.err)?.[1];
+    const left = new Date(`${due!.replace(" ", "T")}:00+08:00`).getTime() - Date.now();
+    expect(left).toBeGreaterThan(29 * 86_400_000);
+    expect(left).toBeLessThanOrEqual(30 * 86_400_000);
+    const bad = await cli(["token", "create", "--user", "zhoujie", "--expires", "next week"], env);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("有效期应为天数（如 30d）或到期日（如 2027-03-01）");
+    const badEnv = await cli(["token", "list"], { ...env, TOKEN_LIFETIME_DAYS: "0" });
+    expect(badEnv.code).toBe(1);
+    expect(badEnv.err).toContain("TOKEN_LIFETIME_DAYS");
+
+    const shell = await cli(["demo", "--shell"], env);
+    expect(shell.code).toBe(0);
+    expect(shell.out).toMatch(/^(export YS_[A-Z]+=ys_[A-Za-z0-9_-]{43}\n)+$/);
+    expect(shell.err).toMatch(/^演示令牌 7 天有效，\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）到期，到期后再运行 yunshen demo 即可重新签发\n$/);
   });
 });
 

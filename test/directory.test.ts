@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client";
 import { apiTokens, auditLog, units, users } from "../db/schema";
 import type { Actor, ServiceContext } from "../src/context";
-import { DEMO_TOKEN_USERS, demoDirectory, loadDemo } from "../src/directory/demo";
+import { builtinSchedules, shanghaiDateTime, WorkCalendar } from "../src/calendar";
+import { readConfig } from "../src/config";
+import { DEMO_TOKEN_DAYS, DEMO_TOKEN_USERS, demoDirectory, loadDemo } from "../src/directory/demo";
+import { createApp } from "../src/http/app";
 import {
   type DirectoryFileInput,
   directoryFileSchema,
@@ -107,14 +110,15 @@ describe("directory import", () => {
     expect((await listUnits(database.db)).map((u) => u.id)).toHaveLength(11);
   });
 
-  it("the schema accepts the demo file, fills defaults and orders roles", () => {
+  it("the schema accepts the demo file, trims, orders roles and leaves out what the row leaves out", () => {
     expect(directoryFileSchema.safeParse(demoDirectory).success).toBe(true);
     const parsed = directoryFileSchema.parse({
       units: [{ id: "mz-sjj", name: " 梅州市政务服务数据管理局 ", kind: "city" }],
       users: [{ id: "a1", name: "甲", unit: "mz-sjj", mobile: "13900000000", roles: ["reviewer", "applicant"] }],
     });
-    expect(parsed.units[0]).toEqual({ id: "mz-sjj", name: "梅州市政务服务数据管理局", kind: "city", parent: null });
-    expect(parsed.users[0]).toMatchObject({ wecomUserId: "", active: true, roles: ["applicant", "reviewer"] });
+    // No defaults here: a field left out keeps what the directory holds (a new record gets its default on import).
+    expect(parsed.units[0]).toEqual({ id: "mz-sjj", name: "梅州市政务服务数据管理局", kind: "city" });
+    expect(parsed.users[0]).toEqual({ id: "a1", name: "甲", unit: "mz-sjj", mobile: "13900000000", roles: ["applicant", "reviewer"] });
   });
 
   it("re-importing the same file is all unchanged and leaves every row as it was", async () => {
@@ -155,6 +159,76 @@ describe("directory import", () => {
     // Put the demo back for the tests that follow.
     const restored = await importDirectory({ ctx: cli(), input: demoDirectory });
     expect(restored.units.updated + restored.users.updated).toBe(2);
+  });
+
+  it("a partial file changes only the fields it names: a row without wecomUserId keeps the stored one", async () => {
+    const before = await snapshot();
+    advance(60_000);
+    // The HR system's export: name, unit, mobile and roles, no WeCom accounts.
+    const hr = { users: [{ id: "lihua", name: "李华", unit: "mx-jyj", mobile: "13807530099", roles: ["applicant"] }] };
+    expect((await importDirectory({ ctx: cli(), input: hr })).users).toEqual({ created: 0, updated: 1, unchanged: 0 });
+    expect(await getUser(database.db, "lihua")).toMatchObject({ mobile: "13807530099", wecomUserId: "LiHua", active: true, updatedAt: now });
+
+    // One field: the rest stays, and other users are untouched.
+    await importDirectory({ ctx: cli(), input: { users: [{ id: "lihua", mobile: "13807530012" }] } });
+    const lihua = await getUser(database.db, "lihua");
+    expect(lihua).toEqual({ ...before.users.find((u) => u.id === "lihua"), updatedAt: now });
+    const after = await snapshot();
+    expect(after.users.filter((u) => u.id !== "lihua")).toEqual(before.users.filter((u) => u.id !== "lihua"));
+
+    // A unit row without its parent keeps it; without its kind keeps that.
+    await importDirectory({ ctx: cli(), input: { units: [{ id: "mx-jyj", name: "梅州市梅县区教育局" }, { id: "mx-sjj" }] } });
+    expect(await snapshot()).toMatchObject({ units: before.units });
+
+    // The kept WeCom account still counts as taken.
+    const taken = await caught(
+      importDirectory({
+        ctx: cli(),
+        input: { users: [{ id: "lihua", mobile: "13807530012" }, { id: "copy2", name: "冒名", unit: "mz-rsj", mobile: "13800138005", wecomUserId: "lihua", roles: ["applicant"] }] },
+      }),
+    );
+    expect(taken.fields).toEqual({ "users[1].wecomUserId": ["企业微信账号 lihua 已被用户 lihua 使用"] });
+  });
+
+  it("null or an empty string clears wecomUserId; the fields a person needs cannot be cleared; a new record needs them all", async () => {
+    for (const cleared of [null, ""]) {
+      await importDirectory({ ctx: cli(), input: { users: [{ id: "hexin", wecomUserId: cleared }] } });
+      expect((await getUser(database.db, "hexin"))?.wecomUserId).toBe("");
+      await importDirectory({ ctx: cli(), input: { users: [{ id: "hexin", wecomUserId: "HeXin" }] } });
+      expect((await getUser(database.db, "hexin"))?.wecomUserId).toBe("HeXin");
+    }
+    const before = await snapshot();
+    const refused = await caught(
+      importDirectory({
+        ctx: cli(),
+        input: {
+          units: [{ id: "py-new", parent: "mz-sjj" }],
+          users: [
+            { id: "hexin", mobile: null, roles: null, name: null, unit: null, active: null },
+            { id: "newbie", wecomUserId: "NewBie" },
+          ],
+        },
+      }),
+    );
+    expect(Object.keys(refused.fields ?? {}).sort()).toEqual(
+      [
+        "units[0].name",
+        "units[0].kind",
+        "users[0].mobile",
+        "users[0].roles",
+        "users[0].name",
+        "users[0].unit",
+        "users[0].active",
+        "users[1].name",
+        "users[1].unit",
+        "users[1].mobile",
+        "users[1].roles",
+      ].sort(),
+    );
+    expect(refused.fields?.["users[1].mobile"]).toEqual(["新用户必须填写此字段"]);
+    expect(refused.fields?.["users[0].mobile"]).toEqual(["此字段不能清空；不修改就不写这个字段"]);
+    expect(refused.fields?.["units[0].kind"]).toEqual(["新单位必须填写此字段"]);
+    expect(await snapshot()).toEqual(before);
   });
 
   it("accepts parents later in the same file or already in the database, with defaults for optional fields", async () => {
@@ -310,8 +384,10 @@ describe("directory queries", () => {
     expect((await importDirectory({ ctx: cli(), input: file })).users.updated).toBe(1);
     expect(ids(await usersWithRole(db, "provider"))).toEqual(["xufeng"]);
     expect(ids(await listUsers(db, { role: "provider" }))).toEqual(["linna", "xufeng"]);
-    // The file is the whole truth: leaving `active` out of a row means active again.
-    expect((await importDirectory({ ctx: cli(), input: demoDirectory })).users.updated).toBe(1);
+    // Leaving `active` out of a row keeps the person inactive: only `"active": true` brings them back.
+    expect((await importDirectory({ ctx: cli(), input: demoDirectory })).users.updated).toBe(0);
+    expect(ids(await usersWithRole(db, "provider"))).toEqual(["xufeng"]);
+    expect((await importDirectory({ ctx: cli(), input: { users: [{ id: "linna", active: true }] } })).users.updated).toBe(1);
     expect(ids(await usersWithRole(db, "provider"))).toEqual(["linna", "xufeng"]);
   });
 
@@ -386,7 +462,7 @@ describe("API tokens", () => {
     expect(await authenticateToken(db, token, now)).toBeNull();
     const inactive = await caught(createToken({ ctx: cli(), input: { userId: "wangfang" } }));
     expect(inactive.status).toBe(422);
-    await importDirectory({ ctx: cli(), input: demoDirectory });
+    await importDirectory({ ctx: cli(), input: { users: [{ id: "wangfang", active: true }] } });
     expect((await authenticateToken(db, token, now))?.userId).toBe("wangfang");
 
     const unknown = await caught(createToken({ ctx: cli(), input: { userId: "nobody" } }));
@@ -413,7 +489,7 @@ describe("API tokens", () => {
 
     const listed = await listTokens(db, "guojun");
     expect(listed.map((t) => t.id)).toEqual([id]);
-    expect(Object.keys(listed[0]!).sort()).toEqual(["createdAt", "id", "lastUsedAt", "name", "revokedAt", "userId"]);
+    expect(Object.keys(listed[0]!).sort()).toEqual(["createdAt", "expiresAt", "expiryAssumed", "id", "lastUsedAt", "name", "revokedAt", "userId"]);
   });
 
   it("audits token creation and revocation", async () => {
@@ -424,11 +500,107 @@ describe("API tokens", () => {
       channel: "cli",
       actorId: null,
       outcome: "ok",
-      details: { tokenId: id, userId: "zhaolei", name: "审计" },
+      details: { tokenId: id, userId: "zhaolei", name: "审计", expiresAt: new Date(now.getTime() + 90 * DAY).toISOString() },
       at: now,
     });
     await revokeToken({ ctx: cli(), input: { id } });
     expect(await lastAudit()).toMatchObject({ action: "token.revoke", details: { tokenId: id, userId: "zhaolei" } });
+  });
+});
+
+const DAY = 86_400_000;
+
+describe("token expiry and refusal messages", () => {
+  /** The API as a client sees it: GET /api/me with this Authorization header. */
+  async function me(authorization: string | null, at = now, tokenLifetimeDays?: number) {
+    const app = createApp({
+      db: database.db,
+      clock: { now: () => at },
+      calendar: () => new WorkCalendar(builtinSchedules()),
+      profile: "meizhou",
+      log: () => {},
+      tokenLifetimeDays,
+    });
+    const res = await app.request("/api/me", { headers: authorization ? { authorization } : {} });
+    return { status: res.status, body: (await res.json()) as any };
+  }
+
+  it("a revoked token and an expired one are told so; a missing or unknown one is not told apart", async () => {
+    const missing = await me(null);
+    const unknown = await me(`Bearer ys_${randomBytes(32).toString("base64url")}`);
+    expect(missing).toEqual({ status: 401, body: { error: { code: "unauthenticated", message: "缺少或无效的访问令牌" } } });
+    expect(unknown).toEqual(missing);
+
+    const revoked = await createToken({ ctx: cli(), input: { userId: "luoqiang" } });
+    expect((await me(`Bearer ${revoked.token}`)).body.userId).toBe("luoqiang");
+    await revokeToken({ ctx: cli(), input: { id: revoked.id } });
+    expect(await me(`Bearer ${revoked.token}`)).toEqual({
+      status: 401,
+      body: { error: { code: "token_revoked", message: "访问令牌已被吊销，请联系管理员重新签发" } },
+    });
+
+    const expiring = await createToken({ ctx: cli(), input: { userId: "luoqiang", expires: "2025-03-10" } });
+    // Through the end of that day in Beijing time, and no later.
+    expect(expiring.expiresAt.toISOString()).toBe("2025-03-10T15:59:59.999Z");
+    expect((await me(`Bearer ${expiring.token}`, new Date("2025-03-10T15:59:59.000Z"))).status).toBe(200);
+    expect(await me(`Bearer ${expiring.token}`, new Date("2025-03-10T16:00:00.000Z"))).toEqual({
+      status: 401,
+      body: { error: { code: "token_expired", message: "访问令牌已于 2025-03-10 23:59（北京时间）过期，请联系管理员重新签发" } },
+    });
+  });
+
+  it("tokens last TOKEN_LIFETIME_DAYS (90 by default) unless --expires says otherwise", async () => {
+    const { db } = database;
+    const byDefault = await createToken({ ctx: cli(), input: { userId: "luoqiang" } });
+    expect(byDefault.expiresAt).toEqual(new Date(now.getTime() + 90 * DAY));
+    expect(await authenticateToken(db, byDefault.token, new Date(now.getTime() + 90 * DAY - 1))).not.toBeNull();
+    expect(await authenticateToken(db, byDefault.token, new Date(now.getTime() + 90 * DAY))).toBeNull();
+
+    const configured = await createToken({ ctx: cli(), input: { userId: "luoqiang" }, lifetimeDays: 30 });
+    expect(configured.expiresAt).toEqual(new Date(now.getTime() + 30 * DAY));
+    const inDays = await createToken({ ctx: cli(), input: { userId: "luoqiang", expires: "7d" }, lifetimeDays: 30 });
+    expect(inDays.expiresAt).toEqual(new Date(now.getTime() + 7 * DAY));
+    const listed = await listTokens(db, "luoqiang");
+    expect(listed.find((t) => t.id === inDays.id)).toMatchObject({ expiresAt: inDays.expiresAt, expiryAssumed: false });
+
+    for (const [expires, message] of [
+      ["0d", "有效期应为 1–3650 天"],
+      ["3651d", "有效期应为 1–3650 天"],
+      ["2025-03-02", "到期日 2025-03-02 已过"],
+      ["2035-03-04", "到期日不能晚于 2035-03-01"],
+      ["2025-02-30", "有效期应为天数（如 30d）或到期日（如 2027-03-01）"],
+      ["next week", "有效期应为天数（如 30d）或到期日（如 2027-03-01）"],
+    ]) {
+      const refused = await caught(createToken({ ctx: cli(), input: { userId: "luoqiang", expires } }));
+      expect(refused.status, expires).toBe(400);
+      expect(refused.message, expires).toContain(message);
+      expect(Object.keys(refused.fields ?? {}), expires).toEqual(["expires"]);
+    }
+    expect(readConfig({ TOKEN_LIFETIME_DAYS: "30" }).TOKEN_LIFETIME_DAYS).toBe(30);
+    expect(readConfig({}).TOKEN_LIFETIME_DAYS).toBe(90);
+    expect(Object.keys((await caught(Promise.resolve().then(() => readConfig({ TOKEN_LIFETIME_DAYS: "0" })))).fields ?? {})).toEqual(["TOKEN_LIFETIME_DAYS"]);
+  });
+
+  it("a token issued before tokens expired lasts the configured lifetime from its issue", async () => {
+    const { db } = database;
+    const { id, token } = await createToken({ ctx: cli(), input: { userId: "luoqiang" } });
+    // As migration 0014 left it: no expiry stored, issued 100 days ago.
+    await db.update(apiTokens).set({ expiresAt: null, createdAt: new Date(now.getTime() - 100 * DAY) }).where(eq(apiTokens.id, id));
+    const refused = await me(`Bearer ${token}`);
+    expect(refused.body.error.code).toBe("token_expired");
+    // 100 days ago plus 90: ten days ago.
+    expect(refused.body.error.message).toBe(`访问令牌已于 ${shanghaiDateTime(new Date(now.getTime() - 10 * DAY))}（北京时间）过期，请联系管理员重新签发`);
+    expect((await me(`Bearer ${token}`, now, 365)).body.userId).toBe("luoqiang");
+    const listed = (await listTokens(db, "luoqiang", { lifetimeDays: 365 })).find((t) => t.id === id)!;
+    expect(listed).toMatchObject({ expiresAt: new Date(now.getTime() + 265 * DAY), expiryAssumed: true });
+  });
+
+  it("the demo's tokens expire after a week", async () => {
+    const { tokens, expiresAt } = await loadDemo(cli());
+    expect(expiresAt).toEqual(new Date(now.getTime() + DEMO_TOKEN_DAYS * DAY));
+    expect(DEMO_TOKEN_DAYS).toBe(7);
+    expect(await authenticateToken(database.db, tokens[0]!.token, new Date(expiresAt.getTime() - 1))).not.toBeNull();
+    expect((await me(`Bearer ${tokens[0]!.token}`, expiresAt)).body.error.code).toBe("token_expired");
   });
 });
 

@@ -589,4 +589,40 @@ describe("concurrency", () => {
     const after = await t.db.select().from(auditLog);
     expect(after.filter((e) => e.outcome === "ok").length).toBe(before.filter((e) => e.outcome === "ok").length);
   });
+
+  test("details read while decisions are made never show an open stage with nobody to act", async () => {
+    const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+    const steps: [string, Record<string, unknown>][] = [
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["linna", { action: "approve", note: "已开通" }],
+      ["yangfan", { action: "confirm", note: "恢复测试通过" }],
+      ["yangfan", { action: "confirm" }],
+      ["guojun", { action: "approve" }],
+      ["yangfan", { action: "confirm" }],
+      ["yangfan", { action: "confirm" }],
+      ["chenjing", { action: "approve" }],
+      ["yangfan", { action: "confirm" }],
+    ];
+    const reads: any[] = [];
+    for (const [user, action] of steps) {
+      // Readers keep reading, before, during and after the decision's statements, until it has been made.
+      let decided = false;
+      const reader = async () => {
+        for (let n = 0; n < 3 || !decided; n++) reads.push(ok(await t.show("zhangwei", id)));
+      };
+      const decision = t.act(user, id, action).then((r) => {
+        decided = true;
+        ok(r);
+      });
+      await Promise.all([reader(), reader(), reader(), reader(), decision]);
+    }
+    const torn = reads.filter((r) => {
+      const open = r.stages.filter((s: any) => s.status === "open" && !s.elapses);
+      const unheld = open.filter((s: any) => !s.tasks.some((task: any) => task.status === "pending"));
+      // One snapshot: the open stage is the request's current stage and someone holds it.
+      return unheld.length > 0 || open.length > 1 || (r.currentStage?.stage ?? null) !== (open[0]?.stage ?? null);
+    });
+    expect(torn.map((r) => r.stages.map((s: any) => `${s.stage}:${s.status}:${s.tasks.map((x: any) => x.status).join("/")}`).join(" "))).toEqual([]);
+  });
 });

@@ -67,7 +67,7 @@ describe("contrib/pam/yunshen-otp", () => {
     expect((await run("check", { stdin: code })).code).toBe(0);
     const reused = await run("check", { stdin: code });
     expect(reused.code).toBe(1);
-    expect(reused.out).toContain("没有有效的验证码");
+    expect(reused.out).toContain("验证码已使用");
   });
 
   test("a wrong or malformed code is denied with the reason", async () => {

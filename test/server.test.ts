@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { lockPath } from "../db/lock";
+import { builtinSchedules, calendarHealth, missingCalendarText, missingCalendarYear, WorkCalendar } from "../src/calendar";
 import { startFakeWecom } from "./fakes/wecom-server";
 import { captureCli, createScratchDatabase, freePort, onPostgres } from "./harness";
 
@@ -56,6 +57,11 @@ function startService(env: Record<string, string>, port: number): Service {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The service runs on the real clock with the built-in calendar years: from 1 December on (and in any year past
+// the built-in ones) it says that a year is missing, on /healthz and once at start.
+const builtInCalendar = new WorkCalendar(builtinSchedules());
+const healthy = () => ({ status: "ok", ...calendarHealth(builtInCalendar, new Date()) });
 
 /** Polls GET /healthz until it answers 200, the process exits, or START_TIMEOUT_MS passes. */
 async function waitHealthy(service: Service): Promise<unknown> {
@@ -118,9 +124,12 @@ describe("yunshen service process", () => {
 
   test("starts and answers /healthz", { timeout: TEST_TIMEOUT }, async () => {
     service = startService(dbEnv, await freePort());
-    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+    expect(await waitHealthy(service)).toEqual(healthy());
     expect(service.stdout()).toContain(`云审 yunshen 已启动：http://localhost:${service.port}`);
     expect(service.stdout()).toContain(onPostgres ? "数据库：PostgreSQL" : `数据库：PGlite（${dataDir}）`);
+    const missing = missingCalendarYear(builtInCalendar, new Date());
+    const notices = service.stdout().split("\n").filter((l) => l.includes("工作日历"));
+    expect(notices).toEqual(missing === null ? [] : [`提示：${missingCalendarText(missing)}`]);
     if (!onPostgres) expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
 
     const unauthenticated = await fetch(`http://127.0.0.1:${service.port}/api/me`);
@@ -136,7 +145,7 @@ describe("yunshen service process", () => {
     expect(second.stderr()).toContain(`数据目录 ${dataDir} 正被进程 ${service.child.pid} 使用`);
     // The lock and the first service are untouched.
     expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
-    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+    expect(await waitHealthy(service)).toEqual(healthy());
   });
 
   test.skipIf(onPostgres)("a CLI command on the data directory stops with the same message", { timeout: TEST_TIMEOUT }, async () => {
@@ -145,7 +154,7 @@ describe("yunshen service process", () => {
     expect(r.out).toBe("");
     expect(r.err).toContain(`数据目录 ${dataDir} 正被进程 ${service.child.pid} 使用`);
     expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
-    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+    expect(await waitHealthy(service)).toEqual(healthy());
   });
 
   test("SIGTERM shuts it down cleanly and releases the data directory", { timeout: TEST_TIMEOUT }, async () => {
@@ -166,7 +175,7 @@ describe("yunshen service process", () => {
 
   test("restarts on the same data, which survived; SIGINT stops it", { timeout: TEST_TIMEOUT }, async () => {
     service = startService(dbEnv, await freePort());
-    expect(await waitHealthy(service)).toEqual({ status: "ok" });
+    expect(await waitHealthy(service)).toEqual(healthy());
 
     // What the CLI wrote between the two runs is there.
     const me = await fetch(`http://127.0.0.1:${service.port}/api/me`, { headers: { authorization: `Bearer ${lihuaToken}` } });
@@ -197,7 +206,7 @@ describe("yunshen service with WeCom", () => {
         },
         await freePort(),
       );
-      expect(await waitHealthy(service)).toEqual({ status: "ok", wecom: { ok: true } });
+      expect(await waitHealthy(service)).toEqual({ ...healthy(), wecom: { ok: true } });
       expect(service.stdout()).toContain(`消息：企业微信（${fake.url}）`);
       // WeCom's official vector A1.
       const res = await fetch(

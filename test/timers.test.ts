@@ -248,7 +248,7 @@ describe("deadlines past the loaded calendar", () => {
       holidays: [{ name: "元旦", from: "2027-01-01", to: "2027-01-01" }],
       workdays: [],
     };
-    await loadCalendarYear({ ctx: t.ctx(), input: y2027 });
+    await loadCalendarYear({ ctx: t.ctx(), input: y2027, override: "测试用：只有元旦的安排" });
     expect(store.current().years()).not.toContain(2027);
     const sender: Sender = { name: "null", send: async () => "sent" };
     await runJobsOnce({ db: t.db, clock: t.clock, calendars: store, profile: "meizhou", sender });

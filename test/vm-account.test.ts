@@ -9,6 +9,7 @@ import { verifyAuditChain } from "../src/audit/verify";
 import { endOfShanghaiDay } from "../src/calendar";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
+import { createToken } from "../src/directory/tokens";
 import { consoleGateway, type SmsCode } from "../src/sms/gateways";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 
@@ -211,5 +212,37 @@ describe("虚拟机账号申请", () => {
     expect(renewWithPorts.status).toBe(400);
     const noSources = await submit("liuyang", form({ account: "ops2", ports: [{ port: 80 }] }));
     expect(Object.keys(noSources.body.error.fields).sort()).toEqual(["form.portReason", "form.sources"]);
+  });
+});
+
+describe("解锁", () => {
+  test("security staff cannot unlock their own account: another security officer does, and the refusal is audited", async () => {
+    // liuyang, the security officer, holds "ops" on vm-web-01 (above); ten wrong codes locked it.
+    const [own] = await t.db.select().from(vmAccounts).where(and(eq(vmAccounts.userId, "liuyang"), eq(vmAccounts.account, "ops")));
+    await t.db.update(vmAccounts).set({ lockedAt: t.clock.now(), consecutiveFailures: 10 }).where(eq(vmAccounts.id, own!.id));
+
+    const refused = await t.call("liuyang", "POST", `/api/vm-accounts/${own!.id}/unlock`, { reason: "我自己输错了" });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toBe("不能解锁自己的账号 ops@vm-web-01，请由另一位安全管理员核实后解锁");
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, own!.id)))[0]!.lockedAt).not.toBeNull();
+    const audited = await t.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "vm_account.unlock"), eq(auditLog.outcome, "refused"), eq(auditLog.actorId, "liuyang")));
+    // (An earlier refusal of liuyang's was of an account not locked.)
+    expect(audited.map((a) => (a.details as { code: string }).code)).toEqual(["not_locked", "forbidden"]);
+    expect(audited.at(-1)!.details).toMatchObject({ message: refused.body.error.message });
+
+    // Someone else in the role may.
+    await importDirectory({
+      ctx: t.ctx(),
+      input: { users: [{ id: "sunli", name: "孙丽", unit: "mz-sjj", mobile: "13807530004", roles: ["security_officer"] }] },
+    });
+    t.tokens.sunli = (await createToken({ ctx: t.ctx(), input: { userId: "sunli" } })).token;
+    ok(await t.call("sunli", "POST", `/api/vm-accounts/${own!.id}/unlock`, { reason: "已与刘洋电话核实" }));
+    const after = (await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, own!.id)))[0]!;
+    expect(after.lockedAt).toBeNull();
+    expect(after.consecutiveFailures).toBe(0);
+    expect((await verifyAuditChain(t.db)).ok).toBe(true);
   });
 });

@@ -17,7 +17,7 @@ const token = "AbCdEfGhIjKlMnOp";
 
 describe("WeCom rendering", () => {
   test("a task card is a button_interaction card with the request's key facts and the task's token on every button", () => {
-    const body = renderMessage(taskCard(request, stage), { touser: "ZhangWei", outboxId: 7, token, detailUrl: () => null, resumed: false }) as any;
+    const body = renderMessage(taskCard(request, stage), { touser: "ZhangWei", outboxId: 7, token, detailUrl: () => null }) as any;
     expect(body.msgtype).toBe("template_card");
     const card = body.template_card;
     expect(card.card_type).toBe("button_interaction");
@@ -36,19 +36,13 @@ describe("WeCom rendering", () => {
       { text: "驳回", style: 2, key: `ys1:reject:${token}` },
       { text: "退回", style: 3, key: `ys1:return:${token}` },
     ]);
-    expect(body.enable_duplicate_check).toBe(0);
-  });
-
-  test("a resend after a crash asks WeCom to drop duplicates", () => {
-    const body = renderMessage(noticeCard(request, "催办", "请尽快处理"), { touser: "u", outboxId: 1, token: null, detailUrl: () => null, resumed: true });
-    expect(body).toMatchObject({ msgtype: "text", enable_duplicate_check: 1, duplicate_check_interval: 1800 });
   });
 
   test("notices are text_notice cards with a link, plain text without one", () => {
     const notice = noticeCard(request, "申请已办结", "全部环节已完成", "success");
-    const linked = renderMessage(notice, { touser: "u", outboxId: 2, token: null, detailUrl: () => "https://x/y", resumed: false }) as any;
+    const linked = renderMessage(notice, { touser: "u", outboxId: 2, token: null, detailUrl: () => "https://x/y" }) as any;
     expect(linked.template_card).toMatchObject({ card_type: "text_notice", card_action: { type: 1, url: "https://x/y" }, source: { desc_color: 3 } });
-    const plain = renderMessage(notice, { touser: "u", outboxId: 3, token: null, detailUrl: () => null, resumed: false }) as any;
+    const plain = renderMessage(notice, { touser: "u", outboxId: 3, token: null, detailUrl: () => null }) as any;
     expect(plain.text.content).toContain("【申请已办结】全部环节已完成");
     expect(plain.text.content).not.toContain("可选操作");
   });

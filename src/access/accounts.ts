@@ -78,12 +78,19 @@ async function lockedRow(tx: Db, id: number) {
   return row;
 }
 
-/** 解锁: security staff let a locked account ask for codes again. */
+/**
+ * 解锁: security staff let a locked account ask for codes again, but never their own. A lock follows repeated
+ * wrong codes, the only sign that someone other than the holder may be at the login (004 第三十七条: every login
+ * checked by the holder's own phone); the holder lifting it themselves would make that check theirs alone, so
+ * another security officer looks first. Both refusals are audited.
+ */
 export async function unlockVmAccount({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
-  if (ctx.actor && !ctx.actor.roles.includes("security_officer")) throw forbidden("只有安全管理员可以解锁账号");
   const { id, reason } = parseInput(accountRef, input, "参数有误");
   return mutate(ctx, { action: "vm_account.unlock" }, async (tx, j) => {
+    if (ctx.actor && !ctx.actor.roles.includes("security_officer")) throw forbidden("只有安全管理员可以解锁账号");
     const row = await lockedRow(tx, id);
+    if (ctx.actor && row.userId === ctx.actor.userId)
+      throw forbidden(`不能解锁自己的账号 ${row.account}@${row.hostId}，请由另一位安全管理员核实后解锁`);
     if (!row.lockedAt) throw conflict("not_locked", `账号 ${row.account}@${row.hostId} 未被锁定`);
     await tx.update(vmAccounts).set({ lockedAt: null, consecutiveFailures: 0 }).where(eq(vmAccounts.id, id));
     j.add({ action: "vm_account.unlock", requestId: row.requestId, details: { accountId: id, host: row.hostId, account: row.account, reason } });

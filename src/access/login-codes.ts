@@ -18,6 +18,9 @@ export const MAX_WRONG_TRIES_PER_CODE = 5;
 export const LOCK_AFTER_FAILURES = 10;
 export const RESEND_AFTER_MS = 60_000;
 export const MAX_CODES_PER_HOUR = 10;
+// A used code sent again within this time is refused as used, not counted as a guess (see verifyLoginCode).
+export const SPENT_CODE_MEMORY_MS = 24 * 3_600_000;
+const CODE_USED = "验证码已使用，无需重复提交；如需再次登录，请重新获取验证码";
 
 /** What login-code verbs need beyond the service context: the gateway, and the key codes are hashed with. */
 export interface LoginCodeDeps {
@@ -36,6 +39,29 @@ function codeHash(key: Buffer, accountId: number, host: string, code: string): B
   return createHmac("sha256", key).update(`${accountId}\n${host}\n${code}`).digest();
 }
 
+
+/**
+ * Whether `candidate` is a code this account already used on this host lately: the same code sent twice at
+ * once (a double submit, a PAM client that retries) or replayed. Compared over keyed hashes in constant time.
+ */
+async function usedBefore(tx: ServiceContext["db"], key: Buffer, accountId: number, host: string, candidate: string, now: Date) {
+  const used = await tx
+    .select({ codeHash: accessCodes.codeHash })
+    .from(accessCodes)
+    .where(
+      and(
+        eq(accessCodes.vmAccountId, accountId),
+        gt(accessCodes.createdAt, new Date(now.getTime() - SPENT_CODE_MEMORY_MS)),
+        eq(accessCodes.hostId, host),
+        eq(accessCodes.closedReason, "used"),
+      ),
+    );
+  const hash = codeHash(key, accountId, host, candidate);
+  let found = false;
+  // Every row is compared, so the time taken does not tell which one matched.
+  for (const row of used) if (timingSafeEqual(hash, Buffer.from(row.codeHash, "hex"))) found = true;
+  return found;
+}
 
 /** The host a credential belongs to may only ask about its own accounts. */
 function requireOwnHost(ctx: ServiceContext, host: string) {
@@ -124,7 +150,9 @@ export async function sendLoginCode({ ctx, input, deps }: { ctx: ServiceContext;
 /**
  * POST /access/verify: allow or deny one login. The code must be the account's current one, for this host,
  * unexpired and unused; comparison is over keyed hashes in constant time. Wrong answers count against the
- * code (5) and the account (10 in a row locks it until security staff unlock it).
+ * code (5) and the account (10 in a row locks it until security staff unlock it). A code already used is
+ * refused as such and counts for nothing: the verb runs under the account's row lock, so of the same right
+ * code sent twice at once exactly one gets in.
  */
 export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContext; input: unknown; deps: LoginCodeDeps }) {
   const { account, host, code } = parseInput(verifyInput, input, "参数有误");
@@ -150,8 +178,27 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       j.add({ action: "access.verify", details: { host, account, accountId: row.id, codeId: current.id, method: "sms", allow: true } });
       return { allow: true as const, account, host, user: name };
     }
+    // The right code again, after it let someone in: the same login submitted twice at once, or a replay.
+    // Refused as used, and not a guess: it neither counts against the person nor locks the account.
+    if (/^\d{6}$/.test(candidate) && (await usedBefore(tx, deps.codeKey, row.id, host, candidate, now))) {
+      j.add({
+        action: "access.verify",
+        outcome: "refused",
+        details: { host, account, accountId: row.id, allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
+      });
+      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+    }
     // The person's authenticator app, where they enrolled one (for places SMS does not reach).
-    if ((await acceptTotp(tx, deps.totpKey, row.userId, candidate, now)) === "accepted") {
+    const app = await acceptTotp(tx, deps.totpKey, row.userId, candidate, now);
+    if (app === "used") {
+      j.add({
+        action: "access.verify",
+        outcome: "refused",
+        details: { host, account, accountId: row.id, method: "totp", allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
+      });
+      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+    }
+    if (app === "accepted") {
       await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
       j.add({ action: "access.verify", details: { host, account, accountId: row.id, method: "totp", allow: true } });
       return { allow: true as const, account, host, user: name };
@@ -187,6 +234,6 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
         { label: "使用人", value: name },
       ]);
     }
-    return { allow: false as const, account, host, reason };
+    return { allow: false as const, account, host, code: "denied" as const, reason };
   });
 }

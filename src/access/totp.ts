@@ -159,14 +159,17 @@ export async function removeTotpEnrolment({ ctx }: { ctx: ServiceContext }) {
   });
 }
 
-/** The time step a code is valid for, or null. Steps at or before the last used one are refused (single use). */
-async function checkTotp(key: Buffer, row: typeof totpEnrolments.$inferSelect, code: string, now: Date): Promise<number | null> {
+/**
+ * The time step a code is valid for, or null. Steps at or before the last used one are refused (single use),
+ * unless `replays` asks whether the code is one of those.
+ */
+async function checkTotp(key: Buffer, row: typeof totpEnrolments.$inferSelect, code: string, now: Date, replays = false): Promise<number | null> {
   const result = await verify({
     secret: open(key, row.secretEnc),
     token: code,
     epoch: Math.floor(now.getTime() / 1000),
     epochTolerance: DRIFT_SECONDS,
-    ...(row.lastTimeStep !== null ? { afterTimeStep: row.lastTimeStep } : {}),
+    ...(row.lastTimeStep !== null && !replays ? { afterTimeStep: row.lastTimeStep } : {}),
   });
   // otplib's result type covers HOTP too; a TOTP match carries its time step.
   return result.valid && "timeStep" in result ? result.timeStep : null;
@@ -176,7 +179,13 @@ async function checkTotp(key: Buffer, row: typeof totpEnrolments.$inferSelect, c
  * At login: whether `code` is the person's current TOTP code. Inside the verifying transaction, which holds
  * the account row; the enrolment row is locked too, so one code lets one login through.
  */
-export async function acceptTotp(tx: Db, key: Buffer | null, userId: string, code: string, now: Date): Promise<"accepted" | "rejected" | "not_enrolled"> {
+export async function acceptTotp(
+  tx: Db,
+  key: Buffer | null,
+  userId: string,
+  code: string,
+  now: Date,
+): Promise<"accepted" | "rejected" | "used" | "not_enrolled"> {
   if (!key) return "not_enrolled";
   const [row] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.userId, userId)).for("update");
   if (!row?.confirmedAt) return "not_enrolled";
@@ -185,6 +194,9 @@ export async function acceptTotp(tx: Db, key: Buffer | null, userId: string, cod
     await tx.update(totpEnrolments).set({ lastTimeStep: step, failures: 0 }).where(eq(totpEnrolments.userId, userId));
     return "accepted";
   }
+  // The code that just let a login through, sent again (a double submit): used, not a wrong guess.
+  const replayed = step === null && row.lastTimeStep !== null && /^\d{6}$/.test(code) ? await checkTotp(key, row, code, now, true) : null;
+  if (replayed !== null && replayed <= row.lastTimeStep!) return "used";
   // One secret answers for every account and host the person has, so its wrong guesses add up across all of
   // them; at the limit it is switched off (SMS still works) and has to be enrolled again.
   const failures = row.failures + 1;

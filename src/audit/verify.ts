@@ -102,8 +102,9 @@ type Anchor = AuditAnchor & { line?: number };
 const anchorName = (a: Anchor) => `${a.line ? `锚点文件第 ${a.line} 行的` : ""}锚点（${a.at}）`;
 
 /**
- * Checks entries in seq order, from the database or an export: the hash chain; every signature (with a public
- * key); that no entry after the first signed one (or after the first anchor) lacks one; and the log against
+ * Checks entries in seq order, from the database or an export: the hash chain; the signatures (with a public
+ * key: each page's last one, and every one of a page whose last fails, so a signature garbled on an entry
+ * whose content is intact goes unreported when a later one in its page vouches for it); that no entry after the first signed one (or after the first anchor) lacks one; and the log against
  * every anchor: the entry at anchor.seq has anchor.hash, and the log is not shorter than the latest anchor.
  * The walk stops at the first entry found wrong, since nothing after it can be trusted; `count` is the number of
  * entries found intact before it (all of them when ok).
@@ -133,18 +134,47 @@ export async function verifyAuditEntries(
   let signed = 0;
   let unsignedBefore = 0;
   let stopped: AuditFinding | null = null;
+  // Signatures are checked a page at a time: a valid signature on the page's last signed entry vouches, through
+  // the hash chain just checked, for every entry up to it, so one Ed25519 check stands for a page. Only when it
+  // fails are the page's signatures checked one by one, to name the first entry that is wrong.
+  const signaturesHold = (pageSigned: AuditRecord[]): AuditFinding | null => {
+    const last = pageSigned.at(-1);
+    if (!publicKey || !last || verifyAuditSignature(publicKey, last.hash, last.sig!)) return null;
+    for (const entry of pageSigned) {
+      const fault = signatureFault(entry, publicKey, true);
+      if (fault) return fault;
+    }
+    return null;
+  };
   scan: for await (const page of pages) {
+    const pageSigned: AuditRecord[] = [];
     for (const entry of page) {
       stopped =
         findFault(entry, prevSeq, prevHash) ??
-        signatureFault(entry, publicKey, signed > 0 || entry.seq > firstAnchorSeq) ??
+        signatureFault(entry, null, signed > 0 || entry.seq > firstAnchorSeq) ??
         anchorFault(entry, anchorsAt.get(entry.seq));
-      if (stopped) break scan;
-      if (entry.sig) signed++;
-      else unsignedBefore++;
+      if (stopped) {
+        // A signature already wrong before this fault is the earlier finding.
+        const earlier = signaturesHold(pageSigned);
+        if (earlier) {
+          stopped = earlier;
+          checked = earlier.seq - 1;
+        }
+        break scan;
+      }
+      if (entry.sig) {
+        signed++;
+        pageSigned.push(entry);
+      } else unsignedBefore++;
       prevSeq = entry.seq;
       prevHash = entry.hash;
       checked++;
+    }
+    stopped = signaturesHold(pageSigned);
+    if (stopped) {
+      // Seqs run 1, 2, 3… unbroken up to here (the chain checks held): the entries before it are intact.
+      checked = stopped.seq - 1;
+      break;
     }
     opts.onProgress?.(checked, total);
   }

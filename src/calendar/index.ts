@@ -8,9 +8,10 @@ import { fieldErrors } from "../validation";
 import data2024 from "./data/2024.json" with { type: "json" };
 import data2025 from "./data/2025.json" with { type: "json" };
 import data2026 from "./data/2026.json" with { type: "json" };
-import { dayOfWeek, fromEpochDay, isIsoDate, toEpochDay, type YearSchedule, yearScheduleSchema } from "./schedule";
+import { z } from "zod";
+import { dayOfWeek, fromEpochDay, isIsoDate, missingStatutoryHolidays, toEpochDay, type YearSchedule, yearScheduleSchema } from "./schedule";
 
-export { type YearSchedule, yearScheduleSchema } from "./schedule";
+export { missingStatutoryHolidays, STATUTORY_HOLIDAYS, type YearSchedule, yearScheduleSchema } from "./schedule";
 
 /** A date in a year whose schedule is not loaded: guessing "weekends only" would put deadlines on holidays. */
 export class CalendarRangeError extends ServiceError {
@@ -240,23 +241,43 @@ export async function loadCalendar(db: Db): Promise<WorkCalendar> {
   return new WorkCalendar([...BUILTIN, ...loaded]);
 }
 
+const overrideSchema = z
+  .string({ error: "--override 需要写明原因" })
+  .trim()
+  .min(1, { error: "--override 需要写明原因" })
+  .max(500, { error: "原因不能超过 500 个字符" })
+  .optional();
+
 /**
- * `yunshen calendar load FILE`: stores one year's schedule, replacing any earlier one for that year.
- * `replaced` is true when the year already had a schedule (built in or loaded before). Callers holding a
- * WorkCalendar must rebuild it with loadCalendar (or withYear) to see the new year.
+ * `yunshen calendar load FILE [--override 原因]`: stores one year's schedule, replacing any earlier one for that
+ * year. A schedule must have every statutory holiday (STATUTORY_HOLIDAYS): a file with only 元旦 would make
+ * every other holiday of the year a working day. `override` loads one that lacks some anyway, with the reason,
+ * which the audit entry records. `replaced` is true when the year already had a schedule (built in or loaded
+ * before). Callers holding a WorkCalendar must rebuild it with loadCalendar (or withYear) to see the new year.
  */
 export async function loadCalendarYear({
   ctx,
   input,
+  override,
 }: {
   ctx: ServiceContext;
   input: unknown;
-}): Promise<{ year: number; replaced: boolean }> {
+  override?: string;
+}): Promise<{ year: number; replaced: boolean; missing: string[] }> {
   // No actor means the operator at the CLI, who already holds the server's database credentials.
   if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以加载工作日历");
+  const reason = overrideSchema.safeParse(override);
+  if (!reason.success) throw invalid(reason.error.issues[0]!.message, { override: reason.error.issues.map((i) => i.message) });
   const parsed = yearScheduleSchema.safeParse(input);
   if (!parsed.success) throw invalid("工作日历文件无效", fieldErrors(parsed.error.issues));
   const schedule = parsed.data;
+  const missing = missingStatutoryHolidays(schedule);
+  if (missing.length > 0 && reason.data === undefined)
+    throw invalid(
+      `${schedule.year} 年工作日历缺少法定节假日：${missing.join("、")}。国务院办公厅的放假通知每年都安排这七个节日，请按通知补全；` +
+        `如确需先加载不完整的安排，请加 --override "原因"`,
+      { holidays: missing.map((name) => `缺少${name}`) },
+    );
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx
@@ -277,8 +298,36 @@ export async function loadCalendarYear({
         holidays: schedule.holidays.length,
         workdays: schedule.workdays.length,
         replaced,
+        ...(reason.data === undefined ? {} : { override: reason.data, missing }),
       },
     });
-    return { year: schedule.year, replaced };
+    return { year: schedule.year, replaced, missing };
   });
+}
+
+/**
+ * The year whose schedule the service is missing and will soon need, or null: the current year (Asia/Shanghai),
+ * or from 1 December on the next one. The State Council usually publishes the next year's notice in November.
+ */
+export function missingCalendarYear(calendar: WorkCalendar, now: Date): number | null {
+  const today = shanghaiDate(now);
+  const year = Number(today.slice(0, 4));
+  const loaded = calendar.years();
+  if (!loaded.includes(year)) return year;
+  if (today.slice(5) >= "12-01" && !loaded.includes(year + 1)) return year + 1;
+  return null;
+}
+
+/** What the operator and the managers are told about a missing year: what goes wrong and what to do. */
+export function missingCalendarText(year: number): string {
+  return (
+    `尚未加载 ${year} 年工作日历：落在 ${year} 年的工作日期限将无法计算。` +
+    `请在国务院办公厅公布 ${year} 年放假安排后，用 yunshen calendar load FILE 加载`
+  );
+}
+
+/** /healthz's calendar field: present only while a year is missing (the status stays "ok"). */
+export function calendarHealth(calendar: WorkCalendar, now: Date): { calendar?: { missingYear: number; message: string } } {
+  const year = missingCalendarYear(calendar, now);
+  return year === null ? {} : { calendar: { missingYear: year, message: missingCalendarText(year) } };
 }

@@ -130,3 +130,23 @@ export const yearScheduleSchema = z
   );
 
 export type YearSchedule = z.infer<typeof yearScheduleSchema>;
+
+/**
+ * The holidays every State Council notice (国务院办公厅关于某年部分节假日安排的通知) has set since 2008, each with
+ * the part of its name that a schedule's entry must contain: the notices write 劳动节, but a file may say 五一劳动节,
+ * and one entry may cover two of them (2025: "国庆节、中秋节").
+ */
+export const STATUTORY_HOLIDAYS = [
+  { name: "元旦", stem: "元旦" },
+  { name: "春节", stem: "春节" },
+  { name: "清明节", stem: "清明" },
+  { name: "劳动节", stem: "劳动" },
+  { name: "端午节", stem: "端午" },
+  { name: "中秋节", stem: "中秋" },
+  { name: "国庆节", stem: "国庆" },
+] as const;
+
+/** The statutory holidays a schedule has no entry for, by name, in the order of the year. */
+export function missingStatutoryHolidays(schedule: Pick<YearSchedule, "holidays">): string[] {
+  return STATUTORY_HOLIDAYS.filter((h) => !schedule.holidays.some((entry) => entry.name.includes(h.stem))).map((h) => h.name);
+}

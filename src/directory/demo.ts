@@ -59,15 +59,23 @@ export interface DemoToken {
   token: string;
 }
 
-/** Imports the demo directory (idempotent) and issues a fresh "demo" token for each of DEMO_TOKEN_USERS. */
-export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken[] }> {
+/** Demo tokens are for trying the service out: a week, so that one left in a shell history soon stops working. */
+export const DEMO_TOKEN_DAYS = 7;
+
+/**
+ * Imports the demo directory (idempotent) and issues a fresh "demo" token for each of DEMO_TOKEN_USERS, all
+ * expiring DEMO_TOKEN_DAYS from now.
+ */
+export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken[]; expiresAt: Date }> {
   await importDirectory({ ctx, input: demoDirectory });
   const people = new Map((await getUsers(ctx.db, DEMO_TOKEN_USERS)).map((u) => [u.id, u]));
   const tokens: DemoToken[] = [];
+  let expiresAt = ctx.clock.now();
   for (const userId of DEMO_TOKEN_USERS) {
-    const { token } = await createToken({ ctx, input: { userId, name: "demo" } });
+    const issued = await createToken({ ctx, input: { userId, name: "demo", expires: `${DEMO_TOKEN_DAYS}d` } });
+    expiresAt = issued.expiresAt;
     const user = people.get(userId);
-    tokens.push({ userId, name: user?.name ?? userId, roles: user?.roles ?? [], token });
+    tokens.push({ userId, name: user?.name ?? userId, roles: user?.roles ?? [], token: issued.token });
   }
-  return { tokens };
+  return { tokens, expiresAt };
 }

@@ -74,22 +74,29 @@ const rolesSchema = z
   // Stored in ROLES order so that the same set always compares equal on re-import.
   .transform((roles) => ROLES.filter((r) => roles.includes(r)));
 
+// A row names the record by id and changes only the fields it carries: a field left out keeps what the directory
+// holds (a partial file, such as one that only adds WeCom accounts, wipes nothing). A new record needs the fields
+// marked required below; checkDirectory names any that are missing. Only `wecomUserId` (null or "") and a unit's
+// `parent` (null, for a city-level unit) can be cleared.
 export const unitRowSchema = z.strictObject({
   id: idSchema,
-  name: nameSchema,
-  kind: kindSchema,
-  parent: idSchema.nullable().default(null),
+  name: nameSchema.optional(), // required for a new unit
+  kind: kindSchema.optional(), // required for a new unit
+  parent: idSchema.nullable().optional(), // a new unit without one has none
 });
 
 export const userRowSchema = z.strictObject({
   id: idSchema,
-  name: nameSchema,
-  unit: idSchema,
-  mobile: mobileSchema,
-  wecomUserId: wecomUserIdSchema.default(""),
-  roles: rolesSchema,
-  active: z.boolean({ error: "active 应为 true 或 false" }).default(true),
+  name: nameSchema.optional(), // required for a new user
+  unit: idSchema.optional(), // required for a new user
+  mobile: mobileSchema.optional(), // required for a new user
+  wecomUserId: wecomUserIdSchema.nullable().optional(), // null or "": none; a new user without one has none
+  roles: rolesSchema.optional(), // required for a new user
+  active: z.boolean({ error: "active 应为 true 或 false" }).optional(), // a new user without it is active
 });
+
+const REQUIRED_FOR_NEW_UNIT = ["name", "kind"] as const;
+const REQUIRED_FOR_NEW_USER = ["name", "unit", "mobile", "roles"] as const;
 
 export const directoryFileSchema = z.strictObject({
   units: z.array(unitRowSchema).default([]),
@@ -98,7 +105,7 @@ export const directoryFileSchema = z.strictObject({
 
 /** A parsed, row-valid directory file. */
 export type DirectoryFile = z.output<typeof directoryFileSchema>;
-/** What a directory file may look like before defaults (optional wecomUserId, active, parent). */
+/** What a directory file may look like (every field but id optional for a record already in the directory). */
 export type DirectoryFileInput = z.input<typeof directoryFileSchema>;
 
 export interface ImportCounts {
@@ -125,6 +132,7 @@ const zhErrorMap: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case "invalid_type":
       if (iss.input === undefined) return "缺少必填字段";
+      if (iss.input === null) return "此字段不能清空；不修改就不写这个字段";
       return `类型错误，应为${TYPE_NAMES[iss.expected] ?? iss.expected}`;
     case "unrecognized_keys":
       return "未知字段";
@@ -181,6 +189,16 @@ interface ExistingUser {
 }
 
 /**
+ * A field of a file row as the directory will hold it: the row's value when the row names the field, else what
+ * the directory holds (or `fallback` for a new record). undefined when the row names it with a value that is
+ * not valid (reported by the schema already), so that checks built on it are skipped.
+ */
+function effective<T>(raw: unknown, key: string, salvaged: T | undefined, stored: T | undefined, fallback?: T): T | undefined {
+  if (isRecord(raw) && raw[key] !== undefined) return salvaged;
+  return stored !== undefined ? stored : fallback;
+}
+
+/**
  * The rules across rows and against what the database already holds. The outcome is judged on the
  * directory as it will be after the import: database rows overlaid with the file's rows.
  */
@@ -201,7 +219,13 @@ function checkDirectory(
       errors.add(`units[${index}].id`, `单位标识 ${row.id} 与 units[${first.index}] 重复`);
       return;
     }
-    fileUnits.set(row.id, { index, kind: row.kind, parent: row.parent });
+    const stored = dbUnits.get(row.id);
+    if (!stored) for (const key of REQUIRED_FOR_NEW_UNIT) if (!isRecord(raw) || raw[key] === undefined) errors.add(`units[${index}].${key}`, "新单位必须填写此字段");
+    fileUnits.set(row.id, {
+      index,
+      kind: effective(raw, "kind", row.kind, stored?.kind),
+      parent: effective(raw, "parent", row.parent, stored?.parentId, null),
+    });
   });
 
   // exists=false: nowhere; kind undefined: in the file but its own kind is invalid (reported there).
@@ -240,7 +264,7 @@ function checkDirectory(
   }
 
   // Users: first row of an id counts.
-  const fileUsers = new Map<string, { index: number; unit?: string; roles?: Role[]; wecomUserId?: string }>();
+  const fileUsers = new Map<string, { index: number; unit?: string; roles?: readonly string[]; wecomUserId?: string }>();
   rawUsers.forEach((raw, index) => {
     const row = salvage(userRowSchema, raw);
     if (row.id === undefined) return;
@@ -249,7 +273,15 @@ function checkDirectory(
       errors.add(`users[${index}].id`, `用户标识 ${row.id} 与 users[${first.index}] 重复`);
       return;
     }
-    fileUsers.set(row.id, { index, unit: row.unit, roles: row.roles, wecomUserId: row.wecomUserId });
+    const stored = dbUsers.get(row.id);
+    if (!stored) for (const key of REQUIRED_FOR_NEW_USER) if (!isRecord(raw) || raw[key] === undefined) errors.add(`users[${index}].${key}`, "新用户必须填写此字段");
+    fileUsers.set(row.id, {
+      index,
+      unit: effective(raw, "unit", row.unit, stored?.unitId),
+      roles: effective<readonly string[]>(raw, "roles", row.roles, stored?.roles),
+      // null and "" both mean "no WeCom account".
+      wecomUserId: effective(raw, "wecomUserId", row.wecomUserId === undefined ? undefined : (row.wecomUserId ?? ""), stored?.wecomUserId, ""),
+    });
   });
 
   const roleProblem = (roles: readonly string[], unitId: string, kind: UnitKind): string | null => {
@@ -352,15 +384,19 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
     for (const kind of KIND_ORDER) {
       const fresh: (typeof units.$inferInsert)[] = [];
       for (const u of file.units) {
-        if (u.kind !== kind) continue;
+        if ((u.kind ?? existingUnits.get(u.id)?.kind) !== kind) continue;
         const before = existingUnits.get(u.id);
         if (!before) {
-          fresh.push({ id: u.id, name: u.name, kind: u.kind, parentId: u.parent, createdAt: now, updatedAt: now });
+          // checkDirectory has made sure a new unit names its name and kind.
+          fresh.push({ id: u.id, name: u.name!, kind: u.kind!, parentId: u.parent ?? null, createdAt: now, updatedAt: now });
           unitIds.created.push(u.id);
-        } else if (before.name !== u.name || before.kind !== u.kind || before.parentId !== u.parent) {
+          continue;
+        }
+        const row = { name: u.name ?? before.name, kind: u.kind ?? before.kind, parentId: u.parent === undefined ? before.parentId : u.parent };
+        if (before.name !== row.name || before.kind !== row.kind || before.parentId !== row.parentId) {
           await tx
             .update(units)
-            .set({ name: u.name, kind: u.kind, parentId: u.parent, updatedAt: now })
+            .set({ ...row, updatedAt: now })
             .where(eq(units.id, u.id));
           unitIds.updated.push(u.id);
         }
@@ -370,15 +406,16 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
 
     const freshUsers: (typeof users.$inferInsert)[] = [];
     for (const u of file.users) {
-      const row = {
-        name: u.name,
-        unitId: u.unit,
-        mobile: u.mobile,
-        wecomUserId: u.wecomUserId,
-        roles: u.roles,
-        active: u.active,
-      };
       const before = existingUsers.get(u.id);
+      // A field the row leaves out keeps its stored value; a new user has every required one (checkDirectory).
+      const row = {
+        name: u.name ?? before?.name ?? "",
+        unitId: u.unit ?? before?.unitId ?? "",
+        mobile: u.mobile ?? before?.mobile ?? "",
+        wecomUserId: u.wecomUserId === undefined ? (before?.wecomUserId ?? "") : (u.wecomUserId ?? ""),
+        roles: u.roles ?? before?.roles ?? [],
+        active: u.active ?? before?.active ?? true,
+      };
       if (!before) {
         freshUsers.push({ id: u.id, ...row, createdAt: now, updatedAt: now });
         userIds.created.push(u.id);

@@ -36,10 +36,19 @@ export const listQuerySchema = z.object({
   before: z.coerce.number().int().positive().optional(),
 });
 
-/** 我的申请 / 待办 / 全部: newest first, paged with `before` (the last id of the previous page). */
+/**
+ * 我的申请 / 待办 / 全部: newest first, paged with `before` (the last id of the previous page). One snapshot,
+ * so a row's deadline is that of the stage the row shows.
+ */
 export async function listRequests({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listQuerySchema> }) {
+  return ctx.db.transaction((db) => readList(ctx, db, input), SNAPSHOT);
+}
+
+// Every statement of a view sees the same committed state, and nothing in it can write.
+const SNAPSHOT = { isolationLevel: "repeatable read", accessMode: "read only" } as const;
+
+async function readList(ctx: ServiceContext, db: Db, input: z.output<typeof listQuerySchema>) {
   const actor = ctx.actor!;
-  const db = ctx.db;
   const where: (SQL | undefined)[] = [];
   if (input.status) where.push(eq(requests.status, input.status));
   if (input.before) where.push(lt(requests.id, input.before));
@@ -106,17 +115,24 @@ export async function requestIdByCode(db: Db, code: string): Promise<number | nu
   return row?.id ?? null;
 }
 
-/** One request with its stages, who holds the current one, deadlines in working days, findings and history. */
+/**
+ * One request with its stages, who holds the current one, deadlines in working days, findings and history.
+ * Read in one snapshot: read statement by statement, a decision committing in between showed a stage still open
+ * whose tasks were already decided, with nobody to act on it.
+ */
 export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: { id: number } }) {
+  return ctx.db.transaction((db) => readRequest(ctx, db, input.id), SNAPSHOT);
+}
+
+async function readRequest(ctx: ServiceContext, db: Db, id: number) {
   const actor = ctx.actor!;
-  const db = ctx.db;
   const visible = await visibility(db, actor);
   const [req] = await db
     .select()
     .from(requests)
-    .where(and(eq(requests.id, input.id), visible));
+    .where(and(eq(requests.id, id), visible));
   // Not visible and not there look the same, so ids reveal nothing.
-  if (!req) throw notFound(`申请 ${input.id} 不存在或您无权查看`);
+  if (!req) throw notFound(`申请 ${id} 不存在或您无权查看`);
   const chain = await unitChain(db, req.unitId);
   const unit = chain[0];
   const county = chain.find((u) => u.kind === "county");

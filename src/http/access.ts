@@ -53,7 +53,7 @@ export function accessRoutes(deps: AppDeps & { refusals: RefusalRecorder }, logi
     const input = await jsonBody(c, anyObject);
     const result = await verifyLoginCode({ ctx: c.get("ctx"), input, deps: login });
     if (result.allow) return c.json({ allow: true, user: result.user });
-    return c.json({ allow: false, error: { code: "denied", message: result.reason } }, 403);
+    return c.json({ allow: false, error: { code: result.code, message: result.reason } }, 403);
   });
   return app;
 }

@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import type { WorkCalendar } from "../calendar";
+import { calendarHealth, type WorkCalendar } from "../calendar";
 import type { Clock } from "../context";
 import { describeInternalError, ServiceError } from "../errors";
 import { wecomCallbackRoutes } from "../channels/wecom/callback";
@@ -49,6 +49,8 @@ export interface AppDeps {
   access?: LoginCodeDeps;
   /** Where refusals of unidentified callers are audited, rate-limited; one per app unless given. */
   refusals?: RefusalRecorder;
+  /** TOKEN_LIFETIME_DAYS: how long tokens issued before tokens carried an expiry are taken to last. */
+  tokenLifetimeDays?: number;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -72,8 +74,9 @@ export function createApp(deps: AppDeps) {
   app.get("/healthz", async (c) => {
     try {
       await deps.db.execute(sql`select 1`);
-      // The service is up even when WeCom refuses it; the details tell the operator what to fix.
-      return c.json(deps.wecom ? { status: "ok", wecom: deps.wecom.health() } : { status: "ok" });
+      // The service is up even when WeCom refuses it, or a calendar year is missing; the details say what to fix.
+      const calendar = calendarHealth(deps.calendar(), deps.clock.now());
+      return c.json(deps.wecom ? { status: "ok", wecom: deps.wecom.health(), ...calendar } : { status: "ok", ...calendar });
     } catch {
       return c.json({ status: "unavailable" }, 503);
     }

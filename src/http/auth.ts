@@ -4,8 +4,8 @@ import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
 import { canonicalJson } from "../audit/canonical";
 import type { ServiceContext } from "../context";
-import { authenticateToken } from "../directory/tokens";
-import { invalid, unauthenticated } from "../errors";
+import { checkToken, tokenRefusalError } from "../directory/tokens";
+import { invalid } from "../errors";
 import { parseInput } from "../validation";
 import type { AppDeps } from "./app";
 
@@ -22,11 +22,13 @@ export function authenticate(deps: AppDeps) {
   return createMiddleware<ApiEnv>(async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const actor = match ? await authenticateToken(deps.db, match[1]!, deps.clock.now()) : null;
-    if (!actor) {
+    // A revoked or expired token is told so, so that its holder knows to ask for a new one.
+    const checked = await checkToken(deps.db, match?.[1], deps.clock.now(), { lifetimeDays: deps.tokenLifetimeDays });
+    if (!("actor" in checked)) {
       c.header("WWW-Authenticate", 'Bearer realm="yunshen"');
-      throw unauthenticated();
+      throw tokenRefusalError(checked);
     }
+    const { actor } = checked;
     c.set("ctx", {
       db: deps.db,
       clock: deps.clock,

@@ -20,6 +20,8 @@ export interface OutboxMessage {
   task: { id: number; cardToken: string | null; pending: boolean } | null;
   /** An earlier attempt was handed to the channel and the process stopped before the result was recorded. */
   resumed: boolean;
+  /** This hand-off's number, from 1. Above 1 an earlier one may have reached the platform (a timeout, a crash). */
+  attempt: number;
 }
 
 /** Why a send failed, as far as the outbox needs to know. */
@@ -59,8 +61,8 @@ export function consoleSender(log: (line: string) => void = (line) => console.lo
 }
 
 const MAX_ATTEMPTS = 8;
-// How long a claimed message may stay "sending" before another dispatcher takes it as abandoned by a crash.
-const SENDING_LEASE_MS = 5 * 60_000;
+// How long a message handed to the channel may stay "sending" before another dispatcher takes it as abandoned by a crash.
+export const SENDING_LEASE_MS = 5 * 60_000;
 
 /** Backoff after a failed send: 30 s, 1 min, 2 min … capped at 1 h. */
 export function retryDelayMs(attempts: number) {
@@ -69,14 +71,30 @@ export function retryDelayMs(attempts: number) {
 
 /**
  * Delivers due messages. Claiming and sending are separate steps so that no transaction stays open across a
- * network call: rows are claimed with FOR UPDATE SKIP LOCKED and marked "sending" under a lease, then sent,
- * then marked. A crash between send and mark leaves the row "sending"; when the lease lapses it is taken
- * again with `resumed` set, and the channel uses its own duplicate check so the person gets it once.
+ * network call. The due rows are read (FOR UPDATE SKIP LOCKED, to apply the per-recipient limit), and then
+ * each one is claimed on its own, just before it is handed to the channel: marked "sending" under a lease,
+ * on condition that nobody has claimed it meanwhile. So at most one message per dispatcher is ever "sending":
+ * a crash leaves that one to wait out its lease (it is taken again with `resumed` set, and the channel's
+ * duplicate check sees that the person gets it once), and every other due message goes as soon as a
+ * dispatcher runs again.
  */
-export async function dispatchOutbox({ db, clock, sender, batch = 50 }: { db: Db; clock: Clock; sender: Sender; batch?: number }) {
+export async function dispatchOutbox({
+  db,
+  clock,
+  sender,
+  batch = 50,
+  leaseMs = SENDING_LEASE_MS,
+}: {
+  db: Db;
+  clock: Clock;
+  sender: Sender;
+  batch?: number;
+  /** Tests and the crash benchmark shorten it; production keeps the default. */
+  leaseMs?: number;
+}) {
   const now = clock.now();
-  const claimed = await db.transaction(async (tx) => {
-    const due = await tx
+  const due = await db.transaction(async (tx) => {
+    const rows = await tx
       .select({ row: outbox, userName: users.name, wecomUserId: users.wecomUserId, task: { id: tasks.id, cardToken: tasks.cardToken, status: tasks.status } })
       .from(outbox)
       .innerJoin(users, eq(users.id, outbox.userId))
@@ -85,21 +103,24 @@ export async function dispatchOutbox({ db, clock, sender, batch = 50 }: { db: Db
       .orderBy(asc(outbox.id))
       .limit(batch)
       .for("update", { of: outbox, skipLocked: true });
-    if (due.length === 0) return [];
-    const deferred = sender.perRecipient ? await overLimit(tx, now, sender.perRecipient, due.map((d) => d.row)) : new Map<number, Date>();
+    if (rows.length === 0) return [];
+    const deferred = sender.perRecipient ? await overLimit(tx, now, sender.perRecipient, rows.map((d) => d.row)) : new Map<number, Date>();
     for (const [id, until] of deferred) await tx.update(outbox).set({ nextAttemptAt: until }).where(eq(outbox.id, id));
-    const taken = due.filter((d) => !deferred.has(d.row.id));
-    if (taken.length > 0)
-      await tx
-        .update(outbox)
-        .set({ status: "sending", attempts: sql`${outbox.attempts} + 1`, nextAttemptAt: new Date(now.getTime() + SENDING_LEASE_MS) })
-        .where(inArray(outbox.id, taken.map((d) => d.row.id)));
-    return taken;
+    return rows.filter((d) => !deferred.has(d.row.id));
   });
 
   let sent = 0;
   let failed = 0;
-  for (const { row, userName, wecomUserId, task } of claimed) {
+  for (const { row, userName, wecomUserId, task } of due) {
+    const attempts = row.attempts + 1;
+    // Claimed only now, and only if it is as it was read: not taken, sent or deferred by another dispatcher
+    // in the meantime (each claim counts an attempt, so the count tells).
+    const claimed = await db
+      .update(outbox)
+      .set({ status: "sending", attempts, nextAttemptAt: new Date(clock.now().getTime() + leaseMs) })
+      .where(and(eq(outbox.id, row.id), eq(outbox.status, row.status), eq(outbox.attempts, row.attempts), lte(outbox.nextAttemptAt, clock.now())))
+      .returning({ id: outbox.id });
+    if (claimed.length === 0) continue;
     const message: OutboxMessage = {
       id: row.id,
       userId: row.userId,
@@ -110,18 +131,10 @@ export async function dispatchOutbox({ db, clock, sender, batch = 50 }: { db: Db
       settlement: row.kind === "card_update" ? (row.payload as CardSettlement) : null,
       task: task ? { id: task.id, cardToken: task.cardToken, pending: task.status === "pending" } : null,
       resumed: row.status === "sending",
+      attempt: attempts,
     };
-    const attempts = row.attempts + 1;
-    // This dispatcher's claim: the row is still "sending" with the attempt count it set. Renewing the lease
-    // per message, under that condition, means a slow batch is never taken over message by message behind
-    // its back; a row another dispatcher has re-claimed meanwhile is left to it.
+    // This dispatcher's claim: a row another dispatcher has re-claimed after the lease is left to it.
     const ours = and(eq(outbox.id, row.id), eq(outbox.status, "sending"), eq(outbox.attempts, attempts));
-    const renewed = await db
-      .update(outbox)
-      .set({ nextAttemptAt: new Date(clock.now().getTime() + SENDING_LEASE_MS) })
-      .where(ours)
-      .returning({ id: outbox.id });
-    if (renewed.length === 0) continue;
     try {
       const outcome = await sender.send(message);
       await db.update(outbox).set({ status: outcome, sentAt: clock.now(), lastError: null }).where(ours);

@@ -1,5 +1,6 @@
 import type { Db } from "../../db/client";
 import { loadCalendar, type WorkCalendar } from "../calendar";
+import { remindMissingCalendar } from "../calendar/reminder";
 import type { Clock, ServiceContext } from "../context";
 import { recomputePendingDeadlines } from "../engine/requests";
 import { runAccessExpiry } from "../access/expiry";
@@ -101,6 +102,7 @@ export async function runJobsOnce(deps: JobDeps) {
   const capacity = deps.capacity;
   if (capacity) await run("云平台容量预警", () => cloudCapacityAlert(ctx, capacity));
   await run("年度需求提醒", () => remindYearlyDemand(ctx));
+  await run("工作日历缺年提醒", () => remindMissingCalendar(ctx));
   await run("月度结算单", () => draftMonthlyStatement(ctx));
   await run("月度报告", () => sendMonthlyReport(ctx));
   await run("消息通道维护", async () => deps.sender.upkeep?.());

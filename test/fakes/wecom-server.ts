@@ -12,6 +12,15 @@
 //   - text content empty → 44004, over 2048 bytes → 45002
 //   - no visible recipient → 81013; some invisible → listed in `invaliduser`
 //   - update_template_card: agentid not the sender's → 42015; response_code unknown or used → 60140
+// Duplicate check (official text of 90236, quoted in wecom.md's sources: "当指定 enable_duplicate_check: 1 开启:
+// 表示在一定时间间隔内，同样内容（请求json）的消息，不会重复收到；时间间隔可通过 duplicate_check_interval 指定，
+// 默认1800秒", at most 4 hours): a message/send whose request JSON (the body; the token is in the query) is the
+// same as one taken within the interval, both with the check on, is not delivered again. Since the flag is part
+// of the JSON, a first send without the check and a repeat with it are different requests: both arrive.
+//   - the duplicate's answer: errcode 0 with the first send's msgid, and no response_code   [fake's choice;
+//     WeCom does not document it. `duplicateAnswer: "original"` answers as the first send did, response_code
+//     included.] The check comes before the task_id rule, so a repeated card is not refused with 42014 [fake's choice]
+//   - duplicate_check_interval outside 1 … 14400, or enable_duplicate_check not 0/1 → 40058   [fake's choice]
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,8 +35,16 @@ export interface FakeWecom {
   secret: string;
   agentId: number;
   calls: { api: FakeWecomApi; body: any; query: Record<string, string>; at: number }[];
-  /** successful message/send bodies */
+  /** successful message/send bodies: what people see (a duplicate WeCom dropped is not here) */
   sent: any[];
+  /** message/send bodies WeCom answered but dropped as duplicates */
+  duplicates: any[];
+  /** Every interactive card delivered, by task_id: its recipients, and the label it was greyed out with (null: buttons live). */
+  cards: Map<string, FakeCard>;
+  /** Interactive cards whose buttons still work. */
+  liveCards(): FakeCard[];
+  /** Called as each request arrives, before it is answered (a test kills the caller mid-send from here). */
+  onCall: ((call: { api: FakeWecomApi; body: any }) => void) | null;
   /** successful update_template_card bodies */
   updates: any[];
   tokensIssued: number;
@@ -37,8 +54,8 @@ export interface FakeWecom {
   expireTokens(): void;
   /** answer every call after ms (for timeouts); 0 turns it off */
   delay(ms: number): void;
-  /** A fresh response_code, as a click callback (`ResponseCode`) would carry; usable once for update_template_card. */
-  issueResponseCode(): string;
+  /** A fresh response_code, as a click callback (`ResponseCode`) on the card `taskId` would carry; usable once for update_template_card. */
+  issueResponseCode(taskId?: string): string;
   /** The `code` WeCom appends when a member opens an OAuth link (snsapi_base); usable once. */
   issueOAuthCode(userid: string): string;
   close(): Promise<void>;
@@ -67,6 +84,24 @@ const ERRMSG: Record<number, string> = {
   81013: "user & party & tag all invalid",
 };
 
+export interface FakeCard {
+  taskId: string;
+  touser: string;
+  body: any;
+  greyed: string | null;
+}
+
+/** JSON with object keys in order: two requests are "the same content" whatever order their keys came in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object")
+    return `{${Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(value);
+}
+
 const CARD_TYPES = new Set(["text_notice", "news_notice", "button_interaction", "vote_interaction", "multiple_interaction"]);
 const INTERACTIVE = new Set(["button_interaction", "vote_interaction", "multiple_interaction"]);
 const TASK_ID = /^[A-Za-z0-9_@-]+$/;
@@ -84,7 +119,18 @@ function answer(errcode: number, extra: Record<string, unknown> = {}) {
   return { errcode, errmsg: errcode === 0 ? "ok" : (ERRMSG[errcode] ?? `error ${errcode}`), ...extra };
 }
 
-export async function startFakeWecom(opts: { corpId?: string; secret?: string; agentId?: number; visibleUsers?: string[] } = {}): Promise<FakeWecom> {
+export async function startFakeWecom(
+  opts: {
+    corpId?: string;
+    secret?: string;
+    agentId?: number;
+    visibleUsers?: string[];
+    /** How a duplicate the check dropped is answered (see the top of this file). */
+    duplicateAnswer?: "bare" | "original";
+    /** WeCom's clock, for the duplicate-check interval; defaults to Date.now. */
+    now?: () => number;
+  } = {},
+): Promise<FakeWecom> {
   const corpId = opts.corpId ?? "wwfake0000corp";
   const secret = opts.secret ?? `fake-secret-${random(12)}`;
   const agentId = opts.agentId ?? 1000002;
@@ -95,16 +141,35 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
   const taskIds = new Set<string>();
   /** response_code → used? */
   const responseCodes = new Map<string, boolean>();
+  /** response_code → the card (task_id) it updates */
+  const codeCards = new Map<string, string>();
+  /** canonical request JSON → when it was taken and what was answered */
+  const taken = new Map<string, { at: number; answer: Record<string, unknown> }>();
+  const clock = opts.now ?? Date.now;
   const injected: Record<FakeWecomApi, number[]> = { gettoken: [], send: [], update_template_card: [], getuserinfo: [] };
   /** OAuth code → the member it stands for, until used. */
   const oauthCodes = new Map<string, string>();
   const replies = jsonReplies();
   const reply = replies.reply;
 
-  function issueResponseCode() {
+  function issueResponseCode(taskId?: string) {
     const code = random(24);
     responseCodes.set(code, false);
+    if (taskId) codeCards.set(code, taskId);
     return code;
+  }
+
+  /** The answer to a repeat the duplicate check drops, or null when the request is new. */
+  function duplicateOf(body: any): Record<string, unknown> | null {
+    const check = body.enable_duplicate_check ?? 0;
+    if (check !== 0 && check !== 1) throw new Reject(40058);
+    const interval = body.duplicate_check_interval ?? 1800;
+    if (!Number.isInteger(interval) || interval < 1 || interval > 14_400) throw new Reject(40058);
+    if (check !== 1) return null;
+    const earlier = taken.get(canonical(body));
+    if (!earlier || clock() - earlier.at >= interval * 1000) return null;
+    if (opts.duplicateAnswer === "original") return earlier.answer;
+    return answer(0, { invaliduser: earlier.answer.invaliduser, invalidparty: "", invalidtag: "", unlicenseduser: "", msgid: earlier.answer.msgid });
   }
 
   function checkToken(query: Record<string, string>) {
@@ -151,6 +216,11 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     checkToken(query);
     if (!body || typeof body !== "object" || Array.isArray(body)) throw new Reject(40058);
     if (body.agentid !== agentId) throw new Reject(40056);
+    const duplicate = duplicateOf(body);
+    if (duplicate) {
+      fake.duplicates.push(body);
+      return duplicate;
+    }
     if (typeof body.touser !== "string" || body.touser === "") throw new Reject(40058);
     if (body.msgtype === "text") {
       const content = body.text?.content;
@@ -165,11 +235,17 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     if (invalid.length === users.length) throw new Reject(81013);
     const extra: Record<string, unknown> = { invaliduser: invalid.join("|"), invalidparty: "", invalidtag: "", unlicenseduser: "", msgid: random(18) };
     if (body.msgtype === "template_card") {
-      if (typeof body.template_card.task_id === "string") taskIds.add(body.template_card.task_id);
-      if (INTERACTIVE.has(body.template_card.card_type)) extra.response_code = issueResponseCode();
+      const taskId = body.template_card.task_id;
+      if (typeof taskId === "string") taskIds.add(taskId);
+      if (INTERACTIVE.has(body.template_card.card_type)) {
+        extra.response_code = issueResponseCode(taskId);
+        fake.cards.set(taskId, { taskId, touser: body.touser, body, greyed: null });
+      }
     }
     fake.sent.push(body);
-    return answer(0, extra);
+    const out = answer(0, extra);
+    if (body.enable_duplicate_check === 1) taken.set(canonical(body), { at: clock(), answer: out });
+    return out;
   }
 
   function getuserinfo(query: Record<string, string>) {
@@ -189,6 +265,8 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     if (body.button === undefined && body.template_card === undefined) throw new Reject(40058);
     if (body.template_card !== undefined && (!body.template_card || !CARD_TYPES.has(body.template_card.card_type))) throw new Reject(40058);
     responseCodes.set(code, true);
+    const card = fake.cards.get(codeCards.get(code) ?? "");
+    if (card) card.greyed = body.button?.replace_name ?? body.template_card?.button_list?.[0]?.text ?? "（已更新）";
     fake.updates.push(body);
     return answer(0);
   }
@@ -223,6 +301,7 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
       }
     }
     fake.calls.push({ api: route.api, body, query, at: Date.now() });
+    fake.onCall?.({ api: route.api, body });
     const forced = injected[route.api].shift();
     if (forced !== undefined && forced !== 0) return reply(res, 200, answer(forced));
     try {
@@ -251,6 +330,10 @@ export async function startFakeWecom(opts: { corpId?: string; secret?: string; a
     agentId,
     calls: [],
     sent: [],
+    duplicates: [],
+    cards: new Map(),
+    liveCards: () => [...fake.cards.values()].filter((c) => c.greyed === null),
+    onCall: null,
     updates: [],
     tokensIssued: 0,
     inject(api, ...errcodes) {

@@ -69,9 +69,21 @@ export interface WecomHealth {
   problem?: { errcode: number; message: string; at: string };
 }
 
+/** WeCom's longest duplicate-check interval: 4 hours. */
+export const MAX_DUPLICATE_CHECK_SECONDS = 4 * 3600;
+
+export interface SendOptions {
+  /**
+   * Turn on WeCom's duplicate check for this interval (1 s … 4 h): WeCom drops a request whose JSON is
+   * identical to one it took within the interval, so the person gets a repeated send once. Omitted: the body
+   * goes as given.
+   */
+  duplicateCheckSeconds?: number;
+}
+
 export interface WecomClient {
   /** POST /cgi-bin/message/send; body without agentid (client adds it). */
-  send(body: Record<string, unknown>): Promise<SendResult>;
+  send(body: Record<string, unknown>, options?: SendOptions): Promise<SendResult>;
   /** POST /cgi-bin/message/update_template_card; client adds agentid. */
   updateTemplateCard(body: Record<string, unknown>): Promise<void>;
   /** The member behind a web page opened through WeCom's OAuth (snsapi_base); null for a non-member. */
@@ -298,8 +310,14 @@ export function createWecomClient(config: WecomClientConfig): WecomClient {
   }
 
   return {
-    async send(body) {
-      const json = await withToken("message/send", body);
+    async send(body, options = {}) {
+      const seconds = options.duplicateCheckSeconds;
+      const checked =
+        seconds === undefined
+          ? body
+          : // Set in place of any value the body had, so the JSON is the same on every repeat.
+            { ...body, enable_duplicate_check: 1, duplicate_check_interval: Math.min(Math.max(1, Math.round(seconds)), MAX_DUPLICATE_CHECK_SECONDS) };
+      const json = await withToken("message/send", checked);
       const result = parse("message/send", sendShape, json);
       return {
         msgid: result.msgid,

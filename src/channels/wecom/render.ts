@@ -52,8 +52,6 @@ export interface RenderOptions {
   token: string | null;
   /** A details page for the request, where the deployment has one ({code} and {id} are filled in). */
   detailUrl: (card: Card) => string | null;
-  /** Set on a resend after a crash: WeCom drops an identical text within the interval. */
-  resumed: boolean;
 }
 
 /** 待办 cards become button_interaction template cards; everything else a text_notice (or text without a link). */
@@ -72,11 +70,8 @@ export function renderMessage(card: Card, opts: RenderOptions): Record<string, u
   const line = (f: { label: string; value: string }) => ({ keyname: clip(f.label, 5), value: clip(f.value, 30) });
   const horizontal = [...rest.slice(0, room).map(line), ...always.map(line), details];
   const subtitle = [card.summary, ...rest.slice(room).map((f) => `${f.label}：${f.value}`)].join("\n");
-  const base = {
-    touser: opts.touser,
-    enable_duplicate_check: opts.resumed ? 1 : 0,
-    duplicate_check_interval: 1800,
-  };
+  // The duplicate check (enable_duplicate_check) is set by the client on every send, the first included.
+  const base = { touser: opts.touser };
   if (opts.token && card.actions.length > 0)
     return {
       ...base,
