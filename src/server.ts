@@ -9,6 +9,7 @@ import { accessKeys, auditFiles, cloudCapacity, readConfig, smsGateway, wecomCon
 import { systemClock } from "./context";
 import { ServiceError } from "./errors";
 import { createApp } from "./http/app";
+import { createRefusalRecorder } from "./http/refusals";
 import { consoleSender } from "./jobs/outbox";
 import { calendarStore, startJobs } from "./jobs/runner";
 
@@ -28,7 +29,10 @@ async function main() {
     const log = (line: string) => console.error(line);
     const wecom = wecomSettings ? createWecomChannel(wecomSettings, { db: database.db, clock: systemClock, log }) : null;
     let jobs: ReturnType<typeof startJobs> | null = null;
+    // Held here so that the counts of refusals still in their window are written at shutdown, not lost.
+    const refusals = createRefusalRecorder({ db: database.db, clock: systemClock, log });
     const app = createApp({
+      refusals,
       db: database.db,
       clock: systemClock,
       calendar: calendars.current,
@@ -82,6 +86,7 @@ async function main() {
       console.log(`收到 ${signal}，正在关闭…`);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await running.stop();
+      await refusals.flush(true);
       statistics.stop();
       await database.close();
       process.exit(0);
