@@ -231,10 +231,11 @@ describe("README.md, followed in order on a fresh data directory", () => {
       env.DATA_DIR = dataDir;
       env.PORT = String(port);
 
-      // Files the README writes in the repository's root (2027.json, …) are removed afterwards.
+      // Files the README writes in the repository's root (2027.json, audit.jsonl, …) are removed afterwards: the
+      // new ones whose names the blocks spell out.
       const before = new Set(readdirSync(repoRoot));
       const ran = blocks.filter((b) => b.notRun === undefined);
-      const written = ran.map((b) => b.lines.join("\n")).join("\n");
+      const written = new Set(ran.flatMap((b) => b.lines.join("\n").match(/[\w.-]+\.(?:json|jsonl|pem|csv|txt|bin)\b/g) ?? []));
       let output = "";
       let timedOut = false;
       let survivor: number | null = null;
@@ -277,7 +278,7 @@ describe("README.md, followed in order on a fresh data directory", () => {
         }
       } finally {
         for (const name of readdirSync(repoRoot))
-          if (!before.has(name) && written.includes(name)) rmSync(join(repoRoot, name), { recursive: true, force: true });
+          if (!before.has(name) && written.has(name)) rmSync(join(repoRoot, name), { recursive: true, force: true });
         rmSync(work, { recursive: true, force: true });
         // README_TEST_LOG=FILE keeps the whole output, to read what each example printed.
         if (process.env.README_TEST_LOG) writeFileSync(process.env.README_TEST_LOG, output);
