@@ -174,13 +174,24 @@ describe("yunshen service process", () => {
   });
 
   test("restarts on the same data, which survived; SIGINT stops it", { timeout: TEST_TIMEOUT }, async () => {
-    service = startService(dbEnv, await freePort());
+    // Job rounds an hour apart: a card that reaches the console soon was sent because the API call asked for it.
+    service = startService({ ...dbEnv, JOB_INTERVAL_MS: "3600000" }, await freePort());
     expect(await waitHealthy(service)).toEqual(healthy());
 
     // What the CLI wrote between the two runs is there.
     const me = await fetch(`http://127.0.0.1:${service.port}/api/me`, { headers: { authorization: `Bearer ${lihuaToken}` } });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ userId: "lihua", unitId: "mx-jyj", roles: ["applicant"] });
+
+    // A request filed through the API: its card goes out at once, not at the next round of background jobs.
+    const form = JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
+    const submitted = await fetch(`http://127.0.0.1:${service.port}/api/requests`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${lihuaToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ form }),
+    });
+    expect(submitted.status).toBe(201);
+    await expect.poll(() => service.stdout(), { timeout: 20_000, interval: 200 }).toContain("[通知 → 黄敏(huangmin)]");
 
     service.child.kill("SIGINT");
     const { code, signal } = await exitWithin(service, STOP_TIMEOUT_MS);

@@ -43,7 +43,7 @@ export interface AppDeps {
     /** For the details page a card links to: who opened it, by WeCom's OAuth code. */
     userIdFromOAuthCode?: (code: string) => Promise<string | null>;
   };
-  /** A callback queued messages: the outbox may send them now rather than at its next round. */
+  /** A callback or an API call queued messages: the outbox may send them now rather than at its next round. */
   onQueued?: () => void;
   /** Login codes for bastions and VMs (/access): the SMS gateway and the key codes are hashed with. */
   access?: LoginCodeDeps;
@@ -123,6 +123,11 @@ export function createApp(deps: AppDeps) {
   );
   api.use(inputGuard({ body: "json" }));
   api.use(authenticate(deps));
+  // A change made through the API may have queued cards and notices: send them now, not at the next job round.
+  api.use(async (c, next) => {
+    await next();
+    if (c.req.method !== "GET" && c.res.status < 400) deps.onQueued?.();
+  });
   api.route("/requests", requestRoutes());
   api.route("/directory", directoryRoutes());
   api.route("/vm-accounts", vmAccountRoutes());
