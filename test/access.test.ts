@@ -1,6 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { and, eq, isNull, like } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { accessCodes, auditLog, outbox, totpEnrolments, vmAccounts } from "../db/schema";
@@ -14,7 +12,7 @@ import { demoDirectory } from "../src/directory/demo";
 import { mutate } from "../src/engine/mutate";
 import { consoleGateway, SmsError, type SmsCode, type SmsGateway } from "../src/sms/gateways";
 import { describeInternalError, ServiceError } from "../src/errors";
-import { createTestApp, ok, type TestApp } from "./app-harness";
+import { createTestApp, ok, type TestApp, serveOnLoopback } from "./app-harness";
 
 const inbox: SmsCode[] = [];
 const smsLog: string[] = [];
@@ -159,11 +157,7 @@ describe("the right code sent twice", () => {
   let base = "";
   let closeServer: () => Promise<void> = async () => {};
   beforeAll(async () => {
-    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: t.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    ({ base, close: closeServer } = await serveOnLoopback(t.app.fetch));
   });
   afterAll(() => closeServer());
 

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
 import { asc, eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { requests, resources } from "../db/schema";
@@ -134,3 +136,14 @@ export async function createTestApp(
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/** The app on a loopback port of its own, for tests that need a real socket (fetch, curl, a PAM script). */
+export async function serveOnLoopback(fetch: (request: Request) => Response | Promise<Response>): Promise<{ base: string; close(): Promise<void> }> {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

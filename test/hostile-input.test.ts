@@ -3,9 +3,7 @@
 // a 400 naming the field and writes nothing; unidentified refusals are audited at a bounded rate.
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { randomBytes, randomInt } from "node:crypto";
-import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { rowsOf } from "../db/client";
@@ -22,7 +20,7 @@ import { ServiceError } from "../src/errors";
 import { consoleGateway } from "../src/sms/gateways";
 import { parseJsonText, ROOT_FIELD } from "../src/validation";
 import { createRefusalRecorder } from "../src/http/refusals";
-import { createTestApp, manualClock, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, manualClock, ok, sampleForm, type TestApp, serveOnLoopback } from "./app-harness";
 import { wecomCallbacks } from "./fakes/wecom-callbacks";
 
 // WeCom's official vector set A (wecom.md §1.8): the service is configured as that corp.
@@ -46,11 +44,7 @@ beforeAll(async () => {
     bindVmAccount(tx, j, { hostId: "bastion-1", account: "liuyang", userId: "liuyang", validUntil: new Date("2026-12-31T16:00:00Z"), requestId: null, at: t.clock.now() }),
   );
   requestId = ok(await t.submit("yangfan", sampleForm()), 201).id;
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: t.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  ({ base, close: closeServer } = await serveOnLoopback(t.app.fetch));
   wecom = wecomCallbacks({ endpoint: `${base}/wecom/callback`, ...SET_A, agentId: AGENT_ID });
 });
 afterAll(async () => {

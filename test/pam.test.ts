@@ -1,17 +1,15 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { bindVmAccount } from "../src/access/accounts";
 import { addHost } from "../src/access/hosts";
 import { mutate } from "../src/engine/mutate";
 import { consoleGateway, type SmsCode } from "../src/sms/gateways";
-import { createTestApp, type TestApp } from "./app-harness";
+import { createTestApp, type TestApp, serveOnLoopback } from "./app-harness";
 import { freePort } from "./harness";
 
 // contrib/pam/yunshen-otp as pam_exec runs it: PAM_USER in the environment, the code on stdin, the service
@@ -44,13 +42,11 @@ beforeAll(async () => {
   await mutate(t.ctx(), { action: "vm_account.bind" }, (tx, j) =>
     bindVmAccount(tx, j, { hostId: "vm-web-01", account: "liuyang", userId: "liuyang", validUntil: new Date(Date.now() + 86_400_000), requestId: null, at: new Date() }),
   );
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: t.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-  });
-  close = () => new Promise((resolve) => server.close(() => resolve()));
+  const served = await serveOnLoopback(t.app.fetch);
+  close = served.close;
   writeFileSync(join(dir, "host.token"), credential, { mode: 0o600 });
   conf = join(dir, "pam.conf");
-  writeFileSync(conf, `url=http://127.0.0.1:${(server.address() as AddressInfo).port}\nhost=vm-web-01\ncredential_file=${join(dir, "host.token")}\n`);
+  writeFileSync(conf, `url=${served.base}\nhost=vm-web-01\ncredential_file=${join(dir, "host.token")}\n`);
 });
 afterAll(async () => {
   await close?.();

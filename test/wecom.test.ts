@@ -1,5 +1,3 @@
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { and, count, eq, inArray, like } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, tasks, wecomCards } from "../db/schema";
@@ -10,7 +8,7 @@ import { createWecomCrypto, wecomSignature } from "../src/channels/wecom/crypto"
 import { buildWecomXml } from "../src/channels/wecom/xml";
 import { COMMON_REASONS } from "../src/chat/commands";
 import { dispatchOutbox } from "../src/jobs/outbox";
-import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, sampleForm, type TestApp, serveOnLoopback } from "./app-harness";
 import { latestCard, wecomCallbacks } from "./fakes/wecom-callbacks";
 import { startFakeWecom, type FakeWecom } from "./fakes/wecom-server";
 
@@ -44,11 +42,7 @@ beforeAll(async () => {
     { db: t.db, clock: t.clock, log: (l) => logLines.push(l) },
   );
   client = channel.client;
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: t.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closeServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  ({ base, close: closeServer } = await serveOnLoopback(t.app.fetch));
   wecom = wecomCallbacks({ endpoint: `${base}/wecom/callback`, ...SET_A, agentId: AGENT_ID });
 });
 afterAll(async () => {
