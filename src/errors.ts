@@ -45,6 +45,9 @@ function causeChain(err: unknown): Record<string, unknown>[] {
   return chain;
 }
 
+/** An error the database raised: the driver attaches the query (postgres.js, drizzle) or names it PostgresError. */
+const isDatabaseLink = (link: Record<string, unknown>) => Object.prototype.hasOwnProperty.call(link, "query") || link.name === "PostgresError";
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$.]{0,62}$/;
 const CODE = /^[A-Z0-9_]{2,40}$/;
 
@@ -89,7 +92,7 @@ export function describeInternalError(err: unknown): string {
   const chain = causeChain(err);
   if (chain.length === 0) return `非错误对象（${typeof err}）`;
   const head = chain.map(describeLink).join(" ← ");
-  const summary = chain.some((link) => Object.prototype.hasOwnProperty.call(link, "query") || link.name === "PostgresError") ? `数据库错误：${head}` : head;
+  const summary = chain.some(isDatabaseLink) ? `数据库错误：${head}` : head;
   // Frames only: the stack's first lines repeat the message, which may run over several lines.
   const frames = chain
     .map((link) => (typeof link.stack === "string" ? link.stack.split("\n").filter((line) => /^\s+at\s/.test(line)) : []))
@@ -103,8 +106,7 @@ export function describeInternalError(err: unknown): string {
  */
 export function safeErrorMessage(err: unknown): string {
   if (isDatabaseUnavailable(err)) return `数据库暂时无法访问，请稍后重试（${describeInternalError(err).split("\n")[0]}）`;
-  const fromDatabase = causeChain(err).some((link) => Object.prototype.hasOwnProperty.call(link, "query") || link.name === "PostgresError");
-  if (fromDatabase) return describeInternalError(err).split("\n")[0]!;
+  if (causeChain(err).some(isDatabaseLink)) return describeInternalError(err).split("\n")[0]!;
   return maskSecrets(err instanceof Error ? err.message : String(err));
 }
 
