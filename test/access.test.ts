@@ -244,7 +244,7 @@ describe("lockout", () => {
     expect(ok(await verify(lastCode())).allow).toBe(true);
     const audited = await t.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.action, "access.lock"));
     expect(audited.length).toBeGreaterThan(0);
-    const unlocks = await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.unlock"));
+    const unlocks = await t.db.select().from(auditLog).where(eq(auditLog.action, "vm_account.unlock")).orderBy(auditLog.seq);
     expect(unlocks.map((u) => `${u.actorId}:${u.outcome}`)).toEqual(["zhangwei:refused", "sunli:ok"]);
   });
 

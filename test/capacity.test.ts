@@ -148,7 +148,7 @@ describe("徽州 001 第十九条: the cloud near 70% of its capacity", () => {
       t.clock.set("2027-01-04T02:00:00Z");
       const calendars = { current: () => t.ctx().calendar, refresh: async () => false };
       await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "huizhou", sender: consoleSender(() => {}), capacity });
-      const alerts = await t.db.select().from(auditLog).where(eq(auditLog.action, "capacity.cloud_alert"));
+      const alerts = await t.db.select().from(auditLog).where(eq(auditLog.action, "capacity.cloud_alert")).orderBy(auditLog.seq);
       expect(alerts.map((a) => (a.details as { month: string }).month)).toEqual(["2026-11", "2027-01"]);
     } finally {
       await t.close();

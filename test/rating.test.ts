@@ -71,7 +71,7 @@ describe("服务评价", () => {
 
     const detail = ok(await t.show("yangfan", id));
     expect(detail.rating).toMatchObject({ score: "satisfied", scoreName: "满意", comment: "开通很快" });
-    const entries = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "request.rate")));
+    const entries = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "request.rate"))).orderBy(auditLog.seq);
     expect(entries.map((e) => e.outcome)).toEqual(["refused", "refused", "ok", "refused"]);
     expect(entries[2]!.details).toEqual({ score: "satisfied", comment: "开通很快" });
   });

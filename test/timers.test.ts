@@ -48,7 +48,7 @@ describe("durable timers: 催办 before the deadline, 工作警示 after it", ()
     expect(detail.findings).toMatchObject([{ kind: "warning", stage: "evaluate" }]);
     const warned = (await t.db.select().from(outbox).where(eq(outbox.kind, "overdue"))).map((r) => r.userId).sort();
     expect(warned).toEqual(["chenjing", "guojun", "linna", "xufeng", "zhangwei"]);
-    const fired = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.channel, "timer")));
+    const fired = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.channel, "timer"))).orderBy(auditLog.seq);
     expect(fired.map((e) => e.action)).toEqual(["timer.remind", "timer.overdue"]);
   });
 
