@@ -245,8 +245,6 @@ describe("yunshen service start-up failures", () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
-  // BUG (src/server.ts): serve() reports EADDRINUSE as an 'error' event nobody listens to, so the process dies
-  // with a stack trace, PGlite is never closed and the pid file is left behind. Drop `.fails` once fixed.
   test("half a WeCom configuration stops it at once, naming what is missing", { timeout: TEST_TIMEOUT }, async () => {
     const dataDir = join(work, "wecom-half-data");
     const service = startService({ DATA_DIR: dataDir, WECOM_CORP_ID: "wx5823bf96d3bd56c7", WECOM_TOKEN: "QDG6eK" }, await freePort());
