@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { CliIo } from "./cli";
 import type { Config } from "./config";
+import { STAGE_DECISIONS } from "./engine/requests";
 import { invalid, ServiceError } from "./errors";
 import { parseJsonText } from "./validation";
 
@@ -21,8 +22,6 @@ const ACTION_FLAGS: Record<string, string> = {
   comment: "comment",
 };
 
-// The decisions the API binds to a stage (`stage` or `stageRunId`); see actionInputSchema.
-const STAGE_VERBS = new Set(["approve", "confirm", "reject", "return", "fail", "transfer"]);
 
 /** A JSON file named on the command line; `what` names it in messages ("申请表文件"). */
 export function readJsonFile(path: string, what: string): unknown {
@@ -85,7 +84,7 @@ export async function requestCommand(config: Config, words: string[], flags: Rec
       if (flags.form !== undefined) body.form = readJsonFile(flags.form, "申请表文件");
       // Without --stage, the decision is bound to the stage the request is at as read now: a command run twice
       // by mistake then finds that stage decided rather than deciding the next one too.
-      if (STAGE_VERBS.has(action) && body.stage === undefined && body.stageRunId === undefined) {
+      if (STAGE_DECISIONS.has(action) && body.stage === undefined && body.stageRunId === undefined) {
         const shown = (await call(io, config, flags, "GET", `/api/requests/${encodeURIComponent(id)}`)) as { currentStage?: { stage?: string } | null };
         if (shown?.currentStage?.stage) body.stage = shown.currentStage.stage;
       }

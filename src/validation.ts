@@ -187,3 +187,15 @@ export function parseJsonText(text: string, what: string): unknown {
   checkText(value, `${what}中有不允许的字符`);
   return value;
 }
+
+/** One line of a JSON Lines file read against its schema: the data, or null when the line is not JSON or not that shape. */
+export function parseJsonLine<S extends z.ZodType>(schema: S, line: string): z.output<S> | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  const result = schema.safeParse(parsed);
+  return result.success ? result.data : null;
+}

@@ -9,6 +9,7 @@ import type { ServiceContext } from "../src/context";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
+import { STAGE_DECISIONS } from "../src/engine/requests";
 import { createApp, type AppDeps } from "../src/http/app";
 import { createTestDatabase } from "./harness";
 
@@ -32,8 +33,6 @@ export function ok(res: { status: number; body: any }, status = 200) {
 export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
 
 export const attachment = (purpose: string, name = `${purpose}.pdf`) => ({ name, sha256: "ab".repeat(32), purpose });
-
-const STAGE_VERBS = new Set(["approve", "confirm", "reject", "return", "fail", "transfer"]);
 
 type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
 
@@ -84,7 +83,7 @@ export async function createTestApp(
    * `stage` or `stageRunId`). Tests of the binding itself call the API directly.
    */
   async function boundToCurrentStage(id: number | string, action: Record<string, unknown>) {
-    if (!STAGE_VERBS.has(String(action.action)) || action.stage !== undefined || action.stageRunId !== undefined) return action;
+    if (!STAGE_DECISIONS.has(String(action.action)) || action.stage !== undefined || action.stageRunId !== undefined) return action;
     const [row] = await database.db
       .select({ stage: requests.currentStage })
       .from(requests)

@@ -7,6 +7,7 @@ import type { Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
 import type { Clock } from "../context";
 import { ServiceError } from "../errors";
+import { parseJsonLine } from "../validation";
 import { canonicalJson } from "./canonical";
 import type { AuditSigner } from "./signing";
 
@@ -44,15 +45,9 @@ export function readAnchors(path: string): (AuditAnchor & { line: number })[] {
   const anchors: (AuditAnchor & { line: number })[] = [];
   for (const [i, raw] of text.split("\n").entries()) {
     if (raw.trim() === "") continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      parsed = null;
-    }
-    const result = anchorSchema.safeParse(parsed);
-    if (!result.success) throw new ServiceError("invalid_input", `锚点文件 ${path} 第 ${i + 1} 行不是有效的锚点（应为 {"seq","hash","at","sig"}）`, 400);
-    anchors.push({ ...result.data, line: i + 1 });
+    const anchor = parseJsonLine(anchorSchema, raw);
+    if (!anchor) throw new ServiceError("invalid_input", `锚点文件 ${path} 第 ${i + 1} 行不是有效的锚点（应为 {"seq","hash","at","sig"}）`, 400);
+    anchors.push({ ...anchor, line: i + 1 });
   }
   return anchors;
 }

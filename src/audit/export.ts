@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { BOM, csvRow } from "../csv";
 import { ServiceError } from "../errors";
+import { parseJsonLine } from "../validation";
 import type { AuditRecord } from "./append";
 import { auditExtent, auditPages, type AuditScanOptions } from "./verify";
 
@@ -108,16 +109,9 @@ export async function* readAuditExport(path: string, batchSize = 5000): AsyncGen
     for await (const line of lines) {
       lineNo++;
       if (line.trim() === "") continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        parsed = null;
-      }
-      const result = exportedLine.safeParse(parsed);
-      if (!result.success)
-        throw new ServiceError("invalid_input", `导出文件 ${path} 第 ${lineNo} 行不是审计记录（应为 audit export --format jsonl 的一行）`, 400);
-      page.push({ ...result.data, at: new Date(result.data.at) });
+      const entry = parseJsonLine(exportedLine, line);
+      if (!entry) throw new ServiceError("invalid_input", `导出文件 ${path} 第 ${lineNo} 行不是审计记录（应为 audit export --format jsonl 的一行）`, 400);
+      page.push({ ...entry, at: new Date(entry.at) });
       if (page.length >= batchSize) {
         yield page;
         page = [];

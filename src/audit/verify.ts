@@ -125,6 +125,7 @@ export async function verifyAuditEntries(
   }
   const anchorsAt = new Map<number, Anchor[]>();
   for (const anchor of anchors) anchorsAt.set(anchor.seq, [...(anchorsAt.get(anchor.seq) ?? []), anchor]);
+  const latest = anchors.reduce<Anchor | null>((last, a) => (!last || a.seq > last.seq ? a : last), null);
   // Anchors exist only since signing does: every entry after the first anchored one must be signed.
   const firstAnchorSeq = anchors.reduce((min, a) => Math.min(min, a.seq), Number.POSITIVE_INFINITY);
 
@@ -180,7 +181,6 @@ export async function verifyAuditEntries(
   }
   if (stopped) findings.unshift(stopped);
   else {
-    const latest = anchors.reduce<Anchor | null>((last, a) => (!last || a.seq > last.seq ? a : last), null);
     if (latest && latest.seq > prevSeq)
       findings.push({
         seq: prevSeq + 1,
@@ -190,7 +190,6 @@ export async function verifyAuditEntries(
       });
   }
   if (findings.length > 0) return { ok: false, count: checked, firstBad: findings[0]!, findings };
-  const lastAnchor = anchors.reduce<Anchor | null>((last, a) => (!last || a.seq > last.seq ? a : last), null);
   return {
     ok: true,
     count: checked,
@@ -198,7 +197,7 @@ export async function verifyAuditEntries(
     unsignedBefore,
     signaturesChecked: publicKey !== null,
     anchors: anchors.length,
-    lastAnchor: lastAnchor ? { seq: lastAnchor.seq, at: lastAnchor.at } : null,
+    lastAnchor: latest ? { seq: latest.seq, at: latest.at } : null,
   };
 }
 

@@ -2,7 +2,7 @@ import { and, eq, or } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { shanghaiDate } from "../calendar";
 import type { ServiceContext } from "../context";
-import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
+import { actionInputSchema, actOnRequest, STAGE_DECISIONS, submitInputSchema, submitRequest } from "../engine/requests";
 import { stageDef } from "../engine/flow";
 import { getRequest, listRequests, requestIdByCode } from "../engine/views";
 import { ServiceError } from "../errors";
@@ -30,8 +30,8 @@ const REQUEST_EVENTS: Record<string, string> = {
   rate: "服务评价",
   complete: "办结",
 };
-/** The steps that decide a stage, which the answer names. */
-const STAGE_DECISIONS = new Set(["approve", "confirm", "reject", "return", "fail", "transfer", "extend"]);
+/** The steps the answer names the stage of: its decisions, and an extended deadline. */
+const NAMES_STAGE = new Set([...STAGE_DECISIONS, "extend"]);
 
 /** 申请账号 in chat: the person named by id or by name, then the same request the API takes. */
 async function requestAccount(ctx: ServiceContext, request: AccountRequest, dedupe: ServiceContext["dedupe"]): Promise<string> {
@@ -82,7 +82,7 @@ async function describeRequest(ctx: ServiceContext, ref: RequestRef): Promise<st
   const last = r.history.filter((h) => h.outcome === "ok" && h.action.startsWith("request.") && REQUEST_EVENTS[h.action.slice("request.".length)]).at(-1);
   if (last) {
     const verb = last.action.slice("request.".length);
-    const stage = last.stage && STAGE_DECISIONS.has(verb) ? r.stages.find((s) => s.stage === last.stage) : undefined;
+    const stage = last.stage && NAMES_STAGE.has(verb) ? r.stages.find((s) => s.stage === last.stage) : undefined;
     const word = verb === "approve" && last.stage && stage ? stageDef(r.flow, r.profile, last.stage).approveLabel : REQUEST_EVENTS[verb];
     lines.push(`最近：${shanghaiDate(last.at)} ${stage ? `「${stage.name}」` : ""}${word}`);
   }

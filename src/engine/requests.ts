@@ -151,6 +151,8 @@ const stageBinding = {
   stageRunId: z.int().positive().optional(),
   stage: z.string().regex(/^[a-z_]{1,64}$/, "应为环节代码（见申请详情 currentStage.stage，如 approve）").optional(),
 };
+/** The actions that decide a stage, and so name it (`stage` or `stageRunId`). */
+export const STAGE_DECISIONS: ReadonlySet<string> = new Set(["approve", "confirm", "reject", "return", "fail", "transfer"]);
 const STAGE_REQUIRED = "请注明要办理的环节：stage（环节代码，见申请详情的 currentStage.stage）或 stageRunId";
 // One of the two is required while the request is open (boundRunId): a closed request is refused as closed.
 const decision = <T extends z.ZodRawShape>(shape: T) => z.object({ ...shape, ...stageBinding });
