@@ -1,10 +1,10 @@
 import { desc } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLog } from "../db/schema";
-import { auditEntryHash, type AuditRecord } from "../src/audit/append";
+import { auditEntryHash, type AuditRecord } from "../src/core/audit-append";
 import { anchorMessage } from "../src/audit/anchor";
-import { GENESIS_HASH } from "../src/audit/canonical";
-import { ephemeralAuditSigner } from "../src/audit/signing";
+import { GENESIS_HASH } from "../src/core/audit-canonical";
+import { ephemeralAuditSigner } from "../src/core/audit-signing";
 import { auditExtent, auditPages, verifyAuditChain } from "../src/audit/verify";
 import { runWhenMain } from "./drive";
 

@@ -1,5 +1,5 @@
 import type { Database } from "../db/client";
-import { systemClock } from "../src/context";
+import { systemClock } from "../src/core/context";
 import { createApp, type AppDeps } from "../src/http/app";
 import { seedDemo, drive, expectSuccess, line, mountBaselines, runWhenMain } from "./drive";
 

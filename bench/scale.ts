@@ -1,5 +1,5 @@
 import { keepStatisticsFresh, type Database } from "../db/client";
-import { systemClock } from "../src/context";
+import { systemClock } from "../src/core/context";
 import { createApp, type AppDeps } from "../src/http/app";
 import { drive, expectSuccess, line, runWhenMain, seedDemo, type Figures } from "./drive";
 

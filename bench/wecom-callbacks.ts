@@ -6,7 +6,7 @@ import { tasks } from "../db/schema";
 import { signedQuery } from "../src/channels/wecom/callback";
 import { createWecomCrypto } from "../src/channels/wecom/crypto";
 import { buttonKey } from "../src/channels/wecom/render";
-import { systemClock } from "../src/context";
+import { systemClock } from "../src/core/context";
 import { createApp } from "../src/http/app";
 import { wecomCallbacks } from "../test/fakes/wecom-callbacks";
 import { seedDemo, drive, line, runWhenMain } from "./drive";

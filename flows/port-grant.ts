@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { isIsoDate } from "../src/calendar/schedule";
+import { isIsoDate } from "../src/core/calendar-schedule";
 import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 // 端口与访问地址开放申请 (004 第三十七条: 远程访问和端口按最小权限、按申请开放; 001 附件1 注2: 对外 IP 和开放端口

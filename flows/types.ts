@@ -1,4 +1,4 @@
-import type { Role } from "../src/directory/roles";
+import type { Role } from "../src/core/roles";
 
 /**
  * Who acts at a stage. "applicant" is the person who submitted; "holder" the person a request is for (the user

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isIsoDate } from "../src/calendar/schedule";
+import { isIsoDate } from "../src/core/calendar-schedule";
 import { portSchema, sourceSchema } from "./port-grant";
 import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import type { CliIo } from "./cli";
 import type { Config } from "./config";
 import { STAGE_DECISIONS } from "./engine/requests";
-import { invalid, ServiceError } from "./errors";
-import { parseJsonText } from "./validation";
+import { invalid, ServiceError } from "./core/errors";
+import { parseJsonText } from "./core/validation";
 
 const usage = (message: string) => new ServiceError("usage", message, 400);
 

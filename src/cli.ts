@@ -3,11 +3,11 @@ import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { DataDirLockedError } from "../db/lock";
 import { readAnchors, writeAuditAnchor } from "./audit/anchor";
 import { exportAudit, readAuditExport } from "./audit/export";
-import { openAuditSigner, publicKeyPem, readPublicKey, signingDb } from "./audit/signing";
+import { openAuditSigner, publicKeyPem, readPublicKey, signingDb } from "./core/audit-signing";
 import { verifyAuditChain, verifyAuditEntries, type AuditVerifyResult } from "./audit/verify";
-import { loadCalendar, loadCalendarYear } from "./calendar";
+import { loadCalendar, loadCalendarYear } from "./calendar/store";
 import { auditFiles, readConfig, type Config } from "./config";
-import { systemClock, type ServiceContext } from "./context";
+import { systemClock, type ServiceContext } from "./core/context";
 import { DEMO_TOKEN_DAYS, loadDemo } from "./directory/demo";
 import { importDirectory } from "./directory/import";
 import { createToken, expiryText, listTokens, revokeToken } from "./directory/tokens";
@@ -16,9 +16,9 @@ import { importMetricsFile } from "./metrics/import";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./resources/report";
 import { listPriceTables, loadPriceTable } from "./billing/prices";
 import { recomputePendingDeadlines } from "./engine/requests";
-import { invalid, safeErrorMessage, ServiceError } from "./errors";
+import { invalid, safeErrorMessage, ServiceError } from "./core/errors";
 import { readJsonFile, requestCommand } from "./cli-requests";
-import { parseInput } from "./validation";
+import { parseInput } from "./core/validation";
 
 export interface CliIo {
   out: (text: string) => void;

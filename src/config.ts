@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
-import type { Clock } from "./context";
+import type { Clock } from "./core/context";
 import { aliyunGateway } from "./sms/aliyun";
 import { consoleGateway, retryOnce, type SmsGateway } from "./sms/gateways";
 import { tencentGateway } from "./sms/tencent";
 import { totpKeyFrom } from "./access/totp";
 import { POLICY_PROFILES } from "../flows/application";
-import { parseInput } from "./validation";
+import { parseInput } from "./core/validation";
 import { DEFAULT_TOKEN_LIFETIME_DAYS, MAX_TOKEN_LIFETIME_DAYS } from "./directory/tokens";
 import type { CloudCapacity } from "./resources/capacity-notices";
 

@@ -1,13 +1,13 @@
 import { serve } from "@hono/node-server";
 import { isPostgresDriverFault, keepStatisticsFresh, migrateDatabase, openDatabase, type Database } from "../db/client";
-import { missingCalendarText, missingCalendarYear } from "./calendar";
+import { missingCalendarText, missingCalendarYear } from "./core/calendar";
 import { DataDirLockedError } from "../db/lock";
 import { createWecomChannel } from "./channels/wecom";
 import { auditAnchorSchedule } from "./audit/anchor";
-import { openAuditSigner, signingDb } from "./audit/signing";
+import { openAuditSigner, signingDb } from "./core/audit-signing";
 import { accessKeys, auditFiles, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
-import { systemClock } from "./context";
-import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage, ServiceError } from "./errors";
+import { systemClock } from "./core/context";
+import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage, ServiceError } from "./core/errors";
 import { createApp } from "./http/app";
 import { createRefusalRecorder } from "./http/refusals";
 import { consoleSender } from "./jobs/outbox";

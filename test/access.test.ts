@@ -9,9 +9,9 @@ import { generate } from "otplib";
 import { verifyAuditChain } from "../src/audit/verify";
 import { importDirectory } from "../src/directory/import";
 import { demoDirectory } from "../src/directory/demo";
-import { mutate } from "../src/engine/mutate";
+import { mutate } from "../src/core/mutate";
 import { consoleGateway, SmsError, type SmsCode, type SmsGateway } from "../src/sms/gateways";
-import { describeInternalError, ServiceError } from "../src/errors";
+import { describeInternalError, ServiceError } from "../src/core/errors";
 import { createTestApp, ok, type TestApp, serveOnLoopback } from "./app-harness";
 
 const inbox: SmsCode[] = [];

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests, resources } from "../db/schema";
-import { shanghaiInstant } from "../src/calendar";
-import { halfYearlyReview } from "../src/resources/adjustment-proposals";
+import { shanghaiInstant } from "../src/core/calendar";
+import { halfYearlyReview } from "../src/jobs/adjustment-proposals";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 
 // Flow 2: 扩容 / 缩容. A scale-up must be justified by the last 5 working days' utilisation, computed, not typed.

@@ -2,10 +2,10 @@ import { asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client";
 import { auditLog } from "../db/schema";
-import { auditEntryHash } from "../src/audit/append";
-import { canonicalJson, sha256Hex } from "../src/audit/canonical";
+import { auditEntryHash } from "../src/core/audit-append";
+import { canonicalJson, sha256Hex } from "../src/core/audit-canonical";
 import { auditAppend, exportAudit, verifyAuditChain, type AuditInput } from "../src/audit/index";
-import { ephemeralAuditSigner, verifyAuditSignature } from "../src/audit/signing";
+import { ephemeralAuditSigner, verifyAuditSignature } from "../src/core/audit-signing";
 import { createTestDatabase, testAuditSigner } from "./harness";
 
 const FIELDS = [

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, test } from "vitest";
 import { resources } from "../db/schema";
-import { shanghaiInstant } from "../src/calendar";
+import { shanghaiInstant } from "../src/core/calendar";
 import { priceTableSchema, tableOn, type PriceTable } from "../src/billing/prices";
 import { statementFor, statementLine, type BillableResource, type SizeFrom } from "../src/billing/statement";
 
@@ -163,7 +163,7 @@ describe("the statement from the ledger", () => {
 describe("the monthly sign-off", () => {
   test("a party that will not sign sends it back; redrafted, it is checked, submitted and approved again, and all three sign anew", async () => {
     const { createTestApp, ok } = await import("./app-harness");
-    const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
+    const { draftMonthlyStatement } = await import("../src/jobs/monthly-draft");
     const { requests } = await import("../db/schema");
     const { eq } = await import("drizzle-orm");
     const t = await createTestApp({ now: "2026-11-23T01:00:00Z" });
@@ -214,7 +214,7 @@ describe("the monthly sign-off", () => {
   test("drafted on the 1st working day, exported, checked (a return redrafts it), submitted, approved, signed by three; the hash is audited", async () => {
     const { createTestApp, ok } = await import("./app-harness");
     const { loadPriceTable } = await import("../src/billing/prices");
-    const { draftMonthlyStatement } = await import("../src/billing/monthly-draft");
+    const { draftMonthlyStatement } = await import("../src/jobs/monthly-draft");
     const { auditLog, requests } = await import("../db/schema");
     const { eq } = await import("drizzle-orm");
     const t = await createTestApp();

@@ -2,26 +2,10 @@ import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client";
 import { auditLog, calendarYears, outbox } from "../db/schema";
-import {
-  addCalendarDays,
-  addCalendarMonths,
-  builtinSchedules,
-  CalendarRangeError,
-  endOfShanghaiDay,
-  loadCalendar,
-  loadCalendarYear,
-  calendarHealth,
-  missingCalendarText,
-  missingCalendarYear,
-  missingStatutoryHolidays,
-  shanghaiDate,
-  shanghaiInstant,
-  WorkCalendar,
-  type YearSchedule,
-  yearScheduleSchema,
-} from "../src/calendar";
-import type { Actor, ServiceContext } from "../src/context";
-import { ServiceError } from "../src/errors";
+import { addCalendarDays, addCalendarMonths, builtinSchedules, CalendarRangeError, endOfShanghaiDay, calendarHealth, missingCalendarText, missingCalendarYear, missingStatutoryHolidays, shanghaiDate, shanghaiInstant, WorkCalendar, type YearSchedule, yearScheduleSchema } from "../src/core/calendar";
+import { loadCalendar, loadCalendarYear } from "../src/calendar/store";
+import type { Actor, ServiceContext } from "../src/core/context";
+import { ServiceError } from "../src/core/errors";
 import { consoleSender } from "../src/jobs/outbox";
 import { runJobsOnce } from "../src/jobs/runner";
 import { createTestApp, ok } from "./app-harness";

@@ -1,13 +1,13 @@
 import { asc, eq } from "drizzle-orm";
 import { describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, resources } from "../db/schema";
-import { addCalendarDays, shanghaiInstant } from "../src/calendar";
+import { addCalendarDays, shanghaiInstant } from "../src/core/calendar";
 import { readConfig } from "../src/config";
-import type { ServiceError } from "../src/errors";
+import type { ServiceError } from "../src/core/errors";
 import { verifyAuditChain } from "../src/audit/verify";
 import { runJobsOnce } from "../src/jobs/runner";
 import { consoleSender } from "../src/jobs/outbox";
-import { bazhongQuarterlyReview } from "../src/resources/adjustment-proposals";
+import { bazhongQuarterlyReview } from "../src/jobs/adjustment-proposals";
 import { bazhongExpansionNotices, cloudCapacityAlert } from "../src/resources/capacity-notices";
 import { attachment, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 

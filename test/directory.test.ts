@@ -3,8 +3,8 @@ import { asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client";
 import { apiTokens, auditLog, units, users } from "../db/schema";
-import type { Actor, ServiceContext } from "../src/context";
-import { builtinSchedules, shanghaiDateTime, WorkCalendar } from "../src/calendar";
+import type { Actor, ServiceContext } from "../src/core/context";
+import { builtinSchedules, shanghaiDateTime, WorkCalendar } from "../src/core/calendar";
 import { readConfig } from "../src/config";
 import { DEMO_TOKEN_DAYS, DEMO_TOKEN_USERS, demoDirectory, loadDemo } from "../src/directory/demo";
 import { createApp } from "../src/http/app";
@@ -27,7 +27,7 @@ import {
   usersWithRole,
 } from "../src/directory/queries";
 import { authenticateToken, createToken, listTokens, revokeToken } from "../src/directory/tokens";
-import { ServiceError } from "../src/errors";
+import { ServiceError } from "../src/core/errors";
 import { createTestDatabase } from "./harness";
 
 let database: Database;

@@ -5,7 +5,7 @@ import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { createScratchDatabase } from "../db/scratch";
 
 export { createScratchDatabase };
-import { ephemeralAuditSigner, signingDb } from "../src/audit/signing";
+import { ephemeralAuditSigner, signingDb } from "../src/core/audit-signing";
 import { runCli } from "../src/cli";
 
 /** This run's audit signing key, in memory only (a PEM private key is never committed): every test database signs with it. */

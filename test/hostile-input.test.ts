@@ -10,15 +10,15 @@ import { rowsOf } from "../db/client";
 import { addHost } from "../src/access/hosts";
 import { bindVmAccount } from "../src/access/accounts";
 import { loadPriceTable } from "../src/billing/prices";
-import { loadCalendarYear } from "../src/calendar";
+import { loadCalendarYear } from "../src/calendar/store";
 import { createWecomCrypto, wecomSignature } from "../src/channels/wecom/crypto";
 import { buildWecomXml } from "../src/channels/wecom/xml";
 import { importDirectory } from "../src/directory/import";
 import { demoDirectory } from "../src/directory/demo";
-import { mutate } from "../src/engine/mutate";
-import { ServiceError } from "../src/errors";
+import { mutate } from "../src/core/mutate";
+import { ServiceError } from "../src/core/errors";
 import { consoleGateway } from "../src/sms/gateways";
-import { parseJsonText, ROOT_FIELD } from "../src/validation";
+import { parseJsonText, ROOT_FIELD } from "../src/core/validation";
 import { createRefusalRecorder } from "../src/http/refusals";
 import { createTestApp, manualClock, ok, sampleForm, type TestApp, serveOnLoopback } from "./app-harness";
 import { wecomCallbacks } from "./fakes/wecom-callbacks";
@@ -191,7 +191,7 @@ describe("every text is checked (NUL, lone surrogates, control and bidi characte
     expect(dirErr).toBeInstanceOf(ServiceError);
     expect((dirErr as ServiceError).fields?.["users[0].name"]?.join()).toContain("U+0000");
 
-    const schedule = JSON.parse(readFileSync(new URL("../src/calendar/data/2026.json", import.meta.url), "utf8"));
+    const schedule = JSON.parse(readFileSync(new URL("../src/core/calendar-data/2026.json", import.meta.url), "utf8"));
     schedule.holidays[0].name = "元\u202E旦";
     const calErr = await attempt(async () => loadCalendarYear({ ctx: t.ctx(), input: parseJsonText(JSON.stringify(schedule), "放假安排文件") }));
     expect(calErr).toBeInstanceOf(ServiceError);

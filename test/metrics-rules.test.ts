@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { builtinSchedules, CalendarRangeError, shanghaiDate, WorkCalendar } from "../src/calendar";
+import { builtinSchedules, CalendarRangeError, shanghaiDate, WorkCalendar } from "../src/core/calendar";
 import { DailyReducer, type DailyFigures, type DayAccumulator, figuresOf, mergeDays, type Sample } from "../src/metrics/daily";
 import {
   bazhongDataDiskShrink,

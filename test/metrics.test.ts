@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { vmDailyMetrics } from "../db/schema";
-import { shanghaiInstant } from "../src/calendar";
+import { shanghaiInstant } from "../src/core/calendar";
 import { importMetricsFile } from "../src/metrics/import";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { bindVmAccount } from "../src/access/accounts";
 import { addHost } from "../src/access/hosts";
-import { mutate } from "../src/engine/mutate";
+import { mutate } from "../src/core/mutate";
 import { consoleGateway, type SmsCode } from "../src/sms/gateways";
 import { createTestApp, type TestApp, serveOnLoopback } from "./app-harness";
 import { freePort } from "./harness";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, portGrants } from "../db/schema";
 import { runPortGrantExpiry } from "../src/access/expiry";
 import { addHost } from "../src/access/hosts";
-import { endOfShanghaiDay } from "../src/calendar";
+import { endOfShanghaiDay } from "../src/core/calendar";
 import { consoleGateway } from "../src/sms/gateways";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 

@@ -1,7 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resources } from "../db/schema";
-import { shanghaiInstant } from "../src/calendar";
+import { shanghaiInstant } from "../src/core/calendar";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 // 月度报告: what each unit held, how it was used, what was asked for and finished, and which stages ran late.

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, resources, users } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
 import { revocationDue } from "../src/resources/revocation";
-import { proposeRevocations } from "../src/resources/revocation-proposals";
-import { shanghaiInstant } from "../src/calendar";
+import { proposeRevocations } from "../src/jobs/revocation-proposals";
+import { shanghaiInstant } from "../src/core/calendar";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 // Flow 3: 撤销 — asked for by the unit, or proposed by yunshen when a time rule of 004 第二十四条 holds.

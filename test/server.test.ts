@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { lockPath } from "../db/lock";
-import { builtinSchedules, calendarHealth, missingCalendarText, missingCalendarYear, WorkCalendar } from "../src/calendar";
+import { builtinSchedules, calendarHealth, missingCalendarText, missingCalendarYear, WorkCalendar } from "../src/core/calendar";
 import { startFakeWecom } from "./fakes/wecom-server";
 import { captureCli, createScratchDatabase, freePort, onPostgres } from "./harness";
 

@@ -1,15 +1,15 @@
 import { and, desc, eq, or } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, stageRuns, timers } from "../db/schema";
-import { type YearSchedule } from "../src/calendar";
+import { type YearSchedule } from "../src/core/calendar";
 import { verifyAuditChain } from "../src/audit/verify";
 import { recomputePendingDeadlines } from "../src/engine/requests";
 import { consoleSender, dispatchOutbox, retryDelayMs, SendError, type Sender } from "../src/jobs/outbox";
-import { enqueueCards } from "../src/engine/notify";
+import { enqueueCards } from "../src/core/notify";
 import { noticeCard } from "../cards";
 import { calendarStore, runJobsOnce } from "../src/jobs/runner";
 import { runDueTimers } from "../src/jobs/timers";
-import { loadCalendarYear } from "../src/calendar";
+import { loadCalendarYear } from "../src/calendar/store";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 

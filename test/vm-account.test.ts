@@ -6,7 +6,7 @@ import { runAccountExpiry } from "../src/access/expiry";
 import { addHost } from "../src/access/hosts";
 import { answerChat } from "../src/chat/answer";
 import { verifyAuditChain } from "../src/audit/verify";
-import { endOfShanghaiDay } from "../src/calendar";
+import { endOfShanghaiDay } from "../src/core/calendar";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";

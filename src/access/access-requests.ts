@@ -1,9 +1,9 @@
 import { inArray } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { hosts } from "../../db/schema";
-import { CalendarRangeError, endOfShanghaiDay, shanghaiDate, type WorkCalendar } from "../calendar";
-import type { Actor } from "../context";
-import { unprocessable } from "../errors";
+import { CalendarRangeError, endOfShanghaiDay, shanghaiDate, type WorkCalendar } from "../core/calendar";
+import type { Actor } from "../core/context";
+import { unprocessable } from "../core/errors";
 
 // What 虚拟机账号申请 and 端口开放申请 share: who may ask, on which hosts, and how a validity becomes an end date.
 

@@ -3,12 +3,12 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { accessCodes, hosts, users, vmAccounts } from "../../db/schema";
 import type { Card } from "../../cards";
-import type { ServiceContext } from "../context";
+import type { ServiceContext } from "../core/context";
 import { maskMobile, usersWithRole } from "../directory/queries";
-import { enqueueCards } from "../engine/notify";
-import { mutate, type Journal } from "../engine/mutate";
-import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../errors";
-import { parseInput } from "../validation";
+import { enqueueCards } from "../core/notify";
+import { mutate, type Journal } from "../core/mutate";
+import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../core/errors";
+import { parseInput } from "../core/validation";
 
 export type VmAccountRow = typeof vmAccounts.$inferSelect;
 

@@ -1,10 +1,10 @@
 import { and, eq, lt, lte } from "drizzle-orm";
 import { portGrants, requests, vmAccounts } from "../../db/schema";
 import type { Card } from "../../cards";
-import { CalendarRangeError, shanghaiDate, type WorkCalendar } from "../calendar";
-import type { ServiceContext } from "../context";
-import { mutate } from "../engine/mutate";
-import { enqueueCards } from "../engine/notify";
+import { CalendarRangeError, shanghaiDate, type WorkCalendar } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
+import { mutate } from "../core/mutate";
+import { enqueueCards } from "../core/notify";
 import { askToClose } from "./port-grants";
 
 /** Reminders go this many working days before an account's last day. */

@@ -3,10 +3,10 @@ import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { hosts } from "../../db/schema";
-import type { ServiceContext } from "../context";
-import { mutate } from "../engine/mutate";
-import { conflict, forbidden, notFound } from "../errors";
-import { parseInput } from "../validation";
+import type { ServiceContext } from "../core/context";
+import { mutate } from "../core/mutate";
+import { conflict, forbidden, notFound } from "../core/errors";
+import { parseInput } from "../core/validation";
 
 // "ysh_" + 32 random bytes: a host's credential, shown once; only its SHA-256 is stored.
 const CREDENTIAL_PATTERN = /^ysh_[A-Za-z0-9_-]{43}$/;

@@ -4,15 +4,15 @@ import type { Db } from "../../db/client";
 import { portGrants, requests } from "../../db/schema";
 import type { Card } from "../../cards";
 import { portGrantFormSchema, portGrantTitle, type PortGrantFacts } from "../../flows/port-grant";
-import type { Actor, ServiceContext } from "../context";
+import type { Actor, ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
-import { mutate, type Journal } from "../engine/mutate";
-import { enqueueCards } from "../engine/notify";
-import type { LockedRequest } from "../engine/stages";
-import { conflict, forbidden, notFound } from "../errors";
-import { parseInput } from "../validation";
+import { mutate, type Journal } from "../core/mutate";
+import { enqueueCards } from "../core/notify";
+import type { LockedRequest } from "../core/request";
+import { conflict, forbidden, notFound } from "../core/errors";
+import { parseInput } from "../core/validation";
 import { requireRegisteredHosts, validUntilFrom } from "./access-requests";
-import { seesEveryUnit } from "../directory/roles";
+import { seesEveryUnit } from "../core/roles";
 
 /** Checks a 端口开放申请: the hosts must be registered. */
 export async function preparePortGrantRequest(tx: Db, _actor: Actor, rawForm: unknown) {

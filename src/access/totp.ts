@@ -7,10 +7,10 @@ import { totpEnrolments, vmAccounts } from "../../db/schema";
 import { maskMobile } from "../directory/queries";
 import { SmsError } from "../sms/gateways";
 import type { LoginCodeDeps } from "./login-codes";
-import type { ServiceContext } from "../context";
-import { mutate } from "../engine/mutate";
-import { conflict, forbidden, notFound, ServiceError, tooMany } from "../errors";
-import { parseInput } from "../validation";
+import type { ServiceContext } from "../core/context";
+import { mutate } from "../core/mutate";
+import { conflict, forbidden, notFound, ServiceError, tooMany } from "../core/errors";
+import { parseInput } from "../core/validation";
 
 // RFC 6238 defaults authenticator apps expect: SHA-1, 6 digits, 30 s. One step either side for clock drift.
 const DRIFT_SECONDS = 30;

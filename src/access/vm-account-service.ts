@@ -2,12 +2,12 @@ import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { accessCodes, users, vmAccounts } from "../../db/schema";
 import { vmAccountFacts, vmAccountFormSchema, vmAccountTitle, type VmAccountFacts } from "../../flows/vm-account";
-import type { Actor, ServiceContext } from "../context";
-import type { Journal } from "../engine/mutate";
-import type { LockedRequest } from "../engine/stages";
-import { forbidden, unprocessable } from "../errors";
+import type { Actor, ServiceContext } from "../core/context";
+import type { Journal } from "../core/mutate";
+import type { LockedRequest } from "../core/request";
+import { forbidden, unprocessable } from "../core/errors";
 import { requireRegisteredHosts, validUntilFrom } from "./access-requests";
-import { parseInput } from "../validation";
+import { parseInput } from "../core/validation";
 import { bindVmAccount } from "./accounts";
 import { recordPortGrants } from "./port-grants";
 

@@ -5,11 +5,11 @@ import { desc } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
-import type { Clock } from "../context";
-import { ServiceError } from "../errors";
-import { parseJsonLine } from "../validation";
-import { canonicalJson } from "./canonical";
-import type { AuditSigner } from "./signing";
+import type { Clock } from "../core/context";
+import { ServiceError } from "../core/errors";
+import { parseJsonLine } from "../core/validation";
+import { canonicalJson } from "../core/audit-canonical";
+import type { AuditSigner } from "../core/audit-signing";
 
 /**
  * A signed checkpoint of the chain's head, kept outside the database: at `at` the log held `seq` entries and

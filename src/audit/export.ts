@@ -2,10 +2,10 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { BOM, csvRow } from "../csv";
-import { ServiceError } from "../errors";
-import { parseJsonLine } from "../validation";
-import type { AuditRecord } from "./append";
+import { BOM, csvRow } from "../core/csv";
+import { ServiceError } from "../core/errors";
+import { parseJsonLine } from "../core/validation";
+import type { AuditRecord } from "../core/audit-append";
 import { auditExtent, auditPages, type AuditScanOptions } from "./verify";
 
 const FIELDS = [

@@ -1,3 +1,3 @@
-export { auditAppend, type AuditInput, type AuditRecord } from "./append";
+export { auditAppend, type AuditInput, type AuditRecord } from "../core/audit-append";
 export { exportAudit } from "./export";
 export { verifyAuditChain } from "./verify";

@@ -3,9 +3,9 @@ import { asc, count, gt, max } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
 import { anchorMessage, type AuditAnchor } from "./anchor";
-import { auditEntryHash, type AuditRecord } from "./append";
-import { GENESIS_HASH } from "./canonical";
-import { verifyAuditSignature } from "./signing";
+import { auditEntryHash, type AuditRecord } from "../core/audit-append";
+import { GENESIS_HASH } from "../core/audit-canonical";
+import { verifyAuditSignature } from "../core/audit-signing";
 
 /** One thing found wrong: the seq it concerns and, in plain Chinese, which check failed and what it means. */
 export interface AuditFinding {

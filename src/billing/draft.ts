@@ -4,14 +4,14 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } from "../../db/schema";
 import { BILLING_FLAG_NAMES, monthSchema, type BillingFacts } from "../../flows/billing";
-import { endOfShanghaiDay, monthDays, shanghaiDate, shanghaiInstant } from "../calendar";
-import type { ServiceContext } from "../context";
-import { csvDocument } from "../csv";
-import { forbidden, notFound } from "../errors";
+import { endOfShanghaiDay, monthDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
+import { csvDocument } from "../core/csv";
+import { forbidden, notFound } from "../core/errors";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
 import { statementFor } from "./statement";
-import { seesEveryUnit } from "../directory/roles";
+import { seesEveryUnit } from "../core/roles";
 
 export const statementQuery = z.object({
   month: monthSchema,

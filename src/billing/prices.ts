@@ -2,11 +2,11 @@ import { asc } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { priceTables } from "../../db/schema";
-import { isIsoDate } from "../calendar/schedule";
-import type { ServiceContext } from "../context";
-import { mutate } from "../engine/mutate";
-import { conflict, forbidden } from "../errors";
-import { parseInput } from "../validation";
+import { isIsoDate } from "../core/calendar-schedule";
+import type { ServiceContext } from "../core/context";
+import { mutate } from "../core/mutate";
+import { conflict, forbidden } from "../core/errors";
+import { parseInput } from "../core/validation";
 
 // A price table file (README "Billing"): per resource kind, what a day costs per unit of each size, plus a
 // flat charge per instance. Money is in yuan with at most 4 decimals.

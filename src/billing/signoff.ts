@@ -1,12 +1,12 @@
 import type { Db } from "../../db/client";
 import { billingFormSchema, type BillingFacts } from "../../flows/billing";
-import { canonicalJson, sha256Hex } from "../audit/canonical";
-import type { Actor, ServiceContext } from "../context";
-import type { Journal } from "../engine/mutate";
-import type { LockedRequest } from "../engine/stages";
-import { shanghaiDate } from "../calendar";
-import { conflict, unprocessable } from "../errors";
-import { parseInput } from "../validation";
+import { canonicalJson, sha256Hex } from "../core/audit-canonical";
+import type { Actor, ServiceContext } from "../core/context";
+import type { Journal } from "../core/mutate";
+import type { LockedRequest } from "../core/request";
+import { shanghaiDate } from "../core/calendar";
+import { conflict, unprocessable } from "../core/errors";
+import { parseInput } from "../core/validation";
 import { billingRequestsFor, draftStatement } from "./draft";
 
 /** Statements are drafted by yunshen, or by the provider when one is missing; the provider resubmits returned ones. */

@@ -1,4 +1,4 @@
-import { addCalendarDays, monthDays, shanghaiDate } from "../calendar";
+import { addCalendarDays, monthDays, shanghaiDate } from "../core/calendar";
 import { tableOn, type KindPrices, type PriceTable } from "./prices";
 
 // The month's statement as 004 第四十三条 counts it: each resource, each day it was held, at the size it had

@@ -1,8 +1,8 @@
 import type { Card } from "../../cards";
-import type { ServiceContext } from "../context";
+import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
-import { enqueueCards } from "../engine/notify";
-import { missingCalendarText, missingCalendarYear } from "./index";
+import { enqueueCards } from "../core/notify";
+import { missingCalendarText, missingCalendarYear } from "../core/calendar";
 
 /**
  * Tells the managers (统筹管理单位), once per missing year, that the service lacks a year it needs: the current one,

@@ -1,12 +1,12 @@
 import { and, eq, or } from "drizzle-orm";
 import { users } from "../../db/schema";
-import { shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
+import { shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
 import { actionInputSchema, actOnRequest, STAGE_DECISIONS, submitInputSchema, submitRequest } from "../engine/requests";
 import { stageDef } from "../engine/flow";
 import { getRequest, listRequests, requestIdByCode } from "../engine/views";
-import { ServiceError } from "../errors";
-import { parseInput } from "../validation";
+import { ServiceError } from "../core/errors";
+import { parseInput } from "../core/validation";
 import { answerPrompt, clearPrompt, pendingPrompt } from "./card-clicks";
 import { ACCOUNT_USAGE, CHAT_HELP, parseChatCommand, RATING_USAGE, type AccountRequest, type RequestRef } from "./commands";
 

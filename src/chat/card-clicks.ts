@@ -2,12 +2,12 @@ import { and, eq, lt } from "drizzle-orm";
 import { chatPrompts, requests, stageRuns, tasks, users } from "../../db/schema";
 import type { CardAction } from "../../cards";
 import type { RequestFacts } from "../../flows/types";
-import type { ServiceContext } from "../context";
+import type { ServiceContext } from "../core/context";
 import { actionInputSchema, actOnRequest, STATUS_NAMES, type ActionResult } from "../engine/requests";
-import { parseInput } from "../validation";
-import { auditRefusal } from "../engine/mutate";
+import { parseInput } from "../core/validation";
+import { auditRefusal } from "../core/mutate";
 import { stageDef } from "../engine/flow";
-import { conflict, forbidden, notFound, unprocessable, type ServiceError } from "../errors";
+import { conflict, forbidden, notFound, unprocessable, type ServiceError } from "../core/errors";
 import { COMMON_REASONS } from "./commands";
 
 /** How long a tapped 驳回 / 退回 waits for its reason in the chat. */

@@ -1,7 +1,7 @@
-import type { ServiceContext } from "../context";
+import type { ServiceContext } from "../core/context";
 import { type DirectoryFileInput, importDirectory } from "./import";
 import { getUsers } from "./queries";
-import type { Role } from "./roles";
+import type { Role } from "../core/roles";
 import { createToken } from "./tokens";
 
 // A made-up directory of 梅州 (Meizhou): every person and number is fictitious; 0753 is Meizhou's area code.

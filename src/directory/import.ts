@@ -1,12 +1,12 @@
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { units, users } from "../../db/schema";
-import { auditAppend } from "../audit/append";
-import type { ServiceContext } from "../context";
-import { type FieldErrors, forbidden, invalid } from "../errors";
+import { auditAppend } from "../core/audit-append";
+import type { ServiceContext } from "../core/context";
+import { type FieldErrors, forbidden, invalid } from "../core/errors";
 import type { UnitKind } from "./queries";
-import { ROLE_NAMES, ROLES, type Role } from "./roles";
-import { fieldErrors, parseJsonText, ROOT_FIELD } from "../validation";
+import { ROLE_NAMES, ROLES, type Role } from "../core/roles";
+import { fieldErrors, parseJsonText, ROOT_FIELD } from "../core/validation";
 
 // ---------------------------------------------------------------------------------------------------------
 // The file format. The zod schema holds the rules of one row; the rules across rows and against the

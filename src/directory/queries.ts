@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../db/client";
 import { units, users } from "../../db/schema";
-import type { Role } from "./roles";
+import type { Role } from "../core/roles";
 
 export type UnitKind = "city" | "county" | "unit";
 

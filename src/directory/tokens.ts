@@ -3,13 +3,13 @@ import { and, asc, eq, isNull, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { apiTokens, users } from "../../db/schema";
-import { auditAppend } from "../audit/append";
-import type { Actor, ServiceContext } from "../context";
-import { addCalendarDays, endOfShanghaiDay, shanghaiDate, shanghaiDateTime } from "../calendar";
-import { isIsoDate } from "../calendar/schedule";
-import { conflict, forbidden, invalid, notFound, ServiceError, unauthenticated, unprocessable } from "../errors";
-import { parseInput } from "../validation";
-import type { Role } from "./roles";
+import { auditAppend } from "../core/audit-append";
+import type { Actor, ServiceContext } from "../core/context";
+import { addCalendarDays, endOfShanghaiDay, shanghaiDate, shanghaiDateTime } from "../core/calendar";
+import { isIsoDate } from "../core/calendar-schedule";
+import { conflict, forbidden, invalid, notFound, ServiceError, unauthenticated, unprocessable } from "../core/errors";
+import { parseInput } from "../core/validation";
+import type { Role } from "../core/roles";
 
 export interface TokenInfo {
   id: string;

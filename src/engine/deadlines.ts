@@ -1,12 +1,4 @@
-import {
-  addCalendarDays,
-  addCalendarMonths,
-  CalendarRangeError,
-  endOfShanghaiDay,
-  shanghaiDate,
-  shanghaiInstant,
-  type WorkCalendar,
-} from "../calendar";
+import { addCalendarDays, addCalendarMonths, CalendarRangeError, endOfShanghaiDay, shanghaiDate, shanghaiInstant, type WorkCalendar } from "../core/calendar";
 import type { DeadlineSpec } from "../../flows/types";
 
 export interface StageTimes {

@@ -21,32 +21,19 @@ import { adjustmentRefusal, prepareAdjustment } from "../resources/adjustment";
 import { backupRefusal, prepareBackup } from "../resources/backup";
 import { demandCoverage } from "../resources/demand";
 import { billingRefusal, completeBilling, prepareBilling } from "../billing/signoff";
-import { shanghaiDate } from "../calendar";
-import type { Actor, ServiceContext } from "../context";
+import { shanghaiDate } from "../core/calendar";
+import type { Actor, ServiceContext } from "../core/context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
-import type { Role } from "../directory/roles";
-import { conflict, forbidden, invalid, notFound, unprocessable } from "../errors";
-import { parseInput } from "../validation";
+import type { Role } from "../core/roles";
+import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/errors";
+import { parseInput } from "../core/validation";
 import { stageTimesOrPending } from "./deadlines";
 import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
-import { auditAppendMany } from "../audit/append";
-import { Journal, mutate } from "./mutate";
-import { enqueueCardSettlements, enqueueCards } from "./notify";
-import {
-  cardRequest,
-  cardStage,
-  closeRun,
-  pendingHolders,
-  openStage,
-  partiesUsers,
-  newCardToken,
-  rescheduleRun,
-  requestSummary,
-  stageTimesFor,
-  type LockedRequest,
-  type SettledTask,
-  type StageRunRow,
-} from "./stages";
+import { auditAppendMany } from "../core/audit-append";
+import { Journal, mutate } from "../core/mutate";
+import { enqueueCardSettlements, enqueueCards } from "../core/notify";
+import { cardRequest, cardStage, closeRun, pendingHolders, openStage, partiesUsers, newCardToken, rescheduleRun, requestSummary, stageTimesFor, type SettledTask, type StageRunRow } from "./stages";
+import { type LockedRequest } from "../core/request";
 
 export const STATUS_NAMES: Record<string, string> = {
   in_progress: "办理中",

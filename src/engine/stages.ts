@@ -4,17 +4,16 @@ import { rowsOf, type Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
 import { noticeCard, taskCard, type CardRequest, type CardStage } from "../../cards";
 import { PARTY_NAMES, type DeadlineSpec, type Party, type StageDef } from "../../flows/types";
-import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../calendar";
-import type { ServiceContext } from "../context";
+import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
 import { countyOf, usersWithRole } from "../directory/queries";
-import { unprocessable } from "../errors";
+import { unprocessable } from "../core/errors";
 import { stageTimesOrPending, type StageTimes } from "./deadlines";
 import { FLOWS } from "./flow";
-import { enqueueCards } from "./notify";
+import { enqueueCards } from "../core/notify";
+import type { LockedRequest, RequestRow } from "../core/request";
 
-export type RequestRow = typeof requests.$inferSelect;
 export type StageRunRow = typeof stageRuns.$inferSelect;
-export type LockedRequest = RequestRow & { unitName: string };
 
 export function cardRequest(req: LockedRequest): CardRequest {
   return { id: req.id, code: req.code, title: req.title, unitName: req.unitName, summary: requestSummary(req) };

@@ -3,14 +3,14 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { RequestFacts } from "../../flows/types";
-import type { Actor, ServiceContext } from "../context";
+import type { Actor, ServiceContext } from "../core/context";
 import { unitChain } from "../directory/queries";
-import { notFound } from "../errors";
+import { notFound } from "../core/errors";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { stageDef } from "./flow";
 import { requestSummary } from "./stages";
 import { RATING_NAMES, STATUS_NAMES } from "./requests";
-import { seesEveryUnit } from "../directory/roles";
+import { seesEveryUnit } from "../core/roles";
 
 // Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
 // county's units; an applicant sees their own unit's; anyone who holds or held a task on it sees it.

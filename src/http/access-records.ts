@@ -3,7 +3,7 @@ import { z } from "zod";
 import { listAccountsQuery, listVmAccounts, revokeVmAccount, unlockVmAccount } from "../access/accounts";
 import { listGrantsQuery, listPortGrants, revokePortGrant } from "../access/port-grants";
 import type { Context } from "hono";
-import { parseInput, parseJsonText } from "../validation";
+import { parseInput, parseJsonText } from "../core/validation";
 import type { ApiEnv } from "./auth";
 
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });

@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { z } from "zod";
-import { canonicalJson } from "../audit/canonical";
-import type { ServiceContext } from "../context";
+import { canonicalJson } from "../core/audit-canonical";
+import type { ServiceContext } from "../core/context";
 import { checkToken, tokenRefusalError } from "../directory/tokens";
-import { invalid } from "../errors";
-import { parseInput } from "../validation";
+import { invalid } from "../core/errors";
+import { parseInput } from "../core/validation";
 import type { AppDeps } from "./app";
 
 export type ApiEnv = { Variables: { ctx: ServiceContext } };

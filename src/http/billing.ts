@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { statementCsv, statementOfRecord, statementPage, statementQuery } from "../billing/draft";
-import { csvHeaders } from "../csv";
-import { parseInput } from "../validation";
+import { csvHeaders } from "../core/csv";
+import { parseInput } from "../core/validation";
 import type { ApiEnv } from "./auth";
 
 /**

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { demandOverview, demandYear, passDemands, submitDemand } from "../resources/demand";
-import { parseInput } from "../validation";
+import { parseInput } from "../core/validation";
 import { jsonBody, type ApiEnv } from "./auth";
 
 /** /api/demands/:year: 年度资源需求 — units submit, county bureaus pass on, the city sees the totals. */

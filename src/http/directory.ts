@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { getUnit, getUser, listUnits, listUsers, publicUser, unitChain } from "../directory/queries";
-import { roleSchema } from "../directory/roles";
-import { notFound } from "../errors";
-import { parseInput } from "../validation";
+import { roleSchema } from "../core/roles";
+import { notFound } from "../core/errors";
+import { parseInput } from "../core/validation";
 import type { ApiEnv } from "./auth";
 
 const usersQuery = z.object({ role: roleSchema.optional(), unit: z.string().max(64).optional() });

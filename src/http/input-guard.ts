@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { invalid } from "../errors";
-import { jsonNestsDeeperThan, MAX_NESTING, printable, ROOT_FIELD, textErrors, textProblem } from "../validation";
+import { invalid } from "../core/errors";
+import { jsonNestsDeeperThan, MAX_NESTING, printable, ROOT_FIELD, textErrors, textProblem } from "../core/validation";
 import { IDEMPOTENCY_KEY } from "./auth";
 
 const REFUSED = "请求中有不允许的字符，请按各字段的说明修改后重试";

@@ -3,8 +3,8 @@ import { z } from "zod";
 import { pushMetrics, pushMetricsSchema } from "../metrics/import";
 import { VM_ID } from "../metrics/rules";
 import { scaleUpCheck, scaleUpQuery, utilisationQuery, vmUtilisation } from "../metrics/views";
-import { invalid } from "../errors";
-import { parseInput } from "../validation";
+import { invalid } from "../core/errors";
+import { parseInput } from "../core/validation";
 import { IDEMPOTENCY_KEY, jsonBody, type ApiEnv } from "./auth";
 
 const vmParam = z.string().regex(VM_ID, "虚拟机标识无效");

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { actionInputSchema, submitInputSchema } from "../engine/requests";
 import { listQuerySchema } from "../engine/views";
-import { ROLES } from "../directory/roles";
+import { ROLES } from "../core/roles";
 import { listAccountsQuery } from "../access/accounts";
 import { listGrantsQuery } from "../access/port-grants";
 import { confirmTotpInput } from "../access/totp";

@@ -1,7 +1,7 @@
 import type { Db } from "../../db/client";
-import { auditAppend } from "../audit/append";
-import type { Clock } from "../context";
-import { describeInternalError } from "../errors";
+import { auditAppend } from "../core/audit-append";
+import type { Clock } from "../core/context";
+import { describeInternalError } from "../core/errors";
 
 /**
  * A refusal of a request nobody could be identified for: a callback whose signature fails, a host credential

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { csvHeaders } from "../csv";
+import { csvHeaders } from "../core/csv";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../resources/report";
-import { parseInput } from "../validation";
+import { parseInput } from "../core/validation";
 import type { ApiEnv } from "./auth";
 
 /** /api/reports/monthly: the monthly report, as JSON or one of its tables as CSV for Excel. */

@@ -2,10 +2,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
 import { getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine/views";
-import { notFound } from "../errors";
-import { parseInput } from "../validation";
+import { notFound } from "../core/errors";
+import { parseInput } from "../core/validation";
 import { jsonBody, withIdempotency, type ApiEnv } from "./auth";
-import type { ServiceContext } from "../context";
+import type { ServiceContext } from "../core/context";
 
 const requestRef = z.union([
   z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { listResources, listResourcesQuery, setInstanceId } from "../resources";
-import { parseInput } from "../validation";
+import { parseInput } from "../core/validation";
 import { jsonBody, type ApiEnv } from "./auth";
 
 /** /api/resources: 资源台账, with the dates the flows set; the provider records each resource's cloud id. */

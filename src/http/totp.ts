@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { confirmTotpEnrolment, removeTotpEnrolment, startTotpEnrolment, type TotpDeps } from "../access/totp";
-import { ServiceError } from "../errors";
+import { ServiceError } from "../core/errors";
 import { jsonBody, type ApiEnv } from "./auth";
 
 /**

@@ -2,9 +2,9 @@ import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { outbox, tasks, users } from "../../db/schema";
 import { cardText, type Card } from "../../cards";
-import type { Clock } from "../context";
+import type { Clock } from "../core/context";
 import { maskMobile } from "../directory/queries";
-import type { CardSettlement } from "../engine/notify";
+import type { CardSettlement } from "../core/notify";
 
 export interface OutboxMessage {
   id: number;

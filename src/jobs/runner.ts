@@ -1,16 +1,17 @@
 import type { Db } from "../../db/client";
-import { loadCalendar, type WorkCalendar } from "../calendar";
+import { loadCalendar } from "../calendar/store";
+import { type WorkCalendar } from "../core/calendar";
 import { remindMissingCalendar } from "../calendar/reminder";
-import type { Clock, ServiceContext } from "../context";
+import type { Clock, ServiceContext } from "../core/context";
 import { recomputePendingDeadlines } from "../engine/requests";
 import { runAccessExpiry } from "../access/expiry";
-import { proposeRevocations } from "../resources/revocation-proposals";
-import { bazhongQuarterlyReview, halfYearlyReview } from "../resources/adjustment-proposals";
+import { proposeRevocations } from "./revocation-proposals";
+import { bazhongQuarterlyReview, halfYearlyReview } from "./adjustment-proposals";
 import { bazhongExpansionNotices, cloudCapacityAlert, type CloudCapacity } from "../resources/capacity-notices";
 import { remindYearlyDemand } from "../resources/demand";
-import { draftMonthlyStatement } from "../billing/monthly-draft";
+import { draftMonthlyStatement } from "./monthly-draft";
 import { sendMonthlyReport } from "../resources/report";
-import { describeInternalError, isDatabaseUnavailable, ServiceError } from "../errors";
+import { describeInternalError, isDatabaseUnavailable, ServiceError } from "../core/errors";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
 

@@ -1,13 +1,13 @@
 import { and, asc, eq, lte } from "drizzle-orm";
 import { findings, requests, stageRuns, timers, units } from "../../db/schema";
 import { noticeCard } from "../../cards";
-import { auditAppend } from "../audit/append";
-import { shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
-import { ServiceError } from "../errors";
+import { auditAppend } from "../core/audit-append";
+import { shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
+import { ServiceError } from "../core/errors";
 import { usersWithRole } from "../directory/queries";
 import { stageDef } from "../engine/flow";
-import { enqueueCards } from "../engine/notify";
+import { enqueueCards } from "../core/notify";
 import { elapseStage } from "../engine/requests";
 import { cardRequest, partiesUsers, pendingHolders } from "../engine/stages";
 

@@ -9,8 +9,8 @@
 // Accumulators hold sums and counts rather than averages so that partial days (one file, one pushed batch)
 // merge exactly: see mergeDays.
 
-import { SHANGHAI_OFFSET_MS } from "../calendar";
-import { fromEpochDay } from "../calendar/schedule";
+import { SHANGHAI_OFFSET_MS } from "../core/calendar";
+import { fromEpochDay } from "../core/calendar-schedule";
 
 /** One per-minute sample. cpu and mem are percentages 0–100; disk figures in GB (optional: not every sample carries them). */
 export interface Sample {

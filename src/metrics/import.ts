@@ -6,10 +6,10 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { inboundEvents, vmDailyMetrics } from "../../db/schema";
-import { isIsoDate } from "../calendar/schedule";
-import type { ServiceContext } from "../context";
-import { mutate } from "../engine/mutate";
-import { conflict, forbidden, invalid } from "../errors";
+import { isIsoDate } from "../core/calendar-schedule";
+import type { ServiceContext } from "../core/context";
+import { mutate } from "../core/mutate";
+import { conflict, forbidden, invalid } from "../core/errors";
 import { DailyReducer, type DayAccumulator, type Sample } from "./daily";
 import { VM_ID } from "./rules";
 

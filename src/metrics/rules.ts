@@ -14,8 +14,8 @@
 //     ours (storageHeadroomMonths).
 //   - 004 第四十八条 says "8:00-20:00" for averages; flows.md and daily.ts read it as [08:00, 20:00).
 
-import type { WorkCalendar } from "../calendar";
-import { toEpochDay } from "../calendar/schedule";
+import type { WorkCalendar } from "../core/calendar";
+import { toEpochDay } from "../core/calendar-schedule";
 import type { DailyFigures } from "./daily";
 
 export const THRESHOLDS = Object.freeze({

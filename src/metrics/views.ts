@@ -2,13 +2,13 @@ import { and, asc, eq, gte, inArray, lte } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { resources, vmDailyMetrics } from "../../db/schema";
-import { addCalendarDays, CalendarRangeError, shanghaiDate } from "../calendar";
-import { isIsoDate } from "../calendar/schedule";
-import type { ServiceContext } from "../context";
-import { forbidden, unprocessable } from "../errors";
+import { addCalendarDays, CalendarRangeError, shanghaiDate } from "../core/calendar";
+import { isIsoDate } from "../core/calendar-schedule";
+import type { ServiceContext } from "../core/context";
+import { forbidden, unprocessable } from "../core/errors";
 import { figuresOf, type DailyFigures } from "./daily";
 import { lastWorkdays, lowLoadDay, lowLoadMonth, scaleUpEvidence, SCALE_UP_WORKDAYS, storageHeadroomMonths, type ScaleKind } from "./rules";
-import { seesEveryUnit } from "../directory/roles";
+import { seesEveryUnit } from "../core/roles";
 
 const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" });
 // Headroom is a growth rate: it needs the month before each day.

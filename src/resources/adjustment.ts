@@ -1,11 +1,11 @@
 import type { Db } from "../../db/client";
 import { adjustmentFormSchema, adjustmentTitle, type AdjustmentFacts } from "../../flows/adjustment";
-import { shanghaiDate } from "../calendar";
-import type { Actor, ServiceContext } from "../context";
-import { conflict, unprocessable } from "../errors";
+import { shanghaiDate } from "../core/calendar";
+import type { Actor, ServiceContext } from "../core/context";
+import { conflict, unprocessable } from "../core/errors";
 import { scaleUpDays } from "../metrics/views";
 import { scaleUpEvidence, type ScaleKind } from "../metrics/rules";
-import { parseInput } from "../validation";
+import { parseInput } from "../core/validation";
 import { busyResources, lockResources } from "./claims";
 import { describeResource, ownerOf } from "./revocation";
 

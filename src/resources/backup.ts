@@ -2,9 +2,9 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { resources } from "../../db/schema";
 import { backupFormSchema, type BackupFacts } from "../../flows/backup";
-import type { Actor } from "../context";
-import { unprocessable } from "../errors";
-import { parseInput } from "../validation";
+import type { Actor } from "../core/context";
+import { unprocessable } from "../core/errors";
+import { parseInput } from "../core/validation";
 import { describeResource } from "./revocation";
 
 export function backupRefusal(actor: Actor): string | null {

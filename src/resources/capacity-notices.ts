@@ -1,11 +1,11 @@
 import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
 import type { Card } from "../../cards";
-import { addCalendarDays, shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
+import { addCalendarDays, shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
-import { mutate } from "../engine/mutate";
-import { enqueueCards } from "../engine/notify";
+import { mutate } from "../core/mutate";
+import { enqueueCards } from "../core/notify";
 import { bazhongExpansionDue, BAZHONG, HUIZHOU, huizhouAlertDue, utilisationPercent } from "../metrics/rules";
 import { withDailyFigures } from "../metrics/views";
 import { describeResource, ownerOf } from "./revocation";

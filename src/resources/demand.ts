@@ -4,14 +4,14 @@ import type { Db } from "../../db/client";
 import { requests, units, yearlyDemands } from "../../db/schema";
 import type { Card } from "../../cards";
 import type { RequestFacts } from "../../flows/types";
-import { shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
+import { shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
-import { mutate } from "../engine/mutate";
-import { enqueueCards } from "../engine/notify";
-import { forbidden, unprocessable } from "../errors";
-import { parseInput } from "../validation";
-import { seesEveryUnit } from "../directory/roles";
+import { mutate } from "../core/mutate";
+import { enqueueCards } from "../core/notify";
+import { forbidden, unprocessable } from "../core/errors";
+import { parseInput } from "../core/validation";
+import { seesEveryUnit } from "../core/roles";
 
 // Flow 7: 年度资源需求 (002 第十七条; 003 第十四条). Due by 30 September for the next year.
 const DUE = "09-30";

@@ -8,15 +8,15 @@ import type { AdjustmentFacts } from "../../flows/adjustment";
 import type { BackupFacts } from "../../flows/backup";
 import type { RevocationFacts } from "../../flows/revocation";
 import type { ResourceMilestone } from "../../flows/types";
-import { shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
-import type { Journal } from "../engine/mutate";
-import type { LockedRequest } from "../engine/stages";
-import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../errors";
-import { mutate } from "../engine/mutate";
+import { shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
+import type { Journal } from "../core/mutate";
+import type { LockedRequest } from "../core/request";
+import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../core/errors";
+import { mutate } from "../core/mutate";
 import { VM_ID } from "../metrics/rules";
-import { parseInput } from "../validation";
-import { seesEveryUnit } from "../directory/roles";
+import { parseInput } from "../core/validation";
+import { seesEveryUnit } from "../core/roles";
 
 type ResourceRow = typeof resources.$inferInsert;
 

@@ -3,16 +3,16 @@ import { z } from "zod";
 import { findings, inboundEvents, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
 import { monthSchema } from "../../flows/billing";
-import { endOfShanghaiDay, monthDays, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../calendar";
+import { endOfShanghaiDay, monthDays, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../core/calendar";
 import { usersWithRole } from "../directory/queries";
-import { mutate } from "../engine/mutate";
-import { enqueueCards } from "../engine/notify";
-import type { ServiceContext } from "../context";
+import { mutate } from "../core/mutate";
+import { enqueueCards } from "../core/notify";
+import type { ServiceContext } from "../core/context";
 import { stageDef } from "../engine/flow";
 import type { ServiceRating } from "../engine/requests";
-import { csvDocument } from "../csv";
+import { csvDocument } from "../core/csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
-import { seesEveryUnit } from "../directory/roles";
+import { seesEveryUnit } from "../core/roles";
 
 export const monthlyReportQuery = z.object({
   month: monthSchema,

@@ -2,11 +2,11 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, resources, units } from "../../db/schema";
 import { revocationFormSchema, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
-import { calendarDaysBetween, shanghaiDate } from "../calendar";
-import type { Actor } from "../context";
-import { conflict, unprocessable } from "../errors";
+import { calendarDaysBetween, shanghaiDate } from "../core/calendar";
+import type { Actor } from "../core/context";
+import { conflict, unprocessable } from "../core/errors";
 import { busyResources, lockResources } from "./claims";
-import { parseInput } from "../validation";
+import { parseInput } from "../core/validation";
 
 export type ResourceRow = typeof resources.$inferSelect;
 

@@ -14,7 +14,7 @@
 
 import { createHmac, randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Clock } from "../context";
+import type { Clock } from "../core/context";
 import { checkSmsInput, scrub, smsError, vendorPost, type SmsCode, type SmsGateway, type SmsProblem } from "./gateways";
 
 export interface AliyunSmsConfig {

@@ -6,7 +6,7 @@
 // this module goes through `redact()` as a second line of defence.
 
 import { z } from "zod";
-import type { Clock } from "../../context";
+import type { Clock } from "../../core/context";
 
 export interface WecomClientConfig {
   /** e.g. https://qyapi.weixin.qq.com (粤政易 sets its own host); paths are /cgi-bin/... */

@@ -1,6 +1,6 @@
 import type { Db } from "../../../db/client";
 import type { WecomConfig } from "../../config";
-import type { Clock } from "../../context";
+import type { Clock } from "../../core/context";
 import { createWecomClient } from "./client";
 import { createWecomCrypto } from "./crypto";
 import { oauthLink } from "./pages";

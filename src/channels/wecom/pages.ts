@@ -3,11 +3,11 @@ import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import { z } from "zod";
 import type { Db } from "../../../db/client";
-import { shanghaiDate, type WorkCalendar } from "../../calendar";
-import type { Clock, ServiceContext } from "../../context";
+import { shanghaiDate, type WorkCalendar } from "../../core/calendar";
+import type { Clock, ServiceContext } from "../../core/context";
 import { userByWecomId } from "../../directory/queries";
 import { getRequest, requestIdByCode } from "../../engine/views";
-import { ServiceError } from "../../errors";
+import { ServiceError } from "../../core/errors";
 
 export interface WecomPageDeps {
   db: Db;

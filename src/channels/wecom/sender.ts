@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client";
 import { outbox, tasks, wecomCards } from "../../../db/schema";
 import type { Card } from "../../../cards";
-import type { Clock } from "../../context";
+import type { Clock } from "../../core/context";
 import { SendError, type OutboxMessage, type Sender } from "../../jobs/outbox";
 import { WecomApiError, type WecomClient } from "./client";
 import { renderMessage, renderText, wecomTaskId } from "./render";

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { desc } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
-import { ServiceError } from "../errors";
+import { ServiceError } from "./errors";
 
 /**
  * Signs audit entries and anchors with an Ed25519 key the database does not hold (design.md invariant 5).

@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../../db/client";
 import { auditLog } from "../../db/schema";
-import { canonicalJson, GENESIS_HASH, sha256Hex } from "./canonical";
-import { auditSignerOf } from "./signing";
+import { canonicalJson, GENESIS_HASH, sha256Hex } from "./audit-canonical";
+import { auditSignerOf } from "./audit-signing";
 
 export interface AuditInput {
   actorId?: string | null;

@@ -1,12 +1,12 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { auditLog, inboundEvents, requests, resources, users } from "../../db/schema";
 import { REVOCATION_TRIGGERS, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
-import { shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
-import { mutate } from "../engine/mutate";
+import { shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
+import { mutate } from "../core/mutate";
 import { openRequest } from "../engine/requests";
-import { busyResources, lockResources } from "./claims";
-import { describeResource, ownerOf, revocationDue, type ResourceRow } from "./revocation";
+import { busyResources, lockResources } from "../resources/claims";
+import { describeResource, ownerOf, revocationDue, type ResourceRow } from "../resources/revocation";
 
 const dateOf = (d: Date | null) => (d ? shanghaiDate(d) : null);
 

@@ -1,9 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { inboundEvents } from "../../db/schema";
-import { auditAppend, auditAppendMany, type AuditInput } from "../audit/append";
-import type { ServiceContext } from "../context";
-import { conflict, ServiceError } from "../errors";
+import { auditAppend, auditAppendMany, type AuditInput } from "./audit-append";
+import type { ServiceContext } from "./context";
+import { conflict, ServiceError } from "./errors";
 
 /** Who an audit entry names: the person, or the host for calls made with a host credential. */
 function actorOf(ctx: ServiceContext) {

@@ -1,6 +1,6 @@
-import type { Db } from "../db/client";
+import type { Db } from "../../db/client";
 import type { WorkCalendar } from "./calendar";
-import type { Role } from "./directory/roles";
+import type { Role } from "./roles";
 
 export interface Clock {
   now(): Date;

@@ -1,15 +1,15 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
 import { adjustmentTitle, type AdjustmentFacts } from "../../flows/adjustment";
-import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
-import { mutate } from "../engine/mutate";
+import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
+import { mutate } from "../core/mutate";
 import { openRequest } from "../engine/requests";
 import type { DailyFigures } from "../metrics/daily";
 import { BAZHONG, bazhongDataDiskShrink, bazhongQuarterShrink, lowLoadMonth } from "../metrics/rules";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
-import { busyResources, lockResources } from "./claims";
-import { describeResource, ownerOf, type ResourceRow } from "./revocation";
+import { busyResources, lockResources } from "../resources/claims";
+import { describeResource, ownerOf, type ResourceRow } from "../resources/revocation";
 
 type VmSpec = { vcpu: number; memoryGb: number; diskGb?: number };
 

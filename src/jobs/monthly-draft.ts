@@ -1,12 +1,12 @@
 import { and, eq } from "drizzle-orm";
 import { inboundEvents } from "../../db/schema";
-import { monthJustEnded, shanghaiDate } from "../calendar";
-import type { ServiceContext } from "../context";
+import { monthJustEnded, shanghaiDate } from "../core/calendar";
+import type { ServiceContext } from "../core/context";
 import { getUnit, usersWithRole } from "../directory/queries";
-import { mutate } from "../engine/mutate";
+import { mutate } from "../core/mutate";
 import { openRequest } from "../engine/requests";
-import { billingRequestsFor } from "./draft";
-import { prepareBilling } from "./signoff";
+import { billingRequestsFor } from "../billing/draft";
+import { prepareBilling } from "../billing/signoff";
 
 /**
  * On the 1st working day of a month (or later, if missed), the previous month's statement is drafted, once;
