@@ -1,9 +1,10 @@
 import { and, eq, isNotNull } from "drizzle-orm";
-import { inboundEvents, resources } from "../../db/schema";
+import { resources } from "../../db/schema";
 import { adjustmentTitle, type AdjustmentFacts } from "../../flows/adjustment";
 import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
+import { doneAmong, onceFor } from "../core/once";
 import { openRequest } from "../engine/requests";
 import type { DailyFigures } from "../metrics/daily";
 import { BAZHONG, bazhongDataDiskShrink, bazhongQuarterShrink, lowLoadMonth } from "../metrics/rules";
@@ -53,32 +54,23 @@ async function proposeScaleDowns(
     .select()
     .from(resources)
     .where(and(eq(resources.status, "delivered"), eq(resources.kind, "vm"), isNotNull(resources.instanceId)));
+  const markerOf = (vm: ResourceRow) => ({ scope: REVIEWED, key: `${vm.id}:${period}`, fingerprint: period });
   // Reviewed already this period (the job runs every round): skip before reading any figures.
-  const reviewed = new Set(
-    (await ctx.db.select({ key: inboundEvents.key }).from(inboundEvents).where(and(eq(inboundEvents.scope, REVIEWED), eq(inboundEvents.fingerprint, period)))).map(
-      (r) => r.key,
-    ),
-  );
-  const remember = { scope: REVIEWED, fingerprint: period, createdAt: ctx.clock.now() };
+  const reviewed = await doneAmong(ctx.db, REVIEWED, vms.map((v) => markerOf(v).key));
   let opened = 0;
-  const pending = vms.filter((v) => !reviewed.has(`${v.id}:${period}`));
+  const pending = vms.filter((v) => !reviewed.has(markerOf(v).key));
   for await (const [vm, days] of withDailyFigures(ctx.db, pending, (v) => v.instanceId!, review.from, review.to)) {
     const spec = vm.spec as VmSpec;
     const finding = review.judge(vm, spec, days);
     if (!finding) {
-      await ctx.db.insert(inboundEvents).values({ ...remember, key: `${vm.id}:${period}` }).onConflictDoNothing();
+      await onceFor(ctx, ctx.db, markerOf(vm));
       continue;
     }
     const done = await mutate({ ...ctx, actor: null, channel: "timer" }, { action: "adjustment.propose" }, async (tx, j) => {
       // A VM another change is under way for is looked at again in a later round.
       const [locked] = await lockResources(tx, [vm.id]);
       if (!locked || locked.status !== "delivered" || (await busyResources(tx, [vm.id])).size > 0) return false;
-      const [fresh] = await tx
-        .insert(inboundEvents)
-        .values({ ...remember, key: `${vm.id}:${period}` })
-        .onConflictDoNothing()
-        .returning({ key: inboundEvents.key });
-      if (!fresh) return false;
+      if (!(await onceFor(ctx, tx, markerOf(vm)))) return false;
       const facts: AdjustmentFacts = {
         direction: "down",
         resourceId: vm.id,

@@ -1,9 +1,10 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
-import { auditLog, inboundEvents, requests, resources, users } from "../../db/schema";
+import { auditLog, requests, resources, users } from "../../db/schema";
 import { REVOCATION_TRIGGERS, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
+import { doneAmong, onceFor } from "../core/once";
 import { openRequest } from "../engine/requests";
 import { busyResources, lockResources } from "../resources/claims";
 import { describeResource, ownerOf, revocationDue, type ResourceRow } from "../resources/revocation";
@@ -56,16 +57,7 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
   });
   // Rules already spent are skipped before any transaction, so a round that has nothing new opens none; the
   // claim inside the transaction stays the guard against two rounds at once.
-  const spent = dueNow.length
-    ? new Set(
-        (
-          await ctx.db
-            .select({ key: inboundEvents.key })
-            .from(inboundEvents)
-            .where(and(eq(inboundEvents.scope, PROPOSAL_SCOPE), inArray(inboundEvents.key, dueNow.map((d) => d.spentKey))))
-        ).map((e) => e.key),
-      )
-    : new Set<string>();
+  const spent = await doneAmong(ctx.db, PROPOSAL_SCOPE, dueNow.map((d) => d.spentKey));
   const due = new Map<string, { trigger: RevocationTrigger; rows: ResourceRow[] }>();
   for (const { resource, trigger, spentKey } of dueNow) {
     if (spent.has(spentKey)) continue;
@@ -79,14 +71,8 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
       const busy = await busyResources(tx, locked.map((r) => r.id));
       // A resource another change is under way for is left for a later round, its rule not spent.
       const propose: ResourceRow[] = [];
-      for (const r of locked.filter((l) => l.status === "delivered" && !busy.has(l.id))) {
-        const [first] = await tx
-          .insert(inboundEvents)
-          .values({ scope: PROPOSAL_SCOPE, key: `${r.id}:${trigger}`, fingerprint: trigger, createdAt: ctx.clock.now() })
-          .onConflictDoNothing()
-          .returning({ key: inboundEvents.key });
-        if (first) propose.push(r);
-      }
+      for (const r of locked.filter((l) => l.status === "delivered" && !busy.has(l.id)))
+        if (await onceFor(ctx, tx, { scope: PROPOSAL_SCOPE, key: `${r.id}:${trigger}`, fingerprint: trigger })) propose.push(r);
       if (propose.length === 0) return false;
       const evidence = {
         deliveredAt: dateOf(propose[0]!.deliveredAt),

@@ -1,26 +1,17 @@
-import { and, eq, inArray, isNotNull } from "drizzle-orm";
-import { inboundEvents, resources } from "../../db/schema";
+import { and, eq, isNotNull } from "drizzle-orm";
+import { resources } from "../../db/schema";
 import type { Card } from "../../cards";
 import { addCalendarDays, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
+import { doneAmong, onceFor, wasDone } from "../core/once";
 import { enqueueCards } from "../core/notify";
 import { bazhongExpansionDue, BAZHONG, HUIZHOU, huizhouAlertDue, utilisationPercent } from "../metrics/rules";
 import { withDailyFigures } from "../metrics/views";
 import { describeResource, ownerOf } from "./revocation";
 
 const NOTICES = "capacity-notice";
-
-/** Claims a notice (scope NOTICES, `key`) inside tx: false when it was already given. */
-async function firstTime(tx: ServiceContext["db"], key: string, at: Date): Promise<boolean> {
-  const [fresh] = await tx
-    .insert(inboundEvents)
-    .values({ scope: NOTICES, key, fingerprint: key, createdAt: at })
-    .onConflictDoNothing()
-    .returning({ key: inboundEvents.key });
-  return Boolean(fresh);
-}
 
 const notice = (title: string, summary: string, fields: Card["fields"]): Card => ({ title, tone: "warning", summary, fields, actions: [], link: "" });
 
@@ -36,12 +27,8 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
   const day = addCalendarDays(today, -1);
   const timer = { ...ctx, actor: null, channel: "timer" as const };
   // Once a day: a round that finishes the scan records it; one that fails midway is redone by the next round.
-  const scanned = `vm-scan:${day}`;
-  const [seen] = await ctx.db
-    .select({ key: inboundEvents.key })
-    .from(inboundEvents)
-    .where(and(eq(inboundEvents.scope, NOTICES), eq(inboundEvents.key, scanned)));
-  if (seen) return 0;
+  const scanned = { scope: NOTICES, key: `vm-scan:${day}` };
+  if (await wasDone(ctx.db, scanned)) return 0;
   const vms = await ctx.db
     .select()
     .from(resources)
@@ -65,7 +52,7 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
     const managersAndProviders = staff;
     const sent = await mutate(timer, { action: "capacity.vm_notice" }, async (tx, j) => {
       const fresh = [];
-      for (const r of readings) if (await firstTime(tx, `vm:${vm.id}:${r.metric}:${day.slice(0, 7)}`, ctx.clock.now())) fresh.push(r);
+      for (const r of readings) if (await onceFor(ctx, tx, { scope: NOTICES, key: `vm:${vm.id}:${r.metric}:${day.slice(0, 7)}` })) fresh.push(r);
       if (fresh.length === 0) return false;
       const owner = await ownerOf(tx, [vm]);
       const text = fresh.map((r) => `${r.name} ${Math.round(r.value * 100) / 100}%`).join("、");
@@ -83,7 +70,7 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
     });
     if (sent) told++;
   }
-  await ctx.db.insert(inboundEvents).values({ scope: NOTICES, key: scanned, fingerprint: scanned, createdAt: ctx.clock.now() }).onConflictDoNothing();
+  await onceFor(ctx, ctx.db, scanned);
   return told;
 }
 
@@ -108,14 +95,7 @@ export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCap
   const keyOf = (kind: keyof typeof names) => `cloud:${kind}:${month}`;
   // It runs every job round: once the month's alerts have all been given there is nothing left to tell, so the
   // ledger is not summed. The claim inside the transaction below stays what keeps an alert to once.
-  const given = new Set(
-    (
-      await ctx.db
-        .select({ key: inboundEvents.key })
-        .from(inboundEvents)
-        .where(and(eq(inboundEvents.scope, NOTICES), inArray(inboundEvents.key, kinds.map(keyOf))))
-    ).map((r) => r.key),
-  );
+  const given = await doneAmong(ctx.db, NOTICES, kinds.map(keyOf));
   if (given.size === kinds.length) return [];
   const held = await ctx.db.select({ spec: resources.spec }).from(resources).where(eq(resources.status, "delivered"));
   const used = { vcpu: 0, memoryGb: 0, storageGb: 0 };
@@ -131,7 +111,7 @@ export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCap
   if (due.length === 0) return [];
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "capacity.cloud_alert" }, async (tx, j) => {
     const fresh = [];
-    for (const r of due) if (await firstTime(tx, keyOf(r.kind), ctx.clock.now())) fresh.push(r);
+    for (const r of due) if (await onceFor(ctx, tx, { scope: NOTICES, key: keyOf(r.kind) })) fresh.push(r);
     if (fresh.length === 0) return [];
     const text = fresh.map((r) => `${names[r.kind]}已分配 ${r.used} ${units[r.kind]}，占总容量 ${r.capacity} ${units[r.kind]} 的 ${Math.round(r.percent * 100) / 100}%`).join("；");
     const card = notice("政务云资源接近容量", `${text}，已达 ${HUIZHOU.alertAt}%，请报请云主管部门启动扩容（001 第十九条）`, []);
