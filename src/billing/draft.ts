@@ -6,7 +6,7 @@ import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } f
 import { BILLING_FLAG_NAMES, monthSchema, type BillingFacts } from "../../flows/billing";
 import { endOfShanghaiDay, monthDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
-import { csvDocument } from "../core/csv";
+import { CsvDecimal, csvDocument } from "../core/csv";
 import { forbidden, notFound } from "../core/errors";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
@@ -78,12 +78,12 @@ export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): str
       l.system,
       l.kind,
       l.days,
-      l.amount.toFixed(2),
+      new CsvDecimal(l.amount, 2),
       flagNames(l.flags),
       l.segments.map((g) => `${g.from}~${g.to} ${g.days}天×${g.dayPrice ?? "无单价"}`).join("；"),
       (l.mismatch ?? []).join("；"),
     ]),
-    ["合计", "", "", "", "", s.total.toFixed(2), "", "", ""],
+    ["合计", "", "", "", "", new CsvDecimal(s.total, 2), "", "", ""],
   ]);
 }
 
