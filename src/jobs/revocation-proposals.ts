@@ -20,8 +20,8 @@ const PROPOSAL_SCOPE = "revocation-proposal";
 
 /**
  * Daily: opens a revocation proposal for resources a time rule now covers (梅州's rules, for requests under a
- * profile whose module sets revocationProposals), one per request and rule, with the dates as evidence. Each rule proposes a resource once;
- * the manager may reject it, and the next rule may propose again later.
+ * profile whose module sets revocationProposals), one per request and rule, with the dates as evidence. Each
+ * rule proposes a resource once; the manager may reject it, and the next rule may propose again later.
  */
 export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
