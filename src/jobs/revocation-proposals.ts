@@ -8,16 +8,21 @@ import { doneAmong, onceFor } from "../core/once";
 import { openRequest } from "../engine/requests";
 import { busyResources, lockResources } from "../resources/claims";
 import { describeResource, ownerOf, revocationDue, type ResourceRow } from "../resources/revocation";
+import { POLICY_PROFILES, PROFILES } from "../../profiles";
 
 const dateOf = (d: Date | null) => (d ? shanghaiDate(d) : null);
+
+// The profiles whose documents set the time rules (梅州's 004 第二十四条): a request keeps the profile it was
+// submitted under, so its resources follow that profile's rules whatever the service runs today.
+const PROPOSING_PROFILES = POLICY_PROFILES.filter((key) => PROFILES[key].revocationProposals);
 
 // A resource's rule, once it has proposed the resource, is spent: the key is `resourceId:trigger`.
 const PROPOSAL_SCOPE = "revocation-proposal";
 
 /**
- * Daily: opens a revocation proposal for resources a time rule now covers (梅州's rules, for requests under
- * the 梅州 profile), one per request and rule, with the dates as evidence. Each rule proposes a resource once;
- * the manager may reject it, and the next rule may propose again later.
+ * Daily: opens a revocation proposal for resources a time rule now covers (梅州's rules, for requests under a
+ * profile whose module sets revocationProposals), one per request and rule, with the dates as evidence. Each
+ * rule proposes a resource once; the manager may reject it, and the next rule may propose again later.
  */
 export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
@@ -26,7 +31,7 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
     .from(resources)
     .innerJoin(requests, eq(requests.id, resources.requestId))
     // The rules are about applications' resources: a backup policy is never "deployed".
-    .where(and(eq(resources.status, "delivered"), eq(requests.profile, "meizhou"), eq(requests.flow, "application")));
+    .where(and(eq(resources.status, "delivered"), inArray(requests.profile, PROPOSING_PROFILES), eq(requests.flow, "application")));
   const requestIds = [...new Set(candidates.map((c) => c.resource.requestId))];
   // Deployment has started once the unit itself acted at the 应用部署 stage (a comment such as 开始部署, or
   // its confirmation). The stage opens on its own when delivery is verified, and its reminders, warnings and

@@ -5,6 +5,7 @@ import type { Actor, ServiceContext } from "../core/context";
 import { conflict, unprocessable } from "../core/errors";
 import { scaleUpDays } from "../metrics/views";
 import { scaleUpEvidence, type ScaleKind } from "../metrics/rules";
+import { PROFILES } from "../../profiles";
 import { parseInput } from "../core/validation";
 import { busyResources, lockResources } from "./claims";
 import { describeResource, ownerOf } from "./revocation";
@@ -58,7 +59,7 @@ export async function prepareAdjustment(ctx: ServiceContext, tx: Db, actor: Acto
     // same 5 days' figures are the evidence for every kind.
     const { days } = await scaleUpDays({ ...ctx, db: tx }, row.instanceId, shanghaiDate(ctx.clock.now()));
     for (const kind of kinds) {
-      const check = scaleUpEvidence(kind, days);
+      const check = scaleUpEvidence(kind, days, PROFILES[ctx.profile].thresholds.scaleUp);
       evidence.push({ kind, ok: check.ok, reason: check.reason });
     }
     const failed = evidence.filter((e) => !e.ok);

@@ -13,6 +13,7 @@ import { stageDef } from "../engine/flow";
 import type { ServiceRating } from "../engine/requests";
 import { csvDocument } from "../core/csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
+import { PROFILES } from "../../profiles";
 import { seesEveryUnit } from "../core/roles";
 
 export const monthlyReportQuery = z.object({
@@ -88,7 +89,7 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
   const utilisation = new Map<string, { cpuAvgSum: number; days: number; cpuPeak: number }>();
   const vms = held.filter((r) => r.kind === "vm" && r.instanceId);
   for await (const [vm, figures] of withDailyFigures(ctx.db, vms, (v) => v.instanceId!, utilisationReadFrom(first), last)) {
-    const u = utilisationOfDays(figures, first);
+    const u = utilisationOfDays(figures, first, PROFILES[ctx.profile].thresholds.lowLoad);
     const month = u.months.find((m) => m.month === input.month);
     if (month?.lowLoad) lowLoadVms.push({ unitId: vm.unitId, resource: vm.name, instanceId: vm.instanceId!, lowLoadDays: month.lowLoadDays });
     const acc = utilisation.get(vm.unitId) ?? { cpuAvgSum: 0, days: 0, cpuPeak: 0 };
