@@ -274,8 +274,9 @@ describe("yunshen database commands", () => {
     auditCount = Number(m![1]);
     // Every command signed what it appended, with the key it created in DATA_DIR.
     expect(r.out).toContain(`签名：${auditCount} 条全部有效`);
-    // demo (import + a token per demo user), two successful imports, token create and revoke; the refused import left none.
-    expect(auditCount).toBe(1 + DEMO_TOKEN_USERS.length + 2 + 2);
+    // demo (import + a token per demo user), two successful imports, token create and revoke, and the refused second
+    // revoke and token for an unknown user; the invalid import (bad input) left none.
+    expect(auditCount).toBe(1 + DEMO_TOKEN_USERS.length + 2 + 2 + 2);
   });
 
   test("audit export --format jsonl writes one JSON object per line to stdout", { timeout: DB_TIMEOUT }, async () => {
@@ -286,15 +287,17 @@ describe("yunshen database commands", () => {
     const entries = r.out
       .slice(0, -1)
       .split("\n")
-      .map((line) => JSON.parse(line) as { seq: number; action: string; channel: string; hash: string });
+      .map((line) => JSON.parse(line) as { seq: number; action: string; outcome: string; channel: string; hash: string });
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: auditCount }, (_, i) => i + 1));
-    expect(entries.map((e) => e.action)).toEqual([
-      "directory.import",
-      ...DEMO_TOKEN_USERS.map(() => "token.create"),
-      "directory.import",
-      "directory.import",
-      "token.create",
-      "token.revoke",
+    expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual([
+      "directory.import:ok",
+      ...DEMO_TOKEN_USERS.map(() => "token.create:ok"),
+      "directory.import:ok",
+      "directory.import:ok",
+      "token.create:ok",
+      "token.revoke:ok",
+      "token.revoke:refused",
+      "token.create:refused",
     ]);
     for (const e of entries) {
       expect(e.channel).toBe("cli");
