@@ -20,7 +20,7 @@ export class UsageError extends Error {
 }
 
 /** `-h` and `--help`, which every command accepts. */
-export const HELP: Options = { help: { type: "boolean", short: "h" } };
+export const HELP_OPTIONS: Options = { help: { type: "boolean", short: "h" } };
 
 function toFlags(values: Record<string, unknown>): Flags {
   const flags: Record<string, string | undefined> = {};

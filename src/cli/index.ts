@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { DataDirLockedError } from "../../db/lock";
 import { readConfig } from "../config";
 import { safeErrorMessage, ServiceError } from "../core/errors";
-import { HELP, locateCommand, nearest, parseStrict, UsageError, type Options } from "./args";
+import { HELP_OPTIONS, locateCommand, nearest, parseStrict, UsageError, type Options } from "./args";
 import { audit } from "./audit";
 import { calendar } from "./calendar";
 import { demo } from "./demo";
@@ -34,8 +34,8 @@ export const USAGE = `用法：yunshen <命令>
 
 ${Object.entries(SECTIONS)
   .map(([section, title]) => {
-    const lines = Object.values(COMMANDS).filter((c) => c.section === section);
-    return `${title}：\n${lines.map((c) => c.usage).join("\n")}`;
+    const commands = Object.values(COMMANDS).filter((c) => c.section === section);
+    return `${title}：\n${commands.map((c) => c.usage).join("\n")}`;
   })
   .join("\n\n")}
 
@@ -51,7 +51,7 @@ export function commandHelp(name: string): string {
   return `用法：yunshen ${name} …\n\n${SECTIONS[command.section]}：\n${command.help ?? command.usage}\n\n${EXIT_STATUS}`;
 }
 
-const GLOBAL: Options = { ...HELP, version: { type: "boolean" } };
+const GLOBAL: Options = { ...HELP_OPTIONS, version: { type: "boolean" } };
 // Every flag of every command, so that the command's name is found wherever its flags are put.
 const ALL_OPTIONS: Options = Object.assign({}, ...Object.values(COMMANDS).map((c) => c.options), GLOBAL);
 
