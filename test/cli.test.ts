@@ -253,7 +253,7 @@ describe("yunshen database commands", () => {
     expect(noUser.err).toMatch(/^token create 需要 --user ID\n用法：/);
 
     const flagWithoutValue = await cli(["token", "create", "--user"], env);
-    expect(flagWithoutValue.code).not.toBe(0);
+    expect(flagWithoutValue.code).toBe(2);
     expect(flagWithoutValue.err).toContain("参数 --user 缺少取值");
 
     const unknownUser = await cli(["token", "create", "--user", "nosuch"], env);
@@ -839,7 +839,7 @@ describe("yunshen request (through the REST API)", () => {
     expect(noId.err).toContain("request show 需要申请 id 或编号");
 
     const sub = await cli(["request", "frobnicate"], as("huangmin"));
-    expect(sub.code).not.toBe(0);
+    expect(sub.code).toBe(2);
     expect(sub.err).toContain("request 支持 submit、list、show、act");
   });
 

@@ -81,9 +81,10 @@ export function parseStrict(args: string[], options: Options): { words: string[]
       throw new UsageError(`不认识的参数 ${flag}${meant ? `，你是不是想用 --${meant}？` : ""}`);
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      if (/does not take an argument/.test((err as Error).message)) throw new UsageError(`参数 ${flag} 不带取值`);
+      const message = (err as Error).message;
+      if (/does not take an argument/.test(message)) throw new UsageError(`参数 ${flag} 不带取值`);
       // A value that starts with "-" is taken for a flag; `--text=-5` passes it.
-      throw new UsageError(`参数 ${flag} 缺少取值（以 - 开头的取值请写成 ${flag}=取值）`);
+      throw new UsageError(`参数 ${flag} 缺少取值${/ambiguous/.test(message) ? `（以 - 开头的取值请写成 ${flag}=取值）` : ""}`);
     }
     throw err;
   }
