@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { CliIo } from "./cli";
 import type { Config } from "./config";
 import { STAGE_DECISIONS } from "./engine/requests";
-import { invalid, ServiceError } from "./core/errors";
+import { invalid, isErrorCode, ServiceError } from "./core/errors";
 import { parseJsonText } from "./core/validation";
 
 const usage = (message: string) => new ServiceError("usage", message, 400);
@@ -51,7 +51,7 @@ async function call(io: CliIo, config: Config, flags: Record<string, string>, me
   const payload = (await res.json().catch(() => null)) as { error?: { code: string; message: string; fields?: Record<string, string[]> } } | null;
   if (!res.ok) {
     const e = payload?.error;
-    throw new ServiceError(e?.code ?? "http_error", e?.message ?? `服务返回 ${res.status}`, 400, e?.fields);
+    throw new ServiceError(isErrorCode(e?.code) ? e.code : "http_error", e?.message ?? `服务返回 ${res.status}`, 400, e?.fields);
   }
   return payload;
 }
