@@ -1,5 +1,4 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
@@ -171,7 +170,7 @@ export function createApp(deps: AppDeps) {
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {
-    const access = new Hono<ApiEnv>();
+    const access = contractApp();
     access.use(
       bodyLimit({
         maxSize: 16 * 1024,

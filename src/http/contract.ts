@@ -46,11 +46,8 @@ export const jsonContent = <S extends z.ZodType>(schema: S, description: string)
   content: { "application/json": { schema } },
 });
 
-/** A CSV download (a UTF-8 file with a BOM, for Excel). */
-export const csvContent = (description: string) => ({
-  description,
-  content: { "text/csv": { schema: z.string().openapi({ format: "binary" }) } },
-});
+/** A CSV download (a UTF-8 file with a BOM, for Excel), as a media type of a response's content. */
+export const csvMedia = { "text/csv": { schema: z.string().openapi({ description: "CSV（UTF-8，带 BOM，供 Excel 打开）" }) } };
 
 export const bearerSecurity = [{ bearer: [] }];
 
@@ -93,11 +90,23 @@ export function jsonBodyGate(opts: { optional?: boolean } = {}) {
   });
 }
 
+function jsonSchemaOf(schema: z.ZodType) {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+  return json;
+}
+
 /**
  * A service's schema documented by zod's own JSON Schema, under a component name: the flows' form schemas hold
  * what zod-to-openapi cannot walk (z.undefined() refusing an old field), which zod renders as "anything".
  */
 export function documentedAs<S extends z.ZodType>(schema: S, id: string): S {
-  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
-  return schema.meta({ id, type: "object", ...json }) as S;
+  return schema.meta({ id, ...jsonSchemaOf(schema), type: "object" }) as S;
+}
+
+/**
+ * A JSON object checked for shape only, documented as `documented`: for verbs that validate their input
+ * themselves after authorizing the caller, so a refusal stays a refusal (audited) whatever the body holds.
+ */
+export function checkedByTheVerb(documented: z.ZodType, id?: string) {
+  return z.record(z.string(), z.unknown()).meta({ ...(id ? { id } : {}), ...jsonSchemaOf(documented), type: "object" });
 }
