@@ -3,7 +3,7 @@ import { statementCsv, statementOfRecord, statementPage, statementQuery } from "
 import { csvHeaders } from "../core/csv";
 import { bearerSecurity, contractApp, csvMedia, errorResponses, refuseInvalid } from "./contract";
 
-const monthParams = z.object({ month: statementQuery.shape.month.openapi({ description: "月份", example: "2026-11" }) });
+const monthParams = z.object({ month: statementQuery.shape.month.meta({ description: "月份", example: "2026-11" }) });
 
 const statementSchema = z
   .object({

@@ -11,7 +11,7 @@ const overview = createRoute({
   path: "/{year}",
   summary: "年度资源需求：各单位、各县与全市合计（按角色可见）",
   security: bearerSecurity,
-  request: { params: z.object({ year: demandYear.openapi({ type: "integer", description: "年度", example: 2027 }) }) },
+  request: { params: z.object({ year: demandYear.meta({ type: "integer", description: "年度", example: 2027 }) }) },
   responses: {
     200: jsonContent(
       z.object({

@@ -10,7 +10,7 @@ import { figuresOf, type DailyFigures } from "./daily";
 import { lastWorkdays, lowLoadDay, lowLoadMonth, scaleUpEvidence, SCALE_UP_WORKDAYS, storageHeadroomMonths, type ScaleKind } from "./rules";
 import { seesEveryUnit } from "../core/roles";
 
-const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" });
+const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }).meta({ format: "date", example: "2026-11-20" });
 // Headroom is a growth rate: it needs the month before each day.
 const HEADROOM_WINDOW_DAYS = 30;
 
