@@ -106,6 +106,14 @@ describe("/openapi.json is the routes' own contract", () => {
     );
   });
 
+  test("parameters are validated after authentication, as before the contract was declared", async () => {
+    const anonymous = await t.call(null, "GET", "/api/reports/monthly");
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error.code).toBe("unauthenticated");
+    const noHost = await t.call(null, "POST", "/access/challenge", "");
+    expect(noHost.status).toBe(401);
+  });
+
   test("every operation has a 2xx response with a schema, or one of another content type", () => {
     for (const { path, method, op } of operations()) {
       const success = Object.entries(op.responses).filter(([status]) => /^2\d\d$/.test(status));

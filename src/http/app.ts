@@ -197,15 +197,16 @@ export function createApp(deps: AppDeps) {
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "用户令牌（yunshen token create 签发，ys_…）" });
   app.openAPIRegistry.registerComponent("securitySchemes", "hostCredential", { type: "http", scheme: "bearer", description: "主机凭据（yunshen host add 签发，ysh_…）" });
-  app.doc31("/openapi.json", (c) => ({
+  app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "云审 yunshen API",
       version: "0.1.0",
       description: `政务云资源申请审批：提交、办理、查询与通讯录；虚拟机账号与登录验证码。/api 接口需用户 Bearer 令牌，/access 接口需主机凭据。错误答复为 {error:{code,message,fields?}}，code 为以下之一：${ERROR_CODES.join("、")}。`,
     },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
+    // Relative, so the document holds behind a reverse proxy that serves the service under another address.
+    servers: [{ url: "/", description: "本服务" }],
+  });
   app.route("/docs", docsRoutes());
 
   app.notFound((c) => c.json(errorBody("not_found", `没有这个接口：${c.req.method} ${c.req.path}`), 404));
