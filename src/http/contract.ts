@@ -107,6 +107,6 @@ export function documentedAs<S extends z.ZodType>(schema: S, id: string): S {
  * A JSON object checked for shape only, documented as `documented`: for verbs that validate their input
  * themselves after authorizing the caller, so a refusal stays a refusal (audited) whatever the body holds.
  */
-export function checkedByTheVerb(documented: z.ZodType, id?: string) {
-  return z.record(z.string(), z.unknown()).meta({ ...(id ? { id } : {}), ...jsonSchemaOf(documented), type: "object" });
+export function checkedByTheVerb(documented: z.ZodType) {
+  return z.record(z.string(), z.unknown()).meta({ ...jsonSchemaOf(documented), type: "object" });
 }
