@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Config } from "../config";
-import { invalid, ServiceError } from "../core/errors";
+import { invalid, isErrorCode, ServiceError } from "../core/errors";
 import { actionInputSchema, STAGE_DECISIONS } from "../engine/requests";
 import { UsageError, type Flags, type Options } from "./args";
 import { printJson, readJsonFile, type CliIo, type Command } from "./runtime";
@@ -99,7 +99,7 @@ async function call(io: CliIo, config: Config, flags: Flags, method: string, pat
   const payload = (await res.json().catch(() => null)) as { error?: { code: string; message: string; fields?: Record<string, string[]> } } | null;
   if (!res.ok) {
     const e = payload?.error;
-    throw new ServiceError(e?.code ?? "http_error", e?.message ?? `服务返回 ${res.status}`, 400, e?.fields);
+    throw new ServiceError(isErrorCode(e?.code) ? e.code : "http_error", e?.message ?? `服务返回 ${res.status}`, 400, e?.fields);
   }
   return payload;
 }

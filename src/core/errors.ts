@@ -1,11 +1,36 @@
 // Domain errors. Routes map `status` and `code` to the JSON error body of design.md invariant 7;
 // the message is user-facing Chinese.
 
+/**
+ * Every error code the service answers with: one closed list, so a new code is added here (and appears in
+ * /openapi.json) rather than typed as a free string somewhere.
+ */
+export const ERROR_CODES = [
+  "account_ended", "account_exists", "account_expired", "account_locked", "account_taken", "already_changing",
+  "already_decided", "already_imported", "already_rated", "attachments_missing", "audit_key_missing",
+  "calendar_out_of_range", "code_used", "comment_required", "database_unavailable", "denied", "forbidden",
+  "grant_ended", "host_exists", "host_revoked", "http_error", "idempotency_key_reused", "instance_taken", "internal",
+  "invalid_input", "invalid_stage", "invalid_target", "malformed_envelope", "mixed_units", "month_not_over",
+  "no_account", "no_assignee", "no_instance", "no_mobile", "no_rule", "nobody_to_nudge", "not_allowed", "not_completed",
+  "not_found", "not_justified", "not_locked", "not_rated", "not_returned", "not_yours", "note_required",
+  "nudge_throttled", "payload_too_large", "receiver_mismatch", "request_closed", "resource_gone",
+  "resubmit_required", "signature_invalid", "sms_rejected", "sms_unavailable", "stage_not_open", "statement_exists",
+  "token_expired", "token_id_exhausted", "token_revoked", "too_early", "too_many_requests", "totp_confirmed", "totp_unavailable",
+  "totp_wrong", "unauthenticated", "undecryptable", "unknown_button", "unknown_host", "unknown_resource",
+  "unknown_user", "unreachable", "usage", "user_inactive", "validity_past", "version_exists", "wecom_not_configured",
+  "wrong_action", "wrong_direction", "wrong_year",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+export const isErrorCode = (code: unknown): code is ErrorCode => typeof code === "string" && KNOWN_CODES.has(code);
+
 export type FieldErrors = Record<string, string[]>;
 
 export class ServiceError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503,
     readonly fields?: FieldErrors,
@@ -23,9 +48,9 @@ export const unauthenticated = (message = "缺少或无效的访问令牌") =>
   new ServiceError("unauthenticated", message, 401);
 export const forbidden = (message: string) => new ServiceError("forbidden", message, 403);
 export const notFound = (message: string) => new ServiceError("not_found", message, 404);
-export const conflict = (code: string, message: string) => new ServiceError(code, message, 409);
+export const conflict = (code: ErrorCode, message: string) => new ServiceError(code, message, 409);
 export const tooMany = (message: string) => new ServiceError("too_many_requests", message, 429);
-export const unprocessable = (code: string, message: string, fields?: FieldErrors) =>
+export const unprocessable = (code: ErrorCode, message: string, fields?: FieldErrors) =>
   new ServiceError(code, message, 422, fields);
 
 // ---------------------------------------------------------------------------------------------------------

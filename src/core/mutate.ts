@@ -92,7 +92,7 @@ export async function mutate<T>(
 
 /** A refusal stored as the result of a de-duplicated event, so that a retry is refused again without a second entry. */
 interface StoredRefusal {
-  refused: { code: string; message: string; status: ServiceError["status"] };
+  refused: { code: ServiceError["code"]; message: string; status: ServiceError["status"] };
 }
 
 function refusalOf(result: unknown): StoredRefusal["refused"] | null {

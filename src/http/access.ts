@@ -1,25 +1,66 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { authenticateHost } from "../access/hosts";
 import { sendLoginCode, verifyLoginCode, type LoginCodeDeps } from "../access/login-codes";
 import type { ServiceContext } from "../core/context";
 import { unauthenticated } from "../core/errors";
 import type { AppDeps } from "./app";
-import { jsonBody, sourceIp } from "./auth";
+import { sourceIp } from "./auth";
 import type { RefusalRecorder } from "./refusals";
-import { z } from "zod";
+import { checkedByTheVerb, contractApp, errorBodySchema, errorResponses, jsonBodyGate, jsonContent } from "./contract";
 
 type AccessEnv = { Variables: { ctx: ServiceContext } };
 
 // Shape only; the verbs validate the fields themselves and count a malformed code as a wrong one.
-const anyObject = z.record(z.string(), z.unknown());
+const loginBody = (withCode: boolean) => ({
+  required: true,
+  content: {
+    "application/json": {
+      schema: checkedByTheVerb(
+        z.object({
+          account: z.string().openapi({ example: "liuyang" }),
+          host: z.string().openapi({ example: "vm-web-01" }),
+          ...(withCode ? { code: z.string().openapi({ example: "123456", description: "短信验证码或动态口令" }) } : {}),
+        }),
+      ),
+    },
+  },
+});
+const hostCredential = [{ hostCredential: [] }];
+
+const challenge = createRoute({
+  method: "post",
+  path: "/challenge",
+  summary: "堡垒机 / 虚拟机 PAM：向账号绑定的手机发送验证码",
+  security: hostCredential,
+  middleware: [jsonBodyGate()] as const,
+  request: { body: loginBody(false) },
+  responses: {
+    200: jsonContent(z.object({ sentTo: z.string().openapi({ description: "脱敏手机号" }), expiresInSeconds: z.int() }), "已发送"),
+    ...errorResponses(403, 404, 409, 422, 429),
+  },
+});
+
+const verify = createRoute({
+  method: "post",
+  path: "/verify",
+  summary: "堡垒机 / 虚拟机 PAM：校验验证码（短信或 TOTP），200 放行，403 拒绝",
+  security: hostCredential,
+  middleware: [jsonBodyGate()] as const,
+  request: { body: loginBody(true) },
+  responses: {
+    200: jsonContent(z.object({ allow: z.literal(true), user: z.string() }), "放行：账号所属的用户"),
+    403: jsonContent(z.object({ allow: z.literal(false), error: errorBodySchema.shape.error }), "拒绝：验证码错误、已用过或已过期"),
+    ...errorResponses(404, 409),
+  },
+});
 
 /**
  * /access: what a bastion or a VM's PAM stack calls at each login. Authenticated by the host's own
  * credential (`yunshen host add NAME`), never by a person's token.
  */
 export function accessRoutes(deps: AppDeps & { refusals: RefusalRecorder }, login: LoginCodeDeps) {
-  const app = new Hono<AccessEnv>();
+  const app = contractApp<AccessEnv>();
   app.use(
     createMiddleware<AccessEnv>(async (c, next) => {
       const base: ServiceContext = {
@@ -45,15 +86,11 @@ export function accessRoutes(deps: AppDeps & { refusals: RefusalRecorder }, logi
       await next();
     }),
   );
-  app.post("/challenge", async (c) => {
-    const input = await jsonBody(c, anyObject);
-    return c.json(await sendLoginCode({ ctx: c.get("ctx"), input, deps: login }));
-  });
-  app.post("/verify", async (c) => {
-    const input = await jsonBody(c, anyObject);
-    const result = await verifyLoginCode({ ctx: c.get("ctx"), input, deps: login });
-    if (result.allow) return c.json({ allow: true, user: result.user });
-    return c.json({ allow: false, error: { code: result.code, message: result.reason } }, 403);
-  });
-  return app;
+  return app
+    .openapi(challenge, async (c) => c.json(await sendLoginCode({ ctx: c.get("ctx"), input: c.req.valid("json"), deps: login }), 200))
+    .openapi(verify, async (c) => {
+      const result = await verifyLoginCode({ ctx: c.get("ctx"), input: c.req.valid("json"), deps: login });
+      if (result.allow) return c.json({ allow: true as const, user: result.user }, 200);
+      return c.json({ allow: false as const, error: { code: result.code, message: result.reason } }, 403);
+    });
 }

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
@@ -6,14 +6,16 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { calendarHealth, type WorkCalendar } from "../core/calendar";
 import type { Clock, ServiceContext } from "../core/context";
-import { DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, describeInternalError, isDatabaseUnavailable, ServiceError } from "../core/errors";
+import { DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, describeInternalError, ERROR_CODES, isDatabaseUnavailable, ServiceError, type ErrorCode } from "../core/errors";
 import { wecomCallbackRoutes } from "../channels/wecom/callback";
 import { wecomPageRoutes } from "../channels/wecom/pages";
 import type { WecomHealth } from "../channels/wecom/client";
 import type { WecomCrypto } from "../channels/wecom/crypto";
 import { authenticate, type ApiEnv } from "./auth";
 import { directoryRoutes } from "./directory";
-import { openApiDocument } from "./openapi";
+import { bearerSecurity, contractApp, errorBodySchema, errorResponses, jsonContent } from "./contract";
+import { roleSchema } from "../core/roles";
+import { docsRoutes } from "./docs";
 import { requestRoutes } from "./requests";
 import { portGrantRoutes, vmAccountRoutes } from "./access-records";
 import { totpRoutes } from "./totp";
@@ -75,13 +77,41 @@ function outageLog(log: (line: string) => void) {
   };
 }
 
-function errorBody(code: string, message: string, fields?: Record<string, string[]>) {
+function errorBody(code: ErrorCode, message: string, fields?: Record<string, string[]>) {
   return { error: fields ? { code, message, fields } : { code, message } };
 }
 
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "健康检查：数据库可用；企业微信与工作日历的问题在详情中说明",
+  responses: {
+    200: jsonContent(
+      z.object({
+        status: z.literal("ok"),
+        wecom: z.object({ ok: z.boolean(), problem: z.object({ errcode: z.number(), message: z.string(), at: z.string() }).optional() }).optional(),
+        calendar: z.object({ missingYear: z.int(), message: z.string() }).optional(),
+      }),
+      "服务可用",
+    ),
+    503: jsonContent(z.object({ status: z.literal("unavailable"), error: errorBodySchema.shape.error }), "数据库不可用"),
+  },
+});
+
+const meRoute = createRoute({
+  method: "get",
+  path: "/me",
+  summary: "当前用户：令牌对应的用户及角色",
+  security: bearerSecurity,
+  responses: {
+    200: jsonContent(z.object({ userId: z.string(), name: z.string(), unitId: z.string(), roles: z.array(roleSchema) }), "当前用户"),
+    ...errorResponses(),
+  },
+});
+
 export function createApp(deps: AppDeps) {
   const log = deps.log ?? ((line: string) => console.error(line));
-  const app = new Hono<ApiEnv>();
+  const app = new OpenAPIHono<ApiEnv>();
   app.use(secureHeaders());
   const refusals = deps.refusals ?? createRefusalRecorder({ db: deps.db, clock: deps.clock, log });
   // Counts of refusals whose window has closed are written on the next request, not left waiting for the next refusal.
@@ -93,7 +123,7 @@ export function createApp(deps: AppDeps) {
 
   const databaseDown = outageLog(log);
 
-  app.get("/healthz", async (c) => {
+  app.openapi(healthRoute, async (c) => {
     let timer: NodeJS.Timeout | undefined;
     try {
       // A load balancer's probe must be answered promptly even when the database hangs rather than refuses.
@@ -103,18 +133,17 @@ export function createApp(deps: AppDeps) {
       await Promise.race([deps.db.execute(sql`select 1`), late]);
       // The service is up even when WeCom refuses it, or a calendar year is missing; the details say what to fix.
       const calendar = calendarHealth(deps.calendar(), deps.clock.now());
-      return c.json(deps.wecom ? { status: "ok", wecom: deps.wecom.health(), ...calendar } : { status: "ok", ...calendar });
+      return c.json(deps.wecom ? { status: "ok" as const, wecom: deps.wecom.health(), ...calendar } : { status: "ok" as const, ...calendar }, 200);
     } catch {
       const { code, message } = databaseUnavailable();
       c.header("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
-      return c.json({ status: "unavailable", error: { code, message } }, 503);
+      return c.json({ status: "unavailable" as const, error: { code, message } }, 503);
     } finally {
       clearTimeout(timer);
     }
   });
-  app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  const api = new Hono<ApiEnv>();
+  const api = contractApp();
   api.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -138,10 +167,10 @@ export function createApp(deps: AppDeps) {
   api.route("/demands", demandRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
-  api.get("/me", (c) => c.json(c.get("ctx").actor));
+  api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {
-    const access = new Hono<ApiEnv>();
+    const access = contractApp();
     access.use(
       bodyLimit({
         maxSize: 16 * 1024,
@@ -165,6 +194,20 @@ export function createApp(deps: AppDeps) {
     app.all("/wecom/callback", (c) =>
       c.json(errorBody("wecom_not_configured", "本服务未配置企业微信（WECOM_CORP_ID 等），不接收回调"), 404),
     );
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "用户令牌（yunshen token create 签发，ys_…）" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "hostCredential", { type: "http", scheme: "bearer", description: "主机凭据（yunshen host add 签发，ysh_…）" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "云审 yunshen API",
+      version: "0.1.0",
+      description: `政务云资源申请审批：提交、办理、查询与通讯录；虚拟机账号与登录验证码。/api 接口需用户 Bearer 令牌，/access 接口需主机凭据。错误答复为 {error:{code,message,fields?}}，code 为以下之一：${ERROR_CODES.join("、")}。`,
+    },
+    // Relative, so the document holds behind a reverse proxy that serves the service under another address.
+    servers: [{ url: "/", description: "本服务" }],
+  });
+  app.route("/docs", docsRoutes());
 
   app.notFound((c) => c.json(errorBody("not_found", `没有这个接口：${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

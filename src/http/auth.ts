@@ -1,12 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { z } from "zod";
 import { canonicalJson } from "../core/audit-canonical";
 import type { ServiceContext } from "../core/context";
 import { checkToken, tokenRefusalError } from "../directory/tokens";
 import { invalid } from "../core/errors";
-import { parseInput } from "../core/validation";
 import type { AppDeps } from "./app";
 
 export type ApiEnv = { Variables: { ctx: ServiceContext } };
@@ -40,17 +38,6 @@ export function authenticate(deps: AppDeps) {
     });
     await next();
   });
-}
-
-/** The JSON body, validated; malformed JSON and schema errors are 400s naming the fields. */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw invalid("请求体不是有效的 JSON");
-  }
-  return parseInput(schema, body);
 }
 
 /** What an `Idempotency-Key` may be: 1–200 visible ASCII characters. */

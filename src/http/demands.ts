@@ -1,19 +1,71 @@
-import { Hono } from "hono";
-import { z } from "zod";
-import { demandOverview, demandYear, passDemands, submitDemand } from "../resources/demand";
-import { parseInput } from "../core/validation";
-import { jsonBody, type ApiEnv } from "./auth";
+import { createRoute, z } from "@hono/zod-openapi";
+import { demandInput, demandOverview, demandYear, passDemands, submitDemand } from "../resources/demand";
+import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
+
+const sizes = { vcpu: z.number(), memoryGb: z.number(), storageGb: z.number() };
+// The verbs that change demands check the year after the caller's role, so their year is only documented here.
+const yearParams = z.object({ year: z.string().openapi({ type: "integer", description: "年度", example: 2027 }) });
+
+const overview = createRoute({
+  method: "get",
+  path: "/{year}",
+  summary: "年度资源需求：各单位、各县与全市合计（按角色可见）",
+  security: bearerSecurity,
+  request: { params: z.object({ year: demandYear.meta({ type: "integer", description: "年度", example: 2027 }) }) },
+  responses: {
+    200: jsonContent(
+      z.object({
+        year: z.int(),
+        units: z.array(
+          z.object({
+            unitId: z.string(),
+            unitName: z.string(),
+            ...sizes,
+            note: z.string(),
+            submittedAt: z.iso.datetime(),
+            passedAt: z.iso.datetime().nullable(),
+          }),
+        ),
+        counties: z.array(z.object({ countyId: z.string(), ...sizes })),
+        total: z.object(sizes),
+      }),
+      "各单位、各县与全市合计",
+    ),
+    ...errorResponses(),
+  },
+});
+
+const submit = createRoute({
+  method: "put",
+  path: "/{year}",
+  summary: "填报本单位下一年的资源需求（申请人），9 月 30 日前",
+  security: bearerSecurity,
+  middleware: [jsonBodyGate()] as const,
+  request: {
+    params: yearParams,
+    body: { required: true, content: { "application/json": { schema: checkedByTheVerb(demandInput.omit({ year: true })) } } },
+  },
+  responses: {
+    200: jsonContent(z.object({ year: z.int(), unitId: z.string(), late: z.boolean(), message: z.string() }), "已填报"),
+    ...errorResponses(403, 422),
+  },
+});
+
+const pass = createRoute({
+  method: "post",
+  path: "/{year}/pass",
+  summary: "县级数据局汇总上报本县各单位的需求",
+  security: bearerSecurity,
+  request: { params: yearParams },
+  responses: { 200: jsonContent(z.object({ year: z.int(), passed: z.int() }), "已上报的单位数"), ...errorResponses(403) },
+});
 
 /** /api/demands/:year: 年度资源需求 — units submit, county bureaus pass on, the city sees the totals. */
 export function demandRoutes() {
-  return new Hono<ApiEnv>()
-    .get("/:year", async (c) => {
-      const year = parseInput(demandYear, c.req.param("year"), "年度无效");
-      return c.json(await demandOverview({ ctx: c.get("ctx"), input: { year } }));
-    })
-    .put("/:year", async (c) => {
-      const body = await jsonBody(c, z.record(z.string(), z.unknown()));
-      return c.json(await submitDemand({ ctx: c.get("ctx"), input: { ...body, year: c.req.param("year") } }));
-    })
-    .post("/:year/pass", async (c) => c.json(await passDemands({ ctx: c.get("ctx"), input: { year: c.req.param("year") } })));
+  return contractApp()
+    .openapi(overview, async (c) => c.json(await demandOverview({ ctx: c.get("ctx"), input: c.req.valid("param") }), 200), refuseInvalid({ param: "年度无效" }))
+    .openapi(submit, async (c) =>
+      c.json(await submitDemand({ ctx: c.get("ctx"), input: { ...c.req.valid("json"), year: c.req.valid("param").year } }), 200),
+    )
+    .openapi(pass, async (c) => c.json(await passDemands({ ctx: c.get("ctx"), input: { year: c.req.valid("param").year } }), 200));
 }

@@ -1,32 +1,114 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import { pushMetrics, pushMetricsSchema } from "../metrics/import";
 import { VM_ID } from "../metrics/rules";
 import { scaleUpCheck, scaleUpQuery, utilisationQuery, vmUtilisation } from "../metrics/views";
-import { invalid } from "../core/errors";
-import { parseInput } from "../core/validation";
-import { IDEMPOTENCY_KEY, jsonBody, type ApiEnv } from "./auth";
+import { IDEMPOTENCY_KEY } from "./auth";
+import { bearerSecurity, contractApp, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
-const vmParam = z.string().regex(VM_ID, "虚拟机标识无效");
+const vmParams = z.object({ vm: z.string().regex(VM_ID, "虚拟机标识无效").openapi({ description: "虚拟机标识（云主机 id）" }) });
+const scaleKind = z.enum(["vm_vcpu", "vm_memory", "vm_storage", "paas_compute", "paas_storage", "container_vcpu"]);
+
+const push = createRoute({
+  method: "post",
+  path: "/",
+  summary: "推送每分钟利用率采样（云监控，评估实施单位令牌）；按日汇总保存；需 Idempotency-Key",
+  security: bearerSecurity,
+  middleware: [jsonBodyGate()] as const,
+  request: {
+    // Samples add up: without a key a retried push would count twice.
+    headers: z.object({ "idempotency-key": z.string().regex(IDEMPOTENCY_KEY).openapi({ description: "每批一个，重试时不变" }) }),
+    body: { required: true, content: { "application/json": { schema: pushMetricsSchema } } },
+  },
+  responses: {
+    201: jsonContent(z.object({ samples: z.int(), vms: z.int(), days: z.int() }), "已保存：采样数、虚拟机数、天数"),
+    ...errorResponses(403, 409),
+  },
+});
+
+const utilisation = createRoute({
+  method: "get",
+  path: "/vms/{vm}",
+  summary: "某虚拟机的每日利用率（08:00–20:00 平均、全天峰值、存储），低负载判定与每月低负载天数",
+  security: bearerSecurity,
+  request: { params: vmParams, query: utilisationQuery },
+  responses: {
+    200: jsonContent(
+      z.object({
+        vm: z.string(),
+        resource: z.object({ id: z.int(), name: z.string(), system: z.string(), unitId: z.string() }).nullable(),
+        days: z.array(
+          z.object({
+            vm: z.string(),
+            date: z.iso.date(),
+            cpuAvg: z.number().nullable(),
+            cpuPeak: z.number(),
+            memAvg: z.number().nullable(),
+            memPeak: z.number(),
+            diskUsedGb: z.number().nullable(),
+            diskAllocGb: z.number().nullable(),
+            samples: z.int(),
+            storageHeadroomMonths: z.number().nullable(),
+            lowLoad: z.object({ low: z.boolean(), vcpu: z.boolean(), memory: z.boolean(), storage: z.boolean() }),
+          }),
+        ),
+        months: z.array(z.object({ month: z.string(), lowLoadDays: z.int(), lowLoad: z.boolean() })),
+      }),
+      "每日利用率与每月低负载天数",
+    ),
+    ...errorResponses(403),
+  },
+});
+
+const scaleUp = createRoute({
+  method: "get",
+  path: "/vms/{vm}/scale-up",
+  summary: "扩容条件（004 第十九条(二)）：前 5 个工作日的证据与结论",
+  security: bearerSecurity,
+  request: { params: vmParams, query: scaleUpQuery },
+  responses: {
+    200: jsonContent(
+      z.object({
+        vm: z.string(),
+        kind: scaleKind,
+        asOf: z.iso.date(),
+        workdays: z.array(z.iso.date()),
+        ok: z.boolean(),
+        threshold: z.string(),
+        figures: z.array(
+          z.object({
+            date: z.iso.date().nullable(),
+            value: z.number().nullable(),
+            metric: z.enum(["cpuPeak", "memPeak", "storage", "cpuAvg"]),
+            ok: z.boolean(),
+          }),
+        ),
+        reason: z.string(),
+      }),
+      "扩容条件的证据与结论",
+    ),
+    ...errorResponses(403, 422),
+  },
+});
 
 /** /api/metrics: utilisation pushed by the cloud's monitoring, and read back per VM. */
 export function metricsRoutes() {
-  return new Hono<ApiEnv>()
-    .post("/", async (c) => {
-      // Samples add up: without a key a retried push would count twice.
-      const key = c.req.header("idempotency-key");
-      if (!key || !IDEMPOTENCY_KEY.test(key)) throw invalid("推送利用率需要 Idempotency-Key（每批一个，重试时不变）");
-      const input = await jsonBody(c, pushMetricsSchema);
-      return c.json(await pushMetrics({ ctx: c.get("ctx"), input, key }), 201);
-    })
-    .get("/vms/:vm", async (c) => {
-      const vm = parseInput(vmParam, c.req.param("vm"), "虚拟机标识无效");
-      const q = parseInput(utilisationQuery, c.req.query(), "查询参数有误");
-      return c.json(await vmUtilisation({ ctx: c.get("ctx"), input: { vm, ...q } }));
-    })
-    .get("/vms/:vm/scale-up", async (c) => {
-      const vm = parseInput(vmParam, c.req.param("vm"), "虚拟机标识无效");
-      const q = parseInput(scaleUpQuery, c.req.query(), "查询参数有误");
-      return c.json(await scaleUpCheck({ ctx: c.get("ctx"), input: { vm, ...q } }));
-    });
+  return contractApp()
+    .openapi(
+      push,
+      async (c) => {
+        const input = c.req.valid("json");
+        return c.json(await pushMetrics({ ctx: c.get("ctx"), input, key: c.req.valid("header")["idempotency-key"] }), 201);
+      },
+      refuseInvalid({ header: "推送利用率需要 Idempotency-Key（每批一个，重试时不变）" }),
+    )
+    .openapi(
+      utilisation,
+      async (c) => c.json(await vmUtilisation({ ctx: c.get("ctx"), input: { vm: c.req.valid("param").vm, ...c.req.valid("query") } }), 200),
+      refuseInvalid({ param: "虚拟机标识无效" }),
+    )
+    .openapi(
+      scaleUp,
+      async (c) => c.json(await scaleUpCheck({ ctx: c.get("ctx"), input: { vm: c.req.valid("param").vm, ...c.req.valid("query") } }), 200),
+      refuseInvalid({ param: "虚拟机标识无效" }),
+    );
 }

@@ -1,15 +1,91 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { csvHeaders } from "../core/csv";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../resources/report";
-import { parseInput } from "../core/validation";
-import type { ApiEnv } from "./auth";
+import { bearerSecurity, contractApp, csvMedia, errorResponses } from "./contract";
+
+const date = z.iso.datetime();
+const count = z.int();
+
+const monthlyReportSchema = z
+  .object({
+    month: z.string(),
+    units: z.array(
+      z.object({
+        unitId: z.string(),
+        unitName: z.string(),
+        resources: count,
+        vms: count,
+        vcpu: z.number(),
+        memoryGb: z.number(),
+        diskGb: z.number(),
+        cpuAvg: z.number().nullable(),
+        cpuPeak: z.number().nullable(),
+        lowLoadVms: count,
+        requestsOpened: count,
+        requestsClosed: count,
+        lateStages: count,
+      }),
+    ),
+    total: z
+      .object({
+        resources: count,
+        vms: count,
+        vcpu: z.number(),
+        memoryGb: z.number(),
+        diskGb: z.number(),
+        lowLoadVms: count,
+        requestsOpened: count,
+        requestsClosed: count,
+        lateStages: count,
+      })
+      .nullable(),
+    lateStages: z.array(
+      z.object({ code: z.string(), unitId: z.string(), stage: z.string(), deadlineAt: date.nullable(), closedAt: date.nullable(), heldBy: z.array(z.string()) }),
+    ),
+    lowLoadVms: z.array(z.object({ unitId: z.string(), resource: z.string(), instanceId: z.string(), lowLoadDays: count })),
+    provider: z
+      .object({
+        stagesClosed: count,
+        onTime: count,
+        late: count,
+        avgWorkdays: z.number().nullable(),
+        reworked: count,
+        findings: count,
+        satisfaction: z.object({
+          rated: count,
+          satisfied: count,
+          basic: count,
+          dissatisfied: count,
+          satisfiedPercent: z.number().nullable(),
+          complaints: z.array(z.object({ comment: z.string().nullable(), at: date, code: z.string(), unitId: z.string() })),
+        }),
+      })
+      .nullable(),
+  })
+  .openapi("MonthlyReport");
+
+const monthly = createRoute({
+  method: "get",
+  path: "/monthly",
+  summary:
+    "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人、评估实施单位的履职与服务评价（json；csv 按 table 给出各单位表、逾期环节、低负载虚拟机或评估实施单位表）",
+  security: bearerSecurity,
+  request: { query: monthlyReportQuery },
+  responses: {
+    200: {
+      description: "报告（format=json），或 table 所选的表（format=csv）",
+      content: { "application/json": { schema: monthlyReportSchema }, ...csvMedia },
+    },
+    ...errorResponses(403),
+  },
+});
 
 /** /api/reports/monthly: the monthly report, as JSON or one of its tables as CSV for Excel. */
 export function reportRoutes() {
-  return new Hono<ApiEnv>().get("/monthly", async (c) => {
-    const q = parseInput(monthlyReportQuery, c.req.query(), "查询参数有误");
+  return contractApp().openapi(monthly, async (c) => {
+    const q = c.req.valid("query");
     const report = await monthlyReport({ ctx: c.get("ctx"), input: q });
-    if (q.format === "json") return c.json(report);
+    if (q.format === "json") return c.json(report, 200);
     return c.body(monthlyReportCsv(report, q.table), 200, csvHeaders(`yunshen-report-${q.month}${q.table === "units" ? "" : `-${q.table}`}.csv`));
   });
 }

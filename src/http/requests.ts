@@ -1,47 +1,226 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
 import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
 import { getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine/views";
 import { notFound } from "../core/errors";
-import { parseInput } from "../core/validation";
-import { jsonBody, withIdempotency, type ApiEnv } from "./auth";
+import { withIdempotency } from "./auth";
 import type { ServiceContext } from "../core/context";
+import { bearerSecurity, contractApp, documentedAs, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
 const requestRef = z.union([
-  z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  z.coerce.number<string>().int().positive().max(Number.MAX_SAFE_INTEGER),
   z.string().regex(/^YS-\d{4}-\d{5,}$/, "应为申请编号（如 YS-2026-00001）或数字 id"),
 ]);
+const requestParams = z.object({
+  id: z
+    .string()
+    .transform((ref) => (/^\d+$/.test(ref) ? ref : ref.toUpperCase()))
+    .pipe(requestRef)
+    .openapi({ type: "string", description: "申请 id 或编号（YS-2026-00001）", example: "YS-2026-00001" }),
+});
+
+const idempotencyKey = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({ description: "同一用户、同一接口、同一请求体的重试返回第一次的结果" }),
+});
 
 /** A request named by id or by its code (YS-2026-00001). */
-async function resolveRequestId(ctx: ServiceContext, ref: string): Promise<number> {
-  const parsed = parseInput(requestRef, /^\d+$/.test(ref) ? ref : ref.toUpperCase(), "申请编号无效");
-  if (typeof parsed === "number") return parsed;
-  const id = await requestIdByCode(ctx.db, parsed);
-  if (id === null) throw notFound(`申请 ${parsed} 不存在或您无权查看`);
+async function resolveRequestId(ctx: ServiceContext, ref: number | string): Promise<number> {
+  if (typeof ref === "number") return ref;
+  const id = await requestIdByCode(ctx.db, ref);
+  if (id === null) throw notFound(`申请 ${ref} 不存在或您无权查看`);
   return id;
 }
 
+const date = z.iso.datetime();
+const totals = z.object({ hosts: z.number(), vcpu: z.number(), memoryGb: z.number(), storageGb: z.number() });
+const summary = z.array(z.object({ label: z.string(), value: z.string() }));
+
+export const actionResultSchema = z
+  .object({
+    id: z.int(),
+    code: z.string(),
+    status: z.string(),
+    statusName: z.string(),
+    currentStage: z.string().nullable(),
+    message: z.string(),
+  })
+  .openapi("ActionResult");
+
+const listItem = z.object({
+  id: z.int(),
+  code: z.string(),
+  title: z.string(),
+  unitId: z.string(),
+  unitName: z.string(),
+  applicantId: z.string(),
+  status: z.string(),
+  statusName: z.string(),
+  currentStage: z.string().nullable(),
+  currentStageName: z.string().nullable(),
+  overdue: z.boolean(),
+  deadlineAt: date.nullable(),
+  totals: totals.optional(),
+  summary,
+  submittedAt: date,
+  updatedAt: date,
+});
+
+const stageRun = z.object({
+  runId: z.int(),
+  stage: z.string(),
+  name: z.string(),
+  mode: z.enum(["any", "all"]),
+  elapses: z.boolean(),
+  status: z.string(),
+  openedAt: date,
+  closedAt: date.nullable(),
+  deadlineAt: date.nullable(),
+  deadlinePending: z.boolean(),
+  earliestAt: date.nullable(),
+  overdue: z.boolean(),
+  workdays: z.object({ used: z.number().nullable(), left: z.number().nullable() }).optional().openapi({ description: "已用与剩余工作日" }),
+  tasks: z.array(
+    z.object({
+      id: z.int(),
+      party: z.string(),
+      userId: z.string(),
+      userName: z.string(),
+      status: z.string(),
+      note: z.string().nullable(),
+      decidedAt: date.nullable(),
+    }),
+  ),
+});
+
+const requestDetail = z
+  .object({
+    id: z.int(),
+    code: z.string(),
+    flow: z.string(),
+    profile: z.string(),
+    title: z.string(),
+    status: z.string(),
+    statusName: z.string(),
+    overdue: z.boolean(),
+    unit: z.object({ id: z.string(), name: z.string(), county: z.object({ id: z.string(), name: z.string() }).nullable() }),
+    applicant: z.object({ id: z.string(), name: z.string() }).optional(),
+    submittedAt: date,
+    closedAt: date.nullable(),
+    totals: totals.optional(),
+    summary,
+    form: z.unknown().openapi({ description: "提交时的表单（按流程的表单结构）" }),
+    currentStage: stageRun.nullable(),
+    stages: z.array(stageRun),
+    findings: z.array(
+      z.object({
+        id: z.int(),
+        requestId: z.int(),
+        stage: z.string().nullable(),
+        kind: z.enum(["rectification", "warning"]),
+        text: z.string(),
+        byUserId: z.string().nullable(),
+        createdAt: date,
+      }),
+    ),
+    rating: z
+      .object({
+        score: z.enum(["satisfied", "basic", "dissatisfied"]),
+        scoreName: z.enum(["满意", "基本满意", "不满意"]),
+        comment: z.string().nullable(),
+        at: date,
+      })
+      .nullable(),
+    history: z.array(
+      z.object({
+        seq: z.int(),
+        at: date,
+        actorId: z.string().nullable(),
+        action: z.string(),
+        stage: z.string().nullable(),
+        outcome: z.enum(["ok", "refused"]),
+        channel: z.string(),
+        details: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .openapi("RequestDetail");
+
+const submit = createRoute({
+  method: "post",
+  path: "/",
+  summary: "提交申请（申请人）",
+  security: bearerSecurity,
+  middleware: [jsonBodyGate()] as const,
+  request: {
+    headers: idempotencyKey,
+    body: { required: true, content: { "application/json": { schema: documentedAs(submitInputSchema, "SubmitRequest") } } },
+  },
+  responses: { 201: jsonContent(actionResultSchema, "已提交：编号、状态、当前环节"), ...errorResponses(403, 409, 422) },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/",
+  summary: "申请列表：mine 我的申请，todo 我的待办，all 按角色可见的全部",
+  security: bearerSecurity,
+  request: { query: listQuerySchema },
+  responses: {
+    200: jsonContent(z.object({ items: z.array(listItem), next: z.int().nullable().openapi({ description: "下一页的 before" }) }), "申请列表"),
+    ...errorResponses(),
+  },
+});
+
+const show = createRoute({
+  method: "get",
+  path: "/{id}",
+  summary: "申请详情：各环节、当前处理人、工作日期限（已用/剩余）、整改与警示、完整历史",
+  security: bearerSecurity,
+  request: { params: requestParams },
+  responses: { 200: jsonContent(requestDetail, "申请详情"), ...errorResponses(404) },
+});
+
+const act = createRoute({
+  method: "post",
+  path: "/{id}/actions",
+  summary:
+    "办理：approve 同意、confirm 确认、reject 驳回、return 退回、fail 未通过、transfer 转交、comment 评论、withdraw 撤回、resubmit 重新提交、finding 整改通知/工作警示、extend 延长期限、nudge 催办、rate 服务评价（办结后由申请人评价一次）",
+  security: bearerSecurity,
+  middleware: [jsonBodyGate()] as const,
+  request: {
+    params: requestParams,
+    headers: idempotencyKey,
+    body: { required: true, content: { "application/json": { schema: documentedAs(actionInputSchema, "RequestAction") } } },
+  },
+  responses: { 200: jsonContent(actionResultSchema, "办理结果"), ...errorResponses(403, 404, 409, 422) },
+});
+
 export function requestRoutes() {
-  return new Hono<ApiEnv>()
-    .post("/", async (c) => {
-      const input = await jsonBody(c, submitInputSchema);
+  return contractApp()
+    .openapi(submit, async (c) => {
+      const input = c.req.valid("json");
       const result = await submitRequest({ ctx: withIdempotency(c, input), input });
       return c.json(result, 201);
     })
-    .get("/", async (c) => {
-      const input = parseInput(listQuerySchema, c.req.query(), "查询参数有误");
-      return c.json(await listRequests({ ctx: c.get("ctx"), input }));
-    })
-    .get("/:id", async (c) => {
-      const ctx = c.get("ctx");
-      return c.json(await getRequest({ ctx, input: { id: await resolveRequestId(ctx, c.req.param("id")) } }));
-    })
-    .post("/:id/actions", async (c) => {
-      const requestId = await resolveRequestId(c.get("ctx"), c.req.param("id"));
-      const input = await jsonBody(c, actionInputSchema);
-      // Keyed by the resolved id, so a retry naming the request by its code instead of its id is still a retry.
-      const ctx = withIdempotency(c, input, `actions ${requestId}`);
-      const result = await actOnRequest({ ctx, input: { ...input, requestId } });
-      return c.json(result);
-    });
+    .openapi(list, async (c) => c.json(await listRequests({ ctx: c.get("ctx"), input: c.req.valid("query") }), 200))
+    .openapi(
+      show,
+      async (c) => {
+        const ctx = c.get("ctx");
+        return c.json(await getRequest({ ctx, input: { id: await resolveRequestId(ctx, c.req.valid("param").id) } }), 200);
+      },
+      refuseInvalid({ param: "申请编号无效" }),
+    )
+    .openapi(
+      act,
+      async (c) => {
+        const requestId = await resolveRequestId(c.get("ctx"), c.req.valid("param").id);
+        const input = c.req.valid("json");
+        // Keyed by the resolved id, so a retry naming the request by its code instead of its id is still a retry.
+        const ctx = withIdempotency(c, input, `actions ${requestId}`);
+        return c.json(await actOnRequest({ ctx, input: { ...input, requestId } }), 200);
+      },
+      refuseInvalid({ param: "申请编号无效" }),
+    );
 }

@@ -1,27 +1,59 @@
-import { Hono } from "hono";
-import { z } from "zod";
-import { confirmTotpEnrolment, removeTotpEnrolment, startTotpEnrolment, type TotpDeps } from "../access/totp";
+import { createRoute, z } from "@hono/zod-openapi";
+import { confirmTotpEnrolment, confirmTotpInput, removeTotpEnrolment, startTotpEnrolment, type TotpDeps } from "../access/totp";
 import { ServiceError } from "../core/errors";
-import { jsonBody, type ApiEnv } from "./auth";
+import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent } from "./contract";
+
+const start = createRoute({
+  method: "post",
+  path: "/",
+  summary: "开始启用动态口令（TOTP）：返回密钥与 otpauth:// 链接（只显示一次），并向绑定手机发送短信验证码",
+  security: bearerSecurity,
+  responses: {
+    201: jsonContent(z.object({ secret: z.string(), otpauthUrl: z.string(), smsSentTo: z.string().openapi({ description: "脱敏手机号" }) }), "密钥与链接"),
+    ...errorResponses(403, 409, 429),
+  },
+});
+
+const confirm = createRoute({
+  method: "post",
+  path: "/confirm",
+  summary: "用应用显示的第一个口令和短信验证码确认启用",
+  security: bearerSecurity,
+  middleware: [jsonBodyGate()] as const,
+  request: { body: { required: true, content: { "application/json": { schema: checkedByTheVerb(confirmTotpInput) } } } },
+  responses: { 200: jsonContent(z.object({ enrolled: z.literal(true) }), "已启用"), ...errorResponses(403, 404, 409, 422) },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/",
+  summary: "停用动态口令",
+  security: bearerSecurity,
+  responses: { 200: jsonContent(z.object({ enrolled: z.boolean() }), "已停用"), ...errorResponses(404) },
+});
+
+const unavailable = () => new ServiceError("totp_unavailable", "本服务未启用虚拟机登录验证码，不能启用动态口令", 503);
 
 /**
  * /api/me/totp: the calling person enrols an authenticator app for VM logins (SMS stays the default).
  * Without login codes configured there is nothing to enrol for.
  */
 export function totpRoutes(deps: TotpDeps | null) {
-  const app = new Hono<ApiEnv>();
-  if (!deps) {
+  const app = contractApp();
+  // First, so that without login codes every call is told so before any route reads its input.
+  if (!deps)
     app.all("*", () => {
-      throw new ServiceError("totp_unavailable", "本服务未启用虚拟机登录验证码，不能启用动态口令", 503);
+      throw unavailable();
     });
-    return app;
-  }
+  const configured = (): TotpDeps => {
+    if (!deps) throw unavailable();
+    return deps;
+  };
   return app
-    .post("/", async (c) => c.json(await startTotpEnrolment({ ctx: c.get("ctx"), deps }), 201))
-    .post("/confirm", async (c) => {
-      const input = await jsonBody(c, z.record(z.string(), z.unknown()));
-      const result = await confirmTotpEnrolment({ ctx: c.get("ctx"), input, deps });
-      return result.enrolled ? c.json(result) : c.json({ error: { code: "totp_wrong", message: result.message } }, 422);
+    .openapi(start, async (c) => c.json(await startTotpEnrolment({ ctx: c.get("ctx"), deps: configured() }), 201))
+    .openapi(confirm, async (c) => {
+      const result = await confirmTotpEnrolment({ ctx: c.get("ctx"), input: c.req.valid("json"), deps: configured() });
+      return result.enrolled ? c.json({ enrolled: true as const }, 200) : c.json({ error: { code: "totp_wrong" as const, message: result.message } }, 422);
     })
-    .delete("/", async (c) => c.json(await removeTotpEnrolment({ ctx: c.get("ctx") })));
+    .openapi(remove, async (c) => c.json(await removeTotpEnrolment({ ctx: c.get("ctx") }), 200));
 }

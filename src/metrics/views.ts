@@ -12,7 +12,7 @@ import { PROFILES } from "../../profiles";
 import type { LowLoadThresholds } from "../../profiles/types";
 import { seesEveryUnit } from "../core/roles";
 
-const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" });
+const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }).meta({ format: "date", example: "2026-11-20" });
 // Headroom is a growth rate: it needs the month before each day.
 const HEADROOM_WINDOW_DAYS = 30;
 
