@@ -9,7 +9,7 @@ import { accessKeys, auditFiles, cloudCapacity, readConfig, smsGateway, wecomCon
 import { systemClock } from "./core/context";
 import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage, ServiceError } from "./core/errors";
 import { createApp } from "./http/app";
-import { createRefusalRecorder } from "./http/refusals";
+import { createRefusalRecorder } from "./inbound/refusals";
 import { consoleSender } from "./jobs/outbox";
 import { calendarStore, startJobs } from "./jobs/runner";
 

@@ -19,7 +19,7 @@ import { mutate } from "../src/core/mutate";
 import { ServiceError } from "../src/core/errors";
 import { consoleGateway } from "../src/sms/gateways";
 import { parseJsonText, ROOT_FIELD } from "../src/core/validation";
-import { createRefusalRecorder } from "../src/http/refusals";
+import { createRefusalRecorder } from "../src/inbound/refusals";
 import { createTestApp, manualClock, ok, sampleForm, type TestApp, serveOnLoopback } from "./app-harness";
 import { wecomCallbacks } from "./fakes/wecom-callbacks";
 

@@ -5,8 +5,9 @@ import { sendLoginCode, verifyLoginCode, type LoginCodeDeps } from "../access/lo
 import type { ServiceContext } from "../core/context";
 import { unauthenticated } from "../core/errors";
 import type { AppDeps } from "./app";
-import { jsonBody, sourceIp } from "./auth";
-import type { RefusalRecorder } from "./refusals";
+import { jsonBody } from "./auth";
+import type { RefusalRecorder } from "../inbound/refusals";
+import { sourceIp } from "../inbound/source";
 import { z } from "zod";
 
 type AccessEnv = { Variables: { ctx: ServiceContext } };

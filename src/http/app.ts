@@ -23,8 +23,8 @@ import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
-import { inputGuard } from "./input-guard";
-import { createRefusalRecorder, type RefusalRecorder } from "./refusals";
+import { inputGuard } from "../inbound/input-guard";
+import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
 
 export interface AppDeps {

@@ -5,7 +5,8 @@ import { VM_ID } from "../metrics/rules";
 import { scaleUpCheck, scaleUpQuery, utilisationQuery, vmUtilisation } from "../metrics/views";
 import { invalid } from "../core/errors";
 import { parseInput } from "../core/validation";
-import { IDEMPOTENCY_KEY, jsonBody, type ApiEnv } from "./auth";
+import { jsonBody, type ApiEnv } from "./auth";
+import { IDEMPOTENCY_KEY } from "../inbound/source";
 
 const vmParam = z.string().regex(VM_ID, "虚拟机标识无效");
 
