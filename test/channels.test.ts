@@ -11,7 +11,7 @@ import { createWecomCrypto } from "../src/channels/wecom/crypto";
 import type { OutboxMessage, Sender } from "../src/channels/types";
 import { readConfig } from "../src/config";
 import { enqueueCards } from "../src/core/notify";
-import { importDirectory } from "../src/directory/import";
+import { importDirectory, userRowSchema } from "../src/directory/import";
 import { dispatchOutbox } from "../src/jobs/outbox";
 import { createTestApp, type TestApp } from "./app-harness";
 
@@ -88,13 +88,16 @@ describe("channels as a registry (issue 11)", () => {
     expect(printer.got.filter((m) => m.userId === "huangmin").map((m) => m.channel)).toEqual(["wecom"]);
   });
 
-  test("the configuration turns WeCom on, and every channel key has a module", () => {
+  test("the configuration turns WeCom on; every channel key has a module, and its address field is one the directory file takes", () => {
     const channels = configuredChannels(readConfig(WECOM_ENV), { db: t.db, clock: t.clock, log: () => {} });
     expect(channels.map((c) => c.key)).toEqual(["console", "wecom"]);
     expect(Object.entries(CHANNELS).map(([key, m]) => [key, m.key])).toEqual([
       ["console", "console"],
       ["wecom", "wecom"],
     ]);
+    const fields = Object.values(CHANNELS).flatMap((m) => (m.addressField ? [m.addressField] : []));
+    expect(fields).toEqual(["wecomUserId"]);
+    for (const field of fields) expect(Object.keys(userRowSchema.shape)).toContain(field);
   });
 
   test("the app mounts only configured channels' routes; an unconfigured one says it is not configured", async () => {
