@@ -18,12 +18,13 @@ interface Addressed {
  */
 async function enqueue(tx: Db, at: Date, kind: string, payload: unknown, recipients: Addressed[]) {
   if (recipients.length === 0) return;
-  // One JSON parameter, so the statement's text is the same whatever the number of recipients.
+  // One JSON parameter, so the statement's text is the same whatever the number of recipients. Parameters are
+  // text: postgres.js does not serialize a Date whose type only a cast names.
   const rows = JSON.stringify(recipients.map((r, i) => ({ i, user_id: r.userId, dedupe_key: r.dedupeKey, task_id: r.taskId })));
   await tx.execute(sql`
     insert into ${outbox} (dedupe_key, user_id, channel, kind, payload, task_id, next_attempt_at, created_at)
     select r.dedupe_key, r.user_id, coalesce(c.channel, ${FALLBACK_CHANNEL}::text), ${kind}::text, ${JSON.stringify(payload)}::jsonb,
-           r.task_id, ${at}::timestamptz, ${at}::timestamptz
+           r.task_id, ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz
     from jsonb_to_recordset(${rows}::jsonb) as r(i int, user_id text, dedupe_key text, task_id bigint)
     left join ${userChannels} c on c.user_id = r.user_id
     order by r.i, c.channel

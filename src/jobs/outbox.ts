@@ -54,9 +54,12 @@ export async function dispatchOutbox({
       .for("update", { of: outbox, skipLocked: true });
     if (rows.length === 0) return [];
     const deferred = new Map<number, Date>();
+    // Each channel's own per-recipient limit, counted over that channel's messages only.
     for (const channel of new Set(rows.map((d) => d.row.channel))) {
       const limit = senderOf(senders, channel).perRecipient;
-      if (limit) for (const [id, until] of await overLimit(tx, now, channel, limit, rows.map((d) => d.row).filter((r) => r.channel === channel))) deferred.set(id, until);
+      if (!limit) continue;
+      const ofChannel = rows.map((d) => d.row).filter((r) => r.channel === channel);
+      for (const [id, until] of await overLimit(tx, now, channel, limit, ofChannel)) deferred.set(id, until);
     }
     for (const [id, until] of deferred) await tx.update(outbox).set({ nextAttemptAt: until }).where(eq(outbox.id, id));
     return rows.filter((d) => !deferred.has(d.row.id));
