@@ -15,10 +15,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { createScratchDatabase } from "../db/scratch";
-import { outbox, tasks, users, wecomCards } from "../db/schema";
+import { outbox, tasks, userChannels, wecomCards } from "../db/schema";
 import { noticeCard, type Card } from "../cards";
 import type { WorkCalendar } from "../src/core/calendar";
 import { createWecomClient } from "../src/channels/wecom/client";
@@ -251,9 +251,9 @@ export async function killSends(opts: KillSendsOptions): Promise<KillSendsFigure
       const leftSending = await withDb(async (database) => {
         // What the kill left "sending": with a claim per message, only the one handed to the channel.
         const held = await database.db
-          .select({ row: outbox, wecomUserId: users.wecomUserId, cardToken: tasks.cardToken })
+          .select({ row: outbox, wecomUserId: userChannels.address, cardToken: tasks.cardToken })
           .from(outbox)
-          .innerJoin(users, eq(users.id, outbox.userId))
+          .innerJoin(userChannels, and(eq(userChannels.userId, outbox.userId), eq(userChannels.channel, outbox.channel)))
           .leftJoin(tasks, eq(tasks.id, outbox.taskId))
           .where(eq(outbox.status, "sending"));
         const fresh = held.filter((h) => !heldAtKills.has(h.row.id));
@@ -315,9 +315,9 @@ export async function killSends(opts: KillSendsOptions): Promise<KillSendsFigure
     // Count as the people see it.
     return await withDb(async (database) => {
       const rows = await database.db
-        .select({ row: outbox, wecomUserId: users.wecomUserId, cardToken: tasks.cardToken })
+        .select({ row: outbox, wecomUserId: userChannels.address, cardToken: tasks.cardToken })
         .from(outbox)
-        .innerJoin(users, eq(users.id, outbox.userId))
+        .innerJoin(userChannels, and(eq(userChannels.userId, outbox.userId), eq(userChannels.channel, outbox.channel)))
         .leftJoin(tasks, eq(tasks.id, outbox.taskId));
       const seen = new Map<string, number>();
       for (const body of fake.sent) seen.set(identity(body), (seen.get(identity(body)) ?? 0) + 1);
@@ -417,7 +417,7 @@ async function child() {
   const leaseMs = Number(env.KS_LEASE_MS ?? SENDING_LEASE_MS);
   process.stdout.write("ready\n");
   for (;;) {
-    const round = await dispatchOutbox({ db: database.db, clock, sender, leaseMs });
+    const round = await dispatchOutbox({ db: database.db, clock, senders: { console: sender, wecom: sender }, leaseMs });
     if (round.sent + round.failed > 0) continue;
     if (env.KS_MODE === "drain") break;
     await sleep(20);

@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { tasks } from "../db/schema";
+import { wecomRoutes } from "../src/channels/wecom";
 import { signedQuery } from "../src/channels/wecom/callback";
 import { createWecomCrypto } from "../src/channels/wecom/crypto";
 import { buttonKey } from "../src/channels/wecom/render";
@@ -33,7 +34,7 @@ export async function benchWecomCallbacks(database: Database, opts: { count?: nu
     calendar: () => calendar,
     profile: "meizhou",
     log: () => {},
-    wecom: { crypto, corpId: SET_A.corpId, health: () => ({ ok: true }) },
+    channels: [{ key: "wecom", routes: wecomRoutes({ crypto, corpId: SET_A.corpId }), health: () => ({ ok: true }) }],
   });
   // What the callback does up to and including decryption, and nothing after.
   app.post("/bench/decrypt-only", async (c) => {

@@ -10,6 +10,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  unique,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 import { sql } from "drizzle-orm";
@@ -33,13 +34,24 @@ export const users = pgTable(
     name: text("name").notNull(),
     unitId: text("unit_id").notNull().references(() => units.id),
     mobile: text("mobile").notNull(),
-    wecomUserId: text("wecom_user_id").notNull().default(""),
     roles: jsonb("roles").$type<string[]>().notNull(),
     active: boolean("active").notNull().default(true),
     createdAt: ts("created_at").notNull().defaultNow(),
     updatedAt: ts("updated_at").notNull().defaultNow(),
   },
   (t) => [index("users_unit_idx").on(t.unitId)],
+);
+
+// How to reach a person on each channel they have (a WeCom userid, …); a person with none is told on the
+// console. One address per channel; lookups by address (a WeCom callback's sender) go by channel and lower case.
+export const userChannels = pgTable(
+  "user_channels",
+  {
+    userId: text("user_id").notNull().references(() => users.id),
+    channel: text("channel").notNull(),
+    address: text("address").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.channel] }), uniqueIndex("user_channels_address_idx").on(t.channel, sql`lower(${t.address})`)],
 );
 
 // Bearer tokens: only the SHA-256 of the secret is kept.
@@ -179,8 +191,10 @@ export const outbox = pgTable(
   "outbox",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
-    dedupeKey: text("dedupe_key").notNull().unique(),
+    dedupeKey: text("dedupe_key").notNull(),
     userId: text("user_id").notNull().references(() => users.id),
+    // The channel this copy goes out on: a message to a person is queued once per channel they have.
+    channel: text("channel").notNull(),
     kind: text("kind").notNull(),
     payload: jsonb("payload").notNull(),
     // The task a card asks its recipient to decide, so a channel can put the task's token on its buttons.
@@ -195,7 +209,11 @@ export const outbox = pgTable(
     lastError: text("last_error"),
   },
   // The per-person send limit reads each recipient's messages of the last hour: by person, not the whole history.
-  (t) => [index("outbox_due_idx").on(t.status, t.nextAttemptAt), index("outbox_user_sent_idx").on(t.userId, t.status, t.sentAt)],
+  (t) => [
+    unique("outbox_dedupe_key_channel_unique").on(t.dedupeKey, t.channel),
+    index("outbox_due_idx").on(t.status, t.nextAttemptAt),
+    index("outbox_user_sent_idx").on(t.userId, t.status, t.sentAt),
+  ],
 );
 
 // Cards delivered to WeCom (or 粤政易): the platform's task_id and the latest response_code, which is what

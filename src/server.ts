@@ -2,15 +2,15 @@ import { serve } from "@hono/node-server";
 import { isPostgresDriverFault, keepStatisticsFresh, migrateDatabase, openDatabase, type Database } from "../db/client";
 import { missingCalendarText, missingCalendarYear } from "./core/calendar";
 import { DataDirLockedError } from "../db/lock";
-import { createWecomChannel } from "./channels/wecom";
+import { channelMounts, channelSenders, configuredChannels } from "./channels";
 import { auditAnchorSchedule } from "./audit/anchor";
 import { openAuditSigner, signingDb } from "./core/audit-signing";
-import { accessKeys, auditFiles, cloudCapacity, readConfig, smsGateway, wecomConfig } from "./config";
+import { accessKeys, auditFiles, cloudCapacity, readConfig, smsGateway } from "./config";
 import { systemClock } from "./core/context";
+import { FALLBACK_CHANNEL } from "./core/notify";
 import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage, ServiceError } from "./core/errors";
 import { createApp } from "./http/app";
-import { createRefusalRecorder } from "./http/refusals";
-import { consoleSender } from "./jobs/outbox";
+import { createRefusalRecorder } from "./inbound/refusals";
 import { calendarStore, startJobs } from "./jobs/runner";
 import { PROFILES } from "../profiles";
 
@@ -48,10 +48,9 @@ async function main() {
     const auditSigner = await openAuditSigner({ file: auditKeys.signingKey, db: database.db, log: (line) => console.log(line) });
     database.db = signingDb(database.db, auditSigner);
     const calendars = await calendarStore(database.db);
-    const wecomSettings = wecomConfig(config);
     // Every line the operator's log gets passes the last mask (invariant 8), whoever wrote it.
     const log = (line: string) => console.error(maskSecrets(line));
-    const wecom = wecomSettings ? createWecomChannel(wecomSettings, { db: database.db, clock: systemClock, log }) : null;
+    const channels = configuredChannels(config, { db: database.db, clock: systemClock, log });
     let jobs: ReturnType<typeof startJobs> | null = null;
     // Held here so that the counts of refusals still in their window are written at shutdown, not lost.
     const refusals = createRefusalRecorder({ db: database.db, clock: systemClock, log });
@@ -62,7 +61,7 @@ async function main() {
       calendar: calendars.current,
       profile: config.POLICY_PROFILE,
       log,
-      wecom: wecom ?? undefined,
+      channels: channelMounts(channels),
       onQueued: () => jobs?.kick(),
       access: { sms: smsGateway(config, { clock: systemClock, log: (line) => console.log(line) }), ...accessKeys(config) },
       tokenLifetimeDays: config.TOKEN_LIFETIME_DAYS,
@@ -82,7 +81,7 @@ async function main() {
         clock: systemClock,
         calendars,
         profile: config.POLICY_PROFILE,
-        sender: wecom?.sender ?? consoleSender(),
+        senders: channelSenders(channels),
         capacity,
         log,
         anchorAudit: auditAnchorSchedule({
@@ -97,7 +96,9 @@ async function main() {
     );
     const running = jobs;
     const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
-    const channel = wecomSettings ? `企业微信（${wecomSettings.apiBase}）` : "控制台（未配置企业微信）";
+    // The console is named only when it is the one channel: otherwise it just catches people without an address.
+    const platforms = channels.filter((ch) => ch.key !== FALLBACK_CHANNEL);
+    const channel = platforms.length > 0 ? platforms.map((ch) => ch.description).join("、") : "控制台（未配置企业微信）";
     console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}  消息：${channel}`);
     const missingYear = missingCalendarYear(calendars.current(), systemClock.now());
     if (missingYear !== null) console.log(`提示：${missingCalendarText(missingYear)}`);

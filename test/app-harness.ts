@@ -11,6 +11,8 @@ import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
 import { STAGE_DECISIONS } from "../src/engine/requests";
 import { createApp, type AppDeps } from "../src/http/app";
+import { channelMounts } from "../src/channels";
+import type { ChannelMount } from "../src/channels/types";
 import { createTestDatabase } from "./harness";
 import { DEFAULT_PROFILE, type ProfileKey } from "../profiles";
 
@@ -42,7 +44,7 @@ type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
  * app over it, and helpers to call the API as a given user.
  */
 export async function createTestApp(
-  opts: { now?: string; profile?: ProfileKey; extraUsers?: ExtraUser[]; wecom?: AppDeps["wecom"]; access?: AppDeps["access"] } = {},
+  opts: { now?: string; profile?: ProfileKey; extraUsers?: ExtraUser[]; channels?: ChannelMount[]; access?: AppDeps["access"] } = {},
 ) {
   const database = await createTestDatabase();
   const clock = manualClock(opts.now ?? "2026-11-23T01:00:00Z"); // Monday 09:00 in Shanghai
@@ -55,7 +57,7 @@ export async function createTestApp(
   // Tests move the clock months ahead; the tokens outlast them (tokens expire after 90 days by default).
   for (const u of [...demoDirectory.users, ...extra])
     tokens[u.id] = (await createToken({ ctx: ctx(), input: { userId: u.id, expires: "3650d" } })).token;
-  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {}, wecom: opts.wecom, access: opts.access });
+  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {}, channels: channelMounts(opts.channels ?? []), access: opts.access });
 
   async function call(user: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await app.request(path, {

@@ -11,10 +11,10 @@ import { auditAppendMany, auditEntryHash, type AuditInput, type AuditRecord } fr
 import { exportAudit } from "../src/audit/export";
 import { openAuditSigner, publicKeyPem, verifyAuditSignature } from "../src/core/audit-signing";
 import { verifyAuditChain, type AuditVerifyOptions } from "../src/audit/verify";
-import { consoleSender } from "../src/jobs/outbox";
+import { consoleSender } from "../src/channels/console";
 import { calendarStore, runJobsOnce } from "../src/jobs/runner";
 import { manualClock } from "./app-harness";
-import { captureCli, createTestDatabase, testAuditSigner } from "./harness";
+import { captureCli, createTestDatabase, testAuditSigner, everyChannel } from "./harness";
 
 // Defect 4 of issue 10: someone with write access to the database (a superuser who disables the triggers)
 // rewrites, appends to or truncates the audit log and recomputes the unkeyed hashes. The chain alone cannot
@@ -412,7 +412,7 @@ describe("anchoring by the job runner", () => {
         clock,
         calendars: await calendarStore(database.db),
         profile: "meizhou" as const,
-        sender: consoleSender(() => {}),
+        senders: everyChannel(consoleSender(() => {})),
         log: () => {},
         anchorAudit: auditAnchorSchedule({ db: database.db, signer: testAuditSigner, file, clock, intervalMs: 3_600_000 }),
       };

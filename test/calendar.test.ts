@@ -6,10 +6,10 @@ import { addCalendarDays, addCalendarMonths, builtinSchedules, CalendarRangeErro
 import { loadCalendar, loadCalendarYear } from "../src/calendar/store";
 import type { Actor, ServiceContext } from "../src/core/context";
 import { ServiceError } from "../src/core/errors";
-import { consoleSender } from "../src/jobs/outbox";
+import { consoleSender } from "../src/channels/console";
 import { runJobsOnce } from "../src/jobs/runner";
 import { createTestApp, ok } from "./app-harness";
-import { createTestDatabase } from "./harness";
+import { createTestDatabase, everyChannel } from "./harness";
 
 const calendar = new WorkCalendar(builtinSchedules());
 
@@ -598,7 +598,7 @@ describe("a service without next year's calendar from 1 December", () => {
     try {
       const sent: string[] = [];
       const calendars = { current: () => t.ctx().calendar, refresh: async () => false };
-      const round = () => runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "meizhou", sender: consoleSender((l) => sent.push(l)) });
+      const round = () => runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "meizhou", senders: everyChannel(consoleSender((l) => sent.push(l))) });
       const calendarCards = () => t.db.select().from(outbox).where(eq(outbox.kind, "calendar"));
 
       expect(ok(await t.call(null, "GET", "/healthz"))).toEqual({ status: "ok" });

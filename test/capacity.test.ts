@@ -1,4 +1,5 @@
 import { asc, eq } from "drizzle-orm";
+import { everyChannel } from "./harness";
 import { describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, resources } from "../db/schema";
 import { addCalendarDays, shanghaiInstant } from "../src/core/calendar";
@@ -6,7 +7,7 @@ import { readConfig } from "../src/config";
 import type { ServiceError } from "../src/core/errors";
 import { verifyAuditChain } from "../src/audit/verify";
 import { runJobsOnce } from "../src/jobs/runner";
-import { consoleSender } from "../src/jobs/outbox";
+import { consoleSender } from "../src/channels/console";
 import { quarterlyReview } from "../src/jobs/adjustment-proposals";
 import { cloudCapacityAlert, expansionNotices } from "../src/resources/capacity-notices";
 import { PROFILES } from "../profiles";
@@ -84,7 +85,7 @@ describe("巴中 003 第二十四条", () => {
       expect(proposals[0]).toMatchObject({ applicantId: "yangfan", currentStage: "approve" });
       // The 004 half-yearly review is not 巴中's rule, and the job round does not run it under this profile.
       const calendars = { current: () => t.ctx().calendar, refresh: async () => false };
-      await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "bazhong", sender: consoleSender(() => {}) });
+      await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "bazhong", senders: everyChannel(consoleSender(() => {})) });
       expect(await t.db.select().from(requests).where(eq(requests.flow, "adjustment"))).toHaveLength(2);
     } finally {
       await t.close();
@@ -148,7 +149,7 @@ describe("徽州 001 第十九条: the cloud near 70% of its capacity", () => {
       // The job round runs it when the capacity is configured: next month it warns again.
       t.clock.set("2027-01-04T02:00:00Z");
       const calendars = { current: () => t.ctx().calendar, refresh: async () => false };
-      await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "huizhou", sender: consoleSender(() => {}), capacity });
+      await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "huizhou", senders: everyChannel(consoleSender(() => {})), capacity });
       const alerts = await t.db.select().from(auditLog).where(eq(auditLog.action, "capacity.cloud_alert")).orderBy(auditLog.seq);
       expect(alerts.map((a) => (a.details as { month: string }).month)).toEqual(["2026-11", "2027-01"]);
     } finally {

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../db/client";
-import { apiTokens, auditLog, units, users } from "../db/schema";
+import { apiTokens, auditLog, units, userChannels, users } from "../db/schema";
 import type { Actor, ServiceContext } from "../src/core/context";
 import { builtinSchedules, shanghaiDateTime, WorkCalendar } from "../src/core/calendar";
 import { readConfig } from "../src/config";
@@ -58,6 +58,7 @@ async function snapshot() {
   return {
     units: await db.select().from(units).orderBy(asc(units.id)),
     users: await db.select().from(users).orderBy(asc(users.id)),
+    userChannels: await db.select().from(userChannels).orderBy(asc(userChannels.userId), asc(userChannels.channel)),
     apiTokens: await db.select().from(apiTokens).orderBy(asc(apiTokens.id)),
     auditCount: (await db.select({ n: sql<number>`count(*)::int` }).from(auditLog))[0]?.n,
   };
@@ -101,7 +102,7 @@ describe("directory import", () => {
       name: "李华",
       unitId: "mx-jyj",
       mobile: "13807530012",
-      wecomUserId: "LiHua",
+      addresses: { wecom: "LiHua" },
       roles: ["applicant"],
       active: true,
       createdAt: now,
@@ -132,6 +133,7 @@ describe("directory import", () => {
     const after = await snapshot();
     expect(after.units).toEqual(before.units);
     expect(after.users).toEqual(before.users);
+    expect(after.userChannels).toEqual(before.userChannels);
     // Only the audit entry of the import itself is new.
     expect(after.auditCount).toBe((before.auditCount ?? 0) + 1);
   });
@@ -167,13 +169,14 @@ describe("directory import", () => {
     // The HR system's export: name, unit, mobile and roles, no WeCom accounts.
     const hr = { users: [{ id: "lihua", name: "李华", unit: "mx-jyj", mobile: "13807530099", roles: ["applicant"] }] };
     expect((await importDirectory({ ctx: cli(), input: hr })).users).toEqual({ created: 0, updated: 1, unchanged: 0 });
-    expect(await getUser(database.db, "lihua")).toMatchObject({ mobile: "13807530099", wecomUserId: "LiHua", active: true, updatedAt: now });
+    expect(await getUser(database.db, "lihua")).toMatchObject({ mobile: "13807530099", addresses: { wecom: "LiHua" }, active: true, updatedAt: now });
 
     // One field: the rest stays, and other users are untouched.
     await importDirectory({ ctx: cli(), input: { users: [{ id: "lihua", mobile: "13807530012" }] } });
     const lihua = await getUser(database.db, "lihua");
-    expect(lihua).toEqual({ ...before.users.find((u) => u.id === "lihua"), updatedAt: now });
+    expect(lihua).toEqual({ ...before.users.find((u) => u.id === "lihua"), addresses: { wecom: "LiHua" }, updatedAt: now });
     const after = await snapshot();
+    expect(after.userChannels).toEqual(before.userChannels);
     expect(after.users.filter((u) => u.id !== "lihua")).toEqual(before.users.filter((u) => u.id !== "lihua"));
 
     // A unit row without its parent keeps it; without its kind keeps that.
@@ -190,12 +193,24 @@ describe("directory import", () => {
     expect(taken.fields).toEqual({ "users[1].wecomUserId": ["企业微信账号 lihua 已被用户 lihua 使用"] });
   });
 
+  it("wecomUserId is the person's wecom address in user_channels: two people may swap accounts in one file", async () => {
+    const swap = { users: [{ id: "wangfang", wecomUserId: "HeXin" }, { id: "hexin", wecomUserId: "WangFang" }] };
+    expect((await importDirectory({ ctx: cli(), input: swap })).users).toEqual({ created: 0, updated: 2, unchanged: 0 });
+    const rows = await database.db.select().from(userChannels).where(inArray(userChannels.userId, ["hexin", "wangfang"])).orderBy(asc(userChannels.userId));
+    expect(rows).toEqual([
+      { userId: "hexin", channel: "wecom", address: "WangFang" },
+      { userId: "wangfang", channel: "wecom", address: "HeXin" },
+    ]);
+    expect((await importDirectory({ ctx: cli(), input: demoDirectory })).users.updated).toBe(2);
+    expect((await getUser(database.db, "hexin"))?.addresses).toEqual({ wecom: "HeXin" });
+  });
+
   it("null or an empty string clears wecomUserId; the fields a person needs cannot be cleared; a new record needs them all", async () => {
     for (const cleared of [null, ""]) {
       await importDirectory({ ctx: cli(), input: { users: [{ id: "hexin", wecomUserId: cleared }] } });
-      expect((await getUser(database.db, "hexin"))?.wecomUserId).toBe("");
+      expect((await getUser(database.db, "hexin"))?.addresses).toEqual({});
       await importDirectory({ ctx: cli(), input: { users: [{ id: "hexin", wecomUserId: "HeXin" }] } });
-      expect((await getUser(database.db, "hexin"))?.wecomUserId).toBe("HeXin");
+      expect((await getUser(database.db, "hexin"))?.addresses).toEqual({ wecom: "HeXin" });
     }
     const before = await snapshot();
     const refused = await caught(
@@ -247,7 +262,7 @@ describe("directory import", () => {
       units: { created: 2, updated: 0, unchanged: 0 },
       users: { created: 2, updated: 0, unchanged: 0 },
     });
-    expect(await getUser(database.db, "xieping")).toMatchObject({ wecomUserId: "", active: true });
+    expect(await getUser(database.db, "xieping")).toMatchObject({ addresses: {}, active: true });
     expect((await unitChain(database.db, "py-jyj")).map((u) => u.id)).toEqual(["py-jyj", "py-sjj", "mz-sjj"]);
   });
 
@@ -400,7 +415,7 @@ describe("directory queries", () => {
       name: "李华",
       unitId: "mx-jyj",
       mobile: "138****0012",
-      wecomUserId: "LiHua",
+      addresses: { wecom: "LiHua" },
       roles: ["applicant"],
       active: true,
     });

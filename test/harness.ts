@@ -7,6 +7,11 @@ import { createScratchDatabase } from "../db/scratch";
 export { createScratchDatabase };
 import { ephemeralAuditSigner, signingDb } from "../src/core/audit-signing";
 import { runCli } from "../src/cli/index";
+import { channelSenders } from "../src/channels";
+import type { Sender } from "../src/channels/types";
+
+/** Every channel's messages through one sender, as on a service whose only channel is that one. */
+export const everyChannel = (sender: Sender) => channelSenders([{ key: "console", sender, description: "测试" }]);
 
 /** This run's audit signing key, in memory only (a PEM private key is never committed): every test database signs with it. */
 export const testAuditSigner = ephemeralAuditSigner();

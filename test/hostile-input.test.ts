@@ -11,6 +11,7 @@ import { addHost } from "../src/access/hosts";
 import { bindVmAccount } from "../src/access/accounts";
 import { loadPriceTable } from "../src/billing/prices";
 import { loadCalendarYear } from "../src/calendar/store";
+import { wecomRoutes } from "../src/channels/wecom";
 import { createWecomCrypto, wecomSignature } from "../src/channels/wecom/crypto";
 import { buildWecomXml } from "../src/channels/wecom/xml";
 import { importDirectory } from "../src/directory/import";
@@ -19,7 +20,7 @@ import { mutate } from "../src/core/mutate";
 import { ServiceError } from "../src/core/errors";
 import { consoleGateway } from "../src/sms/gateways";
 import { parseJsonText, ROOT_FIELD } from "../src/core/validation";
-import { createRefusalRecorder } from "../src/http/refusals";
+import { createRefusalRecorder } from "../src/inbound/refusals";
 import { createTestApp, manualClock, ok, sampleForm, type TestApp, serveOnLoopback } from "./app-harness";
 import { wecomCallbacks } from "./fakes/wecom-callbacks";
 
@@ -36,7 +37,7 @@ let requestId = 0;
 
 beforeAll(async () => {
   t = await createTestApp({
-    wecom: { crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }), corpId: SET_A.corpId, health: () => ({ ok: true }) },
+    channels: [{ key: "wecom", routes: wecomRoutes({ crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }), corpId: SET_A.corpId }), health: () => ({ ok: true }) }],
     access: { sms: consoleGateway({ log: () => {}, sink: () => {} }), codeKey: randomBytes(32), totpKey: randomBytes(32) },
   });
   hostCredential = (await addHost({ ctx: t.ctx(), input: { name: "bastion-1" } })).credential;

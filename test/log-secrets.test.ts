@@ -6,6 +6,7 @@ import { DrizzleQueryError } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../db/client";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
+import { wecomRoutes } from "../src/channels/wecom";
 import { createWecomCrypto } from "../src/channels/wecom/crypto";
 import type { ServiceContext } from "../src/core/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -14,10 +15,10 @@ import { createToken, revokeToken } from "../src/directory/tokens";
 import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage } from "../src/core/errors";
 import { createApp } from "../src/http/app";
 import { startJobs } from "../src/jobs/runner";
-import type { Sender } from "../src/jobs/outbox";
+import type { Sender } from "../src/channels/types";
 import { manualClock, sampleForm } from "./app-harness";
 import { wecomCallbacks } from "./fakes/wecom-callbacks";
-import { createTestDatabase } from "./harness";
+import { createTestDatabase, everyChannel } from "./harness";
 
 // Issue 10, defect 2 (invariant 8): no phone number, token, token hash or key in any line of the operator's
 // log. Every path that logs an error is provoked against the real app and database, with database errors whose
@@ -138,7 +139,13 @@ describe("the operator's log of a run that provokes every error path", () => {
       calendar: () => calendar,
       profile: "meizhou",
       log,
-      wecom: { crypto: createWecomCrypto({ token: WECOM.token, encodingAesKey: WECOM.encodingAesKey, receiveId: WECOM.corpId }), corpId: WECOM.corpId, health: () => ({ ok: true }) },
+      channels: [
+        {
+          key: "wecom",
+          routes: wecomRoutes({ crypto: createWecomCrypto({ token: WECOM.token, encodingAesKey: WECOM.encodingAesKey, receiveId: WECOM.corpId }), corpId: WECOM.corpId }),
+          health: () => ({ ok: true }),
+        },
+      ],
     });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());
@@ -202,7 +209,7 @@ describe("the operator's log of a run that provokes every error path", () => {
     const sender: Sender = { name: "recording", send: async () => "sent" };
     const calendars = { current: () => calendar, refresh: async () => false };
     // startJobs runs one round at once; stop() waits for it.
-    const oneRound = () => startJobs({ db: database.db, clock, calendars, profile: "meizhou", sender, log }, 3_600_000).stop();
+    const oneRound = () => startJobs({ db: database.db, clock, calendars, profile: "meizhou", senders: everyChannel(sender), log }, 3_600_000).stop();
     for (const table of ["timers", "outbox"]) {
       const restore = await failWithMobiles(table, "update");
       try {

@@ -1,4 +1,5 @@
 import { and, eq, inArray } from "drizzle-orm";
+import { everyChannel } from "./harness";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { outbox, wecomCards } from "../db/schema";
 import { noticeCard } from "../cards";
@@ -7,7 +8,8 @@ import { createWecomClient } from "../src/channels/wecom/client";
 import { DUPLICATE_CHECK_SECONDS, wecomSender } from "../src/channels/wecom/sender";
 import type { Clock } from "../src/core/context";
 import { enqueueCards } from "../src/core/notify";
-import { dispatchOutbox, SENDING_LEASE_MS, type Sender } from "../src/jobs/outbox";
+import type { Sender } from "../src/channels/types";
+import { dispatchOutbox, SENDING_LEASE_MS } from "../src/jobs/outbox";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 import { startFakeWecom, type FakeWecom } from "./fakes/wecom-server";
 
@@ -59,14 +61,14 @@ async function crashOn(fake: FakeWecom, t: TestApp, victim: (m: Parameters<Sende
     return new Promise<Response>(() => {});
   });
   const sender: Sender = { ...real, send: (m) => (victim(m) ? dying.send(m) : real.send(m)) };
-  void dispatchOutbox({ db: t.db, clock: t.clock, sender });
+  void dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(sender) });
   for (let i = 0; i < 2000 && !reached; i++) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(reached, `no send reached WeCom (calls before: ${arrived}, after: ${fake.calls.length})`).toBe(true);
 }
 
 async function drain(sender: Sender, clock: Clock, t: TestApp) {
   for (;;) {
-    const round = await dispatchOutbox({ db: t.db, clock, sender });
+    const round = await dispatchOutbox({ db: t.db, clock, senders: everyChannel(sender) });
     if (round.sent + round.failed === 0) return;
   }
 }

@@ -6,7 +6,8 @@ import { POLICY_PROFILES, PROFILES, type ProfileKey, type ProfileModule } from "
 import { addCalendarDays, shanghaiInstant } from "../src/core/calendar";
 import { ServiceError } from "../src/core/errors";
 import { readConfig } from "../src/config";
-import { consoleSender } from "../src/jobs/outbox";
+import { consoleSender } from "../src/channels/console";
+import { everyChannel } from "./harness";
 import { runJobsOnce } from "../src/jobs/runner";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 
@@ -55,7 +56,7 @@ async function liveVmWithFigures(t: TestApp) {
 
 async function jobRound(t: TestApp, profile: ProfileKey) {
   const calendars = { current: () => t.ctx().calendar, refresh: async () => false };
-  await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile, sender: consoleSender(() => {}) });
+  await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile, senders: everyChannel(consoleSender(() => {})) });
 }
 
 /** The scale-down proposals the round opened: the review's period (from the submit entry) and the reason. */

@@ -1,10 +1,13 @@
 import { and, desc, eq, or } from "drizzle-orm";
+import { everyChannel } from "./harness";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, stageRuns, timers } from "../db/schema";
 import { type YearSchedule } from "../src/core/calendar";
 import { verifyAuditChain } from "../src/audit/verify";
 import { recomputePendingDeadlines } from "../src/engine/requests";
-import { consoleSender, dispatchOutbox, retryDelayMs, SendError, type Sender } from "../src/jobs/outbox";
+import { consoleSender } from "../src/channels/console";
+import { SendError, type Sender } from "../src/channels/types";
+import { dispatchOutbox, retryDelayMs } from "../src/jobs/outbox";
 import { enqueueCards } from "../src/core/notify";
 import { noticeCard } from "../cards";
 import { calendarStore, runJobsOnce } from "../src/jobs/runner";
@@ -83,11 +86,11 @@ describe("outbox", () => {
   test("the console sender delivers each message once, without phone numbers", async () => {
     ok(await t.submit("lihua", sampleForm()), 201);
     const lines: string[] = [];
-    const first = await dispatchOutbox({ db: t.db, clock: t.clock, sender: consoleSender((l) => lines.push(l)) });
+    const first = await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(consoleSender((l) => lines.push(l))) });
     expect(first.sent).toBeGreaterThan(0);
     expect(lines.join("\n")).toContain("县级数据局初审");
     expect(lines.join("\n")).not.toMatch(/1[3-9]\d{9}/);
-    const second = await dispatchOutbox({ db: t.db, clock: t.clock, sender: consoleSender((l) => lines.push(l)) });
+    const second = await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(consoleSender((l) => lines.push(l))) });
     expect(second.sent).toBe(0);
   });
 
@@ -101,12 +104,12 @@ describe("outbox", () => {
         throw new Error("gateway down");
       },
     };
-    const failed = await dispatchOutbox({ db: t.db, clock: t.clock, sender: flaky });
+    const failed = await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(flaky) });
     expect(failed.failed).toBeGreaterThan(0);
     const rows = await t.db.select().from(outbox).where(eq(outbox.status, "pending"));
     expect(rows.every((r) => r.attempts === 1 && r.lastError === "gateway down")).toBe(true);
     // Not due again before the backoff has passed.
-    expect((await dispatchOutbox({ db: t.db, clock: t.clock, sender: flaky })).failed).toBe(0);
+    expect((await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(flaky) })).failed).toBe(0);
     const later = new Date(t.clock.now().getTime() + retryDelayMs(1));
     const sent: number[] = [];
     const good: Sender = {
@@ -116,7 +119,7 @@ describe("outbox", () => {
         return "sent";
       },
     };
-    expect((await dispatchOutbox({ db: t.db, clock: { now: () => later }, sender: good })).sent).toBe(rows.length);
+    expect((await dispatchOutbox({ db: t.db, clock: { now: () => later }, senders: everyChannel(good) })).sent).toBe(rows.length);
     expect(new Set(sent).size).toBe(sent.length);
     expect(calls).toBe(rows.length);
   });
@@ -135,9 +138,9 @@ describe("outbox", () => {
         return "sent";
       },
     };
-    await dispatchOutbox({ db: t.db, clock: t.clock, sender: recorder });
+    await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(recorder) });
     expect(seen.find((s) => s.id === row!.id)).toBeUndefined();
-    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(leaseEnds.getTime() + 1) }, sender: recorder });
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(leaseEnds.getTime() + 1) }, senders: everyChannel(recorder) });
     expect(seen.filter((s) => s.id === row!.id)).toEqual([{ id: row!.id, resumed: true }]);
     const [after] = await t.db.select().from(outbox).where(eq(outbox.id, row!.id));
     expect(after).toMatchObject({ status: "sent", attempts: 2 });
@@ -159,11 +162,11 @@ describe("outbox", () => {
         // Each send takes two minutes (a slow platform, within its timeout); after the third the batch has
         // outlasted its lease, and another dispatcher comes round.
         now = new Date(now.getTime() + 2 * 60_000);
-        if (++sends === 3) await dispatchOutbox({ db: t.db, clock, sender: { name: "B", send: async (x) => (deliveries.push(`B:${x.id}`), "sent") } });
+        if (++sends === 3) await dispatchOutbox({ db: t.db, clock, senders: everyChannel({ name: "B", send: async (x) => (deliveries.push(`B:${x.id}`), "sent") }) });
         return "sent";
       },
     };
-    await dispatchOutbox({ db: t.db, clock, sender: slow });
+    await dispatchOutbox({ db: t.db, clock, senders: everyChannel(slow) });
     const ids = deliveries.map((d) => d.split(":")[1]);
     expect(ids).toHaveLength(4);
     expect(new Set(ids).size).toBe(4);
@@ -185,14 +188,14 @@ describe("outbox", () => {
         return "sent";
       },
     };
-    await dispatchOutbox({ db: t.db, clock: t.clock, sender: limited });
+    await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(limited) });
     expect(sent).toHaveLength(2);
     // Within the minute nothing more goes; after it, one more (the hour allows three); the rest wait an hour.
-    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 30_000) }, sender: limited });
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 30_000) }, senders: everyChannel(limited) });
     expect(sent).toHaveLength(2);
-    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 61_000) }, sender: limited });
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 61_000) }, senders: everyChannel(limited) });
     expect(sent).toHaveLength(3);
-    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 3_601_000) }, sender: limited });
+    await dispatchOutbox({ db: t.db, clock: { now: () => new Date(at.getTime() + 3_601_000) }, senders: everyChannel(limited) });
     expect(sent).toHaveLength(5);
     const rows = await t.db.select().from(outbox).where(eq(outbox.userId, "guojun"));
     expect(rows.filter((r) => r.dedupeKey.startsWith("limit-test")).every((r) => r.status === "sent")).toBe(true);
@@ -207,7 +210,7 @@ describe("outbox", () => {
         throw new SendError("recipient not visible to the app", null, true);
       },
     };
-    expect((await dispatchOutbox({ db: t.db, clock: t.clock, sender: refusing })).failed).toBe(1);
+    expect((await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(refusing) })).failed).toBe(1);
     const [row] = await t.db.select().from(outbox).where(eq(outbox.dedupeKey, "permanent-test:guojun"));
     expect(row).toMatchObject({ status: "failed", attempts: 1 });
   });
@@ -251,7 +254,7 @@ describe("deadlines past the loaded calendar", () => {
     await loadCalendarYear({ ctx: t.ctx(), input: y2027, override: "测试用：只有元旦的安排" });
     expect(store.current().years()).not.toContain(2027);
     const sender: Sender = { name: "null", send: async () => "sent" };
-    await runJobsOnce({ db: t.db, clock: t.clock, calendars: store, profile: "meizhou", sender });
+    await runJobsOnce({ db: t.db, clock: t.clock, calendars: store, profile: "meizhou", senders: everyChannel(sender) });
     expect(store.current().years()).toContain(2027);
     detail = ok(await t.show("yangfan", id));
     // 12-28 + 20 working days: 12-29..12-31 are 3, 2027-01-01 is off, then 17 more in January → 01-26.
@@ -277,7 +280,7 @@ describe("a job round", () => {
       const lines: string[] = [];
       const sender: Sender = { name: "recording", send: async (m) => (sent.push(m.userId), "sent") };
       const calendars = { current: () => t.ctx().calendar, refresh: async () => false };
-      await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "meizhou", sender, log: (l) => lines.push(l) });
+      await runJobsOnce({ db: t.db, clock: t.clock, calendars, profile: "meizhou", senders: everyChannel(sender), log: (l) => lines.push(l) });
       expect(lines.some((l) => l.startsWith("后台任务「撤销提议」出错"))).toBe(true);
       expect(sent.length).toBeGreaterThan(0); // the cards of the application were still delivered
       expect(await t.db.select().from(outbox).where(eq(outbox.status, "pending"))).toHaveLength(0);

@@ -1,8 +1,9 @@
 import { and, count, eq, inArray, like } from "drizzle-orm";
+import { everyChannel } from "./harness";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, tasks, wecomCards } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
-import { createWecomChannel } from "../src/channels/wecom";
+import { createWecomChannel, wecomRoutes } from "../src/channels/wecom";
 import type { WecomClient } from "../src/channels/wecom/client";
 import { createWecomCrypto, wecomSignature } from "../src/channels/wecom/crypto";
 import { buildWecomXml } from "../src/channels/wecom/xml";
@@ -30,12 +31,17 @@ beforeAll(async () => {
   fake = await startFakeWecom({ corpId: SET_A.corpId, agentId: AGENT_ID });
   let client: WecomClient | null = null;
   t = await createTestApp({
-    wecom: {
-      crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }),
-      corpId: SET_A.corpId,
-      health: () => client!.health(),
-      userIdFromOAuthCode: (code) => client!.userIdFromOAuthCode(code),
-    },
+    channels: [
+      {
+        key: "wecom",
+        routes: wecomRoutes({
+          crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }),
+          corpId: SET_A.corpId,
+          userIdFromOAuthCode: (code) => client!.userIdFromOAuthCode(code),
+        }),
+        health: () => client!.health(),
+      },
+    ],
   });
   channel = createWecomChannel(
     { ...SET_A, agentId: AGENT_ID, secret: fake.secret, apiBase: fake.url, oauthBase: OAUTH_BASE, publicUrl: PUBLIC_URL },
@@ -54,7 +60,7 @@ afterAll(async () => {
 /** Drains the outbox through the WeCom sender, as the job loop does. */
 async function deliver() {
   for (;;) {
-    const round = await dispatchOutbox({ db: t.db, clock: t.clock, sender: channel.sender });
+    const round = await dispatchOutbox({ db: t.db, clock: t.clock, senders: everyChannel(channel.sender) });
     if (round.sent + round.failed === 0) return;
   }
 }
@@ -120,7 +126,9 @@ describe("callback endpoint", () => {
 
   test("a callback that would overrun WeCom's window gets an empty 200 at once and still completes", async () => {
     const slow = await createTestApp({
-      wecom: { crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }), corpId: SET_A.corpId, health: () => ({ ok: true }), replyWithinMs: 50 },
+      channels: [
+        { key: "wecom", routes: wecomRoutes({ crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }), corpId: SET_A.corpId, replyWithinMs: 50 }) },
+      ],
     });
     try {
       const { id } = ok(await slow.submit("yangfan", sampleForm()), 201);

@@ -1,6 +1,6 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { units, users } from "../../db/schema";
+import { units, userChannels, users } from "../../db/schema";
 import { mutate } from "../core/mutate";
 import type { ServiceContext } from "../core/context";
 import { type FieldErrors, forbidden, invalid } from "../core/errors";
@@ -342,6 +342,9 @@ function checkDirectory(
   }
 }
 
+// The file's wecomUserId is the person's address on the wecom channel (user_channels).
+const WECOM = "wecom";
+
 // Serialises imports so the checks above see the directory the upserts will change.
 const DIRECTORY_IMPORT_LOCK_KEY = 7_216_551_010;
 
@@ -369,7 +372,8 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
 
     await tx.execute(sql`select pg_advisory_xact_lock(${DIRECTORY_IMPORT_LOCK_KEY})`);
     const existingUnits = new Map((await tx.select().from(units)).map((u) => [u.id, u]));
-    const existingUsers = new Map((await tx.select().from(users)).map((u) => [u.id, u]));
+    const wecomIds = new Map((await tx.select().from(userChannels).where(eq(userChannels.channel, WECOM))).map((c) => [c.userId, c.address]));
+    const existingUsers = new Map((await tx.select().from(users)).map((u) => [u.id, { ...u, wecomUserId: wecomIds.get(u.id) ?? "" }]));
 
     checkDirectory(rawUnits, rawUsers, existingUnits, existingUsers, errors);
     if (errors.count > 0 || !parsed.success) {
@@ -405,6 +409,7 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
     }
 
     const freshUsers: (typeof users.$inferInsert)[] = [];
+    const readdressed: { userId: string; address: string }[] = [];
     for (const u of file.users) {
       const before = existingUsers.get(u.id);
       // A field the row leaves out keeps its stored value; a new user has every required one (checkDirectory).
@@ -412,10 +417,11 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
         name: u.name ?? before?.name ?? "",
         unitId: u.unit ?? before?.unitId ?? "",
         mobile: u.mobile ?? before?.mobile ?? "",
-        wecomUserId: u.wecomUserId === undefined ? (before?.wecomUserId ?? "") : (u.wecomUserId ?? ""),
         roles: u.roles ?? before?.roles ?? [],
         active: u.active ?? before?.active ?? true,
       };
+      const wecomUserId = u.wecomUserId === undefined ? (before?.wecomUserId ?? "") : (u.wecomUserId ?? "");
+      if (wecomUserId !== (before?.wecomUserId ?? "")) readdressed.push({ userId: u.id, address: wecomUserId });
       if (!before) {
         freshUsers.push({ id: u.id, ...row, createdAt: now, updatedAt: now });
         userIds.created.push(u.id);
@@ -423,7 +429,7 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
         before.name !== row.name ||
         before.unitId !== row.unitId ||
         before.mobile !== row.mobile ||
-        before.wecomUserId !== row.wecomUserId ||
+        before.wecomUserId !== wecomUserId ||
         before.active !== row.active ||
         !sameRoles(before.roles, row.roles)
       ) {
@@ -436,6 +442,13 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
     }
     for (let i = 0; i < freshUsers.length; i += INSERT_CHUNK) {
       await tx.insert(users).values(freshUsers.slice(i, i + INSERT_CHUNK));
+    }
+    // Old addresses go first, so that two people may swap accounts in one file.
+    if (readdressed.length > 0) {
+      const ids = readdressed.map((r) => r.userId);
+      await tx.delete(userChannels).where(and(eq(userChannels.channel, WECOM), inArray(userChannels.userId, ids)));
+      const fresh = readdressed.filter((r) => r.address !== "").map((r) => ({ userId: r.userId, channel: WECOM, address: r.address }));
+      for (let i = 0; i < fresh.length; i += INSERT_CHUNK) await tx.insert(userChannels).values(fresh.slice(i, i + INSERT_CHUNK));
     }
 
     const result: ImportResult = {

@@ -1,32 +1,39 @@
-import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../db/client";
-import { units, users } from "../../db/schema";
+import { units, userChannels, users } from "../../db/schema";
 import type { Role } from "../core/roles";
 
 export type UnitKind = "city" | "county" | "unit";
 
 export type Unit = typeof units.$inferSelect;
 
-export type User = Omit<typeof users.$inferSelect, "roles"> & { roles: Role[] };
+/** A person with their address on each channel they have (user_channels), e.g. `{ wecom: "LiHua" }`. */
+export type User = Omit<typeof users.$inferSelect, "roles"> & { roles: Role[]; addresses: Record<string, string> };
 
 /** What the API may show of a user: the mobile is masked (design.md invariant 8). */
 export type PublicUser = Omit<User, "createdAt" | "updatedAt">;
 
 // The import validates roles, so the jsonb column only ever holds Role values.
-const asUser = (row: typeof users.$inferSelect): User => ({ ...row, roles: row.roles as Role[] });
+const asUser = (row: typeof users.$inferSelect & { addresses: Record<string, string> }): User => ({ ...row, roles: row.roles as Role[] });
+
+// A person's addresses ride along with their row: a few rows by primary key, no second round trip.
+const withAddresses = {
+  ...getTableColumns(users),
+  addresses: sql<Record<string, string>>`coalesce((select jsonb_object_agg(c.channel, c.address) from ${userChannels} c where c.user_id = ${users.id}), '{}'::jsonb)`,
+};
 
 // No index on roles: a directory is a few hundred rows, so a scan with jsonb containment is cheap.
 const hasRole = (role: Role): SQL => sql`${users.roles} @> ${JSON.stringify([role])}::jsonb`;
 
 export async function getUser(db: Db, id: string): Promise<User | null> {
-  const [row] = await db.select().from(users).where(eq(users.id, id));
+  const [row] = await db.select(withAddresses).from(users).where(eq(users.id, id));
   return row ? asUser(row) : null;
 }
 
 export async function getUsers(db: Db, ids: readonly string[]): Promise<User[]> {
   if (ids.length === 0) return [];
-  const rows = await db.select().from(users).where(inArray(users.id, [...ids])).orderBy(asc(users.id));
+  const rows = await db.select(withAddresses).from(users).where(inArray(users.id, [...ids])).orderBy(asc(users.id));
   return rows.map(asUser);
 }
 
@@ -39,7 +46,7 @@ export async function listUsers(
   if (filter.unitId !== undefined) conditions.push(eq(users.unitId, filter.unitId));
   if (filter.active !== undefined) conditions.push(eq(users.active, filter.active));
   const rows = await db
-    .select()
+    .select(withAddresses)
     .from(users)
     .where(conditions.length > 0 ? and(...conditions) : undefined)
     .orderBy(asc(users.unitId), asc(users.id));
@@ -100,21 +107,22 @@ export function publicUser(user: User): PublicUser {
     name: user.name,
     unitId: user.unitId,
     mobile: maskMobile(user.mobile),
-    wecomUserId: user.wecomUserId,
+    addresses: user.addresses,
     roles: user.roles,
     active: user.active,
   };
 }
 
 /**
- * The active user a WeCom (or 粤政易) account belongs to. WeCom userids are case-insensitive, and the import
- * keeps them unique that way.
+ * The active user a channel's address belongs to (the sender of a WeCom callback). Addresses compare
+ * case-insensitively, as WeCom's userids do, and are unique that way per channel.
  */
-export async function userByWecomId(db: Db, wecomUserId: string): Promise<User | null> {
-  if (wecomUserId === "") return null;
+export async function userByAddress(db: Db, channel: string, address: string): Promise<User | null> {
+  if (address === "") return null;
   const [row] = await db
-    .select()
+    .select(withAddresses)
     .from(users)
-    .where(and(sql`lower(${users.wecomUserId}) = lower(${wecomUserId})`, eq(users.active, true)));
+    .innerJoin(userChannels, eq(userChannels.userId, users.id))
+    .where(and(eq(userChannels.channel, channel), sql`lower(${userChannels.address}) = lower(${address})`, eq(users.active, true)));
   return row ? asUser(row) : null;
 }

@@ -5,8 +5,8 @@ import { sendLoginCode, verifyLoginCode, type LoginCodeDeps } from "../access/lo
 import type { ServiceContext } from "../core/context";
 import { unauthenticated } from "../core/errors";
 import type { AppDeps } from "./app";
-import { sourceIp } from "./auth";
-import type { RefusalRecorder } from "./refusals";
+import type { RefusalRecorder } from "../inbound/refusals";
+import { sourceIp } from "../inbound/source";
 import { checkedByTheVerb, contractApp, errorBodySchema, errorResponses, jsonBodyGate, jsonContent } from "./contract";
 
 type AccessEnv = { Variables: { ctx: ServiceContext } };

@@ -7,10 +7,7 @@ import type { Db } from "../../db/client";
 import { calendarHealth, type WorkCalendar } from "../core/calendar";
 import type { Clock, ServiceContext } from "../core/context";
 import { DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, describeInternalError, ERROR_CODES, isDatabaseUnavailable, ServiceError, type ErrorCode } from "../core/errors";
-import { wecomCallbackRoutes } from "../channels/wecom/callback";
-import { wecomPageRoutes } from "../channels/wecom/pages";
-import type { WecomHealth } from "../channels/wecom/client";
-import type { WecomCrypto } from "../channels/wecom/crypto";
+import { CHANNEL_KEYS, type ChannelMount } from "../channels/types";
 import { authenticate, type ApiEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { bearerSecurity, contractApp, errorBodySchema, errorResponses, jsonContent } from "./contract";
@@ -25,8 +22,8 @@ import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
-import { inputGuard } from "./input-guard";
-import { createRefusalRecorder, type RefusalRecorder } from "./refusals";
+import { inputGuard } from "../inbound/input-guard";
+import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
 
 export interface AppDeps {
@@ -36,15 +33,8 @@ export interface AppDeps {
   calendar: () => WorkCalendar;
   profile: ServiceContext["profile"];
   log?: (line: string) => void;
-  /** WeCom / 粤政易, when configured: the callback's crypto and how healthy the API client is. */
-  wecom?: {
-    crypto: WecomCrypto;
-    corpId: string;
-    health: () => WecomHealth;
-    replyWithinMs?: number;
-    /** For the details page a card links to: who opened it, by WeCom's OAuth code. */
-    userIdFromOAuthCode?: (code: string) => Promise<string | null>;
-  };
+  /** Each channel's routes, mounted at /<key>, and its health; the composition root decides which (src/channels). */
+  channels?: readonly ChannelMount[];
   /** A callback or an API call queued messages: the outbox may send them now rather than at its next round. */
   onQueued?: () => void;
   /** Login codes for bastions and VMs (/access): the SMS gateway and the key codes are hashed with. */
@@ -81,6 +71,11 @@ function errorBody(code: ErrorCode, message: string, fields?: Record<string, str
   return { error: fields ? { code, message, fields } : { code, message } };
 }
 
+const channelHealthSchema = z.object({
+  ok: z.boolean(),
+  problem: z.object({ errcode: z.number().optional(), message: z.string(), at: z.string() }).optional(),
+});
+
 const healthRoute = createRoute({
   method: "get",
   path: "/healthz",
@@ -89,8 +84,9 @@ const healthRoute = createRoute({
     200: jsonContent(
       z.object({
         status: z.literal("ok"),
-        wecom: z.object({ ok: z.boolean(), problem: z.object({ errcode: z.number(), message: z.string(), at: z.string() }).optional() }).optional(),
         calendar: z.object({ missingYear: z.int(), message: z.string() }).optional(),
+        // Each configured channel that reports its health, under its own key ("wecom").
+        ...Object.fromEntries(CHANNEL_KEYS.map((key) => [key, channelHealthSchema.optional()])),
       }),
       "服务可用",
     ),
@@ -114,8 +110,9 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<ApiEnv>();
   app.use(secureHeaders());
   const refusals = deps.refusals ?? createRefusalRecorder({ db: deps.db, clock: deps.clock, log });
+  const channels = deps.channels ?? [];
   // Counts of refusals whose window has closed are written on the next request, not left waiting for the next refusal.
-  for (const path of ["/api/*", "/access/*", "/wecom/*"])
+  for (const path of ["/api/*", "/access/*", ...channels.map((ch) => `/${ch.key}/*`)])
     app.use(path, async (_c, next) => {
       await refusals.flush();
       await next();
@@ -131,9 +128,10 @@ export function createApp(deps: AppDeps) {
         timer = setTimeout(() => reject(databaseUnavailable()), HEALTH_TIMEOUT_MS);
       });
       await Promise.race([deps.db.execute(sql`select 1`), late]);
-      // The service is up even when WeCom refuses it, or a calendar year is missing; the details say what to fix.
+      // The service is up even when a channel (WeCom) refuses it, or a calendar year is missing; the details say what to fix.
       const calendar = calendarHealth(deps.calendar(), deps.clock.now());
-      return c.json(deps.wecom ? { status: "ok" as const, wecom: deps.wecom.health(), ...calendar } : { status: "ok" as const, ...calendar }, 200);
+      const channelHealth = Object.fromEntries(channels.flatMap((ch) => (ch.health ? [[ch.key, ch.health()]] : [])));
+      return c.json({ status: "ok" as const, ...channelHealth, ...calendar }, 200);
     } catch {
       const { code, message } = databaseUnavailable();
       c.header("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
@@ -181,19 +179,10 @@ export function createApp(deps: AppDeps) {
     access.route("/", accessRoutes({ ...deps, refusals }, deps.access));
     app.route("/access", access);
   }
-  if (deps.wecom) {
-    // The callback checks its input itself, after its own body limit.
-    app.route("/wecom/callback", wecomCallbackRoutes({ ...deps, ...deps.wecom, log, onQueued: deps.onQueued, refusals }));
-    const { userIdFromOAuthCode } = deps.wecom;
-    if (userIdFromOAuthCode) {
-      app.use("/wecom/requests/*", inputGuard({ body: "json" }));
-      app.route("/wecom/requests", wecomPageRoutes({ ...deps, userIdFromOAuthCode, log }));
-    }
-  }
-  else
-    app.all("/wecom/callback", (c) =>
-      c.json(errorBody("wecom_not_configured", "本服务未配置企业微信（WECOM_CORP_ID 等），不接收回调"), 404),
-    );
+  // A channel's routes guard their own input: a platform's callback has its own body limit and format.
+  for (const ch of channels)
+    if (ch.routes)
+      app.route(`/${ch.key}`, ch.routes({ db: deps.db, clock: deps.clock, calendar: deps.calendar, profile: deps.profile, log, onQueued: deps.onQueued, refusals }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "用户令牌（yunshen token create 签发，ys_…）" });
   app.openAPIRegistry.registerComponent("securitySchemes", "hostCredential", { type: "http", scheme: "bearer", description: "主机凭据（yunshen host add 签发，ysh_…）" });

@@ -5,15 +5,10 @@ import { canonicalJson } from "../core/audit-canonical";
 import type { ServiceContext } from "../core/context";
 import { checkToken, tokenRefusalError } from "../directory/tokens";
 import { invalid } from "../core/errors";
+import { IDEMPOTENCY_KEY, sourceIp } from "../inbound/source";
 import type { AppDeps } from "./app";
 
 export type ApiEnv = { Variables: { ctx: ServiceContext } };
-
-export function sourceIp(c: Context): string | null {
-  // @hono/node-server passes the Node request as env.incoming.
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? null;
-}
 
 /** Every /api call carries `Authorization: Bearer <token>`; the actor and a service context ride on `c`. */
 export function authenticate(deps: AppDeps) {
@@ -40,8 +35,6 @@ export function authenticate(deps: AppDeps) {
   });
 }
 
-/** What an `Idempotency-Key` may be: 1–200 visible ASCII characters. */
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 /**
  * `Idempotency-Key` on a POST: a retry with the same key and body returns the first result; the same key with

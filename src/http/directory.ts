@@ -24,7 +24,7 @@ const userSchema = z
     name: z.string(),
     unitId: z.string(),
     mobile: z.string().openapi({ description: "脱敏手机号" }),
-    wecomUserId: z.string(),
+    addresses: z.record(z.string(), z.string()).openapi({ description: "各消息通道上的账号，如 {\"wecom\":\"LiHua\"}" }),
     roles: z.array(roleSchema),
     active: z.boolean(),
   })

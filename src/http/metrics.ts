@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { pushMetrics, pushMetricsSchema } from "../metrics/import";
 import { VM_ID } from "../metrics/rules";
 import { scaleUpCheck, scaleUpQuery, utilisationQuery, vmUtilisation } from "../metrics/views";
-import { IDEMPOTENCY_KEY } from "./auth";
+import { IDEMPOTENCY_KEY } from "../inbound/source";
 import { bearerSecurity, contractApp, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
 const vmParams = z.object({ vm: z.string().regex(VM_ID, "虚拟机标识无效").openapi({ description: "虚拟机标识（云主机 id）" }) });

@@ -1,64 +1,10 @@
 import { and, asc, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { outbox, tasks, users } from "../../db/schema";
-import { cardText, type Card } from "../../cards";
+import { outbox, tasks, userChannels, users } from "../../db/schema";
+import type { Card } from "../../cards";
+import { SendError, type ChannelKey, type OutboxMessage, type Sender } from "../channels/types";
 import type { Clock } from "../core/context";
-import { maskMobile } from "../directory/queries";
 import type { CardSettlement } from "../core/notify";
-
-export interface OutboxMessage {
-  id: number;
-  userId: string;
-  userName: string;
-  wecomUserId: string;
-  kind: string;
-  /** The card to deliver; null for a settlement. */
-  card: Card | null;
-  /** kind "card_update": grey out the buttons of the card of `task` with this label. */
-  settlement: CardSettlement | null;
-  /** The task a card asks the recipient to decide (or a settlement is about), with its button token. */
-  task: { id: number; cardToken: string | null; pending: boolean } | null;
-  /** An earlier attempt was handed to the channel and the process stopped before the result was recorded. */
-  resumed: boolean;
-  /** This hand-off's number, from 1. Above 1 an earlier one may have reached the platform (a timeout, a crash). */
-  attempt: number;
-}
-
-/** Why a send failed, as far as the outbox needs to know. */
-export class SendError extends Error {
-  constructor(
-    message: string,
-    /** Wait at least this long before the next attempt (rate limits); null for the usual backoff. */
-    readonly retryAfterMs: number | null = null,
-    /** Retrying cannot help (a card for a recipient the app cannot see): mark the message failed at once. */
-    readonly permanent = false,
-  ) {
-    super(message);
-  }
-}
-
-/** A channel that delivers messages to people: the console, WeCom / 粤政易. */
-export interface Sender {
-  readonly name: string;
-  /** A platform's per-recipient limit: messages over it wait in the outbox instead of being dropped. */
-  readonly perRecipient?: { perMinute: number; perHour: number };
-  /** "skipped" when there is nothing left to deliver (the task was decided before its card went out). */
-  send(message: OutboxMessage): Promise<"sent" | "skipped">;
-  /** The channel's own upkeep, run each round before the outbox is drained (re-issuing cards about to lapse). */
-  upkeep?(): Promise<void>;
-}
-
-export function consoleSender(log: (line: string) => void = (line) => console.log(line)): Sender {
-  return {
-    name: "console",
-    async send(m) {
-      // Phone numbers never reach a log line (invariant 8); cards carry none, but mask anything that looks like one.
-      const body = m.card ? cardText(m.card) : `卡片更新：${m.settlement?.label ?? ""}`;
-      log(`[通知 → ${m.userName}(${m.userId})] ${body.replace(/1[3-9]\d{9}/g, (n) => maskMobile(n))}`);
-      return "sent";
-    },
-  };
-}
 
 const MAX_ATTEMPTS = 8;
 // How long a message handed to the channel may stay "sending" before another dispatcher takes it as abandoned by a crash.
@@ -81,13 +27,14 @@ export function retryDelayMs(attempts: number) {
 export async function dispatchOutbox({
   db,
   clock,
-  sender,
+  senders,
   batch = 50,
   leaseMs = SENDING_LEASE_MS,
 }: {
   db: Db;
   clock: Clock;
-  sender: Sender;
+  /** Who delivers each channel's copies (src/channels channelSenders). */
+  senders: Readonly<Record<ChannelKey, Sender>>;
   batch?: number;
   /** Tests and the crash benchmark shorten it; production keeps the default. */
   leaseMs?: number;
@@ -95,23 +42,32 @@ export async function dispatchOutbox({
   const now = clock.now();
   const due = await db.transaction(async (tx) => {
     const rows = await tx
-      .select({ row: outbox, userName: users.name, wecomUserId: users.wecomUserId, task: { id: tasks.id, cardToken: tasks.cardToken, status: tasks.status } })
+      .select({ row: outbox, userName: users.name, address: userChannels.address, task: { id: tasks.id, cardToken: tasks.cardToken, status: tasks.status } })
       .from(outbox)
       .innerJoin(users, eq(users.id, outbox.userId))
+      // The address as the directory has it now: a change since the message was queued is honoured.
+      .leftJoin(userChannels, and(eq(userChannels.userId, outbox.userId), eq(userChannels.channel, outbox.channel)))
       .leftJoin(tasks, eq(tasks.id, outbox.taskId))
       .where(and(or(eq(outbox.status, "pending"), eq(outbox.status, "sending")), lte(outbox.nextAttemptAt, now)))
       .orderBy(asc(outbox.id))
       .limit(batch)
       .for("update", { of: outbox, skipLocked: true });
     if (rows.length === 0) return [];
-    const deferred = sender.perRecipient ? await overLimit(tx, now, sender.perRecipient, rows.map((d) => d.row)) : new Map<number, Date>();
+    const deferred = new Map<number, Date>();
+    // Each channel's own per-recipient limit, counted over that channel's messages only.
+    for (const channel of new Set(rows.map((d) => d.row.channel))) {
+      const limit = senderOf(senders, channel).perRecipient;
+      if (!limit) continue;
+      const ofChannel = rows.map((d) => d.row).filter((r) => r.channel === channel);
+      for (const [id, until] of await overLimit(tx, now, channel, limit, ofChannel)) deferred.set(id, until);
+    }
     for (const [id, until] of deferred) await tx.update(outbox).set({ nextAttemptAt: until }).where(eq(outbox.id, id));
     return rows.filter((d) => !deferred.has(d.row.id));
   });
 
   let sent = 0;
   let failed = 0;
-  for (const { row, userName, wecomUserId, task } of due) {
+  for (const { row, userName, address, task } of due) {
     const attempts = row.attempts + 1;
     // Claimed only now, and only if it is as it was read: not taken, sent or deferred by another dispatcher
     // in the meantime (each claim counts an attempt, so the count tells).
@@ -125,7 +81,8 @@ export async function dispatchOutbox({
       id: row.id,
       userId: row.userId,
       userName,
-      wecomUserId,
+      channel: row.channel,
+      address,
       kind: row.kind,
       card: row.kind === "card_update" ? null : (row.payload as Card),
       settlement: row.kind === "card_update" ? (row.payload as CardSettlement) : null,
@@ -136,7 +93,7 @@ export async function dispatchOutbox({
     // This dispatcher's claim: a row another dispatcher has re-claimed after the lease is left to it.
     const ours = and(eq(outbox.id, row.id), eq(outbox.status, "sending"), eq(outbox.attempts, attempts));
     try {
-      const outcome = await sender.send(message);
+      const outcome = await senderOf(senders, row.channel).send(message);
       await db.update(outbox).set({ status: outcome, sentAt: clock.now(), lastError: null }).where(ours);
       sent++;
     } catch (err) {
@@ -156,6 +113,11 @@ export async function dispatchOutbox({
   return { sent, failed };
 }
 
+/** A copy for a channel this build no longer knows goes to the console, like one for a channel not configured. */
+function senderOf(senders: Readonly<Record<ChannelKey, Sender>>, channel: string): Sender {
+  return senders[channel as ChannelKey] ?? senders.console;
+}
+
 /**
  * Messages that would break the channel's per-recipient limit (WeCom drops sends over 30 a minute or 1000 an
  * hour to one member, silently), with when each may go. Settlements are card updates, not sends: they don't count.
@@ -163,6 +125,7 @@ export async function dispatchOutbox({
 async function overLimit(
   tx: Db,
   now: Date,
+  channel: string,
   limit: { perMinute: number; perHour: number },
   due: (typeof outbox.$inferSelect)[],
 ): Promise<Map<number, Date>> {
@@ -177,6 +140,7 @@ async function overLimit(
     .where(
       and(
         inArray(outbox.userId, [...new Set(sends.map((r) => r.userId))]),
+        eq(outbox.channel, channel),
         or(and(eq(outbox.status, "sent"), gt(outbox.sentAt, hourAgo)), eq(outbox.status, "sending")),
         sql`${outbox.kind} <> 'card_update'`,
       ),

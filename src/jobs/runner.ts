@@ -11,7 +11,8 @@ import { remindYearlyDemand } from "../resources/demand";
 import { draftMonthlyStatement } from "./monthly-draft";
 import { sendMonthlyReport } from "../resources/report";
 import { describeInternalError, isDatabaseUnavailable, ServiceError } from "../core/errors";
-import { dispatchOutbox, type Sender } from "./outbox";
+import type { ChannelKey, Sender } from "../channels/types";
+import { dispatchOutbox } from "./outbox";
 import { runDueTimers } from "./timers";
 import { PERIODIC_JOBS } from "./periodic";
 import { PROFILES, type ProfileKey, type ProfileModule } from "../../profiles";
@@ -40,7 +41,8 @@ export interface JobDeps {
   clock: Clock;
   calendars: CalendarStore;
   profile: ProfileKey;
-  sender: Sender;
+  /** Who delivers each channel's messages (src/channels channelSenders). */
+  senders: Readonly<Record<ChannelKey, Sender>>;
   /** The cloud's total capacity, when configured: 001 第十九条's alert at the profile's share of it allocated. */
   capacity?: CloudCapacity | null;
   log?: (line: string) => void;
@@ -57,7 +59,7 @@ const jobFailure = (err: unknown) => (err instanceof ServiceError ? err.message 
 async function drainOutbox(deps: JobDeps): Promise<number> {
   let sent = 0;
   for (;;) {
-    const round = await dispatchOutbox({ db: deps.db, clock: deps.clock, sender: deps.sender });
+    const round = await dispatchOutbox({ db: deps.db, clock: deps.clock, senders: deps.senders });
     sent += round.sent;
     if (round.sent + round.failed === 0) return sent;
   }
@@ -105,7 +107,8 @@ export async function runJobsOnce(deps: JobDeps) {
   await run("工作日历缺年提醒", () => remindMissingCalendar(ctx));
   await run("月度结算单", () => draftMonthlyStatement(ctx));
   await run("月度报告", () => sendMonthlyReport(ctx));
-  await run("消息通道维护", async () => deps.sender.upkeep?.());
+  // A sender standing in for several channels (the console) is kept up once.
+  for (const sender of new Set(Object.values(deps.senders))) await run("消息通道维护", async () => sender.upkeep?.());
   if (deps.anchorAudit) await run("审计日志锚点", deps.anchorAudit);
   return { fired, sent: await drainOutbox(deps) };
 }

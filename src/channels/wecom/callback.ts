@@ -9,12 +9,12 @@ import type { WorkCalendar } from "../../core/calendar";
 import { actOnCard } from "../../chat/card-clicks";
 import { answerChat } from "../../chat/answer";
 import type { Actor, Clock, ServiceContext } from "../../core/context";
-import { userByWecomId } from "../../directory/queries";
+import { userByAddress } from "../../directory/queries";
 import { describeInternalError, invalid, isDatabaseUnavailable, ServiceError, unprocessable } from "../../core/errors";
 import { auditRefusal } from "../../core/mutate";
-import { sourceIp } from "../../http/auth";
-import { inputGuard } from "../../http/input-guard";
-import type { RefusalRecorder } from "../../http/refusals";
+import { inputGuard } from "../../inbound/input-guard";
+import type { RefusalRecorder } from "../../inbound/refusals";
+import { sourceIp } from "../../inbound/source";
 import { textProblem } from "../../core/validation";
 import { WecomCryptoError, type WecomCrypto } from "./crypto";
 import { fitText, parseButtonKey } from "./render";
@@ -195,7 +195,7 @@ export function wecomCallbackRoutes(deps: WecomCallbackDeps) {
     plain: string,
     query: z.output<typeof signedQuery>,
   ): Promise<Response> {
-    const user = await userByWecomId(deps.db, message.FromUserName);
+    const user = await userByAddress(deps.db, "wecom", message.FromUserName);
     const actor: Actor | null = user ? { userId: user.id, name: user.name, unitId: user.unitId, roles: user.roles } : null;
     const ctx: ServiceContext = {
       db: deps.db,

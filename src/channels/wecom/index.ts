@@ -1,13 +1,39 @@
-import type { Db } from "../../../db/client";
-import type { WecomConfig } from "../../config";
-import type { Clock } from "../../core/context";
-import { createWecomClient } from "./client";
-import { createWecomCrypto } from "./crypto";
-import { oauthLink } from "./pages";
+import { Hono } from "hono";
+import { wecomConfig, type WecomConfig } from "../../config";
+import { inputGuard } from "../../inbound/input-guard";
+import type { Channel, ChannelDeps, ChannelModule, ChannelRouteDeps } from "../types";
+import { wecomCallbackRoutes } from "./callback";
+import { createWecomClient, type WecomClient } from "./client";
+import { createWecomCrypto, type WecomCrypto } from "./crypto";
+import { oauthLink, wecomPageRoutes } from "./pages";
 import { wecomSender } from "./sender";
 
+export interface WecomRouteOptions {
+  crypto: WecomCrypto;
+  corpId: string;
+  /** How long a callback may take before WeCom gets an empty 200 (tests shorten it). */
+  replyWithinMs?: number;
+  /** For the details page a card links to: who opened it, by WeCom's OAuth code. Without it there is no page. */
+  userIdFromOAuthCode?: (code: string) => Promise<string | null>;
+}
+
+/** /wecom/callback (card clicks and chat) and, with OAuth, /wecom/requests/:code (a card's details page). */
+export function wecomRoutes(opts: WecomRouteOptions) {
+  return (deps: ChannelRouteDeps) => {
+    const app = new Hono();
+    // The callback checks its input itself, after its own body limit.
+    app.route("/callback", wecomCallbackRoutes({ ...deps, ...opts }));
+    const { userIdFromOAuthCode } = opts;
+    if (userIdFromOAuthCode) {
+      app.use("/requests/*", inputGuard({ body: "json" }));
+      app.route("/requests", wecomPageRoutes({ ...deps, userIdFromOAuthCode }));
+    }
+    return app;
+  };
+}
+
 /** Everything the service needs for WeCom / 粤政易 from one configuration: callback crypto, API client, sender. */
-export function createWecomChannel(config: WecomConfig, deps: { db: Db; clock: Clock; log: (line: string) => void; fetch?: typeof fetch }) {
+export function createWecomChannel(config: WecomConfig, deps: ChannelDeps & { fetch?: typeof fetch }): Channel & { client: WecomClient } {
   const crypto = createWecomCrypto({ token: config.token, encodingAesKey: config.encodingAesKey, receiveId: config.corpId });
   const client = createWecomClient({
     apiBase: config.apiBase,
@@ -18,16 +44,25 @@ export function createWecomChannel(config: WecomConfig, deps: { db: Db; clock: C
     log: deps.log,
     fetch: deps.fetch,
   });
-  const sender = wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config) });
   return {
-    crypto,
+    key: "wecom",
     client,
-    sender,
-    corpId: config.corpId,
+    sender: wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config) }),
+    routes: wecomRoutes({ crypto, corpId: config.corpId, userIdFromOAuthCode: (code) => client.userIdFromOAuthCode(code) }),
     health: () => client.health(),
-    userIdFromOAuthCode: (code: string) => client.userIdFromOAuthCode(code),
+    description: `企业微信（${config.apiBase}）`,
   };
 }
+
+export const wecomChannel = {
+  key: "wecom",
+  addressField: "wecomUserId",
+  configure: (config, deps) => {
+    const settings = wecomConfig(config);
+    return settings ? createWecomChannel(settings, deps) : null;
+  },
+  notConfigured: { code: "wecom_not_configured", message: "本服务未配置企业微信（WECOM_CORP_ID 等），不接收回调" },
+} satisfies ChannelModule;
 
 /**
  * Where a card's 详情 leads: the deployment's own portal (WECOM_DETAIL_URL), else this service's page behind

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Db } from "../../../db/client";
 import { shanghaiDate, type WorkCalendar } from "../../core/calendar";
 import type { Clock, ServiceContext } from "../../core/context";
-import { userByWecomId } from "../../directory/queries";
+import { userByAddress } from "../../directory/queries";
 import { getRequest, requestIdByCode } from "../../engine/views";
 import { ServiceError } from "../../core/errors";
 
@@ -83,7 +83,7 @@ export function wecomPageRoutes(deps: WecomPageDeps) {
       deps.log(`企业微信网页授权失败：${err instanceof Error ? err.message : String(err)}`);
       return refuse(403, "链接已失效，请回到企业微信从卡片重新打开");
     }
-    const user = wecomUserId ? await userByWecomId(deps.db, wecomUserId) : null;
+    const user = wecomUserId ? await userByAddress(deps.db, "wecom", wecomUserId) : null;
     if (!user) return refuse(403, "您还不在云审通讯录中，请联系管理员");
     const ctx: ServiceContext = {
       db: deps.db,

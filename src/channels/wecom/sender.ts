@@ -3,7 +3,7 @@ import type { Db } from "../../../db/client";
 import { outbox, tasks, wecomCards } from "../../../db/schema";
 import type { Card } from "../../../cards";
 import type { Clock } from "../../core/context";
-import { SendError, type OutboxMessage, type Sender } from "../../jobs/outbox";
+import { SendError, type OutboxMessage, type Sender } from "../types";
 import { WecomApiError, type WecomClient } from "./client";
 import { renderMessage, renderText, wecomTaskId } from "./render";
 
@@ -47,7 +47,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     return deps.detailLink && code && id ? deps.detailLink({ code, id }) : null;
   };
 
-  async function deliver(m: OutboxMessage & { card: Card }): Promise<"sent" | "skipped"> {
+  async function deliver(m: OutboxMessage & { card: Card }, touser: string): Promise<"sent" | "skipped"> {
     // An earlier hand-off may have reached WeCom: a crash before its answer was recorded, or a timeout.
     const mayBeOut = m.resumed || m.attempt > 1;
     // A card asking for a decision already made (by someone else, before this went out) has nothing to ask.
@@ -55,7 +55,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     // the copy is then greyed out below instead of being left with live buttons.
     if (m.task && !m.task.pending && !mayBeOut) return "skipped";
     const token = m.task?.cardToken ?? null;
-    const body = renderMessage(m.card, { touser: m.wecomUserId, outboxId: m.id, token, detailUrl });
+    const body = renderMessage(m.card, { touser, outboxId: m.id, token, detailUrl });
     let result: Awaited<ReturnType<typeof client.send>> | null;
     try {
       result = await client.send(body, ONCE);
@@ -65,8 +65,8 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
       if (!(err instanceof WecomApiError && err.errcode === 42014 && mayBeOut)) throw sendError(err);
       result = null;
     }
-    if (result?.invalidUsers.some((u) => u.toLowerCase() === m.wecomUserId.toLowerCase()))
-      throw new SendError(`企业微信不认识用户 ${m.wecomUserId}，或该用户不在应用可见范围内`, null, true);
+    if (result?.invalidUsers.some((u) => u.toLowerCase() === touser.toLowerCase()))
+      throw new SendError(`企业微信不认识用户 ${touser}，或该用户不在应用可见范围内`, null, true);
     if (body.msgtype !== "template_card") return "sent";
     const responseCode = result?.responseCode ?? null;
     const now = clock.now();
@@ -88,7 +88,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
       const [card] = await db.select().from(wecomCards).where(and(eq(wecomCards.wecomTaskId, wecomTaskId(m.id)), isNull(wecomCards.settledAt)));
       if (card) {
         const label = await settlementLabel(m.task.id);
-        if (!(await greyOut(card, m.wecomUserId, label, mayBeOut))) await tellDecided(m.wecomUserId, m.card, label);
+        if (!(await greyOut(card, touser, label, mayBeOut))) await tellDecided(touser, m.card, label);
         await markSettled([card.id]);
       }
     }
@@ -102,7 +102,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
 
   /** The label the decision queued for the task's cards ("已由张三同意"). */
   async function settlementLabel(taskId: number): Promise<string> {
-    const [row] = await db.select({ payload: outbox.payload }).from(outbox).where(eq(outbox.dedupeKey, `settle:${taskId}`));
+    const [row] = await db.select({ payload: outbox.payload }).from(outbox).where(and(eq(outbox.dedupeKey, `settle:${taskId}`), eq(outbox.channel, "wecom")));
     return (row?.payload as { label?: string } | undefined)?.label ?? DECIDED;
   }
 
@@ -143,7 +143,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
   }
 
   /** Greys out the buttons on the recipient's card(s) for the task; a card whose code has lapsed gets a text instead. */
-  async function settle(m: OutboxMessage): Promise<"sent" | "skipped"> {
+  async function settle(m: OutboxMessage, touser: string): Promise<"sent" | "skipped"> {
     const label = m.settlement!.label;
     if (!m.task) return "skipped";
     // No card on record: never sent (skipped), or still on its way, and then its delivery settles it.
@@ -155,8 +155,8 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
       .orderBy(desc(wecomCards.id));
     if (cards.length === 0) return "skipped";
     let told = false;
-    for (const { card } of cards) if (await greyOut(card, m.wecomUserId, label, m.resumed || m.attempt > 1)) told = true;
-    if (!told) await tellDecided(m.wecomUserId, cards[0]!.payload as Card, label);
+    for (const { card } of cards) if (await greyOut(card, touser, label, m.resumed || m.attempt > 1)) told = true;
+    if (!told) await tellDecided(touser, cards[0]!.payload as Card, label);
     await markSettled(cards.map(({ card }) => card.id));
     return "sent";
   }
@@ -191,6 +191,8 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
         .values({
           dedupeKey: `reissue:${card.id}`,
           userId: card.userId,
+          // The card lapsing is a WeCom card: its re-issue goes to WeCom only.
+          channel: "wecom",
           kind: "task",
           payload: { ...again, summary },
           taskId: card.taskId,
@@ -207,9 +209,11 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     // WeCom drops sends over 30 a minute or 1000 an hour to one member without saying so.
     perRecipient: { perMinute: 30, perHour: 1000 },
     async send(m) {
-      if (!m.wecomUserId) throw new SendError(`用户 ${m.userId} 没有配置企业微信账号（wecomUserId）`, null, true);
-      if (m.settlement) return settle(m);
-      return deliver({ ...m, card: m.card! });
+      // The person's WeCom userid, as the directory has it now (user_channels).
+      const touser = m.address;
+      if (!touser) throw new SendError(`用户 ${m.userId} 没有配置企业微信账号（wecomUserId）`, null, true);
+      if (m.settlement) return settle(m, touser);
+      return deliver({ ...m, card: m.card! }, touser);
     },
   };
 }

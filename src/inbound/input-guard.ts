@@ -1,13 +1,13 @@
 import { createMiddleware } from "hono/factory";
 import { invalid } from "../core/errors";
 import { jsonNestsDeeperThan, MAX_NESTING, printable, ROOT_FIELD, textErrors, textProblem } from "../core/validation";
-import { IDEMPOTENCY_KEY } from "./auth";
+import { IDEMPOTENCY_KEY } from "./source";
 
 const REFUSED = "请求中有不允许的字符，请按各字段的说明修改后重试";
 
 /**
  * The first thing a request to /api, /access or the WeCom routes meets, after the body-size limit: the raw
- * path, query, stored headers and body are checked against the text rule of src/validation.ts (no NUL, no
+ * path, query, stored headers and body are checked against the text rule of src/core/validation.ts (no NUL, no
  * lone surrogates, no control or bidi formatting characters) and JSON nesting is bounded on the raw text, all
  * before anything parses, authenticates, fingerprints or stores them. A refusal is a 400 naming each field and
  * writes nothing (design.md invariant 7).
