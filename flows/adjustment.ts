@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AdjustmentFacts } from "../src/resources/catalog";
 import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 // Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). A scale-up is accepted only when the utilisation of the
@@ -20,23 +21,6 @@ export const adjustmentFormSchema = z
     reason: z.string().trim().min(1, { error: "请说明调整的理由" }).max(2000),
   });
 
-export type AdjustmentForm = z.output<typeof adjustmentFormSchema>;
-
-/** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
-export const adjustmentTitle = (direction: "up" | "down", resource: { name: string; system: string }) =>
-  `${direction === "up" ? "扩容" : "缩容"} ${resource.name}（${resource.system}）`;
-
-export interface AdjustmentFacts {
-  direction: "up" | "down";
-  resourceId: number;
-  resourceName: string;
-  from: { vcpu?: number; memoryGb?: number; diskGb?: number };
-  to: AdjustmentForm["to"];
-  /** For a scale-up: the 第十九条(二) checks that justified it, as computed at submission. */
-  evidence: { kind: string; ok: boolean; reason: string }[];
-  /** "unit" (the applicant asked) or "review" (the provider's half-yearly review proposed it). */
-  origin: "unit" | "review";
-}
 
 const sizeText = (s: AdjustmentFacts["from"]) =>
   [s.vcpu !== undefined ? `${s.vcpu} 核` : null, s.memoryGb !== undefined ? `${s.memoryGb}G 内存` : null, s.diskGb !== undefined ? `${s.diskGb}G 磁盘` : null]

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { RequestFacts, Totals } from "./types";
+import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS, type RequestedResources, type Totals } from "../src/resources/catalog";
+import type { RequestFacts } from "./types";
 
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
 
@@ -11,9 +12,6 @@ const person = z.object({
 });
 
 export const NETWORK_ZONES = { gov_extranet: "政务外网", internet: "互联网", other: "其他" } as const;
-export const BACKUP_TYPES = { file: "文件备份", database: "数据库备份", vm: "虚拟机备份" } as const;
-export const BACKUP_COPIES = { local: "本地", same_city: "同城", off_site: "异地" } as const;
-export const PAAS_KINDS = { database: "数据库", middleware: "中间件", container: "容器", bigdata: "大数据平台" } as const;
 export const ATTACHMENT_PURPOSES = {
   plan: "迁云上云实施方案",
   project_approval: "立项方案 / 建设批复",
@@ -44,7 +42,6 @@ export const backupPolicySchema = z.strictObject({
   retentionMonths: z.int().min(1).max(120).default(2),
   copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]),
 });
-export type BackupPolicy = z.output<typeof backupPolicySchema>;
 
 export const vmRowSchema = z.object({
   purpose: z.string().trim().min(1, "请填写用途").max(100),
@@ -111,7 +108,7 @@ export const applicationFormSchema = z
     if (form.networkZone === "other" && !form.networkZoneNote) {
       ctx.addIssue({ code: "custom", path: ["networkZoneNote"], message: "网络区域为“其他”时请说明" });
     }
-  });
+  }) satisfies z.ZodType<RequestedResources>; // the ledger delivers what the form asks for
 
 export type ApplicationForm = z.output<typeof applicationFormSchema>;
 

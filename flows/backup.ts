@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { BACKUP_COPIES, BACKUP_TYPES, backupPolicySchema } from "./application-form";
+import { BACKUP_COPIES, BACKUP_TYPES, type BackupFacts } from "../src/resources/catalog";
+import { backupPolicySchema } from "./application-form";
 import { days, type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 // Flow 4 of flows.md: 备份 (004 第二十八—三十三条; 002 附件1). Per VM: type, strategy, retention, copies. The
@@ -9,14 +10,6 @@ import { days, type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 export const backupFormSchema = backupPolicySchema.extend({ resource: z.int().positive() });
 
-export type BackupForm = z.output<typeof backupFormSchema>;
-
-export interface BackupFacts extends BackupForm {
-  resourceName: string;
-  /** The system the VM serves, which the backup policy serves too. */
-  system: string;
-  countyUnit: boolean;
-}
 
 export const backupFlow: FlowDef<BackupFacts> = {
   key: "backup",

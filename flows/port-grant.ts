@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import type { PortGrantFacts } from "../src/access/port-grants";
 import { isIsoDate } from "../src/core/calendar-schedule";
 import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
@@ -48,9 +49,6 @@ export const portGrantFormSchema = z.strictObject({
   ]),
   reason: z.string().trim().min(1, { error: "请说明开放的理由" }).max(500),
 });
-
-export type PortGrantForm = z.output<typeof portGrantFormSchema>;
-export type PortGrantFacts = PortGrantForm;
 
 export const portGrantTitle = (f: PortGrantFacts) =>
   `开放端口 ${f.ports.map((p) => `${p.port}/${p.protocol}`).join("、")}（${f.hosts.join("、")}）`;

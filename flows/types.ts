@@ -1,4 +1,9 @@
+import type { Db } from "../db/client";
+import type { Actor, ServiceContext } from "../src/core/context";
+import type { Journal } from "../src/core/mutate";
+import type { LockedRequest } from "../src/core/request";
 import type { Role } from "../src/core/roles";
+import type { ResourceMilestone, Totals } from "../src/resources/catalog";
 
 /**
  * Who acts at a stage. "applicant" is the person who submitted; "holder" the person a request is for (the user
@@ -49,13 +54,6 @@ export interface RequestFacts {
   demand?: { covered: boolean; text: string };
 }
 
-export interface Totals {
-  hosts: number;
-  vcpu: number;
-  memoryGb: number;
-  storageGb: number;
-}
-
 /** A stage; F is the facts type of its flow. The engine handles every flow's stages alike, hence `any`. */
 export interface StageDef<F = any> {
   key: string;
@@ -103,8 +101,6 @@ export interface StageDef<F = any> {
   /** Completing this stage is that moment in the life of the request's resources (交付, 部署, 安全检测, 上线). */
   marks?: ResourceMilestone;
 }
-
-export type ResourceMilestone = "delivered" | "deployed" | "security_tested" | "live" | "changed" | "revoked";
 
 export interface AttachmentRule<F = RequestFacts> {
   purpose: string;
@@ -160,4 +156,43 @@ export function profileStages(flow: FlowDef, profile: string): StageDef[] {
     if (!base) throw new Error(`flow ${flow.key} profile ${profile} names unknown stage ${key}`);
     return { ...base, ...def.overrides?.[key], key };
   });
+}
+
+/** What moving a locked request on works with: a person's action, or a timer's (no actor). */
+export interface FlowStep {
+  ctx: ServiceContext;
+  tx: Db;
+  j: Journal;
+  req: LockedRequest;
+}
+
+/** A submission (or a resubmission) as the flow checks it. */
+export interface PrepareArgs {
+  ctx: ServiceContext;
+  tx: Db;
+  actor: Actor;
+  form: unknown;
+  profile: string;
+  countyUnit: boolean;
+  /** On a resubmission: the request itself, whose own claims and origin stay its own. */
+  resubmitting?: { id: number; facts: unknown };
+}
+
+/** A checked form, and the request's title and facts. */
+export interface Prepared<F = object> {
+  form: unknown;
+  title: string;
+  facts: F;
+  /** Whose request it is when not the submitter's own (a revocation of a unit's resources). */
+  owner?: { unitId: string; unitName: string; applicantId: string };
+}
+
+/** What differs between flows at submission and completion. */
+export interface FlowService<F = any> {
+  /** Why this actor may not submit, or null. */
+  refusal(actor: Actor): string | null;
+  /** Checks the form (against the directory and the ledger too) and gives the request's title and facts. */
+  prepare(args: PrepareArgs): Promise<Prepared<F>>;
+  /** What a completed request sets in motion, in the completing transaction. */
+  complete?(step: FlowStep): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { VM_ACCOUNT_KINDS, type VmAccountFacts } from "../src/access/vm-account-service";
 import { isIsoDate } from "../src/core/calendar-schedule";
 import { portSchema, sourceSchema } from "./port-grant";
 import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
@@ -10,8 +11,6 @@ import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
 
 const linuxName = /^[a-z_][a-z0-9_-]{0,31}$/;
 const hostName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-export const VM_ACCOUNT_KINDS = { new: "新开账号", renew: "续期", rebind: "更换绑定手机" } as const;
 
 const validitySchema = z.union([
   z.strictObject({ workdays: z.int().min(1, { error: "有效期至少 1 个工作日" }).max(250, { error: "有效期最多 250 个工作日（约一年）" }) }),
@@ -41,19 +40,6 @@ export const vmAccountFormSchema = z
   .refine((f) => f.ports.length === 0 || f.portReason !== undefined, { error: "开放端口须说明理由", path: ["portReason"] });
 
 export type VmAccountForm = z.output<typeof vmAccountFormSchema>;
-
-export interface VmAccountFacts {
-  kind: keyof typeof VM_ACCOUNT_KINDS;
-  /** The person the account is for: who confirms the phone, and whom codes reach. */
-  holderId: string;
-  holderName: string;
-  account: string;
-  hosts: string[];
-  validity: NonNullable<VmAccountForm["validity"]> | null;
-  ports: VmAccountForm["ports"];
-  sources: string[];
-  portReason: string | null;
-}
 
 export function vmAccountFacts(form: VmAccountForm, holderName: string): VmAccountFacts {
   return {

@@ -13,7 +13,7 @@ import { importDirectory } from "./directory/import";
 import { createToken, expiryText, listTokens, revokeToken } from "./directory/tokens";
 import { addHost, listHosts, revokeHost, rotateHost } from "./access/hosts";
 import { importMetricsFile } from "./metrics/import";
-import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./resources/report";
+import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./reports/monthly";
 import { listPriceTables, loadPriceTable } from "./billing/prices";
 import { recomputePendingDeadlines } from "./engine/requests";
 import { invalid, safeErrorMessage, ServiceError } from "./core/errors";

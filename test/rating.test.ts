@@ -6,7 +6,7 @@ import { addHost } from "../src/access/hosts";
 import { answerChat } from "../src/chat/answer";
 import { parseChatCommand } from "../src/chat/commands";
 import { FLOWS } from "../src/engine/flow";
-import { sendMonthlyReport } from "../src/resources/report";
+import { sendMonthlyReport } from "../src/reports/monthly";
 import { consoleGateway } from "../src/sms/gateways";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 

@@ -30,6 +30,9 @@ z.config({
   },
 });
 
+/** A calendar month, "YYYY-MM": the month a statement bills, or a report covers. */
+export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" });
+
 /** The name the whole input goes by in a fields map. */
 export const ROOT_FIELD = "(根)";
 

@@ -4,29 +4,27 @@ import { z } from "zod";
 import { rowsOf, type Db } from "../../db/client";
 import { findings, inboundEvents, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import { noticeCard, taskCard, type CardTone } from "../../cards";
-import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../../flows/application-form";
+import { applicationFormSchema } from "../../flows/application-form";
+import { applicationService } from "../../flows/application/service";
 import { portGrantFormSchema } from "../../flows/port-grant";
+import { portGrantService } from "../../flows/port_grant/service";
 import { revocationFormSchema } from "../../flows/revocation";
+import { revocationService } from "../../flows/revocation/service";
 import { adjustmentFormSchema } from "../../flows/adjustment";
+import { adjustmentService } from "../../flows/adjustment/service";
 import { backupFormSchema } from "../../flows/backup";
+import { backupService } from "../../flows/backup/service";
 import { billingFormSchema } from "../../flows/billing";
-import type { RequestFacts, StageDef } from "../../flows/types";
+import { billingService } from "../../flows/billing/service";
+import type { FlowService, FlowStep, RequestFacts, StageDef } from "../../flows/types";
 import { vmAccountFormSchema } from "../../flows/vm-account";
-import { accessRequestRefusal } from "../access/access-requests";
-import { completePortGrantRequest, preparePortGrantRequest } from "../access/port-grants";
-import { completeVmAccountRequest, prepareVmAccountRequest } from "../access/vm-account-service";
+import { vmAccountService } from "../../flows/vm_account/service";
 import { recordMilestone } from "../resources";
-import { prepareRevocation, revocationRefusal } from "../resources/revocation";
-import { adjustmentRefusal, prepareAdjustment } from "../resources/adjustment";
-import { backupRefusal, prepareBackup } from "../resources/backup";
-import { demandCoverage } from "../resources/demand";
-import { billingRefusal, completeBilling, prepareBilling } from "../billing/signoff";
 import { shanghaiDate } from "../core/calendar";
 import type { Actor, ServiceContext } from "../core/context";
 import { countyOf, unitChain, usersWithRole } from "../directory/queries";
 import type { Role } from "../core/roles";
 import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/errors";
-import { parseInput } from "../core/validation";
 import { stageTimesOrPending } from "./deadlines";
 import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
 import { auditAppendMany } from "../core/audit-append";
@@ -65,71 +63,14 @@ export const submitInputSchema = z.preprocess(
   ]),
 );
 
-/** What differs between flows at submission and completion; flows/ holds the pure parts. */
-interface FlowService {
-  /** Why this actor may not submit, or null. */
-  refusal(actor: Actor): string | null;
-  /** Checks the form (against the directory too) and gives the request's title and facts. */
-  prepare(args: {
-    ctx: ServiceContext;
-    tx: Db;
-    actor: Actor;
-    form: unknown;
-    flow: string;
-    profile: string;
-    countyUnit: boolean;
-    /** On a resubmission: the request itself, whose own claims and origin stay its own. */
-    resubmitting?: { id: number; facts: unknown };
-  }): Promise<{
-    form: unknown;
-    title: string;
-    facts: object;
-    /** Whose request it is when not the submitter's own (a revocation of a unit's resources). */
-    owner?: { unitId: string; unitName: string; applicantId: string };
-  }>;
-  /** What a completed request sets in motion, in the completing transaction. */
-  complete?(step: Progress): Promise<void>;
-}
-
 const FLOW_SERVICES: Record<string, FlowService> = {
-  application: {
-    refusal: (actor) => (hasRole(actor, "applicant") ? null : "只有使用单位的申请人可以提交申请"),
-    async prepare({ ctx, tx, actor, form, flow, profile, countyUnit, resubmitting }) {
-      const parsed = parseInput(applicationFormSchema, form, "申请表有误");
-      const facts = checkedFacts(flow, profile, countyUnit, parsed);
-      // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
-      const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
-      const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
-      return { form: parsed, title: parsed.systemName, facts: { ...facts, demand } };
-    },
-  },
-  vm_account: {
-    refusal: accessRequestRefusal,
-    prepare: ({ tx, actor, form }) => prepareVmAccountRequest(tx, actor, form),
-    complete: completeVmAccountRequest,
-  },
-  billing: {
-    refusal: billingRefusal,
-    prepare: ({ ctx, tx, form, resubmitting }) => prepareBilling(ctx, tx, form, resubmitting),
-    complete: completeBilling,
-  },
-  backup: {
-    refusal: backupRefusal,
-    prepare: ({ tx, actor, form, countyUnit }) => prepareBackup(tx, actor, form, countyUnit),
-  },
-  adjustment: {
-    refusal: adjustmentRefusal,
-    prepare: ({ ctx, tx, actor, form, resubmitting }) => prepareAdjustment(ctx, tx, actor, form, resubmitting),
-  },
-  revocation: {
-    refusal: revocationRefusal,
-    prepare: ({ tx, actor, form, resubmitting }) => prepareRevocation(tx, actor, form, resubmitting),
-  },
-  port_grant: {
-    refusal: accessRequestRefusal,
-    prepare: ({ tx, actor, form }) => preparePortGrantRequest(tx, actor, form),
-    complete: completePortGrantRequest,
-  },
+  application: applicationService,
+  vm_account: vmAccountService,
+  billing: billingService,
+  backup: backupService,
+  adjustment: adjustmentService,
+  revocation: revocationService,
+  port_grant: portGrantService,
 };
 
 // A decision names the stage it was read from, by its run (`stageRunId`) or its key (`stage`): a second copy
@@ -162,13 +103,7 @@ export const actionInputSchema = z.discriminatedUnion("action", [
 export type ActionInput = z.output<typeof actionInputSchema>;
 type ActionOf<A extends ActionInput["action"]> = Extract<ActionInput, { action: A }>;
 
-/** What moving a locked request on works with: a person's action, or a timer's (no actor). */
-interface Progress {
-  ctx: ServiceContext;
-  tx: Db;
-  j: Journal;
-  req: LockedRequest;
-}
+type Progress = FlowStep;
 
 /** What every action on a locked request works with. */
 interface Step extends Progress {
@@ -206,22 +141,6 @@ function result(req: LockedRequest, message: string): ActionResult {
   };
 }
 
-function missingAttachments(flow: string, profile: string, form: ApplicationForm, facts: RequestFacts) {
-  const rules = FLOWS[flow]!.profiles[profile]!.attachments;
-  const have = new Set<string>(form.attachments.map((a) => a.purpose));
-  return rules.filter((r) => r.when(facts) && !have.has(r.purpose));
-}
-
-function checkedFacts(flow: string, profile: string, countyUnit: boolean, form: ApplicationForm) {
-  const facts = applicationFacts(form, countyUnit);
-  const missing = missingAttachments(flow, profile, form, facts);
-  if (missing.length > 0)
-    throw unprocessable("attachments_missing", `缺少附件：${missing.map((m) => m.name).join("；")}`, {
-      "form.attachments": missing.map((m) => `缺少「${m.name}」（purpose: ${m.purpose}）`),
-    });
-  return facts;
-}
-
 /** 提交申请: a form for the submitter's own unit; the first applicable stage opens. */
 export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }) {
   return mutate(ctx, { action: "request.submit" }, async (tx, j) => {
@@ -231,7 +150,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
     if (refusal) throw forbidden(refusal);
     const chain = await unitChain(tx, actor.unitId);
     const countyUnit = chain.some((u) => u.kind === "county");
-    const prepared = await service.prepare({ ctx, tx, actor, form: input.form, flow: input.flow, profile: ctx.profile, countyUnit });
+    const prepared = await service.prepare({ ctx, tx, actor, form: input.form, profile: ctx.profile, countyUnit });
     // A request made for a unit (a revocation the provider starts) belongs to that unit's applicant.
     const owner = prepared.owner ?? { unitId: actor.unitId, unitName: chain[0]?.name ?? actor.unitId, applicantId: actor.userId };
     return openRequest({ ctx, tx, j }, { flow: input.flow, ...prepared, ...owner }, {});
@@ -731,7 +650,6 @@ async function resubmit(step: Step, input: ActionOf<"resubmit">) {
     tx,
     actor,
     form: form ?? req.form,
-    flow: req.flow,
     profile: req.profile,
     countyUnit,
     resubmitting: { id: req.id, facts: req.facts },

@@ -8,7 +8,7 @@ import { confirmTotpInput } from "../access/totp";
 import { pushMetricsSchema } from "../metrics/import";
 import { listResourcesQuery } from "../resources";
 import { demandInput } from "../resources/demand";
-import { monthlyReportQuery } from "../resources/report";
+import { monthlyReportQuery } from "../reports/monthly";
 import { scaleUpQuery, utilisationQuery } from "../metrics/views";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "openapi-3.0" });

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { csvHeaders } from "../core/csv";
-import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../resources/report";
+import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../reports/monthly";
 import { parseInput } from "../core/validation";
 import type { ApiEnv } from "./auth";
 

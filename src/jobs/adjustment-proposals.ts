@@ -1,6 +1,6 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { inboundEvents, resources } from "../../db/schema";
-import { adjustmentTitle, type AdjustmentFacts } from "../../flows/adjustment";
+import { adjustmentTitle, type AdjustmentFacts } from "../resources/catalog";
 import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";

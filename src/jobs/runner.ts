@@ -10,7 +10,7 @@ import { bazhongQuarterlyReview, halfYearlyReview } from "./adjustment-proposals
 import { bazhongExpansionNotices, cloudCapacityAlert, type CloudCapacity } from "../resources/capacity-notices";
 import { remindYearlyDemand } from "../resources/demand";
 import { draftMonthlyStatement } from "./monthly-draft";
-import { sendMonthlyReport } from "../resources/report";
+import { sendMonthlyReport } from "../reports/monthly";
 import { describeInternalError, isDatabaseUnavailable, ServiceError } from "../core/errors";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";

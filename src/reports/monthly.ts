@@ -2,7 +2,6 @@ import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzl
 import { z } from "zod";
 import { findings, inboundEvents, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
-import { monthSchema } from "../../flows/billing";
 import { endOfShanghaiDay, monthDays, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../core/calendar";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
@@ -13,6 +12,7 @@ import type { ServiceRating } from "../engine/requests";
 import { csvDocument } from "../core/csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
 import { seesEveryUnit } from "../core/roles";
+import { monthSchema } from "../core/validation";
 
 export const monthlyReportQuery = z.object({
   month: monthSchema,
