@@ -6,7 +6,7 @@ import { aliyunGateway } from "./sms/aliyun";
 import { consoleGateway, retryOnce, type SmsGateway } from "./sms/gateways";
 import { tencentGateway } from "./sms/tencent";
 import { totpKeyFrom } from "./access/totp";
-import { POLICY_PROFILES } from "../flows/application";
+import { POLICY_PROFILES } from "../flows/application/definition";
 import { parseInput } from "./core/validation";
 import { DEFAULT_TOKEN_LIFETIME_DAYS, MAX_TOKEN_LIFETIME_DAYS } from "./directory/tokens";
 import type { CloudCapacity } from "./resources/capacity-notices";

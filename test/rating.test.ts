@@ -41,7 +41,7 @@ describe("服务评价", () => {
       .map((f) => f.key)
       .sort();
     expect(rated).toEqual(["adjustment", "application", "backup", "port_grant", "revocation", "vm_account"]);
-    expect(FLOWS.billing!.ratedService).toBeFalsy();
+    expect(FLOWS.billing.ratedService).toBeFalsy();
   });
 
   test("the applicant rates a completed request once; the rating is on the request and in the audit log", async () => {

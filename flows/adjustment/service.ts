@@ -5,7 +5,7 @@ import { adjustmentTitle, type AdjustmentFacts } from "../../src/resources/catal
 import { busyResources, lockResources } from "../../src/resources/claims";
 import { describeResource, ownerOf } from "../../src/resources/revocation";
 import type { FlowService } from "../types";
-import { adjustmentFormSchema } from "../adjustment";
+import { adjustmentFormSchema } from "./form";
 
 export const adjustmentService: FlowService<AdjustmentFacts> = {
   refusal: (actor) =>

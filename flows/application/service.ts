@@ -2,11 +2,56 @@ import { shanghaiDate } from "../../src/core/calendar";
 import { unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import { demandCoverage } from "../../src/resources/demand";
-import type { FlowService, RequestFacts } from "../types";
-import { applicationFlow } from "../application";
-import { applicationFacts, applicationFormSchema, type ApplicationForm } from "../application-form";
+import type { Totals } from "../../src/resources/catalog";
+import type { FlowService } from "../types";
+import { applicationFlow, type ApplicationFacts } from "./definition";
+import { applicationFormSchema, type ApplicationForm } from "./form";
 
-function missingAttachments(profile: string, form: ApplicationForm, facts: RequestFacts) {
+export function computeTotals(form: ApplicationForm): Totals {
+  const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
+  for (const vm of form.vms) {
+    t.hosts += vm.quantity;
+    t.vcpu += vm.vcpu * vm.quantity;
+    t.memoryGb += vm.memoryGb * vm.quantity;
+    t.storageGb += vm.diskGb * vm.quantity;
+  }
+  for (const p of form.paas) {
+    t.vcpu += p.vcpu * p.quantity;
+    t.memoryGb += p.memoryGb * p.quantity;
+    t.storageGb += p.storageGb * p.quantity;
+  }
+  return t;
+}
+
+export function applicationFacts(form: ApplicationForm, countyUnit: boolean): ApplicationFacts {
+  const totals = computeTotals(form);
+  const planned = form.plan.plannedTotals;
+  const db = form.paas.filter((p) => p.kind === "database");
+  return {
+    countyUnit,
+    migration: form.plan.kind === "migration",
+    totals,
+    maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
+    maxVmMemoryGb: Math.max(0, ...form.vms.map((v) => v.memoryGb)),
+    exceedsPlan:
+      planned !== undefined &&
+      (totals.vcpu > planned.vcpu || totals.memoryGb > planned.memoryGb || totals.storageGb > planned.storageGb),
+    kinds: {
+      middleware: form.paas.some((p) => p.kind === "middleware"),
+      hosting: form.hosting,
+      container: form.paas.some((p) => p.kind === "container"),
+      bigdata: form.paas.some((p) => p.kind === "bigdata"),
+      database: db.length > 0,
+    },
+    paasDatabase: {
+      vcpu: db.reduce((n, p) => n + p.vcpu * p.quantity, 0),
+      memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
+    },
+    backup: form.vms.some((v) => v.backup !== undefined),
+  };
+}
+
+function missingAttachments(profile: string, form: ApplicationForm, facts: ApplicationFacts) {
   const rules = applicationFlow.profiles[profile]!.attachments;
   const have = new Set<string>(form.attachments.map((a) => a.purpose));
   return rules.filter((r) => r.when(facts) && !have.has(r.purpose));
@@ -22,7 +67,7 @@ function checkedFacts(profile: string, countyUnit: boolean, form: ApplicationFor
   return facts;
 }
 
-export const applicationService: FlowService<RequestFacts> = {
+export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
   async prepare({ ctx, tx, actor, form, profile, countyUnit, resubmitting }) {
     const parsed = parseInput(applicationFormSchema, form, "申请表有误");

@@ -5,7 +5,7 @@ import { parseInput } from "../../src/core/validation";
 import type { BackupFacts } from "../../src/resources/catalog";
 import { describeResource } from "../../src/resources/revocation";
 import type { FlowService } from "../types";
-import { backupFormSchema } from "../backup";
+import { backupFormSchema } from "./form";
 
 export const backupService: FlowService<BackupFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "备份由使用单位申请"),

@@ -2,7 +2,7 @@ import type { BillingFacts } from "../../src/billing/draft";
 import { completeBilling, draftSignoff } from "../../src/billing/signoff";
 import { parseInput } from "../../src/core/validation";
 import type { FlowService } from "../types";
-import { billingFormSchema } from "../billing";
+import { billingFormSchema } from "./form";
 
 export const billingService: FlowService<BillingFacts> = {
   // Statements are drafted by yunshen, or by the provider when one is missing; the provider resubmits returned ones.

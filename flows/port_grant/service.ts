@@ -2,7 +2,10 @@ import { accessRequestRefusal, requireRegisteredHosts } from "../../src/access/a
 import { completePortGrantRequest, type PortGrantFacts } from "../../src/access/port-grants";
 import { parseInput } from "../../src/core/validation";
 import type { FlowService } from "../types";
-import { portGrantFormSchema, portGrantTitle } from "../port-grant";
+import { portGrantFormSchema } from "./form";
+
+export const portGrantTitle = (f: PortGrantFacts) =>
+  `开放端口 ${f.ports.map((p) => `${p.port}/${p.protocol}`).join("、")}（${f.hosts.join("、")}）`;
 
 export const portGrantService: FlowService<PortGrantFacts> = {
   refusal: accessRequestRefusal,

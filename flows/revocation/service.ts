@@ -4,7 +4,7 @@ import { revocationTitle, type RevocationFacts } from "../../src/resources/catal
 import { busyResources, lockResources } from "../../src/resources/claims";
 import { describeResource, ownerOf } from "../../src/resources/revocation";
 import type { FlowService, PrepareArgs } from "../types";
-import { revocationFormSchema } from "../revocation";
+import { revocationFormSchema } from "./form";
 
 /**
  * Checks a revocation: the resources exist, are in use, belong to one unit (the applicant's own, when an

@@ -1,11 +1,29 @@
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { accessRequestRefusal, requireRegisteredHosts } from "../../src/access/access-requests";
-import { activeAccounts, completeVmAccountRequest, type VmAccountFacts } from "../../src/access/vm-account-service";
+import { activeAccounts, completeVmAccountRequest, VM_ACCOUNT_KINDS, type VmAccountFacts } from "../../src/access/vm-account-service";
 import { forbidden, unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import type { FlowService, PrepareArgs } from "../types";
-import { vmAccountFacts, vmAccountFormSchema, vmAccountTitle } from "../vm-account";
+import { vmAccountFormSchema, type VmAccountForm } from "./form";
+
+export function vmAccountFacts(form: VmAccountForm, holderName: string): VmAccountFacts {
+  return {
+    kind: form.kind,
+    holderId: form.holder,
+    holderName,
+    account: form.account,
+    hosts: form.hosts,
+    validity: form.validity ?? null,
+    ports: form.ports,
+    sources: form.sources,
+    portReason: form.portReason ?? null,
+  };
+}
+
+export function vmAccountTitle(f: VmAccountFacts): string {
+  return `虚拟机账号${VM_ACCOUNT_KINDS[f.kind]}：${f.account}（${f.holderName}）`;
+}
 
 /**
  * Checks a 虚拟机账号申请 against the directory and the accounts in use, so that what the manager approves

@@ -4,21 +4,8 @@ import { z } from "zod";
 import { rowsOf, type Db } from "../../db/client";
 import { findings, inboundEvents, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import { noticeCard, taskCard, type CardTone } from "../../cards";
-import { applicationFormSchema } from "../../flows/application-form";
-import { applicationService } from "../../flows/application/service";
-import { portGrantFormSchema } from "../../flows/port-grant";
-import { portGrantService } from "../../flows/port_grant/service";
-import { revocationFormSchema } from "../../flows/revocation";
-import { revocationService } from "../../flows/revocation/service";
-import { adjustmentFormSchema } from "../../flows/adjustment";
-import { adjustmentService } from "../../flows/adjustment/service";
-import { backupFormSchema } from "../../flows/backup";
-import { backupService } from "../../flows/backup/service";
-import { billingFormSchema } from "../../flows/billing";
-import { billingService } from "../../flows/billing/service";
-import type { FlowService, FlowStep, RequestFacts, StageDef } from "../../flows/types";
-import { vmAccountFormSchema } from "../../flows/vm-account";
-import { vmAccountService } from "../../flows/vm_account/service";
+import { FLOW_KEYS, FLOW_MODULES, flowModule, type FlowKey } from "../../flows";
+import type { FlowStep, StageDef } from "../../flows/types";
 import { recordMilestone } from "../resources";
 import { shanghaiDate } from "../core/calendar";
 import type { Actor, ServiceContext } from "../core/context";
@@ -26,7 +13,7 @@ import { countyOf, unitChain, usersWithRole } from "../directory/queries";
 import type { Role } from "../core/roles";
 import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/errors";
 import { stageTimesOrPending } from "./deadlines";
-import { FLOWS, flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
+import { flowStages, nextStage, REVISE_STAGE, stageDef, stageFrom } from "./flow";
 import { auditAppendMany } from "../core/audit-append";
 import { Journal, mutate } from "../core/mutate";
 import { enqueueCardSettlements, enqueueCards } from "../core/notify";
@@ -48,30 +35,15 @@ const ratingSchema = z.enum(Object.keys(RATING_NAMES) as [ServiceRating, ...Serv
 
 const text = (max = 2000) => z.string().trim().min(1).max(max);
 
-// A body without "flow" is a 云资源申请, as before there were other flows. The vm_account form is checked
-// in full by its flow service, against the directory too.
+// One option per flow, its form checked by the flow's schema; the vm_account form is checked in full by its
+// flow service, against the directory too.
+const submitOptions = FLOW_KEYS.map((flow) => z.object({ flow: z.literal(flow), form: FLOW_MODULES[flow].form }));
+
+// A body without "flow" is a 云资源申请, as before there were other flows.
 export const submitInputSchema = z.preprocess(
   (v) => (v !== null && typeof v === "object" && !Array.isArray(v) && !("flow" in v) ? { ...v, flow: "application" } : v),
-  z.discriminatedUnion("flow", [
-    z.object({ flow: z.literal("application"), form: applicationFormSchema }),
-    z.object({ flow: z.literal("vm_account"), form: vmAccountFormSchema }),
-    z.object({ flow: z.literal("port_grant"), form: portGrantFormSchema }),
-    z.object({ flow: z.literal("revocation"), form: revocationFormSchema }),
-    z.object({ flow: z.literal("adjustment"), form: adjustmentFormSchema }),
-    z.object({ flow: z.literal("backup"), form: backupFormSchema }),
-    z.object({ flow: z.literal("billing"), form: billingFormSchema }),
-  ]),
+  z.discriminatedUnion("flow", submitOptions as [(typeof submitOptions)[number], ...typeof submitOptions]),
 );
-
-const FLOW_SERVICES: Record<string, FlowService> = {
-  application: applicationService,
-  vm_account: vmAccountService,
-  billing: billingService,
-  backup: backupService,
-  adjustment: adjustmentService,
-  revocation: revocationService,
-  port_grant: portGrantService,
-};
 
 // A decision names the stage it was read from, by its run (`stageRunId`) or its key (`stage`): a second copy
 // of the same call then finds that stage decided instead of deciding the next one (invariant 3).
@@ -145,7 +117,7 @@ function result(req: LockedRequest, message: string): ActionResult {
 export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }) {
   return mutate(ctx, { action: "request.submit" }, async (tx, j) => {
     const actor = requireActor(ctx);
-    const service = FLOW_SERVICES[input.flow]!;
+    const { service } = FLOW_MODULES[input.flow];
     const refusal = service.refusal(actor);
     if (refusal) throw forbidden(refusal);
     const chain = await unitChain(tx, actor.unitId);
@@ -160,7 +132,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
 /** A new request in the caller's transaction: its code, its row, and its first applicable stage opened. */
 export async function openRequest(
   step: { ctx: ServiceContext; tx: Db; j: Journal },
-  r: { flow: string; unitId: string; unitName: string; applicantId: string; title: string; form: unknown; facts: object },
+  r: { flow: FlowKey; unitId: string; unitName: string; applicantId: string; title: string; form: unknown; facts: object },
   auditDetails: Record<string, unknown>,
 ): Promise<ActionResult> {
   const { ctx, tx, j } = step;
@@ -351,8 +323,7 @@ async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
   if (stage.key === REVISE_STAGE.key) throw unprocessable("resubmit_required", "请使用“重新提交”并附上修改后的申请表");
   if (verb === "confirm" && !stage.parties.some((p) => p === "applicant" || p === "holder"))
     throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人或账号使用人确认的环节，请使用“同意”`);
-  const facts = req.facts as RequestFacts;
-  const needsNote = stage.approveNeedsNote?.(facts);
+  const needsNote = stage.approveNeedsNote?.(req.facts);
   if (needsNote && !note) throw unprocessable("note_required", needsNote, { note: [needsNote] });
   const now = ctx.clock.now();
   if (run.earliestAt && now < run.earliestAt)
@@ -428,15 +399,16 @@ async function notifyAbout(
 /** Opens the stage after `from`, or completes the request when there is none. */
 async function advance(step: Progress, from: StageDef): Promise<string> {
   const { ctx, tx, j, req } = step;
-  const next = nextStage(flowStages(req.flow, req.profile), from, req.facts as RequestFacts);
+  const next = nextStage(flowStages(req.flow, req.profile), from, req.facts);
   if (next) {
     await openStage(ctx, tx, req, next);
     return `「${from.name}」已完成，进入「${next.name}」`;
   }
   await closeRequest(step, "completed");
   audit(j, req, "request.complete", from.key, {});
-  await FLOW_SERVICES[req.flow]?.complete?.(step);
-  const invite = FLOWS[req.flow]?.ratedService ? `。请评价本次服务：回复“评价 ${req.code} 满意”（或 基本满意 / 不满意，可附意见）` : "";
+  const { definition, service } = flowModule(req.flow);
+  await service.complete?.(step);
+  const invite = definition.ratedService ? `。请评价本次服务：回复“评价 ${req.code} 满意”（或 基本满意 / 不满意，可附意见）` : "";
   await notifyAbout(step, [req.applicantId], "result", { title: "申请已办结", summary: `「${req.title}」全部环节已完成${invite}`, tone: "success" });
   return `「${from.name}」已完成，申请已办结`;
 }
@@ -544,7 +516,7 @@ async function transfer(step: Step, input: ActionOf<"transfer">) {
   // provider's own statement); any other party to a user with that party's role.
   const qualifies =
     party === "applicant"
-      ? FLOW_SERVICES[req.flow]!.refusal({ userId: target.id, name: target.name, unitId: target.unitId, roles: target.roles as Role[] }) === null
+      ? flowModule(req.flow).service.refusal({ userId: target.id, name: target.name, unitId: target.unitId, roles: target.roles as Role[] }) === null
       : target.roles.includes(party);
   if (!qualifies) throw unprocessable("invalid_target", `只能转交给同一角色的用户，${target.name}没有该角色`, { toUserId: ["角色不符"] });
   if (party === "applicant" ? target.unitId !== req.unitId : target.id === req.applicantId)
@@ -645,7 +617,7 @@ async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   const now = ctx.clock.now();
   // Checked again as at submission. The unit does not change, so neither does whether it sits under a county.
   const countyUnit = Boolean((req.facts as { countyUnit?: boolean }).countyUnit);
-  const prepared = await FLOW_SERVICES[req.flow]!.prepare({
+  const prepared = await flowModule(req.flow).service.prepare({
     ctx,
     tx,
     actor,
@@ -753,7 +725,7 @@ async function nudge(step: Step, input: ActionOf<"nudge">) {
 async function rate(step: Step, input: ActionOf<"rate">) {
   const { ctx, tx, j, req, actor } = step;
   if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以评价");
-  const flow = FLOWS[req.flow]!;
+  const flow = flowModule(req.flow).definition;
   if (!flow.ratedService) throw unprocessable("not_rated", `${flow.name}无需服务评价`);
   if (req.status !== "completed") throw conflict("not_completed", `申请 ${req.code} ${STATUS_NAMES[req.status] ?? req.status}，办结后才能评价`);
   const { score, comment } = input;

@@ -1,17 +1,12 @@
-import { z } from "zod";
-import { BILLING_FLAG_NAMES, type BillingFacts } from "../src/billing/draft";
-import { monthSchema } from "../src/core/validation";
-import { byDay, wd, type FlowDef } from "./types";
+import { BILLING_FLAG_NAMES, type BillingFacts } from "../../src/billing/draft";
+import { byDay, wd, type FlowDef } from "../types";
 
 // Flow 6 of flows.md: 费用结算 (004 第四十一—四十七条). Drafted by yunshen on the 1st working day for the month
 // before; the provider exports it by the 15th, the reviewer checks it (new, adjusted, revoked and backup
 // resources highlighted, and billed dates the monitoring contradicts), the provider submits it by the 25th, the manager approves, and all three sign.
 // A statement the reviewer returns is drafted again from the ledger when the provider resubmits it.
 
-export const billingFormSchema = z.strictObject({ month: monthSchema });
-
-
-export const billingFlow: FlowDef<BillingFacts> = {
+export const billingFlow: FlowDef<BillingFacts, "billing"> = {
   key: "billing",
   name: "费用结算",
   summary: (f) => [

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS, type RequestedResources, type Totals } from "../src/resources/catalog";
-import type { RequestFacts } from "./types";
+import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS, type RequestedResources } from "../../src/resources/catalog";
 
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
 
@@ -112,46 +111,3 @@ export const applicationFormSchema = z
 
 export type ApplicationForm = z.output<typeof applicationFormSchema>;
 
-export function computeTotals(form: ApplicationForm): Totals {
-  const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
-  for (const vm of form.vms) {
-    t.hosts += vm.quantity;
-    t.vcpu += vm.vcpu * vm.quantity;
-    t.memoryGb += vm.memoryGb * vm.quantity;
-    t.storageGb += vm.diskGb * vm.quantity;
-  }
-  for (const p of form.paas) {
-    t.vcpu += p.vcpu * p.quantity;
-    t.memoryGb += p.memoryGb * p.quantity;
-    t.storageGb += p.storageGb * p.quantity;
-  }
-  return t;
-}
-
-export function applicationFacts(form: ApplicationForm, countyUnit: boolean): RequestFacts {
-  const totals = computeTotals(form);
-  const planned = form.plan.plannedTotals;
-  const db = form.paas.filter((p) => p.kind === "database");
-  return {
-    countyUnit,
-    migration: form.plan.kind === "migration",
-    totals,
-    maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
-    maxVmMemoryGb: Math.max(0, ...form.vms.map((v) => v.memoryGb)),
-    exceedsPlan:
-      planned !== undefined &&
-      (totals.vcpu > planned.vcpu || totals.memoryGb > planned.memoryGb || totals.storageGb > planned.storageGb),
-    kinds: {
-      middleware: form.paas.some((p) => p.kind === "middleware"),
-      hosting: form.hosting,
-      container: form.paas.some((p) => p.kind === "container"),
-      bigdata: form.paas.some((p) => p.kind === "bigdata"),
-      database: db.length > 0,
-    },
-    paasDatabase: {
-      vcpu: db.reduce((n, p) => n + p.vcpu * p.quantity, 0),
-      memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
-    },
-    backup: form.vms.some((v) => v.backup !== undefined),
-  };
-}

@@ -1,18 +1,8 @@
-import { z } from "zod";
-import { REVOCATION_TRIGGERS, type RevocationFacts } from "../src/resources/catalog";
-import { type FlowDef, MANAGER_APPROVAL, months, wd } from "./types";
+import { REVOCATION_TRIGGERS, type RevocationFacts } from "../../src/resources/catalog";
+import { type FlowDef, MANAGER_APPROVAL, months, wd } from "../types";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
-
-export const revocationFormSchema = z.strictObject({
-  resources: z
-    .array(z.int().positive())
-    .min(1, { error: "至少选择一项资源" })
-    .max(200)
-    .refine((ids) => new Set(ids).size === ids.length, { error: "资源重复" }),
-  reason: z.string().trim().min(1, { error: "请说明撤销的理由" }).max(2000),
-});
 
 const REVIEWED_IN_5 = {
   sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
@@ -20,7 +10,7 @@ const REVIEWED_IN_5 = {
   attachments: [],
 };
 
-export const revocationFlow: FlowDef<RevocationFacts> = {
+export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
   key: "revocation",
   ratedService: true,
   name: "云资源撤销",
