@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { CliIo } from "./cli";
 import type { Config } from "./config";
-import { STAGE_DECISIONS } from "./engine/requests";
+import { STAGE_DECISIONS } from "./engine";
 import { invalid, ServiceError } from "./core/errors";
 import { parseJsonText } from "./core/validation";
 

@@ -15,7 +15,7 @@ import { addHost, listHosts, revokeHost, rotateHost } from "./access/hosts";
 import { importMetricsFile } from "./metrics/import";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "./reports/monthly";
 import { listPriceTables, loadPriceTable } from "./billing/prices";
-import { recomputePendingDeadlines } from "./engine/requests";
+import { recomputePendingDeadlines } from "./engine";
 import { invalid, safeErrorMessage, ServiceError } from "./core/errors";
 import { readJsonFile, requestCommand } from "./cli-requests";
 import { parseInput } from "./core/validation";

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, stageRuns, timers } from "../db/schema";
 import { type YearSchedule } from "../src/core/calendar";
 import { verifyAuditChain } from "../src/audit/verify";
-import { recomputePendingDeadlines } from "../src/engine/requests";
+import { recomputePendingDeadlines } from "../src/engine";
 import { consoleSender, dispatchOutbox, retryDelayMs, SendError, type Sender } from "../src/jobs/outbox";
 import { enqueueCards } from "../src/core/notify";
 import { noticeCard } from "../cards";

@@ -2,10 +2,9 @@ import { and, eq, lt } from "drizzle-orm";
 import { chatPrompts, requests, stageRuns, tasks, users } from "../../db/schema";
 import type { CardAction } from "../../cards";
 import type { ServiceContext } from "../core/context";
-import { actionInputSchema, actOnRequest, STATUS_NAMES, type ActionResult } from "../engine/requests";
+import { actionInputSchema, actOnRequest, STATUS_NAMES, type ActionResult, stageDef } from "../engine";
 import { parseInput } from "../core/validation";
 import { auditRefusal } from "../core/mutate";
-import { stageDef } from "../engine/flow";
 import { conflict, forbidden, notFound, unprocessable, type ServiceError } from "../core/errors";
 import { COMMON_REASONS } from "./commands";
 

@@ -9,7 +9,8 @@ import { notFound } from "../core/errors";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { stageDef } from "./flow";
 import { requestSummary } from "./stages";
-import { RATING_NAMES, STATUS_NAMES } from "./requests";
+import { RATING_NAMES } from "./action-input";
+import { STATUS_NAMES } from "./step";
 import { seesEveryUnit } from "../core/roles";
 
 // Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { actionInputSchema, submitInputSchema } from "../engine/requests";
-import { listQuerySchema } from "../engine/views";
+import { actionInputSchema, submitInputSchema, listQuerySchema } from "../engine";
 import { ROLES } from "../core/roles";
 import { listAccountsQuery } from "../access/accounts";
 import { listGrantsQuery } from "../access/port-grants";

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
-import { getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine/views";
+import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest, getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine";
 import { notFound } from "../core/errors";
 import { parseInput } from "../core/validation";
 import { jsonBody, withIdempotency, type ApiEnv } from "./auth";

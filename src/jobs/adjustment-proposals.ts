@@ -4,7 +4,7 @@ import { adjustmentTitle, type AdjustmentFacts } from "../resources/catalog";
 import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
-import { openRequest } from "../engine/requests";
+import { openRequest } from "../engine";
 import type { DailyFigures } from "../metrics/daily";
 import { BAZHONG, bazhongDataDiskShrink, bazhongQuarterShrink, lowLoadMonth } from "../metrics/rules";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";

@@ -4,7 +4,7 @@ import { monthJustEnded, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { getUnit, usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
-import { openRequest } from "../engine/requests";
+import { openRequest } from "../engine";
 import { billingRequestsFor } from "../billing/draft";
 import { draftSignoff } from "../billing/signoff";
 

@@ -4,7 +4,7 @@ import { REVOCATION_TRIGGERS, revocationTitle, type RevocationFacts, type Revoca
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
-import { openRequest } from "../engine/requests";
+import { openRequest } from "../engine";
 import { busyResources, lockResources } from "../resources/claims";
 import { describeResource, ownerOf, revocationDue, type ResourceRow } from "../resources/revocation";
 

@@ -3,7 +3,7 @@ import { loadCalendar } from "../calendar/store";
 import { type WorkCalendar } from "../core/calendar";
 import { remindMissingCalendar } from "../calendar/reminder";
 import type { Clock, ServiceContext } from "../core/context";
-import { recomputePendingDeadlines } from "../engine/requests";
+import { recomputePendingDeadlines } from "../engine";
 import { runAccessExpiry } from "../access/expiry";
 import { proposeRevocations } from "./revocation-proposals";
 import { bazhongQuarterlyReview, halfYearlyReview } from "./adjustment-proposals";
