@@ -4,7 +4,7 @@ import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS, type RequestedResources } from
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
 
 const mobile = z.string().regex(/^1[3-9]\d{9}$/, "手机号应为 11 位大陆手机号");
-const person = z.object({
+const person = z.strictObject({
   name: z.string().trim().min(1, "请填写姓名").max(50),
   mobile,
   email: z.email("邮箱格式不正确").optional(),
@@ -42,7 +42,7 @@ export const backupPolicySchema = z.strictObject({
   copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]),
 });
 
-export const vmRowSchema = z.object({
+export const vmRowSchema = z.strictObject({
   purpose: z.string().trim().min(1, "请填写用途").max(100),
   vcpu: z.int().min(1).max(128),
   memoryGb: z.int().min(1).max(2048),
@@ -55,7 +55,7 @@ export const vmRowSchema = z.object({
   backup: backupPolicySchema.optional(),
 });
 
-export const paasRowSchema = z.object({
+export const paasRowSchema = z.strictObject({
   kind: z.enum(Object.keys(PAAS_KINDS) as [keyof typeof PAAS_KINDS]),
   product: z.string().trim().min(1).max(100),
   vcpu: z.int().min(0).max(1024).default(0),
@@ -64,7 +64,7 @@ export const paasRowSchema = z.object({
   quantity: z.int().min(1).max(100).default(1),
 });
 
-export const attachmentSchema = z.object({
+export const attachmentSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   sha256: z.string().regex(/^[0-9a-f]{64}$/i, "应为 64 位十六进制 SHA-256").transform((s) => s.toLowerCase()),
   size: z.int().min(0).max(1 << 30).optional(),
@@ -72,7 +72,7 @@ export const attachmentSchema = z.object({
 });
 
 export const applicationFormSchema = z
-  .object({
+  .strictObject({
     // Must equal the name in the registered project (立项方案) and the migration plan (004 第十二条).
     systemName: z.string().trim().min(2, "请填写政务信息系统名称").max(100),
     contact: person,
@@ -85,7 +85,7 @@ export const applicationFormSchema = z
     // Backups are per VM now (vms[].backup); a form still carrying the old request-wide block is told so
     // rather than having its backup silently dropped.
     backup: z.undefined({ error: "备份请按虚拟机填写：vms[].backup（类型、策略、保留月数、副本位置）" }).optional(),
-    plan: z.object({
+    plan: z.strictObject({
       kind: z.enum(["migration", "new"]),
       currentState: z.string().trim().max(4000).default(""),
       resourceNeeds: z.string().trim().min(1, "请说明云资源需求").max(4000),
@@ -95,7 +95,7 @@ export const applicationFormSchema = z
       emergency: z.string().trim().max(4000).default(""),
       // Totals in the 立项方案 / 实施方案: a first request may not exceed them (004 第十三条(二)2).
       plannedTotals: z
-        .object({ vcpu: z.int().min(0), memoryGb: z.int().min(0), storageGb: z.int().min(0) })
+        .strictObject({ vcpu: z.int().min(0), memoryGb: z.int().min(0), storageGb: z.int().min(0) })
         .optional(),
     }),
     attachments: z.array(attachmentSchema).max(50).default([]),
