@@ -12,6 +12,7 @@ import { addCalendarDays, builtinSchedules, WorkCalendar } from "../src/core/cal
 import { systemClock, type ServiceContext } from "../src/core/context";
 import { importMetricsFile } from "../src/metrics/import";
 import { lowLoadMonth } from "../src/metrics/rules";
+import { PROFILES } from "../profiles";
 import { vmUtilisation } from "../src/metrics/views";
 import { runWhenMain } from "./drive";
 
@@ -108,7 +109,7 @@ async function generateCsv(path: string, vms: number, days: number): Promise<Gen
       const chance = ((i >> 2) % 11) * 100; // per mille: 0, 100, …, 1000
       for (let d = 0; d < days; d++) if (next() % 1000 < chance) (quiet[i * days + d] = 1), lowDays++;
     }
-    if (lowLoadMonth(lowDays)) lowLoadVms++;
+    if (lowLoadMonth(lowDays, PROFILES.meizhou.thresholds.lowLoad)) lowLoadVms++;
   }
   // Disk in tenths of a GB: allocated, used at the start, growth per day.
   const alloc = [100, 200, 500, 500];

@@ -6,7 +6,7 @@ import { aliyunGateway } from "./sms/aliyun";
 import { consoleGateway, retryOnce, type SmsGateway } from "./sms/gateways";
 import { tencentGateway } from "./sms/tencent";
 import { totpKeyFrom } from "./access/totp";
-import { POLICY_PROFILES } from "../flows/application/definition";
+import { DEFAULT_PROFILE, POLICY_PROFILES } from "../profiles";
 import { parseInput } from "./core/validation";
 import { DEFAULT_TOKEN_LIFETIME_DAYS, MAX_TOKEN_LIFETIME_DAYS } from "./directory/tokens";
 import type { CloudCapacity } from "./resources/capacity-notices";
@@ -25,7 +25,7 @@ const configSchema = z
     .regex(/^postgres(ql)?:\/\//, "应以 postgres:// 开头")
     .optional()
     .or(z.literal("").transform(() => undefined)),
-  POLICY_PROFILE: z.enum(POLICY_PROFILES as [string, ...string[]]).default("meizhou"),
+  POLICY_PROFILE: z.enum(POLICY_PROFILES).default(DEFAULT_PROFILE),
   // How long an API token works unless `token create --expires` says otherwise.
   TOKEN_LIFETIME_DAYS: z.coerce.number().int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).default(DEFAULT_TOKEN_LIFETIME_DAYS),
   // How often timers fire and the outbox is drained.

@@ -12,6 +12,7 @@ import { createApp } from "./http/app";
 import { createRefusalRecorder } from "./http/refusals";
 import { consoleSender } from "./jobs/outbox";
 import { calendarStore, startJobs } from "./jobs/runner";
+import { PROFILES } from "../profiles";
 
 // The process guard (issue 10). postgres.js 3.4.x can throw from a timer after a connection dies under load
 // (porsager/postgres#1154), outside every query's promise, which would end the process; and it can leave a
@@ -100,8 +101,11 @@ async function main() {
     console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}  消息：${channel}`);
     const missingYear = missingCalendarYear(calendars.current(), systemClock.now());
     if (missingYear !== null) console.log(`提示：${missingCalendarText(missingYear)}`);
-    if (config.POLICY_PROFILE === "huizhou" && !capacity)
-      console.log("提示：徽州政策要求资源接近云平台容量 70% 时预警（001 第十九条），请设置 CLOUD_CAPACITY_VCPU、CLOUD_CAPACITY_MEMORY_GB、CLOUD_CAPACITY_STORAGE_GB");
+    const profile = PROFILES[config.POLICY_PROFILE];
+    if (profile.cloudCapacityRequiredBy && !capacity)
+      console.log(
+        `提示：${profile.name}政策要求资源接近云平台容量 ${profile.thresholds.capacityAlertAt}% 时预警（${profile.cloudCapacityRequiredBy}），请设置 CLOUD_CAPACITY_VCPU、CLOUD_CAPACITY_MEMORY_GB、CLOUD_CAPACITY_STORAGE_GB`,
+      );
     // PGlite must be closed or its directory is left inconsistent: stop taking requests, finish jobs, close.
     const shutdown = async (signal: string) => {
       if (stopping) return;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests, resources } from "../db/schema";
 import { shanghaiInstant } from "../src/core/calendar";
 import { halfYearlyReview } from "../src/jobs/adjustment-proposals";
+import { PROFILES } from "../profiles";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 
 // Flow 2: 扩容 / 缩容. A scale-up must be justified by the last 5 working days' utilisation, computed, not typed.
@@ -96,8 +97,8 @@ describe("扩容 / 缩容", () => {
     // December 2026: 16 days at 10% vCPU (peak 10 ≤ 40, average 10 ≤ 20): a low-load month.
     await utilisation("ins-low-01", Array.from({ length: 16 }, (_, i) => `2026-12-${String(i + 1).padStart(2, "0")}`), 10, 70, "low");
     t.clock.set("2027-01-04T01:00:00Z");
-    expect(await halfYearlyReview(t.ctx())).toBe(1);
-    expect(await halfYearlyReview(t.ctx())).toBe(0);
+    expect(await halfYearlyReview(t.ctx(), PROFILES.meizhou.thresholds.lowLoad)).toBe(1);
+    expect(await halfYearlyReview(t.ctx(), PROFILES.meizhou.thresholds.lowLoad)).toBe(0);
     const [proposal] = await t.db.select().from(requests).where(eq(requests.title, `缩容 ${vm!.name}（梅县区教育资助管理系统）`));
     expect(proposal).toMatchObject({ flow: "adjustment", applicantId: "zhaolei", currentStage: "approve" });
     // Only the vCPU was under-used (memory averaged 70%): only the vCPU is proposed smaller.
@@ -105,7 +106,7 @@ describe("扩容 / 缩容", () => {
     expect((proposal!.facts as { to: object }).to).not.toHaveProperty("memoryGb");
     expect((proposal!.facts as { evidence: { reason: string }[] }).evidence[0]!.reason).toBe("低负载月份：2026-12（vCPU 16 天）（004 第十九条）");
     t.clock.set("2027-02-01T01:00:00Z");
-    expect(await halfYearlyReview(t.ctx())).toBe(0); // only in January and July
+    expect(await halfYearlyReview(t.ctx(), PROFILES.meizhou.thresholds.lowLoad)).toBe(0); // only in January and July
   });
 
   test("a busy VM whose disk has years of headroom is proposed a smaller disk, not fewer cores", async () => {
@@ -117,7 +118,7 @@ describe("扩容 / 缩容", () => {
     const samples = days.map((d) => ({ vm: "ins-disk-01", time: Math.floor(shanghaiInstant(d, "10:00").getTime() / 1000), cpu: 95, mem: 95, diskUsedGb: 20, diskAllocGb: 100 }));
     ok(await t.call("xufeng", "POST", "/api/metrics", { samples }, { "Idempotency-Key": "disk-flat" }), 201);
     t.clock.set("2027-07-05T01:00:00Z");
-    expect(await halfYearlyReview(t.ctx())).toBeGreaterThanOrEqual(1);
+    expect(await halfYearlyReview(t.ctx(), PROFILES.meizhou.thresholds.lowLoad)).toBeGreaterThanOrEqual(1);
     const [proposal] = await t.db.select().from(requests).where(eq(requests.title, `缩容 ${vm!.name}（梅县区教育资助管理系统）`));
     // 20 GB used, flat: a fifth more, rounded up to 10 GB.
     expect((proposal!.facts as { to: object }).to).toEqual({ diskGb: 30 });

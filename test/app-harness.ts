@@ -12,6 +12,7 @@ import { createToken } from "../src/directory/tokens";
 import { STAGE_DECISIONS } from "../src/engine";
 import { createApp, type AppDeps } from "../src/http/app";
 import { createTestDatabase } from "./harness";
+import { DEFAULT_PROFILE, type ProfileKey } from "../profiles";
 
 /** A clock tests move by hand, so deadlines and timers are exact. */
 export function manualClock(iso: string) {
@@ -41,12 +42,12 @@ type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
  * app over it, and helpers to call the API as a given user.
  */
 export async function createTestApp(
-  opts: { now?: string; profile?: string; extraUsers?: ExtraUser[]; wecom?: AppDeps["wecom"]; access?: AppDeps["access"] } = {},
+  opts: { now?: string; profile?: ProfileKey; extraUsers?: ExtraUser[]; wecom?: AppDeps["wecom"]; access?: AppDeps["access"] } = {},
 ) {
   const database = await createTestDatabase();
   const clock = manualClock(opts.now ?? "2026-11-23T01:00:00Z"); // Monday 09:00 in Shanghai
   let calendar = new WorkCalendar(builtinSchedules());
-  const profile = opts.profile ?? "meizhou";
+  const profile = opts.profile ?? DEFAULT_PROFILE;
   const ctx = (): ServiceContext => ({ db: database.db, clock, calendar, profile, actor: null, channel: "cli" });
   const extra = (opts.extraUsers ?? []).map((u, i) => ({ ...u, mobile: `1390000${String(i).padStart(4, "0")}` }));
   await importDirectory({ ctx: ctx(), input: { units: demoDirectory.units, users: [...demoDirectory.users, ...extra] } });

@@ -411,7 +411,7 @@ describe("anchoring by the job runner", () => {
         db: database.db,
         clock,
         calendars: await calendarStore(database.db),
-        profile: "meizhou",
+        profile: "meizhou" as const,
         sender: consoleSender(() => {}),
         log: () => {},
         anchorAudit: auditAnchorSchedule({ db: database.db, signer: testAuditSigner, file, clock, intervalMs: 3_600_000 }),

@@ -522,7 +522,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
     expect(err.fields).toEqual({ "(根)": ["应为对象"] });
   });
 
-  it("only a manager or the CLI operator may load, and a refusal writes nothing", async () => {
+  it("only a manager or the CLI operator may load; a refusal changes nothing but is audited", async () => {
     const before = await rowCounts();
     const asApplicant = { ...ctx, actor: applicant, channel: "api" as const };
     const err = await rejected(loadCalendarYear({ ctx: asApplicant, input: schedule2027 }));
@@ -531,7 +531,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
     // Authorisation comes before validation: a non-manager learns nothing about the file.
     const err2 = await rejected(loadCalendarYear({ ctx: asApplicant, input: { year: "x" } }));
     expect(err2.code).toBe("forbidden");
-    expect(await rowCounts()).toEqual(before);
+    expect(await rowCounts()).toEqual({ years: before.years, audit: before.audit + 2 });
   });
 
   it("a year without every statutory holiday is refused; --override with a reason loads it, and the audit says so", async () => {

@@ -7,8 +7,9 @@ import type { ServiceError } from "../src/core/errors";
 import { verifyAuditChain } from "../src/audit/verify";
 import { runJobsOnce } from "../src/jobs/runner";
 import { consoleSender } from "../src/jobs/outbox";
-import { bazhongQuarterlyReview } from "../src/jobs/adjustment-proposals";
-import { bazhongExpansionNotices, cloudCapacityAlert } from "../src/resources/capacity-notices";
+import { quarterlyReview } from "../src/jobs/adjustment-proposals";
+import { cloudCapacityAlert, expansionNotices } from "../src/resources/capacity-notices";
+import { PROFILES } from "../profiles";
 import { attachment, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 // 003 第二十四条 (巴中) and 001 第十九条 (徽州): the utilisation rules of the other profiles, wired to the ledger.
@@ -67,10 +68,10 @@ describe("巴中 003 第二十四条", () => {
       await utilisation(t, "ins-3", year.slice(300), { cpu: 80, mem: 80, disk: [560, 1200] }, "d2", 1);
 
       t.clock.set("2027-02-01T02:00:00Z");
-      expect(await bazhongQuarterlyReview(t.ctx())).toBe(0); // only in the first month of a quarter
+      expect(await quarterlyReview(t.ctx(), PROFILES.bazhong.thresholds.periodShrink)).toBe(0); // only in the first month of a quarter
       t.clock.set("2027-01-04T02:00:00Z");
-      expect(await bazhongQuarterlyReview(t.ctx())).toBe(2);
-      expect(await bazhongQuarterlyReview(t.ctx())).toBe(0); // once per quarter
+      expect(await quarterlyReview(t.ctx(), PROFILES.bazhong.thresholds.periodShrink)).toBe(2);
+      expect(await quarterlyReview(t.ctx(), PROFILES.bazhong.thresholds.periodShrink)).toBe(0); // once per quarter
 
       const proposals = await t.db.select().from(requests).where(eq(requests.flow, "adjustment")).orderBy(asc(requests.id));
       const facts = proposals.map((p) => p.facts as { resourceId: number; to: object; evidence: { reason: string }[] });
@@ -97,8 +98,8 @@ describe("巴中 003 第二十四条", () => {
       await utilisation(t, "ins-1", ["2026-12-02"], { cpu: 70.5, mem: 70, disk: [70, 100] }, "a");
       await utilisation(t, "ins-2", ["2026-12-02"], { cpu: 70, mem: 69, disk: [700, 1000] }, "b"); // at 70 exactly: no
       t.clock.set("2026-12-03T01:00:00Z");
-      expect(await bazhongExpansionNotices(t.ctx())).toBe(1);
-      expect(await bazhongExpansionNotices(t.ctx())).toBe(0); // the day is scanned once
+      expect(await expansionNotices(t.ctx(), PROFILES.bazhong.thresholds.expansionNoticeAbove)).toBe(1);
+      expect(await expansionNotices(t.ctx(), PROFILES.bazhong.thresholds.expansionNoticeAbove)).toBe(0); // the day is scanned once
       const cards = await t.db.select().from(outbox).where(eq(outbox.kind, "capacity"));
       expect(cards.map((c) => c.userId).sort()).toEqual(["chenjing", "linna", "xufeng", "yangfan", "zhangwei"]);
       const summary = (cards[0]!.payload as { summary: string }).summary;
@@ -110,7 +111,7 @@ describe("巴中 003 第二十四条", () => {
       // The next day: still above, and now memory too. Only memory is new this month.
       await utilisation(t, "ins-1", ["2026-12-03"], { cpu: 90, mem: 75 }, "c");
       t.clock.set("2026-12-04T01:00:00Z");
-      expect(await bazhongExpansionNotices(t.ctx())).toBe(1);
+      expect(await expansionNotices(t.ctx(), PROFILES.bazhong.thresholds.expansionNoticeAbove)).toBe(1);
       const latest = (await t.db.select().from(auditLog).where(eq(auditLog.action, "capacity.vm_notice")).orderBy(auditLog.seq)).at(-1);
       expect((latest!.details as { readings: { metric: string }[] }).readings.map((r) => r.metric)).toEqual(["memory"]);
       expect((await verifyAuditChain(t.db)).ok).toBe(true);
@@ -134,8 +135,8 @@ describe("徽州 001 第十九条: the cloud near 70% of its capacity", () => {
       ]);
       // Delivered: 16 vCPU, 48 GB memory, 400 GB disk. Against 20 / 69 / 571: 80%, 69.57%, 70.05%.
       const capacity = { vcpu: 20, memoryGb: 69, storageGb: 571 };
-      expect(await cloudCapacityAlert(t.ctx(), capacity)).toEqual(["vcpu", "storageGb"]);
-      expect(await cloudCapacityAlert(t.ctx(), capacity)).toEqual([]); // once a month
+      expect(await cloudCapacityAlert(t.ctx(), capacity, PROFILES.huizhou.thresholds.capacityAlertAt)).toEqual(["vcpu", "storageGb"]);
+      expect(await cloudCapacityAlert(t.ctx(), capacity, PROFILES.huizhou.thresholds.capacityAlertAt)).toEqual([]); // once a month
       const cards = await t.db.select().from(outbox).where(eq(outbox.kind, "capacity"));
       expect(cards.map((c) => c.userId).sort()).toEqual(["chenjing", "linna", "xufeng", "zhangwei"]);
       const summary = (cards[0]!.payload as { summary: string }).summary;

@@ -605,7 +605,7 @@ describe("token expiry and refusal messages", () => {
 });
 
 describe("authorisation", () => {
-  it("refuses an API actor without the manager role and writes nothing", async () => {
+  it("refuses an API actor without the manager role: nothing changes, and each refusal is audited", async () => {
     const managerToken = await createToken({ ctx: cli(), input: { userId: "chenjing" } });
     const before = await snapshot();
     const ctx = api(applicantLihua);
@@ -618,7 +618,7 @@ describe("authorisation", () => {
     expect((await caught(createToken({ ctx, input: { userId: "lihua" } }))).status).toBe(403);
     expect((await caught(revokeToken({ ctx, input: { id: managerToken.id } }))).status).toBe(403);
 
-    expect(await snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual({ ...before, auditCount: before.auditCount! + 3 });
     expect((await getUser(database.db, "lihua"))?.roles).toEqual(["applicant"]);
   });
 
@@ -628,7 +628,7 @@ describe("authorisation", () => {
     expect(await lastAudit()).toMatchObject({
       action: "token.revoke",
       actorId: "lihua",
-      actorRole: null,
+      actorRole: "applicant",
       channel: "api",
       sourceIp: "10.20.30.40",
     });

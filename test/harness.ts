@@ -6,7 +6,7 @@ import { createScratchDatabase } from "../db/scratch";
 
 export { createScratchDatabase };
 import { ephemeralAuditSigner, signingDb } from "../src/core/audit-signing";
-import { runCli } from "../src/cli";
+import { runCli } from "../src/cli/index";
 
 /** This run's audit signing key, in memory only (a PEM private key is never committed): every test database signs with it. */
 export const testAuditSigner = ephemeralAuditSigner();

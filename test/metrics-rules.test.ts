@@ -2,21 +2,24 @@ import { describe, expect, it } from "vitest";
 import { builtinSchedules, CalendarRangeError, shanghaiDate, WorkCalendar } from "../src/core/calendar";
 import { DailyReducer, type DailyFigures, type DayAccumulator, figuresOf, mergeDays, type Sample } from "../src/metrics/daily";
 import {
-  bazhongDataDiskShrink,
-  bazhongExpansionDue,
-  bazhongQuarterShrink,
-  huizhouAlertDue,
+  capacityAlertDue,
+  dataDiskShrink,
+  expansionNoticeDue,
   lastWorkdays,
   lowLoadDay,
   lowLoadMonth,
   type ScaleKind,
   scaleUpEvidence,
+  quarterPeakShrink,
   storageHeadroomMonths,
-  THRESHOLDS,
   utilisationPercent,
 } from "../src/metrics/rules";
+import { PROFILES } from "../profiles";
 
 const calendar = new WorkCalendar(builtinSchedules());
+// Each profile's module holds the numbers; these tests check the rules with the modules' own.
+const { scaleUp, lowLoad } = PROFILES.meizhou.thresholds;
+const bazhong = PROFILES.bazhong.thresholds;
 
 /** Epoch ms of a Shanghai local time "YYYY-MM-DDTHH:MM". */
 const local = (time: string) => Date.parse(`${time}:00+08:00`);
@@ -212,13 +215,13 @@ describe("scale-up evidence (004 第十九条(二))", () => {
   ];
   for (const { kind, field, min } of cases) {
     it(`${kind}: every one of the 5 days ≥ ${min}%`, () => {
-      expect(scaleUpEvidence(kind, five({ [field]: min })).ok).toBe(true);
-      expect(scaleUpEvidence(kind, five({ [field]: min + 0.01 })).ok).toBe(true);
-      expect(scaleUpEvidence(kind, five({ [field]: min - 0.01 })).ok).toBe(false);
+      expect(scaleUpEvidence(kind, five({ [field]: min }), scaleUp).ok).toBe(true);
+      expect(scaleUpEvidence(kind, five({ [field]: min + 0.01 }), scaleUp).ok).toBe(true);
+      expect(scaleUpEvidence(kind, five({ [field]: min - 0.01 }), scaleUp).ok).toBe(false);
       // One day below fails, however high the others.
       const days = five({ [field]: 99 });
       days[3] = day(FIVE[3]!, { [field]: min - 0.01 });
-      const e = scaleUpEvidence(kind, days);
+      const e = scaleUpEvidence(kind, days, scaleUp);
       expect(e.ok).toBe(false);
       expect(e.figures).toHaveLength(5);
       expect(e.figures[3]).toEqual({ date: FIVE[3], value: min - 0.01, metric: field, ok: false });
@@ -231,13 +234,13 @@ describe("scale-up evidence (004 第十九条(二))", () => {
   it("a missing day, or fewer than 5 days, fails", () => {
     const days: (DailyFigures | null)[] = five({ cpuPeak: 90 });
     days[2] = null;
-    const e = scaleUpEvidence("vm_vcpu", days);
+    const e = scaleUpEvidence("vm_vcpu", days, scaleUp);
     expect(e.ok).toBe(false);
     expect(e.figures[2]).toEqual({ date: null, value: null, metric: "cpuPeak", ok: false });
     expect(e.reason).toContain("第 3 个工作日无数据");
-    expect(scaleUpEvidence("vm_vcpu", five({ cpuPeak: 90 }).slice(0, 4)).ok).toBe(false);
-    expect(scaleUpEvidence("vm_vcpu", []).ok).toBe(false);
-    const ok = scaleUpEvidence("vm_vcpu", five({ cpuPeak: 90 }));
+    expect(scaleUpEvidence("vm_vcpu", five({ cpuPeak: 90 }).slice(0, 4), scaleUp).ok).toBe(false);
+    expect(scaleUpEvidence("vm_vcpu", [], scaleUp).ok).toBe(false);
+    const ok = scaleUpEvidence("vm_vcpu", five({ cpuPeak: 90 }), scaleUp);
     expect(ok.ok).toBe(true);
     expect(ok.reason).toBe(
       "虚拟机 vCPU 扩容：前 5 个工作日的 vCPU 峰值使用率为 2026-10-08 90%、2026-09-30 90%、2026-09-29 90%、2026-09-28 90%、2026-09-24 90%，每天 vCPU 峰值使用率不低于 60%，符合扩容条件。",
@@ -245,12 +248,12 @@ describe("scale-up evidence (004 第十九条(二))", () => {
   });
 
   it("paas_compute: each day's average ≥ 40% and peak ≥ 60%", () => {
-    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 40, cpuPeak: 60 })).ok).toBe(true);
-    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 40.01, cpuPeak: 60.01 })).ok).toBe(true);
-    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 39.99, cpuPeak: 90 })).ok).toBe(false);
-    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 90, cpuPeak: 59.99 })).ok).toBe(false);
-    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: null, cpuPeak: 90 })).ok).toBe(false);
-    const e = scaleUpEvidence("paas_compute", five({ cpuAvg: 45, cpuPeak: 70 }));
+    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 40, cpuPeak: 60 }), scaleUp).ok).toBe(true);
+    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 40.01, cpuPeak: 60.01 }), scaleUp).ok).toBe(true);
+    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 39.99, cpuPeak: 90 }), scaleUp).ok).toBe(false);
+    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: 90, cpuPeak: 59.99 }), scaleUp).ok).toBe(false);
+    expect(scaleUpEvidence("paas_compute", five({ cpuAvg: null, cpuPeak: 90 }), scaleUp).ok).toBe(false);
+    const e = scaleUpEvidence("paas_compute", five({ cpuAvg: 45, cpuPeak: 70 }), scaleUp);
     expect(e.figures).toHaveLength(10);
     expect(e.figures.filter((f) => f.metric === "cpuAvg").map((f) => f.value)).toEqual([45, 45, 45, 45, 45]);
     expect(e.reason).toContain("CPU 平均使用率为 2026-10-08 45%");
@@ -260,42 +263,42 @@ describe("scale-up evidence (004 第十九条(二))", () => {
   for (const kind of ["vm_storage", "paas_storage"] as const) {
     it(`${kind}: the latest day's used / allocated ≥ 60%`, () => {
       const at = (used: number, alloc = 500) => [day(FIVE[0]!, { diskUsedGb: used, diskAllocGb: alloc }), ...five({}).slice(1)];
-      const exact = scaleUpEvidence(kind, at(300));
+      const exact = scaleUpEvidence(kind, at(300), scaleUp);
       expect(exact.ok).toBe(true);
       expect(exact.figures).toEqual([{ date: "2026-10-08", value: 60, metric: "storage", ok: true }]);
       expect(exact.reason).toContain("60%（已用 300 GB / 已分配 500 GB）");
-      expect(scaleUpEvidence(kind, at(300.01)).ok).toBe(true);
-      const below = scaleUpEvidence(kind, at(299.99));
+      expect(scaleUpEvidence(kind, at(300.01), scaleUp).ok).toBe(true);
+      const below = scaleUpEvidence(kind, at(299.99), scaleUp);
       expect(below.ok).toBe(false);
       expect(below.reason).toContain("59.998%");
-      expect(scaleUpEvidence(kind, at(6, 10)).ok).toBe(true);
+      expect(scaleUpEvidence(kind, at(6, 10), scaleUp).ok).toBe(true);
       // Only the latest day counts: an older full disk does not help, nor does a missing latest day.
       const older = five({ diskUsedGb: 490, diskAllocGb: 500 });
       older[0] = day(FIVE[0]!, { diskUsedGb: 100, diskAllocGb: 500 });
-      expect(scaleUpEvidence(kind, older).ok).toBe(false);
-      expect(scaleUpEvidence(kind, [null, ...five({ diskUsedGb: 490, diskAllocGb: 500 }).slice(1)]).ok).toBe(false);
-      const noDisk = scaleUpEvidence(kind, five({}));
+      expect(scaleUpEvidence(kind, older, scaleUp).ok).toBe(false);
+      expect(scaleUpEvidence(kind, [null, ...five({ diskUsedGb: 490, diskAllocGb: 500 }).slice(1)], scaleUp).ok).toBe(false);
+      const noDisk = scaleUpEvidence(kind, five({}), scaleUp);
       expect(noDisk.ok).toBe(false);
       expect(noDisk.figures).toEqual([{ date: "2026-10-08", value: null, metric: "storage", ok: false }]);
     });
   }
 
   it("refuses more than 5 days, days out of order, or of different VMs", () => {
-    expect(() => scaleUpEvidence("vm_vcpu", [...five({}), day("2026-09-23")])).toThrow(RangeError);
-    expect(() => scaleUpEvidence("vm_vcpu", [...five({})].reverse())).toThrow(RangeError);
-    expect(() => scaleUpEvidence("vm_vcpu", [day(FIVE[0]!), day(FIVE[1]!, { vm: "vm-2" })])).toThrow(RangeError);
+    expect(() => scaleUpEvidence("vm_vcpu", [...five({}), day("2026-09-23")], scaleUp)).toThrow(RangeError);
+    expect(() => scaleUpEvidence("vm_vcpu", [...five({})].reverse(), scaleUp)).toThrow(RangeError);
+    expect(() => scaleUpEvidence("vm_vcpu", [day(FIVE[0]!), day(FIVE[1]!, { vm: "vm-2" })], scaleUp)).toThrow(RangeError);
   });
 
   it("does not show a figure rounded across the threshold", () => {
-    const e = scaleUpEvidence("vm_vcpu", five({ cpuPeak: 59.999 }));
+    const e = scaleUpEvidence("vm_vcpu", five({ cpuPeak: 59.999 }), scaleUp);
     expect(e.ok).toBe(false);
     expect(e.reason).toContain("59.999%");
-    expect(scaleUpEvidence("vm_vcpu", five({ cpuPeak: 61.23456 })).reason).toContain("61.23%");
+    expect(scaleUpEvidence("vm_vcpu", five({ cpuPeak: 61.23456 }), scaleUp).reason).toContain("61.23%");
   });
 });
 
 describe("low load (004 第十九条(三))", () => {
-  const vcpu = (cpuPeak: number, cpuAvg: number | null) => lowLoadDay(day("2026-10-08", { cpuPeak, cpuAvg, memAvg: 90 }), null);
+  const vcpu = (cpuPeak: number, cpuAvg: number | null) => lowLoadDay(day("2026-10-08", { cpuPeak, cpuAvg, memAvg: 90 }), null, lowLoad);
   it("vCPU: peak ≤ 40 and average ≤ 20", () => {
     expect(vcpu(40, 20)).toEqual({ low: true, vcpu: true, memory: false, storage: false });
     expect(vcpu(39.99, 19.99).vcpu).toBe(true);
@@ -306,7 +309,7 @@ describe("low load (004 第十九条(三))", () => {
   });
 
   it("memory: average ≤ 50", () => {
-    const mem = (memAvg: number | null) => lowLoadDay(day("2026-10-08", { cpuPeak: 90, cpuAvg: 90, memAvg }), null);
+    const mem = (memAvg: number | null) => lowLoadDay(day("2026-10-08", { cpuPeak: 90, cpuAvg: 90, memAvg }), null, lowLoad);
     expect(mem(50)).toEqual({ low: true, vcpu: false, memory: true, storage: false });
     expect(mem(49.99).memory).toBe(true);
     expect(mem(50.01)).toEqual({ low: false, vcpu: false, memory: false, storage: false });
@@ -315,15 +318,15 @@ describe("low load (004 第十九条(三))", () => {
 
   it("storage: more than 12 months of headroom", () => {
     const busy = day("2026-10-08", { cpuPeak: 90, cpuAvg: 90, memAvg: 90 });
-    expect(lowLoadDay(busy, 12).storage).toBe(false);
-    expect(lowLoadDay(busy, 11.99).storage).toBe(false);
-    expect(lowLoadDay(busy, 12.01)).toEqual({ low: true, vcpu: false, memory: false, storage: true });
-    expect(lowLoadDay(busy, Number.POSITIVE_INFINITY).storage).toBe(true);
-    expect(lowLoadDay(busy, null).storage).toBe(false);
+    expect(lowLoadDay(busy, 12, lowLoad).storage).toBe(false);
+    expect(lowLoadDay(busy, 11.99, lowLoad).storage).toBe(false);
+    expect(lowLoadDay(busy, 12.01, lowLoad)).toEqual({ low: true, vcpu: false, memory: false, storage: true });
+    expect(lowLoadDay(busy, Number.POSITIVE_INFINITY, lowLoad).storage).toBe(true);
+    expect(lowLoadDay(busy, null, lowLoad).storage).toBe(false);
   });
 
   it("any one part makes the day low-load", () => {
-    expect(lowLoadDay(day("2026-10-08", { cpuPeak: 10, cpuAvg: 5, memAvg: 10 }), 24)).toEqual({
+    expect(lowLoadDay(day("2026-10-08", { cpuPeak: 10, cpuAvg: 5, memAvg: 10 }), 24, lowLoad)).toEqual({
       low: true,
       vcpu: true,
       memory: true,
@@ -332,11 +335,11 @@ describe("low load (004 第十九条(三))", () => {
   });
 
   it("a month is low-load with more than 15 low-load days", () => {
-    expect(THRESHOLDS.lowLoad.daysPerMonth).toBe(15);
-    expect(lowLoadMonth(15)).toBe(false);
-    expect(lowLoadMonth(16)).toBe(true);
-    expect(lowLoadMonth(0)).toBe(false);
-    expect(lowLoadMonth(31)).toBe(true);
+    expect(lowLoad.daysPerMonth).toBe(15);
+    expect(lowLoadMonth(15, lowLoad)).toBe(false);
+    expect(lowLoadMonth(16, lowLoad)).toBe(true);
+    expect(lowLoadMonth(0, lowLoad)).toBe(false);
+    expect(lowLoadMonth(31, lowLoad)).toBe(true);
   });
 
   it("from samples to a low-load verdict", () => {
@@ -344,7 +347,7 @@ describe("low load (004 第十九条(三))", () => {
     for (let h = 0; h < 24; h++) samples.push(sample("vm-1", `2026-10-08T${String(h).padStart(2, "0")}:30`, h === 3 ? 40 : 20, 80));
     const f = figuresOf(reduce(samples)[0]!);
     expect(f).toMatchObject({ cpuAvg: 20, cpuPeak: 40, memAvg: 80 });
-    expect(lowLoadDay(f, null)).toEqual({ low: true, vcpu: true, memory: false, storage: false });
+    expect(lowLoadDay(f, null, lowLoad)).toEqual({ low: true, vcpu: true, memory: false, storage: false });
   });
 });
 
@@ -367,7 +370,7 @@ describe("storageHeadroomMonths", () => {
     // 1 GB a day = 30 a month; 1000 - 130 = 870 free → 29 months: storage part of low load holds.
     const slow = storageHeadroomMonths(series((i) => 100 + i))!;
     expect(slow).toBeCloseTo(29, 9);
-    expect(lowLoadDay(day("2026-10-01", { cpuPeak: 90, cpuAvg: 90, memAvg: 90 }), slow).storage).toBe(true);
+    expect(lowLoadDay(day("2026-10-01", { cpuPeak: 90, cpuAvg: 90, memAvg: 90 }), slow, lowLoad).storage).toBe(true);
   });
 
   it("measures growth against the dates, not the positions, when readings are missing", () => {
@@ -411,20 +414,20 @@ describe("lastWorkdays", () => {
 
 describe("巴中 (003 第二十四条) and 徽州 (001 第十九条)", () => {
   it("巴中 expands above 70%", () => {
-    expect(bazhongExpansionDue(70)).toBe(false);
-    expect(bazhongExpansionDue(70.01)).toBe(true);
-    expect(bazhongExpansionDue(69.99)).toBe(false);
-    expect(bazhongExpansionDue(utilisationPercent(700, 1000))).toBe(false);
-    expect(bazhongExpansionDue(utilisationPercent(701, 1000))).toBe(true);
+    expect(expansionNoticeDue(70, bazhong.expansionNoticeAbove)).toBe(false);
+    expect(expansionNoticeDue(70.01, bazhong.expansionNoticeAbove)).toBe(true);
+    expect(expansionNoticeDue(69.99, bazhong.expansionNoticeAbove)).toBe(false);
+    expect(expansionNoticeDue(utilisationPercent(700, 1000), bazhong.expansionNoticeAbove)).toBe(false);
+    expect(expansionNoticeDue(utilisationPercent(701, 1000), bazhong.expansionNoticeAbove)).toBe(true);
   });
 
   it("巴中 shrinks when the quarter's vCPU and memory peaks are ≤ 30%", () => {
     const q = (cpu: number, mem: number) => [day("2026-07-01", { cpuPeak: 10, memPeak: 10 }), day("2026-08-15", { cpuPeak: cpu, memPeak: mem })];
-    expect(bazhongQuarterShrink(q(30, 30))).toEqual({ shrink: true, vcpu: true, memory: true, vcpuPeak: 30, memPeak: 30, days: 2 });
-    expect(bazhongQuarterShrink(q(29.99, 29.99)).shrink).toBe(true);
-    expect(bazhongQuarterShrink(q(30.01, 30))).toMatchObject({ shrink: false, vcpu: false, memory: true });
-    expect(bazhongQuarterShrink(q(30, 30.01))).toMatchObject({ shrink: false, vcpu: true, memory: false });
-    expect(bazhongQuarterShrink([])).toMatchObject({ shrink: false, vcpuPeak: null, memPeak: null, days: 0 });
+    expect(quarterPeakShrink(q(30, 30), bazhong.periodShrink)).toEqual({ shrink: true, vcpu: true, memory: true, vcpuPeak: 30, memPeak: 30, days: 2 });
+    expect(quarterPeakShrink(q(29.99, 29.99), bazhong.periodShrink).shrink).toBe(true);
+    expect(quarterPeakShrink(q(30.01, 30), bazhong.periodShrink)).toMatchObject({ shrink: false, vcpu: false, memory: true });
+    expect(quarterPeakShrink(q(30, 30.01), bazhong.periodShrink)).toMatchObject({ shrink: false, vcpu: true, memory: false });
+    expect(quarterPeakShrink([], bazhong.periodShrink)).toMatchObject({ shrink: false, vcpuPeak: null, memPeak: null, days: 0 });
   });
 
   it("巴中 shrinks a data disk with more than 500 GB free all year", () => {
@@ -433,17 +436,17 @@ describe("巴中 (003 第二十四条) and 徽州 (001 第十九条)", () => {
       day("2026-06-01", { diskUsedGb: 2000 - minFree, diskAllocGb: 2000 }),
       day("2026-12-01", { diskUsedGb: null, diskAllocGb: null }),
     ];
-    expect(bazhongDataDiskShrink(year(500.01))).toEqual({ shrink: true, minFreeGb: 500.01, readings: 2 });
-    expect(bazhongDataDiskShrink(year(500)).shrink).toBe(false);
-    expect(bazhongDataDiskShrink(year(499.99)).shrink).toBe(false);
-    expect(bazhongDataDiskShrink([day("2026-01-05")])).toEqual({ shrink: false, minFreeGb: null, readings: 0 });
+    expect(dataDiskShrink(year(500.01), bazhong.periodShrink)).toEqual({ shrink: true, minFreeGb: 500.01, readings: 2 });
+    expect(dataDiskShrink(year(500), bazhong.periodShrink).shrink).toBe(false);
+    expect(dataDiskShrink(year(499.99), bazhong.periodShrink).shrink).toBe(false);
+    expect(dataDiskShrink([day("2026-01-05")], bazhong.periodShrink)).toEqual({ shrink: false, minFreeGb: null, readings: 0 });
   });
 
   it("徽州 alerts at 70% of capacity", () => {
-    expect(huizhouAlertDue(70)).toBe(true);
-    expect(huizhouAlertDue(69.99)).toBe(false);
-    expect(huizhouAlertDue(70.01)).toBe(true);
-    expect(huizhouAlertDue(utilisationPercent(7, 10))).toBe(true);
+    expect(capacityAlertDue(70, PROFILES.huizhou.thresholds.capacityAlertAt)).toBe(true);
+    expect(capacityAlertDue(69.99, PROFILES.huizhou.thresholds.capacityAlertAt)).toBe(false);
+    expect(capacityAlertDue(70.01, PROFILES.huizhou.thresholds.capacityAlertAt)).toBe(true);
+    expect(capacityAlertDue(utilisationPercent(7, 10), PROFILES.huizhou.thresholds.capacityAlertAt)).toBe(true);
     expect(() => utilisationPercent(1, 0)).toThrow(RangeError);
   });
 });

@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, serviceRatings } from "../db/schema";
 import { addHost } from "../src/access/hosts";
+import { shanghaiDate } from "../src/core/calendar";
 import { answerChat } from "../src/chat/answer";
 import { parseChatCommand } from "../src/chat/commands";
 import { FLOWS } from "../src/engine/flow";
@@ -123,5 +124,18 @@ describe("服务评价", () => {
     expect(await sendMonthlyReport(t.ctx())).toBe("2026-11");
     const [card] = await t.db.select().from(outbox).where(and(eq(outbox.kind, "report"), eq(outbox.userId, "zhangwei")));
     expect((card!.payload as { summary: string }).summary).toContain("服务评价 2 个：满意 1，基本满意 0，不满意 1（满意率 50%）");
+  });
+
+  test("a 不满意 reason written as a formula stays text in the monthly report's CSV (002 第三十条; OWASP CSV injection)", async () => {
+    const formula = '=HYPERLINK("http://x","点我")';
+    const { id } = await completedRequest(9003);
+    ok(await t.act("yangfan", id, { action: "rate", score: "dissatisfied", comment: formula }));
+    const month = shanghaiDate(t.clock.now()).slice(0, 7);
+    const report = ok(await t.call("zhangwei", "GET", `/api/reports/monthly?month=${month}`));
+    expect(report.provider.satisfaction.complaints.map((c: { comment: string }) => c.comment)).toEqual([formula]);
+    const csv = await t.app.request(`/api/reports/monthly?month=${month}&format=csv&table=provider`, { headers: { authorization: `Bearer ${t.tokens.zhangwei}` } });
+    const lines = (await csv.text()).replace(/^\uFEFF/, "").trimEnd().split("\r\n");
+    expect(lines.at(-1)).toMatch(/^不满意：YS-2026-\d{5},梅州市人力资源和社会保障局,"'=HYPERLINK\(""http:\/\/x"",""点我""\)"$/);
+    expect(lines).toContain("不满意,1,");
   });
 });

@@ -361,5 +361,3 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     },
   },
 };
-
-export const POLICY_PROFILES = Object.keys(applicationFlow.profiles);

@@ -39,7 +39,7 @@ export async function exportAudit(
 ): Promise<number> {
   const { total, lastSeq } = await auditExtent(db);
   const line = format === "csv" ? csvLine : jsonLine;
-  if (format === "csv") await write(`${BOM}${FIELDS.join(",")}\r\n`);
+  if (format === "csv") await write(BOM + csvRow(FIELDS));
   let done = 0;
   for await (const page of auditPages(db, lastSeq, opts.batchSize)) {
     await write(page.map(line).join(""));

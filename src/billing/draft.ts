@@ -5,7 +5,7 @@ import type { Db } from "../../db/client";
 import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } from "../../db/schema";
 import { endOfShanghaiDay, monthDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
-import { csvDocument } from "../core/csv";
+import { CsvDecimal, csvDocument } from "../core/csv";
 import { forbidden, notFound } from "../core/errors";
 import { monthSchema } from "../core/validation";
 import { resourceSizeHistory } from "../resources";
@@ -95,12 +95,12 @@ export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): str
       l.system,
       l.kind,
       l.days,
-      l.amount.toFixed(2),
+      new CsvDecimal(l.amount, 2),
       flagNames(l.flags),
       l.segments.map((g) => `${g.from}~${g.to} ${g.days}天×${g.dayPrice ?? "无单价"}`).join("；"),
       (l.mismatch ?? []).join("；"),
     ]),
-    ["合计", "", "", "", "", s.total.toFixed(2), "", "", ""],
+    ["合计", "", "", "", "", new CsvDecimal(s.total, 2), "", "", ""],
   ]);
 }
 

@@ -2,10 +2,10 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { calendarYears } from "../../db/schema";
-import { auditAppend } from "../core/audit-append";
 import { builtinSchedules, missingStatutoryHolidays, WorkCalendar, yearScheduleSchema } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { forbidden, invalid } from "../core/errors";
+import { mutate } from "../core/mutate";
 import { fieldErrors } from "../core/validation";
 
 /** The built-in years plus those loaded with `yunshen calendar load`; a loaded year replaces a built-in one. */
@@ -44,22 +44,23 @@ export async function loadCalendarYear({
   input: unknown;
   override?: string;
 }): Promise<{ year: number; replaced: boolean; missing: string[] }> {
-  // No actor means the operator at the CLI, who already holds the server's database credentials.
-  if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以加载工作日历");
-  const reason = overrideSchema.safeParse(override);
-  if (!reason.success) throw invalid(reason.error.issues[0]!.message, { override: reason.error.issues.map((i) => i.message) });
-  const parsed = yearScheduleSchema.safeParse(input);
-  if (!parsed.success) throw invalid("工作日历文件无效", fieldErrors(parsed.error.issues));
-  const schedule = parsed.data;
-  const missing = missingStatutoryHolidays(schedule);
-  if (missing.length > 0 && reason.data === undefined)
-    throw invalid(
-      `${schedule.year} 年工作日历缺少法定节假日：${missing.join("、")}。国务院办公厅的放假通知每年都安排这七个节日，请按通知补全；` +
-        `如确需先加载不完整的安排，请加 --override "原因"`,
-      { holidays: missing.map((name) => `缺少${name}`) },
-    );
-  const now = ctx.clock.now();
-  return ctx.db.transaction(async (tx) => {
+  // Inside mutate, so a refusal is audited like any other (a malformed file, a 400, writes nothing).
+  return mutate(ctx, { action: "calendar.load" }, async (tx, j) => {
+    // No actor means the operator at the CLI, who already holds the server's database credentials.
+    if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以加载工作日历");
+    const reason = overrideSchema.safeParse(override);
+    if (!reason.success) throw invalid(reason.error.issues[0]!.message, { override: reason.error.issues.map((i) => i.message) });
+    const parsed = yearScheduleSchema.safeParse(input);
+    if (!parsed.success) throw invalid("工作日历文件无效", fieldErrors(parsed.error.issues));
+    const schedule = parsed.data;
+    const missing = missingStatutoryHolidays(schedule);
+    if (missing.length > 0 && reason.data === undefined)
+      throw invalid(
+        `${schedule.year} 年工作日历缺少法定节假日：${missing.join("、")}。国务院办公厅的放假通知每年都安排这七个节日，请按通知补全；` +
+          `如确需先加载不完整的安排，请加 --override "原因"`,
+        { holidays: missing.map((name) => `缺少${name}`) },
+      );
+    const now = ctx.clock.now();
     const [row] = await tx
       .insert(calendarYears)
       .values({ year: schedule.year, schedule, loadedAt: now })
@@ -67,12 +68,8 @@ export async function loadCalendarYear({
       // xmax is 0 only on a freshly inserted row version: tells insert from update in the same statement.
       .returning({ inserted: sql<boolean>`xmax = 0` });
     const replaced = row?.inserted === false || builtinSchedules().some((s) => s.year === schedule.year);
-    await auditAppend(tx, now, {
+    j.add({
       action: "calendar.load",
-      channel: ctx.channel,
-      actorId: ctx.actor?.userId ?? null,
-      actorRole: ctx.actor ? "manager" : null,
-      sourceIp: ctx.sourceIp ?? null,
       details: {
         year: schedule.year,
         holidays: schedule.holidays.length,

@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client";
+import type { ProfileKey } from "../../profiles";
 import type { WorkCalendar } from "./calendar";
 import type { Role } from "./roles";
 
@@ -24,7 +25,7 @@ export interface ServiceContext {
   clock: Clock;
   calendar: WorkCalendar;
   /** POLICY_PROFILE: which jurisdiction's stages and deadlines new requests follow. */
-  profile: string;
+  profile: ProfileKey;
   actor: Actor | null;
   channel: Channel;
   sourceIp?: string | null;

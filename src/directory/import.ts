@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { units, users } from "../../db/schema";
-import { auditAppend } from "../core/audit-append";
+import { mutate } from "../core/mutate";
 import type { ServiceContext } from "../core/context";
 import { type FieldErrors, forbidden, invalid } from "../core/errors";
 import type { UnitKind } from "./queries";
@@ -353,18 +353,18 @@ const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b
  * an invalid file changes nothing. Upserts by id; re-importing the same file changes nothing.
  */
 export async function importDirectory({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<ImportResult> {
-  if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以导入通讯录");
+  // Inside mutate, so a refusal is audited like any other (an invalid file, a 400, writes nothing).
+  return mutate(ctx, { action: "directory.import" }, async (tx, j) => {
+    if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以导入通讯录");
+    if (!isRecord(input)) {
+      throw invalid("通讯录文件有 1 处错误", { [ROOT_FIELD]: ["通讯录文件应为 JSON 对象，包含 units 和 users 两个数组"] });
+    }
+    const errors = new Errors();
+    const parsed = directoryFileSchema.safeParse(input, { error: zhErrorMap });
+    if (!parsed.success) errors.addIssues(parsed.error.issues);
+    const rawUnits = Array.isArray(input.units) ? input.units : [];
+    const rawUsers = Array.isArray(input.users) ? input.users : [];
 
-  if (!isRecord(input)) {
-    throw invalid("通讯录文件有 1 处错误", { [ROOT_FIELD]: ["通讯录文件应为 JSON 对象，包含 units 和 users 两个数组"] });
-  }
-  const errors = new Errors();
-  const parsed = directoryFileSchema.safeParse(input, { error: zhErrorMap });
-  if (!parsed.success) errors.addIssues(parsed.error.issues);
-  const rawUnits = Array.isArray(input.units) ? input.units : [];
-  const rawUsers = Array.isArray(input.users) ? input.users : [];
-
-  return ctx.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${DIRECTORY_IMPORT_LOCK_KEY})`);
     const existingUnits = new Map((await tx.select().from(units)).map((u) => [u.id, u]));
     const existingUsers = new Map((await tx.select().from(users)).map((u) => [u.id, u]));
@@ -449,14 +449,7 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
       },
     };
     // Ids say who was added or changed (a granted role is worth tracing); phone numbers stay out.
-    await auditAppend(tx, now, {
-      action: "directory.import",
-      channel: ctx.channel,
-      actorId: ctx.actor?.userId ?? null,
-      actorRole: ctx.actor ? "manager" : null,
-      sourceIp: ctx.sourceIp ?? null,
-      details: { ...result, unitIds, userIds },
-    });
+    j.add({ action: "directory.import", details: { ...result, unitIds, userIds } });
     return result;
   });
 }

@@ -3,11 +3,11 @@ import { and, asc, eq, isNull, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { apiTokens, users } from "../../db/schema";
-import { auditAppend } from "../core/audit-append";
 import type { Actor, ServiceContext } from "../core/context";
 import { addCalendarDays, endOfShanghaiDay, shanghaiDate, shanghaiDateTime } from "../core/calendar";
 import { isIsoDate } from "../core/calendar-schedule";
 import { conflict, forbidden, invalid, notFound, ServiceError, unauthenticated, unprocessable } from "../core/errors";
+import { mutate } from "../core/mutate";
 import { parseInput } from "../core/validation";
 import type { Role } from "../core/roles";
 
@@ -95,17 +95,18 @@ export async function createToken({
   input: unknown;
   lifetimeDays?: number;
 }): Promise<{ id: string; token: string; userId: string; expiresAt: Date }> {
-  if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以签发访问令牌");
-  const { userId, name, expires } = parseInput(createTokenInput, input, "签发令牌的参数有误");
-  const expiresAt = expiryFrom(expires, ctx.clock.now(), lifetimeDays);
-
-  return ctx.db.transaction(async (tx) => {
+  // The secret stays out of what mutate returns, which it would keep as a replay's answer.
+  const token = `ys_${randomBytes(32).toString("base64url")}`;
+  // Inside mutate, so a refusal is audited like any other (malformed input, a 400, writes nothing).
+  const issued = await mutate(ctx, { action: "token.create" }, async (tx, j) => {
+    if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以签发访问令牌");
+    const { userId, name, expires } = parseInput(createTokenInput, input, "签发令牌的参数有误");
+    const expiresAt = expiryFrom(expires, ctx.clock.now(), lifetimeDays);
     const [user] = await tx.select({ id: users.id, active: users.active }).from(users).where(eq(users.id, userId));
     if (!user) throw notFound(`用户 ${userId} 不存在`);
     if (!user.active) throw unprocessable("user_inactive", `用户 ${userId} 已停用，不能签发访问令牌`);
 
     const now = ctx.clock.now();
-    const token = `ys_${randomBytes(32).toString("base64url")}`;
     // 8 hex digits can collide once tokens number in the tens of thousands; try again rather than fail.
     let id: string | null = null;
     for (let attempt = 0; attempt < 5 && id === null; attempt++) {
@@ -119,16 +120,10 @@ export async function createToken({
     }
     if (id === null) throw conflict("token_id_exhausted", "未能生成唯一的令牌编号，请重试");
 
-    await auditAppend(tx, now, {
-      action: "token.create",
-      channel: ctx.channel,
-      actorId: ctx.actor?.userId ?? null,
-      actorRole: ctx.actor ? "manager" : null,
-      sourceIp: ctx.sourceIp ?? null,
-      details: { tokenId: id, userId, name, expiresAt: expiresAt.toISOString() },
-    });
-    return { id, token, userId, expiresAt };
+    j.add({ action: "token.create", details: { tokenId: id, userId, name, expiresAt: expiresAt.toISOString() } });
+    return { id, userId, expiresAt: expiresAt.toISOString() };
   });
+  return { ...issued, token, expiresAt: new Date(issued.expiresAt) };
 }
 
 /** Revokes a token: by the CLI operator, a manager, or the token's own user. */
@@ -142,8 +137,8 @@ export async function revokeToken({
   // Anyone may revoke their own token; whose it is is known only once the row is read below.
   const isManager = ctx.actor === null || ctx.actor.roles.includes("manager");
   const { id } = parseInput(revokeTokenInput, input, "吊销令牌的参数有误");
-
-  return ctx.db.transaction(async (tx) => {
+  // Inside mutate, so a refusal (someone else's token, an unknown or revoked one) is audited like any other.
+  const revoked = await mutate(ctx, { action: "token.revoke" }, async (tx, j) => {
     const [row] = await tx
       .select({ id: apiTokens.id, userId: apiTokens.userId, revokedAt: apiTokens.revokedAt })
       .from(apiTokens)
@@ -155,16 +150,10 @@ export async function revokeToken({
 
     const now = ctx.clock.now();
     await tx.update(apiTokens).set({ revokedAt: now }).where(eq(apiTokens.id, id));
-    await auditAppend(tx, now, {
-      action: "token.revoke",
-      channel: ctx.channel,
-      actorId: ctx.actor?.userId ?? null,
-      actorRole: ctx.actor?.roles.includes("manager") ? "manager" : null,
-      sourceIp: ctx.sourceIp ?? null,
-      details: { tokenId: id, userId: row.userId },
-    });
-    return { id, userId: row.userId, revokedAt: now };
+    j.add({ action: "token.revoke", details: { tokenId: id, userId: row.userId } });
+    return { id, userId: row.userId, revokedAt: now.toISOString() };
   });
+  return { ...revoked, revokedAt: new Date(revoked.revokedAt) };
 }
 
 /** Tokens, newest last, without their hashes, each with when it expires. */

@@ -5,7 +5,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { calendarHealth, type WorkCalendar } from "../core/calendar";
-import type { Clock } from "../core/context";
+import type { Clock, ServiceContext } from "../core/context";
 import { DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, describeInternalError, isDatabaseUnavailable, ServiceError } from "../core/errors";
 import { wecomCallbackRoutes } from "../channels/wecom/callback";
 import { wecomPageRoutes } from "../channels/wecom/pages";
@@ -32,7 +32,7 @@ export interface AppDeps {
   clock: Clock;
   /** The current calendar; a function because `calendar load` can replace it while the service runs. */
   calendar: () => WorkCalendar;
-  profile: string;
+  profile: ServiceContext["profile"];
   log?: (line: string) => void;
   /** WeCom / 粤政易, when configured: the callback's crypto and how healthy the API client is. */
   wecom?: {

@@ -1,12 +1,14 @@
 import { and, eq, isNotNull } from "drizzle-orm";
-import { inboundEvents, resources } from "../../db/schema";
+import { resources } from "../../db/schema";
 import { adjustmentTitle, type AdjustmentFacts } from "../resources/catalog";
 import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
+import { doneAmong, onceFor } from "../core/once";
 import { openRequest } from "../engine";
 import type { DailyFigures } from "../metrics/daily";
-import { BAZHONG, bazhongDataDiskShrink, bazhongQuarterShrink, lowLoadMonth } from "../metrics/rules";
+import { dataDiskShrink, lowLoadMonth, quarterPeakShrink } from "../metrics/rules";
+import type { LowLoadThresholds, PeriodShrinkThresholds } from "../../profiles/types";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
 import { busyResources, lockResources } from "../resources/claims";
 import { describeResource, ownerOf, type ResourceRow } from "../resources/revocation";
@@ -53,32 +55,23 @@ async function proposeScaleDowns(
     .select()
     .from(resources)
     .where(and(eq(resources.status, "delivered"), eq(resources.kind, "vm"), isNotNull(resources.instanceId)));
+  const markerOf = (vm: ResourceRow) => ({ scope: REVIEWED, key: `${vm.id}:${period}`, fingerprint: period });
   // Reviewed already this period (the job runs every round): skip before reading any figures.
-  const reviewed = new Set(
-    (await ctx.db.select({ key: inboundEvents.key }).from(inboundEvents).where(and(eq(inboundEvents.scope, REVIEWED), eq(inboundEvents.fingerprint, period)))).map(
-      (r) => r.key,
-    ),
-  );
-  const remember = { scope: REVIEWED, fingerprint: period, createdAt: ctx.clock.now() };
+  const reviewed = await doneAmong(ctx.db, REVIEWED, vms.map((v) => markerOf(v).key));
   let opened = 0;
-  const pending = vms.filter((v) => !reviewed.has(`${v.id}:${period}`));
+  const pending = vms.filter((v) => !reviewed.has(markerOf(v).key));
   for await (const [vm, days] of withDailyFigures(ctx.db, pending, (v) => v.instanceId!, review.from, review.to)) {
     const spec = vm.spec as VmSpec;
     const finding = review.judge(vm, spec, days);
     if (!finding) {
-      await ctx.db.insert(inboundEvents).values({ ...remember, key: `${vm.id}:${period}` }).onConflictDoNothing();
+      await onceFor(ctx, ctx.db, markerOf(vm));
       continue;
     }
     const done = await mutate({ ...ctx, actor: null, channel: "timer" }, { action: "adjustment.propose" }, async (tx, j) => {
       // A VM another change is under way for is looked at again in a later round.
       const [locked] = await lockResources(tx, [vm.id]);
       if (!locked || locked.status !== "delivered" || (await busyResources(tx, [vm.id])).size > 0) return false;
-      const [fresh] = await tx
-        .insert(inboundEvents)
-        .values({ ...remember, key: `${vm.id}:${period}` })
-        .onConflictDoNothing()
-        .returning({ key: inboundEvents.key });
-      if (!fresh) return false;
+      if (!(await onceFor(ctx, tx, markerOf(vm)))) return false;
       const facts: AdjustmentFacts = {
         direction: "down",
         resourceId: vm.id,
@@ -105,13 +98,14 @@ type Part = keyof typeof PART_NAMES;
  * What a half-year's low-load months say to shrink: the parts of 第十九条(三) that held on more than 15 days of
  * some low-load month (or, when the month was low-load only by mixing them, every part that held in it). vCPU
  * and memory are proposed at half; a disk with more than 12 months of headroom is proposed at what 12 months
- * of its growth need (at least its use plus a fifth, when it does not grow), rounded up to 10 GB.
+ * of its growth need (at least its use plus a fifth, when it does not grow), rounded up to 10 GB. The numbers
+ * are `t`'s (004's).
  */
-function halfYearFinding(spec: VmSpec, days: UtilisationDay[], lowMonths: string[]): ScaleDownFinding | null {
+function halfYearFinding(spec: VmSpec, days: UtilisationDay[], lowMonths: string[], t: LowLoadThresholds): ScaleDownFinding | null {
   // A part that held makes its day low-load, so no separate lowLoad.low test is needed.
   const inLowMonths = days.filter((d) => lowMonths.includes(d.date.slice(0, 7)));
   const held = (part: Part, month?: string) => inLowMonths.filter((d) => d.lowLoad[part] && (!month || d.date.startsWith(month))).length;
-  const parts = (Object.keys(PART_NAMES) as Part[]).filter((p) => lowMonths.some((m) => lowLoadMonth(held(p, m))));
+  const parts = (Object.keys(PART_NAMES) as Part[]).filter((p) => lowMonths.some((m) => lowLoadMonth(held(p, m), t)));
   const chosen = parts.length > 0 ? parts : (Object.keys(PART_NAMES) as Part[]).filter((p) => held(p) > 0);
   const to: AdjustmentFacts["to"] = {};
   const half = halved(spec);
@@ -121,7 +115,7 @@ function halfYearFinding(spec: VmSpec, days: UtilisationDay[], lowMonths: string
   if (chosen.includes("storage") && disk && spec.diskGb !== undefined) {
     const used = disk.diskUsedGb!;
     const growthPerMonth = disk.storageHeadroomMonths ? (disk.diskAllocGb! - used) / disk.storageHeadroomMonths : 0;
-    const needed = Math.max(used + 12 * growthPerMonth, used * 1.2);
+    const needed = Math.max(used + t.storageHeadroomMonths * growthPerMonth, used * 1.2);
     const target = Math.ceil(needed / 10) * 10;
     if (target < spec.diskGb) to.diskGb = target;
   }
@@ -137,7 +131,7 @@ function halfYearFinding(spec: VmSpec, days: UtilisationDay[], lowMonths: string
  * in the previous six gets a scale-down proposal, once per half-year, for what was under-used (see
  * halfYearFinding); the provider's plan and the unit's confirmation (or disagreement, with reasons) follow.
  */
-export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
+export async function halfYearlyReview(ctx: ServiceContext, lowLoad: LowLoadThresholds): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
   const month = Number(today.slice(5, 7));
   if (month !== 1 && month !== 7) return 0;
@@ -150,22 +144,22 @@ export async function halfYearlyReview(ctx: ServiceContext): Promise<number> {
     from: utilisationReadFrom(from),
     to,
     judge(_vm, spec, days) {
-      const usage = utilisationOfDays(days, from);
+      const usage = utilisationOfDays(days, from, lowLoad);
       const low = usage.months.filter((m) => m.lowLoad).map((m) => m.month);
-      return low.length === 0 ? null : halfYearFinding(spec, usage.days, low);
+      return low.length === 0 ? null : halfYearFinding(spec, usage.days, low, lowLoad);
     },
   });
 }
 
 /**
  * 巴中 (003 第二十四条(二)(三)), instead of the half-yearly review: at the start of each quarter, a VM whose vCPU
- * and memory peaks over the past quarter stayed at or below 30% is proposed half of both; in January, a data
- * disk whose free space stayed above 500 GB all of the past year is proposed smaller by what it had beyond
- * 500 GB, keeping 500 GB free at its fullest day. Both rules make one proposal per VM and quarter, and judge
- * only a VM in use for the whole period with figures for most of it (COVERAGE): a few days of data are not
- * a quarter's peak or a year's free space.
+ * and memory peaks over the past quarter stayed at or below 30% (`t.peakAtMost`) is proposed half of both; in
+ * January, a data disk whose free space stayed above 500 GB (`t.dataDiskFreeGbAbove`) all of the past year is
+ * proposed smaller by what it had beyond 500 GB, keeping 500 GB free at its fullest day. Both rules make one
+ * proposal per VM and quarter, and judge only a VM in use for the whole period with figures for most of it
+ * (COVERAGE): a few days of data are not a quarter's peak or a year's free space.
  */
-export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<number> {
+export async function quarterlyReview(ctx: ServiceContext, t: PeriodShrinkThresholds): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
   const month = Number(today.slice(5, 7));
   if (month % 3 !== 1) return 0;
@@ -184,21 +178,21 @@ export async function bazhongQuarterlyReview(ctx: ServiceContext): Promise<numbe
       const reasons: string[] = [];
       const covers = (from: string, counted: number) =>
         shanghaiDate(vm.deliveredAt) < from && counted >= COVERAGE * (calendarDaysBetween(from, to) + 1);
-      const quarter = bazhongQuarterShrink(days.filter((d) => d.date >= quarterFrom));
+      const quarter = quarterPeakShrink(days.filter((d) => d.date >= quarterFrom), t);
       const half = halved(spec);
       if (quarter.shrink && half && covers(quarterFrom, quarter.days)) {
         Object.assign(target, half);
         reasons.push(
-          `${quarterFrom}~${to} vCPU 峰值 ${quarter.vcpuPeak}%、内存峰值 ${quarter.memPeak}%，均未超过 ${BAZHONG.shrinkPeakAtMost}%（003 第二十四条(二)）`,
+          `${quarterFrom}~${to} vCPU 峰值 ${quarter.vcpuPeak}%、内存峰值 ${quarter.memPeak}%，均未超过 ${t.peakAtMost}%（003 第二十四条(二)）`,
         );
       }
       if (yearly && spec.diskGb !== undefined) {
-        const disk = bazhongDataDiskShrink(days);
+        const disk = dataDiskShrink(days, t);
         if (disk.shrink) {
-          const smaller = spec.diskGb - Math.floor(disk.minFreeGb! - BAZHONG.shrinkFreeGbAbove);
+          const smaller = spec.diskGb - Math.floor(disk.minFreeGb! - t.dataDiskFreeGbAbove);
           if (smaller >= 1 && smaller < spec.diskGb && covers(yearFrom, disk.readings)) {
             target.diskGb = smaller;
-            reasons.push(`${yearFrom}~${to} 数据盘剩余空间最少 ${Math.round(disk.minFreeGb! * 100) / 100} GB，大于 ${BAZHONG.shrinkFreeGbAbove} GB（003 第二十四条(三)）`);
+            reasons.push(`${yearFrom}~${to} 数据盘剩余空间最少 ${Math.round(disk.minFreeGb! * 100) / 100} GB，大于 ${t.dataDiskFreeGbAbove} GB（003 第二十四条(三)）`);
           }
         }
       }

@@ -1,9 +1,8 @@
-import { and, eq } from "drizzle-orm";
-import { inboundEvents } from "../../db/schema";
 import { monthJustEnded, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { getUnit, usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
+import { onceFor, wasDone } from "../core/once";
 import { openRequest } from "../engine";
 import { billingRequestsFor } from "../billing/draft";
 import { draftSignoff } from "../billing/signoff";
@@ -18,20 +17,11 @@ export async function draftMonthlyStatement(ctx: ServiceContext): Promise<boolea
   const drafted = { scope: "billing-draft", key: month };
   // The job runs every round until the month's end: a plain read spares a transaction per round once drafted.
   // The insert in the transaction stays the guard against two rounds racing.
-  const [seen] = await ctx.db
-    .select({ key: inboundEvents.key })
-    .from(inboundEvents)
-    .where(and(eq(inboundEvents.scope, drafted.scope), eq(inboundEvents.key, drafted.key)));
-  if (seen) return false;
+  if (await wasDone(ctx.db, drafted)) return false;
   const [provider] = await usersWithRole(ctx.db, "provider");
   if (!provider) return false;
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "billing.draft" }, async (tx, j) => {
-    const [fresh] = await tx
-      .insert(inboundEvents)
-      .values({ ...drafted, fingerprint: month, createdAt: ctx.clock.now() })
-      .onConflictDoNothing()
-      .returning({ key: inboundEvents.key });
-    if (!fresh) return false;
+    if (!(await onceFor(ctx, tx, drafted))) return false;
     if ((await billingRequestsFor(tx, month)).length > 0) return false;
     const prepared = await draftSignoff(ctx, tx, month);
     // A month in which nothing was held has nothing to settle (a new installation's first month, for one).

@@ -1,22 +1,28 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
-import { auditLog, inboundEvents, requests, resources, users } from "../../db/schema";
+import { auditLog, requests, resources, users } from "../../db/schema";
 import { REVOCATION_TRIGGERS, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../resources/catalog";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
+import { doneAmong, onceFor } from "../core/once";
 import { openRequest } from "../engine";
 import { busyResources, lockResources } from "../resources/claims";
 import { describeResource, ownerOf, revocationDue, type ResourceRow } from "../resources/revocation";
+import { POLICY_PROFILES, PROFILES } from "../../profiles";
 
 const dateOf = (d: Date | null) => (d ? shanghaiDate(d) : null);
+
+// The profiles whose documents set the time rules (梅州's 004 第二十四条): a request keeps the profile it was
+// submitted under, so its resources follow that profile's rules whatever the service runs today.
+const PROPOSING_PROFILES = POLICY_PROFILES.filter((key) => PROFILES[key].revocationProposals);
 
 // A resource's rule, once it has proposed the resource, is spent: the key is `resourceId:trigger`.
 const PROPOSAL_SCOPE = "revocation-proposal";
 
 /**
- * Daily: opens a revocation proposal for resources a time rule now covers (梅州's rules, for requests under
- * the 梅州 profile), one per request and rule, with the dates as evidence. Each rule proposes a resource once;
- * the manager may reject it, and the next rule may propose again later.
+ * Daily: opens a revocation proposal for resources a time rule now covers (梅州's rules, for requests under a
+ * profile whose module sets revocationProposals), one per request and rule, with the dates as evidence. Each
+ * rule proposes a resource once; the manager may reject it, and the next rule may propose again later.
  */
 export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
@@ -25,7 +31,7 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
     .from(resources)
     .innerJoin(requests, eq(requests.id, resources.requestId))
     // The rules are about applications' resources: a backup policy is never "deployed".
-    .where(and(eq(resources.status, "delivered"), eq(requests.profile, "meizhou"), eq(requests.flow, "application")));
+    .where(and(eq(resources.status, "delivered"), inArray(requests.profile, PROPOSING_PROFILES), eq(requests.flow, "application")));
   const requestIds = [...new Set(candidates.map((c) => c.resource.requestId))];
   // Deployment has started once the unit itself acted at the 应用部署 stage (a comment such as 开始部署, or
   // its confirmation). The stage opens on its own when delivery is verified, and its reminders, warnings and
@@ -56,16 +62,7 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
   });
   // Rules already spent are skipped before any transaction, so a round that has nothing new opens none; the
   // claim inside the transaction stays the guard against two rounds at once.
-  const spent = dueNow.length
-    ? new Set(
-        (
-          await ctx.db
-            .select({ key: inboundEvents.key })
-            .from(inboundEvents)
-            .where(and(eq(inboundEvents.scope, PROPOSAL_SCOPE), inArray(inboundEvents.key, dueNow.map((d) => d.spentKey))))
-        ).map((e) => e.key),
-      )
-    : new Set<string>();
+  const spent = await doneAmong(ctx.db, PROPOSAL_SCOPE, dueNow.map((d) => d.spentKey));
   const due = new Map<string, { trigger: RevocationTrigger; rows: ResourceRow[] }>();
   for (const { resource, trigger, spentKey } of dueNow) {
     if (spent.has(spentKey)) continue;
@@ -79,14 +76,8 @@ export async function proposeRevocations(ctx: ServiceContext): Promise<number> {
       const busy = await busyResources(tx, locked.map((r) => r.id));
       // A resource another change is under way for is left for a later round, its rule not spent.
       const propose: ResourceRow[] = [];
-      for (const r of locked.filter((l) => l.status === "delivered" && !busy.has(l.id))) {
-        const [first] = await tx
-          .insert(inboundEvents)
-          .values({ scope: PROPOSAL_SCOPE, key: `${r.id}:${trigger}`, fingerprint: trigger, createdAt: ctx.clock.now() })
-          .onConflictDoNothing()
-          .returning({ key: inboundEvents.key });
-        if (first) propose.push(r);
-      }
+      for (const r of locked.filter((l) => l.status === "delivered" && !busy.has(l.id)))
+        if (await onceFor(ctx, tx, { scope: PROPOSAL_SCOPE, key: `${r.id}:${trigger}`, fingerprint: trigger })) propose.push(r);
       if (propose.length === 0) return false;
       const evidence = {
         deliveredAt: dateOf(propose[0]!.deliveredAt),

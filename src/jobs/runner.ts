@@ -6,14 +6,15 @@ import type { Clock, ServiceContext } from "../core/context";
 import { recomputePendingDeadlines } from "../engine";
 import { runAccessExpiry } from "../access/expiry";
 import { proposeRevocations } from "./revocation-proposals";
-import { bazhongQuarterlyReview, halfYearlyReview } from "./adjustment-proposals";
-import { bazhongExpansionNotices, cloudCapacityAlert, type CloudCapacity } from "../resources/capacity-notices";
+import { cloudCapacityAlert, type CloudCapacity } from "../resources/capacity-notices";
 import { remindYearlyDemand } from "../resources/demand";
 import { draftMonthlyStatement } from "./monthly-draft";
 import { sendMonthlyReport } from "../reports/monthly";
 import { describeInternalError, isDatabaseUnavailable, ServiceError } from "../core/errors";
 import { dispatchOutbox, type Sender } from "./outbox";
 import { runDueTimers } from "./timers";
+import { PERIODIC_JOBS } from "./periodic";
+import { PROFILES, type ProfileKey, type ProfileModule } from "../../profiles";
 
 export interface CalendarStore {
   current(): WorkCalendar;
@@ -38,9 +39,9 @@ export interface JobDeps {
   db: Db;
   clock: Clock;
   calendars: CalendarStore;
-  profile: string;
+  profile: ProfileKey;
   sender: Sender;
-  /** The cloud's total capacity, when configured: 001 第十九条's alert at 70% of it allocated. */
+  /** The cloud's total capacity, when configured: 001 第十九条's alert at the profile's share of it allocated. */
   capacity?: CloudCapacity | null;
   log?: (line: string) => void;
   /** Anchors the audit chain's head outside the database when due (src/audit/anchor.ts auditAnchorSchedule). */
@@ -69,6 +70,7 @@ async function drainOutbox(deps: JobDeps): Promise<number> {
  */
 export async function runJobsOnce(deps: JobDeps) {
   const log = deps.log ?? consoleLog;
+  const profile: ProfileModule = PROFILES[deps.profile];
   const refreshed = await deps.calendars.refresh();
   // Every job of the round sees the calendar as just refreshed: a stage opened now gets its deadline now.
   const ctx: ServiceContext = {
@@ -95,15 +97,10 @@ export async function runJobsOnce(deps: JobDeps) {
   });
   await run("账号与端口到期", () => runAccessExpiry(ctx));
   await run("撤销提议", () => proposeRevocations(ctx));
-  // 巴中 has its own utilisation rules (003 第二十四条); the other profiles follow 004 第十九条(三).
-  if (ctx.profile === "bazhong") {
-    await run("季度与年度评估", () => bazhongQuarterlyReview(ctx));
-    await run("使用率超过 70% 的报告", () => bazhongExpansionNotices(ctx));
-  } else {
-    await run("半年评估", () => halfYearlyReview(ctx));
-  }
+  // The profile's own utilisation rules: 004 第十九条(三)'s half-yearly review, or 巴中's 003 第二十四条.
+  for (const key of profile.periodicJobs) await run(PERIODIC_JOBS[key].name, () => PERIODIC_JOBS[key].run(ctx, profile));
   const capacity = deps.capacity;
-  if (capacity) await run("云平台容量预警", () => cloudCapacityAlert(ctx, capacity));
+  if (capacity) await run("云平台容量预警", () => cloudCapacityAlert(ctx, capacity, profile.thresholds.capacityAlertAt));
   await run("年度需求提醒", () => remindYearlyDemand(ctx));
   await run("工作日历缺年提醒", () => remindMissingCalendar(ctx));
   await run("月度结算单", () => draftMonthlyStatement(ctx));

@@ -5,10 +5,11 @@ import { createInterface } from "node:readline";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { inboundEvents, vmDailyMetrics } from "../../db/schema";
+import { vmDailyMetrics } from "../../db/schema";
 import { isIsoDate } from "../core/calendar-schedule";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
+import { onceFor } from "../core/once";
 import { conflict, forbidden, invalid } from "../core/errors";
 import { DailyReducer, type DayAccumulator, type Sample } from "./daily";
 import { VM_ID } from "./rules";
@@ -169,12 +170,7 @@ function requireMetricsRole(ctx: ServiceContext) {
  */
 async function storeReduced(ctx: ServiceContext, source: { kind: "file" | "push"; key: string }, days: DayAccumulator[], samples: number) {
   return mutate(ctx, { action: "metrics.import" }, async (tx, j) => {
-    const [fresh] = await tx
-      .insert(inboundEvents)
-      .values({ scope: `metrics:${source.kind}`, key: source.key, fingerprint: source.key, createdAt: ctx.clock.now() })
-      .onConflictDoNothing()
-      .returning({ key: inboundEvents.key });
-    if (!fresh)
+    if (!(await onceFor(ctx, tx, { scope: `metrics:${source.kind}`, key: source.key })))
       throw conflict("already_imported", source.kind === "file" ? `该文件已导入过（SHA-256 ${source.key.slice(0, 12)}…），重复导入会重复计数` : "该批数据已推送过");
     await mergeStoredDays(tx, days);
     const vms = new Set(days.map((d) => d.vm)).size;

@@ -2,7 +2,8 @@
 // daily figures of daily.ts. Percentages are 0–100.
 //
 // Sources: 004 (梅州实施细则) 第十九条(二) scale-up, 第十九条(三) low load, 第四十八条 measurement;
-// 003 (智慧巴中) 第二十四条; 001 (徽州区) 第十九条.
+// 003 (智慧巴中) 第二十四条; 001 (徽州区) 第十九条. The numbers are each profile's (profiles/): every
+// rule takes its thresholds as a parameter.
 //
 // Where the seed text and flows.md differ, flows.md is followed (see the notes at each rule):
 //   - 004 第十九条(三)2 writes the vCPU low-load standard as "峰值 vCPU 平均使用率≤40%且 vCPU 平均使用率≤20%"
@@ -16,31 +17,8 @@
 
 import type { WorkCalendar } from "../core/calendar";
 import { toEpochDay } from "../core/calendar-schedule";
+import type { LowLoadThresholds, PeriodShrinkThresholds, ScaleUpThresholds } from "../../profiles/types";
 import type { DailyFigures } from "./daily";
-
-export const THRESHOLDS = Object.freeze({
-  // 004 第十九条(二): "不低于 N%" = ≥ N.
-  scaleUp: Object.freeze({
-    vcpuPeak: 60,
-    memoryPeak: 40,
-    storage: 60,
-    paasAvg: 40,
-    paasPeak: 60,
-    paasStorage: 60,
-    containerPeak: 60,
-  } as const),
-  // 004 第十九条(三): "≤" is inclusive, "> 12 months" and "超过 15 天" are strict.
-  lowLoad: Object.freeze({
-    vcpuPeak: 40,
-    vcpuAvg: 20,
-    memoryAvg: 50,
-    storageHeadroomMonths: 12,
-    daysPerMonth: 15,
-  } as const),
-});
-
-/** The working days whose figures scale-up evidence looks at (004 第十九条(二) "前 5 个工作日"). */
-export const SCALE_UP_WORKDAYS = 5;
 
 const DAYS_PER_MONTH = 30;
 
@@ -96,23 +74,24 @@ export function storageHeadroomMonths(days: DailyFigures[]): number | null {
 
 /**
  * 第十九条(三): low-load when ANY of: vCPU (peak ≤ 40 and avg ≤ 20), memory (avg ≤ 50), storage (headroom > 12
- * months). Returns which parts held. A part without data (no 08:00–20:00 samples, no headroom figure) does
- * not hold. The vCPU part follows flows.md ("peak ≤ 40%"); the seed's "峰值 vCPU 平均使用率" is not defined.
+ * months), with 004's numbers. Returns which parts held. A part without data (no 08:00–20:00 samples, no
+ * headroom figure) does not hold. The vCPU part follows flows.md ("peak ≤ 40%"); the seed's "峰值 vCPU
+ * 平均使用率" is not defined.
  */
 export function lowLoadDay(
   day: DailyFigures,
   headroomMonths: number | null,
+  t: LowLoadThresholds,
 ): { low: boolean; vcpu: boolean; memory: boolean; storage: boolean } {
-  const t = THRESHOLDS.lowLoad;
   const vcpu = day.cpuAvg !== null && day.cpuPeak <= t.vcpuPeak && day.cpuAvg <= t.vcpuAvg;
   const memory = day.memAvg !== null && day.memAvg <= t.memoryAvg;
   const storage = headroomMonths !== null && headroomMonths > t.storageHeadroomMonths;
   return { low: vcpu || memory || storage, vcpu, memory, storage };
 }
 
-/** A month is low-load with MORE THAN 15 low-load days ("超过 15 天": 15 is not, 16 is). */
-export function lowLoadMonth(lowDays: number): boolean {
-  return lowDays > THRESHOLDS.lowLoad.daysPerMonth;
+/** A month is low-load with MORE THAN 15 low-load days (004: "超过 15 天": 15 is not, 16 is). */
+export function lowLoadMonth(lowDays: number, t: LowLoadThresholds): boolean {
+  return lowDays > t.daysPerMonth;
 }
 
 /**
@@ -147,24 +126,32 @@ interface ScaleUpEvidence {
   reason: string;
 }
 
-// Per kind: the daily figures that must each meet their minimum on every one of the 5 working days, or
+// Per kind: the daily figures that must each meet their minimum on every one of the working days, or
 // (storage kinds) the latest day's used / allocated.
 // Names as the seed words them: vCPU for VMs and containers, CPU for PaaS databases.
 type DailyRule = { metric: Exclude<EvidenceMetric, "storage">; min: number; name: string };
-const SCALE_UP_RULES: Record<ScaleKind, { label: string; daily: DailyRule[] } | { label: string; storageMin: number }> = {
-  vm_vcpu: { label: "虚拟机 vCPU 扩容", daily: [{ metric: "cpuPeak", min: THRESHOLDS.scaleUp.vcpuPeak, name: "vCPU 峰值使用率" }] },
-  vm_memory: { label: "虚拟机内存扩容", daily: [{ metric: "memPeak", min: THRESHOLDS.scaleUp.memoryPeak, name: "内存峰值使用率" }] },
-  vm_storage: { label: "虚拟机存储扩容", storageMin: THRESHOLDS.scaleUp.storage },
-  paas_compute: {
-    label: "PaaS 数据库计算资源扩容",
-    daily: [
-      { metric: "cpuAvg", min: THRESHOLDS.scaleUp.paasAvg, name: "CPU 平均使用率" },
-      { metric: "cpuPeak", min: THRESHOLDS.scaleUp.paasPeak, name: "CPU 峰值使用率" },
-    ],
-  },
-  paas_storage: { label: "PaaS 数据库存储扩容", storageMin: THRESHOLDS.scaleUp.paasStorage },
-  container_vcpu: { label: "PaaS 容器扩容", daily: [{ metric: "cpuPeak", min: THRESHOLDS.scaleUp.containerPeak, name: "vCPU 峰值使用率" }] },
-};
+function scaleUpRule(kind: ScaleKind, t: ScaleUpThresholds): { label: string; daily: DailyRule[] } | { label: string; storageMin: number } {
+  switch (kind) {
+    case "vm_vcpu":
+      return { label: "虚拟机 vCPU 扩容", daily: [{ metric: "cpuPeak", min: t.vcpuPeak, name: "vCPU 峰值使用率" }] };
+    case "vm_memory":
+      return { label: "虚拟机内存扩容", daily: [{ metric: "memPeak", min: t.memoryPeak, name: "内存峰值使用率" }] };
+    case "vm_storage":
+      return { label: "虚拟机存储扩容", storageMin: t.storage };
+    case "paas_compute":
+      return {
+        label: "PaaS 数据库计算资源扩容",
+        daily: [
+          { metric: "cpuAvg", min: t.paasAvg, name: "CPU 平均使用率" },
+          { metric: "cpuPeak", min: t.paasPeak, name: "CPU 峰值使用率" },
+        ],
+      };
+    case "paas_storage":
+      return { label: "PaaS 数据库存储扩容", storageMin: t.paasStorage };
+    case "container_vcpu":
+      return { label: "PaaS 容器扩容", daily: [{ metric: "cpuPeak", min: t.containerPeak, name: "vCPU 峰值使用率" }] };
+  }
+}
 
 // Two decimals, unless rounding would put the shown figure on the other side of the threshold than the real
 // one (59.999 shown as "60" next to "低于 60%"): then in full.
@@ -193,24 +180,25 @@ function dailyValue(day: DailyFigures, metric: Exclude<EvidenceMetric, "storage"
 }
 
 /**
- * 第十九条(二): whether a scale-up of `kind` is justified by the figures of the last 5 working days (given,
- * newest first, exactly those days: see lastWorkdays; a missing day, or a day without the figure, counts as
- * not meeting the threshold). "前 5 个工作日的峰值使用率不低于 60%" is read as: each of the 5 days' peak
+ * 第十九条(二): whether a scale-up of `kind` is justified by the figures of the last `t.workdays` (004: 5)
+ * working days (given, newest first, exactly those days: see lastWorkdays; a missing day, or a day without
+ * the figure, counts as not meeting the threshold). "前 5 个工作日的峰值使用率不低于 60%" is read as: each of the 5 days' peak
  * ≥ 60% (a single spike does not justify a scale-up); PaaS compute likewise needs each day's average ≥ 40% and
  * peak ≥ 60%. Storage kinds use the latest day's (days[0]) used / allocated only.
- * Throws RangeError for more than 5 days, or days out of order (dates not strictly decreasing) or of
- * different VMs.
+ * Throws RangeError for more than `t.workdays` days, or days out of order (dates not strictly decreasing) or
+ * of different VMs.
  */
-export function scaleUpEvidence(kind: ScaleKind, days: (DailyFigures | null)[]): ScaleUpEvidence {
-  if (days.length > SCALE_UP_WORKDAYS) {
-    throw new RangeError(`scale-up evidence takes the last ${SCALE_UP_WORKDAYS} working days, got ${days.length}`);
+export function scaleUpEvidence(kind: ScaleKind, days: (DailyFigures | null)[], t: ScaleUpThresholds): ScaleUpEvidence {
+  const workdays = t.workdays;
+  if (days.length > workdays) {
+    throw new RangeError(`scale-up evidence takes the last ${workdays} working days, got ${days.length}`);
   }
   const present = days.filter((d): d is DailyFigures => d !== null);
   for (let i = 1; i < present.length; i++) {
     if (present[i]!.date >= present[i - 1]!.date) throw new RangeError("days must be given newest first, one per date");
     if (present[i]!.vm !== present[0]!.vm) throw new RangeError("days must all be of the same VM");
   }
-  const rule = SCALE_UP_RULES[kind];
+  const rule = scaleUpRule(kind, t);
 
   if ("storageMin" in rule) {
     const min = rule.storageMin;
@@ -239,7 +227,7 @@ export function scaleUpEvidence(kind: ScaleKind, days: (DailyFigures | null)[]):
     };
   }
 
-  const slots: (DailyFigures | null)[] = Array.from({ length: SCALE_UP_WORKDAYS }, (_, i) => days[i] ?? null);
+  const slots: (DailyFigures | null)[] = Array.from({ length: workdays }, (_, i) => days[i] ?? null);
   const figures: ScaleUpEvidence["figures"] = [];
   const parts: string[] = [];
   let failedDays = 0;
@@ -261,7 +249,7 @@ export function scaleUpEvidence(kind: ScaleKind, days: (DailyFigures | null)[]):
       .map((f, i) => (f.value !== null ? `${f.date} ${pct(f.value, min)}` : f.date !== null ? `${f.date} 无数据` : `第 ${i + 1} 个工作日无数据`));
     parts.push(`${name}为 ${values.join("、")}`);
   });
-  const threshold = rule.daily.map(({ min, name }) => `${name} ≥ ${min}%`).join(" 且 ") + `（前 ${SCALE_UP_WORKDAYS} 个工作日每天）`;
+  const threshold = rule.daily.map(({ min, name }) => `${name} ≥ ${min}%`).join(" 且 ") + `（前 ${workdays} 个工作日每天）`;
   const wanted = rule.daily.map(({ min, name }) => `${name}不低于 ${min}%`).join(" 且 ");
   const ok = failedDays === 0;
   return {
@@ -270,33 +258,32 @@ export function scaleUpEvidence(kind: ScaleKind, days: (DailyFigures | null)[]):
     threshold,
     figures,
     reason:
-      cat(`${rule.label}：前 ${SCALE_UP_WORKDAYS} 个工作日的`, parts.join("，"), "，") +
+      cat(`${rule.label}：前 ${workdays} 个工作日的`, parts.join("，"), "，") +
       (ok ? cat("每天", wanted, "，符合扩容条件。") : cat(`其中 ${failedDays} 天未达到`, wanted, "或无数据，不符合扩容条件。")),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Profile variants.
-
-/** 003 第二十四条 (智慧巴中) and 001 第十九条 (徽州区) thresholds, in percent and GB. */
-export const BAZHONG = Object.freeze({ expandAbove: 70, shrinkPeakAtMost: 30, shrinkFreeGbAbove: 500 } as const);
-export const HUIZHOU = Object.freeze({ alertAt: 70 } as const);
+// The rules of other documents, used by the profiles whose modules list their jobs or thresholds.
 
 /**
- * 巴中 003 第二十四条(一): once a resource's utilisation exceeds the 70% threshold ("超过规定阈值 70%后", strictly
+ * 巴中 003 第二十四条(一): once a resource's utilisation exceeds the threshold ("超过规定阈值 70%后", strictly
  * above: 70.0 is not), the provider reports at once to the bureau and the using unit, which applies to expand.
  * `percent` is whatever utilisation is watched (a day's peak, or utilisationPercent of storage).
  */
-export function bazhongExpansionDue(percent: number): boolean {
-  return percent > BAZHONG.expandAbove;
+export function expansionNoticeDue(percent: number, above: number): boolean {
+  return percent > above;
 }
 
 /**
  * 巴中 003 第二十四条(二): shrink a resource whose vCPU and memory peaks over the period (a quarter: the caller
- * passes that quarter's days) did not exceed 30% ("未超过 30%": 30.0 qualifies). `shrink` needs both; `vcpu`
- * and `memory` tell each part. Days without samples are skipped; no days at all → no shrink.
+ * passes that quarter's days) did not exceed `t.peakAtMost` ("未超过 30%": 30.0 qualifies). `shrink` needs
+ * both; `vcpu` and `memory` tell each part. Days without samples are skipped; no days at all → no shrink.
  */
-export function bazhongQuarterShrink(days: DailyFigures[]): {
+export function quarterPeakShrink(
+  days: DailyFigures[],
+  t: PeriodShrinkThresholds,
+): {
   shrink: boolean;
   vcpu: boolean;
   memory: boolean;
@@ -313,18 +300,18 @@ export function bazhongQuarterShrink(days: DailyFigures[]): {
     vcpuPeak = vcpuPeak === null ? d.cpuPeak : Math.max(vcpuPeak, d.cpuPeak);
     memPeak = memPeak === null ? d.memPeak : Math.max(memPeak, d.memPeak);
   }
-  const vcpu = vcpuPeak !== null && vcpuPeak <= BAZHONG.shrinkPeakAtMost;
-  const memory = memPeak !== null && memPeak <= BAZHONG.shrinkPeakAtMost;
+  const vcpu = vcpuPeak !== null && vcpuPeak <= t.peakAtMost;
+  const memory = memPeak !== null && memPeak <= t.peakAtMost;
   return { shrink: vcpu && memory, vcpu, memory, vcpuPeak, memPeak, days: counted };
 }
 
 /**
  * 巴中 003 第二十四条(三): shrink when the data disk's free space over the period (a year: the caller passes
- * that year's days) stayed above 500 GB ("剩余空间大于500GB": 500 exactly does not qualify). Read as the
- * smallest free space (allocated − used) of any day's reading being > 500 GB. The disk readings of daily.ts
- * are taken to be the data disk. No readings → no shrink (minFreeGb null).
+ * that year's days) stayed above `t.dataDiskFreeGbAbove` ("剩余空间大于500GB": 500 exactly does not qualify).
+ * Read as the smallest free space (allocated − used) of any day's reading being above it. The disk readings
+ * of daily.ts are taken to be the data disk. No readings → no shrink (minFreeGb null).
  */
-export function bazhongDataDiskShrink(days: DailyFigures[]): { shrink: boolean; minFreeGb: number | null; readings: number } {
+export function dataDiskShrink(days: DailyFigures[], t: PeriodShrinkThresholds): { shrink: boolean; minFreeGb: number | null; readings: number } {
   let minFreeGb: number | null = null;
   let readings = 0;
   for (const d of days) {
@@ -333,14 +320,14 @@ export function bazhongDataDiskShrink(days: DailyFigures[]): { shrink: boolean; 
     const free = d.diskAllocGb - d.diskUsedGb;
     minFreeGb = minFreeGb === null ? free : Math.min(minFreeGb, free);
   }
-  return { shrink: minFreeGb !== null && minFreeGb > BAZHONG.shrinkFreeGbAbove, minFreeGb, readings };
+  return { shrink: minFreeGb !== null && minFreeGb > t.dataDiskFreeGbAbove, minFreeGb, readings };
 }
 
 /**
- * 徽州 001 第十九条: when a resource (compute, memory, storage, network) reaches 70% of capacity the operator
- * warns and asks the authority to start expansion. The seed says "接近系统容量70%" (approaching 70%);
- * flows.md says "at 70% of capacity", followed here: ≥ 70 (70.0 alerts, 69.99 does not).
+ * 徽州 001 第十九条: when a resource (compute, memory, storage, network) reaches `at` percent of capacity the
+ * operator warns and asks the authority to start expansion. The seed says "接近系统容量70%" (approaching 70%);
+ * flows.md says "at 70% of capacity", followed here: ≥ (70.0 alerts, 69.99 does not).
  */
-export function huizhouAlertDue(percent: number): boolean {
-  return percent >= HUIZHOU.alertAt;
+export function capacityAlertDue(percent: number, at: number): boolean {
+  return percent >= at;
 }

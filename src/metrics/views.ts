@@ -7,7 +7,9 @@ import { isIsoDate } from "../core/calendar-schedule";
 import type { ServiceContext } from "../core/context";
 import { forbidden, unprocessable } from "../core/errors";
 import { figuresOf, type DailyFigures } from "./daily";
-import { lastWorkdays, lowLoadDay, lowLoadMonth, scaleUpEvidence, SCALE_UP_WORKDAYS, storageHeadroomMonths, type ScaleKind } from "./rules";
+import { lastWorkdays, lowLoadDay, lowLoadMonth, scaleUpEvidence, storageHeadroomMonths, type ScaleKind } from "./rules";
+import { PROFILES } from "../../profiles";
+import type { LowLoadThresholds } from "../../profiles/types";
 import { seesEveryUnit } from "../core/roles";
 
 const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" });
@@ -69,9 +71,9 @@ export const utilisationReadFrom = (from: string) => addCalendarDays(from, -HEAD
 /**
  * 利用率 (004 第四十八条) from one VM's daily figures (oldest first, one per date, starting at
  * utilisationReadFrom(from)): each day from `from` on with its storage headroom and low-load classification
- * (第十九条(三)) and, per month, the low-load days and whether the month is low-load (more than 15).
+ * (第十九条(三), by `lowLoad`) and, per month, the low-load days and whether the month is low-load (more than 15).
  */
-export function utilisationOfDays(all: DailyFigures[], from: string) {
+export function utilisationOfDays(all: DailyFigures[], from: string, lowLoad: LowLoadThresholds) {
   const days = [];
   // The headroom window (the 30 days up to each day) moves forward with the day over the sorted figures.
   let windowStart = 0;
@@ -81,17 +83,18 @@ export function utilisationOfDays(all: DailyFigures[], from: string) {
     const before = addCalendarDays(d.date, -HEADROOM_WINDOW_DAYS);
     while (all[windowStart]!.date <= before) windowStart++;
     const headroom = storageHeadroomMonths(all.slice(windowStart, i + 1));
-    days.push({ ...d, storageHeadroomMonths: headroom === Infinity ? null : headroom, lowLoad: lowLoadDay(d, headroom) });
+    days.push({ ...d, storageHeadroomMonths: headroom === Infinity ? null : headroom, lowLoad: lowLoadDay(d, headroom, lowLoad) });
   }
   const months = new Map<string, number>();
   for (const d of days) months.set(d.date.slice(0, 7), (months.get(d.date.slice(0, 7)) ?? 0) + (d.lowLoad.low ? 1 : 0));
-  return { days, months: [...months].map(([month, lowDays]) => ({ month, lowLoadDays: lowDays, lowLoad: lowLoadMonth(lowDays) })) };
+  return { days, months: [...months].map(([month, lowDays]) => ({ month, lowLoadDays: lowDays, lowLoad: lowLoadMonth(lowDays, lowLoad) })) };
 }
 
 /** 利用率 of one VM from `from` to `to` (see utilisationOfDays), with the ledger's resource behind it. */
 export async function vmUtilisation({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof utilisationQuery> }) {
   requireViewer(ctx);
-  const { days, months } = utilisationOfDays(await vmDailyFigures(ctx.db, input.vm, utilisationReadFrom(input.from), input.to), input.from);
+  const figures = await vmDailyFigures(ctx.db, input.vm, utilisationReadFrom(input.from), input.to);
+  const { days, months } = utilisationOfDays(figures, input.from, PROFILES[ctx.profile].thresholds.lowLoad);
   // The ledger's resource behind the monitoring's id, where the provider has recorded it.
   const [resource] = await ctx.db
     .select({ id: resources.id, name: resources.name, system: resources.system, unitId: resources.unitId })
@@ -101,13 +104,13 @@ export async function vmUtilisation({ ctx, input }: { ctx: ServiceContext; input
 }
 
 /**
- * The last 5 working days before asOf (newest first) and the VM's figures on each (null where there are none),
- * as scaleUpEvidence takes them. A working day outside the loaded calendar is refused as calendar_out_of_range.
+ * The profile's last working days before asOf (004: 5; newest first) and the VM's figures on each (null where
+ * there are none), as scaleUpEvidence takes them. A working day outside the loaded calendar is refused as calendar_out_of_range.
  */
 export async function scaleUpDays(ctx: ServiceContext, vm: string, asOf: string): Promise<{ workdays: string[]; days: (DailyFigures | null)[] }> {
   let workdays: string[];
   try {
-    workdays = lastWorkdays(ctx.calendar, asOf, SCALE_UP_WORKDAYS);
+    workdays = lastWorkdays(ctx.calendar, asOf, PROFILES[ctx.profile].thresholds.scaleUp.workdays);
   } catch (err) {
     if (err instanceof CalendarRangeError) throw unprocessable("calendar_out_of_range", "所需的工作日超出已加载的工作日历");
     throw err;
@@ -117,10 +120,10 @@ export async function scaleUpDays(ctx: ServiceContext, vm: string, asOf: string)
   return { workdays, days: workdays.map((d) => byDate.get(d) ?? null) };
 }
 
-/** Whether a scale-up is justified (第十九条(二)), with the evidence of the last 5 working days before asOf. */
+/** Whether a scale-up is justified (第十九条(二)), with the evidence of the last working days before asOf. */
 export async function scaleUpCheck({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof scaleUpQuery> }) {
   requireViewer(ctx);
   const asOf = input.asOf ?? shanghaiDate(ctx.clock.now());
   const { workdays, days } = await scaleUpDays(ctx, input.vm, asOf);
-  return { vm: input.vm, asOf, workdays, ...scaleUpEvidence(input.kind as ScaleKind, days) };
+  return { vm: input.vm, asOf, workdays, ...scaleUpEvidence(input.kind as ScaleKind, days, PROFILES[ctx.profile].thresholds.scaleUp) };
 }

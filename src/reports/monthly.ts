@@ -1,15 +1,17 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { findings, inboundEvents, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
+import { findings, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
 import { endOfShanghaiDay, monthDays, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../core/calendar";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
+import { onceFor, wasDone } from "../core/once";
 import { enqueueCards } from "../core/notify";
 import type { ServiceContext } from "../core/context";
 import { stageDef, type ServiceRating } from "../engine";
 import { csvDocument } from "../core/csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
+import { PROFILES } from "../../profiles";
 import { seesEveryUnit } from "../core/roles";
 import { monthSchema } from "../core/validation";
 
@@ -86,7 +88,7 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
   const utilisation = new Map<string, { cpuAvgSum: number; days: number; cpuPeak: number }>();
   const vms = held.filter((r) => r.kind === "vm" && r.instanceId);
   for await (const [vm, figures] of withDailyFigures(ctx.db, vms, (v) => v.instanceId!, utilisationReadFrom(first), last)) {
-    const u = utilisationOfDays(figures, first);
+    const u = utilisationOfDays(figures, first, PROFILES[ctx.profile].thresholds.lowLoad);
     const month = u.months.find((m) => m.month === input.month);
     if (month?.lowLoad) lowLoadVms.push({ unitId: vm.unitId, resource: vm.name, instanceId: vm.instanceId!, lowLoadDays: month.lowLoadDays });
     const acc = utilisation.get(vm.unitId) ?? { cpuAvgSum: 0, days: 0, cpuPeak: 0 };
@@ -268,11 +270,7 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
   const month = monthJustEnded(ctx.calendar, shanghaiDate(ctx.clock.now()));
   if (!month) return null;
   const sent = { scope: "monthly-report", key: month };
-  const [seen] = await ctx.db
-    .select({ key: inboundEvents.key })
-    .from(inboundEvents)
-    .where(and(eq(inboundEvents.scope, sent.scope), eq(inboundEvents.key, sent.key)));
-  if (seen) return null;
+  if (await wasDone(ctx.db, sent)) return null;
   const report = await monthlyReport({ ctx: { ...ctx, actor: null }, input: { month } });
   const t = report.total;
   const p = report.provider;
@@ -295,12 +293,7 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
     link: "",
   };
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "report.monthly_sent" }, async (tx, j) => {
-    const [fresh] = await tx
-      .insert(inboundEvents)
-      .values({ ...sent, fingerprint: month, createdAt: ctx.clock.now() })
-      .onConflictDoNothing()
-      .returning({ key: inboundEvents.key });
-    if (!fresh || quiet) return null;
+    if (!(await onceFor(ctx, tx, sent)) || quiet) return null;
     const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
     await enqueueCards(tx, ctx.clock.now(), managers, "report", card, `monthly-report:${month}`);
     j.add({ action: "report.monthly_sent", details: { month, to: managers, total: t, provider: p } });

@@ -5,6 +5,7 @@ import type { ServiceContext } from "../core/context";
 import { unprocessable } from "../core/errors";
 import { scaleUpDays } from "../metrics/views";
 import { scaleUpEvidence, type ScaleKind } from "../metrics/rules";
+import { PROFILES } from "../../profiles";
 import type { AdjustmentFacts, Sizes } from "./catalog";
 
 /**
@@ -43,7 +44,7 @@ export async function justifyScaleUp(
   // same 5 days' figures are the evidence for every kind.
   const { days } = await scaleUpDays({ ...ctx, db: tx }, row.instanceId, shanghaiDate(ctx.clock.now()));
   const evidence = kinds.map((kind) => {
-    const check = scaleUpEvidence(kind, days);
+    const check = scaleUpEvidence(kind, days, PROFILES[ctx.profile].thresholds.scaleUp);
     return { kind, ok: check.ok, reason: check.reason };
   });
   const failed = evidence.filter((e) => !e.ok);

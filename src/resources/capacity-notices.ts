@@ -1,47 +1,34 @@
-import { and, eq, inArray, isNotNull } from "drizzle-orm";
-import { inboundEvents, resources } from "../../db/schema";
+import { and, eq, isNotNull } from "drizzle-orm";
+import { resources } from "../../db/schema";
 import type { Card } from "../../cards";
 import { addCalendarDays, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
+import { doneAmong, onceFor, wasDone } from "../core/once";
 import { enqueueCards } from "../core/notify";
-import { bazhongExpansionDue, BAZHONG, HUIZHOU, huizhouAlertDue, utilisationPercent } from "../metrics/rules";
+import { capacityAlertDue, expansionNoticeDue, utilisationPercent } from "../metrics/rules";
 import { withDailyFigures } from "../metrics/views";
 import { describeResource, ownerOf } from "./revocation";
 
 const NOTICES = "capacity-notice";
 
-/** Claims a notice (scope NOTICES, `key`) inside tx: false when it was already given. */
-async function firstTime(tx: ServiceContext["db"], key: string, at: Date): Promise<boolean> {
-  const [fresh] = await tx
-    .insert(inboundEvents)
-    .values({ scope: NOTICES, key, fingerprint: key, createdAt: at })
-    .onConflictDoNothing()
-    .returning({ key: inboundEvents.key });
-  return Boolean(fresh);
-}
-
 const notice = (title: string, summary: string, fields: Card["fields"]): Card => ({ title, tone: "warning", summary, fields, actions: [], link: "" });
 
 /**
- * 巴中 003 第二十四条(一): once a VM's utilisation passes 70%, the provider reports it at once to the bureau and the
- * using unit, which then applies to expand. Once a day yunshen reads each VM's figures of the day before (a
- * complete day) and, for each of vCPU peak, memory peak and disk used / allocated above 70%, tells the managers,
- * the providers and the unit's applicant, with the figure; at most once per VM, figure and month. Audited as
- * `capacity.vm_notice`. The scale-up itself is still judged by 第十九条(二), as for every profile.
+ * 巴中 003 第二十四条(一): once a VM's utilisation passes 70% (`above`), the provider reports it at once to the
+ * bureau and the using unit, which then applies to expand. Once a day yunshen reads each VM's figures of the day
+ * before (a complete day) and, for each of vCPU peak, memory peak and disk used / allocated above it, tells the
+ * managers, the providers and the unit's applicant, with the figure; at most once per VM, figure and month.
+ * Audited as `capacity.vm_notice`. The scale-up itself is still judged by 第十九条(二), as for every profile.
  */
-export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<number> {
+export async function expansionNotices(ctx: ServiceContext, above: number): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());
   const day = addCalendarDays(today, -1);
   const timer = { ...ctx, actor: null, channel: "timer" as const };
   // Once a day: a round that finishes the scan records it; one that fails midway is redone by the next round.
-  const scanned = `vm-scan:${day}`;
-  const [seen] = await ctx.db
-    .select({ key: inboundEvents.key })
-    .from(inboundEvents)
-    .where(and(eq(inboundEvents.scope, NOTICES), eq(inboundEvents.key, scanned)));
-  if (seen) return 0;
+  const scanned = { scope: NOTICES, key: `vm-scan:${day}` };
+  if (await wasDone(ctx.db, scanned)) return 0;
   const vms = await ctx.db
     .select()
     .from(resources)
@@ -59,19 +46,19 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
         name: "磁盘使用率",
         value: figures.diskUsedGb !== null && figures.diskAllocGb !== null && figures.diskAllocGb > 0 ? utilisationPercent(figures.diskUsedGb, figures.diskAllocGb) : null,
       },
-    ].filter((r): r is { metric: string; name: string; value: number } => r.value !== null && bazhongExpansionDue(r.value));
+    ].filter((r): r is { metric: string; name: string; value: number } => r.value !== null && expansionNoticeDue(r.value, above));
     if (readings.length === 0) continue;
     staff ??= [...(await usersWithRole(ctx.db, "manager")), ...(await usersWithRole(ctx.db, "provider"))].map((u) => u.id);
     const managersAndProviders = staff;
     const sent = await mutate(timer, { action: "capacity.vm_notice" }, async (tx, j) => {
       const fresh = [];
-      for (const r of readings) if (await firstTime(tx, `vm:${vm.id}:${r.metric}:${day.slice(0, 7)}`, ctx.clock.now())) fresh.push(r);
+      for (const r of readings) if (await onceFor(ctx, tx, { scope: NOTICES, key: `vm:${vm.id}:${r.metric}:${day.slice(0, 7)}` })) fresh.push(r);
       if (fresh.length === 0) return false;
       const owner = await ownerOf(tx, [vm]);
       const text = fresh.map((r) => `${r.name} ${Math.round(r.value * 100) / 100}%`).join("、");
       const card = notice(
-        "资源使用率超过 70%",
-        `${describeResource(vm)}（${vm.system}）${day} ${text}，超过 ${BAZHONG.expandAbove}%。请${owner.unitName}提出扩容申请（003 第二十四条）`,
+        `资源使用率超过 ${above}%`,
+        `${describeResource(vm)}（${vm.system}）${day} ${text}，超过 ${above}%。请${owner.unitName}提出扩容申请（003 第二十四条）`,
         [
           { label: "单位", value: owner.unitName },
           { label: "资源", value: vm.name },
@@ -83,7 +70,7 @@ export async function bazhongExpansionNotices(ctx: ServiceContext): Promise<numb
     });
     if (sent) told++;
   }
-  await ctx.db.insert(inboundEvents).values({ scope: NOTICES, key: scanned, fingerprint: scanned, createdAt: ctx.clock.now() }).onConflictDoNothing();
+  await onceFor(ctx, ctx.db, scanned);
   return told;
 }
 
@@ -95,12 +82,12 @@ export interface CloudCapacity {
 }
 
 /**
- * 徽州 001 第十九条: when the cloud's resources come near 70% of its capacity, the operator warns and asks the
- * authority to expand. yunshen sums what the ledger has delivered and not revoked (vCPU, memory, disk and
- * storage) against the configured capacity and, for each at or above 70%, tells the managers and the providers,
- * at most once per resource kind and month. Audited as `capacity.cloud_alert`. Returns the kinds alerted.
+ * 徽州 001 第十九条: when the cloud's resources come near 70% (`alertAt`) of its capacity, the operator warns and
+ * asks the authority to expand. yunshen sums what the ledger has delivered and not revoked (vCPU, memory, disk
+ * and storage) against the configured capacity and, for each at or above `alertAt`, tells the managers and the
+ * providers, at most once per resource kind and month. Audited as `capacity.cloud_alert`. Returns the kinds alerted.
  */
-export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCapacity): Promise<string[]> {
+export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCapacity, alertAt: number): Promise<string[]> {
   const month = shanghaiDate(ctx.clock.now()).slice(0, 7);
   const names = { vcpu: "vCPU", memoryGb: "内存", storageGb: "存储" } as const;
   const units = { vcpu: "核", memoryGb: "GB", storageGb: "GB" } as const;
@@ -108,14 +95,7 @@ export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCap
   const keyOf = (kind: keyof typeof names) => `cloud:${kind}:${month}`;
   // It runs every job round: once the month's alerts have all been given there is nothing left to tell, so the
   // ledger is not summed. The claim inside the transaction below stays what keeps an alert to once.
-  const given = new Set(
-    (
-      await ctx.db
-        .select({ key: inboundEvents.key })
-        .from(inboundEvents)
-        .where(and(eq(inboundEvents.scope, NOTICES), inArray(inboundEvents.key, kinds.map(keyOf))))
-    ).map((r) => r.key),
-  );
+  const given = await doneAmong(ctx.db, NOTICES, kinds.map(keyOf));
   if (given.size === kinds.length) return [];
   const held = await ctx.db.select({ spec: resources.spec }).from(resources).where(eq(resources.status, "delivered"));
   const used = { vcpu: 0, memoryGb: 0, storageGb: 0 };
@@ -127,14 +107,14 @@ export async function cloudCapacityAlert(ctx: ServiceContext, capacity: CloudCap
   }
   const due = kinds
     .map((kind) => ({ kind, used: used[kind], capacity: capacity[kind], percent: utilisationPercent(used[kind], capacity[kind]) }))
-    .filter((r) => huizhouAlertDue(r.percent) && !given.has(keyOf(r.kind)));
+    .filter((r) => capacityAlertDue(r.percent, alertAt) && !given.has(keyOf(r.kind)));
   if (due.length === 0) return [];
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "capacity.cloud_alert" }, async (tx, j) => {
     const fresh = [];
-    for (const r of due) if (await firstTime(tx, keyOf(r.kind), ctx.clock.now())) fresh.push(r);
+    for (const r of due) if (await onceFor(ctx, tx, { scope: NOTICES, key: keyOf(r.kind) })) fresh.push(r);
     if (fresh.length === 0) return [];
     const text = fresh.map((r) => `${names[r.kind]}已分配 ${r.used} ${units[r.kind]}，占总容量 ${r.capacity} ${units[r.kind]} 的 ${Math.round(r.percent * 100) / 100}%`).join("；");
-    const card = notice("政务云资源接近容量", `${text}，已达 ${HUIZHOU.alertAt}%，请报请云主管部门启动扩容（001 第十九条）`, []);
+    const card = notice("政务云资源接近容量", `${text}，已达 ${alertAt}%，请报请云主管部门启动扩容（001 第十九条）`, []);
     const to = [...(await usersWithRole(tx, "manager")), ...(await usersWithRole(tx, "provider"))].map((u) => u.id);
     await enqueueCards(tx, ctx.clock.now(), to, "capacity", card, `capacity:cloud:${month}:${fresh.map((r) => r.kind).join(",")}`);
     j.add({ action: "capacity.cloud_alert", details: { month, readings: fresh } });

@@ -24,7 +24,7 @@ export interface WecomCallbackDeps {
   db: Db;
   clock: Clock;
   calendar: () => WorkCalendar;
-  profile: string;
+  profile: ServiceContext["profile"];
   crypto: WecomCrypto;
   corpId: string;
   log: (line: string) => void;

@@ -13,7 +13,7 @@ export interface WecomPageDeps {
   db: Db;
   clock: Clock;
   calendar: () => WorkCalendar;
-  profile: string;
+  profile: ServiceContext["profile"];
   /** WeCom's answer to the OAuth code: the member who opened the page, or null. */
   userIdFromOAuthCode: (code: string) => Promise<string | null>;
   log: (line: string) => void;

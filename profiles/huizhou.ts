@@ -1,0 +1,12 @@
+import { COMMON_THRESHOLDS } from "./common";
+import type { ProfileModule } from "./types";
+
+/** 徽州: 001 第十九条 requires a warning near 70% of the cloud's capacity, which needs that capacity configured. */
+export const huizhou = {
+  name: "徽州",
+  seed: { id: "001", title: "徽州区政务云平台管理暂行办法" },
+  thresholds: COMMON_THRESHOLDS,
+  periodicJobs: ["halfYearlyReview"],
+  cloudCapacityRequiredBy: "001 第十九条",
+  revocationProposals: false,
+} as const satisfies ProfileModule;

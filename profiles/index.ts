@@ -1,0 +1,20 @@
+import { bazhong } from "./bazhong";
+import { gaochuang } from "./gaochuang";
+import { huizhou } from "./huizhou";
+import { meizhou } from "./meizhou";
+import { shaoguan } from "./shaoguan";
+import type { ProfileModule } from "./types";
+
+export type { PeriodicJobKey, ProfileModule } from "./types";
+
+/**
+ * The policy profiles (POLICY_PROFILE), one module per jurisdiction. ProfileKey is derived from this table, so
+ * the table is checked against string keys (Record<ProfileKey, …> here would be circular).
+ */
+export const PROFILES = { meizhou, shaoguan, huizhou, bazhong, gaochuang } satisfies Record<string, ProfileModule>;
+
+export type ProfileKey = keyof typeof PROFILES;
+
+export const POLICY_PROFILES = Object.keys(PROFILES) as [ProfileKey, ...ProfileKey[]];
+
+export const DEFAULT_PROFILE: ProfileKey = "meizhou";

@@ -1,0 +1,39 @@
+import { loadCalendar, loadCalendarYear } from "../calendar/store";
+import { recomputePendingDeadlines } from "../engine";
+import { UsageError, type Options } from "./args";
+import { cliContext, readJsonFile, withDatabase, type Command } from "./runtime";
+
+const loadOptions: Options = { override: { type: "string" } };
+
+export const calendar: Command = {
+  section: "database",
+  usage: `  calendar is-workday DATE                  是否工作日（true / false）
+  calendar add-workdays DATE N              DATE 之后第 N 个工作日（不含当天）
+  calendar load FILE [--override 原因]      加载一年的放假安排（JSON）；须含七个法定节假日，
+                                            缺少时须以 --override 写明原因才加载（记入审计日志）`,
+  options: loadOptions,
+  optionsFor: ([sub]) => (sub === "load" ? loadOptions : {}),
+  async run({ words: [sub, ...rest], flags, config, io }) {
+    if (sub === "load") {
+      if (!rest[0]) throw new UsageError("calendar load 需要放假安排文件");
+      const schedule = readJsonFile(rest[0], "放假安排文件");
+      return withDatabase(config, async (database) => {
+        const ctx = await cliContext(database, config);
+        const { year, replaced, missing } = await loadCalendarYear({ ctx, input: schedule, override: flags.override });
+        const filled = await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(database.db) } });
+        io.out(`${year} 年工作日历已${replaced ? "更新" : "加载"}${filled > 0 ? `；${filled} 个待定期限已计算` : ""}\n`);
+        if (missing.length > 0) io.err(`注意：按 --override 加载，缺少 ${missing.join("、")}；公布后请补全再加载一次\n`);
+        return 0;
+      });
+    }
+    if (sub !== "is-workday" && sub !== "add-workdays") throw new UsageError("calendar 支持 is-workday、add-workdays、load");
+    const [date, count] = rest;
+    const n = Number(count);
+    if (!date) throw new UsageError(`calendar ${sub} 需要日期 YYYY-MM-DD`);
+    if (sub === "add-workdays" && (!Number.isInteger(n) || n < 1)) throw new UsageError("calendar add-workdays 需要日期和正整数 N");
+    // Years loaded after release live in the database, so the answer comes from there.
+    const calendar = await withDatabase(config, (database) => loadCalendar(database.db));
+    io.out(`${sub === "is-workday" ? calendar.isWorkday(date) : calendar.addWorkdays(date, n)}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,25 @@
+import { DEMO_TOKEN_DAYS, loadDemo } from "../directory/demo";
+import { expiryText } from "../directory/tokens";
+import { cliContext, withDatabase, type Command } from "./runtime";
+
+export const demo: Command = {
+  section: "database",
+  usage: `  demo [--shell]                            导入演示通讯录并打印演示用户的访问令牌（7 天后到期）
+                                            （--shell：输出 export YS_<用户>=<令牌>，供 eval 使用）`,
+  options: { shell: { type: "boolean" } },
+  run: ({ flags, config, io }) =>
+    withDatabase(config, async (database) => {
+      const { tokens, expiresAt } = await loadDemo(await cliContext(database, config));
+      const expiry = `演示令牌 ${DEMO_TOKEN_DAYS} 天有效，${expiryText(expiresAt)}到期，到期后再运行 yunshen demo 即可重新签发`;
+      if (flags.shell !== undefined) {
+        // `eval "$(npx yunshen demo --shell)"` puts every token in a variable named after the user; the expiry
+        // goes to stderr, where a person sees it and eval does not.
+        for (const t of tokens) io.out(`export YS_${t.userId.toUpperCase()}=${t.token}\n`);
+        io.err(`${expiry}\n`);
+        return 0;
+      }
+      io.out(`演示通讯录已导入。${expiry}。演示用户的访问令牌（只显示这一次）：\n`);
+      for (const t of tokens) io.out(`  ${t.userId.padEnd(12)} ${t.name}（${t.roles.join(",")}）\n    ${t.token}\n`);
+      return 0;
+    }),
+};
