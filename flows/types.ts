@@ -1,4 +1,10 @@
+import type { z } from "zod";
+import type { Db } from "../db/client";
+import type { Actor, ServiceContext } from "../src/core/context";
+import type { Journal } from "../src/core/mutate";
+import type { LockedRequest } from "../src/core/request";
 import type { Role } from "../src/core/roles";
+import type { ResourceMilestone } from "../src/resources/catalog";
 
 /**
  * Who acts at a stage. "applicant" is the person who submitted; "holder" the person a request is for (the user
@@ -31,30 +37,6 @@ export type DeadlineSpec =
 
 /** Counting starts when the stage opens, or when an earlier stage first opened (e.g. 10 wd from the first test). */
 export type Anchor = { firstOpenOf: string };
-
-/** Facts about a request that stage conditions and document rules read. Computed from the form, never typed. */
-export interface RequestFacts {
-  countyUnit: boolean;
-  totals: Totals;
-  maxVmVcpu: number;
-  maxVmMemoryGb: number;
-  exceedsPlan: boolean;
-  kinds: { middleware: boolean; hosting: boolean; container: boolean; bigdata: boolean; database: boolean };
-  paasDatabase: { vcpu: number; memoryGb: number };
-  /** A migration of an existing system (迁移), not a new one (新建); absent on requests from before it was kept. */
-  migration?: boolean;
-  /** Whether any VM asks for a backup policy, whose validity is checked once it is delivered. */
-  backup?: boolean;
-  /** Whether the unit's yearly demand covers the request (set at submission; absent on older requests). */
-  demand?: { covered: boolean; text: string };
-}
-
-export interface Totals {
-  hosts: number;
-  vcpu: number;
-  memoryGb: number;
-  storageGb: number;
-}
 
 /** A stage; F is the facts type of its flow. The engine handles every flow's stages alike, hence `any`. */
 export interface StageDef<F = any> {
@@ -104,15 +86,13 @@ export interface StageDef<F = any> {
   marks?: ResourceMilestone;
 }
 
-export type ResourceMilestone = "delivered" | "deployed" | "security_tested" | "live" | "changed" | "revoked";
-
-export interface AttachmentRule<F = RequestFacts> {
+export interface AttachmentRule<F = any> {
   purpose: string;
   name: string;
   when: (facts: F) => boolean;
 }
 
-export interface ProfileDef<F = RequestFacts> {
+export interface ProfileDef<F = any> {
   name: string;
   /** Stage keys in order; conditions and detours decide which of them a request passes. */
   sequence: string[];
@@ -120,8 +100,8 @@ export interface ProfileDef<F = RequestFacts> {
   attachments: AttachmentRule<F>[];
 }
 
-export interface FlowDef<F = any> {
-  key: string;
+export interface FlowDef<F = any, K extends string = string> {
+  key: K;
   name: string;
   stages: Record<string, StageDef<F>>;
   /** Per policy profile; a flow the documents describe once for everyone has only "default". */
@@ -160,4 +140,51 @@ export function profileStages(flow: FlowDef, profile: string): StageDef[] {
     if (!base) throw new Error(`flow ${flow.key} profile ${profile} names unknown stage ${key}`);
     return { ...base, ...def.overrides?.[key], key };
   });
+}
+
+/** What moving a locked request on works with: a person's action, or a timer's (no actor). */
+export interface FlowStep {
+  ctx: ServiceContext;
+  tx: Db;
+  j: Journal;
+  req: LockedRequest;
+}
+
+/** A submission (or a resubmission) as the flow checks it. */
+export interface PrepareArgs {
+  ctx: ServiceContext;
+  tx: Db;
+  actor: Actor;
+  form: unknown;
+  profile: string;
+  countyUnit: boolean;
+  /** On a resubmission: the request itself, whose own claims and origin stay its own. */
+  resubmitting?: { id: number; facts: unknown };
+}
+
+/** A checked form, and the request's title and facts. */
+export interface Prepared<F = object> {
+  form: unknown;
+  title: string;
+  facts: F;
+  /** Whose request it is when not the submitter's own (a revocation of a unit's resources). */
+  owner?: { unitId: string; unitName: string; applicantId: string };
+}
+
+/** What differs between flows at submission and completion. */
+export interface FlowService<F = any> {
+  /** Why this actor may not submit, or null. */
+  refusal(actor: Actor): string | null;
+  /** Checks the form (against the directory and the ledger too) and gives the request's title and facts. */
+  prepare(args: PrepareArgs): Promise<Prepared<F>>;
+  /** What a completed request sets in motion, in the completing transaction. */
+  complete?(step: FlowStep): Promise<void>;
+}
+
+/** One flow: its stages as data, the form a submission carries, and its hooks. */
+export interface FlowModule<F = any, K extends string = string> {
+  definition: FlowDef<F, K>;
+  /** Checked when a request is submitted, before the flow's service sees the form. */
+  form: z.ZodType;
+  service: FlowService<F>;
 }

@@ -9,7 +9,7 @@ import type { ServiceContext } from "../src/core/context";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
-import { STAGE_DECISIONS } from "../src/engine/requests";
+import { STAGE_DECISIONS } from "../src/engine";
 import { createApp, type AppDeps } from "../src/http/app";
 import { channelMounts } from "../src/channels";
 import type { ChannelMount } from "../src/channels/types";

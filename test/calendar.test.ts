@@ -510,7 +510,7 @@ describe("loadCalendarYear and loadCalendar (database)", () => {
         "workdays[2].date",
       ].sort(),
     );
-    expect(err.fields!.extra).toEqual(["未知字段"]);
+    expect(err.fields!.extra).toEqual(["不认识的字段「extra」"]);
     expect(err.fields!["holidays[2].to"]).toEqual(["2028-01-01 不在 2027 年内"]);
     expect(err.fields!["workdays[1].date"]).toEqual(["2027-01-02 同时在放假安排“元旦”（2027-01-01 至 2027-01-03）之内"]);
     expect(await rowCounts()).toEqual(before);

@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { auditLog, outbox, stageRuns, tasks } from "../db/schema";
+import { auditLog, outbox, requests, stageRuns, tasks } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
 import { attachment, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
@@ -490,6 +490,23 @@ describe("input at the boundary", () => {
     expect((await t.call("yangfan", "GET", "/api/nothing")).status).toBe(404);
     expect((await t.submit("zhangwei", sampleForm())).status).toBe(403);
     expect(await count()).toBe(before + 1); // only the refused submission by a non-applicant is evidence
+  });
+
+  test("a form field the schema does not know is refused by name, not silently dropped, and nothing is written", async () => {
+    const count = async () => (await t.db.select({ n: sql<number>`count(*)::int` }).from(auditLog))[0]!.n;
+    const held = async () => (await t.db.select({ n: sql<number>`count(*)::int` }).from(requests))[0]!.n;
+    const [audited, submitted] = [await count(), await held()];
+    const res = await t.submit("yangfan", { ...sampleForm(), 备注: "请尽快" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe("表单中有不认识的字段：备注");
+    expect(res.body.error.fields).toEqual({ "form.备注": ["不认识的字段「备注」"] });
+    // Nested objects are as strict: a key inside the contact is named with its path.
+    const nested = sampleForm();
+    nested.contact = { ...nested.contact, wechat: "lihua01" };
+    const deep = await t.submit("yangfan", nested);
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.fields).toEqual({ "form.contact.wechat": ["不认识的字段「wechat」"] });
+    expect([await count(), await held()]).toEqual([audited, submitted]);
   });
 
   test("healthz and openapi", async () => {

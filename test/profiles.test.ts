@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, stageRuns, tasks } from "../db/schema";
-import { applicationFlow } from "../flows/application";
+import { applicationFlow } from "../flows/application/definition";
 import { POLICY_PROFILES, PROFILES, type ProfileKey, type ProfileModule } from "../profiles";
 import { addCalendarDays, shanghaiInstant } from "../src/core/calendar";
 import { ServiceError } from "../src/core/errors";

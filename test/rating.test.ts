@@ -7,7 +7,7 @@ import { shanghaiDate } from "../src/core/calendar";
 import { answerChat } from "../src/chat/answer";
 import { parseChatCommand } from "../src/chat/commands";
 import { FLOWS } from "../src/engine/flow";
-import { sendMonthlyReport } from "../src/resources/report";
+import { sendMonthlyReport } from "../src/reports/monthly";
 import { consoleGateway } from "../src/sms/gateways";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 
@@ -42,7 +42,7 @@ describe("服务评价", () => {
       .map((f) => f.key)
       .sort();
     expect(rated).toEqual(["adjustment", "application", "backup", "port_grant", "revocation", "vm_account"]);
-    expect(FLOWS.billing!.ratedService).toBeFalsy();
+    expect(FLOWS.billing.ratedService).toBeFalsy();
   });
 
   test("the applicant rates a completed request once; the rating is on the request and in the audit log", async () => {

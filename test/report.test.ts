@@ -49,7 +49,7 @@ describe("monthly report", () => {
   });
 
   test("from the 1st working day the managers get last month's report, once", async () => {
-    const { sendMonthlyReport } = await import("../src/resources/report");
+    const { sendMonthlyReport } = await import("../src/reports/monthly");
     const { auditLog, outbox } = await import("../db/schema");
     t.clock.set("2026-11-30T01:00:00Z");
     // Still November: October's is the one due, and nothing was held or asked for then: nothing is sent.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, stageRuns, timers } from "../db/schema";
 import { type YearSchedule } from "../src/core/calendar";
 import { verifyAuditChain } from "../src/audit/verify";
-import { recomputePendingDeadlines } from "../src/engine/requests";
+import { recomputePendingDeadlines } from "../src/engine";
 import { consoleSender } from "../src/channels/console";
 import { SendError, type Sender } from "../src/channels/types";
 import { dispatchOutbox, retryDelayMs } from "../src/jobs/outbox";

@@ -14,8 +14,11 @@ export function accessRequestRefusal(actor: Actor): string | null {
     : "虚拟机账号和端口开放由安全管理员或使用单位申请人申请";
 }
 
-/** The end of a validity ({workdays} from the approval's completion, or {until} a date), Shanghai time. */
-export function validUntilFrom(calendar: WorkCalendar, completedAt: Date, validity: { workdays: number } | { until: string }): Date {
+/** How long an account or a grant holds: N working days from the approval's completion, or until a date. */
+export type Validity = { workdays: number } | { until: string };
+
+/** The end of a validity, Shanghai time. */
+export function validUntilFrom(calendar: WorkCalendar, completedAt: Date, validity: Validity): Date {
   try {
     const day = "workdays" in validity ? calendar.addWorkdays(shanghaiDate(completedAt), validity.workdays) : validity.until;
     const end = endOfShanghaiDay(day);

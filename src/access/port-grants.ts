@@ -3,22 +3,28 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { portGrants, requests } from "../../db/schema";
 import type { Card } from "../../cards";
-import { portGrantFormSchema, portGrantTitle, type PortGrantFacts } from "../../flows/port-grant";
-import type { Actor, ServiceContext } from "../core/context";
+import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
 import { mutate, type Journal } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
 import type { LockedRequest } from "../core/request";
 import { conflict, forbidden, notFound } from "../core/errors";
 import { parseInput } from "../core/validation";
-import { requireRegisteredHosts, validUntilFrom } from "./access-requests";
+import { validUntilFrom, type Validity } from "./access-requests";
 import { seesEveryUnit } from "../core/roles";
 
-/** Checks a 端口开放申请: the hosts must be registered. */
-export async function preparePortGrantRequest(tx: Db, _actor: Actor, rawForm: unknown) {
-  const form = parseInput(portGrantFormSchema, rawForm, "端口开放申请表有误");
-  await requireRegisteredHosts(tx, form.hosts);
-  return { form, facts: form as PortGrantFacts, title: portGrantTitle(form) };
+export interface PortSpec {
+  port: number;
+  protocol: "tcp" | "udp";
+}
+
+/** A 端口开放申请: these ports on these hosts, open to these sources, for a while. */
+export interface PortGrantFacts {
+  hosts: string[];
+  ports: PortSpec[];
+  sources: string[];
+  validity: Validity;
+  reason: string;
 }
 
 /** An approved, opened grant is recorded per host and port, with its end date. */
@@ -33,7 +39,7 @@ export async function completePortGrantRequest(step: { ctx: ServiceContext; tx: 
 export async function recordPortGrants(
   tx: Db,
   j: Journal,
-  g: { hosts: string[]; ports: { port: number; protocol: "tcp" | "udp" }[]; sources: string[]; reason: string; requestId: number; validUntil: Date; at: Date },
+  g: { hosts: string[]; ports: PortSpec[]; sources: string[]; reason: string; requestId: number; validUntil: Date; at: Date },
 ) {
   const rows = g.hosts.flatMap((hostId) =>
     g.ports.map((p) => ({

@@ -1,55 +1,36 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { accessCodes, users, vmAccounts } from "../../db/schema";
-import { vmAccountFacts, vmAccountFormSchema, vmAccountTitle, type VmAccountFacts } from "../../flows/vm-account";
-import type { Actor, ServiceContext } from "../core/context";
+import type { ServiceContext } from "../core/context";
 import type { Journal } from "../core/mutate";
 import type { LockedRequest } from "../core/request";
-import { forbidden, unprocessable } from "../core/errors";
-import { requireRegisteredHosts, validUntilFrom } from "./access-requests";
-import { parseInput } from "../core/validation";
+import { unprocessable } from "../core/errors";
+import { validUntilFrom, type Validity } from "./access-requests";
 import { bindVmAccount } from "./accounts";
-import { recordPortGrants } from "./port-grants";
+import { recordPortGrants, type PortSpec } from "./port-grants";
 
-async function activeAccounts(tx: Db, facts: Pick<VmAccountFacts, "account" | "hosts">) {
+export const VM_ACCOUNT_KINDS = { new: "新开账号", renew: "续期", rebind: "更换绑定手机" } as const;
+
+/** A 虚拟机账号申请: an account for a person on some hosts, new, renewed or moved to their new phone. */
+export interface VmAccountFacts {
+  kind: keyof typeof VM_ACCOUNT_KINDS;
+  /** The person the account is for: who confirms the phone, and whom codes reach. */
+  holderId: string;
+  holderName: string;
+  account: string;
+  hosts: string[];
+  validity: Validity | null;
+  ports: PortSpec[];
+  sources: string[];
+  portReason: string | null;
+}
+
+/** The person's accounts of this name in use on these hosts. */
+export async function activeAccounts(tx: Db, facts: Pick<VmAccountFacts, "account" | "hosts">) {
   return tx
     .select()
     .from(vmAccounts)
     .where(and(eq(vmAccounts.account, facts.account), inArray(vmAccounts.hostId, facts.hosts), eq(vmAccounts.status, "active")));
-}
-
-/**
- * Checks a 虚拟机账号申请 against the directory and the accounts in use, so that what the manager approves
- * can be carried out: the person exists and has a phone, the hosts are registered, and the account name is
- * free (new) or already the person's (renewal, new phone). The same checks run again at completion.
- */
-export async function prepareVmAccountRequest(tx: Db, actor: Actor, rawForm: unknown) {
-  const form = parseInput(vmAccountFormSchema, rawForm, "虚拟机账号申请表有误");
-  const [holder] = await tx.select().from(users).where(eq(users.id, form.holder));
-  if (!holder || !holder.active) throw unprocessable("unknown_user", `通讯录中没有在职用户 ${form.holder}`, { "form.holder": ["用户不存在或已停用"] });
-  if (actor.roles.includes("applicant") && !actor.roles.includes("security_officer") && holder.unitId !== actor.unitId)
-    throw forbidden("申请人只能为本单位人员申请虚拟机账号");
-  if (!/^1[3-9]\d{9}$/.test(holder.mobile))
-    throw unprocessable("no_mobile", `${holder.name} 在通讯录中没有可接收短信的手机号，请先更新通讯录`, { "form.holder": ["没有手机号"] });
-  await requireRegisteredHosts(tx, form.hosts);
-  const facts = vmAccountFacts(form, holder.name);
-  const inUse = await activeAccounts(tx, facts);
-  if (form.kind === "new") {
-    const others = inUse.filter((a) => a.userId !== holder.id);
-    if (others.length > 0)
-      throw unprocessable("account_taken", `账号 ${form.account} 在 ${others.map((a) => a.hostId).join("、")} 上已属于他人，账号不得共用`, {
-        "form.account": ["已被他人使用"],
-      });
-    if (inUse.length > 0)
-      throw unprocessable("account_exists", `${holder.name} 在 ${inUse.map((a) => a.hostId).join("、")} 上已有账号 ${form.account}，请申请续期`, {
-        "form.kind": ["已有账号，请选择续期"],
-      });
-  } else {
-    const without = form.hosts.filter((h) => !inUse.some((a) => a.hostId === h && a.userId === holder.id));
-    if (without.length > 0)
-      throw unprocessable("no_account", `${holder.name} 在 ${without.join("、")} 上没有在用的账号 ${form.account}`, { "form.hosts": without });
-  }
-  return { form, facts, title: vmAccountTitle(facts) };
 }
 
 /** A completed 虚拟机账号申请 takes effect: accounts bound, extended, or moved to the person's new phone. */

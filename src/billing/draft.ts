@@ -3,15 +3,32 @@ import { html } from "hono/html";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { requests, resources, stageRuns, tasks, units, users, vmDailyMetrics } from "../../db/schema";
-import { BILLING_FLAG_NAMES, monthSchema, type BillingFacts } from "../../flows/billing";
 import { endOfShanghaiDay, monthDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { CsvDecimal, csvDocument } from "../core/csv";
 import { forbidden, notFound } from "../core/errors";
+import { monthSchema } from "../core/validation";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
 import { statementFor } from "./statement";
 import { seesEveryUnit } from "../core/roles";
+
+/** What a 费用结算 request carries: the statement as drafted, its totals and flags, and its hash. */
+export interface BillingFacts {
+  month: string;
+  total: number;
+  units: { unitId: string; unitName: string; amount: number }[];
+  lineCount: number;
+  /** Lines the reviewer looks at first: counts of new, adjusted, revoked, backup, unpriced and dates not matching. */
+  flagged: Record<string, number>;
+  /** SHA-256 of the statement's canonical JSON as drafted: what the three parties sign. */
+  sha256: string;
+  /** The statement itself as drafted (lines and segments), so what is printed is what was signed. */
+  statement: unknown;
+}
+
+/** The flags of a statement's lines as the reviewer reads them. */
+export const BILLING_FLAG_NAMES: Record<string, string> = { new: "新增", adjusted: "调整", revoked: "撤销", backup: "备份", unpriced: "无单价", dates: "日期不符" };
 
 export const statementQuery = z.object({
   month: monthSchema,

@@ -1,12 +1,10 @@
 import { and, eq, lt } from "drizzle-orm";
 import { chatPrompts, requests, stageRuns, tasks, users } from "../../db/schema";
 import type { CardAction } from "../../cards";
-import type { RequestFacts } from "../../flows/types";
 import type { ServiceContext } from "../core/context";
-import { actionInputSchema, actOnRequest, STATUS_NAMES, type ActionResult } from "../engine/requests";
+import { actionInputSchema, actOnRequest, STATUS_NAMES, type ActionResult, stageDef } from "../engine";
 import { parseInput } from "../core/validation";
 import { auditRefusal } from "../core/mutate";
-import { stageDef } from "../engine/flow";
 import { conflict, forbidden, notFound, unprocessable, type ServiceError } from "../core/errors";
 import { COMMON_REASONS } from "./commands";
 
@@ -55,7 +53,7 @@ export async function actOnCard({ ctx, input }: { ctx: ServiceContext; input: { 
   if (task.userId !== actor.userId)
     return refuse(ctx, task.requestId, forbidden(`这张卡片是发给${task.holderName}的，您不能代为处理`));
   const stage = stageDef(task.flow, task.profile, task.stage);
-  const needsNote = input.action === "approve" ? stage.approveNeedsNote?.(task.facts as RequestFacts) : null;
+  const needsNote = input.action === "approve" ? stage.approveNeedsNote?.(task.facts) : null;
 
   if (input.action === "approve" && !needsNote) {
     const result = await actOnRequest({ ctx, input: { requestId: task.requestId, action: "approve", stageRunId: task.stageRunId } });

@@ -1,6 +1,6 @@
 // Typed chat commands (我的申请, 查询, 待办, 催办, 评价, 帮助): forgiving parsing into a small union. Pure.
 
-import type { ServiceRating } from "../engine/requests";
+import type { ServiceRating } from "../engine";
 
 export type ChatCommand =
   | { kind: "help" }

@@ -1,5 +1,5 @@
 import { loadCalendar, loadCalendarYear } from "../calendar/store";
-import { recomputePendingDeadlines } from "../engine/requests";
+import { recomputePendingDeadlines } from "../engine";
 import { UsageError, type Options } from "./args";
 import { cliContext, readJsonFile, withDatabase, type Command } from "./runtime";
 

@@ -1,4 +1,4 @@
-import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../resources/report";
+import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../reports/monthly";
 import { parseInput } from "../core/validation";
 import { UsageError } from "./args";
 import { cliContext, printJson, withDatabase, type Command } from "./runtime";

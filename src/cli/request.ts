@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config";
 import { invalid, isErrorCode, ServiceError } from "../core/errors";
-import { actionInputSchema, STAGE_DECISIONS } from "../engine/requests";
+import { actionInputSchema, STAGE_DECISIONS } from "../engine";
 import { UsageError, type Flags, type Options } from "./args";
 import { printJson, readJsonFile, type CliIo, type Command } from "./runtime";
 

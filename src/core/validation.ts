@@ -30,6 +30,9 @@ z.config({
   },
 });
 
+/** A calendar month, "YYYY-MM": the month a statement bills, or a report covers. */
+export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" });
+
 /** The name the whole input goes by in a fields map. */
 export const ROOT_FIELD = "(根)";
 
@@ -40,12 +43,17 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return out === "" ? ROOT_FIELD : out;
 }
 
+/** The keys an input has that its schema does not know: refused by name rather than silently dropped. */
+function unknownKeys(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) => (issue.code === "unrecognized_keys" ? issue.keys : []));
+}
+
 /** Every issue under its field's path; an unknown key is reported under its own path, not its parent's. */
 export function fieldErrors(issues: readonly z.core.$ZodIssue[]): FieldErrors {
   const fields: FieldErrors = {};
   const add = (path: string, message: string) => (fields[path] ??= []).push(message);
   for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") for (const key of issue.keys) add(fieldPath([...issue.path, key]), "未知字段");
+    if (issue.code === "unrecognized_keys") for (const key of issue.keys) add(fieldPath([...issue.path, key]), `不认识的字段「${key}」`);
     else add(fieldPath(issue.path), issue.message);
   }
   return fields;
@@ -162,7 +170,10 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, messa
   // lets a value through as unknown would pass it on to the database or to a recursive step.
   checkText(input, message);
   const result = schema.safeParse(input);
-  if (!result.success) throw invalid(message, fieldErrors(result.error.issues));
+  if (!result.success) {
+    const unknown = unknownKeys(result.error.issues);
+    throw invalid(unknown.length > 0 ? `表单中有不认识的字段：${unknown.join("、")}` : message, fieldErrors(result.error.issues));
+  }
   return result.data;
 }
 

@@ -134,8 +134,6 @@ const zhErrorMap: z.core.$ZodErrorMap = (iss) => {
       if (iss.input === undefined) return "缺少必填字段";
       if (iss.input === null) return "此字段不能清空；不修改就不写这个字段";
       return `类型错误，应为${TYPE_NAMES[iss.expected] ?? iss.expected}`;
-    case "unrecognized_keys":
-      return "未知字段";
     case "too_small":
       return iss.origin === "array" ? "至少需要一项" : "不能为空";
     case "too_big":

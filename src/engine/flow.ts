@@ -1,13 +1,13 @@
-import { applicationFlow } from "../../flows/application";
-import { vmAccountFlow } from "../../flows/vm-account";
-import { portGrantFlow } from "../../flows/port-grant";
-import { revocationFlow } from "../../flows/revocation";
-import { adjustmentFlow } from "../../flows/adjustment";
-import { backupFlow } from "../../flows/backup";
-import { billingFlow } from "../../flows/billing";
+import { FLOW_KEYS, FLOW_MODULES, flowModule, type FlowKey } from "../../flows";
 import { profileStages, type FlowDef, type StageDef } from "../../flows/types";
 
-export const FLOWS: Record<string, FlowDef> = { application: applicationFlow, vm_account: vmAccountFlow, port_grant: portGrantFlow, revocation: revocationFlow, adjustment: adjustmentFlow, backup: backupFlow, billing: billingFlow };
+/** Every flow's definition, by its key. */
+export const FLOWS = Object.fromEntries(FLOW_KEYS.map((key) => [key, FLOW_MODULES[key].definition])) as { [K in FlowKey]: (typeof FLOW_MODULES)[K]["definition"] };
+
+/** The definition of a stored request's flow. */
+export function flowDef(flow: string): FlowDef {
+  return flowModule(flow).definition;
+}
 
 /** After 退回 to the applicant: the applicant edits the form and resubmits (or withdraws). */
 export const REVISE_STAGE: StageDef = {
@@ -19,9 +19,7 @@ export const REVISE_STAGE: StageDef = {
 };
 
 export function flowStages(flow: string, profile: string): StageDef[] {
-  const def = FLOWS[flow];
-  if (!def) throw new Error(`unknown flow ${flow}`);
-  return profileStages(def, profile);
+  return profileStages(flowDef(flow), profile);
 }
 
 export function stageDef(flow: string, profile: string, key: string): StageDef {

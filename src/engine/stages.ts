@@ -9,7 +9,7 @@ import type { ServiceContext } from "../core/context";
 import { countyOf, usersWithRole } from "../directory/queries";
 import { unprocessable } from "../core/errors";
 import { stageTimesOrPending, type StageTimes } from "./deadlines";
-import { FLOWS } from "./flow";
+import { flowDef } from "./flow";
 import { enqueueCards } from "../core/notify";
 import type { LockedRequest, RequestRow } from "../core/request";
 
@@ -21,7 +21,7 @@ export function cardRequest(req: LockedRequest): CardRequest {
 
 /** The flow's summary of a request: what cards and pages show after 编号 and 单位. */
 export function requestSummary(req: Pick<RequestRow, "flow" | "facts" | "title">) {
-  return FLOWS[req.flow]!.summary(req.facts, req.title);
+  return flowDef(req.flow).summary(req.facts, req.title);
 }
 
 /** The users who act for a party on this request. Nobody decides on their own request (invariant 4). */

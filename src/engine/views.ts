@@ -2,14 +2,15 @@ import { and, asc, desc, eq, exists, inArray, lt, or, sql, type SQL } from "driz
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
-import type { RequestFacts } from "../../flows/types";
+import type { Totals } from "../resources/catalog";
 import type { Actor, ServiceContext } from "../core/context";
 import { unitChain } from "../directory/queries";
 import { notFound } from "../core/errors";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { stageDef } from "./flow";
 import { requestSummary } from "./stages";
-import { RATING_NAMES, STATUS_NAMES } from "./requests";
+import { RATING_NAMES } from "./action-input";
+import { STATUS_NAMES } from "./step";
 import { seesEveryUnit } from "../core/roles";
 
 // Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
@@ -102,7 +103,7 @@ async function readList(ctx: ServiceContext, db: Db, input: z.output<typeof list
       statusName: STATUS_NAMES[r.status] ?? r.status,
       currentStageName: r.currentStage ? stageDef(flow, profile, r.currentStage).name : null,
       deadlineAt: run?.deadlineAt ?? null,
-      totals: (facts as Partial<RequestFacts>).totals,
+      totals: (facts as { totals?: Totals }).totals,
       summary: requestSummary({ flow, facts, title: r.title }),
     };
   });
@@ -205,7 +206,7 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
     applicant,
     submittedAt: req.submittedAt,
     closedAt: req.closedAt,
-    totals: (req.facts as Partial<RequestFacts>).totals,
+    totals: (req.facts as { totals?: Totals }).totals,
     summary: requestSummary(req),
     form: req.form,
     currentStage: current,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { csvHeaders } from "../core/csv";
-import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../resources/report";
+import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../reports/monthly";
 import { bearerSecurity, contractApp, csvMedia, errorResponses } from "./contract";
 
 const date = z.iso.datetime();

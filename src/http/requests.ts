@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest } from "../engine/requests";
-import { getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine/views";
+import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest, getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine";
 import { notFound } from "../core/errors";
 import { withIdempotency } from "./auth";
 import type { ServiceContext } from "../core/context";

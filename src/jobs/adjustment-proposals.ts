@@ -1,11 +1,11 @@
 import { and, eq, isNotNull } from "drizzle-orm";
 import { resources } from "../../db/schema";
-import { adjustmentTitle, type AdjustmentFacts } from "../../flows/adjustment";
+import { adjustmentTitle, type AdjustmentFacts } from "../resources/catalog";
 import { addCalendarDays, addCalendarMonths, calendarDaysBetween, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
 import { doneAmong, onceFor } from "../core/once";
-import { openRequest } from "../engine/requests";
+import { openRequest } from "../engine";
 import type { DailyFigures } from "../metrics/daily";
 import { dataDiskShrink, lowLoadMonth, quarterPeakShrink } from "../metrics/rules";
 import type { LowLoadThresholds, PeriodShrinkThresholds } from "../../profiles/types";

@@ -3,9 +3,9 @@ import type { ServiceContext } from "../core/context";
 import { getUnit, usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
 import { onceFor, wasDone } from "../core/once";
-import { openRequest } from "../engine/requests";
+import { openRequest } from "../engine";
 import { billingRequestsFor } from "../billing/draft";
-import { prepareBilling } from "../billing/signoff";
+import { draftSignoff } from "../billing/signoff";
 
 /**
  * On the 1st working day of a month (or later, if missed), the previous month's statement is drafted, once;
@@ -23,7 +23,7 @@ export async function draftMonthlyStatement(ctx: ServiceContext): Promise<boolea
   return mutate({ ...ctx, actor: null, channel: "timer" }, { action: "billing.draft" }, async (tx, j) => {
     if (!(await onceFor(ctx, tx, drafted))) return false;
     if ((await billingRequestsFor(tx, month)).length > 0) return false;
-    const prepared = await prepareBilling(ctx, tx, { month });
+    const prepared = await draftSignoff(ctx, tx, month);
     // A month in which nothing was held has nothing to settle (a new installation's first month, for one).
     if (prepared.facts.lineCount === 0) return false;
     const unit = await getUnit(tx, provider.unitId);

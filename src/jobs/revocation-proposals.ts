@@ -1,11 +1,11 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { auditLog, requests, resources, users } from "../../db/schema";
-import { REVOCATION_TRIGGERS, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../../flows/revocation";
+import { REVOCATION_TRIGGERS, revocationTitle, type RevocationFacts, type RevocationTrigger } from "../resources/catalog";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
 import { doneAmong, onceFor } from "../core/once";
-import { openRequest } from "../engine/requests";
+import { openRequest } from "../engine";
 import { busyResources, lockResources } from "../resources/claims";
 import { describeResource, ownerOf, revocationDue, type ResourceRow } from "../resources/revocation";
 import { POLICY_PROFILES, PROFILES } from "../../profiles";

@@ -6,10 +6,8 @@ import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { ServiceError } from "../core/errors";
 import { usersWithRole } from "../directory/queries";
-import { stageDef } from "../engine/flow";
+import { stageDef, elapseStage, cardRequest, partiesUsers, pendingHolders } from "../engine";
 import { enqueueCards } from "../core/notify";
-import { elapseStage } from "../engine/requests";
-import { cardRequest, partiesUsers, pendingHolders } from "../engine/stages";
 
 const ELAPSE_RETRY_MS = 3_600_000;
 

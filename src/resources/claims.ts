@@ -1,8 +1,7 @@
 import { and, asc, eq, inArray, ne, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { requests, resources } from "../../db/schema";
-import type { AdjustmentFacts } from "../../flows/adjustment";
-import type { RevocationFacts } from "../../flows/revocation";
+import type { AdjustmentFacts, RevocationFacts } from "./catalog";
 
 /**
  * The resources' rows, locked for the rest of the transaction (in id order, so two requests never wait on

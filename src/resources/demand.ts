@@ -3,7 +3,6 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { requests, units, yearlyDemands } from "../../db/schema";
 import type { Card } from "../../cards";
-import type { RequestFacts } from "../../flows/types";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
@@ -12,6 +11,7 @@ import { enqueueCards } from "../core/notify";
 import { forbidden, unprocessable } from "../core/errors";
 import { parseInput } from "../core/validation";
 import { seesEveryUnit } from "../core/roles";
+import type { Totals } from "./catalog";
 
 // Flow 7: 年度资源需求 (002 第十七条; 003 第十四条). Due by 30 September for the next year.
 const DUE = "09-30";
@@ -111,7 +111,7 @@ export async function demandOverview({ ctx, input }: { ctx: ServiceContext; inpu
  * year (not rejected or withdrawn), this one included, within the figures. Not covered is flagged to the manager.
  * A resubmitted request (`self`) counts once, at its new totals.
  */
-export async function demandCoverage(tx: Db, unitId: string, year: number, totals: RequestFacts["totals"], self?: number) {
+export async function demandCoverage(tx: Db, unitId: string, year: number, totals: Totals, self?: number) {
   const [demand] = await tx.select().from(yearlyDemands).where(and(eq(yearlyDemands.year, year), eq(yearlyDemands.unitId, unitId)));
   if (!demand) return { covered: false, text: `未列入 ${year} 年度资源需求` };
   const earlier = await tx
@@ -129,7 +129,7 @@ export async function demandCoverage(tx: Db, unitId: string, year: number, total
     );
   const asked = earlier.reduce(
     (t, r) => {
-      const f = (r.facts as RequestFacts).totals;
+      const f = (r.facts as { totals: Totals }).totals;
       return { vcpu: t.vcpu + f.vcpu, memoryGb: t.memoryGb + f.memoryGb, storageGb: t.storageGb + f.storageGb };
     },
     { vcpu: totals.vcpu, memoryGb: totals.memoryGb, storageGb: totals.storageGb },

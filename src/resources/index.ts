@@ -2,12 +2,17 @@ import { and, asc, eq, inArray, isNull, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { requests, resourceSizes, resources, units } from "../../db/schema";
-import type { ApplicationForm, BackupPolicy } from "../../flows/application-form";
-import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS } from "../../flows/application-form";
-import type { AdjustmentFacts } from "../../flows/adjustment";
-import type { BackupFacts } from "../../flows/backup";
-import type { RevocationFacts } from "../../flows/revocation";
-import type { ResourceMilestone } from "../../flows/types";
+import {
+  BACKUP_COPIES,
+  BACKUP_TYPES,
+  PAAS_KINDS,
+  type AdjustmentFacts,
+  type BackupFacts,
+  type BackupPolicy,
+  type RequestedResources,
+  type ResourceMilestone,
+  type RevocationFacts,
+} from "./catalog";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import type { Journal } from "../core/mutate";
@@ -40,7 +45,7 @@ async function deliverResources(tx: Db, req: LockedRequest, at: Date) {
     const f = req.facts as BackupFacts;
     return insert([{ ...base, system: f.system, kind: "backup", spec: backupSpec(f, f.resourceName, f.resource), name: `${req.code}-01` }]);
   }
-  const form = req.form as ApplicationForm;
+  const form = req.form as RequestedResources;
   const rows: ResourceRow[] = [];
   const policies: { vm: string; policy: BackupPolicy }[] = [];
   // YS-2026-00012-01, -02, …: the VMs, then the services, then the backup policies.

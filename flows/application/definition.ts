@@ -1,14 +1,32 @@
-import { days, months, wd, type AttachmentRule, type FlowDef, type RequestFacts } from "./types";
+import type { Totals } from "../../src/resources/catalog";
+import { days, months, wd, type AttachmentRule, type FlowDef } from "../types";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
+
+/** Facts about an application that stage conditions and document rules read. Computed from the form, never typed. */
+export interface ApplicationFacts {
+  countyUnit: boolean;
+  totals: Totals;
+  maxVmVcpu: number;
+  maxVmMemoryGb: number;
+  exceedsPlan: boolean;
+  kinds: { middleware: boolean; hosting: boolean; container: boolean; bigdata: boolean; database: boolean };
+  paasDatabase: { vcpu: number; memoryGb: number };
+  /** A migration of an existing system (迁移), not a new one (新建); absent on requests from before it was kept. */
+  migration?: boolean;
+  /** Whether any VM asks for a backup policy, whose validity is checked once it is delivered. */
+  backup?: boolean;
+  /** Whether the unit's yearly demand covers the request (set at submission; absent on older requests). */
+  demand?: { covered: boolean; text: string };
+}
 
 const largeVm = 8; // vCPU, 004 第十三条(二)3
 const largeVmMemoryGb = 32;
 const largeStorageGb = 500; // 004 第十三条(二)4
 
 // 004 第十二条(三)(四): extra documents that ride with the application.
-const meizhouAttachments: AttachmentRule[] = [
+const meizhouAttachments: AttachmentRule<ApplicationFacts>[] = [
   {
     purpose: "storage_explanation",
     name: `存储需求超过 ${largeStorageGb}G 的书面说明`,
@@ -22,7 +40,7 @@ const meizhouAttachments: AttachmentRule[] = [
   },
 ];
 
-export const applicationFlow: FlowDef<RequestFacts> = {
+export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
   ratedService: true,
   name: "云资源申请",
@@ -343,5 +361,3 @@ export const applicationFlow: FlowDef<RequestFacts> = {
     },
   },
 };
-
-export const POLICY_PROFILES = Object.keys(applicationFlow.profiles);

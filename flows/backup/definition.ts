@@ -1,24 +1,12 @@
-import { z } from "zod";
-import { BACKUP_COPIES, BACKUP_TYPES, backupPolicySchema } from "./application-form";
-import { days, type FlowDef, MANAGER_APPROVAL, wd } from "./types";
+import { BACKUP_COPIES, BACKUP_TYPES, type BackupFacts } from "../../src/resources/catalog";
+import { days, type FlowDef, MANAGER_APPROVAL, wd } from "../types";
 
 // Flow 4 of flows.md: 备份 (004 第二十八—三十三条; 002 附件1). Per VM: type, strategy, retention, copies. The
 // applicant checks on the day the policy takes effect that backups work; a mismatch goes back to the provider
 // until it matches. (A backup asked for with the VM in its application rides in flow 1 instead, with the same
 // check.)
 
-export const backupFormSchema = backupPolicySchema.extend({ resource: z.int().positive() });
-
-export type BackupForm = z.output<typeof backupFormSchema>;
-
-export interface BackupFacts extends BackupForm {
-  resourceName: string;
-  /** The system the VM serves, which the backup policy serves too. */
-  system: string;
-  countyUnit: boolean;
-}
-
-export const backupFlow: FlowDef<BackupFacts> = {
+export const backupFlow: FlowDef<BackupFacts, "backup"> = {
   key: "backup",
   ratedService: true,
   name: "云资源备份",

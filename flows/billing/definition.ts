@@ -1,30 +1,12 @@
-import { z } from "zod";
-import { byDay, wd, type FlowDef } from "./types";
+import { BILLING_FLAG_NAMES, type BillingFacts } from "../../src/billing/draft";
+import { byDay, wd, type FlowDef } from "../types";
 
 // Flow 6 of flows.md: 费用结算 (004 第四十一—四十七条). Drafted by yunshen on the 1st working day for the month
 // before; the provider exports it by the 15th, the reviewer checks it (new, adjusted, revoked and backup
 // resources highlighted, and billed dates the monitoring contradicts), the provider submits it by the 25th, the manager approves, and all three sign.
 // A statement the reviewer returns is drafted again from the ledger when the provider resubmits it.
 
-/** A calendar month, "YYYY-MM": the month a statement bills, or a report covers. */
-export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" });
-
-export const billingFormSchema = z.strictObject({ month: monthSchema });
-
-export interface BillingFacts {
-  month: string;
-  total: number;
-  units: { unitId: string; unitName: string; amount: number }[];
-  lineCount: number;
-  /** Lines the reviewer looks at first: counts of new, adjusted, revoked, backup, unpriced and dates not matching. */
-  flagged: Record<string, number>;
-  /** SHA-256 of the statement's canonical JSON as drafted: what the three parties sign. */
-  sha256: string;
-  /** The statement itself as drafted (lines and segments), so what is printed is what was signed. */
-  statement: unknown;
-}
-
-export const billingFlow: FlowDef<BillingFacts> = {
+export const billingFlow: FlowDef<BillingFacts, "billing"> = {
   key: "billing",
   name: "费用结算",
   summary: (f) => [
@@ -51,6 +33,3 @@ export const billingFlow: FlowDef<BillingFacts> = {
   },
   profiles: { default: { name: "004 第四十一—四十七条", sequence: ["export", "check", "submit", "approve", "sign"], attachments: [] } },
 };
-
-/** The flags of a statement's lines as the reviewer reads them. */
-export const BILLING_FLAG_NAMES: Record<string, string> = { new: "新增", adjusted: "调整", revoked: "撤销", backup: "备份", unpriced: "无单价", dates: "日期不符" };

@@ -2,19 +2,18 @@ import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzl
 import { z } from "zod";
 import { findings, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
-import { monthSchema } from "../../flows/billing";
 import { endOfShanghaiDay, monthDays, monthJustEnded, shanghaiDate, shanghaiDateTime, shanghaiInstant } from "../core/calendar";
 import { usersWithRole } from "../directory/queries";
 import { mutate } from "../core/mutate";
 import { onceFor, wasDone } from "../core/once";
 import { enqueueCards } from "../core/notify";
 import type { ServiceContext } from "../core/context";
-import { stageDef } from "../engine/flow";
-import type { ServiceRating } from "../engine/requests";
+import { stageDef, type ServiceRating } from "../engine";
 import { csvDocument } from "../core/csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
 import { PROFILES } from "../../profiles";
 import { seesEveryUnit } from "../core/roles";
+import { monthSchema } from "../core/validation";
 
 export const monthlyReportQuery = z.object({
   month: monthSchema,

@@ -1,10 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { isIsoDate } from "../src/core/calendar-schedule";
-import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
-
-// 端口与访问地址开放申请 (004 第三十七条: 远程访问和端口按最小权限、按申请开放; 001 附件1 注2: 对外 IP 和开放端口
-// 须报备). A grant is separate from any account and has its own end date.
+import { isIsoDate } from "../../src/core/calendar-schedule";
 
 // Least privilege: a source may be a network, but not one so wide it is "everyone" in a few lines
 // (0.0.0.0/1 and 128.0.0.0/1 together are all of IPv4).
@@ -48,26 +44,3 @@ export const portGrantFormSchema = z.strictObject({
   ]),
   reason: z.string().trim().min(1, { error: "请说明开放的理由" }).max(500),
 });
-
-export type PortGrantForm = z.output<typeof portGrantFormSchema>;
-export type PortGrantFacts = PortGrantForm;
-
-export const portGrantTitle = (f: PortGrantFacts) =>
-  `开放端口 ${f.ports.map((p) => `${p.port}/${p.protocol}`).join("、")}（${f.hosts.join("、")}）`;
-
-export const portGrantFlow: FlowDef<PortGrantFacts> = {
-  key: "port_grant",
-  ratedService: true,
-  name: "端口与访问地址开放申请",
-  summary: (f) => [
-    { label: "主机", value: f.hosts.join("、") },
-    { label: "端口", value: f.ports.map((p) => `${p.port}/${p.protocol}`).join("、") },
-    { label: "来源", value: f.sources.join("、") },
-    { label: "有效期", value: "workdays" in f.validity ? `批准后 ${f.validity.workdays} 个工作日` : `至 ${f.validity.until}` },
-  ],
-  stages: {
-    approve: MANAGER_APPROVAL,
-    open: { key: "open", name: "开通端口", parties: ["provider"], deadline: wd(2), approveLabel: "已开通", canReturn: true },
-  },
-  profiles: { default: { name: "004 第三十七条", sequence: ["approve", "open"], attachments: [] } },
-};

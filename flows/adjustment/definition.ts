@@ -1,42 +1,9 @@
-import { z } from "zod";
-import { type FlowDef, MANAGER_APPROVAL, wd } from "./types";
+import type { AdjustmentFacts } from "../../src/resources/catalog";
+import { type FlowDef, MANAGER_APPROVAL, wd } from "../types";
 
 // Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). A scale-up is accepted only when the utilisation of the
 // last 5 working days meets 第十九条(二) — the evidence is computed and attached, never typed. A scale-down comes
 // from the unit, or from the provider's half-yearly review of low-load VMs (第十九条(三)).
-
-export const adjustmentFormSchema = z
-  .strictObject({
-    direction: z.enum(["up", "down"]),
-    resource: z.int().positive(),
-    // The sizes asked for; what is left out stays as it is.
-    to: z
-      .strictObject({
-        vcpu: z.int().min(1).max(1024).optional(),
-        memoryGb: z.int().min(1).max(8192).optional(),
-        diskGb: z.int().min(1).max(1_048_576).optional(),
-      })
-      .refine((t) => t.vcpu !== undefined || t.memoryGb !== undefined || t.diskGb !== undefined, { error: "请写明调整后的配置" }),
-    reason: z.string().trim().min(1, { error: "请说明调整的理由" }).max(2000),
-  });
-
-export type AdjustmentForm = z.output<typeof adjustmentFormSchema>;
-
-/** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
-export const adjustmentTitle = (direction: "up" | "down", resource: { name: string; system: string }) =>
-  `${direction === "up" ? "扩容" : "缩容"} ${resource.name}（${resource.system}）`;
-
-export interface AdjustmentFacts {
-  direction: "up" | "down";
-  resourceId: number;
-  resourceName: string;
-  from: { vcpu?: number; memoryGb?: number; diskGb?: number };
-  to: AdjustmentForm["to"];
-  /** For a scale-up: the 第十九条(二) checks that justified it, as computed at submission. */
-  evidence: { kind: string; ok: boolean; reason: string }[];
-  /** "unit" (the applicant asked) or "review" (the provider's half-yearly review proposed it). */
-  origin: "unit" | "review";
-}
 
 const sizeText = (s: AdjustmentFacts["from"]) =>
   [s.vcpu !== undefined ? `${s.vcpu} 核` : null, s.memoryGb !== undefined ? `${s.memoryGb}G 内存` : null, s.diskGb !== undefined ? `${s.diskGb}G 磁盘` : null]
@@ -46,7 +13,7 @@ const sizeText = (s: AdjustmentFacts["from"]) =>
 // The sequence every profile but 梅州's follows: no separate review of the plan, no separate preparation.
 const SHORTER = { sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] };
 
-export const adjustmentFlow: FlowDef<AdjustmentFacts> = {
+export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
   key: "adjustment",
   ratedService: true,
   name: "云资源调整",

@@ -1,35 +1,8 @@
-import { z } from "zod";
-import { type FlowDef, MANAGER_APPROVAL, months, wd } from "./types";
+import { REVOCATION_TRIGGERS, type RevocationFacts } from "../../src/resources/catalog";
+import { type FlowDef, MANAGER_APPROVAL, months, wd } from "../types";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
-
-export const REVOCATION_TRIGGERS = {
-  unit_request: "使用单位不再需要",
-  not_deployed_30: "交付超过 30 天仍未开始部署",
-  not_deployed_60: "交付超过 60 天仍未完成部署",
-  not_live_90: "交付超过 90 天仍未完成安全检测并上线",
-} as const;
-export type RevocationTrigger = keyof typeof REVOCATION_TRIGGERS;
-
-export const revocationFormSchema = z.strictObject({
-  resources: z
-    .array(z.int().positive())
-    .min(1, { error: "至少选择一项资源" })
-    .max(200)
-    .refine((ids) => new Set(ids).size === ids.length, { error: "资源重复" }),
-  reason: z.string().trim().min(1, { error: "请说明撤销的理由" }).max(2000),
-});
-
-export interface RevocationFacts {
-  resourceIds: number[];
-  /** "YS-2026-00012-01 应用服务器 4 核 8G", for cards and pages. */
-  resourceNames: string[];
-  trigger: RevocationTrigger;
-  /** The dates behind an automatic proposal (delivered, deployed, …) as the rule read them. */
-  evidence: Record<string, string | null> | null;
-  reason: string;
-}
 
 const REVIEWED_IN_5 = {
   sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
@@ -37,10 +10,7 @@ const REVIEWED_IN_5 = {
   attachments: [],
 };
 
-/** "撤销 资助系统 的 2 项资源": the request's title, asked for or proposed. */
-export const revocationTitle = (resources: { system: string }[]) => `撤销 ${resources[0]!.system} 的 ${resources.length} 项资源`;
-
-export const revocationFlow: FlowDef<RevocationFacts> = {
+export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
   key: "revocation",
   ratedService: true,
   name: "云资源撤销",

@@ -1,19 +1,16 @@
 import { z } from "zod";
-import type { RequestFacts, Totals } from "./types";
+import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS, type RequestedResources } from "../../src/resources/catalog";
 
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
 
 const mobile = z.string().regex(/^1[3-9]\d{9}$/, "手机号应为 11 位大陆手机号");
-const person = z.object({
+const person = z.strictObject({
   name: z.string().trim().min(1, "请填写姓名").max(50),
   mobile,
   email: z.email("邮箱格式不正确").optional(),
 });
 
 export const NETWORK_ZONES = { gov_extranet: "政务外网", internet: "互联网", other: "其他" } as const;
-export const BACKUP_TYPES = { file: "文件备份", database: "数据库备份", vm: "虚拟机备份" } as const;
-export const BACKUP_COPIES = { local: "本地", same_city: "同城", off_site: "异地" } as const;
-export const PAAS_KINDS = { database: "数据库", middleware: "中间件", container: "容器", bigdata: "大数据平台" } as const;
 export const ATTACHMENT_PURPOSES = {
   plan: "迁云上云实施方案",
   project_approval: "立项方案 / 建设批复",
@@ -44,9 +41,8 @@ export const backupPolicySchema = z.strictObject({
   retentionMonths: z.int().min(1).max(120).default(2),
   copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]),
 });
-export type BackupPolicy = z.output<typeof backupPolicySchema>;
 
-export const vmRowSchema = z.object({
+export const vmRowSchema = z.strictObject({
   purpose: z.string().trim().min(1, "请填写用途").max(100),
   vcpu: z.int().min(1).max(128),
   memoryGb: z.int().min(1).max(2048),
@@ -59,7 +55,7 @@ export const vmRowSchema = z.object({
   backup: backupPolicySchema.optional(),
 });
 
-export const paasRowSchema = z.object({
+export const paasRowSchema = z.strictObject({
   kind: z.enum(Object.keys(PAAS_KINDS) as [keyof typeof PAAS_KINDS]),
   product: z.string().trim().min(1).max(100),
   vcpu: z.int().min(0).max(1024).default(0),
@@ -68,7 +64,7 @@ export const paasRowSchema = z.object({
   quantity: z.int().min(1).max(100).default(1),
 });
 
-export const attachmentSchema = z.object({
+export const attachmentSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   sha256: z.string().regex(/^[0-9a-f]{64}$/i, "应为 64 位十六进制 SHA-256").transform((s) => s.toLowerCase()),
   size: z.int().min(0).max(1 << 30).optional(),
@@ -76,7 +72,7 @@ export const attachmentSchema = z.object({
 });
 
 export const applicationFormSchema = z
-  .object({
+  .strictObject({
     // Must equal the name in the registered project (立项方案) and the migration plan (004 第十二条).
     systemName: z.string().trim().min(2, "请填写政务信息系统名称").max(100),
     contact: person,
@@ -89,7 +85,7 @@ export const applicationFormSchema = z
     // Backups are per VM now (vms[].backup); a form still carrying the old request-wide block is told so
     // rather than having its backup silently dropped.
     backup: z.undefined({ error: "备份请按虚拟机填写：vms[].backup（类型、策略、保留月数、副本位置）" }).optional(),
-    plan: z.object({
+    plan: z.strictObject({
       kind: z.enum(["migration", "new"]),
       currentState: z.string().trim().max(4000).default(""),
       resourceNeeds: z.string().trim().min(1, "请说明云资源需求").max(4000),
@@ -99,7 +95,7 @@ export const applicationFormSchema = z
       emergency: z.string().trim().max(4000).default(""),
       // Totals in the 立项方案 / 实施方案: a first request may not exceed them (004 第十三条(二)2).
       plannedTotals: z
-        .object({ vcpu: z.int().min(0), memoryGb: z.int().min(0), storageGb: z.int().min(0) })
+        .strictObject({ vcpu: z.int().min(0), memoryGb: z.int().min(0), storageGb: z.int().min(0) })
         .optional(),
     }),
     attachments: z.array(attachmentSchema).max(50).default([]),
@@ -111,50 +107,7 @@ export const applicationFormSchema = z
     if (form.networkZone === "other" && !form.networkZoneNote) {
       ctx.addIssue({ code: "custom", path: ["networkZoneNote"], message: "网络区域为“其他”时请说明" });
     }
-  });
+  }) satisfies z.ZodType<RequestedResources>; // the ledger delivers what the form asks for
 
 export type ApplicationForm = z.output<typeof applicationFormSchema>;
 
-export function computeTotals(form: ApplicationForm): Totals {
-  const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
-  for (const vm of form.vms) {
-    t.hosts += vm.quantity;
-    t.vcpu += vm.vcpu * vm.quantity;
-    t.memoryGb += vm.memoryGb * vm.quantity;
-    t.storageGb += vm.diskGb * vm.quantity;
-  }
-  for (const p of form.paas) {
-    t.vcpu += p.vcpu * p.quantity;
-    t.memoryGb += p.memoryGb * p.quantity;
-    t.storageGb += p.storageGb * p.quantity;
-  }
-  return t;
-}
-
-export function applicationFacts(form: ApplicationForm, countyUnit: boolean): RequestFacts {
-  const totals = computeTotals(form);
-  const planned = form.plan.plannedTotals;
-  const db = form.paas.filter((p) => p.kind === "database");
-  return {
-    countyUnit,
-    migration: form.plan.kind === "migration",
-    totals,
-    maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
-    maxVmMemoryGb: Math.max(0, ...form.vms.map((v) => v.memoryGb)),
-    exceedsPlan:
-      planned !== undefined &&
-      (totals.vcpu > planned.vcpu || totals.memoryGb > planned.memoryGb || totals.storageGb > planned.storageGb),
-    kinds: {
-      middleware: form.paas.some((p) => p.kind === "middleware"),
-      hosting: form.hosting,
-      container: form.paas.some((p) => p.kind === "container"),
-      bigdata: form.paas.some((p) => p.kind === "bigdata"),
-      database: db.length > 0,
-    },
-    paasDatabase: {
-      vcpu: db.reduce((n, p) => n + p.vcpu * p.quantity, 0),
-      memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
-    },
-    backup: form.vms.some((v) => v.backup !== undefined),
-  };
-}

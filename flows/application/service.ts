@@ -1,0 +1,80 @@
+import { shanghaiDate } from "../../src/core/calendar";
+import { unprocessable } from "../../src/core/errors";
+import { parseInput } from "../../src/core/validation";
+import { demandCoverage } from "../../src/resources/demand";
+import type { Totals } from "../../src/resources/catalog";
+import type { FlowService } from "../types";
+import { applicationFlow, type ApplicationFacts } from "./definition";
+import { applicationFormSchema, type ApplicationForm } from "./form";
+
+export function computeTotals(form: ApplicationForm): Totals {
+  const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
+  for (const vm of form.vms) {
+    t.hosts += vm.quantity;
+    t.vcpu += vm.vcpu * vm.quantity;
+    t.memoryGb += vm.memoryGb * vm.quantity;
+    t.storageGb += vm.diskGb * vm.quantity;
+  }
+  for (const p of form.paas) {
+    t.vcpu += p.vcpu * p.quantity;
+    t.memoryGb += p.memoryGb * p.quantity;
+    t.storageGb += p.storageGb * p.quantity;
+  }
+  return t;
+}
+
+export function applicationFacts(form: ApplicationForm, countyUnit: boolean): ApplicationFacts {
+  const totals = computeTotals(form);
+  const planned = form.plan.plannedTotals;
+  const db = form.paas.filter((p) => p.kind === "database");
+  return {
+    countyUnit,
+    migration: form.plan.kind === "migration",
+    totals,
+    maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
+    maxVmMemoryGb: Math.max(0, ...form.vms.map((v) => v.memoryGb)),
+    exceedsPlan:
+      planned !== undefined &&
+      (totals.vcpu > planned.vcpu || totals.memoryGb > planned.memoryGb || totals.storageGb > planned.storageGb),
+    kinds: {
+      middleware: form.paas.some((p) => p.kind === "middleware"),
+      hosting: form.hosting,
+      container: form.paas.some((p) => p.kind === "container"),
+      bigdata: form.paas.some((p) => p.kind === "bigdata"),
+      database: db.length > 0,
+    },
+    paasDatabase: {
+      vcpu: db.reduce((n, p) => n + p.vcpu * p.quantity, 0),
+      memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
+    },
+    backup: form.vms.some((v) => v.backup !== undefined),
+  };
+}
+
+function missingAttachments(profile: string, form: ApplicationForm, facts: ApplicationFacts) {
+  const rules = applicationFlow.profiles[profile]!.attachments;
+  const have = new Set<string>(form.attachments.map((a) => a.purpose));
+  return rules.filter((r) => r.when(facts) && !have.has(r.purpose));
+}
+
+function checkedFacts(profile: string, countyUnit: boolean, form: ApplicationForm) {
+  const facts = applicationFacts(form, countyUnit);
+  const missing = missingAttachments(profile, form, facts);
+  if (missing.length > 0)
+    throw unprocessable("attachments_missing", `缺少附件：${missing.map((m) => m.name).join("；")}`, {
+      "form.attachments": missing.map((m) => `缺少「${m.name}」（purpose: ${m.purpose}）`),
+    });
+  return facts;
+}
+
+export const applicationService: FlowService<ApplicationFacts> = {
+  refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
+  async prepare({ ctx, tx, actor, form, profile, countyUnit, resubmitting }) {
+    const parsed = parseInput(applicationFormSchema, form, "申请表有误");
+    const facts = checkedFacts(profile, countyUnit, parsed);
+    // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
+    const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
+    const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
+    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand } };
+  },
+};

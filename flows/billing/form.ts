@@ -1,0 +1,4 @@
+import { z } from "zod";
+import { monthSchema } from "../../src/core/validation";
+
+export const billingFormSchema = z.strictObject({ month: monthSchema });

@@ -1,0 +1,23 @@
+import { unprocessable } from "../../core/errors";
+import { closeRun } from "../stages";
+import type { ActionOf } from "../action-input";
+import { audit, result, decideTask, settleCards, decidedBy, claimStage, closeRequest, notifyAbout, type Step } from "../step";
+
+export async function reject(step: Step, input: ActionOf<"reject">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { reason } = input;
+  const { run, task, stage } = await claimStage(step, input);
+  if (!stage.canReject) throw unprocessable("not_allowed", `「${stage.name}」不能驳回${stage.canReturn ? "，可以退回" : ""}`);
+  const now = ctx.clock.now();
+  const decided = await decideTask(tx, task.id, "rejected", reason, now);
+  await settleCards(step, [...decided, ...(await closeRun(tx, run, "rejected", now))], decidedBy(actor, "驳回"));
+  await closeRequest(step, "rejected");
+  audit(j, req, "request.reject", stage.key, { reason });
+  // 004 第十四条: a rejected ticket is cancelled and the applicant told.
+  await notifyAbout(step, [req.applicantId], "result", {
+    title: "申请已驳回",
+    summary: `${actor.name}在「${stage.name}」驳回：${reason}`,
+    tone: "danger",
+  });
+  return result(req, `已驳回，申请 ${req.code} 结束`);
+}

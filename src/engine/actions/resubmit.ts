@@ -1,0 +1,43 @@
+import { eq } from "drizzle-orm";
+import { requests } from "../../../db/schema";
+import { flowModule } from "../../../flows";
+import { conflict, forbidden } from "../../core/errors";
+import { flowStages, REVISE_STAGE, stageFrom } from "../flow";
+import { closeRun, openStage, requestSummary } from "../stages";
+import type { ActionOf } from "../action-input";
+import { audit, result, claimTask, decideTask, settleCards, type Step } from "../step";
+
+export async function resubmit(step: Step, input: ActionOf<"resubmit">) {
+  const { ctx, tx, j, req, actor } = step;
+  const { form, note } = input;
+  if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以重新提交");
+  if (req.status !== "returned") throw conflict("not_returned", "申请未被退回，无需重新提交");
+  const { run, task } = await claimTask(tx, req, actor);
+  const now = ctx.clock.now();
+  // Checked again as at submission. The unit does not change, so neither does whether it sits under a county.
+  const countyUnit = Boolean((req.facts as { countyUnit?: boolean }).countyUnit);
+  const prepared = await flowModule(req.flow).service.prepare({
+    ctx,
+    tx,
+    actor,
+    form: form ?? req.form,
+    profile: req.profile,
+    countyUnit,
+    resubmitting: { id: req.id, facts: req.facts },
+  });
+  const { facts, title } = prepared;
+  const decided = await decideTask(tx, task.id, "approved", note ?? null, now);
+  await settleCards(step, [...decided, ...(await closeRun(tx, run, "approved", now))], "已重新提交");
+  await tx
+    .update(requests)
+    .set({ status: "in_progress", form: prepared.form, facts, title, resumeStage: null, updatedAt: now })
+    .where(eq(requests.id, req.id));
+  Object.assign(req, { status: "in_progress", form: prepared.form, facts, title });
+  audit(j, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, summary: requestSummary(req) });
+  // Back to the stage that returned it; if the edited form no longer needs that stage, the next one that applies.
+  const stages = flowStages(req.flow, req.profile);
+  const index = Math.max(0, stages.findIndex((s) => s.key === req.resumeStage));
+  const target = stageFrom(stages, index, facts) ?? stageFrom(stages, 0, facts)!;
+  await openStage(ctx, tx, req, target, `${actor.name}已修改并重新提交${note ? `：${note}` : ""}`);
+  return result(req, `已重新提交，进入「${target.name}」`);
+}

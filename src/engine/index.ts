@@ -1,0 +1,9 @@
+// What the adapters (http, chat, channels, cli, jobs) use of the engine.
+export { actOnRequest } from "./act";
+export { actionInputSchema, RATING_NAMES, STAGE_DECISIONS, type ActionInput, type ServiceRating } from "./action-input";
+export { FLOWS, stageDef } from "./flow";
+export { cardRequest, partiesUsers, pendingHolders } from "./stages";
+export { STATUS_NAMES, type ActionResult } from "./step";
+export { openRequest, submitInputSchema, submitRequest } from "./submit";
+export { elapseStage, recomputePendingDeadlines } from "./timed";
+export { getRequest, listQuerySchema, listRequests, requestIdByCode } from "./views";

@@ -1,0 +1,58 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { requests, stageRuns } from "../../db/schema";
+import { recordMilestone } from "../resources";
+import type { ServiceContext } from "../core/context";
+import { stageDef } from "./flow";
+import { auditAppendMany } from "../core/audit-append";
+import { Journal, mutate } from "../core/mutate";
+import { closeRun, rescheduleRun, stageTimesFor, type StageRunRow } from "./stages";
+import type { LockedRequest } from "../core/request";
+import { audit, lockRequest, advance } from "./step";
+
+// What the clock sets off: a period that ends by itself, and deadlines filled in once the calendar covers them.
+
+/**
+ * The end of a period stage (StageDef.elapses), fired by its timer in the timer's transaction: the run closes
+ * as elapsed, the moment it marks is recorded, and the next stage opens (or the request completes).
+ */
+export async function elapseStage(ctx: ServiceContext, tx: Db, req: LockedRequest, run: StageRunRow, timerId: number) {
+  const j = new Journal({ ...ctx, actor: null, channel: "timer" });
+  const stage = stageDef(req.flow, req.profile, run.stage);
+  const now = ctx.clock.now();
+  await closeRun(tx, run, "elapsed", now);
+  audit(j, req, "stage.elapse", stage.key, { timerId, deadlineAt: run.deadlineAt?.toISOString() ?? null });
+  if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
+  await advance({ ctx, tx, j, req }, stage);
+  await auditAppendMany(tx, j.entries);
+}
+
+/**
+ * Stages opened while their deadline lay past the loaded calendar have none; once the year is loaded
+ * (`calendar load`, or the service noticing it), each gets its deadline and timers.
+ */
+export async function recomputePendingDeadlines({ ctx }: { ctx: ServiceContext }): Promise<number> {
+  const open = await ctx.db
+    .select({ id: stageRuns.id, requestId: stageRuns.requestId, stage: stageRuns.stage, flow: requests.flow, profile: requests.profile })
+    .from(stageRuns)
+    .innerJoin(requests, eq(requests.id, stageRuns.requestId))
+    .where(and(eq(stageRuns.status, "open"), isNull(stageRuns.deadlineAt)));
+  // Stages without a deadline (试运行, 修改后重新提交) are never pending one.
+  const pending = open.filter((r) => stageDef(r.flow, r.profile, r.stage).deadline);
+  let filled = 0;
+  for (const { id, requestId } of pending) {
+    const done = await mutate(ctx, { action: "stage.deadline_set", requestId }, async (tx, j) => {
+      const req = await lockRequest(tx, requestId);
+      const [run] = await tx.select().from(stageRuns).where(eq(stageRuns.id, id));
+      if (!run || run.status !== "open" || run.deadlineAt) return false;
+      const stage = stageDef(req.flow, req.profile, run.stage);
+      const times = await stageTimesFor(ctx, tx, req, stage, run.openedAt, run.id);
+      if (!times.deadlineAt) return false;
+      await rescheduleRun(tx, run, times, stage);
+      audit(j, req, "stage.deadline_set", stage.key, { deadlineAt: times.deadlineAt.toISOString() });
+      return true;
+    });
+    if (done) filled++;
+  }
+  return filled;
+}

@@ -1,0 +1,85 @@
+// What the resource ledger knows of the requests that change it: the kinds of resources and backups, the
+// facts a backup, an adjustment or a revocation carries, and the titles such requests go by. The flows'
+// forms are built on these; the ledger reads requests through them and never through a flow.
+
+export const BACKUP_TYPES = { file: "文件备份", database: "数据库备份", vm: "虚拟机备份" } as const;
+export const BACKUP_COPIES = { local: "本地", same_city: "同城", off_site: "异地" } as const;
+export const PAAS_KINDS = { database: "数据库", middleware: "中间件", container: "容器", bigdata: "大数据平台" } as const;
+
+/** A backup policy for one VM (004 第二十八—三十三条, 002 附件1): type, strategy, retention, copies. */
+export interface BackupPolicy {
+  type: keyof typeof BACKUP_TYPES;
+  strategy: string;
+  retentionMonths: number;
+  copies: keyof typeof BACKUP_COPIES;
+}
+
+/** The resources a 云资源申请 asks for, as the ledger delivers them (one row per unit of quantity). */
+export interface RequestedResources {
+  vms: { purpose: string; vcpu: number; memoryGb: number; diskGb: number; storageType: string; os: string; quantity: number; backup?: BackupPolicy | undefined }[];
+  paas: { kind: keyof typeof PAAS_KINDS; product: string; vcpu: number; memoryGb: number; storageGb: number; quantity: number }[];
+}
+
+export interface Totals {
+  hosts: number;
+  vcpu: number;
+  memoryGb: number;
+  storageGb: number;
+}
+
+/** A moment in the life of a request's resources that completing a stage marks (交付, 部署, 安全检测, 上线, …). */
+export type ResourceMilestone = "delivered" | "deployed" | "security_tested" | "live" | "changed" | "revoked";
+
+export interface BackupFacts extends BackupPolicy {
+  /** The VM backed up. */
+  resource: number;
+  resourceName: string;
+  /** The system the VM serves, which the backup policy serves too. */
+  system: string;
+  countyUnit: boolean;
+}
+
+/** A resource's sizes; what an adjustment leaves out stays as it is. */
+export interface Sizes {
+  vcpu?: number | undefined;
+  memoryGb?: number | undefined;
+  diskGb?: number | undefined;
+}
+
+export interface AdjustmentFacts {
+  direction: "up" | "down";
+  resourceId: number;
+  resourceName: string;
+  from: Sizes;
+  to: Sizes;
+  /** For a scale-up: the 第十九条(二) checks that justified it, as computed at submission. */
+  evidence: { kind: string; ok: boolean; reason: string }[];
+  /** "unit" (the applicant asked) or "review" (the provider's half-yearly review proposed it). */
+  origin: "unit" | "review";
+}
+
+/** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
+export const adjustmentTitle = (direction: "up" | "down", resource: { name: string; system: string }) =>
+  `${direction === "up" ? "扩容" : "缩容"} ${resource.name}（${resource.system}）`;
+
+/** 004 第二十四条: why resources are revoked — the unit asked, or a time rule of (二) holds. */
+export const REVOCATION_TRIGGERS = {
+  unit_request: "使用单位不再需要",
+  not_deployed_30: "交付超过 30 天仍未开始部署",
+  not_deployed_60: "交付超过 60 天仍未完成部署",
+  not_live_90: "交付超过 90 天仍未完成安全检测并上线",
+} as const;
+export type RevocationTrigger = keyof typeof REVOCATION_TRIGGERS;
+
+export interface RevocationFacts {
+  resourceIds: number[];
+  /** "YS-2026-00012-01 应用服务器 4 核 8G", for cards and pages. */
+  resourceNames: string[];
+  trigger: RevocationTrigger;
+  /** The dates behind an automatic proposal (delivered, deployed, …) as the rule read them. */
+  evidence: Record<string, string | null> | null;
+  reason: string;
+}
+
+/** "撤销 资助系统 的 2 项资源": the request's title, asked for or proposed. */
+export const revocationTitle = (resources: { system: string }[]) => `撤销 ${resources[0]!.system} 的 ${resources.length} 项资源`;
