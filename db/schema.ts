@@ -13,6 +13,7 @@ import {
   unique,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import type { ProfileKey } from "../profiles";
 import { sql } from "drizzle-orm";
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -73,7 +74,7 @@ export const requests = pgTable(
     id: bigserial("id", { mode: "number" }).primaryKey(),
     code: text("code").notNull().unique(),
     flow: text("flow").notNull(),
-    profile: text("profile").notNull(),
+    profile: text("profile").$type<ProfileKey>().notNull(),
     unitId: text("unit_id").notNull().references(() => units.id),
     applicantId: text("applicant_id").notNull().references(() => users.id),
     title: text("title").notNull(),

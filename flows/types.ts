@@ -5,6 +5,7 @@ import type { Journal } from "../src/core/mutate";
 import type { LockedRequest } from "../src/core/request";
 import type { Role } from "../src/core/roles";
 import type { ResourceMilestone } from "../src/resources/catalog";
+import type { ProfileKey } from "../profiles";
 
 /**
  * Who acts at a stage. "applicant" is the person who submitted; "holder" the person a request is for (the user
@@ -104,8 +105,12 @@ export interface FlowDef<F = any, K extends string = string> {
   key: K;
   name: string;
   stages: Record<string, StageDef<F>>;
-  /** Per policy profile; a flow the documents describe once for everyone has only "default". */
-  profiles: Record<string, ProfileDef<F>>;
+  /**
+   * The stage sequence per policy profile; a flow the documents describe once for everyone has only "default".
+   * Kept with the flow, not in profiles/, because a sequence names this flow's own stages and its attachment
+   * rules read this flow's facts; the keys are checked against the profile registry.
+   */
+  profiles: Partial<Record<ProfileKey | "default", ProfileDef<F>>>;
   /** The request's key facts as cards and pages show them, after 编号 and 单位. */
   summary: (facts: F, title: string) => SummaryField[];
   /**
@@ -132,7 +137,7 @@ export const byDay = (dayOfMonth: number, from?: Anchor): DeadlineSpec => ({ day
 export const months = (calendarMonths: number, from?: Anchor): DeadlineSpec => ({ calendarMonths, from });
 
 /** The stages of one profile with its overrides applied, in order. */
-export function profileStages(flow: FlowDef, profile: string): StageDef[] {
+export function profileStages(flow: FlowDef, profile: ProfileKey): StageDef[] {
   const def = flow.profiles[profile] ?? flow.profiles.default;
   if (!def) throw new Error(`flow ${flow.key} has no profile ${profile}`);
   return def.sequence.map((key) => {
@@ -156,7 +161,7 @@ export interface PrepareArgs {
   tx: Db;
   actor: Actor;
   form: unknown;
-  profile: string;
+  profile: ProfileKey;
   countyUnit: boolean;
   /** On a resubmission: the request itself, whose own claims and origin stay its own. */
   resubmitting?: { id: number; facts: unknown };

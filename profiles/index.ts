@@ -18,3 +18,8 @@ export type ProfileKey = keyof typeof PROFILES;
 export const POLICY_PROFILES = Object.keys(PROFILES) as [ProfileKey, ...ProfileKey[]];
 
 export const DEFAULT_PROFILE: ProfileKey = "meizhou";
+
+/** Whether a stored or configured name is one of the profiles. */
+export function isProfileKey(name: string): name is ProfileKey {
+  return Object.hasOwn(PROFILES, name);
+}

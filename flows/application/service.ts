@@ -4,6 +4,7 @@ import { parseInput } from "../../src/core/validation";
 import { demandCoverage } from "../../src/resources/demand";
 import type { Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
+import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
 import { applicationFormSchema, type ApplicationForm } from "./form";
 
@@ -51,13 +52,13 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Ap
   };
 }
 
-function missingAttachments(profile: string, form: ApplicationForm, facts: ApplicationFacts) {
+function missingAttachments(profile: ProfileKey, form: ApplicationForm, facts: ApplicationFacts) {
   const rules = applicationFlow.profiles[profile]!.attachments;
   const have = new Set<string>(form.attachments.map((a) => a.purpose));
   return rules.filter((r) => r.when(facts) && !have.has(r.purpose));
 }
 
-function checkedFacts(profile: string, countyUnit: boolean, form: ApplicationForm) {
+function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm) {
   const facts = applicationFacts(form, countyUnit);
   const missing = missingAttachments(profile, form, facts);
   if (missing.length > 0)

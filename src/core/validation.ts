@@ -170,11 +170,14 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, messa
   // lets a value through as unknown would pass it on to the database or to a recursive step.
   checkText(input, message);
   const result = schema.safeParse(input);
-  if (!result.success) {
-    const unknown = unknownKeys(result.error.issues);
-    throw invalid(unknown.length > 0 ? `表单中有不认识的字段：${unknown.join("、")}` : message, fieldErrors(result.error.issues));
-  }
+  if (!result.success) throw invalidInput(result.error.issues, message);
   return result.data;
+}
+
+/** The 400 for a failed schema: every field named, and unknown fields named in the message itself. */
+export function invalidInput(issues: readonly z.core.$ZodIssue[], message: string) {
+  const unknown = unknownKeys(issues);
+  return invalid(unknown.length > 0 ? `表单中有不认识的字段：${unknown.join("、")}` : message, fieldErrors(issues));
 }
 
 /** Parses a JSON file's text (a UTF-8 BOM, as Windows editors save, is allowed); `what` names the file for the user. */

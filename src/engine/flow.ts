@@ -1,5 +1,6 @@
 import { FLOW_KEYS, FLOW_MODULES, flowModule, type FlowKey } from "../../flows";
 import { profileStages, type FlowDef, type StageDef } from "../../flows/types";
+import { isProfileKey } from "../../profiles";
 
 /** Every flow's definition, by its key. */
 export const FLOWS = Object.fromEntries(FLOW_KEYS.map((key) => [key, FLOW_MODULES[key].definition])) as { [K in FlowKey]: (typeof FLOW_MODULES)[K]["definition"] };
@@ -19,6 +20,8 @@ export const REVISE_STAGE: StageDef = {
 };
 
 export function flowStages(flow: string, profile: string): StageDef[] {
+  // A stored request names its profile as text; one no longer in the registry is a broken installation.
+  if (!isProfileKey(profile)) throw new Error(`request of flow ${flow} has unknown policy profile ${profile}`);
   return profileStages(flowDef(flow), profile);
 }
 

@@ -2,7 +2,7 @@ import { OpenAPIHono, z, type Hook } from "@hono/zod-openapi";
 import type { Env } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ERROR_CODES, invalid } from "../core/errors";
-import { fieldErrors } from "../core/validation";
+import { invalidInput } from "../core/validation";
 import type { ApiEnv } from "./auth";
 
 /**
@@ -62,7 +62,7 @@ export function refuseInvalid<T, E extends Env, P extends string>(messages: Part
   return (result) => {
     if (result.success) return undefined;
     const target = result.target as Target;
-    throw invalid(messages[target] ?? DEFAULT_MESSAGE[target], fieldErrors(result.error.issues));
+    throw invalidInput(result.error.issues, messages[target] ?? DEFAULT_MESSAGE[target]);
   };
 }
 
