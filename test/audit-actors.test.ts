@@ -8,6 +8,7 @@ import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { authenticateToken, createToken, revokeToken } from "../src/directory/tokens";
 import { createTestApp, type TestApp } from "./app-harness";
+import { schedule2027 } from "./schedule-2027";
 
 // Calendar load, directory import and token create/revoke go through mutate(): each entry names the actor as
 // they are (the token's user with all their roles through the API, the operator at the CLI), and a refusal of a
@@ -16,22 +17,6 @@ let t: TestApp;
 let sunmei: Actor;
 let lihua: Actor;
 
-// Fictitious (not the State Council's): the seven statutory holidays on plausible 2027 dates.
-const schedule2027 = {
-  year: 2027,
-  source: "测试用 2027 年安排",
-  url: "https://www.gov.cn/test/2027.htm",
-  holidays: [
-    { name: "元旦", from: "2027-01-01", to: "2027-01-03" },
-    { name: "春节", from: "2027-02-06", to: "2027-02-14" },
-    { name: "清明节", from: "2027-04-03", to: "2027-04-05" },
-    { name: "劳动节", from: "2027-05-01", to: "2027-05-05" },
-    { name: "端午节", from: "2027-06-09", to: "2027-06-09" },
-    { name: "中秋节", from: "2027-09-15", to: "2027-09-15" },
-    { name: "国庆节", from: "2027-10-01", to: "2027-10-07" },
-  ],
-  workdays: [],
-};
 
 beforeAll(async () => {
   // A manager who is also security staff: an entry written as "manager" by hand would lose half of it.
