@@ -774,15 +774,16 @@ describe("yunshen request (through the REST API)", () => {
   });
 
   test("act rate --score rates a completed request (服务评价); a score the engine does not know is refused, naming it", async () => {
-    // A 端口开放申请 (the shortest flow the provider serves), submitted over the API: `request submit` sends 云资源申请.
+    // A 端口开放申请 (the shortest flow the provider serves), submitted with --flow.
     const form = { hosts: ["vm-web-01"], ports: [{ port: 9001 }], sources: ["10.20.0.0/16"], validity: { workdays: 5 }, reason: "对接省平台接口" };
-    const submitted = await fetch(`${baseUrl}/api/requests`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tokens.get("yangfan")}`, "content-type": "application/json" },
-      body: JSON.stringify({ flow: "port_grant", form }),
-    });
-    expect(submitted.status).toBe(201);
-    const { code: portCode } = (await submitted.json()) as { code: string };
+    const formFile = join(mkdtempSync(join(tmpdir(), "yunshen-port-")), "port-grant.json");
+    writeFileSync(formFile, JSON.stringify(form));
+    const unknownFlow = await cli(["request", "submit", "--flow", "port_grnat", formFile], as("yangfan"));
+    expect(unknownFlow.code).toBe(1);
+    expect(unknownFlow.err).toContain("flow");
+    const submitted = await cli(["request", "submit", "--flow", "port_grant", formFile], as("yangfan"));
+    expect(submitted).toMatchObject({ code: 0, err: "" });
+    const { code: portCode } = JSON.parse(submitted.out) as { code: string };
     expect(await cli(["request", "act", portCode, "approve"], as("zhangwei"))).toMatchObject({ code: 0, err: "" });
     const opened = await cli(["request", "act", portCode, "approve", "--note", "防火墙已放行"], as("xufeng"));
     expect(opened).toMatchObject({ code: 0, err: "" });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config";
 import { invalid, isErrorCode, ServiceError } from "../core/errors";
+import { FLOW_KEYS } from "../../flows";
 import { actionInputSchema, STAGE_DECISIONS } from "../engine";
 import { UsageError, type Flags, type Options } from "./args";
 import { printJson, readJsonFile, type CliIo, type Command } from "./runtime";
@@ -47,13 +48,14 @@ const TOKEN: Options = { token: { type: "string" } };
 const flagOptions = (flags: Iterable<ActionFlag>): Options =>
   Object.fromEntries([...flags].map((f) => [f.flag, { type: "string" as const }]));
 const LIST: Options = { ...TOKEN, view: { type: "string" }, status: { type: "string" } };
+const SUBMIT: Options = { ...TOKEN, flow: { type: "string" } };
 
 const placeholder = (f: ActionFlag) =>
   f.kind === "number" ? "N" : f.kind === "file" ? "FILE" : (f.values?.join("|") ?? f.flag.toUpperCase().replace(/-/g, "_"));
 const shownFlag = (f: ActionFlag) => (f.required ? `--${f.flag} ${placeholder(f)}` : `[--${f.flag} ${placeholder(f)}]`);
 
 const actionNames = [...ACTIONS.keys()];
-const COMMON = `  request submit FILE                       提交申请（申请表 JSON）
+const COMMON = `  request submit [--flow F] FILE            提交申请（申请表 JSON）；F 为 ${FLOW_KEYS.join("|")}，默认 application
   request list [--view mine|todo|all] [--status S]
   request show ID                           申请详情（id 或编号）
   request act ID ACTION [--参数 取值 …]     办理：${actionNames.slice(0, 7).join(" ")}
@@ -108,9 +110,10 @@ export const request: Command = {
   section: "service",
   usage: USAGE,
   help: HELP,
-  options: { ...LIST, ...flagOptions(ANY_ACTION.values()) },
+  options: { ...LIST, ...SUBMIT, ...flagOptions(ANY_ACTION.values()) },
   optionsFor: ([sub, , action]) => {
     if (sub === "list") return LIST;
+    if (sub === "submit") return SUBMIT;
     if (sub !== "act") return TOKEN;
     const flags = action === undefined ? undefined : ACTIONS.get(action);
     // An action the engine does not know still goes to the service, which names it as the field in error.
@@ -120,7 +123,8 @@ export const request: Command = {
     switch (sub) {
       case "submit":
         if (!id) throw new UsageError("request submit 需要申请表文件");
-        printJson(io, await call(io, config, flags, "POST", "/api/requests", { form: readJsonFile(id, "申请表文件") }));
+        // Without --flow the service reads a 云资源申请; a flow it does not know is named by the service.
+        printJson(io, await call(io, config, flags, "POST", "/api/requests", { ...(flags.flow ? { flow: flags.flow } : {}), form: readJsonFile(id, "申请表文件") }));
         return 0;
       case "list": {
         const query = new URLSearchParams();
