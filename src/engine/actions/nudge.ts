@@ -1,6 +1,6 @@
-import { inboundEvents } from "../../../db/schema";
 import { shanghaiDate } from "../../core/calendar";
 import { conflict, forbidden } from "../../core/errors";
+import { onceFor } from "../../core/once";
 import { stageDef } from "../flow";
 import { pendingHolders } from "../stages";
 import type { ActionOf } from "../action-input";
@@ -19,11 +19,7 @@ export async function nudge(step: Step, input: ActionOf<"nudge">) {
   // The working day a nudge counts for: today, or the next working day when today is a holiday.
   const today = shanghaiDate(ctx.clock.now());
   const workday = ctx.calendar.isWorkday(today) ? today : ctx.calendar.nextWorkday(today);
-  const [fresh] = await tx
-    .insert(inboundEvents)
-    .values({ scope: "nudge", key: `${req.id}:${workday}`, fingerprint: actor.userId, createdAt: ctx.clock.now() })
-    .onConflictDoNothing()
-    .returning({ key: inboundEvents.key });
+  const fresh = await onceFor(ctx, tx, { scope: "nudge", key: `${req.id}:${workday}`, fingerprint: actor.userId });
   if (!fresh) throw conflict("nudge_throttled", `申请 ${req.code} 今天已催办过，每个工作日最多催办一次`);
   const stage = stageDef(req.flow, req.profile, run.stage);
   audit(j, req, "request.nudge", stage.key, { to: holders, note: input.note });
