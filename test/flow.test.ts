@@ -509,6 +509,17 @@ describe("input at the boundary", () => {
     expect([await count(), await held()]).toEqual([audited, submitted]);
   });
 
+  test("an unknown field in the submission or in an action body is refused by name: a typo never passes as an empty note", async () => {
+    const envelope = await t.call("yangfan", "POST", "/api/requests", { flow: "application", form: sampleForm(), priority: "加急" });
+    expect(envelope.status).toBe(400);
+    expect(envelope.body.error.fields).toEqual({ priority: ["不认识的字段「priority」"] });
+    const id = ok(await t.submit("yangfan", sampleForm()), 201).id;
+    const typo = await t.act("zhongli", id, { action: "approve", nite: "同意" });
+    expect(typo.status).toBe(400);
+    expect(typo.body.error.message).toBe("表单中有不认识的字段：nite");
+    expect(ok(await t.show("yangfan", id)).history).toHaveLength(1);
+  });
+
   test("healthz and openapi", async () => {
     expect(ok(await t.call(null, "GET", "/healthz"))).toEqual({ status: "ok" });
     const doc = ok(await t.call(null, "GET", "/openapi.json"));

@@ -18,7 +18,7 @@ const stageBinding = {
 /** The actions that decide a stage, and so name it (`stage` or `stageRunId`). */
 export const STAGE_DECISIONS: ReadonlySet<string> = new Set(["approve", "confirm", "reject", "return", "fail", "transfer"]);
 // One of the two is required while the request is open (boundRunId): a closed request is refused as closed.
-const decision = <T extends z.ZodRawShape>(shape: T) => z.object({ ...shape, ...stageBinding });
+const decision = <T extends z.ZodRawShape>(shape: T) => z.strictObject({ ...shape, ...stageBinding });
 export const actionInputSchema = z.discriminatedUnion("action", [
   decision({ action: z.literal("approve"), note: text().optional() }),
   decision({ action: z.literal("confirm"), note: text().optional() }),
@@ -26,14 +26,14 @@ export const actionInputSchema = z.discriminatedUnion("action", [
   decision({ action: z.literal("return"), reason: text(), toStage: z.string().max(64).optional() }),
   decision({ action: z.literal("fail"), reason: text() }),
   decision({ action: z.literal("transfer"), toUserId: z.string().min(1).max(64), reason: text().optional() }),
-  z.object({ action: z.literal("comment"), text: text() }),
-  z.object({ action: z.literal("withdraw"), reason: text().optional() }),
+  z.strictObject({ action: z.literal("comment"), text: text() }),
+  z.strictObject({ action: z.literal("withdraw"), reason: text().optional() }),
   // The edited form is checked by the request's own flow (a 云资源申请表 or a 虚拟机账号申请表).
-  z.object({ action: z.literal("resubmit"), form: z.record(z.string(), z.unknown()).optional(), note: text().optional() }),
-  z.object({ action: z.literal("finding"), kind: z.enum(["rectification", "warning"]), text: text() }),
-  z.object({ action: z.literal("extend"), days: z.int().min(1).max(60), reason: text() }),
-  z.object({ action: z.literal("nudge"), note: text(200).optional() }),
-  z.object({ action: z.literal("rate"), score: ratingSchema, comment: text(500).optional() }),
+  z.strictObject({ action: z.literal("resubmit"), form: z.record(z.string(), z.unknown()).optional(), note: text().optional() }),
+  z.strictObject({ action: z.literal("finding"), kind: z.enum(["rectification", "warning"]), text: text() }),
+  z.strictObject({ action: z.literal("extend"), days: z.int().min(1).max(60), reason: text() }),
+  z.strictObject({ action: z.literal("nudge"), note: text(200).optional() }),
+  z.strictObject({ action: z.literal("rate"), score: ratingSchema, comment: text(500).optional() }),
 ]);
 export type ActionInput = z.output<typeof actionInputSchema>;
 export type ActionOf<A extends ActionInput["action"]> = Extract<ActionInput, { action: A }>;

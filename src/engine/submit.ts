@@ -15,7 +15,7 @@ import { requireActor, audit, result, type ActionResult } from "./step";
 
 // One option per flow, its form checked by the flow's schema; the vm_account form is checked in full by its
 // flow service, against the directory too.
-const submitOptions = FLOW_KEYS.map((flow) => z.object({ flow: z.literal(flow), form: FLOW_MODULES[flow].form }));
+const submitOptions = FLOW_KEYS.map((flow) => z.strictObject({ flow: z.literal(flow), form: FLOW_MODULES[flow].form }));
 
 // A body without "flow" is a 云资源申请, as before there were other flows.
 export const submitInputSchema = z.preprocess(
