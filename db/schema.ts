@@ -1,5 +1,6 @@
 import {
   bigint,
+  customType,
   bigserial,
   boolean,
   doublePrecision,
@@ -470,3 +471,55 @@ export const calendarYears = pgTable("calendar_years", {
   loadedAt: ts("loaded_at").notNull(),
 });
 
+
+// Raw bytes (drizzle has no bytea column of its own); Buffer in both PGlite and postgres.js.
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => "bytea",
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
+
+// Uploaded attachments (issue 12). Kept in the database, so every replica and a restart see the same files
+// on PGlite and PostgreSQL alike; never changed once stored. A file belongs to its uploader until a request
+// names it, then to that request: who may see the request may download it.
+export const files = pgTable(
+  "files",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    content: bytea("content").notNull(),
+    uploadedBy: text("uploaded_by").notNull().references(() => users.id),
+    unitId: text("unit_id").notNull().references(() => units.id),
+    uploadedAt: ts("uploaded_at").notNull(),
+    requestId: bigint("request_id", { mode: "number" }).references(() => requests.id),
+  },
+  (t) => [index("files_request_idx").on(t.requestId), index("files_uploader_idx").on(t.uploadedBy)],
+);
+
+// One-time sign-in links for the web portal (`yunshen login-link`): only the SHA-256 of the secret is kept.
+export const loginLinks = pgTable("login_links", {
+  tokenHash: text("token_hash").primaryKey(),
+  userId: text("user_id").notNull().references(() => users.id),
+  createdBy: text("created_by"),
+  createdAt: ts("created_at").notNull(),
+  expiresAt: ts("expires_at").notNull(),
+  usedAt: ts("used_at"),
+});
+
+// Web portal sessions: the cookie holds a secret whose SHA-256 is the id; ended at sign-out or after idling.
+export const webSessions = pgTable(
+  "web_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    userId: text("user_id").notNull().references(() => users.id),
+    csrfToken: text("csrf_token").notNull(),
+    // How the person signed in: a one-time link, WeCom's in-app OAuth, WeCom's QR-code web login.
+    via: text("via").$type<"link" | "wecom_oauth" | "wecom_qr">().notNull(),
+    createdAt: ts("created_at").notNull(),
+    lastSeenAt: ts("last_seen_at").notNull(),
+    endedAt: ts("ended_at"),
+  },
+  (t) => [index("web_sessions_user_idx").on(t.userId)],
+);
