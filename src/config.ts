@@ -9,6 +9,7 @@ import { totpKeyFrom } from "./access/totp";
 import { DEFAULT_PROFILE, POLICY_PROFILES } from "../profiles";
 import { parseInput } from "./core/validation";
 import { DEFAULT_TOKEN_LIFETIME_DAYS, MAX_TOKEN_LIFETIME_DAYS } from "./directory/tokens";
+import { DEFAULT_WEB_SESSION_IDLE_HOURS } from "./directory/web-sessions";
 import type { CloudCapacity } from "./resources/capacity-notices";
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal("").transform(() => undefined));
@@ -43,6 +44,8 @@ const configSchema = z
   WECOM_OAUTH_BASE: z.url({ protocol: /^https?$/ }).default("https://open.weixin.qq.com"),
   // This service's address as people's phones reach it: cards then link to its own details page.
   PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
+  // The web portal: a session ends after this many hours without a request.
+  WEB_SESSION_IDLE_HOURS: z.coerce.number().int().min(1).max(720).default(DEFAULT_WEB_SESSION_IDLE_HOURS),
   // Login codes for bastions and VMs (/access).
   SMS_GATEWAY: z.enum(["console", "tencent", "aliyun"]).default("console"),
   TENCENT_SMS_SECRET_ID: optional(z.string().min(1)),

@@ -1,0 +1,192 @@
+import { count, eq, like } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { auditLog, loginLinks, webSessions } from "../db/schema";
+import { createWebTestApp, type WebTestApp } from "./web-harness";
+
+let t: WebTestApp;
+beforeAll(async () => {
+  t = await createWebTestApp();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Everything a refused step must leave as it was: audit entries, sessions, spent links. */
+async function written() {
+  const [audit] = await t.db.select({ n: count() }).from(auditLog);
+  const [sessions] = await t.db.select({ n: count() }).from(webSessions);
+  const spent = await t.db.select({ usedAt: loginLinks.usedAt }).from(loginLinks);
+  return { audit: audit!.n, sessions: sessions!.n, spent: spent.filter((l) => l.usedAt).length };
+}
+
+describe("the portal is mounted at / without taking the API's answers (issue 12)", () => {
+  test("GET / sends a visitor to the sign-in page, which says how to sign in", async () => {
+    const a = t.agent();
+    const home = await a.get("/");
+    expect(home.status).toBe(303);
+    expect(home.location).toBe("/login?next=%2F");
+    const login = await a.get(home.location!);
+    expect(login.status).toBe(200);
+    expect(login.headers.get("content-type")).toMatch(/text\/html/);
+    expect(login.html).toContain("yunshen login-link --user");
+  });
+
+  test("an unknown /api path is still the JSON 404, /healthz and /openapi.json still the API's", async () => {
+    const api = await t.call("lihua", "GET", "/api/nope");
+    expect(api.status).toBe(404);
+    expect(api.body.error.code).toBe("not_found");
+    expect((await t.call(null, "GET", "/healthz")).body.status).toBe("ok");
+    expect((await t.call(null, "GET", "/openapi.json")).body.openapi).toBe("3.1.0");
+  });
+
+  test("an unknown page is a Chinese 404 page in the layout, not JSON", async () => {
+    const a = await t.signedIn("lihua");
+    const res = await a.get("/no-such-page");
+    expect(res.status).toBe(404);
+    expect(res.html).toContain("没有这个页面");
+    expect(res.html).toContain("李华（梅州市梅县区教育局）");
+  });
+
+  test("the stylesheets are served by the service itself, cached for a year", async () => {
+    const a = t.agent();
+    const login = await a.get("/login");
+    const hrefs = [...login.html.matchAll(/href="(\/assets\/[^"]+)"/g)].map((m) => m[1]!.replaceAll("&amp;", "&"));
+    expect(hrefs.map((h) => h.split("?")[0])).toEqual(["/assets/weui.min.css", "/assets/portal.css"]);
+    for (const href of hrefs) {
+      const css = await a.get(href);
+      expect(css.status).toBe(200);
+      expect(css.headers.get("cache-control")).toContain("max-age=31536000");
+      expect(css.headers.get("content-type")).toMatch(/text\/css/);
+    }
+    expect(login.html).not.toMatch(/https?:\/\/(?!localhost)/);
+  });
+});
+
+describe("signing in with a one-time link (issue 12 Signing in)", () => {
+  test("the link's page names the person and does not use the link; its button signs in", async () => {
+    const token = await t.linkFor("lihua");
+    const a = t.agent();
+    for (let i = 0; i < 2; i++) {
+      // A chat app's link preview fetches the GET: it must leave the link usable.
+      const page = await a.get(`/login/${token}`);
+      expect(page.status).toBe(200);
+      expect(page.html).toContain("以 李华（梅州市梅县区教育局）身份登录");
+    }
+    const signedIn = await a.post(`/login/${token}`, {}, { csrf: false });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.location).toBe("/");
+    const cookie = signedIn.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^ys_session=/);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("SameSite=Lax");
+    expect(cookie).not.toContain("Secure");
+    const home = await a.get("/");
+    expect(home.status).toBe(200);
+    expect(home.html).toContain("待办");
+    expect(home.html).toContain("李华（梅州市梅县区教育局）");
+    // Only the cookie secret's hash is stored.
+    const rows = await t.db.select().from(webSessions).where(eq(webSessions.userId, "lihua"));
+    expect(rows.map((r) => r.idHash)).not.toContain(a.cookie!.split("=")[1]);
+  });
+
+  test("a used link is refused with a clear page and nothing written", async () => {
+    const token = await t.linkFor("wangfang");
+    expect((await t.agent().post(`/login/${token}`, {}, { csrf: false })).status).toBe(303);
+    const before = await written();
+    for (const res of [await t.agent().get(`/login/${token}`), await t.agent().post(`/login/${token}`, {}, { csrf: false })]) {
+      expect(res.status).toBe(401);
+      expect(res.html).toContain("该登录链接已经用过");
+      expect(res.headers.get("set-cookie")).toBeNull();
+    }
+    expect(await written()).toEqual(before);
+  });
+
+  test("two POSTs racing with one link: exactly one signs in", async () => {
+    const token = await t.linkFor("hexin");
+    const results = await Promise.all([0, 1, 2].map(() => t.agent().post(`/login/${token}`, {}, { csrf: false })));
+    expect(results.map((r) => r.status).sort()).toEqual([303, 401, 401]);
+    const sessions = await t.db.select().from(webSessions).where(eq(webSessions.userId, "hexin"));
+    expect(sessions).toHaveLength(1);
+    const signIns = await t.db.select().from(auditLog).where(eq(auditLog.actorId, "hexin"));
+    expect(signIns.filter((e) => e.action === "web.sign_in")).toHaveLength(1);
+  });
+
+  test("an expired link (after 24 h) and an unknown one are refused, nothing written", async () => {
+    const token = await t.linkFor("luoqiang");
+    const start = t.clock.now().toISOString();
+    t.clock.set(new Date(t.clock.now().getTime() + 24 * 3_600_000 + 1000).toISOString());
+    try {
+      const before = await written();
+      const expired = await t.agent().post(`/login/${token}`, {}, { csrf: false });
+      expect(expired.status).toBe(401);
+      expect(expired.html).toContain("已过期");
+      const unknown = await t.agent().get(`/login/ysl_${"A".repeat(43)}`);
+      expect(unknown.status).toBe(401);
+      expect(unknown.html).toContain("登录链接无效");
+      expect((await t.agent().get("/login/garbage")).html).toContain("登录链接无效");
+      expect(await written()).toEqual(before);
+    } finally {
+      t.clock.set(start);
+    }
+  });
+
+  test("sign-in and sign-out are audited as the person, on channel web", async () => {
+    const a = await t.signedIn("yangfan");
+    const out = await a.post("/logout");
+    expect(out.status).toBe(303);
+    expect(out.location).toBe("/login?reason=bye");
+    expect((await a.get(out.location!)).html).toContain("您已退出云审");
+    const entries = await t.db.select().from(auditLog).where(like(auditLog.action, "web.%"));
+    const mine = entries.filter((e) => e.actorId === "yangfan").map((e) => ({ action: e.action, channel: e.channel, outcome: e.outcome, via: e.details.via }));
+    expect(mine).toEqual([
+      { action: "web.sign_in", channel: "web", outcome: "ok", via: "link" },
+      { action: "web.sign_out", channel: "web", outcome: "ok", via: "link" },
+    ]);
+    // The old cookie no longer opens anything.
+    const after = await a.get("/");
+    expect(after.status).toBe(303);
+  });
+});
+
+describe("sessions and CSRF", () => {
+  test("a session idle longer than WEB_SESSION_IDLE_HOURS ends: the next page asks to sign in again", async () => {
+    const a = await t.signedIn("zhaolei");
+    const start = t.clock.now().toISOString();
+    try {
+      // Seven hours later the session is still there, and that visit restarts the idle time.
+      t.clock.set(new Date(t.clock.now().getTime() + 7 * 3_600_000).toISOString());
+      expect((await a.get("/")).status).toBe(200);
+      t.clock.set(new Date(t.clock.now().getTime() + 7 * 3_600_000).toISOString());
+      expect((await a.get("/")).status).toBe(200);
+      t.clock.set(new Date(t.clock.now().getTime() + 8 * 3_600_000 + 60_000).toISOString());
+      const res = await a.get("/requests/YS-2026-00001");
+      expect(res.status).toBe(303);
+      expect(res.location).toBe("/login?reason=expired&next=%2Frequests%2FYS-2026-00001");
+      const page = await a.get(res.location!);
+      expect(page.html).toContain("登录已超时");
+    } finally {
+      t.clock.set(start);
+    }
+  });
+
+  test("a POST without the CSRF token (or with another session's) is refused with a 403 page, nothing written", async () => {
+    const a = await t.signedIn("chenjing");
+    const other = await t.signedIn("zhangwei");
+    const before = await written();
+    const missing = await a.post("/logout", {}, { csrf: false });
+    expect(missing.status).toBe(403);
+    expect(missing.html).toContain("缺少校验码");
+    const foreign = await a.post("/logout", { _csrf: other.csrf! });
+    expect(foreign.status).toBe(403);
+    expect(await written()).toEqual(before);
+    expect((await a.get("/")).status).toBe(200);
+  });
+
+  test("a POST from another site (its Origin) is refused before anything runs", async () => {
+    const token = await t.linkFor("zhongli");
+    const before = await written();
+    const res = await t.agent().post(`/login/${token}`, {}, { csrf: false, headers: { origin: "https://evil.example" } });
+    expect(res.status).toBe(403);
+    expect(await written()).toEqual(before);
+  });
+});
