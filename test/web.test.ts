@@ -1,6 +1,7 @@
-import { count, eq, like } from "drizzle-orm";
+import { and, count, eq, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, loginLinks, webSessions } from "../db/schema";
+import { ok, sampleForm } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 let t: WebTestApp;
@@ -187,6 +188,108 @@ describe("sessions and CSRF", () => {
     const before = await written();
     const res = await t.agent().post(`/login/${token}`, {}, { csrf: false, headers: { origin: "https://evil.example" } });
     expect(res.status).toBe(403);
+    expect(await written()).toEqual(before);
+  });
+});
+
+describe("the request page and its actions (issue 12 Everyone / Approvers)", () => {
+  /** A fresh 云资源申请 by 李华 (梅县区教育局), waiting for 黄敏 of the 梅县区 bureau. */
+  async function filed() {
+    const res = ok(await t.submit("lihua", sampleForm()), 201);
+    expect(res.currentStage).toBe("county_review");
+    return { id: res.id as number, code: res.code as string };
+  }
+  const stageOf = async (id: number) => (await t.show("zhangwei", id)).body.currentStage?.stage ?? null;
+
+  test("the approver's 待办 lists it with its working days left; the page shows the form in official words; 同意 moves it on", async () => {
+    const r = await filed();
+    const a = await t.signedIn("huangmin");
+    const home = await a.get("/");
+    expect(home.html).toContain(`/requests/${r.code}`);
+    expect(home.html).toMatch(/剩余 \d+ 个工作日/);
+    const page = await a.get(`/requests/${r.code}`);
+    expect(page.status).toBe(200);
+    for (const words of ["系统名称", "建设单位", "梅州市梅县区教育局", "网络区域", "政务外网", "应用服务器", "内存(GB)", "合计：3 台", "迁云上云实施方案.pdf", "办理环节", "县级"])
+      expect(page.html, words).toContain(words);
+    expect(page.html).not.toContain("gov_extranet");
+    expect(page.html).toContain('value="approve"');
+    const done = await a.post(`/requests/${r.code}/actions`, { action: "approve", stageRunId: /name="stageRunId" value="(\d+)"/.exec(page.html)![1]!, note: "同意上报" });
+    expect(done.status).toBe(303);
+    expect(done.location).toBe(`/requests/${r.code}?done=approve`);
+    expect((await a.get(done.location!)).html).toContain("已提交您的意见");
+    expect(await stageOf(r.id)).not.toBe("county_review");
+    const [entry] = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, r.id), eq(auditLog.action, "request.approve")));
+    expect(entry).toMatchObject({ actorId: "huangmin", channel: "web", outcome: "ok" });
+  });
+
+  test("someone of another unit cannot open the request (404 page) nor act on it, and nothing is written", async () => {
+    const r = await filed();
+    const stranger = await t.signedIn("hexin");
+    const before = await written();
+    const page = await stranger.get(`/requests/${r.code}`);
+    expect(page.status).toBe(404);
+    expect(page.html).toContain("不存在或您无权查看");
+    expect(page.html).not.toContain("梅县区教育资助管理系统");
+    const act = await stranger.post(`/requests/${r.code}/actions`, { action: "comment", text: "看看" });
+    expect(act.status).toBe(404);
+    expect(await written()).toEqual(before);
+    expect((await stranger.get("/requests/YS-2099-99999")).status).toBe(404);
+    expect((await stranger.get("/requests/not-a-code")).status).toBe(404);
+  });
+
+  test("an action the engine refuses shows its Chinese message on the page; a missing reason is asked for in plain words", async () => {
+    const r = await filed();
+    const approver = await t.signedIn("huangmin");
+    const page = await approver.get(`/requests/${r.code}`);
+    const runId = /name="stageRunId" value="(\d+)"/.exec(page.html)![1]!;
+    const before = await written();
+    const noReason = await approver.post(`/requests/${r.code}/actions`, { action: "reject", stageRunId: runId, reason: "  " });
+    expect(noReason.status).toBe(400);
+    expect(noReason.html).toContain("请填写驳回理由");
+    expect(noReason.html).toContain("梅县区教育资助管理系统");
+    expect(await written()).toEqual(before);
+    // The applicant cannot decide the bureau's stage: the engine says so, and the stage stays where it was.
+    const applicant = await t.signedIn("lihua");
+    const refused = await applicant.post(`/requests/${r.code}/actions`, { action: "approve", stageRunId: runId });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.html).toMatch(/class="ys-error"[^>]*>[^<]*[\u4e00-\u9fa5]/);
+    expect(await stageOf(r.id)).toBe("county_review");
+  });
+
+  test("the applicant's 催办, 评论 and 撤回 from the page; the comment shows in the history", async () => {
+    const r = await filed();
+    const a = await t.signedIn("lihua");
+    const page = await a.get(`/requests/${r.code}`);
+    for (const label of ["催办", "发表评论", "撤回申请"]) expect(page.html).toContain(label);
+    expect(page.html).not.toContain('value="approve"');
+    expect((await a.post(`/requests/${r.code}/actions`, { action: "nudge" })).status).toBe(303);
+    expect((await a.post(`/requests/${r.code}/actions`, { action: "comment", text: "请尽快审核，谢谢" })).status).toBe(303);
+    const after = await a.get(`/requests/${r.code}`);
+    expect(after.html).toContain("请尽快审核，谢谢");
+    expect((await a.post(`/requests/${r.code}/actions`, { action: "withdraw", reason: "重复提交" })).status).toBe(303);
+    expect((await t.show("lihua", r.id)).body.status).toBe("withdrawn");
+  });
+
+  test("hostile input on the forms: NUL, bidi controls and huge bodies are refused with a page, nothing written", async () => {
+    const r = await filed();
+    const a = await t.signedIn("lihua");
+    await a.get(`/requests/${r.code}`);
+    const before = await written();
+    for (const text of ["abc\u0000def", "正常\u202E文字"]) {
+      const res = await a.post(`/requests/${r.code}/actions`, { action: "comment", text });
+      expect(res.status).toBe(400);
+      expect(res.html).toMatch(/不允许的(控制|双向文本控制)字符/);
+    }
+    const huge = await a.post(`/requests/${r.code}/actions`, { action: "comment", text: "长".repeat(100_000) });
+    expect(huge.status).toBe(413);
+    expect(huge.html).toContain("超过");
+    const tooLong = await a.post(`/requests/${r.code}/actions`, { action: "comment", text: "长".repeat(3000) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.html).toContain("不能超过 2000 字");
+    const json = await a.raw("POST", `/requests/${r.code}/actions`, { form: "{}", headers: { "content-type": "application/json" } });
+    expect(json.status).toBe(415);
+    const badQuery = await a.get(`/requests/${r.code}?x=%00`);
+    expect(badQuery.status).toBe(400);
     expect(await written()).toEqual(before);
   });
 });

@@ -26,3 +26,26 @@ export function Deadline(props: { calendar: WorkCalendar; deadlineAt: Date | nul
 
 /** An instant as people here read it: 2026-11-23 09:00. */
 export const when = (at: Date | string | null | undefined) => (at ? shanghaiDateTime(new Date(at)) : "—");
+
+/** A stage run's state as the page says it. */
+export const STAGE_STATUS_WORDS: Record<string, string> = {
+  open: "办理中",
+  approved: "已通过",
+  rejected: "已驳回",
+  returned: "已退回",
+  failed: "未通过",
+  withdrawn: "已撤回",
+  elapsed: "已届满",
+};
+
+/** What became of one person's task. */
+export const TASK_STATUS_WORDS: Record<string, string> = {
+  pending: "待处理",
+  approved: "同意",
+  rejected: "驳回",
+  returned: "退回",
+  failed: "未通过",
+  transferred: "已转交",
+  superseded: "他人已处理",
+  cancelled: "—",
+};
