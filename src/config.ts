@@ -120,6 +120,11 @@ export function wecomConfig(config: Config): WecomConfig | null {
   };
 }
 
+/** Where people reach the web portal: PUBLIC_URL, else this machine's PORT (sign-in links are printed with it). */
+export function portalBase(config: Config): string {
+  return config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://localhost:${config.PORT}`;
+}
+
 /** The cloud's total capacity, or null when it is not configured. */
 export function cloudCapacity(config: Config): CloudCapacity | null {
   if (config.CLOUD_CAPACITY_VCPU === undefined) return null;
