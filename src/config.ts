@@ -42,6 +42,8 @@ const configSchema = z
   WECOM_DETAIL_URL: optional(z.url({ protocol: /^https?$/ })),
   // Where WeCom's OAuth lives; 粤政易 and private deployments may have their own.
   WECOM_OAUTH_BASE: z.url({ protocol: /^https?$/ }).default("https://open.weixin.qq.com"),
+  // WeCom's web login (the QR code a desktop browser shows, scanned with the phone); private deployments have their own.
+  WECOM_WEB_LOGIN_BASE: z.url({ protocol: /^https?$/ }).default("https://login.work.weixin.qq.com"),
   // This service's address as people's phones reach it: cards then link to its own details page.
   PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
   // The web portal: a session ends after this many hours without a request.
@@ -100,6 +102,7 @@ export type WecomConfig = {
   encodingAesKey: string;
   apiBase: string;
   oauthBase: string;
+  webLoginBase: string;
   detailUrl?: string;
   publicUrl?: string;
 };
@@ -115,6 +118,7 @@ export function wecomConfig(config: Config): WecomConfig | null {
     encodingAesKey: config.WECOM_ENCODING_AES_KEY!,
     apiBase: config.WECOM_API_BASE.replace(/\/+$/, ""),
     oauthBase: config.WECOM_OAUTH_BASE.replace(/\/+$/, ""),
+    webLoginBase: config.WECOM_WEB_LOGIN_BASE.replace(/\/+$/, ""),
     detailUrl: config.WECOM_DETAIL_URL,
     publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
   };

@@ -122,8 +122,9 @@ describe("channels as a registry (issue 11)", () => {
       const res = await withWecom.call(null, "GET", "/wecom/callback");
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe("invalid_query");
-      // No OAuth, so no details page: only the routes the channel has are there.
-      expect((await withWecom.call(null, "GET", "/wecom/requests/YS-2026-00001?code=x")).body.error.code).toBe("not_found");
+      // Only the routes the channel has are there; an old card's details link goes on to the portal.
+      expect((await withWecom.call(null, "GET", "/wecom/nothing")).body.error.code).toBe("not_found");
+      expect((await withWecom.call(null, "GET", "/wecom/requests/YS-2026-00001?code=x")).status).toBe(301);
       expect((await withWecom.call(null, "GET", "/healthz")).body.wecom).toEqual({ ok: true });
     } finally {
       await withWecom.close();

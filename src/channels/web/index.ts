@@ -1,7 +1,8 @@
 import { Hono } from "hono";
-import type { Config } from "../../config";
+import { wecomConfig, type Config } from "../../config";
+import { createWecomClient } from "../wecom/client";
 import { endWebSession } from "../../directory/web-sessions";
-import { SendError, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
+import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
 import { homePages } from "./pages/home";
@@ -42,16 +43,33 @@ export function webMount(settings: WebSettings): ChannelMount {
   return { key: "web", mountAt: "/", routes: webRoutes(settings) };
 }
 
-export function webSettings(config: Config): WebSettings {
-  return { publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""), idleHours: config.WEB_SESSION_IDLE_HOURS };
+export function webSettings(config: Config, deps: ChannelDeps): WebSettings {
+  const wecom = wecomConfig(config);
+  // Its own client: it only asks WeCom who holds a sign-in code, when someone signs in.
+  const client = wecom && createWecomClient({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, clock: deps.clock, log: deps.log });
+  return {
+    publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
+    idleHours: config.WEB_SESSION_IDLE_HOURS,
+    ...(wecom && client
+      ? {
+          wecom: {
+            corpId: wecom.corpId,
+            agentId: wecom.agentId,
+            oauthBase: wecom.oauthBase,
+            webLoginBase: wecom.webLoginBase,
+            userIdFromOAuthCode: (code: string) => client.userIdFromOAuthCode(code),
+          },
+        }
+      : {}),
+  };
 }
 
 export const webChannel = {
   key: "web",
   // Nobody has an address on the portal: it shows what concerns a person when they look, and pushes nothing.
   addressField: null,
-  configure: (config) => ({
-    ...webMount(webSettings(config)),
+  configure: (config, deps) => ({
+    ...webMount(webSettings(config, deps)),
     // The outbox queues a copy per channel in user_channels, where no person has a "web" row; a message
     // handed here is a fault to see in the outbox as failed, not one to report as delivered.
     sender: {

@@ -15,6 +15,19 @@ export interface WebSettings {
   publicUrl?: string;
   /** WEB_SESSION_IDLE_HOURS. */
   idleHours: number;
+  /** Signing in through WeCom (in-app OAuth, the desktop QR-code login), when WeCom is configured. */
+  wecom?: WecomSignIn;
+}
+
+export interface WecomSignIn {
+  corpId: string;
+  agentId: number;
+  /** WECOM_OAUTH_BASE: in-app OAuth (snsapi_base). */
+  oauthBase: string;
+  /** WECOM_WEB_LOGIN_BASE: the QR code a desktop browser shows. */
+  webLoginBase: string;
+  /** WeCom's answer to a code of either: the member's WeCom userid, or null. */
+  userIdFromOAuthCode: (code: string) => Promise<string | null>;
 }
 
 /** What every page area is given. */
@@ -55,6 +68,8 @@ export function requireSession(deps: WebDeps) {
     if ("refused" in checked) {
       if (checked.refused === "expired") clearSessionCookie(c);
       const back = c.req.method === "GET" ? c.req.path + (new URL(c.req.url).search || "") : "/";
+      // Inside WeCom's own browser the member is signed in by WeCom at once, with no page to read first.
+      if (deps.settings.wecom && /wxwork/i.test(c.req.header("user-agent") ?? "")) return c.redirect(`/login/wecom?${new URLSearchParams({ next: back })}`, 303);
       const query = new URLSearchParams({ ...(checked.refused === "expired" ? { reason: "expired" } : {}), next: back });
       return c.redirect(`/login?${query}`, 303);
     }
