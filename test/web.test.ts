@@ -293,3 +293,70 @@ describe("the request page and its actions (issue 12 Everyone / Approvers)", () 
     expect(await written()).toEqual(before);
   });
 });
+
+describe("signing in through WeCom (issue 12 Signing in)", () => {
+  let w: WebTestApp;
+  // WeCom's answer to a code, single-use as WeCom's are; the real client against the fake server is in wecom.test.ts.
+  const codes = new Map<string, string>();
+  beforeAll(async () => {
+    w = await createWebTestApp({
+      web: {
+        publicUrl: "https://yunshen.example.gov.cn",
+        wecom: {
+          corpId: "wwcorp",
+          agentId: 1000002,
+          oauthBase: "https://open.weixin.qq.com",
+          webLoginBase: "https://login.work.weixin.qq.com",
+          userIdFromOAuthCode: async (code) => {
+            const userid = codes.get(code) ?? null;
+            codes.delete(code);
+            return userid;
+          },
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  test("the sign-in page offers WeCom's QR-code login, which comes back signed in as wecom_qr; the cookie is Secure behind https", async () => {
+    const login = await w.agent().get("/login?next=%2Frequests%2FYS-2026-00001");
+    const href = /href="(https:\/\/login\.work\.weixin\.qq\.com\/wwlogin\/sso\/login\?[^"]+)"/.exec(login.html)![1]!.replaceAll("&amp;", "&");
+    const query = Object.fromEntries(new URL(href).searchParams);
+    expect(query).toMatchObject({ login_type: "CorpApp", appid: "wwcorp", agentid: "1000002", state: "ysqr" });
+    expect(query.redirect_uri).toBe("https://yunshen.example.gov.cn/login/wecom?next=%2Frequests%2FYS-2026-00001");
+    codes.set("qr-code-1", "ZhangWei");
+    const a = w.agent();
+    const back = await a.get(`/login/wecom?code=qr-code-1&state=ysqr&next=${encodeURIComponent("/requests/YS-2026-00001")}`);
+    expect(back.status).toBe(303);
+    expect(back.location).toBe("/requests/YS-2026-00001");
+    expect(back.headers.get("set-cookie")).toContain("Secure");
+    expect((await a.get("/")).html).toContain("张伟（梅州市政务服务数据管理局）");
+    const [entry] = await w.db.select().from(auditLog).where(and(eq(auditLog.action, "web.sign_in"), eq(auditLog.actorId, "zhangwei")));
+    expect(entry).toMatchObject({ channel: "web", details: { via: "wecom_qr" } });
+  });
+
+  test("inside WeCom's browser a visitor goes straight to WeCom's OAuth, and `next` never leads off the site", async () => {
+    const a = w.agent();
+    const home = await a.get("/requests/YS-2026-00001", { "user-agent": "Mozilla/5.0 (Linux; Android 14) wxwork/4.1.30 MicroMessenger/7.0.1" });
+    expect(home.status).toBe(303);
+    expect(home.location).toBe("/login/wecom?next=%2Frequests%2FYS-2026-00001");
+    const start = await a.get(home.location!);
+    expect(start.status).toBe(302);
+    expect(start.location).toMatch(/^https:\/\/open\.weixin\.qq\.com\/connect\/oauth2\/authorize\?.*scope=snsapi_base/);
+    codes.set("evil-next", "LiHua");
+    const evil = await a.get("/login/wecom?code=evil-next&next=%2F%2Fevil.example%2F");
+    expect(evil.location).toBe("/");
+  });
+
+  test("without WeCom configured /login/wecom says so; a member not in the directory is refused, nothing written", async () => {
+    expect((await t.agent().get("/login/wecom?code=x")).html).toContain("本服务未配置企业微信");
+    codes.set("stranger", "NoSuchMember");
+    const before = await w.db.select({ n: count() }).from(webSessions);
+    const res = await w.agent().get("/login/wecom?code=stranger");
+    expect(res.status).toBe(403);
+    expect(res.html).toContain("不在云审通讯录中");
+    expect(await w.db.select({ n: count() }).from(webSessions)).toEqual(before);
+  });
+});
