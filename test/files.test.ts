@@ -245,6 +245,16 @@ describe("attachments of a submission", () => {
     expect(before.files).toBe(afterFirst.files - 1);
   });
 
+  test("two submissions naming one file at the same moment: one takes it, the other is refused", async () => {
+    const plan = await t.attachment("lihua", "plan");
+    const form = sampleForm();
+    form.attachments.push(plan);
+    const answers = await Promise.all([t.submit("lihua", form), t.submit("lihua", form)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+    const [file] = await t.db.select({ requestId: files.requestId }).from(files).where(eq(files.id, plan.fileId));
+    expect(file!.requestId).toBe(answers.find((a) => a.status === 201)!.body.id);
+  });
+
   test("the submission binds the files in its transaction and its audit entry records each SHA-256; a resubmission keeps them", async () => {
     const plan = await t.attachment("lihua", "plan", "方案v1.pdf");
     const form = sampleForm();

@@ -125,6 +125,9 @@ export async function uploadFile({ ctx, input, maxBytes = DEFAULT_UPLOAD_MAX_MB 
   });
 }
 
+// A stored file as it is described: everything but its bytes.
+const DESCRIBED = { id: files.id, name: files.name, size: files.size, sha256: files.sha256, contentType: files.contentType };
+
 export interface FileContent extends StoredFile {
   content: Buffer;
   uploadedAt: Date;
@@ -142,11 +145,7 @@ export async function readFile({ ctx, input }: { ctx: ServiceContext; input: { i
   if (!FILE_ID.test(input.id)) throw missing;
   const [file] = await ctx.db
     .select({
-      id: files.id,
-      name: files.name,
-      size: files.size,
-      sha256: files.sha256,
-      contentType: files.contentType,
+      ...DESCRIBED,
       uploadedBy: files.uploadedBy,
       uploadedAt: files.uploadedAt,
       requestId: files.requestId,
@@ -211,11 +210,7 @@ export async function attachFiles<P extends string>(
   if (ids.length === 0) return [];
   const rows = await tx
     .select({
-      id: files.id,
-      name: files.name,
-      size: files.size,
-      sha256: files.sha256,
-      contentType: files.contentType,
+      ...DESCRIBED,
       unitId: files.unitId,
       requestId: files.requestId,
     })
