@@ -161,6 +161,9 @@ describe("refused uploads write nothing", () => {
     const res = await t.app.request("/api/files", { method: "POST", headers: { authorization: `Bearer ${t.tokens.lihua}` }, body: noFile });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.fields.file[0]).toContain("请选择");
+    const garbled = await t.call("lihua", "POST", "/api/files", "--x\r\nnot a part", { "content-type": "multipart/form-data; boundary=y" });
+    expect(garbled.status).toBe(400);
+    expect(garbled.body.error.message).toContain("不是有效的 multipart/form-data");
     expect((await t.upload(null)).status).toBe(401);
     expect(await written()).toEqual(before);
   });

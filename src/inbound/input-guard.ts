@@ -39,8 +39,9 @@ async function checkMultipart(req: HonoRequest): Promise<void> {
  * before anything parses, authenticates, fingerprints or stores them. A refusal is a 400 naming each field and
  * writes nothing (design.md invariant 7).
  *
- * `body`: "json" for the JSON APIs (the body is parsed here, and Hono keeps its text for the route), "text"
- * for bodies in another format (WeCom's XML envelope), checked as one text.
+ * `body`: "json" for the JSON APIs (the body is parsed here, and Hono keeps its text for the route; an upload's
+ * multipart body is parsed as a form instead), "text" for bodies in another format (WeCom's XML envelope),
+ * checked as one text.
  */
 export function inputGuard(opts: { body: "json" | "text" }) {
   return createMiddleware(async (c, next) => {
@@ -79,7 +80,7 @@ export function inputGuard(opts: { body: "json" | "text" }) {
     if (Object.keys(fields).length > 0) throw invalid(REFUSED, fields);
 
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-      if (MULTIPART.test(c.req.header("content-type") ?? "")) {
+      if (opts.body === "json" && MULTIPART.test(c.req.header("content-type") ?? "")) {
         await checkMultipart(c.req);
         return next();
       }
