@@ -89,30 +89,50 @@ describe("refused uploads write nothing", () => {
     ok(await t.upload("lihua", { name: "刚好.pdf", content: pdfOfSize(20 * MB) }), 201);
   }, 120_000);
 
-  test("a body declared larger than the limit is refused before it is sent, on a real socket", async () => {
+  test("an oversize body on a real socket is refused without reading it all: declared too large, or streamed past the limit", async () => {
     const server = await serveOnLoopback(t.app.fetch);
+    /** POSTs to /api/files, `send` writing the body; the answer, whatever the client was still sending. */
+    const post = (headers: Record<string, string>, send: (req: ReturnType<typeof httpRequest>) => void) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        let answered = false;
+        const req = httpRequest(`${server.base}/api/files`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${t.tokens.lihua}`, "content-type": "multipart/form-data; boundary=x", ...headers },
+        });
+        req.on("response", (res) => {
+          answered = true;
+          let body = "";
+          res.on("data", (chunk) => (body += chunk));
+          res.on("end", () => {
+            req.destroy();
+            resolve({ status: res.statusCode!, body });
+          });
+        });
+        // Once answered, the server may close the socket under a client still writing.
+        req.on("error", (err) => (answered ? undefined : reject(err)));
+        send(req);
+      });
     try {
       const before = await written();
       // Headers only: the 413 must come without the 30 MB the client says it will send.
-      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpRequest(`${server.base}/api/files`, {
-          method: "POST",
-          headers: {
-            authorization: `Bearer ${t.tokens.lihua}`,
-            "content-type": "multipart/form-data; boundary=x",
-            "content-length": String(30 * MB),
-          },
-        });
-        req.on("response", (res) => {
-          let body = "";
-          res.on("data", (chunk) => (body += chunk));
-          res.on("end", () => resolve({ status: res.statusCode!, body }));
-        });
-        req.on("error", reject);
-        req.write("--x\r\n");
+      const declared = await post({ "content-length": String(30 * MB) }, (req) => req.write("--x\r\n"));
+      expect(declared.status).toBe(413);
+      expect(JSON.parse(declared.body).error.message).toBe("文件超过 20 MB 上限");
+      // Chunked, no length given: read up to the limit, then refused.
+      const chunk = Buffer.alloc(256 * 1024, 0x41);
+      const streamed = await post({}, (req) => {
+        let sent = 0;
+        const more = () => {
+          while (sent < 30 * MB) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once("drain", more);
+          }
+          req.end();
+        };
+        more();
       });
-      expect(answer.status).toBe(413);
-      expect(JSON.parse(answer.body).error.message).toBe("文件超过 20 MB 上限");
+      expect(streamed.status).toBe(413);
+      expect(JSON.parse(streamed.body).error.message).toBe("文件超过 20 MB 上限");
       expect(await written()).toEqual(before);
     } finally {
       await server.close();
