@@ -9,7 +9,7 @@ import type { ServiceContext } from "../core/context";
 import { countyOf, usersWithRole } from "../directory/queries";
 import { unprocessable } from "../core/errors";
 import { stageTimesOrPending, type StageTimes } from "./deadlines";
-import { flowDef } from "./flow";
+import { flowDef, REVISE_STAGE } from "./flow";
 import { enqueueCards } from "../core/notify";
 import type { LockedRequest, RequestRow } from "../core/request";
 
@@ -65,6 +65,7 @@ export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">,
     canReturn: stage.canReturn ?? false,
     canFail: Boolean(stage.onFail),
     deadlineText: deadlineText(stage, run.deadlineAt, pending),
+    onForm: stage.key === REVISE_STAGE.key,
   };
 }
 

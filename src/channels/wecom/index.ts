@@ -47,7 +47,7 @@ export function createWecomChannel(config: WecomConfig, deps: ChannelDeps & { fe
   return {
     key: "wecom",
     client,
-    sender: wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config) }),
+    sender: wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config), pageUrl: pageUrl(config) }),
     routes: wecomRoutes({ crypto, corpId: config.corpId, userIdFromOAuthCode: (code) => client.userIdFromOAuthCode(code) }),
     health: () => client.health(),
     description: `企业微信（${config.apiBase}）`,
@@ -63,6 +63,12 @@ export const wecomChannel = {
   },
   notConfigured: { code: "wecom_not_configured", message: "本服务未配置企业微信（WECOM_CORP_ID 等），不接收回调" },
 } satisfies ChannelModule;
+
+/** A portal page's address, for a card whose step is done there (修改后重新提交); none without PUBLIC_URL. */
+function pageUrl(config: WecomConfig): ((path: string) => string) | undefined {
+  const { publicUrl } = config;
+  return publicUrl ? (path) => `${publicUrl}${path}` : undefined;
+}
 
 /**
  * Where a card's 详情 leads: the deployment's own portal (WECOM_DETAIL_URL), else this service's page behind
