@@ -1,22 +1,7 @@
-import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { rowsOf, type Db } from "../db/client";
-import { attachment, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { attachment, createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
 
 // 预览 (issue 12): before submitting, who will decide each stage and by which date, in working days from today.
-
-/** Rows in every table of the schema: a preview writes none of them. */
-async function rowCounts(db: Db): Promise<Record<string, number>> {
-  const tables = rowsOf<{ name: string }>(
-    await db.execute(sql`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`),
-  );
-  const counts: Record<string, number> = {};
-  for (const { name } of tables) {
-    const [row] = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from ${sql.identifier(name)}`));
-    counts[name] = row!.n;
-  }
-  return counts;
-}
 
 const preview = (t: TestApp, user: string, body: unknown) => t.call(user, "POST", "/api/requests/preview", body);
 const dates = (p: any) => p.stages.map((s: any) => [s.name, s.by]);
