@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
+import { rowsOf, type Db } from "../db/client";
 import { expect } from "vitest";
 import { requests, resources } from "../db/schema";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
@@ -31,6 +32,19 @@ export function manualClock(iso: string) {
 export function ok(res: { status: number; body: any }, status = 200) {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   return res.body;
+}
+
+/** Rows in every table of the schema: what a step that must write nothing leaves as it was. */
+export async function rowCounts(db: Db): Promise<Record<string, number>> {
+  const tables = rowsOf<{ name: string }>(
+    await db.execute(sql`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`),
+  );
+  const counts: Record<string, number> = {};
+  for (const { name } of tables) {
+    const [row] = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from ${sql.identifier(name)}`));
+    counts[name] = row!.n;
+  }
+  return counts;
 }
 
 export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
