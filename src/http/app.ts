@@ -22,6 +22,7 @@ import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
+import { adminRoutes } from "./admin";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
@@ -43,6 +44,8 @@ export interface AppDeps {
   refusals?: RefusalRecorder;
   /** TOKEN_LIFETIME_DAYS: how long tokens issued before tokens carried an expiry are taken to last. */
   tokenLifetimeDays?: number;
+  /** Reloads the calendar `calendar` returns, after a year is loaded through the API (jobs/runner calendarStore). */
+  refreshCalendar?: () => Promise<unknown>;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -165,6 +168,7 @@ export function createApp(deps: AppDeps) {
   api.route("/demands", demandRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
+  api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {
