@@ -1,9 +1,15 @@
 import { count, gt, max } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { apiTokens, auditLog, calendarYears, hosts, priceTables, units, userChannels, users } from "../db/schema";
 import { demoDirectory } from "../src/directory/demo";
+import { lockPath } from "../db/lock";
 import { createTestApp, ok, type TestApp } from "./app-harness";
+import { captureCli, freePort, onPostgres } from "./harness";
+import { exitWithin, killStarted, startService, STOP_TIMEOUT_MS, TEST_TIMEOUT, waitHealthy, type Service } from "./service-process";
 import { schedule2027 } from "./schedule-2027";
 
 // Issue 12, "Operators": the role admin (系统管理员) and /api/admin, for what used to need the CLI and a stopped
@@ -300,5 +306,118 @@ describe("who may do what", () => {
     const { result, entries } = await audited(() => t.call(null, "POST", "/api/admin/tokens", { userId: "lihua" }));
     expect(result.status).toBe(401);
     expect(entries).toEqual([]);
+  });
+});
+
+// The CLI while the real service (a child process, as `npm start` runs it) holds the PGlite data directory: the
+// commands that change data go through /api/admin with the caller's token, and print what they printed before.
+describe.skipIf(onPostgres)("the CLI through the running service", () => {
+  const work = mkdtempSync(join(tmpdir(), "yunshen-admin-"));
+  const dataDir = join(work, "data");
+  const file = (name: string, content: unknown) => {
+    const path = join(work, name);
+    writeFileSync(path, JSON.stringify(content));
+    return path;
+  };
+  let service: Service;
+  let env: NodeJS.ProcessEnv = {};
+  const tokens = new Map<string, string>();
+
+  afterAll(() => {
+    killStarted();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test("the demo is loaded while stopped, then the service starts and holds the directory", { timeout: TEST_TIMEOUT }, async () => {
+    const demo = await captureCli(["demo", "--shell"], { DATA_DIR: dataDir });
+    expect(demo.code).toBe(0);
+    for (const m of demo.out.matchAll(/^export YS_([A-Z]+)=(\S+)$/gm)) tokens.set(m[1]!.toLowerCase(), m[2]!);
+    expect(tokens.has("zhoumin")).toBe(true);
+    service = startService({ DATA_DIR: dataDir }, await freePort());
+    await waitHealthy(service);
+    expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
+    env = { DATA_DIR: dataDir, PORT: String(service.port) };
+  });
+
+  test("without a token a command says how to get one, and nothing is written", { timeout: TEST_TIMEOUT }, async () => {
+    const r = await captureCli(["host", "add", "vm-01"], env);
+    expect(r).toMatchObject({ code: 1, out: "" });
+    expect(r.err).toContain(`数据目录 ${dataDir} 正被运行中的服务（进程 ${service.child.pid}）使用，此命令改经服务的接口执行，需要系统管理员的访问令牌`);
+    expect(r.err).toContain("yunshen token create --user <管理员 id>");
+    const hosts = await fetch(`http://127.0.0.1:${service.port}/api/admin/hosts`, { headers: { authorization: `Bearer ${tokens.get("zhoumin")}` } });
+    expect(await hosts.json()).toEqual({ items: [] });
+  });
+
+  test("an applicant's token is refused with the service's reason", { timeout: TEST_TIMEOUT }, async () => {
+    const r = await captureCli(["prices", "load", file("prices.json", priceTable)], { ...env, YUNSHEN_TOKEN: tokens.get("lihua") });
+    expect(r).toEqual({ code: 1, out: "", err: "只有系统管理员或统筹管理单位可以加载单价表\n" });
+  });
+
+  test("directory import, token create / list / revoke, host add / list / revoke, calendar load and prices load / list, as the admin", { timeout: TEST_TIMEOUT }, async () => {
+    const admin = { ...env, YUNSHEN_TOKEN: tokens.get("zhoumin") };
+    const bad = await captureCli(["directory", "import", file("bad.json", badPingyuan)], admin);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe("");
+    expect(bad.err.split("\n")[0]).toBe("通讯录文件有 8 处错误");
+    expect(bad.err).toContain("  users[1].mobile：手机号应为 11 位中国大陆手机号码，如 13800138000\n");
+    expect(await captureCli(["directory", "import", file("pingyuan.json", pingyuan)], admin)).toEqual({
+      code: 0,
+      out: "单位：新增 2，更新 0，未变 0\n用户：新增 1，更新 1，未变 0\n",
+      err: "",
+    });
+
+    const created = await captureCli(["token", "create", "--user", "zhoujie", "--name", "对接", "--expires", "30d"], admin);
+    expect(created.code).toBe(0);
+    const secret = created.out.trim();
+    expect(secret).toMatch(/^ys_[A-Za-z0-9_-]{43}$/);
+    const tokenId = /^令牌 (tok_[0-9a-f]{8}) 已签发给 zhoujie，.*到期；只显示这一次，请妥善保存。\n$/.exec(created.err)?.[1];
+    expect(tokenId).toBeDefined();
+    const me = await fetch(`http://127.0.0.1:${service.port}/api/me`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(((await me.json()) as { userId: string }).userId).toBe("zhoujie");
+    const listed = await captureCli(["token", "list", "--user", "zhoujie"], admin);
+    expect(listed.out).toMatch(new RegExp(`^${tokenId}  zhoujie  对接  签发 \\S+  到期 \\S+\\n$`));
+    expect(await captureCli(["token", "revoke", tokenId!], admin)).toEqual({ code: 0, out: `令牌 ${tokenId} 已吊销\n`, err: "" });
+    expect((await captureCli(["token", "revoke", tokenId!], admin)).err).toBe(`访问令牌 ${tokenId} 已被吊销\n`);
+
+    const host = await captureCli(["host", "add", "vm-01"], admin);
+    expect(host.out).toMatch(/^ysh_[A-Za-z0-9_-]{43}\n$/);
+    expect(host.err).toContain("只显示这一次");
+    expect((await captureCli(["host", "rotate", "vm-01"], admin)).out).toMatch(/^ysh_[A-Za-z0-9_-]{43}\n$/);
+    expect(await captureCli(["host", "revoke", "vm-01"], admin)).toEqual({ code: 0, out: "主机 vm-01 的凭据已吊销\n", err: "" });
+    expect((await captureCli(["host", "list"], admin)).out).toMatch(/^vm-01  登记 \S+  已吊销 \S+\n$/);
+
+    const partial = file("2027-partial.json", { ...schedule2027, holidays: schedule2027.holidays.slice(0, 1) });
+    expect((await captureCli(["calendar", "load", partial], admin)).err).toContain("2027 年工作日历缺少法定节假日");
+    expect(await captureCli(["calendar", "load", partial, "--override", "通知未公布"], admin)).toEqual({
+      code: 0,
+      out: "2027 年工作日历已加载\n",
+      err: "注意：按 --override 加载，缺少 春节、清明节、劳动节、端午节、中秋节、国庆节；公布后请补全再加载一次\n",
+    });
+    expect(await captureCli(["calendar", "load", file("2027.json", schedule2027)], admin)).toEqual({ code: 0, out: "2027 年工作日历已更新\n", err: "" });
+
+    expect(await captureCli(["prices", "load", file("prices.json", priceTable)], admin)).toEqual({ code: 0, out: "单价表 2026-v1 已加载，自 2026-01-01 起执行\n", err: "" });
+    expect(await captureCli(["prices", "list"], admin)).toEqual({ code: 0, out: "2026-v1  自 2026-01-01  vm、backup\n", err: "" });
+  });
+
+  test("stopped, the audit log names the admin as the actor of each change, made through the API", { timeout: TEST_TIMEOUT }, async () => {
+    service.child.kill("SIGTERM");
+    await exitWithin(service, STOP_TIMEOUT_MS);
+    const exported = await captureCli(["audit", "export", "--format", "jsonl"], { DATA_DIR: dataDir });
+    expect(exported.code).toBe(0);
+    const entries = exported.out.trim().split("\n").map((line) => JSON.parse(line));
+    const byApi = entries.filter((e) => e.channel === "api").map((e) => `${e.action}:${e.actorId}:${e.outcome}`);
+    expect(byApi).toEqual([
+      "prices.load:lihua:refused",
+      "directory.import:zhoumin:ok",
+      "token.create:zhoumin:ok",
+      "token.revoke:zhoumin:ok",
+      "token.revoke:zhoumin:refused",
+      "host.add:zhoumin:ok",
+      "host.rotate:zhoumin:ok",
+      "host.revoke:zhoumin:ok",
+      "calendar.load:zhoumin:ok",
+      "calendar.load:zhoumin:ok",
+      "prices.load:zhoumin:ok",
+    ]);
   });
 });
