@@ -1,5 +1,5 @@
-import { loadCalendar, loadCalendarYear } from "../calendar/store";
-import { recomputePendingDeadlines } from "../engine";
+import { loadCalendar } from "../calendar/store";
+import { loadCalendarYearWithDeadlines } from "../engine";
 import { UsageError, type Options } from "./args";
 import { TOKEN_OPTION } from "./client";
 import { cliContext, onDatabaseOrService, readJsonFile, withDatabase, type Command } from "./runtime";
@@ -21,11 +21,7 @@ export const calendar: Command = {
       const schedule = readJsonFile(rest[0], "放假安排文件");
       const { year, replaced, missing, recomputed } = await onDatabaseOrService(
         args,
-        async (database) => {
-          const ctx = await cliContext(database, config);
-          const loaded = await loadCalendarYear({ ctx, input: schedule, override: flags.override });
-          return { ...loaded, recomputed: await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(database.db) } }) };
-        },
+        async (database) => loadCalendarYearWithDeadlines({ ctx: await cliContext(database, config), input: schedule, override: flags.override }),
         async (call) =>
           (await call("POST", "/api/admin/calendar", { schedule, ...(flags.override === undefined ? {} : { override: flags.override }) })) as {
             year: number;

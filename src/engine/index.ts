@@ -5,5 +5,5 @@ export { FLOWS, stageDef } from "./flow";
 export { cardRequest, partiesUsers, pendingHolders } from "./stages";
 export { STATUS_NAMES, type ActionResult } from "./step";
 export { openRequest, submitInputSchema, submitRequest } from "./submit";
-export { elapseStage, recomputePendingDeadlines } from "./timed";
+export { elapseStage, loadCalendarYearWithDeadlines, recomputePendingDeadlines } from "./timed";
 export { getRequest, listQuerySchema, listRequests, requestIdByCode } from "./views";

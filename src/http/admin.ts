@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { addHost, hostNameSchema, listHosts, revokeHost, rotateHost } from "../access/hosts";
 import { listPriceTables, loadPriceTable, priceTableSchema } from "../billing/prices";
-import { listCalendarYears, loadCalendar, loadCalendarYear } from "../calendar/store";
+import { listCalendarYears } from "../calendar/store";
 import { yearScheduleSchema } from "../core/calendar";
 import { requireOperator } from "../core/roles";
 import { checkDirectoryImport, directoryFileSchema, importDirectory } from "../directory/import";
 import { createToken, listTokens, revokeToken } from "../directory/tokens";
-import { recomputePendingDeadlines } from "../engine";
+import { loadCalendarYearWithDeadlines } from "../engine";
 import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent } from "./contract";
 
 // /api/admin: what the people who run yunshen do (issue 12, "Operators"), for the role admin and, task by task,
@@ -269,11 +269,9 @@ export function adminRoutes(deps: AdminDeps = {}) {
     .openapi(loadCalendarRoute, async (c) => {
       const ctx = c.get("ctx");
       const { schedule, override } = c.req.valid("json");
-      const loaded = await loadCalendarYear({ ctx, input: schedule, override });
+      const loaded = await loadCalendarYearWithDeadlines({ ctx, input: schedule, override });
       await deps.refreshCalendar?.();
-      // Stages opened while the year was missing get their deadlines now, as `yunshen calendar load` does.
-      const recomputed = await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(ctx.db) } });
-      return c.json({ ...loaded, recomputed }, 200);
+      return c.json(loaded, 200);
     })
     .openapi(prices, async (c) => {
       const ctx = c.get("ctx");
