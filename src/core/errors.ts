@@ -10,7 +10,7 @@ export const ERROR_CODES = [
   "already_decided", "already_imported", "already_rated", "attachments_missing", "audit_key_missing",
   "calendar_out_of_range", "code_used", "comment_required", "database_unavailable", "denied", "forbidden",
   "grant_ended", "host_exists", "host_revoked", "http_error", "idempotency_key_reused", "instance_taken", "internal",
-  "invalid_input", "invalid_stage", "invalid_target", "malformed_envelope", "mixed_units", "month_not_over",
+  "invalid_input", "invalid_stage", "invalid_target", "link_invalid", "malformed_envelope", "mixed_units", "month_not_over",
   "no_account", "no_assignee", "no_instance", "no_mobile", "no_rule", "nobody_to_nudge", "not_allowed", "not_completed",
   "not_found", "not_justified", "not_locked", "not_rated", "not_returned", "not_yours", "note_required",
   "nudge_throttled", "payload_too_large", "receiver_mismatch", "request_closed", "resource_gone",

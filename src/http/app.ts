@@ -184,9 +184,8 @@ export function createApp(deps: AppDeps) {
     app.route("/access", access);
   }
   // A channel's routes guard their own input: a platform's callback has its own body limit and format.
-  for (const ch of channels)
-    if (ch.routes)
-      app.route(`/${ch.key}`, ch.routes({ db: deps.db, clock: deps.clock, calendar: deps.calendar, profile: deps.profile, log, onQueued: deps.onQueued, refusals }));
+  const routeDeps = { db: deps.db, clock: deps.clock, calendar: deps.calendar, profile: deps.profile, log, onQueued: deps.onQueued, refusals };
+  for (const ch of channels) if (ch.routes && !ch.mountAt) app.route(`/${ch.key}`, ch.routes(routeDeps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "用户令牌（yunshen token create 签发，ys_…）" });
   app.openAPIRegistry.registerComponent("securitySchemes", "hostCredential", { type: "http", scheme: "bearer", description: "主机凭据（yunshen host add 签发，ysh_…）" });
@@ -201,6 +200,16 @@ export function createApp(deps: AppDeps) {
     servers: [{ url: "/", description: "本服务" }],
   });
   app.route("/docs", docsRoutes());
+  // A channel at its own root (the web portal at "/") comes last and gets only what nothing above answers, so an
+  // unknown /api/x is still the JSON 404 and /healthz stays the probe's.
+  const reserved = ["/api", "/access", "/openapi.json", "/docs", "/healthz", ...channels.filter((ch) => !ch.mountAt).map((ch) => `/${ch.key}`)];
+  const isReserved = (path: string) => reserved.some((p) => path === p || path.startsWith(`${p}/`));
+  for (const ch of channels)
+    if (ch.routes && ch.mountAt) {
+      const root = ch.routes(routeDeps);
+      const at = ch.mountAt;
+      app.all("*", (c) => (isReserved(c.req.path) || !c.req.path.startsWith(at) ? c.notFound() : root.fetch(c.req.raw, c.env)));
+    }
 
   app.notFound((c) => c.json(errorBody("not_found", `没有这个接口：${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
