@@ -22,6 +22,8 @@ import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
+import { auditRoutes } from "./audit";
+import type { AuditFiles } from "../audit/auditors";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
@@ -43,6 +45,8 @@ export interface AppDeps {
   refusals?: RefusalRecorder;
   /** TOKEN_LIFETIME_DAYS: how long tokens issued before tokens carried an expiry are taken to last. */
   tokenLifetimeDays?: number;
+  /** The audit signing key and anchor file that /api/audit/verify checks against, as `audit verify` does. */
+  auditFiles?: AuditFiles;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -165,6 +169,7 @@ export function createApp(deps: AppDeps) {
   api.route("/demands", demandRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
+  api.route("/audit", auditRoutes(deps.auditFiles ?? null));
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {
