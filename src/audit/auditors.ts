@@ -5,8 +5,10 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog, requests, users } from "../../db/schema";
 import { readAnchors, type AuditAnchor } from "./anchor";
+import { exportAudit } from "./export";
 import { verifyAuditChain, type AuditVerifyResult } from "./verify";
-import { addCalendarDays, shanghaiInstant } from "../core/calendar";
+import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
+import { csvHeaders } from "../core/csv";
 import type { Actor, ServiceContext } from "../core/context";
 import { readPublicKey } from "../core/audit-signing";
 import { forbidden } from "../core/errors";
@@ -121,7 +123,24 @@ export async function verifyAuditLog({ ctx, input }: { ctx: ServiceContext; inpu
   return verifyAuditChain(ctx.db, { publicKey, anchors });
 }
 
-/** Refuses a non-auditor before an export starts streaming. */
-export function authorizeAuditExport({ ctx }: { ctx: ServiceContext }): void {
+/**
+ * The whole log as a download (the CLI's export: hashes and signatures, so it verifies offline), for an auditor:
+ * the body streams a page of entries at a time, each read when the client has taken the one before.
+ */
+export function auditDownload({ ctx, input }: { ctx: ServiceContext; input: { format: "jsonl" | "csv" } }) {
   assertAuditor(ctx);
+  const name = `yunshen-audit-${shanghaiDate(ctx.clock.now())}.${input.format}`;
+  const headers =
+    input.format === "csv" ? csvHeaders(name) : { "content-type": "application/jsonl; charset=utf-8", "content-disposition": `attachment; filename="${name}"` };
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const encoder = new TextEncoder();
+  exportAudit(ctx.db, input.format, async (chunk) => {
+    await writer.ready;
+    await writer.write(encoder.encode(chunk));
+  }).then(
+    () => writer.close(),
+    (err: unknown) => writer.abort(err),
+  );
+  return { body: readable, headers };
 }

@@ -1,9 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { stream } from "hono/streaming";
-import { auditQuerySchema, authorizeAuditExport, listAuditEntries, verifyAuditLog, type AuditFiles } from "../audit/auditors";
-import { exportAudit } from "../audit/export";
-import { shanghaiDate } from "../core/calendar";
-import { csvHeaders } from "../core/csv";
+import { auditDownload, auditQuerySchema, listAuditEntries, verifyAuditLog, type AuditFiles } from "../audit/auditors";
 import { bearerSecurity, contractApp, csvMedia, errorResponses, jsonContent } from "./contract";
 
 const entry = z.object({
@@ -80,20 +76,8 @@ export function auditRoutes(files: AuditFiles | null) {
         200,
       );
     })
-    .openapi(exportLog, async (c) => {
-      const ctx = c.get("ctx");
-      authorizeAuditExport({ ctx });
-      const { format } = c.req.valid("query");
-      const name = `yunshen-audit-${shanghaiDate(ctx.clock.now())}.${format}`;
-      const headers =
-        format === "csv" ? csvHeaders(name) : { "content-type": "application/jsonl; charset=utf-8", "content-disposition": `attachment; filename="${name}"` };
-      for (const [key, value] of Object.entries(headers)) c.header(key, value);
-      // Streamed a page at a time, each written when the client has taken the one before: the log may be larger
-      // than memory should hold.
-      return stream(c, async (out) => {
-        await exportAudit(ctx.db, format, async (chunk) => {
-          await out.write(chunk);
-        });
-      });
+    .openapi(exportLog, (c) => {
+      const { body, headers } = auditDownload({ ctx: c.get("ctx"), input: c.req.valid("query") });
+      return c.body(body, 200, headers);
     });
 }
