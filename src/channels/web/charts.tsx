@@ -1,3 +1,5 @@
+import type { Child } from "hono/jsx";
+
 // Charts drawn on the server as SVG: no library, no script, nothing fetched (government networks reach no CDN).
 // Each chart names itself (<title>, <desc>) and carries its figures as text in a table beside it, so a screen
 // reader, a printout and a person who would rather read numbers all get them. The layouts are pure functions,
@@ -147,45 +149,36 @@ export function BarChart(props: { id: string; title: string; desc?: string; bars
   const layout = barLayout(props.bars, { max: props.max, unit: props.unit });
   const desc = props.desc ?? props.bars.map((b) => `${b.label} ${formatValue(b.value, props.unit)}`).join("；");
   return (
-    <figure class="ys-chart">
-      <figcaption>{props.title}</figcaption>
-      {props.bars.length === 0 ? (
-        <p class="ys-muted">暂无数据</p>
-      ) : (
-        <svg
-          role="img"
-          aria-labelledby={`${props.id}-title ${props.id}-desc`}
-          viewBox={`0 0 ${layout.width} ${layout.height}`}
-          width="100%"
-          style={`max-width:${layout.width}px`}
-          xmlns="http://www.w3.org/2000/svg"
-        >
-          <title id={`${props.id}-title`}>{props.title}</title>
-          <desc id={`${props.id}-desc`}>{desc}</desc>
-          {layout.ticks.map((t) => (
-            <g>
-              <line x1={t.x} x2={t.x} y1={layout.plot.top} y2={layout.plot.top + layout.plot.height} stroke={GRID} />
-              <text x={t.x} y={layout.height - 8} text-anchor="middle" font-size={TEXT.fontSize} fill={TEXT.fill}>
-                {t.label}
-              </text>
-            </g>
-          ))}
-          {layout.bars.map((b) => (
-            <g>
-              <title>{`${b.label}：${formatValue(b.value, props.unit)}`}</title>
-              <text x={b.x - 8} y={b.y + b.height - 4} text-anchor="end" font-size={TEXT.fontSize + 1} fill="rgba(0,0,0,.85)">
-                {b.shortLabel}
-              </text>
-              <rect x={b.x} y={b.y} width={b.width} height={b.height} rx="2" fill={b.warn ? "#fa5151" : "#07c160"} />
-              <text x={b.x + b.width + 6} y={b.y + b.height - 4} font-size={TEXT.fontSize} fill={TEXT.fill}>
-                {formatValue(b.value, props.unit)}
-              </text>
-            </g>
-          ))}
-        </svg>
-      )}
-      <ChartData headers={["", props.valueHeader ?? "数值"]} rows={props.bars.map((b) => [b.label, formatValue(b.value, props.unit)])} />
-    </figure>
+    <Figure
+      id={props.id}
+      title={props.title}
+      desc={desc}
+      width={layout.width}
+      height={layout.height}
+      empty={props.bars.length === 0}
+      data={<ChartData headers={["", props.valueHeader ?? "数值"]} rows={props.bars.map((b) => [b.label, formatValue(b.value, props.unit)])} />}
+    >
+      {layout.ticks.map((t) => (
+        <g>
+          <line x1={t.x} x2={t.x} y1={layout.plot.top} y2={layout.plot.top + layout.plot.height} stroke={GRID} />
+          <text x={t.x} y={layout.height - 8} text-anchor="middle" font-size={TEXT.fontSize} fill={TEXT.fill}>
+            {t.label}
+          </text>
+        </g>
+      ))}
+      {layout.bars.map((b) => (
+        <g>
+          <title>{`${b.label}：${formatValue(b.value, props.unit)}`}</title>
+          <text x={b.x - 8} y={b.y + b.height - 4} text-anchor="end" font-size={TEXT.fontSize + 1} fill="rgba(0,0,0,.85)">
+            {b.shortLabel}
+          </text>
+          <rect x={b.x} y={b.y} width={b.width} height={b.height} rx="2" fill={b.warn ? "#fa5151" : "#07c160"} />
+          <text x={b.x + b.width + 6} y={b.y + b.height - 4} font-size={TEXT.fontSize} fill={TEXT.fill}>
+            {formatValue(b.value, props.unit)}
+          </text>
+        </g>
+      ))}
+    </Figure>
   );
 }
 
@@ -202,56 +195,78 @@ export function LineChart(props: { id: string; title: string; desc?: string; lab
         })
         .join("；");
   return (
+    <Figure
+      id={props.id}
+      title={props.title}
+      desc={desc}
+      width={layout.width}
+      height={layout.height}
+      empty={props.labels.length === 0}
+      data={
+        <ChartData
+          headers={["日期", ...props.series.map((s) => s.name)]}
+          rows={props.labels.map((label, i) => [label, ...props.series.map((s) => formatValue(s.values[i] ?? null, props.unit))])}
+        />
+      }
+    >
+      {layout.yTicks.map((t) => (
+        <g>
+          <line x1={layout.plot.left} x2={layout.plot.left + layout.plot.width} y1={t.y} y2={t.y} stroke={GRID} />
+          <text x={layout.plot.left - 6} y={t.y + 4} text-anchor="end" font-size={TEXT.fontSize} fill={TEXT.fill}>
+            {t.label}
+          </text>
+        </g>
+      ))}
+      {layout.xTicks.map((t) => (
+        <text x={t.x} y={layout.height - 12} text-anchor="middle" font-size={TEXT.fontSize} fill={TEXT.fill}>
+          {t.label.slice(5)}
+        </text>
+      ))}
+      {layout.lines.map((line, k) => (
+        <g>
+          <rect x={layout.plot.left + k * 120} y="6" width="12" height="12" fill={line.color} />
+          <text x={layout.plot.left + k * 120 + 18} y="17" font-size={TEXT.fontSize + 1} fill="rgba(0,0,0,.85)">
+            {line.name}
+          </text>
+          {line.runs.map((run) =>
+            run.length > 1 ? <polyline points={run.map((p) => `${p.x},${p.y}`).join(" ")} fill="none" stroke={line.color} stroke-width="2" /> : null,
+          )}
+          {line.runs.flat().map((p) => (
+            <circle cx={p.x} cy={p.y} r="2.5" fill={line.color}>
+              <title>{`${p.label} ${line.name}：${formatValue(p.value, props.unit)}`}</title>
+            </circle>
+          ))}
+        </g>
+      ))}
+    </Figure>
+  );
+}
+
+/**
+ * The frame every chart shares: a figure with its caption, an SVG that names itself to screen readers (title and
+ * description) and scales down to a phone's width, and the figures as a table; "暂无数据" instead of an empty frame.
+ */
+function Figure(props: { id: string; title: string; desc: string; width: number; height: number; empty: boolean; data: Child; children?: Child }) {
+  return (
     <figure class="ys-chart">
       <figcaption>{props.title}</figcaption>
-      {props.labels.length === 0 ? (
+      {props.empty ? (
         <p class="ys-muted">暂无数据</p>
       ) : (
         <svg
           role="img"
           aria-labelledby={`${props.id}-title ${props.id}-desc`}
-          viewBox={`0 0 ${layout.width} ${layout.height}`}
+          viewBox={`0 0 ${props.width} ${props.height}`}
           width="100%"
-          style={`max-width:${layout.width}px`}
+          style={`max-width:${props.width}px`}
           xmlns="http://www.w3.org/2000/svg"
         >
           <title id={`${props.id}-title`}>{props.title}</title>
-          <desc id={`${props.id}-desc`}>{desc}</desc>
-          {layout.yTicks.map((t) => (
-            <g>
-              <line x1={layout.plot.left} x2={layout.plot.left + layout.plot.width} y1={t.y} y2={t.y} stroke={GRID} />
-              <text x={layout.plot.left - 6} y={t.y + 4} text-anchor="end" font-size={TEXT.fontSize} fill={TEXT.fill}>
-                {t.label}
-              </text>
-            </g>
-          ))}
-          {layout.xTicks.map((t) => (
-            <text x={t.x} y={layout.height - 12} text-anchor="middle" font-size={TEXT.fontSize} fill={TEXT.fill}>
-              {t.label.slice(5)}
-            </text>
-          ))}
-          {layout.lines.map((line, k) => (
-            <g>
-              <rect x={layout.plot.left + k * 120} y="6" width="12" height="12" fill={line.color} />
-              <text x={layout.plot.left + k * 120 + 18} y="17" font-size={TEXT.fontSize + 1} fill="rgba(0,0,0,.85)">
-                {line.name}
-              </text>
-              {line.runs.map((run) =>
-                run.length > 1 ? <polyline points={run.map((p) => `${p.x},${p.y}`).join(" ")} fill="none" stroke={line.color} stroke-width="2" /> : null,
-              )}
-              {line.runs.flat().map((p) => (
-                <circle cx={p.x} cy={p.y} r="2.5" fill={line.color}>
-                  <title>{`${p.label} ${line.name}：${formatValue(p.value, props.unit)}`}</title>
-                </circle>
-              ))}
-            </g>
-          ))}
+          <desc id={`${props.id}-desc`}>{props.desc}</desc>
+          {props.children}
         </svg>
       )}
-      <ChartData
-        headers={["日期", ...props.series.map((s) => s.name)]}
-        rows={props.labels.map((label, i) => [label, ...props.series.map((s) => formatValue(s.values[i] ?? null, props.unit))])}
-      />
+      {props.data}
     </figure>
   );
 }
