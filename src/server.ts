@@ -67,6 +67,7 @@ async function main() {
       tokenLifetimeDays: config.TOKEN_LIFETIME_DAYS,
       uploadMaxMb: config.UPLOAD_MAX_MB,
       refreshCalendar: calendars.refresh,
+      auditFiles: auditKeys,
     });
     const server = serve({ fetch: app.fetch, port: config.PORT });
     // Listen first: a port already taken must fail before any background work starts, with the database closed.

@@ -7,4 +7,4 @@ export { cardRequest, partiesUsers, pendingHolders } from "./stages";
 export { STATUS_NAMES, type ActionResult } from "./step";
 export { openRequest, submitInputSchema, submitRequest } from "./submit";
 export { elapseStage, loadCalendarYearWithDeadlines, recomputePendingDeadlines } from "./timed";
-export { getRequest, listQuerySchema, listRequests, requestIdByCode } from "./views";
+export { EXPORT_MAX_ROWS, exportRequestsCsv, getRequest, listQuerySchema, listRequests, requestIdByCode, searchQuerySchema } from "./views";
