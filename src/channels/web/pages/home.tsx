@@ -24,13 +24,15 @@ export function homePages(_deps: WebDeps) {
     const ctx = c.get("ctx");
     const now = ctx.clock.now();
     // The engine's own views: what they show is what the API would show this person, no more.
-    const todo = (await listRequests({ ctx, input: { view: "todo", limit: TODO_LIMIT } })).items.sort(byDeadline);
+    const pending = await listRequests({ ctx, input: { view: "todo", limit: TODO_LIMIT } });
+    const todo = pending.items.sort(byDeadline);
     const mine = (await listRequests({ ctx, input: { view: "mine", limit: MINE_LIMIT } })).items;
     return c.html(
       <Page title="首页" ctx={ctx} csrf={c.get("session").csrf} current="/">
         <h2 class="ys-section-title" id="todo">
-          待办<span class="ys-count">{todo.length}</span>
+          待办<span class="ys-count">{pending.next === null ? todo.length : `${TODO_LIMIT}+`}</span>
         </h2>
+        {pending.next === null ? null : <p class="ys-panel ys-muted">待办超过 {TODO_LIMIT} 件，这里列出最近的 {TODO_LIMIT} 件，按期限排列。</p>}
         {todo.length === 0 ? (
           <p class="ys-panel ys-muted">暂无待办事项。</p>
         ) : (
