@@ -24,6 +24,7 @@ export function homePages(_deps: WebDeps) {
         <h2 class="ys-section-title" id="todo">
           待办<span class="ys-count">{total ?? todo.length}</span>
         </h2>
+        {total !== undefined && total > todo.length ? <p class="ys-panel ys-muted">待办共 {total} 件，这里列出期限最近的 {todo.length} 件。</p> : null}
         {todo.length === 0 ? (
           <p class="ys-panel ys-muted">暂无待办事项。</p>
         ) : (

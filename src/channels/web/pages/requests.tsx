@@ -4,8 +4,9 @@ import { ATTACHMENT_PURPOSES, NETWORK_ZONES } from "../../../../flows/applicatio
 import { REQUEST_EVENTS } from "../../../chat/answer";
 import type { WorkCalendar } from "../../../core/calendar";
 import type { Actor } from "../../../core/context";
+import type { Role } from "../../../core/roles";
 import { invalid, notFound, ServiceError } from "../../../core/errors";
-import { getUsers } from "../../../directory/queries";
+import { getUsers, listUnits, usersWithRole } from "../../../directory/queries";
 import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
 import { BACKUP_COPIES, BACKUP_TYPES } from "../../../resources/catalog";
 import { field } from "../guard";
@@ -307,7 +308,27 @@ function ActionForm({ action, csrf, code, runId, label, children, primary }: { a
 }
 
 /** The buttons of what this person may do now; the engine still decides, and its refusal is shown. */
-function Actions({ r, actor, csrf }: { r: RequestView; actor: Actor; csrf: string }) {
+/** Who the holder may hand the stage to: others of the same role (for a county bureau, of the same county). */
+async function transferCandidates(db: WebDeps["db"], r: RequestView, held: Stage | null, userId: string): Promise<Candidate[]> {
+  const party = held?.tasks.find((t) => t.status === "pending" && t.userId === userId)?.party;
+  if (!party || party === "holder") return [];
+  const people =
+    party === "applicant"
+      ? await usersWithRole(db, "applicant", { unitId: r.unit.id })
+      : await usersWithRole(db, party as Role, party === "county_bureau" ? { unitId: r.unit.county?.id ?? r.unit.id } : {});
+  const unitNames = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
+  return people
+    .filter((u) => u.id !== userId && (party === "applicant" || u.id !== r.applicant?.id))
+    .map((u) => ({ id: u.id, name: u.name, unitName: unitNames.get(u.unitId) ?? u.unitId }));
+}
+
+interface Candidate {
+  id: string;
+  name: string;
+  unitName: string;
+}
+
+function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[] }) {
   const { userId, roles } = actor;
   const held = holdsCurrent(r, userId);
   const def = held ? stageDef(r.flow, r.profile, held.stage) : null;
@@ -366,8 +387,18 @@ function Actions({ r, actor, csrf }: { r: RequestView; actor: Actor; csrf: strin
     forms.push(
       <ActionForm action="transfer" csrf={csrf} code={r.code} runId={held.runId} label="转交">
         <label>
-          转交给（同一角色的用户账号）
-          <input type="text" name="toUserId" maxlength={64} />
+          转交给
+          {candidates.length > 0 ? (
+            <select name="toUserId">
+              {candidates.map((u) => (
+                <option value={u.id}>
+                  {u.name}（{u.unitName}）
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input type="text" name="toUserId" maxlength={64} placeholder="同一角色的用户账号" />
+          )}
         </label>
         <label>
           说明（可选）
@@ -464,7 +495,7 @@ export function requestPages(deps: WebDeps) {
             <History r={r} names={names} />
           </div>
           <div>
-            <Actions r={r} actor={actor} csrf={csrf} />
+            <Actions r={r} actor={actor} csrf={csrf} candidates={await transferCandidates(ctx.db, r, holdsCurrent(r, actor.userId), actor.userId)} />
           </div>
         </div>
       </Page>,
