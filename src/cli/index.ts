@@ -8,6 +8,7 @@ import { calendar } from "./calendar";
 import { demo } from "./demo";
 import { directory } from "./directory";
 import { host } from "./host";
+import { loginLink } from "./login-link";
 import { metrics } from "./metrics";
 import { migrate } from "./migrate";
 import { prices } from "./prices";
@@ -19,7 +20,7 @@ import { token } from "./token";
 export type { CliIo } from "./runtime";
 
 /** Every command by its name, in the order the help lists them. */
-const COMMANDS: Record<string, Command> = { migrate, demo, directory, token, host, metrics, prices, report, audit, calendar, request };
+const COMMANDS: Record<string, Command> = { migrate, demo, directory, token, "login-link": loginLink, host, metrics, prices, report, audit, calendar, request };
 // Own keys only: "constructor" is no command.
 const commandNamed = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
 

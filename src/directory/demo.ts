@@ -2,6 +2,7 @@ import type { ServiceContext } from "../core/context";
 import { type DirectoryFileInput, importDirectory } from "./import";
 import { getUsers } from "./queries";
 import type { Role } from "../core/roles";
+import { createLoginLink } from "./login-links";
 import { createToken } from "./tokens";
 
 // A made-up directory of 梅州 (Meizhou): every person and number is fictitious; 0753 is Meizhou's area code.
@@ -57,6 +58,8 @@ export interface DemoToken {
   name: string;
   roles: Role[];
   token: string;
+  /** A one-time sign-in link's secret for the web portal (`<base>/login/<secret>`), valid LOGIN_LINK_HOURS. */
+  loginLink: string;
 }
 
 /** Demo tokens are for trying the service out: a week, so that one left in a shell history soon stops working. */
@@ -64,7 +67,7 @@ export const DEMO_TOKEN_DAYS = 7;
 
 /**
  * Imports the demo directory (idempotent) and issues a fresh "demo" token for each of DEMO_TOKEN_USERS, all
- * expiring DEMO_TOKEN_DAYS from now.
+ * expiring DEMO_TOKEN_DAYS from now, and a one-time sign-in link to the web portal for each.
  */
 export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken[]; expiresAt: Date }> {
   await importDirectory({ ctx, input: demoDirectory });
@@ -75,7 +78,8 @@ export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken
     const issued = await createToken({ ctx, input: { userId, name: "demo", expires: `${DEMO_TOKEN_DAYS}d` } });
     expiresAt = issued.expiresAt;
     const user = people.get(userId);
-    tokens.push({ userId, name: user?.name ?? userId, roles: user?.roles ?? [], token: issued.token });
+    const link = await createLoginLink({ ctx, input: { userId } });
+    tokens.push({ userId, name: user?.name ?? userId, roles: user?.roles ?? [], token: issued.token, loginLink: link.token });
   }
   return { tokens, expiresAt };
 }
