@@ -5,6 +5,7 @@ import { endWebSession } from "../../directory/web-sessions";
 import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
+import { editRequestPages, newRequestPages } from "./forms/pages";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
 import { requestPages } from "./pages/requests";
@@ -33,6 +34,9 @@ export function webRoutes(settings: WebSettings) {
       return c.redirect("/login?reason=bye", 303);
     });
     app.route("/", homePages(deps));
+    app.route("/new", newRequestPages(deps));
+    // /requests/<code>/edit before the request page's own routes.
+    app.route("/requests", editRequestPages(deps));
     app.route("/requests", requestPages(deps));
     return app;
   };
