@@ -18,10 +18,10 @@ function Control({ field, name, value, invalid, options }: { field: Field; name:
   switch (field.kind) {
     case "textarea":
     case "lines":
-      return <textarea id={id} name={name} class="weui-textarea ys-input" rows={field.kind === "lines" ? 3 : 4} placeholder={field.placeholder} {...aria}>{single}</textarea>;
+      return <textarea id={id} name={name} class="ys-input" rows={field.kind === "lines" ? 3 : 4} placeholder={field.placeholder} {...aria}>{single}</textarea>;
     case "select":
       return (
-        <select id={id} name={name} class="weui-select ys-input" {...aria}>
+        <select id={id} name={name} class="ys-input" {...aria}>
           <option value="">{field.emptyOption ?? "请选择"}</option>
           {options.map((o) => (
             <option value={o.value} selected={o.value === single}>
@@ -48,7 +48,7 @@ function Control({ field, name, value, invalid, options }: { field: Field; name:
     default: {
       const type = field.kind === "tel" ? "tel" : field.kind === "email" ? "email" : field.kind === "date" ? "date" : "text";
       const mode = field.kind === "int" ? "numeric" : undefined;
-      return <input id={id} type={type} name={name} value={single} class="weui-input ys-input" placeholder={field.placeholder} inputmode={mode} {...aria} />;
+      return <input id={id} type={type} name={name} value={single} class="ys-input" placeholder={field.placeholder} inputmode={mode} {...aria} />;
     }
   }
 }
