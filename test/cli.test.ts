@@ -523,12 +523,19 @@ describe("yunshen database commands", () => {
       expect(holder.pid).toBeGreaterThan(0);
       writeFileSync(lockPath(dataDir), `${holder.pid}\n`);
 
+      // A command that changes data goes to the service's API instead (test/admin.test.ts): without a token it
+      // says how to get one, and with one it says nothing answers where the service should be.
       const r = await cli(["token", "create", "--user", "lihua"], env);
       expect(r.code).toBe(1);
       expect(r.out).toBe("");
       expect(r.err).toBe(
-        `数据目录 ${dataDir} 正被进程 ${holder.pid} 使用（通常是正在运行的 yunshen 服务）。` +
-          "请先停止该服务再执行此命令，或设置 DATABASE_URL 改用 PostgreSQL。\n",
+        `数据目录 ${dataDir} 正被运行中的服务（进程 ${holder.pid}）使用，此命令改经服务的接口执行，需要系统管理员的访问令牌：` +
+          "请用 --token 或环境变量 YUNSHEN_TOKEN 提供。还没有令牌时，先停止服务，运行 yunshen token create --user <管理员 id> 签发，再启动服务\n",
+      );
+      const port = await freePort();
+      const unreachable = await cli(["token", "create", "--user", "lihua", "--token", "ys_x"], { ...env, YUNSHEN_URL: `http://127.0.0.1:${port}` });
+      expect(unreachable.err).toBe(
+        `数据目录 ${dataDir} 正被进程 ${holder.pid} 使用，但无法连接服务 http://127.0.0.1:${port}：请确认服务已启动完毕，或用 YUNSHEN_URL 指定它的地址\n`,
       );
       expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${holder.pid}\n`);
 

@@ -39,10 +39,12 @@ export const demoDirectory = {
     { id: "xufeng", name: "徐峰", unit: "mz-yun", mobile: "13807530041", wecomUserId: "XuFeng", roles: ["provider"] },
     { id: "linna", name: "林娜", unit: "mz-yun", mobile: "13807530042", wecomUserId: "LinNa", roles: ["provider"] },
     { id: "guojun", name: "郭军", unit: "mz-jianli", mobile: "13807530051", wecomUserId: "GuoJun", roles: ["reviewer"] },
+    // 系统管理员: runs yunshen itself (directory, tokens, hosts, calendar, price tables), not a party to any flow.
+    { id: "zhoumin", name: "周敏", unit: "mz-sjj", mobile: "13807530005", wecomUserId: "ZhouMin", roles: ["admin"] },
   ],
 } satisfies DirectoryFileInput;
 
-/** Whose tokens `yunshen demo` prints: one of each seat the walk-throughs of flows 1 and 5 need. */
+/** Whose tokens `yunshen demo` prints: one of each seat the walk-throughs of flows 1 and 5 and the operator's need. */
 export const DEMO_TOKEN_USERS = [
   "lihua", // applicant in a county unit (梅县区教育局): the request passes the county bureau
   "yangfan", // applicant in a city-level unit (梅州市人社局): straight to the provider
@@ -51,6 +53,7 @@ export const DEMO_TOKEN_USERS = [
   "xufeng", // provider
   "guojun", // reviewer
   "liuyang", // security_officer: asks for VM accounts (flow 5)
+  "zhoumin", // admin: the operator's tasks through the running service
 ] as const;
 
 export interface DemoToken {

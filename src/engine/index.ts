@@ -6,5 +6,5 @@ export { previewRequest, type PreviewParty, type PreviewStage, type RequestPrevi
 export { cardRequest, partiesUsers, pendingHolders } from "./stages";
 export { STATUS_NAMES, type ActionResult } from "./step";
 export { openRequest, submitInputSchema, submitRequest } from "./submit";
-export { elapseStage, recomputePendingDeadlines } from "./timed";
-export { getRequest, listQuerySchema, listRequests, requestIdByCode } from "./views";
+export { elapseStage, loadCalendarYearWithDeadlines, recomputePendingDeadlines } from "./timed";
+export { EXPORT_MAX_ROWS, exportRequestsCsv, getRequest, listQuerySchema, listRequests, requestIdByCode, searchQuerySchema } from "./views";

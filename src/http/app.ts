@@ -24,6 +24,9 @@ import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
 import { fileRoutes, uploadBodyLimit } from "./files";
 import { DEFAULT_UPLOAD_MAX_MB } from "../files";
+import { adminRoutes } from "./admin";
+import { auditRoutes } from "./audit";
+import type { AuditFiles } from "../audit/auditors";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
@@ -47,6 +50,10 @@ export interface AppDeps {
   tokenLifetimeDays?: number;
   /** UPLOAD_MAX_MB: the largest attachment, 20 MB unless configured. */
   uploadMaxMb?: number;
+  /** Reloads the calendar `calendar` returns, after a year is loaded through the API (jobs/runner calendarStore). */
+  refreshCalendar?: () => Promise<unknown>;
+  /** The audit signing key and anchor file that /api/audit/verify checks against, as `audit verify` does. */
+  auditFiles?: AuditFiles;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -175,6 +182,8 @@ export function createApp(deps: AppDeps) {
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
   api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
+  api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
+  api.route("/audit", auditRoutes(deps.auditFiles ?? null));
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {

@@ -1,9 +1,23 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { actionInputSchema, actOnRequest, previewRequest, submitInputSchema, submitRequest, getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine";
+import {
+  actionInputSchema,
+  actOnRequest,
+  exportRequestsCsv,
+  getRequest,
+  previewRequest,
+  listQuerySchema,
+  listRequests,
+  requestIdByCode,
+  searchQuerySchema,
+  submitInputSchema,
+  submitRequest,
+} from "../engine";
+import { csvHeaders } from "../core/csv";
+import { shanghaiDate } from "../core/calendar";
 import { notFound } from "../core/errors";
 import { withIdempotency } from "./auth";
 import type { ServiceContext } from "../core/context";
-import { bearerSecurity, contractApp, documentedAs, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
+import { bearerSecurity, contractApp, csvMedia, documentedAs, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
 const requestRef = z.union([
   z.coerce.number<string>().int().positive().max(Number.MAX_SAFE_INTEGER),
@@ -54,6 +68,8 @@ const listItem = z.object({
   unitId: z.string(),
   unitName: z.string(),
   applicantId: z.string(),
+  flow: z.string(),
+  flowName: z.string(),
   status: z.string(),
   statusName: z.string(),
   currentStage: z.string().nullable(),
@@ -205,13 +221,22 @@ const preview = createRoute({
 const list = createRoute({
   method: "get",
   path: "/",
-  summary: "申请列表：mine 我的申请，todo 我的待办，all 按角色可见的全部",
+  summary: "申请列表：mine 我的申请，todo 我的待办，all 按角色可见的全部；可按编号、系统名称、单位、流程、状态、提交日期查询",
   security: bearerSecurity,
   request: { query: listQuerySchema },
   responses: {
     200: jsonContent(z.object({ items: z.array(listItem), next: z.int().nullable().openapi({ description: "下一页的 before" }) }), "申请列表"),
     ...errorResponses(),
   },
+});
+
+const exportCsv = createRoute({
+  method: "get",
+  path: "/export.csv",
+  summary: "导出查询结果为 CSV（与申请列表同样的查询条件和可见范围，最多 10000 条）",
+  security: bearerSecurity,
+  request: { query: searchQuerySchema },
+  responses: { 200: { description: "查询结果（CSV，UTF-8 带 BOM）", content: csvMedia }, ...errorResponses() },
 });
 
 const show = createRoute({
@@ -247,6 +272,10 @@ export function requestRoutes() {
     })
     .openapi(preview, async (c) => c.json(await previewRequest({ ctx: c.get("ctx"), input: c.req.valid("json") }), 200))
     .openapi(list, async (c) => c.json(await listRequests({ ctx: c.get("ctx"), input: c.req.valid("query") }), 200))
+    .openapi(exportCsv, async (c) => {
+      const { csv } = await exportRequestsCsv({ ctx: c.get("ctx"), input: c.req.valid("query") });
+      return c.body(csv, 200, csvHeaders(`yunshen-requests-${shanghaiDate(c.get("ctx").clock.now())}.csv`));
+    })
     .openapi(
       show,
       async (c) => {

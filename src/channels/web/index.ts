@@ -6,6 +6,7 @@ import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, typ
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
 import { editRequestPages, newRequestPages } from "./forms/pages";
+import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
 import { requestPages } from "./pages/requests";
@@ -38,6 +39,7 @@ export function webRoutes(settings: WebSettings) {
     // /requests/<code>/edit before the request page's own routes.
     app.route("/requests", editRequestPages(deps));
     app.route("/requests", requestPages(deps));
+    app.route("/files", filePages(deps));
     return app;
   };
 }

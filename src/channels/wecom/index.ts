@@ -58,8 +58,8 @@ export const wecomChannel = {
 } satisfies ChannelModule;
 
 /**
- * A portal page's address for a card whose step is done there (修改后重新提交), through WeCom's sign-in as the
- * 详情 link goes; none without PUBLIC_URL.
+ * A portal page's address, for a card whose step is done there (修改后重新提交), signed in by WeCom's OAuth like
+ * 详情; none without PUBLIC_URL.
  */
 function pageUrl(config: WecomConfig): ((path: string) => string) | undefined {
   const { publicUrl } = config;
