@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests } from "../db/schema";
 import { applicationForm, valuesFromInput } from "../src/channels/web/forms";
-import { ok, rowCounts, sampleForm } from "./app-harness";
+import { ok, rowCounts, sampleForm, samplePdf } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 // 发起申请 and 修改后重新提交 on the portal (issue 12, Applicants): every form through app.request, as a browser
@@ -26,6 +26,15 @@ function applicationFields(changes: Record<string, string> = {}): Record<string,
     for (const [k, v] of Object.entries(row)) if (v !== "") fields[`vms[${i}].${k}`] = v;
   });
   return { ...fields, ...changes };
+}
+
+/** A multipart POST as the form with files sends it, by a signed-in agent with its page's CSRF token. */
+async function postFiles(a: Awaited<ReturnType<WebTestApp["signedIn"]>>, path: string, fields: Record<string, string>, files: Record<string, File>) {
+  const body = new FormData();
+  for (const [k, v] of Object.entries({ ...fields, _csrf: a.csrf ?? "" })) body.append(k, v);
+  for (const [k, f] of Object.entries(files)) body.append(k, f);
+  const res = await t.app.request(path, { method: "POST", headers: { cookie: a.cookie ?? "" }, body });
+  return { status: res.status, location: res.headers.get("location"), html: await res.text() };
 }
 
 /** The text of the message shown under a field, by the field's name in the form. */
@@ -123,6 +132,31 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     expect(await rowCounts(t.db)).toEqual(before);
   });
 
+  test("附件: the written explanation uploaded with the form, shown by name, bound to the request on 提交", async () => {
+    const a = await t.signedIn("lihua");
+    const page = await a.get("/new/application");
+    expect(page.html).toContain('enctype="multipart/form-data"');
+    const fields = { ...applicationFields({ "vms[1].diskGb": "500" }), "attachments[0].purpose": "storage_explanation", _step: "preview" };
+    // A file of a type not allowed: named under its field, the rest kept, no file stored.
+    const before = await rowCounts(t.db);
+    const refused = await postFiles(a, "/new/application", fields, { "attachments[0].fileId": new File([new Uint8Array([77, 90, 0, 0])], "setup.exe") });
+    expect(refused.status).toBe(400);
+    expect(messageUnder(refused.html, "attachments[0].fileId")).toMatch(/exe|类型/);
+    expect(await rowCounts(t.db)).toEqual(before);
+
+    const preview = await postFiles(a, "/new/application", fields, { "attachments[0].fileId": new File([samplePdf()], "存储需求说明.pdf") });
+    expect(preview.status, preview.html.slice(0, 300)).toBe(200);
+    expect(preview.html).toContain("大容量存储共同审核");
+    expect(preview.html).toMatch(/存储需求说明\.pdf（\d+ KB）/);
+    const hidden = Object.fromEntries([...preview.html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    expect(hidden["attachments[0].fileId"]).toMatch(/^f_/);
+    const done = await postFiles(a, "/new/application", { ...hidden, _step: "submit" }, {});
+    expect(done.status).toBe(303);
+    const code = done.location!.slice("/requests/".length, done.location!.indexOf("?"));
+    const [row] = await t.db.select().from(requests).where(eq(requests.code, code));
+    expect((row!.form as any).attachments).toMatchObject([{ purpose: "storage_explanation", fileId: hidden["attachments[0].fileId"], name: "存储需求说明.pdf" }]);
+  });
+
   test("a POST without the CSRF token is refused and writes nothing", async () => {
     const a = await t.signedIn("lihua");
     const before = await rowCounts(t.db);
@@ -184,7 +218,8 @@ describe("the other forms", () => {
 
 describe("退回 → 修改 → 重新提交", () => {
   test("the form opens filled in with the reason; the edited form goes through resubmit; attachments kept", async () => {
-    const filed = ok(await t.submit("lihua", sampleForm()), 201);
+    const plan = await t.attachment("lihua", "plan", "迁云上云实施方案.pdf");
+    const filed = ok(await t.submit("lihua", { ...sampleForm(), attachments: [plan] }), 201);
     ok(await t.act("huangmin", filed.id, { action: "return", reason: "请将应用服务器内存调整为 16G" }));
     const a = await t.signedIn("lihua");
     // The request's page leads to the form; it offers no 重新提交 button that could only be refused.
@@ -195,22 +230,24 @@ describe("退回 → 修改 → 重新提交", () => {
     expect(page.status).toBe(200);
     expect(page.html).toContain("已被黄敏在「县级数据局初审」退回，理由：请将应用服务器内存调整为 16G");
     expect(page.html).toContain('name="vms[0].memoryGb" value="8"');
+    expect(page.html).toMatch(/迁云上云实施方案\.pdf（\d+ KB）/);
     expect(page.html).toContain("重新提交");
 
     const before = await rowCounts(t.db);
-    const bad = await a.post(`/requests/${filed.code}/edit`, applicationFields({ "vms[0].memoryGb": "" }));
+    const kept = { "attachments[0].purpose": "plan", "attachments[0].fileId": plan.fileId };
+    const bad = await a.post(`/requests/${filed.code}/edit`, applicationFields({ "vms[0].memoryGb": "", ...kept }));
     expect(bad.status).toBe(400);
     expect(messageUnder(bad.html, "vms[0].memoryGb")).toBe("请填写内存");
     expect(await rowCounts(t.db)).toEqual(before);
 
-    const done = await a.post(`/requests/${filed.code}/edit`, applicationFields({ "vms[0].memoryGb": "16" }));
+    const done = await a.post(`/requests/${filed.code}/edit`, applicationFields({ "vms[0].memoryGb": "16", ...kept }));
     expect(done.status).toBe(303);
     expect(done.location).toBe(`/requests/${filed.code}?done=resubmit`);
     const [row] = await t.db.select().from(requests).where(eq(requests.id, filed.id));
     expect(row!.status).toBe("in_progress");
     expect(row!.currentStage).toBe("county_review");
     expect((row!.form as any).vms[0].memoryGb).toBe(16);
-    expect((row!.form as any).attachments).toEqual(sampleForm().attachments);
+    expect((row!.form as any).attachments).toMatchObject([{ purpose: "plan", fileId: plan.fileId, name: "迁云上云实施方案.pdf" }]);
 
     // No longer returned: the page says so and changes nothing.
     const again = await a.get(`/requests/${filed.code}/edit`);

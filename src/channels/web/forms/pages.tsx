@@ -5,6 +5,9 @@ import { shanghaiDate } from "../../../core/calendar";
 import type { Actor, ServiceContext } from "../../../core/context";
 import { notFound, ServiceError } from "../../../core/errors";
 import { getUnit, listUsers } from "../../../directory/queries";
+import { uploadFile } from "../../../files";
+import { files } from "../../../../db/schema";
+import { and, eq, inArray } from "drizzle-orm";
 import { actOnRequest, getRequest, previewRequest, requestIdByCode, submitRequest, type RequestPreview } from "../../../engine";
 import { submitDemand } from "../../../resources/demand";
 import { listResources } from "../../../resources";
@@ -25,8 +28,59 @@ type C = Context<WebEnv>;
 
 const STEP = { preview: "preview", edit: "edit", submit: "submit" } as const;
 
-/** The choices that come from the ledger or the directory, for this person. */
-async function dynamicOptions(ctx: ServiceContext, form: WebForm): Promise<DynamicOptions> {
+const fileFields = (form: WebForm) => [
+  ...plainFields(form).filter((f) => f.kind === "file").map((f) => ({ group: null, name: f.name })),
+  ...rowGroups(form).flatMap((g) => g.fields.filter((f) => f.kind === "file").map((f) => ({ group: g.name, name: f.name }))),
+];
+const hasFiles = (form: WebForm) => fileFields(form).length > 0;
+
+/** The stored files' names, for the file fields that hold their ids (the unit's own files only). */
+async function fileNames(ctx: ServiceContext, form: WebForm, values: FormValues): Promise<DynamicOptions> {
+  const ids = new Set<string>();
+  for (const { group, name } of fileFields(form))
+    for (const v of group ? (values.rows[group] ?? []).map((r) => r[name]) : [values.fields[name]]) if (typeof v === "string" && v !== "") ids.add(v);
+  if (ids.size === 0) return {};
+  const rows = await ctx.db
+    .select({ id: files.id, name: files.name, size: files.size })
+    .from(files)
+    .where(and(inArray(files.id, [...ids]), eq(files.unitId, ctx.actor!.unitId)));
+  const named = rows.map((f) => ({ value: f.id, label: `${f.name}（${Math.max(1, Math.round(f.size / 1024))} KB）` }));
+  return Object.fromEntries(fileFields(form).map(({ name }) => [name, named]));
+}
+
+/**
+ * The files chosen in this post, stored at once (a browser cannot send a chosen file again): each one's id takes
+ * its place in the body. A refused file (too large, a type not allowed) is named on its field instead.
+ */
+async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody): Promise<FormMessages> {
+  const messages: FormMessages = {};
+  for (const { group, name } of fileFields(form)) {
+    const keys = Object.keys(body).filter((k) => (group ? new RegExp(`^${group}\\[\\d{1,6}\\]\\.${name}$`).test(k) : k === name));
+    for (const key of keys) {
+      const value = body[key];
+      const list = Array.isArray(value) ? value : [value];
+      const chosen = list.find((v): v is File => v !== undefined && typeof v !== "string" && v.size > 0);
+      if (!chosen) continue;
+      const purpose = body[key.replace(new RegExp(`${name}$`), "purpose")];
+      try {
+        const stored = await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose: typeof purpose === "string" ? purpose : undefined } });
+        body[key] = stored.id;
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        messages[key] = err.message;
+        body[key] = "";
+      }
+    }
+  }
+  return messages;
+}
+
+/** The choices that come from the ledger or the directory, for this person, and the names of files already stored. */
+async function dynamicOptions(ctx: ServiceContext, form: WebForm, values: FormValues): Promise<DynamicOptions> {
+  return { ...(await choices(ctx, form)), ...(await fileNames(ctx, form, values)) };
+}
+
+async function choices(ctx: ServiceContext, form: WebForm): Promise<DynamicOptions> {
   const actor = ctx.actor!;
   if (form.key === "adjustment" || form.key === "revocation" || form.key === "backup") {
     const { items } = await listResources({ ctx, input: { status: "delivered" } });
@@ -87,7 +141,7 @@ async function renderForm(c: C, view: FormView, status = 200) {
   const ctx = c.get("ctx");
   const { form, values, messages } = view;
   const unit = await getUnit(ctx.db, ctx.actor!.unitId);
-  const dynamic = await dynamicOptions(ctx, form);
+  const dynamic = await dynamicOptions(ctx, form, values);
   const scaleUp = form.key === "adjustment" ? await scaleUpFor(ctx, values.fields.resource) : null;
   const direct = form.flow === null || view.returned;
   return c.html(
@@ -110,7 +164,7 @@ async function renderForm(c: C, view: FormView, status = 200) {
         </div>
       ) : null}
       <FormProblems messages={messages} />
-      <form method="post" action={view.action} novalidate>
+      <form method="post" action={view.action} enctype={hasFiles(form) ? "multipart/form-data" : undefined} novalidate>
         <Csrf csrf={c.get("session").csrf} />
         {/* Enter in a field submits the first button: this one, not a row's 删除. */}
         <button type="submit" name="_step" value={direct ? STEP.submit : STEP.preview} class="ys-default-submit" tabindex={-1} aria-hidden="true">
@@ -119,14 +173,6 @@ async function renderForm(c: C, view: FormView, status = 200) {
         <FormFields form={form} values={values} messages={messages} dynamic={dynamic} />
         {form.key === "application" ? <ApplicationTotals values={values} /> : null}
         {scaleUp ? <ScaleUpPanel check={scaleUp} /> : null}
-        {form.key === "application" ? (
-          <section class="ys-form-section">
-            <h2 class="ys-section-title">附件</h2>
-            <p class="ys-panel ys-muted">
-              存储超过 500G、PaaS 中间件或硬件托管、PaaS 数据库 ≥20 核或 ≥40G 等须附材料（004 第十二条）。{view.returned ? "原申请的附件保留不变。" : ""}
-            </p>
-          </section>
-        ) : null}
         <div class="ys-form-buttons">
           <button type="submit" name="_step" value={direct ? STEP.submit : STEP.preview} class="weui-btn weui-btn_primary">
             {view.returned ? "重新提交" : direct ? "提交" : "预览"}
@@ -175,7 +221,7 @@ function Summary({ form, values, dynamic }: { form: WebForm; values: FormValues;
                 {rows.map((row) => (
                   <tr>
                     {g.fields.map((f) => (
-                      <td>{label(f.name, f.options, row[f.name] ?? "") || (f.emptyOption ?? "")}</td>
+                      <td>{label(f.name, f.options ?? dynamic[f.name], row[f.name] ?? "") || (f.emptyOption ?? "")}</td>
                     ))}
                   </tr>
                 ))}
@@ -202,7 +248,7 @@ function byText(stage: RequestPreview["stages"][number]): string {
 
 async function renderPreview(c: C, form: WebForm, values: FormValues, preview: RequestPreview) {
   const ctx = c.get("ctx");
-  const dynamic = await dynamicOptions(ctx, form);
+  const dynamic = await dynamicOptions(ctx, form, values);
   return c.html(
     <Page title={`预览：${form.title}`} ctx={ctx} csrf={c.get("session").csrf} current="/new">
       <FormAssets />
@@ -279,7 +325,9 @@ async function handlePost(
   body: FormBody,
   act: (data: unknown, read: FormValues) => Promise<Response>,
 ): Promise<Response> {
+  const refusedFiles = await storeUploads(c.get("ctx"), view.form, body);
   const read = readValues(view.form, body);
+  if (Object.keys(refusedFiles).length > 0) return renderForm(c, { ...view, values: read, messages: refusedFiles }, 400);
   const moved = applyRowCommand(view.form, body, read);
   if (moved) return renderForm(c, { ...view, values: moved, messages: {} });
   if (stepOf(body) === STEP.edit) return renderForm(c, { ...view, values: read, messages: {} });

@@ -30,6 +30,17 @@ function Control({ field, name, value, invalid, options }: { field: Field; name:
           ))}
         </select>
       );
+    case "file": {
+      // A file already stored is kept by its id (a browser cannot fill a file input back in); its name is shown.
+      if (single !== "")
+        return (
+          <span id={id} class="ys-file" {...aria}>
+            <input type="hidden" name={name} value={single} />
+            {options.find((o) => o.value === single)?.label ?? "已上传的文件"}
+          </span>
+        );
+      return <input id={id} type="file" name={name} class="ys-input" accept=".pdf,.doc,.docx,.xls,.xlsx,.jpg,.jpeg,.png,.zip" {...aria} />;
+    }
     case "checkbox":
       return <input id={id} type="checkbox" name={name} value="on" checked={single !== ""} {...aria} />;
     case "checklist": {
