@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { serveOnLoopback } from "./app-harness";
@@ -70,9 +71,13 @@ describe.runIf(chromiumAvailable())("filing on the portal in Chromium", () => {
       await field(page, "plan.kind").selectOption({ label: "已有系统迁移上云" });
       await field(page, "plan.resourceNeeds").fill("应用 2 台、数据库 1 台");
       await field(page, "plan.steps").fill("12 月第 1 周部署，第 2 周迁移，第 3 周切换");
+      // The plan uploaded with the form (multipart); it stays stored across the corrections below.
+      await field(page, "attachments[0].purpose").selectOption({ label: "迁云上云实施方案" });
+      await field(page, "attachments[0].fileId").setInputFiles(fileURLToPath(new URL("../examples/plan.pdf", import.meta.url)));
 
       await page.getByRole("button", { name: "预览" }).last().click();
       expect(await page.locator("#f-maintainer-mobile-error").textContent()).toBe("维护负责人联系电话格式不正确，应为 11 位手机号");
+      expect(await page.locator("#f-attachments-0-fileId").textContent()).toMatch(/^plan\.pdf（\d+ KB）$/);
       await field(page, "maintainer.mobile").fill("13800000002");
       await page.getByRole("button", { name: "预览" }).last().click();
 
@@ -112,6 +117,7 @@ describe.runIf(chromiumAvailable())("filing on the portal in Chromium", () => {
       const detail = (await t.show("lihua", code)).body;
       expect(detail.currentStage.stage).toBe("evaluate");
       expect(detail.form.vms[0].memoryGb).toBe(16);
+      expect(detail.form.attachments).toMatchObject([{ purpose: "plan", name: "plan.pdf" }]);
     } finally {
       await applicant.close();
       await bureau.close();
