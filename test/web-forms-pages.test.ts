@@ -203,6 +203,16 @@ describe("the other forms", () => {
     expect(await rowCounts(t.db)).toEqual(before);
   });
 
+  test("虚拟机账号申请: the unit's own people to choose from; a bad account name told in words", async () => {
+    const a = await t.signedIn("lihua");
+    const page = await a.get("/new/vm_account");
+    expect(page.html).toContain('<option value="lihua">李华（lihua）</option>');
+    expect(page.html).not.toContain('value="hexin"');
+    const res = await a.post("/new/vm_account", { kind: "new", holder: "lihua", account: "Li Hua", hosts: "mx-app-01", "validity.workdays": "20", reason: "运维", _step: "preview" });
+    expect(res.status).toBe(400);
+    expect(messageUnder(res.html, "account")).toBe("账号名格式不正确：小写字母或下划线开头，最多 32 位小写字母、数字、下划线或连字符");
+  });
+
   test("年度资源需求 is filed directly, next year's by default", async () => {
     const a = await t.signedIn("lihua");
     const page = await a.get("/new/demand");
