@@ -5,6 +5,7 @@ import { endWebSession } from "../../directory/web-sessions";
 import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
+import { editRequestPages, newRequestPages } from "./forms/pages";
 import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
@@ -34,6 +35,9 @@ export function webRoutes(settings: WebSettings) {
       return c.redirect("/login?reason=bye", 303);
     });
     app.route("/", homePages(deps));
+    app.route("/new", newRequestPages(deps));
+    // /requests/<code>/edit before the request page's own routes.
+    app.route("/requests", editRequestPages(deps));
     app.route("/requests", requestPages(deps));
     app.route("/files", filePages(deps));
     return app;

@@ -55,6 +55,9 @@ const DONE: Record<string, string> = {
   withdraw: "申请已撤回",
   nudge: "已催办当前处理人",
   rate: "感谢您的评价",
+  // From the forms' pages (/new, /requests/<code>/edit).
+  submit: "申请已提交",
+  resubmit: "已重新提交",
 };
 
 /** The engine's action input from the page's form, or a refusal naming the field in plain words. */
@@ -339,7 +342,14 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
   const rated = FLOWS[r.flow as keyof typeof FLOWS]?.ratedService === true;
   const earlier = r.stages.filter((s) => s.status !== "open" && s.stage !== held?.stage && !s.elapses);
   const forms = [];
-  if (held && def) {
+  // After 退回 the applicant's turn is the form itself, opened filled in on its own page.
+  if (held?.stage === "revise")
+    forms.push(
+      <a class="weui-btn weui-btn_mini weui-btn_primary" href={`/requests/${r.code}/edit`}>
+        修改后重新提交
+      </a>,
+    );
+  else if (held && def) {
     forms.push(
       <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={def.approveLabel} primary>
         <label>
