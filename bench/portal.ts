@@ -15,7 +15,7 @@ export async function benchPortal(database: Database, opts: { open?: number; cou
   const { calendar, tokenFor, form } = await seedDemo(database);
   const applicant = await tokenFor("yangfan");
   const provider = await tokenFor("xufeng");
-  const app = createApp({ db: database.db, clock: systemClock, calendar: () => calendar, profile: "meizhou", log: () => {}, channels: [webMount({ idleHours: 8 })] });
+  const app = createApp({ db: database.db, clock: systemClock, calendar: () => calendar, profile: "meizhou", log: () => {}, channels: [webMount({ idleHours: 8, uploadMaxMb: 20 })] });
   await drive(open, 8, async (i) =>
     expectSuccess(
       await app.request("/api/requests", { method: "POST", headers: { authorization: `Bearer ${applicant}`, "content-type": "application/json" }, body: JSON.stringify({ form }) }),

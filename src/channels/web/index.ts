@@ -24,7 +24,7 @@ export function webRoutes(settings: WebSettings) {
     app.onError(renderError(deps.log));
     app.notFound((c) => errorPage(c, 404, "没有这个页面，请从首页进入"));
     app.route("/assets", assetRoutes());
-    app.use(webGuard({ publicUrl: settings.publicUrl }));
+    app.use(webGuard({ publicUrl: settings.publicUrl, uploadMaxMb: settings.uploadMaxMb }));
     app.route("/login", loginPages(deps));
 
     // Everything below needs a signed-in person, and every POST the session's CSRF token.
@@ -56,6 +56,7 @@ export function webSettings(config: Config, deps: ChannelDeps): WebSettings {
   return {
     publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
     idleHours: config.WEB_SESSION_IDLE_HOURS,
+    uploadMaxMb: config.UPLOAD_MAX_MB,
     ...(wecom && client
       ? {
           wecom: {

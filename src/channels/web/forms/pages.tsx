@@ -5,7 +5,7 @@ import { shanghaiDate } from "../../../core/calendar";
 import type { Actor, ServiceContext } from "../../../core/context";
 import { notFound, ServiceError } from "../../../core/errors";
 import { getUnit, listUsers } from "../../../directory/queries";
-import { uploadFile } from "../../../files";
+import { MB, uploadFile } from "../../../files";
 import { files } from "../../../../db/schema";
 import { and, eq, inArray } from "drizzle-orm";
 import { actOnRequest, getRequest, previewRequest, requestIdByCode, submitRequest, type RequestPreview } from "../../../engine";
@@ -52,7 +52,7 @@ async function fileNames(ctx: ServiceContext, form: WebForm, values: FormValues)
  * The files chosen in this post, stored at once (a browser cannot send a chosen file again): each one's id takes
  * its place in the body. A refused file (too large, a type not allowed) is named on its field instead.
  */
-async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody): Promise<FormMessages> {
+async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody, maxBytes: number): Promise<FormMessages> {
   const messages: FormMessages = {};
   for (const { group, name } of fileFields(form)) {
     const keys = Object.keys(body).filter((k) => (group ? new RegExp(`^${group}\\[\\d{1,6}\\]\\.${name}$`).test(k) : k === name));
@@ -63,7 +63,7 @@ async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody):
       if (!chosen) continue;
       const purpose = body[key.replace(new RegExp(`${name}$`), "purpose")];
       try {
-        const stored = await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose: typeof purpose === "string" ? purpose : undefined } });
+        const stored = await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose: typeof purpose === "string" ? purpose : undefined }, maxBytes });
         body[key] = stored.id;
       } catch (err) {
         if (!(err instanceof ServiceError)) throw err;
@@ -324,8 +324,9 @@ async function handlePost(
   view: Omit<FormView, "values" | "messages">,
   body: FormBody,
   act: (data: unknown, read: FormValues) => Promise<Response>,
+  maxUploadBytes: number,
 ): Promise<Response> {
-  const refusedFiles = await storeUploads(c.get("ctx"), view.form, body);
+  const refusedFiles = await storeUploads(c.get("ctx"), view.form, body, maxUploadBytes);
   const read = readValues(view.form, body);
   if (Object.keys(refusedFiles).length > 0) return renderForm(c, { ...view, values: read, messages: refusedFiles }, 400);
   const moved = applyRowCommand(view.form, body, read);
@@ -400,7 +401,7 @@ export function newRequestPages(deps: WebDeps) {
       const result = await submitRequest({ ctx: once(ctx, form, body, data), input });
       deps.onQueued?.();
       return c.redirect(`/requests/${result.code}?done=submit`, 303);
-    });
+    }, deps.settings.uploadMaxMb * MB);
   });
   return app;
 }
@@ -470,7 +471,7 @@ export function editRequestPages(deps: WebDeps) {
       await actOnRequest({ ctx, input: { requestId: r.id, action: "resubmit", form: edited } });
       deps.onQueued?.();
       return c.redirect(`/requests/${r.code}?done=resubmit`, 303);
-    });
+    }, deps.settings.uploadMaxMb * MB);
   });
   return app;
 }
