@@ -417,7 +417,7 @@ async function child() {
   const leaseMs = Number(env.KS_LEASE_MS ?? SENDING_LEASE_MS);
   process.stdout.write("ready\n");
   for (;;) {
-    const round = await dispatchOutbox({ db: database.db, clock, senders: { console: sender, wecom: sender }, leaseMs });
+    const round = await dispatchOutbox({ db: database.db, clock, senders: { console: sender, wecom: sender, web: sender }, leaseMs });
     if (round.sent + round.failed > 0) continue;
     if (env.KS_MODE === "drain") break;
     await sleep(20);

@@ -9,6 +9,8 @@ import { totpKeyFrom } from "./access/totp";
 import { DEFAULT_PROFILE, POLICY_PROFILES } from "../profiles";
 import { parseInput } from "./core/validation";
 import { DEFAULT_TOKEN_LIFETIME_DAYS, MAX_TOKEN_LIFETIME_DAYS } from "./directory/tokens";
+import { DEFAULT_WEB_SESSION_IDLE_HOURS } from "./directory/web-sessions";
+import { DEFAULT_UPLOAD_MAX_MB } from "./files";
 import type { CloudCapacity } from "./resources/capacity-notices";
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal("").transform(() => undefined));
@@ -28,6 +30,9 @@ const configSchema = z
   POLICY_PROFILE: z.enum(POLICY_PROFILES).default(DEFAULT_PROFILE),
   // How long an API token works unless `token create --expires` says otherwise.
   TOKEN_LIFETIME_DAYS: z.coerce.number().int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).default(DEFAULT_TOKEN_LIFETIME_DAYS),
+  // The largest attachment a person may upload, in MB; the body limit of POST /api/files follows it. Bounded
+  // because an upload is held in memory while it is checked and stored.
+  UPLOAD_MAX_MB: z.coerce.number().int().min(1).max(200).default(DEFAULT_UPLOAD_MAX_MB),
   // How often timers fire and the outbox is drained.
   JOB_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   WECOM_CORP_ID: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "应为企业 ID（CorpID）")),
@@ -41,8 +46,12 @@ const configSchema = z
   WECOM_DETAIL_URL: optional(z.url({ protocol: /^https?$/ })),
   // Where WeCom's OAuth lives; 粤政易 and private deployments may have their own.
   WECOM_OAUTH_BASE: z.url({ protocol: /^https?$/ }).default("https://open.weixin.qq.com"),
+  // WeCom's web login (the QR code a desktop browser shows, scanned with the phone); private deployments have their own.
+  WECOM_WEB_LOGIN_BASE: z.url({ protocol: /^https?$/ }).default("https://login.work.weixin.qq.com"),
   // This service's address as people's phones reach it: cards then link to its own details page.
   PUBLIC_URL: optional(z.url({ protocol: /^https?$/ })),
+  // The web portal: a session ends after this many hours without a request.
+  WEB_SESSION_IDLE_HOURS: z.coerce.number().int().min(1).max(720).default(DEFAULT_WEB_SESSION_IDLE_HOURS),
   // Login codes for bastions and VMs (/access).
   SMS_GATEWAY: z.enum(["console", "tencent", "aliyun"]).default("console"),
   TENCENT_SMS_SECRET_ID: optional(z.string().min(1)),
@@ -97,6 +106,7 @@ export type WecomConfig = {
   encodingAesKey: string;
   apiBase: string;
   oauthBase: string;
+  webLoginBase: string;
   detailUrl?: string;
   publicUrl?: string;
 };
@@ -112,9 +122,15 @@ export function wecomConfig(config: Config): WecomConfig | null {
     encodingAesKey: config.WECOM_ENCODING_AES_KEY!,
     apiBase: config.WECOM_API_BASE.replace(/\/+$/, ""),
     oauthBase: config.WECOM_OAUTH_BASE.replace(/\/+$/, ""),
+    webLoginBase: config.WECOM_WEB_LOGIN_BASE.replace(/\/+$/, ""),
     detailUrl: config.WECOM_DETAIL_URL,
     publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
   };
+}
+
+/** Where people reach the web portal: PUBLIC_URL, else this machine's PORT (sign-in links are printed with it). */
+export function portalBase(config: Config): string {
+  return config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://localhost:${config.PORT}`;
 }
 
 /** The cloud's total capacity, or null when it is not configured. */

@@ -66,6 +66,8 @@ async function main() {
       access: { sms: smsGateway(config, { clock: systemClock, log: (line) => console.log(line) }), ...accessKeys(config) },
       tokenLifetimeDays: config.TOKEN_LIFETIME_DAYS,
       auditFiles: auditKeys,
+      uploadMaxMb: config.UPLOAD_MAX_MB,
+      refreshCalendar: calendars.refresh,
     });
     const server = serve({ fetch: app.fetch, port: config.PORT });
     // Listen first: a port already taken must fail before any background work starts, with the database closed.
@@ -98,7 +100,8 @@ async function main() {
     const running = jobs;
     const store = database.kind === "pglite" ? `PGlite（${config.DATA_DIR}）` : "PostgreSQL";
     // The console is named only when it is the one channel: otherwise it just catches people without an address.
-    const platforms = channels.filter((ch) => ch.key !== FALLBACK_CHANNEL);
+    // The portal pushes nothing, so it is no message channel either.
+    const platforms = channels.filter((ch) => ch.key !== FALLBACK_CHANNEL && ch.key !== "web");
     const channel = platforms.length > 0 ? platforms.map((ch) => ch.description).join("、") : "控制台（未配置企业微信）";
     console.log(`云审 yunshen 已启动：http://localhost:${config.PORT}  数据库：${store}  政策：${config.POLICY_PROFILE}  消息：${channel}`);
     const missingYear = missingCalendarYear(calendars.current(), systemClock.now());

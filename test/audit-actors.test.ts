@@ -63,7 +63,7 @@ describe("audit entries written through mutate name the real actor", () => {
         channel: "api",
         sourceIp: "10.20.30.40",
         outcome: "refused",
-        details: { code: "forbidden", message: "只有统筹管理单位可以加载工作日历" },
+        details: { code: "forbidden", message: "只有系统管理员或统筹管理单位可以加载工作日历" },
       },
     ]);
     // A malformed file is bad input, not a refused action: nothing is written (invariant 7).
@@ -87,7 +87,7 @@ describe("audit entries written through mutate name the real actor", () => {
     const refused = await audited(() => importDirectory({ ctx: api(lihua), input: promoted }));
     expect(refused.error?.status).toBe(403);
     expect(refused.entries).toEqual([
-      expect.objectContaining({ action: "directory.import", actorId: "lihua", actorRole: "applicant", outcome: "refused", details: { code: "forbidden", message: "只有统筹管理单位可以导入通讯录" } }),
+      expect.objectContaining({ action: "directory.import", actorId: "lihua", actorRole: "applicant", outcome: "refused", details: { code: "forbidden", message: "只有系统管理员或统筹管理单位可以导入通讯录" } }),
     ]);
     const malformed = await audited(() => importDirectory({ ctx: api(sunmei), input: { units: [{ id: "" }], users: [] } }));
     expect(malformed.error?.status).toBe(400);
@@ -111,7 +111,7 @@ describe("audit entries written through mutate name the real actor", () => {
     const refusedCreate = await audited(() => createToken({ ctx: api(lihua), input: { userId: "lihua" } }));
     expect(refusedCreate.error?.status).toBe(403);
     expect(refusedCreate.entries).toEqual([
-      expect.objectContaining({ action: "token.create", actorId: "lihua", actorRole: "applicant", outcome: "refused", details: { code: "forbidden", message: "只有统筹管理单位可以签发访问令牌" } }),
+      expect.objectContaining({ action: "token.create", actorId: "lihua", actorRole: "applicant", outcome: "refused", details: { code: "forbidden", message: "只有系统管理员或统筹管理单位可以管理访问令牌" } }),
     ]);
     const unknownUser = await audited(() => createToken({ ctx: api(sunmei), input: { userId: "nobody" } }));
     expect(unknownUser.error?.status).toBe(404);

@@ -56,11 +56,11 @@ describe("channels as a registry (issue 11)", () => {
     expect(rows.map((r) => r.channel)).toEqual(["wecom"]);
     const consoleOut = recorder("console");
     const wecomOut = recorder("wecom");
-    await dispatchOutbox({ db: t.db, clock: t.clock, senders: { console: consoleOut, wecom: wecomOut } });
+    await dispatchOutbox({ db: t.db, clock: t.clock, senders: { console: consoleOut, wecom: wecomOut, web: consoleOut } });
     const mine = (s: { got: OutboxMessage[] }) => s.got.filter((m) => m.id === rows[0]!.id);
     expect(mine(wecomOut).map((m) => ({ channel: m.channel, address: m.address }))).toEqual([{ channel: "wecom", address: "LiHua" }]);
     expect(consoleOut.got.filter((m) => m.userId === "lihua")).toEqual([]);
-    await dispatchOutbox({ db: t.db, clock: t.clock, senders: { console: consoleOut, wecom: wecomOut } });
+    await dispatchOutbox({ db: t.db, clock: t.clock, senders: { console: consoleOut, wecom: wecomOut, web: consoleOut } });
     expect(mine(wecomOut)).toHaveLength(1);
   });
 
@@ -70,7 +70,7 @@ describe("channels as a registry (issue 11)", () => {
     expect(rows.map((r) => r.channel)).toEqual(["console"]);
     const consoleOut = recorder("console");
     const wecomOut = recorder("wecom");
-    await dispatchOutbox({ db: t.db, clock: t.clock, senders: { console: consoleOut, wecom: wecomOut } });
+    await dispatchOutbox({ db: t.db, clock: t.clock, senders: { console: consoleOut, wecom: wecomOut, web: consoleOut } });
     expect(consoleOut.got.filter((m) => m.userId === "xieping").map((m) => ({ channel: m.channel, address: m.address }))).toEqual([
       { channel: "console", address: null },
     ]);
@@ -79,7 +79,8 @@ describe("channels as a registry (issue 11)", () => {
 
   test("without WeCom configured, a WeCom copy is printed on the console", async () => {
     const channels = configuredChannels(readConfig({}), { db: t.db, clock: t.clock, log: () => {} });
-    expect(channels.map((c) => c.key)).toEqual(["console"]);
+    // The portal is always on, and pushes nothing.
+    expect(channels.map((c) => c.key)).toEqual(["console", "web"]);
     const printer = recorder("console");
     const senders = channelSenders([{ ...channels[0]!, sender: printer }]);
     expect(senders.wecom).toBe(printer);
@@ -90,10 +91,11 @@ describe("channels as a registry (issue 11)", () => {
 
   test("the configuration turns WeCom on; every channel key has a module, and its address field is one the directory file takes", () => {
     const channels = configuredChannels(readConfig(WECOM_ENV), { db: t.db, clock: t.clock, log: () => {} });
-    expect(channels.map((c) => c.key)).toEqual(["console", "wecom"]);
+    expect(channels.map((c) => c.key)).toEqual(["console", "wecom", "web"]);
     expect(Object.entries(CHANNELS).map(([key, m]) => [key, m.key])).toEqual([
       ["console", "console"],
       ["wecom", "wecom"],
+      ["web", "web"],
     ]);
     const fields = Object.values(CHANNELS).flatMap((m) => (m.addressField ? [m.addressField] : []));
     expect(fields).toEqual(["wecomUserId"]);
@@ -120,8 +122,9 @@ describe("channels as a registry (issue 11)", () => {
       const res = await withWecom.call(null, "GET", "/wecom/callback");
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe("invalid_query");
-      // No OAuth, so no details page: only the routes the channel has are there.
-      expect((await withWecom.call(null, "GET", "/wecom/requests/YS-2026-00001?code=x")).body.error.code).toBe("not_found");
+      // Only the routes the channel has are there; an old card's details link goes on to the portal.
+      expect((await withWecom.call(null, "GET", "/wecom/nothing")).body.error.code).toBe("not_found");
+      expect((await withWecom.call(null, "GET", "/wecom/requests/YS-2026-00001?code=x")).status).toBe(301);
       expect((await withWecom.call(null, "GET", "/healthz")).body.wecom).toEqual({ ok: true });
     } finally {
       await withWecom.close();

@@ -170,6 +170,17 @@ describe("yunshen database commands", () => {
     expect(r.out).toContain("李华（applicant）");
     // Demo tokens are for trying things out: they say when they stop working.
     expect(r.out).toMatch(/演示令牌 7 天有效，\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）到期/);
+    // Each demo user's one-time sign-in link to the web portal, under its token (issue 12).
+    expect([...r.out.matchAll(/^ {4}http:\/\/localhost:8787\/login\/ysl_[A-Za-z0-9_-]{43}$/gm)]).toHaveLength(DEMO_TOKEN_USERS.length);
+  });
+
+  test("login-link prints a one-time link to the portal at PUBLIC_URL; an unknown user is refused, a missing --user is a usage error", { timeout: DB_TIMEOUT }, async () => {
+    const r = await cli(["login-link", "--user", "lihua"], { ...env, PUBLIC_URL: "https://yunshen.example.gov.cn/" });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^https:\/\/yunshen\.example\.gov\.cn\/login\/ysl_[A-Za-z0-9_-]{43}\n$/);
+    expect(r.err).toMatch(/^登录链接已签发给 lihua，.*只能使用一次/);
+    expect(await cli(["login-link", "--user", "nobody"], env)).toMatchObject({ code: 1, err: "用户 nobody 不存在\n" });
+    expect((await cli(["login-link"], env)).code).toBe(2);
   });
 
   test("directory import of a valid file prints the counts", { timeout: DB_TIMEOUT }, async () => {
@@ -276,9 +287,10 @@ describe("yunshen database commands", () => {
     auditCount = Number(m![1]);
     // Every command signed what it appended, with the key it created in DATA_DIR.
     expect(r.out).toContain(`签名：${auditCount} 条全部有效`);
-    // demo (import + a token per demo user), two successful imports, token create and revoke, and the refused second
-    // revoke and token for an unknown user; the invalid import (bad input) left none.
-    expect(auditCount).toBe(1 + DEMO_TOKEN_USERS.length + 2 + 2 + 2);
+    // demo (import + a token and a sign-in link per demo user), login-link and its refusal for an unknown user, two
+    // successful imports, token create and revoke, and the refused second revoke and token for an unknown user; the
+    // invalid import (bad input) left none.
+    expect(auditCount).toBe(1 + 2 * DEMO_TOKEN_USERS.length + 2 + 2 + 2 + 2);
   });
 
   test("audit export --format jsonl writes one JSON object per line to stdout", { timeout: DB_TIMEOUT }, async () => {
@@ -293,7 +305,9 @@ describe("yunshen database commands", () => {
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: auditCount }, (_, i) => i + 1));
     expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual([
       "directory.import:ok",
-      ...DEMO_TOKEN_USERS.map(() => "token.create:ok"),
+      ...DEMO_TOKEN_USERS.flatMap(() => ["token.create:ok", "login_link.create:ok"]),
+      "login_link.create:ok",
+      "login_link.create:refused",
       "directory.import:ok",
       "directory.import:ok",
       "token.create:ok",
@@ -305,8 +319,8 @@ describe("yunshen database commands", () => {
       expect(e.channel).toBe("cli");
       expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
     }
-    // Token secrets never reach the log.
-    expect(r.out).not.toMatch(/ys_[A-Za-z0-9_-]{43}/);
+    // Token and sign-in link secrets never reach the log.
+    expect(r.out).not.toMatch(/ysl?_[A-Za-z0-9_-]{43}/);
   });
 
   test("audit export --format csv --output FILE writes a BOM, a header and a row per entry", { timeout: DB_TIMEOUT }, async () => {
@@ -509,12 +523,19 @@ describe("yunshen database commands", () => {
       expect(holder.pid).toBeGreaterThan(0);
       writeFileSync(lockPath(dataDir), `${holder.pid}\n`);
 
+      // A command that changes data goes to the service's API instead (test/admin.test.ts): without a token it
+      // says how to get one, and with one it says nothing answers where the service should be.
       const r = await cli(["token", "create", "--user", "lihua"], env);
       expect(r.code).toBe(1);
       expect(r.out).toBe("");
       expect(r.err).toBe(
-        `数据目录 ${dataDir} 正被进程 ${holder.pid} 使用（通常是正在运行的 yunshen 服务）。` +
-          "请先停止该服务再执行此命令，或设置 DATABASE_URL 改用 PostgreSQL。\n",
+        `数据目录 ${dataDir} 正被运行中的服务（进程 ${holder.pid}）使用，此命令改经服务的接口执行，需要系统管理员的访问令牌：` +
+          "请用 --token 或环境变量 YUNSHEN_TOKEN 提供。还没有令牌时，先停止服务，运行 yunshen token create --user <管理员 id> 签发，再启动服务\n",
+      );
+      const port = await freePort();
+      const unreachable = await cli(["token", "create", "--user", "lihua", "--token", "ys_x"], { ...env, YUNSHEN_URL: `http://127.0.0.1:${port}` });
+      expect(unreachable.err).toBe(
+        `数据目录 ${dataDir} 正被进程 ${holder.pid} 使用，但无法连接服务 http://127.0.0.1:${port}：请确认服务已启动完毕，或用 YUNSHEN_URL 指定它的地址\n`,
       );
       expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${holder.pid}\n`);
 

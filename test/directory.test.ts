@@ -28,6 +28,7 @@ import {
 } from "../src/directory/queries";
 import { authenticateToken, createToken, listTokens, revokeToken } from "../src/directory/tokens";
 import { ServiceError } from "../src/core/errors";
+import { ROLES } from "../src/core/roles";
 import { createTestDatabase } from "./harness";
 
 let database: Database;
@@ -95,7 +96,7 @@ describe("directory import", () => {
   it("imports the demo directory and counts every row as created", async () => {
     expect(firstImport).toEqual({
       units: { created: 11, updated: 0, unchanged: 0 },
-      users: { created: 14, updated: 0, unchanged: 0 },
+      users: { created: 15, updated: 0, unchanged: 0 },
     });
     const lihua = await getUser(database.db, "lihua");
     expect(lihua).toMatchObject({
@@ -128,7 +129,7 @@ describe("directory import", () => {
     const result = await importDirectory({ ctx: cli(), input: demoDirectory });
     expect(result).toEqual({
       units: { created: 0, updated: 0, unchanged: 11 },
-      users: { created: 0, updated: 0, unchanged: 14 },
+      users: { created: 0, updated: 0, unchanged: 15 },
     });
     const after = await snapshot();
     expect(after.units).toEqual(before.units);
@@ -147,7 +148,7 @@ describe("directory import", () => {
     const result = await importDirectory({ ctx: cli(), input: file });
     expect(result).toEqual({
       units: { created: 0, updated: 1, unchanged: 10 },
-      users: { created: 0, updated: 1, unchanged: 13 },
+      users: { created: 0, updated: 1, unchanged: 14 },
     });
     expect(await getUnit(database.db, "mx-jyj")).toMatchObject({ name: "梅州市梅县区教育局（改）", updatedAt: now });
     expect(await getUser(database.db, "lihua")).toMatchObject({ name: "李 华", updatedAt: now });
@@ -278,10 +279,10 @@ describe("directory import", () => {
     file.users[2]!.roles = ["county_bureau"]; // 刘洋 sits in the city bureau
     file.users[3]!.wecomUserID = "HuangMin"; // a typo of wecomUserId
     file.users[4]!.roles = [];
-    file.users.push({ id: "ghost", name: "无名", unit: "no-such-unit", mobile: "13800138000", roles: ["applicant"] }); // users[14]
-    file.users.push({ id: "lihua", name: "李华二号", unit: "mx-jyj", mobile: "13800138001", roles: ["applicant"] }); // users[15]
-    file.users.push({ id: "copycat", name: "冒名", unit: "mz-rsj", mobile: "13800138002", wecomUserId: "lihua", roles: ["applicant"] }); // users[16]
-    file.users.push({ id: "wrongmgr", name: "错配", unit: "mx-jyj", mobile: "13800138003", roles: ["manager"] }); // users[17]
+    file.users.push({ id: "ghost", name: "无名", unit: "no-such-unit", mobile: "13800138000", roles: ["applicant"] }); // users[15]
+    file.users.push({ id: "lihua", name: "李华二号", unit: "mx-jyj", mobile: "13800138001", roles: ["applicant"] }); // users[16]
+    file.users.push({ id: "copycat", name: "冒名", unit: "mz-rsj", mobile: "13800138002", wecomUserId: "lihua", roles: ["applicant"] }); // users[17]
+    file.users.push({ id: "wrongmgr", name: "错配", unit: "mx-jyj", mobile: "13800138003", roles: ["manager"] }); // users[18]
 
     const before = await snapshot();
     const err = await caught(importDirectory({ ctx: cli(), input: file }));
@@ -301,10 +302,10 @@ describe("directory import", () => {
         "users[2].roles",
         "users[3].wecomUserID",
         "users[4].roles",
-        "users[14].unit",
-        "users[15].id",
-        "users[16].wecomUserId",
-        "users[17].roles",
+        "users[15].unit",
+        "users[16].id",
+        "users[17].wecomUserId",
+        "users[18].roles",
       ].sort(),
     );
     expect(err.message).toBe(`通讯录文件有 ${Object.keys(fields).length} 处错误`);
@@ -315,7 +316,7 @@ describe("directory import", () => {
     expect(fields["units[12].parent"]?.[0]).toMatch(/^县级单位.*的上级应为市级单位.*mx-sjj 是县级单位/);
     expect(fields["users[0].mobile"]?.[0]).toContain("手机号");
     expect(fields["users[1].roles[1]"]?.[0]).toContain("superuser");
-    expect(fields["users[16].wecomUserId"]?.[0]).toContain("lihua");
+    expect(fields["users[17].wecomUserId"]?.[0]).toContain("lihua");
     expect(await snapshot()).toEqual(before);
   });
 
@@ -363,7 +364,7 @@ describe("directory import", () => {
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows[0]?.details).toMatchObject({
       units: { created: 11, updated: 0, unchanged: 0 },
-      users: { created: 14, updated: 0, unchanged: 0 },
+      users: { created: 15, updated: 0, unchanged: 0 },
     });
     const text = JSON.stringify(rows);
     for (const u of demoDirectory.users) expect(text).not.toContain(u.mobile);
@@ -392,7 +393,7 @@ describe("directory queries", () => {
     expect(ids(await usersWithRole(db, "manager"))).toEqual(["chenjing", "zhangwei"]);
     expect(ids(await usersWithRole(db, "county_bureau", { unitId: "mx-sjj" }))).toEqual(["huangmin"]);
     expect(ids(await usersWithRole(db, "county_bureau", { unitId: "mx-jyj" }))).toEqual([]);
-    expect(ids(await listUsers(db, { unitId: "mz-sjj" }))).toEqual(["chenjing", "liuyang", "zhangwei"]);
+    expect(ids(await listUsers(db, { unitId: "mz-sjj" }))).toEqual(["chenjing", "liuyang", "zhangwei", "zhoumin"]);
 
     const file = demoCopy();
     file.users.find((u) => u.id === "linna")!.active = false;
@@ -656,7 +657,7 @@ describe("authorisation", () => {
     const ctx = api(actor!);
 
     const result = await importDirectory({ ctx, input: demoDirectory });
-    expect(result.users.unchanged).toBe(14);
+    expect(result.users.unchanged).toBe(15);
     expect(await lastAudit()).toMatchObject({
       action: "directory.import",
       actorId: "zhangwei",
@@ -691,8 +692,8 @@ describe("demo", () => {
     expect(byUser.get("zhangwei")?.name).toBe("张伟");
   });
 
-  it("has every role of flows.md covered", async () => {
-    for (const role of ["applicant", "county_bureau", "manager", "provider", "reviewer", "security_officer"] as const) {
+  it("has every role covered (flows.md and admin)", async () => {
+    for (const role of ROLES) {
       expect((await usersWithRole(database.db, role)).length, role).toBeGreaterThan(0);
     }
   });

@@ -1,101 +1,18 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { lockPath } from "../db/lock";
 import { builtinSchedules, calendarHealth, missingCalendarText, missingCalendarYear, WorkCalendar } from "../src/core/calendar";
 import { startFakeWecom } from "./fakes/wecom-server";
 import { captureCli, createScratchDatabase, freePort, onPostgres } from "./harness";
-
-// The real service process: `node --import tsx src/server.ts`, as `npm start` runs it (tsx ≥ 4 registers
-// itself with --import).
-
-const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-
-// A fresh PGlite runs initdb (several seconds, more with other test files running); never assert on speed.
-const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 20_000;
-const TEST_TIMEOUT = 180_000;
-
-interface Service {
-  child: ChildProcess;
-  port: number;
-  stdout: () => string;
-  stderr: () => string;
-  /** Resolves with the exit code (or signal) once the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const started: ChildProcess[] = [];
-
-/** The environment of this process without anything that would pick the database or policy for the child. */
-function baseEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ["DATABASE_URL", "TEST_DATABASE_URL", "DATA_DIR", "PORT", "POLICY_PROFILE", "JOB_INTERVAL_MS"]) delete env[name];
-  for (const name of Object.keys(env)) if (name.startsWith("WECOM_")) delete env[name];
-  return env;
-}
-
-function startService(env: Record<string, string>, port: number): Service {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    cwd: repoRoot,
-    env: { ...baseEnv(), PORT: String(port), JOB_INTERVAL_MS: "500", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  started.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, port, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { exitWithin, killStarted, START_TIMEOUT_MS, startService, STOP_TIMEOUT_MS, TEST_TIMEOUT, waitHealthy, type Service } from "./service-process";
 
 // The service runs on the real clock with the built-in calendar years: from 1 December on (and in any year past
 // the built-in ones) it says that a year is missing, on /healthz and once at start.
 const builtInCalendar = new WorkCalendar(builtinSchedules());
 const healthy = () => ({ status: "ok", ...calendarHealth(builtInCalendar, new Date()) });
-
-/** Polls GET /healthz until it answers 200, the process exits, or START_TIMEOUT_MS passes. */
-async function waitHealthy(service: Service): Promise<unknown> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let exited = false;
-  void service.exited.then(() => (exited = true));
-  for (;;) {
-    if (exited) throw new Error(`service exited before it was healthy:\n${service.stdout()}\n${service.stderr()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${service.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
-      if (res.status === 200) return await res.json();
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`service not healthy after ${START_TIMEOUT_MS} ms:\n${service.stdout()}\n${service.stderr()}`);
-    await sleep(250);
-  }
-}
-
-/** The exit of a process, or a failure when it has not exited within `ms`. */
-async function exitWithin(service: Service, ms: number) {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`process ${service.child.pid} still running after ${ms} ms:\n${service.stdout()}\n${service.stderr()}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([service.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const cli = captureCli;
 
@@ -103,7 +20,7 @@ const work = mkdtempSync(join(tmpdir(), "yunshen-server-"));
 let dropDatabase: (() => Promise<void>) | undefined;
 
 afterAll(async () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  killStarted();
   await dropDatabase?.();
   rmSync(work, { recursive: true, force: true });
 });
@@ -148,11 +65,15 @@ describe("yunshen service process", () => {
     expect(await waitHealthy(service)).toEqual(healthy());
   });
 
-  test.skipIf(onPostgres)("a CLI command on the data directory stops with the same message", { timeout: TEST_TIMEOUT }, async () => {
-    const r = await cli(["token", "create", "--user", "x"], { DATA_DIR: dataDir });
+  test.skipIf(onPostgres)("a CLI command that opens the data directory stops with the same message; one that changes data asks for a token", { timeout: TEST_TIMEOUT }, async () => {
+    const r = await cli(["migrate"], { DATA_DIR: dataDir });
     expect(r.code).toBe(1);
     expect(r.out).toBe("");
     expect(r.err).toContain(`数据目录 ${dataDir} 正被进程 ${service.child.pid} 使用`);
+    // It would go through the service's API (test/admin.test.ts), and says how to get the token that needs.
+    const token = await cli(["token", "create", "--user", "x"], { DATA_DIR: dataDir, PORT: String(service.port) });
+    expect(token).toMatchObject({ code: 1, out: "" });
+    expect(token.err).toContain(`正被运行中的服务（进程 ${service.child.pid}）使用，此命令改经服务的接口执行`);
     expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
     expect(await waitHealthy(service)).toEqual(healthy());
   });

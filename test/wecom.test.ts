@@ -3,6 +3,7 @@ import { everyChannel } from "./harness";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, tasks, wecomCards } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
+import { webMount } from "../src/channels/web";
 import { createWecomChannel, wecomRoutes } from "../src/channels/wecom";
 import type { WecomClient } from "../src/channels/wecom/client";
 import { createWecomCrypto, wecomSignature } from "../src/channels/wecom/crypto";
@@ -18,6 +19,7 @@ const SET_A = { token: "QDG6eK", encodingAesKey: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tk
 const AGENT_ID = 1000002;
 const PUBLIC_URL = "https://yunshen.example.gov.cn";
 const OAUTH_BASE = "https://open.weixin.qq.com";
+const WEB_LOGIN_BASE = "https://login.work.weixin.qq.com";
 
 let fake: FakeWecom;
 let t: TestApp;
@@ -37,14 +39,19 @@ beforeAll(async () => {
         routes: wecomRoutes({
           crypto: createWecomCrypto({ ...SET_A, receiveId: SET_A.corpId }),
           corpId: SET_A.corpId,
-          userIdFromOAuthCode: (code) => client!.userIdFromOAuthCode(code),
         }),
         health: () => client!.health(),
       },
+      // A card's 详情 opens the portal, signed in by WeCom's OAuth.
+      webMount({
+        idleHours: 8,
+        publicUrl: PUBLIC_URL,
+        wecom: { corpId: SET_A.corpId, agentId: AGENT_ID, oauthBase: OAUTH_BASE, webLoginBase: WEB_LOGIN_BASE, userIdFromOAuthCode: (code) => client!.userIdFromOAuthCode(code) },
+      }),
     ],
   });
   channel = createWecomChannel(
-    { ...SET_A, agentId: AGENT_ID, secret: fake.secret, apiBase: fake.url, oauthBase: OAUTH_BASE, publicUrl: PUBLIC_URL },
+    { ...SET_A, agentId: AGENT_ID, secret: fake.secret, apiBase: fake.url, oauthBase: OAUTH_BASE, webLoginBase: WEB_LOGIN_BASE, publicUrl: PUBLIC_URL },
     { db: t.db, clock: t.clock, log: (l) => logLines.push(l) },
   );
   client = channel.client;
@@ -186,12 +193,12 @@ describe("cards", () => {
     expect(card.title).toBe("待处理：需求评估");
     expect(card.fields).toMatchObject({ 单位: "梅州市人力资源和社会保障局", 资源: "3 台 / 16 核 / 48G 内存 / 400G 存储", 环节: "需求评估" });
     expect(card.fields["期限"]).toMatch(/^2026-11-26 前（3 个工作日）$/);
-    // 详情 opens our page through WeCom's OAuth, which tells the page who is looking.
+    // 详情 opens the portal's page of the request through WeCom's OAuth, which tells the portal who is looking.
     const link = new URL(card.links["详情"]!);
     expect(link.origin + link.pathname).toBe(`${OAUTH_BASE}/connect/oauth2/authorize`);
     expect(Object.fromEntries(link.searchParams)).toMatchObject({
       appid: SET_A.corpId,
-      redirect_uri: `${PUBLIC_URL}/wecom/requests/${code}`,
+      redirect_uri: `${PUBLIC_URL}/login/wecom?next=%2Frequests%2F${code}`,
       scope: "snsapi_base",
       agentid: String(AGENT_ID),
     });
@@ -380,9 +387,21 @@ describe("cards", () => {
 });
 
 describe("details page", () => {
-  const open = (code: string, query: string) => t.call(null, "GET", `/wecom/requests/${code}${query}`);
+  /**
+   * A card's 详情 as WeCom opens it: the portal's sign-in (or an old card's /wecom/requests link) with WeCom's
+   * code, followed through its redirects with the session cookie it hands out, as a browser would.
+   */
+  async function open(code: string, query: string, legacy = false) {
+    let res = await t.app.request(legacy ? `/wecom/requests/${code}${query}` : `/login/wecom?${new URLSearchParams({ ...Object.fromEntries(new URLSearchParams(query)), next: `/requests/${code}` })}`);
+    let cookie = "";
+    for (let hops = 0; hops < 3 && res.status >= 300 && res.status < 400 && res.headers.get("location")!.startsWith("/"); hops++) {
+      cookie = res.headers.get("set-cookie")?.split(";")[0] ?? cookie;
+      res = await t.app.request(res.headers.get("location")!, { headers: cookie ? { cookie } : {} });
+    }
+    return { status: res.status, body: await res.text(), location: res.headers.get("location") };
+  }
 
-  test("opened from a card, it shows the request to the member WeCom vouches for, once per code", async () => {
+  test("opened from a card, the portal signs the member in by WeCom's OAuth and shows the request; the code is single-use", async () => {
     const { code } = ok(await t.submit("yangfan", { ...sampleForm(), systemName: "人社<script>alert(1)</script>系统" }), 201);
     const oauth = fake.issueOAuthCode("YangFan");
     const res = await open(code, `?code=${oauth}&state=ys`);
@@ -394,7 +413,16 @@ describe("details page", () => {
     // The code is single-use: a reload has to come through WeCom again.
     const again = await open(code, `?code=${oauth}&state=ys`);
     expect(again.status).toBe(403);
-    expect(again.body).toContain("链接已失效");
+    expect(again.body).toContain("企业微信登录已失效");
+    const [signIn] = await t.db.select().from(auditLog).where(and(eq(auditLog.action, "web.sign_in"), eq(auditLog.actorId, "yangfan")));
+    expect(signIn).toMatchObject({ channel: "web", details: { via: "wecom_oauth" } });
+  });
+
+  test("an old card's /wecom/requests link still opens the request, now on the portal", async () => {
+    const { code } = ok(await t.submit("yangfan", sampleForm()), 201);
+    const res = await open(code, `?code=${fake.issueOAuthCode("YangFan")}&state=ys`, true);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain(`${code} · 梅州市人力资源和社会保障局`);
   });
 
   test("the same visibility as the API: another unit's applicant sees nothing, and a bad link is refused", async () => {
@@ -402,8 +430,11 @@ describe("details page", () => {
     const other = await open(code, `?code=${fake.issueOAuthCode("HeXin")}&state=ys`);
     expect(other.status).toBe(404);
     expect(other.body).toContain("不存在或您无权查看");
-    expect((await open(code, "")).status).toBe(400);
-    expect((await open("not-a-code", `?code=${fake.issueOAuthCode("YangFan")}`)).status).toBe(400);
+    // Without a code the portal starts WeCom's OAuth itself.
+    const start = await open(code, "");
+    expect(start.status).toBe(302);
+    expect(start.location).toMatch(new RegExp(`^${OAUTH_BASE}/connect/oauth2/authorize\\?`));
+    expect((await open(code, `?code=${encodeURIComponent("<bad>")}`)).status).toBe(400);
     expect((await open(code, `?code=${fake.issueOAuthCode("Stranger")}`)).status).toBe(403);
   });
 });

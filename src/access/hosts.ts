@@ -5,7 +5,8 @@ import type { Db } from "../../db/client";
 import { hosts } from "../../db/schema";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
-import { conflict, forbidden, notFound } from "../core/errors";
+import { conflict, notFound } from "../core/errors";
+import { requireOperator } from "../core/roles";
 import { parseInput } from "../core/validation";
 
 // "ysh_" + 32 random bytes: a host's credential, shown once; only its SHA-256 is stored.
@@ -17,16 +18,12 @@ export const hostNameSchema = z
   .trim()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: "主机名应为 1–63 位字母、数字、点、下划线或连字符" });
 
-function requireOperator(ctx: ServiceContext) {
-  // The CLI operator, or security staff through the API.
-  if (ctx.actor && !ctx.actor.roles.includes("security_officer")) throw forbidden("只有安全管理员可以管理主机凭据");
-}
-
 /** `yunshen host add NAME`: registers a bastion or VM and issues the credential it calls /access with. */
 export async function addHost({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<{ name: string; credential: string }> {
-  requireOperator(ctx);
-  const { name } = parseInput(z.strictObject({ name: hostNameSchema }), input, "主机参数有误");
+  // Inside mutate, so a refusal is audited like any other (a malformed name, a 400, writes nothing).
   return mutate(ctx, { action: "host.add" }, async (tx, j) => {
+    requireOperator(ctx.actor, "hosts");
+    const { name } = parseInput(z.strictObject({ name: hostNameSchema }), input, "主机参数有误");
     const credential = `ysh_${randomBytes(32).toString("base64url")}`;
     const inserted = await tx
       .insert(hosts)
@@ -41,9 +38,10 @@ export async function addHost({ ctx, input }: { ctx: ServiceContext; input: unkn
 
 /** Withdraws a host's credential: its calls are refused from now on. */
 export async function revokeHost({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<{ name: string }> {
-  requireOperator(ctx);
-  const { name } = parseInput(z.strictObject({ name: hostNameSchema }), input, "主机参数有误");
+  // Inside mutate, so a refusal is audited like any other (a malformed name, a 400, writes nothing).
   return mutate(ctx, { action: "host.revoke" }, async (tx, j) => {
+    requireOperator(ctx.actor, "hosts");
+    const { name } = parseInput(z.strictObject({ name: hostNameSchema }), input, "主机参数有误");
     const [row] = await tx.select().from(hosts).where(eq(hosts.id, name)).for("update");
     if (!row) throw notFound(`主机 ${name} 未登记`);
     if (row.revokedAt) throw conflict("host_revoked", `主机 ${name} 的凭据已吊销`);
@@ -56,9 +54,10 @@ export async function revokeHost({ ctx, input }: { ctx: ServiceContext; input: u
 
 /** A new credential for a host (rotation, or a host brought back after revocation); the old one stops working at once. */
 export async function rotateHost({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<{ name: string; credential: string }> {
-  requireOperator(ctx);
-  const { name } = parseInput(z.strictObject({ name: hostNameSchema }), input, "主机参数有误");
+  // Inside mutate, so a refusal is audited like any other (a malformed name, a 400, writes nothing).
   return mutate(ctx, { action: "host.rotate" }, async (tx, j) => {
+    requireOperator(ctx.actor, "hosts");
+    const { name } = parseInput(z.strictObject({ name: hostNameSchema }), input, "主机参数有误");
     const [row] = await tx.select().from(hosts).where(eq(hosts.id, name)).for("update");
     if (!row) throw notFound(`主机 ${name} 未登记`);
     const credential = `ysh_${randomBytes(32).toString("base64url")}`;

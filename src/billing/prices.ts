@@ -5,7 +5,8 @@ import { priceTables } from "../../db/schema";
 import { isIsoDate } from "../core/calendar-schedule";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
-import { conflict, forbidden } from "../core/errors";
+import { conflict } from "../core/errors";
+import { requireOperator } from "../core/roles";
 import { parseInput } from "../core/validation";
 
 // A price table file (README "Billing"): per resource kind, what a day costs per unit of each size, plus a
@@ -37,9 +38,10 @@ export type PriceTable = z.output<typeof priceTableSchema>;
 
 /** `yunshen prices load FILE`: a new table (a version is loaded once; a correction is a new version). */
 export async function loadPriceTable({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
-  if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("单价表由统筹管理单位加载");
-  const table = parseInput(priceTableSchema, input, "单价表有误");
+  // Inside mutate, so a refusal is audited like any other (a malformed table, a 400, writes nothing).
   return mutate(ctx, { action: "prices.load" }, async (tx, j) => {
+    requireOperator(ctx.actor, "prices");
+    const table = parseInput(priceTableSchema, input, "单价表有误");
     const inserted = await tx
       .insert(priceTables)
       .values({ version: table.version, effectiveFrom: table.effectiveFrom, table, loadedAt: ctx.clock.now() })

@@ -2,9 +2,10 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { calendarYears } from "../../db/schema";
-import { builtinSchedules, missingStatutoryHolidays, WorkCalendar, yearScheduleSchema } from "../core/calendar";
+import { builtinSchedules, missingStatutoryHolidays, WorkCalendar, type YearSchedule, yearScheduleSchema } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
-import { forbidden, invalid } from "../core/errors";
+import { invalid } from "../core/errors";
+import { requireOperator } from "../core/roles";
 import { mutate } from "../core/mutate";
 import { fieldErrors } from "../core/validation";
 
@@ -46,8 +47,7 @@ export async function loadCalendarYear({
 }): Promise<{ year: number; replaced: boolean; missing: string[] }> {
   // Inside mutate, so a refusal is audited like any other (a malformed file, a 400, writes nothing).
   return mutate(ctx, { action: "calendar.load" }, async (tx, j) => {
-    // No actor means the operator at the CLI, who already holds the server's database credentials.
-    if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以加载工作日历");
+    requireOperator(ctx.actor, "calendar");
     const reason = overrideSchema.safeParse(override);
     if (!reason.success) throw invalid(reason.error.issues[0]!.message, { override: reason.error.issues.map((i) => i.message) });
     const parsed = yearScheduleSchema.safeParse(input);
@@ -82,3 +82,38 @@ export async function loadCalendarYear({
   });
 }
 
+
+/** One year the service knows: shipped with this release or loaded since (a loaded one replaces the built-in one). */
+export interface CalendarYearInfo {
+  year: number;
+  source: string;
+  url: string;
+  holidays: number;
+  workdays: number;
+  builtIn: boolean;
+  loadedAt: Date | null;
+  /** Statutory holidays the schedule lacks (loaded with an override reason). */
+  missing: string[];
+}
+
+/** Every year the calendar covers, oldest first, and where each came from. */
+export async function listCalendarYears(db: Db): Promise<CalendarYearInfo[]> {
+  const rows = await db.select().from(calendarYears);
+  const byYear = new Map<number, CalendarYearInfo>();
+  const info = (schedule: YearSchedule, loadedAt: Date | null): CalendarYearInfo => ({
+    year: schedule.year,
+    source: schedule.source,
+    url: schedule.url,
+    holidays: schedule.holidays.length,
+    workdays: schedule.workdays.length,
+    builtIn: loadedAt === null,
+    loadedAt,
+    missing: missingStatutoryHolidays(schedule),
+  });
+  for (const schedule of builtinSchedules()) byYear.set(schedule.year, info(schedule, null));
+  for (const row of rows) {
+    const parsed = yearScheduleSchema.safeParse(row.schedule);
+    if (parsed.success) byYear.set(row.year, info(parsed.data, row.loadedAt));
+  }
+  return [...byYear.values()].sort((a, b) => a.year - b.year);
+}

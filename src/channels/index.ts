@@ -3,12 +3,14 @@ import type { Config } from "../config";
 import { FALLBACK_CHANNEL } from "../core/notify";
 import { consoleChannel } from "./console";
 import type { Channel, ChannelDeps, ChannelKey, ChannelModule, ChannelMount, Sender } from "./types";
+import { webChannel } from "./web";
 import { wecomChannel } from "./wecom";
 
 /** Every channel the service knows. Adding one is a folder under src/channels and a line here. */
 export const CHANNELS = {
   console: consoleChannel,
   wecom: wecomChannel,
+  web: webChannel,
 } satisfies Record<ChannelKey, ChannelModule>;
 
 const MODULES: readonly ChannelModule[] = Object.values(CHANNELS);

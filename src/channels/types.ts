@@ -1,4 +1,4 @@
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { Db } from "../../db/client";
 import type { Card } from "../../cards";
 import type { Config } from "../config";
@@ -8,7 +8,7 @@ import type { CardSettlement } from "../core/notify";
 import type { RefusalRecorder } from "../inbound/refusals";
 
 /** Every channel the service can deliver on; CHANNELS (./index.ts) must have a module for each. */
-export const CHANNEL_KEYS = ["console", "wecom"] as const;
+export const CHANNEL_KEYS = ["console", "wecom", "web"] as const;
 export type ChannelKey = (typeof CHANNEL_KEYS)[number];
 
 /** What /healthz says of a channel: whether its platform accepts the service, and the last refusal if not. */
@@ -75,10 +75,17 @@ export interface ChannelRouteDeps {
   refusals: RefusalRecorder;
 }
 
-/** What the app mounts for a channel: its routes under `/<key>`, and what /healthz says of it. */
+/** What the app mounts for a channel: its routes under `/<key>` (or `mountAt`), and what /healthz says of it. */
 export interface ChannelMount {
   key: ChannelKey;
-  routes?: (deps: ChannelRouteDeps) => Hono;
+  routes?: (deps: ChannelRouteDeps) => Hono<any>;
+  /**
+   * Where its routes are mounted instead of `/<key>`: the web portal's "/" . Such a channel is mounted after
+   * everything else, so /api, /access, /openapi.json, /docs and /healthz keep their answers.
+   */
+  mountAt?: string;
+  /** Its answer to a path nobody routes outside /api and the other JSON mounts (the portal's 404 page). */
+  notFound?: (c: Context) => Response | Promise<Response>;
   health?: () => ChannelHealth;
 }
 

@@ -11,7 +11,7 @@ import { ACCOUNT_USAGE, CHAT_HELP, parseChatCommand, RATING_USAGE, type AccountR
 const LIST_LIMIT = 10;
 
 /** A request's audited steps as the chat names them (the audit log keeps the codes). */
-const REQUEST_EVENTS: Record<string, string> = {
+export const REQUEST_EVENTS: Record<string, string> = {
   submit: "提交申请",
   approve: "同意",
   confirm: "确认",

@@ -1,9 +1,10 @@
-import { loadCalendar, loadCalendarYear } from "../calendar/store";
-import { recomputePendingDeadlines } from "../engine";
+import { loadCalendar } from "../calendar/store";
+import { loadCalendarYearWithDeadlines } from "../engine";
 import { UsageError, type Options } from "./args";
-import { cliContext, readJsonFile, withDatabase, type Command } from "./runtime";
+import { TOKEN_OPTION } from "./client";
+import { cliContext, onDatabaseOrService, readJsonFile, withDatabase, type Command } from "./runtime";
 
-const loadOptions: Options = { override: { type: "string" } };
+const loadOptions: Options = { ...TOKEN_OPTION, override: { type: "string" } };
 
 export const calendar: Command = {
   section: "database",
@@ -13,18 +14,25 @@ export const calendar: Command = {
                                             缺少时须以 --override 写明原因才加载（记入审计日志）`,
   options: loadOptions,
   optionsFor: ([sub]) => (sub === "load" ? loadOptions : {}),
-  async run({ words: [sub, ...rest], flags, config, io }) {
+  async run(args) {
+    const { words: [sub, ...rest], flags, config, io } = args;
     if (sub === "load") {
       if (!rest[0]) throw new UsageError("calendar load 需要放假安排文件");
       const schedule = readJsonFile(rest[0], "放假安排文件");
-      return withDatabase(config, async (database) => {
-        const ctx = await cliContext(database, config);
-        const { year, replaced, missing } = await loadCalendarYear({ ctx, input: schedule, override: flags.override });
-        const filled = await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(database.db) } });
-        io.out(`${year} 年工作日历已${replaced ? "更新" : "加载"}${filled > 0 ? `；${filled} 个待定期限已计算` : ""}\n`);
-        if (missing.length > 0) io.err(`注意：按 --override 加载，缺少 ${missing.join("、")}；公布后请补全再加载一次\n`);
-        return 0;
-      });
+      const { year, replaced, missing, recomputed } = await onDatabaseOrService(
+        args,
+        async (database) => loadCalendarYearWithDeadlines({ ctx: await cliContext(database, config), input: schedule, override: flags.override }),
+        async (call) =>
+          (await call("POST", "/api/admin/calendar", { schedule, ...(flags.override === undefined ? {} : { override: flags.override }) })) as {
+            year: number;
+            replaced: boolean;
+            missing: string[];
+            recomputed: number;
+          },
+      );
+      io.out(`${year} 年工作日历已${replaced ? "更新" : "加载"}${recomputed > 0 ? `；${recomputed} 个待定期限已计算` : ""}\n`);
+      if (missing.length > 0) io.err(`注意：按 --override 加载，缺少 ${missing.join("、")}；公布后请补全再加载一次\n`);
+      return 0;
     }
     if (sub !== "is-workday" && sub !== "add-workdays") throw new UsageError("calendar 支持 is-workday、add-workdays、load");
     const [date, count] = rest;

@@ -1,4 +1,6 @@
 import { DEMO_TOKEN_DAYS, loadDemo } from "../directory/demo";
+import { portalBase } from "../config";
+import { LOGIN_LINK_HOURS } from "../directory/login-links";
 import { expiryText } from "../directory/tokens";
 import { cliContext, withDatabase, type Command } from "./runtime";
 
@@ -18,8 +20,9 @@ export const demo: Command = {
         io.err(`${expiry}\n`);
         return 0;
       }
-      io.out(`演示通讯录已导入。${expiry}。演示用户的访问令牌（只显示这一次）：\n`);
-      for (const t of tokens) io.out(`  ${t.userId.padEnd(12)} ${t.name}（${t.roles.join(",")}）\n    ${t.token}\n`);
+      io.out(`演示通讯录已导入。${expiry}。演示用户的访问令牌（只显示这一次）及网页端一次性登录链接（${LOGIN_LINK_HOURS} 小时内有效）：\n`);
+      const base = portalBase(config);
+      for (const t of tokens) io.out(`  ${t.userId.padEnd(12)} ${t.name}（${t.roles.join(",")}）\n    ${t.token}\n    ${base}/login/${t.loginLink}\n`);
       return 0;
     }),
 };

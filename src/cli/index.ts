@@ -8,6 +8,7 @@ import { calendar } from "./calendar";
 import { demo } from "./demo";
 import { directory } from "./directory";
 import { host } from "./host";
+import { loginLink } from "./login-link";
 import { metrics } from "./metrics";
 import { migrate } from "./migrate";
 import { prices } from "./prices";
@@ -19,12 +20,14 @@ import { token } from "./token";
 export type { CliIo } from "./runtime";
 
 /** Every command by its name, in the order the help lists them. */
-const COMMANDS: Record<string, Command> = { migrate, demo, directory, token, host, metrics, prices, report, audit, calendar, request };
+const COMMANDS: Record<string, Command> = { migrate, demo, directory, token, "login-link": loginLink, host, metrics, prices, report, audit, calendar, request };
 // Own keys only: "constructor" is no command.
 const commandNamed = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
 
 const SECTIONS: Record<Command["section"], string> = {
-  database: "数据库（使用 DATABASE_URL 指定的 PostgreSQL，未设置时使用 DATA_DIR 下的 PGlite）",
+  database:
+    "数据库（使用 DATABASE_URL 指定的 PostgreSQL，未设置时使用 DATA_DIR 下的 PGlite；服务运行中占用 DATA_DIR 时，\n" +
+    "导入、签发、吊销、登记、加载等改变数据的命令改经服务的接口执行（YUNSHEN_URL，令牌 YUNSHEN_TOKEN 或 --token）",
   service: "通过运行中的服务（YUNSHEN_URL，默认 http://127.0.0.1:$PORT；令牌 YUNSHEN_TOKEN 或 --token）",
 };
 

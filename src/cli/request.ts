@@ -1,9 +1,9 @@
 import { z } from "zod";
 import type { Config } from "../config";
-import { invalid, isErrorCode, ServiceError } from "../core/errors";
 import { FLOW_KEYS } from "../../flows";
 import { actionInputSchema, STAGE_DECISIONS } from "../engine";
 import { UsageError, type Flags, type Options } from "./args";
+import { serviceClient, TOKEN_OPTION } from "./client";
 import { printJson, readJsonFile, type CliIo, type Command } from "./runtime";
 
 // `yunshen request …` talks to the running service over its REST API, so it works the same on PGlite
@@ -44,7 +44,7 @@ const ACTIONS: ReadonlyMap<string, ActionFlag[]> = new Map(
 );
 const ANY_ACTION = new Map([...ACTIONS.values()].flat().map((f) => [f.flag, f]));
 
-const TOKEN: Options = { token: { type: "string" } };
+const TOKEN = TOKEN_OPTION;
 const flagOptions = (flags: Iterable<ActionFlag>): Options =>
   Object.fromEntries([...flags].map((f) => [f.flag, { type: "string" as const }]));
 const LIST: Options = { ...TOKEN, view: { type: "string" }, status: { type: "string" } };
@@ -84,27 +84,7 @@ function actionBody(action: string, flags: Flags): Record<string, unknown> {
   return body;
 }
 
-async function call(io: CliIo, config: Config, flags: Flags, method: string, path: string, body?: unknown) {
-  const base = (io.env.YUNSHEN_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, "");
-  const token = flags.token ?? io.env.YUNSHEN_TOKEN;
-  if (!token) throw invalid("请用 --token 或环境变量 YUNSHEN_TOKEN 提供访问令牌（yunshen token create --user ID）");
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ServiceError("unreachable", `无法连接服务 ${base}，请先 npm start 启动服务或设置 YUNSHEN_URL`, 503);
-  }
-  const payload = (await res.json().catch(() => null)) as { error?: { code: string; message: string; fields?: Record<string, string[]> } } | null;
-  if (!res.ok) {
-    const e = payload?.error;
-    throw new ServiceError(isErrorCode(e?.code) ? e.code : "http_error", e?.message ?? `服务返回 ${res.status}`, 400, e?.fields);
-  }
-  return payload;
-}
+const call = (io: CliIo, config: Config, flags: Flags, method: string, path: string, body?: unknown) => serviceClient(io, config, flags)(method, path, body);
 
 export const request: Command = {
   section: "service",

@@ -10,7 +10,7 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 /** Where an action came from; recorded in every audit entry. */
-export type Channel = "api" | "cli" | "timer" | "wecom" | "system" | "access";
+export type Channel = "api" | "cli" | "timer" | "wecom" | "system" | "access" | "web";
 
 export interface Actor {
   userId: string;

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { forbidden } from "./errors";
 
-// Roles of flows.md "Roles"; the Chinese names are what users see.
-export const ROLES = ["applicant", "county_bureau", "manager", "provider", "reviewer", "security_officer"] as const;
+// Roles of flows.md "Roles", and admin, the people who run yunshen itself (issue 12); the Chinese names are what users see.
+export const ROLES = ["applicant", "county_bureau", "manager", "provider", "reviewer", "security_officer", "admin"] as const;
 export type Role = (typeof ROLES)[number];
 export const roleSchema = z.enum(ROLES);
 
@@ -17,4 +18,30 @@ export const ROLE_NAMES: Record<Role, string> = {
   provider: "评估实施单位（云服务商）",
   reviewer: "复核单位（监理）",
   security_officer: "安全管理员",
+  admin: "系统管理员",
 };
+
+/**
+ * Who may do each of the operator's tasks through the API. admin may do them all; the roles that did them before
+ * admin existed keep them (the manager owns the directory, tokens, the calendar and prices; security staff the
+ * hosts), so a deployment is not locked out until it names an admin. The CLI operator (no actor) may do them all.
+ */
+export const OPERATOR_TASKS = {
+  directory: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以导入通讯录" },
+  tokens: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以管理访问令牌" },
+  hosts: { roles: ["admin", "security_officer"], refusal: "只有系统管理员或安全管理员可以管理主机凭据" },
+  calendar: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以加载工作日历" },
+  prices: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以加载单价表" },
+} as const satisfies Record<string, { roles: readonly Role[]; refusal: string }>;
+export type OperatorTask = keyof typeof OPERATOR_TASKS;
+
+/** Whether `actor` may do an operator task; null is the operator at the CLI, who holds the database itself. */
+export function mayOperate(actor: { roles: readonly string[] } | null, task: OperatorTask): boolean {
+  const allowed: readonly string[] = OPERATOR_TASKS[task].roles;
+  return actor === null || actor.roles.some((r) => allowed.includes(r));
+}
+
+/** Refuses (403) an actor who may not do the task: the first thing each operator verb does. */
+export function requireOperator(actor: { roles: readonly string[] } | null, task: OperatorTask): void {
+  if (!mayOperate(actor, task)) throw forbidden(OPERATOR_TASKS[task].refusal);
+}

@@ -2,6 +2,7 @@ import type { ServiceContext } from "../core/context";
 import { type DirectoryFileInput, importDirectory } from "./import";
 import { getUsers } from "./queries";
 import type { Role } from "../core/roles";
+import { createLoginLink } from "./login-links";
 import { createToken } from "./tokens";
 
 // A made-up directory of 梅州 (Meizhou): every person and number is fictitious; 0753 is Meizhou's area code.
@@ -38,10 +39,12 @@ export const demoDirectory = {
     { id: "xufeng", name: "徐峰", unit: "mz-yun", mobile: "13807530041", wecomUserId: "XuFeng", roles: ["provider"] },
     { id: "linna", name: "林娜", unit: "mz-yun", mobile: "13807530042", wecomUserId: "LinNa", roles: ["provider"] },
     { id: "guojun", name: "郭军", unit: "mz-jianli", mobile: "13807530051", wecomUserId: "GuoJun", roles: ["reviewer"] },
+    // 系统管理员: runs yunshen itself (directory, tokens, hosts, calendar, price tables), not a party to any flow.
+    { id: "zhoumin", name: "周敏", unit: "mz-sjj", mobile: "13807530005", wecomUserId: "ZhouMin", roles: ["admin"] },
   ],
 } satisfies DirectoryFileInput;
 
-/** Whose tokens `yunshen demo` prints: one of each seat the walk-throughs of flows 1 and 5 need. */
+/** Whose tokens `yunshen demo` prints: one of each seat the walk-throughs of flows 1 and 5 and the operator's need. */
 export const DEMO_TOKEN_USERS = [
   "lihua", // applicant in a county unit (梅县区教育局): the request passes the county bureau
   "yangfan", // applicant in a city-level unit (梅州市人社局): straight to the provider
@@ -50,6 +53,7 @@ export const DEMO_TOKEN_USERS = [
   "xufeng", // provider
   "guojun", // reviewer
   "liuyang", // security_officer: asks for VM accounts (flow 5)
+  "zhoumin", // admin: the operator's tasks through the running service
 ] as const;
 
 export interface DemoToken {
@@ -57,6 +61,8 @@ export interface DemoToken {
   name: string;
   roles: Role[];
   token: string;
+  /** A one-time sign-in link's secret for the web portal (`<base>/login/<secret>`), valid LOGIN_LINK_HOURS. */
+  loginLink: string;
 }
 
 /** Demo tokens are for trying the service out: a week, so that one left in a shell history soon stops working. */
@@ -64,7 +70,7 @@ export const DEMO_TOKEN_DAYS = 7;
 
 /**
  * Imports the demo directory (idempotent) and issues a fresh "demo" token for each of DEMO_TOKEN_USERS, all
- * expiring DEMO_TOKEN_DAYS from now.
+ * expiring DEMO_TOKEN_DAYS from now, and a one-time sign-in link to the web portal for each.
  */
 export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken[]; expiresAt: Date }> {
   await importDirectory({ ctx, input: demoDirectory });
@@ -75,7 +81,8 @@ export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken
     const issued = await createToken({ ctx, input: { userId, name: "demo", expires: `${DEMO_TOKEN_DAYS}d` } });
     expiresAt = issued.expiresAt;
     const user = people.get(userId);
-    tokens.push({ userId, name: user?.name ?? userId, roles: user?.roles ?? [], token: issued.token });
+    const link = await createLoginLink({ ctx, input: { userId } });
+    tokens.push({ userId, name: user?.name ?? userId, roles: user?.roles ?? [], token: issued.token, loginLink: link.token });
   }
   return { tokens, expiresAt };
 }

@@ -3,9 +3,9 @@ import { z } from "zod";
 import { units, userChannels, users } from "../../db/schema";
 import { mutate } from "../core/mutate";
 import type { ServiceContext } from "../core/context";
-import { type FieldErrors, forbidden, invalid } from "../core/errors";
+import { type FieldErrors, invalid, ServiceError } from "../core/errors";
 import type { UnitKind } from "./queries";
-import { ROLE_NAMES, ROLES, type Role } from "../core/roles";
+import { requireOperator, ROLE_NAMES, ROLES, type Role } from "../core/roles";
 import { fieldErrors, parseJsonText, ROOT_FIELD } from "../core/validation";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -355,10 +355,21 @@ const sameRoles = (a: readonly string[], b: readonly string[]) => a.length === b
  * Imports a directory file (units and users), all or nothing: every error of the file is reported at once and
  * an invalid file changes nothing. Upserts by id; re-importing the same file changes nothing.
  */
-export async function importDirectory({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<ImportResult> {
+export function importDirectory({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<ImportResult> {
+  return runImport(ctx, input, false);
+}
+
+/** Ends a dry run's transaction with what the import would have done, so that every write rolls back. */
+class DryRunRollback extends Error {
+  constructor(readonly result: ImportResult) {
+    super("directory import dry run");
+  }
+}
+
+async function runImport(ctx: ServiceContext, input: unknown, dryRun: boolean): Promise<ImportResult> {
   // Inside mutate, so a refusal is audited like any other (an invalid file, a 400, writes nothing).
-  return mutate(ctx, { action: "directory.import" }, async (tx, j) => {
-    if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以导入通讯录");
+  return mutate(ctx, { action: dryRun ? "directory.check" : "directory.import" }, async (tx, j) => {
+    requireOperator(ctx.actor, "directory");
     if (!isRecord(input)) {
       throw invalid("通讯录文件有 1 处错误", { [ROOT_FIELD]: ["通讯录文件应为 JSON 对象，包含 units 和 users 两个数组"] });
     }
@@ -462,9 +473,84 @@ export async function importDirectory({ ctx, input }: { ctx: ServiceContext; inp
       },
     };
     // Ids say who was added or changed (a granted role is worth tracing); phone numbers stay out.
+    // A dry run goes as far as the real import, so that its counts are the import's own, then undoes it.
+    if (dryRun) throw new DryRunRollback(result);
     j.add({ action: "directory.import", details: { ...result, unitIds, userIds } });
     return result;
   });
+}
+
+/** One bad field of a directory file, as the operator finds it in the file: which list, which row, which field. */
+export interface DirectoryProblem {
+  /** The field's path, as the 400's `fields` names it: `users[3].mobile`. */
+  path: string;
+  list: "units" | "users" | null;
+  /** 1-based: the first row of a list is row 1. */
+  row: number | null;
+  /** The row's id when it has a readable one. */
+  id: string | null;
+  /** The field's name in words (手机号), or null for the whole row or file. */
+  field: string | null;
+  message: string;
+}
+
+/** What a dry run of a directory file finds: every bad row, or else what the import would create and change. */
+export type DirectoryCheck =
+  | { valid: true; problems: []; units: ImportCounts; users: ImportCounts }
+  | { valid: false; problems: DirectoryProblem[]; units: null; users: null };
+
+const FIELD_NAMES: Record<string, string> = {
+  id: "标识",
+  name: "名称",
+  kind: "类型",
+  parent: "上级单位",
+  unit: "所属单位",
+  mobile: "手机号",
+  wecomUserId: "企业微信账号",
+  roles: "角色",
+  active: "是否启用",
+};
+
+const LIST_NAMES = { units: "单位", users: "用户" } as const;
+
+/** The problems of a refused file, units before users, each list in row order. */
+export function directoryProblems(fields: FieldErrors, input: unknown): DirectoryProblem[] {
+  const problems: DirectoryProblem[] = [];
+  for (const [path, messages] of Object.entries(fields)) {
+    const at = /^(units|users)\[(\d+)\](?:\.([A-Za-z]+))?/.exec(path);
+    const list = at ? (at[1] as "units" | "users") : null;
+    const index = at ? Number(at[2]) : null;
+    const raw = list !== null && index !== null && isRecord(input) && Array.isArray(input[list]) ? (input[list] as unknown[])[index] : undefined;
+    const id = isRecord(raw) && typeof raw.id === "string" && idSchema.safeParse(raw.id).success ? raw.id.trim() : null;
+    const key = at?.[3];
+    const field = key === undefined ? null : (FIELD_NAMES[key] ?? key);
+    for (const message of messages) problems.push({ path, list, row: index === null ? null : index + 1, id, field, message });
+  }
+  const order = (p: DirectoryProblem) => (p.list === null ? 0 : p.list === "units" ? 1 : 2);
+  return problems.sort((a, b) => order(a) - order(b) || (a.row ?? 0) - (b.row ?? 0));
+}
+
+/** A problem as one line for a person: 用户第 4 行（wuqian）的手机号：手机号应为 11 位中国大陆手机号码…. */
+export function problemText(p: DirectoryProblem): string {
+  if (p.list === null) return p.message;
+  const where = `${LIST_NAMES[p.list]}第 ${p.row} 行${p.id ? `（${p.id}）` : ""}`;
+  return `${where}${p.field ? `的${p.field}` : ""}：${p.message}`;
+}
+
+/**
+ * A dry run of importDirectory: the same authorization and checks against the directory as it is now, and nothing
+ * written. An invalid file answers with every problem (not a 400), so the operator sees them all before any change.
+ */
+export async function checkDirectoryImport({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<DirectoryCheck> {
+  try {
+    await runImport(ctx, input, true);
+  } catch (err) {
+    if (err instanceof DryRunRollback) return { valid: true, problems: [], ...err.result };
+    if (err instanceof ServiceError && err.code === "invalid_input")
+      return { valid: false, problems: directoryProblems(err.fields ?? { [ROOT_FIELD]: [err.message] }, input), units: null, users: null };
+    throw err;
+  }
+  throw new Error("a directory dry run must end in its rollback");
 }
 
 /** Parses the text of a directory file. */

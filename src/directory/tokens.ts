@@ -9,7 +9,7 @@ import { isIsoDate } from "../core/calendar-schedule";
 import { conflict, forbidden, invalid, notFound, ServiceError, unauthenticated, unprocessable } from "../core/errors";
 import { mutate } from "../core/mutate";
 import { parseInput } from "../core/validation";
-import type { Role } from "../core/roles";
+import { mayOperate, requireOperator, type Role } from "../core/roles";
 
 export interface TokenInfo {
   id: string;
@@ -99,7 +99,7 @@ export async function createToken({
   const token = `ys_${randomBytes(32).toString("base64url")}`;
   // Inside mutate, so a refusal is audited like any other (malformed input, a 400, writes nothing).
   const issued = await mutate(ctx, { action: "token.create" }, async (tx, j) => {
-    if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以签发访问令牌");
+    requireOperator(ctx.actor, "tokens");
     const { userId, name, expires } = parseInput(createTokenInput, input, "签发令牌的参数有误");
     const expiresAt = expiryFrom(expires, ctx.clock.now(), lifetimeDays);
     const [user] = await tx.select({ id: users.id, active: users.active }).from(users).where(eq(users.id, userId));
@@ -126,7 +126,7 @@ export async function createToken({
   return { ...issued, token, expiresAt: new Date(issued.expiresAt) };
 }
 
-/** Revokes a token: by the CLI operator, a manager, or the token's own user. */
+/** Revokes a token: by the CLI operator, an admin or manager, or the token's own user. */
 export async function revokeToken({
   ctx,
   input,
@@ -135,7 +135,7 @@ export async function revokeToken({
   input: unknown;
 }): Promise<{ id: string; userId: string; revokedAt: Date }> {
   // Anyone may revoke their own token; whose it is is known only once the row is read below.
-  const isManager = ctx.actor === null || ctx.actor.roles.includes("manager");
+  const isOperator = mayOperate(ctx.actor, "tokens");
   const { id } = parseInput(revokeTokenInput, input, "吊销令牌的参数有误");
   // Inside mutate, so a refusal (someone else's token, an unknown or revoked one) is audited like any other.
   const revoked = await mutate(ctx, { action: "token.revoke" }, async (tx, j) => {
@@ -145,7 +145,7 @@ export async function revokeToken({
       .where(eq(apiTokens.id, id))
       .for("update");
     if (!row) throw notFound(`访问令牌 ${id} 不存在`);
-    if (!isManager && row.userId !== ctx.actor?.userId) throw forbidden("只能吊销自己的访问令牌");
+    if (!isOperator && row.userId !== ctx.actor?.userId) throw forbidden("只能吊销自己的访问令牌");
     if (row.revokedAt) throw conflict("token_revoked", `访问令牌 ${id} 已被吊销`);
 
     const now = ctx.clock.now();

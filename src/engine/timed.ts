@@ -1,4 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
+import { loadCalendar, loadCalendarYear } from "../calendar/store";
 import type { Db } from "../../db/client";
 import { requests, stageRuns } from "../../db/schema";
 import { recordMilestone } from "../resources";
@@ -55,4 +56,14 @@ export async function recomputePendingDeadlines({ ctx }: { ctx: ServiceContext }
     if (done) filled++;
   }
   return filled;
+}
+
+/**
+ * `calendar load` wherever it is asked for (the CLI, the API, the portal): the year's schedule stored by the
+ * calendar's own verb, then the deadlines that waited for that year. `recomputed` counts those filled in.
+ */
+export async function loadCalendarYearWithDeadlines({ ctx, input, override }: { ctx: ServiceContext; input: unknown; override?: string }) {
+  const loaded = await loadCalendarYear({ ctx, input, override });
+  const recomputed = await recomputePendingDeadlines({ ctx: { ...ctx, calendar: await loadCalendar(ctx.db) } });
+  return { ...loaded, recomputed };
 }

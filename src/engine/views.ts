@@ -1,9 +1,9 @@
-import { and, asc, desc, eq, exists, gte, ilike, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, ilike, inArray, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Totals } from "../resources/catalog";
-import type { Actor, ServiceContext } from "../core/context";
+import type { ServiceContext } from "../core/context";
 import { unitChain } from "../directory/queries";
 import { notFound } from "../core/errors";
 import { addCalendarDays, shanghaiDateTime, shanghaiInstant } from "../core/calendar";
@@ -15,24 +15,7 @@ import { flowDef, stageDef } from "./flow";
 import { requestSummary } from "./stages";
 import { RATING_NAMES } from "./action-input";
 import { STATUS_NAMES } from "./step";
-import { seesEveryUnit } from "../core/roles";
-
-// Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
-// county's units; an applicant sees their own unit's; anyone who holds or held a task on it sees it.
-
-async function visibility(db: Db, actor: Actor): Promise<SQL | undefined> {
-  if (seesEveryUnit(actor)) return undefined;
-  const mine: SQL[] = [
-    eq(requests.applicantId, actor.userId),
-    exists(db.select({ one: sql`1` }).from(tasks).where(and(eq(tasks.requestId, requests.id), eq(tasks.userId, actor.userId)))),
-  ];
-  if (actor.roles.includes("applicant")) mine.push(eq(requests.unitId, actor.unitId));
-  if (actor.roles.includes("county_bureau")) {
-    const inCounty = db.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
-    mine.push(inArray(requests.unitId, inCounty), eq(requests.unitId, actor.unitId));
-  }
-  return or(...mine);
-}
+import { requestVisibility } from "../core/request";
 
 const STATUSES = ["in_progress", "returned", "rejected", "withdrawn", "completed"] as const;
 
@@ -130,7 +113,7 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery) {
       .limit(input.limit);
     if (page.length === 0) return { items: [], next: null };
     where.push(inArray(requests.id, page.map((p) => p.id)));
-  } else where.push(await visibility(db, actor));
+  } else where.push(await requestVisibility(db, actor));
   const rows = await db
     .select({
       id: requests.id,
@@ -193,7 +176,7 @@ export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: {
 
 async function readRequest(ctx: ServiceContext, db: Db, id: number) {
   const actor = ctx.actor!;
-  const visible = await visibility(db, actor);
+  const visible = await requestVisibility(db, actor);
   const [req] = await db
     .select()
     .from(requests)

@@ -24,6 +24,9 @@ import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
 import { auditRoutes } from "./audit";
 import type { AuditFiles } from "../audit/auditors";
+import { fileRoutes, uploadBodyLimit } from "./files";
+import { DEFAULT_UPLOAD_MAX_MB } from "../files";
+import { adminRoutes } from "./admin";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
@@ -47,6 +50,10 @@ export interface AppDeps {
   tokenLifetimeDays?: number;
   /** The audit signing key and anchor file that /api/audit/verify checks against, as `audit verify` does. */
   auditFiles?: AuditFiles;
+  /** UPLOAD_MAX_MB: the largest attachment, 20 MB unless configured. */
+  uploadMaxMb?: number;
+  /** Reloads the calendar `calendar` returns, after a year is loaded through the API (jobs/runner calendarStore). */
+  refreshCalendar?: () => Promise<unknown>;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -146,12 +153,17 @@ export function createApp(deps: AppDeps) {
   });
 
   const api = contractApp();
-  api.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${MAX_BODY_BYTES / 1024} KB 上限`), 413),
-    }),
-  );
+  const jsonLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${MAX_BODY_BYTES / 1024} KB 上限`), 413),
+  });
+  // An upload has its own limit; a declared Content-Length over it is refused before a byte is read.
+  const uploadMaxMb = deps.uploadMaxMb ?? DEFAULT_UPLOAD_MAX_MB;
+  const uploadLimit = bodyLimit({
+    maxSize: uploadBodyLimit(uploadMaxMb),
+    onError: (c) => c.json(errorBody("payload_too_large", `文件超过 ${uploadMaxMb} MB 上限`), 413),
+  });
+  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? uploadLimit : jsonLimit)(c, next));
   api.use(inputGuard({ body: "json" }));
   api.use(authenticate(deps));
   // A change made through the API may have queued cards and notices: send them now, not at the next job round.
@@ -170,6 +182,8 @@ export function createApp(deps: AppDeps) {
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
   api.route("/audit", auditRoutes(deps.auditFiles ?? null));
+  api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
+  api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {
@@ -185,9 +199,8 @@ export function createApp(deps: AppDeps) {
     app.route("/access", access);
   }
   // A channel's routes guard their own input: a platform's callback has its own body limit and format.
-  for (const ch of channels)
-    if (ch.routes)
-      app.route(`/${ch.key}`, ch.routes({ db: deps.db, clock: deps.clock, calendar: deps.calendar, profile: deps.profile, log, onQueued: deps.onQueued, refusals }));
+  const routeDeps = { db: deps.db, clock: deps.clock, calendar: deps.calendar, profile: deps.profile, log, onQueued: deps.onQueued, refusals };
+  for (const ch of channels) if (ch.routes && !ch.mountAt) app.route(`/${ch.key}`, ch.routes(routeDeps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "用户令牌（yunshen token create 签发，ys_…）" });
   app.openAPIRegistry.registerComponent("securitySchemes", "hostCredential", { type: "http", scheme: "bearer", description: "主机凭据（yunshen host add 签发，ysh_…）" });
@@ -202,6 +215,16 @@ export function createApp(deps: AppDeps) {
     servers: [{ url: "/", description: "本服务" }],
   });
   app.route("/docs", docsRoutes());
+  // A channel at its own root (the web portal at "/") comes last and gets only what nothing above answers, so an
+  // unknown /api/x is still the JSON 404 and /healthz stays the probe's.
+  const reserved = ["/api", "/access", "/openapi.json", "/docs", "/healthz", ...channels.filter((ch) => !ch.mountAt).map((ch) => `/${ch.key}`)];
+  const isReserved = (path: string) => reserved.some((p) => path === p || path.startsWith(`${p}/`));
+  for (const ch of channels)
+    if (ch.routes && ch.mountAt) {
+      const root = ch.routes(routeDeps);
+      const at = ch.mountAt;
+      app.all("*", (c) => (isReserved(c.req.path) || !c.req.path.startsWith(at) ? c.notFound() : root.fetch(c.req.raw, c.env)));
+    }
 
   app.notFound((c) => c.json(errorBody("not_found", `没有这个接口：${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

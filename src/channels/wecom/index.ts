@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import { wecomConfig, type WecomConfig } from "../../config";
-import { inputGuard } from "../../inbound/input-guard";
 import type { Channel, ChannelDeps, ChannelModule, ChannelRouteDeps } from "../types";
 import { wecomCallbackRoutes } from "./callback";
 import { createWecomClient, type WecomClient } from "./client";
 import { createWecomCrypto, type WecomCrypto } from "./crypto";
-import { oauthLink, wecomPageRoutes } from "./pages";
+import { legacyDetailRoutes, oauthLink } from "./pages";
 import { wecomSender } from "./sender";
 
 export interface WecomRouteOptions {
@@ -13,21 +12,15 @@ export interface WecomRouteOptions {
   corpId: string;
   /** How long a callback may take before WeCom gets an empty 200 (tests shorten it). */
   replyWithinMs?: number;
-  /** For the details page a card links to: who opened it, by WeCom's OAuth code. Without it there is no page. */
-  userIdFromOAuthCode?: (code: string) => Promise<string | null>;
 }
 
-/** /wecom/callback (card clicks and chat) and, with OAuth, /wecom/requests/:code (a card's details page). */
+/** /wecom/callback (card clicks and chat) and /wecom/requests/:code (old cards' 详情, sent on to the portal). */
 export function wecomRoutes(opts: WecomRouteOptions) {
   return (deps: ChannelRouteDeps) => {
     const app = new Hono();
     // The callback checks its input itself, after its own body limit.
     app.route("/callback", wecomCallbackRoutes({ ...deps, ...opts }));
-    const { userIdFromOAuthCode } = opts;
-    if (userIdFromOAuthCode) {
-      app.use("/requests/*", inputGuard({ body: "json" }));
-      app.route("/requests", wecomPageRoutes({ ...deps, userIdFromOAuthCode }));
-    }
+    app.route("/requests", legacyDetailRoutes());
     return app;
   };
 }
@@ -47,8 +40,8 @@ export function createWecomChannel(config: WecomConfig, deps: ChannelDeps & { fe
   return {
     key: "wecom",
     client,
-    sender: wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config) }),
-    routes: wecomRoutes({ crypto, corpId: config.corpId, userIdFromOAuthCode: (code) => client.userIdFromOAuthCode(code) }),
+    sender: wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config), pageUrl: pageUrl(config) }),
+    routes: wecomRoutes({ crypto, corpId: config.corpId }),
     health: () => client.health(),
     description: `企业微信（${config.apiBase}）`,
   };
@@ -65,14 +58,27 @@ export const wecomChannel = {
 } satisfies ChannelModule;
 
 /**
- * Where a card's 详情 leads: the deployment's own portal (WECOM_DETAIL_URL), else this service's page behind
- * WeCom's OAuth (PUBLIC_URL), else nowhere (the card says to type 查询 instead).
+ * A portal page's address, for a card whose step is done there (修改后重新提交), signed in by WeCom's OAuth like
+ * 详情; none without PUBLIC_URL.
+ */
+function pageUrl(config: WecomConfig): ((path: string) => string) | undefined {
+  const { publicUrl } = config;
+  if (!publicUrl) return undefined;
+  return (path) => oauthLink({ oauthBase: config.oauthBase, corpId: config.corpId, agentId: config.agentId, target: portalSignIn(publicUrl, path) });
+}
+
+/**
+ * Where a card's 详情 leads: the deployment's own portal (WECOM_DETAIL_URL), else this service's web portal,
+ * signed in by WeCom's OAuth, on the request's page (PUBLIC_URL), else nowhere (the card says to type 查询).
  */
 function detailLink(config: WecomConfig): ((ref: { code: string; id: number }) => string) | undefined {
   const { detailUrl, publicUrl } = config;
   if (detailUrl) return (ref) => detailUrl.replaceAll("{code}", encodeURIComponent(ref.code)).replaceAll("{id}", String(ref.id));
   if (publicUrl)
     return (ref) =>
-      oauthLink({ oauthBase: config.oauthBase, corpId: config.corpId, agentId: config.agentId, target: `${publicUrl}/wecom/requests/${ref.code}` });
+      oauthLink({ oauthBase: config.oauthBase, corpId: config.corpId, agentId: config.agentId, target: portalSignIn(publicUrl, `/requests/${ref.code}`) });
   return undefined;
 }
+
+/** The portal's WeCom sign-in, which opens `next` once WeCom has said who the member is. */
+export const portalSignIn = (base: string, next: string) => `${base}/login/wecom?${new URLSearchParams({ next })}`;

@@ -1,0 +1,92 @@
+import { Hono } from "hono";
+import { listRequests } from "../../../engine";
+import { Page } from "../layout";
+import type { WebDeps, WebEnv } from "../session";
+import { Deadline, when } from "../words";
+
+type ListItem = Awaited<ReturnType<typeof listRequests>>["items"][number];
+
+// The most a person is shown at once: a 待办 longer than this is the search page's job.
+const TODO_LIMIT = 200;
+const MINE_LIMIT = 50;
+
+/** 待办 by deadline: the soonest (the most overdue) first, those without a deadline last, then oldest first. */
+function byDeadline(a: ListItem, b: ListItem): number {
+  const da = a.deadlineAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  const db = b.deadlineAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  return da !== db ? da - db : a.id - b.id;
+}
+
+/** The home page: 待办 (count and list, most urgent first) and 我的申请. */
+export function homePages(_deps: WebDeps) {
+  const app = new Hono<WebEnv>();
+  app.get("/", async (c) => {
+    const ctx = c.get("ctx");
+    const now = ctx.clock.now();
+    // The engine's own views: what they show is what the API would show this person, no more.
+    const todo = (await listRequests({ ctx, input: { view: "todo", limit: TODO_LIMIT } })).items.sort(byDeadline);
+    const mine = (await listRequests({ ctx, input: { view: "mine", limit: MINE_LIMIT } })).items;
+    return c.html(
+      <Page title="首页" ctx={ctx} csrf={c.get("session").csrf} current="/">
+        <h2 class="ys-section-title" id="todo">
+          待办<span class="ys-count">{todo.length}</span>
+        </h2>
+        {todo.length === 0 ? (
+          <p class="ys-panel ys-muted">暂无待办事项。</p>
+        ) : (
+          <div class="weui-cells">
+            {todo.map((r) => (
+              <a class="weui-cell weui-cell_access" href={`/requests/${r.code}`}>
+                <div class="weui-cell__bd">
+                  <p>{r.title}</p>
+                  <p class="ys-muted">
+                    {r.code} · {r.unitName} · {r.currentStageName ?? r.statusName}
+                  </p>
+                </div>
+                <div class="weui-cell__ft">
+                  <Deadline calendar={ctx.calendar} deadlineAt={r.deadlineAt} now={now} />
+                </div>
+              </a>
+            ))}
+          </div>
+        )}
+        <h2 class="ys-section-title" id="mine">
+          我的申请
+        </h2>
+        {mine.length === 0 ? (
+          <p class="ys-panel ys-muted">
+            您还没有提交过申请。<a href="/new">发起申请</a>
+          </p>
+        ) : (
+          <div class="ys-table-wrap">
+            <table class="ys-table">
+              <thead>
+                <tr>
+                  <th>编号</th>
+                  <th>名称</th>
+                  <th>状态</th>
+                  <th>当前环节</th>
+                  <th>提交时间</th>
+                </tr>
+              </thead>
+              <tbody>
+                {mine.map((r) => (
+                  <tr>
+                    <td>
+                      <a href={`/requests/${r.code}`}>{r.code}</a>
+                    </td>
+                    <td>{r.title}</td>
+                    <td>{r.statusName}</td>
+                    <td>{r.currentStageName ?? "—"}</td>
+                    <td>{when(r.submittedAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Page>,
+    );
+  });
+  return app;
+}

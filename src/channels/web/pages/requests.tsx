@@ -1,0 +1,495 @@
+import { Hono, type Context } from "hono";
+import type { z } from "zod";
+import { ATTACHMENT_PURPOSES, NETWORK_ZONES } from "../../../../flows/application/form";
+import { REQUEST_EVENTS } from "../../../chat/answer";
+import type { WorkCalendar } from "../../../core/calendar";
+import type { Actor } from "../../../core/context";
+import { invalid, notFound, ServiceError } from "../../../core/errors";
+import { getUsers } from "../../../directory/queries";
+import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
+import { BACKUP_COPIES, BACKUP_TYPES } from "../../../resources/catalog";
+import { field } from "../guard";
+import { Csrf, Page } from "../layout";
+import type { WebDeps, WebEnv } from "../session";
+import { Deadline, STAGE_STATUS_WORDS, TASK_STATUS_WORDS, when } from "../words";
+
+const CODE = /^YS-\d{4}-\d{5,}$/;
+
+type RequestView = Awaited<ReturnType<typeof getRequest>>;
+type Stage = RequestView["stages"][number];
+
+/** The actions a person may send from the page; 重新提交 is the form's own page. */
+const PAGE_ACTIONS = new Set(["approve", "confirm", "reject", "return", "fail", "transfer", "comment", "withdraw", "nudge", "rate"]);
+
+/** What each action's text field is called on the page, for the messages about it. */
+const FIELD_LABELS: Record<string, string> = {
+  note: "意见",
+  reason: "理由",
+  text: "评论内容",
+  comment: "评价说明",
+  toUserId: "转交对象",
+  toStage: "退回到",
+  score: "评价",
+  stageRunId: "环节",
+};
+
+/** The text an action cannot go without, asked in plain words before the engine sees it. */
+const REQUIRED: Record<string, [string, string]> = {
+  reject: ["reason", "请填写驳回理由"],
+  return: ["reason", "请填写退回理由"],
+  fail: ["reason", "请填写未通过的原因"],
+  transfer: ["toUserId", "请填写转交对象的用户账号"],
+  comment: ["text", "请填写评论内容"],
+  rate: ["score", "请选择评价"],
+};
+
+const DONE: Record<string, string> = {
+  approve: "已提交您的意见",
+  confirm: "已确认",
+  reject: "已驳回",
+  return: "已退回",
+  fail: "已记录未通过",
+  transfer: "已转交",
+  comment: "评论已发送",
+  withdraw: "申请已撤回",
+  nudge: "已催办当前处理人",
+  rate: "感谢您的评价",
+};
+
+/** The engine's action input from the page's form, or a refusal naming the field in plain words. */
+function actionFrom(body: Record<string, unknown>): z.output<typeof actionInputSchema> {
+  const action = field(body, "action") ?? "";
+  if (!PAGE_ACTIONS.has(action)) throw invalid("无法识别的操作，请回到申请页面重新操作");
+  const required = REQUIRED[action];
+  if (required && !field(body, required[0])) throw invalid(required[1], { [FIELD_LABELS[required[0]]!]: [required[1]] });
+  const input: Record<string, unknown> = { action };
+  const names = { approve: ["note"], confirm: ["note"], reject: ["reason"], return: ["reason", "toStage"], fail: ["reason"], transfer: ["toUserId", "reason"], comment: ["text"], withdraw: ["reason"], nudge: ["note"], rate: ["score", "comment"] }[action] ?? [];
+  for (const name of names) {
+    const value = field(body, name);
+    if (value !== undefined && !(name === "toStage" && value === "applicant")) input[name] = value;
+  }
+  if (STAGE_DECISIONS.has(action)) {
+    const run = Number(field(body, "stageRunId"));
+    if (!Number.isSafeInteger(run) || run <= 0) throw invalid("页面已过期，请刷新后重试");
+    input.stageRunId = run;
+  }
+  const parsed = actionInputSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const fields: Record<string, string[]> = {};
+  for (const issue of parsed.error.issues) {
+    const label = FIELD_LABELS[String(issue.path[0])] ?? "内容";
+    (fields[label] ??= []).push(issue.code === "too_big" ? `${label}不能超过 ${String(issue.maximum)} 字` : `${label}填写有误`);
+  }
+  throw invalid(Object.values(fields).flat().join("；"), fields);
+}
+
+/** The person reading may decide the current stage: they hold a pending task on it (a period has no holder). */
+function holdsCurrent(r: RequestView, userId: string): Stage | null {
+  const s = r.currentStage;
+  return s && !s.elapses && s.tasks.some((t) => t.status === "pending" && t.userId === userId) ? s : null;
+}
+
+function Field({ label, children }: { label: string; children: unknown }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+/** The form's key fields in the official words of 附件2 (004) / 附件1 (002); codes never reach the page. */
+function FormFields({ r }: { r: RequestView }) {
+  const form = r.form as Record<string, any>;
+  const person = (p: any) => (p?.name ? `${p.name}${p.mobile ? ` ${p.mobile}` : ""}${p.company ? `（${p.company}）` : ""}` : null);
+  // The flow's summary calls the system 系统 (short, for cards); the page uses the form's own word.
+  const rows: [string, unknown][] = [
+    ...(form.systemName ? [["系统名称", form.systemName] as [string, unknown]] : []),
+    ...r.summary.filter((s) => s.value !== form.systemName).map((s): [string, unknown] => [s.label, s.value]),
+    ["建设单位", r.unit.name],
+    ["申请人", r.applicant?.name],
+    ["提交时间", when(r.submittedAt)],
+  ];
+  if (r.flow === "application") {
+    rows.push(
+      ["联系人", person(form.contact)],
+      ["运维人员", person(form.maintainer)],
+      ["网络区域", `${NETWORK_ZONES[form.networkZone as keyof typeof NETWORK_ZONES] ?? "—"}${form.networkZoneNote ? `（${form.networkZoneNote}）` : ""}`],
+    );
+    if (form.plan) {
+      rows.push(["方案类型", form.plan.kind === "migration" ? "迁移上云" : "新建上云"]);
+      for (const [key, label] of [["currentState", "现状"], ["resourceNeeds", "云资源需求"], ["steps", "实施步骤及时间"], ["impact", "对业务的影响"], ["rollback", "回退方案"], ["emergency", "应急措施"]] as const)
+        if (form.plan[key]) rows.push([label, form.plan[key]]);
+    }
+  }
+  return (
+    <dl class="ys-kv">
+      {rows.filter(([, v]) => v !== null && v !== undefined && v !== "").map(([label, value]) => (
+        <Field label={label}>{String(value)}</Field>
+      ))}
+    </dl>
+  );
+}
+
+function VmRows({ r }: { r: RequestView }) {
+  const vms = (r.form as { vms?: any[] }).vms ?? [];
+  if (vms.length === 0 && !r.totals) return null;
+  return (
+    <>
+      <h2 class="ys-section-title">云资源</h2>
+      {vms.length > 0 ? (
+        <div class="ys-table-wrap">
+          <table class="ys-table">
+            <thead>
+              <tr>
+                <th>用途</th>
+                <th>vCPU</th>
+                <th>内存(GB)</th>
+                <th>数据盘(GB)</th>
+                <th>存储类型</th>
+                <th>操作系统</th>
+                <th>数量</th>
+                <th>备份</th>
+              </tr>
+            </thead>
+            <tbody>
+              {vms.map((vm) => (
+                <tr>
+                  <td>{vm.purpose}</td>
+                  <td>{vm.vcpu}</td>
+                  <td>{vm.memoryGb}</td>
+                  <td>{vm.diskGb}</td>
+                  <td>{vm.storageType ?? "—"}</td>
+                  <td>{vm.os}</td>
+                  <td>{vm.quantity ?? 1}</td>
+                  <td>
+                    {vm.backup
+                      ? `${BACKUP_TYPES[vm.backup.type as keyof typeof BACKUP_TYPES] ?? ""}，${vm.backup.strategy}，保留 ${vm.backup.retentionMonths} 个月，${BACKUP_COPIES[vm.backup.copies as keyof typeof BACKUP_COPIES] ?? ""}`
+                      : "无"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {r.totals ? (
+        <p class="ys-panel">
+          合计：{r.totals.hosts} 台，vCPU {r.totals.vcpu} 核，内存 {r.totals.memoryGb} GB，存储 {r.totals.storageGb} GB
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+function Attachments({ r }: { r: RequestView }) {
+  const list = (r.form as { attachments?: { name: string; sha256: string; purpose?: string; fileId?: string | number }[] }).attachments ?? [];
+  if (list.length === 0) return null;
+  return (
+    <>
+      <h2 class="ys-section-title">附件</h2>
+      <div class="weui-cells">
+        {list.map((a) => (
+          <div class="weui-cell">
+            <div class="weui-cell__bd">
+              {a.fileId !== undefined ? <a href={`/files/${encodeURIComponent(String(a.fileId))}`}>{a.name}</a> : <span>{a.name}</span>}
+              <p class="ys-muted">
+                {ATTACHMENT_PURPOSES[a.purpose as keyof typeof ATTACHMENT_PURPOSES] ?? "附件"}
+                {a.fileId === undefined ? ` · SHA-256 ${a.sha256}` : ""}
+              </p>
+            </div>
+          </div>
+        ))}
+      </div>
+    </>
+  );
+}
+
+function Stages({ r, now, calendar }: { r: RequestView; now: Date; calendar: WorkCalendar }) {
+  return (
+    <>
+      <h2 class="ys-section-title">办理环节</h2>
+      <div class="ys-table-wrap">
+        <table class="ys-table">
+          <thead>
+            <tr>
+              <th>环节</th>
+              <th>状态</th>
+              <th>处理人</th>
+              <th>开始 / 结束</th>
+              <th>期限</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.stages.map((s) => (
+              <tr>
+                <td>{s.name}</td>
+                <td>
+                  {STAGE_STATUS_WORDS[s.status] ?? s.status}
+                  {s.overdue ? <span class="ys-late">（逾期）</span> : null}
+                </td>
+                <td>
+                  {s.elapses ? <span class="ys-muted">期满自动进入下一环节</span> : null}
+                  {s.tasks
+                    .filter((t) => t.status !== "cancelled")
+                    .map((t) => (
+                      <div>
+                        {t.userName}：{TASK_STATUS_WORDS[t.status] ?? t.status}
+                        {t.decidedAt ? <span class="ys-muted"> {when(t.decidedAt)}</span> : null}
+                        {t.note ? <div class="ys-muted">“{t.note}”</div> : null}
+                      </div>
+                    ))}
+                </td>
+                <td>
+                  {when(s.openedAt)}
+                  {s.closedAt ? <div>{when(s.closedAt)}</div> : null}
+                </td>
+                <td>
+                  {s.status === "open" ? (
+                    <Deadline calendar={calendar} deadlineAt={s.deadlineAt} now={now} />
+                  ) : s.deadlineAt ? (
+                    <span class="ys-muted">{when(s.deadlineAt)} 前</span>
+                  ) : (
+                    <span class="ys-muted">—</span>
+                  )}
+                  {s.deadlinePending ? <div class="ys-muted">期限待下一年工作日历加载后计算</div> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+function History({ r, names }: { r: RequestView; names: Map<string, string> }) {
+  const entries = r.history.filter((h) => h.outcome === "ok" && h.action.startsWith("request."));
+  return (
+    <>
+      <h2 class="ys-section-title">办理记录与评论</h2>
+      <div class="ys-panel">
+        <ul class="ys-history">
+          {entries.map((h) => {
+            const verb = h.action.slice("request.".length);
+            const stage = h.stage ? r.stages.find((s) => s.stage === h.stage) : undefined;
+            const word = verb === "approve" && h.stage ? stageDef(r.flow, r.profile, h.stage).approveLabel : (REQUEST_EVENTS[verb] ?? "办理");
+            const d = h.details as { reason?: string; note?: string; text?: string; comment?: string; score?: keyof typeof RATING_NAMES };
+            const said = d.text ?? d.reason ?? d.note ?? d.comment;
+            return (
+              <li>
+                <span class="ys-muted">{when(h.at)}</span> {h.actorId ? (names.get(h.actorId) ?? h.actorId) : "系统"}
+                {stage ? `「${stage.name}」` : " "}
+                {word}
+                {d.score ? `：${RATING_NAMES[d.score] ?? ""}` : ""}
+                {said ? <div>“{said}”</div> : null}
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    </>
+  );
+}
+
+function ActionForm({ action, csrf, code, runId, label, children, primary }: { action: string; csrf: string; code: string; runId?: number; label: string; children?: unknown; primary?: boolean }) {
+  return (
+    <form method="post" action={`/requests/${code}/actions`}>
+      <Csrf csrf={csrf} />
+      <input type="hidden" name="action" value={action} />
+      {runId !== undefined ? <input type="hidden" name="stageRunId" value={String(runId)} /> : null}
+      {children}
+      <button type="submit" class={`weui-btn weui-btn_mini ${primary ? "weui-btn_primary" : "weui-btn_default"}`}>
+        {label}
+      </button>
+    </form>
+  );
+}
+
+/** The buttons of what this person may do now; the engine still decides, and its refusal is shown. */
+function Actions({ r, actor, csrf }: { r: RequestView; actor: Actor; csrf: string }) {
+  const { userId, roles } = actor;
+  const held = holdsCurrent(r, userId);
+  const def = held ? stageDef(r.flow, r.profile, held.stage) : null;
+  const isApplicant = r.applicant?.id === userId;
+  const open = r.status === "in_progress";
+  const involved = isApplicant || r.stages.some((s) => s.tasks.some((t) => t.userId === userId)) || roles.includes("manager") || roles.includes("reviewer");
+  const mayNudge = open && !held && (isApplicant || (roles.includes("applicant") && r.unit.id === actor.unitId) || roles.includes("manager") || roles.includes("reviewer"));
+  const rated = FLOWS[r.flow as keyof typeof FLOWS]?.ratedService === true;
+  const earlier = r.stages.filter((s) => s.status !== "open" && s.stage !== held?.stage && !s.elapses);
+  const forms = [];
+  if (held && def) {
+    forms.push(
+      <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={def.approveLabel} primary>
+        <label>
+          意见（可选）
+          <textarea name="note" rows={2} maxlength={2000}></textarea>
+        </label>
+      </ActionForm>,
+    );
+    if (def.canReject)
+      forms.push(
+        <ActionForm action="reject" csrf={csrf} code={r.code} runId={held.runId} label="驳回">
+          <label>
+            驳回理由（必填）
+            <textarea name="reason" rows={2} maxlength={2000}></textarea>
+          </label>
+        </ActionForm>,
+      );
+    if (def.canReturn)
+      forms.push(
+        <ActionForm action="return" csrf={csrf} code={r.code} runId={held.runId} label="退回">
+          <label>
+            退回到
+            <select name="toStage">
+              <option value="applicant">申请人（修改后重新提交）</option>
+              {[...new Map(earlier.map((s) => [s.stage, s.name])).entries()].map(([key, name]) => (
+                <option value={key}>{name}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            退回理由（必填）
+            <textarea name="reason" rows={2} maxlength={2000}></textarea>
+          </label>
+        </ActionForm>,
+      );
+    if (def.onFail)
+      forms.push(
+        <ActionForm action="fail" csrf={csrf} code={r.code} runId={held.runId} label="未通过">
+          <label>
+            未通过的原因（必填）
+            <textarea name="reason" rows={2} maxlength={2000}></textarea>
+          </label>
+        </ActionForm>,
+      );
+    forms.push(
+      <ActionForm action="transfer" csrf={csrf} code={r.code} runId={held.runId} label="转交">
+        <label>
+          转交给（同一角色的用户账号）
+          <input type="text" name="toUserId" maxlength={64} />
+        </label>
+        <label>
+          说明（可选）
+          <input type="text" name="reason" maxlength={2000} />
+        </label>
+      </ActionForm>,
+    );
+  }
+  if (mayNudge && r.currentStage && !r.currentStage.elapses) forms.push(<ActionForm action="nudge" csrf={csrf} code={r.code} label="催办" />);
+  if (isApplicant && (open || r.status === "returned"))
+    forms.push(
+      <ActionForm action="withdraw" csrf={csrf} code={r.code} label="撤回申请">
+        <label>
+          撤回原因（可选）
+          <input type="text" name="reason" maxlength={2000} />
+        </label>
+      </ActionForm>,
+    );
+  if (isApplicant && rated && r.status === "completed" && !r.rating)
+    forms.push(
+      <ActionForm action="rate" csrf={csrf} code={r.code} label="提交评价" primary>
+        <fieldset>
+          <legend>服务评价</legend>
+          {Object.entries(RATING_NAMES).map(([score, name]) => (
+            <label>
+              <input type="radio" name="score" value={score} /> {name}{" "}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          意见（不满意请写明原因）
+          <input type="text" name="comment" maxlength={500} />
+        </label>
+      </ActionForm>,
+    );
+  if (involved)
+    forms.push(
+      <ActionForm action="comment" csrf={csrf} code={r.code} label="发表评论">
+        <label>
+          评论
+          <textarea name="text" rows={2} maxlength={2000}></textarea>
+        </label>
+      </ActionForm>,
+    );
+  if (forms.length === 0) return null;
+  return (
+    <>
+      <h2 class="ys-section-title" id="actions">
+        {held ? `办理：${held.name}` : "操作"}
+      </h2>
+      <div class="ys-panel ys-actions">{forms}</div>
+    </>
+  );
+}
+
+/** /requests/<code>: one request as its reader may see it, with what they may do; not found for anyone else. */
+export function requestPages(deps: WebDeps) {
+  const app = new Hono<WebEnv>();
+
+  async function load(c: Context<WebEnv>) {
+    const code = c.req.param("code")!.toUpperCase();
+    const id = CODE.test(code) ? await requestIdByCode(deps.db, code) : null;
+    // The engine's view decides who may see it; an unknown code reads the same as one not theirs.
+    if (id === null) throw notFound(`申请 ${code} 不存在或您无权查看`);
+    return getRequest({ ctx: c.get("ctx"), input: { id } });
+  }
+
+  async function render(c: Context<WebEnv>, r: RequestView, message?: { error?: string; notice?: string }, status = 200) {
+    const ctx = c.get("ctx");
+    const actor = ctx.actor!;
+    const ids = [...new Set(r.history.flatMap((h) => (h.actorId ? [h.actorId] : [])))];
+    const names = new Map((await getUsers(ctx.db, ids)).map((u) => [u.id, u.name]));
+    const csrf = c.get("session").csrf;
+    return c.html(
+      <Page title={`${r.code} ${r.title}`} ctx={ctx} csrf={csrf}>
+        <h1>{r.title}</h1>
+        <p class="ys-panel">
+          {r.code} · {r.unit.name} · <b>{r.statusName}</b>
+          {r.overdue ? <span class="ys-late"> · 有逾期环节</span> : null}
+          {r.currentStage ? ` · 当前环节：${r.currentStage.name}` : ""}
+        </p>
+        {message?.error ? (
+          <p class="ys-error" role="alert">
+            {message.error}
+          </p>
+        ) : null}
+        {message?.notice ? <p class="ys-notice">{message.notice}</p> : null}
+        <div class="ys-columns">
+          <div>
+            <FormFields r={r} />
+            <VmRows r={r} />
+            <Attachments r={r} />
+            <Stages r={r} now={ctx.clock.now()} calendar={ctx.calendar} />
+            <History r={r} names={names} />
+          </div>
+          <div>
+            <Actions r={r} actor={actor} csrf={csrf} />
+          </div>
+        </div>
+      </Page>,
+      status as 200,
+    );
+  }
+
+  app.get("/:code", async (c) => {
+    const r = await load(c);
+    return render(c, r, { notice: DONE[c.req.query("done") ?? ""] });
+  });
+
+  app.post("/:code/actions", async (c) => {
+    const r = await load(c);
+    const body = (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+    try {
+      const input = actionFrom(body);
+      await actOnRequest({ ctx: c.get("ctx"), input: { ...input, requestId: r.id } });
+      deps.onQueued?.();
+      return c.redirect(`/requests/${r.code}?done=${input.action}`, 303);
+    } catch (err) {
+      // The engine's own words, on the page the person acted from; the refused change wrote nothing.
+      if (err instanceof ServiceError && err.status !== 503) return render(c, await load(c), { error: err.message }, err.status);
+      throw err;
+    }
+  });
+  return app;
+}

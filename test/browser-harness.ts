@@ -1,0 +1,59 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+
+/** Debian's Chromium (`apt-get install -y chromium`), which the browser tests drive with playwright-core. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/**
+ * Whether the browser tests can run here. Without Chromium they are skipped with a message saying how to get
+ * it, except under CI=true, where a missing browser must fail the run rather than pass it quietly.
+ */
+export function chromiumAvailable(): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  const message = `浏览器测试需要 Chromium（${CHROMIUM}），请先运行：apt-get install -y chromium`;
+  if (process.env.CI === "true") throw new Error(message);
+  console.warn(`${message}；本次跳过浏览器测试。`);
+  return false;
+}
+
+/** A browser of its own (a fresh profile directory, so its cookies are its own), at the given window size. */
+export async function openBrowser(viewport: { width: number; height: number } = { width: 1280, height: 800 }): Promise<{
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}> {
+  const profile = mkdtempSync(join(tmpdir(), "yunshen-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport,
+    locale: "zh-CN",
+    timezoneId: "Asia/Shanghai",
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Where the browser tests write their screenshots (git-ignored). */
+export const SCREENSHOTS = join(import.meta.dirname, "screenshots");
