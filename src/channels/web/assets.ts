@@ -10,6 +10,7 @@ const ASSETS: Record<string, { body: string; version: string }> = Object.fromEnt
   [
     ["weui.min.css", require.resolve("weui/dist/style/weui.min.css")],
     ["portal.css", new URL("./assets/portal.css", import.meta.url)],
+    ["oversight.css", new URL("./assets/oversight.css", import.meta.url)],
   ].map(([name, path]) => {
     const body = readFileSync(path as string | URL, "utf8");
     return [name as string, { body, version: createHash("sha256").update(body).digest("hex").slice(0, 12) }];
