@@ -121,6 +121,9 @@ describe("each role sees its own links and pages", () => {
     expect(officer).toContain('href="/security"');
     expect(officer).not.toContain('href="/audit"');
     expect(officer).not.toContain('href="/requests"');
+    // The reports' index links the statement only for those who may read it.
+    expect((await (await t.signedIn("zhangwei")).get("/reports")).html).toContain('href="/billing/2026-11"');
+    expect((await (await t.signedIn("huangmin")).get("/reports")).html).not.toContain("/billing/");
     const applicant = await nav("lihua");
     for (const href of ["/requests", "/reports", "/audit", "/security"]) expect(applicant).not.toContain(`href="${href}"`);
   });

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { addCalendarDays, shanghaiDate } from "../../../core/calendar";
 import { csvHeaders } from "../../../core/csv";
+import { seesEveryUnit } from "../../../core/roles";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../../../reports/monthly";
 import { BarChart } from "../charts";
 import { Page } from "../layout";
@@ -32,7 +33,8 @@ export function reportPages(_deps: WebDeps) {
     const links = [
       ["/reports/monthly", "月度报告", "资源、利用率、低负载虚拟机、逾期环节、评估实施单位履职与服务评价"],
       ["/resources", "资源台账", "各单位在用与已撤销的资源，每台虚拟机的每日利用率"],
-      [`/billing/${lastMonth(now)}`, "费用结算单", "上月结算单的核对与会签，附件13 打印"],
+      // The statement is the city's (src/billing reads it to the roles that see every unit).
+      ...(seesEveryUnit(ctx.actor!) ? [[`/billing/${lastMonth(now)}`, "费用结算单", "上月结算单的核对与会签，附件13 打印"] as const] : []),
       [`/demands/${shanghaiDate(now).slice(0, 4)}`, "年度资源需求", "各单位、各县区的年度需求合计"],
     ] as const;
     return c.html(
