@@ -22,11 +22,11 @@ import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
-import { auditRoutes } from "./audit";
-import type { AuditFiles } from "../audit/auditors";
 import { fileRoutes, uploadBodyLimit } from "./files";
 import { DEFAULT_UPLOAD_MAX_MB } from "../files";
 import { adminRoutes } from "./admin";
+import { auditRoutes } from "./audit";
+import type { AuditFiles } from "../audit/auditors";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
@@ -48,12 +48,12 @@ export interface AppDeps {
   refusals?: RefusalRecorder;
   /** TOKEN_LIFETIME_DAYS: how long tokens issued before tokens carried an expiry are taken to last. */
   tokenLifetimeDays?: number;
-  /** The audit signing key and anchor file that /api/audit/verify checks against, as `audit verify` does. */
-  auditFiles?: AuditFiles;
   /** UPLOAD_MAX_MB: the largest attachment, 20 MB unless configured. */
   uploadMaxMb?: number;
   /** Reloads the calendar `calendar` returns, after a year is loaded through the API (jobs/runner calendarStore). */
   refreshCalendar?: () => Promise<unknown>;
+  /** The audit signing key and anchor file that /api/audit/verify checks against, as `audit verify` does. */
+  auditFiles?: AuditFiles;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -181,9 +181,9 @@ export function createApp(deps: AppDeps) {
   api.route("/demands", demandRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
-  api.route("/audit", auditRoutes(deps.auditFiles ?? null));
   api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
   api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
+  api.route("/audit", auditRoutes(deps.auditFiles ?? null));
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {

@@ -5,6 +5,7 @@ import { endWebSession } from "../../directory/web-sessions";
 import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
+import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
 import { requestPages } from "./pages/requests";
@@ -49,6 +50,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/demands", demandPages(deps));
     app.route("/audit", auditPages(deps));
     app.route("/security", securityPages(deps));
+    app.route("/files", filePages(deps));
     return app;
   };
 }
