@@ -157,6 +157,30 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     expect((row!.form as any).attachments).toMatchObject([{ purpose: "storage_explanation", fileId: hidden["attachments[0].fileId"], name: "存储需求说明.pdf" }]);
   });
 
+  test("附件: a file over UPLOAD_MAX_MB is named under its field, and a post far over it is refused whole; nothing is written", async () => {
+    const small = await createWebTestApp({ now: "2026-09-30T01:00:00Z", web: { uploadMaxMb: 1 } });
+    // postFiles posts to `t`: this test's own app while it runs.
+    const prior = t;
+    t = small;
+    try {
+      const a = await small.signedIn("lihua");
+      await a.get("/new/application");
+      const fields = { ...applicationFields({ "vms[1].diskGb": "500" }), "attachments[0].purpose": "storage_explanation", _step: "preview" };
+      const pdf = (mb: number) => new File([samplePdf(), new Uint8Array(mb * 1024 * 1024)], "存储需求说明.pdf");
+      const before = await rowCounts(small.db);
+      const over = await postFiles(a, "/new/application", fields, { "attachments[0].fileId": pdf(1.5) });
+      expect(over.status).toBe(400);
+      expect(messageUnder(over.html, "attachments[0].fileId")).toContain("1 MB");
+      const huge = await postFiles(a, "/new/application", fields, { "attachments[0].fileId": pdf(7) });
+      expect(huge.status).toBe(413);
+      expect(huge.html).toContain("每个附件不超过 1 MB");
+      expect(await rowCounts(small.db)).toEqual(before);
+    } finally {
+      t = prior;
+      await small.close();
+    }
+  });
+
   test("a POST without the CSRF token is refused and writes nothing", async () => {
     const a = await t.signedIn("lihua");
     const before = await rowCounts(t.db);
