@@ -5,6 +5,7 @@ import { endWebSession } from "../../directory/web-sessions";
 import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
+import { adminPages } from "./pages/admin";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
 import { requestPages } from "./pages/requests";
@@ -34,6 +35,7 @@ export function webRoutes(settings: WebSettings) {
     });
     app.route("/", homePages(deps));
     app.route("/requests", requestPages(deps));
+    app.route("/admin", adminPages(deps));
     return app;
   };
 }
