@@ -6,6 +6,7 @@ import { benchDecisions } from "./decisions";
 import { killSends, killSendsLines } from "./kill-sends";
 import { benchMetrics } from "./metrics";
 import { benchScale } from "./scale";
+import { benchUploads } from "./uploads";
 import { benchWecomCallbacks } from "./wecom-callbacks";
 
 // `npm run bench`: every benchmark on embedded PGlite, and on PostgreSQL too when BENCH_DATABASE_URL is set
@@ -37,7 +38,7 @@ async function fresh(kind: "pglite" | "postgres"): Promise<{ database: Database;
 const kinds: ("pglite" | "postgres")[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 console.log(`yunshen bench — node ${process.version}, ${new Date().toISOString()}`);
 for (const kind of kinds) {
-  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify, benchScale]) {
+  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify, benchScale, benchUploads]) {
     const { database, drop } = await fresh(kind);
     try {
       await bench(database);

@@ -18,6 +18,8 @@ export interface Card {
   actions: CardAction[];
   /** Path of the request in the API, for a "details" link. */
   link: string;
+  /** A portal page that does what the card asks, where a button cannot (修改后重新提交 is a form to edit). */
+  open?: { label: string; path: string };
 }
 
 export interface CardRequest {
@@ -38,6 +40,8 @@ export interface CardStage {
   canFail: boolean;
   /** "2026-11-24（剩 2 个工作日）" or null when the stage has no deadline. */
   deadlineText: string | null;
+  /** The applicant's turn after 退回: the request's form, opened on the portal, edited and sent again. */
+  onForm?: boolean;
 }
 
 function requestFields(r: CardRequest): Card["fields"] {
@@ -46,6 +50,16 @@ function requestFields(r: CardRequest): Card["fields"] {
 
 /** Sent to each assignee when a stage opens: the card an approver taps. */
 export function taskCard(r: CardRequest, stage: CardStage, note?: string): Card {
+  if (stage.onForm)
+    return {
+      title: `待处理：${stage.name}`,
+      tone: "warning",
+      summary: note ?? `「${r.title}」已退回，请修改后重新提交`,
+      fields: [...requestFields(r), { label: "环节", value: stage.name }],
+      actions: [],
+      link: `/api/requests/${r.id}`,
+      open: { label: stage.approveLabel, path: `/requests/${r.code}/edit` },
+    };
   const actions: CardAction[] = [{ action: "approve", label: stage.approveLabel }];
   if (stage.canReject) actions.push({ action: "reject", label: "驳回" });
   if (stage.canReturn) actions.push({ action: "return", label: "退回" });
@@ -73,6 +87,7 @@ export function noticeCard(r: CardRequest, title: string, summary: string, tone:
 export function cardText(card: Card): string {
   const lines = [`【${card.title}】${card.summary}`, ...card.fields.map((f) => `  ${f.label}：${f.value}`)];
   if (card.actions.length > 0) lines.push(`  可选操作：${card.actions.map((a) => a.label).join(" / ")}`);
+  if (card.open) lines.push(`  ${card.open.label}：在网页端打开 ${card.open.path}`);
   lines.push(`  详情：${card.link}`);
   return lines.join("\n");
 }

@@ -4,6 +4,7 @@ import type { Actor, ServiceContext } from "../src/core/context";
 import type { Journal } from "../src/core/mutate";
 import type { LockedRequest } from "../src/core/request";
 import type { Role } from "../src/core/roles";
+import type { Attached } from "../src/files";
 import type { ResourceMilestone } from "../src/resources/catalog";
 import type { ProfileKey } from "../profiles";
 
@@ -174,6 +175,8 @@ export interface Prepared<F = object> {
   facts: F;
   /** Whose request it is when not the submitter's own (a revocation of a unit's resources). */
   owner?: { unitId: string; unitName: string; applicantId: string };
+  /** Uploaded files the form names: bound to the request, and their digests audited, in the same transaction. */
+  files?: Attached[];
 }
 
 /** What differs between flows at submission and completion. */

@@ -10,6 +10,7 @@ import { DEFAULT_PROFILE, POLICY_PROFILES } from "../profiles";
 import { parseInput } from "./core/validation";
 import { DEFAULT_TOKEN_LIFETIME_DAYS, MAX_TOKEN_LIFETIME_DAYS } from "./directory/tokens";
 import { DEFAULT_WEB_SESSION_IDLE_HOURS } from "./directory/web-sessions";
+import { DEFAULT_UPLOAD_MAX_MB } from "./files";
 import type { CloudCapacity } from "./resources/capacity-notices";
 
 const optional = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal("").transform(() => undefined));
@@ -29,6 +30,9 @@ const configSchema = z
   POLICY_PROFILE: z.enum(POLICY_PROFILES).default(DEFAULT_PROFILE),
   // How long an API token works unless `token create --expires` says otherwise.
   TOKEN_LIFETIME_DAYS: z.coerce.number().int().min(1).max(MAX_TOKEN_LIFETIME_DAYS).default(DEFAULT_TOKEN_LIFETIME_DAYS),
+  // The largest attachment a person may upload, in MB; the body limit of POST /api/files follows it. Bounded
+  // because an upload is held in memory while it is checked and stored.
+  UPLOAD_MAX_MB: z.coerce.number().int().min(1).max(200).default(DEFAULT_UPLOAD_MAX_MB),
   // How often timers fire and the outbox is drained.
   JOB_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
   WECOM_CORP_ID: optional(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "应为企业 ID（CorpID）")),

@@ -65,7 +65,9 @@ async function main() {
       onQueued: () => jobs?.kick(),
       access: { sms: smsGateway(config, { clock: systemClock, log: (line) => console.log(line) }), ...accessKeys(config) },
       tokenLifetimeDays: config.TOKEN_LIFETIME_DAYS,
+      uploadMaxMb: config.UPLOAD_MAX_MB,
       refreshCalendar: calendars.refresh,
+      auditFiles: auditKeys,
     });
     const server = serve({ fetch: app.fetch, port: config.PORT });
     // Listen first: a port already taken must fail before any background work starts, with the database closed.

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
+import { rowsOf, type Db } from "../db/client";
 import { expect } from "vitest";
 import { requests, resources } from "../db/schema";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
@@ -33,9 +34,23 @@ export function ok(res: { status: number; body: any }, status = 200) {
   return res.body;
 }
 
+/** Rows in every table of the schema: what a step that must write nothing leaves as it was. */
+export async function rowCounts(db: Db): Promise<Record<string, number>> {
+  const tables = rowsOf<{ name: string }>(
+    await db.execute(sql`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`),
+  );
+  const counts: Record<string, number> = {};
+  for (const { name } of tables) {
+    const [row] = rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from ${sql.identifier(name)}`));
+    counts[name] = row!.n;
+  }
+  return counts;
+}
+
 export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
 
-export const attachment = (purpose: string, name = `${purpose}.pdf`) => ({ name, sha256: "ab".repeat(32), purpose });
+/** A real, small PDF (the README's example plan): what tests upload as a document. */
+export const samplePdf = () => new Uint8Array(readFileSync(new URL("../examples/plan.pdf", import.meta.url)));
 
 type ExtraUser = { id: string; name: string; unit: string; roles: string[] };
 
@@ -77,6 +92,26 @@ export async function createTestApp(
       json = text;
     }
     return { status: res.status, body: json };
+  }
+
+  /** POST /api/files as `user`, multipart as a browser or curl -F sends it: the example PDF unless content is given. */
+  async function upload(user: string | null, opts: { name?: string; purpose?: string; content?: Uint8Array; headers?: Record<string, string> } = {}) {
+    const form = new FormData();
+    form.set("file", new File([opts.content ?? samplePdf()], opts.name ?? "plan.pdf"));
+    if (opts.purpose !== "") form.set("purpose", opts.purpose ?? "plan");
+    const res = await app.request("/api/files", {
+      method: "POST",
+      headers: { ...(user ? { authorization: `Bearer ${tokens[user]}` } : {}), ...opts.headers },
+      body: form,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
+  }
+
+  /** A document for form.attachments: a PDF uploaded by `user` (the submitter, or someone of their unit). */
+  async function attachment(user: string, purpose: string, name = `${purpose}.pdf`) {
+    const file = ok(await upload(user, { name, purpose }), 201);
+    return { purpose, fileId: file.id as string };
   }
 
   const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
@@ -128,6 +163,8 @@ export async function createTestApp(
       calendar = next;
     },
     call,
+    upload,
+    attachment,
     submit,
     act,
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),

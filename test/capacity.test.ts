@@ -11,7 +11,7 @@ import { consoleSender } from "../src/channels/console";
 import { quarterlyReview } from "../src/jobs/adjustment-proposals";
 import { cloudCapacityAlert, expansionNotices } from "../src/resources/capacity-notices";
 import { PROFILES } from "../profiles";
-import { attachment, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 // 003 第二十四条 (巴中) and 001 第十九条 (徽州): the utilisation rules of the other profiles, wired to the ledger.
 
@@ -36,6 +36,8 @@ async function deliveredBazhong(t: TestApp) {
   const form = sampleForm();
   form.vms[1].diskGb = 1200;
   form.plan.plannedTotals.storageGb = 1400;
+  // A migration: 巴中 asks for the uploaded migration plan (003 第十五条).
+  form.attachments.push(await t.attachment("yangfan", "plan"));
   const { id } = ok(await t.submit("yangfan", form), 201);
   await t.actInTurn(id, [
     ["zhangwei", { action: "approve", note: "论证通过" }],
@@ -127,7 +129,7 @@ describe("徽州 001 第十九条: the cloud near 70% of its capacity", () => {
     const t = await createTestApp({ profile: "huizhou", now: "2026-11-23T02:00:00Z" });
     try {
       const form = sampleForm();
-      form.attachments.push(attachment("project_approval"));
+      form.attachments.push(await t.attachment("yangfan", "project_approval"));
       const { id } = ok(await t.submit("yangfan", form), 201);
       await t.actInTurn(id, [
         ["zhangwei", { action: "approve" }],

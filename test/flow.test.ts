@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, stageRuns, tasks } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
-import { attachment, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 
 async function stageOf(t: TestApp, id: number) {
@@ -147,7 +147,7 @@ describe("conditions of 004 第十二、十三条", () => {
     expect(missing.body.error.code).toBe("attachments_missing");
     expect(missing.body.error.message).toContain("500G");
 
-    form.attachments.push(attachment("storage_explanation"));
+    form.attachments.push(await t.attachment("yangfan", "storage_explanation"));
     const { id } = ok(await t.submit("yangfan", form), 201);
     ok(await t.act("xufeng", id, { action: "approve", note: "存储依据充分" }));
     expect(await stageOf(t, id)).toBe("storage_review");
@@ -174,7 +174,7 @@ describe("conditions of 004 第十二、十三条", () => {
     ok(await t.submit("yangfan", db), 201);
     db.paas[0].memoryGb = 40;
     expect((await t.submit("yangfan", db)).status).toBe(422);
-    db.attachments.push(attachment("test_report"));
+    db.attachments.push(await t.attachment("yangfan", "test_report"));
     ok(await t.submit("yangfan", db), 201);
   });
 });
@@ -281,7 +281,7 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
   test("one person with two roles signs a 会签 for one party only", async () => {
     const form = sampleForm();
     form.vms[1].diskGb = 400;
-    form.attachments.push(attachment("storage_explanation"));
+    form.attachments.push(await t.attachment("yangfan", "storage_explanation"));
     const { id } = ok(await t.submit("yangfan", form), 201);
     ok(await t.act("twohats", id, { action: "approve", note: "存储依据充分" }));
     ok(await t.act("twohats", id, { action: "approve" }));
@@ -353,7 +353,7 @@ describe("policy profiles", () => {
     try {
       expect((await t.submit("lihua", sampleForm())).body.error.fields["form.attachments"][0]).toContain("安全责任书");
       const form = sampleForm();
-      form.attachments.push(attachment("security_pledge"));
+      form.attachments.push(await t.attachment("lihua", "security_pledge"));
       const { id } = ok(await t.submit("lihua", form), 201);
       ok(await t.act("huangmin", id, { action: "approve" }));
       const detail = ok(await t.show("zhangwei", id));
@@ -371,10 +371,13 @@ describe("policy profiles", () => {
   test("巴中: technical review → provision 3 wd → deploy 5 wd (extendable) → tests within a month → report review → cutover", async () => {
     const t = await createTestApp({ profile: "bazhong" });
     try {
-      // The example is a migration: it needs the migration plan, which it carries; a new system needs its basis.
+      // The example is a migration: it needs the uploaded migration plan (003 第十五条); a new system its basis (第十六条).
       const fresh = { ...sampleForm(), plan: { ...sampleForm().plan, kind: "new" } };
       expect((await t.submit("yangfan", fresh)).body.error.fields["form.attachments"][0]).toContain("建设依据");
-      const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+      expect((await t.submit("yangfan", sampleForm())).body.error.fields["form.attachments"][0]).toContain("迁移方案");
+      const form = sampleForm();
+      form.attachments.push(await t.attachment("yangfan", "plan"));
+      const { id } = ok(await t.submit("yangfan", form), 201);
       expect(await stageOf(t, id)).toBe("tech_review");
       await t.actInTurn(id, [
         ["zhangwei", { action: "approve", note: "论证通过，配额 16 核" }],
@@ -424,7 +427,7 @@ describe("policy profiles", () => {
     const t = await createTestApp({ profile: "huizhou" });
     try {
       const form = sampleForm();
-      form.attachments.push(attachment("project_approval"));
+      form.attachments.push(await t.attachment("yangfan", "project_approval"));
       const { id } = ok(await t.submit("yangfan", form), 201);
       expect(await stageOf(t, id)).toBe("accept");
       // 不予受理 is a return with reasons, not a rejection.

@@ -20,6 +20,8 @@ const LAYERS: Record<string, number> = {
   "src/resources": 2,
   "src/billing": 2,
   "src/metrics": 2,
+  // Uploaded attachments: stored, checked, read by who may see their request (issue 12).
+  "src/files": 2,
   flows: 3,
   "src/engine": 4,
   "src/reports": 5,

@@ -177,7 +177,10 @@ describe("巴中: a 3-month 过渡期, then data purge and reclaim (003 第二�
     const { answerChat } = await import("../src/chat/answer");
     const b = await createTestApp({ profile: "bazhong", now: "2026-11-30T02:00:00Z" }); // Monday 10:00
     try {
-      const { id: appId } = ok(await b.submit("yangfan", sampleForm()), 201);
+      // A migration: 巴中 asks for the uploaded migration plan (003 第十五条).
+      const form = sampleForm();
+      form.attachments.push(await b.attachment("yangfan", "plan"));
+      const { id: appId } = ok(await b.submit("yangfan", form), 201);
       await b.actInTurn(appId, [
         ["zhangwei", { action: "approve", note: "论证通过" }],
         ["xufeng", { action: "approve" }],

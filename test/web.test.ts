@@ -1,6 +1,6 @@
 import { and, count, eq, like } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { auditLog, loginLinks, webSessions } from "../db/schema";
+import { auditLog, files, loginLinks, webSessions } from "../db/schema";
 import { ok, sampleForm } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
@@ -195,7 +195,9 @@ describe("sessions and CSRF", () => {
 describe("the request page and its actions (issue 12 Everyone / Approvers)", () => {
   /** A fresh 云资源申请 by 李华 (梅县区教育局), waiting for 黄敏 of the 梅县区 bureau. */
   async function filed() {
-    const res = ok(await t.submit("lihua", sampleForm()), 201);
+    const form = sampleForm();
+    form.attachments.push(await t.attachment("lihua", "plan", "迁云上云实施方案.pdf"));
+    const res = ok(await t.submit("lihua", form), 201);
     expect(res.currentStage).toBe("county_review");
     return { id: res.id as number, code: res.code as string };
   }
@@ -212,6 +214,12 @@ describe("the request page and its actions (issue 12 Everyone / Approvers)", () 
     for (const words of ["系统名称", "建设单位", "梅州市梅县区教育局", "网络区域", "政务外网", "应用服务器", "内存(GB)", "合计：3 台", "迁云上云实施方案.pdf", "办理环节", "县级"])
       expect(page.html, words).toContain(words);
     expect(page.html).not.toContain("gov_extranet");
+    // The plan is a real file the approver can open from the page.
+    const plan = /href="(\/files\/f_[^"]+)"/.exec(page.html)![1]!;
+    const download = await a.get(plan);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-type")).toBe("application/pdf");
+    expect(download.headers.get("content-disposition")).toContain(encodeURIComponent("迁云上云实施方案.pdf"));
     expect(page.html).toContain('value="approve"');
     const done = await a.post(`/requests/${r.code}/actions`, { action: "approve", stageRunId: /name="stageRunId" value="(\d+)"/.exec(page.html)![1]!, note: "同意上报" });
     expect(done.status).toBe(303);
@@ -234,6 +242,11 @@ describe("the request page and its actions (issue 12 Everyone / Approvers)", () 
     expect(act.status).toBe(404);
     expect(await written()).toEqual(before);
     expect((await stranger.get("/requests/YS-2099-99999")).status).toBe(404);
+    const [plan] = await t.db.select({ id: files.id }).from(files).where(eq(files.requestId, r.id));
+    const download = await stranger.get(`/files/${plan!.id}`);
+    expect(download.status).toBe(404);
+    expect(download.html).toContain("文件不存在或您无权查看");
+    expect((await stranger.get("/files/../etc/passwd")).status).toBe(404);
     expect((await stranger.get("/requests/not-a-code")).status).toBe(404);
   });
 

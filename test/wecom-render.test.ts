@@ -47,6 +47,22 @@ describe("WeCom rendering", () => {
     expect(plain.text.content).not.toContain("可选操作");
   });
 
+  test("after 退回 the applicant's 重新提交 opens the form on the portal instead of calling back (issue 12)", () => {
+    const revise = { name: "修改后重新提交", approveLabel: "重新提交", canReject: false, canReturn: false, canFail: false, deadlineText: null, onForm: true };
+    const card = taskCard(request, revise, "黄敏在「县级数据局初审」退回：请补充迁移方案");
+    expect(card.actions).toEqual([]);
+    const pageUrl = (path: string) => `https://yunshen.example.gov.cn${path}`;
+    const body = renderMessage(card, { touser: "LiHua", outboxId: 9, token, detailUrl: () => null, pageUrl }) as any;
+    expect(body.template_card.card_type).toBe("button_interaction");
+    expect(body.template_card.sub_title_text).toContain("请补充迁移方案");
+    expect(body.template_card.button_list).toEqual([{ type: 1, text: "重新提交", style: 1, url: "https://yunshen.example.gov.cn/requests/YS-2026-00012/edit" }]);
+    // Without a public address there is no page to open: the card says where, and asks nothing it cannot take.
+    const plain = renderMessage(card, { touser: "LiHua", outboxId: 10, token, detailUrl: () => null, pageUrl: () => null }) as any;
+    expect(plain.msgtype).toBe("text");
+    expect(plain.text.content).toContain("重新提交：在网页端打开 /requests/YS-2026-00012/edit");
+    expect(plain.text.content).not.toContain("可选操作");
+  });
+
   test("button keys round-trip and anything else is refused", () => {
     expect(parseButtonKey(buttonKey("fail", token))).toEqual({ action: "fail", token });
     for (const key of ["", "ys1:approve:short", "ys2:approve:AbCdEfGhIjKlMnOp", "ys1:delete:AbCdEfGhIjKlMnOp", `ys1:approve:${token}x`])

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FILE_ID_PATTERN } from "../../src/files";
 import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS, type RequestedResources } from "../../src/resources/catalog";
 
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
@@ -64,11 +65,17 @@ export const paasRowSchema = z.strictObject({
   quantity: z.int().min(1).max(100).default(1),
 });
 
+// A document is a file uploaded first (POST /api/files) and named here by its id; its name, size and SHA-256 are
+// the stored file's, filled in on submission, so a form read back from a request carries them.
 export const attachmentSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/i, "应为 64 位十六进制 SHA-256").transform((s) => s.toLowerCase()),
-  size: z.int().min(0).max(1 << 30).optional(),
   purpose: z.enum(Object.keys(ATTACHMENT_PURPOSES) as [keyof typeof ATTACHMENT_PURPOSES]),
+  fileId: z
+    .string({ error: (issue) => (issue.input === undefined ? "请先上传文件（POST /api/files），再以返回的 id 填写 fileId" : "应为文字") })
+    .regex(new RegExp(FILE_ID_PATTERN), "应为上传文件后返回的 id（f_ 开头）"),
+  name: z.string().max(200).optional(),
+  size: z.int().min(0).optional(),
+  sha256: z.string().max(64).optional(),
+  contentType: z.string().max(200).optional(),
 });
 
 export const applicationFormSchema = z

@@ -1,6 +1,7 @@
 import { shanghaiDate } from "../../src/core/calendar";
 import { unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
+import { attachFiles } from "../../src/files";
 import { demandCoverage } from "../../src/resources/demand";
 import type { Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
@@ -71,11 +72,14 @@ function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: Applicatio
 export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
   async prepare({ ctx, tx, actor, form, profile, countyUnit, resubmitting }) {
-    const parsed = parseInput(applicationFormSchema, form, "申请表有误");
+    const checked = parseInput(applicationFormSchema, form, "申请表有误");
+    // Every document names a real file of the unit's (the required-document rules below count only those).
+    const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", requestId: resubmitting?.id });
+    const parsed = { ...checked, attachments: attached };
     const facts = checkedFacts(profile, countyUnit, parsed);
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
-    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand } };
+    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand }, files: attached };
   },
 };

@@ -142,7 +142,7 @@ export async function statementOfRecord(ctx: ServiceContext, month: string, sour
   return { statement: await draftStatement({ ctx, input: { month } }), signatures: null, source: "ledger" as const };
 }
 
-const PARTY_TITLE: Record<string, string> = { manager: "统筹管理单位", applicant: "评估实施单位（云服务商）", reviewer: "复核单位（监理）" };
+export const PARTY_TITLE: Record<string, string> = { manager: "统筹管理单位", applicant: "评估实施单位（云服务商）", reviewer: "复核单位（监理）" };
 
 /** 附件13's layout: the statement's table, then the three parties' signatures. */
 export function statementPage(s: Awaited<ReturnType<typeof draftStatement>>, signatures: Awaited<ReturnType<typeof statementSignatures>>) {

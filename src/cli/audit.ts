@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { readAnchors, writeAuditAnchor } from "../audit/anchor";
+import { writeAuditAnchor } from "../audit/anchor";
+import { auditVerifyKeys } from "../audit/auditors";
 import { exportAudit, readAuditExport } from "../audit/export";
 import { verifyAuditChain, verifyAuditEntries, type AuditVerifyResult } from "../audit/verify";
 import { auditFiles, type Config } from "../config";
@@ -61,11 +62,7 @@ export const audit: Command = {
  * of the signing key file when this host has it) and the anchors (--anchors, else AUDIT_ANCHOR_FILE if present).
  */
 async function verify(config: Config, flags: Flags, io: CliIo): Promise<number> {
-  const files = auditFiles(config);
-  const keyFile = flags["public-key"] ?? (existsSync(files.signingKey) ? files.signingKey : null);
-  const publicKey = keyFile ? readPublicKey(keyFile) : null;
-  const anchorFile = flags.anchors ?? (existsSync(files.anchors) ? files.anchors : null);
-  const anchors = anchorFile ? readAnchors(anchorFile) : [];
+  const { keyFile, publicKey, anchorFile, anchors } = auditVerifyKeys(auditFiles(config), { publicKey: flags["public-key"], anchors: flags.anchors });
   const opts = { publicKey, anchors, onProgress: progress(io, "校验") };
   const result = flags.export
     ? await verifyAuditEntries(readAuditExport(flags.export), 0, { ...opts, onProgress: undefined })

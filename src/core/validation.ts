@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isIsoDate } from "./calendar-schedule";
 import { invalid, type FieldErrors } from "./errors";
 
 // Users read zod's messages: Simplified Chinese for every schema of the service. The locale's wording reads
@@ -32,6 +33,9 @@ z.config({
 
 /** A calendar month, "YYYY-MM": the month a statement bills, or a report covers. */
 export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: "应为月份 YYYY-MM" });
+
+/** A calendar date, "YYYY-MM-DD", that exists (not 2026-02-30). */
+export const isoDateSchema = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }).meta({ format: "date", example: "2026-11-20" });
 
 /** The name the whole input goes by in a fields map. */
 export const ROOT_FIELD = "(根)";
@@ -86,6 +90,11 @@ export function textProblem(text: string): string | null {
 /** A text safe to show as a field name: forbidden characters written as \uXXXX. */
 export function printable(text: string): string {
   return text.replace(FORBIDDEN_ALL, (ch) => `\\u${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`);
+}
+
+/** A text with every forbidden character removed: for names taken from outside that are cleaned, not refused (an uploaded file's). */
+export function withoutForbidden(text: string): string {
+  return text.replace(FORBIDDEN_ALL, "");
 }
 
 // A 1 MB body of bad strings would otherwise answer with a fields map as large.

@@ -2,8 +2,9 @@
 export { actOnRequest } from "./act";
 export { actionInputSchema, RATING_NAMES, STAGE_DECISIONS, type ActionInput, type ServiceRating } from "./action-input";
 export { FLOWS, stageDef } from "./flow";
+export { previewRequest, type PreviewParty, type PreviewStage, type RequestPreview } from "./preview";
 export { cardRequest, partiesUsers, pendingHolders } from "./stages";
 export { STATUS_NAMES, type ActionResult } from "./step";
 export { openRequest, submitInputSchema, submitRequest } from "./submit";
 export { elapseStage, loadCalendarYearWithDeadlines, recomputePendingDeadlines } from "./timed";
-export { getRequest, listQuerySchema, listRequests, requestIdByCode } from "./views";
+export { EXPORT_MAX_ROWS, exportRequestsCsv, getRequest, listQuerySchema, listRequests, requestIdByCode, searchQuerySchema } from "./views";

@@ -9,7 +9,7 @@ import type { ServiceContext } from "../core/context";
 import { countyOf, usersWithRole } from "../directory/queries";
 import { unprocessable } from "../core/errors";
 import { stageTimesOrPending, type StageTimes } from "./deadlines";
-import { flowDef } from "./flow";
+import { flowDef, REVISE_STAGE } from "./flow";
 import { enqueueCards } from "../core/notify";
 import type { LockedRequest, RequestRow } from "../core/request";
 
@@ -25,7 +25,7 @@ export function requestSummary(req: Pick<RequestRow, "flow" | "facts" | "title">
 }
 
 /** The users who act for a party on this request. Nobody decides on their own request (invariant 4). */
-export async function partyUsers(tx: Db, req: RequestRow, party: Party): Promise<string[]> {
+export async function partyUsers(tx: Db, req: Pick<RequestRow, "applicantId" | "unitId" | "facts">, party: Party): Promise<string[]> {
   if (party === "applicant") return [req.applicantId];
   // The person the request is for confirms for themselves, even when they also asked for it.
   if (party === "holder") return [(req.facts as { holderId: string }).holderId];
@@ -44,7 +44,7 @@ export async function partiesUsers(tx: Db, req: RequestRow, parties: readonly Pa
   return [...new Set((await Promise.all(parties.map((p) => partyUsers(tx, req, p)))).flat())];
 }
 
-function deadlineSpan(spec: DeadlineSpec): string {
+export function deadlineSpan(spec: DeadlineSpec): string {
   if ("workdays" in spec) return `${spec.workdays} 个工作日`;
   if ("calendarDays" in spec) return spec.calendarDays === 0 ? "当天" : `${spec.calendarDays} 个日历天`;
   if ("calendarMonths" in spec) return `${spec.calendarMonths} 个月`;
@@ -65,6 +65,7 @@ export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">,
     canReturn: stage.canReturn ?? false,
     canFail: Boolean(stage.onFail),
     deadlineText: deadlineText(stage, run.deadlineAt, pending),
+    onForm: stage.key === REVISE_STAGE.key,
   };
 }
 

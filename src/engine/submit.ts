@@ -7,6 +7,7 @@ import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { unitChain } from "../directory/queries";
 import { forbidden } from "../core/errors";
+import { bindFiles, type Attached } from "../files";
 import { flowStages, stageFrom } from "./flow";
 import { mutate, type Journal } from "../core/mutate";
 import { openStage, requestSummary } from "./stages";
@@ -42,7 +43,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
 /** A new request in the caller's transaction: its code, its row, and its first applicable stage opened. */
 export async function openRequest(
   step: { ctx: ServiceContext; tx: Db; j: Journal },
-  r: { flow: FlowKey; unitId: string; unitName: string; applicantId: string; title: string; form: unknown; facts: object },
+  r: { flow: FlowKey; unitId: string; unitName: string; applicantId: string; title: string; form: unknown; facts: object; files?: Attached[] },
   auditDetails: Record<string, unknown>,
 ): Promise<ActionResult> {
   const { ctx, tx, j } = step;
@@ -70,7 +71,13 @@ export async function openRequest(
   const req: LockedRequest = { ...row!, unitName: r.unitName };
   const first = stageFrom(flowStages(req.flow, profile), 0, r.facts);
   if (!first) throw new Error(`flow ${req.flow}/${profile} has no applicable stage`);
-  audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req), ...auditDetails });
+  await bindFiles(tx, r.files ?? [], id);
+  audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req), ...attachmentDigests(r.files), ...auditDetails });
   await openStage(ctx, tx, req, first);
   return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
+}
+
+/** What the audit entry of a submission says of its documents: each file by id, name and SHA-256. */
+export function attachmentDigests(files: readonly Attached[] | undefined) {
+  return files?.length ? { attachments: files.map(({ purpose, fileId, name, sha256 }) => ({ purpose, fileId, name, sha256 })) } : {};
 }

@@ -1,41 +1,44 @@
-import { and, asc, desc, eq, exists, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, ilike, inArray, lt, or, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Totals } from "../resources/catalog";
-import type { Actor, ServiceContext } from "../core/context";
+import type { ServiceContext } from "../core/context";
 import { unitChain } from "../directory/queries";
 import { notFound } from "../core/errors";
+import { addCalendarDays, shanghaiDateTime, shanghaiInstant } from "../core/calendar";
+import { csvDocument } from "../core/csv";
+import { isoDateSchema } from "../core/validation";
+import { FLOW_KEYS } from "../../flows";
 import { workdaysUsedAndLeft } from "./deadlines";
-import { stageDef } from "./flow";
+import { flowDef, stageDef } from "./flow";
 import { requestSummary } from "./stages";
 import { RATING_NAMES } from "./action-input";
 import { STATUS_NAMES } from "./step";
-import { seesEveryUnit } from "../core/roles";
+import { requestVisibility } from "../core/request";
 
-// Who sees which requests: the city's manager, provider and reviewer see all; a county bureau sees its
-// county's units; an applicant sees their own unit's; anyone who holds or held a task on it sees it.
+const STATUSES = ["in_progress", "returned", "rejected", "withdrawn", "completed"] as const;
 
-async function visibility(db: Db, actor: Actor): Promise<SQL | undefined> {
-  if (seesEveryUnit(actor)) return undefined;
-  const mine: SQL[] = [
-    eq(requests.applicantId, actor.userId),
-    exists(db.select({ one: sql`1` }).from(tasks).where(and(eq(tasks.requestId, requests.id), eq(tasks.userId, actor.userId)))),
-  ];
-  if (actor.roles.includes("applicant")) mine.push(eq(requests.unitId, actor.unitId));
-  if (actor.roles.includes("county_bureau")) {
-    const inCounty = db.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
-    mine.push(inArray(requests.unitId, inCounty), eq(requests.unitId, actor.unitId));
-  }
-  return or(...mine);
-}
+/** The search of a list (编号, 系统名称, 单位, 流程, 状态, 提交日期), applied inside the same visibility rule. */
+export const searchQuerySchema = z
+  .object({
+    view: z.enum(["mine", "todo", "all"]).default("all"),
+    status: z.enum(STATUSES).optional(),
+    code: z.string().trim().max(40).optional().meta({ description: "申请编号或其一部分（如 00012）" }),
+    title: z.string().trim().max(100).optional().meta({ description: "系统名称（申请标题）中的文字" }),
+    unit: z.string().trim().min(1).max(64).optional().meta({ description: "单位 id；县级数据局的 id 包含其辖区各单位" }),
+    flow: z.enum(FLOW_KEYS).optional().meta({ description: "流程" }),
+    from: isoDateSchema.optional().meta({ description: "提交日期自（含，北京时间）" }),
+    to: isoDateSchema.optional().meta({ description: "提交日期至（含，北京时间）" }),
+  })
+  .refine((q) => !q.from || !q.to || q.from <= q.to, { error: "结束日期不能早于开始日期", path: ["to"] });
 
-export const listQuerySchema = z.object({
-  view: z.enum(["mine", "todo", "all"]).default("all"),
-  status: z.enum(["in_progress", "returned", "rejected", "withdrawn", "completed"]).optional(),
+export const listQuerySchema = searchQuerySchema.safeExtend({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.coerce.number().int().positive().optional(),
 });
+
+type ListQuery = z.output<typeof searchQuerySchema> & { limit: number; before?: number };
 
 /**
  * 我的申请 / 待办 / 全部: newest first, paged with `before` (the last id of the previous page). One snapshot,
@@ -45,14 +48,58 @@ export async function listRequests({ ctx, input }: { ctx: ServiceContext; input:
   return ctx.db.transaction((db) => readList(ctx, db, input), SNAPSHOT);
 }
 
+/** At most this many rows in one export: a year of a city's requests, well within what Excel opens. */
+export const EXPORT_MAX_ROWS = 10_000;
+
+const EXPORT_HEADERS = ["编号", "系统名称", "单位", "流程", "状态", "当前环节", "是否逾期", "提交时间", "更新时间", "当前环节期限"];
+
+/**
+ * The rows of a search as an Excel-ready CSV (BOM, formula-defused cells), with the same visibility as the list:
+ * names in Chinese, times in Beijing time. Returns the document and how many rows it holds.
+ */
+export async function exportRequestsCsv({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof searchQuerySchema> }) {
+  const { items } = await ctx.db.transaction((db) => readList(ctx, db, { ...input, limit: EXPORT_MAX_ROWS }), SNAPSHOT);
+  const when = (at: Date | null) => (at ? shanghaiDateTime(at) : "");
+  const rows = items.map((r) => [
+    r.code,
+    r.title,
+    r.unitName,
+    r.flowName,
+    r.statusName,
+    r.currentStageName ?? "",
+    r.overdue ? "是" : "否",
+    when(r.submittedAt),
+    when(r.updatedAt),
+    when(r.deadlineAt),
+  ]);
+  return { csv: csvDocument([EXPORT_HEADERS, ...rows]), count: items.length };
+}
+
 // Every statement of a view sees the same committed state, and nothing in it can write.
 const SNAPSHOT = { isolationLevel: "repeatable read", accessMode: "read only" } as const;
 
-async function readList(ctx: ServiceContext, db: Db, input: z.output<typeof listQuerySchema>) {
-  const actor = ctx.actor!;
+/** `%` and `_` typed into a search box are looked for as such, not as wildcards. */
+const contains = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+function searchFilters(db: Db, input: ListQuery): (SQL | undefined)[] {
   const where: (SQL | undefined)[] = [];
   if (input.status) where.push(eq(requests.status, input.status));
   if (input.before) where.push(lt(requests.id, input.before));
+  if (input.code) where.push(ilike(requests.code, contains(input.code)));
+  if (input.title) where.push(ilike(requests.title, contains(input.title)));
+  if (input.flow) where.push(eq(requests.flow, input.flow));
+  if (input.unit) {
+    const named = db.select({ id: units.id }).from(units).where(or(eq(units.id, input.unit), eq(units.parentId, input.unit)));
+    where.push(inArray(requests.unitId, named));
+  }
+  if (input.from) where.push(gte(requests.submittedAt, shanghaiInstant(input.from)));
+  if (input.to) where.push(lt(requests.submittedAt, shanghaiInstant(addCalendarDays(input.to, 1))));
+  return where;
+}
+
+async function readList(ctx: ServiceContext, db: Db, input: ListQuery) {
+  const actor = ctx.actor!;
+  const where = searchFilters(db, input);
   if (input.view === "mine") where.push(eq(requests.applicantId, actor.userId));
   else if (input.view === "todo") {
     // The page is found from the person's pending tasks, newest request first, along tasks_user_status_idx:
@@ -66,7 +113,7 @@ async function readList(ctx: ServiceContext, db: Db, input: z.output<typeof list
       .limit(input.limit);
     if (page.length === 0) return { items: [], next: null };
     where.push(inArray(requests.id, page.map((p) => p.id)));
-  } else where.push(await visibility(db, actor));
+  } else where.push(await requestVisibility(db, actor));
   const rows = await db
     .select({
       id: requests.id,
@@ -100,6 +147,8 @@ async function readList(ctx: ServiceContext, db: Db, input: z.output<typeof list
     const run = runOf.get(r.id);
     return {
       ...r,
+      flow,
+      flowName: flowDef(flow).name,
       statusName: STATUS_NAMES[r.status] ?? r.status,
       currentStageName: r.currentStage ? stageDef(flow, profile, r.currentStage).name : null,
       deadlineAt: run?.deadlineAt ?? null,
@@ -127,7 +176,7 @@ export async function getRequest({ ctx, input }: { ctx: ServiceContext; input: {
 
 async function readRequest(ctx: ServiceContext, db: Db, id: number) {
   const actor = ctx.actor!;
-  const visible = await visibility(db, actor);
+  const visible = await requestVisibility(db, actor);
   const [req] = await db
     .select()
     .from(requests)

@@ -22,7 +22,11 @@ import { demandRoutes } from "./demands";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
+import { fileRoutes, uploadBodyLimit } from "./files";
+import { DEFAULT_UPLOAD_MAX_MB } from "../files";
 import { adminRoutes } from "./admin";
+import { auditRoutes } from "./audit";
+import type { AuditFiles } from "../audit/auditors";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
 import type { LoginCodeDeps } from "../access/login-codes";
@@ -44,8 +48,12 @@ export interface AppDeps {
   refusals?: RefusalRecorder;
   /** TOKEN_LIFETIME_DAYS: how long tokens issued before tokens carried an expiry are taken to last. */
   tokenLifetimeDays?: number;
+  /** UPLOAD_MAX_MB: the largest attachment, 20 MB unless configured. */
+  uploadMaxMb?: number;
   /** Reloads the calendar `calendar` returns, after a year is loaded through the API (jobs/runner calendarStore). */
   refreshCalendar?: () => Promise<unknown>;
+  /** The audit signing key and anchor file that /api/audit/verify checks against, as `audit verify` does. */
+  auditFiles?: AuditFiles;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -145,12 +153,17 @@ export function createApp(deps: AppDeps) {
   });
 
   const api = contractApp();
-  api.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${MAX_BODY_BYTES / 1024} KB 上限`), 413),
-    }),
-  );
+  const jsonLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${MAX_BODY_BYTES / 1024} KB 上限`), 413),
+  });
+  // An upload has its own limit; a declared Content-Length over it is refused before a byte is read.
+  const uploadMaxMb = deps.uploadMaxMb ?? DEFAULT_UPLOAD_MAX_MB;
+  const uploadLimit = bodyLimit({
+    maxSize: uploadBodyLimit(uploadMaxMb),
+    onError: (c) => c.json(errorBody("payload_too_large", `文件超过 ${uploadMaxMb} MB 上限`), 413),
+  });
+  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? uploadLimit : jsonLimit)(c, next));
   api.use(inputGuard({ body: "json" }));
   api.use(authenticate(deps));
   // A change made through the API may have queued cards and notices: send them now, not at the next job round.
@@ -168,7 +181,9 @@ export function createApp(deps: AppDeps) {
   api.route("/demands", demandRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
+  api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
   api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
+  api.route("/audit", auditRoutes(deps.auditFiles ?? null));
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {

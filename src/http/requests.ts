@@ -1,9 +1,23 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { actionInputSchema, actOnRequest, submitInputSchema, submitRequest, getRequest, listQuerySchema, listRequests, requestIdByCode } from "../engine";
+import {
+  actionInputSchema,
+  actOnRequest,
+  exportRequestsCsv,
+  getRequest,
+  previewRequest,
+  listQuerySchema,
+  listRequests,
+  requestIdByCode,
+  searchQuerySchema,
+  submitInputSchema,
+  submitRequest,
+} from "../engine";
+import { csvHeaders } from "../core/csv";
+import { shanghaiDate } from "../core/calendar";
 import { notFound } from "../core/errors";
 import { withIdempotency } from "./auth";
 import type { ServiceContext } from "../core/context";
-import { bearerSecurity, contractApp, documentedAs, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
+import { bearerSecurity, contractApp, csvMedia, documentedAs, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
 const requestRef = z.union([
   z.coerce.number<string>().int().positive().max(Number.MAX_SAFE_INTEGER),
@@ -54,6 +68,8 @@ const listItem = z.object({
   unitId: z.string(),
   unitName: z.string(),
   applicantId: z.string(),
+  flow: z.string(),
+  flowName: z.string(),
   status: z.string(),
   statusName: z.string(),
   currentStage: z.string().nullable(),
@@ -146,6 +162,9 @@ const requestDetail = z
   })
   .openapi("RequestDetail");
 
+// One documented schema for both routes that read a submission, so the document names it once.
+const submitBody = documentedAs(submitInputSchema, "SubmitRequest");
+
 const submit = createRoute({
   method: "post",
   path: "/",
@@ -154,21 +173,70 @@ const submit = createRoute({
   middleware: [jsonBodyGate()] as const,
   request: {
     headers: idempotencyKey,
-    body: { required: true, content: { "application/json": { schema: documentedAs(submitInputSchema, "SubmitRequest") } } },
+    body: { required: true, content: { "application/json": { schema: submitBody } } },
   },
   responses: { 201: jsonContent(actionResultSchema, "已提交：编号、状态、当前环节"), ...errorResponses(403, 409, 422) },
+});
+
+const person = z.object({ id: z.string(), name: z.string(), unitName: z.string() });
+const previewSchema = z
+  .object({
+    flow: z.string(),
+    flowName: z.string(),
+    title: z.string(),
+    unitName: z.string(),
+    from: z.iso.date().openapi({ description: "起算日（今天）" }),
+    stages: z.array(
+      z.object({
+        stage: z.string(),
+        name: z.string(),
+        mode: z.enum(["any", "all"]).openapi({ description: "any 或签（一人决定），all 会签（各方都须同意）" }),
+        elapses: z.boolean().openapi({ description: "期满自动结束的期间（无人审批）" }),
+        parties: z.array(
+          z.object({
+            party: z.string(),
+            partyName: z.string(),
+            people: z.array(person).openapi({ description: "将办理此环节的人；通讯录中尚无此人时为空，只显示单位类别" }),
+          }),
+        ),
+        span: z.string().nullable().openapi({ description: "办理时限，如「3 个工作日」" }),
+        by: z.iso.date().nullable().openapi({ description: "前序各环节都用满时限时，此环节最迟的办结日" }),
+        deadlineAt: date.nullable(),
+        pending: z.boolean().openapi({ description: "期限所在年份的工作日历尚未加载" }),
+      }),
+    ),
+  })
+  .openapi("RequestPreview");
+
+const preview = createRoute({
+  method: "post",
+  path: "/preview",
+  summary: "提交前预览：按提交时的规则校验表单（不保存），列出将经过的各环节、由谁办理、最迟哪天办结（按工作日推算）",
+  security: bearerSecurity,
+  middleware: [jsonBodyGate()] as const,
+  request: { body: { required: true, content: { "application/json": { schema: submitBody } } } },
+  responses: { 200: jsonContent(previewSchema, "各环节的办理人和最迟办结日"), ...errorResponses(403, 409, 422) },
 });
 
 const list = createRoute({
   method: "get",
   path: "/",
-  summary: "申请列表：mine 我的申请，todo 我的待办，all 按角色可见的全部",
+  summary: "申请列表：mine 我的申请，todo 我的待办，all 按角色可见的全部；可按编号、系统名称、单位、流程、状态、提交日期查询",
   security: bearerSecurity,
   request: { query: listQuerySchema },
   responses: {
     200: jsonContent(z.object({ items: z.array(listItem), next: z.int().nullable().openapi({ description: "下一页的 before" }) }), "申请列表"),
     ...errorResponses(),
   },
+});
+
+const exportCsv = createRoute({
+  method: "get",
+  path: "/export.csv",
+  summary: "导出查询结果为 CSV（与申请列表同样的查询条件和可见范围，最多 10000 条）",
+  security: bearerSecurity,
+  request: { query: searchQuerySchema },
+  responses: { 200: { description: "查询结果（CSV，UTF-8 带 BOM）", content: csvMedia }, ...errorResponses() },
 });
 
 const show = createRoute({
@@ -202,7 +270,12 @@ export function requestRoutes() {
       const result = await submitRequest({ ctx: withIdempotency(c, input), input });
       return c.json(result, 201);
     })
+    .openapi(preview, async (c) => c.json(await previewRequest({ ctx: c.get("ctx"), input: c.req.valid("json") }), 200))
     .openapi(list, async (c) => c.json(await listRequests({ ctx: c.get("ctx"), input: c.req.valid("query") }), 200))
+    .openapi(exportCsv, async (c) => {
+      const { csv } = await exportRequestsCsv({ ctx: c.get("ctx"), input: c.req.valid("query") });
+      return c.body(csv, 200, csvHeaders(`yunshen-requests-${shanghaiDate(c.get("ctx").clock.now())}.csv`));
+    })
     .openapi(
       show,
       async (c) => {

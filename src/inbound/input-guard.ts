@@ -1,9 +1,36 @@
+import type { HonoRequest } from "hono";
 import { createMiddleware } from "hono/factory";
 import { invalid } from "../core/errors";
 import { jsonNestsDeeperThan, MAX_NESTING, printable, ROOT_FIELD, textErrors, textProblem } from "../core/validation";
 import { IDEMPOTENCY_KEY } from "./source";
 
 const REFUSED = "请求中有不允许的字符，请按各字段的说明修改后重试";
+
+const MULTIPART = /^\s*multipart\/form-data\s*(;|$)/i;
+
+/**
+ * An upload (multipart/form-data): its text fields are held to the rule as a JSON body's strings are; a file's
+ * bytes are not text, and its name is cleaned where the file is stored (src/files). Parsed once: the route reads
+ * the same parsed form.
+ */
+async function checkMultipart(req: HonoRequest): Promise<void> {
+  let form: FormData;
+  try {
+    form = await req.formData();
+  } catch {
+    throw invalid("请求体不是有效的 multipart/form-data，请检查上传方式（如 curl -F file=@文件名）");
+  }
+  const fields: Record<string, string[]> = {};
+  for (const [key, value] of form.entries()) {
+    const keyProblem = textProblem(key);
+    if (keyProblem) (fields[printable(key)] ??= []).push(`字段名${keyProblem}`);
+    else if (typeof value === "string") {
+      const problem = textProblem(value);
+      if (problem) (fields[key] ??= []).push(problem);
+    }
+  }
+  if (Object.keys(fields).length > 0) throw invalid(REFUSED, fields);
+}
 
 /**
  * The first thing a request to /api, /access or the WeCom routes meets, after the body-size limit: the raw
@@ -12,8 +39,9 @@ const REFUSED = "请求中有不允许的字符，请按各字段的说明修改
  * before anything parses, authenticates, fingerprints or stores them. A refusal is a 400 naming each field and
  * writes nothing (design.md invariant 7).
  *
- * `body`: "json" for the JSON APIs (the body is parsed here, and Hono keeps its text for the route), "text"
- * for bodies in another format (WeCom's XML envelope), checked as one text.
+ * `body`: "json" for the JSON APIs (the body is parsed here, and Hono keeps its text for the route; an upload's
+ * multipart body is parsed as a form instead), "text" for bodies in another format (WeCom's XML envelope),
+ * checked as one text.
  */
 export function inputGuard(opts: { body: "json" | "text" }) {
   return createMiddleware(async (c, next) => {
@@ -52,6 +80,10 @@ export function inputGuard(opts: { body: "json" | "text" }) {
     if (Object.keys(fields).length > 0) throw invalid(REFUSED, fields);
 
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      if (opts.body === "json" && MULTIPART.test(c.req.header("content-type") ?? "")) {
+        await checkMultipart(c.req);
+        return next();
+      }
       const text = await c.req.text();
       if (opts.body === "text") {
         const problem = textProblem(text);

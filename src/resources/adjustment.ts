@@ -12,15 +12,16 @@ import type { AdjustmentFacts, Sizes } from "./catalog";
  * Which 第十九条(二) checks a scale-up of this resource to these sizes needs; empty when some size that grows
  * has no rule (a container's memory, a middleware), which cannot then be scaled up on evidence.
  */
+const SCALE_RULES: Record<string, Partial<Record<keyof Sizes, ScaleKind>>> = {
+  vm: { vcpu: "vm_vcpu", memoryGb: "vm_memory", diskGb: "vm_storage" },
+  paas_database: { vcpu: "paas_compute", memoryGb: "paas_compute", diskGb: "paas_storage" },
+  paas_container: { vcpu: "container_vcpu" },
+};
+
 function scaleKinds(kind: string, from: Sizes, to: Sizes): ScaleKind[] {
   const grows = (k: keyof Sizes) => to[k] !== undefined && to[k]! > (from[k] ?? 0);
-  const rules: Record<string, Partial<Record<keyof Sizes, ScaleKind>>> = {
-    vm: { vcpu: "vm_vcpu", memoryGb: "vm_memory", diskGb: "vm_storage" },
-    paas_database: { vcpu: "paas_compute", memoryGb: "paas_compute", diskGb: "paas_storage" },
-    paas_container: { vcpu: "container_vcpu" },
-  };
   const growing = (["vcpu", "memoryGb", "diskGb"] as const).filter(grows);
-  const kinds = growing.map((size) => rules[kind]?.[size]);
+  const kinds = growing.map((size) => SCALE_RULES[kind]?.[size]);
   if (kinds.some((k) => k === undefined)) return [];
   return [...new Set(kinds as ScaleKind[])];
 }
@@ -50,4 +51,16 @@ export async function justifyScaleUp(
   const failed = evidence.filter((e) => !e.ok);
   if (failed.length > 0) throw unprocessable("not_justified", `不满足扩容条件（004 第十九条）：${failed.map((e) => e.reason).join("；")}`);
   return evidence;
+}
+
+/**
+ * Where a resource stands against every 第十九条(二) check a scale-up of it could need, as of today: what an
+ * applicant sees before asking. Null when the ledger has no cloud id for it (no figures to read); [] when no
+ * rule covers its kind (a scale-up is then a new application).
+ */
+export async function scaleUpStanding(ctx: ServiceContext, row: typeof resources.$inferSelect) {
+  const kinds = [...new Set(Object.values(SCALE_RULES[row.kind] ?? {}))];
+  if (kinds.length === 0 || !row.instanceId) return kinds.length === 0 ? { checks: [], workdays: [] } : null;
+  const { workdays, days } = await scaleUpDays(ctx, row.instanceId, shanghaiDate(ctx.clock.now()));
+  return { workdays, checks: kinds.map((kind) => scaleUpEvidence(kind, days, PROFILES[ctx.profile].thresholds.scaleUp)) };
 }

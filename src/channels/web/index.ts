@@ -6,6 +6,7 @@ import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, typ
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
 import { adminPages } from "./pages/admin";
+import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
 import { requestPages } from "./pages/requests";
@@ -35,6 +36,7 @@ export function webRoutes(settings: WebSettings) {
     });
     app.route("/", homePages(deps));
     app.route("/requests", requestPages(deps));
+    app.route("/files", filePages(deps));
     app.route("/admin", adminPages(deps));
     return app;
   };

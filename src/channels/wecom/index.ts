@@ -40,7 +40,7 @@ export function createWecomChannel(config: WecomConfig, deps: ChannelDeps & { fe
   return {
     key: "wecom",
     client,
-    sender: wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config) }),
+    sender: wecomSender({ db: deps.db, client, clock: deps.clock, detailLink: detailLink(config), pageUrl: pageUrl(config) }),
     routes: wecomRoutes({ crypto, corpId: config.corpId }),
     health: () => client.health(),
     description: `企业微信（${config.apiBase}）`,
@@ -56,6 +56,16 @@ export const wecomChannel = {
   },
   notConfigured: { code: "wecom_not_configured", message: "本服务未配置企业微信（WECOM_CORP_ID 等），不接收回调" },
 } satisfies ChannelModule;
+
+/**
+ * A portal page's address, for a card whose step is done there (修改后重新提交), signed in by WeCom's OAuth like
+ * 详情; none without PUBLIC_URL.
+ */
+function pageUrl(config: WecomConfig): ((path: string) => string) | undefined {
+  const { publicUrl } = config;
+  if (!publicUrl) return undefined;
+  return (path) => oauthLink({ oauthBase: config.oauthBase, corpId: config.corpId, agentId: config.agentId, target: portalSignIn(publicUrl, path) });
+}
 
 /**
  * Where a card's 详情 leads: the deployment's own portal (WECOM_DETAIL_URL), else this service's web portal,

@@ -52,6 +52,8 @@ export interface RenderOptions {
   token: string | null;
   /** A details page for the request, where the deployment has one ({code} and {id} are filled in). */
   detailUrl: (card: Card) => string | null;
+  /** The address of a portal page (PUBLIC_URL), for a card whose step is done there; null without one. */
+  pageUrl?: (path: string) => string | null;
 }
 
 /** 待办 cards become button_interaction template cards; everything else a text_notice (or text without a link). */
@@ -72,7 +74,13 @@ export function renderMessage(card: Card, opts: RenderOptions): Record<string, u
   const subtitle = [card.summary, ...rest.slice(room).map((f) => `${f.label}：${f.value}`)].join("\n");
   // The duplicate check (enable_duplicate_check) is set by the client on every send, the first included.
   const base = { touser: opts.touser };
-  if (opts.token && card.actions.length > 0)
+  // 修改后重新提交 opens the form on the portal: a button of type 1 opens its address instead of calling back.
+  const page = card.open ? (opts.pageUrl?.(card.open.path) ?? null) : null;
+  const buttons = [
+    ...card.actions.slice(0, 6).map((a) => ({ text: clip(a.label, 10), style: BUTTON_STYLE[a.action], key: buttonKey(a.action, opts.token!) })),
+    ...(card.open && page ? [{ type: 1, text: clip(card.open.label, 10), style: 1, url: page }] : []),
+  ];
+  if (opts.token && buttons.length > 0)
     return {
       ...base,
       msgtype: "template_card",
@@ -84,7 +92,7 @@ export function renderMessage(card: Card, opts: RenderOptions): Record<string, u
         horizontal_content_list: horizontal,
         ...(link ? { card_action: { type: 1, url: link } } : {}),
         task_id: wecomTaskId(opts.outboxId),
-        button_list: card.actions.slice(0, 6).map((a) => ({ text: clip(a.label, 10), style: BUTTON_STYLE[a.action], key: buttonKey(a.action, opts.token!) })),
+        button_list: buttons,
       },
     };
   if (link)

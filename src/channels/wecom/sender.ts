@@ -31,6 +31,8 @@ export interface WecomSenderDeps {
   clock: Clock;
   /** The details page of a request, where there is one. */
   detailLink?: (ref: { code: string; id: number }) => string;
+  /** The address of a portal page by its path, where the service has a public address. */
+  pageUrl?: (path: string) => string;
 }
 
 type CardRow = typeof wecomCards.$inferSelect;
@@ -55,7 +57,7 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
     // the copy is then greyed out below instead of being left with live buttons.
     if (m.task && !m.task.pending && !mayBeOut) return "skipped";
     const token = m.task?.cardToken ?? null;
-    const body = renderMessage(m.card, { touser, outboxId: m.id, token, detailUrl });
+    const body = renderMessage(m.card, { touser, outboxId: m.id, token, detailUrl, pageUrl: (path) => deps.pageUrl?.(path) ?? null });
     let result: Awaited<ReturnType<typeof client.send>> | null;
     try {
       result = await client.send(body, ONCE);

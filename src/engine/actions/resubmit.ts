@@ -2,7 +2,9 @@ import { eq } from "drizzle-orm";
 import { requests } from "../../../db/schema";
 import { flowModule } from "../../../flows";
 import { conflict, forbidden } from "../../core/errors";
+import { bindFiles } from "../../files";
 import { flowStages, REVISE_STAGE, stageFrom } from "../flow";
+import { attachmentDigests } from "../submit";
 import { closeRun, openStage, requestSummary } from "../stages";
 import type { ActionOf } from "../action-input";
 import { audit, result, claimTask, decideTask, settleCards, type Step } from "../step";
@@ -33,7 +35,8 @@ export async function resubmit(step: Step, input: ActionOf<"resubmit">) {
     .set({ status: "in_progress", form: prepared.form, facts, title, resumeStage: null, updatedAt: now })
     .where(eq(requests.id, req.id));
   Object.assign(req, { status: "in_progress", form: prepared.form, facts, title });
-  audit(j, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, summary: requestSummary(req) });
+  await bindFiles(tx, prepared.files ?? [], req.id);
+  audit(j, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, summary: requestSummary(req), ...attachmentDigests(prepared.files) });
   // Back to the stage that returned it; if the edited form no longer needs that stage, the next one that applies.
   const stages = flowStages(req.flow, req.profile);
   const index = Math.max(0, stages.findIndex((s) => s.key === req.resumeStage));

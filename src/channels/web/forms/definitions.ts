@@ -1,0 +1,261 @@
+import { adjustmentFormSchema } from "../../../../flows/adjustment/form";
+import { applicationFormSchema, NETWORK_ZONES } from "../../../../flows/application/form";
+import { backupFormSchema } from "../../../../flows/backup/form";
+import { portGrantFormSchema } from "../../../../flows/port_grant/form";
+import { revocationFormSchema } from "../../../../flows/revocation/form";
+import { vmAccountFormSchema } from "../../../../flows/vm_account/form";
+import { VM_ACCOUNT_KINDS } from "../../../access/vm-account-service";
+import { demandInput } from "../../../resources/demand";
+import { PAAS_KINDS } from "../../../resources/catalog";
+import type { Field, FieldOption, WebForm } from "./types";
+
+// The forms a unit fills in, labelled as the official forms label them: 004 附件2 (IaaS 资源申请表), 附件8 (调整),
+// 附件10 (撤销), 附件12 (备份), and 002 附件1 (韶关's 资源申请表, whose 维护单位 and 备份 blocks 004's lacks).
+
+const options = (labels: Record<string, string>): FieldOption[] => Object.entries(labels).map(([value, label]) => ({ value, label }));
+
+const MOBILE_FORMAT = "格式不正确，应为 11 位手机号";
+
+// 002 附件1's own words for the backup choices, rather than the ledger's shorter names.
+const BACKUP_TYPE_OPTIONS = options({ file: "文件", database: "数据库", vm: "虚拟云主机" });
+const BACKUP_COPY_OPTIONS = options({ local: "本地机房备份", same_city: "同城容灾备份", off_site: "异地灾难备份" });
+
+const backupFields = (prefix: string, required: boolean): Field[] => [
+  {
+    name: `${prefix}type`,
+    label: required ? "备份数据类型" : "备份",
+    short: "备份数据类型",
+    kind: "select",
+    options: BACKUP_TYPE_OPTIONS,
+    ...(required ? {} : { emptyOption: "不需要备份" }),
+  },
+  { name: `${prefix}copies`, label: "数据副本", kind: "select", options: BACKUP_COPY_OPTIONS, optional: !required },
+  { name: `${prefix}strategy`, label: "备份策略", kind: "text", placeholder: "如：每日 02:00 全量", optional: !required },
+  // 002 附件1: 数据保存周期, 默认 2 个月.
+  { name: `${prefix}retentionMonths`, label: "数据保存周期(月)", short: "数据保存周期", kind: "int", unit: " 个月", placeholder: "默认 2 个月", optional: true },
+];
+
+const validityFields: Field[] = [
+  { name: "validity.workdays", label: "有效期(工作日)", short: "有效期", kind: "int", unit: " 个工作日", hint: "自审批通过起算；或填写下面的截止日期", format: "请只填写有效期的工作日数或截止日期之一" },
+  { name: "validity.until", label: "有效期至", kind: "date", optional: true, format: "请只填写有效期的工作日数或截止日期之一" },
+];
+
+const PORT_FORMAT = "格式不正确，如：80, 443/tcp, 53/udp";
+const HOST_FORMAT = "格式不正确，应为已登记的主机名，每行一个";
+
+export const applicationForm: WebForm = {
+  key: "application",
+  flow: "application",
+  title: "云资源申请",
+  source: "《广东“数字政府”政务云梅州节点 IaaS 资源申请表》（004 附件2；002 附件1）",
+  description: "申请虚拟机、PaaS 或硬件托管资源。合计由系统计算，无需填写。",
+  optionalGroups: ["vms[].backup", "plan.plannedTotals"],
+  schema: applicationFormSchema,
+  sections: [
+    {
+      title: "资源使用单位信息",
+      fields: [
+        { name: "systemName", label: "系统名称", kind: "text", hint: "须与立项方案、迁云上云实施方案中的系统名称一致（004 第十二条）" },
+        { name: "contact.name", label: "联系人", kind: "text" },
+        { name: "contact.mobile", label: "联系电话", kind: "tel", format: `联系电话${MOBILE_FORMAT}` },
+        { name: "contact.email", label: "E-mail", kind: "email", optional: true, format: "E-mail 格式不正确" },
+      ],
+    },
+    {
+      title: "维护单位信息",
+      fields: [
+        { name: "maintainer.company", label: "维护单位", kind: "text", optional: true },
+        { name: "maintainer.name", label: "维护负责人", kind: "text" },
+        { name: "maintainer.mobile", label: "联系电话", short: "维护负责人联系电话", kind: "tel", format: `维护负责人联系电话${MOBILE_FORMAT}` },
+        { name: "maintainer.email", label: "E-mail", short: "维护负责人 E-mail", kind: "email", optional: true, format: "E-mail 格式不正确" },
+      ],
+    },
+    {
+      title: "网络区域",
+      fields: [
+        { name: "networkZone", label: "网络区域", kind: "select", options: options(NETWORK_ZONES) },
+        { name: "networkZoneNote", label: "其他网络区域说明", short: "网络区域说明", kind: "text", optional: true, hint: "网络区域选“其他”时填写" },
+      ],
+    },
+    {
+      title: "虚拟机",
+      note: "每行一种配置；数量为相同配置的台数。单台超过 8 核或 32G 内存须经评估说明（004 第十三条）。",
+      rows: {
+        name: "vms",
+        label: "虚拟机",
+        max: 200,
+        fields: [
+          { name: "purpose", label: "用途", kind: "text", placeholder: "如：应用服务器" },
+          { name: "vcpu", label: "vCPU(核)", short: "vCPU", kind: "int", unit: " 核" },
+          { name: "memoryGb", label: "内存(GB)", short: "内存", kind: "int", unit: " GB" },
+          { name: "diskGb", label: "系统盘/数据盘(GB)", short: "系统盘/数据盘", kind: "int", unit: " GB" },
+          { name: "storageType", label: "存储类型", kind: "text", optional: true, placeholder: "高性能云盘" },
+          { name: "os", label: "操作系统", kind: "text", placeholder: "如：麒麟 V10" },
+          { name: "ports", label: "开放端口", kind: "text", optional: true, placeholder: "如：80,443,8000-8080", format: "开放端口格式不正确，如：80,443,8000-8080" },
+          { name: "quantity", label: "数量", kind: "int", unit: " 台", initial: "1" },
+          ...backupFields("backup.", false),
+        ],
+      },
+    },
+    {
+      title: "PaaS 资源",
+      rows: {
+        name: "paas",
+        label: "PaaS 资源",
+        max: 100,
+        fields: [
+          { name: "kind", label: "类型", short: "PaaS 类型", kind: "select", options: options(PAAS_KINDS) },
+          { name: "product", label: "产品名称", kind: "text", placeholder: "如：达梦数据库 DM8" },
+          { name: "vcpu", label: "vCPU(核)", short: "vCPU", kind: "int", unit: " 核", optional: true },
+          { name: "memoryGb", label: "内存(GB)", short: "内存", kind: "int", unit: " GB", optional: true },
+          { name: "storageGb", label: "存储(GB)", short: "存储", kind: "int", unit: " GB", optional: true },
+          { name: "quantity", label: "数量", kind: "int", initial: "1" },
+        ],
+      },
+      fields: [{ name: "hosting", label: "硬件托管", kind: "checkbox", optional: true, hint: "须附云资源申请依据（004 第十二条(三)）" }],
+    },
+    {
+      title: "迁云上云实施方案",
+      note: "004 第十一条：现状、资源需求、实施步骤及时间、对业务的影响、回退和应急措施。",
+      fields: [
+        { name: "plan.kind", label: "方案类型", kind: "select", options: options({ migration: "已有系统迁移上云", new: "新建系统" }) },
+        { name: "plan.currentState", label: "系统现状", kind: "textarea", optional: true },
+        { name: "plan.resourceNeeds", label: "云资源需求", kind: "textarea" },
+        { name: "plan.steps", label: "实施步骤及时间安排", short: "实施步骤及时间", kind: "textarea" },
+        { name: "plan.impact", label: "对业务的影响", kind: "textarea", optional: true },
+        { name: "plan.rollback", label: "回退措施", kind: "textarea", optional: true },
+        { name: "plan.emergency", label: "应急措施", kind: "textarea", optional: true },
+        { name: "plan.plannedTotals.vcpu", label: "立项方案 vCPU 总量(核)", short: "立项方案 vCPU 总量", kind: "int", unit: " 核", optional: true, hint: "首次申请不超过立项方案或实施方案的资源总量（004 第十三条）" },
+        { name: "plan.plannedTotals.memoryGb", label: "立项方案内存总量(GB)", short: "立项方案内存总量", kind: "int", unit: " GB", optional: true },
+        { name: "plan.plannedTotals.storageGb", label: "立项方案存储总量(GB)", short: "立项方案存储总量", kind: "int", unit: " GB", optional: true },
+      ],
+    },
+  ],
+};
+
+export const adjustmentForm: WebForm = {
+  key: "adjustment",
+  flow: "adjustment",
+  title: "扩容 / 缩容",
+  source: "《广东“数字政府”政务云梅州节点 IaaS 资源调整申请表》（004 附件8）",
+  description: "调整本单位在用资源的配置。扩容须符合利用率要求（004 第十九条(二)）。",
+  schema: adjustmentFormSchema,
+  sections: [
+    {
+      title: "调整申请",
+      fields: [
+        { name: "direction", label: "调整类型", kind: "select", options: options({ up: "扩容", down: "缩容" }) },
+        { name: "resource", label: "调整的资源", short: "资源", kind: "select", intValues: true },
+        { name: "to.vcpu", label: "调整后 vCPU(核)", short: "调整后 vCPU", kind: "int", unit: " 核", optional: true, hint: "不调整的项留空" },
+        { name: "to.memoryGb", label: "调整后内存(GB)", short: "调整后内存", kind: "int", unit: " GB", optional: true },
+        { name: "to.diskGb", label: "调整后系统盘/数据盘(GB)", short: "调整后系统盘/数据盘", kind: "int", unit: " GB", optional: true },
+        { name: "reason", label: "调整理由", kind: "textarea" },
+      ],
+    },
+  ],
+};
+
+export const revocationForm: WebForm = {
+  key: "revocation",
+  flow: "revocation",
+  title: "撤销",
+  source: "《广东“数字政府”政务云梅州节点 IaaS 资源撤销申请表》（004 附件10）",
+  description: "撤销本单位不再使用的资源。撤销前请做好数据备份和迁移（004 第二十五条）。",
+  schema: revocationFormSchema,
+  sections: [
+    {
+      title: "撤销申请",
+      fields: [
+        { name: "resources", label: "撤销的资源", short: "资源", kind: "checklist", intValues: true },
+        { name: "reason", label: "撤销理由", kind: "textarea" },
+      ],
+    },
+  ],
+};
+
+export const backupForm: WebForm = {
+  key: "backup",
+  flow: "backup",
+  title: "备份",
+  source: "《广东“数字政府”政务云梅州节点 IaaS 资源备份申请表》（004 附件12）",
+  description: "为在用的虚拟机申请备份，明确备份类型、备份策略和保存周期（004 第二十九条）。",
+  schema: backupFormSchema,
+  sections: [{ title: "备份申请", fields: [{ name: "resource", label: "虚拟机", kind: "select", intValues: true }, ...backupFields("", true)] }],
+};
+
+export const vmAccountForm: WebForm = {
+  key: "vm_account",
+  flow: "vm_account",
+  title: "虚拟机账号申请",
+  source: "虚拟机账号申请（004 第三十七条：一人一账号，登录短信验证）",
+  description: "为本单位人员申请虚拟机登录账号；每次登录以短信验证码确认本人。",
+  optionalGroups: ["validity"],
+  schema: vmAccountFormSchema,
+  sections: [
+    {
+      title: "账号",
+      fields: [
+        { name: "kind", label: "申请类型", kind: "select", options: options(VM_ACCOUNT_KINDS) },
+        { name: "holder", label: "账号使用人", kind: "select" },
+        { name: "account", label: "账号名", kind: "text", placeholder: "如：lihua", format: "账号名格式不正确：小写字母或下划线开头，最多 32 位小写字母、数字、下划线或连字符" },
+        { name: "hosts", label: "主机", kind: "lines", hint: "每行一台", format: `主机${HOST_FORMAT}` },
+        ...validityFields,
+        { name: "reason", label: "用途", kind: "textarea" },
+      ],
+    },
+    {
+      title: "同时开放端口（选填，仅新开账号）",
+      fields: [
+        { name: "ports", label: "端口", kind: "ports", optional: true, format: `端口${PORT_FORMAT}` },
+        { name: "sources", label: "来源地址", kind: "lines", optional: true, hint: "IP 地址或网段，每行一个" },
+        { name: "portReason", label: "开放理由", kind: "text", optional: true },
+      ],
+    },
+  ],
+};
+
+export const portGrantForm: WebForm = {
+  key: "port_grant",
+  flow: "port_grant",
+  title: "端口与访问地址开放申请",
+  source: "端口与访问地址开放申请（004 第三十七条：最小权限，到期关闭）",
+  description: "为虚拟机开放端口和允许访问的来源地址，到期自动关闭。",
+  optionalGroups: ["validity"],
+  schema: portGrantFormSchema,
+  sections: [
+    {
+      title: "开放申请",
+      fields: [
+        { name: "hosts", label: "主机", kind: "lines", hint: "每行一台", format: `主机${HOST_FORMAT}` },
+        { name: "ports", label: "端口", kind: "ports", format: `端口${PORT_FORMAT}` },
+        { name: "sources", label: "来源地址", kind: "lines", hint: "IP 地址或网段，每行一个，如 10.1.0.0/16" },
+        ...validityFields,
+        { name: "reason", label: "开放理由", kind: "textarea" },
+      ],
+    },
+  ],
+};
+
+export const demandForm: WebForm = {
+  key: "demand",
+  flow: null,
+  title: "年度资源需求",
+  source: "年度资源需求（002 第十七条；003 第十四条：每年 9 月 30 日前报下一年度）",
+  description: "填报本单位下一年度预计需要的云资源，由县级数据局汇总上报。",
+  schema: demandInput,
+  sections: [
+    {
+      title: "下一年度需求",
+      fields: [
+        { name: "year", label: "年度", kind: "int" },
+        { name: "vcpu", label: "vCPU(核)", short: "vCPU", kind: "int", unit: " 核" },
+        { name: "memoryGb", label: "内存(GB)", short: "内存", kind: "int", unit: " GB" },
+        { name: "storageGb", label: "存储(GB)", short: "存储", kind: "int", unit: " GB" },
+        { name: "note", label: "说明", kind: "textarea", optional: true },
+      ],
+    },
+  ],
+};
+
+/** Every form a unit can start, in the order /new lists them. */
+export const WEB_FORMS: readonly WebForm[] = [applicationForm, adjustmentForm, backupForm, revocationForm, vmAccountForm, portGrantForm, demandForm];

@@ -1,0 +1,36 @@
+import { FLOW_MODULES } from "../../../../flows";
+import type { Actor } from "../../../core/context";
+import { textErrors } from "../../../core/validation";
+import { WEB_FORMS } from "./definitions";
+import { issueMessages, serviceFieldMessages, type FormMessages } from "./messages";
+import { toInput, type FormValues } from "./parse";
+import type { WebForm } from "./types";
+
+export { applicationForm, WEB_FORMS } from "./definitions";
+export { FORM_KEY, issueMessages, serviceFieldMessages, targetOf, type FormMessages } from "./messages";
+export { applyRowCommand, blankRow, isBlankRow, plainFields, readValues, rowGroups, toInput, valuesFromInput, type FormBody, type FormValues } from "./parse";
+export type { Field, FieldKind, FieldOption, Rows, Section, WebForm } from "./types";
+
+export function webForm(key: string): WebForm | null {
+  return WEB_FORMS.find((f) => f.key === key) ?? null;
+}
+
+/** The forms this person may start: those whose flow would not refuse them; 年度资源需求 is the applicants' (submitDemand). */
+export function formsFor(actor: Actor): WebForm[] {
+  return WEB_FORMS.filter((f) => (f.flow ? FLOW_MODULES[f.flow].service.refusal(actor) === null : actor.roles.includes("applicant")));
+}
+
+export type Checked = { ok: true; input: Record<string, unknown>; data: unknown } | { ok: false; input: Record<string, unknown>; messages: FormMessages };
+
+/**
+ * The values checked as a submission checks them: the text rules every input passes (no control characters),
+ * then the flow's own schema. `data` is the schema's output, what the engine's verbs take as the form.
+ */
+export function checkForm(form: WebForm, values: FormValues): Checked {
+  const input = toInput(form, values);
+  const badText = textErrors(input);
+  if (badText) return { ok: false, input, messages: serviceFieldMessages(form, badText) };
+  const result = form.schema.safeParse(input);
+  if (!result.success) return { ok: false, input, messages: issueMessages(form, result.error.issues, input) };
+  return { ok: true, input, data: result.data };
+}

@@ -1,0 +1,251 @@
+import { createHash, randomBytes } from "node:crypto";
+import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { files, requests } from "../../db/schema";
+import type { Actor, ServiceContext } from "../core/context";
+import { conflict, forbidden, invalid, notFound, ServiceError, unprocessable, type FieldErrors } from "../core/errors";
+import { mutate } from "../core/mutate";
+import { requestVisibility } from "../core/request";
+import { withoutForbidden } from "../core/validation";
+
+// Attachments as real files (issue 12): kept in the database so every replica and a restart see them, checked
+// by extension and by their first bytes, and readable by the uploader until a request names them, then by
+// exactly those who may see that request.
+
+/** UPLOAD_MAX_MB's default: 20 MB a file. */
+export const DEFAULT_UPLOAD_MAX_MB = 20;
+export const MB = 1024 * 1024;
+
+const OLE2 = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+const ZIP = [0x50, 0x4b, 0x03, 0x04];
+
+// What a file's first bytes must be for its extension: the legacy Office formats are OLE2 compound files, the
+// Office Open XML ones ZIP archives, so an .exe renamed .pdf (it starts MZ) is refused.
+const FILE_TYPES: Record<string, { contentType: string; magic: number[]; kind: string }> = {
+  pdf: { contentType: "application/pdf", magic: [0x25, 0x50, 0x44, 0x46, 0x2d], kind: "PDF" },
+  doc: { contentType: "application/msword", magic: OLE2, kind: "Word 97-2003" },
+  docx: { contentType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document", magic: ZIP, kind: "Word" },
+  xls: { contentType: "application/vnd.ms-excel", magic: OLE2, kind: "Excel 97-2003" },
+  xlsx: { contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", magic: ZIP, kind: "Excel" },
+  jpg: { contentType: "image/jpeg", magic: [0xff, 0xd8, 0xff], kind: "JPEG 图片" },
+  jpeg: { contentType: "image/jpeg", magic: [0xff, 0xd8, 0xff], kind: "JPEG 图片" },
+  png: { contentType: "image/png", magic: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], kind: "PNG 图片" },
+  zip: { contentType: "application/zip", magic: ZIP, kind: "ZIP 压缩包" },
+};
+
+/** The allow-list as people read it. */
+export const ALLOWED_TYPES = "pdf、doc、docx、xls、xlsx、jpg、png、zip";
+
+const MAX_NAME_LENGTH = 200;
+
+/** A file's id: 128 random bits, so an id found in a log or a guess opens nothing. */
+const FILE_ID = /^f_[A-Za-z0-9_-]{22}$/;
+export const FILE_ID_PATTERN = FILE_ID.source;
+const newFileId = () => `f_${randomBytes(16).toString("base64url")}`;
+
+/**
+ * The name a file is kept and offered under: its last path part only (a browser may send C:\…\x.pdf, a
+ * client ../../x.pdf), without control or bidirectional formatting characters (U+202E shows "exe.pdf" as
+ * "fdp.exe"), characters Windows cannot save in a name, or leading dots; at most 200 characters, its extension kept.
+ */
+export function cleanFileName(raw: string): string {
+  const last = raw.normalize("NFC").split(/[/\\]/).pop() ?? "";
+  let name = withoutForbidden(last)
+    .replace(/[<>:"|?*]/g, "_")
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/^[.\s]+/, "");
+  if (name.length > MAX_NAME_LENGTH) {
+    const dot = name.lastIndexOf(".");
+    const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : "";
+    name = name.slice(0, MAX_NAME_LENGTH - ext.length) + ext;
+  }
+  return name;
+}
+
+function startsWith(bytes: Uint8Array, magic: number[]): boolean {
+  return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
+}
+
+/** The cleaned name and the content type, or the refusal a person can act on; nothing is written either way. */
+export function checkUpload(rawName: string, bytes: Uint8Array, maxBytes: number): { name: string; contentType: string } {
+  if (bytes.length > maxBytes) throw new ServiceError("payload_too_large", `文件超过 ${maxBytes / MB} MB 上限`, 413);
+  const name = cleanFileName(rawName);
+  const dot = name.lastIndexOf(".");
+  const ext = dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
+  if (!name || !ext) throw invalid(`文件名无效：请使用带扩展名的文件名，仅支持 ${ALLOWED_TYPES}`, { file: ["文件名无效"] });
+  const type = FILE_TYPES[ext];
+  if (!type)
+    throw new ServiceError("file_type_not_allowed", `不支持的文件类型：.${ext}，仅支持 ${ALLOWED_TYPES}`, 400, { file: [`不支持 .${ext}`] });
+  if (bytes.length === 0) throw invalid("文件为空，请重新选择文件", { file: ["文件为空"] });
+  if (!startsWith(bytes, type.magic))
+    throw new ServiceError("file_type_not_allowed", `文件内容与扩展名不符：「${name}」不是 ${type.kind} 文件`, 400, {
+      file: [`内容不是 ${type.kind}`],
+    });
+  return { name, contentType: type.contentType };
+}
+
+export interface UploadInput {
+  /** The name the client gave; cleaned before it is kept. */
+  name: string;
+  content: Uint8Array;
+  /** What the file is for (form.attachments[].purpose), checked by the caller's schema; recorded in the audit entry. */
+  purpose?: string;
+}
+
+export interface StoredFile {
+  id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+}
+
+/**
+ * 上传附件: checked first (size, type, name), so a refusal writes nothing; then the bytes and an audit entry
+ * with the name, size, content type and SHA-256, in one transaction. The file is the uploader's, and their
+ * unit's to attach, until a request names it.
+ */
+export async function uploadFile({ ctx, input, maxBytes = DEFAULT_UPLOAD_MAX_MB * MB }: { ctx: ServiceContext; input: UploadInput; maxBytes?: number }): Promise<StoredFile> {
+  const actor = ctx.actor;
+  if (!actor) throw forbidden("上传文件需要以具体用户身份进行");
+  const { name, contentType } = checkUpload(input.name, input.content, maxBytes);
+  const sha256 = createHash("sha256").update(input.content).digest("hex");
+  const stored: StoredFile = { id: newFileId(), name, size: input.content.length, sha256, contentType };
+  return mutate(ctx, { action: "file.upload" }, async (tx, j) => {
+    await tx.insert(files).values({
+      ...stored,
+      content: Buffer.from(input.content.buffer, input.content.byteOffset, input.content.byteLength),
+      uploadedBy: actor.userId,
+      unitId: actor.unitId,
+      uploadedAt: ctx.clock.now(),
+    });
+    j.add({ action: "file.upload", details: { fileId: stored.id, name, size: stored.size, contentType, sha256, purpose: input.purpose ?? null } });
+    return stored;
+  });
+}
+
+// A stored file as it is described: everything but its bytes.
+const DESCRIBED = { id: files.id, name: files.name, size: files.size, sha256: files.sha256, contentType: files.contentType };
+
+export interface FileContent extends StoredFile {
+  content: Buffer;
+  uploadedAt: Date;
+  requestId: number | null;
+}
+
+/**
+ * 下载附件: the uploader may read a file no request names yet; once a request names it, exactly those who may see
+ * that request (the rule of the request's own page). Anyone else is told it is not there, as for an id that never was.
+ */
+export async function readFile({ ctx, input }: { ctx: ServiceContext; input: { id: string } }): Promise<FileContent> {
+  const actor = ctx.actor;
+  if (!actor) throw forbidden("下载文件需要以具体用户身份进行");
+  const missing = notFound("文件不存在或您无权查看");
+  if (!FILE_ID.test(input.id)) throw missing;
+  const [file] = await ctx.db
+    .select({
+      ...DESCRIBED,
+      uploadedBy: files.uploadedBy,
+      uploadedAt: files.uploadedAt,
+      requestId: files.requestId,
+      // As base64 text: PGlite parses a bytea's hex text a byte at a time (6 s for 20 MB), Node decodes base64 at once.
+      content: sql<string>`encode(${files.content}, 'base64')`,
+    })
+    .from(files)
+    .where(eq(files.id, input.id));
+  if (!file) throw missing;
+  if (file.requestId === null) {
+    if (file.uploadedBy !== actor.userId) throw missing;
+  } else {
+    const [seen] = await ctx.db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(eq(requests.id, file.requestId), await requestVisibility(ctx.db, actor)));
+    if (!seen) throw missing;
+  }
+  const { id, name, size, sha256, contentType, content, uploadedAt, requestId } = file;
+  return { id, name, size, sha256, contentType, content: Buffer.from(content, "base64"), uploadedAt, requestId };
+}
+
+/** The headers a download is answered with: its type, its name for saving (RFC 6266 / RFC 5987) and no sniffing. */
+export function downloadHeaders(file: Pick<StoredFile, "name" | "contentType" | "size" | "sha256">): Record<string, string> {
+  // Old clients read filename=, which must be ASCII; every other client takes filename*, the real name in UTF-8.
+  const ascii = file.name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  const encoded = encodeURIComponent(file.name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return {
+    "content-type": file.contentType,
+    "content-length": String(file.size),
+    "content-disposition": `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`,
+    "x-content-type-options": "nosniff",
+    "cache-control": "private, no-store",
+    etag: `"${file.sha256}"`,
+  };
+}
+
+/** An attachment as a form names it, and as it is kept once checked: the file's own name, size and digest. */
+export interface AttachmentRef<P extends string = string> {
+  purpose: P;
+  fileId: string;
+}
+export interface Attached<P extends string = string> extends AttachmentRef<P> {
+  name: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+}
+
+/**
+ * The files a submission names, locked until it commits: each must exist, be of the submitter's unit, and not
+ * be named by another request (on a resubmission, the request's own files stay usable). `field` names the
+ * form's attachment list in refusals.
+ */
+export async function attachFiles<P extends string>(
+  tx: Db,
+  actor: Actor,
+  refs: readonly AttachmentRef<P>[],
+  opts: { field: string; requestId?: number },
+): Promise<Attached<P>[]> {
+  const ids = [...new Set(refs.map((r) => r.fileId))];
+  if (ids.length === 0) return [];
+  const rows = await tx
+    .select({
+      ...DESCRIBED,
+      unitId: files.unitId,
+      requestId: files.requestId,
+    })
+    .from(files)
+    .where(inArray(files.id, ids))
+    .for("update");
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const unknown: FieldErrors = {};
+  const taken: FieldErrors = {};
+  refs.forEach((ref, i) => {
+    const file = byId.get(ref.fileId);
+    const at = `${opts.field}[${i}].fileId`;
+    if (!file || file.unitId !== actor.unitId) unknown[at] = [`文件 ${ref.fileId} 不存在或不是本单位上传的，请重新上传`];
+    else if (file.requestId !== null && file.requestId !== opts.requestId) taken[at] = [`「${file.name}」已附在另一份申请上，请重新上传`];
+  });
+  if (Object.keys(unknown).length > 0) throw unprocessable("unknown_file", "附件文件不存在或不是本单位上传的，请先上传（POST /api/files）", unknown);
+  if (Object.keys(taken).length > 0) {
+    const err = conflict("file_attached_elsewhere", "附件文件已附在另一份申请上，同一文件不能用于两份申请，请重新上传");
+    throw new ServiceError(err.code, err.message, err.status, taken);
+  }
+  return refs.map((ref) => {
+    const { name, size, sha256, contentType } = byId.get(ref.fileId)!;
+    return { purpose: ref.purpose, fileId: ref.fileId, name, size, sha256, contentType };
+  });
+}
+
+/** Names the files as the request's, in the submitting transaction: from now on its viewers may read them. */
+export async function bindFiles(tx: Db, attached: readonly Attached[], requestId: number): Promise<void> {
+  const ids = [...new Set(attached.map((a) => a.fileId))];
+  if (ids.length === 0) return;
+  const bound = await tx
+    .update(files)
+    .set({ requestId })
+    .where(and(inArray(files.id, ids), or(isNull(files.requestId), eq(files.requestId, requestId))))
+    .returning({ id: files.id });
+  // attachFiles locked the rows: another request cannot have taken one since.
+  if (bound.length !== ids.length) throw new Error("attached files changed under their lock");
+}
