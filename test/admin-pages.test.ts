@@ -108,10 +108,12 @@ describe("who may open /admin", () => {
     expect(await auditedSince(seq)).toEqual([{ action: "prices.load", actorId: "lihua", channel: "web", outcome: "refused" }]);
   });
 
-  test("the manager keeps the directory; security staff the hosts only", async () => {
+  test("the manager keeps the directory; security staff the hosts only; 系统管理 is in the nav of those who may do a task", async () => {
     const manager = await t.signedIn("zhangwei");
     expect((await manager.get("/admin/directory")).status).toBe(200);
     expect((await manager.get("/admin/hosts")).status).toBe(403);
+    expect((await manager.get("/")).html).toContain('href="/admin"');
+    expect((await applicant.get("/")).html).not.toContain('href="/admin"');
     const security = await t.signedIn("liuyang");
     expect((await security.get("/admin/hosts")).status).toBe(200);
     const index = await security.get("/admin");

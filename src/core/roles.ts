@@ -36,6 +36,9 @@ export const OPERATOR_TASKS = {
 } as const satisfies Record<string, { roles: readonly Role[]; refusal: string }>;
 export type OperatorTask = keyof typeof OPERATOR_TASKS;
 
+/** Everyone who may do some operator task: the portal shows them its 系统管理 area. */
+export const OPERATOR_ROLES: readonly Role[] = [...new Set(Object.values(OPERATOR_TASKS).flatMap((t) => t.roles))];
+
 /** Whether `actor` may do an operator task; null is the operator at the CLI, who holds the database itself. */
 export function mayOperate(actor: { roles: readonly string[] } | null, task: OperatorTask): boolean {
   const allowed: readonly string[] = OPERATOR_TASKS[task].roles;
