@@ -5,6 +5,7 @@ import { benchAuditVerify } from "./audit-verify";
 import { benchDecisions } from "./decisions";
 import { killSends, killSendsLines } from "./kill-sends";
 import { benchMetrics } from "./metrics";
+import { benchPortal } from "./portal";
 import { benchScale } from "./scale";
 import { benchUploads } from "./uploads";
 import { benchWecomCallbacks } from "./wecom-callbacks";
@@ -38,7 +39,7 @@ async function fresh(kind: "pglite" | "postgres"): Promise<{ database: Database;
 const kinds: ("pglite" | "postgres")[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 console.log(`yunshen bench — node ${process.version}, ${new Date().toISOString()}`);
 for (const kind of kinds) {
-  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify, benchScale, benchUploads]) {
+  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify, benchScale, benchUploads, benchPortal]) {
     const { database, drop } = await fresh(kind);
     try {
       await bench(database);

@@ -51,6 +51,39 @@ describe.runIf(chromiumAvailable())("the web portal in Chromium (issue 12 Tests)
     }
   });
 
+  test("a 驳回 needs its reason, then rejects; someone of another unit gets the not-found page", { timeout: BROWSER_TIMEOUT }, async () => {
+    const filed = ok(await t.submit("lihua", sampleForm()), 201);
+    const approver = await openBrowser();
+    const stranger = await openBrowser();
+    try {
+      const { page } = approver;
+      await page.goto(`${server.base}/login/${await t.linkFor("huangmin")}`);
+      await page.getByRole("button", { name: "登录" }).click();
+      await page.waitForURL(`${server.base}/`);
+      await page.goto(`${server.base}/requests/${filed.code}`);
+      // Without a reason the page says what is missing, and the request stays where it was.
+      await page.getByRole("button", { name: "驳回" }).click();
+      expect(await page.locator(".ys-error").textContent()).toBe("请填写驳回理由");
+      expect((await t.show("zhangwei", filed.id)).body.status).toBe("in_progress");
+      await page.goto(`${server.base}/requests/${filed.code}`);
+      await page.getByLabel("驳回理由（必填）").fill("系统已有同类建设，不予重复建设");
+      await page.getByRole("button", { name: "驳回" }).click();
+      await page.waitForURL(`${server.base}/requests/${filed.code}?done=reject`);
+      expect(await page.locator("b").first().textContent()).toBe("已驳回");
+      expect(await page.locator(".ys-history").textContent()).toContain("系统已有同类建设，不予重复建设");
+
+      await stranger.page.goto(`${server.base}/login/${await t.linkFor("hexin")}`);
+      await stranger.page.getByRole("button", { name: "登录" }).click();
+      await stranger.page.waitForURL(`${server.base}/`);
+      const res = await stranger.page.goto(`${server.base}/requests/${filed.code}`);
+      expect(res!.status()).toBe(404);
+      expect(await stranger.page.locator(".weui-msg__desc").first().textContent()).toContain("不存在或您无权查看");
+    } finally {
+      await approver.close();
+      await stranger.close();
+    }
+  });
+
   test("a POST without the CSRF token is refused in the browser too", { timeout: BROWSER_TIMEOUT }, async () => {
     const browser = await openBrowser();
     try {

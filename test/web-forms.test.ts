@@ -218,8 +218,12 @@ describe("messages next to each field, in plain words", () => {
     const form = webForm("vm_account")!;
     expect(serviceFieldMessages(form, { "form.holder": ["用户不存在或已停用"], "form.hosts": ["mx-9"] })).toEqual({ holder: "用户不存在或已停用", hosts: "mx-9" });
     expect(serviceFieldMessages(applicationForm, { "form.attachments": ["缺少「存储需求超过 500G 的书面说明」（purpose: storage_explanation）"] })).toEqual({
-      [FORM_KEY]: "缺少「存储需求超过 500G 的书面说明」",
+      attachments: "缺少「存储需求超过 500G 的书面说明」",
     });
+    expect(serviceFieldMessages(applicationForm, { "form.attachments[0].fileId": ["文件 f_x 不存在或不是本单位上传的，请重新上传"] })).toEqual({
+      "attachments[0].fileId": "文件 f_x 不存在或不是本单位上传的，请重新上传",
+    });
+    expect(serviceFieldMessages(applicationForm, { "form.nothing": ["x"] })).toEqual({ [FORM_KEY]: "x" });
     expect(serviceFieldMessages(applicationForm, { "form.vms[1].os": ["请填写操作系统"] })).toEqual({ "vms[1].os": "请填写操作系统" });
   });
 });

@@ -19,7 +19,7 @@ export const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html
 /** The createTestApp app with the web portal mounted at "/", and a browser-like agent per person. */
 export async function createWebTestApp(opts: TestAppOptions & { web?: Partial<WebSettings> } = {}) {
   const { web, ...rest } = opts;
-  const t = await createTestApp({ ...rest, channels: [...(rest.channels ?? []), webMount({ idleHours: 8, ...web })] });
+  const t = await createTestApp({ ...rest, channels: [...(rest.channels ?? []), webMount({ idleHours: 8, uploadMaxMb: 20, ...web })] });
 
   /** A one-time sign-in link's token for a user, as `yunshen login-link` issues it. */
   const linkFor = async (userId: string) => (await createLoginLink({ ctx: t.ctx(), input: { userId } })).token;

@@ -269,6 +269,20 @@ describe("the request page and its actions (issue 12 Everyone / Approvers)", () 
     expect(await stageOf(r.id)).toBe("county_review");
   });
 
+  test("转交 offers the others of the holder's role; the stage moves to the one chosen", async () => {
+    const filed = ok(await t.submit("yangfan", sampleForm()), 201);
+    expect(filed.currentStage).toBe("evaluate");
+    const xufeng = await t.signedIn("xufeng");
+    const page = await xufeng.get(`/requests/${filed.code}`);
+    const select = /<select name="toUserId">(.*?)<\/select>/.exec(page.html)![1]!;
+    expect([...select.matchAll(/<option value="([a-z]+)">([^<]+)<\/option>/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual(["linna 林娜（政务云梅州节点运营商（数字广东））"]);
+    const runId = /name="stageRunId" value="(\d+)"/.exec(page.html)![1]!;
+    expect((await xufeng.post(`/requests/${filed.code}/actions`, { action: "transfer", stageRunId: runId, toUserId: "linna", reason: "请林娜评估" })).status).toBe(303);
+    const linna = await t.signedIn("linna");
+    expect((await linna.get("/")).html).toContain(`/requests/${filed.code}`);
+    expect((await xufeng.get(`/requests/${filed.code}`)).html).toContain("徐峰：已转交");
+  });
+
   test("the applicant's 催办, 评论 and 撤回 from the page; the comment shows in the history", async () => {
     const r = await filed();
     const a = await t.signedIn("lihua");

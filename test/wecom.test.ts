@@ -45,6 +45,7 @@ beforeAll(async () => {
       // A card's 详情 opens the portal, signed in by WeCom's OAuth.
       webMount({
         idleHours: 8,
+        uploadMaxMb: 20,
         publicUrl: PUBLIC_URL,
         wecom: { corpId: SET_A.corpId, agentId: AGENT_ID, oauthBase: OAUTH_BASE, webLoginBase: WEB_LOGIN_BASE, userIdFromOAuthCode: (code) => client!.userIdFromOAuthCode(code) },
       }),

@@ -1,4 +1,4 @@
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import type { Db } from "../../db/client";
 import type { Card } from "../../cards";
 import type { Config } from "../config";
@@ -80,12 +80,11 @@ export interface ChannelMount {
   key: ChannelKey;
   routes?: (deps: ChannelRouteDeps) => Hono<any>;
   /**
-   * Where its routes are mounted instead of `/<key>`: the web portal's "/" . Such a channel is mounted after
-   * everything else, so /api, /access, /openapi.json, /docs and /healthz keep their answers.
+   * Where its routes are mounted instead of `/<key>`: the web portal's "/". Such a channel is mounted after
+   * everything else and answers only what nothing else does, so /api, /access, /openapi.json, /docs, /healthz
+   * and the other channels keep their answers.
    */
   mountAt?: string;
-  /** Its answer to a path nobody routes outside /api and the other JSON mounts (the portal's 404 page). */
-  notFound?: (c: Context) => Response | Promise<Response>;
   health?: () => ChannelHealth;
 }
 

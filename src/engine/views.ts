@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, ilike, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, ilike, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
@@ -33,18 +33,27 @@ export const searchQuerySchema = z
   })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { error: "结束日期不能早于开始日期", path: ["to"] });
 
-export const listQuerySchema = searchQuerySchema.safeExtend({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.coerce.number().int().positive().optional(),
-});
+export const listQuerySchema = searchQuerySchema
+  .safeExtend({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    before: z.coerce.number().int().positive().optional(),
+    order: z
+      .enum(["newest", "deadline"])
+      .default("newest")
+      .meta({ description: "newest：最新提交在前（可用 before 翻页）；deadline：期限最近（最紧急）在前，仅用于待办，不翻页" }),
+  })
+  .refine((q) => q.order === "newest" || (q.view === "todo" && q.before === undefined), {
+    error: "按期限排序只用于待办（view=todo），且不能与 before 同用",
+    path: ["order"],
+  });
 
-type ListQuery = z.output<typeof searchQuerySchema> & { limit: number; before?: number };
+type ListQuery = z.output<typeof searchQuerySchema> & { limit: number; before?: number; order?: "newest" | "deadline" };
 
 /**
  * 我的申请 / 待办 / 全部: newest first, paged with `before` (the last id of the previous page). One snapshot,
  * so a row's deadline is that of the stage the row shows.
  */
-export async function listRequests({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof listQuerySchema> }) {
+export async function listRequests({ ctx, input }: { ctx: ServiceContext; input: ListQuery }) {
   return ctx.db.transaction((db) => readList(ctx, db, input), SNAPSHOT);
 }
 
@@ -97,23 +106,66 @@ function searchFilters(db: Db, input: ListQuery): (SQL | undefined)[] {
   return where;
 }
 
-async function readList(ctx: ServiceContext, db: Db, input: ListQuery) {
+type ListItem = Awaited<ReturnType<typeof listItems>>[number];
+
+/** A page of a list; `total` (how many in all) only where the page cannot be turned (待办 by deadline). */
+interface ListPage {
+  items: ListItem[];
+  next: number | null;
+  total?: number;
+}
+
+async function readList(ctx: ServiceContext, db: Db, input: ListQuery): Promise<ListPage> {
   const actor = ctx.actor!;
   const where = searchFilters(db, input);
   if (input.view === "mine") where.push(eq(requests.applicantId, actor.userId));
   else if (input.view === "todo") {
+    const mineToDo = and(eq(tasks.userId, actor.userId), eq(tasks.status, "pending"), ...where);
+    if (input.order === "deadline") return readTodoByDeadline(db, mineToDo, input.limit);
     // The page is found from the person's pending tasks, newest request first, along tasks_user_status_idx:
     // it reads one page of them however many requests are open (issue 10), where a filter on requests read all.
     const page = await db
       .selectDistinct({ id: tasks.requestId })
       .from(tasks)
       .innerJoin(requests, eq(requests.id, tasks.requestId))
-      .where(and(eq(tasks.userId, actor.userId), eq(tasks.status, "pending"), ...where))
+      .where(mineToDo)
       .orderBy(desc(tasks.requestId))
       .limit(input.limit);
     if (page.length === 0) return { items: [], next: null };
     where.push(inArray(requests.id, page.map((p) => p.id)));
   } else where.push(await requestVisibility(db, actor));
+  const items = await listItems(db, where, input.limit);
+  return { items, next: items.length === input.limit ? items[items.length - 1]!.id : null };
+}
+
+/**
+ * 待办, the most urgent first: the person's pending tasks by their stage's deadline (the most overdue first,
+ * those without a deadline last), with how many there are in all, so that a page showing the first ones
+ * can say how many wait. Only the person's pending tasks are read (tasks_user_status_idx), however many
+ * requests are open.
+ */
+async function readTodoByDeadline(db: Db, mineToDo: SQL | undefined, limit: number): Promise<ListPage> {
+  const deadline = sql<Date | null>`min(${stageRuns.deadlineAt})`;
+  const pending = db
+    .select({ id: tasks.requestId, deadline: deadline.as("deadline") })
+    .from(tasks)
+    .innerJoin(requests, eq(requests.id, tasks.requestId))
+    .innerJoin(stageRuns, eq(stageRuns.id, tasks.stageRunId))
+    .where(mineToDo)
+    .groupBy(tasks.requestId)
+    .as("pending");
+  const [page, [counted]] = await Promise.all([
+    db.select({ id: pending.id }).from(pending).orderBy(sql`${pending.deadline} asc nulls last`, asc(pending.id)).limit(limit),
+    db.select({ total: sql<number>`count(*)::int` }).from(pending),
+  ]);
+  if (page.length === 0) return { items: [], next: null, total: 0 };
+  const rank = new Map(page.map((p, i) => [p.id, i]));
+  const items = (await listItems(db, [inArray(requests.id, page.map((p) => p.id))], limit)).sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
+  return { items, next: null, total: counted?.total ?? 0 };
+}
+
+/** The rows of a list, newest first, with each one's open stage and its deadline. */
+async function listItems(db: Db, where: (SQL | undefined)[], limit: number) {
   const rows = await db
     .select({
       id: requests.id,
@@ -135,7 +187,7 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery) {
     .innerJoin(units, eq(units.id, requests.unitId))
     .where(and(...where))
     .orderBy(desc(requests.id))
-    .limit(input.limit);
+    .limit(limit);
   const runs = rows.length
     ? await db
         .select({ requestId: stageRuns.requestId, deadlineAt: stageRuns.deadlineAt, openedAt: stageRuns.openedAt })
@@ -143,7 +195,7 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery) {
         .where(and(inArray(stageRuns.requestId, rows.map((r) => r.id)), eq(stageRuns.status, "open")))
     : [];
   const runOf = new Map(runs.map((r) => [r.requestId, r]));
-  const items = rows.map(({ facts, flow, profile, ...r }) => {
+  return rows.map(({ facts, flow, profile, ...r }) => {
     const run = runOf.get(r.id);
     return {
       ...r,
@@ -156,7 +208,6 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery) {
       summary: requestSummary({ flow, facts, title: r.title }),
     };
   });
-  return { items, next: items.length === input.limit ? items[items.length - 1]!.id : null };
 }
 
 /** The id of the request with this code, or null; visibility is checked by whoever reads it. */

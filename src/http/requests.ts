@@ -225,7 +225,11 @@ const list = createRoute({
   security: bearerSecurity,
   request: { query: listQuerySchema },
   responses: {
-    200: jsonContent(z.object({ items: z.array(listItem), next: z.int().nullable().openapi({ description: "下一页的 before" }) }), "申请列表"),
+    200: jsonContent(z.object({
+        items: z.array(listItem),
+        next: z.int().nullable().openapi({ description: "下一页的 before" }),
+        total: z.int().optional().openapi({ description: "order=deadline 时：待办共有多少件" }),
+      }), "申请列表"),
     ...errorResponses(),
   },
 });

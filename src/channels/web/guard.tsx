@@ -9,8 +9,8 @@ import type { WebEnv } from "./session";
 
 /** A form's fields: url-encoded bodies are small. */
 export const FORM_LIMIT_BYTES = 64 * 1024;
-/** A multipart body (an upload with its form): the file areas check each file's own limit. */
-export const MULTIPART_LIMIT_BYTES = 25 * 1024 * 1024;
+/** A multipart body is the upload limit (UPLOAD_MAX_MB) plus this for the form's fields; each file is checked on its own too. */
+const MULTIPART_SPARE_MB = 5;
 
 const TITLES: Record<number, string> = {
   400: "提交的内容有误",
@@ -69,10 +69,12 @@ const REFUSED = "提交的内容中有不允许的字符，请修改后重试";
  * the text rule of src/core/validation.ts (no NUL, controls or bidi characters). A refusal is a page; nothing
  * is written.
  */
-export function webGuard(opts: { publicUrl?: string }) {
+export function webGuard(opts: { publicUrl?: string; uploadMaxMb: number }) {
+  // A form's post carries at most one new file of the upload limit beside its fields, with room to spare.
+  const multipartMb = opts.uploadMaxMb + MULTIPART_SPARE_MB;
   const limits = {
     form: bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => errorPage(c, 413, `提交的内容超过 ${FORM_LIMIT_BYTES / 1024} KB 上限`) }),
-    multipart: bodyLimit({ maxSize: MULTIPART_LIMIT_BYTES, onError: (c) => errorPage(c, 413, `提交的内容超过 ${MULTIPART_LIMIT_BYTES / 1024 / 1024} MB 上限`) }),
+    multipart: bodyLimit({ maxSize: multipartMb * 1024 * 1024, onError: (c) => errorPage(c, 413, `提交的内容超过 ${multipartMb} MB 上限（每个附件不超过 ${opts.uploadMaxMb} MB）`) }),
   };
   return createMiddleware(async (c, next) => {
     const fields: Record<string, string[]> = {};

@@ -6,6 +6,7 @@ import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, typ
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
 import { adminPages } from "./pages/admin";
+import { editRequestPages, newRequestPages } from "./forms/pages";
 import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
@@ -24,7 +25,7 @@ export function webRoutes(settings: WebSettings) {
     app.onError(renderError(deps.log));
     app.notFound((c) => errorPage(c, 404, "没有这个页面，请从首页进入"));
     app.route("/assets", assetRoutes());
-    app.use(webGuard({ publicUrl: settings.publicUrl }));
+    app.use(webGuard({ publicUrl: settings.publicUrl, uploadMaxMb: settings.uploadMaxMb }));
     app.route("/login", loginPages(deps));
 
     // Everything below needs a signed-in person, and every POST the session's CSRF token.
@@ -35,6 +36,9 @@ export function webRoutes(settings: WebSettings) {
       return c.redirect("/login?reason=bye", 303);
     });
     app.route("/", homePages(deps));
+    app.route("/new", newRequestPages(deps));
+    // /requests/<code>/edit before the request page's own routes.
+    app.route("/requests", editRequestPages(deps));
     app.route("/requests", requestPages(deps));
     app.route("/files", filePages(deps));
     app.route("/admin", adminPages(deps));
@@ -54,6 +58,7 @@ export function webSettings(config: Config, deps: ChannelDeps): WebSettings {
   return {
     publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
     idleHours: config.WEB_SESSION_IDLE_HOURS,
+    uploadMaxMb: config.UPLOAD_MAX_MB,
     ...(wecom && client
       ? {
           wecom: {

@@ -15,6 +15,8 @@ export interface WebSettings {
   publicUrl?: string;
   /** WEB_SESSION_IDLE_HOURS. */
   idleHours: number;
+  /** UPLOAD_MAX_MB: the largest attachment a form may carry, as on the API. */
+  uploadMaxMb: number;
   /** Signing in through WeCom (in-app OAuth, the desktop QR-code login), when WeCom is configured. */
   wecom?: WecomSignIn;
 }

@@ -1,5 +1,5 @@
 import { adjustmentFormSchema } from "../../../../flows/adjustment/form";
-import { applicationFormSchema, NETWORK_ZONES } from "../../../../flows/application/form";
+import { applicationFormSchema, ATTACHMENT_PURPOSES, NETWORK_ZONES } from "../../../../flows/application/form";
 import { backupFormSchema } from "../../../../flows/backup/form";
 import { portGrantFormSchema } from "../../../../flows/port_grant/form";
 import { revocationFormSchema } from "../../../../flows/revocation/form";
@@ -129,6 +129,19 @@ export const applicationForm: WebForm = {
         { name: "plan.plannedTotals.memoryGb", label: "立项方案内存总量(GB)", short: "立项方案内存总量", kind: "int", unit: " GB", optional: true },
         { name: "plan.plannedTotals.storageGb", label: "立项方案存储总量(GB)", short: "立项方案存储总量", kind: "int", unit: " GB", optional: true },
       ],
+    },
+    {
+      title: "附件",
+      note: "存储超过 500G 须附书面说明，PaaS 中间件或硬件托管须附申请依据，PaaS 数据库 ≥20 核或 ≥40G、容器、大数据须附测试报告（004 第十二条）。每个文件不超过 20 MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip。",
+      rows: {
+        name: "attachments",
+        label: "附件",
+        max: 50,
+        fields: [
+          { name: "purpose", label: "材料类型", kind: "select", options: options(ATTACHMENT_PURPOSES) },
+          { name: "fileId", label: "文件", short: "要上传的文件", kind: "file", format: "文件无效，请重新上传" },
+        ],
+      },
     },
   ],
 };

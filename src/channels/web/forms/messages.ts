@@ -69,7 +69,7 @@ function wording(issue: Issue, field: Field | null, input: unknown): string {
       // The flows' own rules, already in words for people (网络区域为“其他”时请说明); an item's names which.
       return field && item && (field.kind === "lines" || field.kind === "ports") ? `${item}${issue.message}` : issue.message;
     case "invalid_type":
-      if (value === undefined) return field?.kind === "select" || field?.kind === "checklist" ? `请选择${name}` : `请填写${name}`;
+      if (value === undefined) return field?.kind === "select" || field?.kind === "checklist" || field?.kind === "file" ? `请选择${name}` : `请填写${name}`;
       if (field?.kind === "ports" || field?.kind === "lines") return `${item}${field.format ?? `${name}格式不正确`}`;
       if (issue.expected === "int" || issue.expected === "number") return `${name}应为整数`;
       return field?.format ?? `${name}格式不正确`;

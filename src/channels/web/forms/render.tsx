@@ -18,10 +18,10 @@ function Control({ field, name, value, invalid, options }: { field: Field; name:
   switch (field.kind) {
     case "textarea":
     case "lines":
-      return <textarea id={id} name={name} class="weui-textarea ys-input" rows={field.kind === "lines" ? 3 : 4} placeholder={field.placeholder} {...aria}>{single}</textarea>;
+      return <textarea id={id} name={name} class="ys-input" rows={field.kind === "lines" ? 3 : 4} placeholder={field.placeholder} {...aria}>{single}</textarea>;
     case "select":
       return (
-        <select id={id} name={name} class="weui-select ys-input" {...aria}>
+        <select id={id} name={name} class="ys-input" {...aria}>
           <option value="">{field.emptyOption ?? "请选择"}</option>
           {options.map((o) => (
             <option value={o.value} selected={o.value === single}>
@@ -30,6 +30,17 @@ function Control({ field, name, value, invalid, options }: { field: Field; name:
           ))}
         </select>
       );
+    case "file": {
+      // A file already stored is kept by its id (a browser cannot fill a file input back in); its name is shown.
+      if (single !== "")
+        return (
+          <span id={id} class="ys-file" {...aria}>
+            <input type="hidden" name={name} value={single} />
+            {options.find((o) => o.value === single)?.label ?? "已上传的文件"}
+          </span>
+        );
+      return <input id={id} type="file" name={name} class="ys-input" accept=".pdf,.doc,.docx,.xls,.xlsx,.jpg,.jpeg,.png,.zip" {...aria} />;
+    }
     case "checkbox":
       return <input id={id} type="checkbox" name={name} value="on" checked={single !== ""} {...aria} />;
     case "checklist": {
@@ -48,7 +59,7 @@ function Control({ field, name, value, invalid, options }: { field: Field; name:
     default: {
       const type = field.kind === "tel" ? "tel" : field.kind === "email" ? "email" : field.kind === "date" ? "date" : "text";
       const mode = field.kind === "int" ? "numeric" : undefined;
-      return <input id={id} type={type} name={name} value={single} class="weui-input ys-input" placeholder={field.placeholder} inputmode={mode} {...aria} />;
+      return <input id={id} type={type} name={name} value={single} class="ys-input" placeholder={field.placeholder} inputmode={mode} {...aria} />;
     }
   }
 }

@@ -8,9 +8,10 @@ import type { FlowKey } from "../../../../flows";
  * - select: one option's code, shown by its label; checkbox: present or not;
  * - checklist: several options' codes (whole numbers when `intValues`), e.g. the resources to revoke;
  * - lines: several values, one a line (commas and 、 also separate), e.g. hosts and source addresses;
- * - ports: "80, 443/tcp, 53/udp" as [{ port, protocol }].
+ * - ports: "80, 443/tcp, 53/udp" as [{ port, protocol }];
+ * - file: an uploaded file's id; the page stores a chosen file first and puts its id in its place.
  */
-export type FieldKind = "text" | "textarea" | "tel" | "email" | "date" | "int" | "select" | "checkbox" | "checklist" | "lines" | "ports";
+export type FieldKind = "text" | "textarea" | "tel" | "email" | "date" | "int" | "select" | "checkbox" | "checklist" | "lines" | "ports" | "file";
 
 export interface FieldOption {
   value: string;

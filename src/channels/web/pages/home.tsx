@@ -4,18 +4,9 @@ import { Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
 import { Deadline, when } from "../words";
 
-type ListItem = Awaited<ReturnType<typeof listRequests>>["items"][number];
-
 // The most a person is shown at once: a 待办 longer than this is the search page's job.
 const TODO_LIMIT = 200;
 const MINE_LIMIT = 50;
-
-/** 待办 by deadline: the soonest (the most overdue) first, those without a deadline last, then oldest first. */
-function byDeadline(a: ListItem, b: ListItem): number {
-  const da = a.deadlineAt?.getTime() ?? Number.POSITIVE_INFINITY;
-  const db = b.deadlineAt?.getTime() ?? Number.POSITIVE_INFINITY;
-  return da !== db ? da - db : a.id - b.id;
-}
 
 /** The home page: 待办 (count and list, most urgent first) and 我的申请. */
 export function homePages(_deps: WebDeps) {
@@ -24,13 +15,16 @@ export function homePages(_deps: WebDeps) {
     const ctx = c.get("ctx");
     const now = ctx.clock.now();
     // The engine's own views: what they show is what the API would show this person, no more.
-    const todo = (await listRequests({ ctx, input: { view: "todo", limit: TODO_LIMIT } })).items.sort(byDeadline);
+    // The most urgent first, found by deadline in the database: with more waiting than the page shows, the
+    // ones shown are the most urgent, and the count is of all of them.
+    const { items: todo, total } = await listRequests({ ctx, input: { view: "todo", limit: TODO_LIMIT, order: "deadline" } });
     const mine = (await listRequests({ ctx, input: { view: "mine", limit: MINE_LIMIT } })).items;
     return c.html(
       <Page title="首页" ctx={ctx} csrf={c.get("session").csrf} current="/">
         <h2 class="ys-section-title" id="todo">
-          待办<span class="ys-count">{todo.length}</span>
+          待办<span class="ys-count">{total ?? todo.length}</span>
         </h2>
+        {total !== undefined && total > todo.length ? <p class="ys-panel ys-muted">待办共 {total} 件，这里列出期限最近的 {todo.length} 件。</p> : null}
         {todo.length === 0 ? (
           <p class="ys-panel ys-muted">暂无待办事项。</p>
         ) : (

@@ -4,8 +4,9 @@ import { ATTACHMENT_PURPOSES, NETWORK_ZONES } from "../../../../flows/applicatio
 import { REQUEST_EVENTS } from "../../../chat/answer";
 import type { WorkCalendar } from "../../../core/calendar";
 import type { Actor } from "../../../core/context";
+import type { Role } from "../../../core/roles";
 import { invalid, notFound, ServiceError } from "../../../core/errors";
-import { getUsers } from "../../../directory/queries";
+import { getUsers, listUnits, usersWithRole } from "../../../directory/queries";
 import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
 import { BACKUP_COPIES, BACKUP_TYPES } from "../../../resources/catalog";
 import { field } from "../guard";
@@ -54,6 +55,9 @@ const DONE: Record<string, string> = {
   withdraw: "申请已撤回",
   nudge: "已催办当前处理人",
   rate: "感谢您的评价",
+  // From the forms' pages (/new, /requests/<code>/edit).
+  submit: "申请已提交",
+  resubmit: "已重新提交",
 };
 
 /** The engine's action input from the page's form, or a refusal naming the field in plain words. */
@@ -307,7 +311,27 @@ function ActionForm({ action, csrf, code, runId, label, children, primary }: { a
 }
 
 /** The buttons of what this person may do now; the engine still decides, and its refusal is shown. */
-function Actions({ r, actor, csrf }: { r: RequestView; actor: Actor; csrf: string }) {
+/** Who the holder may hand the stage to: others of the same role (for a county bureau, of the same county). */
+async function transferCandidates(db: WebDeps["db"], r: RequestView, held: Stage | null, userId: string): Promise<Candidate[]> {
+  const party = held?.tasks.find((t) => t.status === "pending" && t.userId === userId)?.party;
+  if (!party || party === "holder") return [];
+  const people =
+    party === "applicant"
+      ? await usersWithRole(db, "applicant", { unitId: r.unit.id })
+      : await usersWithRole(db, party as Role, party === "county_bureau" ? { unitId: r.unit.county?.id ?? r.unit.id } : {});
+  const unitNames = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
+  return people
+    .filter((u) => u.id !== userId && (party === "applicant" || u.id !== r.applicant?.id))
+    .map((u) => ({ id: u.id, name: u.name, unitName: unitNames.get(u.unitId) ?? u.unitId }));
+}
+
+interface Candidate {
+  id: string;
+  name: string;
+  unitName: string;
+}
+
+function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[] }) {
   const { userId, roles } = actor;
   const held = holdsCurrent(r, userId);
   const def = held ? stageDef(r.flow, r.profile, held.stage) : null;
@@ -318,7 +342,14 @@ function Actions({ r, actor, csrf }: { r: RequestView; actor: Actor; csrf: strin
   const rated = FLOWS[r.flow as keyof typeof FLOWS]?.ratedService === true;
   const earlier = r.stages.filter((s) => s.status !== "open" && s.stage !== held?.stage && !s.elapses);
   const forms = [];
-  if (held && def) {
+  // After 退回 the applicant's turn is the form itself, opened filled in on its own page.
+  if (held?.stage === "revise")
+    forms.push(
+      <a class="weui-btn weui-btn_mini weui-btn_primary" href={`/requests/${r.code}/edit`}>
+        修改后重新提交
+      </a>,
+    );
+  else if (held && def) {
     forms.push(
       <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={def.approveLabel} primary>
         <label>
@@ -366,8 +397,18 @@ function Actions({ r, actor, csrf }: { r: RequestView; actor: Actor; csrf: strin
     forms.push(
       <ActionForm action="transfer" csrf={csrf} code={r.code} runId={held.runId} label="转交">
         <label>
-          转交给（同一角色的用户账号）
-          <input type="text" name="toUserId" maxlength={64} />
+          转交给
+          {candidates.length > 0 ? (
+            <select name="toUserId">
+              {candidates.map((u) => (
+                <option value={u.id}>
+                  {u.name}（{u.unitName}）
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input type="text" name="toUserId" maxlength={64} placeholder="同一角色的用户账号" />
+          )}
         </label>
         <label>
           说明（可选）
@@ -464,7 +505,7 @@ export function requestPages(deps: WebDeps) {
             <History r={r} names={names} />
           </div>
           <div>
-            <Actions r={r} actor={actor} csrf={csrf} />
+            <Actions r={r} actor={actor} csrf={csrf} candidates={await transferCandidates(ctx.db, r, holdsCurrent(r, actor.userId), actor.userId)} />
           </div>
         </div>
       </Page>,
