@@ -12,6 +12,7 @@ const ASSETS: Record<string, { body: string; version: string }> = Object.fromEnt
     ["portal.css", new URL("./assets/portal.css", import.meta.url)],
     ["forms.css", new URL("./forms/assets/forms.css", import.meta.url)],
     ["forms.js", new URL("./forms/assets/forms.js", import.meta.url)],
+    ["oversight.css", new URL("./assets/oversight.css", import.meta.url)],
   ].map(([name, path]) => {
     const body = readFileSync(path as string | URL, "utf8");
     return [name as string, { body, version: createHash("sha256").update(body).digest("hex").slice(0, 12) }];

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { wecomConfig, type Config } from "../../config";
+import { auditFiles, wecomConfig, type Config } from "../../config";
 import { createWecomClient } from "../wecom/client";
 import { endWebSession } from "../../directory/web-sessions";
 import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
@@ -11,6 +11,13 @@ import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
 import { requestPages } from "./pages/requests";
+import { auditPages } from "./pages/audit";
+import { billingPages } from "./pages/billing";
+import { demandPages } from "./pages/demands";
+import { ledgerPages } from "./pages/ledger";
+import { reportPages } from "./pages/reports";
+import { searchPages } from "./pages/search";
+import { securityPages } from "./pages/security";
 import { clearSessionCookie, requireCsrf, requireSession, sessionSecret, type WebDeps, type WebEnv, type WebSettings } from "./session";
 
 /**
@@ -39,7 +46,15 @@ export function webRoutes(settings: WebSettings) {
     app.route("/new", newRequestPages(deps));
     // /requests/<code>/edit before the request page's own routes.
     app.route("/requests", editRequestPages(deps));
+    // The search first: the request pages' /:code would otherwise take /requests/export.csv.
+    app.route("/requests", searchPages(deps));
     app.route("/requests", requestPages(deps));
+    app.route("/reports", reportPages(deps));
+    app.route("/resources", ledgerPages(deps));
+    app.route("/billing", billingPages(deps));
+    app.route("/demands", demandPages(deps));
+    app.route("/audit", auditPages(deps));
+    app.route("/security", securityPages(deps));
     app.route("/files", filePages(deps));
     app.route("/admin", adminPages(deps));
     return app;
@@ -59,6 +74,7 @@ export function webSettings(config: Config, deps: ChannelDeps): WebSettings {
     publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ""),
     idleHours: config.WEB_SESSION_IDLE_HOURS,
     uploadMaxMb: config.UPLOAD_MAX_MB,
+    auditFiles: auditFiles(config),
     ...(wecom && client
       ? {
           wecom: {

@@ -17,10 +17,10 @@ export const NAV: readonly NavLink[] = [
   { href: "/", label: "待办" },
   { href: "/#mine", label: "我的申请" },
   { href: "/new", label: "发起申请" },
-  { href: "/search", label: "查询", roles: ["manager", "reviewer", "county_bureau", "provider"] },
-  { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau"] },
+  { href: "/requests", label: "查询", roles: ["manager", "reviewer", "county_bureau", "provider"] },
+  { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/audit", label: "审计", roles: ["manager", "reviewer"] },
-  { href: "/access-records", label: "账号与端口", roles: ["security_officer"] },
+  { href: "/security", label: "账号与端口", roles: ["security_officer"] },
   { href: "/admin", label: "系统管理", roles: OPERATOR_ROLES },
 ];
 

@@ -5,6 +5,7 @@ import type { ServiceContext } from "../../core/context";
 import { checkWebSession, csrfMatches, type WebSessionStart } from "../../directory/web-sessions";
 import { sourceIp } from "../../inbound/source";
 import type { ChannelRouteDeps } from "../types";
+import type { AuditFiles } from "../../audit/auditors";
 
 /** Every portal page's variables: the service context (channel "web") and the session's CSRF token. */
 export type WebEnv = { Variables: { ctx: ServiceContext; session: { csrf: string; userId: string } } };
@@ -19,6 +20,8 @@ export interface WebSettings {
   uploadMaxMb: number;
   /** Signing in through WeCom (in-app OAuth, the desktop QR-code login), when WeCom is configured. */
   wecom?: WecomSignIn;
+  /** The audit signing key and anchor file the 审计 page's 校验 checks against (config's auditFiles). */
+  auditFiles?: AuditFiles;
 }
 
 export interface WecomSignIn {
