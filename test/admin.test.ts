@@ -190,6 +190,17 @@ describe("tokens through the API", () => {
   });
 });
 
+describe("sign-in links through the API", () => {
+  test("the admin issues a one-time link to the portal; the audit names the admin, never the link", async () => {
+    const { result, entries } = await audited(() => t.call("zhoumin", "POST", "/api/admin/login-links", { userId: "hexin" }));
+    const link = ok(result, 201);
+    expect(link).toEqual({ token: expect.stringMatching(/^ysl_[A-Za-z0-9_-]{43}$/), path: `/login/${link.token}`, userId: "hexin", expiresAt: expect.any(String) });
+    expect(entries).toEqual([expect.objectContaining({ action: "login_link.create", actorId: "zhoumin", actorRole: "admin", outcome: "ok" })]);
+    expect(JSON.stringify(entries)).not.toContain(link.token);
+    expect((await t.call("zhoumin", "POST", "/api/admin/login-links", { userId: "nobody" })).status).toBe(404);
+  });
+});
+
 describe("hosts through the API", () => {
   test("add shows the credential once; rotate replaces it; revoke withdraws it; the list shows neither", async () => {
     const { result, entries } = await audited(() => t.call("zhoumin", "POST", "/api/admin/hosts", { name: "bastion-01" }));
@@ -267,6 +278,7 @@ describe("who may do what", () => {
     ["/api/admin/directory/import", "导入通讯录", { users: [{ id: "lihua", roles: ["applicant", "admin"] }] }, "directory.import"],
     ["/api/admin/directory/check", "导入通讯录", demoDirectory, "directory.check"],
     ["/api/admin/tokens", "管理访问令牌", { userId: "lihua" }, "token.create"],
+    ["/api/admin/login-links", "签发登录链接", { userId: "lihua" }, "login_link.create"],
     ["/api/admin/hosts", "管理主机凭据", { name: "vm-lihua" }, "host.add"],
     ["/api/admin/calendar", "加载工作日历", { schedule: { ...schedule2027, year: 2028 } }, "calendar.load"],
     ["/api/admin/prices", "加载单价表", { ...priceTable, version: "lihua-v1" }, "prices.load"],
@@ -397,6 +409,10 @@ describe.skipIf(onPostgres)("the CLI through the running service", () => {
 
     expect(await captureCli(["prices", "load", file("prices.json", priceTable)], admin)).toEqual({ code: 0, out: "单价表 2026-v1 已加载，自 2026-01-01 起执行\n", err: "" });
     expect(await captureCli(["prices", "list"], admin)).toEqual({ code: 0, out: "2026-v1  自 2026-01-01  vm、backup\n", err: "" });
+
+    const link = await captureCli(["login-link", "--user", "zhoujie"], admin);
+    expect(link.out).toMatch(new RegExp(`^http://localhost:${service.port}/login/ysl_[A-Za-z0-9_-]{43}\n$`));
+    expect(link.err).toMatch(/^登录链接已签发给 zhoujie，.*只能使用一次/);
   });
 
   test("stopped, the audit log names the admin as the actor of each change, made through the API", { timeout: TEST_TIMEOUT }, async () => {
@@ -418,6 +434,7 @@ describe.skipIf(onPostgres)("the CLI through the running service", () => {
       "calendar.load:zhoumin:ok",
       "calendar.load:zhoumin:ok",
       "prices.load:zhoumin:ok",
+      "login_link.create:zhoumin:ok",
     ]);
   });
 });

@@ -25,13 +25,34 @@ const kindPricesSchema = z.strictObject({
 });
 export type KindPrices = z.output<typeof kindPricesSchema>;
 
+/** Each price of a kind as people read it (the portal's table of price tables). */
+export const PRICE_NAMES: Record<keyof KindPrices, string> = {
+  vcpuDay: "vCPU（元/核/天）",
+  memoryGbDay: "内存（元/GB/天）",
+  diskGbDay: "磁盘（元/GB/天）",
+  storageGbDay: "存储（元/GB/天）",
+  instanceDay: "每个实例（元/天）",
+};
+
+const PRICED_KINDS = ["vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup"] as const;
+
+/** The kinds a table prices, as people read them. */
+export const PRICED_KIND_NAMES: Record<(typeof PRICED_KINDS)[number], string> = {
+  vm: "虚拟机",
+  paas_database: "数据库",
+  paas_middleware: "中间件",
+  paas_container: "容器",
+  paas_bigdata: "大数据平台",
+  backup: "备份",
+};
+
 export const priceTableSchema = z.strictObject({
   version: z.string().trim().regex(/^[A-Za-z0-9._-]{1,40}$/, { error: "版本号应为 1–40 位字母、数字、点、下划线或连字符" }),
   effectiveFrom: z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }),
   source: z.string().trim().max(200).default(""),
   currency: z.literal("CNY").default("CNY"),
   prices: z
-    .partialRecord(z.enum(["vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup"]), kindPricesSchema)
+    .partialRecord(z.enum(PRICED_KINDS), kindPricesSchema)
     .refine((p) => Object.keys(p).length > 0, { error: "至少一类资源的单价" }),
 });
 export type PriceTable = z.output<typeof priceTableSchema>;

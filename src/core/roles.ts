@@ -23,17 +23,21 @@ export const ROLE_NAMES: Record<Role, string> = {
 
 /**
  * Who may do each of the operator's tasks through the API. admin may do them all; the roles that did them before
- * admin existed keep them (the manager owns the directory, tokens, the calendar and prices; security staff the
- * hosts), so a deployment is not locked out until it names an admin. The CLI operator (no actor) may do them all.
+ * admin existed keep them (the manager owns the directory, tokens and sign-in links, the calendar and prices;
+ * security staff the hosts), so a deployment is not locked out until it names an admin. The CLI operator (no actor) may do them all.
  */
 export const OPERATOR_TASKS = {
   directory: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以导入通讯录" },
   tokens: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以管理访问令牌" },
+  loginLinks: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以签发登录链接" },
   hosts: { roles: ["admin", "security_officer"], refusal: "只有系统管理员或安全管理员可以管理主机凭据" },
   calendar: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以加载工作日历" },
   prices: { roles: ["admin", "manager"], refusal: "只有系统管理员或统筹管理单位可以加载单价表" },
 } as const satisfies Record<string, { roles: readonly Role[]; refusal: string }>;
 export type OperatorTask = keyof typeof OPERATOR_TASKS;
+
+/** Everyone who may do some operator task: the portal shows them its 系统管理 area. */
+export const OPERATOR_ROLES: readonly Role[] = [...new Set(Object.values(OPERATOR_TASKS).flatMap((t) => t.roles))];
 
 /** Whether `actor` may do an operator task; null is the operator at the CLI, who holds the database itself. */
 export function mayOperate(actor: { roles: readonly string[] } | null, task: OperatorTask): boolean {

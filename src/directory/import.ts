@@ -511,8 +511,6 @@ const FIELD_NAMES: Record<string, string> = {
   active: "是否启用",
 };
 
-const LIST_NAMES = { units: "单位", users: "用户" } as const;
-
 /** The problems of a refused file, units before users, each list in row order. */
 export function directoryProblems(fields: FieldErrors, input: unknown): DirectoryProblem[] {
   const problems: DirectoryProblem[] = [];
@@ -528,13 +526,6 @@ export function directoryProblems(fields: FieldErrors, input: unknown): Director
   }
   const order = (p: DirectoryProblem) => (p.list === null ? 0 : p.list === "units" ? 1 : 2);
   return problems.sort((a, b) => order(a) - order(b) || (a.row ?? 0) - (b.row ?? 0));
-}
-
-/** A problem as one line for a person: 用户第 4 行（wuqian）的手机号：手机号应为 11 位中国大陆手机号码…. */
-export function problemText(p: DirectoryProblem): string {
-  if (p.list === null) return p.message;
-  const where = `${LIST_NAMES[p.list]}第 ${p.row} 行${p.id ? `（${p.id}）` : ""}`;
-  return `${where}${p.field ? `的${p.field}` : ""}：${p.message}`;
 }
 
 /**

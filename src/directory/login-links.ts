@@ -4,10 +4,10 @@ import { z } from "zod";
 import type { Db } from "../../db/client";
 import { loginLinks, units, users } from "../../db/schema";
 import type { Actor, ServiceContext } from "../core/context";
-import { forbidden, notFound, ServiceError, unprocessable } from "../core/errors";
+import { notFound, ServiceError, unprocessable } from "../core/errors";
 import { mutate } from "../core/mutate";
 import { parseInput } from "../core/validation";
-import type { Role } from "../core/roles";
+import { requireOperator, type Role } from "../core/roles";
 import { openWebSession, type WebSessionStart } from "./web-sessions";
 
 /** How long a one-time sign-in link works (issue 12: valid 24 h, usable once). */
@@ -28,7 +28,7 @@ const createLinkInput = z.strictObject({ userId: z.string().trim().min(1, { erro
 export async function createLoginLink({ ctx, input }: { ctx: ServiceContext; input: unknown }): Promise<{ token: string; userId: string; expiresAt: Date }> {
   const token = `ysl_${randomBytes(32).toString("base64url")}`;
   const issued = await mutate(ctx, { action: "login_link.create" }, async (tx, j) => {
-    if (ctx.actor && !ctx.actor.roles.includes("manager")) throw forbidden("只有统筹管理单位可以签发登录链接");
+    requireOperator(ctx.actor, "loginLinks");
     const { userId } = parseInput(createLinkInput, input, "签发登录链接的参数有误");
     const [user] = await tx.select({ id: users.id, active: users.active }).from(users).where(eq(users.id, userId));
     if (!user) throw notFound(`用户 ${userId} 不存在`);

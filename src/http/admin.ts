@@ -5,6 +5,7 @@ import { listCalendarYears } from "../calendar/store";
 import { yearScheduleSchema } from "../core/calendar";
 import { requireOperator } from "../core/roles";
 import { checkDirectoryImport, directoryFileSchema, importDirectory } from "../directory/import";
+import { createLoginLink } from "../directory/login-links";
 import { createToken, listTokens, revokeToken } from "../directory/tokens";
 import { loadCalendarYearWithDeadlines } from "../engine";
 import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent } from "./contract";
@@ -117,6 +118,19 @@ const revokeTokenRoute = createRoute({
   security: bearerSecurity,
   request: { params: z.object({ id: z.string().openapi({ description: "令牌 id（tok_…）" }) }) },
   responses: { 200: jsonContent(z.object({ id: z.string(), userId: z.string(), revokedAt: date }), "已吊销"), ...errorResponses(403, 404, 409) },
+});
+
+const createLoginLinkRoute = createRoute({
+  method: "post",
+  path: "/login-links",
+  summary: "签发网页端一次性登录链接（<网址>/login/<token>，24 小时内有效，只能使用一次）；token 只在此答复中出现一次",
+  security: bearerSecurity,
+  middleware: [jsonBodyGate()] as const,
+  request: { body: { required: true, content: { "application/json": { schema: checkedByTheVerb(z.object({ userId: z.string() })) } } } },
+  responses: {
+    201: jsonContent(z.object({ token: z.string(), path: z.string().openapi({ example: "/login/ysl_…" }), userId: z.string(), expiresAt: date }), "已签发"),
+    ...errorResponses(403, 404, 422),
+  },
 });
 
 const hostSchema = z.object({ name: z.string(), createdAt: date, revokedAt: date.nullable() }).openapi("Host");
@@ -253,6 +267,10 @@ export function adminRoutes(deps: AdminDeps = {}) {
       return c.json(issued, 201);
     })
     .openapi(revokeTokenRoute, async (c) => c.json(await revokeToken({ ctx: c.get("ctx"), input: { id: c.req.valid("param").id } }), 200))
+    .openapi(createLoginLinkRoute, async (c) => {
+      const link = await createLoginLink({ ctx: c.get("ctx"), input: c.req.valid("json") });
+      return c.json({ ...link, path: `/login/${link.token}` }, 201);
+    })
     .openapi(hosts, async (c) => {
       const ctx = c.get("ctx");
       requireOperator(ctx.actor, "hosts");

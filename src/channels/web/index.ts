@@ -5,6 +5,7 @@ import { endWebSession } from "../../directory/web-sessions";
 import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
 import { assetRoutes } from "./assets";
 import { errorPage, renderError, webGuard } from "./guard";
+import { adminPages } from "./pages/admin";
 import { editRequestPages, newRequestPages } from "./forms/pages";
 import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
@@ -55,6 +56,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/audit", auditPages(deps));
     app.route("/security", securityPages(deps));
     app.route("/files", filePages(deps));
+    app.route("/admin", adminPages(deps));
     return app;
   };
 }

@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { units } from "../../../db/schema";
 import type { ServiceContext } from "../../core/context";
 import { assetHref } from "./assets";
+import { OPERATOR_ROLES } from "../../core/roles";
 
 /** One link of the nav; `roles` limits it to people holding one of them (absent: everyone signed in). */
 export interface NavLink {
@@ -20,7 +21,7 @@ export const NAV: readonly NavLink[] = [
   { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/audit", label: "审计", roles: ["manager", "reviewer"] },
   { href: "/security", label: "账号与端口", roles: ["security_officer"] },
-  { href: "/admin", label: "系统管理", roles: ["admin"] },
+  { href: "/admin", label: "系统管理", roles: OPERATOR_ROLES },
 ];
 
 /** The hidden field every POST form carries (checked by requireCsrf). */
