@@ -55,5 +55,15 @@ export async function openBrowser(viewport: { width: number; height: number } = 
   };
 }
 
+/**
+ * Signs `page` in as `userId` through a one-time link (what `yunshen login-link` prints): the link's page, its
+ * 登录 button, then the home page.
+ */
+export async function signIn(page: Page, base: string, t: { linkFor(userId: string): Promise<string> }, userId: string): Promise<void> {
+  await page.goto(`${base}/login/${await t.linkFor(userId)}`);
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.waitForURL(`${base}/`);
+}
+
 /** Where the browser tests write their screenshots (git-ignored). */
 export const SCREENSHOTS = join(import.meta.dirname, "screenshots");

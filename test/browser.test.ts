@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ok, sampleForm, serveOnLoopback } from "./app-harness";
-import { chromiumAvailable, openBrowser, SCREENSHOTS } from "./browser-harness";
+import { chromiumAvailable, openBrowser, SCREENSHOTS, signIn } from "./browser-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 const BROWSER_TIMEOUT = 60_000;
@@ -57,9 +57,7 @@ describe.runIf(chromiumAvailable())("the web portal in Chromium (issue 12 Tests)
     const stranger = await openBrowser();
     try {
       const { page } = approver;
-      await page.goto(`${server.base}/login/${await t.linkFor("huangmin")}`);
-      await page.getByRole("button", { name: "登录" }).click();
-      await page.waitForURL(`${server.base}/`);
+      await signIn(page, server.base, t, "huangmin");
       await page.goto(`${server.base}/requests/${filed.code}`);
       // Without a reason the page says what is missing, and the request stays where it was.
       await page.getByRole("button", { name: "驳回" }).click();
@@ -72,9 +70,7 @@ describe.runIf(chromiumAvailable())("the web portal in Chromium (issue 12 Tests)
       expect(await page.locator("b").first().textContent()).toBe("已驳回");
       expect(await page.locator(".ys-history").textContent()).toContain("系统已有同类建设，不予重复建设");
 
-      await stranger.page.goto(`${server.base}/login/${await t.linkFor("hexin")}`);
-      await stranger.page.getByRole("button", { name: "登录" }).click();
-      await stranger.page.waitForURL(`${server.base}/`);
+      await signIn(stranger.page, server.base, t, "hexin");
       const res = await stranger.page.goto(`${server.base}/requests/${filed.code}`);
       expect(res!.status()).toBe(404);
       expect(await stranger.page.locator(".weui-msg__desc").first().textContent()).toContain("不存在或您无权查看");
@@ -88,9 +84,7 @@ describe.runIf(chromiumAvailable())("the web portal in Chromium (issue 12 Tests)
     const browser = await openBrowser();
     try {
       const { page } = browser;
-      await page.goto(`${server.base}/login/${await t.linkFor("yangfan")}`);
-      await page.getByRole("button", { name: "登录" }).click();
-      await page.waitForURL(`${server.base}/`);
+      await signIn(page, server.base, t, "yangfan");
       // The session cookie goes along (same origin), the token does not: refused, and still signed in.
       const status = await page.evaluate(async () => (await fetch("/logout", { method: "POST", body: new URLSearchParams({ x: "1" }) })).status);
       expect(status).toBe(403);
@@ -110,9 +104,7 @@ describe.runIf(chromiumAvailable())("the web portal in Chromium (issue 12 Tests)
       const browser = await openBrowser(viewport);
       try {
         const { page } = browser;
-        await page.goto(`${server.base}/login/${await t.linkFor("huangmin")}`);
-        await page.getByRole("button", { name: "登录" }).click();
-        await page.waitForURL(`${server.base}/`);
+        await signIn(page, server.base, t, "huangmin");
         for (const [name, path] of [
           ["home", "/"],
           ["request", `/requests/${filed.code}`],

@@ -4,19 +4,13 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { serveOnLoopback } from "./app-harness";
-import { chromiumAvailable, openBrowser, SCREENSHOTS } from "./browser-harness";
+import { chromiumAvailable, openBrowser, SCREENSHOTS, signIn } from "./browser-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 // Issue 12, Applicants, in Chromium: 李华 files a 云资源申请 through the form, sees who decides each stage by
 // which date, submits; 黄敏 (梅县区 data bureau) returns it from her 待办; 李华 edits and resubmits; 黄敏 approves.
 
 const BROWSER_TIMEOUT = 90_000;
-
-async function signIn(page: Page, base: string, t: WebTestApp, userId: string) {
-  await page.goto(`${base}/login/${await t.linkFor(userId)}`);
-  await page.getByRole("button", { name: "登录" }).click();
-  await page.waitForURL(`${base}/`);
-}
 
 const field = (page: Page, name: string) => page.locator(`[name="${name}"]`);
 
