@@ -240,8 +240,16 @@ function Deciders({ stage }: { stage: RequestPreview["stages"][number] }) {
   return <>{parts.join(stage.mode === "all" ? "；并且 " : "；")}</>;
 }
 
-function byText(stage: RequestPreview["stages"][number]): string {
-  if (stage.by) return `${stage.by} 前（${stage.span}）`;
+// The date and its span each stay on one line; on a phone the span may go under the date.
+function byText(stage: RequestPreview["stages"][number]) {
+  if (stage.by)
+    return (
+      <>
+        <span class="ys-nowrap">{stage.by} 前</span>
+        <wbr />
+        <span class="ys-nowrap">（{stage.span}）</span>
+      </>
+    );
   if (stage.pending) return "工作日历尚未覆盖，待加载后计算";
   return stage.span ? "视前一环节办结时间而定" : "无期限";
 }
