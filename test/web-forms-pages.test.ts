@@ -84,6 +84,23 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     expect(await rowCounts(t.db)).toEqual(before);
   });
 
+  test("a NUL byte or a bidi control typed into a field is told under that field, the rest kept, nothing written", async () => {
+    const a = await t.signedIn("lihua");
+    await a.get("/new/application");
+    const before = await rowCounts(t.db);
+    const res = await a.post("/new/application", applicationFields({ systemName: "教育\u202E系统", "vms[0].purpose": "应用\u0000服务器", _step: "submit" }));
+    expect(res.status).toBe(400);
+    expect(messageUnder(res.html, "systemName")).toMatch(/双向文本控制字符/);
+    expect(messageUnder(res.html, "vms[0].purpose")).toMatch(/控制字符/);
+    expect(res.html).toContain('value="13800000001"');
+    expect(res.html).not.toContain("systemName：");
+    expect(await rowCounts(t.db)).toEqual(before);
+    // Pages other than the forms still refuse such text whole, before their handler.
+    const comment = await a.post("/requests/YS-2026-00001/actions", { action: "comment", text: "正常\u202E文字" });
+    expect(comment.status).toBe(400);
+    expect(await rowCounts(t.db)).toEqual(before);
+  });
+
   test("添加一行 without JavaScript: the rows typed so far kept, one blank row more", async () => {
     const a = await t.signedIn("lihua");
     await a.get("/new/application");
@@ -103,8 +120,10 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     const preview = await a.post("/new/application", { ...applicationFields(), _step: "preview" });
     expect(preview.status).toBe(200);
     expect(await rowCounts(t.db)).toEqual(before);
-    expect(preview.html).toMatch(/县级数据局初审<\/td><td>黄敏（梅州市梅县区政务服务数据管理局）<\/td><td>2026-10-08 前（1 个工作日）/);
-    expect(preview.html).toContain("2026-10-12 前（3 个工作日）"); // 需求评估 counts the 10-10 调休 Saturday
+    // The date and its span are kept whole on a phone by spans around each; the text is read without them.
+    const shown = preview.html.replace(/<wbr\s*\/?>|<\/?span[^>]*>/g, "");
+    expect(shown).toMatch(/县级数据局初审<\/td><td>黄敏（梅州市梅县区政务服务数据管理局）<\/td><td>2026-10-08 前（1 个工作日）/);
+    expect(shown).toContain("2026-10-12 前（3 个工作日）"); // 需求评估 counts the 10-10 调休 Saturday
     expect(preview.html).toContain("麒麟 V10");
     // The preview carries the form on, and a key that makes the submission happen once.
     const hidden = Object.fromEntries([...preview.html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replaceAll("&amp;", "&")]));

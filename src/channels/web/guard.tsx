@@ -66,10 +66,18 @@ const REFUSED = "提交的内容中有不允许的字符，请修改后重试";
 /**
  * The portal's first check of every request, before any session or handler: the body's size by its kind, a
  * POST from another site refused (a forged sign-in), and the path, query and form fields held to
- * the text rule of src/core/validation.ts (no NUL, controls or bidi characters). A refusal is a page; nothing
- * is written.
+ * the text rule of src/core/validation.ts (no NUL, controls or bidi characters), the fields of the pages that
+ * hold every field to it themselves excepted. A refusal is a page; nothing is written.
  */
-export function webGuard(opts: { publicUrl?: string; uploadMaxMb: number }) {
+export function webGuard(opts: {
+  publicUrl?: string;
+  uploadMaxMb: number;
+  /**
+   * The POSTs whose page checks every field's text itself (the forms: checkForm), so the message shows under
+   * the field with what was typed kept, instead of on a page of its own.
+   */
+  fieldsCheckedByPage?: (path: string) => boolean;
+}) {
   // A form's post carries at most one new file of the upload limit beside its fields, with room to spare.
   const multipartMb = opts.uploadMaxMb + MULTIPART_SPARE_MB;
   const limits = {
@@ -103,6 +111,7 @@ export function webGuard(opts: { publicUrl?: string; uploadMaxMb: number }) {
     return (multipart ? limits.multipart : limits.form)(c, async () => {
       const body = await c.req.parseBody({ all: true }).catch(() => null);
       if (body === null) throw invalid("提交的表单无法解析，请回到页面重新提交");
+      if (opts.fieldsCheckedByPage?.(c.req.path)) return next();
       for (const [key, value] of Object.entries(body))
         for (const v of [key, ...(Array.isArray(value) ? value : [value])]) {
           const problem = typeof v === "string" ? textProblem(v) : null;

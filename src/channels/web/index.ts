@@ -20,6 +20,9 @@ import { searchPages } from "./pages/search";
 import { securityPages } from "./pages/security";
 import { clearSessionCookie, requireCsrf, requireSession, sessionSecret, type WebDeps, type WebEnv, type WebSettings } from "./session";
 
+/** The forms' pages: /new/<form> and /requests/<code>/edit. */
+const FORM_PAGE = /^\/(new\/[^/]+|requests\/[^/]+\/edit)$/;
+
 /**
  * The portal's routes, mounted at "/". Each page area is a sub-app `(deps: WebDeps) => Hono<WebEnv>` in
  * ./pages/<area>.tsx, mounted below after the session and CSRF checks: its handlers find the signed-in
@@ -32,7 +35,7 @@ export function webRoutes(settings: WebSettings) {
     app.onError(renderError(deps.log));
     app.notFound((c) => errorPage(c, 404, "没有这个页面，请从首页进入"));
     app.route("/assets", assetRoutes());
-    app.use(webGuard({ publicUrl: settings.publicUrl, uploadMaxMb: settings.uploadMaxMb }));
+    app.use(webGuard({ publicUrl: settings.publicUrl, uploadMaxMb: settings.uploadMaxMb, fieldsCheckedByPage: (path) => FORM_PAGE.test(path) }));
     app.route("/login", loginPages(deps));
 
     // Everything below needs a signed-in person, and every POST the session's CSRF token.
