@@ -84,6 +84,7 @@ export function webGuard(opts: {
     form: bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => errorPage(c, 413, `提交的内容超过 ${FORM_LIMIT_BYTES / 1024} KB 上限`) }),
     multipart: bodyLimit({ maxSize: multipartMb * 1024 * 1024, onError: (c) => errorPage(c, 413, `提交的内容超过 ${multipartMb} MB 上限（每个附件不超过 ${opts.uploadMaxMb} MB）`) }),
   };
+  // The problems are listed by where they are, not by the field's name: a page's field names are codes.
   return createMiddleware(async (c, next) => {
     const fields: Record<string, string[]> = {};
     for (const segment of new URL(c.req.url).pathname.split("/")) {
@@ -99,7 +100,7 @@ export function webGuard(opts: {
     for (const [key, values] of Object.entries(c.req.queries()))
       for (const value of [key, ...values]) {
         const problem = textProblem(value);
-        if (problem) (fields[printable(key)] ??= []).push(problem);
+        if (problem) (fields["链接中的参数"] ??= []).push(problem);
       }
     if (Object.keys(fields).length > 0) throw invalid(REFUSED, fields);
     if (c.req.method !== "POST") return next();
@@ -115,7 +116,7 @@ export function webGuard(opts: {
       for (const [key, value] of Object.entries(body))
         for (const v of [key, ...(Array.isArray(value) ? value : [value])]) {
           const problem = typeof v === "string" ? textProblem(v) : null;
-          if (problem) (fields[printable(key)] ??= []).push(problem);
+          if (problem) (fields["链接中的参数"] ??= []).push(problem);
         }
       if (Object.keys(fields).length > 0) throw invalid(REFUSED, fields);
       await next();
