@@ -168,9 +168,9 @@ export function createApp(deps: AppDeps) {
   const auth = authenticate(deps);
   // A JSON body (1 MB at most) is checked before the token is. An upload's body is up to 20 MB: its token is
   // checked first, so a caller without one is answered 401 before a byte of the body is read or buffered.
-  const uploadFirstAuth = every(auth, uploadLimit, guard);
+  const authThenBody = every(auth, uploadLimit, guard);
   const bodyFirst = every(jsonLimit, guard, auth);
-  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? uploadFirstAuth : bodyFirst)(c, next));
+  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? authThenBody : bodyFirst)(c, next));
   // A change made through the API may have queued cards and notices: send them now, not at the next job round.
   api.use(async (c, next) => {
     await next();
