@@ -4,7 +4,7 @@
 // an upload no request named.
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { and, count, eq, isNull, sql } from "drizzle-orm";
+import { and, count, eq, isNull, lt, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, files } from "../db/schema";
 import { consoleSender } from "../src/channels/console";
@@ -525,7 +525,7 @@ describe("files no request names are deleted a day after their upload", () => {
     expect(entry).toMatchObject({ actorId: null, channel: "timer" });
     expect(entry!.details).toMatchObject({ name: "放弃.pdf", sha256: sha256(samplePdf()), purpose: "evaluation", uploadedBy: "lihua", hours: 24 });
     expect(expired.map((e) => e.details.fileId)).not.toContain(young.id);
-    const [left] = await t.db.select({ n: count() }).from(files).where(and(isNull(files.requestId), sql`${files.uploadedAt} < ${new Date(start)}`));
+    const [left] = await t.db.select({ n: count() }).from(files).where(and(isNull(files.requestId), lt(files.uploadedAt, new Date(start))));
     expect(left!.n).toBe(0);
     // linna's 50 pending files are gone with the rest: she may upload again.
     ok(await t.upload("linna", { purpose: "other" }), 201);
