@@ -3,8 +3,9 @@
 // downloadable by exactly those who may see their request, bound to it on submission, deleted a day after
 // an upload no request named.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { and, count, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, files } from "../db/schema";
 import { consoleSender } from "../src/channels/console";
@@ -384,6 +385,25 @@ describe("an upload's purpose", () => {
     expect(changed.html).toContain("「存储需求说明.pdf」上传时的材料类型为「存储需求书面说明」，不能作为「迁云上云实施方案」提交");
     const [still] = await t.db.select({ requestId: files.requestId }).from(files).where(eq(files.id, id!));
     expect(still!.requestId).toBeNull();
+  });
+
+
+  test("migration 0018 fills in the purpose of files kept before: from the request naming it, else from the upload's audit entry", async () => {
+    const named = await t.attachment("lihua", "evaluation", "评估.pdf");
+    const form = sampleForm();
+    form.attachments.push({ purpose: "plan", fileId: named.fileId });
+    await t.db.update(files).set({ purpose: null }).where(eq(files.id, named.fileId));
+    ok(await t.submit("lihua", form), 201);
+    const waiting = await t.attachment("lihua", "test_report");
+    // Kept with no upload entry to say what it was for.
+    const pdf = samplePdf();
+    const unsaid = { id: "f_0018-unsaid-no-audit__", name: "旧.pdf", size: pdf.length, sha256: sha256(pdf), contentType: "application/pdf" };
+    await t.db.insert(files).values({ ...unsaid, content: Buffer.from(pdf), uploadedBy: "lihua", unitId: "mx-jyj", uploadedAt: t.clock.now() });
+    await t.db.update(files).set({ purpose: null }).where(inArray(files.id, [named.fileId, waiting.fileId, unsaid.id]));
+    const migration = readFileSync(new URL("../db/migrations/0018_files_purpose.sql", import.meta.url), "utf8");
+    for (const statement of migration.split("--> statement-breakpoint").filter((part) => /^\s*(--.*\n)*\s*UPDATE/.test(part))) await t.db.execute(sql.raw(statement));
+    const purposes = await t.db.select({ id: files.id, purpose: files.purpose }).from(files).where(inArray(files.id, [named.fileId, waiting.fileId, unsaid.id]));
+    expect(Object.fromEntries(purposes.map((f) => [f.id, f.purpose]))).toEqual({ [named.fileId]: "plan", [waiting.fileId]: "test_report", [unsaid.id]: null });
   });
 });
 
