@@ -168,40 +168,6 @@ export async function uploadFile({ ctx, input, maxBytes = DEFAULT_UPLOAD_MAX_MB 
   });
 }
 
-/** Files deleted in one transaction of purgeUnboundFiles; the next batch follows at once. */
-const PURGE_BATCH = 100;
-
-/**
- * 清理未提交的附件: files no request named within UNBOUND_FILE_HOURS of their upload are deleted, each with an
- * audit entry naming it, its SHA-256 and its uploader, since the upload's own entry says it was kept. Rows a
- * submission holds locked are skipped (it may be naming them) and several replicas take disjoint batches.
- */
-export async function purgeUnboundFiles(ctx: ServiceContext): Promise<{ deleted: number }> {
-  const before = new Date(ctx.clock.now().getTime() - UNBOUND_FILE_HOURS * 3_600_000);
-  let deleted = 0;
-  for (;;) {
-    const batch = await mutate(ctx, { action: "file.expire" }, async (tx, j) => {
-      const due = await tx
-        .select({ ...DESCRIBED, purpose: files.purpose, uploadedBy: files.uploadedBy, uploadedAt: files.uploadedAt })
-        .from(files)
-        .where(and(isNull(files.requestId), lt(files.uploadedAt, before)))
-        .orderBy(asc(files.uploadedAt))
-        .limit(PURGE_BATCH)
-        .for("update", { skipLocked: true });
-      if (due.length === 0) return 0;
-      await tx.delete(files).where(inArray(files.id, due.map((f) => f.id)));
-      for (const f of due)
-        j.add({
-          action: "file.expire",
-          details: { fileId: f.id, name: f.name, size: f.size, sha256: f.sha256, purpose: f.purpose, uploadedBy: f.uploadedBy, uploadedAt: f.uploadedAt.toISOString(), hours: UNBOUND_FILE_HOURS },
-        });
-      return due.length;
-    });
-    deleted += batch;
-    if (batch < PURGE_BATCH) return { deleted };
-  }
-}
-
 // A stored file as it is described: everything but its bytes.
 const DESCRIBED = { id: files.id, name: files.name, size: files.size, sha256: files.sha256, contentType: files.contentType };
 
@@ -337,4 +303,38 @@ export async function bindFiles(tx: Db, attached: readonly Attached[], requestId
     .returning({ id: files.id });
   // attachFiles locked the rows: another request cannot have taken one since.
   if (bound.length !== ids.length) throw new Error("attached files changed under their lock");
+}
+
+/** Files deleted in one transaction of purgeUnboundFiles; the next batch follows at once. */
+const PURGE_BATCH = 100;
+
+/**
+ * 清理未提交的附件: files no request named within UNBOUND_FILE_HOURS of their upload are deleted, each with an
+ * audit entry naming it, its SHA-256 and its uploader, since the upload's own entry says it was kept. Rows a
+ * submission holds locked are skipped (it may be naming them) and several replicas take disjoint batches.
+ */
+export async function purgeUnboundFiles(ctx: ServiceContext): Promise<{ deleted: number }> {
+  const before = new Date(ctx.clock.now().getTime() - UNBOUND_FILE_HOURS * 3_600_000);
+  let deleted = 0;
+  for (;;) {
+    const batch = await mutate(ctx, { action: "file.expire" }, async (tx, j) => {
+      const due = await tx
+        .select({ ...DESCRIBED, purpose: files.purpose, uploadedBy: files.uploadedBy, uploadedAt: files.uploadedAt })
+        .from(files)
+        .where(and(isNull(files.requestId), lt(files.uploadedAt, before)))
+        .orderBy(asc(files.uploadedAt))
+        .limit(PURGE_BATCH)
+        .for("update", { skipLocked: true });
+      if (due.length === 0) return 0;
+      await tx.delete(files).where(inArray(files.id, due.map((f) => f.id)));
+      for (const f of due)
+        j.add({
+          action: "file.expire",
+          details: { fileId: f.id, name: f.name, size: f.size, sha256: f.sha256, purpose: f.purpose, uploadedBy: f.uploadedBy, uploadedAt: f.uploadedAt.toISOString(), hours: UNBOUND_FILE_HOURS },
+        });
+      return due.length;
+    });
+    deleted += batch;
+    if (batch < PURGE_BATCH) return { deleted };
+  }
 }
