@@ -34,8 +34,9 @@ export async function benchUploads(database: Database, opts: { count?: number; s
           size,
           sha256: "0".repeat(64),
           content,
-          uploadedBy: "lihua",
-          unitId: "mx-jyj",
+          // Another person's: lihua's own uploads, pending all run, must stay within her quota (10 × 20 MB).
+          uploadedBy: "huangmin",
+          unitId: "mx-sjj",
           uploadedAt: new Date(),
         }),
       );

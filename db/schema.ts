@@ -480,7 +480,8 @@ const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
 
 // Uploaded attachments (issue 12). Kept in the database, so every replica and a restart see the same files
 // on PGlite and PostgreSQL alike; never changed once stored. A file belongs to its uploader until a request
-// names it, then to that request: who may see the request may download it.
+// names it, then to that request: who may see the request may download it. One no request names a day after
+// its upload is deleted (src/files purgeUnboundFiles).
 export const files = pgTable(
   "files",
   {
@@ -489,13 +490,20 @@ export const files = pgTable(
     contentType: text("content_type").notNull(),
     size: integer("size").notNull(),
     sha256: text("sha256").notNull(),
+    // What it was uploaded as (ATTACHMENT_PURPOSES): a form may name it under that purpose only. Null for files
+    // kept before purposes were (migration 0018 fills in what the request or the upload's audit entry says).
+    purpose: text("purpose"),
     content: bytea("content").notNull(),
     uploadedBy: text("uploaded_by").notNull().references(() => users.id),
     unitId: text("unit_id").notNull().references(() => units.id),
     uploadedAt: ts("uploaded_at").notNull(),
     requestId: bigint("request_id", { mode: "number" }).references(() => requests.id),
   },
-  (t) => [index("files_request_idx").on(t.requestId), index("files_uploader_idx").on(t.uploadedBy)],
+  (t) => [
+    index("files_request_idx").on(t.requestId),
+    index("files_uploader_idx").on(t.uploadedBy),
+    index("files_unbound_idx").on(t.uploadedAt).where(sql`${t.requestId} is null`),
+  ],
 );
 
 // One-time sign-in links for the web portal (`yunshen login-link`): only the SHA-256 of the secret is kept.

@@ -7,7 +7,7 @@ import type { Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
 import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
-import { applicationFormSchema, type ApplicationForm } from "./form";
+import { applicationFormSchema, ATTACHMENT_PURPOSES, type ApplicationForm } from "./form";
 
 export function computeTotals(form: ApplicationForm): Totals {
   const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
@@ -73,8 +73,9 @@ export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
   async prepare({ ctx, tx, actor, form, profile, countyUnit, resubmitting }) {
     const checked = parseInput(applicationFormSchema, form, "申请表有误");
-    // Every document names a real file of the unit's (the required-document rules below count only those).
-    const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", requestId: resubmitting?.id });
+    // Every document names a real file of the unit's, uploaded for the purpose it is named under: the
+    // required-document rules below count only those.
+    const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
     const parsed = { ...checked, attachments: attached };
     const facts = checkedFacts(profile, countyUnit, parsed);
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).

@@ -9,7 +9,7 @@ export const ERROR_CODES = [
   "account_ended", "account_exists", "account_expired", "account_locked", "account_taken", "already_changing",
   "already_decided", "already_imported", "already_rated", "attachments_missing", "audit_key_missing",
   "calendar_out_of_range", "code_used", "comment_required", "database_unavailable", "denied",
-  "file_attached_elsewhere", "file_type_not_allowed", "forbidden", "grant_ended", "host_exists", "host_revoked",
+  "file_attached_elsewhere", "file_purpose_mismatch", "file_type_not_allowed", "forbidden", "grant_ended", "host_exists", "host_revoked",
   "http_error", "idempotency_key_reused", "instance_taken", "internal", "invalid_input", "invalid_stage",
   "invalid_target", "link_invalid", "malformed_envelope", "mixed_units", "month_not_over", "no_account",
   "no_assignee", "no_instance", "no_mobile", "no_rule", "nobody_to_nudge", "not_allowed", "not_completed",
@@ -18,7 +18,7 @@ export const ERROR_CODES = [
   "resubmit_required", "signature_invalid", "sms_rejected", "sms_unavailable", "stage_not_open", "statement_exists",
   "token_expired", "token_id_exhausted", "token_revoked", "too_early", "too_many_requests", "totp_confirmed",
   "totp_unavailable", "totp_wrong", "unauthenticated", "undecryptable", "unknown_button", "unknown_file",
-  "unknown_host", "unknown_resource", "unknown_user", "unreachable", "usage", "user_inactive", "validity_past",
+  "unknown_host", "unknown_resource", "unknown_user", "unreachable", "upload_quota_exceeded", "usage", "user_inactive", "validity_past",
   "version_exists", "wecom_not_configured", "wrong_action", "wrong_direction", "wrong_year",
 ] as const;
 

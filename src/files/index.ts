@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, lt, or, sql, sum } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { files, requests } from "../../db/schema";
 import type { Actor, ServiceContext } from "../core/context";
@@ -10,11 +10,22 @@ import { withoutForbidden } from "../core/validation";
 
 // Attachments as real files (issue 12): kept in the database so every replica and a restart see them, checked
 // by extension and by their first bytes, and readable by the uploader until a request names them, then by
-// exactly those who may see that request.
+// exactly those who may see that request. One no request names a day after its upload is deleted, and a person
+// may hold only so many such files at once, so abandoned uploads cannot fill the database.
 
 /** UPLOAD_MAX_MB's default: 20 MB a file. */
 export const DEFAULT_UPLOAD_MAX_MB = 20;
 export const MB = 1024 * 1024;
+
+/**
+ * How long a file may wait for a request to name it. The portal keeps an upload's id only in the page being
+ * filled in, and an API client submits right after uploading: a file still unnamed after a day was given up.
+ */
+export const UNBOUND_FILE_HOURS = 24;
+/** At most this many files no request names yet, per uploader: a whole application's worth (its form takes 50). */
+export const PENDING_MAX_FILES = 50;
+/** And at most this many files of the largest size (UPLOAD_MAX_MB) in bytes: 200 MB with the default 20 MB. */
+export const PENDING_MAX_SIZES = 10;
 
 const OLE2 = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
@@ -89,8 +100,11 @@ export interface UploadInput {
   /** The name the client gave; cleaned before it is kept. */
   name: string;
   content: Uint8Array;
-  /** What the file is for (form.attachments[].purpose), checked by the caller's schema; recorded in the audit entry. */
-  purpose?: string;
+  /**
+   * What the file is for (form.attachments[].purpose), checked by the caller against ATTACHMENT_PURPOSES: kept
+   * with the file, and a form may name it under this purpose only; recorded in the audit entry.
+   */
+  purpose: string;
 }
 
 export interface StoredFile {
@@ -101,10 +115,36 @@ export interface StoredFile {
   contentType: string;
 }
 
+// The two-key advisory lock space of one uploader's pending files (the one-key space is the directory import's).
+const PENDING_LOCK = 0x66696c65; // "file"
+
 /**
- * 上传附件: checked first (size, type, name), so a refusal writes nothing; then the bytes and an audit entry
- * with the name, size, content type and SHA-256, in one transaction. The file is the uploader's, and their
- * unit's to attach, until a request names it.
+ * The uploader's files no request names yet, with this one, must stay within PENDING_MAX_FILES and
+ * PENDING_MAX_SIZES × maxBytes. Checked under a lock on the uploader, so two uploads at once cannot both pass.
+ */
+async function checkPending(tx: Db, userId: string, adding: number, maxBytes: number): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${PENDING_LOCK}::int, hashtext(${userId}::text))`);
+  const [pending] = await tx
+    .select({ n: count(), bytes: sum(files.size).mapWith(Number) })
+    .from(files)
+    .where(and(eq(files.uploadedBy, userId), isNull(files.requestId)));
+  const held = pending?.n ?? 0;
+  const bytes = pending?.bytes ?? 0;
+  const maxPending = PENDING_MAX_SIZES * maxBytes;
+  const why = `未提交的附件保留 ${UNBOUND_FILE_HOURS} 小时：请先提交使用这些附件的申请，或等待其自动删除后再上传`;
+  if (held + 1 > PENDING_MAX_FILES)
+    throw conflict("upload_quota_exceeded", `您已上传 ${held} 个尚未提交的附件，最多 ${PENDING_MAX_FILES} 个。${why}`);
+  if (bytes + adding > maxPending)
+    throw conflict(
+      "upload_quota_exceeded",
+      `您尚未提交的附件已有 ${(bytes / MB).toFixed(1)} MB，加上此文件将超过 ${maxPending / MB} MB 上限。${why}`,
+    );
+}
+
+/**
+ * 上传附件: checked first (size, type, name), so a refusal writes nothing; then, within the uploader's quota of
+ * pending files, the bytes, their purpose and an audit entry with the name, size, content type, purpose and
+ * SHA-256, in one transaction. The file is the uploader's, and their unit's to attach, until a request names it.
  */
 export async function uploadFile({ ctx, input, maxBytes = DEFAULT_UPLOAD_MAX_MB * MB }: { ctx: ServiceContext; input: UploadInput; maxBytes?: number }): Promise<StoredFile> {
   const actor = ctx.actor;
@@ -112,15 +152,18 @@ export async function uploadFile({ ctx, input, maxBytes = DEFAULT_UPLOAD_MAX_MB 
   const { name, contentType } = checkUpload(input.name, input.content, maxBytes);
   const sha256 = createHash("sha256").update(input.content).digest("hex");
   const stored: StoredFile = { id: newFileId(), name, size: input.content.length, sha256, contentType };
+  const { purpose } = input;
   return mutate(ctx, { action: "file.upload" }, async (tx, j) => {
+    await checkPending(tx, actor.userId, stored.size, maxBytes);
     await tx.insert(files).values({
       ...stored,
+      purpose,
       content: Buffer.from(input.content.buffer, input.content.byteOffset, input.content.byteLength),
       uploadedBy: actor.userId,
       unitId: actor.unitId,
       uploadedAt: ctx.clock.now(),
     });
-    j.add({ action: "file.upload", details: { fileId: stored.id, name, size: stored.size, contentType, sha256, purpose: input.purpose ?? null } });
+    j.add({ action: "file.upload", details: { fileId: stored.id, name, size: stored.size, contentType, sha256, purpose } });
     return stored;
   });
 }
@@ -196,15 +239,15 @@ export interface Attached<P extends string = string> extends AttachmentRef<P> {
 }
 
 /**
- * The files a submission names, locked until it commits: each must exist, be of the submitter's unit, and not
- * be named by another request (on a resubmission, the request's own files stay usable). `field` names the
- * form's attachment list in refusals.
+ * The files a submission names, locked until it commits: each must exist, be of the submitter's unit, be named
+ * under the purpose it was uploaded for, and not be named by another request (on a resubmission, the request's
+ * own files stay usable). `field` names the form's attachment list in refusals, `purposes` the purposes' names.
  */
 export async function attachFiles<P extends string>(
   tx: Db,
   actor: Actor,
   refs: readonly AttachmentRef<P>[],
-  opts: { field: string; requestId?: number },
+  opts: { field: string; purposes: Readonly<Record<P, string>>; requestId?: number },
 ): Promise<Attached<P>[]> {
   const ids = [...new Set(refs.map((r) => r.fileId))];
   if (ids.length === 0) return [];
@@ -213,6 +256,7 @@ export async function attachFiles<P extends string>(
       ...DESCRIBED,
       unitId: files.unitId,
       requestId: files.requestId,
+      purpose: files.purpose,
     })
     .from(files)
     .where(inArray(files.id, ids))
@@ -220,13 +264,24 @@ export async function attachFiles<P extends string>(
   const byId = new Map(rows.map((r) => [r.id, r]));
   const unknown: FieldErrors = {};
   const taken: FieldErrors = {};
+  const mislabelled: FieldErrors = {};
+  const named = (purpose: string) => opts.purposes[purpose as P] ?? purpose;
   refs.forEach((ref, i) => {
     const file = byId.get(ref.fileId);
     const at = `${opts.field}[${i}].fileId`;
-    if (!file || file.unitId !== actor.unitId) unknown[at] = [`文件 ${ref.fileId} 不存在或不是本单位上传的，请重新上传`];
+    if (!file || file.unitId !== actor.unitId)
+      unknown[at] = [`文件 ${ref.fileId} 不存在（未提交的附件 ${UNBOUND_FILE_HOURS} 小时后删除）或不是本单位上传的，请重新上传`];
     else if (file.requestId !== null && file.requestId !== opts.requestId) taken[at] = [`「${file.name}」已附在另一份申请上，请重新上传`];
+    // A required document counts only as what it was uploaded as; a file kept before purposes were (null) as declared.
+    else if (file.purpose !== null && file.purpose !== ref.purpose)
+      mislabelled[at] = [
+        `「${file.name}」上传时的材料类型为「${named(file.purpose)}」，不能作为「${named(ref.purpose)}」提交；请改回原材料类型，或以「${named(ref.purpose)}」重新上传`,
+      ];
   });
-  if (Object.keys(unknown).length > 0) throw unprocessable("unknown_file", "附件文件不存在或不是本单位上传的，请先上传（POST /api/files）", unknown);
+  if (Object.keys(unknown).length > 0)
+    throw unprocessable("unknown_file", `附件文件不存在或不是本单位上传的（未提交的附件 ${UNBOUND_FILE_HOURS} 小时后删除），请先上传（POST /api/files）`, unknown);
+  if (Object.keys(mislabelled).length > 0)
+    throw unprocessable("file_purpose_mismatch", "附件的材料类型与上传时选择的不一致，请按上传时的材料类型填写，或重新上传", mislabelled);
   if (Object.keys(taken).length > 0) {
     const err = conflict("file_attached_elsewhere", "附件文件已附在另一份申请上，同一文件不能用于两份申请，请重新上传");
     throw new ServiceError(err.code, err.message, err.status, taken);
@@ -248,4 +303,38 @@ export async function bindFiles(tx: Db, attached: readonly Attached[], requestId
     .returning({ id: files.id });
   // attachFiles locked the rows: another request cannot have taken one since.
   if (bound.length !== ids.length) throw new Error("attached files changed under their lock");
+}
+
+/** Files deleted in one transaction of purgeUnboundFiles; the next batch follows at once. */
+const PURGE_BATCH = 100;
+
+/**
+ * 清理未提交的附件: files no request named within UNBOUND_FILE_HOURS of their upload are deleted, each with an
+ * audit entry naming it, its SHA-256 and its uploader, since the upload's own entry says it was kept. Rows a
+ * submission holds locked are skipped (it may be naming them) and several replicas take disjoint batches.
+ */
+export async function purgeUnboundFiles(ctx: ServiceContext): Promise<{ deleted: number }> {
+  const before = new Date(ctx.clock.now().getTime() - UNBOUND_FILE_HOURS * 3_600_000);
+  let deleted = 0;
+  for (;;) {
+    const batch = await mutate(ctx, { action: "file.expire" }, async (tx, j) => {
+      const due = await tx
+        .select({ ...DESCRIBED, purpose: files.purpose, uploadedBy: files.uploadedBy, uploadedAt: files.uploadedAt })
+        .from(files)
+        .where(and(isNull(files.requestId), lt(files.uploadedAt, before)))
+        .orderBy(asc(files.uploadedAt))
+        .limit(PURGE_BATCH)
+        .for("update", { skipLocked: true });
+      if (due.length === 0) return 0;
+      await tx.delete(files).where(inArray(files.id, due.map((f) => f.id)));
+      for (const f of due)
+        j.add({
+          action: "file.expire",
+          details: { fileId: f.id, name: f.name, size: f.size, sha256: f.sha256, purpose: f.purpose, uploadedBy: f.uploadedBy, uploadedAt: f.uploadedAt.toISOString(), hours: UNBOUND_FILE_HOURS },
+        });
+      return due.length;
+    });
+    deleted += batch;
+    if (batch < PURGE_BATCH) return { deleted };
+  }
 }

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { every } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { sql } from "drizzle-orm";
@@ -163,9 +164,13 @@ export function createApp(deps: AppDeps) {
     maxSize: uploadBodyLimit(uploadMaxMb),
     onError: (c) => c.json(errorBody("payload_too_large", `文件超过 ${uploadMaxMb} MB 上限`), 413),
   });
-  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? uploadLimit : jsonLimit)(c, next));
-  api.use(inputGuard({ body: "json" }));
-  api.use(authenticate(deps));
+  const guard = inputGuard({ body: "json" });
+  const auth = authenticate(deps);
+  // A JSON body (1 MB at most) is checked before the token is. An upload's body is up to 20 MB: its token is
+  // checked first, so a caller without one is answered 401 before a byte of the body is read or buffered.
+  const authThenBody = every(auth, uploadLimit, guard);
+  const bodyFirst = every(jsonLimit, guard, auth);
+  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? authThenBody : bodyFirst)(c, next));
   // A change made through the API may have queued cards and notices: send them now, not at the next job round.
   api.use(async (c, next) => {
     await next();

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { ATTACHMENT_PURPOSES } from "../../flows/application/form";
 import { invalid } from "../core/errors";
-import { ALLOWED_TYPES, downloadHeaders, FILE_ID_PATTERN, MB, readFile, uploadFile } from "../files";
+import { ALLOWED_TYPES, downloadHeaders, FILE_ID_PATTERN, MB, PENDING_MAX_FILES, PENDING_MAX_SIZES, readFile, UNBOUND_FILE_HOURS, uploadFile } from "../files";
 import { bearerSecurity, contractApp, errorResponses, jsonContent } from "./contract";
 
 const storedFileSchema = z
@@ -38,11 +38,11 @@ export function fileRoutes(opts: { maxMb: number }) {
   const upload = createRoute({
     method: "post",
     path: "/",
-    summary: `上传附件：multipart/form-data，字段 file（≤ ${opts.maxMb} MB，${ALLOWED_TYPES}）与 purpose；返回的 id 填入申请的 form.attachments[].fileId`,
+    summary: `上传附件：multipart/form-data，字段 file（≤ ${opts.maxMb} MB，${ALLOWED_TYPES}）与 purpose；返回的 id 填入申请的 form.attachments[].fileId，用途须与上传时一致；未提交的附件 ${UNBOUND_FILE_HOURS} 小时后删除，每人最多 ${PENDING_MAX_FILES} 个、${PENDING_MAX_SIZES * opts.maxMb} MB`,
     security: bearerSecurity,
     middleware: [multipartGate] as const,
     request: { body: { required: true, content: { "multipart/form-data": { schema: uploadSchema } } } },
-    responses: { 201: jsonContent(storedFileSchema, "已上传"), ...errorResponses(403) },
+    responses: { 201: jsonContent(storedFileSchema, "已上传"), ...errorResponses(403, 409) },
   });
   const download = createRoute({
     method: "get",

@@ -14,6 +14,7 @@ import { describeInternalError, isDatabaseUnavailable, ServiceError } from "../c
 import type { ChannelKey, Sender } from "../channels/types";
 import { dispatchOutbox } from "./outbox";
 import { runDueTimers } from "./timers";
+import { purgeUnboundFiles } from "../files";
 import { PERIODIC_JOBS } from "./periodic";
 import { PROFILES, type ProfileKey, type ProfileModule } from "../../profiles";
 
@@ -107,6 +108,7 @@ export async function runJobsOnce(deps: JobDeps) {
   await run("工作日历缺年提醒", () => remindMissingCalendar(ctx));
   await run("月度结算单", () => draftMonthlyStatement(ctx));
   await run("月度报告", () => sendMonthlyReport(ctx));
+  await run("未提交附件清理", () => purgeUnboundFiles(ctx));
   // A sender standing in for several channels (the console) is kept up once.
   for (const sender of new Set(Object.values(deps.senders))) await run("消息通道维护", async () => sender.upkeep?.());
   if (deps.anchorAudit) await run("审计日志锚点", deps.anchorAudit);

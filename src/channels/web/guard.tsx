@@ -64,27 +64,12 @@ export function renderError(log: (line: string) => void) {
 const REFUSED = "提交的内容中有不允许的字符，请修改后重试";
 
 /**
- * The portal's first check of every request, before any session or handler: the body's size by its kind, a
- * POST from another site refused (a forged sign-in), and the path, query and form fields held to
- * the text rule of src/core/validation.ts (no NUL, controls or bidi characters), the fields of the pages that
- * hold every field to it themselves excepted. A refusal is a page; nothing is written.
+ * The portal's first check of every request, before any session or handler, and before its body is read: a
+ * POST from another site refused (a forged sign-in, a forged upload), one in another format too, and the path
+ * and query held to the text rule of src/core/validation.ts (no NUL, controls or bidi characters). A refusal
+ * is a page; nothing is written. The body is checked by formBody, once it is known whose it is.
  */
-export function webGuard(opts: {
-  publicUrl?: string;
-  uploadMaxMb: number;
-  /**
-   * The POSTs whose page checks every field's text itself (the forms: checkForm), so the message shows under
-   * the field with what was typed kept, instead of on a page of its own.
-   */
-  fieldsCheckedByPage?: (path: string) => boolean;
-}) {
-  // A form's post carries at most one new file of the upload limit beside its fields, with room to spare.
-  const multipartMb = opts.uploadMaxMb + MULTIPART_SPARE_MB;
-  const limits = {
-    form: bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => errorPage(c, 413, `提交的内容超过 ${FORM_LIMIT_BYTES / 1024} KB 上限`) }),
-    multipart: bodyLimit({ maxSize: multipartMb * 1024 * 1024, onError: (c) => errorPage(c, 413, `提交的内容超过 ${multipartMb} MB 上限（每个附件不超过 ${opts.uploadMaxMb} MB）`) }),
-  };
-  // The problems are listed by where they are, not by the field's name: a page's field names are codes.
+export function webGuard(opts: { publicUrl?: string }) {
   return createMiddleware(async (c, next) => {
     const fields: Record<string, string[]> = {};
     for (const segment of new URL(c.req.url).pathname.split("/")) {
@@ -107,16 +92,44 @@ export function webGuard(opts: {
 
     if (!sameOrigin(c, opts.publicUrl)) return errorPage(c, 403, "请求来自其他网站，已拒绝；请在云审的页面上操作");
     const type = c.req.header("content-type") ?? "";
-    const multipart = type.startsWith("multipart/form-data");
-    if (!multipart && !type.startsWith("application/x-www-form-urlencoded")) return errorPage(c, 415, "请通过页面上的表单提交");
+    if (!type.startsWith("multipart/form-data") && !type.startsWith("application/x-www-form-urlencoded")) return errorPage(c, 415, "请通过页面上的表单提交");
+    await next();
+  });
+}
+
+/**
+ * A POST's body: its size by its kind (a form's fields, or a multipart post with a file of the upload limit),
+ * then its fields held to the text rule, the fields of the pages that hold every field to it themselves
+ * excepted. Runs after the session is known (or on the sign-in pages, whose posts are small forms), so nobody
+ * signed out gets a 20 MB body read. A refusal is a page; nothing is written.
+ */
+export function formBody(opts: {
+  uploadMaxMb: number;
+  /**
+   * The POSTs whose page checks every field's text itself (the forms: checkForm), so the message shows under
+   * the field with what was typed kept, instead of on a page of its own.
+   */
+  fieldsCheckedByPage?: (path: string) => boolean;
+}) {
+  // A form's post carries at most one new file of the upload limit beside its fields, with room to spare.
+  const multipartMb = opts.uploadMaxMb + MULTIPART_SPARE_MB;
+  const limits = {
+    form: bodyLimit({ maxSize: FORM_LIMIT_BYTES, onError: (c) => errorPage(c, 413, `提交的内容超过 ${FORM_LIMIT_BYTES / 1024} KB 上限`) }),
+    multipart: bodyLimit({ maxSize: multipartMb * 1024 * 1024, onError: (c) => errorPage(c, 413, `提交的内容超过 ${multipartMb} MB 上限（每个附件不超过 ${opts.uploadMaxMb} MB）`) }),
+  };
+  return createMiddleware(async (c, next) => {
+    if (c.req.method !== "POST") return next();
+    const fields: Record<string, string[]> = {};
+    const multipart = (c.req.header("content-type") ?? "").startsWith("multipart/form-data");
     return (multipart ? limits.multipart : limits.form)(c, async () => {
       const body = await c.req.parseBody({ all: true }).catch(() => null);
       if (body === null) throw invalid("提交的表单无法解析，请回到页面重新提交");
       if (opts.fieldsCheckedByPage?.(c.req.path)) return next();
+      // Problems are listed by where they are, not by the field's name: a page's field names are codes.
       for (const [key, value] of Object.entries(body))
         for (const v of [key, ...(Array.isArray(value) ? value : [value])]) {
           const problem = typeof v === "string" ? textProblem(v) : null;
-          if (problem) (fields["链接中的参数"] ??= []).push(problem);
+          if (problem) (fields["提交的内容"] ??= []).push(problem);
         }
       if (Object.keys(fields).length > 0) throw invalid(REFUSED, fields);
       await next();

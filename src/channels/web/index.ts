@@ -4,7 +4,7 @@ import { createWecomClient } from "../wecom/client";
 import { endWebSession } from "../../directory/web-sessions";
 import { SendError, type ChannelDeps, type ChannelModule, type ChannelMount, type ChannelRouteDeps } from "../types";
 import { assetRoutes } from "./assets";
-import { errorPage, renderError, webGuard } from "./guard";
+import { errorPage, formBody, renderError, webGuard } from "./guard";
 import { adminPages } from "./pages/admin";
 import { editRequestPages, newRequestPages } from "./forms/pages";
 import { filePages } from "./pages/files";
@@ -35,11 +35,15 @@ export function webRoutes(settings: WebSettings) {
     app.onError(renderError(deps.log));
     app.notFound((c) => errorPage(c, 404, "没有这个页面，请从首页进入"));
     app.route("/assets", assetRoutes());
-    app.use(webGuard({ publicUrl: settings.publicUrl, uploadMaxMb: settings.uploadMaxMb, fieldsCheckedByPage: (path) => FORM_PAGE.test(path) }));
+    app.use(webGuard({ publicUrl: settings.publicUrl }));
+    const body = formBody({ uploadMaxMb: settings.uploadMaxMb, fieldsCheckedByPage: (path) => FORM_PAGE.test(path) });
+    app.use("/login/*", body);
     app.route("/login", loginPages(deps));
 
-    // Everything below needs a signed-in person, and every POST the session's CSRF token.
-    app.use(requireSession(deps), requireCsrf((c) => errorPage(c, 403, "页面已过期或来源无法确认（缺少校验码），操作未执行；请刷新页面后重试")));
+    // Everything below needs a signed-in person, and every POST the session's CSRF token. The session comes
+    // before the body is read: a post without one is sent to /login unread, whatever it carries. The CSRF token
+    // rides in the body, so it is checked after; a post from another site was refused above by its origin.
+    app.use(requireSession(deps), body, requireCsrf((c) => errorPage(c, 403, "页面已过期或来源无法确认（缺少校验码），操作未执行；请刷新页面后重试")));
     app.post("/logout", async (c) => {
       await endWebSession({ ctx: c.get("ctx"), input: { secret: sessionSecret(c)! } });
       clearSessionCookie(c);

@@ -48,9 +48,16 @@ async function fileNames(ctx: ServiceContext, form: WebForm, values: FormValues)
   return Object.fromEntries(fileFields(form).map(({ name }) => [name, named]));
 }
 
+/** The purposes a row's file may be uploaded as: the options of the row's own 材料类型 field. */
+const purposesOf = (form: WebForm, group: string | null) =>
+  rowGroups(form)
+    .find((g) => g.name === group)
+    ?.fields.find((f) => f.name === "purpose")?.options ?? [];
+
 /**
- * The files chosen in this post, stored at once (a browser cannot send a chosen file again): each one's id takes
- * its place in the body. A refused file (too large, a type not allowed) is named on its field instead.
+ * The files chosen in this post, stored at once (a browser cannot send a chosen file again) as the purpose chosen
+ * in their row: each one's id takes its place in the body. A refused file (too large, a type not allowed, no
+ * purpose chosen, over the quota of files not yet submitted) is named on its field instead.
  */
 async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody, maxBytes: number): Promise<FormMessages> {
   const messages: FormMessages = {};
@@ -62,8 +69,13 @@ async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody, 
       const chosen = list.find((v): v is File => v !== undefined && typeof v !== "string" && v.size > 0);
       if (!chosen) continue;
       const purpose = body[key.replace(new RegExp(`${name}$`), "purpose")];
+      if (typeof purpose !== "string" || !purposesOf(form, group).some((o) => o.value === purpose)) {
+        messages[key] = "请先选择材料类型，再选择文件";
+        body[key] = "";
+        continue;
+      }
       try {
-        const stored = await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose: typeof purpose === "string" ? purpose : undefined }, maxBytes });
+        const stored = await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose }, maxBytes });
         body[key] = stored.id;
       } catch (err) {
         if (!(err instanceof ServiceError)) throw err;
