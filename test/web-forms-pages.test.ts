@@ -67,7 +67,8 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     expect(page.html).not.toContain('name="vms[1].vcpu"');
     expect(page.html).toMatch(/<option value="gov_extranet"[^>]*>政务外网<\/option>/);
     // The codes stay in value attributes: no text node shows one.
-    expect(page.html.replace(/<[^>]*>/g, "")).not.toMatch(/gov_extranet|same_city|off_site/);
+    expect(page.html.replace(/<[^>]*>/g, "")).not.toMatch(/gov_extranet|same_city|off_site|UPLOAD_MAX_MB/);
+    expect(page.html).toContain("每个文件不超过 20 MB");
   });
 
   test("bad input: 400, each message under its field, what was typed kept, nothing written", async () => {
@@ -183,7 +184,7 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     t = small;
     try {
       const a = await small.signedIn("lihua");
-      await a.get("/new/application");
+      expect((await a.get("/new/application")).html).toContain("每个文件不超过 1 MB");
       const fields = { ...applicationFields({ "vms[1].diskGb": "500" }), "attachments[0].purpose": "storage_explanation", _step: "preview" };
       const pdf = (mb: number) => new File([samplePdf(), new Uint8Array(mb * 1024 * 1024)], "存储需求说明.pdf");
       const before = await rowCounts(small.db);

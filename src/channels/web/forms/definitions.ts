@@ -132,7 +132,7 @@ export const applicationForm: WebForm = {
     },
     {
       title: "附件",
-      note: "存储超过 500G 须附书面说明，PaaS 中间件或硬件托管须附申请依据，PaaS 数据库 ≥20 核或 ≥40G、容器、大数据须附测试报告（004 第十二条）。每个文件不超过 20 MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip；先选材料类型再选文件，上传后 24 小时内未提交的附件将被删除。",
+      note: "存储超过 500G 须附书面说明，PaaS 中间件或硬件托管须附申请依据，PaaS 数据库 ≥20 核或 ≥40G、容器、大数据须附测试报告（004 第十二条）。每个文件不超过 {UPLOAD_MAX_MB} MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip；先选材料类型再选文件，上传后 24 小时内未提交的附件将被删除。",
       rows: {
         name: "attachments",
         label: "附件",

@@ -147,6 +147,8 @@ interface FormView {
   action: string;
   /** 修改后重新提交: the reason the request came back, and the button's words. */
   returned?: { code: string; by: string; stage: string; reason: string };
+  /** UPLOAD_MAX_MB: the largest file a row takes, told in the 附件 note and checked on upload. */
+  uploadMaxMb: number;
 }
 
 async function renderForm(c: C, view: FormView, status = 200) {
@@ -182,7 +184,7 @@ async function renderForm(c: C, view: FormView, status = 200) {
         <button type="submit" name="_step" value={direct ? STEP.submit : STEP.preview} class="ys-default-submit" tabindex={-1} aria-hidden="true">
           {direct ? "提交" : "预览"}
         </button>
-        <FormFields form={form} values={values} messages={messages} dynamic={dynamic} />
+        <FormFields form={form} values={values} messages={messages} dynamic={dynamic} uploadMaxMb={view.uploadMaxMb} />
         {form.key === "application" ? <ApplicationTotals values={values} /> : null}
         {scaleUp ? <ScaleUpPanel check={scaleUp} /> : null}
         <div class="ys-form-buttons">
@@ -344,9 +346,8 @@ async function handlePost(
   view: Omit<FormView, "values" | "messages">,
   body: FormBody,
   act: (data: unknown, read: FormValues) => Promise<Response>,
-  maxUploadBytes: number,
 ): Promise<Response> {
-  const refusedFiles = await storeUploads(c.get("ctx"), view.form, body, maxUploadBytes);
+  const refusedFiles = await storeUploads(c.get("ctx"), view.form, body, view.uploadMaxMb * MB);
   const read = readValues(view.form, body);
   if (Object.keys(refusedFiles).length > 0) return renderForm(c, { ...view, values: read, messages: refusedFiles }, 400);
   const moved = applyRowCommand(view.form, body, read);
@@ -398,14 +399,14 @@ export function newRequestPages(deps: WebDeps) {
 
   app.get("/:key", (c) => {
     const form = formFor(c, c.get("ctx").actor!);
-    return renderForm(c, { form, values: initialValues(c.get("ctx"), form, c.req.query()), messages: {}, action: `/new/${form.key}` });
+    return renderForm(c, { form, values: initialValues(c.get("ctx"), form, c.req.query()), messages: {}, action: `/new/${form.key}`, uploadMaxMb: deps.settings.uploadMaxMb });
   });
 
   app.post("/:key", async (c) => {
     const ctx = c.get("ctx");
     const form = formFor(c, ctx.actor!);
     const body = await bodyOf(c);
-    return handlePost(c, { form, action: `/new/${form.key}` }, body, async (data, read) => {
+    return handlePost(c, { form, action: `/new/${form.key}`, uploadMaxMb: deps.settings.uploadMaxMb }, body, async (data, read) => {
       if (form.flow === null) {
         const done = await submitDemand({ ctx, input: data });
         return c.html(
@@ -421,7 +422,7 @@ export function newRequestPages(deps: WebDeps) {
       const result = await submitRequest({ ctx: once(ctx, form, body, data), input });
       deps.onQueued?.();
       return c.redirect(`/requests/${result.code}?done=submit`, 303);
-    }, deps.settings.uploadMaxMb * MB);
+    });
   });
   return app;
 }
@@ -475,7 +476,7 @@ export function editRequestPages(deps: WebDeps) {
     const { r, form } = await load(c);
     const refused = refusal(c, r, form);
     if (refused) return refused;
-    return renderForm(c, { form: form!, values: valuesFromInput(form!, r.form), messages: {}, action: `/requests/${r.code}/edit`, returned: returnedBy(r) });
+    return renderForm(c, { form: form!, values: valuesFromInput(form!, r.form), messages: {}, action: `/requests/${r.code}/edit`, returned: returnedBy(r), uploadMaxMb: deps.settings.uploadMaxMb });
   });
 
   app.post("/:code/edit", async (c) => {
@@ -485,13 +486,13 @@ export function editRequestPages(deps: WebDeps) {
     if (refused) return refused;
     const form = found!;
     const body = await bodyOf(c);
-    return handlePost(c, { form, action: `/requests/${r.code}/edit`, returned: returnedBy(r) }, body, async (data) => {
+    return handlePost(c, { form, action: `/requests/${r.code}/edit`, returned: returnedBy(r), uploadMaxMb: deps.settings.uploadMaxMb }, body, async (data) => {
       // The schema fills in what the web form lacks (attachments: []); the stored parts win over those defaults.
       const edited = { ...(data as Record<string, unknown>), ...untouched(form, r.form) };
       await actOnRequest({ ctx, input: { requestId: r.id, action: "resubmit", form: edited } });
       deps.onQueued?.();
       return c.redirect(`/requests/${r.code}?done=resubmit`, 303);
-    }, deps.settings.uploadMaxMb * MB);
+    });
   });
   return app;
 }

@@ -116,11 +116,12 @@ function RowsBlock({ rows, values, messages, dynamic }: { rows: Rows; values: Fo
   );
 }
 
-function SectionBlock({ section, values, messages, dynamic }: { section: Section; values: FormValues; messages: FormMessages; dynamic: DynamicOptions }) {
+/** A section's note may name the upload limit as {UPLOAD_MAX_MB}: the service's setting, not a number in the data. */
+function SectionBlock({ section, values, messages, dynamic, uploadMaxMb }: { section: Section; values: FormValues; messages: FormMessages; dynamic: DynamicOptions; uploadMaxMb: number }) {
   return (
     <section class="ys-form-section">
       <h2 class="ys-section-title">{section.title}</h2>
-      {section.note ? <p class="ys-hint ys-section-note">{section.note}</p> : null}
+      {section.note ? <p class="ys-hint ys-section-note">{section.note.replace("{UPLOAD_MAX_MB}", String(uploadMaxMb))}</p> : null}
       <div class="ys-panel">
         {section.rows ? <RowsBlock rows={section.rows} values={values} messages={messages} dynamic={dynamic} /> : null}
         {(section.fields ?? []).map((f) => (
@@ -144,11 +145,11 @@ export function FormProblems({ messages }: { messages: FormMessages }) {
 }
 
 /** Every section of the form. */
-export function FormFields({ form, values, messages, dynamic = {} }: { form: WebForm; values: FormValues; messages: FormMessages; dynamic?: DynamicOptions }) {
+export function FormFields({ form, values, messages, dynamic = {}, uploadMaxMb }: { form: WebForm; values: FormValues; messages: FormMessages; dynamic?: DynamicOptions; uploadMaxMb: number }) {
   return (
     <>
       {form.sections.map((s) => (
-        <SectionBlock section={s} values={values} messages={messages} dynamic={dynamic} />
+        <SectionBlock section={s} values={values} messages={messages} dynamic={dynamic} uploadMaxMb={uploadMaxMb} />
       ))}
     </>
   );
