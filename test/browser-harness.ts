@@ -1,7 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { serveOnLoopback } from "./app-harness";
+import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 /** Debian's Chromium (`apt-get install -y chromium`), which the browser tests drive with playwright-core. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -55,14 +58,44 @@ export async function openBrowser(viewport: { width: number; height: number } = 
   };
 }
 
+/** The portal of a test app, served on a loopback port for the browsers: `t` and `base` once beforeAll ran. */
+export interface ServedPortal {
+  t: WebTestApp;
+  base: string;
+}
+
+/** Serves a web test app on loopback for the describe block it is called in, and closes both after it. */
+export function servePortal(opts: Parameters<typeof createWebTestApp>[0] = {}, timeout = 90_000): ServedPortal {
+  const portal = {} as ServedPortal;
+  let server: Awaited<ReturnType<typeof serveOnLoopback>> | undefined;
+  beforeAll(async () => {
+    portal.t = await createWebTestApp(opts);
+    server = await serveOnLoopback(portal.t.app.fetch);
+    portal.base = server.base;
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, timeout);
+  afterAll(async () => {
+    await server?.close();
+    await portal.t?.close();
+  });
+  return portal;
+}
+
 /**
  * Signs `page` in as `userId` through a one-time link (what `yunshen login-link` prints): the link's page, its
  * 登录 button, then the home page.
  */
-export async function signIn(page: Page, base: string, t: { linkFor(userId: string): Promise<string> }, userId: string): Promise<void> {
+export async function signIn(page: Page, { base, t }: ServedPortal, userId: string): Promise<void> {
   await page.goto(`${base}/login/${await t.linkFor(userId)}`);
   await page.getByRole("button", { name: "登录" }).click();
   await page.waitForURL(`${base}/`);
+}
+
+/** 发起申请 → the form of that title, from the nav of a signed-in page. */
+export async function openForm(page: Page, { base }: ServedPortal, title: RegExp, key: string): Promise<void> {
+  await page.getByRole("navigation").getByRole("link", { name: "发起申请" }).click();
+  await page.getByRole("link", { name: title }).click();
+  await page.waitForURL(`${base}/new/${key}`);
 }
 
 /** Where the browser tests write their screenshots (git-ignored). */

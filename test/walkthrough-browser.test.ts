@@ -1,11 +1,10 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { sampleForm, serveOnLoopback } from "./app-harness";
-import { chromiumAvailable, openBrowser, SCREENSHOTS, signIn } from "./browser-harness";
-import { createWebTestApp, type WebTestApp } from "./web-harness";
+import { describe, expect, test } from "vitest";
+import { sampleForm } from "./app-harness";
+import { chromiumAvailable, openBrowser, openForm, SCREENSHOTS, servePortal, signIn } from "./browser-harness";
 
 // The README's browser walk-through (issue 12: "the request completes through the portal alone"): the
 // application of the curl walk-through (examples/application.json, examples/plan.pdf) filed by 李华 on a phone,
@@ -25,19 +24,9 @@ const todoItem = (page: Page, code: string) => page.locator("#todo ~ .weui-cells
 const text = async (page: Page, selector: string) => (await page.locator(selector).first().textContent())?.replace(/\s+/g, " ").trim();
 
 describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one application, filed and decided in the portal alone", () => {
-  let t: WebTestApp;
-  let server: Awaited<ReturnType<typeof serveOnLoopback>>;
+  const portal = servePortal({ now: "2026-09-30T01:00:00Z" }, BROWSER_TIMEOUT); // Wednesday 09:00, the day before 国庆
   let shots = 0;
   let docShots = 0;
-  beforeAll(async () => {
-    t = await createWebTestApp({ now: "2026-09-30T01:00:00Z" }); // Wednesday 09:00, the day before 国庆
-    server = await serveOnLoopback(t.app.fetch);
-    mkdirSync(SCREENSHOTS, { recursive: true });
-  }, BROWSER_TIMEOUT);
-  afterAll(async () => {
-    await server?.close();
-    await t?.close();
-  });
 
   /** A screenshot into test/screenshots; the README's ones also into docs/screenshots when asked to. */
   async function shot(page: Page, name: string, opts: { readme?: boolean; fullPage?: boolean; height?: number; top?: string } = {}) {
@@ -50,7 +39,7 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
 
   /** The request's page as `page` sees it: its status line, and who holds the current stage until when. */
   async function requestPage(page: Page, code: string) {
-    await page.goto(`${server.base}/requests/${code}`);
+    await page.goto(`${portal.base}/requests/${code}`);
     const open = page.locator("table.ys-table tr", { has: page.locator("td", { hasText: "办理中" }) });
     return {
       status: await text(page, "p.ys-panel"),
@@ -61,9 +50,9 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
 
   /** The person signed in on `page` opens the request from their 待办, at `stage`, and presses its button. */
   async function decide(page: Page, code: string, stage: string, button: string, opts: { note?: string; shot?: string; readme?: boolean; top?: string } = {}) {
-    await page.goto(`${server.base}/`);
+    await page.goto(`${portal.base}/`);
     await todoItem(page, code).click();
-    await page.waitForURL(`${server.base}/requests/${code}`);
+    await page.waitForURL(`${portal.base}/requests/${code}`);
     expect(await text(page, "#actions")).toBe(`办理：${stage}`);
     if (opts.note) await page.getByLabel("意见（可选）").fill(opts.note);
     if (opts.shot) await shot(page, opts.shot, { readme: opts.readme, top: opts.top });
@@ -72,10 +61,10 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
     expect(await text(page, ".ys-notice")).toBe("已提交您的意见");
   }
 
-  const at = (iso: string) => t.clock.set(iso);
+  const at = (iso: string) => portal.t.clock.set(iso);
 
   test("李华 files it on a phone; 黄敏, 徐峰, 张伟, 郭军 and 李华 decide every stage on its page; 已办结, then 评价", { timeout: BROWSER_TIMEOUT }, async () => {
-    const base = server.base;
+    const base = portal.base;
     const form = sampleForm();
     const applicant = await openBrowser(PHONE);
     const bureau = await openBrowser(DESKTOP);
@@ -85,10 +74,8 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
     try {
       const { page } = applicant;
       // 1. 李华 signs in with her link: 发起申请 → 云资源申请, the form filled with the example's values.
-      await signIn(page, base, t, "lihua");
-      await page.getByRole("navigation").getByRole("link", { name: "发起申请" }).click();
-      await page.getByRole("link", { name: /云资源申请/ }).click();
-      await page.waitForURL(`${base}/new/application`);
+      await signIn(page, portal, "lihua");
+      await openForm(page, portal, /云资源申请/, "application");
       await field(page, "systemName").fill(form.systemName);
       await field(page, "contact.name").fill(form.contact.name);
       await field(page, "contact.mobile").fill(form.contact.mobile);
@@ -134,7 +121,7 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
 
       // 4. 黄敏 (county bureau), the same morning: the request in her 待办, 同意并提交.
       at("2026-09-30T02:00:00Z");
-      await signIn(bureau.page, base, t, "huangmin");
+      await signIn(bureau.page, portal, "huangmin");
       expect(await text(bureau.page, "#todo .ys-count")).toBe("1");
       const todo = todoItem(bureau.page, code);
       expect(await todo.locator(".weui-cell__ft").textContent()).toBe("剩余 1 个工作日（2026-10-08）");
@@ -147,26 +134,26 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
 
       // 5. 徐峰 (vendor) after the holiday: 需求评估 with its note.
       at("2026-10-09T01:00:00Z");
-      await signIn(vendor.page, base, t, "xufeng");
+      await signIn(vendor.page, portal, "xufeng");
       expect(await todoItem(vendor.page, code).locator(".weui-cell__ft").textContent()).toBe("剩余 1 个工作日（2026-10-10）");
       await decide(vendor.page, code, "需求评估", "提交评估意见", { note: "配置合理", shot: "evaluate-note", readme: true });
       expect(await vendor.page.locator(".ys-history").textContent()).toContain("“配置合理”");
 
       // 6. 张伟 (city manager) on the 调休 Saturday: 审批, 同意.
       at("2026-10-10T01:00:00Z");
-      await signIn(manager.page, base, t, "zhangwei");
+      await signIn(manager.page, portal, "zhangwei");
       expect(await todoItem(manager.page, code).locator(".weui-cell__ft").textContent()).toBe("剩余 2 个工作日（2026-10-13）");
       await decide(manager.page, code, "审批", "同意");
 
       // 7. 徐峰: 资源开通.
       // A session ends after 8 idle hours (WEB_SESSION_IDLE_HOURS): each working day starts with a new link.
       at("2026-10-12T01:00:00Z");
-      await signIn(vendor.page, base, t, "xufeng");
+      await signIn(vendor.page, portal, "xufeng");
       await decide(vendor.page, code, "资源开通", "已开通，提交使用单位确认", { note: "已开通" });
 
       // 8. 李华: the database server's backup checked the day it is delivered, then the resources confirmed.
       at("2026-10-12T03:00:00Z");
-      await signIn(page, base, t, "lihua");
+      await signIn(page, portal, "lihua");
       expect(await requestPage(page, code)).toMatchObject({
         status: `${code} · 梅州市梅县区教育局 · 办理中 · 当前环节：备份有效性核验`,
         holder: "李华：待处理",
@@ -178,20 +165,20 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
 
       // 9. 郭军 (reviewer): 发放核查.
       at("2026-10-13T01:00:00Z");
-      await signIn(reviewer.page, base, t, "guojun");
+      await signIn(reviewer.page, portal, "guojun");
       await decide(reviewer.page, code, "发放核查", "核查通过");
 
       // 10. 李华 deploys the system and asks for the security test; 张伟 passes it; 李华 puts it live.
       at("2026-10-14T01:00:00Z");
-      await signIn(page, base, t, "lihua");
+      await signIn(page, portal, "lihua");
       expect(await requestPage(page, code)).toMatchObject({ status: `${code} · 梅州市梅县区教育局 · 办理中 · 当前环节：系统部署`, holder: "李华：待处理" });
       await decide(page, code, "系统部署", "部署完成", { note: "系统已部署" });
       await decide(page, code, "申请上线前安全检测", "提交安全检测申请");
       at("2026-10-15T01:00:00Z");
-      await signIn(manager.page, base, t, "zhangwei");
+      await signIn(manager.page, portal, "zhangwei");
       await decide(manager.page, code, "安全检测", "检测通过", { note: "检测通过" });
       at("2026-10-16T01:00:00Z");
-      await signIn(page, base, t, "lihua");
+      await signIn(page, portal, "lihua");
       await decide(page, code, "系统上线", "已上线", { note: "已上线" });
 
       // 11. 已办结: every stage passed, with who decided it and what they said.
@@ -213,7 +200,7 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
         "李华「系统上线」办结",
       ]);
       // The same page on 张伟's desktop, the whole history at once.
-      await signIn(manager.page, base, t, "zhangwei");
+      await signIn(manager.page, portal, "zhangwei");
       await manager.page.goto(`${base}/requests/${code}`);
       expect(await text(manager.page, "p.ys-panel")).toBe(`${code} · 梅州市梅县区教育局 · 已办结`);
       await shot(manager.page, "completed", { readme: true, fullPage: true });
@@ -229,7 +216,7 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
       await shot(page, "rated", { readme: true, top: ".ys-history li:nth-last-child(4)" });
 
       // What the API says of it: completed through the portal alone, every stage approved, the rating kept.
-      const detail = (await t.show("lihua", code)).body;
+      const detail = (await portal.t.show("lihua", code)).body;
       expect(detail).toMatchObject({ status: "completed", rating: { score: "satisfied" } });
       expect(detail.stages.map((s: { stage: string; status: string }) => `${s.stage}:${s.status}`)).toEqual(
         ["county_review", "evaluate", "approve", "provision", "backup_check", "confirm_delivery", "verify_delivery", "deploy", "request_security_test", "security_test", "go_live"].map((s) => `${s}:approved`),

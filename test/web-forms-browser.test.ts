@@ -1,11 +1,8 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { serveOnLoopback } from "./app-harness";
-import { chromiumAvailable, openBrowser, SCREENSHOTS, signIn } from "./browser-harness";
-import { createWebTestApp, type WebTestApp } from "./web-harness";
+import { describe, expect, test } from "vitest";
+import { chromiumAvailable, openBrowser, openForm, SCREENSHOTS, servePortal, signIn } from "./browser-harness";
 
 // Issue 12, Applicants, in Chromium: 李华 files a 云资源申请 through the form, sees who decides each stage by
 // which date, submits; 黄敏 (梅县区 data bureau) returns it from her 待办; 李华 edits and resubmits; 黄敏 approves.
@@ -15,28 +12,16 @@ const BROWSER_TIMEOUT = 90_000;
 const field = (page: Page, name: string) => page.locator(`[name="${name}"]`);
 
 describe.runIf(chromiumAvailable())("filing on the portal in Chromium", () => {
-  let t: WebTestApp;
-  let server: Awaited<ReturnType<typeof serveOnLoopback>>;
-  beforeAll(async () => {
-    t = await createWebTestApp({ now: "2026-09-30T01:00:00Z" }); // the day before 国庆
-    server = await serveOnLoopback(t.app.fetch);
-    mkdirSync(SCREENSHOTS, { recursive: true });
-  }, BROWSER_TIMEOUT);
-  afterAll(async () => {
-    await server?.close();
-    await t?.close();
-  });
+  const portal = servePortal({ now: "2026-09-30T01:00:00Z" }, BROWSER_TIMEOUT); // the day before 国庆
 
   test("a 云资源申请 filed, previewed, returned, edited, resubmitted and approved, all in the browser", { timeout: BROWSER_TIMEOUT }, async () => {
-    const base = server.base;
+    const base = portal.base;
     const applicant = await openBrowser({ width: 375, height: 812 });
     const bureau = await openBrowser();
     try {
       const { page } = applicant;
-      await signIn(page, base, t, "lihua");
-      await page.getByRole("navigation").getByRole("link", { name: "发起申请" }).click();
-      await page.getByRole("link", { name: /云资源申请/ }).click();
-      await page.waitForURL(`${base}/new/application`);
+      await signIn(page, portal, "lihua");
+      await openForm(page, portal, /云资源申请/, "application");
 
       await field(page, "systemName").fill("梅县区教育资助管理系统");
       await field(page, "contact.name").fill("李华");
@@ -87,7 +72,7 @@ describe.runIf(chromiumAvailable())("filing on the portal in Chromium", () => {
       const code = /YS-2026-\d{5}/.exec(page.url())![0];
 
       // 黄敏 returns it from her 待办.
-      await signIn(bureau.page, base, t, "huangmin");
+      await signIn(bureau.page, portal, "huangmin");
       await bureau.page.getByRole("link", { name: new RegExp(code) }).click();
       await bureau.page.locator('form:has(input[name="action"][value="return"]) textarea[name="reason"]').fill("请将应用服务器内存调整为 16G");
       await bureau.page.getByRole("button", { name: "退回" }).click();
@@ -108,7 +93,7 @@ describe.runIf(chromiumAvailable())("filing on the portal in Chromium", () => {
       await bureau.page.getByRole("link", { name: new RegExp(code) }).click();
       await bureau.page.getByRole("button", { name: "同意并提交" }).click();
       await bureau.page.waitForURL(`${base}/requests/${code}?done=approve`);
-      const detail = (await t.show("lihua", code)).body;
+      const detail = (await portal.t.show("lihua", code)).body;
       expect(detail.currentStage.stage).toBe("evaluate");
       expect(detail.form.vms[0].memoryGb).toBe(16);
       expect(detail.form.attachments).toMatchObject([{ purpose: "plan", name: "plan.pdf" }]);
