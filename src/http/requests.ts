@@ -80,6 +80,11 @@ const listItem = z.object({
   summary,
   submittedAt: date,
   updatedAt: date,
+  stageRunId: z.int().optional().openapi({ description: "仅待办：当前环节的 runId，办理时作为 stageRunId 提交" }),
+  decisions: z
+    .array(z.object({ action: z.string(), label: z.string(), asks: z.string().nullable() }))
+    .optional()
+    .openapi({ description: "仅待办：您在当前环节可作的决定；asks 为 null 的无需再填写内容，否则为须填写的内容（如驳回理由）" }),
 });
 
 const stageRun = z.object({
