@@ -53,6 +53,13 @@ async function decisionsOn(requestId: number) {
   return { tasks: taskRows, done: done.length };
 }
 
+/** The county bureau's 黄敏 signed in, and the 同意 form her 待办 row offers for this request. */
+async function holderWithApprove(code: string) {
+  const holder = await t.signedIn("huangmin");
+  const [approve] = actionForms(todoRow((await holder.get("/")).html, code)!, code);
+  return { holder, approve: approve!.fields };
+}
+
 describe("acting from the 待办 list (issue 12)", () => {
   test("the holder's row offers 同意 as a button bound to the stage, and the reasons' actions as a link; nobody else gets them", async () => {
     const r = await filed();
@@ -104,14 +111,13 @@ describe("acting from the 待办 list (issue 12)", () => {
 
   test("a POST without the page's CSRF token is refused with a page, and nothing is written", async () => {
     const r = await filed();
-    const holder = await t.signedIn("huangmin");
-    const [approve] = actionForms(todoRow((await holder.get("/")).html, r.code)!, r.code);
-    const { _csrf: _, ...withoutToken } = approve!.fields;
+    const { holder, approve } = await holderWithApprove(r.code);
+    const { _csrf: _, ...withoutToken } = approve;
     const before = await rowCounts(t.db);
     const refused = await holder.post(`/requests/${r.code}/actions`, withoutToken, { csrf: false });
     expect(refused.status).toBe(403);
     expect(refused.html).toContain("缺少校验码");
-    const forged = await holder.post(`/requests/${r.code}/actions`, { ...approve!.fields, _csrf: "x".repeat(43) });
+    const forged = await holder.post(`/requests/${r.code}/actions`, { ...approve, _csrf: "x".repeat(43) });
     expect(forged.status).toBe(403);
     expect(await rowCounts(t.db)).toEqual(before);
     expect(await stageOf(r.id)).toBe("county_review");
@@ -119,16 +125,15 @@ describe("acting from the 待办 list (issue 12)", () => {
 
   test("a double click sends the same form twice: one decision, and the second is told in Chinese on the list", async () => {
     const r = await filed();
-    const holder = await t.signedIn("huangmin");
-    const [approve] = actionForms(todoRow((await holder.get("/")).html, r.code)!, r.code);
-    const both = await Promise.all([holder.post(`/requests/${r.code}/actions`, approve!.fields), holder.post(`/requests/${r.code}/actions`, approve!.fields)]);
+    const { holder, approve } = await holderWithApprove(r.code);
+    const both = await Promise.all([holder.post(`/requests/${r.code}/actions`, approve), holder.post(`/requests/${r.code}/actions`, approve)]);
     expect(both.map((res) => res.status).sort()).toEqual([303, 409]);
     const stale = both.find((res) => res.status === 409)!;
     expect(errorOf(stale)).toBe(`${r.code}：「县级数据局初审」已由黄敏处理`);
     expect(stale.html).toContain('id="todo"');
     const after = await decisionsOn(r.id);
     // Sent once more after the stage moved on, the form still names the decided run: nothing is decided twice.
-    const again = await holder.post(`/requests/${r.code}/actions`, approve!.fields);
+    const again = await holder.post(`/requests/${r.code}/actions`, approve);
     expect(again.status).toBe(409);
     expect(await decisionsOn(r.id)).toEqual(after);
     const approvals = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, r.id), eq(auditLog.action, "request.approve"), eq(auditLog.outcome, "ok")));
@@ -162,16 +167,15 @@ describe("acting from the 待办 list (issue 12)", () => {
 
   test("someone who does not hold the stage is refused on the list; someone who cannot see the request gets the 404 page", async () => {
     const r = await filed();
-    const holder = await t.signedIn("huangmin");
-    const [approve] = actionForms(todoRow((await holder.get("/")).html, r.code)!, r.code);
+    const { approve } = await holderWithApprove(r.code);
     const before = await decisionsOn(r.id);
     // The applicant sees the request but does not decide the bureau's stage, whatever the form says.
     const applicant = await t.signedIn("lihua");
-    const refused = await applicant.post(`/requests/${r.code}/actions`, { ...approve!.fields, _csrf: applicant.csrf! });
+    const refused = await applicant.post(`/requests/${r.code}/actions`, { ...approve, _csrf: applicant.csrf! });
     expect(refused.status).toBe(403);
     expect(errorOf(refused)).toBe(`${r.code}：您不是该申请当前环节的处理人`);
     const stranger = await t.signedIn("hexin");
-    const hidden = await stranger.post(`/requests/${r.code}/actions`, { ...approve!.fields, _csrf: stranger.csrf! });
+    const hidden = await stranger.post(`/requests/${r.code}/actions`, { ...approve, _csrf: stranger.csrf! });
     expect(hidden.status).toBe(404);
     expect(hidden.html).toContain("不存在或您无权查看");
     expect(await decisionsOn(r.id)).toEqual(before);

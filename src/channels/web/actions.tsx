@@ -45,3 +45,14 @@ export function ActionForm(props: { action: string; csrf: string; code: string; 
     </form>
   );
 }
+
+/** What became of the last action, above a page's content: the engine's refusal, or what was done. */
+export function Outcome({ message }: { message?: { error?: string; notice?: string } }) {
+  if (message?.error)
+    return (
+      <p class="ys-error" role="alert">
+        {message.error}
+      </p>
+    );
+  return message?.notice ? <p class="ys-notice">{message.notice}</p> : null;
+}

@@ -1,7 +1,7 @@
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { listRequests } from "../../../engine";
-import { ActionForm, DONE, REQUEST_CODE } from "../actions";
+import { ActionForm, DONE, Outcome, REQUEST_CODE } from "../actions";
 import { Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
 import { Deadline, when } from "../words";
@@ -58,12 +58,7 @@ export async function renderHome(c: Context<WebEnv>, message: { error?: string; 
   const mine = (await listRequests({ ctx, input: { view: "mine", limit: MINE_LIMIT } })).items;
   return c.html(
     <Page title="首页" ctx={ctx} csrf={csrf} current="/">
-      {message.error ? (
-        <p class="ys-error" role="alert">
-          {message.error}
-        </p>
-      ) : null}
-      {message.notice ? <p class="ys-notice">{message.notice}</p> : null}
+      <Outcome message={message} />
       <h2 class="ys-section-title" id="todo">
         待办<span class="ys-count">{total ?? todo.length}</span>
       </h2>

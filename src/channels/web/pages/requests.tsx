@@ -10,7 +10,7 @@ import { getUsers, listUnits, usersWithRole } from "../../../directory/queries";
 import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
 import { BACKUP_COPIES, BACKUP_TYPES } from "../../../resources/catalog";
 import { field } from "../guard";
-import { ActionForm, DONE, REQUEST_CODE } from "../actions";
+import { ActionForm, DONE, Outcome, REQUEST_CODE } from "../actions";
 import { Page } from "../layout";
 import { renderHome } from "./home";
 import type { WebDeps, WebEnv } from "../session";
@@ -461,12 +461,7 @@ export function requestPages(deps: WebDeps) {
           {r.overdue ? <span class="ys-late"> · 有逾期环节</span> : null}
           {r.currentStage ? ` · 当前环节：${r.currentStage.name}` : ""}
         </p>
-        {message?.error ? (
-          <p class="ys-error" role="alert">
-            {message.error}
-          </p>
-        ) : null}
-        {message?.notice ? <p class="ys-notice">{message.notice}</p> : null}
+        <Outcome message={message} />
         <div class="ys-columns">
           <div>
             <FormFields r={r} />
