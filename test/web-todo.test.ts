@@ -153,6 +153,9 @@ describe("acting from the 待办 list (issue 12)", () => {
     expect(actionForms(largeRow, large.code)).toEqual([]);
     expect(largeRow).toContain("提交评估意见 / 退回…");
     expect(largeRow).toContain("须填写评估说明");
+    // The link's page asks for that note, where the same stage of a smaller request leaves it optional.
+    expect((await provider.get(`/requests/${large.code}`)).html).toContain("意见（必填：单台虚拟机超过 8 核或 32G 内存，须填写评估说明）");
+    expect((await provider.get(`/requests/${plain.code}`)).html).toContain("意见（可选）");
     // The same stage on a request within the thresholds decides from the list.
     expect(actionForms(todoRow(home.html, plain.code)!, plain.code).map((f) => f.label)).toEqual(["提交评估意见"]);
 

@@ -279,6 +279,8 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
       earliestAt: run.earliestAt,
       overdue: run.overdue,
       ...(open ? { workdays: workdaysUsedAndLeft(ctx.calendar, run.openedAt, run.deadlineAt, now) } : {}),
+      // What its holders may decide on it, as cards and the 待办 list offer it (a period has no holder).
+      ...(open && !def.elapses ? { decisions: holderDecisions(def, req.facts) } : {}),
       tasks: taskRows.filter((t) => t.stageRunId === run.id).map(({ stageRunId: _, ...t }) => t),
     };
   });

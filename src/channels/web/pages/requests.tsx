@@ -305,7 +305,9 @@ interface Candidate {
 function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[] }) {
   const { userId, roles } = actor;
   const held = holdsCurrent(r, userId);
-  const def = held ? stageDef(r.flow, r.profile, held.stage) : null;
+  // The engine says what the stage offers and what each decision asks for on this request.
+  const offered = (action: string) => held?.decisions?.find((d) => d.action === action);
+  const approve = offered("approve");
   const isApplicant = r.applicant?.id === userId;
   const open = r.status === "in_progress";
   const involved = isApplicant || r.stages.some((s) => s.tasks.some((t) => t.userId === userId)) || roles.includes("manager") || roles.includes("reviewer");
@@ -314,22 +316,22 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
   const earlier = r.stages.filter((s) => s.status !== "open" && s.stage !== held?.stage && !s.elapses);
   const forms = [];
   // After 退回 the applicant's turn is the form itself, opened filled in on its own page.
-  if (held?.stage === "revise")
+  if (offered("resubmit"))
     forms.push(
       <a class="weui-btn weui-btn_mini weui-btn_primary" href={`/requests/${r.code}/edit`}>
         修改后重新提交
       </a>,
     );
-  else if (held && def) {
+  else if (held && approve) {
     forms.push(
-      <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={def.approveLabel} primary>
+      <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={approve.label} primary>
         <label>
-          意见（可选）
+          {approve.asks ? `意见（必填：${approve.asks}）` : "意见（可选）"}
           <textarea name="note" rows={2} maxlength={2000}></textarea>
         </label>
       </ActionForm>,
     );
-    if (def.canReject)
+    if (offered("reject"))
       forms.push(
         <ActionForm action="reject" csrf={csrf} code={r.code} runId={held.runId} label="驳回">
           <label>
@@ -338,7 +340,7 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
           </label>
         </ActionForm>,
       );
-    if (def.canReturn)
+    if (offered("return"))
       forms.push(
         <ActionForm action="return" csrf={csrf} code={r.code} runId={held.runId} label="退回">
           <label>
@@ -356,7 +358,7 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
           </label>
         </ActionForm>,
       );
-    if (def.onFail)
+    if (offered("fail"))
       forms.push(
         <ActionForm action="fail" csrf={csrf} code={r.code} runId={held.runId} label="未通过">
           <label>
