@@ -36,10 +36,25 @@ async function fresh(kind: "pglite" | "postgres"): Promise<{ database: Database;
   };
 }
 
+const BENCHES = {
+  decisions: benchDecisions,
+  access: benchAccess,
+  "wecom-callbacks": benchWecomCallbacks,
+  "audit-verify": benchAuditVerify,
+  scale: benchScale,
+  uploads: benchUploads,
+  portal: benchPortal,
+};
+// BENCH_ONLY=portal,uploads runs those (named as their files in bench/) on each database, and nothing else.
+const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
+const unknown = only?.filter((name) => !(name in BENCHES) && name !== "metrics" && name !== "kill-sends");
+if (unknown?.length) throw new Error(`BENCH_ONLY names no benchmark: ${unknown.join(", ")}`);
+const chosen = (name: string) => !only || only.includes(name);
+
 const kinds: ("pglite" | "postgres")[] = process.env.BENCH_DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 console.log(`yunshen bench — node ${process.version}, ${new Date().toISOString()}`);
 for (const kind of kinds) {
-  for (const bench of [benchDecisions, benchAccess, benchWecomCallbacks, benchAuditVerify, benchScale, benchUploads, benchPortal]) {
+  for (const bench of Object.entries(BENCHES).flatMap(([name, bench]) => (chosen(name) ? [bench] : []))) {
     const { database, drop } = await fresh(kind);
     try {
       await bench(database);
@@ -48,7 +63,7 @@ for (const kind of kinds) {
     }
   }
 }
-if (process.env.BENCH_SKIP_METRICS !== "1") {
+if (process.env.BENCH_SKIP_METRICS !== "1" && chosen("metrics")) {
   const { database, drop } = await fresh("pglite");
   try {
     await benchMetrics(database);
@@ -57,7 +72,7 @@ if (process.env.BENCH_SKIP_METRICS !== "1") {
   }
 }
 // kill -9 × 10 during sends (bench/kill-sends.ts): child processes on a database of their own; about a minute each.
-if (process.env.BENCH_SKIP_KILLS !== "1") {
+if (process.env.BENCH_SKIP_KILLS !== "1" && chosen("kill-sends")) {
   for (const kind of kinds) {
     const figures = await killSends({ kills: 10, adminUrl: kind === "postgres" ? process.env.BENCH_DATABASE_URL : undefined });
     for (const l of killSendsLines(figures)) console.log(l);

@@ -2,7 +2,7 @@ import { and, eq, lt } from "drizzle-orm";
 import { chatPrompts, requests, stageRuns, tasks, users } from "../../db/schema";
 import type { CardAction } from "../../cards";
 import type { ServiceContext } from "../core/context";
-import { actionInputSchema, actOnRequest, STATUS_NAMES, type ActionResult, stageDef } from "../engine";
+import { actionInputSchema, actOnRequest, holderDecisions, STATUS_NAMES, type ActionResult, stageDef } from "../engine";
 import { parseInput } from "../core/validation";
 import { auditRefusal } from "../core/mutate";
 import { conflict, forbidden, notFound, unprocessable, type ServiceError } from "../core/errors";
@@ -53,9 +53,9 @@ export async function actOnCard({ ctx, input }: { ctx: ServiceContext; input: { 
   if (task.userId !== actor.userId)
     return refuse(ctx, task.requestId, forbidden(`这张卡片是发给${task.holderName}的，您不能代为处理`));
   const stage = stageDef(task.flow, task.profile, task.stage);
-  const needsNote = input.action === "approve" ? stage.approveNeedsNote?.(task.facts) : null;
+  const offered = holderDecisions(stage, task.facts).find((d) => d.action === input.action);
 
-  if (input.action === "approve" && !needsNote) {
+  if (offered?.action === "approve" && offered.asks === null) {
     const result = await actOnRequest({ ctx, input: { requestId: task.requestId, action: "approve", stageRunId: task.stageRunId } });
     const label = stage.approveLabel.length <= 4 ? stage.approveLabel : "处理";
     return { kind: "decided", result, buttonLabel: `已${label}` };
@@ -66,16 +66,15 @@ export async function actOnCard({ ctx, input }: { ctx: ServiceContext; input: { 
     return refuse(ctx, task.requestId, conflict("already_decided", `「${stage.name}」已处理，这张卡片的按钮已失效`));
   if (task.requestStatus !== "in_progress")
     return refuse(ctx, task.requestId, conflict("request_closed", `申请 ${task.code} ${STATUS_NAMES[task.requestStatus] ?? task.requestStatus}`));
-  const allowed = { approve: true, reject: stage.canReject, return: stage.canReturn, fail: Boolean(stage.onFail) }[input.action];
   const verb = { approve: "同意", reject: "驳回", return: "退回", fail: "判定未通过" }[input.action];
-  if (!allowed) return refuse(ctx, task.requestId, unprocessable("not_allowed", `「${stage.name}」不能${verb}`));
+  if (!offered) return refuse(ctx, task.requestId, unprocessable("not_allowed", `「${stage.name}」不能${verb}`));
 
   const now = ctx.clock.now();
   const prompt = { taskId: task.id, action: input.action, askedAt: now, expiresAt: new Date(now.getTime() + REASON_PROMPT_MS) };
   await ctx.db.insert(chatPrompts).values({ userId: actor.userId, ...prompt }).onConflictDoUpdate({ target: chatPrompts.userId, set: prompt });
   const about = `「${task.title}」（${task.code}）`;
   if (input.action === "approve")
-    return { kind: "asked", question: `${needsNote}。请直接回复${about}的说明，回复“取消”放弃。30 分钟内有效。` };
+    return { kind: "asked", question: `${offered.asks}。请直接回复${about}的说明，回复“取消”放弃。30 分钟内有效。` };
   const choices = COMMON_REASONS[input.action].map((r, i) => `${i + 1}. ${r}`);
   return {
     kind: "asked",

@@ -69,6 +69,27 @@ export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">,
   };
 }
 
+/** A decision the holder of a stage may take, and what it asks of them first in plain words (null: nothing). */
+export interface HolderDecision {
+  action: "approve" | "reject" | "return" | "fail" | "resubmit";
+  label: string;
+  asks: string | null;
+}
+
+/**
+ * What the holder of a stage may decide on this request, the way cards and pages offer it: 同意 (by the stage's
+ * own label) decides at once unless the stage wants a note on these facts; 驳回, 退回 and 未通过 want a reason;
+ * after 退回 to the applicant the turn is the form itself.
+ */
+export function holderDecisions(stage: StageDef, facts: unknown): HolderDecision[] {
+  if (stage.key === REVISE_STAGE.key) return [{ action: "resubmit", label: stage.approveLabel, asks: "修改后的申请表" }];
+  const decisions: HolderDecision[] = [{ action: "approve", label: stage.approveLabel, asks: stage.approveNeedsNote?.(facts) ?? null }];
+  if (stage.canReject) decisions.push({ action: "reject", label: "驳回", asks: "驳回理由" });
+  if (stage.canReturn) decisions.push({ action: "return", label: "退回", asks: "退回理由" });
+  if (stage.onFail) decisions.push({ action: "fail", label: "未通过", asks: "未通过的原因" });
+  return decisions;
+}
+
 /**
  * A stage's deadline and reminder as of its opening. A stage that reopens (a retest) may count from when an
  * earlier stage first opened; only such stages need to look at the request's earlier runs.

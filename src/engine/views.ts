@@ -12,7 +12,7 @@ import { isoDateSchema } from "../core/validation";
 import { FLOW_KEYS } from "../../flows";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { flowDef, stageDef } from "./flow";
-import { requestSummary } from "./stages";
+import { holderDecisions, requestSummary } from "./stages";
 import { RATING_NAMES } from "./action-input";
 import { STATUS_NAMES } from "./step";
 import { requestVisibility } from "../core/request";
@@ -134,7 +134,7 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery): Promise<
     if (page.length === 0) return { items: [], next: null };
     where.push(inArray(requests.id, page.map((p) => p.id)));
   } else where.push(await requestVisibility(db, actor));
-  const items = await listItems(db, where, input.limit);
+  const items = await listItems(db, where, input.limit, input.view === "todo");
   return { items, next: items.length === input.limit ? items[items.length - 1]!.id : null };
 }
 
@@ -160,12 +160,16 @@ async function readTodoByDeadline(db: Db, mineToDo: SQL | undefined, limit: numb
   ]);
   if (page.length === 0) return { items: [], next: null, total: 0 };
   const rank = new Map(page.map((p, i) => [p.id, i]));
-  const items = (await listItems(db, [inArray(requests.id, page.map((p) => p.id))], limit)).sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
+  const items = (await listItems(db, [inArray(requests.id, page.map((p) => p.id))], limit, true)).sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
   return { items, next: null, total: counted?.total ?? 0 };
 }
 
-/** The rows of a list, newest first, with each one's open stage and its deadline. */
-async function listItems(db: Db, where: (SQL | undefined)[], limit: number) {
+/**
+ * The rows of a list, newest first, with each one's open stage and its deadline. In 待办 (`held`: the reader
+ * holds each row's open stage) a row also says which run that is and what the holder may decide on it, so the
+ * list can offer the decisions that need nothing more, bound to the run as read (invariant 3).
+ */
+async function listItems(db: Db, where: (SQL | undefined)[], limit: number, held = false) {
   const rows = await db
     .select({
       id: requests.id,
@@ -190,22 +194,24 @@ async function listItems(db: Db, where: (SQL | undefined)[], limit: number) {
     .limit(limit);
   const runs = rows.length
     ? await db
-        .select({ requestId: stageRuns.requestId, deadlineAt: stageRuns.deadlineAt, openedAt: stageRuns.openedAt })
+        .select({ id: stageRuns.id, requestId: stageRuns.requestId, deadlineAt: stageRuns.deadlineAt, openedAt: stageRuns.openedAt })
         .from(stageRuns)
         .where(and(inArray(stageRuns.requestId, rows.map((r) => r.id)), eq(stageRuns.status, "open")))
     : [];
   const runOf = new Map(runs.map((r) => [r.requestId, r]));
   return rows.map(({ facts, flow, profile, ...r }) => {
     const run = runOf.get(r.id);
+    const stage = r.currentStage ? stageDef(flow, profile, r.currentStage) : null;
     return {
       ...r,
       flow,
       flowName: flowDef(flow).name,
       statusName: STATUS_NAMES[r.status] ?? r.status,
-      currentStageName: r.currentStage ? stageDef(flow, profile, r.currentStage).name : null,
+      currentStageName: stage?.name ?? null,
       deadlineAt: run?.deadlineAt ?? null,
       totals: (facts as { totals?: Totals }).totals,
       summary: requestSummary({ flow, facts, title: r.title }),
+      ...(held && run && stage ? { stageRunId: run.id, decisions: holderDecisions(stage, facts) } : {}),
     };
   });
 }
@@ -273,6 +279,8 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
       earliestAt: run.earliestAt,
       overdue: run.overdue,
       ...(open ? { workdays: workdaysUsedAndLeft(ctx.calendar, run.openedAt, run.deadlineAt, now) } : {}),
+      // What its holders may decide on it, as cards and the 待办 list offer it (a period has no holder).
+      ...(open && !def.elapses ? { decisions: holderDecisions(def, req.facts) } : {}),
       tasks: taskRows.filter((t) => t.stageRunId === run.id).map(({ stageRunId: _, ...t }) => t),
     };
   });

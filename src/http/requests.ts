@@ -61,6 +61,8 @@ export const actionResultSchema = z
   })
   .openapi("ActionResult");
 
+const decisions = z.array(z.object({ action: z.string(), label: z.string(), asks: z.string().nullable() }));
+
 const listItem = z.object({
   id: z.int(),
   code: z.string(),
@@ -80,6 +82,8 @@ const listItem = z.object({
   summary,
   submittedAt: date,
   updatedAt: date,
+  stageRunId: z.int().optional().openapi({ description: "仅待办：当前环节的 runId，办理时作为 stageRunId 提交" }),
+  decisions: decisions.optional().openapi({ description: "仅待办：您在当前环节可作的决定；asks 为 null 的无需再填写内容，否则为须填写的内容（如驳回理由）" }),
 });
 
 const stageRun = z.object({
@@ -96,6 +100,7 @@ const stageRun = z.object({
   earliestAt: date.nullable(),
   overdue: z.boolean(),
   workdays: z.object({ used: z.number().nullable(), left: z.number().nullable() }).optional().openapi({ description: "已用与剩余工作日" }),
+  decisions: decisions.optional().openapi({ description: "仅办理中的环节：其处理人可作的决定；asks 为 null 的无需再填写内容，否则为须填写的内容" }),
   tasks: z.array(
     z.object({
       id: z.int(),

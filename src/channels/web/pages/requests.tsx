@@ -10,11 +10,11 @@ import { getUsers, listUnits, usersWithRole } from "../../../directory/queries";
 import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
 import { BACKUP_COPIES, BACKUP_TYPES } from "../../../resources/catalog";
 import { field } from "../guard";
-import { Csrf, Page } from "../layout";
+import { ActionForm, DONE, Outcome, REQUEST_CODE } from "../actions";
+import { Page } from "../layout";
+import { renderHome } from "./home";
 import type { WebDeps, WebEnv } from "../session";
 import { Deadline, STAGE_STATUS_WORDS, TASK_STATUS_WORDS, when } from "../words";
-
-const CODE = /^YS-\d{4}-\d{5,}$/;
 
 type RequestView = Awaited<ReturnType<typeof getRequest>>;
 type Stage = RequestView["stages"][number];
@@ -44,21 +44,6 @@ const REQUIRED: Record<string, [string, string]> = {
   rate: ["score", "请选择评价"],
 };
 
-const DONE: Record<string, string> = {
-  approve: "已提交您的意见",
-  confirm: "已确认",
-  reject: "已驳回",
-  return: "已退回",
-  fail: "已记录未通过",
-  transfer: "已转交",
-  comment: "评论已发送",
-  withdraw: "申请已撤回",
-  nudge: "已催办当前处理人",
-  rate: "感谢您的评价",
-  // From the forms' pages (/new, /requests/<code>/edit).
-  submit: "申请已提交",
-  resubmit: "已重新提交",
-};
 
 /** The engine's action input from the page's form, or a refusal naming the field in plain words. */
 function actionFrom(body: Record<string, unknown>): z.output<typeof actionInputSchema> {
@@ -296,21 +281,6 @@ function History({ r, names }: { r: RequestView; names: Map<string, string> }) {
   );
 }
 
-function ActionForm({ action, csrf, code, runId, label, children, primary }: { action: string; csrf: string; code: string; runId?: number; label: string; children?: unknown; primary?: boolean }) {
-  return (
-    <form method="post" action={`/requests/${code}/actions`}>
-      <Csrf csrf={csrf} />
-      <input type="hidden" name="action" value={action} />
-      {runId !== undefined ? <input type="hidden" name="stageRunId" value={String(runId)} /> : null}
-      {children}
-      <button type="submit" class={`weui-btn weui-btn_mini ${primary ? "weui-btn_primary" : "weui-btn_default"}`}>
-        {label}
-      </button>
-    </form>
-  );
-}
-
-/** The buttons of what this person may do now; the engine still decides, and its refusal is shown. */
 /** Who the holder may hand the stage to: others of the same role (for a county bureau, of the same county). */
 async function transferCandidates(db: WebDeps["db"], r: RequestView, held: Stage | null, userId: string): Promise<Candidate[]> {
   const party = held?.tasks.find((t) => t.status === "pending" && t.userId === userId)?.party;
@@ -331,10 +301,13 @@ interface Candidate {
   unitName: string;
 }
 
+/** The buttons of what this person may do now; the engine still decides, and its refusal is shown. */
 function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[] }) {
   const { userId, roles } = actor;
   const held = holdsCurrent(r, userId);
-  const def = held ? stageDef(r.flow, r.profile, held.stage) : null;
+  // The engine says what the stage offers and what each decision asks for on this request.
+  const offered = (action: string) => held?.decisions?.find((d) => d.action === action);
+  const approve = offered("approve");
   const isApplicant = r.applicant?.id === userId;
   const open = r.status === "in_progress";
   const involved = isApplicant || r.stages.some((s) => s.tasks.some((t) => t.userId === userId)) || roles.includes("manager") || roles.includes("reviewer");
@@ -343,22 +316,22 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
   const earlier = r.stages.filter((s) => s.status !== "open" && s.stage !== held?.stage && !s.elapses);
   const forms = [];
   // After 退回 the applicant's turn is the form itself, opened filled in on its own page.
-  if (held?.stage === "revise")
+  if (offered("resubmit"))
     forms.push(
       <a class="weui-btn weui-btn_mini weui-btn_primary" href={`/requests/${r.code}/edit`}>
         修改后重新提交
       </a>,
     );
-  else if (held && def) {
+  else if (held && approve) {
     forms.push(
-      <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={def.approveLabel} primary>
+      <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={approve.label} primary>
         <label>
-          意见（可选）
+          {approve.asks ? `意见（必填：${approve.asks}）` : "意见（可选）"}
           <textarea name="note" rows={2} maxlength={2000}></textarea>
         </label>
       </ActionForm>,
     );
-    if (def.canReject)
+    if (offered("reject"))
       forms.push(
         <ActionForm action="reject" csrf={csrf} code={r.code} runId={held.runId} label="驳回">
           <label>
@@ -367,7 +340,7 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
           </label>
         </ActionForm>,
       );
-    if (def.canReturn)
+    if (offered("return"))
       forms.push(
         <ActionForm action="return" csrf={csrf} code={r.code} runId={held.runId} label="退回">
           <label>
@@ -385,7 +358,7 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
           </label>
         </ActionForm>,
       );
-    if (def.onFail)
+    if (offered("fail"))
       forms.push(
         <ActionForm action="fail" csrf={csrf} code={r.code} runId={held.runId} label="未通过">
           <label>
@@ -470,7 +443,7 @@ export function requestPages(deps: WebDeps) {
 
   async function load(c: Context<WebEnv>) {
     const code = c.req.param("code")!.toUpperCase();
-    const id = CODE.test(code) ? await requestIdByCode(deps.db, code) : null;
+    const id = REQUEST_CODE.test(code) ? await requestIdByCode(deps.db, code) : null;
     // The engine's view decides who may see it; an unknown code reads the same as one not theirs.
     if (id === null) throw notFound(`申请 ${code} 不存在或您无权查看`);
     return getRequest({ ctx: c.get("ctx"), input: { id } });
@@ -490,12 +463,7 @@ export function requestPages(deps: WebDeps) {
           {r.overdue ? <span class="ys-late"> · 有逾期环节</span> : null}
           {r.currentStage ? ` · 当前环节：${r.currentStage.name}` : ""}
         </p>
-        {message?.error ? (
-          <p class="ys-error" role="alert">
-            {message.error}
-          </p>
-        ) : null}
-        {message?.notice ? <p class="ys-notice">{message.notice}</p> : null}
+        <Outcome message={message} />
         <div class="ys-columns">
           <div>
             <FormFields r={r} />
@@ -521,14 +489,17 @@ export function requestPages(deps: WebDeps) {
   app.post("/:code/actions", async (c) => {
     const r = await load(c);
     const body = (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+    // Sent from the 待办 list: the person goes back to the list, where they were working through it.
+    const fromTodo = field(body, "back") === "todo";
     try {
       const input = actionFrom(body);
       await actOnRequest({ ctx: c.get("ctx"), input: { ...input, requestId: r.id } });
       deps.onQueued?.();
-      return c.redirect(`/requests/${r.code}?done=${input.action}`, 303);
+      return c.redirect(fromTodo ? `/?done=${input.action}&code=${r.code}#todo` : `/requests/${r.code}?done=${input.action}`, 303);
     } catch (err) {
       // The engine's own words, on the page the person acted from; the refused change wrote nothing.
-      if (err instanceof ServiceError && err.status !== 503) return render(c, await load(c), { error: err.message }, err.status);
+      if (err instanceof ServiceError && err.status !== 503)
+        return fromTodo ? renderHome(c, { error: `${r.code}：${err.message}` }, err.status) : render(c, await load(c), { error: err.message }, err.status);
       throw err;
     }
   });
