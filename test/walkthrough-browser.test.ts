@@ -20,7 +20,8 @@ const UPDATE = process.env.UPDATE_SCREENSHOTS === "1";
 
 const field = (page: Page, name: string) => page.locator(`[name="${name}"]`);
 /** The request's entry in the home page's 待办 (李华's own requests are also listed under 我的申请). */
-const todoItem = (page: Page, code: string) => page.locator("#todo ~ .weui-cells a.weui-cell_access", { hasText: code });
+/** A request's row in the 待办 list: its link, its deadline (.weui-cell__ft) and the buttons that need nothing more. */
+const todoItem = (page: Page, code: string) => page.locator("#todo ~ .weui-cells .weui-cell", { hasText: code });
 const text = async (page: Page, selector: string) => (await page.locator(selector).first().textContent())?.replace(/\s+/g, " ").trim();
 
 describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one application, filed and decided in the portal alone", () => {
@@ -51,7 +52,7 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
   /** The person signed in on `page` opens the request from their 待办, at `stage`, and presses its button. */
   async function decide(page: Page, code: string, stage: string, button: string, opts: { note?: string; shot?: string; readme?: boolean; top?: string } = {}) {
     await page.goto(`${portal.base}/`);
-    await todoItem(page, code).click();
+    await todoItem(page, code).locator("a.ys-todo-link").click();
     await page.waitForURL(`${portal.base}/requests/${code}`);
     expect(await text(page, "#actions")).toBe(`办理：${stage}`);
     if (opts.note) await page.getByLabel("意见（可选）").fill(opts.note);
@@ -127,7 +128,11 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
       expect(await todo.locator(".weui-cell__ft").textContent()).toBe("剩余 1 个工作日（2026-10-08）");
       expect(await todo.locator(".ys-muted").textContent()).toBe(`${code} · 梅州市梅县区教育局 · 县级数据局初审`);
       await shot(bureau.page, "todo", { readme: true, height: 360 });
-      await decide(bureau.page, code, "县级数据局初审", "同意并提交");
+      // Straight from the list: 同意并提交 asks for nothing more, so it is a button on the row.
+      await todo.getByRole("button", { name: "同意并提交" }).click();
+      await bureau.page.waitForURL(`${portal.base}/?done=approve&code=${code}#todo`);
+      expect(await text(bureau.page, ".ys-notice")).toBe(`${code}：已提交您的意见`);
+      expect(await text(bureau.page, "#todo .ys-count")).toBe("0");
       // The vendor's 3 working days: 10-08, 10-09 and the 调休 Saturday 10-10.
       expect(await requestPage(page, code)).toMatchObject({ status: `${code} · 梅州市梅县区教育局 · 办理中 · 当前环节：需求评估`, deadline: "剩余 3 个工作日（2026-10-10）" });
       expect((await requestPage(page, code)).holder).toContain("徐峰：待处理");
