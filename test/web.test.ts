@@ -281,6 +281,12 @@ describe("the request page and its actions (issue 12 Everyone / Approvers)", () 
     const linna = await t.signedIn("linna");
     expect((await linna.get("/")).html).toContain(`/requests/${filed.code}`);
     expect((await xufeng.get(`/requests/${filed.code}`)).html).toContain("徐峰：已转交");
+    // 黄敏 is the only one of 梅县区's data bureau: nobody to hand 县级数据局初审 to, so no 转交 is offered.
+    const county = ok(await t.submit("lihua", sampleForm()), 201);
+    const huangmin = await t.signedIn("huangmin");
+    const bureauPage = (await huangmin.get(`/requests/${county.code}`)).html;
+    expect(bureauPage).toContain('value="approve"');
+    expect(bureauPage).not.toContain('value="transfer"');
   });
 
   test("the applicant's 催办, 评论 and 撤回 from the page; the comment shows in the history", async () => {

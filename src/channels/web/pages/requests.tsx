@@ -39,7 +39,7 @@ const REQUIRED: Record<string, [string, string]> = {
   reject: ["reason", "请填写驳回理由"],
   return: ["reason", "请填写退回理由"],
   fail: ["reason", "请填写未通过的原因"],
-  transfer: ["toUserId", "请填写转交对象的用户账号"],
+  transfer: ["toUserId", "请选择转交对象"],
   comment: ["text", "请填写评论内容"],
   rate: ["score", "请选择评价"],
 };
@@ -367,11 +367,12 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
           </label>
         </ActionForm>,
       );
-    forms.push(
-      <ActionForm action="transfer" csrf={csrf} code={r.code} runId={held.runId} label="转交">
-        <label>
-          转交给
-          {candidates.length > 0 ? (
+    // Only to someone who may take the stage: with nobody else of the role there is nothing to offer.
+    if (candidates.length > 0)
+      forms.push(
+        <ActionForm action="transfer" csrf={csrf} code={r.code} runId={held.runId} label="转交">
+          <label>
+            转交给
             <select name="toUserId">
               {candidates.map((u) => (
                 <option value={u.id}>
@@ -379,16 +380,13 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
                 </option>
               ))}
             </select>
-          ) : (
-            <input type="text" name="toUserId" maxlength={64} placeholder="同一角色的用户账号" />
-          )}
-        </label>
-        <label>
-          说明（可选）
-          <input type="text" name="reason" maxlength={2000} />
-        </label>
-      </ActionForm>,
-    );
+          </label>
+          <label>
+            说明（可选）
+            <input type="text" name="reason" maxlength={2000} />
+          </label>
+        </ActionForm>,
+      );
   }
   if (mayNudge && r.currentStage && !r.currentStage.elapses) forms.push(<ActionForm action="nudge" csrf={csrf} code={r.code} label="催办" />);
   if (isApplicant && (open || r.status === "returned"))
