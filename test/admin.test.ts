@@ -355,7 +355,7 @@ describe.skipIf(onPostgres)("the CLI through the running service", () => {
     const r = await captureCli(["host", "add", "vm-01"], env);
     expect(r).toMatchObject({ code: 1, out: "" });
     expect(r.err).toContain(`数据目录 ${dataDir} 正被运行中的服务（进程 ${service.child.pid}）使用，此命令改经服务的接口执行，需要系统管理员的访问令牌`);
-    expect(r.err).toContain("yunshen token create --user <管理员 id>");
+    expect(r.err).toContain("yunshen token create --user <用户 id>");
     const hosts = await fetch(`http://127.0.0.1:${service.port}/api/admin/hosts`, { headers: { authorization: `Bearer ${tokens.get("zhoumin")}` } });
     expect(await hosts.json()).toEqual({ items: [] });
   });

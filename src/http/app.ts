@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
@@ -26,6 +27,7 @@ import { fileRoutes, uploadBodyLimit } from "./files";
 import { DEFAULT_UPLOAD_MAX_MB } from "../files";
 import { adminRoutes } from "./admin";
 import { auditRoutes } from "./audit";
+import { calendarRoutes } from "./calendar";
 import type { AuditFiles } from "../audit/auditors";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
@@ -57,6 +59,8 @@ export interface AppDeps {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Where a metrics file is streamed up (http/metrics.ts importFile). */
+const METRICS_FILE_PATH = "/api/metrics/file";
 const HEALTH_TIMEOUT_MS = 3_000;
 const OUTAGE_LOG_EVERY_MS = 60_000;
 
@@ -163,8 +167,13 @@ export function createApp(deps: AppDeps) {
     maxSize: uploadBodyLimit(uploadMaxMb),
     onError: (c) => c.json(errorBody("payload_too_large", `文件超过 ${uploadMaxMb} MB 上限`), 413),
   });
-  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? uploadLimit : jsonLimit)(c, next));
-  api.use(inputGuard({ body: "json" }));
+  // A metrics file streams through its route line by line, whatever its size: neither limited to a JSON body's
+  // size nor read whole by the guard (its path and query are still checked).
+  const streamed = (c: Context) => c.req.method === "POST" && c.req.path === METRICS_FILE_PATH;
+  api.use((c, next) => (streamed(c) ? next() : c.req.method === "POST" && c.req.path === "/api/files" ? uploadLimit(c, next) : jsonLimit(c, next)));
+  const jsonGuard = inputGuard({ body: "json" });
+  const streamGuard = inputGuard({ body: "none" });
+  api.use((c, next) => (streamed(c) ? streamGuard : jsonGuard)(c, next));
   api.use(authenticate(deps));
   // A change made through the API may have queued cards and notices: send them now, not at the next job round.
   api.use(async (c, next) => {
@@ -184,6 +193,7 @@ export function createApp(deps: AppDeps) {
   api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
   api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
   api.route("/audit", auditRoutes(deps.auditFiles ?? null));
+  api.route("/calendar", calendarRoutes());
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {
