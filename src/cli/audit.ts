@@ -24,7 +24,7 @@ export const audit: Command = {
                                             不连数据库，只凭导出文件、公钥和锚点校验
   audit export [--format jsonl|csv] [--output FILE]
                                             导出审计日志（含签名）
-  audit anchor                              把当前链头写入锚点文件（AUDIT_ANCHOR_FILE）
+  audit anchor                              把当前链头写入锚点文件（AUDIT_ANCHOR_FILE；服务运行时它按时自动写入）
   audit public-key                          打印审计签名公钥（PEM），交给审计人员`,
   options: { ...verifyOptions, ...exportOptions },
   optionsFor: ([sub]) => (sub === "verify" ? verifyOptions : sub === "export" ? exportOptions : {}),

@@ -7,7 +7,7 @@ import { cliContext, serviceHolder, withDatabase, type Command } from "./runtime
 
 export const demo: Command = {
   section: "database",
-  usage: `  demo [--shell]                            导入演示通讯录并打印演示用户的访问令牌（7 天后到期）
+  usage: `  demo [--shell]                            导入演示通讯录并打印演示用户的访问令牌（7 天后到期；在服务启动前运行）
                                             （--shell：输出 export YS_<用户>=<令牌>，供 eval 使用）`,
   options: { shell: { type: "boolean" } },
   run: ({ flags, config, io }) => {
