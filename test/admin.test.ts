@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { apiTokens, auditLog, calendarYears, hosts, priceTables, units, userChannels, users } from "../db/schema";
 import { demoDirectory } from "../src/directory/demo";
 import { lockPath } from "../db/lock";
-import { createTestApp, ok, type TestApp } from "./app-harness";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 import { captureCli, freePort, onPostgres } from "./harness";
 import { exitWithin, killStarted, startService, STOP_TIMEOUT_MS, TEST_TIMEOUT, waitHealthy, type Service } from "./service-process";
 import { schedule2027 } from "./schedule-2027";
@@ -240,8 +240,16 @@ describe("the working-day calendar through the API", () => {
     expect(await footprint()).toEqual(before);
     expect((await t.call("zhoumin", "POST", "/api/admin/calendar", { schedule: { ...schedule2027, year: "x" } })).status).toBe(400);
 
+    // 系统部署 (20 working days after 2026-12-14) ends in 2027: its date waits for the year.
+    const deployBy = async () =>
+      (ok(await t.call("lihua", "POST", "/api/requests/preview", { flow: "application", form: sampleForm() })).stages as { name: string; by: string | null }[]).find(
+        (s) => s.name === "系统部署",
+      )!.by;
+    expect(await deployBy()).toBeNull();
     const { result, entries } = await audited(() => t.call("zhoumin", "POST", "/api/admin/calendar", { schedule: partial, override: "通知尚未公布，先载元旦" }));
     expect(ok(result)).toEqual({ year: 2027, replaced: false, missing: ["春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节"], recomputed: 0 });
+    // The service that loaded it counts with it at once, not at its next job round: 12-15..31 are 13 days, 01-01..03 元旦.
+    expect(await deployBy()).toBe("2027-01-12");
     expect(entries).toEqual([
       expect.objectContaining({ action: "calendar.load", actorId: "zhoumin", actorRole: "admin", outcome: "ok", details: expect.objectContaining({ override: "通知尚未公布，先载元旦" }) }),
     ]);

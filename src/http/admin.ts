@@ -288,6 +288,8 @@ export function adminRoutes(deps: AdminDeps = {}) {
       const ctx = c.get("ctx");
       const { schedule, override } = c.req.valid("json");
       const loaded = await loadCalendarYearWithDeadlines({ ctx, input: schedule, override });
+      // This service counts with the year at once. Other replicas (several services on one PostgreSQL) read it
+      // from the database at their next job round, which refreshes the calendar first (jobs/runner runRound).
       await deps.refreshCalendar?.();
       return c.json(loaded, 200);
     })

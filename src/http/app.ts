@@ -209,7 +209,16 @@ export function createApp(deps: AppDeps) {
     app.route("/access", access);
   }
   // A channel's routes guard their own input: a platform's callback has its own body limit and format.
-  const routeDeps = { db: deps.db, clock: deps.clock, calendar: deps.calendar, profile: deps.profile, log, onQueued: deps.onQueued, refusals };
+  const routeDeps = {
+    db: deps.db,
+    clock: deps.clock,
+    calendar: deps.calendar,
+    profile: deps.profile,
+    log,
+    onQueued: deps.onQueued,
+    refusals,
+    refreshCalendar: deps.refreshCalendar,
+  };
   for (const ch of channels) if (ch.routes && !ch.mountAt) app.route(`/${ch.key}`, ch.routes(routeDeps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "用户令牌（yunshen token create 签发，ys_…）" });
