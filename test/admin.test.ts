@@ -9,7 +9,7 @@ import { demoDirectory } from "../src/directory/demo";
 import { lockPath } from "../db/lock";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 import { captureCli, freePort, onPostgres } from "./harness";
-import { exitWithin, killStarted, startService, STOP_TIMEOUT_MS, TEST_TIMEOUT, waitHealthy, type Service } from "./service-process";
+import { exitWithin, killStarted, startServiceWithDemo, STOP_TIMEOUT_MS, TEST_TIMEOUT, type Service } from "./service-process";
 import { schedule2027 } from "./schedule-2027";
 
 // Issue 12, "Operators": the role admin (系统管理员) and /api/admin, for what used to need the CLI and a stopped
@@ -341,7 +341,7 @@ describe.skipIf(onPostgres)("the CLI through the running service", () => {
   };
   let service: Service;
   let env: NodeJS.ProcessEnv = {};
-  const tokens = new Map<string, string>();
+  let tokens = new Map<string, string>();
 
   afterAll(() => {
     killStarted();
@@ -349,14 +349,9 @@ describe.skipIf(onPostgres)("the CLI through the running service", () => {
   });
 
   test("the demo is loaded while stopped, then the service starts and holds the directory", { timeout: TEST_TIMEOUT }, async () => {
-    const demo = await captureCli(["demo", "--shell"], { DATA_DIR: dataDir });
-    expect(demo.code).toBe(0);
-    for (const m of demo.out.matchAll(/^export YS_([A-Z]+)=(\S+)$/gm)) tokens.set(m[1]!.toLowerCase(), m[2]!);
+    ({ service, tokens, env } = await startServiceWithDemo(dataDir, await freePort()));
     expect(tokens.has("zhoumin")).toBe(true);
-    service = startService({ DATA_DIR: dataDir }, await freePort());
-    await waitHealthy(service);
     expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
-    env = { DATA_DIR: dataDir, PORT: String(service.port) };
   });
 
   test("without a token a command says how to get one, and nothing is written", { timeout: TEST_TIMEOUT }, async () => {

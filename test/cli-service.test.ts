@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { lockPath } from "../db/lock";
 import { captureCli, freePort, onPostgres } from "./harness";
 import { schedule2027 } from "./schedule-2027";
-import { exitWithin, killStarted, startService, STOP_TIMEOUT_MS, TEST_TIMEOUT, waitHealthy, type Service } from "./service-process";
+import { exitWithin, killStarted, startServiceWithDemo, STOP_TIMEOUT_MS, TEST_TIMEOUT, type Service } from "./service-process";
 
 // The CLI's commands that read or import data, while a real service process holds the PGlite data directory:
 // they go through its API with the caller's token and print what they print on the database. Each answer given
@@ -22,7 +22,7 @@ describe.skipIf(onPostgres)("the CLI's reading and importing commands through th
   const badMetrics = "vm,time,cpu,mem\nvm web,2026-11-16T09:00:00+08:00,50,60\nvm-web-01,2026-11-16T10:00:00+08:00,170,40\n";
   let service: Service;
   let env: NodeJS.ProcessEnv = {};
-  const tokens = new Map<string, string>();
+  let tokens = new Map<string, string>();
   const as = (user: string) => ({ ...env, YUNSHEN_TOKEN: tokens.get(user) });
   /** What each command printed through the service, to compare with the database's answer after the stop. */
   const throughService = new Map<string, Awaited<ReturnType<typeof captureCli>>>();
@@ -46,13 +46,8 @@ describe.skipIf(onPostgres)("the CLI's reading and importing commands through th
   });
 
   test("the demo is loaded while stopped; the service then holds the directory, and demo says to stop it first", { timeout: TEST_TIMEOUT }, async () => {
-    const demo = await captureCli(["demo", "--shell"], { DATA_DIR: dataDir });
-    expect(demo.code).toBe(0);
-    for (const m of demo.out.matchAll(/^export YS_([A-Z]+)=(\S+)$/gm)) tokens.set(m[1]!.toLowerCase(), m[2]!);
-    service = startService({ DATA_DIR: dataDir }, await freePort());
-    await waitHealthy(service);
+    ({ service, tokens, env } = await startServiceWithDemo(dataDir, await freePort()));
     expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${service.child.pid}\n`);
-    env = { DATA_DIR: dataDir, PORT: String(service.port) };
 
     const again = await captureCli(["demo"], as("zhoumin"));
     expect(again).toMatchObject({ code: 1, out: "" });
