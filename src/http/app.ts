@@ -61,6 +61,9 @@ export interface AppDeps {
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Where a metrics file is streamed up (http/metrics.ts importFile). */
 const METRICS_FILE_PATH = "/api/metrics/file";
+// A push may carry 20,000 samples (metrics/import pushMetricsSchema), each up to about 180 bytes of JSON with
+// its disk readings and a long VM id: more than a JSON body's 1 MB.
+const METRICS_PUSH_MAX_BYTES = 4 * 1024 * 1024;
 const HEALTH_TIMEOUT_MS = 3_000;
 const OUTAGE_LOG_EVERY_MS = 60_000;
 
@@ -170,7 +173,15 @@ export function createApp(deps: AppDeps) {
   // A metrics file streams through its route line by line, whatever its size: neither limited to a JSON body's
   // size nor read whole by the guard (its path and query are still checked).
   const streamed = (c: Context) => c.req.method === "POST" && c.req.path === METRICS_FILE_PATH;
-  api.use((c, next) => (streamed(c) ? next() : c.req.method === "POST" && c.req.path === "/api/files" ? uploadLimit(c, next) : jsonLimit(c, next)));
+  const pushLimit = bodyLimit({
+    maxSize: METRICS_PUSH_MAX_BYTES,
+    onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${METRICS_PUSH_MAX_BYTES / 1024 / 1024} MB 上限`), 413),
+  });
+  api.use((c, next) => {
+    if (streamed(c)) return next();
+    if (c.req.method !== "POST") return jsonLimit(c, next);
+    return (c.req.path === "/api/files" ? uploadLimit : c.req.path === "/api/metrics" ? pushLimit : jsonLimit)(c, next);
+  });
   const jsonGuard = inputGuard({ body: "json" });
   const streamGuard = inputGuard({ body: "none" });
   api.use((c, next) => (streamed(c) ? streamGuard : jsonGuard)(c, next));
