@@ -2,6 +2,7 @@ import { count, gt, max } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { apiTokens, auditLog, calendarYears, hosts, loginLinks, priceTables, units, users } from "../db/schema";
+import { ok, sampleForm } from "./app-harness";
 import { schedule2027 } from "./schedule-2027";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
@@ -261,8 +262,16 @@ describe("the calendar and price tables", () => {
     expect(text(refused.html)).toContain("2027 年工作日历缺少法定节假日：春节、清明节、劳动节、端午节、中秋节、国庆节");
     expect(await footprint()).toEqual(before);
 
+    // 系统部署 (20 working days after 2026-12-14) ends in 2027: its date waits for the year, and comes the moment
+    // the page has loaded it, in this same service.
+    const deployBy = async () =>
+      (ok(await t.call("lihua", "POST", "/api/requests/preview", { flow: "application", form: sampleForm() })).stages as { name: string; by: string | null }[]).find(
+        (s) => s.name === "系统部署",
+      )!.by;
+    expect(await deployBy()).toBeNull();
     const loaded = await upload(admin, "/admin/calendar", partial, { override: "通知尚未公布" });
     expect(loaded.status).toBe(200);
+    expect(await deployBy()).toBe("2027-01-12");
     expect(text(loaded.html)).toContain("2027 年工作日历已加载；按原因加载，缺少 春节、清明节、劳动节、端午节、中秋节、国庆节");
     const full = await upload(admin, "/admin/calendar", JSON.stringify(schedule2027));
     expect(text(full.html)).toContain("2027 年工作日历已更新");

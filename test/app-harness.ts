@@ -6,6 +6,7 @@ import { rowsOf, type Db } from "../db/client";
 import { expect } from "vitest";
 import { requests, resources } from "../db/schema";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
+import { loadCalendar } from "../src/calendar/store";
 import type { ServiceContext } from "../src/core/context";
 import { demoDirectory } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
@@ -72,7 +73,19 @@ export async function createTestApp(
   // Tests move the clock months ahead; the tokens outlast them (tokens expire after 90 days by default).
   for (const u of [...demoDirectory.users, ...extra])
     tokens[u.id] = (await createToken({ ctx: ctx(), input: { userId: u.id, expires: "3650d" } })).token;
-  const app = createApp({ db: database.db, clock, calendar: () => calendar, profile, log: () => {}, channels: channelMounts(opts.channels ?? []), access: opts.access });
+  const app = createApp({
+    db: database.db,
+    clock,
+    calendar: () => calendar,
+    profile,
+    log: () => {},
+    channels: channelMounts(opts.channels ?? []),
+    access: opts.access,
+    // As the service's calendar store does (jobs/runner calendarStore): a year loaded through the API or the portal counts at once.
+    refreshCalendar: async () => {
+      calendar = await loadCalendar(database.db);
+    },
+  });
 
   async function call(user: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await app.request(path, {

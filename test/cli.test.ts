@@ -530,7 +530,7 @@ describe("yunshen database commands", () => {
       expect(r.out).toBe("");
       expect(r.err).toBe(
         `数据目录 ${dataDir} 正被运行中的服务（进程 ${holder.pid}）使用，此命令改经服务的接口执行，需要系统管理员的访问令牌：` +
-          "请用 --token 或环境变量 YUNSHEN_TOKEN 提供。还没有令牌时，先停止服务，运行 yunshen token create --user <管理员 id> 签发，再启动服务\n",
+          "请用 --token 或环境变量 YUNSHEN_TOKEN 提供。还没有令牌时，先停止服务，运行 yunshen token create --user <用户 id> 签发，再启动服务\n",
       );
       const port = await freePort();
       const unreachable = await cli(["token", "create", "--user", "lihua", "--token", "ys_x"], { ...env, YUNSHEN_URL: `http://127.0.0.1:${port}` });
@@ -539,7 +539,8 @@ describe("yunshen database commands", () => {
       );
       expect(readFileSync(lockPath(dataDir), "utf8")).toBe(`${holder.pid}\n`);
 
-      const migrate = await cli(["migrate"], env);
+      // Nothing answers where the service should be, so this holder is no service that migrated at its start.
+      const migrate = await cli(["migrate"], { ...env, YUNSHEN_URL: `http://127.0.0.1:${port}` });
       expect(migrate.code).toBe(1);
       expect(migrate.err).toContain("正被进程");
     });

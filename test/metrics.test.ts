@@ -91,6 +91,17 @@ describe("utilisation", () => {
     expect((await t.call("yangfan", "GET", "/api/metrics/vms/vm-db-01?from=2026-11-16&to=2026-11-16")).status).toBe(403);
   });
 
+  test("a batch of the documented 20,000 samples, with ISO times and disk readings, is taken whole; one more is refused", async () => {
+    const start = Date.parse("2026-10-01T00:00:00+08:00");
+    const iso = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().replace(".000Z", "+08:00");
+    const samples = Array.from({ length: 20_000 }, (_, i) => ({ vm: "vm-batch-0001", time: iso(start + i * 60_000), cpu: 37.5, mem: 61.25, diskUsedGb: 120.4, diskAllocGb: 200 }));
+    expect(JSON.stringify({ samples }).length).toBeGreaterThan(1024 * 1024);
+    expect(ok(await push("xufeng", samples, "batch-20000"), 201)).toEqual({ samples: 20_000, vms: 1, days: 14 });
+    const over = await push("xufeng", [...samples, samples[0]!], "batch-20001");
+    expect(over.status).toBe(400);
+    expect(over.body.error.fields.samples).toBeDefined();
+  });
+
   test("scale-up is judged on the last 5 working days, with the evidence", async () => {
     // vm-web-01's daily vCPU peaks were 95% on 2026-11-16..20; asOf Monday 2026-11-23 looks at exactly those days.
     const yes = ok(await t.call("zhangwei", "GET", "/api/metrics/vms/vm-web-01/scale-up?kind=vm_vcpu&asOf=2026-11-23"));

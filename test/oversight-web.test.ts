@@ -85,7 +85,7 @@ const auditCount = async () => Number((await t.db.select({ n: count() }).from(au
 describe("each role sees its own links and pages", () => {
   const PAGES = ["/requests", "/reports", "/reports/monthly", "/resources", "/billing/2026-11", "/demands/2027", "/audit", "/security"];
   const MAY: Record<string, string[]> = {
-    zhangwei: ["/requests", "/reports", "/reports/monthly", "/resources", "/billing/2026-11", "/demands/2027", "/audit"],
+    zhangwei: ["/requests", "/reports", "/reports/monthly", "/resources", "/billing/2026-11", "/demands/2027", "/audit", "/security"],
     guojun: ["/requests", "/reports", "/reports/monthly", "/resources", "/billing/2026-11", "/demands/2027", "/audit"],
     xufeng: ["/requests", "/reports", "/reports/monthly", "/resources", "/billing/2026-11", "/demands/2027"],
     // A county bureau reads its county's figures; the statement is the city's (its service refuses it).
@@ -116,7 +116,7 @@ describe("each role sees its own links and pages", () => {
     expect(manager).toContain('href="/requests"');
     expect(manager).toContain('href="/reports"');
     expect(manager).toContain('href="/audit"');
-    expect(manager).not.toContain('href="/security"');
+    expect(manager).toContain('href="/security"');
     const officer = await nav("liuyang");
     expect(officer).toContain('href="/security"');
     expect(officer).not.toContain('href="/audit"');
@@ -257,6 +257,34 @@ describe("审计", () => {
 });
 
 describe("账号与端口", () => {
+  test("the manager sees what the API shows it, phones masked, and may revoke but not unlock", async () => {
+    const m = await t.signedIn("zhangwei");
+    const [extra] = await t.db
+      .insert(vmAccounts)
+      .values({ hostId: "vm-web-01", account: "hexin", userId: "hexin", mobile: "13807530022", status: "active", validUntil: new Date("2027-06-30T15:59:59Z"), createdAt: t.clock.now() })
+      .returning();
+    const page = await m.get("/security");
+    expect(page.status).toBe(200);
+    expect(page.html).toContain("138****0013");
+    expect(page.html).not.toContain("13807530013");
+    const listed = ok(await t.call("zhangwei", "GET", "/api/vm-accounts"));
+    expect(listed.items.length).toBeGreaterThan(0);
+    for (const a of listed.items as { account: string }[]) expect(page.html).toContain(`<td>${a.account}</td>`);
+    expect(page.html).toContain("对接省平台接口");
+    // wangfang's account is locked: the security officer's page offers 解锁, the manager's does not.
+    expect(page.html).not.toContain("/unlock");
+    expect((await (await t.signedIn("liuyang")).get("/security")).html).toContain("/unlock");
+    expect(page.html).toContain(`/security/accounts/${extra!.id}/revoke`);
+
+    const [locked] = await t.db.select().from(vmAccounts).where(eq(vmAccounts.account, "wangfang"));
+    const unlock = await m.post(`/security/accounts/${locked!.id}/unlock`, { reason: "试试" });
+    expect(unlock.status).toBe(403);
+    expect(unlock.html).toContain("只有安全管理员可以解锁账号");
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, locked!.id)))[0]!.lockedAt).not.toBeNull();
+    expect(await m.post(`/security/accounts/${extra!.id}/revoke`, { reason: "调岗" })).toMatchObject({ status: 303 });
+    expect((await t.db.select().from(vmAccounts).where(eq(vmAccounts.id, extra!.id)))[0]!.status).toBe("revoked");
+  });
+
   test("phones masked; unlock and revoke through the services, each audited; without the CSRF token nothing changes", async () => {
     const a = await t.signedIn("liuyang");
     const page = await a.get("/security");

@@ -66,7 +66,7 @@ describe("yunshen service process", () => {
   });
 
   test.skipIf(onPostgres)("a CLI command that opens the data directory stops with the same message; one that changes data asks for a token", { timeout: TEST_TIMEOUT }, async () => {
-    const r = await cli(["migrate"], { DATA_DIR: dataDir });
+    const r = await cli(["audit", "anchor"], { DATA_DIR: dataDir });
     expect(r.code).toBe(1);
     expect(r.out).toBe("");
     expect(r.err).toContain(`数据目录 ${dataDir} 正被进程 ${service.child.pid} 使用`);

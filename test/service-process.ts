@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { captureCli } from "./harness";
 
 // The real service process: `node --import tsx src/server.ts`, as `npm start` runs it (tsx ≥ 4 registers
 // itself with --import).
@@ -88,3 +89,17 @@ export async function exitWithin(service: Service, ms: number) {
   }
 }
 
+
+/**
+ * `yunshen demo --shell` on a fresh data directory, then the service started on it, as the README's quick start
+ * does: the demo users' tokens by user id, and the environment a CLI command needs to reach that service.
+ */
+export async function startServiceWithDemo(dataDir: string, port: number) {
+  const demo = await captureCli(["demo", "--shell"], { DATA_DIR: dataDir });
+  if (demo.code !== 0) throw new Error(`yunshen demo failed: ${demo.err}`);
+  const tokens = new Map<string, string>();
+  for (const m of demo.out.matchAll(/^export YS_([A-Z]+)=(\S+)$/gm)) tokens.set(m[1]!.toLowerCase(), m[2]!);
+  const service = startService({ DATA_DIR: dataDir }, port);
+  await waitHealthy(service);
+  return { service, tokens, env: { DATA_DIR: dataDir, PORT: String(port) } as NodeJS.ProcessEnv };
+}

@@ -78,6 +78,9 @@ async function lockedRow(tx: Db, id: number) {
   return row;
 }
 
+/** Who may unlock an account: security staff only (the manager may revoke one, not vouch for its holder). */
+export const mayUnlockVmAccounts = (actor: { roles: readonly string[] }) => actor.roles.includes("security_officer");
+
 /**
  * 解锁: security staff let a locked account ask for codes again, but never their own. A lock follows repeated
  * wrong codes, the only sign that someone other than the holder may be at the login (004 第三十七条: every login
@@ -87,7 +90,7 @@ async function lockedRow(tx: Db, id: number) {
 export async function unlockVmAccount({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const { id, reason } = parseInput(accountRef, input, "参数有误");
   return mutate(ctx, { action: "vm_account.unlock" }, async (tx, j) => {
-    if (ctx.actor && !ctx.actor.roles.includes("security_officer")) throw forbidden("只有安全管理员可以解锁账号");
+    if (ctx.actor && !mayUnlockVmAccounts(ctx.actor)) throw forbidden("只有安全管理员可以解锁账号");
     const row = await lockedRow(tx, id);
     if (ctx.actor && row.userId === ctx.actor.userId)
       throw forbidden(`不能解锁自己的账号 ${row.account}@${row.hostId}，请由另一位安全管理员核实后解锁`);

@@ -103,20 +103,8 @@ export async function* readAuditExport(path: string, batchSize = 5000): AsyncGen
   });
   await opened;
   const lines = createInterface({ input, crlfDelay: Infinity });
-  let page: AuditRecord[] = [];
-  let lineNo = 0;
   try {
-    for await (const line of lines) {
-      lineNo++;
-      if (line.trim() === "") continue;
-      const entry = parseJsonLine(exportedLine, line);
-      if (!entry) throw new ServiceError("invalid_input", `导出文件 ${path} 第 ${lineNo} 行不是审计记录（应为 audit export --format jsonl 的一行）`, 400);
-      page.push({ ...entry, at: new Date(entry.at) });
-      if (page.length >= batchSize) {
-        yield page;
-        page = [];
-      }
-    }
+    yield* auditExportEntries(lines, `导出文件 ${path}`, batchSize);
   } catch (err) {
     // A read failing part-way (a directory, a disk error) is named like a file that would not open.
     if (err instanceof ServiceError) throw err;
@@ -124,6 +112,26 @@ export async function* readAuditExport(path: string, batchSize = 5000): AsyncGen
   } finally {
     lines.close();
     input.destroy();
+  }
+}
+
+/**
+ * The entries of jsonl export lines, wherever they come from (a file, or the running service's
+ * GET /api/audit/export as it arrives), one batch at a time; `source` names them when a line is not an entry.
+ */
+export async function* auditExportEntries(lines: AsyncIterable<string>, source: string, batchSize = 5000): AsyncGenerator<AuditRecord[]> {
+  let page: AuditRecord[] = [];
+  let lineNo = 0;
+  for await (const line of lines) {
+    lineNo++;
+    if (line.trim() === "") continue;
+    const entry = parseJsonLine(exportedLine, line);
+    if (!entry) throw new ServiceError("invalid_input", `${source} 第 ${lineNo} 行不是审计记录（应为 audit export --format jsonl 的一行）`, 400);
+    page.push({ ...entry, at: new Date(entry.at) });
+    if (page.length >= batchSize) {
+      yield page;
+      page = [];
+    }
   }
   if (page.length > 0) yield page;
 }

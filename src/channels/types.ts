@@ -73,6 +73,8 @@ export interface ChannelRouteDeps {
   onQueued?: () => void;
   /** Where refusals of unidentified callers (a forged callback) are audited, rate-limited. */
   refusals: RefusalRecorder;
+  /** Reloads the calendar `calendar` returns, after a year is loaded (the portal's 系统管理 → 工作日历). */
+  refreshCalendar?: () => Promise<unknown>;
 }
 
 /** What the app mounts for a channel: its routes under `/<key>` (or `mountAt`), and what /healthz says of it. */

@@ -1,17 +1,20 @@
 import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
 import { writeAuditAnchor } from "../audit/anchor";
 import { auditVerifyKeys } from "../audit/auditors";
-import { exportAudit, readAuditExport } from "../audit/export";
+import { auditExportEntries, exportAudit, readAuditExport } from "../audit/export";
 import { verifyAuditChain, verifyAuditEntries, type AuditVerifyResult } from "../audit/verify";
-import { auditFiles, type Config } from "../config";
+import { auditFiles } from "../config";
 import { openAuditSigner, publicKeyPem, readPublicKey } from "../core/audit-signing";
 import { systemClock } from "../core/context";
 import { invalid } from "../core/errors";
-import { UsageError, type Flags, type Options } from "./args";
-import { openOutput, progress, withDatabase, type CliIo, type Command } from "./runtime";
+import { UsageError, type Options } from "./args";
+import { TOKEN_OPTION } from "./client";
+import { onDatabaseOrService, openOutput, progress, withDatabase, type CliIo, type Command, type CommandArgs } from "./runtime";
 
-const verifyOptions: Options = { "public-key": { type: "string" }, anchors: { type: "string" }, export: { type: "string" } };
-const exportOptions: Options = { format: { type: "string" }, output: { type: "string" } };
+const verifyOptions: Options = { ...TOKEN_OPTION, "public-key": { type: "string" }, anchors: { type: "string" }, export: { type: "string" } };
+const exportOptions: Options = { ...TOKEN_OPTION, format: { type: "string" }, output: { type: "string" } };
 
 export const audit: Command = {
   section: "database",
@@ -21,11 +24,12 @@ export const audit: Command = {
                                             不连数据库，只凭导出文件、公钥和锚点校验
   audit export [--format jsonl|csv] [--output FILE]
                                             导出审计日志（含签名）
-  audit anchor                              把当前链头写入锚点文件（AUDIT_ANCHOR_FILE）
+  audit anchor                              把当前链头写入锚点文件（AUDIT_ANCHOR_FILE；服务运行时它按时自动写入）
   audit public-key                          打印审计签名公钥（PEM），交给审计人员`,
   options: { ...verifyOptions, ...exportOptions },
   optionsFor: ([sub]) => (sub === "verify" ? verifyOptions : sub === "export" ? exportOptions : {}),
-  async run({ words: [sub], flags, config, io }) {
+  async run(args) {
+    const { words: [sub], flags, config, io } = args;
     if (sub !== "verify" && sub !== "export" && sub !== "anchor" && sub !== "public-key") throw new UsageError("audit 支持 verify、export、anchor、public-key");
     const files = auditFiles(config);
     if (sub === "public-key") {
@@ -42,31 +46,67 @@ export const audit: Command = {
         else io.out(`已把链头第 ${written.seq} 条（哈希 ${written.hash.slice(0, 16)}…）写入锚点文件 ${files.anchors}\n`);
         return 0;
       });
-    if (sub === "verify") return verify(config, flags, io);
+    if (sub === "verify") return verify(args);
     const format = flags.format ?? "jsonl";
     if (format !== "jsonl" && format !== "csv") throw new UsageError("--format 只能是 jsonl 或 csv");
     const output = flags.output ? await openOutput(flags.output) : null;
-    return withDatabase(config, async (database) => {
-      const count = await exportAudit(database.db, format, output ? output.write : (chunk) => io.out(chunk), {
-        onProgress: output ? progress(io, "导出") : undefined,
-      });
-      await output?.close();
-      io.err(`已导出 ${count} 条审计记录${output ? `到 ${flags.output}` : ""}\n`);
-      return 0;
-    });
+    const write = output ? output.write : (chunk: string) => io.out(chunk);
+    const count = await onDatabaseOrService(
+      args,
+      (database) => exportAudit(database.db, format, write, { onProgress: output ? progress(io, "导出") : undefined }),
+      async (call) => copyExport(await call.raw("GET", `/api/audit/export?format=${format}`), format, write),
+      AUDITORS,
+    );
+    await output?.close();
+    io.err(`已导出 ${count} 条审计记录${output ? `到 ${flags.output}` : ""}\n`);
+    return 0;
   },
 };
+
+/** Whose token /api/audit takes (audit/auditors isAuditor). */
+const AUDITORS = "统筹管理单位或复核单位";
+
+/** The service's export written out as it arrives; the records it held (a CSV's header and quoted line breaks not counted). */
+async function copyExport(res: Response, format: "jsonl" | "csv", write: (chunk: string) => void | Promise<void>): Promise<number> {
+  let breaks = 0;
+  let quoted = false;
+  // ignoreBOM keeps the CSV's BOM (for Excel), as the export on the database writes it.
+  for await (const chunk of res.body!.pipeThrough(new TextDecoderStream("utf-8", { ignoreBOM: true }))) {
+    for (const ch of chunk)
+      if (ch === '"' && format === "csv") quoted = !quoted;
+      else if (ch === "\n" && !quoted) breaks++;
+    await write(chunk);
+  }
+  return format === "csv" ? Math.max(breaks - 1, 0) : breaks;
+}
+
+/** The service's jsonl export, line by line as it arrives. */
+function exportLines(res: Response): AsyncIterable<string> {
+  return createInterface({ input: Readable.fromWeb(res.body! as never, { encoding: "utf8" }), crlfDelay: Infinity });
+}
 
 /**
  * `audit verify`: the database (or, with --export, only the file), the public key (--public-key, else the half
  * of the signing key file when this host has it) and the anchors (--anchors, else AUDIT_ANCHOR_FILE if present).
+ * While the service holds the database the entries come from its export and are checked here, with these same
+ * keys and anchors: the service is not asked to vouch for itself, and the output names what was used.
  */
-async function verify(config: Config, flags: Flags, io: CliIo): Promise<number> {
+async function verify(args: CommandArgs): Promise<number> {
+  const { config, flags, io } = args;
   const { keyFile, publicKey, anchorFile, anchors } = auditVerifyKeys(auditFiles(config), { publicKey: flags["public-key"], anchors: flags.anchors });
   const opts = { publicKey, anchors, onProgress: progress(io, "校验") };
   const result = flags.export
     ? await verifyAuditEntries(readAuditExport(flags.export), 0, { ...opts, onProgress: undefined })
-    : await withDatabase(config, (database) => verifyAuditChain(database.db, opts));
+    : await onDatabaseOrService(
+        args,
+        (database) => verifyAuditChain(database.db, opts),
+        async (call) =>
+          verifyAuditEntries(auditExportEntries(exportLines(await call.raw("GET", "/api/audit/export?format=jsonl")), "服务导出的审计日志"), 0, {
+            ...opts,
+            onProgress: undefined,
+          }),
+        AUDITORS,
+      );
   return reportVerify(result, { keyFile, anchorFile }, io);
 }
 

@@ -2,7 +2,7 @@ import { loadCalendar } from "../calendar/store";
 import { loadCalendarYearWithDeadlines } from "../engine";
 import { UsageError, type Options } from "./args";
 import { TOKEN_OPTION } from "./client";
-import { cliContext, onDatabaseOrService, readJsonFile, withDatabase, type Command } from "./runtime";
+import { cliContext, onDatabaseOrService, readJsonFile, type Command } from "./runtime";
 
 const loadOptions: Options = { ...TOKEN_OPTION, override: { type: "string" } };
 
@@ -13,7 +13,7 @@ export const calendar: Command = {
   calendar load FILE [--override 原因]      加载一年的放假安排（JSON）；须含七个法定节假日，
                                             缺少时须以 --override 写明原因才加载（记入审计日志）`,
   options: loadOptions,
-  optionsFor: ([sub]) => (sub === "load" ? loadOptions : {}),
+  optionsFor: ([sub]) => (sub === "load" ? loadOptions : TOKEN_OPTION),
   async run(args) {
     const { words: [sub, ...rest], flags, config, io } = args;
     if (sub === "load") {
@@ -39,9 +39,22 @@ export const calendar: Command = {
     const n = Number(count);
     if (!date) throw new UsageError(`calendar ${sub} 需要日期 YYYY-MM-DD`);
     if (sub === "add-workdays" && (!Number.isInteger(n) || n < 1)) throw new UsageError("calendar add-workdays 需要日期和正整数 N");
-    // Years loaded after release live in the database, so the answer comes from there.
-    const calendar = await withDatabase(config, (database) => loadCalendar(database.db));
-    io.out(`${sub === "is-workday" ? calendar.isWorkday(date) : calendar.addWorkdays(date, n)}\n`);
+    // Years loaded after release live in the database, so the answer comes from there, or from the running
+    // service, which has them all in memory (a year loaded through it is used at once).
+    const answer = await onDatabaseOrService(
+      args,
+      async (database) => {
+        const calendar = await loadCalendar(database.db);
+        return sub === "is-workday" ? calendar.isWorkday(date) : calendar.addWorkdays(date, n);
+      },
+      async (call) => {
+        const query = new URLSearchParams(sub === "is-workday" ? { date } : { date, n: String(n) });
+        const r = (await call("GET", `/api/calendar/${sub}?${query}`)) as { workday: boolean } | { result: string };
+        return "workday" in r ? r.workday : r.result;
+      },
+      "任一用户",
+    );
+    io.out(`${answer}\n`);
     return 0;
   },
 };

@@ -9,8 +9,14 @@ import type { CliIo } from "./runtime";
 /** `--token`, which every command that may call the service accepts. */
 export const TOKEN_OPTION: Options = { token: { type: "string" } };
 
-/** One call of the API: its JSON answer, or the service's error (code, message and fields) thrown as it came. */
-export type ServiceCall = (method: string, path: string, body?: unknown) => Promise<unknown>;
+/**
+ * One call of the API: its JSON answer, or the service's error (code, message and fields) thrown as it came.
+ * `raw` is the same call for a body that is not JSON (a file streamed up) or an answer read as it arrives
+ * (CSV, an export): the Response of a successful call, its body not yet read.
+ */
+export type ServiceCall = ((method: string, path: string, body?: unknown) => Promise<unknown>) & {
+  raw: (method: string, path: string, body?: { stream: ReadableStream<Uint8Array>; contentType: string }) => Promise<Response>;
+};
 
 export const serviceUrl = (io: CliIo, config: Config) => (io.env.YUNSHEN_URL ?? `http://127.0.0.1:${config.PORT}`).replace(/\/$/, "");
 
@@ -28,24 +34,30 @@ export function serviceClient(
   },
 ): ServiceCall {
   const base = serviceUrl(io, config);
-  return async (method, path, body) => {
+  const send = async (method: string, path: string, body: { content: string | ReadableStream<Uint8Array>; contentType: string } | undefined) => {
     const token = flags.token ?? io.env.YUNSHEN_TOKEN;
     if (!token) throw invalid(say.noToken);
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": body.contentType }) },
+        body: body?.content,
+        // A stream goes up as it is read (Node's fetch needs this said), so a large file is never held in memory.
+        ...(body?.content instanceof ReadableStream ? { duplex: "half" } : {}),
       });
     } catch {
       throw new ServiceError("unreachable", say.unreachable(base), 503);
     }
+    if (res.ok) return res;
     const payload = (await res.json().catch(() => null)) as { error?: { code: string; message: string; fields?: Record<string, string[]> } } | null;
-    if (!res.ok) {
-      const e = payload?.error;
-      throw new ServiceError(isErrorCode(e?.code) ? e.code : "http_error", e?.message ?? `服务返回 ${res.status}`, 400, e?.fields);
-    }
-    return payload;
+    const e = payload?.error;
+    throw new ServiceError(isErrorCode(e?.code) ? e.code : "http_error", e?.message ?? `服务返回 ${res.status}`, 400, e?.fields);
   };
+  const call = async (method: string, path: string, body?: unknown) =>
+    (await send(method, path, body === undefined ? undefined : { content: JSON.stringify(body), contentType: "application/json" })).json().catch(() => null);
+  return Object.assign(call, {
+    raw: (method: string, path: string, body?: { stream: ReadableStream<Uint8Array>; contentType: string }) =>
+      send(method, path, body && { content: body.stream, contentType: body.contentType }),
+  });
 }

@@ -27,7 +27,8 @@ const commandNamed = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS
 const SECTIONS: Record<Command["section"], string> = {
   database:
     "数据库（使用 DATABASE_URL 指定的 PostgreSQL，未设置时使用 DATA_DIR 下的 PGlite；服务运行中占用 DATA_DIR 时，\n" +
-    "导入、签发、吊销、登记、加载等改变数据的命令改经服务的接口执行（YUNSHEN_URL，令牌 YUNSHEN_TOKEN 或 --token）",
+    "除 demo 和 audit anchor 外的命令改经服务的接口执行（YUNSHEN_URL，令牌 YUNSHEN_TOKEN 或 --token，须是该接口允许的角色），\n" +
+    "migrate 说明服务已在启动时应用迁移",
   service: "通过运行中的服务（YUNSHEN_URL，默认 http://127.0.0.1:$PORT；令牌 YUNSHEN_TOKEN 或 --token）",
 };
 

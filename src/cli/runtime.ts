@@ -66,23 +66,31 @@ export async function withDatabase<T>(config: Config, fn: (database: Database) =
   }
 }
 
+/** The process holding the PGlite data directory, other than this one: the running service. */
+export function serviceHolder(config: Config): number | null {
+  const holder = config.DATABASE_URL ? null : dataDirHolder(config.DATA_DIR);
+  return holder === process.pid ? null : holder;
+}
+
 /**
- * Runs a command that changes data on the database itself or, while the service holds the PGlite data directory
- * (PGlite allows one process per directory), through the service's API with the caller's token: the same
- * verbs, and the same output. With PostgreSQL, or no service running, the command opens the database.
+ * Runs a command on the database itself or, while the service holds the PGlite data directory (PGlite allows
+ * one process per directory), through the service's API with the caller's token: the same verbs, and the same
+ * output. `who` names whose token the API takes for it (the role its verb authorizes). With PostgreSQL, or no
+ * service running, the command opens the database.
  */
 export async function onDatabaseOrService<T>(
   { config, flags, io }: CommandArgs,
   onDatabase: (database: Database) => Promise<T>,
   onService: (call: ServiceCall) => Promise<T>,
+  who = "系统管理员",
 ): Promise<T> {
-  const holder = config.DATABASE_URL ? null : dataDirHolder(config.DATA_DIR);
-  if (holder === null || holder === process.pid) return withDatabase(config, onDatabase);
+  const holder = serviceHolder(config);
+  if (holder === null) return withDatabase(config, onDatabase);
   return onService(
     serviceClient(io, config, flags, {
       noToken:
-        `数据目录 ${config.DATA_DIR} 正被运行中的服务（进程 ${holder}）使用，此命令改经服务的接口执行，需要系统管理员的访问令牌：` +
-        `请用 --token 或环境变量 YUNSHEN_TOKEN 提供。还没有令牌时，先停止服务，运行 yunshen token create --user <管理员 id> 签发，再启动服务`,
+        `数据目录 ${config.DATA_DIR} 正被运行中的服务（进程 ${holder}）使用，此命令改经服务的接口执行，需要${who}的访问令牌：` +
+        `请用 --token 或环境变量 YUNSHEN_TOKEN 提供。还没有令牌时，先停止服务，运行 yunshen token create --user <用户 id> 签发，再启动服务`,
       unreachable: (base) =>
         `数据目录 ${config.DATA_DIR} 正被进程 ${holder} 使用，但无法连接服务 ${base}：请确认服务已启动完毕，或用 YUNSHEN_URL 指定它的地址`,
     }),

@@ -8,7 +8,7 @@ import { checkDirectoryImport, directoryFileSchema, importDirectory } from "../d
 import { createLoginLink } from "../directory/login-links";
 import { createToken, listTokens, revokeToken } from "../directory/tokens";
 import { loadCalendarYearWithDeadlines } from "../engine";
-import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent } from "./contract";
+import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyRoute, jsonContent } from "./contract";
 
 // /api/admin: what the people who run yunshen do (issue 12, "Operators"), for the role admin and, task by task,
 // the roles that did it before admin existed (core/roles OPERATOR_TASKS). Each route calls the service verb the
@@ -39,15 +39,14 @@ const checkSchema = z
   })
   .openapi("DirectoryCheck");
 
-const directoryBody = { required: true, content: { "application/json": { schema: checkedByTheVerb(directoryFileSchema) } } };
+const directoryBody = checkedByTheVerb(directoryFileSchema);
 
 const checkDirectory = createRoute({
   method: "post",
   path: "/directory/check",
   summary: "试导入通讯录：列出每一处错误（行号、字段），或导入将新增、更新多少；不写入任何数据",
   security: bearerSecurity,
-  middleware: [jsonBodyGate()] as const,
-  request: { body: directoryBody },
+  ...jsonBodyRoute(directoryBody),
   responses: { 200: jsonContent(checkSchema, "检查结果"), ...errorResponses(403) },
 });
 
@@ -56,8 +55,7 @@ const runImport = createRoute({
   path: "/directory/import",
   summary: "导入通讯录（单位和用户）：全部导入或全部不导入；有误时 400，fields 列出每处错误",
   security: bearerSecurity,
-  middleware: [jsonBodyGate()] as const,
-  request: { body: directoryBody },
+  ...jsonBodyRoute(directoryBody),
   responses: { 200: jsonContent(importResultSchema, "已导入"), ...errorResponses(403) },
 });
 
@@ -88,23 +86,15 @@ const createTokenRoute = createRoute({
   path: "/tokens",
   summary: "为用户签发访问令牌；令牌只在此答复中出现一次",
   security: bearerSecurity,
-  middleware: [jsonBodyGate()] as const,
-  request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: checkedByTheVerb(
-            z.object({
-              userId: z.string(),
-              name: z.string().optional(),
-              expires: z.string().optional().meta({ description: "天数（30d）或到期日（2027-03-01）；默认 TOKEN_LIFETIME_DAYS 天" }),
-            }),
-          ),
-        },
-      },
-    },
-  },
+  ...jsonBodyRoute(
+    checkedByTheVerb(
+      z.object({
+        userId: z.string(),
+        name: z.string().optional(),
+        expires: z.string().optional().meta({ description: "天数（30d）或到期日（2027-03-01）；默认 TOKEN_LIFETIME_DAYS 天" }),
+      }),
+    ),
+  ),
   responses: {
     201: jsonContent(z.object({ id: z.string(), token: z.string().openapi({ description: "令牌（只显示这一次）" }), userId: z.string(), expiresAt: date }), "已签发"),
     ...errorResponses(403, 404, 409, 422),
@@ -125,8 +115,7 @@ const createLoginLinkRoute = createRoute({
   path: "/login-links",
   summary: "签发网页端一次性登录链接（<网址>/login/<token>，24 小时内有效，只能使用一次）；token 只在此答复中出现一次",
   security: bearerSecurity,
-  middleware: [jsonBodyGate()] as const,
-  request: { body: { required: true, content: { "application/json": { schema: checkedByTheVerb(z.object({ userId: z.string() })) } } } },
+  ...jsonBodyRoute(checkedByTheVerb(z.object({ userId: z.string() }))),
   responses: {
     201: jsonContent(z.object({ token: z.string(), path: z.string().openapi({ example: "/login/ysl_…" }), userId: z.string(), expiresAt: date }), "已签发"),
     ...errorResponses(403, 404, 422),
@@ -150,8 +139,7 @@ const addHostRoute = createRoute({
   path: "/hosts",
   summary: "登记主机并签发它调用 /access 的凭据；凭据只在此答复中出现一次",
   security: bearerSecurity,
-  middleware: [jsonBodyGate()] as const,
-  request: { body: { required: true, content: { "application/json": { schema: checkedByTheVerb(z.object({ name: hostNameSchema })) } } } },
+  ...jsonBodyRoute(checkedByTheVerb(z.object({ name: hostNameSchema }))),
   responses: { 201: jsonContent(credentialSchema, "已登记"), ...errorResponses(403, 409) },
 });
 
@@ -199,20 +187,12 @@ const loadCalendarRoute = createRoute({
   path: "/calendar",
   summary: "加载一年的放假安排（国务院办公厅通知）：须含七个法定节假日，缺少时须写明原因（override）；替换该年已有的安排",
   security: bearerSecurity,
-  middleware: [jsonBodyGate()] as const,
-  request: {
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: z.object({
-            schedule: checkedByTheVerb(yearScheduleSchema),
-            override: z.string().optional().openapi({ description: "缺少法定节假日时仍加载的原因（记入审计日志）" }),
-          }),
-        },
-      },
-    },
-  },
+  ...jsonBodyRoute(
+    z.object({
+      schedule: checkedByTheVerb(yearScheduleSchema),
+      override: z.string().optional().openapi({ description: "缺少法定节假日时仍加载的原因（记入审计日志）" }),
+    }),
+  ),
   responses: {
     200: jsonContent(
       z.object({
@@ -240,8 +220,7 @@ const loadPricesRoute = createRoute({
   path: "/prices",
   summary: "加载单价表；同一版本只加载一次，更正请用新的版本号",
   security: bearerSecurity,
-  middleware: [jsonBodyGate()] as const,
-  request: { body: { required: true, content: { "application/json": { schema: checkedByTheVerb(priceTableSchema) } } } },
+  ...jsonBodyRoute(checkedByTheVerb(priceTableSchema)),
   responses: { 201: jsonContent(z.object({ version: z.string(), effectiveFrom: z.iso.date() }), "已加载"), ...errorResponses(403, 409) },
 });
 
@@ -288,6 +267,8 @@ export function adminRoutes(deps: AdminDeps = {}) {
       const ctx = c.get("ctx");
       const { schedule, override } = c.req.valid("json");
       const loaded = await loadCalendarYearWithDeadlines({ ctx, input: schedule, override });
+      // This service counts with the year at once. Other replicas (several services on one PostgreSQL) read it
+      // from the database at their next job round, which refreshes the calendar first (jobs/runner runRound).
       await deps.refreshCalendar?.();
       return c.json(loaded, 200);
     })

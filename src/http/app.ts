@@ -27,6 +27,7 @@ import { fileRoutes, uploadBodyLimit } from "./files";
 import { DEFAULT_UPLOAD_MAX_MB } from "../files";
 import { adminRoutes } from "./admin";
 import { auditRoutes } from "./audit";
+import { calendarRoutes } from "./calendar";
 import type { AuditFiles } from "../audit/auditors";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
@@ -58,6 +59,11 @@ export interface AppDeps {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Where a metrics file is streamed up (http/metrics.ts importFile). */
+const METRICS_FILE_PATH = "/api/metrics/file";
+// A push may carry 20,000 samples (metrics/import pushMetricsSchema), each up to about 180 bytes of JSON with
+// its disk readings and a long VM id: more than a JSON body's 1 MB.
+const METRICS_PUSH_MAX_BYTES = 4 * 1024 * 1024;
 const HEALTH_TIMEOUT_MS = 3_000;
 const OUTAGE_LOG_EVERY_MS = 60_000;
 
@@ -164,13 +170,29 @@ export function createApp(deps: AppDeps) {
     maxSize: uploadBodyLimit(uploadMaxMb),
     onError: (c) => c.json(errorBody("payload_too_large", `文件超过 ${uploadMaxMb} MB 上限`), 413),
   });
-  const guard = inputGuard({ body: "json" });
+  const pushLimit = bodyLimit({
+    maxSize: METRICS_PUSH_MAX_BYTES,
+    onError: (c) => c.json(errorBody("payload_too_large", `请求体超过 ${METRICS_PUSH_MAX_BYTES / 1024 / 1024} MB 上限`), 413),
+  });
+  const jsonGuard = inputGuard({ body: "json" });
   const auth = authenticate(deps);
-  // A JSON body (1 MB at most) is checked before the token is. An upload's body is up to 20 MB: its token is
-  // checked first, so a caller without one is answered 401 before a byte of the body is read or buffered.
-  const authThenBody = every(auth, uploadLimit, guard);
-  const bodyFirst = every(jsonLimit, guard, auth);
-  api.use((c, next) => (c.req.method === "POST" && c.req.path === "/api/files" ? authThenBody : bodyFirst)(c, next));
+  const chains = {
+    // A JSON body (1 MB at most; a metrics push 4 MB) is checked before the token is.
+    json: every(jsonLimit, jsonGuard, auth),
+    push: every(pushLimit, jsonGuard, auth),
+    // An upload's body is up to 20 MB: its token is checked first, so a caller without one is answered 401
+    // before a byte of the body is read or buffered.
+    upload: every(auth, uploadLimit, jsonGuard),
+    // A metrics file streams through its route line by line, whatever its size: neither limited to a JSON
+    // body's size nor read whole by the guard (its path and query are still checked).
+    streamed: every(inputGuard({ body: "none" }), auth),
+  };
+  api.use((c, next) => {
+    const post = c.req.method === "POST";
+    const path = c.req.path;
+    const chain = !post ? chains.json : path === "/api/files" ? chains.upload : path === METRICS_FILE_PATH ? chains.streamed : path === "/api/metrics" ? chains.push : chains.json;
+    return chain(c, next);
+  });
   // A change made through the API may have queued cards and notices: send them now, not at the next job round.
   api.use(async (c, next) => {
     await next();
@@ -189,6 +211,7 @@ export function createApp(deps: AppDeps) {
   api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
   api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
   api.route("/audit", auditRoutes(deps.auditFiles ?? null));
+  api.route("/calendar", calendarRoutes());
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {
@@ -204,7 +227,16 @@ export function createApp(deps: AppDeps) {
     app.route("/access", access);
   }
   // A channel's routes guard their own input: a platform's callback has its own body limit and format.
-  const routeDeps = { db: deps.db, clock: deps.clock, calendar: deps.calendar, profile: deps.profile, log, onQueued: deps.onQueued, refusals };
+  const routeDeps = {
+    db: deps.db,
+    clock: deps.clock,
+    calendar: deps.calendar,
+    profile: deps.profile,
+    log,
+    onQueued: deps.onQueued,
+    refusals,
+    refreshCalendar: deps.refreshCalendar,
+  };
   for (const ch of channels) if (ch.routes && !ch.mountAt) app.route(`/${ch.key}`, ch.routes(routeDeps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "用户令牌（yunshen token create 签发，ys_…）" });

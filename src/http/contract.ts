@@ -90,6 +90,17 @@ export function jsonBodyGate(opts: { optional?: boolean } = {}) {
   });
 }
 
+/**
+ * The parts of a createRoute config for a route whose one input is a required JSON body (gated as jsonBodyGate
+ * says, then validated by `schema`): spread into the config, `...jsonBodyRoute(schema)`.
+ */
+export function jsonBodyRoute<S extends z.ZodType>(schema: S) {
+  return {
+    middleware: [jsonBodyGate()],
+    request: { body: { required: true as const, content: { "application/json": { schema } } } },
+  };
+}
+
 function jsonSchemaOf(schema: z.ZodType) {
   const { $schema: _, ...json } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
   return json;

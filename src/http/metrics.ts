@@ -1,5 +1,7 @@
+import { Readable } from "node:stream";
+import { createInterface } from "node:readline";
 import { createRoute, z } from "@hono/zod-openapi";
-import { pushMetrics, pushMetricsSchema } from "../metrics/import";
+import { importMetricsLines, pushMetrics, pushMetricsSchema } from "../metrics/import";
 import { VM_ID } from "../metrics/rules";
 import { scaleUpCheck, scaleUpQuery, utilisationQuery, vmUtilisation } from "../metrics/views";
 import { IDEMPOTENCY_KEY } from "../inbound/source";
@@ -7,6 +9,8 @@ import { bearerSecurity, contractApp, errorResponses, jsonBodyGate, jsonContent,
 
 const vmParams = z.object({ vm: z.string().regex(VM_ID, "虚拟机标识无效").openapi({ description: "虚拟机标识（云主机 id）" }) });
 const scaleKind = z.enum(["vm_vcpu", "vm_memory", "vm_storage", "paas_compute", "paas_storage", "container_vcpu"]);
+
+const importedSchema = z.object({ samples: z.int(), vms: z.int(), days: z.int() });
 
 const push = createRoute({
   method: "post",
@@ -20,9 +24,30 @@ const push = createRoute({
     body: { required: true, content: { "application/json": { schema: pushMetricsSchema } } },
   },
   responses: {
-    201: jsonContent(z.object({ samples: z.int(), vms: z.int(), days: z.int() }), "已保存：采样数、虚拟机数、天数"),
+    201: jsonContent(importedSchema, "已保存：采样数、虚拟机数、天数"),
     ...errorResponses(403, 409),
   },
+});
+
+const importFile = createRoute({
+  method: "post",
+  path: "/file",
+  summary:
+    "导入利用率文件（与 yunshen metrics import 相同，服务运行时 CLI 经此导入）：请求体即文件本身，边读边按日汇总，不限大小；全部导入或全部不导入；同一文件（按 SHA-256）只导入一次",
+  security: bearerSecurity,
+  request: {
+    query: z.object({ format: z.enum(["csv", "jsonl"]).openapi({ description: "csv（带表头）或 jsonl（每行一条 JSON）" }) }),
+    body: {
+      required: true,
+      // Plain schemas, not zod: the body is read as a stream by the route, never parsed whole by a validator
+      // (which would take application/jsonl for JSON).
+      content: {
+        "text/csv": { schema: { type: "string", description: "vm,time,cpu,mem[,disk_used_gb,disk_alloc_gb]，每分钟一行" } },
+        "application/jsonl": { schema: { type: "string", description: "每行一条采样" } },
+      },
+    },
+  },
+  responses: { 201: jsonContent(importedSchema, "已保存：采样数、虚拟机数、天数"), ...errorResponses(403, 409) },
 });
 
 const utilisation = createRoute({
@@ -90,9 +115,24 @@ const scaleUp = createRoute({
   },
 });
 
-/** /api/metrics: utilisation pushed by the cloud's monitoring, and read back per VM. */
+/**
+ * /api/metrics: utilisation pushed by the cloud's monitoring or imported as a file, and read back per VM. The
+ * file's body is exempt from the API's JSON limit and guard (http/app.ts METRICS_FILE_PATH): it is read here
+ * as it arrives, each line checked field by field by the reducer, which stores nothing of a line but numbers
+ * and a VM id of a fixed shape.
+ */
 export function metricsRoutes() {
   return contractApp()
+    .openapi(
+      importFile,
+      async (c) => {
+        // No body reads as an empty file: 文件中没有数据.
+        const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+        const lines = createInterface({ input: Readable.fromWeb(body as never, { encoding: "utf8" }), crlfDelay: Infinity });
+        return c.json(await importMetricsLines({ ctx: c.get("ctx"), input: { lines, format: c.req.valid("query").format } }), 201);
+      },
+      refuseInvalid({ query: "format 应为 csv 或 jsonl" }),
+    )
     .openapi(
       push,
       async (c) => {

@@ -41,9 +41,9 @@ async function checkMultipart(req: HonoRequest): Promise<void> {
  *
  * `body`: "json" for the JSON APIs (the body is parsed here, and Hono keeps its text for the route; an upload's
  * multipart body is parsed as a form instead), "text" for bodies in another format (WeCom's XML envelope),
- * checked as one text.
+ * checked as one text, "none" for a body its route reads as a stream and checks line by line (a metrics file).
  */
-export function inputGuard(opts: { body: "json" | "text" }) {
+export function inputGuard(opts: { body: "json" | "text" | "none" }) {
   return createMiddleware(async (c, next) => {
     const fields: Record<string, string[]> = {};
     const add = (field: string, message: string) => (fields[field] ??= []).push(message);
@@ -79,7 +79,7 @@ export function inputGuard(opts: { body: "json" | "text" }) {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) add("Idempotency-Key", "应为 1–200 个可见 ASCII 字符");
     if (Object.keys(fields).length > 0) throw invalid(REFUSED, fields);
 
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && opts.body !== "none") {
       if (opts.body === "json" && MULTIPART.test(c.req.header("content-type") ?? "")) {
         await checkMultipart(c.req);
         return next();

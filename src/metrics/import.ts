@@ -159,9 +159,10 @@ async function mergeStoredDays(tx: Db, days: DayAccumulator[]) {
 }
 
 function requireMetricsRole(ctx: ServiceContext) {
-  // The cloud's monitoring pushes with a provider's token; the CLI operator imports files.
-  if (ctx.actor && !ctx.actor.roles.some((r) => r === "provider" || r === "manager"))
-    throw forbidden("利用率数据由评估实施单位（云服务商）或统筹管理单位导入");
+  // The cloud's monitoring pushes with a provider's token; the operator imports files, at the CLI or, while the
+  // service holds the embedded database, through it with the admin's token.
+  if (ctx.actor && !ctx.actor.roles.some((r) => r === "provider" || r === "manager" || r === "admin"))
+    throw forbidden("利用率数据由评估实施单位（云服务商）、统筹管理单位或系统管理员导入");
 }
 
 /**
@@ -179,6 +180,26 @@ async function storeReduced(ctx: ServiceContext, source: { kind: "file" | "push"
   });
 }
 
+export type MetricsFileFormat = "csv" | "jsonl";
+
+/** A file's format by its name: CSV (.csv) or JSON Lines (anything else). */
+export const metricsFileFormat = (path: string): MetricsFileFormat => (path.toLowerCase().endsWith(".csv") ? "csv" : "jsonl");
+
+/**
+ * A metrics file read line by line, wherever its lines come from (the file itself at the CLI, the body of
+ * POST /api/metrics/file while the service holds the database): reduced as it streams, stored in one
+ * transaction, and known by its SHA-256, so the same file is imported once whichever way it came.
+ */
+export async function importMetricsLines({ ctx, input }: { ctx: ServiceContext; input: { lines: AsyncIterable<string>; format: MetricsFileFormat } }) {
+  requireMetricsRole(ctx);
+  const reducer = new DailyReducer();
+  const read = await reduceSampleLines(input.lines, input.format, reducer);
+  if (read.bad > 0)
+    throw invalid(`${read.bad} 行有误，未导入任何数据`, Object.fromEntries(read.errors.map((e) => [`第 ${e.line} 行`, [e.message]])));
+  if (read.samples === 0) throw invalid("文件中没有数据");
+  return storeReduced(ctx, { kind: "file", key: read.sha256 }, reducer.drain(), read.samples);
+}
+
 /** `yunshen metrics import FILE`: CSV (.csv) or JSON Lines (anything else), streamed. */
 export async function importMetricsFile({ ctx, input }: { ctx: ServiceContext; input: { path: string } }) {
   requireMetricsRole(ctx);
@@ -187,14 +208,8 @@ export async function importMetricsFile({ ctx, input }: { ctx: ServiceContext; i
   } catch {
     throw invalid(`无法读取文件 ${input.path}`);
   }
-  const format = input.path.toLowerCase().endsWith(".csv") ? "csv" : "jsonl";
-  const reducer = new DailyReducer();
   const lines = createInterface({ input: createReadStream(input.path, { encoding: "utf8" }), crlfDelay: Infinity });
-  const read = await reduceSampleLines(lines, format, reducer);
-  if (read.bad > 0)
-    throw invalid(`${read.bad} 行有误，未导入任何数据`, Object.fromEntries(read.errors.map((e) => [`第 ${e.line} 行`, [e.message]])));
-  if (read.samples === 0) throw invalid("文件中没有数据");
-  return storeReduced(ctx, { kind: "file", key: read.sha256 }, reducer.drain(), read.samples);
+  return importMetricsLines({ ctx, input: { lines, format: metricsFileFormat(input.path) } });
 }
 
 export const pushMetricsSchema = z.object({

@@ -20,7 +20,7 @@ export const NAV: readonly NavLink[] = [
   { href: "/requests", label: "查询", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/audit", label: "审计", roles: ["manager", "reviewer"] },
-  { href: "/security", label: "账号与端口", roles: ["security_officer"] },
+  { href: "/security", label: "账号与端口", roles: ["security_officer", "manager"] },
   { href: "/admin", label: "系统管理", roles: OPERATOR_ROLES },
 ];
 

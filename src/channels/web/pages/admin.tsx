@@ -575,6 +575,9 @@ export function adminPages(deps: WebDeps) {
     try {
       const { input } = await uploadedJson(body, "放假安排文件");
       const loaded = await loadCalendarYearWithDeadlines({ ctx: c.get("ctx"), input, override: field(body, "override") });
+      // As through the API (http/admin.ts): this service counts with the year at once, other replicas at their
+      // next job round, which refreshes the calendar from the database first (jobs/runner runRound).
+      await deps.refreshCalendar?.();
       const missing = loaded.missing.length > 0 ? `；按原因加载，缺少 ${loaded.missing.join("、")}，公布后请补全再加载一次` : "";
       const filled = loaded.recomputed > 0 ? `；${loaded.recomputed} 个待定期限已计算` : "";
       return calendarPage(c, { notice: `${loaded.year} 年工作日历已${loaded.replaced ? "更新" : "加载"}${filled}${missing}` });

@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { listVmAccounts, revokeVmAccount, unlockVmAccount } from "../../../access/accounts";
+import { listVmAccounts, mayUnlockVmAccounts, revokeVmAccount, unlockVmAccount } from "../../../access/accounts";
 import { listPortGrants, revokePortGrant } from "../../../access/port-grants";
 import { ServiceError } from "../../../core/errors";
 import { field } from "../guard";
@@ -10,7 +10,8 @@ import { onlyFor, OversightStyle, Table } from "./oversight";
 
 // 账号与端口 (issue 12, security officers; flows.md flow 5): every VM account and port grant, phones masked as
 // the services give them, with 撤销 and 解锁 as forms. The services decide and audit each change (a refusal too);
-// the page shows their words.
+// the page shows their words. The manager sees what the API shows it (every account and grant, access/accounts
+// listVmAccounts, port-grants listPortGrants) and may revoke both, as through the API, but not unlock.
 
 const ACCOUNT_STATUS: Record<string, string> = { active: "有效", revoked: "已撤销", expired: "已过期" };
 const DONE: Record<string, string> = {
@@ -35,13 +36,14 @@ function ReasonForm(props: { action: string; csrf: string; placeholder: string; 
 /** /security: the lists and the forms; each POST comes back here with what was done, or the refusal. */
 export function securityPages(deps: WebDeps) {
   const app = new Hono<WebEnv>();
-  app.use("*", onlyFor(["security_officer"]));
+  app.use("*", onlyFor(["security_officer", "manager"]));
 
   async function render(c: Context<WebEnv>, message: { notice?: string; error?: string } = {}, status = 200) {
     const ctx = c.get("ctx");
     const csrf = c.get("session").csrf;
     const accounts = (await listVmAccounts({ ctx, input: {} })).items;
     const grants = (await listPortGrants({ ctx, input: {} })).items;
+    const mayUnlock = mayUnlockVmAccounts(ctx.actor!);
     return c.html(
       <Page title="账号与端口" ctx={ctx} csrf={csrf} current="/security">
         <OversightStyle />
@@ -73,7 +75,7 @@ export function securityPages(deps: WebDeps) {
                 </td>
                 <td>{when(a.validUntil)}</td>
                 <td class="ys-actions">
-                  {a.locked ? <ReasonForm action={`/security/accounts/${a.id}/unlock`} csrf={csrf} placeholder="解锁原因（如已核实本人）" button="解锁" /> : null}
+                  {a.locked && mayUnlock ? <ReasonForm action={`/security/accounts/${a.id}/unlock`} csrf={csrf} placeholder="解锁原因（如已核实本人）" button="解锁" /> : null}
                   {a.status === "active" ? <ReasonForm action={`/security/accounts/${a.id}/revoke`} csrf={csrf} placeholder="撤销原因" button="撤销" warn /> : null}
                 </td>
               </tr>
