@@ -17,4 +17,5 @@ export const bazhong = {
   periodicJobs: ["quarterlyReview", "expansionNotices"],
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
+  vmLoginAuthenticator: "instead",
 } as const satisfies ProfileModule;

@@ -9,4 +9,5 @@ export const gaochuang = {
   periodicJobs: ["halfYearlyReview"],
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
+  vmLoginAuthenticator: "instead",
 } as const satisfies ProfileModule;

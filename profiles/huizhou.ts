@@ -9,4 +9,5 @@ export const huizhou = {
   periodicJobs: ["halfYearlyReview"],
   cloudCapacityRequiredBy: "001 第十九条",
   revocationProposals: false,
+  vmLoginAuthenticator: "instead",
 } as const satisfies ProfileModule;

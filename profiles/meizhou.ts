@@ -9,4 +9,6 @@ export const meizhou = {
   periodicJobs: ["halfYearlyReview"],
   cloudCapacityRequiredBy: null,
   revocationProposals: true,
+  // 004 第三十七条: "每次登陆均要短信下发随机密码": an app adds to the SMS code, never replaces it.
+  vmLoginAuthenticator: "additional",
 } as const satisfies ProfileModule;

@@ -9,4 +9,5 @@ export const shaoguan = {
   periodicJobs: ["halfYearlyReview"],
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
+  vmLoginAuthenticator: "instead",
 } as const satisfies ProfileModule;

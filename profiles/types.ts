@@ -54,4 +54,9 @@ export interface ProfileModule {
   cloudCapacityRequiredBy: string | null;
   /** Whether the time rules of revocation (30/60/90 days after delivery) propose revoking this profile's resources. */
   revocationProposals: boolean;
+  /**
+   * What a person's authenticator app is at a VM login: `instead` of the SMS code (where SMS does not reach), or
+   * `additional` to it, when the document requires an SMS code at every login.
+   */
+  vmLoginAuthenticator: "instead" | "additional";
 }

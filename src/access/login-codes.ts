@@ -10,7 +10,8 @@ import { SmsError, type SmsGateway } from "../sms/gateways";
 import { parseInput } from "../core/validation";
 import { accountNameSchema, alertSecurityStaff } from "./accounts";
 import { hostNameSchema } from "./hosts";
-import { acceptTotp } from "./totp";
+import { PROFILES } from "../../profiles";
+import { acceptTotp, totpEnrolled } from "./totp";
 
 // The rules of issue 4 (seed 004 第三十七条; NIST 800-63B §5.1.3, §5.2.2 for the limits).
 export const CODE_TTL_MS = 5 * 60_000;
@@ -21,6 +22,7 @@ export const MAX_CODES_PER_HOUR = 10;
 // A used code sent again within this time is refused as used, not counted as a guess (see verifyLoginCode).
 export const SPENT_CODE_MEMORY_MS = 24 * 3_600_000;
 const CODE_USED = "验证码已使用，无需重复提交；如需再次登录，请重新获取验证码";
+const SECOND_FACTOR_MISSING = "您已启用身份验证器：请输入短信验证码，紧接着输入身份验证器的 6 位动态码（共 12 位）";
 
 /** What login-code verbs need beyond the service context: the gateway, and the key codes are hashed with. */
 export interface LoginCodeDeps {
@@ -121,7 +123,8 @@ export async function sendLoginCode({ ctx, input, deps }: { ctx: ServiceContext;
       })
       .returning({ id: accessCodes.id });
     j.add({ action: "access.challenge", details: { host, account, accountId: row.id, codeId: created!.id, to: maskMobile(row.mobile) } });
-    return { codeId: created!.id, mobile: row.mobile, code };
+    const withAuthenticator = PROFILES[ctx.profile].vmLoginAuthenticator === "additional" && (await totpEnrolled(tx, deps.totpKey, row.userId));
+    return { codeId: created!.id, mobile: row.mobile, code, withAuthenticator };
   });
 
   try {
@@ -144,7 +147,7 @@ export async function sendLoginCode({ ctx, input, deps }: { ctx: ServiceContext;
         ? tooMany(message)
         : new ServiceError("sms_unavailable", message, 503);
   }
-  return { sentTo: maskMobile(issued.mobile), expiresInSeconds: CODE_TTL_MS / 1000 };
+  return { sentTo: maskMobile(issued.mobile), expiresInSeconds: CODE_TTL_MS / 1000, withAuthenticator: issued.withAuthenticator };
 }
 
 /**
@@ -166,21 +169,41 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       .where(and(eq(accessCodes.vmAccountId, row.id), eq(accessCodes.hostId, host), isNull(accessCodes.closedAt), gt(accessCodes.expiresAt, now)))
       .orderBy(desc(accessCodes.id))
       .limit(1);
-    const candidate = code.trim();
+    const typed = code.trim();
+    // 004 第三十七条 (梅州): the SMS code at every login; a person's authenticator app, where they enrolled one,
+    // adds its code after the SMS code (12 digits at the one prompt), and is never enough alone.
+    const additional = PROFILES[ctx.profile].vmLoginAuthenticator === "additional";
+    const secondFactor = additional && (await totpEnrolled(tx, deps.totpKey, row.userId));
+    const twelve = secondFactor && /^\d{12}$/.test(typed);
+    const candidate = twelve ? typed.slice(0, 6) : typed;
     const right =
       current !== undefined &&
       /^\d{6}$/.test(candidate) &&
       timingSafeEqual(codeHash(deps.codeKey, row.id, host, candidate), Buffer.from(current.codeHash, "hex"));
 
-    if (right) {
+    // The right SMS code without the app's: asked for again, not counted as a guess, the SMS code kept.
+    if (right && secondFactor && !twelve) {
+      j.add({ action: "access.verify", outcome: "refused", details: { host, account, accountId: row.id, allow: false, reason: "second_factor_missing" } });
+      return { allow: false as const, account, host, code: "second_factor_missing" as const, reason: SECOND_FACTOR_MISSING };
+    }
+    const app = right && twelve ? await acceptTotp(tx, deps.totpKey, row.userId, typed.slice(6), now) : null;
+    if (app === "used") {
+      j.add({
+        action: "access.verify",
+        outcome: "refused",
+        details: { host, account, accountId: row.id, method: "sms+totp", allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
+      });
+      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+    }
+    if (right && (app === null || app === "accepted")) {
       await tx.update(accessCodes).set({ closedAt: now, closedReason: "used" }).where(eq(accessCodes.id, current.id));
       await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
-      j.add({ action: "access.verify", details: { host, account, accountId: row.id, codeId: current.id, method: "sms", allow: true } });
+      j.add({ action: "access.verify", details: { host, account, accountId: row.id, codeId: current.id, method: app ? "sms+totp" : "sms", allow: true } });
       return { allow: true as const, account, host, user: name };
     }
     // The right code again, after it let someone in: the same login submitted twice at once, or a replay.
     // Refused as used, and not a guess: it neither counts against the person nor locks the account.
-    if (/^\d{6}$/.test(candidate) && (await usedBefore(tx, deps.codeKey, row.id, host, candidate, now))) {
+    if (!right && /^\d{6}$/.test(candidate) && (await usedBefore(tx, deps.codeKey, row.id, host, candidate, now))) {
       j.add({
         action: "access.verify",
         outcome: "refused",
@@ -188,9 +211,9 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       });
       return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
     }
-    // The person's authenticator app, where they enrolled one (for places SMS does not reach).
-    const app = await acceptTotp(tx, deps.totpKey, row.userId, candidate, now);
-    if (app === "used") {
+    // The person's authenticator app instead of the SMS code, where the profile allows it (for places SMS does not reach).
+    const instead = additional || right ? null : await acceptTotp(tx, deps.totpKey, row.userId, candidate, now);
+    if (instead === "used") {
       j.add({
         action: "access.verify",
         outcome: "refused",
@@ -198,7 +221,7 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       });
       return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
     }
-    if (app === "accepted") {
+    if (instead === "accepted") {
       await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
       j.add({ action: "access.verify", details: { host, account, accountId: row.id, method: "totp", allow: true } });
       return { allow: true as const, account, host, user: name };

@@ -179,6 +179,13 @@ async function checkTotp(key: Buffer, row: typeof totpEnrolments.$inferSelect, c
  * At login: whether `code` is the person's current TOTP code. Inside the verifying transaction, which holds
  * the account row; the enrolment row is locked too, so one code lets one login through.
  */
+/** Whether the person has a confirmed authenticator that can be checked (the key configured). */
+export async function totpEnrolled(tx: Db, key: Buffer | null, userId: string): Promise<boolean> {
+  if (!key) return false;
+  const [row] = await tx.select({ confirmedAt: totpEnrolments.confirmedAt }).from(totpEnrolments).where(eq(totpEnrolments.userId, userId));
+  return row?.confirmedAt != null;
+}
+
 export async function acceptTotp(
   tx: Db,
   key: Buffer | null,

@@ -36,7 +36,14 @@ const challenge = createRoute({
   middleware: [jsonBodyGate()] as const,
   request: { body: loginBody(false) },
   responses: {
-    200: jsonContent(z.object({ sentTo: z.string().openapi({ description: "脱敏手机号" }), expiresInSeconds: z.int() }), "已发送"),
+    200: jsonContent(
+      z.object({
+        sentTo: z.string().openapi({ description: "脱敏手机号" }),
+        expiresInSeconds: z.int(),
+        withAuthenticator: z.boolean().openapi({ description: "为 true 时，登录须输入短信验证码后紧接身份验证器的 6 位动态码（共 12 位；004 第三十七条，梅州）" }),
+      }),
+      "已发送",
+    ),
     ...errorResponses(403, 404, 409, 422, 429),
   },
 });
@@ -44,7 +51,7 @@ const challenge = createRoute({
 const verify = createRoute({
   method: "post",
   path: "/verify",
-  summary: "堡垒机 / 虚拟机 PAM：校验验证码（短信或 TOTP），200 放行，403 拒绝",
+  summary: "堡垒机 / 虚拟机 PAM：校验验证码（短信；身份验证器按政策代替短信码，或在梅州附加于其后共 12 位），200 放行，403 拒绝",
   security: hostCredential,
   middleware: [jsonBodyGate()] as const,
   request: { body: loginBody(true) },
