@@ -169,6 +169,15 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       .where(and(eq(accessCodes.vmAccountId, row.id), eq(accessCodes.hostId, host), isNull(accessCodes.closedAt), gt(accessCodes.expiresAt, now)))
       .orderBy(desc(accessCodes.id))
       .limit(1);
+    // A code that already let this login through (a double submit, a replay): refused as used, not a guess.
+    const refusedAsUsed = (method: "sms" | "totp" | "sms+totp") => {
+      j.add({
+        action: "access.verify",
+        outcome: "refused",
+        details: { host, account, accountId: row.id, method, allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
+      });
+      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+    };
     const typed = code.trim();
     // 004 第三十七条 (梅州): the SMS code at every login; a person's authenticator app, where they enrolled one,
     // adds its code after the SMS code (12 digits at the one prompt), and is never enough alone.
@@ -188,12 +197,7 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
     }
     const app = right && twelve ? await acceptTotp(tx, deps.totpKey, row.userId, typed.slice(6), now) : null;
     if (app === "used") {
-      j.add({
-        action: "access.verify",
-        outcome: "refused",
-        details: { host, account, accountId: row.id, method: "sms+totp", allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
-      });
-      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+      return refusedAsUsed("sms+totp");
     }
     if (right && (app === null || app === "accepted")) {
       await tx.update(accessCodes).set({ closedAt: now, closedReason: "used" }).where(eq(accessCodes.id, current.id));
@@ -204,22 +208,12 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
     // The right code again, after it let someone in: the same login submitted twice at once, or a replay.
     // Refused as used, and not a guess: it neither counts against the person nor locks the account.
     if (!right && /^\d{6}$/.test(candidate) && (await usedBefore(tx, deps.codeKey, row.id, host, candidate, now))) {
-      j.add({
-        action: "access.verify",
-        outcome: "refused",
-        details: { host, account, accountId: row.id, allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
-      });
-      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+      return refusedAsUsed("sms");
     }
     // The person's authenticator app instead of the SMS code, where the profile allows it (for places SMS does not reach).
     const instead = additional || right ? null : await acceptTotp(tx, deps.totpKey, row.userId, candidate, now);
     if (instead === "used") {
-      j.add({
-        action: "access.verify",
-        outcome: "refused",
-        details: { host, account, accountId: row.id, method: "totp", allow: false, reason: "code_used", consecutiveFailures: row.consecutiveFailures },
-      });
-      return { allow: false as const, account, host, code: "code_used" as const, reason: CODE_USED };
+      return refusedAsUsed("totp");
     }
     if (instead === "accepted") {
       await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
