@@ -79,6 +79,8 @@ export interface StageDef<F = any> {
   extendable?: boolean;
   /** Who is told when this stage completes, besides the applicant. */
   reportTo?: Party[];
+  /** Who is warned when this stage is late, besides its holders, the managers and the reviewers. */
+  lateWarningTo?: Party[];
   /**
    * A period, not a decision (巴中's 3-month 过渡期): nobody approves it; it ends by itself at its deadline and
    * the next stage opens. Its parties are told when it opens and reminded before it ends.

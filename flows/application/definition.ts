@@ -1,5 +1,5 @@
 import type { Totals } from "../../src/resources/catalog";
-import { days, months, wd, type AttachmentRule, type FlowDef } from "../types";
+import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
@@ -21,6 +21,9 @@ export interface ApplicationFacts {
   demand?: { covered: boolean; text: string };
 }
 
+// 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
+// warned of every late stage), 使用单位 and 评估实施单位 alike.
+const SEVENTEEN_FIVE: Party[] = ["applicant", "provider"];
 const largeVm = 8; // vCPU, 004 第十三条(二)3
 const largeVmMemoryGb = 32;
 const largeStorageGb = 500; // 004 第十三条(二)4
@@ -149,6 +152,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       parties: ["applicant"],
       deadline: wd(20),
       approveLabel: "部署完成",
+      lateWarningTo: SEVENTEEN_FIVE,
     },
     request_security_test: {
       key: "request_security_test",
@@ -156,6 +160,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       parties: ["applicant"],
       deadline: wd(2),
       approveLabel: "提交安全检测申请",
+      lateWarningTo: SEVENTEEN_FIVE,
     },
     security_test: {
       key: "security_test",
@@ -167,6 +172,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       redoDeadline: wd(10, { firstOpenOf: "security_test" }),
       approveLabel: "检测通过",
       onFail: "security_fix",
+      lateWarningTo: SEVENTEEN_FIVE,
     },
     security_fix: {
       key: "security_fix",
@@ -176,6 +182,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       approveLabel: "整改完成，申请复测",
       next: "security_test",
       detour: true,
+      lateWarningTo: SEVENTEEN_FIVE,
     },
     go_live: {
       key: "go_live",
@@ -185,6 +192,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       deadline: wd(2),
       approveLabel: "已上线",
       reportTo: ["provider", "reviewer"],
+      lateWarningTo: SEVENTEEN_FIVE,
     },
     // 徽州 stages (001 第十二—十四条).
     accept: {
@@ -335,7 +343,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       overrides: {
         provision: { name: "资源配置" },
         // 第十八条: deployed within 5 wd of configuration; longer for demanding systems with the bureau's consent.
-        deploy: { deadline: wd(5), extendable: true },
+        deploy: { deadline: wd(5), extendable: true, lateWarningTo: [] },
       },
       attachments: [
         // 第十五、十六条: a migration plan for an existing system, the construction basis for a new one.

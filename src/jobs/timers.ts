@@ -91,7 +91,8 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
       });
       const managers = (await usersWithRole(tx, "manager")).map((u) => u.id);
       const reviewers = (await usersWithRole(tx, "reviewer")).map((u) => u.id);
-      await enqueueCards(tx, now, [...pending, ...managers, ...reviewers], "overdue", noticeCard(card, "工作警示：已逾期", text, "danger"), `overdue:${entry.seq}`);
+      const named = stage.lateWarningTo?.length ? await partiesUsers(tx, req, stage.lateWarningTo) : [];
+      await enqueueCards(tx, now, [...new Set([...pending, ...managers, ...reviewers, ...named])], "overdue", noticeCard(card, "工作警示：已逾期", text, "danger"), `overdue:${entry.seq}`);
       return true;
     });
     if (!done) break;
