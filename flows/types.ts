@@ -37,8 +37,11 @@ export type DeadlineSpec =
   // N months on, to the same day of the month, or its last day when it has none (民法典 第二百零一条).
   | { calendarMonths: number; from?: Anchor };
 
-/** Counting starts when the stage opens, or when an earlier stage first opened (e.g. 10 wd from the first test). */
-export type Anchor = { firstOpenOf: string };
+/**
+ * Counting starts when the stage opens, or when an earlier stage first opened (a monthly statement's day), or
+ * first closed (10 wd from the first security test performed, not from the day it was asked for).
+ */
+export type Anchor = { firstOpenOf: string } | { firstDoneOf: string };
 
 /** A stage; F is the facts type of its flow. The engine handles every flow's stages alike, hence `any`. */
 export interface StageDef<F = any> {

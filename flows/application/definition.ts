@@ -168,8 +168,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       marks: "security_tested",
       parties: ["manager"],
       deadline: wd(5),
-      // 从首次检测至安全检测通过，应在 10 个工作日内完成 (004 第十七条(三)).
-      redoDeadline: wd(10, { firstOpenOf: "security_test" }),
+      // 从首次检测至安全检测通过，应在 10 个工作日内完成 (004 第十七条(三)): from the first test performed (the
+      // first 安全检测 run closed), not from the day the test was asked for.
+      redoDeadline: wd(10, { firstDoneOf: "security_test" }),
       approveLabel: "检测通过",
       onFail: "security_fix",
       lateWarningTo: SEVENTEEN_FIVE,
@@ -178,7 +179,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       key: "security_fix",
       name: "安全整改",
       parties: ["applicant"],
-      deadline: wd(10, { firstOpenOf: "security_test" }),
+      deadline: wd(10, { firstDoneOf: "security_test" }),
       approveLabel: "整改完成，申请复测",
       next: "security_test",
       detour: true,

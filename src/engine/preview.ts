@@ -99,6 +99,7 @@ async function previewStages(ctx: ServiceContext, tx: Db, req: PreviewRequest, s
 
   const parties = await Promise.all(path.map((s) => Promise.all(s.parties.map((p) => previewParty(tx, req, p)))));
   const openedAt = new Map<string, Date>();
+  const doneAt = new Map<string, Date>();
   let opens: Date | null = ctx.clock.now();
   // Once a deadline falls past the loaded calendar, every later one waits for the next year's schedule too.
   let pending = false;
@@ -106,11 +107,13 @@ async function previewStages(ctx: ServiceContext, tx: Db, req: PreviewRequest, s
     let by: Date | null = null;
     if (opens && !openedAt.has(stage.key)) openedAt.set(stage.key, opens);
     if (opens && stage.deadline) {
-      const anchor = stage.deadline.from ? openedAt.get(stage.deadline.from.firstOpenOf) : undefined;
+      const from = stage.deadline.from;
+      const anchor = !from ? undefined : "firstOpenOf" in from ? openedAt.get(from.firstOpenOf) : doneAt.get(from.firstDoneOf);
       const times = stageTimesOrPending(ctx.calendar, opens, stage.deadline, anchor);
       by = times.deadlineAt;
       pending = times.pending;
     }
+    if (by && !doneAt.has(stage.key)) doneAt.set(stage.key, by);
     opens = by;
     return {
       stage: stage.key,

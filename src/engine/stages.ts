@@ -107,13 +107,18 @@ export async function stageTimesFor(
   if (stage.redoDeadline || spec.from) {
     const earlier = (
       await tx
-        .select({ id: stageRuns.id, stage: stageRuns.stage, openedAt: stageRuns.openedAt })
+        .select({ id: stageRuns.id, stage: stageRuns.stage, openedAt: stageRuns.openedAt, closedAt: stageRuns.closedAt })
         .from(stageRuns)
         .where(eq(stageRuns.requestId, req.id))
         .orderBy(asc(stageRuns.id))
     ).filter((r) => r.id !== runId);
     if (stage.redoDeadline && earlier.some((r) => r.stage === stage.key)) spec = stage.redoDeadline;
-    const anchor = spec.from ? earlier.find((r) => r.stage === spec.from!.firstOpenOf)?.openedAt : undefined;
+    const from = spec.from;
+    const anchor = !from
+      ? undefined
+      : "firstOpenOf" in from
+        ? earlier.find((r) => r.stage === from.firstOpenOf)?.openedAt
+        : (earlier.find((r) => r.stage === from.firstDoneOf && r.closedAt !== null)?.closedAt ?? undefined);
     return stageTimesOrPending(ctx.calendar, openedAt, spec, anchor);
   }
   return stageTimesOrPending(ctx.calendar, openedAt, spec);

@@ -1,0 +1,59 @@
+import { and, eq } from "drizzle-orm";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { outbox, stageRuns } from "../db/schema";
+import { runDueTimers } from "../src/jobs/timers";
+import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+
+// 004 第十七条: deployment, the security test before go-live, and go-live, in the 梅州 profile, around 国庆 2026
+// (10-01 … 10-07 off, Saturday 10-10 a working day).
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp({ now: "2026-09-25T02:00:00Z" }); // Friday 10:00, a week before 国庆
+});
+afterEach(() => t?.close());
+
+/** 杨帆 (a city unit, so no county review) files the example and everyone decides at once, up to 系统部署. */
+async function delivered() {
+  const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+  ok(await t.act("xufeng", id, { action: "approve", stage: "evaluate" }));
+  ok(await t.act("zhangwei", id, { action: "approve", stage: "approve" }));
+  ok(await t.act("xufeng", id, { action: "approve", stage: "provision" }));
+  ok(await t.act("yangfan", id, { action: "confirm", stage: "backup_check" }));
+  ok(await t.act("yangfan", id, { action: "confirm", stage: "confirm_delivery" }));
+  ok(await t.act("guojun", id, { action: "approve", stage: "verify_delivery" }));
+  return id;
+}
+
+const deadlineOf = async (id: number, stage: string) =>
+  (await t.db.select().from(stageRuns).where(and(eq(stageRuns.requestId, id), eq(stageRuns.stage, stage)))).map((r) => r.deadlineAt!.toISOString());
+
+test("004 第十七条(三) the fix and the retest are due 10 wd from the first test performed, not from the day it was asked for", async () => {
+  const id = await delivered();
+  ok(await t.act("yangfan", id, { action: "approve", stage: "deploy" }));
+  ok(await t.act("yangfan", id, { action: "approve", stage: "request_security_test" })); // asked on Friday 09-25
+  // The manager performs the first test on Wednesday 09-30 and finds a problem.
+  t.clock.set("2026-09-30T06:00:00Z");
+  ok(await t.act("chenjing", id, { action: "fail", stage: "security_test", reason: "存在弱口令" }));
+  // 10 wd from 09-30: 10-08, 10-09, the 调休 Saturday 10-10, 10-12 … 10-16, 10-19, 10-20. (From 09-25 it would be 10-15.)
+  expect(await deadlineOf(id, "security_fix")).toEqual(["2026-10-20T15:59:59.999Z"]);
+  t.clock.set("2026-10-13T02:00:00Z");
+  ok(await t.act("yangfan", id, { action: "confirm", stage: "security_fix", note: "已整改" }));
+  expect((await deadlineOf(id, "security_test"))[1]).toBe("2026-10-20T15:59:59.999Z");
+});
+
+test("004 第十七条(五) a late 系统部署 is warned to the manager, the unit and the provider alike; 20 wd across 国庆 and the 10-10 调休 Saturday", async () => {
+  const id = await delivered();
+  const [deploy] = await t.db.select().from(stageRuns).where(and(eq(stageRuns.requestId, id), eq(stageRuns.stage, "deploy")));
+  // 09-28 … 09-30 (3), 国庆 10-01 … 10-07 skipped, 10-08, 10-09, the 调休 Saturday 10-10 (6), then 14 more: 10-29.
+  expect(deploy!.deadlineAt!.toISOString()).toBe("2026-10-29T15:59:59.999Z");
+
+  t.clock.set("2026-10-29T15:59:00Z");
+  await runDueTimers(t.ctx());
+  expect(await t.db.select().from(outbox).where(eq(outbox.kind, "overdue"))).toEqual([]);
+  t.clock.set("2026-10-29T16:00:00Z");
+  await runDueTimers(t.ctx());
+  const warned = (await t.db.select().from(outbox).where(eq(outbox.kind, "overdue"))).map((r) => r.userId).sort();
+  // The unit (杨帆, who holds it), the managers (陈静, 张伟), the reviewer (郭军) and the provider (林娜, 徐峰), once each.
+  expect(warned).toEqual(["chenjing", "guojun", "linna", "xufeng", "yangfan", "zhangwei"]);
+});
