@@ -28,6 +28,23 @@ async function delivered() {
 const deadlineOf = async (id: number, stage: string) =>
   (await t.db.select().from(stageRuns).where(and(eq(stageRuns.requestId, id), eq(stageRuns.stage, stage)))).map((r) => r.deadlineAt!.toISOString());
 
+test("004 第十七条(一) deployment is due 20 wd after delivery (资源开通), however long the checks after it take", async () => {
+  const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+  ok(await t.act("xufeng", id, { action: "approve", stage: "evaluate" }));
+  ok(await t.act("zhangwei", id, { action: "approve", stage: "approve" }));
+  // Delivered on Monday 09-28, the 发放单 with it.
+  t.clock.set("2026-09-28T02:00:00Z");
+  ok(await t.act("xufeng", id, { action: "approve", stage: "provision" }));
+  ok(await t.act("yangfan", id, { action: "confirm", stage: "backup_check" }));
+  // The unit's confirmation and the reviewer's check take until after the holiday.
+  t.clock.set("2026-10-09T02:00:00Z");
+  ok(await t.act("yangfan", id, { action: "confirm", stage: "confirm_delivery" }));
+  ok(await t.act("guojun", id, { action: "approve", stage: "verify_delivery" }));
+  // 20 wd from 09-28: 09-29, 09-30, 10-08, 10-09, the 调休 Saturday 10-10, then 10-12 … 10-30 (15 more): 10-30.
+  // From the end of 发放核查 (10-09) it would have been 11-05.
+  expect(await deadlineOf(id, "deploy")).toEqual(["2026-10-30T15:59:59.999Z"]);
+});
+
 test("004 第十七条(三) the fix and the retest are due 10 wd from the first test performed, not from the day it was asked for", async () => {
   const id = await delivered();
   ok(await t.act("yangfan", id, { action: "approve", stage: "deploy" }));

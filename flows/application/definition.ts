@@ -150,7 +150,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "系统部署",
       marks: "deployed",
       parties: ["applicant"],
-      deadline: wd(20),
+      // 004 第十七条(一): "在收到云资源发放单后，应在 20 个工作日内完成系统…部署": from the delivery (资源开通, whose
+      // 发放单 the unit receives), not from the end of the reviewer's 发放核查.
+      deadline: wd(20, { firstDoneOf: "provision" }),
       approveLabel: "部署完成",
       lateWarningTo: SEVENTEEN_FIVE,
     },
