@@ -1,6 +1,6 @@
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resources } from "../db/schema";
+import { outbox, resources } from "../db/schema";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 
 // Flow 4: 备份 for a VM in use, checked by the applicant on the day the policy takes effect.
@@ -50,6 +50,26 @@ describe("备份", () => {
     ]);
     const [policy] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
     expect(policy).toMatchObject({ kind: "backup", system: "梅县区教育资助管理系统", spec: { type: "数据库备份", copies: "异地", retentionMonths: 3 } });
+  });
+
+  test("004 第三十二条(三) the county bureau is told of its unit's backup result and keeps it on record", async () => {
+    const { id, code } = ok(await t.call("lihua", "POST", "/api/requests", { flow: "backup", form: { ...form, resource: vm, strategy: "每日 03:00 增量" } }), 201);
+    const reports = async () =>
+      (await t.db.select().from(outbox).where(eq(outbox.userId, "huangmin"))).filter((r) => r.kind === "report" && JSON.stringify(r.payload).includes(code));
+    await t.actInTurn(id, [
+      ["huangmin", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["linna", { action: "approve", note: "策略已生效" }],
+    ]);
+    expect(await reports()).toEqual([]);
+    ok(await t.act("lihua", id, { action: "confirm", note: "恢复测试通过" }));
+    const told = await reports();
+    expect(told.length).toBeGreaterThan(0);
+    expect(JSON.stringify(told[0]!.payload)).toContain("备份有效性核验：已完成");
+    // On record: the bureau finds it among its units' requests.
+    const listed = ok(await t.call("huangmin", "GET", `/api/requests?code=${code}`));
+    expect(listed.items.map((r: { code: string }) => r.code)).toEqual([code]);
   });
 
   test("only for a VM of one's own unit that is in use", async () => {

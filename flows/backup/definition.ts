@@ -27,8 +27,9 @@ export const backupFlow: FlowDef<BackupFacts, "backup"> = {
     evaluate: { key: "evaluate", name: "需求评估", parties: ["provider"], deadline: wd(3), approveLabel: "提交评估意见", canReturn: true },
     approve: MANAGER_APPROVAL,
     apply: { key: "apply", name: "配置备份策略", parties: ["provider"], deadline: wd(3), approveLabel: "已配置", marks: "delivered" },
-    // 第三十一条: checked on the very day the policy takes effect.
-    check: { key: "check", name: "备份有效性核验", parties: ["applicant"], deadline: days(0), approveLabel: "备份有效", onFail: "fix" },
+    // 第三十一条: checked on the very day the policy takes effect. 第三十二条(三): the result goes to the reviewer
+    // (the verify stage) and, for a county unit, to its county's data bureau, which keeps it on record (备案).
+    check: { key: "check", name: "备份有效性核验", parties: ["applicant"], deadline: days(0), approveLabel: "备份有效", onFail: "fix", reportTo: ["county_bureau"] },
     fix: { key: "fix", name: "修正备份策略", parties: ["provider"], deadline: wd(1), approveLabel: "已修正", next: "check", detour: true },
     verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true },
   },
