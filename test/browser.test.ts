@@ -39,13 +39,16 @@ describe.runIf(chromiumAvailable())("the web portal in Chromium (issue 12 Tests)
     }
   });
 
-  test("a 驳回 needs its reason, then rejects; someone of another unit gets the not-found page", { timeout: BROWSER_TIMEOUT }, async () => {
+  test("a 驳回 at 审批 needs its reason, then rejects; someone of another unit gets the not-found page", { timeout: BROWSER_TIMEOUT }, async () => {
     const filed = ok(await portal.t.submit("lihua", sampleForm()), 201);
+    // The county bureau forwards (it may not 驳回: 004 第十二条(一)); the vendor evaluates; the manager decides.
+    ok(await portal.t.act("huangmin", filed.id, { action: "approve", stage: "county_review" }));
+    ok(await portal.t.act("xufeng", filed.id, { action: "approve", stage: "evaluate" }));
     const approver = await openBrowser();
     const stranger = await openBrowser();
     try {
       const { page } = approver;
-      await signIn(page, portal, "huangmin");
+      await signIn(page, portal, "zhangwei");
       await page.goto(`${portal.base}/requests/${filed.code}`);
       // Without a reason the page says what is missing, and the request stays where it was.
       await page.getByRole("button", { name: "驳回" }).click();

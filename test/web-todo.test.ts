@@ -71,9 +71,11 @@ describe("acting from the 待办 list (issue 12)", () => {
     expect(forms.map((f) => f.label)).toEqual(["同意并提交"]);
     expect(forms[0]!.fields).toMatchObject({ action: "approve", back: "todo", _csrf: holder.csrf! });
     expect(Number(forms[0]!.fields.stageRunId)).toBeGreaterThan(0);
-    // 驳回 and 退回 want a reason: the row links to the request's page for them instead of a button.
+    // 退回 wants a reason: the row links to the request's page for it instead of a button. (The county bureau
+    // forwards or returns; it does not 驳回: 004 第十二条(一).)
     expect(row).toContain(`href="/requests/${r.code}#actions"`);
-    expect(row).toContain("驳回 / 退回…");
+    expect(row).toContain("退回…");
+    expect(row).not.toContain("驳回");
     expect(row).not.toMatch(/name="action" value="(reject|return)"/);
 
     // The applicant sees the request among their own, but has nothing to decide on it.

@@ -58,11 +58,11 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       key: "county_review",
       name: "县级数据局初审",
       parties: ["county_bureau"],
-      // 004 第十二条(一): 各级政务服务数据管理局 1 个工作日内汇总提交.
+      // 004 第十二条(一): 各级政务服务数据管理局 1 个工作日内汇总提交. Its duty is to forward: it may send the
+      // request on, or return it for what is missing, but not refuse it; the decision is the manager's (审批).
       deadline: wd(1),
       when: (f) => f.countyUnit,
       approveLabel: "同意并提交",
-      canReject: true,
       canReturn: true,
     },
     evaluate: {
@@ -334,7 +334,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       sequence: ["county_review", "approve", "provision", "confirm_delivery"],
       overrides: {
         // 002 第二十三条 sets no deadline for the county pre-review; 1 wd as in 梅州.
-        county_review: { name: "县级初审" },
+        // 002 第二十三条: the county's 初审 is a review in its own right ("初审后，提交市…审核"), so it may refuse.
+        county_review: { name: "县级初审", canReject: true },
         approve: { deadline: wd(5) },
         provision: { name: "资源下发" },
       },
