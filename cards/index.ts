@@ -34,6 +34,8 @@ export interface CardRequest {
 export interface CardStage {
   name: string;
   approveLabel: string;
+  /** False when the request's facts bar approving the stage (only 退回 is left). */
+  canApprove?: boolean;
   canReject: boolean;
   canReturn: boolean;
   /** The stage has a "not passed" outcome (安全检测未通过). */
@@ -60,7 +62,7 @@ export function taskCard(r: CardRequest, stage: CardStage, note?: string): Card 
       link: `/api/requests/${r.id}`,
       open: { label: stage.approveLabel, path: `/requests/${r.code}/edit` },
     };
-  const actions: CardAction[] = [{ action: "approve", label: stage.approveLabel }];
+  const actions: CardAction[] = stage.canApprove === false ? [] : [{ action: "approve", label: stage.approveLabel }];
   if (stage.canReject) actions.push({ action: "reject", label: "驳回" });
   if (stage.canReturn) actions.push({ action: "return", label: "退回" });
   if (stage.canFail) actions.push({ action: "fail", label: "未通过" });

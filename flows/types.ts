@@ -60,6 +60,8 @@ export interface StageDef<F = any> {
   approveLabel: string;
   /** When it returns a reason, approving needs a note (e.g. the evaluation note for a large VM). */
   approveNeedsNote?: (facts: F) => string | null;
+  /** When it returns a reason, the stage cannot be approved on these facts at all: only returned (or rejected). */
+  approveRefusal?: (facts: F) => string | null;
   /** 驳回 ends the request. */
   canReject?: boolean;
   /** 退回 to the applicant or an earlier stage. */
@@ -105,6 +107,8 @@ export interface ProfileDef<F = any> {
   sequence: string[];
   overrides?: Record<string, Partial<Omit<StageDef<F>, "key">>>;
   attachments: AttachmentRule<F>[];
+  /** What this profile's document forbids a submission to ask for: a message under a field, or null. */
+  submissionRules?: ((facts: F) => { field: string; message: string } | null)[];
 }
 
 export interface FlowDef<F = any, K extends string = string> {

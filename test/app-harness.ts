@@ -1,3 +1,5 @@
+import { applicationFormSchema } from "../flows/application/form";
+import { computeTotals } from "../flows/application/service";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
@@ -49,6 +51,20 @@ export async function rowCounts(db: Db): Promise<Record<string, number>> {
 }
 
 export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
+
+/**
+ * The form with its 立项方案 totals raised to what it asks for, for tests of other rules that enlarge the
+ * example: 梅州 refuses a first application over its plan (004 第十三条(二)2).
+ */
+export function coveredByPlan<F extends { plan: Record<string, unknown> }>(form: F): F {
+  // Counted on the form as the schema completes it (a PaaS row's quantity defaults to 1); an invalid form is left
+  // for its own refusal.
+  const parsed = applicationFormSchema.safeParse(form);
+  if (!parsed.success) return form;
+  const { vcpu, memoryGb, storageGb } = computeTotals(parsed.data);
+  form.plan.plannedTotals = { vcpu, memoryGb, storageGb };
+  return form;
+}
 
 /** A real, small PDF (the README's example plan): what tests upload as a document. */
 export const samplePdf = () => new Uint8Array(readFileSync(new URL("../examples/plan.pdf", import.meta.url)));

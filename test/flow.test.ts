@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, stageRuns, tasks } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
-import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { coveredByPlan, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 
 async function stageOf(t: TestApp, id: number) {
@@ -121,7 +121,7 @@ describe("conditions of 004 第十二、十三条", () => {
   test("a VM over 8 vCPU needs the provider's evaluation note", async () => {
     const form = sampleForm();
     form.vms[1].vcpu = 16;
-    const { id } = ok(await t.submit("yangfan", form), 201);
+    const { id } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
     const refused = await t.act("xufeng", id, { action: "approve" });
     expect(refused.status).toBe(422);
     expect(refused.body.error.code).toBe("note_required");
@@ -130,25 +130,21 @@ describe("conditions of 004 第十二、十三条", () => {
     expect(await stageOf(t, id)).toBe("approve");
   });
 
-  test("exactly 8 vCPU and 32 GB needs no note; a request over the planned totals does", async () => {
+  test("exactly 8 vCPU and 32 GB needs no note", async () => {
     const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
     ok(await t.act("xufeng", id, { action: "approve" }));
-    const form = sampleForm();
-    form.plan.plannedTotals.vcpu = 10;
-    const over = ok(await t.submit("yangfan", form), 201);
-    expect((await t.act("xufeng", over.id, { action: "approve" })).body.error.code).toBe("note_required");
   });
 
   test("storage over 500 GB needs the written explanation and a countersign by manager and provider", async () => {
     const form = sampleForm();
     form.vms[1].diskGb = 400; // 2×100 + 400 = 600 GB
-    const missing = await t.submit("yangfan", form);
+    const missing = await t.submit("yangfan", coveredByPlan(form));
     expect(missing.status).toBe(422);
     expect(missing.body.error.code).toBe("attachments_missing");
     expect(missing.body.error.message).toContain("500G");
 
     form.attachments.push(await t.attachment("yangfan", "storage_explanation"));
-    const { id } = ok(await t.submit("yangfan", form), 201);
+    const { id } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
     ok(await t.act("xufeng", id, { action: "approve", note: "存储依据充分" }));
     expect(await stageOf(t, id)).toBe("storage_review");
     const first = ok(await t.act("zhangwei", id, { action: "approve" }));
@@ -166,16 +162,16 @@ describe("conditions of 004 第十二、十三条", () => {
   test("middleware, containers and big PaaS databases need their documents", async () => {
     const mw = sampleForm();
     mw.paas = [{ kind: "middleware", product: "分布式服务框架" }];
-    expect((await t.submit("yangfan", mw)).body.error.fields["form.attachments"][0]).toContain("申请依据");
+    expect((await t.submit("yangfan", coveredByPlan(mw))).body.error.fields["form.attachments"][0]).toContain("申请依据");
     const db = sampleForm();
     db.paas = [{ kind: "database", product: "PostgreSQL", vcpu: 20, memoryGb: 32 }];
-    expect((await t.submit("yangfan", db)).body.error.fields["form.attachments"][0]).toContain("测试报告");
+    expect((await t.submit("yangfan", coveredByPlan(db))).body.error.fields["form.attachments"][0]).toContain("测试报告");
     db.paas[0].vcpu = 19;
-    ok(await t.submit("yangfan", db), 201);
+    ok(await t.submit("yangfan", coveredByPlan(db)), 201);
     db.paas[0].memoryGb = 40;
-    expect((await t.submit("yangfan", db)).status).toBe(422);
+    expect((await t.submit("yangfan", coveredByPlan(db))).status).toBe(422);
     db.attachments.push(await t.attachment("yangfan", "test_report"));
-    ok(await t.submit("yangfan", db), 201);
+    ok(await t.submit("yangfan", coveredByPlan(db)), 201);
   });
 });
 
@@ -282,7 +278,7 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
     const form = sampleForm();
     form.vms[1].diskGb = 400;
     form.attachments.push(await t.attachment("yangfan", "storage_explanation"));
-    const { id } = ok(await t.submit("yangfan", form), 201);
+    const { id } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
     ok(await t.act("twohats", id, { action: "approve", note: "存储依据充分" }));
     ok(await t.act("twohats", id, { action: "approve" }));
     const again = await t.act("twohats", id, { action: "approve" });
@@ -354,7 +350,7 @@ describe("policy profiles", () => {
       expect((await t.submit("lihua", sampleForm())).body.error.fields["form.attachments"][0]).toContain("安全责任书");
       const form = sampleForm();
       form.attachments.push(await t.attachment("lihua", "security_pledge"));
-      const { id } = ok(await t.submit("lihua", form), 201);
+      const { id } = ok(await t.submit("lihua", coveredByPlan(form)), 201);
       ok(await t.act("huangmin", id, { action: "approve" }));
       const detail = ok(await t.show("zhangwei", id));
       expect(detail.currentStage.stage).toBe("approve");
@@ -377,7 +373,7 @@ describe("policy profiles", () => {
       expect((await t.submit("yangfan", sampleForm())).body.error.fields["form.attachments"][0]).toContain("迁移方案");
       const form = sampleForm();
       form.attachments.push(await t.attachment("yangfan", "plan"));
-      const { id } = ok(await t.submit("yangfan", form), 201);
+      const { id } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
       expect(await stageOf(t, id)).toBe("tech_review");
       await t.actInTurn(id, [
         ["zhangwei", { action: "approve", note: "论证通过，配额 16 核" }],
@@ -428,7 +424,7 @@ describe("policy profiles", () => {
     try {
       const form = sampleForm();
       form.attachments.push(await t.attachment("yangfan", "project_approval"));
-      const { id } = ok(await t.submit("yangfan", form), 201);
+      const { id } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
       expect(await stageOf(t, id)).toBe("accept");
       // 不予受理 is a return with reasons, not a rejection.
       expect((await t.act("zhangwei", id, { action: "reject", reason: "x" })).body.error.code).toBe("not_allowed");
@@ -472,7 +468,7 @@ describe("input at the boundary", () => {
     expect(days.body.error.fields).toEqual({ days: ["应为整数"], reason: ["必填"] });
     const form = sampleForm();
     form.systemName = 42;
-    expect((await t.submit("yangfan", form)).body.error.fields["form.systemName"]).toEqual(["应为文字"]);
+    expect((await t.submit("yangfan", coveredByPlan(form))).body.error.fields["form.systemName"]).toEqual(["应为文字"]);
   });
 
   test("malformed, unauthenticated, oversized and unknown input gets JSON errors and writes nothing", async () => {

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { outbox } from "../db/schema";
+import { rowCounts } from "./app-harness";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
 // 梅州 (004), article by article, where a rule is not the flow's shape alone (see also meizhou-go-live.test.ts).
@@ -36,5 +37,42 @@ describe("004 第十二条(一) 汇总提交", () => {
     } finally {
       await sg.close();
     }
+  });
+});
+
+describe("004 第十三条(二)2 the plan's totals", () => {
+  test("004 第十三条(二)2 a first application over the plan's totals is refused, naming each total and its excess; nothing written", async () => {
+    const form = sampleForm(); // 16 核, 48 GB, 400 GB asked
+    form.plan.plannedTotals = { vcpu: 12, memoryGb: 48, storageGb: 300 };
+    // Nothing written but the refusal's own audit entry.
+    const written = async () => {
+      const { audit_log: _, ...rest } = await rowCounts(t.db);
+      return rest;
+    };
+    const before = await written();
+    const refused = await t.submit("yangfan", form);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toBe(
+      "首次申请不得超过立项方案或实施方案中的云资源总量（004 第十三条(二)2）：vCPU 申请 16 核，方案 12 核，超出 4 核；存储 申请 400 GB，方案 300 GB，超出 100 GB",
+    );
+    expect(Object.keys(refused.body.error.fields)).toEqual(["form.plan.plannedTotals.vcpu"]);
+    expect(await written()).toEqual(before);
+    // Exactly the plan's totals pass.
+    form.plan.plannedTotals = { vcpu: 16, memoryGb: 48, storageGb: 400 };
+    ok(await t.submit("yangfan", form), 201);
+  });
+
+  test("004 第十三条(二)2 without the plan's totals 需求评估 cannot pass: the evaluator returns it for them", async () => {
+    const form = sampleForm();
+    delete (form.plan as { plannedTotals?: unknown }).plannedTotals;
+    const { id } = ok(await t.submit("yangfan", form), 201);
+    const refused = await t.act("xufeng", id, { action: "approve", note: "配置合理" });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toContain("立项方案");
+    // The card offers no 同意, only 退回.
+    const cards = await t.db.select({ payload: outbox.payload }).from(outbox).where(and(eq(outbox.kind, "task"), eq(outbox.userId, "xufeng")));
+    expect(JSON.stringify(cards.at(-1)!.payload)).not.toContain("提交评估意见");
+    ok(await t.act("xufeng", id, { action: "return", reason: "请补充立项方案的资源总量" }));
+    expect(ok(await t.show("yangfan", id)).currentStage.stage).toBe("revise");
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
+import { coveredByPlan, createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
 
 // 预览 (issue 12): before submitting, who will decide each stage and by which date, in working days from today.
 
@@ -60,7 +60,7 @@ describe("preview of a 梅州 云资源申请", () => {
     form.vms[1].diskGb = 500;
     delete form.vms[1].backup;
     form.attachments.push(await t.attachment("yangfan", "storage_explanation"));
-    const p = ok(await preview(t, "yangfan", { flow: "application", form }));
+    const p = ok(await preview(t, "yangfan", { flow: "application", form: coveredByPlan(form) }));
     const review = p.stages.find((s: any) => s.stage === "storage_review");
     expect(review).toMatchObject({ name: "大容量存储共同审核", mode: "all" });
     expect(review.parties.map((x: any) => x.partyName)).toEqual(["统筹管理单位", "评估实施单位（云服务商）"]);

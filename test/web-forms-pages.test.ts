@@ -145,7 +145,7 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     const a = await t.signedIn("lihua");
     await a.get("/new/application");
     const before = await rowCounts(t.db);
-    const res = await a.post("/new/application", { ...applicationFields({ "vms[1].diskGb": "500" }), _step: "preview" });
+    const res = await a.post("/new/application", { ...applicationFields({ "vms[1].diskGb": "500", "plan.plannedTotals.storageGb": "700" }), _step: "preview" });
     expect(res.status).toBe(422);
     expect(res.html).toContain("缺少附件：存储需求超过 500G 的书面说明");
     expect(res.html).not.toContain("purpose:");
@@ -156,7 +156,7 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     const a = await t.signedIn("lihua");
     const page = await a.get("/new/application");
     expect(page.html).toContain('enctype="multipart/form-data"');
-    const fields = { ...applicationFields({ "vms[1].diskGb": "500" }), "attachments[0].purpose": "storage_explanation", _step: "preview" };
+    const fields = { ...applicationFields({ "vms[1].diskGb": "500", "plan.plannedTotals.storageGb": "700" }), "attachments[0].purpose": "storage_explanation", _step: "preview" };
     // A file of a type not allowed: named under its field, the rest kept, no file stored.
     const before = await rowCounts(t.db);
     const refused = await postFiles(a, "/new/application", fields, { "attachments[0].fileId": new File([new Uint8Array([77, 90, 0, 0])], "setup.exe") });
@@ -185,7 +185,7 @@ describe("发起申请: the list and the 云资源申请 form", () => {
     try {
       const a = await small.signedIn("lihua");
       expect((await a.get("/new/application")).html).toContain("每个文件不超过 1 MB");
-      const fields = { ...applicationFields({ "vms[1].diskGb": "500" }), "attachments[0].purpose": "storage_explanation", _step: "preview" };
+      const fields = { ...applicationFields({ "vms[1].diskGb": "500", "plan.plannedTotals.storageGb": "700" }), "attachments[0].purpose": "storage_explanation", _step: "preview" };
       const pdf = (mb: number) => new File([samplePdf(), new Uint8Array(mb * 1024 * 1024)], "存储需求说明.pdf");
       const before = await rowCounts(small.db);
       const over = await postFiles(a, "/new/application", fields, { "attachments[0].fileId": pdf(1.5) });
@@ -294,7 +294,7 @@ describe("退回 → 修改 → 重新提交", () => {
     expect(messageUnder(bad.html, "vms[0].memoryGb")).toBe("请填写内存");
     expect(await rowCounts(t.db)).toEqual(before);
 
-    const done = await a.post(`/requests/${filed.code}/edit`, applicationFields({ "vms[0].memoryGb": "16", ...kept }));
+    const done = await a.post(`/requests/${filed.code}/edit`, applicationFields({ "vms[0].memoryGb": "16", "plan.plannedTotals.memoryGb": "64", ...kept }));
     expect(done.status).toBe(303);
     expect(done.location).toBe(`/requests/${filed.code}?done=resubmit`);
     const [row] = await t.db.select().from(requests).where(eq(requests.id, filed.id));

@@ -1,7 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, tasks } from "../db/schema";
-import { ok, rowCounts, sampleForm } from "./app-harness";
+import { coveredByPlan, ok, rowCounts, sampleForm } from "./app-harness";
 import { createWebTestApp, type PageResponse, type WebTestApp } from "./web-harness";
 
 // Issue 12: "Approvers: 待办 sorted by deadline; acting from the list or the request page."
@@ -146,7 +146,7 @@ describe("acting from the 待办 list (issue 12)", () => {
   test("an 同意 that needs the provider's note is not a button on the list, and sent anyway it is refused, nothing decided", async () => {
     const form = sampleForm();
     form.vms[1].vcpu = 16;
-    const large = await filed(form, "yangfan");
+    const large = await filed(coveredByPlan(form), "yangfan");
     const plain = await filed(sampleForm(), "yangfan");
     expect([large.stage, plain.stage]).toEqual(["evaluate", "evaluate"]);
     const provider = await t.signedIn("xufeng");

@@ -10,7 +10,8 @@ export interface ApplicationFacts {
   totals: Totals;
   maxVmVcpu: number;
   maxVmMemoryGb: number;
-  exceedsPlan: boolean;
+  /** The 立项方案 / 实施方案's totals the form gave, or null; absent on requests from before it was kept. */
+  planned?: { vcpu: number; memoryGb: number; storageGb: number } | null;
   kinds: { middleware: boolean; hosting: boolean; container: boolean; bigdata: boolean; database: boolean };
   paasDatabase: { vcpu: number; memoryGb: number };
   /** A migration of an existing system (迁移), not a new one (新建); absent on requests from before it was kept. */
@@ -43,6 +44,21 @@ const meizhouAttachments: AttachmentRule<ApplicationFacts>[] = [
   },
 ];
 
+// 004 第十三条(二)2: "首次申请云资源，云资源申请量不得超过立项方案、系统迁云上云实施方案中的云资源总量". Every
+// 云资源申请 is a system's first (more later is 扩容, flow 2), so it is refused, not passed with a note.
+const PLAN_TOTALS = [
+  ["vcpu", "vCPU", "核"],
+  ["memoryGb", "内存", "GB"],
+  ["storageGb", "存储", "GB"],
+] as const;
+function overPlan(f: ApplicationFacts) {
+  if (!f.planned) return null;
+  const over = PLAN_TOTALS.filter(([k]) => f.totals[k] > f.planned![k]);
+  if (over.length === 0) return null;
+  const told = over.map(([k, name, unit]) => `${name} 申请 ${f.totals[k]} ${unit}，方案 ${f.planned![k]} ${unit}，超出 ${f.totals[k] - f.planned![k]} ${unit}`);
+  return { field: `form.plan.plannedTotals.${over[0]![0]}`, message: `首次申请不得超过立项方案或实施方案中的云资源总量（004 第十三条(二)2）：${told.join("；")}` };
+}
+
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
   ratedService: true,
@@ -71,12 +87,11 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       parties: ["provider"],
       deadline: wd(3),
       approveLabel: "提交评估意见",
-      approveNeedsNote: (f) => {
-        if (f.maxVmVcpu > largeVm || f.maxVmMemoryGb > largeVmMemoryGb)
-          return `单台虚拟机超过 ${largeVm} 核或 ${largeVmMemoryGb}G 内存，须填写评估说明`;
-        if (f.exceedsPlan) return "申请量超过立项方案或实施方案的资源总量，须填写评估说明";
-        return null;
-      },
+      approveNeedsNote: (f) =>
+        f.maxVmVcpu > largeVm || f.maxVmMemoryGb > largeVmMemoryGb ? `单台虚拟机超过 ${largeVm} 核或 ${largeVmMemoryGb}G 内存，须填写评估说明` : null,
+      // 004 第十三条(二)2: the request is weighed against the plan's totals, so without them it cannot be evaluated.
+      approveRefusal: (f) =>
+        f.planned === null ? "首次申请须填写立项方案或系统迁云上云实施方案中的云资源总量（004 第十三条(二)2），请退回申请人补充后再评估" : null,
       canReturn: true,
     },
     storage_review: {
@@ -328,6 +343,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
         "go_live",
       ],
       attachments: meizhouAttachments,
+      submissionRules: [overPlan],
     },
     shaoguan: {
       name: "韶关（韶关市数字政府政务云管理办法）",

@@ -35,9 +35,7 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Ap
     totals,
     maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
     maxVmMemoryGb: Math.max(0, ...form.vms.map((v) => v.memoryGb)),
-    exceedsPlan:
-      planned !== undefined &&
-      (totals.vcpu > planned.vcpu || totals.memoryGb > planned.memoryGb || totals.storageGb > planned.storageGb),
+    planned: planned ?? null,
     kinds: {
       middleware: form.paas.some((p) => p.kind === "middleware"),
       hosting: form.hosting,
@@ -61,6 +59,9 @@ function missingAttachments(profile: ProfileKey, form: ApplicationForm, facts: A
 
 function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm) {
   const facts = applicationFacts(form, countyUnit);
+  const broken = (applicationFlow.profiles[profile]!.submissionRules ?? []).map((rule) => rule(facts)).filter((b) => b !== null);
+  if (broken.length > 0)
+    throw unprocessable("not_allowed", broken.map((b) => b.message).join("；"), Object.fromEntries(broken.map((b) => [b.field, [b.message]])));
   const missing = missingAttachments(profile, form, facts);
   if (missing.length > 0)
     throw unprocessable("attachments_missing", `缺少附件：${missing.map((m) => m.name).join("；")}`, {

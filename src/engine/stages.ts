@@ -57,10 +57,11 @@ function deadlineText(stage: StageDef, deadlineAt: Date | null, pending: boolean
   return `${shanghaiDate(deadlineAt!)} ${stage.elapses ? "届满" : "前"}（${deadlineSpan(stage.deadline)}）`;
 }
 
-export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">, pending = false): CardStage {
+export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">, facts: unknown, pending = false): CardStage {
   return {
     name: stage.name,
     approveLabel: stage.approveLabel,
+    canApprove: !stage.approveRefusal?.(facts),
     canReject: stage.canReject ?? false,
     canReturn: stage.canReturn ?? false,
     canFail: Boolean(stage.onFail),
@@ -83,7 +84,8 @@ export interface HolderDecision {
  */
 export function holderDecisions(stage: StageDef, facts: unknown): HolderDecision[] {
   if (stage.key === REVISE_STAGE.key) return [{ action: "resubmit", label: stage.approveLabel, asks: "修改后的申请表" }];
-  const decisions: HolderDecision[] = [{ action: "approve", label: stage.approveLabel, asks: stage.approveNeedsNote?.(facts) ?? null }];
+  // A stage that cannot be approved on these facts offers only what it can do instead (退回).
+  const decisions: HolderDecision[] = stage.approveRefusal?.(facts) ? [] : [{ action: "approve", label: stage.approveLabel, asks: stage.approveNeedsNote?.(facts) ?? null }];
   if (stage.canReject) decisions.push({ action: "reject", label: "驳回", asks: "驳回理由" });
   if (stage.canReturn) decisions.push({ action: "return", label: "退回", asks: "退回理由" });
   if (stage.onFail) decisions.push({ action: "fail", label: "未通过", asks: "未通过的原因" });
@@ -186,7 +188,7 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
     now,
     assignees.map((a) => a.userId),
     "task",
-    taskCard(cardRequest(req), cardStage(stage, run!, times.pending), note),
+    taskCard(cardRequest(req), cardStage(stage, run!, req.facts, times.pending), note),
     `task:${run!.id}`,
     // One person holding two parties of a 会签 gets one card; it decides their first task.
     new Map(created.toReversed().map((t) => [t.userId, t.id])),

@@ -15,6 +15,8 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
   if (stage.key === REVISE_STAGE.key) throw unprocessable("resubmit_required", "请使用“重新提交”并附上修改后的申请表");
   if (verb === "confirm" && !stage.parties.some((p) => p === "applicant" || p === "holder"))
     throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人或账号使用人确认的环节，请使用“同意”`);
+  const refused = stage.approveRefusal?.(req.facts);
+  if (refused) throw unprocessable("not_allowed", refused);
   const needsNote = stage.approveNeedsNote?.(req.facts);
   if (needsNote && !note) throw unprocessable("note_required", needsNote, { note: [needsNote] });
   const now = ctx.clock.now();

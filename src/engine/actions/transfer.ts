@@ -61,7 +61,7 @@ export async function transfer(step: Step, input: ActionOf<"transfer">) {
     now,
     [target.id],
     "task",
-    taskCard(cardRequest(req), cardStage(stage, run), `${actor.name}转交给您：${reason ?? "请处理"}`),
+    taskCard(cardRequest(req), cardStage(stage, run, req.facts), `${actor.name}转交给您：${reason ?? "请处理"}`),
     `task:${run.id}:transfer:${created!.id}`,
     new Map([[target.id, created!.id]]),
   );
