@@ -87,6 +87,11 @@ export interface StageDef<F = any> {
   /** Who is warned when this stage is late, besides its holders, the managers and the reviewers. */
   lateWarningTo?: Party[];
   /**
+   * The card that opens this stage quotes the note of the latest approval of that earlier stage: the unit
+   * prepares "按照云资源评估实施单位的要求" (004 第二十一条(一)1, 第二十六条), which the provider wrote into its plan.
+   */
+  quotes?: string;
+  /**
    * A period, not a decision (巴中's 3-month 过渡期): nobody approves it; it ends by itself at its deadline and
    * the next stage opens. Its parties are told when it opens and reminded before it ends.
    */
@@ -128,6 +133,11 @@ export interface FlowDef<F = any, K extends string = string> {
    * and quality). Not for the provider's own requests, such as its monthly statement.
    */
   ratedService?: boolean;
+  /**
+   * The party a proposal yunshen opens itself (a job's, with no submitter) stands in for: the 需求发起方 that a
+   * rejection is fed back to (004 第二十条(一), 第二十五条(一)).
+   */
+  proposer?: Party;
 }
 
 export const wd = (workdays: number, from?: Anchor): DeadlineSpec => ({ workdays, from });

@@ -56,7 +56,8 @@ describe("扩容 / 缩容", () => {
       ["xufeng", { action: "approve", note: "停机 10 分钟调整规格" }],
       ["zhangwei", { action: "approve" }],
       ["yangfan", { action: "confirm" }],
-      ["xufeng", { action: "approve", note: "已备份并通知" }],
+      // 004 第二十一条(一)1: the unit prepares (backup, 停机告知) as the provider's plan asks.
+      ["yangfan", { action: "confirm", note: "已备份并通知" }],
     ]);
     t.clock.set("2026-11-25T02:00:00Z");
     await t.actInTurn(id, [["xufeng", { action: "approve" }]]);

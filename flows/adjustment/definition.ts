@@ -17,6 +17,8 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
   key: "adjustment",
   ratedService: true,
   name: "云资源调整",
+  // The half-yearly review is the provider's (004 第十九条(一)): a proposal it opens is the provider's to be told of.
+  proposer: "provider",
   summary: (f) => [
     { label: "调整", value: f.direction === "up" ? "扩容" : "缩容" },
     { label: "资源", value: f.resourceName },
@@ -29,7 +31,10 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     plan_review: { key: "plan_review", name: "审核调整方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
     // Disagreeing is a return with a written reason (第二十条).
     confirm: { key: "confirm", name: "使用单位确认", parties: ["applicant"], deadline: wd(2), approveLabel: "确认方案", canReturn: true },
-    prepare: { key: "prepare", name: "备份与停机通知", parties: ["provider"], approveLabel: "已完成" },
+    // 004 第二十一条(一): the provider leads the implementation and the unit assists; 1 准备 is the unit's, "按照云资源
+    // 评估实施单位的要求" — the requirements the provider wrote into its plan, which its card quotes. 004 sets no
+    // deadline for it; the provider's 调整 counts from its end.
+    prepare: { key: "prepare", name: "数据备份与停机告知", parties: ["applicant"], approveLabel: "已完成", quotes: "plan" },
     adjust: { key: "adjust", name: "实施调整", parties: ["provider"], deadline: wd(3), approveLabel: "已调整", marks: "changed" },
     // The new size is in place by now: a failed test or check goes back to the provider's adjustment.
     test: { key: "test", name: "测试确认", parties: ["applicant"], approveLabel: "测试通过", canReturn: true, returnTo: "adjust" },

@@ -14,6 +14,9 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
   key: "revocation",
   ratedService: true,
   name: "云资源撤销",
+  // The time rules of 004 第二十四条(二) are read as the provider's to apply (第二十四条(一): the provider asks "根据
+  // 已上线系统运行实际情况"; a unit does not ask to lose its own resources): yunshen's proposals are the provider's.
+  proposer: "provider",
   summary: (f) => [
     { label: "资源", value: f.resourceNames.join("、") },
     { label: "理由", value: REVOCATION_TRIGGERS[f.trigger] },
@@ -23,7 +26,9 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
     plan: { key: "plan", name: "撤销方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核撤销方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
     confirm: { key: "confirm", name: "使用单位确认", parties: ["applicant"], deadline: wd(2), approveLabel: "确认撤销", canReturn: true },
-    prepare: { key: "prepare", name: "数据备份与应用迁移", parties: ["applicant"], approveLabel: "已完成" },
+    // 004 第二十六条: the provider leads, the unit assists; 1 准备 is the unit's, "按照云资源评估实施单位要求",
+    // which the provider wrote into its plan and the card quotes. 004 sets no deadline for it.
+    prepare: { key: "prepare", name: "数据备份与应用转移", parties: ["applicant"], approveLabel: "已完成", quotes: "plan" },
     // 巴中 003 第二十二条: the unit has a 3-month 过渡期 to take the system down and migrate and back up its data;
     // only when it has run out do the unit and the provider purge the data together, and the resources are reclaimed.
     transition: { key: "transition", name: "过渡期（系统下线与数据迁移备份）", parties: ["applicant"], deadline: months(3), elapses: true, approveLabel: "届满" },

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNotNull, sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
 import { noticeCard, taskCard, type CardRequest, type CardStage } from "../../cards";
@@ -9,7 +9,7 @@ import type { ServiceContext } from "../core/context";
 import { countyOf, usersWithRole } from "../directory/queries";
 import { unprocessable } from "../core/errors";
 import { stageTimesOrPending, type StageTimes } from "./deadlines";
-import { flowDef, REVISE_STAGE } from "./flow";
+import { flowDef, REVISE_STAGE, stageDef } from "./flow";
 import { enqueueCards } from "../core/notify";
 import type { LockedRequest, RequestRow } from "../core/request";
 
@@ -132,6 +132,7 @@ export async function stageTimesFor(
  * end is a timer that opens the next stage.
  */
 export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest, stage: StageDef, note?: string) {
+  note ??= stage.quotes ? await quotedNote(tx, req, stage.quotes) : undefined;
   const now = ctx.clock.now();
   const times = await stageTimesFor(ctx, tx, req, stage, now);
   const earliestAt = stage.minDuration
@@ -193,6 +194,18 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
     // One person holding two parties of a 会签 gets one card; it decides their first task.
     new Map(created.toReversed().map((t) => [t.userId, t.id])),
   );
+}
+
+/** "请按「调整方案」的要求办理：…": the note of the latest approval of `stageKey` on this request, if it had one. */
+async function quotedNote(tx: Db, req: LockedRequest, stageKey: string): Promise<string | undefined> {
+  const [row] = await tx
+    .select({ note: tasks.note })
+    .from(tasks)
+    .innerJoin(stageRuns, eq(stageRuns.id, tasks.stageRunId))
+    .where(and(eq(tasks.requestId, req.id), eq(stageRuns.stage, stageKey), eq(tasks.status, "approved"), isNotNull(tasks.note)))
+    .orderBy(desc(tasks.id))
+    .limit(1);
+  return row?.note ? `请按「${stageDef(req.flow, req.profile, stageKey).name}」的要求办理：${row.note}` : undefined;
 }
 
 /** 96 random bits, URL-safe: unguessable, and short enough for a button key. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { requests, stageRuns, tasks, units, users } from "../../db/schema";
+import { auditLog, requests, stageRuns, tasks, units, users } from "../../db/schema";
 import { noticeCard, type CardTone } from "../../cards";
 import { flowModule } from "../../flows";
 import type { FlowStep, StageDef } from "../../flows/types";
@@ -11,7 +11,7 @@ import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/e
 import { flowStages, nextStage, REVISE_STAGE, stageDef } from "./flow";
 import type { Journal } from "../core/mutate";
 import { enqueueCardSettlements, enqueueCards } from "../core/notify";
-import { cardRequest, openStage, type SettledTask, type StageRunRow } from "./stages";
+import { cardRequest, openStage, partyUsers, type SettledTask, type StageRunRow } from "./stages";
 import type { LockedRequest } from "../core/request";
 
 // What the actions on a request share: the locked request, its current task and stage, and moving it on.
@@ -201,6 +201,24 @@ export async function notifyAbout(
 ) {
   const card = noticeCard(cardRequest(step.req), notice.title, notice.summary, notice.tone);
   await enqueueCards(step.tx, step.ctx.clock.now(), userIds, kind, card, key);
+}
+
+/**
+ * 需求发起方 where it is not the applicant: the person who submitted the request for the unit (a provider's
+ * revocation or adjustment), or, for a proposal a job opened, the users of the party the flow proposes for.
+ * Read from the submission's audit entry, which names who submitted; empty when the applicant asked themselves.
+ */
+export async function initiators(tx: Db, req: LockedRequest): Promise<string[]> {
+  const [submitted] = await tx
+    .select({ actorId: auditLog.actorId })
+    .from(auditLog)
+    .where(and(eq(auditLog.requestId, req.id), eq(auditLog.action, "request.submit")))
+    .orderBy(asc(auditLog.seq))
+    .limit(1);
+  if (!submitted) return [];
+  if (submitted.actorId) return submitted.actorId === req.applicantId ? [] : [submitted.actorId];
+  const { proposer } = flowModule(req.flow).definition;
+  return proposer ? partyUsers(tx, req, proposer) : [];
 }
 
 /** Opens the stage after `from`, or completes the request when there is none. */

@@ -1,7 +1,7 @@
 import { unprocessable } from "../../core/errors";
 import { closeRun } from "../stages";
 import type { ActionOf } from "../action-input";
-import { audit, result, decideTask, settleCards, decidedBy, claimStage, closeRequest, notifyAbout, type Step } from "../step";
+import { audit, result, decideTask, settleCards, decidedBy, claimStage, closeRequest, initiators, notifyAbout, type Step } from "../step";
 
 export async function reject(step: Step, input: ActionOf<"reject">) {
   const { ctx, tx, j, req, actor } = step;
@@ -17,6 +17,13 @@ export async function reject(step: Step, input: ActionOf<"reject">) {
   await notifyAbout(step, [req.applicantId], "result", {
     title: "申请已驳回",
     summary: `${actor.name}在「${stage.name}」驳回：${reason}`,
+    tone: "danger",
+  });
+  // 004 第二十条(一), 第二十五条(一): "对于审批不同意的工单，及时向需求发起方反馈" — a request the provider (or yunshen
+  // for it) started for a unit is fed back to the provider too, with the reason, not only to the unit.
+  await notifyAbout(step, await initiators(tx, req), "result", {
+    title: "发起的申请未获同意",
+    summary: `${actor.name}在「${stage.name}」驳回您方为${req.unitName}发起的申请：${reason}。工单已取消`,
     tone: "danger",
   });
   return result(req, `已驳回，申请 ${req.code} 结束`);
