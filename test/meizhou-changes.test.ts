@@ -164,3 +164,60 @@ describe("004 第二十条(一), 第二十五条(一): a rejection is fed back t
     expect(told.get("linna")?.summary).toContain("：缺少低负载佐证材料。工单已取消");
   });
 });
+
+describe("004 第二十一条(一)4, 第二十六条3: a county unit's adjustment and revocation are filed with the county bureau", () => {
+  /** The reports (备案) queued to the county bureau's 黄敏 about a request. */
+  const filed = async (requestId: number) => [...(await cards(requestId, "report")).entries()].filter(([user]) => user === "huangmin").map(([, card]) => card);
+
+  test("004 第二十一条(一)4 once the test passes, the adjustment's result is filed with 黄敏 (梅县区数据局) and the reviewer checks it", async () => {
+    const vm = await lihuaVm();
+    t.clock.set("2026-10-12T01:00:00Z");
+    const { id } = ok(await t.call("lihua", "POST", "/api/requests", { flow: "adjustment", form: { direction: "down", resource: vm, to: { vcpu: 2 }, reason: "业务低峰" } }), 201);
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["lihua", { action: "confirm" }],
+      ["lihua", { action: "confirm", note: "已备份" }],
+      ["xufeng", { action: "approve" }],
+    ]);
+    // Not before the result exists.
+    expect(await filed(id)).toEqual([]);
+    ok(await t.act("lihua", id, { action: "approve", stage: "test" }));
+    const [card] = await filed(id);
+    expect(card).toMatchObject({ summary: "李华测试通过" });
+    expect(ok(await t.show("lihua", id)).currentStage.stage).toBe("verify");
+    // On record: the bureau finds it among its units' requests.
+    expect(ok(await t.show("huangmin", id)).id).toBe(id);
+  });
+
+  test("004 第二十六条3 the revocation done, its result is filed with the county bureau", async () => {
+    const vm = await lihuaVm();
+    const { id } = ok(await t.call("lihua", "POST", "/api/requests", { flow: "revocation", form: { resources: [vm], reason: "系统下线" } }), 201);
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["lihua", { action: "confirm" }],
+      ["lihua", { action: "confirm", note: "数据已导出" }],
+    ]);
+    expect(await filed(id)).toEqual([]);
+    ok(await t.act("xufeng", id, { action: "approve", stage: "revoke" }));
+    expect((await filed(id))[0]).toMatchObject({ summary: "徐峰已撤销" });
+  });
+
+  test("a city unit's revocation has no county bureau to file with", async () => {
+    const vm = (await t.deliverApplication("yangfan")).resources.find((r) => r.kind === "vm")!.id;
+    const { id } = ok(await t.call("yangfan", "POST", "/api/requests", { flow: "revocation", form: { resources: [vm], reason: "系统下线" } }), 201);
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["yangfan", { action: "confirm" }],
+      ["yangfan", { action: "confirm" }],
+      ["xufeng", { action: "approve" }],
+    ]);
+    expect((await cards(id, "report")).size).toBe(0);
+    expect(ok(await t.show("yangfan", id)).currentStage.stage).toBe("verify");
+  });
+});

@@ -37,7 +37,9 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     prepare: { key: "prepare", name: "数据备份与停机告知", parties: ["applicant"], approveLabel: "已完成", quotes: "plan" },
     adjust: { key: "adjust", name: "实施调整", parties: ["provider"], deadline: wd(3), approveLabel: "已调整", marks: "changed" },
     // The new size is in place by now: a failed test or check goes back to the provider's adjustment.
-    test: { key: "test", name: "测试确认", parties: ["applicant"], approveLabel: "测试通过", canReturn: true, returnTo: "adjust" },
+    // 004 第二十一条(一)4 提交: once the test passes the provider hands the result to the reviewer (复核) and, for a
+    // county unit, files it with the county bureau (同步…备案): the bureau is told and finds it among its units' requests.
+    test: { key: "test", name: "测试确认", parties: ["applicant"], approveLabel: "测试通过", canReturn: true, returnTo: "adjust", reportTo: ["county_bureau"] },
     verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true, returnTo: "adjust" },
   },
   profiles: {

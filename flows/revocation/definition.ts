@@ -39,7 +39,14 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
     verify: { key: "verify", name: "复核", parties: ["reviewer"], deadline: wd(2), approveLabel: "核查通过", canReturn: true, returnTo: "revoke" },
   },
   profiles: {
-    default: { name: "004 第二十三—二十七条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"], attachments: [] },
+    default: {
+      name: "004 第二十三—二十七条",
+      sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
+      // 004 第二十六条3 提交: the revocation done, the result goes to the reviewer (复核) and, for a county unit, is
+      // filed with the county bureau (同步…备案) at once.
+      overrides: { revoke: { reportTo: ["county_bureau"] } },
+      attachments: [],
+    },
     // 002 第二十二条 / 001 (韶关, and 徽州 below): reviewed in 5 working days, reclaimed in 3.
     shaoguan: { name: "韶关", ...REVIEWED_IN_5 },
     // 高创中心 000 7.2.3: once approved, the unit and the provider together stop the application, back up and
