@@ -319,6 +319,14 @@ export const totpEnrolments = pgTable("totp_enrolments", {
   failures: integer("failures").notNull().default(0),
 });
 
+// 004 第三十七条: where every login needs the SMS code (vmLoginAuthenticator "additional"), an authenticator app is
+// an extra factor a security officer turns on for a person; only then may that person enrol one.
+export const totpPermissions = pgTable("totp_permissions", {
+  userId: text("user_id").primaryKey().references(() => users.id),
+  grantedBy: text("granted_by").notNull(),
+  grantedAt: ts("granted_at").notNull(),
+});
+
 // One-time login codes: only a keyed hash is kept; a new code replaces the account's previous one.
 export const accessCodes = pgTable(
   "access_codes",

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { auditLog, vmAccounts } from "../db/schema";
+import { auditLog, totpEnrolments, totpPermissions, vmAccounts } from "../db/schema";
 import { bindVmAccount } from "../src/access/accounts";
 import { addHost } from "../src/access/hosts";
 import { mutate } from "../src/core/mutate";
@@ -41,8 +41,9 @@ describe("004 第三十七条: an SMS code at every login", () => {
     expect(ok(await challenge())).toMatchObject({ sentTo: "138****0003", withAuthenticator: false });
     expect(ok(await verify(inbox.at(-1)!.code)).allow).toBe(true);
 
-    // liuyang enrols an app (confirmed with a code texted to the bound phone).
+    // liuyang enrols an app (confirmed with a code texted to the bound phone), once security staff turned it on.
     later(61_000);
+    ok(await t.call("liuyang", "POST", "/api/authenticators/liuyang", { reason: "出差期间短信偶有延迟" }));
     const started = ok(await t.call("liuyang", "POST", "/api/me/totp"), 201);
     ok(await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: await totpAt(started.secret), smsCode: inbox.at(-1)!.code }));
 
@@ -83,5 +84,43 @@ describe("004 第三十七条: an SMS code at every login", () => {
     // No code, app secret or phone number in the audit log.
     const logged = JSON.stringify(audited);
     for (const secret of [sms1, started.secret, "13807530003"]) expect(logged).not.toContain(secret);
+  });
+
+  test("004 第三十七条 the app is an extra factor security staff turn on: not before, and turned off it is gone and the SMS code alone opens", async () => {
+    await t.db.delete(totpEnrolments);
+    await t.db.delete(totpPermissions);
+    later(61_000);
+    const refused = await t.call("liuyang", "POST", "/api/me/totp");
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain("须由安全管理员为您开启");
+    // Only security staff turn it on; a wrong user id gets a plain answer; neither changes anything (refusals are audited as such).
+    const auditRows = async () => (await t.db.select().from(auditLog).where(eq(auditLog.action, "totp.permit"))).filter((a) => a.outcome !== "refused").length;
+    const before = await auditRows();
+    expect((await t.call("zhangwei", "POST", "/api/authenticators/liuyang")).status).toBe(403);
+    const unknown = await t.call("liuyang", "POST", "/api/authenticators/nobody");
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toBe("没有用户 nobody");
+    expect((await t.call("liuyang", "POST", "/api/authenticators/liu%00yang")).status).toBe(400);
+    expect(await t.db.select().from(totpPermissions)).toEqual([]);
+
+    ok(await t.call("liuyang", "POST", "/api/authenticators/liuyang", { reason: "本人申请" }));
+    // A double click changes nothing.
+    ok(await t.call("liuyang", "POST", "/api/authenticators/liuyang", { reason: "本人申请" }));
+    expect(await auditRows()).toBe(before + 1);
+    const [account] = ok(await t.call("liuyang", "GET", "/api/vm-accounts?user=liuyang")).items;
+    expect(account.authenticator).toBe("permitted");
+    const started = ok(await t.call("liuyang", "POST", "/api/me/totp"), 201);
+    ok(await t.call("liuyang", "POST", "/api/me/totp/confirm", { code: await totpAt(started.secret), smsCode: inbox.at(-1)!.code }));
+    expect(ok(await t.call("liuyang", "GET", "/api/vm-accounts?user=liuyang")).items[0].authenticator).toBe("enrolled");
+    later(61_000);
+    expect(ok(await challenge()).withAuthenticator).toBe(true);
+
+    // Turned off: the app is removed, and the SMS code alone opens again.
+    ok(await t.call("liuyang", "POST", "/api/authenticators/liuyang/withdraw", { reason: "手机更换" }));
+    expect(await t.db.select().from(totpEnrolments)).toEqual([]);
+    later(61_000);
+    expect(ok(await challenge()).withAuthenticator).toBe(false);
+    expect(ok(await verify(inbox.at(-1)!.code)).allow).toBe(true);
+    expect((await t.call("liuyang", "POST", "/api/authenticators/liuyang/withdraw")).status).toBe(404);
   });
 });

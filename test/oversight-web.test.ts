@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { and, count, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { auditLog, hosts, portGrants, requests, vmAccounts } from "../db/schema";
+import { auditLog, hosts, portGrants, requests, vmAccounts, totpPermissions } from "../db/schema";
 import { addHost } from "../src/access/hosts";
 import { loadPriceTable } from "../src/billing/prices";
 import { publicKeyPem } from "../src/core/audit-signing";
@@ -315,6 +315,32 @@ describe("账号与端口", () => {
     expect(bad.status).toBe(400);
     expect(bad.html).toContain("参数有误");
     expect(await t.db.select({ id: hosts.id }).from(hosts)).toHaveLength(1);
+  });
+});
+
+describe("004 第三十七条 动态口令 on the security page", () => {
+  test("004 第三十七条 a security officer turns a person's authenticator on and off from the page; the manager cannot", async () => {
+    const a = await t.signedIn("liuyang");
+    const [account] = await t.db.select().from(vmAccounts).where(eq(vmAccounts.account, "wangfang"));
+    const page = await a.get("/security");
+    expect(page.html).toContain(`/security/authenticators/${account!.userId}/permit`);
+    expect(page.html).toContain("未开启");
+    const m = await t.signedIn("zhangwei");
+    expect((await m.get("/security")).html).not.toContain("/authenticators/");
+    const refused = await m.post(`/security/authenticators/${account!.userId}/permit`, { reason: "试试" });
+    expect(refused.status).toBe(403);
+    expect(refused.html).toContain("只有安全管理员可以开启动态口令");
+    expect(await t.db.select().from(totpPermissions)).toEqual([]);
+
+    const on = await a.post(`/security/authenticators/${account!.userId}/permit`, { reason: "短信偶有延迟" });
+    expect(on.status).toBe(303);
+    const after = await a.get(on.location!);
+    expect(after.html).toContain("已开启动态口令");
+    expect(after.html).toContain("已开启（待本人绑定）");
+    expect(after.html).toContain(`/security/authenticators/${account!.userId}/withdraw`);
+    const off = await a.post(`/security/authenticators/${account!.userId}/withdraw`, { reason: "不再需要" });
+    expect((await a.get(off.location!)).html).toContain("已关闭动态口令");
+    expect(await t.db.select().from(totpPermissions)).toEqual([]);
   });
 });
 

@@ -9,6 +9,7 @@ import { enqueueCards } from "../core/notify";
 import { mutate, type Journal } from "../core/mutate";
 import { conflict, forbidden, isUniqueViolation, notFound, unprocessable } from "../core/errors";
 import { parseInput } from "../core/validation";
+import { authenticatorStates } from "./totp";
 
 export type VmAccountRow = typeof vmAccounts.$inferSelect;
 
@@ -149,6 +150,7 @@ export async function listVmAccounts({ ctx, input }: { ctx: ServiceContext; inpu
     .innerJoin(users, eq(users.id, vmAccounts.userId))
     .where(and(...where))
     .orderBy(asc(vmAccounts.hostId), asc(vmAccounts.account), asc(vmAccounts.id));
+  const authenticators = await authenticatorStates(ctx.db, [...new Set(rows.map((r) => r.account.userId))]);
   return {
     items: rows.map(({ account: a, userName }) => ({
       id: a.id,
@@ -161,6 +163,8 @@ export async function listVmAccounts({ ctx, input }: { ctx: ServiceContext; inpu
       validUntil: a.validUntil,
       locked: a.lockedAt !== null,
       requestId: a.requestId,
+      // 004 第三十七条: whether the holder's logins take an app's code after the SMS code (开启 by security staff).
+      authenticator: authenticators.get(a.userId) ?? ("off" as const),
     })),
   };
 }

@@ -1,9 +1,10 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull } from "drizzle-orm";
 import { generateSecret, generateURI, verify } from "otplib";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { totpEnrolments, vmAccounts } from "../../db/schema";
+import { totpEnrolments, totpPermissions, users, vmAccounts } from "../../db/schema";
+import { PROFILES } from "../../profiles";
 import { maskMobile } from "../directory/queries";
 import { SmsError } from "../sms/gateways";
 import type { LoginCodeDeps } from "./login-codes";
@@ -68,6 +69,10 @@ export async function startTotpEnrolment({ ctx, deps }: { ctx: ServiceContext; d
   const actor = requirePerson(ctx);
   const sealKey = requireKey(deps.totpKey);
   const started = await mutate(ctx, { action: "totp.start" }, async (tx, j) => {
+    if (officerTurnsOn(ctx)) {
+      const [permitted] = await tx.select().from(totpPermissions).where(eq(totpPermissions.userId, actor.userId));
+      if (!permitted) throw forbidden("本地区每次登录均须短信验证码（004 第三十七条），动态口令只作附加验证，须由安全管理员为您开启后才能启用");
+    }
     const [existing] = await tx.select().from(totpEnrolments).where(eq(totpEnrolments.userId, actor.userId)).for("update");
     if (existing?.confirmedAt) throw conflict("totp_confirmed", "动态口令已启用；如需更换手机，请先停用再重新启用");
     const now = ctx.clock.now();
@@ -146,6 +151,68 @@ export async function confirmTotpEnrolment({ ctx, input, deps }: { ctx: ServiceC
     j.add({ action: "totp.confirm", details: { userId: actor.userId } });
     return { enrolled: true as const };
   });
+}
+
+/**
+ * 004 第三十七条 "每次登陆均要短信下发随机密码": where the profile keeps the SMS code at every login, an app is a
+ * second factor on top of it, and a security officer decides who has one (turns it on before the person enrols).
+ * Elsewhere the app may replace a text that does not arrive, and each person enrols their own.
+ */
+const officerTurnsOn = (ctx: ServiceContext) => PROFILES[ctx.profile].vmLoginAuthenticator === "additional";
+
+export const authenticatorPermissionInput = z.strictObject({
+  userId: z.string().trim().min(1).max(64),
+  reason: z.string().trim().min(1).max(500).optional(),
+});
+
+function requireSecurityOfficer(ctx: ServiceContext, verb: string) {
+  if (ctx.actor && !ctx.actor.roles.includes("security_officer")) throw forbidden(`只有安全管理员可以${verb}动态口令`);
+  if (!officerTurnsOn(ctx)) throw conflict("not_allowed", "本地区由本人自行启用动态口令，无需安全管理员开启");
+}
+
+/** 开启动态口令: a security officer lets a person add an authenticator app to the SMS code (004 第三十七条). */
+export async function permitAuthenticator({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  const { userId, reason } = parseInput(authenticatorPermissionInput, input, "参数有误");
+  return mutate(ctx, { action: "totp.permit" }, async (tx, j) => {
+    requireSecurityOfficer(ctx, "开启");
+    const [person] = await tx.select({ id: users.id, name: users.name }).from(users).where(eq(users.id, userId));
+    if (!person) throw new ServiceError("unknown_user", `没有用户 ${userId}`, 404);
+    const granted = await tx
+      .insert(totpPermissions)
+      .values({ userId, grantedBy: ctx.actor?.userId ?? "system", grantedAt: ctx.clock.now() })
+      .onConflictDoNothing()
+      .returning({ userId: totpPermissions.userId });
+    // Turning on what is on (a double click) changes nothing and writes nothing.
+    if (granted.length > 0) j.add({ action: "totp.permit", details: { userId, reason } });
+    return { userId, permitted: true as const };
+  });
+}
+
+/** 关闭动态口令: the permission and any enrolled app go; the person's logins are by SMS code alone again. */
+export async function withdrawAuthenticator({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  const { userId, reason } = parseInput(authenticatorPermissionInput, input, "参数有误");
+  return mutate(ctx, { action: "totp.withdraw" }, async (tx, j) => {
+    requireSecurityOfficer(ctx, "关闭");
+    const gone = await tx.delete(totpPermissions).where(eq(totpPermissions.userId, userId)).returning({ userId: totpPermissions.userId });
+    if (gone.length === 0) throw notFound("该用户未开启动态口令");
+    const app = await tx.delete(totpEnrolments).where(eq(totpEnrolments.userId, userId)).returning({ userId: totpEnrolments.userId });
+    j.add({ action: "totp.withdraw", details: { userId, reason, enrolmentRemoved: app.length > 0 } });
+    return { userId, permitted: false as const };
+  });
+}
+
+/** The people a security officer has turned the authenticator on for, and whether each has enrolled it. */
+export async function authenticatorStates(tx: Db, userIds: readonly string[]): Promise<Map<string, "permitted" | "enrolled">> {
+  const states = new Map<string, "permitted" | "enrolled">();
+  if (userIds.length === 0) return states;
+  const permitted = await tx.select({ userId: totpPermissions.userId }).from(totpPermissions).where(inArray(totpPermissions.userId, [...userIds]));
+  const enrolled = await tx
+    .select({ userId: totpEnrolments.userId })
+    .from(totpEnrolments)
+    .where(and(inArray(totpEnrolments.userId, [...userIds]), isNotNull(totpEnrolments.confirmedAt)));
+  for (const p of permitted) states.set(p.userId, "permitted");
+  for (const e of enrolled) states.set(e.userId, "enrolled");
+  return states;
 }
 
 /** Removes the calling person's authenticator; SMS remains. */

@@ -22,6 +22,7 @@ const accountSchema = z.object({
   validUntil: date,
   locked: z.boolean(),
   requestId: z.int().nullable(),
+  authenticator: z.enum(["off", "permitted", "enrolled"]).openapi({ description: "动态口令：未开启 / 已开启待绑定 / 已绑定" }),
 });
 const accountRef = z.object({ id: z.int(), account: z.string(), host: z.string() });
 

@@ -16,7 +16,7 @@ import { roleSchema } from "../core/roles";
 import { docsRoutes } from "./docs";
 import { requestRoutes } from "./requests";
 import { portGrantRoutes, vmAccountRoutes } from "./access-records";
-import { totpRoutes } from "./totp";
+import { authenticatorPermissionRoutes, totpRoutes } from "./totp";
 import { metricsRoutes } from "./metrics";
 import { resourceRoutes } from "./resources";
 import { demandRoutes } from "./demands";
@@ -201,6 +201,7 @@ export function createApp(deps: AppDeps) {
   api.route("/requests", requestRoutes());
   api.route("/directory", directoryRoutes());
   api.route("/vm-accounts", vmAccountRoutes());
+  api.route("/authenticators", authenticatorPermissionRoutes());
   api.route("/port-grants", portGrantRoutes());
   api.route("/me/totp", totpRoutes(deps.access ?? null));
   api.route("/metrics", metricsRoutes());

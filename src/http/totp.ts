@@ -1,7 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { confirmTotpEnrolment, confirmTotpInput, removeTotpEnrolment, startTotpEnrolment, type TotpDeps } from "../access/totp";
+import {
+  confirmTotpEnrolment,
+  confirmTotpInput,
+  permitAuthenticator,
+  removeTotpEnrolment,
+  startTotpEnrolment,
+  type TotpDeps,
+  withdrawAuthenticator,
+} from "../access/totp";
 import { ServiceError } from "../core/errors";
-import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent } from "./contract";
+import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
 const start = createRoute({
   method: "post",
@@ -56,4 +64,36 @@ export function totpRoutes(deps: TotpDeps | null) {
       return result.enrolled ? c.json({ enrolled: true as const }, 200) : c.json({ error: { code: "totp_wrong" as const, message: result.message } }, 422);
     })
     .openapi(remove, async (c) => c.json(await removeTotpEnrolment({ ctx: c.get("ctx") }), 200));
+}
+
+const permission = (path: "/{userId}" | "/{userId}/withdraw", summary: string, description: string) =>
+  createRoute({
+    method: "post",
+    path,
+    summary,
+    security: bearerSecurity,
+    middleware: [jsonBodyGate({ optional: true })] as const,
+    request: {
+      params: z.object({ userId: z.string().trim().min(1).max(64).openapi({ description: "用户 id" }) }),
+      body: { required: false, content: { "application/json": { schema: z.object({ reason: z.string().trim().min(1).max(500).optional() }) } } },
+    },
+    responses: { 200: jsonContent(z.object({ userId: z.string(), permitted: z.boolean() }), description), ...errorResponses(403, 404, 409) },
+  });
+
+/**
+ * /api/authenticators: where every VM login needs the SMS code (梅州 004 第三十七条), a security officer turns an
+ * authenticator app on for a person as an extra factor, or off again (which removes the app they enrolled).
+ */
+export function authenticatorPermissionRoutes() {
+  return contractApp()
+    .openapi(
+      permission("/{userId}", "为某人开启动态口令，作为短信验证码之外的附加验证（安全管理员）", "已开启"),
+      async (c) => c.json(await permitAuthenticator({ ctx: c.get("ctx"), input: { userId: c.req.valid("param").userId, reason: c.req.valid("json").reason } }), 200),
+      refuseInvalid({ param: "用户 id 无效", json: "参数有误" }),
+    )
+    .openapi(
+      permission("/{userId}/withdraw", "关闭某人的动态口令并删除其已绑定的应用（安全管理员）", "已关闭"),
+      async (c) => c.json(await withdrawAuthenticator({ ctx: c.get("ctx"), input: { userId: c.req.valid("param").userId, reason: c.req.valid("json").reason } }), 200),
+      refuseInvalid({ param: "用户 id 无效", json: "参数有误" }),
+    );
 }

@@ -1,6 +1,8 @@
 import { Hono, type Context } from "hono";
 import { listVmAccounts, mayUnlockVmAccounts, revokeVmAccount, unlockVmAccount } from "../../../access/accounts";
 import { listPortGrants, revokePortGrant } from "../../../access/port-grants";
+import { permitAuthenticator, withdrawAuthenticator } from "../../../access/totp";
+import { PROFILES } from "../../../../profiles";
 import { ServiceError } from "../../../core/errors";
 import { field } from "../guard";
 import { Csrf, Page } from "../layout";
@@ -18,7 +20,10 @@ const DONE: Record<string, string> = {
   "account-revoke": "账号已撤销，其未用的验证码同时作废。",
   "account-unlock": "账号已解锁。",
   "grant-revoke": "端口开放已撤销，已通知评估实施单位关闭端口。",
+  "authenticator-permit": "已开启动态口令：本人绑定应用后，每次登录在短信验证码之后再输入应用口令。",
+  "authenticator-withdraw": "已关闭动态口令，其绑定的应用已删除；登录只需短信验证码。",
 };
+const AUTHENTICATOR: Record<string, string> = { off: "未开启", permitted: "已开启（待本人绑定）", enrolled: "已绑定" };
 
 /** One action on one row: a reason (kept in the audit entry) and the button. */
 function ReasonForm(props: { action: string; csrf: string; placeholder: string; button: string; warn?: boolean }) {
@@ -44,6 +49,8 @@ export function securityPages(deps: WebDeps) {
     const accounts = (await listVmAccounts({ ctx, input: {} })).items;
     const grants = (await listPortGrants({ ctx, input: {} })).items;
     const mayUnlock = mayUnlockVmAccounts(ctx.actor!);
+    // 004 第三十七条: where an app only adds to the SMS code, security staff turn it on and off per person.
+    const officerTurnsOn = PROFILES[ctx.profile].vmLoginAuthenticator === "additional" && mayUnlock;
     return c.html(
       <Page title="账号与端口" ctx={ctx} csrf={csrf} current="/security">
         <OversightStyle />
@@ -62,7 +69,7 @@ export function securityPages(deps: WebDeps) {
         {accounts.length === 0 ? (
           <p class="ys-panel ys-muted">暂无虚拟机账号。</p>
         ) : (
-          <Table head={["主机", "账号", "使用人", "绑定手机", "状态", "有效期至", "操作"]}>
+          <Table head={["主机", "账号", "使用人", "绑定手机", "状态", "有效期至", "动态口令", "操作"]}>
             {accounts.map((a) => (
               <tr class={a.locked ? "ys-row-late" : a.status !== "active" ? "ys-row-muted" : undefined}>
                 <td>{a.host}</td>
@@ -74,7 +81,15 @@ export function securityPages(deps: WebDeps) {
                   {a.locked ? <span class="ys-late">（已锁定）</span> : null}
                 </td>
                 <td>{when(a.validUntil)}</td>
+                <td>{AUTHENTICATOR[a.authenticator]}</td>
                 <td class="ys-actions">
+                  {officerTurnsOn && a.status === "active" ? (
+                    a.authenticator === "off" ? (
+                      <ReasonForm action={`/security/authenticators/${a.user.id}/permit`} csrf={csrf} placeholder="开启原因" button="开启动态口令" />
+                    ) : (
+                      <ReasonForm action={`/security/authenticators/${a.user.id}/withdraw`} csrf={csrf} placeholder="关闭原因" button="关闭动态口令" warn />
+                    )
+                  ) : null}
                   {a.locked && mayUnlock ? <ReasonForm action={`/security/accounts/${a.id}/unlock`} csrf={csrf} placeholder="解锁原因（如已核实本人）" button="解锁" /> : null}
                   {a.status === "active" ? <ReasonForm action={`/security/accounts/${a.id}/revoke`} csrf={csrf} placeholder="撤销原因" button="撤销" warn /> : null}
                 </td>
@@ -113,16 +128,20 @@ export function securityPages(deps: WebDeps) {
 
   app.get("/", (c) => render(c, { notice: DONE[c.req.query("done") ?? ""] }));
 
+  const byId = (c: Context<WebEnv>) => ({ id: c.req.param("id") });
+  const byUser = (c: Context<WebEnv>) => ({ userId: c.req.param("userId") });
   const verbs = {
-    "account-revoke": ["/accounts/:id/revoke", revokeVmAccount],
-    "account-unlock": ["/accounts/:id/unlock", unlockVmAccount],
-    "grant-revoke": ["/grants/:id/revoke", revokePortGrant],
+    "account-revoke": ["/accounts/:id/revoke", revokeVmAccount, byId],
+    "account-unlock": ["/accounts/:id/unlock", unlockVmAccount, byId],
+    "grant-revoke": ["/grants/:id/revoke", revokePortGrant, byId],
+    "authenticator-permit": ["/authenticators/:userId/permit", permitAuthenticator, byUser],
+    "authenticator-withdraw": ["/authenticators/:userId/withdraw", withdrawAuthenticator, byUser],
   } as const;
-  for (const [done, [path, verb]] of Object.entries(verbs))
+  for (const [done, [path, verb, target]] of Object.entries(verbs))
     app.post(path, async (c) => {
       const body = (await c.req.parseBody()) as Record<string, unknown>;
       try {
-        await verb({ ctx: c.get("ctx"), input: { id: c.req.param("id"), reason: field(body, "reason") } });
+        await verb({ ctx: c.get("ctx"), input: { ...target(c), reason: field(body, "reason") } });
       } catch (err) {
         // The service's own words on the list it was refused from; the refusal wrote nothing but its audit entry.
         if (err instanceof ServiceError && err.status !== 503) return render(c, { error: err.message }, err.status);
