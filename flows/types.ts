@@ -80,6 +80,12 @@ export interface StageDef<F = any> {
   next?: string;
   /** Reached only through onFail / next, never by walking the sequence. */
   detour?: boolean;
+  /**
+   * Runs beside the stages after it: when it opens, the next stage opens too and is the request's current stage;
+   * this one is decided on the side (approve only: a problem found is a 整改通知, not a return), and the request
+   * cannot complete while it is still open (004 第十七条(一): the unit deploys while the 发放核查 runs).
+   */
+  alongside?: boolean;
   /** The manager may extend the deadline (e.g. 徽州's 15-day test "经云主管部门同意后…可以延长"). */
   extendable?: boolean;
   /** Who is told when this stage completes, besides the applicant. */

@@ -46,8 +46,9 @@ describe("梅州 application, county unit, submission to go-live", () => {
       ["lihua", { action: "fail", reason: "恢复测试失败" }, "backup_fix"],
       ["linna", { action: "approve", note: "已改为每日全量" }, "backup_check"],
       ["lihua", { action: "confirm", note: "恢复测试通过" }, "confirm_delivery"],
-      ["lihua", { action: "confirm" }, "verify_delivery"],
-      ["guojun", { action: "approve" }, "deploy"],
+      // 004 第十七条(一): the unit deploys while the reviewer's 发放核查 runs alongside.
+      ["lihua", { action: "confirm" }, "deploy"],
+      ["guojun", { action: "approve", stage: "verify_delivery" }, "deploy"],
       ["lihua", { action: "confirm" }, "request_security_test"],
       ["lihua", { action: "confirm" }, "security_test"],
       ["chenjing", { action: "fail", reason: "存在弱口令" }, "security_fix"],
@@ -230,15 +231,22 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
       ["yangfan", { action: "confirm" }], // the backup works
       ["yangfan", { action: "confirm" }],
     ]);
-    expect(await stageOf(t, id)).toBe("verify_delivery");
-    const bad = await t.act("guojun", id, { action: "return", reason: "x", toStage: "deploy" });
-    expect(bad.body.error.code).toBe("invalid_target");
+    expect(await stageOf(t, id)).toBe("deploy");
+    // The reviewer's 发放核查 runs beside the deployment: what it finds is a 整改通知, never a return.
+    const noReturn = await t.act("guojun", id, { action: "return", reason: "x", stage: "verify_delivery" });
+    expect(noReturn.body.error).toMatchObject({ code: "not_allowed", message: "「发放核查」不能退回" });
     ok(await t.act("guojun", id, { action: "finding", kind: "rectification", text: "数据盘规格与工单不符" }));
-    ok(await t.act("guojun", id, { action: "return", reason: "按工单重新开通数据盘", toStage: "provision" }));
-    expect(await stageOf(t, id)).toBe("provision");
+    expect((await outboxFor(t, "xufeng", "finding")).length).toBeGreaterThan(0);
+
+    const { id: other } = ok(await t.submit("yangfan", sampleForm()), 201);
+    await t.actInTurn(other, [["xufeng", { action: "approve" }]]);
+    expect(await stageOf(t, other)).toBe("approve");
+    const bad = await t.act("zhangwei", other, { action: "return", reason: "x", toStage: "provision" });
+    expect(bad.body.error.code).toBe("invalid_target");
+    ok(await t.act("zhangwei", other, { action: "return", reason: "请补充评估说明", toStage: "evaluate" }));
+    expect(await stageOf(t, other)).toBe("evaluate");
     const detail = ok(await t.show("yangfan", id));
     expect(detail.findings.map((f: any) => f.kind)).toEqual(["rectification"]);
-    expect((await outboxFor(t, "xufeng", "finding")).length).toBeGreaterThan(0);
   });
 
   test("transfer to another user of the same role, recorded; the original holder can no longer decide", async () => {
@@ -625,7 +633,7 @@ describe("concurrency", () => {
       ["linna", { action: "approve", note: "已开通" }],
       ["yangfan", { action: "confirm", note: "恢复测试通过" }],
       ["yangfan", { action: "confirm" }],
-      ["guojun", { action: "approve" }],
+      ["guojun", { action: "approve", stage: "verify_delivery" }],
       ["yangfan", { action: "confirm" }],
       ["yangfan", { action: "confirm" }],
       ["chenjing", { action: "approve" }],
@@ -647,8 +655,11 @@ describe("concurrency", () => {
     const torn = reads.filter((r) => {
       const open = r.stages.filter((s: any) => s.status === "open" && !s.elapses);
       const unheld = open.filter((s: any) => !s.tasks.some((task: any) => task.status === "pending"));
-      // One snapshot: the open stage is the request's current stage and someone holds it.
-      return unheld.length > 0 || open.length > 1 || (r.currentStage?.stage ?? null) !== (open[0]?.stage ?? null);
+      // One snapshot: the request's current stage is open and someone holds it; the only other open stage is
+      // the 发放核查 that runs alongside the deployment (004 第十七条(一)).
+      const current = r.currentStage?.stage ?? null;
+      const beside = open.filter((s: any) => s.stage !== current);
+      return unheld.length > 0 || beside.some((s: any) => s.stage !== "verify_delivery") || (current !== null && beside.length === open.length);
     });
     expect(torn.map((r) => r.stages.map((s: any) => `${s.stage}:${s.status}:${s.tasks.map((x: any) => x.status).join("/")}`).join(" "))).toEqual([]);
   });

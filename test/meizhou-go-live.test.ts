@@ -74,3 +74,43 @@ test("004 第十七条(五) a late 系统部署 is warned to the manager, the un
   // The unit (杨帆, who holds it), the managers (陈静, 张伟), the reviewer (郭军) and the provider (林娜, 徐峰), once each.
   expect(warned).toEqual(["chenjing", "guojun", "linna", "xufeng", "yangfan", "zhangwei"]);
 });
+
+test("004 第十七条(一) the unit deploys while the reviewer's 发放核查 runs; the request completes only once the check has passed", async () => {
+  const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
+  ok(await t.act("xufeng", id, { action: "approve", stage: "evaluate" }));
+  ok(await t.act("zhangwei", id, { action: "approve", stage: "approve" }));
+  ok(await t.act("xufeng", id, { action: "approve", stage: "provision" }));
+  ok(await t.act("yangfan", id, { action: "confirm", stage: "backup_check" }));
+  // Wednesday 09-30, the last working day before 国庆: the unit confirms; deployment and the check open together.
+  t.clock.set("2026-09-30T02:00:00Z");
+  const confirmed = ok(await t.act("yangfan", id, { action: "confirm", stage: "confirm_delivery" }));
+  expect(confirmed).toMatchObject({ currentStage: "deploy", message: "「使用单位确认资源」已完成，进入「系统部署」，「发放核查」同时进行" });
+  const detail = ok(await t.show("guojun", id));
+  expect(detail.currentStage.stage).toBe("deploy");
+  const check = detail.stages.find((s: { stage: string }) => s.stage === "verify_delivery");
+  // 2 wd from 09-30 skip 国庆: 10-08 and 10-09.
+  expect(check).toMatchObject({ status: "open", deadlineAt: "2026-10-09T15:59:59.999Z" });
+  expect(check.tasks.map((x: { userId: string }) => x.userId)).toEqual(["guojun"]);
+
+  // The reviewer's 待办 offers the check itself, bound to its own run.
+  const todo = ok(await t.call("guojun", "GET", "/api/requests?view=todo"));
+  expect(todo.items.find((r: { id: number }) => r.id === id)).toMatchObject({ currentStageName: "发放核查", stageRunId: check.runId });
+
+  // The unit deploys and asks for the security test before the check is done; the manager tests and passes it.
+  ok(await t.act("yangfan", id, { action: "approve", stage: "deploy" }));
+  ok(await t.act("yangfan", id, { action: "approve", stage: "request_security_test" }));
+  ok(await t.act("chenjing", id, { action: "approve", stage: "security_test" }));
+  // Go-live cannot close the request while the check is open: refused, nothing changes.
+  const early = await t.act("yangfan", id, { action: "confirm", stage: "go_live" });
+  expect(early.status).toBe(409);
+  expect(early.body.error).toMatchObject({ code: "not_completed", message: "「发放核查」尚未完成，完成后申请才能办结" });
+  expect(ok(await t.show("yangfan", id))).toMatchObject({ status: "in_progress", currentStage: { stage: "go_live" } });
+
+  t.clock.set("2026-10-08T02:00:00Z");
+  const checked = ok(await t.act("guojun", id, { action: "approve", stage: "verify_delivery" }));
+  expect(checked).toMatchObject({ currentStage: "go_live", message: "「发放核查」已完成" });
+  // A second tap on the same check is told who decided it.
+  expect((await t.act("guojun", id, { action: "approve", stage: "verify_delivery" })).body.error.message).toBe("「发放核查」已由郭军处理");
+  ok(await t.act("yangfan", id, { action: "confirm", stage: "go_live" }));
+  expect(ok(await t.show("yangfan", id)).status).toBe("completed");
+});

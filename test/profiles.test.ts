@@ -1,7 +1,9 @@
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, stageRuns, tasks } from "../db/schema";
 import { applicationFlow } from "../flows/application/definition";
+import { FLOW_MODULES } from "../flows";
+import { profileStages, type FlowDef } from "../flows/types";
 import { POLICY_PROFILES, PROFILES, type ProfileKey, type ProfileModule } from "../profiles";
 import { addCalendarDays, shanghaiInstant } from "../src/core/calendar";
 import { ServiceError } from "../src/core/errors";
@@ -34,10 +36,16 @@ const AFTER_DELIVERY: Record<string, [string | "applicant", Record<string, unkno
 async function liveVmWithFigures(t: TestApp) {
   const { id, resources: delivered } = await t.deliverApplication("zhaolei");
   for (;;) {
-    const [row] = await t.db.select({ stage: requests.currentStage }).from(requests).where(eq(requests.id, id));
-    if (!row?.stage) break;
+    // The earliest open stage: 发放核查 runs alongside the deployment (004 第十七条(一)) and is decided first.
+    const [row] = await t.db
+      .select({ stage: stageRuns.stage })
+      .from(stageRuns)
+      .where(and(eq(stageRuns.requestId, id), eq(stageRuns.status, "open")))
+      .orderBy(asc(stageRuns.id))
+      .limit(1);
+    if (!row) break;
     const [user, action] = AFTER_DELIVERY[row.stage]!;
-    ok(await t.act(user === "applicant" ? "zhaolei" : user, id, action));
+    ok(await t.act(user === "applicant" ? "zhaolei" : user, id, { ...action, stage: row.stage }));
   }
   const vm = delivered[0]!;
   ok(await t.call("xufeng", "PUT", `/api/resources/${vm.id}/instance`, { instanceId: "ins-p1" }));
@@ -145,5 +153,21 @@ describe("the profile registry", () => {
       if (profile.periodicJobs.includes("quarterlyReview")) expect(profile.thresholds.periodShrink, key).toBeDefined();
       if (profile.periodicJobs.includes("expansionNotices")) expect(profile.thresholds.expansionNoticeAbove, key).toBeDefined();
     }
+  });
+
+  test("a stage that runs alongside is only approved, and always has a stage after it to run beside", () => {
+    const alongside: string[] = [];
+    for (const flow of Object.values(FLOW_MODULES))
+      for (const key of POLICY_PROFILES) {
+        const stages = profileStages(flow.definition as FlowDef, key);
+        stages.forEach((stage, i) => {
+          if (!stage.alongside) return;
+          alongside.push(`${flow.definition.key}/${key}/${stage.key}`);
+          expect([stage.canReturn, stage.canReject, stage.onFail, stage.next, stage.elapses].filter(Boolean), stage.key).toEqual([]);
+          expect(stages.slice(i + 1).some((s) => !s.detour), stage.key).toBe(true);
+        });
+      }
+    // 004 第十七条(一): 梅州's 发放核查 beside 系统部署.
+    expect(alongside).toEqual(["application/meizhou/verify_delivery"]);
   });
 });

@@ -232,7 +232,7 @@ describe("deadlines past the loaded calendar", () => {
       ["xufeng", { action: "approve" }],
       ["yangfan", { action: "confirm" }], // the backup works
       ["yangfan", { action: "confirm" }],
-      ["guojun", { action: "approve" }],
+      ["guojun", { action: "approve", stage: "verify_delivery" }],
     ]);
     let detail = ok(await t.show("yangfan", id));
     expect(detail.currentStage.stage).toBe("deploy");

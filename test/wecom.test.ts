@@ -362,9 +362,11 @@ describe("cards", () => {
     for (let step = 0; step < 20; step++) {
       const detail = ok(await t.show("zhangwei", id));
       if (detail.status !== "in_progress") break;
-      const holder = detail.currentStage.tasks.find((x: { status: string }) => x.status === "pending").userId as string;
+      // The first open stage someone holds: 发放核查 runs alongside the deployment (004 第十七条(一)) and is tapped first.
+      const stage = detail.stages.find((s: { status: string; tasks: { status: string }[] }) => s.status === "open" && s.tasks.some((x) => x.status === "pending"));
+      const holder = stage.tasks.find((x: { status: string }) => x.status === "pending").userId as string;
       const card = latestCard(fake, wecomIds[holder]!)!;
-      walked.push(`${detail.currentStage.stage}:${holder}`);
+      walked.push(`${stage.stage}:${holder}`);
       const res = await wecom.click(wecomIds[holder]!, { taskId: card.taskId, key: card.buttons[0]!.key }, fake.issueResponseCode());
       expect(res.reply?.MsgType, JSON.stringify(res.reply)).toBe("update_button");
       await deliver();

@@ -158,7 +158,10 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       parties: ["reviewer"],
       deadline: wd(2),
       approveLabel: "核查通过",
-      canReturn: true,
+      // 004 第十七条(一): the unit deploys from the delivery on, so 系统部署 does not wait for this check: both run at
+      // once. What the reviewer finds is a 整改通知 (004 第十六条), which reaches the unit, the provider and the
+      // managers; the request cannot complete until the check has passed.
+      alongside: true,
     },
     deploy: {
       key: "deploy",

@@ -11,7 +11,7 @@ import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/e
 import { flowStages, nextStage, REVISE_STAGE, stageDef } from "./flow";
 import type { Journal } from "../core/mutate";
 import { enqueueCardSettlements, enqueueCards } from "../core/notify";
-import { cardRequest, openStage, partyUsers, type SettledTask, type StageRunRow } from "./stages";
+import { cardRequest, closeRun, openStage, partyUsers, type SettledTask, type StageRunRow } from "./stages";
 import type { LockedRequest } from "../core/request";
 
 // What the actions on a request share: the locked request, its current task and stage, and moving it on.
@@ -76,12 +76,19 @@ export async function lockRequest(tx: Db, id: number): Promise<LockedRequest> {
   return { ...row.request, unitName: row.unitName };
 }
 
+/** The open run of the request's current stage (a stage running alongside it has its own run). */
 export async function currentRun(tx: Db, req: LockedRequest): Promise<StageRunRow | null> {
+  if (!req.currentStage) return null;
   const [run] = await tx
     .select()
     .from(stageRuns)
-    .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.status, "open")));
+    .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.status, "open"), eq(stageRuns.stage, req.currentStage)));
   return run ?? null;
+}
+
+/** Runs still open besides the current stage's: stages running alongside (StageDef.alongside). */
+async function openRunsBeside(tx: Db, req: LockedRequest): Promise<StageRunRow[]> {
+  return tx.select().from(stageRuns).where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.status, "open"))).orderBy(asc(stageRuns.id));
 }
 
 async function userName(tx: Db, id: string) {
@@ -96,13 +103,16 @@ async function userName(tx: Db, id: string) {
 export async function claimTask(tx: Db, req: LockedRequest, actor: Actor, expectedRunId?: number) {
   if (req.status !== "in_progress" && req.status !== "returned")
     throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status] ?? req.status}，不能再操作`);
+  // The actor's pending task on an open run (the one the decision is bound to): a stage running alongside the
+  // current one is open too, and its holders decide it there.
   const [open] = await tx
     .select({ run: stageRuns, task: tasks })
     .from(stageRuns)
-    .leftJoin(tasks, and(eq(tasks.stageRunId, stageRuns.id), eq(tasks.userId, actor.userId), eq(tasks.status, "pending")))
-    .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.status, "open")))
+    .innerJoin(tasks, and(eq(tasks.stageRunId, stageRuns.id), eq(tasks.userId, actor.userId), eq(tasks.status, "pending")))
+    .where(and(eq(stageRuns.requestId, req.id), eq(stageRuns.status, "open"), expectedRunId === undefined ? undefined : eq(stageRuns.id, expectedRunId)))
+    .orderBy(asc(tasks.id))
     .limit(1);
-  if (open?.task && (expectedRunId === undefined || expectedRunId === open.run.id)) return { run: open.run, task: open.task };
+  if (open) return { run: open.run, task: open.task };
 
   // Already decided: the actor held a task on the expected run, or else on an earlier run of a stage now closed
   // (a command repeated after its stage moved on is told what became of the first one).
@@ -180,9 +190,11 @@ export async function claimStage(step: Step, binding: { stageRunId?: number; sta
   return { run, task, stage: stageDef(step.req.flow, step.req.profile, run.stage) };
 }
 
-/** Ends the request (已办结, 已驳回, 已撤回): no current stage from now on. */
+/** Ends the request (已办结, 已驳回, 已撤回): no current stage from now on, and no stage left open beside it. */
 export async function closeRequest(step: Progress, status: "completed" | "rejected" | "withdrawn") {
   const now = step.ctx.clock.now();
+  for (const run of await openRunsBeside(step.tx, step.req))
+    await enqueueCardSettlements(step.tx, now, await closeRun(step.tx, run, "cancelled", now), `申请${STATUS_NAMES[status]}`);
   await step.tx
     .update(requests)
     .set({ status, currentStage: null, closedAt: now, updatedAt: now })
@@ -224,11 +236,18 @@ export async function initiators(tx: Db, req: LockedRequest): Promise<string[]> 
 /** Opens the stage after `from`, or completes the request when there is none. */
 export async function advance(step: Progress, from: StageDef): Promise<string> {
   const { ctx, tx, j, req } = step;
-  const next = nextStage(flowStages(req.flow, req.profile), from, req.facts);
+  const stages = flowStages(req.flow, req.profile);
+  const next = nextStage(stages, from, req.facts);
   if (next) {
     await openStage(ctx, tx, req, next);
-    return `「${from.name}」已完成，进入「${next.name}」`;
+    const after = next.alongside ? nextStage(stages, next, req.facts) : null;
+    if (!after) return `「${from.name}」已完成，进入「${next.name}」`;
+    await openStage(ctx, tx, req, after);
+    return `「${from.name}」已完成，进入「${after.name}」，「${next.name}」同时进行`;
   }
+  const beside = await openRunsBeside(tx, req);
+  if (beside.length > 0)
+    throw conflict("not_completed", `「${stageDef(req.flow, req.profile, beside[0]!.stage).name}」尚未完成，完成后申请才能办结`);
   await closeRequest(step, "completed");
   audit(j, req, "request.complete", from.key, {});
   const { definition, service } = flowModule(req.flow);

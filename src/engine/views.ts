@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, ilike, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, exists, gte, ilike, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
@@ -121,7 +121,7 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery): Promise<
   if (input.view === "mine") where.push(eq(requests.applicantId, actor.userId));
   else if (input.view === "todo") {
     const mineToDo = and(eq(tasks.userId, actor.userId), eq(tasks.status, "pending"), ...where);
-    if (input.order === "deadline") return readTodoByDeadline(db, mineToDo, input.limit);
+    if (input.order === "deadline") return readTodoByDeadline(db, mineToDo, input.limit, actor.userId);
     // The page is found from the person's pending tasks, newest request first, along tasks_user_status_idx:
     // it reads one page of them however many requests are open (issue 10), where a filter on requests read all.
     const page = await db
@@ -134,7 +134,7 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery): Promise<
     if (page.length === 0) return { items: [], next: null };
     where.push(inArray(requests.id, page.map((p) => p.id)));
   } else where.push(await requestVisibility(db, actor));
-  const items = await listItems(db, where, input.limit, input.view === "todo");
+  const items = await listItems(db, where, input.limit, input.view === "todo" ? actor.userId : undefined);
   return { items, next: items.length === input.limit ? items[items.length - 1]!.id : null };
 }
 
@@ -144,7 +144,7 @@ async function readList(ctx: ServiceContext, db: Db, input: ListQuery): Promise<
  * can say how many wait. Only the person's pending tasks are read (tasks_user_status_idx), however many
  * requests are open.
  */
-async function readTodoByDeadline(db: Db, mineToDo: SQL | undefined, limit: number): Promise<ListPage> {
+async function readTodoByDeadline(db: Db, mineToDo: SQL | undefined, limit: number, holder: string): Promise<ListPage> {
   const deadline = sql<Date | null>`min(${stageRuns.deadlineAt})`;
   const pending = db
     .select({ id: tasks.requestId, deadline: deadline.as("deadline") })
@@ -160,7 +160,7 @@ async function readTodoByDeadline(db: Db, mineToDo: SQL | undefined, limit: numb
   ]);
   if (page.length === 0) return { items: [], next: null, total: 0 };
   const rank = new Map(page.map((p, i) => [p.id, i]));
-  const items = (await listItems(db, [inArray(requests.id, page.map((p) => p.id))], limit, true)).sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
+  const items = (await listItems(db, [inArray(requests.id, page.map((p) => p.id))], limit, holder)).sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
   return { items, next: null, total: counted?.total ?? 0 };
 }
 
@@ -169,7 +169,7 @@ async function readTodoByDeadline(db: Db, mineToDo: SQL | undefined, limit: numb
  * holds each row's open stage) a row also says which run that is and what the holder may decide on it, so the
  * list can offer the decisions that need nothing more, bound to the run as read (invariant 3).
  */
-async function listItems(db: Db, where: (SQL | undefined)[], limit: number, held = false) {
+async function listItems(db: Db, where: (SQL | undefined)[], limit: number, heldBy?: string) {
   const rows = await db
     .select({
       id: requests.id,
@@ -194,14 +194,31 @@ async function listItems(db: Db, where: (SQL | undefined)[], limit: number, held
     .limit(limit);
   const runs = rows.length
     ? await db
-        .select({ id: stageRuns.id, requestId: stageRuns.requestId, deadlineAt: stageRuns.deadlineAt, openedAt: stageRuns.openedAt })
+        .select({ id: stageRuns.id, requestId: stageRuns.requestId, stage: stageRuns.stage, deadlineAt: stageRuns.deadlineAt, openedAt: stageRuns.openedAt })
         .from(stageRuns)
-        .where(and(inArray(stageRuns.requestId, rows.map((r) => r.id)), eq(stageRuns.status, "open")))
+        .where(
+          and(
+            inArray(stageRuns.requestId, rows.map((r) => r.id)),
+            eq(stageRuns.status, "open"),
+            // In 待办, the run the reader holds (a stage running alongside the current one has its own holders).
+            heldBy === undefined
+              ? undefined
+              : exists(db.select({ one: sql`1` }).from(tasks).where(and(eq(tasks.stageRunId, stageRuns.id), eq(tasks.userId, heldBy), eq(tasks.status, "pending")))),
+          ),
+        )
+        .orderBy(asc(stageRuns.id))
     : [];
-  const runOf = new Map(runs.map((r) => [r.requestId, r]));
+  const currentOf = new Map(rows.map((r) => [r.id, r.currentStage]));
+  const runOf = new Map<number, (typeof runs)[number]>();
+  for (const run of runs) {
+    // Elsewhere, the current stage's run; a held row, the first run the reader holds.
+    if (heldBy !== undefined ? !runOf.has(run.requestId) : run.stage === currentOf.get(run.requestId)) runOf.set(run.requestId, run);
+  }
+  const held = heldBy !== undefined;
   return rows.map(({ facts, flow, profile, ...r }) => {
     const run = runOf.get(r.id);
-    const stage = r.currentStage ? stageDef(flow, profile, r.currentStage) : null;
+    const stageKey = held && run ? run.stage : r.currentStage;
+    const stage = stageKey ? stageDef(flow, profile, stageKey) : null;
     return {
       ...r,
       flow,
@@ -300,7 +317,7 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
     .from(auditLog)
     .where(eq(auditLog.requestId, req.id))
     .orderBy(asc(auditLog.seq));
-  const current = stages.find((s) => s.status === "open") ?? null;
+  const current = stages.find((s) => s.status === "open" && s.stage === req.currentStage) ?? null;
   return {
     id: req.id,
     code: req.code,

@@ -58,7 +58,8 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
   await settleCards(step, [...voted, ...stepAside, ...cancelled], label);
   audit(j, req, `request.${verb}`, stage.key, { party: task.party, note });
   if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
-  const moved = await advance(step, stage);
+  // A stage running alongside (StageDef.alongside) is decided on the side: the request has moved on without it.
+  const moved = run.stage === req.currentStage ? await advance(step, stage) : `「${stage.name}」已完成`;
   if (stage.reportTo?.length) {
     const to = await partiesUsers(tx, req, stage.reportTo);
     const summary = `${actor.name}${stage.approveLabel}${note ? `：${note}` : ""}`;

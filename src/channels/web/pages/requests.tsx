@@ -72,10 +72,14 @@ function actionFrom(body: Record<string, unknown>): z.output<typeof actionInputS
   throw invalid(Object.values(fields).flat().join("；"), fields);
 }
 
-/** The person reading may decide the current stage: they hold a pending task on it (a period has no holder). */
+/**
+ * The open stage the person reading may decide: they hold a pending task on it (a period has no holder). The
+ * current stage, or one running alongside it (StageDef.alongside) whose holder they are.
+ */
 function holdsCurrent(r: RequestView, userId: string): Stage | null {
-  const s = r.currentStage;
-  return s && !s.elapses && s.tasks.some((t) => t.status === "pending" && t.userId === userId) ? s : null;
+  const holds = (s: Stage | null) => Boolean(s && !s.elapses && s.tasks.some((t) => t.status === "pending" && t.userId === userId));
+  if (holds(r.currentStage)) return r.currentStage;
+  return r.stages.find((s) => s.status === "open" && holds(s)) ?? null;
 }
 
 function Field({ label, children }: { label: string; children: unknown }) {
