@@ -39,7 +39,7 @@ describe("resources", () => {
     await t.actInTurn(id, [
       ["lihua", { action: "confirm" }], // the backup works
       ["lihua", { action: "confirm" }],
-      ["guojun", { action: "approve" }],
+      ["guojun", { action: "approve", stage: "verify_delivery" }],
       ["lihua", { action: "confirm" }], // deployed
       ["lihua", { action: "confirm" }],
       ["chenjing", { action: "fail", reason: "存在弱口令" }],

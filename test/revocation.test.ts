@@ -148,7 +148,7 @@ describe("deployment started, for the 30-day rule", () => {
           ["linna", { action: "approve", note: "已开通" }],
           ["yangfan", { action: "confirm" }], // the backup works
           ["yangfan", { action: "confirm" }],
-          ["guojun", { action: "approve" }],
+          ["guojun", { action: "approve", stage: "verify_delivery" }],
         ]);
         expect(ok(await m.show("yangfan", id)).currentStage.stage).toBe("deploy");
         return id;
