@@ -25,6 +25,9 @@ export const units = pgTable("units", {
   name: text("name").notNull(),
   kind: text("kind").$type<"city" | "county" | "unit">().notNull(),
   parentId: text("parent_id").references((): any => units.id),
+  // Whose finance pays the unit's cloud costs (004 第四十二条), when not its level's own: null pays a county
+  // unit from its county's finance and any other from the city's; 省级 only ever by setting it here.
+  funding: text("funding").$type<"province" | "city" | "county">(),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
 });

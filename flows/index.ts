@@ -10,6 +10,9 @@ import { backupService } from "./backup/service";
 import { billingFlow } from "./billing/definition";
 import { billingFormSchema } from "./billing/form";
 import { billingService } from "./billing/service";
+import { paymentFlow } from "./payment/definition";
+import { paymentFormSchema } from "./payment/form";
+import { paymentService } from "./payment/service";
 import { portGrantFlow } from "./port_grant/definition";
 import { portGrantFormSchema } from "./port_grant/form";
 import { portGrantService } from "./port_grant/service";
@@ -31,6 +34,7 @@ const modules = {
   adjustment: { definition: adjustmentFlow, form: adjustmentFormSchema, service: adjustmentService },
   backup: { definition: backupFlow, form: backupFormSchema, service: backupService },
   billing: { definition: billingFlow, form: billingFormSchema, service: billingService },
+  payment: { definition: paymentFlow, form: paymentFormSchema, service: paymentService },
 };
 
 export type FlowKey = keyof typeof modules;

@@ -137,7 +137,8 @@ describe("the statement from the ledger", () => {
       expect(checked.lines.slice(1).every((l: { flags: string[] }) => !l.flags.includes("dates"))).toBe(true);
       const csv = await t.app.request("/api/billing/statements/2026-11?format=csv", { headers: { authorization: `Bearer ${t.tokens.guojun}` } });
       const text = Buffer.from(await csv.arrayBuffer()).subarray(3).toString("utf8");
-      expect(text.trimEnd().split("\r\n").at(-1)).toBe("合计,,,,,289.60,,,");
+      // 004 第四十二条: after the 合计, who pays it: 梅州市人社局 is a city unit.
+      expect(text.trimEnd().split("\r\n").slice(-2)).toEqual(["合计,,,,,289.60,,,", "资金来源：市级财政,mz-rsj,,,,289.60,,,"]);
 
       // Revoked on 11-25 but still running in December: on December's statement for the check, billed nothing.
       await t.db.update(resources).set({ revokedAt: shanghaiInstant("2026-11-25", "15:00") }).where(eq(resources.id, first!.id));
@@ -284,7 +285,7 @@ describe("the monthly sign-off", () => {
       expect(ok(await t.call("guojun", "GET", "/api/billing/statements/2026-11?source=ledger"))).toMatchObject({ source: "ledger", total: 136 + 6 * 16, signoff: null });
       const csv = await t.app.request("/api/billing/statements/2026-11?format=csv", { headers: { authorization: `Bearer ${t.tokens.guojun}` } });
       expect(csv.headers.get("content-disposition")).toContain("yunshen-statement-2026-11-signoff.csv");
-      expect((await csv.text()).trimEnd().split("\r\n").at(-1)).toBe("合计,,,,,136.00,,,");
+      expect((await csv.text()).trimEnd().split("\r\n").slice(-2)).toEqual(["合计,,,,,136.00,,,", "资金来源：市级财政,mz-rsj,,,,136.00,,,"]);
       expect((await t.call("guojun", "GET", "/api/billing/statements/2026-09?source=signoff")).status).toBe(404);
     } finally {
       await t.close();

@@ -11,6 +11,7 @@ import { monthSchema } from "../core/validation";
 import { resourceSizeHistory } from "../resources";
 import { listPriceTables } from "./prices";
 import { statementFor } from "./statement";
+import { fundingLine, fundingTable, type FundingShare } from "./funding";
 import { seesEveryUnit } from "../core/roles";
 
 /** What a 费用结算 request carries: the statement as drafted, its totals and flags, and its hash. */
@@ -85,8 +86,8 @@ function flagNames(flags: readonly string[]): string {
   return flags.map((f) => BILLING_FLAG_NAMES[f]).join("、");
 }
 
-/** The statement's lines as CSV for Excel (a BOM, and a 合计 row). */
-export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): string {
+/** The statement's lines as CSV for Excel (a BOM, a 合计 row, then who pays how much of it: 004 第四十二条). */
+export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>, split: readonly FundingShare[]): string {
   return csvDocument([
     ["资源", "单位", "系统", "类型", "计费天数", "金额(元)", "标记", "明细", "日期核对"],
     ...s.lines.map((l) => [
@@ -101,6 +102,7 @@ export function statementCsv(s: Awaited<ReturnType<typeof draftStatement>>): str
       (l.mismatch ?? []).join("；"),
     ]),
     ["合计", "", "", "", "", new CsvDecimal(s.total, 2), "", "", ""],
+    ...split.map((f) => [`资金来源：${f.name}`, f.unitIds.join(" "), "", "", "", new CsvDecimal(f.amount, 2), "", "", ""]),
   ]);
 }
 
@@ -145,7 +147,11 @@ export async function statementOfRecord(ctx: ServiceContext, month: string, sour
 export const PARTY_TITLE: Record<string, string> = { manager: "统筹管理单位", applicant: "评估实施单位（云服务商）", reviewer: "复核单位（监理）" };
 
 /** 附件13's layout: the statement's table, then the three parties' signatures. */
-export function statementPage(s: Awaited<ReturnType<typeof draftStatement>>, signatures: Awaited<ReturnType<typeof statementSignatures>>) {
+export function statementPage(
+  s: Awaited<ReturnType<typeof draftStatement>>,
+  signatures: Awaited<ReturnType<typeof statementSignatures>>,
+  split: readonly FundingShare[],
+) {
   const rows = s.lines.map(
     (l) => html`<tr><td>${l.name}</td><td>${l.system}</td><td>${l.kind}</td><td>${l.days}</td><td style="text-align:right">${l.amount.toFixed(2)}</td><td>${flagNames(l.flags)}${l.mismatch?.length ? html`<br><small>${l.mismatch.join("；")}</small>` : ""}</td></tr>`,
   );
@@ -159,6 +165,8 @@ export function statementPage(s: Awaited<ReturnType<typeof draftStatement>>, sig
 <table><tr><th>资源</th><th>系统</th><th>类型</th><th>计费天数</th><th>金额（元）</th><th>标记</th></tr>${rows}
 <tr><td colspan="4">合计</td><td style="text-align:right">${s.total.toFixed(2)}</td><td></td></tr></table>
 <p>各单位：${s.units.map((u) => `${u.unitName} ${u.amount.toFixed(2)} 元`).join("；")}</p>
+<p>资金来源：${fundingLine(split)}</p>
+${fundingTable(split, s.total)}
 <table><tr>${signed}</tr></table>
 ${signatures?.status === "completed" ? html`<p>三方签字后的结算单摘要（SHA-256）：${signatures.sha256}</p>` : ""}
 </body></html>`;

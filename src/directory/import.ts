@@ -44,6 +44,12 @@ const kindSchema = z.enum(UNIT_KINDS, {
   error: "类型应为 city（市级单位）、county（县级单位）或 unit（普通单位）",
 });
 
+// 004 第四十二条: whose finance pays a unit's cloud costs when not its level's own (省级 only ever set here).
+export const FUNDING_LEVELS = ["province", "city", "county"] as const;
+const fundingSchema = z.enum(FUNDING_LEVELS, {
+  error: "资金来源应为 province（省级财政）、city（市级财政）或 county（县（市、区）级财政）；不写或 null 按单位层级",
+});
+
 const mobileSchema = z
   .string()
   .trim()
@@ -76,13 +82,14 @@ const rolesSchema = z
 
 // A row names the record by id and changes only the fields it carries: a field left out keeps what the directory
 // holds (a partial file, such as one that only adds WeCom accounts, wipes nothing). A new record needs the fields
-// marked required below; checkDirectory names any that are missing. Only `wecomUserId` (null or "") and a unit's
+// marked required below; checkDirectory names any that are missing. Only `wecomUserId` (null or ""), a unit's `funding` (null) and a unit's
 // `parent` (null, for a city-level unit) can be cleared.
 export const unitRowSchema = z.strictObject({
   id: idSchema,
   name: nameSchema.optional(), // required for a new unit
   kind: kindSchema.optional(), // required for a new unit
   parent: idSchema.nullable().optional(), // a new unit without one has none
+  funding: fundingSchema.nullable().optional(), // null: by the unit's level (county units their county's, others the city's)
 });
 
 export const userRowSchema = z.strictObject({
@@ -177,6 +184,7 @@ interface ExistingUnit {
   id: string;
   kind: UnitKind;
   parentId: string | null;
+  funding: string | null;
 }
 
 interface ExistingUser {
@@ -208,7 +216,7 @@ function checkDirectory(
   errors: Errors,
 ) {
   // Units: the first row of an id counts, later ones are duplicates.
-  const fileUnits = new Map<string, { index: number; kind?: UnitKind; parent?: string | null }>();
+  const fileUnits = new Map<string, { index: number; kind?: UnitKind; parent?: string | null; funding?: string | null }>();
   rawUnits.forEach((raw, index) => {
     const row = salvage(unitRowSchema, raw);
     if (row.id === undefined) return;
@@ -223,6 +231,7 @@ function checkDirectory(
       index,
       kind: effective(raw, "kind", row.kind, stored?.kind),
       parent: effective(raw, "parent", row.parent, stored?.parentId, null),
+      funding: effective(raw, "funding", row.funding, stored?.funding, null),
     });
   });
 
@@ -259,6 +268,13 @@ function checkDirectory(
         `${KIND_NAMES[kind]}的上级应为${ALLOWED_PARENTS[kind].map((k) => KIND_NAMES[k]).join("或")}，${parent} 是${KIND_NAMES[found.kind]}`,
       );
     }
+  }
+
+  // 004 第四十二条: a county's finance pays only for the units of a county.
+  for (const unit of fileUnits.values()) {
+    if (unit.funding !== "county" || unit.kind === undefined || unit.parent === undefined) continue;
+    const inCounty = unit.kind === "county" || (unit.kind === "unit" && unit.parent !== null && lookupUnit(unit.parent).kind === "county");
+    if (!inCounty) errors.add(`units[${unit.index}].funding`, "只有县级单位及其下属单位可由县（市、区）级财政支付");
   }
 
   // Users: first row of an id counts.
@@ -401,12 +417,17 @@ async function runImport(ctx: ServiceContext, input: unknown, dryRun: boolean): 
         const before = existingUnits.get(u.id);
         if (!before) {
           // checkDirectory has made sure a new unit names its name and kind.
-          fresh.push({ id: u.id, name: u.name!, kind: u.kind!, parentId: u.parent ?? null, createdAt: now, updatedAt: now });
+          fresh.push({ id: u.id, name: u.name!, kind: u.kind!, parentId: u.parent ?? null, funding: u.funding ?? null, createdAt: now, updatedAt: now });
           unitIds.created.push(u.id);
           continue;
         }
-        const row = { name: u.name ?? before.name, kind: u.kind ?? before.kind, parentId: u.parent === undefined ? before.parentId : u.parent };
-        if (before.name !== row.name || before.kind !== row.kind || before.parentId !== row.parentId) {
+        const row = {
+          name: u.name ?? before.name,
+          kind: u.kind ?? before.kind,
+          parentId: u.parent === undefined ? before.parentId : u.parent,
+          funding: u.funding === undefined ? before.funding : u.funding,
+        };
+        if (before.name !== row.name || before.kind !== row.kind || before.parentId !== row.parentId || before.funding !== row.funding) {
           await tx
             .update(units)
             .set({ ...row, updatedAt: now })
@@ -504,6 +525,7 @@ const FIELD_NAMES: Record<string, string> = {
   name: "名称",
   kind: "类型",
   parent: "上级单位",
+  funding: "资金来源",
   unit: "所属单位",
   mobile: "手机号",
   wecomUserId: "企业微信账号",

@@ -61,6 +61,15 @@ const monthlyReportSchema = z
         }),
       })
       .nullable(),
+    funding: z
+      .object({
+        source: z.enum(["signoff", "ledger"]).openapi({ description: "signoff：结算流程中的结算单；ledger：按资源台账计算" }),
+        signed: z.boolean().openapi({ description: "结算单已三方签字" }),
+        total: z.number(),
+        split: z.array(z.object({ source: z.string(), level: z.enum(["province", "city", "county"]), name: z.string(), amount: z.number(), unitIds: z.array(z.string()) })),
+      })
+      .nullable()
+      .openapi({ description: "资金来源（004 第四十二条）：当月结算单按省级、市级、各县（市、区）级财政分列，合计等于结算单合计；仅统筹管理单位、评估实施单位和复核单位可见" }),
   })
   .openapi("MonthlyReport");
 
@@ -68,7 +77,7 @@ const monthly = createRoute({
   method: "get",
   path: "/monthly",
   summary:
-    "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人、评估实施单位的履职与服务评价（json；csv 按 table 给出各单位表、逾期环节、低负载虚拟机或评估实施单位表）",
+    "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人、评估实施单位的履职与服务评价、当月费用的资金来源（json；csv 按 table 给出各单位表、逾期环节、低负载虚拟机、评估实施单位表或资金来源表）",
   security: bearerSecurity,
   request: { query: monthlyReportQuery },
   responses: {

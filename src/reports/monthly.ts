@@ -9,18 +9,20 @@ import { onceFor, wasDone } from "../core/once";
 import { enqueueCards } from "../core/notify";
 import type { ServiceContext } from "../core/context";
 import { stageDef, type ServiceRating } from "../engine";
-import { csvDocument } from "../core/csv";
+import { CsvDecimal, csvDocument } from "../core/csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
 import { PROFILES } from "../../profiles";
 import { seesEveryUnit } from "../core/roles";
 import { monthSchema } from "../core/validation";
+import { statementOfRecord } from "../billing/draft";
+import { fundersOf, fundingSplit } from "../billing/funding";
 
 export const monthlyReportQuery = z.object({
   month: monthSchema,
   unit: z.string().max(64).optional(),
   format: z.enum(["json", "csv"]).default("json"),
-  /** Which table the CSV holds: the per-unit table, the late stages, the low-load VMs, or the provider's performance. */
-  table: z.enum(["units", "late", "lowload", "provider"]).default("units"),
+  /** Which table the CSV holds: the per-unit table, the late stages, the low-load VMs, the provider's performance, or who pays the month's costs. */
+  table: z.enum(["units", "late", "lowload", "provider", "funding"]).default("units"),
 });
 
 function monthBounds(month: string) {
@@ -46,7 +48,7 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
   const { first, last, start, end } = monthBounds(input.month);
   const scope = await unitsInScope(ctx, input.unit);
   const ids = scope.map((u) => u.id);
-  if (ids.length === 0) return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [], provider: null };
+  if (ids.length === 0) return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [], provider: null, funding: null };
 
   const held = await ctx.db
     .select()
@@ -125,7 +127,27 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
   // The per-unit counts that add up (not the utilisation percentages), in the order the total lists them.
   const summed = ["resources", "vms", "vcpu", "memoryGb", "diskGb", "lowLoadVms", "requestsOpened", "requestsClosed", "lateStages"] as const;
   const total = Object.fromEntries(summed.map((k) => [k, rows.reduce((t, r) => t + r[k], 0)])) as Record<(typeof summed)[number], number>;
-  return { month: input.month, units: rows, total, lateStages, lowLoadVms, provider: await providerPerformance(ctx, ids, start, end) };
+  return {
+    month: input.month,
+    units: rows,
+    total,
+    lateStages,
+    lowLoadVms,
+    provider: await providerPerformance(ctx, ids, start, end),
+    funding: await monthFunding(ctx, input.month, input.unit),
+  };
+}
+
+/**
+ * 004 第四十二条: the month's statement of record (the signed one when there is one) by who pays it, for the
+ * roles that read statements; for one unit, that unit's part. The split adds up to its total to the cent.
+ */
+async function monthFunding(ctx: ServiceContext, month: string, only?: string) {
+  if (ctx.actor && !seesEveryUnit(ctx.actor)) return null;
+  const { statement, signatures, source } = await statementOfRecord(ctx, month);
+  const amounts = only ? statement.units.filter((u) => u.unitId === only) : statement.units;
+  const total = only ? amounts.reduce((t, u) => t + Math.round(u.amount * 100), 0) / 100 : statement.total;
+  return { source, signed: signatures?.status === "completed", total, split: fundingSplit(amounts, await fundersOf(ctx.db)) };
 }
 
 /**
@@ -254,6 +276,14 @@ export function monthlyReportCsv(report: MonthlyReport, table: MonthlyReportTabl
         ["满意率(%)", s.satisfiedPercent, "满意与基本满意占评价数的比例"],
       );
       for (const c of s.complaints) rows.push([`不满意：${c.code}`, unitName.get(c.unitId) ?? c.unitId, c.comment]);
+      break;
+    }
+    case "funding": {
+      const f = report.funding;
+      rows.push(["资金来源", "金额(元)", "单位"]);
+      if (!f) break;
+      for (const share of f.split) rows.push([share.name, new CsvDecimal(share.amount, 2), share.unitIds.join(" ")]);
+      rows.push(["合计", new CsvDecimal(f.total, 2), f.source === "signoff" ? (f.signed ? "三方签字的结算单" : "结算流程中的结算单") : "按资源台账计算"]);
       break;
     }
   }

@@ -1,14 +1,18 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { BILLING_FLAG_NAMES, billingRequestsFor, PARTY_TITLE, statementOfRecord, statementPage } from "../../../billing/draft";
+import { fundersOf, fundingSplit } from "../../../billing/funding";
+import { listPayments, paymentOfMonth } from "../../../billing/payment";
 import { shanghaiDate } from "../../../core/calendar";
+import { ServiceError } from "../../../core/errors";
 import { invalidInput, monthSchema } from "../../../core/validation";
-import { FLOWS, getRequest } from "../../../engine";
+import { FLOWS, getRequest, STATUS_NAMES, submitRequest } from "../../../engine";
+import { errorPage } from "../guard";
 import { Csrf, Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
 import { when } from "../words";
 import { onlyFor, OversightStyle, Table, yuan } from "./oversight";
-import { REPORT_ROLES } from "./reports";
+import { lastMonth, REPORT_ROLES } from "./reports";
 
 // 费用结算 (issue 12; flows.md flow 6, 004 第四十一—四十七条): the month's statement to check and countersign,
 // its new, adjusted, revoked and backup lines and those whose dates the monitoring contradicts (日期不符)
@@ -23,10 +27,76 @@ function monthOf(raw: string): string {
   return parsed.data.month;
 }
 
-/** /billing/<month>: the statement with its checks and the signing; /billing/<month>/print: 附件13 alone. */
+/** 004 第四十七条: the manager picks the period's months and starts the payment (the payment flow's own submission). */
+function StartPayment({ csrf, month }: { csrf: string; month: string }) {
+  return (
+    <form method="post" action="/billing/payments" class="ys-panel ys-filters">
+      <Csrf csrf={csrf} />
+      <strong>发起费用支付</strong>
+      <label>
+        起始月份
+        <input type="month" name="from" value={month} required />
+      </label>
+      <label>
+        结束月份
+        <input type="month" name="to" value={month} required />
+      </label>
+      <button type="submit" class="weui-btn weui-btn_mini weui-btn_primary">
+        发起支付
+      </button>
+      <span class="ys-muted">支付周期内各月的结算单须已经三方签字，每月只支付一次；提交后由评估实施单位和复核单位确认，再由您发起报账。</span>
+    </form>
+  );
+}
+
+/**
+ * /billing/<month>: the statement with its checks and the signing; /billing/<month>/print: 附件13 alone;
+ * /billing/payments: the payments (004 第四十七条), and where the manager starts one.
+ */
 export function billingPages(deps: WebDeps) {
   const app = new Hono<WebEnv>();
   app.use("*", onlyFor(REPORT_ROLES));
+
+  app.get("/payments", async (c) => {
+    const ctx = c.get("ctx");
+    const csrf = c.get("session").csrf;
+    const payments = await listPayments({ ctx, input: {} });
+    return c.html(
+      <Page title="费用支付" ctx={ctx} csrf={csrf} current="/reports">
+        <OversightStyle />
+        <h1>费用支付</h1>
+        {ctx.actor!.roles.includes("manager") ? <StartPayment csrf={csrf} month={lastMonth(ctx.clock.now())} /> : null}
+        <Table head={["编号", "支付周期", "合计（元）", "资金来源", "状态", "报账单号"]}>
+          {payments.map((p) => (
+            <tr>
+              <td>
+                <a href={`/requests/${p.code}`}>{p.code}</a>
+              </td>
+              <td>{p.from === p.to ? p.from : `${p.from} 至 ${p.to}`}</td>
+              <td class="ys-num">{yuan(p.total)}</td>
+              <td>{p.funding.map((f) => `${f.name} ${yuan(f.amount)}`).join("；")}</td>
+              <td>{p.status === "completed" ? "已支付（已发起报账）" : (STATUS_NAMES[p.status] ?? p.status)}</td>
+              <td>{p.paid?.reference ?? "—"}</td>
+            </tr>
+          ))}
+        </Table>
+      </Page>,
+    );
+  });
+
+  app.post("/payments", async (c) => {
+    const body = (await c.req.parseBody()) as Record<string, unknown>;
+    const form = { from: String(body.from ?? ""), to: String(body.to ?? "") };
+    try {
+      const started = await submitRequest({ ctx: c.get("ctx"), input: { flow: "payment", form } });
+      deps.onQueued?.();
+      return c.redirect(`/requests/${started.code}`, 303);
+    } catch (err) {
+      // The flow's own refusal (unsigned months, a month paid already), on a page of its own; nothing was written.
+      if (err instanceof ServiceError && err.status !== 503) return errorPage(c, err.status, err.message, err.fields);
+      throw err;
+    }
+  });
 
   app.get("/:month", async (c) => {
     const ctx = c.get("ctx");
@@ -41,6 +111,8 @@ export function billingPages(deps: WebDeps) {
       .map((flag) => [flag, s.lines.filter((l) => l.flags.includes(flag as never)).length] as const)
       .filter(([, n]) => n > 0);
     const unitName = new Map(s.units.map((u) => [u.unitId, u.unitName]));
+    const split = fundingSplit(s.units, await fundersOf(deps.db));
+    const payment = await paymentOfMonth(deps.db, month);
     const csrf = c.get("session").csrf;
     return c.html(
       <Page title={`${month} 费用结算单`} ctx={ctx} csrf={csrf} current="/reports">
@@ -57,6 +129,19 @@ export function billingPages(deps: WebDeps) {
               "本月结算单尚未进入结算流程，以下按资源台账当前情况计算。"
             )}
           </p>
+          <p class="ys-panel">
+            费用支付（004 第四十七条）：
+            {payment ? (
+              <>
+                <a href={`/requests/${payment.code}`}>{payment.code}</a>
+                {payment.status === "completed" ? `，已支付（报账单号 ${payment.reference ?? ""}，${payment.paidAt ? shanghaiDate(payment.paidAt) : ""}）` : `，${STATUS_NAMES[payment.status] ?? payment.status}`}
+              </>
+            ) : (
+              "本月尚未发起支付"
+            )}
+            。<a href="/billing/payments">全部费用支付</a>
+          </p>
+          {!payment && signatures?.status === "completed" && ctx.actor!.roles.includes("manager") ? <StartPayment csrf={csrf} month={month} /> : null}
           {counts.length > 0 ? (
             <p class="ys-panel">
               重点核对：
@@ -126,6 +211,18 @@ export function billingPages(deps: WebDeps) {
             </tr>
           </Table>
           <p>各单位：{s.units.map((u) => `${u.unitName} ${yuan(u.amount)} 元`).join("；") || "无"}</p>
+          <Table head={["资金来源（004 第四十二条）", "金额（元）"]}>
+            {split.map((f) => (
+              <tr>
+                <td>{f.name}</td>
+                <td class="ys-num">{yuan(f.amount)}</td>
+              </tr>
+            ))}
+            <tr class="ys-total">
+              <td>合计</td>
+              <td class="ys-num">{yuan(s.total)}</td>
+            </tr>
+          </Table>
           <table class="ys-signatures">
             <tbody>
               <tr>
@@ -151,7 +248,7 @@ export function billingPages(deps: WebDeps) {
 
   app.get("/:month/print", async (c) => {
     const { statement, signatures } = await statementOfRecord(c.get("ctx"), monthOf(c.req.param("month")));
-    return c.html(statementPage(statement, signatures));
+    return c.html(statementPage(statement, signatures, fundingSplit(statement.units, await fundersOf(deps.db))));
   });
   return app;
 }

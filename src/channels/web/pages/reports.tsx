@@ -20,7 +20,7 @@ export const REPORT_ROLES = ["manager", "reviewer", "provider", "county_bureau"]
 export const lastMonth = (now: Date) => addCalendarDays(`${shanghaiDate(now).slice(0, 8)}01`, -1).slice(0, 7);
 
 const LABELS = { month: "月份", unit: "单位", table: "表" };
-const CSV_TABLES = { units: "各单位", late: "逾期环节", lowload: "低负载虚拟机", provider: "评估实施单位" } as const;
+const CSV_TABLES = { units: "各单位", late: "逾期环节", lowload: "低负载虚拟机", provider: "评估实施单位", funding: "资金来源" } as const;
 
 /** /reports: the index; /reports/monthly: the report with its charts; /reports/monthly.csv: one of its tables. */
 export function reportPages(_deps: WebDeps) {
@@ -35,6 +35,7 @@ export function reportPages(_deps: WebDeps) {
       ["/resources", "资源台账", "各单位在用与已撤销的资源，每台虚拟机的每日利用率"],
       // The statement is the city's (src/billing reads it to the roles that see every unit).
       ...(seesEveryUnit(ctx.actor!) ? [[`/billing/${lastMonth(now)}`, "费用结算单", "上月结算单的核对与会签，附件13 打印"] as const] : []),
+      ...(seesEveryUnit(ctx.actor!) ? [["/billing/payments", "费用支付", "发起与确认费用支付、报账（004 第四十七条），各级财政分担"] as const] : []),
       [`/demands/${shanghaiDate(now).slice(0, 4)}`, "年度资源需求", "各单位、各县区的年度需求合计"],
     ] as const;
     return c.html(
@@ -162,6 +163,27 @@ export function reportPages(_deps: WebDeps) {
                 </tr>
               ))}
             </Table>
+            {report.funding ? (
+              <>
+                <h2 class="ys-section-title">资金来源（004 第四十二条）</h2>
+                <p class="ys-muted">
+                  {report.funding.source === "signoff" ? (report.funding.signed ? "按三方签字的结算单" : "按结算流程中的结算单") : "结算单尚未进入结算流程，按资源台账计算"}；
+                  <a href={`/billing/${month}`}>查看结算单</a>
+                </p>
+                <Table head={["资金来源", "金额（元）"]}>
+                  {report.funding.split.map((f) => (
+                    <tr>
+                      <td>{f.name}</td>
+                      <td class="ys-num">{f.amount.toFixed(2)}</td>
+                    </tr>
+                  ))}
+                  <tr class="ys-total">
+                    <td>合计</td>
+                    <td class="ys-num">{report.funding.total.toFixed(2)}</td>
+                  </tr>
+                </Table>
+              </>
+            ) : null}
             {report.lateStages.length > 0 ? (
               <>
                 <h2 class="ys-section-title">逾期环节</h2>
