@@ -3,7 +3,7 @@ import { unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import { attachFiles } from "../../src/files";
 import { demandCoverage } from "../../src/resources/demand";
-import type { Totals } from "../../src/resources/catalog";
+import { hostingRows, type Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
 import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
@@ -38,7 +38,7 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Ap
     planned: planned ?? null,
     kinds: {
       middleware: form.paas.some((p) => p.kind === "middleware"),
-      hosting: form.hosting,
+      hosting: hostingRows(form).length > 0,
       container: form.paas.some((p) => p.kind === "container"),
       bigdata: form.paas.some((p) => p.kind === "bigdata"),
       database: db.length > 0,
