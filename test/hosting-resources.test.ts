@@ -71,6 +71,11 @@ type Line = { name: string; kind: string; days: number; amount: number; flags: s
 describe("hosting, network and security resources", () => {
   test("004 第十二条(三)2, 第四十八条, 第四十三条: a hosting-only application is recorded on delivery, billed by the day, and a revoked service stops billing", async () => {
     const { id, code } = await delivered(await hostingOnlyForm());
+    // The request's summary (its cards and page) says what is asked for, not just "0 台".
+    expect(ok(await t.show("zhangwei", id)).summary).toContainEqual({
+      label: "托管、网络与安全",
+      value: "托管设备 3 台（5U）；带宽 政务外网 50 Mbps、互联网 20 Mbps；公网 IP 2 个；安全服务 云防火墙 1 套、主机安全 3 套、Web 应用防火墙 1 套",
+    });
 
     // The ledger: one row per hosted device, one per zone's bandwidth, one for the public IPs, one per service.
     const ledger = ok(await t.call("yangfan", "GET", `/api/resources?request=${id}`)).items as { id: number; kind: string; spec: Record<string, unknown>; status: string }[];
