@@ -357,7 +357,8 @@ export const resources = pgTable(
     requestId: bigint("request_id", { mode: "number" }).notNull().references(() => requests.id),
     unitId: text("unit_id").notNull().references(() => units.id),
     system: text("system").notNull(),
-    // "vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup"
+    // "vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup", "hosting", "bandwidth",
+    // "public_ip", "security_<service>" (src/resources/catalog.ts SECURITY_SERVICES)
     kind: text("kind").notNull(),
     name: text("name").notNull().unique(),
     spec: jsonb("spec").$type<Record<string, unknown>>().notNull(),

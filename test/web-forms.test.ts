@@ -33,7 +33,7 @@ function applicationBody(changes: Record<string, string> = {}): [string, string]
   const values = valuesFromInput(applicationForm, sampleForm());
   const pairs: [string, string][] = Object.entries(values.fields).map(([k, v]) => [k, String(v)]);
   values.rows.vms!.forEach((row, i) => pairs.push(...Object.entries(row).map(([k, v]): [string, string] => [`vms[${i}].${k}`, v])));
-  const map = new Map(pairs.filter(([k, v]) => !(k === "hosting" && v === "")));
+  const map = new Map(pairs);
   for (const [k, v] of Object.entries(changes)) map.set(k, v);
   return [...map.entries()];
 }
@@ -76,7 +76,10 @@ describe("reading a posted 云资源申请", () => {
           ["vms[1].quantity", "1"], // the no-JS form's spare row: only what a new row starts with
           ["vms[2].purpose", "  "],
           ["vms[9].unknown", "x"],
-          ["hosting", "on"],
+          ["hosting[0].device", "华为 TaiShan 200"],
+          ["hosting[0].rackUnits", "2"],
+          ["hosting[0].quantity", "1"],
+          ["hosting[1].quantity", "1"], // a spare row of 托管设备
         ],
         multipart,
       );
@@ -84,7 +87,7 @@ describe("reading a posted 云资源申请", () => {
       expect(values.rows.vms!.map((r) => r.purpose)).toEqual(["应用服务器", "数据库服务器"]);
       const input = toInput(applicationForm, values) as any;
       expect(input.systemName).toBe("梅县区教育资助管理系统");
-      expect(input.hosting).toBe(true);
+      expect(input.hosting).toEqual([{ device: "华为 TaiShan 200", rackUnits: 2, quantity: 1 }]);
       expect(input.vms[0]).toEqual({ purpose: "应用服务器", vcpu: 4, quantity: 2 });
       expect(input.vms[1]).toEqual({
         purpose: "数据库服务器",
@@ -162,7 +165,7 @@ describe("messages next to each field, in plain words", () => {
     // Every VM row emptied: the rows are blank, so none is asked for at all.
     const emptied = Object.fromEntries(applicationBody().filter(([k]) => k.startsWith("vms[")).map(([k]) => [k, ""]));
     const none = await messagesFor("application", applicationBody(emptied));
-    expect(none).toEqual({ vms: "至少申请一项资源（虚拟机、PaaS 或托管）" });
+    expect(none).toEqual({ vms: "至少申请一项资源（虚拟机、PaaS、托管、带宽、公网 IP 或安全服务）" });
   });
 
   test("端口与访问地址开放申请: the item at fault named, 有效期 asked for once", async () => {

@@ -20,6 +20,8 @@ export interface ApplicationFacts {
   backup?: boolean;
   /** Whether the unit's yearly demand covers the request (set at submission; absent on older requests). */
   demand?: { covered: boolean; text: string };
+  /** 004 第四十八条: the hosted devices, bandwidth, public IPs and security services asked for, as a sentence. */
+  hostedAndNetwork?: string;
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -66,6 +68,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   summary: (f, title) => [
     { label: "系统", value: title },
     { label: "资源", value: `${f.totals.hosts} 台 / ${f.totals.vcpu} 核 / ${f.totals.memoryGb}G 内存 / ${f.totals.storageGb}G 存储` },
+    ...(f.hostedAndNetwork ? [{ label: "托管、网络与安全", value: f.hostedAndNetwork }] : []),
     // Only when it matters: the manager must see a request the yearly demand does not cover.
     ...(f.demand && !f.demand.covered ? [{ label: "年度需求", value: f.demand.text }] : []),
   ],

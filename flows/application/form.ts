@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FILE_ID_PATTERN } from "../../src/files";
-import { BACKUP_COPIES, BACKUP_TYPES, PAAS_KINDS, type RequestedResources } from "../../src/resources/catalog";
+import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, PAAS_KINDS, SECURITY_SERVICES, type RequestedResources } from "../../src/resources/catalog";
 
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
 
@@ -65,6 +65,48 @@ export const paasRowSchema = z.strictObject({
   quantity: z.int().min(1).max(100).default(1),
 });
 
+// 004 第十二条(三)2 硬件托管服务; 第四十八条: 云资源 include 网络 (IaaS) and 安全 resources. Each is recorded in
+// the ledger on delivery and billed by the day like a VM (第四十三条).
+const labelled = (labels: Record<string, string>) => `应为以下之一：${Object.values(labels).join("、")}`;
+export const hostingRowSchema = z.strictObject({
+  device: z.string().trim().min(1, "请填写设备名称/型号").max(100),
+  rackUnits: z.int("机柜 U 数应为整数").min(1, "机柜 U 数至少为 1").max(48, "机柜 U 数最多为 48"),
+  quantity: z.int("数量应为整数").min(1, "数量至少为 1").max(100).default(1),
+  powerW: z.int("电源功率应为整数（W）").min(1, "电源功率应大于 0").max(100_000).optional(),
+});
+export const bandwidthRowSchema = z.strictObject({
+  zone: z.enum(Object.keys(BANDWIDTH_ZONES) as [keyof typeof BANDWIDTH_ZONES], { error: labelled(BANDWIDTH_ZONES) }),
+  mbps: z.int("带宽应为整数（Mbps）").min(1, "带宽至少为 1 Mbps").max(100_000),
+});
+export const securityRowSchema = z.strictObject({
+  service: z.enum(Object.keys(SECURITY_SERVICES) as [keyof typeof SECURITY_SERVICES], { error: labelled(SECURITY_SERVICES) }),
+  quantity: z.int("数量应为整数").min(1, "数量至少为 1").max(1000).default(1),
+});
+const networkAndSecurity = {
+  // false: nothing hosted, as forms from before devices were listed said it; true must now name the devices.
+  hosting: z
+    .union([z.literal(false), z.array(hostingRowSchema).max(100)], {
+      error: (issue) => (issue.code === "invalid_union" ? "硬件托管请逐台填写托管设备（设备名称/型号、机柜 U 数、数量）" : undefined),
+    })
+    .default([]),
+  bandwidth: z.array(bandwidthRowSchema).max(2).default([]),
+  publicIps: z.int("公网 IP 数量应为整数").min(0, "公网 IP 数量不能为负数").max(256).default(0),
+  security: z.array(securityRowSchema).max(20).default([]),
+};
+function checkNetworkAndSecurity(form: { bandwidth: { zone: string }[]; security: { service: string }[] }, ctx: z.RefinementCtx) {
+  form.bandwidth.forEach((b, i) => {
+    if (form.bandwidth.findIndex((o) => o.zone === b.zone) < i)
+      ctx.addIssue({ code: "custom", path: ["bandwidth", i, "zone"], message: "同一网络区域的带宽请合并为一行" });
+  });
+  form.security.forEach((s, i) => {
+    if (form.security.findIndex((o) => o.service === s.service) < i)
+      ctx.addIssue({ code: "custom", path: ["security", i, "service"], message: "同一安全服务请合并为一行" });
+  });
+}
+/** Whether the form asks for anything the ledger records besides VMs and PaaS. */
+const asksNetworkOrSecurity = (form: { hosting: unknown[] | false; bandwidth: unknown[]; publicIps: number; security: unknown[] }) =>
+  (form.hosting !== false && form.hosting.length > 0) || form.bandwidth.length > 0 || form.publicIps > 0 || form.security.length > 0;
+
 // A document is a file uploaded first (POST /api/files) and named here by its id; its name, size and SHA-256 are
 // the stored file's, filled in on submission, so a form read back from a request carries them.
 export const attachmentSchema = z.strictObject({
@@ -88,7 +130,7 @@ export const applicationFormSchema = z
     networkZoneNote: z.string().trim().max(200).optional(),
     vms: z.array(vmRowSchema).max(200).default([]),
     paas: z.array(paasRowSchema).max(100).default([]),
-    hosting: z.boolean().default(false),
+    ...networkAndSecurity,
     // Backups are per VM now (vms[].backup); a form still carrying the old request-wide block is told so
     // rather than having its backup silently dropped.
     backup: z.undefined({ error: "备份请按虚拟机填写：vms[].backup（类型、策略、保留月数、副本位置）" }).optional(),
@@ -108,9 +150,10 @@ export const applicationFormSchema = z
     attachments: z.array(attachmentSchema).max(50).default([]),
   })
   .superRefine((form, ctx) => {
-    if (form.vms.length === 0 && form.paas.length === 0 && !form.hosting) {
-      ctx.addIssue({ code: "custom", path: ["vms"], message: "至少申请一项资源（虚拟机、PaaS 或托管）" });
+    if (form.vms.length === 0 && form.paas.length === 0 && !asksNetworkOrSecurity(form)) {
+      ctx.addIssue({ code: "custom", path: ["vms"], message: "至少申请一项资源（虚拟机、PaaS、托管、带宽、公网 IP 或安全服务）" });
     }
+    checkNetworkAndSecurity(form, ctx);
     if (form.networkZone === "other" && !form.networkZoneNote) {
       ctx.addIssue({ code: "custom", path: ["networkZoneNote"], message: "网络区域为“其他”时请说明" });
     }

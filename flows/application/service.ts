@@ -3,7 +3,7 @@ import { unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import { attachFiles } from "../../src/files";
 import { demandCoverage } from "../../src/resources/demand";
-import type { Totals } from "../../src/resources/catalog";
+import { BANDWIDTH_ZONES, hostingRows, SECURITY_SERVICES, type Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
 import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
@@ -25,10 +25,23 @@ export function computeTotals(form: ApplicationForm): Totals {
   return t;
 }
 
+/** "托管设备 3 台（5U）；带宽 政务外网 50 Mbps；公网 IP 2 个；安全服务 云防火墙 1 套", or "" when none is asked for. */
+function hostedAndNetwork(form: ApplicationForm): string {
+  const devices = hostingRows(form);
+  const parts = [
+    devices.length ? `托管设备 ${devices.reduce((n, d) => n + d.quantity, 0)} 台（${devices.reduce((n, d) => n + d.rackUnits * d.quantity, 0)}U）` : "",
+    form.bandwidth.length ? `带宽 ${form.bandwidth.map((b) => `${BANDWIDTH_ZONES[b.zone]} ${b.mbps} Mbps`).join("、")}` : "",
+    form.publicIps ? `公网 IP ${form.publicIps} 个` : "",
+    form.security.length ? `安全服务 ${form.security.map((s) => `${SECURITY_SERVICES[s.service]} ${s.quantity} 套`).join("、")}` : "",
+  ];
+  return parts.filter(Boolean).join("；");
+}
+
 export function applicationFacts(form: ApplicationForm, countyUnit: boolean): ApplicationFacts {
   const totals = computeTotals(form);
   const planned = form.plan.plannedTotals;
   const db = form.paas.filter((p) => p.kind === "database");
+  const hosted = hostedAndNetwork(form);
   return {
     countyUnit,
     migration: form.plan.kind === "migration",
@@ -38,7 +51,7 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Ap
     planned: planned ?? null,
     kinds: {
       middleware: form.paas.some((p) => p.kind === "middleware"),
-      hosting: form.hosting,
+      hosting: hostingRows(form).length > 0,
       container: form.paas.some((p) => p.kind === "container"),
       bigdata: form.paas.some((p) => p.kind === "bigdata"),
       database: db.length > 0,
@@ -48,6 +61,7 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Ap
       memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
     },
     backup: form.vms.some((v) => v.backup !== undefined),
+    ...(hosted ? { hostedAndNetwork: hosted } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { mutate } from "../core/mutate";
 import { conflict } from "../core/errors";
 import { requireOperator } from "../core/roles";
 import { parseInput } from "../core/validation";
+import { SECURITY_SERVICES, type SecurityService } from "../resources/catalog";
 
 // A price table file (README "Billing"): per resource kind, what a day costs per unit of each size, plus a
 // flat charge per instance. Money is in yuan with at most 4 decimals.
@@ -22,6 +23,11 @@ const kindPricesSchema = z.strictObject({
   diskGbDay: amount.optional(),
   storageGbDay: amount.optional(),
   instanceDay: amount.optional(),
+  // 004 第四十八条: hosting, network and security resources (第四十三条: by the day, like the rest).
+  rackUnitDay: amount.optional(),
+  mbpsDay: amount.optional(),
+  ipDay: amount.optional(),
+  unitDay: amount.optional(),
 });
 export type KindPrices = z.output<typeof kindPricesSchema>;
 
@@ -32,9 +38,14 @@ export const PRICE_NAMES: Record<keyof KindPrices, string> = {
   diskGbDay: "磁盘（元/GB/天）",
   storageGbDay: "存储（元/GB/天）",
   instanceDay: "每个实例（元/天）",
+  rackUnitDay: "机柜（元/U/天）",
+  mbpsDay: "带宽（元/Mbps/天）",
+  ipDay: "公网 IP（元/个/天）",
+  unitDay: "安全服务（元/套/天）",
 };
 
-const PRICED_KINDS = ["vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup"] as const;
+const SECURITY_KINDS = Object.keys(SECURITY_SERVICES).map((s) => `security_${s}` as `security_${SecurityService}`);
+const PRICED_KINDS = ["vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup", "hosting", "bandwidth", "public_ip", ...SECURITY_KINDS] as const;
 
 /** The kinds a table prices, as people read them. */
 export const PRICED_KIND_NAMES: Record<(typeof PRICED_KINDS)[number], string> = {
@@ -44,6 +55,10 @@ export const PRICED_KIND_NAMES: Record<(typeof PRICED_KINDS)[number], string> = 
   paas_container: "容器",
   paas_bigdata: "大数据平台",
   backup: "备份",
+  hosting: "硬件托管",
+  bandwidth: "带宽",
+  public_ip: "公网 IP",
+  ...(Object.fromEntries(Object.entries(SECURITY_SERVICES).map(([s, name]) => [`security_${s}`, name])) as Record<`security_${SecurityService}`, string>),
 };
 
 export const priceTableSchema = z.strictObject({

@@ -65,6 +65,11 @@ const SIZE_KEYS: [keyof KindPrices, string][] = [
   ["memoryGbDay", "memoryGb"],
   ["diskGbDay", "diskGb"],
   ["storageGbDay", "storageGb"],
+  // 004 第四十八条: a hosted device's rack units, a zone's bandwidth, the public IPs, a security service's units.
+  ["rackUnitDay", "rackUnits"],
+  ["mbpsDay", "mbps"],
+  ["ipDay", "ips"],
+  ["unitDay", "units"],
 ];
 
 /** One day's charge for a resource of this kind and size, in ten-thousandths of a yuan. */

@@ -6,6 +6,32 @@ export const BACKUP_TYPES = { file: "文件备份", database: "数据库备份",
 export const BACKUP_COPIES = { local: "本地", same_city: "同城", off_site: "异地" } as const;
 export const PAAS_KINDS = { database: "数据库", middleware: "中间件", container: "容器", bigdata: "大数据平台" } as const;
 
+// 004 第四十八条: 云资源 are "IaaS、PaaS、备份、安全等资源", IaaS including 网络; 第十二条(三)2: 硬件托管服务.
+/** The network zones bandwidth is asked for in. */
+export const BANDWIDTH_ZONES = { gov_extranet: "政务外网", internet: "互联网" } as const;
+/** The security services a unit may ask for, each a kind of its own in the ledger and the price table. */
+export const SECURITY_SERVICES = {
+  firewall: "云防火墙",
+  waf: "Web 应用防火墙",
+  vuln_scan: "漏洞扫描",
+  log_audit: "日志审计",
+  db_audit: "数据库审计",
+  bastion: "堡垒机",
+  host_security: "主机安全",
+} as const;
+export type SecurityService = keyof typeof SECURITY_SERVICES;
+
+/** A hosted device (托管设备), one ledger row per device. */
+export interface HostingRow {
+  device: string;
+  rackUnits: number;
+  quantity: number;
+  powerW?: number | undefined;
+}
+
+/** The devices a form asks to host; forms from before devices were listed carry only true or false. */
+export const hostingRows = (form: Pick<RequestedResources, "hosting">): HostingRow[] => (Array.isArray(form.hosting) ? form.hosting : []);
+
 /** A backup policy for one VM (004 第二十八—三十三条, 002 附件1): type, strategy, retention, copies. */
 export interface BackupPolicy {
   type: keyof typeof BACKUP_TYPES;
@@ -18,6 +44,12 @@ export interface BackupPolicy {
 export interface RequestedResources {
   vms: { purpose: string; vcpu: number; memoryGb: number; diskGb: number; storageType: string; os: string; quantity: number; backup?: BackupPolicy | undefined }[];
   paas: { kind: keyof typeof PAAS_KINDS; product: string; vcpu: number; memoryGb: number; storageGb: number; quantity: number }[];
+  /** Rows of hosted devices; a boolean on forms from before devices were listed (read through hostingRows). */
+  hosting: HostingRow[] | boolean;
+  /** Absent on forms from before bandwidth, public IPs and security services were asked for. */
+  bandwidth?: { zone: keyof typeof BANDWIDTH_ZONES; mbps: number }[] | undefined;
+  publicIps?: number | undefined;
+  security?: { service: SecurityService; quantity: number }[] | undefined;
 }
 
 export interface Totals {

@@ -5,7 +5,10 @@ import { requests, resourceSizes, resources, units } from "../../db/schema";
 import {
   BACKUP_COPIES,
   BACKUP_TYPES,
+  BANDWIDTH_ZONES,
+  hostingRows,
   PAAS_KINDS,
+  SECURITY_SERVICES,
   type AdjustmentFacts,
   type BackupFacts,
   type BackupPolicy,
@@ -48,7 +51,8 @@ async function deliverResources(tx: Db, req: LockedRequest, at: Date) {
   const form = req.form as RequestedResources;
   const rows: ResourceRow[] = [];
   const policies: { vm: string; policy: BackupPolicy }[] = [];
-  // YS-2026-00012-01, -02, …: the VMs, then the services, then the backup policies.
+  // YS-2026-00012-01, -02, …: the VMs, the PaaS services, the hosted devices, bandwidth, public IPs and security
+  // services, then the backup policies.
   const nameAt = (n: number) => `${req.code}-${String(n).padStart(2, "0")}`;
   const name = () => nameAt(rows.length + 1);
   for (const vm of form.vms)
@@ -60,6 +64,7 @@ async function deliverResources(tx: Db, req: LockedRequest, at: Date) {
   for (const p of form.paas)
     for (let i = 0; i < p.quantity; i++)
       rows.push({ ...base, system: req.title, kind: `paas_${p.kind}`, name: name(), spec: { kindName: PAAS_KINDS[p.kind], product: p.product, vcpu: p.vcpu, memoryGb: p.memoryGb, storageGb: p.storageGb } });
+  for (const row of networkAndSecurityRows(form, () => ({ ...base, system: req.title, name: name() }))) rows.push(row);
   const created = await insert(rows);
   if (policies.length === 0) return created;
   const vms = await tx.select({ id: resources.id, name: resources.name, spec: resources.spec }).from(resources).where(eq(resources.requestId, req.id));
@@ -69,6 +74,20 @@ async function deliverResources(tx: Db, req: LockedRequest, at: Date) {
     return { ...base, system: req.title, kind: "backup", name: nameAt(rows.length + i + 1), spec: backupSpec(policy, of, row.id) };
   });
   return [...created, ...(await insert(backups))];
+}
+
+/**
+ * 004 第十二条(三)2, 第四十八条: the hosted devices (one row each, by its rack units), the bandwidth of each zone,
+ * the public IPs (one row for all) and each security service (one row, by its quantity), priced per day as
+ * prices.ts names them. Rows are pushed one at a time so each takes the next name.
+ */
+function* networkAndSecurityRows(form: RequestedResources, next: () => Omit<ResourceRow, "kind" | "spec">): Generator<ResourceRow> {
+  for (const h of hostingRows(form))
+    for (let i = 0; i < h.quantity; i++)
+      yield { ...next(), kind: "hosting", spec: { kindName: "硬件托管", device: h.device, rackUnits: h.rackUnits, ...(h.powerW ? { powerW: h.powerW } : {}) } };
+  for (const b of form.bandwidth ?? []) yield { ...next(), kind: "bandwidth", spec: { kindName: "带宽", zone: b.zone, zoneName: BANDWIDTH_ZONES[b.zone], mbps: b.mbps } };
+  if (form.publicIps) yield { ...next(), kind: "public_ip", spec: { kindName: "公网 IP", ips: form.publicIps } };
+  for (const s of form.security ?? []) yield { ...next(), kind: `security_${s.service}`, spec: { kindName: SECURITY_SERVICES[s.service], service: s.service, units: s.quantity } };
 }
 
 const MILESTONE_COLUMN = {

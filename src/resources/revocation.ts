@@ -7,9 +7,10 @@ import type { RevocationTrigger } from "./catalog";
 export type ResourceRow = typeof resources.$inferSelect;
 
 export function describeResource(r: ResourceRow): string {
-  const spec = r.spec as { purpose?: string; product?: string; vcpu?: number; memoryGb?: number };
+  const spec = r.spec as { purpose?: string; product?: string; vcpu?: number; memoryGb?: number; device?: string; kindName?: string };
   const size = spec.vcpu ? ` ${spec.vcpu} 核 ${spec.memoryGb ?? 0}G` : "";
-  return `${r.name} ${spec.purpose ?? spec.product ?? r.kind}${size}`;
+  // A hosted device by its name; bandwidth, public IPs and security services by their kind (004 第四十八条).
+  return `${r.name} ${spec.purpose ?? spec.product ?? spec.device ?? spec.kindName ?? r.kind}${size}`;
 }
 
 /** The unit a set of resources belongs to, and the applicant who asked for them: whose revocation it is. */

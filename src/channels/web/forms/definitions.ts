@@ -6,7 +6,7 @@ import { revocationFormSchema } from "../../../../flows/revocation/form";
 import { vmAccountFormSchema } from "../../../../flows/vm_account/form";
 import { VM_ACCOUNT_KINDS } from "../../../access/vm-account-service";
 import { demandInput } from "../../../resources/demand";
-import { PAAS_KINDS } from "../../../resources/catalog";
+import { BANDWIDTH_ZONES, PAAS_KINDS, SECURITY_SERVICES } from "../../../resources/catalog";
 import type { Field, FieldOption, WebForm } from "./types";
 
 // The forms a unit fills in, labelled as the official forms label them: 004 附件2 (IaaS 资源申请表), 附件8 (调整),
@@ -48,7 +48,7 @@ export const applicationForm: WebForm = {
   flow: "application",
   title: "云资源申请",
   source: "《广东“数字政府”政务云梅州节点 IaaS 资源申请表》（004 附件2；002 附件1）",
-  description: "申请虚拟机、PaaS 或硬件托管资源。合计由系统计算，无需填写。",
+  description: "申请虚拟机、PaaS、硬件托管、网络带宽、公网 IP 或安全服务。合计由系统计算，无需填写。",
   optionalGroups: ["vms[].backup", "plan.plannedTotals"],
   schema: applicationFormSchema,
   sections: [
@@ -112,7 +112,47 @@ export const applicationForm: WebForm = {
           { name: "quantity", label: "数量", kind: "int", initial: "1" },
         ],
       },
-      fields: [{ name: "hosting", label: "硬件托管", kind: "checkbox", optional: true, hint: "须附云资源申请依据（004 第十二条(三)）" }],
+    },
+    // 004 第十二条(三)2 硬件托管服务; 第四十八条: 网络 and 安全 resources, recorded and billed like the rest.
+    {
+      title: "硬件托管",
+      note: "每行一种托管设备；数量为相同型号的台数。申请硬件托管须附云资源申请依据（004 第十二条(三)）。",
+      rows: {
+        name: "hosting",
+        label: "托管设备",
+        max: 100,
+        fields: [
+          { name: "device", label: "设备名称/型号", kind: "text", placeholder: "如：华为 TaiShan 200 服务器" },
+          { name: "rackUnits", label: "机柜 U 数", kind: "int", unit: "U" },
+          { name: "quantity", label: "数量", kind: "int", unit: " 台", initial: "1" },
+          { name: "powerW", label: "电源功率(W)", short: "电源功率", kind: "int", unit: " W", optional: true },
+        ],
+      },
+    },
+    {
+      title: "网络资源",
+      rows: {
+        name: "bandwidth",
+        label: "带宽",
+        max: 2,
+        fields: [
+          { name: "zone", label: "网络区域", short: "带宽的网络区域", kind: "select", options: options(BANDWIDTH_ZONES) },
+          { name: "mbps", label: "带宽(Mbps)", short: "带宽", kind: "int", unit: " Mbps" },
+        ],
+      },
+      fields: [{ name: "publicIps", label: "公网 IP 数量", kind: "int", unit: " 个", optional: true }],
+    },
+    {
+      title: "安全服务",
+      rows: {
+        name: "security",
+        label: "安全服务",
+        max: 20,
+        fields: [
+          { name: "service", label: "安全服务", kind: "select", options: options(SECURITY_SERVICES) },
+          { name: "quantity", label: "数量", kind: "int", unit: " 套", initial: "1" },
+        ],
+      },
     },
     {
       title: "迁云上云实施方案",

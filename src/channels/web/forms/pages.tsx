@@ -96,7 +96,9 @@ async function choices(ctx: ServiceContext, form: WebForm): Promise<DynamicOptio
   const actor = ctx.actor!;
   if (form.key === "adjustment" || form.key === "revocation" || form.key === "backup") {
     const { items } = await listResources({ ctx, input: { status: "delivered" } });
-    const chosen = items.filter((r) => (form.key === "backup" ? r.kind === "vm" : r.kind !== "backup"));
+    // Only VMs and PaaS services have sizes to adjust; hosting, bandwidth, IPs and security services do not.
+    const sized = (kind: string) => kind === "vm" || kind.startsWith("paas_");
+    const chosen = items.filter((r) => (form.key === "backup" ? r.kind === "vm" : form.key === "adjustment" ? sized(r.kind) : r.kind !== "backup"));
     return { [form.key === "revocation" ? "resources" : "resource"]: chosen.map((r) => ({ value: String(r.id), label: resourceLabel(r) })) };
   }
   if (form.key === "vm_account") {
@@ -112,7 +114,7 @@ type LedgerItem = Awaited<ReturnType<typeof listResources>>["items"][number];
 /** "YS-2026-00001-01 资助系统 · 应用服务器 4 核 / 8 GB / 100 GB", from the latest size the ledger holds. */
 function resourceLabel(r: LedgerItem): string {
   const spec = (r.sizes.at(-1)?.spec ?? r.spec) as Record<string, unknown>;
-  const what = [spec.purpose ?? spec.kindName ?? spec.type, spec.vcpu !== undefined ? `${spec.vcpu} 核` : null, spec.memoryGb !== undefined ? `${spec.memoryGb} GB 内存` : null, spec.diskGb ?? spec.storageGb ? `${spec.diskGb ?? spec.storageGb} GB 存储` : null]
+  const what = [spec.purpose ?? spec.device ?? spec.kindName ?? spec.type, spec.vcpu !== undefined ? `${spec.vcpu} 核` : null, spec.memoryGb !== undefined ? `${spec.memoryGb} GB 内存` : null, spec.diskGb ?? spec.storageGb ? `${spec.diskGb ?? spec.storageGb} GB 存储` : null]
     .filter((x) => x !== null && x !== undefined && x !== "")
     .join(" / ");
   return `${r.name} ${r.system}${what ? ` · ${what}` : ""}${r.unitName ? `（${r.unitName}）` : ""}`;

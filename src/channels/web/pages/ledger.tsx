@@ -16,12 +16,17 @@ import { REPORT_ROLES } from "./reports";
 // 资源台账 (issue 12): every resource in the person's scope (listResources decides it), and for a VM its daily
 // peak and average utilisation over time as line charts (vmUtilisation decides who may see those figures).
 
-/** A ledger row's kind as the forms name it: 虚拟机, 备份, or the PaaS product's kind (数据库, 中间件, …). */
+/**
+ * A ledger row's kind as the forms name it: 虚拟机, 备份, the PaaS product's kind (数据库, 中间件, …), 硬件托管,
+ * 带宽, 公网 IP, or the security service (云防火墙, …).
+ */
 function kindName(kind: string, spec: unknown): string {
   if (kind === "vm") return "虚拟机";
   if (kind === "backup") return "备份";
-  const paas = (spec as { kindName?: string } | null)?.kindName;
-  return kind.startsWith("paas_") && paas ? `PaaS ${paas}` : kind;
+  const name = (spec as { kindName?: string } | null)?.kindName;
+  if (!name) return kind;
+  if (kind.startsWith("paas_")) return `PaaS ${name}`;
+  return kind.startsWith("security_") ? `安全服务 ${name}` : name;
 }
 const STATUS_WORDS: Record<string, string> = { delivered: "在用", revoked: "已撤销" };
 
@@ -34,7 +39,16 @@ const chartQuery = z
 
 function spec(s: unknown): string {
   const v = (s ?? {}) as Record<string, unknown>;
-  const parts = [v.vcpu ? `${v.vcpu} 核` : "", v.memoryGb ? `${v.memoryGb}G 内存` : "", v.diskGb ? `${v.diskGb}G 磁盘` : "", v.storageGb ? `${v.storageGb}G 存储` : ""];
+  const parts = [
+    v.vcpu ? `${v.vcpu} 核` : "",
+    v.memoryGb ? `${v.memoryGb}G 内存` : "",
+    v.diskGb ? `${v.diskGb}G 磁盘` : "",
+    v.storageGb ? `${v.storageGb}G 存储` : "",
+    v.device ? `${v.device} ${v.rackUnits}U${v.powerW ? ` ${v.powerW}W` : ""}` : "",
+    v.mbps ? `${v.zoneName ?? ""} ${v.mbps} Mbps`.trim() : "",
+    v.ips ? `${v.ips} 个` : "",
+    v.units ? `${v.units} 套` : "",
+  ];
   return parts.filter(Boolean).join(" / ") || "—";
 }
 

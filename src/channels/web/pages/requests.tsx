@@ -8,7 +8,7 @@ import type { Role } from "../../../core/roles";
 import { invalid, notFound, ServiceError } from "../../../core/errors";
 import { getUsers, listUnits, usersWithRole } from "../../../directory/queries";
 import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
-import { BACKUP_COPIES, BACKUP_TYPES } from "../../../resources/catalog";
+import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, SECURITY_SERVICES, type RequestedResources } from "../../../resources/catalog";
 import { field } from "../guard";
 import { ActionForm, DONE, Outcome, REQUEST_CODE } from "../actions";
 import { Page } from "../layout";
@@ -171,6 +171,36 @@ function VmRows({ r }: { r: RequestView }) {
           合计：{r.totals.hosts} 台，vCPU {r.totals.vcpu} 核，内存 {r.totals.memoryGb} GB，存储 {r.totals.storageGb} GB
         </p>
       ) : null}
+    </>
+  );
+}
+
+/**
+ * 004 第十二条(三)2, 第四十八条: the hosted devices, bandwidth, public IPs and security services asked for. A form
+ * from before devices were listed says only 硬件托管 yes.
+ */
+function HostingAndNetworkRows({ r }: { r: RequestView }) {
+  if (r.flow !== "application") return null;
+  const form = r.form as Partial<RequestedResources>;
+  const devices = Array.isArray(form.hosting) ? form.hosting : [];
+  const bandwidth = form.bandwidth ?? [];
+  const security = form.security ?? [];
+  const items: [string, string][] = [
+    ...(form.hosting === true ? [["硬件托管", "是（申请表未列明托管设备）"] as [string, string]] : []),
+    ...devices.map((d): [string, string] => ["托管设备", `${d.device}，${d.rackUnits}U × ${d.quantity ?? 1} 台${d.powerW ? `，电源功率 ${d.powerW}W` : ""}`]),
+    ...bandwidth.map((b): [string, string] => ["带宽", `${BANDWIDTH_ZONES[b.zone] ?? b.zone} ${b.mbps} Mbps`]),
+    ...(form.publicIps ? [["公网 IP 数量", `${form.publicIps} 个`] as [string, string]] : []),
+    ...security.map((s): [string, string] => ["安全服务", `${SECURITY_SERVICES[s.service] ?? s.service} × ${s.quantity ?? 1} 套`]),
+  ];
+  if (items.length === 0) return null;
+  return (
+    <>
+      <h2 class="ys-section-title">硬件托管、网络与安全服务</h2>
+      <dl class="ys-kv">
+        {items.map(([label, value]) => (
+          <Field label={label}>{value}</Field>
+        ))}
+      </dl>
     </>
   );
 }
@@ -470,6 +500,7 @@ export function requestPages(deps: WebDeps) {
           <div>
             <FormFields r={r} />
             <VmRows r={r} />
+            <HostingAndNetworkRows r={r} />
             <Attachments r={r} />
             <Stages r={r} now={ctx.clock.now()} calendar={ctx.calendar} />
             <History r={r} names={names} />
