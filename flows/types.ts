@@ -136,6 +136,8 @@ export interface FlowDef<F = any, K extends string = string> {
   profiles: Partial<Record<ProfileKey | "default", ProfileDef<F>>>;
   /** The request's key facts as cards and pages show them, after 编号 and 单位. */
   summary: (facts: F, title: string) => SummaryField[];
+  /** A word lists show beside the request's code, when its facts call for one (紧急: 004 第四十八条). */
+  badge?: (facts: F) => string | null;
   /**
    * 服务评价: once completed, the applicant may rate the provider's service (Oversight: response, satisfaction
    * and quality). Not for the provider's own requests, such as its monthly statement.

@@ -1,14 +1,17 @@
 import { and, asc, eq } from "drizzle-orm";
+import { parseBody } from "hono/utils/body";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { outbox, requests, resources, stageRuns } from "../db/schema";
-import { createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
+import { applicationForm, checkForm, readValues, valuesFromInput, type FormBody } from "../src/channels/web/forms";
+import { createTestApp, ok, rowCounts, sampleForm } from "./app-harness";
+import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 // 梅州 (004): a 专属资源池 weighed for its necessity and feasibility (第十四条(二)2), and the fast track for a
 // 紧急特殊情况 (第四十八条), around 国庆 2026 (10-01 … 10-07 off, Saturday 10-10 a working day).
 
-let t: TestApp;
+let t: WebTestApp;
 beforeEach(async () => {
-  t = await createTestApp({ now: "2026-09-29T02:00:00Z" }); // Tuesday 10:00, two days before 国庆
+  t = await createWebTestApp({ now: "2026-09-29T02:00:00Z" }); // Tuesday 10:00, two days before 国庆
 });
 afterEach(() => t?.close());
 
@@ -191,5 +194,80 @@ describe("004 第四十八条 紧急特殊情况", () => {
     } finally {
       await sg.close();
     }
+  });
+});
+
+describe("004 第四十八条 / 第十四条(二)2 in the monthly report and the lists", () => {
+  test("004 第四十八条: the monthly report lists the month's emergency applications with whether 事后审批 is done, and the dedicated-pool requests (JSON, CSV, page); the request list marks 紧急", async () => {
+    const done = ok(await t.submit("yangfan", emergencyForm("holiday")), 201).id as number;
+    await t.actInTurn(done, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+      ["xufeng", { action: "approve", note: "配置合理" }],
+      ["zhangwei", { action: "approve" }],
+    ]);
+    const waiting = ok(await t.submit("lihua", emergencyForm("other")), 201).id as number;
+    const pool = ok(await t.submit("yangfan", dedicatedForm()), 201).id as number;
+    ok(await t.submit("yangfan", sampleForm()), 201); // an ordinary one is not listed
+    const report = ok(await t.call("zhangwei", "GET", "/api/reports/monthly?month=2026-09"));
+    const code = async (id: number) => ok(await t.show("zhangwei", id)).code;
+    expect(report.emergencies).toEqual([
+      expect.objectContaining({ code: await code(done), unitName: "梅州市人力资源和社会保障局", system: "梅县区教育资助管理系统", category: "holiday", categoryName: "重大节日业务保障", postApproval: "done", postApprovalName: "已补办审批" }),
+      expect.objectContaining({ code: await code(waiting), category: "other", postApproval: "pending", postApprovalName: "待补办审批" }),
+    ]);
+    expect(report.dedicatedPools).toEqual([expect.objectContaining({ code: await code(pool), scale: "3 台物理服务器", review: "pending", reviewName: "待审核" })]);
+    // Another month lists none.
+    expect(ok(await t.call("zhangwei", "GET", "/api/reports/monthly?month=2026-08")).emergencies).toEqual([]);
+    const csv = await t.app.request("/api/reports/monthly?month=2026-09&format=csv&table=flagged", { headers: { authorization: `Bearer ${t.tokens.zhangwei}` } });
+    const text = await csv.text();
+    expect(text).toContain(`紧急申请,${await code(done)},梅州市人力资源和社会保障局,梅县区教育资助管理系统,重大节日业务保障,已补办审批`);
+    expect(text).toContain(`专属资源池,${await code(pool)}`);
+    // The request list marks the emergencies, and only them.
+    const listed = ok(await t.call("zhangwei", "GET", "/api/requests?view=all")).items as { id: number; badge: string | null }[];
+    expect(listed.filter((r) => r.badge === "紧急").map((r) => r.id).sort()).toEqual([done, waiting].sort());
+    const manager = await t.signedIn("zhangwei");
+    const page = await manager.get("/reports/monthly?month=2026-09");
+    expect(page.html).toContain("紧急申请（先开通，后补评估和审批）");
+    expect(page.html).toContain("待补办审批");
+    expect(page.html).toContain("专属资源池申请");
+    const search = await manager.get("/requests");
+    expect(search.html.match(/class="ys-badge">紧急</g)).toHaveLength(2);
+  });
+});
+
+describe("the web application form's 专属资源池 and 紧急特殊情况 sections", () => {
+  async function read(changes: Record<string, string>) {
+    const values = valuesFromInput(applicationForm, sampleForm());
+    const pairs = new Map<string, string>(Object.entries(values.fields).map(([k, v]) => [k, String(v)]));
+    values.rows.vms!.forEach((row, i) => Object.entries(row).forEach(([k, v]) => pairs.set(`vms[${i}].${k}`, v)));
+    if (pairs.get("hosting") === "") pairs.delete("hosting");
+    for (const [k, v] of Object.entries(changes)) pairs.set(k, v);
+    const body = new URLSearchParams([...pairs.entries()]);
+    const parsed = (await parseBody(new Request("http://x/", { method: "POST", body }), { all: true })) as FormBody;
+    return checkForm(applicationForm, readValues(applicationForm, parsed));
+  }
+
+  test("004 第十四条(二)2 / 第四十八条: the portal's application form has both sections, in Chinese", async () => {
+    const page = await (await t.signedIn("yangfan")).get("/new/application");
+    expect(page.status).toBe(200);
+    for (const words of ["申请专属资源池", "必要性说明", "可行性说明", "资源池规模", "紧急特殊情况", "紧急情况类别", "重大节日业务保障", "紧急情况说明"]) expect(page.html).toContain(words);
+  });
+
+  test("004 第十四条(二)2: a pool without 必要性说明 is told so beside the field; left blank, none is asked for", async () => {
+    const missing = await read({ "dedicatedPool.feasibility": "机柜可划分", "dedicatedPool.scale": "3 台" });
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) expect(missing.messages["dedicatedPool.necessity"]).toBe("请填写必要性说明");
+    const blank = await read({});
+    expect(blank.ok && "dedicatedPool" in (blank.input as object)).toBe(false);
+    expect(blank.ok && "emergency" in (blank.input as object)).toBe(false);
+  });
+
+  test("004 第四十八条: the category and the reason become the form's emergency section", async () => {
+    const filled = await read({ "emergency.category": "peak", "emergency.reason": "开学季访问量激增" });
+    expect(filled.ok).toBe(true);
+    if (filled.ok) expect((filled.input as { emergency: unknown }).emergency).toEqual({ category: "peak", reason: "开学季访问量激增" });
+    const noReason = await read({ "emergency.category": "peak" });
+    expect(noReason.ok).toBe(false);
+    if (!noReason.ok) expect(noReason.messages["emergency.reason"]).toBe("请填写紧急情况说明");
   });
 });

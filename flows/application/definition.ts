@@ -100,6 +100,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     ...(f.emergency ? [{ label: "紧急特殊情况", value: `${EMERGENCY_CATEGORIES[f.emergency]}（先开通，后补评估和审批）` }] : []),
     ...(f.dedicatedPool ? [{ label: "专属资源池", value: f.dedicatedPool.scale || "申请专属资源池" }] : []),
   ],
+  // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
+  badge: (f) => (f.emergency ? "紧急" : null),
   stages: {
     county_review: {
       key: "county_review",
