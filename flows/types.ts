@@ -5,7 +5,7 @@ import type { Journal } from "../src/core/mutate";
 import type { LockedRequest } from "../src/core/request";
 import type { Role } from "../src/core/roles";
 import type { Attached } from "../src/files";
-import type { ResourceMilestone } from "../src/resources/catalog";
+import type { ResourceMilestone, RevocationTrigger } from "../src/resources/catalog";
 import type { ProfileKey } from "../profiles";
 
 /**
@@ -41,7 +41,10 @@ export type DeadlineSpec =
  * Counting starts when the stage opens, or when an earlier stage first opened (a monthly statement's day), or
  * first closed (10 wd from the first security test performed, not from the day it was asked for).
  */
-export type Anchor = { firstOpenOf: string } | { firstDoneOf: string };
+export type Anchor = { firstOpenOf: string } | { firstDoneOf: string | readonly string[] };
+
+/** Whether a run of `stage` is what the anchor counts from: its stage, or one of its alternative stages. */
+export const anchoredOn = (keys: string | readonly string[], stage: string) => (typeof keys === "string" ? keys === stage : keys.includes(stage));
 
 /** A stage; F is the facts type of its flow. The engine handles every flow's stages alike, hence `any`. */
 export interface StageDef<F = any> {
@@ -102,6 +105,11 @@ export interface StageDef<F = any> {
    * the next stage opens. Its parties are told when it opens and reminded before it ends.
    */
   elapses?: boolean;
+  /**
+   * 驳回 here comes after the resources were delivered (an emergency request's 事后审批, 004 第四十八条): the
+   * rejection opens a revocation of what the request delivered, for this reason.
+   */
+  revokeOnReject?: RevocationTrigger;
   /** Completing this stage is that moment in the life of the request's resources (交付, 部署, 安全检测, 上线). */
   marks?: ResourceMilestone;
 }
@@ -134,6 +142,8 @@ export interface FlowDef<F = any, K extends string = string> {
   profiles: Partial<Record<ProfileKey | "default", ProfileDef<F>>>;
   /** The request's key facts as cards and pages show them, after 编号 and 单位. */
   summary: (facts: F, title: string) => SummaryField[];
+  /** A word lists show beside the request's code, when its facts call for one (紧急: 004 第四十八条). */
+  badge?: (facts: F) => string | null;
   /**
    * 服务评价: once completed, the applicant may rate the provider's service (Oversight: response, satisfaction
    * and quality). Not for the provider's own requests, such as its monthly statement.

@@ -1,5 +1,6 @@
 import type { Totals } from "../../src/resources/catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
+import { EMERGENCY_CATEGORIES, type EmergencyCategory } from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
@@ -22,6 +23,10 @@ export interface ApplicationFacts {
   demand?: { covered: boolean; text: string };
   /** 004 第四十八条: the hosted devices, bandwidth, public IPs and security services asked for, as a sentence. */
   hostedAndNetwork?: string;
+  /** 004 第四十八条: the kind of 紧急特殊情况 the unit gave for the fast track; absent on ordinary requests. */
+  emergency?: EmergencyCategory;
+  /** 004 第十四条(二)2: a 专属资源池 is asked for, of the scale the unit wrote; absent otherwise. */
+  dedicatedPool?: { scale: string };
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -61,6 +66,29 @@ function overPlan(f: ApplicationFacts) {
   return { field: `form.plan.plannedTotals.${over[0]![0]}`, message: `首次申请不得超过立项方案或实施方案中的云资源总量（004 第十三条(二)2）：${told.join("；")}` };
 }
 
+// 004 第四十八条 defines 紧急特殊情况 (重大任务和紧急工作、重大节日业务保障、突发业务波峰、其他特殊情况) but the body
+// never says how such a request goes; the fast track is yunshen's reading (issue "专属资源池 and the 紧急特殊情况
+// fast track"): the county bureau still forwards it (第十二条(一), 1 wd, the only rule of the body that binds every
+// application and already as short as the fast track's steps); the manager confirms the emergency in 1 wd (or
+// refuses it); the provider opens the resources in 1 wd instead of 3 (第十五条(一)); then 需求评估 and 审批 are
+// done afterwards (事后补办), by the same holders in the same 3 wd (第十三条(一), 第十四条(一)). They come straight
+// after the delivery, before the unit's confirmation, so that a refusal comes before the unit deploys. A refusal
+// afterwards opens the revocation (004 第二十三—二十七条) of what was delivered. The evaluation afterwards cannot
+// send the form back for the plan's totals (the resources it describes exist), so an emergency request must give
+// them at submission; and a 专属资源池 is weighed before it is built, never afterwards.
+const isEmergency = (f: ApplicationFacts) => f.emergency !== undefined;
+const bigStorage = (f: ApplicationFacts) => f.totals.storageGb > largeStorageGb;
+// 004 第十三条(二)3, as 需求评估 asks it.
+const largeVmNote = (f: ApplicationFacts) =>
+  f.maxVmVcpu > largeVm || f.maxVmMemoryGb > largeVmMemoryGb ? `单台虚拟机超过 ${largeVm} 核或 ${largeVmMemoryGb}G 内存，须填写评估说明` : null;
+function emergencyRules(f: ApplicationFacts) {
+  if (!isEmergency(f)) return null;
+  if (f.dedicatedPool) return { field: "form.dedicatedPool", message: "专属资源池须先审核必要性和可行性（004 第十四条(二)2），不能走紧急通道（004 第四十八条）" };
+  if (!f.planned)
+    return { field: "form.plan.plannedTotals", message: "紧急申请的需求评估在资源开通后补办，须在提交时填写立项方案或实施方案中的云资源总量（004 第十三条(二)2）" };
+  return null;
+}
+
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
   ratedService: true,
@@ -71,7 +99,12 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     ...(f.hostedAndNetwork ? [{ label: "托管、网络与安全", value: f.hostedAndNetwork }] : []),
     // Only when it matters: the manager must see a request the yearly demand does not cover.
     ...(f.demand && !f.demand.covered ? [{ label: "年度需求", value: f.demand.text }] : []),
+    // 004 第四十八条 / 第十四条(二)2: the fast track and a dedicated pool are what the holder must see first.
+    ...(f.emergency ? [{ label: "紧急特殊情况", value: `${EMERGENCY_CATEGORIES[f.emergency]}（先开通，后补评估和审批）` }] : []),
+    ...(f.dedicatedPool ? [{ label: "专属资源池", value: f.dedicatedPool.scale || "申请专属资源池" }] : []),
   ],
+  // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
+  badge: (f) => (f.emergency ? "紧急" : null),
   stages: {
     county_review: {
       key: "county_review",
@@ -173,7 +206,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       parties: ["applicant"],
       // 004 第十七条(一): "在收到云资源发放单后，应在 20 个工作日内完成系统…部署": from the delivery (资源开通, whose
       // 发放单 the unit receives), not from the end of the reviewer's 发放核查.
-      deadline: wd(20, { firstDoneOf: "provision" }),
+      deadline: wd(20, { firstDoneOf: ["provision", "emergency_provision"] }),
       approveLabel: "部署完成",
       lateWarningTo: SEVENTEEN_FIVE,
     },
@@ -217,6 +250,69 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       approveLabel: "已上线",
       reportTo: ["provider", "reviewer"],
       lateWarningTo: SEVENTEEN_FIVE,
+    },
+    // 004 第十四条(二)2: "云资源使用单位提出的专属资源池需求具有必要性和可行性" is a principle of 审批, weighed by the
+    // manager with the unit's 必要性说明 and 可行性说明 before the approval itself; the review is part of 审批, so
+    // it has the approval's own 3 wd (第十四条(一)) rather than adding a window the article does not give.
+    dedicated_pool_review: {
+      key: "dedicated_pool_review",
+      name: "专属资源池必要性和可行性审核",
+      parties: ["manager"],
+      deadline: wd(3),
+      when: (f) => f.dedicatedPool !== undefined,
+      approveLabel: "审核通过",
+      approveNeedsNote: () => "请写明对专属资源池必要性和可行性的审核意见（004 第十四条(二)2）",
+      canReject: true,
+      canReturn: true,
+    },
+    // 004 第四十八条 紧急特殊情况 (see the reading above emergencyRules).
+    emergency_confirm: {
+      key: "emergency_confirm",
+      name: "紧急情况确认",
+      parties: ["manager"],
+      deadline: wd(1),
+      when: isEmergency,
+      approveLabel: "确认紧急，先行开通",
+      canReject: true,
+      canReturn: true,
+    },
+    emergency_provision: {
+      key: "emergency_provision",
+      name: "资源紧急开通",
+      marks: "delivered",
+      parties: ["provider"],
+      deadline: wd(1),
+      when: isEmergency,
+      approveLabel: "已开通，提交使用单位确认",
+    },
+    post_evaluate: {
+      key: "post_evaluate",
+      name: "需求评估（事后补办）",
+      parties: ["provider"],
+      deadline: wd(3),
+      when: isEmergency,
+      approveLabel: "提交评估意见",
+      approveNeedsNote: largeVmNote,
+    },
+    post_storage_review: {
+      key: "post_storage_review",
+      name: "大容量存储共同审核（事后补办）",
+      parties: ["manager", "provider"],
+      deadline: wd(3),
+      when: (f) => isEmergency(f) && bigStorage(f),
+      approveLabel: "审核通过",
+      canReject: true,
+      revokeOnReject: "emergency_rejected",
+    },
+    post_approve: {
+      key: "post_approve",
+      name: "审批（事后补办）",
+      parties: ["manager"],
+      deadline: wd(3),
+      when: isEmergency,
+      approveLabel: "同意",
+      canReject: true,
+      revokeOnReject: "emergency_rejected",
     },
     // 徽州 stages (001 第十二—十四条).
     accept: {
@@ -334,10 +430,16 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "梅州（广东数字政府政务云梅州节点实施细则）",
       sequence: [
         "county_review",
+        "emergency_confirm",
         "evaluate",
         "storage_review",
+        "dedicated_pool_review",
         "approve",
         "provision",
+        "emergency_provision",
+        "post_evaluate",
+        "post_storage_review",
+        "post_approve",
         "backup_check",
         "backup_fix",
         "confirm_delivery",
@@ -349,7 +451,15 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
         "go_live",
       ],
       attachments: meizhouAttachments,
-      submissionRules: [overPlan],
+      submissionRules: [overPlan, emergencyRules],
+      // 004 第四十八条: an emergency request skips the ordinary evaluation, approval and provisioning; its own
+      // stages (emergency_confirm … post_approve) stand in for them.
+      overrides: {
+        evaluate: { when: (f) => !isEmergency(f) },
+        storage_review: { when: (f) => !isEmergency(f) && bigStorage(f) },
+        approve: { when: (f) => !isEmergency(f) },
+        provision: { when: (f) => !isEmergency(f) },
+      },
     },
     shaoguan: {
       name: "韶关（韶关市数字政府政务云管理办法）",

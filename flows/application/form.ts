@@ -120,6 +120,30 @@ export const attachmentSchema = z.strictObject({
   contentType: z.string().max(200).optional(),
 });
 
+// 004 第十四条(二)2: "云资源使用单位提出的专属资源池需求具有必要性和可行性" — a request for a dedicated pool says
+// why it is needed and why it can be done; the manager weighs both before the approval (dedicated_pool_review).
+export const dedicatedPoolSchema = z.strictObject({
+  necessity: z.string({ error: "请填写必要性说明" }).trim().min(1, "请填写必要性说明").max(4000),
+  feasibility: z.string({ error: "请填写可行性说明" }).trim().min(1, "请填写可行性说明").max(4000),
+  scale: z.string().trim().max(500).default(""),
+});
+
+// 004 第四十八条 "紧急特殊情况": its four kinds, in the article's words.
+export const EMERGENCY_CATEGORIES = {
+  major_task: "重大任务和紧急工作",
+  holiday: "重大节日业务保障",
+  peak: "突发业务波峰",
+  other: "其他特殊情况",
+} as const;
+export type EmergencyCategory = keyof typeof EMERGENCY_CATEGORIES;
+
+export const emergencySchema = z.strictObject({
+  category: z.enum(Object.keys(EMERGENCY_CATEGORIES) as [EmergencyCategory], {
+    error: `紧急情况类别应为：${Object.entries(EMERGENCY_CATEGORIES).map(([k, v]) => `${k}（${v}）`).join("、")}`,
+  }),
+  reason: z.string({ error: "请说明紧急情况" }).trim().min(1, "请说明紧急情况").max(2000),
+});
+
 export const applicationFormSchema = z
   .strictObject({
     // Must equal the name in the registered project (立项方案) and the migration plan (004 第十二条).
@@ -148,6 +172,9 @@ export const applicationFormSchema = z
         .optional(),
     }),
     attachments: z.array(attachmentSchema).max(50).default([]),
+    // 申请专属资源池 (004 第十四条(二)2) and the 紧急特殊情况 fast track (004 第四十八条): both optional.
+    dedicatedPool: dedicatedPoolSchema.optional(),
+    emergency: emergencySchema.optional(),
   })
   .superRefine((form, ctx) => {
     if (form.vms.length === 0 && form.paas.length === 0 && !asksNetworkOrSecurity(form)) {

@@ -62,7 +62,18 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Ap
     },
     backup: form.vms.some((v) => v.backup !== undefined),
     ...(hosted ? { hostedAndNetwork: hosted } : {}),
+    // 004 第四十八条 / 第十四条(二)2: only when asked for, so ordinary requests' facts stay as they were.
+    ...(form.emergency ? { emergency: form.emergency.category } : {}),
+    ...(form.dedicatedPool ? { dedicatedPool: { scale: form.dedicatedPool.scale } } : {}),
   };
+}
+
+// 004 第四十八条: only a profile whose document sets a fast track has its stages; elsewhere an emergency section
+// is refused rather than ignored, so that the unit does not wait believing the request is on a fast track.
+function refuseEmergencyWithout(profile: ProfileKey, facts: ApplicationFacts) {
+  if (facts.emergency === undefined || applicationFlow.profiles[profile]!.sequence.includes("emergency_confirm")) return;
+  const message = "本地区管理办法未规定紧急通道";
+  throw unprocessable("not_allowed", message, { "form.emergency": [message] });
 }
 
 function missingAttachments(profile: ProfileKey, form: ApplicationForm, facts: ApplicationFacts) {
@@ -73,6 +84,7 @@ function missingAttachments(profile: ProfileKey, form: ApplicationForm, facts: A
 
 function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm) {
   const facts = applicationFacts(form, countyUnit);
+  refuseEmergencyWithout(profile, facts);
   const broken = (applicationFlow.profiles[profile]!.submissionRules ?? []).map((rule) => rule(facts)).filter((b) => b !== null);
   if (broken.length > 0)
     throw unprocessable("not_allowed", broken.map((b) => b.message).join("；"), Object.fromEntries(broken.map((b) => [b.field, [b.message]])));

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Db } from "../../db/client";
 import { units } from "../../db/schema";
 import { FLOW_MODULES } from "../../flows";
-import { PARTY_NAMES, type Party, type StageDef } from "../../flows/types";
+import { anchoredOn, PARTY_NAMES, type Party, type StageDef } from "../../flows/types";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { forbidden } from "../core/errors";
@@ -108,7 +108,11 @@ async function previewStages(ctx: ServiceContext, tx: Db, req: PreviewRequest, s
     if (opens && !openedAt.has(stage.key)) openedAt.set(stage.key, opens);
     if (opens && stage.deadline) {
       const from = stage.deadline.from;
-      const anchor = !from ? undefined : "firstOpenOf" in from ? openedAt.get(from.firstOpenOf) : doneAt.get(from.firstDoneOf);
+      const anchor = !from
+        ? undefined
+        : "firstOpenOf" in from
+          ? openedAt.get(from.firstOpenOf)
+          : [...doneAt].find(([key]) => anchoredOn(from.firstDoneOf, key))?.[1];
       const times = stageTimesOrPending(ctx.calendar, opens, stage.deadline, anchor);
       by = times.deadlineAt;
       pending = times.pending;

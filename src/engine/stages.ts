@@ -3,7 +3,7 @@ import { and, asc, desc, eq, isNotNull, sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../../db/client";
 import { requests, stageRuns, tasks, timers } from "../../db/schema";
 import { noticeCard, taskCard, type CardRequest, type CardStage } from "../../cards";
-import { PARTY_NAMES, type DeadlineSpec, type Party, type StageDef } from "../../flows/types";
+import { anchoredOn, PARTY_NAMES, type DeadlineSpec, type Party, type StageDef } from "../../flows/types";
 import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { countyOf, usersWithRole } from "../directory/queries";
@@ -120,7 +120,7 @@ export async function stageTimesFor(
       ? undefined
       : "firstOpenOf" in from
         ? earlier.find((r) => r.stage === from.firstOpenOf)?.openedAt
-        : (earlier.find((r) => r.stage === from.firstDoneOf && r.closedAt !== null)?.closedAt ?? undefined);
+        : (earlier.find((r) => anchoredOn(from.firstDoneOf, r.stage) && r.closedAt !== null)?.closedAt ?? undefined);
     return stageTimesOrPending(ctx.calendar, openedAt, spec, anchor);
   }
   return stageTimesOrPending(ctx.calendar, openedAt, spec);

@@ -228,6 +228,7 @@ async function listItems(db: Db, where: (SQL | undefined)[], limit: number, held
       deadlineAt: run?.deadlineAt ?? null,
       totals: (facts as { totals?: Totals }).totals,
       summary: requestSummary({ flow, facts, title: r.title }),
+      badge: flowDef(flow).badge?.(facts) ?? null,
       ...(held && run && stage ? { stageRunId: run.id, decisions: holderDecisions(stage, facts) } : {}),
     };
   });

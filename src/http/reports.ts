@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { EMERGENCY_CATEGORIES, type EmergencyCategory } from "../../flows/application/form";
 import { csvHeaders } from "../core/csv";
 import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../reports/monthly";
 import { bearerSecurity, contractApp, csvMedia, errorResponses } from "./contract";
@@ -70,6 +71,33 @@ const monthlyReportSchema = z
       })
       .nullable()
       .openapi({ description: "资金来源（004 第四十二条）：当月结算单按省级、市级、各县（市、区）级财政分列，合计等于结算单合计；仅统筹管理单位、评估实施单位和复核单位可见" }),
+    // 004 第四十八条: the month's emergency applications, and whether their 事后审批 is done.
+    emergencies: z.array(
+      z.object({
+        code: z.string(),
+        unitId: z.string(),
+        unitName: z.string(),
+        system: z.string(),
+        submittedAt: date,
+        category: z.enum(Object.keys(EMERGENCY_CATEGORIES) as [EmergencyCategory]),
+        categoryName: z.string(),
+        postApproval: z.enum(["done", "pending", "rejected", "none"]),
+        postApprovalName: z.string(),
+      }),
+    ),
+    // 004 第十四条(二)2: the month's dedicated-pool requests and their review.
+    dedicatedPools: z.array(
+      z.object({
+        code: z.string(),
+        unitId: z.string(),
+        unitName: z.string(),
+        system: z.string(),
+        submittedAt: date,
+        scale: z.string(),
+        review: z.enum(["approved", "rejected", "pending"]),
+        reviewName: z.string(),
+      }),
+    ),
   })
   .openapi("MonthlyReport");
 

@@ -80,6 +80,7 @@ const listItem = z.object({
   deadlineAt: date.nullable(),
   totals: totals.optional(),
   summary,
+  badge: z.string().nullable().openapi({ description: "列表中编号旁的标记，如“紧急”（004 第四十八条紧急特殊情况）" }),
   submittedAt: date,
   updatedAt: date,
   stageRunId: z.int().optional().openapi({ description: "仅待办：当前环节的 runId，办理时作为 stageRunId 提交" }),

@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray, isNotNull, lte, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, isNotNull, lte, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { findings, requests, resources, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Card } from "../../cards";
@@ -12,6 +12,8 @@ import { stageDef, type ServiceRating } from "../engine";
 import { CsvDecimal, csvDocument } from "../core/csv";
 import { utilisationOfDays, utilisationReadFrom, withDailyFigures } from "../metrics/views";
 import { PROFILES } from "../../profiles";
+import { EMERGENCY_CATEGORIES, type EmergencyCategory } from "../../flows/application/form";
+import type { ApplicationFacts } from "../../flows/application/definition";
 import { seesEveryUnit } from "../core/roles";
 import { monthSchema } from "../core/validation";
 import { statementOfRecord } from "../billing/draft";
@@ -21,8 +23,8 @@ export const monthlyReportQuery = z.object({
   month: monthSchema,
   unit: z.string().max(64).optional(),
   format: z.enum(["json", "csv"]).default("json"),
-  /** Which table the CSV holds: the per-unit table, the late stages, the low-load VMs, the provider's performance, or who pays the month's costs. */
-  table: z.enum(["units", "late", "lowload", "provider", "funding"]).default("units"),
+  /** Which table the CSV holds: the per-unit table, the late stages, the low-load VMs, the provider's performance, who pays the month's costs, or the flagged applications. */
+  table: z.enum(["units", "late", "lowload", "provider", "funding", "flagged"]).default("units"),
 });
 
 function monthBounds(month: string) {
@@ -48,7 +50,8 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
   const { first, last, start, end } = monthBounds(input.month);
   const scope = await unitsInScope(ctx, input.unit);
   const ids = scope.map((u) => u.id);
-  if (ids.length === 0) return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [], provider: null, funding: null };
+  if (ids.length === 0)
+    return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [], provider: null, funding: null, emergencies: [], dedicatedPools: [] };
 
   const held = await ctx.db
     .select()
@@ -135,6 +138,7 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
     lowLoadVms,
     provider: await providerPerformance(ctx, ids, start, end),
     funding: await monthFunding(ctx, input.month, input.unit),
+    ...(await flaggedApplications(ctx, scope, start, end)),
   };
 }
 
@@ -148,6 +152,68 @@ async function monthFunding(ctx: ServiceContext, month: string, only?: string) {
   const amounts = only ? statement.units.filter((u) => u.unitId === only) : statement.units;
   const total = only ? amounts.reduce((t, u) => t + Math.round(u.amount * 100), 0) / 100 : statement.total;
   return { source, signed: signatures?.status === "completed", total, split: fundingSplit(amounts, await fundersOf(ctx.db)) };
+}
+
+/** Where an emergency application's after-the-fact approval stands (004 第四十八条). */
+export const POST_APPROVAL_NAMES = {
+  done: "已补办审批",
+  pending: "待补办审批",
+  rejected: "事后审批未同意，资源撤销中",
+  none: "紧急情况未确认，未开通",
+} as const;
+/** Where a dedicated pool's 必要性和可行性审核 stands (004 第十四条(二)2). */
+export const POOL_REVIEW_NAMES = { approved: "审核通过", rejected: "未通过", pending: "待审核" } as const;
+
+/**
+ * The month's flagged applications, submitted in it by the units in scope: those on the 紧急特殊情况 fast
+ * track (004 第四十八条), with whether their 事后审批 is done, and those asking for a 专属资源池 (004
+ * 第十四条(二)2), with their review's outcome.
+ */
+async function flaggedApplications(ctx: ServiceContext, scope: { id: string; name: string }[], start: Date, end: Date) {
+  const rows = await ctx.db
+    .select({ id: requests.id, code: requests.code, unitId: requests.unitId, title: requests.title, status: requests.status, submittedAt: requests.submittedAt, facts: requests.facts })
+    .from(requests)
+    .where(
+      and(
+        eq(requests.flow, "application"),
+        inArray(requests.unitId, scope.map((u) => u.id)),
+        gte(requests.submittedAt, start),
+        lte(requests.submittedAt, end),
+        or(sql`${requests.facts} ? 'emergency'`, sql`${requests.facts} ? 'dedicatedPool'`),
+      ),
+    )
+    .orderBy(asc(requests.submittedAt), asc(requests.id));
+  const runs = rows.length
+    ? await ctx.db
+        .select({ requestId: stageRuns.requestId, stage: stageRuns.stage, status: stageRuns.status })
+        .from(stageRuns)
+        .where(inArray(stageRuns.requestId, rows.map((r) => r.id)))
+        .orderBy(asc(stageRuns.id))
+    : [];
+  const unitName = new Map(scope.map((u) => [u.id, u.name]));
+  const outcome = (id: number, stages: string[]) => runs.filter((r) => r.requestId === id && stages.includes(r.stage)).map((r) => r.status);
+  const base = (r: (typeof rows)[number]) => ({ code: r.code, unitId: r.unitId, unitName: unitName.get(r.unitId) ?? r.unitId, system: r.title, submittedAt: r.submittedAt });
+  const emergencies = rows.flatMap((r) => {
+    const category = (r.facts as ApplicationFacts).emergency;
+    if (!category) return [];
+    const after = outcome(r.id, ["post_evaluate", "post_storage_review", "post_approve"]);
+    const postApproval: keyof typeof POST_APPROVAL_NAMES = after.includes("rejected")
+      ? "rejected"
+      : outcome(r.id, ["post_approve"]).includes("approved")
+        ? "done"
+        : after.length === 0 && r.status !== "in_progress" && r.status !== "returned"
+          ? "none"
+          : "pending";
+    return [{ ...base(r), category: category as EmergencyCategory, categoryName: EMERGENCY_CATEGORIES[category], postApproval, postApprovalName: POST_APPROVAL_NAMES[postApproval] }];
+  });
+  const dedicatedPools = rows.flatMap((r) => {
+    const pool = (r.facts as ApplicationFacts).dedicatedPool;
+    if (!pool) return [];
+    const review = outcome(r.id, ["dedicated_pool_review"]);
+    const state: keyof typeof POOL_REVIEW_NAMES = review.includes("approved") ? "approved" : review.includes("rejected") ? "rejected" : "pending";
+    return [{ ...base(r), scale: pool.scale, review: state, reviewName: POOL_REVIEW_NAMES[state] }];
+  });
+  return { emergencies, dedicatedPools };
 }
 
 /**
@@ -257,6 +323,12 @@ export function monthlyReportCsv(report: MonthlyReport, table: MonthlyReportTabl
       rows.push(["单位编号", "单位", "资源", "云主机编号", "低负载天数"]);
       for (const v of report.lowLoadVms) rows.push([v.unitId, unitName.get(v.unitId), v.resource, v.instanceId, v.lowLoadDays]);
       break;
+    case "flagged":
+      // 004 第四十八条 / 第十四条(二)2: the month's emergency applications and dedicated-pool requests.
+      rows.push(["类型", "编号", "单位", "系统", "紧急情况类别 / 资源池规模", "事后审批 / 必要性和可行性审核", "提交时间"]);
+      for (const e of report.emergencies) rows.push(["紧急申请", e.code, e.unitName, e.system, e.categoryName, e.postApprovalName, shanghaiDateTime(e.submittedAt)]);
+      for (const d of report.dedicatedPools) rows.push(["专属资源池", d.code, d.unitName, d.system, d.scale, d.reviewName, shanghaiDateTime(d.submittedAt)]);
+      break;
     case "provider": {
       const p = report.provider;
       rows.push(["指标", "数值", "说明"]);
@@ -313,6 +385,11 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
     p && p.satisfaction.rated > 0
       ? `服务评价 ${p.satisfaction.rated} 个：满意 ${p.satisfaction.satisfied}，基本满意 ${p.satisfaction.basic}，不满意 ${p.satisfaction.dissatisfied}（满意率 ${p.satisfaction.satisfiedPercent}%）`
       : "",
+    // 004 第四十八条 / 第十四条(二)2: flagged, so the fast track's after-the-fact approvals are not lost sight of.
+    report.emergencies.length > 0
+      ? `紧急申请 ${report.emergencies.length} 个（待补办审批 ${report.emergencies.filter((e) => e.postApproval === "pending").length} 个）`
+      : "",
+    report.dedicatedPools.length > 0 ? `专属资源池申请 ${report.dedicatedPools.length} 个` : "",
   ].filter(Boolean);
   const card: Card = {
     title: `${month} 月度报告`,

@@ -100,6 +100,8 @@ export const REVOCATION_TRIGGERS = {
   not_deployed_30: "交付超过 30 天仍未开始部署",
   not_deployed_60: "交付超过 60 天仍未完成部署",
   not_live_90: "交付超过 90 天仍未完成安全检测并上线",
+  // 004 第四十八条: resources opened on the fast track whose 事后审批 was refused.
+  emergency_rejected: "紧急申请事后审批未同意",
 } as const;
 export type RevocationTrigger = keyof typeof REVOCATION_TRIGGERS;
 

@@ -49,3 +49,8 @@ export const TASK_STATUS_WORDS: Record<string, string> = {
   superseded: "他人已处理",
   cancelled: "—",
 };
+
+/** A flow's word beside a request's code in lists (紧急: 004 第四十八条), or nothing. */
+export function Badge({ text }: { text: string | null | undefined }) {
+  return text ? <span class="ys-badge">{text}</span> : null;
+}

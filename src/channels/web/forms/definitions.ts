@@ -1,5 +1,5 @@
 import { adjustmentFormSchema } from "../../../../flows/adjustment/form";
-import { applicationFormSchema, ATTACHMENT_PURPOSES, NETWORK_ZONES } from "../../../../flows/application/form";
+import { applicationFormSchema, ATTACHMENT_PURPOSES, EMERGENCY_CATEGORIES, NETWORK_ZONES } from "../../../../flows/application/form";
 import { backupFormSchema } from "../../../../flows/backup/form";
 import { portGrantFormSchema } from "../../../../flows/port_grant/form";
 import { revocationFormSchema } from "../../../../flows/revocation/form";
@@ -49,7 +49,7 @@ export const applicationForm: WebForm = {
   title: "云资源申请",
   source: "《广东“数字政府”政务云梅州节点 IaaS 资源申请表》（004 附件2；002 附件1）",
   description: "申请虚拟机、PaaS、硬件托管、网络带宽、公网 IP 或安全服务。合计由系统计算，无需填写。",
-  optionalGroups: ["vms[].backup", "plan.plannedTotals"],
+  optionalGroups: ["vms[].backup", "plan.plannedTotals", "dedicatedPool", "emergency"],
   schema: applicationFormSchema,
   sections: [
     {
@@ -168,6 +168,25 @@ export const applicationForm: WebForm = {
         { name: "plan.plannedTotals.vcpu", label: "立项方案 vCPU 总量(核)", short: "立项方案 vCPU 总量", kind: "int", unit: " 核", optional: true, hint: "首次申请不超过立项方案或实施方案的资源总量（004 第十三条）" },
         { name: "plan.plannedTotals.memoryGb", label: "立项方案内存总量(GB)", short: "立项方案内存总量", kind: "int", unit: " GB", optional: true },
         { name: "plan.plannedTotals.storageGb", label: "立项方案存储总量(GB)", short: "立项方案存储总量", kind: "int", unit: " GB", optional: true },
+      ],
+    },
+    // 004 第十四条(二)2: a 专属资源池, weighed for its necessity and feasibility before 审批. Left blank, none is asked for.
+    {
+      title: "申请专属资源池",
+      note: "不需要专属资源池的，本栏留空。申请的须说明必要性和可行性，由统筹管理单位审核（004 第十四条(二)2）。",
+      fields: [
+        { name: "dedicatedPool.necessity", label: "必要性说明", kind: "textarea", optional: true },
+        { name: "dedicatedPool.feasibility", label: "可行性说明", kind: "textarea", optional: true },
+        { name: "dedicatedPool.scale", label: "资源池规模", kind: "text", optional: true, placeholder: "如：3 台物理服务器" },
+      ],
+    },
+    // 004 第四十八条: the fast track for a 紧急特殊情况 (梅州); elsewhere it is refused.
+    {
+      title: "紧急特殊情况",
+      note: "属于 004 第四十八条紧急特殊情况的，经统筹管理单位确认后先行开通资源，需求评估和审批事后补办；事后审批不同意的，已开通资源将被撤销。须填写立项方案资源总量，不能同时申请专属资源池。",
+      fields: [
+        { name: "emergency.category", label: "紧急情况类别", kind: "select", options: options(EMERGENCY_CATEGORIES), emptyOption: "不是紧急申请" },
+        { name: "emergency.reason", label: "紧急情况说明", kind: "textarea", optional: true },
       ],
     },
     {

@@ -4,7 +4,7 @@ import { listRequests } from "../../../engine";
 import { ActionForm, DONE, Outcome, REQUEST_CODE } from "../actions";
 import { Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
-import { Deadline, when } from "../words";
+import { Badge, Deadline, when } from "../words";
 
 // The most a person is shown at once: a 待办 longer than this is the search page's job.
 const TODO_LIMIT = 200;
@@ -73,7 +73,8 @@ export async function renderHome(c: Context<WebEnv>, message: { error?: string; 
                 <a class="ys-todo-link" href={`/requests/${r.code}`}>
                   <p>{r.title}</p>
                   <p class="ys-muted">
-                    {r.code} · {r.unitName} · {r.currentStageName ?? r.statusName}
+                    {r.code}
+                    <Badge text={r.badge} /> · {r.unitName} · {r.currentStageName ?? r.statusName}
                   </p>
                 </a>
                 <TodoActions r={r} csrf={csrf} />
@@ -109,6 +110,7 @@ export async function renderHome(c: Context<WebEnv>, message: { error?: string; 
                 <tr>
                   <td>
                     <a href={`/requests/${r.code}`}>{r.code}</a>
+                    <Badge text={r.badge} />
                   </td>
                   <td>{r.title}</td>
                   <td>{r.statusName}</td>

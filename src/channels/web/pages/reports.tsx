@@ -6,7 +6,7 @@ import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../../../re
 import { BarChart } from "../charts";
 import { Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
-import { when } from "../words";
+import { Badge, when } from "../words";
 import { onlyFor, OversightStyle, pageQuery, queryOf, Table } from "./oversight";
 
 // 报表 (issue 12): the monthly report of src/reports with charts where people would rather look than read
@@ -20,7 +20,7 @@ export const REPORT_ROLES = ["manager", "reviewer", "provider", "county_bureau"]
 export const lastMonth = (now: Date) => addCalendarDays(`${shanghaiDate(now).slice(0, 8)}01`, -1).slice(0, 7);
 
 const LABELS = { month: "月份", unit: "单位", table: "表" };
-const CSV_TABLES = { units: "各单位", late: "逾期环节", lowload: "低负载虚拟机", provider: "评估实施单位", funding: "资金来源" } as const;
+const CSV_TABLES = { units: "各单位", late: "逾期环节", lowload: "低负载虚拟机", provider: "评估实施单位", funding: "资金来源", flagged: "紧急申请与专属资源池" } as const;
 
 /** /reports: the index; /reports/monthly: the report with its charts; /reports/monthly.csv: one of its tables. */
 export function reportPages(_deps: WebDeps) {
@@ -215,6 +215,46 @@ export function reportPages(_deps: WebDeps) {
                         <a href={`/resources/vm/${encodeURIComponent(v.instanceId)}?${queryOf({ month })}`}>{v.instanceId}</a>
                       </td>
                       <td>{v.lowLoadDays}</td>
+                    </tr>
+                  ))}
+                </Table>
+              </>
+            ) : null}
+            {report.emergencies.length > 0 ? (
+              <>
+                {/* 004 第四十八条: resources opened first, 需求评估 and 审批 done afterwards. */}
+                <h2 class="ys-section-title">紧急申请（先开通，后补评估和审批）</h2>
+                <Table head={["编号", "单位", "系统", "紧急情况类别", "事后审批", "提交时间"]}>
+                  {report.emergencies.map((e) => (
+                    <tr>
+                      <td>
+                        <a href={`/requests/${e.code}`}>{e.code}</a> <Badge text="紧急" />
+                      </td>
+                      <td>{e.unitName}</td>
+                      <td>{e.system}</td>
+                      <td>{e.categoryName}</td>
+                      <td class={e.postApproval === "done" ? undefined : "ys-late"}>{e.postApprovalName}</td>
+                      <td>{when(e.submittedAt)}</td>
+                    </tr>
+                  ))}
+                </Table>
+              </>
+            ) : null}
+            {report.dedicatedPools.length > 0 ? (
+              <>
+                {/* 004 第十四条(二)2 */}
+                <h2 class="ys-section-title">专属资源池申请</h2>
+                <Table head={["编号", "单位", "系统", "资源池规模", "必要性和可行性审核", "提交时间"]}>
+                  {report.dedicatedPools.map((d) => (
+                    <tr>
+                      <td>
+                        <a href={`/requests/${d.code}`}>{d.code}</a>
+                      </td>
+                      <td>{d.unitName}</td>
+                      <td>{d.system}</td>
+                      <td>{d.scale || "—"}</td>
+                      <td>{d.reviewName}</td>
+                      <td>{when(d.submittedAt)}</td>
                     </tr>
                   ))}
                 </Table>

@@ -114,6 +114,9 @@ function FormFields({ r }: { r: RequestView }) {
       for (const [key, label] of [["currentState", "现状"], ["resourceNeeds", "云资源需求"], ["steps", "实施步骤及时间"], ["impact", "对业务的影响"], ["rollback", "回退方案"], ["emergency", "应急措施"]] as const)
         if (form.plan[key]) rows.push([label, form.plan[key]]);
     }
+    // 004 第十四条(二)2 and 第四十八条: what the manager weighs (the summary above names the pool and the category).
+    if (form.dedicatedPool) rows.push(["专属资源池必要性说明", form.dedicatedPool.necessity], ["专属资源池可行性说明", form.dedicatedPool.feasibility]);
+    if (form.emergency) rows.push(["紧急情况说明", form.emergency.reason]);
   }
   return (
     <dl class="ys-kv">

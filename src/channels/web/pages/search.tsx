@@ -5,7 +5,7 @@ import { listUnits } from "../../../directory/queries";
 import { exportRequestsCsv, FLOWS, listQuerySchema, listRequests, searchQuerySchema, STATUS_NAMES } from "../../../engine";
 import { Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
-import { when } from "../words";
+import { Badge, when } from "../words";
 import { Choice, DateRange, FilterButtons, onlyFor, OversightStyle, Pager, pageQuery, queryOf, Table } from "./oversight";
 
 // 查询 (issue 12): every request in the person's scope, searched by 编号, 系统名称, 单位, 流程, 状态 and 提交日期,
@@ -65,6 +65,7 @@ export function searchPages(deps: WebDeps) {
               <tr class={r.overdue ? "ys-row-late" : undefined}>
                 <td>
                   <a href={`/requests/${r.code}`}>{r.code}</a>
+                  <Badge text={r.badge} />
                 </td>
                 <td>{r.title}</td>
                 <td>{r.unitName}</td>
