@@ -75,7 +75,7 @@ test("004 第十七条(五) a late 系统部署 is warned to the manager, the un
   expect(warned).toEqual(["chenjing", "guojun", "linna", "xufeng", "yangfan", "zhangwei"]);
 });
 
-test("004 第十七条(一) the unit deploys while the reviewer's 发放核查 runs; the request completes only once the check has passed", async () => {
+test("004 第十七条(一), 第十六条(三)(四) the unit deploys while the reviewer's 发放核查 runs; the request completes only once the check has passed, which is filed with the manager and the provider", async () => {
   const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
   ok(await t.act("xufeng", id, { action: "approve", stage: "evaluate" }));
   ok(await t.act("zhangwei", id, { action: "approve", stage: "approve" }));
@@ -109,6 +109,9 @@ test("004 第十七条(一) the unit deploys while the reviewer's 发放核查 r
   t.clock.set("2026-10-08T02:00:00Z");
   const checked = ok(await t.act("guojun", id, { action: "approve", stage: "verify_delivery" }));
   expect(checked).toMatchObject({ currentStage: "go_live", message: "「发放核查」已完成" });
+  // 004 第十六条(四): the passed check is filed (备案) with the manager and the provider.
+  const filed = (await t.db.select().from(outbox).where(eq(outbox.kind, "report"))).filter((r) => (r.payload as { title?: string }).title === "发放核查：已完成");
+  expect(filed.map((r) => r.userId)).toEqual(expect.arrayContaining(["zhangwei", "xufeng"]));
   // A second tap on the same check is told who decided it.
   expect((await t.act("guojun", id, { action: "approve", stage: "verify_delivery" })).body.error.message).toBe("「发放核查」已由郭军处理");
   ok(await t.act("yangfan", id, { action: "confirm", stage: "go_live" }));

@@ -198,6 +198,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       // once. What the reviewer finds is a 整改通知 (004 第十六条), which reaches the unit, the provider and the
       // managers; the request cannot complete until the check has passed.
       alongside: true,
+      // 004 第十六条(四): a check without findings is archived and filed (备案) with the manager and the provider.
+      reportTo: ["manager", "provider"],
     },
     deploy: {
       key: "deploy",
