@@ -543,3 +543,29 @@ export const webSessions = pgTable(
   },
   (t) => [index("web_sessions_user_idx").on(t.userId)],
 );
+
+// 004 第三十九条: the manager's 安全督查 / 安全检查 of the provider, with its 问题清单 and, for 限期整改, the
+// rectification the provider reports and the manager confirms. status: passed (合格, closed at once) |
+// rectifying (限期整改, awaiting the provider) | reported (整改完成, awaiting the manager) | closed (确认整改).
+export const securityInspections = pgTable(
+  "security_inspections",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    inspectedOn: text("inspected_on").notNull(),
+    kind: text("kind").notNull(),
+    scope: jsonb("scope").$type<string[]>().notNull(),
+    inspectors: text("inspectors").notNull(),
+    result: text("result").notNull(),
+    findings: jsonb("findings").$type<{ text: string }[]>().notNull(),
+    deadline: text("deadline"),
+    documentFileId: text("document_file_id").references(() => files.id),
+    status: text("status").notNull(),
+    rectificationNote: text("rectification_note"),
+    rectificationFileId: text("rectification_file_id").references(() => files.id),
+    returnReason: text("return_reason"),
+    recordedBy: text("recorded_by").notNull().references(() => users.id),
+    recordedAt: ts("recorded_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("security_inspections_status_idx").on(t.status)],
+);

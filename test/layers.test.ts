@@ -22,6 +22,8 @@ const LAYERS: Record<string, number> = {
   "src/metrics": 2,
   // Uploaded attachments: stored, checked, read by who may see their request (issue 12).
   "src/files": 2,
+  // 004 第三十九条: the manager's security inspections of the provider.
+  "src/security": 2,
   flows: 3,
   "src/engine": 4,
   "src/reports": 5,

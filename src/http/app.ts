@@ -20,6 +20,7 @@ import { authenticatorPermissionRoutes, totpRoutes } from "./totp";
 import { metricsRoutes } from "./metrics";
 import { resourceRoutes } from "./resources";
 import { demandRoutes } from "./demands";
+import { inspectionRoutes } from "./inspections";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
@@ -207,6 +208,7 @@ export function createApp(deps: AppDeps) {
   api.route("/metrics", metricsRoutes());
   api.route("/resources", resourceRoutes());
   api.route("/demands", demandRoutes());
+  api.route("/inspections", inspectionRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
   api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
