@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client";
 import { outbox, tasks, wecomCards } from "../../../db/schema";
 import type { Card } from "../../../cards";
@@ -184,7 +184,9 @@ export function wecomSender(deps: WecomSenderDeps): Sender {
           // Only the newest card of each task: older ones were re-issued already.
           sql`${wecomCards.id} = (select max(c.id) from ${wecomCards} c where c.task_id = ${wecomCards.taskId})`,
         ),
-      );
+      )
+      // Re-issued in the order they were first sent, so a person's newest card stays the newest one.
+      .orderBy(asc(wecomCards.id));
     for (const { card, payload } of stale) {
       const again = payload as Card;
       const summary = again.summary.endsWith(REISSUED) ? again.summary : `${again.summary}${REISSUED}`;
