@@ -202,13 +202,12 @@ async function renderForm(c: C, view: FormView, status = 200) {
 
 /** The labels of what was filled in, as the person chose them (option labels, never codes). */
 function Summary({ form, values, dynamic }: { form: WebForm; values: FormValues; dynamic: DynamicOptions }) {
-  const label = (name: string, options: readonly { value: string; label: string }[] | undefined, v: string) =>
-    options?.find((o) => o.value === v)?.label ?? (name === "hosting" ? (v ? "是" : "否") : v);
+  const label = (options: readonly { value: string; label: string }[] | undefined, v: string) => options?.find((o) => o.value === v)?.label ?? v;
   const lines: [string, string][] = [];
   for (const f of plainFields(form)) {
     const v = values.fields[f.name];
     const list = Array.isArray(v) ? v : v ? [v] : [];
-    if (list.length > 0) lines.push([f.label, list.map((x) => label(f.name, f.options ?? dynamic[f.name], x)).join("、")]);
+    if (list.length > 0) lines.push([f.label, list.map((x) => label(f.options ?? dynamic[f.name], x)).join("、")]);
   }
   const groups = rowGroups(form).map((g) => ({ g, rows: values.rows[g.name] ?? [] }));
   return (
@@ -237,7 +236,7 @@ function Summary({ form, values, dynamic }: { form: WebForm; values: FormValues;
                 {rows.map((row) => (
                   <tr>
                     {g.fields.map((f) => (
-                      <td>{label(f.name, f.options ?? dynamic[f.name], row[f.name] ?? "") || (f.emptyOption ?? "")}</td>
+                      <td>{label(f.options ?? dynamic[f.name], row[f.name] ?? "") || (f.emptyOption ?? "")}</td>
                     ))}
                   </tr>
                 ))}
