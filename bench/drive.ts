@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import { migrateDatabase, openDatabase, type Database } from "../db/client";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
 import { systemClock, type ServiceContext } from "../src/core/context";
-import { demoDirectory } from "../src/directory/demo";
+import { applicantsOf, demoDirectory, registerDemoSystems } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
 import type { AppDeps, createApp } from "../src/http/app";
@@ -56,6 +56,7 @@ export async function seedDemo(database: Database) {
   const calendar = new WorkCalendar(builtinSchedules());
   const ctx: ServiceContext = { db: database.db, clock: systemClock, calendar, profile: "meizhou", actor: null, channel: "cli" };
   await importDirectory({ ctx, input: demoDirectory });
+  await registerDemoSystems(ctx, applicantsOf());
   return {
     calendar,
     tokenFor: async (userId: string) => (await createToken({ ctx, input: { userId } })).token,

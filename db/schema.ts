@@ -510,11 +510,14 @@ export const files = pgTable(
     unitId: text("unit_id").notNull().references(() => units.id),
     uploadedAt: ts("uploaded_at").notNull(),
     requestId: bigint("request_id", { mode: "number" }).references(() => requests.id),
+    // A file kept by a record other than a request ("system:3", "inspection:5"): never purged as unsubmitted, and
+    // readable by whoever may read that record.
+    heldBy: text("held_by"),
   },
   (t) => [
     index("files_request_idx").on(t.requestId),
     index("files_uploader_idx").on(t.uploadedBy),
-    index("files_unbound_idx").on(t.uploadedAt).where(sql`${t.requestId} is null`),
+    index("files_unbound_idx").on(t.uploadedAt).where(sql`${t.requestId} is null and ${t.heldBy} is null`),
   ],
 );
 
@@ -568,4 +571,34 @@ export const securityInspections = pgTable(
     updatedAt: ts("updated_at").notNull(),
   },
   (t) => [index("security_inspections_status_idx").on(t.status)],
+);
+
+// 004 第二条: the register of 自建非涉密政务信息系统 (政务大数据中心梅州分节点相关系统资料). An application names one of
+// its unit's systems by exactly the registered name (第十二条(二)1); the 等保 and 商用密码 records (第三十八条, 第四十条)
+// are kept on the system, not on any one request.
+export const systems = pgTable(
+  "systems",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    unitId: text("unit_id").notNull().references(() => units.id),
+    name: text("name").notNull(),
+    // migration: 已建系统迁云; new: 新建系统上云 (第十二条(二)2 asks a different basis of each).
+    kind: text("kind").$type<"migration" | "new">().notNull(),
+    approvalRef: text("approval_ref").notNull(),
+    approvalFileId: text("approval_file_id").references(() => files.id),
+    nonClassifiedBy: text("non_classified_by").notNull().references(() => users.id),
+    nonClassifiedAt: ts("non_classified_at").notNull(),
+    mlpsLevel: integer("mlps_level"),
+    mlpsFiledOn: text("mlps_filed_on"),
+    mlpsRecordNo: text("mlps_record_no"),
+    mlpsTestedOn: text("mlps_tested_on"),
+    mlpsFileId: text("mlps_file_id").references(() => files.id),
+    cryptoAssessedOn: text("crypto_assessed_on"),
+    cryptoResult: text("crypto_result"),
+    cryptoFileId: text("crypto_file_id").references(() => files.id),
+    registeredBy: text("registered_by").notNull().references(() => users.id),
+    registeredAt: ts("registered_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("systems_unit_name_idx").on(t.unitId, t.name)],
 );

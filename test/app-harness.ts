@@ -10,7 +10,7 @@ import { requests, resources } from "../db/schema";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
 import { loadCalendar } from "../src/calendar/store";
 import type { ServiceContext } from "../src/core/context";
-import { demoDirectory } from "../src/directory/demo";
+import { applicantsOf, demoDirectory, registerDemoSystems } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
 import { STAGE_DECISIONS } from "../src/engine";
@@ -85,6 +85,9 @@ export async function createTestApp(
   const ctx = (): ServiceContext => ({ db: database.db, clock, calendar, profile, actor: null, channel: "cli" });
   const extra = (opts.extraUsers ?? []).map((u, i) => ({ ...u, mobile: `1390000${String(i).padStart(4, "0")}` }));
   await importDirectory({ ctx: ctx(), input: { units: demoDirectory.units, users: [...demoDirectory.users, ...extra] } });
+  // The example's system is registered for every unit with an applicant, so any of them may file the example
+  // (梅州 takes applications only for registered systems, 004 第二条).
+  await registerDemoSystems(ctx(), applicantsOf([...demoDirectory.users, ...extra]));
   const tokens: Record<string, string> = {};
   // Tests move the clock months ahead; the tokens outlast them (tokens expire after 90 days by default).
   for (const u of [...demoDirectory.users, ...extra])
@@ -143,6 +146,11 @@ export async function createTestApp(
     return { purpose, fileId: file.id as string };
   }
 
+  /** Puts a system of `user`'s unit on the register (004 第二条), as the unit does before applying for it. */
+  async function registerSystem(user: string, name: string, kind: "migration" | "new" = "migration") {
+    return ok(await call(user, "POST", "/api/systems", { name, kind, approvalRef: "梅市发改投审〔2025〕8 号", nonClassified: true }), 201) as { id: number };
+  }
+
   const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
 
   /**
@@ -194,6 +202,7 @@ export async function createTestApp(
     call,
     upload,
     attachment,
+    registerSystem,
     submit,
     act,
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),

@@ -287,10 +287,10 @@ describe("yunshen database commands", () => {
     auditCount = Number(m![1]);
     // Every command signed what it appended, with the key it created in DATA_DIR.
     expect(r.out).toContain(`签名：${auditCount} 条全部有效`);
-    // demo (import + a token and a sign-in link per demo user), login-link and its refusal for an unknown user, two
+    // demo (import, the example's system registered, a token and a sign-in link per demo user), login-link and its refusal for an unknown user, two
     // successful imports, token create and revoke, and the refused second revoke and token for an unknown user; the
     // invalid import (bad input) left none.
-    expect(auditCount).toBe(1 + 2 * DEMO_TOKEN_USERS.length + 2 + 2 + 2 + 2);
+    expect(auditCount).toBe(2 + 2 * DEMO_TOKEN_USERS.length + 2 + 2 + 2 + 2);
   });
 
   test("audit export --format jsonl writes one JSON object per line to stdout", { timeout: DB_TIMEOUT }, async () => {
@@ -305,6 +305,7 @@ describe("yunshen database commands", () => {
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: auditCount }, (_, i) => i + 1));
     expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual([
       "directory.import:ok",
+      "system.register:ok",
       ...DEMO_TOKEN_USERS.flatMap(() => ["token.create:ok", "login_link.create:ok"]),
       "login_link.create:ok",
       "login_link.create:refused",

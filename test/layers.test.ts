@@ -24,6 +24,8 @@ const LAYERS: Record<string, number> = {
   "src/files": 2,
   // 004 第三十九条: the manager's security inspections of the provider.
   "src/security": 2,
+  // 004 第二条: the register of 政务信息系统, with their 等保 and 密评 records.
+  "src/systems": 2,
   flows: 3,
   "src/engine": 4,
   "src/reports": 5,

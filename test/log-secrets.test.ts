@@ -9,7 +9,7 @@ import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
 import { wecomRoutes } from "../src/channels/wecom";
 import { createWecomCrypto } from "../src/channels/wecom/crypto";
 import type { ServiceContext } from "../src/core/context";
-import { demoDirectory } from "../src/directory/demo";
+import { demoDirectory, registerDemoSystems } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken, revokeToken } from "../src/directory/tokens";
 import { describeInternalError, isDatabaseUnavailable, maskSecrets, safeErrorMessage } from "../src/core/errors";
@@ -129,6 +129,7 @@ describe("the operator's log of a run that provokes every error path", () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     await importDirectory({ ctx: ctx(), input: demoDirectory });
+    await registerDemoSystems(ctx());
     for (const user of ["lihua", "huangmin", "zhangwei"]) tokens[user] = (await createToken({ ctx: ctx(), input: { userId: user } })).token;
     const revoked = await createToken({ ctx: ctx(), input: { userId: "lihua" } });
     revokedToken = revoked.token;

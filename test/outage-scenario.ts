@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import { migrateDatabase, openDatabase, rowsOf } from "../db/client";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
 import { systemClock, type ServiceContext } from "../src/core/context";
-import { demoDirectory } from "../src/directory/demo";
+import { demoDirectory, registerDemoSystems } from "../src/directory/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
 import { wecomSignature } from "../src/channels/wecom/crypto";
@@ -43,8 +43,8 @@ export interface Answer {
   retryAfter: string | null;
   /** error.code of a JSON error body */
   code?: string;
-  /** submit: the system name it asked for and its Idempotency-Key; decide: the request. */
-  systemName?: string;
+  /** submit: the maintainer's company it gave, unique to the attempt, and its Idempotency-Key; decide: the request. */
+  marker?: string;
   key?: string;
   requestId?: number;
 }
@@ -139,6 +139,7 @@ export async function runOutageScenario(opts: OutageOptions): Promise<OutageRun>
       await migrateDatabase(seeded, { url });
       const ctx: ServiceContext = { db: seeded.db, clock: systemClock, calendar: new WorkCalendar(builtinSchedules()), profile: "meizhou", actor: null, channel: "cli" };
       await importDirectory({ ctx, input: demoDirectory });
+      await registerDemoSystems(ctx);
       for (const user of ["lihua", "huangmin", "yangfan"]) tokens[user] = (await createToken({ ctx, input: { userId: user } })).token;
     } finally {
       await seeded.close();
@@ -178,7 +179,7 @@ export async function runOutageScenario(opts: OutageOptions): Promise<OutageRun>
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         while (pending.length < toDecide) {
-          const res = await api("lihua", "POST", "/api/requests", { form: { ...form, systemName: `待审系统-${pending.length}-${Math.random()}` } });
+          const res = await api("lihua", "POST", "/api/requests", { form });
           if (res.status !== 201) throw new Error(`seeding a request answered ${res.status}: ${await res.text()}`);
           pending.push(((await res.json()) as { id: number }).id);
         }
@@ -240,9 +241,10 @@ export async function runOutageScenario(opts: OutageOptions): Promise<OutageRun>
     for (let i = 0; i < 3; i++)
       loop(() => {
         const n = submitted++;
-        const systemName = `压测系统-${n}`;
+        // Every submission is for the registered example system (004 第二条); the company marks which attempt it was.
+        const marker = `压测-${n}`;
         const key = `outage-submit-${n}`;
-        return call("submit", () => api("lihua", "POST", "/api/requests", { form: { ...form, systemName } }, { "idempotency-key": key }), { systemName, key });
+        return call("submit", () => api("lihua", "POST", "/api/requests", { form: { ...form, maintainer: { ...form.maintainer, company: marker } } }, { "idempotency-key": key }), { marker, key });
       });
     for (let i = 0; i < 2; i++)
       loop(async () => {
@@ -343,15 +345,15 @@ async function checkRows(url: string, answers: Answer[]): Promise<string[]> {
   const database = await openDatabase({ url, max: 2 });
   try {
     const q = async <T>(text: string) => rowsOf<T>(await database.db.execute(sql.raw(text)));
-    const requests = await q<{ id: number; system: string; current_stage: string | null; status: string; open_runs: number; open_stage: string | null; submits: number; approves: number; county_runs: number }>(`
-      select r.id, r.form->>'systemName' as system, r.current_stage, r.status,
+    const requests = await q<{ id: number; marker: string; current_stage: string | null; status: string; open_runs: number; open_stage: string | null; submits: number; approves: number; county_runs: number }>(`
+      select r.id, r.form->'maintainer'->>'company' as marker, r.current_stage, r.status,
         (select count(*)::int from stage_runs s where s.request_id = r.id and s.status = 'open') as open_runs,
         (select min(s.stage) from stage_runs s where s.request_id = r.id and s.status = 'open') as open_stage,
         (select count(*)::int from audit_log a where a.request_id = r.id and a.action = 'request.submit' and a.outcome = 'ok') as submits,
         (select count(*)::int from audit_log a where a.request_id = r.id and a.action = 'request.approve' and a.outcome = 'ok') as approves,
         (select count(*)::int from stage_runs s where s.request_id = r.id and s.stage = 'county_review') as county_runs
       from requests r`);
-    const bySystem = new Map(requests.map((r) => [r.system, r]));
+    const byMarker = new Map(requests.map((r) => [r.marker, r]));
     const byId = new Map(requests.map((r) => [Number(r.id), r]));
     for (const r of requests) {
       if (r.submits !== 1) problems.push(`request ${r.id}: ${r.submits} submit entries in the audit log`);
@@ -364,11 +366,11 @@ async function checkRows(url: string, answers: Answer[]): Promise<string[]> {
       (await q<{ key: string }>(`select key from inbound_events where key like 'outage-submit-%'`)).map((row) => row.key),
     );
     for (const a of answers) {
-      if (a.kind === "submit" && a.systemName) {
-        const row = bySystem.get(a.systemName);
-        if (a.status === 201 && !row) problems.push(`${a.systemName} answered 201 but is not stored`);
+      if (a.kind === "submit" && a.marker) {
+        const row = byMarker.get(a.marker);
+        if (a.status === 201 && !row) problems.push(`${a.marker} answered 201 but is not stored`);
         if (a.status !== 201 && a.status !== 503) continue;
-        if (Boolean(row) !== keys.has(a.key!)) problems.push(`${a.systemName}: request ${row ? "stored" : "absent"} but its Idempotency-Key ${keys.has(a.key!) ? "kept" : "not kept"}`);
+        if (Boolean(row) !== keys.has(a.key!)) problems.push(`${a.marker}: request ${row ? "stored" : "absent"} but its Idempotency-Key ${keys.has(a.key!) ? "kept" : "not kept"}`);
       }
       if (a.kind === "decide" && a.requestId !== undefined) {
         const row = byId.get(a.requestId);

@@ -50,6 +50,11 @@ describe.runIf(chromiumAvailable())("filing on the portal in Chromium", () => {
       await field(page, "plan.kind").selectOption({ label: "已有系统迁移上云" });
       await field(page, "plan.resourceNeeds").fill("应用 2 台、数据库 1 台");
       await field(page, "plan.steps").fill("12 月第 1 周部署，第 2 周迁移，第 3 周切换");
+      // 004 第十一条: the plan's six parts are each required.
+      await field(page, "plan.currentState").fill("现运行于区教育局机房两台物理服务器");
+      await field(page, "plan.impact").fill("切换期间停机 2 小时");
+      await field(page, "plan.rollback").fill("保留原机房环境 3 个月，可回切");
+      await field(page, "plan.emergency").fill("值班联系人 24 小时待命");
       // The plan uploaded with the form (multipart); it stays stored across the corrections below.
       await field(page, "attachments[0].purpose").selectOption({ label: "迁云上云实施方案" });
       await field(page, "attachments[0].fileId").setInputFiles(fileURLToPath(new URL("../examples/plan.pdf", import.meta.url)));

@@ -405,6 +405,7 @@ describe("details page", () => {
   }
 
   test("opened from a card, the portal signs the member in by WeCom's OAuth and shows the request; the code is single-use", async () => {
+    await t.registerSystem("yangfan", "人社<script>alert(1)</script>系统");
     const { code } = ok(await t.submit("yangfan", { ...sampleForm(), systemName: "人社<script>alert(1)</script>系统" }), 201);
     const oauth = fake.issueOAuthCode("YangFan");
     const res = await open(code, `?code=${oauth}&state=ys`);
@@ -538,7 +539,11 @@ describe("chat", () => {
   });
 
   test("replies stay within WeCom's 2048 bytes", async () => {
-    for (let i = 0; i < 12; i++) ok(await t.submit("zhaolei", { ...sampleForm(), systemName: `梅州市自然资源局不动产登记信息管理平台第${i}期扩容工程` }), 201);
+    for (let i = 0; i < 12; i++) {
+      const systemName = `梅州市自然资源局不动产登记信息管理平台第${i}期扩容工程`;
+      await t.registerSystem("zhaolei", systemName);
+      ok(await t.submit("zhaolei", { ...sampleForm(), systemName }), 201);
+    }
     const reply = (await wecom.text("ZhaoLei", "我的申请")).reply!.Content as string;
     expect(Buffer.byteLength(reply, "utf8")).toBeLessThanOrEqual(2048);
     expect(reply).toContain("另有");

@@ -1,6 +1,6 @@
 import type { Totals } from "../../src/resources/catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
-import { EMERGENCY_CATEGORIES, type EmergencyCategory } from "./form";
+import { EMERGENCY_CATEGORIES, PLAN_PARTS, type EmergencyCategory } from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
@@ -25,6 +25,13 @@ export interface ApplicationFacts {
   hostedAndNetwork?: string;
   /** 004 第四十八条: the kind of 紧急特殊情况 the unit gave for the fast track; absent on ordinary requests. */
   emergency?: EmergencyCategory;
+  /**
+   * 004 第二条: the registered system the application is for (with whether its 立项方案 is on the register), or
+   * null when the unit registered none by the form's name; absent on requests from before the register.
+   */
+  system?: { id: number; kind: "migration" | "new"; approvalFile: boolean } | null;
+  /** 004 第十一条: the parts of the 实施方案 the form leaves empty, by field; absent on older requests. */
+  planGaps?: (keyof typeof PLAN_PARTS)[];
   /** 004 第十四条(二)2: a 专属资源池 is asked for, of the scale the unit wrote; absent otherwise. */
   dedicatedPool?: { scale: string };
 }
@@ -38,6 +45,13 @@ const largeStorageGb = 500; // 004 第十三条(二)4
 
 // 004 第十二条(三)(四): extra documents that ride with the application.
 const meizhouAttachments: AttachmentRule<ApplicationFacts>[] = [
+  // 004 第十二条(二)2: "新建系统申请云资源，应向云资源评估实施单位、云资源统筹管理单位提交该系统的立项方案": with the
+  // application, unless the register already holds it. An existing system's basis is its 实施方案, the form's plan.
+  {
+    purpose: "project_approval",
+    name: "新建系统的立项方案（004 第十二条(二)2）",
+    when: (f) => f.migration === false && f.system?.approvalFile !== true,
+  },
   {
     purpose: "storage_explanation",
     name: `存储需求超过 ${largeStorageGb}G 的书面说明`,
@@ -88,6 +102,29 @@ function emergencyRules(f: ApplicationFacts) {
     return { field: "form.plan.plannedTotals", message: "紧急申请的需求评估在资源开通后补办，须在提交时填写立项方案或实施方案中的云资源总量（004 第十三条(二)2）" };
   return null;
 }
+
+// 004 第二条, 第十二条(二)1: "政务信息系统名称务必与政务大数据中心梅州分节点相关系统资料一致": the application is
+// for a system on the register, by exactly its registered name (the lookup is by that name, or by systemId whose
+// name the form must then repeat).
+function namesRegisteredSystem(f: ApplicationFacts) {
+  if (f.system !== null) return null;
+  return {
+    field: "form.systemName",
+    message: "该系统未在系统登记中登记：请先登记本单位的政务信息系统（门户“系统登记”或 POST /api/systems），系统名称须与登记、立项方案、实施方案完全一致（004 第二条、第十二条(二)1）",
+  };
+}
+// 004 第十二条(二)2 asks an existing system for its 实施方案 and a new one for its 立项方案: the plan's kind is the
+// registered system's, so the basis asked for is the right one.
+function kindAgrees(f: ApplicationFacts) {
+  if (!f.system || f.migration === undefined || (f.system.kind === "migration") === f.migration) return null;
+  const registered = f.system.kind === "migration" ? "已建系统迁云（migration）" : "新建系统上云（new）";
+  return { field: "form.plan.kind", message: `系统登记为「${registered}」，实施方案的类型应与之一致（004 第十二条(二)2）` };
+}
+// 004 第十一条: "实施方案应包括：系统现状描述…、云资源需求、迁云上云实施步骤及时间、影响面评估、回退方案、应急保障措施":
+// each of the six parts is required (the schema already requires 云资源需求 and 实施步骤 everywhere).
+const planPartRules = (Object.keys(PLAN_PARTS) as (keyof typeof PLAN_PARTS)[]).map((part) => (f: ApplicationFacts) =>
+  f.planGaps?.includes(part) ? { field: `form.plan.${part}`, message: `实施方案须包括${PLAN_PARTS[part]}（004 第十一条）` } : null,
+);
 
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
@@ -453,7 +490,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
         "go_live",
       ],
       attachments: meizhouAttachments,
-      submissionRules: [overPlan, emergencyRules],
+      submissionRules: [namesRegisteredSystem, kindAgrees, ...planPartRules, overPlan, emergencyRules],
       // 004 第四十八条: an emergency request skips the ordinary evaluation, approval and provisioning; its own
       // stages (emergency_confirm … post_approve) stand in for them.
       overrides: {

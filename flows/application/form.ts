@@ -20,6 +20,9 @@ export const ATTACHMENT_PURPOSES = {
   test_report: "系统测试报告",
   security_pledge: "安全责任书",
   evaluation: "评估材料",
+  // Kept on the register of systems (004 第三十八条, 第四十条), not attached to a request.
+  mlps_report: "等级保护备案证明 / 测评报告",
+  crypto_report: "商用密码应用安全性评估报告",
   other: "其他",
 } as const;
 
@@ -144,10 +147,20 @@ export const emergencySchema = z.strictObject({
   reason: z.string({ error: "请说明紧急情况" }).trim().min(1, "请说明紧急情况").max(2000),
 });
 
+/** 004 第十一条: the parts of the 实施方案 the schema lets be empty, which 梅州 requires (its other two always are). */
+export const PLAN_PARTS = {
+  currentState: "系统现状描述（系统功能、服务器和网络现状、使用情况）",
+  impact: "影响面评估",
+  rollback: "回退方案",
+  emergency: "应急保障措施",
+} as const;
+
 export const applicationFormSchema = z
   .strictObject({
     // Must equal the name in the registered project (立项方案) and the migration plan (004 第十二条).
     systemName: z.string().trim().min(2, "请填写政务信息系统名称").max(100),
+    // The registered system (004 第二条, GET /api/systems) it is for; without it the unit's system of that name.
+    systemId: z.int("系统编号应为整数（见系统登记）").positive("系统编号应为正整数").optional(),
     contact: person,
     maintainer: person.extend({ company: z.string().trim().max(100).optional() }),
     networkZone: z.enum(Object.keys(NETWORK_ZONES) as [keyof typeof NETWORK_ZONES]),

@@ -7,7 +7,10 @@ import { BANDWIDTH_ZONES, hostingRows, SECURITY_SERVICES, type Totals } from "..
 import type { FlowService } from "../types";
 import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
-import { applicationFormSchema, ATTACHMENT_PURPOSES, type ApplicationForm } from "./form";
+import { applicationFormSchema, ATTACHMENT_PURPOSES, PLAN_PARTS, type ApplicationForm } from "./form";
+import { registeredSystem } from "../../src/systems/register";
+import type { Db } from "../../db/client";
+import type { Actor } from "../../src/core/context";
 
 export function computeTotals(form: ApplicationForm): Totals {
   const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
@@ -37,7 +40,7 @@ function hostedAndNetwork(form: ApplicationForm): string {
   return parts.filter(Boolean).join("；");
 }
 
-export function applicationFacts(form: ApplicationForm, countyUnit: boolean): ApplicationFacts {
+export function applicationFacts(form: ApplicationForm, countyUnit: boolean, system: ApplicationFacts["system"] = null): ApplicationFacts {
   const totals = computeTotals(form);
   const planned = form.plan.plannedTotals;
   const db = form.paas.filter((p) => p.kind === "database");
@@ -61,6 +64,8 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean): Ap
       memoryGb: db.reduce((n, p) => n + p.memoryGb * p.quantity, 0),
     },
     backup: form.vms.some((v) => v.backup !== undefined),
+    system,
+    planGaps: (Object.keys(PLAN_PARTS) as (keyof typeof PLAN_PARTS)[]).filter((part) => form.plan[part] === ""),
     ...(hosted ? { hostedAndNetwork: hosted } : {}),
     // 004 第四十八条 / 第十四条(二)2: only when asked for, so ordinary requests' facts stay as they were.
     ...(form.emergency ? { emergency: form.emergency.category } : {}),
@@ -82,8 +87,25 @@ function missingAttachments(profile: ProfileKey, form: ApplicationForm, facts: A
   return rules.filter((r) => r.when(facts) && !have.has(r.purpose));
 }
 
-function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm) {
-  const facts = applicationFacts(form, countyUnit);
+/**
+ * The registered system the form names (004 第二条), in any profile that registers its systems: named by id, it
+ * must be the unit's and its name the form's, character for character (第十二条(二)1); null when none is named.
+ */
+async function namedSystem(tx: Db, actor: Actor, form: ApplicationForm): Promise<ApplicationFacts["system"]> {
+  const system = await registeredSystem(tx, actor.unitId, form);
+  if (form.systemId !== undefined && !system) {
+    const message = `本单位没有编号为 ${form.systemId} 的登记系统`;
+    throw unprocessable("not_allowed", message, { "form.systemId": [message] });
+  }
+  if (system && system.name !== form.systemName) {
+    const message = `系统名称须与登记的「${system.name}」完全一致（004 第十二条(二)1）`;
+    throw unprocessable("not_allowed", message, { "form.systemName": [message] });
+  }
+  return system && { id: system.id, kind: system.kind, approvalFile: system.approvalFileId !== null };
+}
+
+function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm, system: ApplicationFacts["system"]) {
+  const facts = applicationFacts(form, countyUnit, system);
   refuseEmergencyWithout(profile, facts);
   const broken = (applicationFlow.profiles[profile]!.submissionRules ?? []).map((rule) => rule(facts)).filter((b) => b !== null);
   if (broken.length > 0)
@@ -104,7 +126,7 @@ export const applicationService: FlowService<ApplicationFacts> = {
     // required-document rules below count only those.
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
     const parsed = { ...checked, attachments: attached };
-    const facts = checkedFacts(profile, countyUnit, parsed);
+    const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed));
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);

@@ -15,7 +15,7 @@ export const ERROR_CODES = [
   "no_assignee", "no_instance", "no_mobile", "no_rule", "nobody_to_nudge", "not_allowed", "not_completed",
   "not_found", "not_justified", "not_locked", "not_rated", "not_returned", "not_yours", "note_required",
   "nudge_throttled", "payload_too_large", "period_overlaps", "receiver_mismatch", "request_closed", "resource_gone",
-  "resubmit_required", "second_factor_missing", "signature_invalid", "sms_rejected", "sms_unavailable", "stage_not_open", "statement_exists", "statement_unsigned",
+  "resubmit_required", "second_factor_missing", "signature_invalid", "sms_rejected", "sms_unavailable", "stage_not_open", "statement_exists", "statement_unsigned", "system_exists",
   "token_expired", "token_id_exhausted", "token_revoked", "too_early", "too_many_requests", "totp_confirmed",
   "totp_unavailable", "totp_wrong", "unauthenticated", "undecryptable", "unknown_button", "unknown_file",
   "unknown_host", "unknown_resource", "unknown_user", "unreachable", "upload_quota_exceeded", "usage", "user_inactive", "validity_past",

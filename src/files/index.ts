@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, asc, count, eq, inArray, isNull, lt, or, sql, sum } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { files, requests } from "../../db/schema";
+import { files, requests, systems, units } from "../../db/schema";
 import type { Actor, ServiceContext } from "../core/context";
 import { conflict, forbidden, invalid, notFound, ServiceError, unprocessable, type FieldErrors } from "../core/errors";
 import { mutate } from "../core/mutate";
 import { requestVisibility } from "../core/request";
+import { seesEveryUnit } from "../core/roles";
 import { withoutForbidden } from "../core/validation";
 
 // Attachments as real files (issue 12): kept in the database so every replica and a restart see them, checked
@@ -192,6 +193,7 @@ export async function readFile({ ctx, input }: { ctx: ServiceContext; input: { i
       uploadedBy: files.uploadedBy,
       uploadedAt: files.uploadedAt,
       requestId: files.requestId,
+      heldBy: files.heldBy,
       // As base64 text: PGlite parses a bytea's hex text a byte at a time (6 s for 20 MB), Node decodes base64 at once.
       content: sql<string>`encode(${files.content}, 'base64')`,
     })
@@ -199,7 +201,7 @@ export async function readFile({ ctx, input }: { ctx: ServiceContext; input: { i
     .where(eq(files.id, input.id));
   if (!file) throw missing;
   if (file.requestId === null) {
-    if (file.uploadedBy !== actor.userId) throw missing;
+    if (file.uploadedBy !== actor.userId && !(file.heldBy !== null && (await mayReadHeld(ctx.db, actor, file.heldBy)))) throw missing;
   } else {
     const [seen] = await ctx.db
       .select({ id: requests.id })
@@ -256,6 +258,7 @@ export async function attachFiles<P extends string>(
       ...DESCRIBED,
       unitId: files.unitId,
       requestId: files.requestId,
+      heldBy: files.heldBy,
       purpose: files.purpose,
     })
     .from(files)
@@ -272,6 +275,7 @@ export async function attachFiles<P extends string>(
     if (!file || file.unitId !== actor.unitId)
       unknown[at] = [`文件 ${ref.fileId} 不存在（未提交的附件 ${UNBOUND_FILE_HOURS} 小时后删除）或不是本单位上传的，请重新上传`];
     else if (file.requestId !== null && file.requestId !== opts.requestId) taken[at] = [`「${file.name}」已附在另一份申请上，请重新上传`];
+    else if (file.heldBy !== null) taken[at] = [`「${file.name}」已作为${HOLDER_NAMES[file.heldBy.split(":")[0]!] ?? "其他记录"}的材料保存，请重新上传`];
     // A required document counts only as what it was uploaded as; a file kept before purposes were (null) as declared.
     else if (file.purpose !== null && file.purpose !== ref.purpose)
       mislabelled[at] = [
@@ -290,6 +294,36 @@ export async function attachFiles<P extends string>(
     const { name, size, sha256, contentType } = byId.get(ref.fileId)!;
     return { purpose: ref.purpose, fileId: ref.fileId, name, size, sha256, contentType };
   });
+}
+
+const HOLDER_NAMES: Record<string, string> = { system: "系统登记", inspection: "安全督查与检查记录" };
+
+/** Who may read a file a record keeps: a system's documents as its unit's own records, an inspection's as the inspection. */
+async function mayReadHeld(db: Db, actor: Actor, heldBy: string): Promise<boolean> {
+  const [kind, id] = heldBy.split(":");
+  if (kind === "inspection") return actor.roles.some((r) => r === "manager" || r === "reviewer" || r === "provider");
+  if (kind !== "system" || seesEveryUnit(actor)) return kind === "system";
+  const [system] = await db.select({ unitId: systems.unitId, parentId: units.parentId }).from(systems).innerJoin(units, eq(units.id, systems.unitId)).where(eq(systems.id, Number(id)));
+  return !!system && (system.unitId === actor.unitId || (actor.roles.includes("county_bureau") && system.parentId === actor.unitId));
+}
+
+/**
+ * Keeps a file the actor's unit uploaded as a record's document (`holder`, "system:3"): it must not be named by a
+ * request or kept by another record, and must have been uploaded as `purpose`. From then on it is never purged.
+ */
+export async function holdFile(tx: Db, actor: Actor, fileId: string, opts: { holder: string; field: string; purpose?: string; purposeName?: string }): Promise<void> {
+  const [file] = await tx.select({ name: files.name, unitId: files.unitId, requestId: files.requestId, heldBy: files.heldBy, purpose: files.purpose }).from(files).where(eq(files.id, fileId)).for("update");
+  if (!file || file.unitId !== actor.unitId)
+    throw unprocessable("unknown_file", "文件不存在或不是本单位上传的，请先上传（POST /api/files）", {
+      [opts.field]: [`文件 ${fileId} 不存在（未提交的附件 ${UNBOUND_FILE_HOURS} 小时后删除）或不是本单位上传的`],
+    });
+  if (file.requestId !== null || (file.heldBy !== null && file.heldBy !== opts.holder)) {
+    const err = conflict("file_attached_elsewhere", "该文件已用于其他申请或记录，请重新上传");
+    throw new ServiceError(err.code, err.message, err.status, { [opts.field]: [`「${file.name}」已用于其他申请或记录，请重新上传`] });
+  }
+  if (opts.purpose && file.purpose !== null && file.purpose !== opts.purpose)
+    throw unprocessable("file_purpose_mismatch", "文件上传时选择的材料类型不符", { [opts.field]: [`「${file.name}」应以「${opts.purposeName ?? opts.purpose}」上传`] });
+  await tx.update(files).set({ heldBy: opts.holder }).where(eq(files.id, fileId));
 }
 
 /** Names the files as the request's, in the submitting transaction: from now on its viewers may read them. */
@@ -321,7 +355,7 @@ export async function purgeUnboundFiles(ctx: ServiceContext): Promise<{ deleted:
       const due = await tx
         .select({ ...DESCRIBED, purpose: files.purpose, uploadedBy: files.uploadedBy, uploadedAt: files.uploadedAt })
         .from(files)
-        .where(and(isNull(files.requestId), lt(files.uploadedAt, before)))
+        .where(and(isNull(files.requestId), isNull(files.heldBy), lt(files.uploadedAt, before)))
         .orderBy(asc(files.uploadedAt))
         .limit(PURGE_BATCH)
         .for("update", { skipLocked: true });

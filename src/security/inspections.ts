@@ -1,12 +1,13 @@
 import { desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { files, securityInspections } from "../../db/schema";
+import { securityInspections } from "../../db/schema";
+import { holdFile } from "../files";
 import type { Card } from "../../cards";
 import { shanghaiDate } from "../core/calendar";
 import { isIsoDate } from "../core/calendar-schedule";
 import type { Actor, ServiceContext } from "../core/context";
-import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/errors";
+import { conflict, forbidden, invalid, notFound } from "../core/errors";
 import { mutate } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
 import { parseInput } from "../core/validation";
@@ -60,12 +61,9 @@ function assertViewer(actor: Actor | null): asserts actor is Actor {
     throw forbidden("安全督查与检查记录仅统筹管理单位、复核单位与评估实施单位可查看");
 }
 
-/** A file named by the inspection: uploaded by the actor's unit and not attached to a request. */
-async function checkFile(tx: Db, actor: Actor, id: string | undefined, field: string): Promise<void> {
-  if (id === undefined) return;
-  const [file] = await tx.select({ unitId: files.unitId, requestId: files.requestId }).from(files).where(eq(files.id, id));
-  if (!file || file.unitId !== actor.unitId || file.requestId !== null)
-    throw unprocessable("unknown_file", "文件不存在或不是本单位上传的，请先上传（POST /api/files）", { [field]: [`文件 ${id} 不存在或不是本单位上传的`] });
+/** A file the inspection names: uploaded by the actor's unit, named by no request, kept from now on by the inspection. */
+async function keepFile(tx: Db, actor: Actor, id: string | undefined, inspectionId: number, field: string): Promise<void> {
+  if (id !== undefined) await holdFile(tx, actor, id, { holder: `inspection:${inspectionId}`, field });
 }
 
 function view(row: Row, today: string) {
@@ -128,9 +126,8 @@ export async function recordInspection({ ctx, input }: { ctx: ServiceContext; in
     if (d.deadline !== undefined) ctx.calendar.isWorkday(d.deadline);
   }
   return mutate(ctx, { action: "inspection.record" }, async (tx, j) => {
-    await checkFile(tx, actor, d.documentFileId, "documentFileId");
     const now = ctx.clock.now();
-    const [row] = await tx
+    const [inserted] = await tx
       .insert(securityInspections)
       .values({
         inspectedOn: d.inspectedOn,
@@ -140,13 +137,18 @@ export async function recordInspection({ ctx, input }: { ctx: ServiceContext; in
         result: d.result,
         findings: d.findings,
         deadline,
-        documentFileId: d.documentFileId ?? null,
+        // Named once the file is checked and kept below: a file that is not the unit's is refused, not a broken reference.
+        documentFileId: null,
         status: d.result === "rectify" ? "rectifying" : "passed",
         recordedBy: actor.userId,
         recordedAt: now,
         updatedAt: now,
       })
       .returning();
+    await keepFile(tx, actor, d.documentFileId, inserted!.id, "documentFileId");
+    const [row] = d.documentFileId
+      ? await tx.update(securityInspections).set({ documentFileId: d.documentFileId }).where(eq(securityInspections.id, inserted!.id)).returning()
+      : [inserted];
     j.add({ action: "inspection.record", details: { id: row!.id, inspectedOn: d.inspectedOn, kind: d.kind, result: d.result, findings: d.findings.length, deadline } });
     const providers = await usersWithRole(tx, "provider");
     const summary = d.result === "rectify" ? `限期整改，请于 ${deadline} 前整改完成并报告` : "检查结论：合格";
@@ -170,7 +172,7 @@ export async function reportRectification({ ctx, input }: { ctx: ServiceContext;
   const d = parseInput(reportInput, input, "整改情况有误");
   return mutate(ctx, { action: "inspection.report" }, async (tx, j) => {
     const row = await lockIn(tx, d.id, "rectifying", "只有整改中的检查可以报告整改完成");
-    await checkFile(tx, actor, d.fileId, "fileId");
+    await keepFile(tx, actor, d.fileId, row.id, "fileId");
     const now = ctx.clock.now();
     const [next] = await tx
       .update(securityInspections)

@@ -55,7 +55,7 @@ export const applicationForm: WebForm = {
     {
       title: "资源使用单位信息",
       fields: [
-        { name: "systemName", label: "系统名称", kind: "text", hint: "须与立项方案、迁云上云实施方案中的系统名称一致（004 第十二条）" },
+        { name: "systemName", label: "系统名称", kind: "text", hint: "须为本单位已在“系统登记”中登记的系统，名称与登记、立项方案、迁云上云实施方案完全一致（004 第二条、第十二条）" },
         { name: "contact.name", label: "联系人", kind: "text" },
         { name: "contact.mobile", label: "联系电话", kind: "tel", format: `联系电话${MOBILE_FORMAT}` },
         { name: "contact.email", label: "E-mail", kind: "email", optional: true, format: "E-mail 格式不正确" },
@@ -156,15 +156,15 @@ export const applicationForm: WebForm = {
     },
     {
       title: "迁云上云实施方案",
-      note: "004 第十一条：现状、资源需求、实施步骤及时间、对业务的影响、回退和应急措施。",
+      note: "004 第十一条：实施方案应包括系统现状描述、云资源需求、迁云上云实施步骤及时间、影响面评估、回退方案、应急保障措施，六项均须填写。",
       fields: [
         { name: "plan.kind", label: "方案类型", kind: "select", options: options({ migration: "已有系统迁移上云", new: "新建系统" }) },
-        { name: "plan.currentState", label: "系统现状", kind: "textarea", optional: true },
+        { name: "plan.currentState", label: "系统现状描述", kind: "textarea", hint: "系统功能、服务器和网络现状、使用情况" },
         { name: "plan.resourceNeeds", label: "云资源需求", kind: "textarea" },
         { name: "plan.steps", label: "实施步骤及时间安排", short: "实施步骤及时间", kind: "textarea" },
-        { name: "plan.impact", label: "对业务的影响", kind: "textarea", optional: true },
-        { name: "plan.rollback", label: "回退措施", kind: "textarea", optional: true },
-        { name: "plan.emergency", label: "应急措施", kind: "textarea", optional: true },
+        { name: "plan.impact", label: "影响面评估", kind: "textarea" },
+        { name: "plan.rollback", label: "回退方案", kind: "textarea" },
+        { name: "plan.emergency", label: "应急保障措施", kind: "textarea" },
         { name: "plan.plannedTotals.vcpu", label: "立项方案 vCPU 总量(核)", short: "立项方案 vCPU 总量", kind: "int", unit: " 核", optional: true, hint: "首次申请不超过立项方案或实施方案的资源总量（004 第十三条）" },
         { name: "plan.plannedTotals.memoryGb", label: "立项方案内存总量(GB)", short: "立项方案内存总量", kind: "int", unit: " GB", optional: true },
         { name: "plan.plannedTotals.storageGb", label: "立项方案存储总量(GB)", short: "立项方案存储总量", kind: "int", unit: " GB", optional: true },

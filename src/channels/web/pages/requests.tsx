@@ -111,7 +111,7 @@ function FormFields({ r }: { r: RequestView }) {
     );
     if (form.plan) {
       rows.push(["方案类型", form.plan.kind === "migration" ? "迁移上云" : "新建上云"]);
-      for (const [key, label] of [["currentState", "现状"], ["resourceNeeds", "云资源需求"], ["steps", "实施步骤及时间"], ["impact", "对业务的影响"], ["rollback", "回退方案"], ["emergency", "应急措施"]] as const)
+      for (const [key, label] of [["currentState", "系统现状描述"], ["resourceNeeds", "云资源需求"], ["steps", "实施步骤及时间"], ["impact", "影响面评估"], ["rollback", "回退方案"], ["emergency", "应急保障措施"]] as const)
         if (form.plan[key]) rows.push([label, form.plan[key]]);
     }
     // 004 第十四条(二)2 and 第四十八条: what the manager weighs (the summary above names the pool and the category).
