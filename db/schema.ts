@@ -566,6 +566,9 @@ export const securityInspections = pgTable(
     rectificationNote: text("rectification_note"),
     rectificationFileId: text("rectification_file_id").references(() => files.id),
     returnReason: text("return_reason"),
+    // 004 第三十九条: when the provider last reported 整改完成; the confirmed report's date against the deadline
+    // is what the monthly report counts as 按期整改.
+    reportedAt: ts("reported_at"),
     recordedBy: text("recorded_by").notNull().references(() => users.id),
     recordedAt: ts("recorded_at").notNull(),
     updatedAt: ts("updated_at").notNull(),

@@ -30,6 +30,7 @@ beforeAll(async () => {
   writeFileSync(auditFiles.signingKey, publicKeyPem(testAuditSigner.publicKey));
   t = await createWebTestApp({ now: "2026-11-23T01:00:00Z", web: { auditFiles } });
   edu = ok(await t.submit("lihua", { ...sampleForm(), systemName: "梅县区教育资助管理系统" }), 201);
+  await t.registerSystem("hexin", '=HYPERLINK("http://example.invalid","点我")');
   police = ok(await t.submit("hexin", { ...sampleForm(), systemName: '=HYPERLINK("http://example.invalid","点我")' }), 201);
   // A delivered application (the ledger, the statement) with a VM the monitoring reports on.
   await loadPriceTable({

@@ -6,8 +6,8 @@ import { cliContext, onDatabaseOrService, printJson, type Command } from "./runt
 
 export const report: Command = {
   section: "database",
-  usage: `  report monthly --month YYYY-MM [--unit U] [--format json|csv] [--table units|late|lowload|provider|flagged]
-                                            月度报告（资源、利用率、低负载、申请、逾期环节、紧急申请与专属资源池）`,
+  usage: `  report monthly --month YYYY-MM [--unit U] [--format json|csv] [--table units|late|lowload|provider|flagged|inspections]
+                                            月度报告（资源、利用率、低负载、申请、逾期环节、紧急申请与专属资源池、安全督查与检查）`,
   options: { ...TOKEN_OPTION, month: { type: "string" }, unit: { type: "string" }, format: { type: "string" }, table: { type: "string" } },
   async run(args) {
     const { words: [sub], flags, config, io } = args;

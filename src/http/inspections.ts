@@ -30,6 +30,7 @@ const inspection = z
     rectificationNote: z.string().nullable(),
     rectificationFileId: z.string().nullable(),
     returnReason: z.string().nullable(),
+    reportedAt: z.string().nullable().openapi({ description: "最近一次报告整改完成的时间" }),
     recordedBy: z.string(),
     recordedAt: z.string(),
   })

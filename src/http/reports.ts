@@ -98,6 +98,41 @@ const monthlyReportSchema = z
         reviewName: z.string(),
       }),
     ),
+    // 004 第三十九条: the month's 安全督查和检查 of the provider (null for who may not see inspections).
+    inspections: z
+      .object({
+        recorded: count.openapi({ description: "当月（按检查日期）记录的安全督查与检查次数" }),
+        supervision: count.openapi({ description: "其中安全督查" }),
+        check: count.openapi({ description: "其中安全检查" }),
+        passed: count.openapi({ description: "结论为合格" }),
+        rectify: count.openapi({ description: "结论为限期整改" }),
+        findings: count.openapi({ description: "问题总数" }),
+        open: count.openapi({ description: "整改尚未确认关闭（整改中或待确认）" }),
+        findingsOpen: count.openapi({ description: "尚未关闭的检查中的问题数" }),
+        awaitingConfirmation: count.openapi({ description: "已报告整改完成、待统筹管理单位确认" }),
+        rectifiedOnTime: count.openapi({ description: "已确认整改，且整改完成报告不晚于整改期限" }),
+        rectifiedLate: count.openapi({ description: "已确认整改，但整改完成报告晚于整改期限" }),
+        overdue: count.openapi({ description: "整改中且已超过整改期限" }),
+        items: z.array(
+          z.object({
+            id: count,
+            inspectedOn: z.string(),
+            kind: z.string(),
+            kindText: z.string(),
+            result: z.string(),
+            resultText: z.string(),
+            findings: count,
+            deadline: z.string().nullable(),
+            status: z.string(),
+            statusText: z.string(),
+            overdue: z.boolean(),
+            reportedAt: z.string().nullable(),
+            rectifiedOnTime: z.boolean().nullable(),
+          }),
+        ),
+      })
+      .nullable()
+      .openapi({ description: "安全督查与检查（004 第三十九条）：当月对评估实施单位的督查与检查及其整改情况；仅统筹管理单位、复核单位和评估实施单位可见" }),
   })
   .openapi("MonthlyReport");
 
@@ -105,7 +140,7 @@ const monthly = createRoute({
   method: "get",
   path: "/monthly",
   summary:
-    "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人、评估实施单位的履职与服务评价、当月费用的资金来源（json；csv 按 table 给出各单位表、逾期环节、低负载虚拟机、评估实施单位表或资金来源表）",
+    "月度报告：各单位资源、利用率、低负载虚拟机、新提交与办结的申请、逾期环节及其处理人、评估实施单位的履职与服务评价、当月费用的资金来源（json；csv 按 table 给出各单位表、逾期环节、低负载虚拟机、评估实施单位表、资金来源表或安全督查与检查表）",
   security: bearerSecurity,
   request: { query: monthlyReportQuery },
   responses: {

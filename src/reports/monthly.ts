@@ -18,13 +18,14 @@ import { seesEveryUnit } from "../core/roles";
 import { monthSchema } from "../core/validation";
 import { statementOfRecord } from "../billing/draft";
 import { fundersOf, fundingSplit } from "../billing/funding";
+import { inspectionsOfMonth } from "../security/inspections";
 
 export const monthlyReportQuery = z.object({
   month: monthSchema,
   unit: z.string().max(64).optional(),
   format: z.enum(["json", "csv"]).default("json"),
   /** Which table the CSV holds: the per-unit table, the late stages, the low-load VMs, the provider's performance, who pays the month's costs, or the flagged applications. */
-  table: z.enum(["units", "late", "lowload", "provider", "funding", "flagged"]).default("units"),
+  table: z.enum(["units", "late", "lowload", "provider", "funding", "flagged", "inspections"]).default("units"),
 });
 
 function monthBounds(month: string) {
@@ -51,7 +52,7 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
   const scope = await unitsInScope(ctx, input.unit);
   const ids = scope.map((u) => u.id);
   if (ids.length === 0)
-    return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [], provider: null, funding: null, emergencies: [], dedicatedPools: [] };
+    return { month: input.month, units: [], total: null, lateStages: [], lowLoadVms: [], provider: null, funding: null, emergencies: [], dedicatedPools: [], inspections: await inspectionsOfMonth(ctx, input.month) };
 
   const held = await ctx.db
     .select()
@@ -139,6 +140,8 @@ export async function monthlyReport({ ctx, input }: { ctx: ServiceContext; input
     provider: await providerPerformance(ctx, ids, start, end),
     funding: await monthFunding(ctx, input.month, input.unit),
     ...(await flaggedApplications(ctx, scope, start, end)),
+    // 004 第三十九条: the manager's 安全督查和检查 of the provider in the month (the provider's, whatever unit is asked for).
+    inspections: await inspectionsOfMonth(ctx, input.month),
   };
 }
 
@@ -350,6 +353,25 @@ export function monthlyReportCsv(report: MonthlyReport, table: MonthlyReportTabl
       for (const c of s.complaints) rows.push([`不满意：${c.code}`, unitName.get(c.unitId) ?? c.unitId, c.comment]);
       break;
     }
+    case "inspections": {
+      // 004 第三十九条: the month's 安全督查 / 安全检查 of the provider, each with where its rectification stands.
+      const s = report.inspections;
+      rows.push(["检查日期", "类别", "结论", "问题数", "整改期限", "状态", "整改完成报告时间", "按期整改"]);
+      if (!s) break;
+      for (const i of s.items)
+        rows.push([
+          i.inspectedOn,
+          i.kindText,
+          i.resultText,
+          i.findings,
+          i.deadline ?? "",
+          i.overdue ? `${i.statusText}（已超期）` : i.statusText,
+          i.reportedAt ? shanghaiDateTime(new Date(i.reportedAt)) : "",
+          i.rectifiedOnTime === null ? "" : i.rectifiedOnTime ? "是" : "否（逾期）",
+        ]);
+      rows.push(["合计", `${s.recorded} 次`, `限期整改 ${s.rectify}`, s.findings, "", `未关闭 ${s.open}（已超期 ${s.overdue}）`, "", `按期 ${s.rectifiedOnTime}，逾期 ${s.rectifiedLate}`]);
+      break;
+    }
     case "funding": {
       const f = report.funding;
       rows.push(["资金来源", "金额(元)", "单位"]);
@@ -360,6 +382,11 @@ export function monthlyReportCsv(report: MonthlyReport, table: MonthlyReportTabl
     }
   }
   return csvDocument(rows);
+}
+
+/** 004 第三十九条: the month's inspections in one line (the card, the report page). */
+export function inspectionLine(s: NonNullable<MonthlyReport["inspections"]>): string {
+  return `安全督查与检查 ${s.recorded} 次（限期整改 ${s.rectify} 次，问题 ${s.findings} 项）；未关闭 ${s.open} 次（问题 ${s.findingsOpen} 项，已超期 ${s.overdue} 次）；按期整改 ${s.rectifiedOnTime} 次，逾期整改 ${s.rectifiedLate} 次`;
 }
 
 /**
@@ -377,7 +404,7 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
   const t = report.total;
   const p = report.provider;
   // A month with nothing held or asked for (a new installation's first) has nothing to report.
-  const quiet = !t || Object.values(t).every((n) => n === 0);
+  const quiet = (!t || Object.values(t).every((n) => n === 0)) && !report.inspections?.recorded;
   const lines = [
     t ? `资源 ${t.resources} 项（虚拟机 ${t.vms} 台，${t.vcpu} 核 / ${t.memoryGb}G 内存 / ${t.diskGb}G 磁盘）` : "尚无资源",
     t ? `低负载虚拟机 ${t.lowLoadVms} 台；新提交申请 ${t.requestsOpened} 个，办结 ${t.requestsClosed} 个；逾期环节 ${t.lateStages} 个` : "",
@@ -390,6 +417,8 @@ export async function sendMonthlyReport(ctx: ServiceContext): Promise<string | n
       ? `紧急申请 ${report.emergencies.length} 个（待补办审批 ${report.emergencies.filter((e) => e.postApproval === "pending").length} 个）`
       : "",
     report.dedicatedPools.length > 0 ? `专属资源池申请 ${report.dedicatedPools.length} 个` : "",
+    // 004 第三十九条
+    report.inspections && report.inspections.recorded > 0 ? inspectionLine(report.inspections) : "",
   ].filter(Boolean);
   const card: Card = {
     title: `${month} 月度报告`,

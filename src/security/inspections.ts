@@ -1,10 +1,10 @@
-import { desc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lte } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { securityInspections } from "../../db/schema";
 import { holdFile } from "../files";
 import type { Card } from "../../cards";
-import { shanghaiDate } from "../core/calendar";
+import { monthDays, shanghaiDate } from "../core/calendar";
 import { isIsoDate } from "../core/calendar-schedule";
 import type { Actor, ServiceContext } from "../core/context";
 import { conflict, forbidden, invalid, notFound } from "../core/errors";
@@ -56,9 +56,19 @@ function isManager(actor: Actor | null): actor is Actor {
 }
 
 /** Managers and reviewers (监理) see every inspection; the provider's users see those of the provider (all of them). */
+export function mayViewInspections(actor: Actor | null): actor is Actor {
+  return !!actor?.roles.some((r) => r === "manager" || r === "reviewer" || r === "provider");
+}
+
 function assertViewer(actor: Actor | null): asserts actor is Actor {
-  if (!actor?.roles.some((r) => r === "manager" || r === "reviewer" || r === "provider"))
-    throw forbidden("安全督查与检查记录仅统筹管理单位、复核单位与评估实施单位可查看");
+  if (!mayViewInspections(actor)) throw forbidden("安全督查与检查记录仅统筹管理单位、复核单位与评估实施单位可查看");
+}
+
+/** Who may record an inspection and confirm or return its rectification (the page shows them the forms). */
+export const mayRecordInspections = (actor: Actor | null): boolean => isManager(actor);
+/** Who may report 整改完成. */
+export function mayReportRectification(actor: Actor | null): actor is Actor {
+  return !!actor?.roles.includes("provider");
 }
 
 /** A file the inspection names: uploaded by the actor's unit, named by no request, kept from now on by the inspection. */
@@ -87,6 +97,7 @@ function view(row: Row, today: string) {
     rectificationNote: row.rectificationNote,
     rectificationFileId: row.rectificationFileId,
     returnReason: row.returnReason,
+    reportedAt: row.reportedAt?.toISOString() ?? null,
     recordedBy: row.recordedBy,
     recordedAt: row.recordedAt.toISOString(),
   };
@@ -168,7 +179,7 @@ async function lockIn(tx: Db, id: number, from: InspectionStatus, message: strin
 /** The provider reports 整改完成 on a 限期整改 inspection: rectifying → reported; the managers are told. */
 export async function reportRectification({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
-  if (!actor?.roles.includes("provider")) throw forbidden("整改完成由评估实施单位报告");
+  if (!mayReportRectification(actor)) throw forbidden("整改完成由评估实施单位报告");
   const d = parseInput(reportInput, input, "整改情况有误");
   return mutate(ctx, { action: "inspection.report" }, async (tx, j) => {
     const row = await lockIn(tx, d.id, "rectifying", "只有整改中的检查可以报告整改完成");
@@ -176,7 +187,7 @@ export async function reportRectification({ ctx, input }: { ctx: ServiceContext;
     const now = ctx.clock.now();
     const [next] = await tx
       .update(securityInspections)
-      .set({ status: "reported", rectificationNote: d.note, rectificationFileId: d.fileId ?? null, updatedAt: now })
+      .set({ status: "reported", rectificationNote: d.note, rectificationFileId: d.fileId ?? null, reportedAt: now, updatedAt: now })
       .where(eq(securityInspections.id, row.id))
       .returning();
     j.add({ action: "inspection.report", details: { id: row.id, fileId: d.fileId ?? null } });
@@ -233,3 +244,59 @@ export async function getInspection({ ctx, input }: { ctx: ServiceContext; input
   if (!row) throw notFound(`没有编号为 ${input.id} 的检查记录`);
   return view(row, shanghaiDate(ctx.clock.now()));
 }
+
+/**
+ * 004 第三十九条, for the monthly report: the inspections carried out in `month` (by 检查日期), each as it stands
+ * now, and their counts. A rectification is 按期 when the 整改完成 report the manager confirmed was made by the
+ * end of the deadline day (the provider's part; the confirmation's own date is the manager's); 已超期 is an
+ * open one past its deadline and not yet reported (the view's `overdue`). Null for anyone who may not see
+ * inspections; the CLI operator (no actor) and the monthly job see them.
+ */
+export async function inspectionsOfMonth(ctx: ServiceContext, month: string) {
+  if (ctx.actor && !mayViewInspections(ctx.actor)) return null;
+  const { first, last } = monthDays(month);
+  const rows = await ctx.db
+    .select()
+    .from(securityInspections)
+    .where(and(gte(securityInspections.inspectedOn, first), lte(securityInspections.inspectedOn, last)))
+    .orderBy(asc(securityInspections.inspectedOn), asc(securityInspections.id));
+  const today = shanghaiDate(ctx.clock.now());
+  const items = rows.map((r) => {
+    const v = view(r, today);
+    const onTime = r.status === "closed" && r.reportedAt !== null && r.deadline !== null ? shanghaiDate(r.reportedAt) <= r.deadline : null;
+    return {
+      id: v.id,
+      inspectedOn: v.inspectedOn,
+      kind: v.kind,
+      kindText: v.kindText,
+      result: v.result,
+      resultText: v.resultText,
+      findings: v.findings.length,
+      deadline: v.deadline,
+      status: v.status,
+      statusText: v.statusText,
+      overdue: v.overdue,
+      reportedAt: v.reportedAt,
+      /** Closed: whether the confirmed 整改完成 came by the deadline; null while open or without a rectification. */
+      rectifiedOnTime: onTime,
+    };
+  });
+  const n = (p: (i: (typeof items)[number]) => boolean) => items.filter(p).length;
+  return {
+    recorded: items.length,
+    supervision: n((i) => i.kind === "supervision"),
+    check: n((i) => i.kind === "check"),
+    passed: n((i) => i.result === "passed"),
+    rectify: n((i) => i.result === "rectify"),
+    findings: items.reduce((t, i) => t + i.findings, 0),
+    open: n((i) => i.status === "rectifying" || i.status === "reported"),
+    /** The findings (问题) of the inspections still open. */
+    findingsOpen: items.filter((i) => i.status === "rectifying" || i.status === "reported").reduce((t, i) => t + i.findings, 0),
+    awaitingConfirmation: n((i) => i.status === "reported"),
+    rectifiedOnTime: n((i) => i.rectifiedOnTime === true),
+    rectifiedLate: n((i) => i.rectifiedOnTime === false),
+    overdue: n((i) => i.overdue),
+    items,
+  };
+}
+export type InspectionMonth = NonNullable<Awaited<ReturnType<typeof inspectionsOfMonth>>>;

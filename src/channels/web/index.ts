@@ -9,6 +9,7 @@ import { adminPages } from "./pages/admin";
 import { editRequestPages, newRequestPages } from "./forms/pages";
 import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
+import { inspectionPages } from "./pages/inspections";
 import { loginPages } from "./pages/login";
 import { requestPages } from "./pages/requests";
 import { auditPages } from "./pages/audit";
@@ -62,6 +63,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/demands", demandPages(deps));
     app.route("/audit", auditPages(deps));
     app.route("/security", securityPages(deps));
+    app.route("/inspections", inspectionPages(deps));
     app.route("/files", filePages(deps));
     app.route("/admin", adminPages(deps));
     return app;

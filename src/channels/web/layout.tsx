@@ -21,6 +21,8 @@ export const NAV: readonly NavLink[] = [
   { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/audit", label: "审计", roles: ["manager", "reviewer"] },
   { href: "/security", label: "账号与端口", roles: ["security_officer", "manager"] },
+  // 004 第三十九条: the manager's 安全督查和检查 of the provider (pages/inspections.tsx).
+  { href: "/inspections", label: "安全督查", roles: ["manager", "reviewer", "provider"] },
   { href: "/admin", label: "系统管理", roles: OPERATOR_ROLES },
 ];
 

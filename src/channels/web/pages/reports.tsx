@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { addCalendarDays, shanghaiDate } from "../../../core/calendar";
 import { csvHeaders } from "../../../core/csv";
 import { seesEveryUnit } from "../../../core/roles";
-import { monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../../../reports/monthly";
+import { inspectionLine, monthlyReport, monthlyReportCsv, monthlyReportQuery } from "../../../reports/monthly";
 import { BarChart } from "../charts";
 import { Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
@@ -20,7 +20,7 @@ export const REPORT_ROLES = ["manager", "reviewer", "provider", "county_bureau"]
 export const lastMonth = (now: Date) => addCalendarDays(`${shanghaiDate(now).slice(0, 8)}01`, -1).slice(0, 7);
 
 const LABELS = { month: "月份", unit: "单位", table: "表" };
-const CSV_TABLES = { units: "各单位", late: "逾期环节", lowload: "低负载虚拟机", provider: "评估实施单位", funding: "资金来源", flagged: "紧急申请与专属资源池" } as const;
+const CSV_TABLES = { units: "各单位", late: "逾期环节", lowload: "低负载虚拟机", provider: "评估实施单位", funding: "资金来源", flagged: "紧急申请与专属资源池", inspections: "安全督查与检查" } as const;
 
 /** /reports: the index; /reports/monthly: the report with its charts; /reports/monthly.csv: one of its tables. */
 export function reportPages(_deps: WebDeps) {
@@ -80,7 +80,8 @@ export function reportPages(_deps: WebDeps) {
           </button>
           <span class="ys-muted">
             下载 CSV：
-            {Object.entries(CSV_TABLES).map(([table, name]) => (
+            {/* The inspections' table only for who may see inspections (004 第三十九条). */}
+            {Object.entries(CSV_TABLES).filter(([table]) => table !== "inspections" || report.inspections !== null).map(([table, name]) => (
               <a href={csv(table as keyof typeof CSV_TABLES)} download>
                 {name}{" "}
               </a>
@@ -258,6 +259,36 @@ export function reportPages(_deps: WebDeps) {
                     </tr>
                   ))}
                 </Table>
+              </>
+            ) : null}
+            {report.inspections ? (
+              <>
+                {/* 004 第三十九条: the manager's 安全督查和检查 of the provider, by 检查日期 in the month. */}
+                <h2 class="ys-section-title" id="inspections">
+                  安全督查与检查
+                </h2>
+                <p class="ys-panel">
+                  {report.inspections.recorded > 0 ? `${inspectionLine(report.inspections)}。` : "本月没有安全督查与检查记录。"}
+                  <a href="/inspections">查看全部检查记录</a>
+                </p>
+                {report.inspections.items.length > 0 ? (
+                  <Table head={["检查日期", "类别", "结论", "问题", "整改期限", "状态", "按期整改"]}>
+                    {report.inspections.items.map((i) => (
+                      <tr class={i.overdue ? "ys-row-late" : undefined}>
+                        <td>{i.inspectedOn}</td>
+                        <td>{i.kindText}</td>
+                        <td>{i.resultText}</td>
+                        <td>{i.findings}</td>
+                        <td>{i.deadline ?? "—"}</td>
+                        <td class={i.overdue ? "ys-late" : undefined}>
+                          {i.statusText}
+                          {i.overdue ? "（已超期）" : null}
+                        </td>
+                        <td class={i.rectifiedOnTime === false ? "ys-late" : undefined}>{i.rectifiedOnTime === null ? "—" : i.rectifiedOnTime ? "按期" : "逾期"}</td>
+                      </tr>
+                    ))}
+                  </Table>
+                ) : null}
               </>
             ) : null}
             {p && p.satisfaction.complaints.length > 0 ? (
