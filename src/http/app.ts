@@ -21,6 +21,7 @@ import { metricsRoutes } from "./metrics";
 import { resourceRoutes } from "./resources";
 import { demandRoutes } from "./demands";
 import { inspectionRoutes } from "./inspections";
+import { incidentRoutes, maintenanceRoutes } from "./notices";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
@@ -209,6 +210,8 @@ export function createApp(deps: AppDeps) {
   api.route("/resources", resourceRoutes());
   api.route("/demands", demandRoutes());
   api.route("/inspections", inspectionRoutes());
+  api.route("/incidents", incidentRoutes());
+  api.route("/maintenance", maintenanceRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
   api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));
