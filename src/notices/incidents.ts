@@ -10,7 +10,7 @@ import { conflict, forbidden, invalid, notFound } from "../core/errors";
 import { mutate } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
 import { parseInput } from "../core/validation";
-import { affectedInput, instant, namesOf, recipients, resolveAffected, seesAll, text } from "./common";
+import { affectedInput, instant, namesOf, recipients, refuse, resolveAffected, seesAll, text } from "./common";
 
 // 故障与突发事件通报. The provider reports a fault or incident that affects systems or resources (000 8.2;
 // 001 第十九、二十九条; 002 第三十条; 003 第三十、三十九条), and so may a manager or a unit that finds one (002 第二十五条;
@@ -122,7 +122,7 @@ function card(ctx: ServiceContext, row: Row, names: { unitNames: string[]; resou
 /** 000 8.2; 001 第十九、二十九条; 002 第二十五、三十条; 003 第三十、三十九条: a fault or incident is reported and everyone concerned told at once. */
 export async function reportIncident({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
-  if (!actor?.roles.some((r) => (REPORTERS as readonly string[]).includes(r))) throw forbidden("故障与突发事件由云服务商、统筹管理单位或使用单位报告");
+  if (!actor?.roles.some((r) => (REPORTERS as readonly string[]).includes(r))) throw await refuse(ctx, "incident.report", "故障与突发事件由云服务商、统筹管理单位或使用单位报告");
   const d = parseInput(reportInput, input, "故障通报有误");
   const r = rules(ctx);
   const now = ctx.clock.now();
@@ -170,9 +170,9 @@ export async function reportIncident({ ctx, input }: { ctx: ServiceContext; inpu
 /** The provider's 续报 (progress) or 处置结果 (result, which closes the incident), told to the same people (003 第三十条). */
 async function followUp(ctx: ServiceContext, input: unknown, kind: "progress" | "result") {
   const actor = ctx.actor;
-  if (!actor?.roles.includes("provider")) throw forbidden("续报与处置结果由云服务商报告");
-  const d = parseInput(followUpInput, input, kind === "result" ? "处置结果有误" : "续报内容有误");
   const action = kind === "result" ? "incident.resolve" : "incident.progress";
+  if (!actor?.roles.includes("provider")) throw await refuse(ctx, action, "续报与处置结果由云服务商报告");
+  const d = parseInput(followUpInput, input, kind === "result" ? "处置结果有误" : "续报内容有误");
   return mutate(ctx, { action }, async (tx, j) => {
     const [row] = await tx.select().from(incidents).where(eq(incidents.id, d.id)).for("update");
     if (!row) throw notFound(`没有编号为 ${d.id} 的故障通报`);

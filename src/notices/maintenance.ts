@@ -10,7 +10,7 @@ import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/e
 import { mutate } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
 import { parseInput } from "../core/validation";
-import { affectedInput, instant, namesOf, recipients, resolveAffected, seesAll, text } from "./common";
+import { affectedInput, instant, namesOf, recipients, refuse, resolveAffected, seesAll, text } from "./common";
 
 // 平台变更 / 检修公告. 000 8.4: before an upgrade, optimisation or adjustment (重大变更) the provider "应书面告知
 // 公共服务云平台监管部门，并进行安全影响分析、测试和验证"; 002 第三十条: 检修 that affects business "应提前…报告市政务
@@ -96,14 +96,14 @@ function card(ctx: ServiceContext, row: Row, names: { unitNames: string[]; resou
   };
 }
 
-function assertProvider(actor: Actor | null, what: string): asserts actor is Actor {
-  if (!actor?.roles.includes("provider")) throw forbidden(`${what}由云服务商进行`);
+async function assertProvider(ctx: ServiceContext, action: string, what: string): Promise<Actor> {
+  if (!ctx.actor?.roles.includes("provider")) throw await refuse(ctx, action, `${what}由云服务商进行`);
+  return ctx.actor;
 }
 
 /** 000 8.4; 002 第三十条: the provider announces a planned window at least the profile's notice period ahead. */
 export async function announceMaintenance({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
-  const actor = ctx.actor;
-  assertProvider(actor, "平台变更与检修公告");
+  const actor = await assertProvider(ctx, "maintenance.announce", "平台变更与检修公告");
   const d = parseInput(announceInput, input, "变更检修公告有误");
   const r = rules(ctx);
   const now = ctx.clock.now();
@@ -113,15 +113,16 @@ export async function announceMaintenance({ ctx, input }: { ctx: ServiceContext;
     throw invalid("须说明变更前的测试和验证情况", { verification: [`${r.articles.join("；")}：变更前须进行安全影响分析、测试和验证，请填写测试和验证情况`] });
   if (d.affectedUnits.length === 0 && d.affectedResources.length === 0)
     throw invalid("请列出受影响的单位或资源", { affectedUnits: ["请列出受影响的单位（affectedUnits）或台账中的资源（affectedResources）"] });
-  // The notice period in working days (profiles/common.ts): the window's first day is at least N working days
-  // after today, Asia/Shanghai dates. A date past the loaded calendar is refused by it (422).
-  const today = shanghaiDate(now);
-  const earliest = ctx.calendar.addWorkdays(today, r.noticeWorkdays);
-  if (shanghaiDate(d.windowStart) < earliest)
-    throw unprocessable("too_early", `须提前 ${r.noticeWorkdays} 个工作日公告：今天公告的窗口最早 ${earliest} 开始（${r.noticeBasis}）`, {
-      windowStart: [`窗口最早 ${earliest} 开始`],
-    });
   return mutate(ctx, { action: "maintenance.announce" }, async (tx, j) => {
+    // The notice period in working days (profiles/common.ts; 002 第三十条 "应提前"): the window's first day is at
+    // least N working days after today, Asia/Shanghai dates. Refused inside the change, so the refusal is audited;
+    // a date past the loaded calendar is refused by it (422).
+    const today = shanghaiDate(now);
+    const earliest = ctx.calendar.addWorkdays(today, r.noticeWorkdays);
+    if (shanghaiDate(d.windowStart) < earliest)
+      throw unprocessable("too_early", `须提前 ${r.noticeWorkdays} 个工作日公告：今天公告的窗口最早 ${earliest} 开始（${r.noticeBasis}）`, {
+        windowStart: [`窗口最早 ${earliest} 开始`],
+      });
     const affected = await resolveAffected(tx, actor, d.affectedUnits, d.affectedResources);
     const [row] = await tx
       .insert(maintenanceNotices)
@@ -180,13 +181,13 @@ async function close(ctx: ServiceContext, id: number, to: "cancelled" | "complet
 }
 
 export async function cancelMaintenance({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
-  assertProvider(ctx.actor, "取消变更检修公告");
+  await assertProvider(ctx, "maintenance.cancel", "取消变更检修公告");
   const d = parseInput(cancelInput, input, "取消原因有误");
   return close(ctx, d.id, "cancelled", d.reason);
 }
 
 export async function completeMaintenance({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
-  assertProvider(ctx.actor, "报告变更检修结果");
+  await assertProvider(ctx, "maintenance.complete", "报告变更检修结果");
   const d = parseInput(completeInput, input, "实施结果有误");
   return close(ctx, d.id, "completed", d.result);
 }
