@@ -87,7 +87,20 @@ describe("梅州 (default profile)", () => {
     ]);
   });
 
-  test("004 第三十九条: bad or hostile input is refused in Chinese and writes nothing; an unknown or revoked resource is refused naming it", async () => {
+  test("004 第三十九条: a retried report with the same Idempotency-Key opens one incident and tells people once", async () => {
+    const before = (await t.db.select().from(incidents)).length;
+    const body = { ...fault, title: "负载均衡异常", affectedUnits: ["mz-rsj"] };
+    const first = ok(await t.call("xufeng", "POST", "/api/incidents", body, { "idempotency-key": "lb-0929" }));
+    const again = ok(await t.call("xufeng", "POST", "/api/incidents", body, { "idempotency-key": "lb-0929" }));
+    expect(again.id).toBe(first.id);
+    expect(await t.db.select().from(incidents)).toHaveLength(before + 1);
+    expect(await toldBy(t, `incident:${first.id}:`)).toEqual(["chenjing", "guojun", "linna", "yangfan", "zhangwei"]);
+    const reused = await t.call("xufeng", "POST", "/api/incidents", { ...body, title: "另一事件" }, { "idempotency-key": "lb-0929" });
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe("idempotency_key_reused");
+  });
+
+  test("004 第三十九条: bad or hostile input is refused in Chinese and writes nothing; a resource the ledger lacks or an unknown unit is refused (422, audited)", async () => {
     const before = await rowCounts(t.db);
     const cases: [unknown, number, string][] = [
       [{ ...fault, affectedUnits: ["mx-jyj"], title: "存储\u0000故障" }, 400, "U+0000"],

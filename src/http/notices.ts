@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getIncident, INCIDENT_STATUS, listIncidents, reportIncident, reportInput, reportProgress, reportResult } from "../notices/incidents";
 import { announceInput, announceMaintenance, cancelMaintenance, completeMaintenance, getMaintenance, listMaintenance, MAINTENANCE_STATUS } from "../notices/maintenance";
+import { withIdempotency } from "./auth";
 import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
 // /api/incidents: 故障与突发事件通报 (000 8.2; 001 第十九、二十九条; 002 第二十五、三十条; 003 第三十、三十九条).
@@ -59,6 +60,10 @@ const notice = z
   })
   .openapi("MaintenanceNotice");
 
+const idempotencyKey = z.object({
+  "idempotency-key": z.string().optional().openapi({ description: "同一用户、同一接口、同一请求体的重试返回第一次的结果，不重复通知" }),
+});
+
 const idParams = (what: string) => z.object({ id: z.coerce.number().int().positive().openapi({ type: "integer", description: what, example: 1 }) });
 const bodyOf = (schema: z.ZodType) => ({ body: { required: true, content: { "application/json": { schema: checkedByTheVerb(schema) } } } });
 const statusQuery = <K extends string>(statuses: Record<K, string>) =>
@@ -95,7 +100,7 @@ const reportRoute = createRoute({
   summary: "报告故障或突发事件（云服务商、统筹管理单位或使用单位），即时通知受影响单位、统筹管理单位、复核单位与云服务商",
   security: bearerSecurity,
   middleware: [jsonBodyGate()] as const,
-  request: { body: { required: true, content: { "application/json": { schema: checkedByTheVerb(reportInput) } } } },
+  request: { headers: idempotencyKey, body: { required: true, content: { "application/json": { schema: checkedByTheVerb(reportInput) } } } },
   responses: { 200: jsonContent(incident, "已通报"), ...errorResponses(403, 422) },
 });
 
@@ -105,7 +110,7 @@ const progressRoute = createRoute({
   summary: "续报处置进度（云服务商），通知同一批人员",
   security: bearerSecurity,
   middleware: [jsonBodyGate()] as const,
-  request: { params: incidentId, ...bodyOf(z.object({ text: z.string() })) },
+  request: { headers: idempotencyKey, params: incidentId, ...bodyOf(z.object({ text: z.string() })) },
   responses: { 200: jsonContent(incident, "已续报"), ...errorResponses(403, 404, 409) },
 });
 
@@ -115,7 +120,7 @@ const resultRoute = createRoute({
   summary: "报告处置结果（云服务商），通报关闭，通知同一批人员",
   security: bearerSecurity,
   middleware: [jsonBodyGate()] as const,
-  request: { params: incidentId, ...bodyOf(z.object({ text: z.string() })) },
+  request: { headers: idempotencyKey, params: incidentId, ...bodyOf(z.object({ text: z.string() })) },
   responses: { 200: jsonContent(incident, "已处置"), ...errorResponses(403, 404, 409) },
 });
 
@@ -126,9 +131,15 @@ export function incidentRoutes() {
   return contractApp()
     .openapi(listIncidentsRoute, async (c) => c.json({ incidents: await listIncidents({ ctx: c.get("ctx"), input: c.req.valid("query") }) }, 200))
     .openapi(oneIncident, async (c) => c.json(await getIncident({ ctx: c.get("ctx"), input: c.req.valid("param") }), 200), refuseInvalid(badIncident))
-    .openapi(reportRoute, async (c) => c.json(await reportIncident({ ctx: c.get("ctx"), input: c.req.valid("json") }), 200))
-    .openapi(progressRoute, async (c) => c.json(await reportProgress({ ctx: c.get("ctx"), input: { ...(c.req.valid("json") as object), id: c.req.valid("param").id } }), 200), refuseInvalid(badIncident))
-    .openapi(resultRoute, async (c) => c.json(await reportResult({ ctx: c.get("ctx"), input: { ...(c.req.valid("json") as object), id: c.req.valid("param").id } }), 200), refuseInvalid(badIncident));
+    .openapi(reportRoute, async (c) => c.json(await reportIncident({ ctx: withIdempotency(c, c.req.valid("json")), input: c.req.valid("json") }), 200))
+    .openapi(progressRoute, async (c) => {
+      const input = { ...(c.req.valid("json") as object), id: c.req.valid("param").id };
+      return c.json(await reportProgress({ ctx: withIdempotency(c, input), input }), 200);
+    }, refuseInvalid(badIncident))
+    .openapi(resultRoute, async (c) => {
+      const input = { ...(c.req.valid("json") as object), id: c.req.valid("param").id };
+      return c.json(await reportResult({ ctx: withIdempotency(c, input), input }), 200);
+    }, refuseInvalid(badIncident));
 }
 
 const noticeId = idParams("变更检修公告编号");
@@ -157,7 +168,7 @@ const announceRoute = createRoute({
   summary: "提前公告平台升级、变更或检修（云服务商），通知复核单位、统筹管理单位与受影响单位；须满足提前公告期限",
   security: bearerSecurity,
   middleware: [jsonBodyGate()] as const,
-  request: { body: { required: true, content: { "application/json": { schema: checkedByTheVerb(announceInput) } } } },
+  request: { headers: idempotencyKey, body: { required: true, content: { "application/json": { schema: checkedByTheVerb(announceInput) } } } },
   responses: { 200: jsonContent(notice, "已公告"), ...errorResponses(403, 422) },
 });
 
@@ -167,7 +178,7 @@ const cancelRoute = createRoute({
   summary: "取消变更检修（云服务商），须写明原因，通知同一批人员",
   security: bearerSecurity,
   middleware: [jsonBodyGate()] as const,
-  request: { params: noticeId, ...bodyOf(z.object({ reason: z.string() })) },
+  request: { headers: idempotencyKey, params: noticeId, ...bodyOf(z.object({ reason: z.string() })) },
   responses: { 200: jsonContent(notice, "已取消"), ...errorResponses(403, 404, 409) },
 });
 
@@ -177,7 +188,7 @@ const completeRoute = createRoute({
   summary: "报告变更检修实施结果（云服务商，窗口开始后），通知同一批人员",
   security: bearerSecurity,
   middleware: [jsonBodyGate()] as const,
-  request: { params: noticeId, ...bodyOf(z.object({ result: z.string() })) },
+  request: { headers: idempotencyKey, params: noticeId, ...bodyOf(z.object({ result: z.string() })) },
   responses: { 200: jsonContent(notice, "已完成"), ...errorResponses(403, 404, 409, 422) },
 });
 
@@ -188,7 +199,13 @@ export function maintenanceRoutes() {
   return contractApp()
     .openapi(listNoticesRoute, async (c) => c.json({ notices: await listMaintenance({ ctx: c.get("ctx"), input: c.req.valid("query") }) }, 200))
     .openapi(oneNotice, async (c) => c.json(await getMaintenance({ ctx: c.get("ctx"), input: c.req.valid("param") }), 200), refuseInvalid(badNotice))
-    .openapi(announceRoute, async (c) => c.json(await announceMaintenance({ ctx: c.get("ctx"), input: c.req.valid("json") }), 200))
-    .openapi(cancelRoute, async (c) => c.json(await cancelMaintenance({ ctx: c.get("ctx"), input: { ...(c.req.valid("json") as object), id: c.req.valid("param").id } }), 200), refuseInvalid(badNotice))
-    .openapi(completeRoute, async (c) => c.json(await completeMaintenance({ ctx: c.get("ctx"), input: { ...(c.req.valid("json") as object), id: c.req.valid("param").id } }), 200), refuseInvalid(badNotice));
+    .openapi(announceRoute, async (c) => c.json(await announceMaintenance({ ctx: withIdempotency(c, c.req.valid("json")), input: c.req.valid("json") }), 200))
+    .openapi(cancelRoute, async (c) => {
+      const input = { ...(c.req.valid("json") as object), id: c.req.valid("param").id };
+      return c.json(await cancelMaintenance({ ctx: withIdempotency(c, input), input }), 200);
+    }, refuseInvalid(badNotice))
+    .openapi(completeRoute, async (c) => {
+      const input = { ...(c.req.valid("json") as object), id: c.req.valid("param").id };
+      return c.json(await completeMaintenance({ ctx: withIdempotency(c, input), input }), 200);
+    }, refuseInvalid(badNotice));
 }
