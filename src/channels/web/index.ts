@@ -10,6 +10,7 @@ import { editRequestPages, newRequestPages } from "./forms/pages";
 import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { loginPages } from "./pages/login";
+import { noticePages } from "./pages/notices";
 import { requestPages } from "./pages/requests";
 import { auditPages } from "./pages/audit";
 import { billingPages } from "./pages/billing";
@@ -62,6 +63,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/demands", demandPages(deps));
     app.route("/audit", auditPages(deps));
     app.route("/security", securityPages(deps));
+    app.route("/notices", noticePages(deps));
     app.route("/files", filePages(deps));
     app.route("/admin", adminPages(deps));
     return app;

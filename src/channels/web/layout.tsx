@@ -21,6 +21,8 @@ export const NAV: readonly NavLink[] = [
   { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/audit", label: "审计", roles: ["manager", "reviewer"] },
   { href: "/security", label: "账号与端口", roles: ["security_officer", "manager"] },
+  // Everyone: a unit sees the faults and maintenance that concern it (src/notices).
+  { href: "/notices", label: "故障与检修" },
   { href: "/admin", label: "系统管理", roles: OPERATOR_ROLES },
 ];
 
