@@ -605,3 +605,72 @@ export const systems = pgTable(
   },
   (t) => [uniqueIndex("systems_unit_name_idx").on(t.unitId, t.name)],
 );
+
+// 故障与突发事件通报 (000 8.2; 001 第十九、二十九条; 002 第二十五、三十条; 003 第三十、三十九条): a fault or incident
+// reported by the provider, a manager or a unit, told at once to the units affected, the managers, the reviewer
+// and the provider; the provider's 续报 and 处置结果 follow as incident_reports. status: open | resolved.
+export const incidents = pgTable(
+  "incidents",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    // fault (故障) | emergency (突发事件) | security (安全事件)
+    kind: text("kind").notNull(),
+    // general (一般) | serious (较大) | major (重大) | critical (特别重大)
+    severity: text("severity").notNull(),
+    title: text("title").notNull(),
+    startedAt: ts("started_at").notNull(),
+    affectedUnits: jsonb("affected_units").$type<string[]>().notNull(),
+    affectedResources: jsonb("affected_resources").$type<number[]>().notNull(),
+    // 003 第三十条: 初判故障处理责任单位, where the profile asks for it.
+    responsibleParty: text("responsible_party"),
+    status: text("status").notNull(),
+    reportedBy: text("reported_by").notNull().references(() => users.id),
+    reporterUnitId: text("reporter_unit_id").notNull().references(() => units.id),
+    reportedAt: ts("reported_at").notNull(),
+    resolvedAt: ts("resolved_at"),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("incidents_status_idx").on(t.status)],
+);
+
+// Each report on an incident, in order: initial (首报), progress (续报), result (处置结果, closes it).
+export const incidentReports = pgTable(
+  "incident_reports",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    incidentId: bigint("incident_id", { mode: "number" }).notNull().references(() => incidents.id),
+    kind: text("kind").notNull(),
+    text: text("text").notNull(),
+    reportedBy: text("reported_by").notNull().references(() => users.id),
+    reportedAt: ts("reported_at").notNull(),
+  },
+  (t) => [index("incident_reports_incident_idx").on(t.incidentId)],
+);
+
+// 平台变更 / 检修公告 (000 8.4; 002 第三十条): a planned upgrade, change or maintenance window announced by the
+// provider beforehand. status: announced | cancelled | completed.
+export const maintenanceNotices = pgTable(
+  "maintenance_notices",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    // upgrade (升级) | change (优化调整) | maintenance (检修)
+    kind: text("kind").notNull(),
+    title: text("title").notNull(),
+    windowStart: ts("window_start").notNull(),
+    windowEnd: ts("window_end").notNull(),
+    impact: text("impact").notNull(),
+    verification: text("verification"),
+    rollback: text("rollback"),
+    affectedUnits: jsonb("affected_units").$type<string[]>().notNull(),
+    affectedResources: jsonb("affected_resources").$type<number[]>().notNull(),
+    status: text("status").notNull(),
+    result: text("result"),
+    cancelReason: text("cancel_reason"),
+    announcedBy: text("announced_by").notNull().references(() => users.id),
+    announcedAt: ts("announced_at").notNull(),
+    closedBy: text("closed_by").references(() => users.id),
+    closedAt: ts("closed_at"),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [index("maintenance_notices_window_idx").on(t.windowStart)],
+);

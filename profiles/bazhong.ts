@@ -1,4 +1,4 @@
-import { COMMON_THRESHOLDS } from "./common";
+import { COMMON_MAINTENANCE_NOTICE, COMMON_THRESHOLDS, NO_INCIDENT_TIMES } from "./common";
 import type { ProfileModule } from "./types";
 
 /**
@@ -18,4 +18,10 @@ export const bazhong = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 003 第三十条: the provider "及时报告…并初判故障处理责任单位", and feeds back 进度、结果; 第三十九条: 安全事件
+  // "应及时…报告". No time given; 003 has no maintenance article.
+  notices: {
+    incident: { articles: ["003 第三十条", "003 第三十九条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: true },
+    maintenance: { articles: [], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
+  },
 } as const satisfies ProfileModule;

@@ -1,4 +1,4 @@
-import { COMMON_THRESHOLDS } from "./common";
+import { COMMON_MAINTENANCE_NOTICE, COMMON_THRESHOLDS, NO_INCIDENT_TIMES } from "./common";
 import type { ProfileModule } from "./types";
 
 /** 高创中心: its document sets no utilisation rules of its own; 004's apply. */
@@ -10,4 +10,10 @@ export const gaochuang = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 000 8.2: "发现问题及时向公共服务云平台监管部门通报" (no time); 8.4: a 重大变更 is told 书面 beforehand with
+  // "安全影响分析、测试和验证", so the notice must carry the verification done.
+  notices: {
+    incident: { articles: ["000 8.2"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
+    maintenance: { articles: ["000 8.4"], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: true },
+  },
 } as const satisfies ProfileModule;

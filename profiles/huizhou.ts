@@ -1,4 +1,4 @@
-import { COMMON_THRESHOLDS } from "./common";
+import { COMMON_MAINTENANCE_NOTICE, COMMON_THRESHOLDS, NO_INCIDENT_TIMES } from "./common";
 import type { ProfileModule } from "./types";
 
 /** 徽州: 001 第十九条 requires a warning near 70% of the cloud's capacity, which needs that capacity configured. */
@@ -10,4 +10,10 @@ export const huizhou = {
   cloudCapacityRequiredBy: "001 第十九条",
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 001 第十九条 (故障 "应及时告知云管理机构和相关单位") and 第二十九条 (重大突发事件 "及时上报…并告知相关使用单位");
+  // 第二十条: 使用单位 report problems to 运维单位. No time given; 001 has no maintenance article.
+  notices: {
+    incident: { articles: ["001 第十九条", "001 第二十九条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
+    maintenance: { articles: [], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
+  },
 } as const satisfies ProfileModule;

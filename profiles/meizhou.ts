@@ -1,4 +1,4 @@
-import { COMMON_THRESHOLDS } from "./common";
+import { COMMON_MAINTENANCE_NOTICE, COMMON_THRESHOLDS, NO_INCIDENT_TIMES } from "./common";
 import type { ProfileModule } from "./types";
 
 /** 梅州, the default: 004 第十九条(三)'s half-yearly review and 第二十四条's revocation time rules. */
@@ -11,4 +11,10 @@ export const meizhou = {
   revocationProposals: true,
   // 004 第三十七条: "每次登陆均要短信下发随机密码": an app adds to the SMS code, never replaces it.
   vmLoginAuthenticator: "additional",
+  // 004 has no article on reporting faults; 第三十九条 (统一的安全响应机制) is the nearest. It has none on
+  // announcing maintenance either: 梅州 follows the practice of 000 8.4 / 002 第三十条 (see profiles/common.ts).
+  notices: {
+    incident: { articles: ["004 第三十九条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
+    maintenance: { articles: [], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
+  },
 } as const satisfies ProfileModule;

@@ -1,4 +1,4 @@
-import { COMMON_THRESHOLDS } from "./common";
+import { COMMON_MAINTENANCE_NOTICE, COMMON_THRESHOLDS, NO_INCIDENT_TIMES } from "./common";
 import type { ProfileModule } from "./types";
 
 /** 韶关: its document sets no utilisation rules of its own; 004's apply. */
@@ -10,4 +10,10 @@ export const shaoguan = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 002 第二十五条: 业务部门 report problems to the bureau and the provider; 第三十条: 检修、故障或突发情况
+  // "应提前或及时报告市政务服务数据管理部门和业务部门" — no time given.
+  notices: {
+    incident: { articles: ["002 第二十五条", "002 第三十条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
+    maintenance: { articles: ["002 第三十条"], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
+  },
 } as const satisfies ProfileModule;

@@ -42,6 +42,35 @@ export interface ProfileThresholds {
   expansionNoticeAbove?: number;
 }
 
+/**
+ * 故障与突发事件通报 and 平台变更 / 检修公告 (src/notices): the articles the profile's document gives for each,
+ * and the times it sets. None of the five documents sets a time for the first report of a fault (they say 及时,
+ * "at once"), nor a written report's days, nor a notice period for maintenance; where a value is null the
+ * document sets none, and a profile whose document sets one puts it here with its article.
+ */
+export interface NoticeRules {
+  incident: {
+    /** The articles cited on each incident (cards, the API's `articles`). */
+    articles: readonly string[];
+    /** Minutes from the incident's start within which the first report is due; null: "及时" only. */
+    reportWithinMinutes: number | null;
+    /** Days from the first report within which the written result is due; null: the document sets none. */
+    resultWithinDays: number | null;
+    /** 003 第三十条: the first report names the unit first judged responsible (初判故障处理责任单位). */
+    responsiblePartyRequired: boolean;
+  };
+  maintenance: {
+    /** Empty where the document has no article on announcing maintenance: the notice is offered as 000 8.4 / 002 第三十条 practice. */
+    articles: readonly string[];
+    /** Working days' notice a planned window needs: its start's date is at least this many working days after the notice's. */
+    noticeWorkdays: number;
+    /** The article whose reading noticeWorkdays is (or why it is the operator's choice). */
+    noticeBasis: string;
+    /** 000 8.4: the notice carries the 测试和验证 done before the change (安全影响分析 is asked of every profile). */
+    verificationRequired: boolean;
+  };
+}
+
 export interface ProfileModule {
   /** The jurisdiction as people call it. */
   name: string;
@@ -59,4 +88,5 @@ export interface ProfileModule {
    * `additional` to it, when the document requires an SMS code at every login.
    */
   vmLoginAuthenticator: "instead" | "additional";
+  notices: NoticeRules;
 }

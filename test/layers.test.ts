@@ -26,6 +26,8 @@ const LAYERS: Record<string, number> = {
   "src/security": 2,
   // 004 第二条: the register of 政务信息系统, with their 等保 and 密评 records.
   "src/systems": 2,
+  // Fault and incident reports, maintenance notices (000 8.2, 8.4; 002 第二十五、三十条).
+  "src/notices": 2,
   flows: 3,
   "src/engine": 4,
   "src/reports": 5,

@@ -22,6 +22,7 @@ import { resourceRoutes } from "./resources";
 import { demandRoutes } from "./demands";
 import { inspectionRoutes } from "./inspections";
 import { systemRoutes } from "./systems";
+import { incidentRoutes, maintenanceRoutes } from "./notices";
 import { reportRoutes } from "./reports";
 import { billingRoutes } from "./billing";
 import { accessRoutes } from "./access";
@@ -211,6 +212,8 @@ export function createApp(deps: AppDeps) {
   api.route("/demands", demandRoutes());
   api.route("/inspections", inspectionRoutes());
   api.route("/systems", systemRoutes());
+  api.route("/incidents", incidentRoutes());
+  api.route("/maintenance", maintenanceRoutes());
   api.route("/reports", reportRoutes());
   api.route("/billing", billingRoutes());
   api.route("/files", fileRoutes({ maxMb: uploadMaxMb }));

@@ -11,6 +11,7 @@ import { filePages } from "./pages/files";
 import { homePages } from "./pages/home";
 import { inspectionPages } from "./pages/inspections";
 import { loginPages } from "./pages/login";
+import { noticePages } from "./pages/notices";
 import { requestPages } from "./pages/requests";
 import { auditPages } from "./pages/audit";
 import { billingPages } from "./pages/billing";
@@ -64,6 +65,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/audit", auditPages(deps));
     app.route("/security", securityPages(deps));
     app.route("/inspections", inspectionPages(deps));
+    app.route("/notices", noticePages(deps));
     app.route("/files", filePages(deps));
     app.route("/admin", adminPages(deps));
     return app;

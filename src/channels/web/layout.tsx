@@ -23,6 +23,8 @@ export const NAV: readonly NavLink[] = [
   { href: "/security", label: "账号与端口", roles: ["security_officer", "manager"] },
   // 004 第三十九条: the manager's 安全督查和检查 of the provider (pages/inspections.tsx).
   { href: "/inspections", label: "安全督查", roles: ["manager", "reviewer", "provider"] },
+  // Everyone: a unit sees the faults and maintenance that concern it (src/notices).
+  { href: "/notices", label: "故障与检修" },
   { href: "/admin", label: "系统管理", roles: OPERATOR_ROLES },
 ];
 
