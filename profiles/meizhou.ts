@@ -6,7 +6,8 @@ export const meizhou = {
   name: "梅州",
   seed: { id: "004", title: "广东“数字政府”政务云梅州节点云资源使用管理实施细则（试行）" },
   thresholds: COMMON_THRESHOLDS,
-  periodicJobs: ["halfYearlyReview"],
+  // 004 第三十八条: 等保 after go-live, reminded while the register lacks it.
+  periodicJobs: ["halfYearlyReview", "mlpsReminders"],
   cloudCapacityRequiredBy: null,
   revocationProposals: true,
   // 004 第三十七条: "每次登陆均要短信下发随机密码": an app adds to the SMS code, never replaces it.

@@ -2,7 +2,7 @@
 // nothing: the code that acts on a profile (metrics/rules, jobs/, server.ts) reads these values.
 
 /** A periodic job a profile may run; src/jobs/periodic.ts runs each key. */
-export type PeriodicJobKey = "halfYearlyReview" | "quarterlyReview" | "expansionNotices";
+export type PeriodicJobKey = "halfYearlyReview" | "quarterlyReview" | "expansionNotices" | "mlpsReminders";
 
 /** A scale-up's evidence: the minimum utilisation in percent ("不低于" = ≥), over the last `workdays` working days. */
 export interface ScaleUpThresholds {

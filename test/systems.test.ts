@@ -1,7 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { files, requests, systems } from "../db/schema";
+import { auditLog, files, outbox, requests, systems } from "../db/schema";
 import { purgeUnboundFiles, UNBOUND_FILE_HOURS } from "../src/files";
+import { mlpsReminders } from "../src/systems/reminders";
+import { shanghaiDate } from "../src/core/calendar";
 import { createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
 
 // The register of 政务信息系统 (004 第二条) and what 梅州 asks of an application through it: the system named exactly
@@ -152,5 +154,41 @@ describe("系统登记 (004 第二条)", () => {
       expect((await t.call(user, "GET", `/api/files/${cryptoReport.id}`)).status, user).toBe(status);
     const [row] = await t.db.select().from(systems).where(eq(systems.id, mine.id));
     expect(row!.cryptoResult).toBe("basic");
+  });
+
+  test("004 第三十八条: once the system is live without an 等保 备案 on the register, its unit is reminded, once a month, until it records one", async () => {
+    const systemName = "梅县区卫生监督执法系统";
+    const { id: systemId } = ok(await register("wangfang", system(systemName)), 201);
+    const { id } = ok(await t.submit("wangfang", formFor(systemName)), 201);
+    const steps: [string, string, Record<string, unknown>][] = [
+      ["huangmin", "county_review", { action: "approve" }],
+      ["xufeng", "evaluate", { action: "approve" }],
+      ["zhangwei", "approve", { action: "approve" }],
+      ["xufeng", "provision", { action: "approve" }],
+      ["wangfang", "backup_check", { action: "confirm" }],
+      ["wangfang", "confirm_delivery", { action: "confirm" }],
+      ["guojun", "verify_delivery", { action: "approve" }],
+      ["wangfang", "deploy", { action: "approve" }],
+      ["wangfang", "request_security_test", { action: "approve" }],
+      ["zhangwei", "security_test", { action: "approve" }],
+    ];
+    for (const [user, stage, action] of steps) ok(await t.act(user, id, { ...action, stage }));
+    const reminders = () => t.db.select().from(outbox).where(eq(outbox.kind, "system"));
+    // Not live yet: nothing to remind of.
+    expect(await mlpsReminders(t.ctx())).toBe(0);
+    ok(await t.act("wangfang", id, { action: "approve", stage: "go_live" }));
+    expect(await mlpsReminders(t.ctx())).toBe(1);
+    const [card] = await reminders();
+    expect(card!.userId).toBe("wangfang");
+    expect(JSON.stringify(card!.payload)).toContain(`「${systemName}」已于`);
+    // Once a month: a second round the same month sends nothing; the next month reminds again.
+    expect(await mlpsReminders(t.ctx())).toBe(0);
+    t.clock.set(new Date(t.clock.now().getTime() + 31 * 86_400_000).toISOString());
+    expect(await mlpsReminders(t.ctx())).toBe(1);
+    expect(await t.db.select().from(auditLog).where(eq(auditLog.action, "system.mlps_reminder"))).toHaveLength(2);
+    // Recorded on the register, the reminders stop.
+    ok(await t.call("wangfang", "PATCH", `/api/systems/${systemId}`, { mlps: { level: 2, filedOn: shanghaiDate(t.clock.now()), recordNo: "44140099001-26002" } }));
+    t.clock.set(new Date(t.clock.now().getTime() + 31 * 86_400_000).toISOString());
+    expect(await mlpsReminders(t.ctx())).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import type { PeriodicJobKey, ProfileModule } from "../../profiles";
 import type { ServiceContext } from "../core/context";
 import { expansionNotices } from "../resources/capacity-notices";
 import { halfYearlyReview, quarterlyReview } from "./adjustment-proposals";
+import { mlpsReminders } from "../systems/reminders";
 
 interface PeriodicJob {
   /** As the log names the job when it fails. */
@@ -22,6 +23,7 @@ export const PERIODIC_JOBS = {
     name: "季度与年度评估",
     run: (ctx, profile) => quarterlyReview(ctx, needed(profile, profile.thresholds.periodShrink, "periodShrink")),
   },
+  mlpsReminders: { name: "等保提醒", run: (ctx) => mlpsReminders(ctx) },
   expansionNotices: {
     name: "使用率超限报告",
     run: (ctx, profile) => expansionNotices(ctx, needed(profile, profile.thresholds.expansionNoticeAbove, "expansionNoticeAbove")),
