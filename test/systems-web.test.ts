@@ -118,6 +118,7 @@ describe("系统登记 (004 第二条)", () => {
     expect(page.html).toContain(`action="/systems/${systemId}/mlps"`);
     expect(page.html).toContain(`action="/systems/${systemId}/crypto"`);
     expect(page.html).toContain("第五级");
+    expect(page.html).toContain("李华 于 2026-09-29 10:00 声明本系统为非涉密政务信息系统（004 第二条）");
 
     // 备案日期 after today: refused by the service, under the field; the report chosen is stored and kept.
     const mlps = { "mlps.level": "3", "mlps.filedOn": "2026-10-08", "mlps.recordNo": "44140099001-26001", "mlps.testedOn": "2026-08-20" };

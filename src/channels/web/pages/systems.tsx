@@ -3,7 +3,7 @@ import { Hono, type Context } from "hono";
 import { files } from "../../../../db/schema";
 import type { ServiceContext } from "../../../core/context";
 import { notFound, ServiceError } from "../../../core/errors";
-import { listUnits } from "../../../directory/queries";
+import { getUser, listUnits } from "../../../directory/queries";
 import { MB, uploadFile } from "../../../files";
 import {
   CRYPTO_RESULTS,
@@ -23,6 +23,7 @@ import { checkForm, FORM_KEY, readValues, serviceFieldMessages, valuesFromInput,
 import { FormFields, FormProblems, type DynamicOptions } from "../forms/render";
 import { Csrf, Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
+import { when } from "../words";
 import { onlyFor, OversightStyle, Table } from "./oversight";
 
 // 系统登记 (004 第二条): the register of 政务信息系统 on the portal, over the same verbs as /api/systems. Applicants
@@ -319,6 +320,7 @@ export function systemPages(deps: WebDeps) {
     const ctx = c.get("ctx");
     const names = await fileNames(ctx, systemFileIds([s]));
     const keeper = mayKeepSystem(ctx.actor!, s.unitId);
+    const declarer = await getUser(ctx.db, s.nonClassified.by);
     const mlps = mlpsForm(keptNote(s.mlps?.fileId, names));
     const crypto = cryptoForm(keptNote(s.crypto?.fileId, names));
     // The forms start from the record as it is, without its file (kept unless another is chosen).
@@ -348,7 +350,9 @@ export function systemPages(deps: WebDeps) {
             <FileLink id={s.approvalFileId} names={names} label="立项方案" />
           </dd>
           <dt>非涉密声明</dt>
-          <dd>已声明（004 第二条）</dd>
+          <dd>
+            {declarer?.name ?? s.nonClassified.by} 于 {when(s.nonClassified.at)} 声明本系统为非涉密政务信息系统（004 第二条）
+          </dd>
           <dt>等保</dt>
           <dd>
             <Mlps s={s} names={names} />
