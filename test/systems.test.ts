@@ -154,6 +154,13 @@ describe("系统登记 (004 第二条)", () => {
       expect((await t.call(user, "GET", `/api/files/${cryptoReport.id}`)).status, user).toBe(status);
     const [row] = await t.db.select().from(systems).where(eq(systems.id, mine.id));
     expect(row!.cryptoResult).toBe("basic");
+
+    // The manager re-records the block naming the document the system already keeps: it stays, though another unit uploaded it.
+    const corrected = ok(await t.call("zhangwei", "PATCH", `/api/systems/${mine.id}`, { mlps: { level: 3, filedOn: "2026-06-02", recordNo: "44140099001-26001", fileId: mlpsReport.id } }));
+    expect(corrected.mlps).toMatchObject({ level: 3, fileId: mlpsReport.id });
+    // Another of the unit's files it did not upload is still refused to the manager.
+    const other = ok(await t.upload("lihua", { name: "新等保备案证明.pdf", purpose: "mlps_report" }), 201);
+    expect((await t.call("zhangwei", "PATCH", `/api/systems/${mine.id}`, { mlps: { level: 3, filedOn: "2026-06-02", recordNo: "x", fileId: other.id } })).body.error.code).toBe("unknown_file");
   });
 
   test("004 第三十八条: once the system is live without an 等保 备案 on the register, its unit is reminded, once a month, until it records one", async () => {

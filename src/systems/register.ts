@@ -112,9 +112,13 @@ function assertActor(actor: Actor | null): asserts actor is Actor {
   if (!actor) throw forbidden("系统登记需要以具体用户身份进行");
 }
 
-/** Who may register or update a unit's system: its own applicants, or a manager. */
+/** Who may register or update a unit's system: its own applicants, or a manager (the portal shows its forms to them). */
+export function mayKeepSystem(actor: Actor, unitId: string): boolean {
+  return actor.roles.includes("manager") || (actor.roles.includes("applicant") && actor.unitId === unitId);
+}
+
 function assertKeeper(actor: Actor, unitId: string) {
-  if (actor.roles.includes("manager")) return;
+  if (mayKeepSystem(actor, unitId)) return;
   if (!actor.roles.includes("applicant")) throw forbidden("系统登记由使用单位的申请人或统筹管理单位办理");
   if (actor.unitId !== unitId) throw forbidden("只能登记或更新本单位的系统");
 }
@@ -179,11 +183,12 @@ export async function updateSystem({ ctx, input }: { ctx: ServiceContext; input:
     if (!current) throw notFound(`没有编号为 ${d.id} 的系统`);
     assertKeeper(actor, current.unitId);
     const holder = `system:${current.id}`;
-    const keep = (id: string | undefined, field: string, purpose: string, purposeName: string) =>
-      id === undefined ? undefined : holdFile(tx, actor, id, { holder, field, purpose, purposeName });
-    await keep(d.approvalFileId, "approvalFileId", "project_approval", "立项方案 / 建设批复");
-    await keep(d.mlps?.fileId, "mlps.fileId", "mlps_report", "等级保护备案证明 / 测评报告");
-    await keep(d.crypto?.fileId, "crypto.fileId", "crypto_report", "商用密码应用安全性评估报告");
+    // A document the system already keeps in that place stays kept (whoever uploaded it); a new one is held.
+    const keep = (id: string | undefined, now: string | null, field: string, purpose: string, purposeName: string) =>
+      id === undefined || id === now ? undefined : holdFile(tx, actor, id, { holder, field, purpose, purposeName });
+    await keep(d.approvalFileId, current.approvalFileId, "approvalFileId", "project_approval", "立项方案 / 建设批复");
+    await keep(d.mlps?.fileId, current.mlpsFileId, "mlps.fileId", "mlps_report", "等级保护备案证明 / 测评报告");
+    await keep(d.crypto?.fileId, current.cryptoFileId, "crypto.fileId", "crypto_report", "商用密码应用安全性评估报告");
     const [row] = await tx
       .update(systems)
       .set({

@@ -20,10 +20,11 @@ import { ledgerPages } from "./pages/ledger";
 import { reportPages } from "./pages/reports";
 import { searchPages } from "./pages/search";
 import { securityPages } from "./pages/security";
+import { systemPages } from "./pages/systems";
 import { clearSessionCookie, requireCsrf, requireSession, sessionSecret, type WebDeps, type WebEnv, type WebSettings } from "./session";
 
-/** The forms' pages: /new/<form> and /requests/<code>/edit. */
-const FORM_PAGE = /^\/(new\/[^/]+|requests\/[^/]+\/edit)$/;
+/** The forms' pages: /new/<form>, /requests/<code>/edit, and 系统登记's forms (/systems, /systems/<id>/mlps|crypto). */
+const FORM_PAGE = /^\/(new\/[^/]+|requests\/[^/]+\/edit|systems(\/[^/]+\/(mlps|crypto))?)$/;
 
 /**
  * The portal's routes, mounted at "/". Each page area is a sub-app `(deps: WebDeps) => Hono<WebEnv>` in
@@ -66,6 +67,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/security", securityPages(deps));
     app.route("/inspections", inspectionPages(deps));
     app.route("/notices", noticePages(deps));
+    app.route("/systems", systemPages(deps));
     app.route("/files", filePages(deps));
     app.route("/admin", adminPages(deps));
     return app;

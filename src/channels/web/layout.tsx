@@ -17,6 +17,7 @@ export const NAV: readonly NavLink[] = [
   { href: "/", label: "待办" },
   { href: "/#mine", label: "我的申请" },
   { href: "/new", label: "发起申请" },
+  { href: "/systems", label: "系统登记", roles: ["applicant", "county_bureau", "manager", "provider", "reviewer"] },
   { href: "/requests", label: "查询", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/audit", label: "审计", roles: ["manager", "reviewer"] },

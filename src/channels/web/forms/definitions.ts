@@ -55,7 +55,7 @@ export const applicationForm: WebForm = {
     {
       title: "资源使用单位信息",
       fields: [
-        { name: "systemName", label: "系统名称", kind: "text", hint: "须为本单位已在“系统登记”中登记的系统，名称与登记、立项方案、迁云上云实施方案完全一致（004 第二条、第十二条）" },
+        { name: "systemName", label: "系统名称", kind: "text", hint: "须为本单位已在“系统登记”中登记的系统，名称与登记、立项方案、迁云上云实施方案完全一致（004 第二条、第十二条）", link: { href: "/systems", text: "查看或登记本单位的系统" } },
         { name: "contact.name", label: "联系人", kind: "text" },
         { name: "contact.mobile", label: "联系电话", kind: "tel", format: `联系电话${MOBILE_FORMAT}` },
         { name: "contact.email", label: "E-mail", kind: "email", optional: true, format: "E-mail 格式不正确" },

@@ -85,7 +85,8 @@ function wording(issue: Issue, field: Field | null, input: unknown): string {
     case "invalid_format":
       return `${item}${field?.format ?? `${name}格式不正确`}`;
     case "invalid_value":
-      return `请选择${name}`;
+      // A declaration to tick (非涉密, 004 第二条) keeps the schema's own words, which say what is declared.
+      return field?.kind === "checkbox" ? issue.message : `请选择${name}`;
     case "not_multiple_of":
       return `${name}格式不正确`;
     case "unrecognized_keys":

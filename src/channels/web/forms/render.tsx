@@ -78,7 +78,17 @@ function FieldRow({ field, name, value, message, options }: { field: Field; name
           {message}
         </div>
       ) : null}
-      {field.hint ? <div class="ys-hint">{field.hint}</div> : null}
+      {field.hint || field.link ? (
+        <div class="ys-hint">
+          {field.hint}
+          {field.link ? (
+            <>
+              {" "}
+              <a href={field.link.href}>{field.link.text}</a>
+            </>
+          ) : null}
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -35,6 +35,8 @@ export interface Field {
   /** Shown after numbers in messages: "GB", "核", "个月". */
   unit?: string;
   hint?: string;
+  /** A link after the hint, to the page where what the field names is kept (系统登记 for 系统名称). */
+  link?: { href: string; text: string };
   placeholder?: string;
   /** What a new row holds before anyone types (数量 1); a row holding only these is blank. */
   initial?: string;
