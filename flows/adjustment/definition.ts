@@ -10,8 +10,15 @@ const sizeText = (s: AdjustmentFacts["from"]) =>
     .filter(Boolean)
     .join(" / ");
 
-// The sequence every profile but 梅州's follows: no separate review of the plan, no separate preparation.
+// 巴中's and 高创中心's sequence: no separate review of the plan, no separate preparation.
 const SHORTER = { sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] };
+
+// 002 第二十一条, 001 第十五条: the manager reviews within 5 working days; once approved, the provider makes the
+// change within 3. Neither document has a plan, a confirmation, a preparation or a check between or after them.
+const REVIEW_THEN_CHANGE = {
+  approve: { deadline: wd(5) },
+  adjust: { name: "实施变更" },
+};
 
 export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
   key: "adjustment",
@@ -26,6 +33,19 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     ...(f.evidence.length > 0 ? [{ label: "依据", value: f.evidence.map((e) => e.reason).join("；") }] : []),
   ],
   stages: {
+    // 002 第二十三条: a county unit's change is pre-reviewed by its county bureau ("本级政务服务数据管理部门或主管单位初审"),
+    // then reviewed by the city's. The directory holds no 主管单位, so the county bureau reviews. 002 sets no time
+    // for it; 1 wd as the application's. Its 初审 is a review in its own right: it may refuse.
+    county_review: {
+      key: "county_review",
+      name: "县级初审",
+      parties: ["county_bureau"],
+      deadline: wd(1),
+      when: (f) => f.countyApplicant === true,
+      approveLabel: "同意并提交",
+      canReject: true,
+      canReturn: true,
+    },
     approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "调整方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核调整方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
@@ -44,9 +64,11 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
   },
   profiles: {
     default: { name: "004 第十八—二十二条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "adjust", "test", "verify"], attachments: [] },
-    // 韶关 / 徽州: reviewed in 5 working days, the change done in 3 (002 第二十一条, 001 第十五条).
-    shaoguan: { name: "韶关", ...SHORTER, overrides: { approve: { deadline: wd(5) } } },
-    huizhou: { name: "徽州", ...SHORTER, overrides: { approve: { deadline: wd(5) } } },
+    // 韶关: a county unit's change passes its county bureau first (002 第二十三条); reviewed in 5 working days, the
+    // change done in 3 (002 第二十一条).
+    shaoguan: { name: "韶关 002 第二十一、二十三条", sequence: ["county_review", "approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
+    // 徽州: reviewed in 5 working days, the change done in 3 (001 第十五条).
+    huizhou: { name: "徽州 001 第十五条", sequence: ["approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
     // 巴中 003 第二十四条 and 高创中心 000 7.2.3.1: applied for, reviewed, then adjusted; neither sets deadlines, so
     // 梅州's are kept. The unit still confirms the plan (or a proposal made to it) before the change.
     bazhong: { name: "巴中 003 第二十四条", ...SHORTER },

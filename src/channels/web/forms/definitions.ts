@@ -240,6 +240,9 @@ export const revocationForm: WebForm = {
       fields: [
         { name: "resources", label: "撤销的资源", short: "资源", kind: "checklist", intValues: true },
         { name: "reason", label: "撤销理由", kind: "textarea" },
+        // 002 第二十二条 (附件4), 001 第十六条: done by the unit before it asks; 韶关 and 徽州 require both.
+        { name: "offline", label: "政务信息系统已下线", short: "系统下线", kind: "checkbox", optional: true, hint: "韶关、徽州须在申请前完成（002 第二十二条、001 第十六条）；云服务商发起时不勾选" },
+        { name: "dataMigrated", label: "数据已迁移备份", short: "数据迁移备份", kind: "checkbox", optional: true },
       ],
     },
   ],
