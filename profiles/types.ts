@@ -42,12 +42,24 @@ export interface ProfileThresholds {
   expansionNoticeAbove?: number;
 }
 
+/**
+ * What a scale-up is decided on, per the profile's document:
+ * - `utilisation`: the last `thresholds.scaleUp.workdays` working days' figures against `thresholds.scaleUp`,
+ *   computed at submission; a request they do not justify is refused (004 第十九条(二)).
+ * - `providerReport`: the provider's report that the resource's utilisation passed `expansionNoticeAbove`
+ *   within the last month (the expansionNotices job): the unit told so may ask (003 第二十四条(一)).
+ * - `usageReport`: the supervisor's usage report, written at the request's first stage, on which the manager
+ *   decides; nothing is computed or refused at submission (000 7.2.3.1).
+ */
+export type ScaleUpBasis = "utilisation" | "providerReport" | "usageReport";
+
 export interface ProfileModule {
   /** The jurisdiction as people call it. */
   name: string;
   /** The management document the profile follows (/work/shared/seeds). */
   seed: { id: string; title: string };
   thresholds: ProfileThresholds;
+  scaleUpBasis: ScaleUpBasis;
   /** Run each job round, in this order, besides the jobs every profile runs. */
   periodicJobs: readonly PeriodicJobKey[];
   /** The article that requires warning near the cloud's capacity, when the document does: the service then asks for CLOUD_CAPACITY_* at start. */

@@ -1,9 +1,11 @@
 import type { AdjustmentFacts } from "../../src/resources/catalog";
 import { type FlowDef, MANAGER_APPROVAL, wd } from "../types";
 
-// Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). A scale-up is accepted only when the utilisation of the
-// last 5 working days meets 第十九条(二) — the evidence is computed and attached, never typed. A scale-down comes
-// from the unit, or from the provider's half-yearly review of low-load VMs (第十九条(三)).
+// Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). What a scale-up is decided on is the profile's
+// (ProfileModule.scaleUpBasis, src/resources/adjustment.ts): under 梅州, 韶关 and 徽州 the utilisation of the last
+// 5 working days meets 004 第十九条(二) — the evidence is computed and attached, never typed; under 巴中 the provider
+// has reported it above 70% (003 第二十四条(一)); under 高创中心 the supervisor's usage report is the basis of the
+// review (000 7.2.3.1). A scale-down comes from the unit, or from the provider's periodic review of low-load VMs.
 
 const sizeText = (s: AdjustmentFacts["from"]) =>
   [s.vcpu !== undefined ? `${s.vcpu} 核` : null, s.memoryGb !== undefined ? `${s.memoryGb}G 内存` : null, s.diskGb !== undefined ? `${s.diskGb}G 磁盘` : null]
@@ -46,6 +48,18 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
       canReject: true,
       canReturn: true,
     },
+    // 000 7.2.3.1: "公共服务云平台监管部门提供的云资源使用情况报告为审核的主要依据". The supervisor (监管部门, the
+    // reviewer's seat) writes its report of the resource's use; the review quotes it. 000 sets no time; 2 wd, as the
+    // reviewer's other steps. A proposal of the periodic review carries its own figures and needs none.
+    usage_report: {
+      key: "usage_report",
+      name: "云资源使用情况报告",
+      parties: ["reviewer"],
+      deadline: wd(2),
+      when: (f) => f.origin === "unit",
+      approveLabel: "提交报告",
+      approveNeedsNote: () => "请填写该资源的云资源使用情况报告（000 7.2.3.1），作为审核的主要依据",
+    },
     approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "调整方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核调整方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
@@ -72,6 +86,12 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     // 巴中 003 第二十四条 and 高创中心 000 7.2.3.1: applied for, reviewed, then adjusted; neither sets deadlines, so
     // 梅州's are kept. The unit still confirms the plan (or a proposal made to it) before the change.
     bazhong: { name: "巴中 003 第二十四条", ...SHORTER },
-    gaochuang: { name: "高创中心 000 7.2.3", ...SHORTER },
+    // 000 7.2.3.1: the review rests on the supervisor's usage report, which its card quotes.
+    gaochuang: {
+      name: "高创中心 000 7.2.3",
+      ...SHORTER,
+      sequence: ["usage_report", ...SHORTER.sequence],
+      overrides: { approve: { quotes: "usage_report", quoteLead: "监管部门的云资源使用情况报告（000 7.2.3.1，审核的主要依据）" } },
+    },
   },
 };

@@ -210,7 +210,7 @@ export const adjustmentForm: WebForm = {
   flow: "adjustment",
   title: "扩容 / 缩容",
   source: "《广东“数字政府”政务云梅州节点 IaaS 资源调整申请表》（004 附件8）",
-  description: "调整本单位在用资源的配置。扩容须符合利用率要求（004 第十九条(二)）。",
+  description: "调整本单位在用资源的配置。扩容的条件依本地区管理办法：梅州、韶关、徽州须符合利用率要求（004 第十九条(二)），巴中以云服务商报告使用率超过 70% 为前提（003 第二十四条(一)），高创中心以监管部门的使用情况报告为审核依据（000 7.2.3.1）。",
   schema: adjustmentFormSchema,
   sections: [
     {
