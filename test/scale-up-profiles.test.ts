@@ -94,6 +94,12 @@ describe("003 第二十四条(一): 巴中 scales up on the provider's report of
       expect(detail.stages.map((s: { stage: string }) => s.stage)).toEqual(["approve", "plan", "confirm", "adjust", "verify"]);
       expect((await t.db.select().from(resources).where(eq(resources.id, vm!.id)))[0]!.spec).toMatchObject({ vcpu: 4, memoryGb: 16 });
 
+      // The provider reports VMs only: another kind has no report to ask on.
+      const other = (await t.db.select().from(resources).where(eq(resources.requestId, app))).find((r) => r.kind !== "vm")!;
+      const otherUp = await t.call("yangfan", "POST", "/api/requests", { flow: "adjustment", form: { direction: "up", resource: other.id, to: { diskGb: 4096 }, reason: "扩容" } });
+      expect(otherUp.body.error).toMatchObject({ code: "no_rule" });
+      expect(otherUp.body.error.message).toContain("003 第二十四条(一)");
+
       // A report more than a month old no longer stands: on 10-29 the window starts at 09-29.
       t.clock.set("2026-10-29T02:00:00Z");
       const stale = await up({ memoryGb: 32 });

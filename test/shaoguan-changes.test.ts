@@ -1,7 +1,8 @@
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests, resources } from "../db/schema";
-import { coveredByPlan, createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
+import { coveredByPlan, ok, rowCounts, sampleForm } from "./app-harness";
+import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 // Issue 14, 韶关 (seed 002) as written, for changes (第二十一条) and cancellations (第二十二条): the manager reviews
 // within 5 working days; once approved the provider makes the change, or reclaims the resources, within 3. The
@@ -9,10 +10,10 @@ import { coveredByPlan, createTestApp, ok, rowCounts, sampleForm, type TestApp }
 // A county unit's change or cancellation passes its county bureau first (第二十三条). None of 梅州's plan, plan
 // review, confirmation or preparation. The dates cross 中秋 2026 (09-25 … 09-27 off) and 国庆 2026 (10-01 … 10-07
 // off, with the 调休 Saturday 10-10 a working day).
-let t: TestApp;
+let t: WebTestApp;
 
 beforeAll(async () => {
-  t = await createTestApp({ profile: "shaoguan", now: "2026-09-21T01:00:00Z" }); // Monday 09:00
+  t = await createWebTestApp({ profile: "shaoguan", now: "2026-09-21T01:00:00Z" }); // Monday 09:00
 });
 afterAll(() => t?.close());
 
@@ -114,6 +115,20 @@ describe("002 第二十二条: 注销", () => {
     expect(half.status).toBe(422);
     expect(Object.keys(half.body.error.fields)).toEqual(["form.dataMigrated"]);
     // Only the refusals are audited.
+    expect({ ...(await rowCounts(t.db)), audit_log: 0 }).toEqual({ ...before, audit_log: 0 });
+  });
+
+  test("002 第二十二条: the web form (附件4) asks for both declarations, and tells under each what is missing", async () => {
+    const vm = await deliveredVm("yangfan");
+    const a = await t.signedIn("yangfan");
+    const page = await a.get("/new/revocation");
+    expect(page.html).toContain("政务信息系统已下线");
+    expect(page.html).toContain("数据已迁移备份");
+    const before = await rowCounts(t.db);
+    const refused = await a.post("/new/revocation", { resources: String(vm), reason: "系统停用", offline: "on", _step: "preview" });
+    expect(refused.status).toBe(422);
+    expect(/id="f-dataMigrated-error"[^>]*>([^<]*)</.exec(refused.html)?.[1]).toBe("请先完成数据迁移备份再申请撤销（002 第二十二条）");
+    expect(/id="f-offline-error"/.test(refused.html)).toBe(false);
     expect({ ...(await rowCounts(t.db)), audit_log: 0 }).toEqual({ ...before, audit_log: 0 });
   });
 
