@@ -101,6 +101,11 @@ export interface StageDef<F = any> {
    */
   quotes?: string;
   /**
+   * What the quoted note is introduced with, instead of 请按「…」的要求办理 (a report the decision rests on, not
+   * requirements to follow).
+   */
+  quoteLead?: string;
+  /**
    * A period, not a decision (巴中's 3-month 过渡期): nobody approves it; it ends by itself at its deadline and
    * the next stage opens. Its parties are told when it opens and reminded before it ends.
    */

@@ -14,6 +14,8 @@ export const bazhong = {
     periodShrink: { peakAtMost: 30, dataDiskFreeGbAbove: 500 },
     expansionNoticeAbove: 70,
   },
+  // 003 第二十四条(一): the provider's report of utilisation above 70%, not 004's 5 working days.
+  scaleUpBasis: "providerReport",
   periodicJobs: ["quarterlyReview", "expansionNotices"],
   cloudCapacityRequiredBy: null,
   revocationProposals: false,

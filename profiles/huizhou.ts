@@ -6,6 +6,8 @@ export const huizhou = {
   name: "徽州",
   seed: { id: "001", title: "徽州区政务云平台管理暂行办法" },
   thresholds: COMMON_THRESHOLDS,
+  // 001 sets no rule of its own: 004 第十九条(二)'s.
+  scaleUpBasis: "utilisation",
   periodicJobs: ["halfYearlyReview"],
   cloudCapacityRequiredBy: "001 第十九条",
   revocationProposals: false,

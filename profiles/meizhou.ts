@@ -6,6 +6,8 @@ export const meizhou = {
   name: "梅州",
   seed: { id: "004", title: "广东“数字政府”政务云梅州节点云资源使用管理实施细则（试行）" },
   thresholds: COMMON_THRESHOLDS,
+  // 004 第十九条(二).
+  scaleUpBasis: "utilisation",
   // 004 第三十八条: 等保 after go-live, reminded while the register lacks it.
   periodicJobs: ["halfYearlyReview", "mlpsReminders"],
   cloudCapacityRequiredBy: null,

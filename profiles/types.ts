@@ -43,6 +43,17 @@ export interface ProfileThresholds {
 }
 
 /**
+ * What a scale-up is decided on, per the profile's document:
+ * - `utilisation`: the last `thresholds.scaleUp.workdays` working days' figures against `thresholds.scaleUp`,
+ *   computed at submission; a request they do not justify is refused (004 第十九条(二)).
+ * - `providerReport`: the provider's report that the resource's utilisation passed `expansionNoticeAbove`
+ *   within the last month (the expansionNotices job): the unit told so may ask (003 第二十四条(一)).
+ * - `usageReport`: the supervisor's usage report, written at the request's first stage, on which the manager
+ *   decides; nothing is computed or refused at submission (000 7.2.3.1).
+ */
+export type ScaleUpBasis = "utilisation" | "providerReport" | "usageReport";
+
+/**
  * 故障与突发事件通报 and 平台变更 / 检修公告 (src/notices): the articles the profile's document gives for each,
  * and the times it sets. None of the five documents sets a time for the first report of a fault (they say 及时,
  * "at once"), nor a written report's days, nor a notice period for maintenance; where a value is null the
@@ -77,6 +88,7 @@ export interface ProfileModule {
   /** The management document the profile follows (/work/shared/seeds). */
   seed: { id: string; title: string };
   thresholds: ProfileThresholds;
+  scaleUpBasis: ScaleUpBasis;
   /** Run each job round, in this order, besides the jobs every profile runs. */
   periodicJobs: readonly PeriodicJobKey[];
   /** The article that requires warning near the cloud's capacity, when the document does: the service then asks for CLOUD_CAPACITY_* at start. */

@@ -1,17 +1,26 @@
 import type { AdjustmentFacts } from "../../src/resources/catalog";
 import { type FlowDef, MANAGER_APPROVAL, wd } from "../types";
 
-// Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). A scale-up is accepted only when the utilisation of the
-// last 5 working days meets 第十九条(二) — the evidence is computed and attached, never typed. A scale-down comes
-// from the unit, or from the provider's half-yearly review of low-load VMs (第十九条(三)).
+// Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). What a scale-up is decided on is the profile's
+// (ProfileModule.scaleUpBasis, src/resources/adjustment.ts): under 梅州, 韶关 and 徽州 the utilisation of the last
+// 5 working days meets 004 第十九条(二) — the evidence is computed and attached, never typed; under 巴中 the provider
+// has reported it above 70% (003 第二十四条(一)); under 高创中心 the supervisor's usage report is the basis of the
+// review (000 7.2.3.1). A scale-down comes from the unit, or from the provider's periodic review of low-load VMs.
 
 const sizeText = (s: AdjustmentFacts["from"]) =>
   [s.vcpu !== undefined ? `${s.vcpu} 核` : null, s.memoryGb !== undefined ? `${s.memoryGb}G 内存` : null, s.diskGb !== undefined ? `${s.diskGb}G 磁盘` : null]
     .filter(Boolean)
     .join(" / ");
 
-// The sequence every profile but 梅州's follows: no separate review of the plan, no separate preparation.
+// 巴中's and 高创中心's sequence: no separate review of the plan, no separate preparation.
 const SHORTER = { sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] };
+
+// 002 第二十一条, 001 第十五条: the manager reviews within 5 working days; once approved, the provider makes the
+// change within 3. Neither document has a plan, a confirmation, a preparation or a check between or after them.
+const REVIEW_THEN_CHANGE = {
+  approve: { deadline: wd(5) },
+  adjust: { name: "实施变更" },
+};
 
 export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
   key: "adjustment",
@@ -26,6 +35,31 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     ...(f.evidence.length > 0 ? [{ label: "依据", value: f.evidence.map((e) => e.reason).join("；") }] : []),
   ],
   stages: {
+    // 002 第二十三条: a county unit's change is pre-reviewed by its county bureau ("本级政务服务数据管理部门或主管单位初审"),
+    // then reviewed by the city's. The directory holds no 主管单位, so the county bureau reviews. 002 sets no time
+    // for it; 1 wd as the application's. Its 初审 is a review in its own right: it may refuse.
+    county_review: {
+      key: "county_review",
+      name: "县级初审",
+      parties: ["county_bureau"],
+      deadline: wd(1),
+      when: (f) => f.countyApplicant === true,
+      approveLabel: "同意并提交",
+      canReject: true,
+      canReturn: true,
+    },
+    // 000 7.2.3.1: "公共服务云平台监管部门提供的云资源使用情况报告为审核的主要依据". The supervisor (监管部门, the
+    // reviewer's seat) writes its report of the resource's use; the review quotes it. 000 sets no time; 2 wd, as the
+    // reviewer's other steps. A proposal of the periodic review carries its own figures and needs none.
+    usage_report: {
+      key: "usage_report",
+      name: "云资源使用情况报告",
+      parties: ["reviewer"],
+      deadline: wd(2),
+      when: (f) => f.origin === "unit",
+      approveLabel: "提交报告",
+      approveNeedsNote: () => "请填写该资源的云资源使用情况报告（000 7.2.3.1），作为审核的主要依据",
+    },
     approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "调整方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核调整方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
@@ -44,12 +78,20 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
   },
   profiles: {
     default: { name: "004 第十八—二十二条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "adjust", "test", "verify"], attachments: [] },
-    // 韶关 / 徽州: reviewed in 5 working days, the change done in 3 (002 第二十一条, 001 第十五条).
-    shaoguan: { name: "韶关", ...SHORTER, overrides: { approve: { deadline: wd(5) } } },
-    huizhou: { name: "徽州", ...SHORTER, overrides: { approve: { deadline: wd(5) } } },
+    // 韶关: a county unit's change passes its county bureau first (002 第二十三条); reviewed in 5 working days, the
+    // change done in 3 (002 第二十一条).
+    shaoguan: { name: "韶关 002 第二十一、二十三条", sequence: ["county_review", "approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
+    // 徽州: reviewed in 5 working days, the change done in 3 (001 第十五条).
+    huizhou: { name: "徽州 001 第十五条", sequence: ["approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
     // 巴中 003 第二十四条 and 高创中心 000 7.2.3.1: applied for, reviewed, then adjusted; neither sets deadlines, so
     // 梅州's are kept. The unit still confirms the plan (or a proposal made to it) before the change.
     bazhong: { name: "巴中 003 第二十四条", ...SHORTER },
-    gaochuang: { name: "高创中心 000 7.2.3", ...SHORTER },
+    // 000 7.2.3.1: the review rests on the supervisor's usage report, which its card quotes.
+    gaochuang: {
+      name: "高创中心 000 7.2.3",
+      ...SHORTER,
+      sequence: ["usage_report", ...SHORTER.sequence],
+      overrides: { approve: { quotes: "usage_report", quoteLead: "监管部门的云资源使用情况报告（000 7.2.3.1，审核的主要依据）" } },
+    },
   },
 };

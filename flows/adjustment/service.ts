@@ -14,7 +14,7 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
    * Checks an adjustment: the resource is the unit's and in use, not already being adjusted, and the direction
    * matches the sizes; a scale-up is justified by the utilisation, or refused.
    */
-  async prepare({ ctx, tx, actor, form: rawForm, resubmitting }) {
+  async prepare({ ctx, tx, actor, form: rawForm, countyUnit, resubmitting }) {
     const form = parseInput(adjustmentFormSchema, rawForm, "调整申请有误");
     const [row] = await lockResources(tx, [form.resource]);
     if (!row || row.status !== "delivered") throw unprocessable("unknown_resource", `资源 ${form.resource} 不存在或已撤销`);
@@ -29,8 +29,19 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
     const evidence = form.direction === "up" ? await justifyScaleUp(ctx, tx, row, from, form.to) : [];
     // A proposal from the half-yearly review stays one when it is edited and resubmitted.
     const origin = (resubmitting?.facts as AdjustmentFacts | undefined)?.origin ?? "unit";
-    const facts: AdjustmentFacts = { direction: form.direction, resourceId: row.id, resourceName: describeResource(row), from, to: form.to, evidence, origin };
-    const owner = actor.roles.includes("provider") ? await ownerOf(tx, [row]) : undefined;
+    const byProvider = actor.roles.includes("provider");
+    const facts: AdjustmentFacts = {
+      direction: form.direction,
+      resourceId: row.id,
+      resourceName: describeResource(row),
+      from,
+      to: form.to,
+      evidence,
+      origin,
+      // 002 第二十三条: a county unit asking for a change goes through its county bureau first.
+      countyApplicant: !byProvider && origin === "unit" && countyUnit,
+    };
+    const owner = byProvider ? await ownerOf(tx, [row]) : undefined;
     return { form, facts, title: adjustmentTitle(form.direction, row), owner };
   },
 };

@@ -1,14 +1,35 @@
 import { REVOCATION_TRIGGERS, type RevocationFacts } from "../../src/resources/catalog";
-import { type FlowDef, MANAGER_APPROVAL, months, wd } from "../types";
+import { type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, wd } from "../types";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
 
-const REVIEWED_IN_5 = {
-  sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "revoke", "verify"],
-  overrides: { approve: { deadline: wd(5) } },
-  attachments: [],
-};
+/** Whether the unit declared on its form that the system is offline and its data migrated and backed up. */
+const unitDeclaredDone = (f: RevocationFacts) => f.unitDone?.offline === true && f.unitDone.dataMigrated === true;
+
+/**
+ * 韶关 002 第二十二条 and 徽州 001 第十六条: the unit takes its system offline and migrates and backs up its data, then
+ * asks (附件4 注销申请表 / 终止申请); the manager reviews within 5 working days; once approved, the provider reclaims
+ * the resources within 3. None of 梅州's plan, plan review, confirmation or preparation after the approval, and no
+ * check after the reclaim.
+ */
+function doneBeforeAsking(name: string, article: string, sequence: string[]): ProfileDef<RevocationFacts> {
+  const declaration = (field: "offline" | "dataMigrated", what: string) => (f: RevocationFacts) =>
+    f.unitDone && !f.unitDone[field] ? { field: `form.${field}`, message: `请先${what}再申请撤销（${article}）` } : null;
+  return {
+    name,
+    sequence,
+    overrides: {
+      // What the unit has not declared done (a request the provider started for it) is its first stage, before
+      // anyone reviews: the request is then as the unit's own would have been.
+      prepare: { name: "系统下线与数据迁移备份", when: (f) => !unitDeclaredDone(f), quotes: undefined },
+      approve: { deadline: wd(5) },
+      revoke: { name: "回收资源" },
+    },
+    attachments: [],
+    submissionRules: [declaration("offline", "完成政务信息系统下线"), declaration("dataMigrated", "完成数据迁移备份")],
+  };
+}
 
 export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
   key: "revocation",
@@ -22,6 +43,18 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
     { label: "理由", value: REVOCATION_TRIGGERS[f.trigger] },
   ],
   stages: {
+    // 002 第二十三条: a county unit's "停止使用" is pre-reviewed by its county bureau (or 主管单位, which the directory
+    // does not hold), then reviewed by the city's. No time is set; 1 wd as the application's. It may refuse.
+    county_review: {
+      key: "county_review",
+      name: "县级初审",
+      parties: ["county_bureau"],
+      deadline: wd(1),
+      when: (f) => f.countyApplicant === true,
+      approveLabel: "同意并提交",
+      canReject: true,
+      canReturn: true,
+    },
     approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "撤销方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核撤销方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
@@ -47,8 +80,8 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
       overrides: { revoke: { reportTo: ["county_bureau"] } },
       attachments: [],
     },
-    // 002 第二十二条 / 001 (韶关, and 徽州 below): reviewed in 5 working days, reclaimed in 3.
-    shaoguan: { name: "韶关", ...REVIEWED_IN_5 },
+    // 002 第二十二条; a county unit's passes its county bureau first (第二十三条).
+    shaoguan: doneBeforeAsking("韶关 002 第二十二、二十三条", "002 第二十二条", ["prepare", "county_review", "approve", "revoke"]),
     // 高创中心 000 7.2.3: once approved, the unit and the provider together stop the application, back up and
     // purge the data, and reclaim the resources.
     gaochuang: {
@@ -63,6 +96,7 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
       overrides: { revoke: { name: "资源回收" } },
       attachments: [],
     },
-    huizhou: { name: "徽州", ...REVIEWED_IN_5 },
+    // 001 第十六条.
+    huizhou: doneBeforeAsking("徽州 001 第十六条", "001 第十六条", ["prepare", "approve", "revoke"]),
   },
 };

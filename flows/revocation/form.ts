@@ -7,4 +7,8 @@ export const revocationFormSchema = z.strictObject({
     .max(200)
     .refine((ids) => new Set(ids).size === ids.length, { error: "资源重复" }),
   reason: z.string().trim().min(1, { error: "请说明撤销的理由" }).max(2000),
+  // The unit's declaration of what it has done before asking (002 第二十二条, 001 第十六条): the system taken
+  // offline, its data migrated and backed up. Required of a unit under 韶关 and 徽州; the provider leaves them out.
+  offline: z.boolean().optional(),
+  dataMigrated: z.boolean().optional(),
 });

@@ -132,7 +132,7 @@ export async function stageTimesFor(
  * end is a timer that opens the next stage.
  */
 export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest, stage: StageDef, note?: string) {
-  note ??= stage.quotes ? await quotedNote(tx, req, stage.quotes) : undefined;
+  note ??= stage.quotes ? await quotedNote(tx, req, stage.quotes, stage.quoteLead) : undefined;
   const now = ctx.clock.now();
   const times = await stageTimesFor(ctx, tx, req, stage, now);
   const earliestAt = stage.minDuration
@@ -197,7 +197,7 @@ export async function openStage(ctx: ServiceContext, tx: Db, req: LockedRequest,
 }
 
 /** "请按「调整方案」的要求办理：…": the note of the latest approval of `stageKey` on this request, if it had one. */
-async function quotedNote(tx: Db, req: LockedRequest, stageKey: string): Promise<string | undefined> {
+async function quotedNote(tx: Db, req: LockedRequest, stageKey: string, lead?: string): Promise<string | undefined> {
   const [row] = await tx
     .select({ note: tasks.note })
     .from(tasks)
@@ -205,7 +205,8 @@ async function quotedNote(tx: Db, req: LockedRequest, stageKey: string): Promise
     .where(and(eq(tasks.requestId, req.id), eq(stageRuns.stage, stageKey), eq(tasks.status, "approved"), isNotNull(tasks.note)))
     .orderBy(desc(tasks.id))
     .limit(1);
-  return row?.note ? `请按「${stageDef(req.flow, req.profile, stageKey).name}」的要求办理：${row.note}` : undefined;
+  if (!row?.note) return undefined;
+  return `${lead ?? `请按「${stageDef(req.flow, req.profile, stageKey).name}」的要求办理`}：${row.note}`;
 }
 
 /** 96 random bits, URL-safe: unguessable, and short enough for a button key. */

@@ -20,7 +20,8 @@ const notice = (title: string, summary: string, fields: Card["fields"]): Card =>
  * bureau and the using unit, which then applies to expand. Once a day yunshen reads each VM's figures of the day
  * before (a complete day) and, for each of vCPU peak, memory peak and disk used / allocated above it, tells the
  * managers, the providers and the unit's applicant, with the figure; at most once per VM, figure and month.
- * Audited as `capacity.vm_notice`. The scale-up itself is still judged by 第十九条(二), as for every profile.
+ * Audited as `capacity.vm_notice`: under a profile deciding scale-ups on this report (ProfileModule.scaleUpBasis
+ * `providerReport`), the entry is what the unit's scale-up rests on (src/resources/adjustment.ts).
  */
 export async function expansionNotices(ctx: ServiceContext, above: number): Promise<number> {
   const today = shanghaiDate(ctx.clock.now());

@@ -88,6 +88,11 @@ export interface AdjustmentFacts {
   evidence: { kind: string; ok: boolean; reason: string }[];
   /** "unit" (the applicant asked) or "review" (the provider's half-yearly review proposed it). */
   origin: "unit" | "review";
+  /**
+   * Asked for by a county unit itself (not started by the provider or proposed for it): its county bureau reviews
+   * it first where the profile says so (002 第二十三条). Absent on proposals and older requests.
+   */
+  countyApplicant?: boolean;
 }
 
 /** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
@@ -113,6 +118,13 @@ export interface RevocationFacts {
   /** The dates behind an automatic proposal (delivered, deployed, …) as the rule read them. */
   evidence: Record<string, string | null> | null;
   reason: string;
+  /** Asked for by a county unit itself: its county bureau reviews it first where the profile says so (002 第二十三条). */
+  countyApplicant?: boolean;
+  /**
+   * What the unit declared on its form it has done before asking: the system taken offline, its data migrated and
+   * backed up (002 第二十二条, 001 第十六条). Absent when the provider or yunshen started the request.
+   */
+  unitDone?: { offline: boolean; dataMigrated: boolean };
 }
 
 /** "撤销 资助系统 的 2 项资源": the request's title, asked for or proposed. */

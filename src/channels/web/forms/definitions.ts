@@ -210,7 +210,7 @@ export const adjustmentForm: WebForm = {
   flow: "adjustment",
   title: "扩容 / 缩容",
   source: "《广东“数字政府”政务云梅州节点 IaaS 资源调整申请表》（004 附件8）",
-  description: "调整本单位在用资源的配置。扩容须符合利用率要求（004 第十九条(二)）。",
+  description: "调整本单位在用资源的配置。扩容的条件依本地区管理办法：梅州、韶关、徽州须符合利用率要求（004 第十九条(二)），巴中以云服务商报告使用率超过 70% 为前提（003 第二十四条(一)），高创中心以监管部门的使用情况报告为审核依据（000 7.2.3.1）。",
   schema: adjustmentFormSchema,
   sections: [
     {
@@ -240,6 +240,9 @@ export const revocationForm: WebForm = {
       fields: [
         { name: "resources", label: "撤销的资源", short: "资源", kind: "checklist", intValues: true },
         { name: "reason", label: "撤销理由", kind: "textarea" },
+        // 002 第二十二条 (附件4), 001 第十六条: done by the unit before it asks; 韶关 and 徽州 require both.
+        { name: "offline", label: "政务信息系统已下线", short: "系统下线", kind: "checkbox", optional: true, hint: "韶关、徽州须在申请前完成（002 第二十二条、001 第十六条）；云服务商发起时不勾选" },
+        { name: "dataMigrated", label: "数据已迁移备份", short: "数据迁移备份", kind: "checkbox", optional: true },
       ],
     },
   ],

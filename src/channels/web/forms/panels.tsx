@@ -4,6 +4,7 @@ import type { ServiceContext } from "../../../core/context";
 import { seesEveryUnit } from "../../../core/roles";
 import { scaleUpStanding } from "../../../resources/adjustment";
 import type { FormValues } from "./parse";
+import { PROFILES, type ScaleUpBasis } from "../../../../profiles";
 
 // What a form shows besides its fields: the 云资源申请's totals (computed, never typed: 002 附件1 总计), and for
 // 扩容 the chosen resource's recent utilisation against 004 第十九条(二).
@@ -43,7 +44,7 @@ export function ApplicationTotals({ values }: { values: FormValues }) {
 }
 
 type Standing = NonNullable<Awaited<ReturnType<typeof scaleUpStanding>>>;
-export type ScaleUpView = { name: string; standing: Standing | null };
+export type ScaleUpView = { name: string; standing: Standing | null } | { name: string; basis: Exclude<ScaleUpBasis, "utilisation"> };
 
 /** The chosen resource's standing, when it is one this person may see (their unit's; all for the city's roles). */
 export async function scaleUpFor(ctx: ServiceContext, resourceField: string | string[] | undefined): Promise<ScaleUpView | null> {
@@ -52,10 +53,38 @@ export async function scaleUpFor(ctx: ServiceContext, resourceField: string | st
   const [row] = await ctx.db.select().from(resources).where(eq(resources.id, id));
   const actor = ctx.actor!;
   if (!row || row.status !== "delivered" || (!seesEveryUnit(actor) && row.unitId !== actor.unitId)) return null;
-  return { name: `${row.name} ${row.system}`, standing: await scaleUpStanding(ctx, row) };
+  const name = `${row.name} ${row.system}`;
+  // Only 004 第十九条(二) is judged on the figures shown here; 巴中 and 高创中心 decide on a report (profiles/).
+  const basis = PROFILES[ctx.profile].scaleUpBasis;
+  if (basis !== "utilisation") return { name, basis };
+  return { name, standing: await scaleUpStanding(ctx, row) };
 }
 
+/** What a scale-up is decided on where it is not the figures (ProfileModule.scaleUpBasis). */
+const REPORT_BASIS: Record<Exclude<ScaleUpBasis, "utilisation">, { title: string; text: string }> = {
+  providerReport: {
+    title: "扩容条件（003 第二十四条(一)）",
+    text: "资源使用率超过 70% 后，云服务商报告市政务服务和大数据管理局及使用单位，使用单位据此提出扩容申请。扩容的项目（vCPU、内存、磁盘）须在近一个月内有云服务商的报告。",
+  },
+  usageReport: {
+    title: "扩容审核依据（000 7.2.3.1）",
+    text: "提交后由公共服务云平台监管部门出具云资源使用情况报告，作为审核的主要依据；没有监测数据的资源也可以申请。",
+  },
+};
+
 export function ScaleUpPanel({ check }: { check: ScaleUpView }) {
+  if ("basis" in check) {
+    const { title, text } = REPORT_BASIS[check.basis];
+    return (
+      <section class="ys-form-section" data-scale-up>
+        <h2 class="ys-section-title">{title}</h2>
+        <div class="ys-panel">
+          <p>{check.name}</p>
+          <p class="ys-muted">{text}</p>
+        </div>
+      </section>
+    );
+  }
   const { standing } = check;
   return (
     <section class="ys-form-section" data-scale-up>
