@@ -33,6 +33,7 @@ beforeAll(async () => {
   t.clock.set("2026-11-24T02:00:00Z");
   ok(await t.act("huangmin", edu.id, { action: "approve" }));
   t.clock.set("2026-11-26T02:00:00Z");
+  await t.registerSystem("yangfan", "社保卡管理系统");
   social = ok(await t.submit("yangfan", { ...sampleForm(), systemName: "社保卡管理系统" }), 201);
   await writeAuditAnchor({ db: t.db, signer: testAuditSigner, file: files.anchors, clock: t.clock });
 });
@@ -77,7 +78,12 @@ describe("filters", () => {
     expect((await entries("zhangwei", "request=YS-2026-99999")).items).toEqual([]);
 
     const byPerson = await entries("guojun", "actor=yangfan");
-    expect(byPerson.items.map((e: { requestCode: string }) => e.requestCode)).toEqual([social.code]);
+    // Her request, and the registrations of her unit's systems (004 第二条) before it, newest first.
+    expect(byPerson.items.map((e: { action: string; requestCode: string | null }) => `${e.action} ${e.requestCode}`)).toEqual([
+      `request.submit ${social.code}`,
+      "system.register null",
+      "system.register null",
+    ]);
 
     const onTheDay = await entries("guojun", "from=2026-11-24&to=2026-11-24");
     expect(onTheDay.items.map((e: { action: string; actorId: string }) => `${e.actorId} ${e.action}`)).toEqual(["huangmin request.approve"]);

@@ -15,6 +15,7 @@ import { commandHelp, USAGE } from "../src/cli/index";
 import type { Clock, ServiceContext } from "../src/core/context";
 import { endOfShanghaiDay } from "../src/core/calendar";
 import { DEMO_TOKEN_USERS, loadDemo } from "../src/directory/demo";
+import { registerDemoSystems } from "../src/systems/demo";
 import { createApp } from "../src/http/app";
 import { calendarStore } from "../src/jobs/runner";
 import { captureCli, createScratchDatabase, freePort, createTestDatabase, onPostgres } from "./harness";
@@ -305,8 +306,8 @@ describe("yunshen database commands", () => {
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: auditCount }, (_, i) => i + 1));
     expect(entries.map((e) => `${e.action}:${e.outcome}`)).toEqual([
       "directory.import:ok",
-      "system.register:ok",
       ...DEMO_TOKEN_USERS.flatMap(() => ["token.create:ok", "login_link.create:ok"]),
+      "system.register:ok",
       "login_link.create:ok",
       "login_link.create:refused",
       "directory.import:ok",
@@ -725,6 +726,7 @@ describe("yunshen request (through the REST API)", () => {
       channel: "cli",
     };
     tokens = new Map((await loadDemo(ctx)).tokens.map((t) => [t.userId, t.token]));
+    await registerDemoSystems(ctx);
     // The host a 端口开放申请 names must be registered.
     await addHost({ ctx, input: { name: "vm-web-01" } });
     const app = createApp({

@@ -11,6 +11,7 @@ const named = (systemName: string) => ({ ...sampleForm(), systemName });
 
 beforeAll(async () => {
   t = await createTestApp({ now: "2026-11-23T01:00:00Z" }); // Monday 09:00 in Shanghai
+  for (const [user, name] of [["wangfang", "梅县区健康档案系统"], ["hexin", '=HYPERLINK("http://example.invalid","点我")'], ["yangfan", "社保_卡%管理系统"]]) await t.registerSystem(user!, name!);
   codes.edu = ok(await t.submit("lihua", named("梅县区教育资助管理系统")), 201).code;
   codes.health = ok(await t.submit("wangfang", named("梅县区健康档案系统")), 201).code;
   t.clock.set("2026-11-25T15:30:00Z"); // 23:30 on the 25th in Beijing

@@ -1,4 +1,5 @@
 import { DEMO_TOKEN_DAYS, loadDemo } from "../directory/demo";
+import { registerDemoSystems } from "../systems/demo";
 import { portalBase } from "../config";
 import { LOGIN_LINK_HOURS } from "../directory/login-links";
 import { expiryText } from "../directory/tokens";
@@ -20,7 +21,10 @@ export const demo: Command = {
           `已有系统管理员的令牌时，也可以经服务用 yunshen directory import 和 yunshen token create 导入通讯录、签发令牌`,
       );
     return withDatabase(config, async (database) => {
-      const { tokens, expiresAt } = await loadDemo(await cliContext(database, config));
+      const ctx = await cliContext(database, config);
+      const { tokens, expiresAt } = await loadDemo(ctx);
+      // The example application's system, on the register 梅州 requires (004 第二条).
+      await registerDemoSystems(ctx);
       const expiry = `演示令牌 ${DEMO_TOKEN_DAYS} 天有效，${expiryText(expiresAt)}到期，到期后再运行 yunshen demo 即可重新签发`;
       if (flags.shell !== undefined) {
         // `eval "$(npx yunshen demo --shell)"` puts every token in a variable named after the user; the expiry

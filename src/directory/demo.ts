@@ -4,9 +4,6 @@ import { getUsers } from "./queries";
 import type { Role } from "../core/roles";
 import { createLoginLink } from "./login-links";
 import { createToken } from "./tokens";
-import { registerSystem } from "../systems/register";
-import { eq } from "drizzle-orm";
-import { systems } from "../../db/schema";
 
 // A made-up directory of 梅州 (Meizhou): every person and number is fictitious; 0753 is Meizhou's area code.
 export const demoDirectory = {
@@ -47,30 +44,6 @@ export const demoDirectory = {
   ],
 } satisfies DirectoryFileInput;
 
-/**
- * The system examples/application.json is for, on the register (004 第二条): 梅州 takes an application only for a
- * registered system of the unit, by exactly its registered name.
- */
-export const DEMO_SYSTEM = { name: "梅县区教育资助管理系统", kind: "migration", approvalRef: "梅县发改投审〔2025〕12 号" } as const;
-
-type Declarer = { id: string; name: string; unit: string; roles: readonly string[] };
-
-/** Every applicant among these people (the demo's by default): benches and tests file the example as any of them. */
-export const applicantsOf = (users: readonly Declarer[] = demoDirectory.users): Declarer[] => users.filter((u) => u.roles.includes("applicant"));
-
-/**
- * Registers DEMO_SYSTEM for the unit of each applicant given (lihua's 梅县区教育局 by default), declared by that
- * applicant; a unit that already has it is left as it is.
- */
-export async function registerDemoSystems(ctx: ServiceContext, applicants: readonly Declarer[] = demoDirectory.users.filter((u) => u.id === "lihua")): Promise<void> {
-  const have = new Set((await ctx.db.select({ unitId: systems.unitId }).from(systems).where(eq(systems.name, DEMO_SYSTEM.name))).map((s) => s.unitId));
-  for (const user of applicants) {
-    if (have.has(user.unit)) continue;
-    have.add(user.unit);
-    await registerSystem({ ctx: { ...ctx, actor: { userId: user.id, name: user.name, unitId: user.unit, roles: ["applicant"] } }, input: { ...DEMO_SYSTEM, nonClassified: true } });
-  }
-}
-
 /** Whose tokens `yunshen demo` prints: one of each seat the walk-throughs of flows 1 and 5 and the operator's need. */
 export const DEMO_TOKEN_USERS = [
   "lihua", // applicant in a county unit (梅县区教育局): the request passes the county bureau
@@ -101,7 +74,6 @@ export const DEMO_TOKEN_DAYS = 7;
  */
 export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken[]; expiresAt: Date }> {
   await importDirectory({ ctx, input: demoDirectory });
-  await registerDemoSystems(ctx);
   const people = new Map((await getUsers(ctx.db, DEMO_TOKEN_USERS)).map((u) => [u.id, u]));
   const tokens: DemoToken[] = [];
   let expiresAt = ctx.clock.now();
