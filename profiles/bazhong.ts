@@ -18,4 +18,6 @@ export const bazhong = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 003 第四十三条: "获得政务云资源配额并完成信息系统部署之日起，开始计算政务云资源服务费".
+  billingStartsAt: "deployed",
 } as const satisfies ProfileModule;

@@ -10,4 +10,6 @@ export const gaochuang = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 000 sets no start of billing; from delivery (资源开通), as 004 第四十三条.
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

@@ -10,4 +10,6 @@ export const huizhou = {
   cloudCapacityRequiredBy: "001 第十九条",
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 001 sets no start of billing (第三十二条: the 区财政 budget); from delivery, as 004 第四十三条.
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

@@ -11,4 +11,6 @@ export const meizhou = {
   revocationProposals: true,
   // 004 第三十七条: "每次登陆均要短信下发随机密码": an app adds to the SMS code, never replaces it.
   vmLoginAuthenticator: "additional",
+  // 004 第四十三条: "以梅州节点云管理平台开通时间开始计费".
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

@@ -10,4 +10,6 @@ export const shaoguan = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 002 sets no start of billing (第四十三条 only says who pays); from delivery, as 004 第四十三条.
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

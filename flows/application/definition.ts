@@ -439,6 +439,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "系统割接",
       marks: "live",
       parties: ["applicant"],
+      // 003 第二十条 "对已建政务信息系统…实施系统割接": only a system migrated from elsewhere (plan.kind "migration")
+      // has an old one to cut over from; a request from before the kind was kept is taken as one, as it was.
+      when: (f) => f.migration !== false,
       // 第二十条 sets no time; 10 wd. The old system is kept at least 3 months after (reminded in the card).
       deadline: wd(10),
       approveLabel: "割接完成（原系统保留≥3个月）",
@@ -514,11 +517,16 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     },
     bazhong: {
       name: "巴中（“智慧巴中”云平台管理办法）",
-      sequence: ["tech_review", "provision", "deploy", "test_report", "report_review", "cutover"],
+      // 003 第二十条: an existing system (迁移) is cut over once its reports are approved; a new one (新建) has no
+      // old system and goes live then instead.
+      sequence: ["tech_review", "provision", "deploy", "test_report", "report_review", "cutover", "go_live"],
       overrides: {
         provision: { name: "资源配置" },
         // 第十八条: deployed within 5 wd of configuration; longer for demanding systems with the bureau's consent.
+        // Its completion starts the bill (第四十三条, profiles/bazhong.ts billingStartsAt).
         deploy: { deadline: wd(5), extendable: true, lateWarningTo: [] },
+        // 003 sets no time for a new system to go live after its reports are approved; 10 wd, as the cutover.
+        go_live: { when: (f) => f.migration === false, deadline: wd(10), lateWarningTo: [], reportTo: ["manager", "provider"] },
       },
       attachments: [
         // 第十五、十六条: a migration plan for an existing system, the construction basis for a new one.
