@@ -1,6 +1,6 @@
 import type { Totals } from "../../src/resources/catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
-import { EMERGENCY_CATEGORIES, PLAN_PARTS, type EmergencyCategory } from "./form";
+import { EMERGENCY_CATEGORIES, PLAN_PARTS, type ApplicationForm, type EmergencyCategory } from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
@@ -125,6 +125,20 @@ function kindAgrees(f: ApplicationFacts) {
 const planPartRules = (Object.keys(PLAN_PARTS) as (keyof typeof PLAN_PARTS)[]).map((part) => (f: ApplicationFacts) =>
   f.planGaps?.includes(part) ? { field: `form.plan.${part}`, message: `实施方案须包括${PLAN_PARTS[part]}（004 第十一条）` } : null,
 );
+
+// 002 附件1 "数据盘(GB) 100GB起": a 韶关 VM's data disk is at least 100 GB. The form's diskGb is the row's 数据盘
+// (the system disk comes with the 配置需求); 0 means the VM asks for no data disk, which the annex allows (it sets
+// the smallest disk asked for, not that every VM has one), so only 1–99 GB is refused.
+const SHAOGUAN_MIN_DATA_DISK_GB = 100;
+function dataDiskFrom100(_f: ApplicationFacts, form: ApplicationForm) {
+  const i = form.vms.findIndex((vm) => vm.diskGb > 0 && vm.diskGb < SHAOGUAN_MIN_DATA_DISK_GB);
+  if (i < 0) return null;
+  const vm = form.vms[i]!;
+  return {
+    field: `form.vms.${i}.diskGb`,
+    message: `数据盘 ${SHAOGUAN_MIN_DATA_DISK_GB}GB 起（002 附件1 资源申请表）：「${vm.purpose}」的数据盘为 ${vm.diskGb}GB；不需要数据盘请填 0`,
+  };
+}
 
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
@@ -505,15 +519,41 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     },
     shaoguan: {
       name: "韶关（韶关市数字政府政务云管理办法）",
-      sequence: ["county_review", "approve", "provision", "confirm_delivery"],
+      // 002 第三十五条 "须通过安全测评后方可上线运行"; 附件2 十四 "政务信息系统上线运行前，由信息安全服务机构负责对
+      // 信息系统进行安全检测，通过安全检测方能上线运行": the confirmed delivery is not the end; the unit deploys, asks
+      // for the test, fixes until it passes, and only then goes live.
+      sequence: [
+        "county_review",
+        "approve",
+        "provision",
+        "confirm_delivery",
+        "deploy",
+        "request_security_test",
+        "security_test",
+        "security_fix",
+        "go_live",
+      ],
       overrides: {
         // 002 第二十三条 sets no deadline for the county pre-review; 1 wd as in 梅州.
         // 002 第二十三条: the county's 初审 is a review in its own right ("初审后，提交市…审核"), so it may refuse.
         county_review: { name: "县级初审", canReject: true },
         approve: { deadline: wd(5) },
         provision: { name: "资源下发" },
+        // 002 sets no time for what the unit does on its own system (开发部署 第八条(二), asking for the test, fixing,
+        // going live) and, unlike 004 第二十四条, has no revocation for a slow one: these stages have no deadline,
+        // hence no reminder and no 004 第十七条(五) late warning.
+        deploy: { deadline: undefined, lateWarningTo: [] },
+        request_security_test: { deadline: undefined, lateWarningTo: [] },
+        // The 信息安全服务机构 of 附件2 十四 is no party of yunshen: the manager (市政务服务数据管理部门, 主管单位 of the
+        // 责任书, which supervises security, 第四十二条) records its result. 002 gives the test no time; 5 wd, the
+        // manager's own time to decide in 002 (第二十条), for the first test and for each retest after a fix (not
+        // 004 第十七条(三)'s 10 wd from the first test).
+        security_test: { name: "上线前安全检测", deadline: wd(5), redoDeadline: wd(5), lateWarningTo: [] },
+        security_fix: { deadline: undefined, lateWarningTo: [] },
+        go_live: { deadline: undefined, lateWarningTo: [], reportTo: ["manager", "provider"] },
       },
       attachments: [{ purpose: "security_pledge", name: "政务云资源使用安全责任书（附件2）", when: () => true }],
+      submissionRules: [dataDiskFrom100],
     },
     bazhong: {
       name: "巴中（“智慧巴中”云平台管理办法）",
