@@ -1,6 +1,6 @@
 import type { Totals } from "../../src/resources/catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
-import { EMERGENCY_CATEGORIES, PLAN_PARTS, type ApplicationForm, type EmergencyCategory } from "./form";
+import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm, type EmergencyCategory } from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
 // and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
@@ -34,6 +34,12 @@ export interface ApplicationFacts {
   planGaps?: (keyof typeof PLAN_PARTS)[];
   /** 004 第十四条(二)2: a 专属资源池 is asked for, of the scale the unit wrote; absent otherwise. */
   dedicatedPool?: { scale: string };
+  /**
+   * 001 附件1 注2: "申请外部 IP 地址和开放端口的，应及时向区数据资源局报备": the open ports of each VM row and the
+   * external (public) IPs, filed with the manager (报备) rather than approved; only in 徽州, and only when the form
+   * lists any.
+   */
+  reported?: { ports: { purpose: string; ports: string; quantity: number }[]; publicIps: number };
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -140,6 +146,27 @@ function dataDiskFrom100(_f: ApplicationFacts, form: ApplicationForm) {
   };
 }
 
+/** "开放端口：应用服务器 ×2 80,443；数据库服务器 5432；公网 IP 2 个，已向区数据资源局报备（不属审批事项）". */
+function reportedText(r: NonNullable<ApplicationFacts["reported"]>): string {
+  const ports = r.ports.map((p) => `${p.purpose}${p.quantity > 1 ? ` ×${p.quantity}` : ""} ${p.ports}`).join("；");
+  const parts = [ports ? `开放端口：${ports}` : "", r.publicIps ? `公网 IP ${r.publicIps} 个` : ""].filter(Boolean);
+  return `${parts.join("；")}，向区数据资源局报备（不属审批事项）`;
+}
+
+// 001 附件1 注2: in 徽州 the external IPs and open ports the form lists are 报备, not approved: they are kept as
+// reported facts, shown to the manager on their own line, and left out of the "托管、网络与安全" line of what the
+// stages approve. The public IPs are still allocated and held in the ledger like any resource.
+function huizhouReported(f: ApplicationFacts, form: ApplicationForm): ApplicationFacts {
+  const ports = form.vms.filter((vm) => vm.ports !== "").map((vm) => ({ purpose: vm.purpose, ports: vm.ports, quantity: vm.quantity }));
+  const { hostedAndNetwork: _all, ...rest } = f;
+  const approved = hostedAndNetwork(form, { publicIps: false });
+  return {
+    ...rest,
+    ...(approved ? { hostedAndNetwork: approved } : {}),
+    ...(ports.length > 0 || form.publicIps > 0 ? { reported: { ports, publicIps: form.publicIps } } : {}),
+  };
+}
+
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
   ratedService: true,
@@ -153,6 +180,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     // 004 第四十八条 / 第十四条(二)2: the fast track and a dedicated pool are what the holder must see first.
     ...(f.emergency ? [{ label: "紧急特殊情况", value: `${EMERGENCY_CATEGORIES[f.emergency]}（先开通，后补评估和审批）` }] : []),
     ...(f.dedicatedPool ? [{ label: "专属资源池", value: f.dedicatedPool.scale || "申请专属资源池" }] : []),
+    // 001 附件1 注2: the manager sees what is reported, apart from the resources it approves.
+    ...(f.reported ? [{ label: "报备事项（001 附件1 注2）", value: reportedText(f.reported) }] : []),
   ],
   // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
   badge: (f) => (f.emergency ? "紧急" : null),
@@ -589,6 +618,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "徽州（徽州区政务云平台管理暂行办法）",
       sequence: ["accept", "review", "test_resources", "test", "trial_approval", "trial"],
       attachments: [{ purpose: "project_approval", name: "系统建设批复", when: () => true }],
+      facts: huizhouReported,
     },
   },
 };
