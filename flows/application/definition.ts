@@ -2,8 +2,9 @@ import type { Totals } from "../../src/resources/catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
 import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm, type EmergencyCategory } from "./form";
 
-// Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
-// and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
+// Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条,
+// 第三十五条), 徽州 (001 第十一—十四条), 巴中 (003 第十五—二十条) and 高创中心 (000 7.2) reuse the same stage
+// catalogue with their own order, deadlines, rules and facts.
 
 /** Facts about an application that stage conditions and document rules read. Computed from the form, never typed. */
 export interface ApplicationFacts {
