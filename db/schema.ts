@@ -366,6 +366,9 @@ export const resources = pgTable(
     instanceId: text("instance_id").unique(),
     status: text("status").$type<"delivered" | "revoked">().notNull(),
     deliveredAt: ts("delivered_at").notNull(),
+    // When billing starts: the delivery, or in a profile that bills from deployment (巴中, 003 第四十三条) the
+    // deployment; null while a resource waits for it (not billed yet).
+    billedFrom: ts("billed_from"),
     deployedAt: ts("deployed_at"),
     securityTestedAt: ts("security_tested_at"),
     liveAt: ts("live_at"),

@@ -125,14 +125,17 @@ export interface AttachmentRule<F = any> {
   when: (facts: F) => boolean;
 }
 
-export interface ProfileDef<F = any> {
+/** Form: the checked submission form of the flow, for rules about a row of it (a VM's data disk). */
+export interface ProfileDef<F = any, Form = any> {
   name: string;
   /** Stage keys in order; conditions and detours decide which of them a request passes. */
   sequence: string[];
   overrides?: Record<string, Partial<Omit<StageDef<F>, "key">>>;
   attachments: AttachmentRule<F>[];
   /** What this profile's document forbids a submission to ask for: a message under a field, or null. */
-  submissionRules?: ((facts: F) => { field: string; message: string } | null)[];
+  submissionRules?: ((facts: F, form: Form) => { field: string; message: string } | null)[];
+  /** Facts this profile's document adds to a submission's (徽州's 报备 of ports and external IPs), before its rules. */
+  facts?: (facts: F, form: Form) => F;
 }
 
 export interface FlowDef<F = any, K extends string = string> {

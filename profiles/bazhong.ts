@@ -26,4 +26,6 @@ export const bazhong = {
     incident: { articles: ["003 第三十条", "003 第三十九条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: true },
     maintenance: { articles: [], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
   },
+  // 003 第四十三条: "获得政务云资源配额并完成信息系统部署之日起，开始计算政务云资源服务费".
+  billingStartsAt: "deployed",
 } as const satisfies ProfileModule;

@@ -18,4 +18,6 @@ export const gaochuang = {
     incident: { articles: ["000 8.2"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
     maintenance: { articles: ["000 8.4"], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: true },
   },
+  // 000 sets no start of billing; from delivery (资源开通), as 004 第四十三条.
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

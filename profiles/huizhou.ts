@@ -18,4 +18,6 @@ export const huizhou = {
     incident: { articles: ["001 第十九条", "001 第二十九条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
     maintenance: { articles: [], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
   },
+  // 001 sets no start of billing (第三十二条: the 区财政 budget); from delivery, as 004 第四十三条.
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

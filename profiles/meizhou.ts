@@ -20,4 +20,6 @@ export const meizhou = {
     incident: { articles: ["004 第三十九条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
     maintenance: { articles: [], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
   },
+  // 004 第四十三条: "以梅州节点云管理平台开通时间开始计费".
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

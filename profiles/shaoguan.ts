@@ -18,4 +18,6 @@ export const shaoguan = {
     incident: { articles: ["002 第二十五条", "002 第三十条"], ...NO_INCIDENT_TIMES, responsiblePartyRequired: false },
     maintenance: { articles: ["002 第三十条"], ...COMMON_MAINTENANCE_NOTICE, verificationRequired: false },
   },
+  // 002 sets no start of billing (第四十三条 only says who pays); from delivery, as 004 第四十三条.
+  billingStartsAt: "delivered",
 } as const satisfies ProfileModule;

@@ -101,4 +101,11 @@ export interface ProfileModule {
    */
   vmLoginAuthenticator: "instead" | "additional";
   notices: NoticeRules;
+  /**
+   * From when the resources a 云资源申请 delivers are billed: the day the cloud opened them (`delivered`, 004 第四十三条
+   * "以…云管理平台开通时间开始计费"), or the day the unit finished deploying its system on them (`deployed`, 003
+   * 第四十三条 "完成信息系统部署之日起，开始计算"). Resources of other requests (a 备份申请's policy) are billed from
+   * their delivery everywhere.
+   */
+  billingStartsAt: "delivered" | "deployed";
 }

@@ -352,7 +352,7 @@ describe("reject, return, resubmit, transfer, comment, withdraw, findings", () =
 });
 
 describe("policy profiles", () => {
-  test("韶关: security pledge required, county pre-review, manager 5 wd, provider 3 wd", async () => {
+  test("韶关: security pledge required, county pre-review, manager 5 wd, provider 3 wd, then deployment", async () => {
     const t = await createTestApp({ profile: "shaoguan" });
     try {
       expect((await t.submit("lihua", sampleForm())).body.error.fields["form.attachments"][0]).toContain("安全责任书");
@@ -366,7 +366,9 @@ describe("policy profiles", () => {
       expect(detail.currentStage.deadlineAt).toBe("2026-11-30T15:59:59.999Z");
       ok(await t.act("zhangwei", id, { action: "approve" }));
       ok(await t.act("xufeng", id, { action: "approve" }));
-      expect(ok(await t.act("lihua", id, { action: "confirm" })).status).toBe("completed");
+      // 002 第三十五条: the confirmed delivery is not the end; the system goes live only after its security test
+      // (test/shaoguan-application.test.ts walks the rest).
+      expect(ok(await t.act("lihua", id, { action: "confirm" }))).toMatchObject({ status: "in_progress", currentStage: "deploy" });
     } finally {
       await t.close();
     }

@@ -1,9 +1,10 @@
 import type { Totals } from "../../src/resources/catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
-import { EMERGENCY_CATEGORIES, PLAN_PARTS, type EmergencyCategory } from "./form";
+import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm, type EmergencyCategory } from "./form";
 
-// Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条)
-// and 徽州 (001 第十一—十四条) reuse the same stage catalogue with their own order and deadlines.
+// Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条,
+// 第三十五条), 徽州 (001 第十一—十四条), 巴中 (003 第十五—二十条) and 高创中心 (000 7.2) reuse the same stage
+// catalogue with their own order, deadlines, rules and facts.
 
 /** Facts about an application that stage conditions and document rules read. Computed from the form, never typed. */
 export interface ApplicationFacts {
@@ -34,6 +35,12 @@ export interface ApplicationFacts {
   planGaps?: (keyof typeof PLAN_PARTS)[];
   /** 004 第十四条(二)2: a 专属资源池 is asked for, of the scale the unit wrote; absent otherwise. */
   dedicatedPool?: { scale: string };
+  /**
+   * 001 附件1 注2: "申请外部 IP 地址和开放端口的，应及时向区数据资源局报备": the open ports of each VM row and the
+   * external (public) IPs, filed with the manager (报备) rather than approved; only in 徽州, and only when the form
+   * lists any.
+   */
+  reported?: { ports: { purpose: string; ports: string; quantity: number }[]; publicIps: number };
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -126,6 +133,41 @@ const planPartRules = (Object.keys(PLAN_PARTS) as (keyof typeof PLAN_PARTS)[]).m
   f.planGaps?.includes(part) ? { field: `form.plan.${part}`, message: `实施方案须包括${PLAN_PARTS[part]}（004 第十一条）` } : null,
 );
 
+// 002 附件1 "数据盘(GB) 100GB起": a 韶关 VM's data disk is at least 100 GB. The form's diskGb is the row's 数据盘
+// (the system disk comes with the 配置需求); 0 means the VM asks for no data disk, which the annex allows (it sets
+// the smallest disk asked for, not that every VM has one), so only 1–99 GB is refused.
+const SHAOGUAN_MIN_DATA_DISK_GB = 100;
+function dataDiskFrom100(_f: ApplicationFacts, form: ApplicationForm) {
+  const i = form.vms.findIndex((vm) => vm.diskGb > 0 && vm.diskGb < SHAOGUAN_MIN_DATA_DISK_GB);
+  if (i < 0) return null;
+  const vm = form.vms[i]!;
+  return {
+    field: `form.vms.${i}.diskGb`,
+    message: `数据盘 ${SHAOGUAN_MIN_DATA_DISK_GB}GB 起（002 附件1 资源申请表）：「${vm.purpose}」的数据盘为 ${vm.diskGb}GB；不需要数据盘请填 0`,
+  };
+}
+
+/** "开放端口：应用服务器 ×2 80,443；数据库服务器 5432；公网 IP 2 个，已向区数据资源局报备（不属审批事项）". */
+function reportedText(r: NonNullable<ApplicationFacts["reported"]>): string {
+  const ports = r.ports.map((p) => `${p.purpose}${p.quantity > 1 ? ` ×${p.quantity}` : ""} ${p.ports}`).join("；");
+  const parts = [ports ? `开放端口：${ports}` : "", r.publicIps ? `公网 IP ${r.publicIps} 个` : ""].filter(Boolean);
+  return `${parts.join("；")}，向区数据资源局报备（不属审批事项）`;
+}
+
+// 001 附件1 注2: in 徽州 the external IPs and open ports the form lists are 报备, not approved: they are kept as
+// reported facts, shown to the manager on their own line, and left out of the "托管、网络与安全" line of what the
+// stages approve. The public IPs are still allocated and held in the ledger like any resource.
+function huizhouReported(f: ApplicationFacts, form: ApplicationForm): ApplicationFacts {
+  const ports = form.vms.filter((vm) => vm.ports !== "").map((vm) => ({ purpose: vm.purpose, ports: vm.ports, quantity: vm.quantity }));
+  const { hostedAndNetwork: _all, ...rest } = f;
+  const approved = hostedAndNetwork(form, { publicIps: false });
+  return {
+    ...rest,
+    ...(approved ? { hostedAndNetwork: approved } : {}),
+    ...(ports.length > 0 || form.publicIps > 0 ? { reported: { ports, publicIps: form.publicIps } } : {}),
+  };
+}
+
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
   ratedService: true,
@@ -139,6 +181,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     // 004 第四十八条 / 第十四条(二)2: the fast track and a dedicated pool are what the holder must see first.
     ...(f.emergency ? [{ label: "紧急特殊情况", value: `${EMERGENCY_CATEGORIES[f.emergency]}（先开通，后补评估和审批）` }] : []),
     ...(f.dedicatedPool ? [{ label: "专属资源池", value: f.dedicatedPool.scale || "申请专属资源池" }] : []),
+    // 001 附件1 注2: the manager sees what is reported, apart from the resources it approves.
+    ...(f.reported ? [{ label: "报备事项（001 附件1 注2）", value: reportedText(f.reported) }] : []),
   ],
   // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
   badge: (f) => (f.emergency ? "紧急" : null),
@@ -439,6 +483,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "系统割接",
       marks: "live",
       parties: ["applicant"],
+      // 003 第二十条 "对已建政务信息系统…实施系统割接": only a system migrated from elsewhere (plan.kind "migration")
+      // has an old one to cut over from; a request from before the kind was kept is taken as one, as it was.
+      when: (f) => f.migration !== false,
       // 第二十条 sets no time; 10 wd. The old system is kept at least 3 months after (reminded in the card).
       deadline: wd(10),
       approveLabel: "割接完成（原系统保留≥3个月）",
@@ -502,23 +549,54 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     },
     shaoguan: {
       name: "韶关（韶关市数字政府政务云管理办法）",
-      sequence: ["county_review", "approve", "provision", "confirm_delivery"],
+      // 002 第三十五条 "须通过安全测评后方可上线运行"; 附件2 十四 "政务信息系统上线运行前，由信息安全服务机构负责对
+      // 信息系统进行安全检测，通过安全检测方能上线运行": the confirmed delivery is not the end; the unit deploys, asks
+      // for the test, fixes until it passes, and only then goes live.
+      sequence: [
+        "county_review",
+        "approve",
+        "provision",
+        "confirm_delivery",
+        "deploy",
+        "request_security_test",
+        "security_test",
+        "security_fix",
+        "go_live",
+      ],
       overrides: {
         // 002 第二十三条 sets no deadline for the county pre-review; 1 wd as in 梅州.
         // 002 第二十三条: the county's 初审 is a review in its own right ("初审后，提交市…审核"), so it may refuse.
         county_review: { name: "县级初审", canReject: true },
         approve: { deadline: wd(5) },
         provision: { name: "资源下发" },
+        // 002 sets no time for what the unit does on its own system (开发部署 第八条(二), asking for the test, fixing,
+        // going live) and, unlike 004 第二十四条, has no revocation for a slow one: these stages have no deadline,
+        // hence no reminder and no 004 第十七条(五) late warning.
+        deploy: { deadline: undefined, lateWarningTo: [] },
+        request_security_test: { deadline: undefined, lateWarningTo: [] },
+        // The 信息安全服务机构 of 附件2 十四 is no party of yunshen: the manager (市政务服务数据管理部门, 主管单位 of the
+        // 责任书, which supervises security, 第四十二条) records its result. 002 gives the test no time; 5 wd, the
+        // manager's own time to decide in 002 (第二十条), for the first test and for each retest after a fix (not
+        // 004 第十七条(三)'s 10 wd from the first test).
+        security_test: { name: "上线前安全检测", deadline: wd(5), redoDeadline: wd(5), lateWarningTo: [] },
+        security_fix: { deadline: undefined, lateWarningTo: [] },
+        go_live: { deadline: undefined, lateWarningTo: [], reportTo: ["manager", "provider"] },
       },
       attachments: [{ purpose: "security_pledge", name: "政务云资源使用安全责任书（附件2）", when: () => true }],
+      submissionRules: [dataDiskFrom100],
     },
     bazhong: {
       name: "巴中（“智慧巴中”云平台管理办法）",
-      sequence: ["tech_review", "provision", "deploy", "test_report", "report_review", "cutover"],
+      // 003 第二十条: an existing system (迁移) is cut over once its reports are approved; a new one (新建) has no
+      // old system and goes live then instead.
+      sequence: ["tech_review", "provision", "deploy", "test_report", "report_review", "cutover", "go_live"],
       overrides: {
         provision: { name: "资源配置" },
         // 第十八条: deployed within 5 wd of configuration; longer for demanding systems with the bureau's consent.
+        // Its completion starts the bill (第四十三条, profiles/bazhong.ts billingStartsAt).
         deploy: { deadline: wd(5), extendable: true, lateWarningTo: [] },
+        // 003 sets no time for a new system to go live after its reports are approved; 10 wd, as the cutover.
+        go_live: { when: (f) => f.migration === false, deadline: wd(10), lateWarningTo: [], reportTo: ["manager", "provider"] },
       },
       attachments: [
         // 第十五、十六条: a migration plan for an existing system, the construction basis for a new one.
@@ -541,6 +619,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "徽州（徽州区政务云平台管理暂行办法）",
       sequence: ["accept", "review", "test_resources", "test", "trial_approval", "trial"],
       attachments: [{ purpose: "project_approval", name: "系统建设批复", when: () => true }],
+      facts: huizhouReported,
     },
   },
 };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FILE_ID_PATTERN } from "../../src/files";
-import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, PAAS_KINDS, SECURITY_SERVICES, type RequestedResources } from "../../src/resources/catalog";
+import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, hostingRows, PAAS_KINDS, SECURITY_SERVICES, type RequestedResources } from "../../src/resources/catalog";
 
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
 
@@ -201,3 +201,18 @@ export const applicationFormSchema = z
 
 export type ApplicationForm = z.output<typeof applicationFormSchema>;
 
+
+/**
+ * "托管设备 3 台（5U）；带宽 政务外网 50 Mbps；公网 IP 2 个；安全服务 云防火墙 1 套", or "" when none is asked for;
+ * without the public IPs where they are reported rather than approved (徽州, 001 附件1 注2).
+ */
+export function hostedAndNetwork(form: ApplicationForm, opts: { publicIps: boolean } = { publicIps: true }): string {
+  const devices = hostingRows(form);
+  const parts = [
+    devices.length ? `托管设备 ${devices.reduce((n, d) => n + d.quantity, 0)} 台（${devices.reduce((n, d) => n + d.rackUnits * d.quantity, 0)}U）` : "",
+    form.bandwidth.length ? `带宽 ${form.bandwidth.map((b) => `${BANDWIDTH_ZONES[b.zone]} ${b.mbps} Mbps`).join("、")}` : "",
+    opts.publicIps && form.publicIps ? `公网 IP ${form.publicIps} 个` : "",
+    form.security.length ? `安全服务 ${form.security.map((s) => `${SECURITY_SERVICES[s.service]} ${s.quantity} 套`).join("、")}` : "",
+  ];
+  return parts.filter(Boolean).join("；");
+}

@@ -3,11 +3,11 @@ import { unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import { attachFiles } from "../../src/files";
 import { demandCoverage } from "../../src/resources/demand";
-import { BANDWIDTH_ZONES, hostingRows, SECURITY_SERVICES, type Totals } from "../../src/resources/catalog";
+import { hostingRows, type Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
 import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
-import { applicationFormSchema, ATTACHMENT_PURPOSES, PLAN_PARTS, type ApplicationForm } from "./form";
+import { applicationFormSchema, ATTACHMENT_PURPOSES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm } from "./form";
 import { registeredSystem } from "../../src/systems/register";
 import type { Db } from "../../db/client";
 import type { Actor } from "../../src/core/context";
@@ -26,18 +26,6 @@ export function computeTotals(form: ApplicationForm): Totals {
     t.storageGb += p.storageGb * p.quantity;
   }
   return t;
-}
-
-/** "托管设备 3 台（5U）；带宽 政务外网 50 Mbps；公网 IP 2 个；安全服务 云防火墙 1 套", or "" when none is asked for. */
-function hostedAndNetwork(form: ApplicationForm): string {
-  const devices = hostingRows(form);
-  const parts = [
-    devices.length ? `托管设备 ${devices.reduce((n, d) => n + d.quantity, 0)} 台（${devices.reduce((n, d) => n + d.rackUnits * d.quantity, 0)}U）` : "",
-    form.bandwidth.length ? `带宽 ${form.bandwidth.map((b) => `${BANDWIDTH_ZONES[b.zone]} ${b.mbps} Mbps`).join("、")}` : "",
-    form.publicIps ? `公网 IP ${form.publicIps} 个` : "",
-    form.security.length ? `安全服务 ${form.security.map((s) => `${SECURITY_SERVICES[s.service]} ${s.quantity} 套`).join("、")}` : "",
-  ];
-  return parts.filter(Boolean).join("；");
 }
 
 export function applicationFacts(form: ApplicationForm, countyUnit: boolean, system: ApplicationFacts["system"] = null): ApplicationFacts {
@@ -105,9 +93,11 @@ async function namedSystem(tx: Db, actor: Actor, form: ApplicationForm): Promise
 }
 
 function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm, system: ApplicationFacts["system"]) {
-  const facts = applicationFacts(form, countyUnit, system);
+  const def = applicationFlow.profiles[profile]!;
+  const common = applicationFacts(form, countyUnit, system);
+  const facts = def.facts ? def.facts(common, form) : common;
   refuseEmergencyWithout(profile, facts);
-  const broken = (applicationFlow.profiles[profile]!.submissionRules ?? []).map((rule) => rule(facts)).filter((b) => b !== null);
+  const broken = (def.submissionRules ?? []).map((rule) => rule(facts, form)).filter((b) => b !== null);
   if (broken.length > 0)
     throw unprocessable("not_allowed", broken.map((b) => b.message).join("；"), Object.fromEntries(broken.map((b) => [b.field, [b.message]])));
   const missing = missingAttachments(profile, form, facts);

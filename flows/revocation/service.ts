@@ -39,7 +39,7 @@ async function prepare({ tx, actor, form: rawForm, profile, countyUnit, resubmit
     countyApplicant: !byProvider && trigger === "unit_request" && countyUnit,
     ...(byProvider ? {} : { unitDone: { offline: form.offline === true, dataMigrated: form.dataMigrated === true } }),
   };
-  const broken = (revocationFlow.profiles[profile] ?? revocationFlow.profiles.default)!.submissionRules?.map((rule) => rule(facts)).filter((b) => b !== null) ?? [];
+  const broken = (revocationFlow.profiles[profile] ?? revocationFlow.profiles.default)!.submissionRules?.map((rule) => rule(facts, form)).filter((b) => b !== null) ?? [];
   if (broken.length > 0)
     throw unprocessable("not_allowed", broken.map((b) => b.message).join("；"), Object.fromEntries(broken.map((b) => [b.field, [b.message]])));
   // Started by the provider, the request is the unit's; started by an applicant, it is theirs.

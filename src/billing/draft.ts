@@ -67,7 +67,8 @@ export async function draftStatement({ ctx, input }: { ctx: ServiceContext; inpu
     .leftJoin(ran, eq(ran.vm, resources.instanceId))
     .where(
       or(
-        and(lte(resources.deliveredAt, endOfShanghaiDay(last)), or(isNull(resources.revokedAt), gte(resources.revokedAt, start))),
+        // Billed from billedFrom (the delivery, or a 巴中 system's deployment: 003 第四十三条); none yet, not billed.
+        and(lte(resources.billedFrom, endOfShanghaiDay(last)), or(isNull(resources.revokedAt), gte(resources.revokedAt, start))),
         // VMs revoked before the month that the monitoring still saw running in it: not billed, but shown for the check.
         and(revokedBefore, isNotNull(ran.vm)),
       ),

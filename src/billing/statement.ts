@@ -11,6 +11,11 @@ export interface BillableResource {
   system: string;
   kind: string;
   deliveredAt: Date;
+  /**
+   * When billing starts, where not at the delivery: a 巴中 application's resources from the system's deployment
+   * (003 第四十三条), null while it is not deployed (nothing billed). Absent: from the delivery (004 第四十三条).
+   */
+  billedFrom?: Date | null;
   revokedAt: Date | null;
 }
 
@@ -83,7 +88,8 @@ function dayCharge(prices: KindPrices, spec: Record<string, unknown>): number {
 const byFromDate = (a: SizeFrom, b: SizeFrom) => (a.fromDate < b.fromDate ? -1 : 1);
 
 /**
- * A resource's lines for the month: billed from the day of delivery up to the day before revocation. `seen`, the
+ * A resource's lines for the month: billed from the day billing starts (its delivery, or where the profile says so
+ * its deployment) up to the day before revocation. `seen`, the
  * days the monitoring saw it running, flags billed dates it contradicts: running before delivery (days that go
  * unbilled, or a delivery recorded late), or after revocation (resources perhaps never reclaimed). A resource
  * revoked in an earlier month that still runs gets a line of nothing billed, so the reviewer sees it too.
@@ -103,7 +109,9 @@ function lineOf(month: string, r: BillableResource, history: SizeFrom[], tables:
   const { first, last } = monthDays(month);
   const delivered = shanghaiDate(r.deliveredAt);
   const revoked = r.revokedAt ? shanghaiDate(r.revokedAt) : null;
-  const from = delivered > first ? delivered : first;
+  // Not billed yet (a 巴中 system not deployed): no day is billed, so `from` lies past every day.
+  const billed = r.billedFrom === undefined ? delivered : r.billedFrom === null ? null : shanghaiDate(r.billedFrom);
+  const from = billed === null ? "9999-12-31" : billed > first ? billed : first;
   const lastHeld = revoked ? addCalendarDays(revoked, -1) : last;
   const to = lastHeld < last ? lastHeld : last;
   const base = { resourceId: r.id, name: r.name, unitId: r.unitId, system: r.system, kind: r.kind };
@@ -130,7 +138,8 @@ function lineOf(month: string, r: BillableResource, history: SizeFrom[], tables:
     } else segments.push({ from: day, to: day, days: 1, spec, version: table?.version ?? null, dayPrice: charge === null ? null : charge / UNITS });
   }
   const flags: LineFlag[] = [];
-  if (delivered >= first && delivered <= last) flags.push("new");
+  // New to the bill this month: from its delivery, or from its deployment where billing starts there.
+  if (billed !== null && billed >= first && billed <= last) flags.push("new");
   if (history.some((s) => s.fromDate > delivered && s.fromDate >= first && s.fromDate <= last)) flags.push("adjusted");
   if (revoked && revoked >= first && revoked <= last) flags.push("revoked");
   if (r.kind === "backup") flags.push("backup");

@@ -20,6 +20,7 @@ const resourceSchema = z
     instanceId: z.string().nullable(),
     status: z.enum(["delivered", "revoked"]),
     deliveredAt: date,
+    billedFrom: date.nullable().openapi({ description: "计费起始：交付之日，巴中为系统部署完成之日（003 第四十三条）；未部署为 null" }),
     deployedAt: date.nullable(),
     securityTestedAt: date.nullable(),
     liveAt: date.nullable(),

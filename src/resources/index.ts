@@ -25,6 +25,7 @@ import { mutate } from "../core/mutate";
 import { VM_ID } from "../metrics/rules";
 import { parseInput } from "../core/validation";
 import { seesEveryUnit } from "../core/roles";
+import { PROFILES } from "../../profiles";
 
 type ResourceRow = typeof resources.$inferInsert;
 
@@ -38,7 +39,7 @@ function backupSpec(p: BackupPolicy, of: string, resourceId: number) {
  * VM whose row asks for one; a 备份申请's policy. A policy names its VM's id, so the VMs are written first.
  */
 async function deliverResources(tx: Db, req: LockedRequest, at: Date) {
-  const base = { requestId: req.id, unitId: req.unitId, status: "delivered" as const, deliveredAt: at };
+  const base = { requestId: req.id, unitId: req.unitId, status: "delivered" as const, deliveredAt: at, billedFrom: billedFromDelivery(req) ? at : null };
   const insert = (rows: ResourceRow[]) =>
     rows.length === 0
       ? Promise.resolve([])
@@ -88,6 +89,14 @@ function* networkAndSecurityRows(form: RequestedResources, next: () => Omit<Reso
   for (const b of form.bandwidth ?? []) yield { ...next(), kind: "bandwidth", spec: { kindName: "带宽", zone: b.zone, zoneName: BANDWIDTH_ZONES[b.zone], mbps: b.mbps } };
   if (form.publicIps) yield { ...next(), kind: "public_ip", spec: { kindName: "公网 IP", ips: form.publicIps } };
   for (const s of form.security ?? []) yield { ...next(), kind: `security_${s.service}`, spec: { kindName: SECURITY_SERVICES[s.service], service: s.service, units: s.quantity } };
+}
+
+/**
+ * Whether a request's resources are billed from their delivery: everywhere but a 云资源申请 in a profile that bills
+ * from the deployment (巴中, 003 第四十三条), whose resources wait, unbilled, for the 系统部署 stage.
+ */
+function billedFromDelivery(req: LockedRequest) {
+  return req.flow !== "application" || PROFILES[req.profile].billingStartsAt === "delivered";
 }
 
 const MILESTONE_COLUMN = {
@@ -156,6 +165,16 @@ export async function recordMilestone(step: { tx: Db; j: Journal; req: LockedReq
     .where(and(eq(resources.requestId, req.id), isNull(resources[column])))
     .returning({ id: resources.id });
   if (dated.length > 0) j.add({ action: `resource.${milestone}`, requestId: req.id, details: { resourceIds: dated.map((r) => r.id) } });
+  // 003 第四十三条: "完成信息系统部署之日起，开始计算政务云资源服务费": the deployment starts the bill (once; a
+  // resource already revoked is not billed again).
+  if (milestone === "deployed" && !billedFromDelivery(req)) {
+    const billed = await tx
+      .update(resources)
+      .set({ billedFrom: at })
+      .where(and(eq(resources.requestId, req.id), isNull(resources.billedFrom), eq(resources.status, "delivered")))
+      .returning({ id: resources.id });
+    if (billed.length > 0) j.add({ action: "resource.billing_started", requestId: req.id, details: { resourceIds: billed.map((r) => r.id), basis: "003 第四十三条" } });
+  }
 }
 
 export const listResourcesQuery = z.object({
