@@ -299,6 +299,8 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
       ...(open ? { workdays: workdaysUsedAndLeft(ctx.calendar, run.openedAt, run.deadlineAt, now) } : {}),
       // What its holders may decide on it, as cards and the 待办 list offer it (a period has no holder).
       ...(open && !def.elapses ? { decisions: holderDecisions(def, req.facts) } : {}),
+      // The stage's form as its approver filled it in (StageDef.form: 梅州's 附件6), with the form's name.
+      form: run.form ? { name: def.form?.name ?? null, values: run.form } : null,
       tasks: taskRows.filter((t) => t.stageRunId === run.id).map(({ stageRunId: _, ...t }) => t),
     };
   });

@@ -102,6 +102,10 @@ const stageRun = z.object({
   overdue: z.boolean(),
   workdays: z.object({ used: z.number().nullable(), left: z.number().nullable() }).optional().openapi({ description: "已用与剩余工作日" }),
   decisions: decisions.optional().openapi({ description: "仅办理中的环节：其处理人可作的决定；asks 为 null 的无需再填写内容，否则为须填写的内容" }),
+  form: z
+    .object({ name: z.string().nullable(), values: z.record(z.string(), z.unknown()) })
+    .nullable()
+    .openapi({ description: "该环节办理时填写的表单（如梅州“申请上线前安全检测”的附件6 安全检测申请表），无表单的环节为 null" }),
   tasks: z.array(
     z.object({
       id: z.int(),
