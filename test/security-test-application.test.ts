@@ -54,6 +54,10 @@ describe("004 第十七条(二) 附件6 安全检测申请表", () => {
   test("004 第十七条(二), 第七条(三), 第四十条: without a 密评 record the application is refused and nothing is written; with one it passes and the 附件6 is on the stage in the detail", async () => {
     const { id } = await atSecurityTestApplication();
     const before = await written(id);
+    // The open stage tells an API client what to fill in.
+    const spec = ok(await t.show("yangfan", id)).currentStage.formSpec;
+    expect(spec.fields.map((f: { name: string }) => f.name)).toEqual(["deployedOn", "accessAddress", "ports", "mlpsLevel", "cryptoUse", "contact.name", "contact.mobile", "remarks"]);
+    expect(spec.fields.find((f: { name: string }) => f.name === "mlpsLevel").options[2]).toEqual({ value: 3, label: "第三级" });
 
     // Without the form: a 400 naming it, in Chinese.
     const bare = await apply(id);

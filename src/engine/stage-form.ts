@@ -56,3 +56,18 @@ export function auditedStageForm(def: StageForm, form: Record<string, unknown>):
   }
   return copy;
 }
+
+/** A stage form's fields as the API describes them to a client that fills it in (`form.<name>`). */
+export function stageFormSpec(def: StageForm) {
+  return {
+    name: def.name,
+    fields: def.fields.map((f) => ({
+      name: f.name,
+      label: f.label,
+      kind: f.kind,
+      optional: f.optional ?? false,
+      ...(f.options ? { options: f.options.map((o) => ({ value: f.intValues ? Number(o.value) : o.value, label: o.label })) } : {}),
+      ...(f.hint ? { hint: f.hint } : {}),
+    })),
+  };
+}
