@@ -44,6 +44,11 @@ export interface CardStage {
   deadlineText: string | null;
   /** The applicant's turn after 退回: the request's form, opened on the portal, edited and sent again. */
   onForm?: boolean;
+  /**
+   * Approving the stage needs this form filled in (梅州's 附件6 at 申请上线前安全检测): a one-click button would be
+   * refused, so the card opens the request's page on the portal, where the form is.
+   */
+  form?: string;
 }
 
 function requestFields(r: CardRequest): Card["fields"] {
@@ -62,14 +67,14 @@ export function taskCard(r: CardRequest, stage: CardStage, note?: string): Card 
       link: `/api/requests/${r.id}`,
       open: { label: stage.approveLabel, path: `/requests/${r.code}/edit` },
     };
-  const actions: CardAction[] = stage.canApprove === false ? [] : [{ action: "approve", label: stage.approveLabel }];
+  const actions: CardAction[] = stage.canApprove === false || stage.form ? [] : [{ action: "approve", label: stage.approveLabel }];
   if (stage.canReject) actions.push({ action: "reject", label: "驳回" });
   if (stage.canReturn) actions.push({ action: "return", label: "退回" });
   if (stage.canFail) actions.push({ action: "fail", label: "未通过" });
   return {
     title: `待处理：${stage.name}`,
     tone: "info",
-    summary: note ?? `${r.unitName}「${r.title}」等待您处理`,
+    summary: [note ?? `${r.unitName}「${r.title}」等待您处理`, ...(stage.form ? [`请在网页端填写${stage.form}后提交`] : [])].join("；"),
     fields: [
       ...requestFields(r),
       { label: "环节", value: stage.name },
@@ -77,6 +82,7 @@ export function taskCard(r: CardRequest, stage: CardStage, note?: string): Card 
     ],
     actions,
     link: `/api/requests/${r.id}`,
+    ...(stage.form ? { open: { label: stage.approveLabel, path: `/requests/${r.code}#actions` } } : {}),
   };
 }
 

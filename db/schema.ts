@@ -111,6 +111,9 @@ export const stageRuns = pgTable(
     earliestAt: ts("earliest_at"),
     overdue: boolean("overdue").notNull().default(false),
     closedAt: ts("closed_at"),
+    // The stage's form as its approver filled it in (StageDef.form: 梅州's 附件6 at 申请上线前安全检测); null for
+    // a stage without one.
+    form: jsonb("form").$type<Record<string, unknown>>(),
   },
   (t) => [index("stage_runs_request_idx").on(t.requestId)],
 );

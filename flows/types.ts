@@ -46,6 +46,38 @@ export type Anchor = { firstOpenOf: string } | { firstDoneOf: string | readonly 
 /** Whether a run of `stage` is what the anchor counts from: its stage, or one of its alternative stages. */
 export const anchoredOn = (keys: string | readonly string[], stage: string) => (typeof keys === "string" ? keys === stage : keys.includes(stage));
 
+/**
+ * A field of a stage's form as pages render it (the portal's own field kinds): `name` is its path in the form
+ * ("contact.mobile"). `notFuture` dates are refused when later than today (Beijing time); `tel` fields are
+ * masked in the audit entry (invariant 8), kept whole on the stage run.
+ */
+export interface StageFormField {
+  name: string;
+  label: string;
+  kind: "text" | "textarea" | "date" | "tel" | "select";
+  options?: readonly { value: string; label: string }[];
+  /** A select whose values are whole numbers (等保级别 1–5). */
+  intValues?: boolean;
+  optional?: boolean;
+  hint?: string;
+  placeholder?: string;
+  notFuture?: boolean;
+}
+
+/**
+ * A form the holder fills in to approve (or confirm) a stage: 梅州's 《…迁云上云安全检测申请表》（附件6） at
+ * 申请上线前安全检测. Checked by `schema` (400 naming each field under `form.<field>`), kept on the stage run and
+ * in the decision's audit entry.
+ */
+export interface StageForm<F = any> {
+  /** As the official form is called: 《…安全检测申请表》（附件6）. */
+  name: string;
+  schema: z.ZodType<Record<string, unknown>>;
+  fields: readonly StageFormField[];
+  /** What the form carries from the request itself rather than typed (系统名称 is the request's), and its labels. */
+  fromRequest?: { fields: readonly { name: string; label: string }[]; values: (req: { title: string; facts: F }) => Record<string, unknown> };
+}
+
 /** A stage; F is the facts type of its flow. The engine handles every flow's stages alike, hence `any`. */
 export interface StageDef<F = any> {
   key: string;
@@ -115,6 +147,8 @@ export interface StageDef<F = any> {
    * rejection opens a revocation of what the request delivered, for this reason.
    */
   revokeOnReject?: RevocationTrigger;
+  /** Approving (or confirming) this stage needs this form filled in (StageForm). */
+  form?: StageForm<F>;
   /** Completing this stage is that moment in the life of the request's resources (交付, 部署, 安全检测, 上线). */
   marks?: ResourceMilestone;
 }
@@ -230,6 +264,20 @@ export interface FlowService<F = any> {
   prepare(args: PrepareArgs): Promise<Prepared<F>>;
   /** What a completed request sets in motion, in the completing transaction. */
   complete?(step: FlowStep): Promise<void>;
+  /**
+   * A stage form's check against the database (the register, the ledger), after its schema passed and before
+   * anything is written: a refusal (422) in words for people, with the fields it is about, or null.
+   */
+  checkStageForm?(args: StageFormCheck<F>): Promise<{ message: string; fields?: Record<string, string[]> } | null>;
+}
+
+/** What a flow's stage-form check sees. */
+export interface StageFormCheck<F = any> {
+  tx: Db;
+  req: LockedRequest;
+  stage: StageDef<F>;
+  form: Record<string, unknown>;
+  profile: ProfileKey;
 }
 
 /** One flow: its stages as data, the form a submission carries, and its hooks. */

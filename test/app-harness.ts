@@ -11,7 +11,7 @@ import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
 import { loadCalendar } from "../src/calendar/store";
 import type { ServiceContext } from "../src/core/context";
 import { demoDirectory } from "../src/directory/demo";
-import { applicantsOf, registerDemoSystems } from "../src/systems/demo";
+import { applicantsOf, DEMO_SYSTEM, registerDemoSystems } from "../src/systems/demo";
 import { importDirectory } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
 import { STAGE_DECISIONS } from "../src/engine";
@@ -66,6 +66,20 @@ export function coveredByPlan<F extends { plan: Record<string, unknown> }>(form:
   form.plan.plannedTotals = { vcpu, memoryGb, storageGb };
   return form;
 }
+
+/**
+ * A filled-in 附件6 (《…迁云上云安全检测申请表》, 004 第十七条(二)): what 梅州's 申请上线前安全检测 is approved with.
+ * Its 部署完成日期 defaults to a day before the harness clock's start; pass one for a clock moved on.
+ */
+export const securityTestForm = (over: Record<string, unknown> = {}) => ({
+  deployedOn: "2026-11-20",
+  accessAddress: "https://jyzz.meixian.gov.cn",
+  ports: "443,8443",
+  mlpsLevel: 2,
+  cryptoUse: "采用 SM2/SM3/SM4 国产商用密码算法：SSL 证书与数据库字段加密",
+  contact: { name: "李华", mobile: "13800000001" },
+  ...over,
+});
 
 /** A real, small PDF (the README's example plan): what tests upload as a document. */
 export const samplePdf = () => new Uint8Array(readFileSync(new URL("../examples/plan.pdf", import.meta.url)));
@@ -152,6 +166,17 @@ export async function createTestApp(
     return ok(await call(user, "POST", "/api/systems", { name, kind, approvalRef: "梅市发改投审〔2025〕8 号", nonClassified: true }), 201) as { id: number };
   }
 
+  /**
+   * 004 第四十条: records a 商用密码应用安全性评估 on the example system of `user`'s unit (registered for every
+   * applicant's unit above), as the unit does before applying for the security test (004 第七条(三)).
+   */
+  async function recordCryptoAssessment(user: string, crypto: { assessedOn?: string; result?: "pass" | "basic" | "fail" } = {}) {
+    const listed = ok(await call(user, "GET", "/api/systems")).systems as { id: number; name: string; unitId: string }[];
+    const mine = listed.find((s) => s.name === DEMO_SYSTEM.name);
+    if (!mine) throw new Error(`${user} has no registered ${DEMO_SYSTEM.name}`);
+    return ok(await call(user, "PATCH", `/api/systems/${mine.id}`, { crypto: { assessedOn: crypto.assessedOn ?? "2025-12-15", result: crypto.result ?? "pass" } }));
+  }
+
   const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
 
   /**
@@ -204,6 +229,7 @@ export async function createTestApp(
     upload,
     attachment,
     registerSystem,
+    recordCryptoAssessment,
     submit,
     act,
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),

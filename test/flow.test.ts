@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, stageRuns, tasks } from "../db/schema";
 import { verifyAuditChain } from "../src/audit/verify";
-import { coveredByPlan, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { coveredByPlan, createTestApp, ok, sampleForm, securityTestForm, type TestApp } from "./app-harness";
 
 
 async function stageOf(t: TestApp, id: number) {
@@ -22,6 +22,7 @@ describe("梅州 application, county unit, submission to go-live", () => {
   afterAll(() => t.close());
 
   test("walks every stage with working-day deadlines and ends completed", async () => {
+    await t.recordCryptoAssessment("lihua");
     const submitted = ok(await t.submit("lihua", sampleForm()), 201);
     expect(submitted.code).toMatch(/^YS-2026-\d{5}$/);
     expect(submitted.currentStage).toBe("county_review");
@@ -50,7 +51,8 @@ describe("梅州 application, county unit, submission to go-live", () => {
       ["lihua", { action: "confirm" }, "deploy"],
       ["guojun", { action: "approve", stage: "verify_delivery" }, "deploy"],
       ["lihua", { action: "confirm" }, "request_security_test"],
-      ["lihua", { action: "confirm" }, "security_test"],
+      // 004 第十七条(二): the application for the security test is the filled-in 附件6 (the system's 密评 is on record).
+      ["lihua", { action: "confirm", form: securityTestForm() }, "security_test"],
       ["chenjing", { action: "fail", reason: "存在弱口令" }, "security_fix"],
       ["lihua", { action: "confirm", note: "已整改" }, "security_test"],
       ["zhangwei", { action: "approve" }, "go_live"],
@@ -628,6 +630,7 @@ describe("concurrency", () => {
   });
 
   test("details read while decisions are made never show an open stage with nobody to act", async () => {
+    await t.recordCryptoAssessment("yangfan");
     const { id } = ok(await t.submit("yangfan", sampleForm()), 201);
     const steps: [string, Record<string, unknown>][] = [
       ["xufeng", { action: "approve" }],
@@ -637,7 +640,7 @@ describe("concurrency", () => {
       ["yangfan", { action: "confirm" }],
       ["guojun", { action: "approve", stage: "verify_delivery" }],
       ["yangfan", { action: "confirm" }],
-      ["yangfan", { action: "confirm" }],
+      ["yangfan", { action: "confirm", form: securityTestForm() }], // 004 第十七条(二): the 附件6
       ["chenjing", { action: "approve" }],
       ["yangfan", { action: "confirm" }],
     ];

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { outbox, stageRuns } from "../db/schema";
 import { runDueTimers } from "../src/jobs/timers";
-import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, sampleForm, securityTestForm, type TestApp } from "./app-harness";
 
 // 004 第十七条: deployment, the security test before go-live, and go-live, in the 梅州 profile, around 国庆 2026
 // (10-01 … 10-07 off, Saturday 10-10 a working day).
@@ -10,7 +10,12 @@ import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 let t: TestApp;
 beforeEach(async () => {
   t = await createTestApp({ now: "2026-09-25T02:00:00Z" }); // Friday 10:00, a week before 国庆
+  // 004 第七条(三), 第四十条: the system's 密评 is on record, so the unit may apply for the security test.
+  await t.recordCryptoAssessment("yangfan");
 });
+
+/** 004 第十七条(二): the 附件6 the unit files with its application, deployed that day. */
+const annex6 = () => securityTestForm({ deployedOn: "2026-09-25", contact: { name: "杨帆", mobile: "13800000002" } });
 afterEach(() => t?.close());
 
 /** 杨帆 (a city unit, so no county review) files the example and everyone decides at once, up to 系统部署. */
@@ -48,7 +53,7 @@ test("004 第十七条(一) deployment is due 20 wd after delivery (资源开通
 test("004 第十七条(三) the fix and the retest are due 10 wd from the first test performed, not from the day it was asked for", async () => {
   const id = await delivered();
   ok(await t.act("yangfan", id, { action: "approve", stage: "deploy" }));
-  ok(await t.act("yangfan", id, { action: "approve", stage: "request_security_test" })); // asked on Friday 09-25
+  ok(await t.act("yangfan", id, { action: "approve", stage: "request_security_test", form: annex6() })); // asked on Friday 09-25
   // The manager performs the first test on Wednesday 09-30 and finds a problem.
   t.clock.set("2026-09-30T06:00:00Z");
   ok(await t.act("chenjing", id, { action: "fail", stage: "security_test", reason: "存在弱口令" }));
@@ -98,7 +103,7 @@ test("004 第十七条(一), 第十六条(三)(四) the unit deploys while the r
 
   // The unit deploys and asks for the security test before the check is done; the manager tests and passes it.
   ok(await t.act("yangfan", id, { action: "approve", stage: "deploy" }));
-  ok(await t.act("yangfan", id, { action: "approve", stage: "request_security_test" }));
+  ok(await t.act("yangfan", id, { action: "approve", stage: "request_security_test", form: annex6() }));
   ok(await t.act("chenjing", id, { action: "approve", stage: "security_test" }));
   // Go-live cannot close the request while the check is open: refused, nothing changes.
   const early = await t.act("yangfan", id, { action: "confirm", stage: "go_live" });

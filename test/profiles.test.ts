@@ -11,7 +11,7 @@ import { readConfig } from "../src/config";
 import { consoleSender } from "../src/channels/console";
 import { everyChannel } from "./harness";
 import { runJobsOnce } from "../src/jobs/runner";
-import { createTestApp, ok, type TestApp } from "./app-harness";
+import { createTestApp, ok, securityTestForm, type TestApp } from "./app-harness";
 
 // The job round runs what the service's profile module lists, and nothing else: the same ledger and figures
 // give 004 第十九条(三)'s half-yearly review under 梅州 and 003 第二十四条's quarterly review and 70% notices
@@ -23,7 +23,8 @@ const AFTER_DELIVERY: Record<string, [string | "applicant", Record<string, unkno
   confirm_delivery: ["applicant", { action: "confirm" }],
   verify_delivery: ["guojun", { action: "approve" }],
   deploy: ["applicant", { action: "approve", note: "系统已部署" }],
-  request_security_test: ["applicant", { action: "approve" }],
+  // 004 第十七条(二): with the filled-in 附件6 (the system's 密评 is recorded first, 004 第四十条).
+  request_security_test: ["applicant", { action: "approve", form: securityTestForm({ deployedOn: "2026-09-01" }) }],
   security_test: ["zhangwei", { action: "approve", note: "检测通过" }],
   go_live: ["applicant", { action: "approve", note: "已上线" }],
 };
@@ -34,6 +35,7 @@ const AFTER_DELIVERY: Record<string, [string | "applicant", Record<string, unkno
  * The clock is then at Monday 2027-01-04 10:00, the first working day of a quarter and of a half-year.
  */
 async function liveVmWithFigures(t: TestApp) {
+  await t.recordCryptoAssessment("zhaolei");
   const { id, resources: delivered } = await t.deliverApplication("zhaolei");
   for (;;) {
     // The earliest open stage: 发放核查 runs alongside the deployment (004 第十七条(一)) and is decided first.

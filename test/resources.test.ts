@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, sampleForm, securityTestForm, type TestApp } from "./app-harness";
 
 // 资源台账: delivered resources and the dates of their life, set by the application's stages, never typed.
 let t: TestApp;
@@ -7,6 +7,8 @@ const later = (iso: string) => t.clock.set(iso);
 
 beforeAll(async () => {
   t = await createTestApp();
+  // 004 第四十条: the example system's 密评 is on record, so the unit may apply for the security test.
+  await t.recordCryptoAssessment("lihua");
 });
 afterAll(() => t?.close());
 
@@ -41,7 +43,7 @@ describe("resources", () => {
       ["lihua", { action: "confirm" }],
       ["guojun", { action: "approve", stage: "verify_delivery" }],
       ["lihua", { action: "confirm" }], // deployed
-      ["lihua", { action: "confirm" }],
+      ["lihua", { action: "confirm", form: securityTestForm({ deployedOn: "2026-11-25" }) }], // 004 第十七条(二): the 附件6
       ["chenjing", { action: "fail", reason: "存在弱口令" }],
       ["lihua", { action: "confirm", note: "已整改" }],
     ]);

@@ -4,7 +4,7 @@ import { auditLog, files, outbox, requests, systems } from "../db/schema";
 import { purgeUnboundFiles, UNBOUND_FILE_HOURS } from "../src/files";
 import { mlpsReminders } from "../src/systems/reminders";
 import { shanghaiDate } from "../src/core/calendar";
-import { createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, rowCounts, sampleForm, securityTestForm, type TestApp } from "./app-harness";
 
 // The register of 政务信息系统 (004 第二条) and what 梅州 asks of an application through it: the system named exactly
 // as registered (第十二条(二)1), the basis its kind calls for (第十二条(二)2), the six parts of the 实施方案 (第十一条);
@@ -167,6 +167,7 @@ describe("系统登记 (004 第二条)", () => {
     const systemName = "梅县区卫生监督执法系统";
     const { id: systemId } = ok(await register("wangfang", system(systemName)), 201);
     const { id } = ok(await t.submit("wangfang", formFor(systemName)), 201);
+    ok(await t.call("wangfang", "PATCH", `/api/systems/${systemId}`, { crypto: { assessedOn: "2026-09-01", result: "pass" } }));
     const steps: [string, string, Record<string, unknown>][] = [
       ["huangmin", "county_review", { action: "approve" }],
       ["xufeng", "evaluate", { action: "approve" }],
@@ -176,7 +177,8 @@ describe("系统登记 (004 第二条)", () => {
       ["wangfang", "confirm_delivery", { action: "confirm" }],
       ["guojun", "verify_delivery", { action: "approve" }],
       ["wangfang", "deploy", { action: "approve" }],
-      ["wangfang", "request_security_test", { action: "approve" }],
+      // 004 第十七条(二): the 附件6, for a system whose 密评 is on the register (第七条(三), 第四十条).
+      ["wangfang", "request_security_test", { action: "approve", form: securityTestForm({ deployedOn: shanghaiDate(t.clock.now()) }) }],
       ["zhangwei", "security_test", { action: "approve" }],
     ];
     for (const [user, stage, action] of steps) ok(await t.act(user, id, { ...action, stage }));

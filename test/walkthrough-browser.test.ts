@@ -50,11 +50,12 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
   }
 
   /** The person signed in on `page` opens the request from their 待办, at `stage`, and presses its button. */
-  async function decide(page: Page, code: string, stage: string, button: string, opts: { note?: string; shot?: string; readme?: boolean; top?: string } = {}) {
+  async function decide(page: Page, code: string, stage: string, button: string, opts: { note?: string; shot?: string; readme?: boolean; top?: string; fill?: (page: Page) => Promise<void> } = {}) {
     await page.goto(`${portal.base}/`);
     await todoItem(page, code).locator("a.ys-todo-link").click();
     await page.waitForURL(`${portal.base}/requests/${code}`);
     expect(await text(page, "#actions")).toBe(`办理：${stage}`);
+    await opts.fill?.(page);
     if (opts.note) await page.getByLabel("意见（可选）").fill(opts.note);
     if (opts.shot) await shot(page, opts.shot, { readme: opts.readme, top: opts.top });
     await page.getByRole("button", { name: button, exact: true }).click();
@@ -178,7 +179,32 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
       await signIn(page, portal, "lihua");
       expect(await requestPage(page, code)).toMatchObject({ status: `${code} · 梅州市梅县区教育局 · 办理中 · 当前环节：系统部署`, holder: "李华：待处理" });
       await decide(page, code, "系统部署", "部署完成", { note: "系统已部署" });
-      await decide(page, code, "申请上线前安全检测", "提交安全检测申请");
+      // 004 第十七条(二): the application is the 附件6, filled in on the page (the system's 密评 is on the register,
+      // 004 第四十条); a date ahead of today is refused under its field, and the page keeps what was typed.
+      const annex6 = async (p: Page) => {
+        await field(p, "deployedOn").fill("2026-10-15");
+        await field(p, "accessAddress").fill("https://jyzz.meixian.gov.cn");
+        await field(p, "ports").fill("443,8443");
+        await field(p, "mlpsLevel").selectOption({ label: "第二级" });
+        await field(p, "cryptoUse").fill("采用 SM2/SM3/SM4 国产商用密码算法：SSL 证书与数据库字段加密");
+        await field(p, "contact.name").fill("李华");
+        await field(p, "contact.mobile").fill(form.contact.mobile);
+      };
+      await portal.t.recordCryptoAssessment("lihua", { assessedOn: "2026-09-15" });
+      await page.goto(`${base}/requests/${code}`);
+      await annex6(page);
+      await page.getByRole("button", { name: "提交安全检测申请", exact: true }).click();
+      expect(await text(page, '[data-field="deployedOn"] .ys-field-error')).toBe("部署完成日期不能晚于今天（2026-10-14）");
+      expect(await field(page, "accessAddress").inputValue()).toBe("https://jyzz.meixian.gov.cn");
+      await decide(page, code, "申请上线前安全检测", "提交安全检测申请", {
+        fill: async (p) => {
+          await annex6(p);
+          await field(p, "deployedOn").fill("2026-10-14");
+        },
+        shot: "security-test-application",
+        top: "#actions",
+      });
+      expect(await page.locator(".ys-stage-form").first().textContent()).toContain("拟定等保级别第二级");
       at("2026-10-15T01:00:00Z");
       await signIn(manager.page, portal, "zhangwei");
       await decide(manager.page, code, "安全检测", "检测通过", { note: "检测通过" });

@@ -10,7 +10,7 @@ import { createWecomCrypto, wecomSignature } from "../src/channels/wecom/crypto"
 import { buildWecomXml } from "../src/channels/wecom/xml";
 import { COMMON_REASONS } from "../src/chat/commands";
 import { dispatchOutbox } from "../src/jobs/outbox";
-import { createTestApp, ok, sampleForm, type TestApp, serveOnLoopback } from "./app-harness";
+import { createTestApp, ok, sampleForm, securityTestForm, type TestApp, serveOnLoopback } from "./app-harness";
 import { latestCard, wecomCallbacks } from "./fakes/wecom-callbacks";
 import { startFakeWecom, type FakeWecom } from "./fakes/wecom-server";
 
@@ -355,7 +355,8 @@ describe("cards", () => {
     expect((await request(id)).status).toBe("returned");
   });
 
-  test("a whole application goes from submission to go-live by card taps alone", async () => {
+  test("a whole application goes from submission to go-live by card taps, and the 附件6 on the portal (004 第十七条(二))", async () => {
+    await t.recordCryptoAssessment("yangfan");
     const { id } = await submitAndDeliver();
     const wecomIds: Record<string, string> = { xufeng: "XuFeng", linna: "LinNa", zhangwei: "ZhangWei", chenjing: "ChenJing", yangfan: "YangFan", guojun: "GuoJun" };
     const walked: string[] = [];
@@ -367,6 +368,19 @@ describe("cards", () => {
       const holder = stage.tasks.find((x: { status: string }) => x.status === "pending").userId as string;
       const card = latestCard(fake, wecomIds[holder]!)!;
       walked.push(`${stage.stage}:${holder}`);
+      if (stage.stage === "request_security_test") {
+        // 004 第十七条(二): the application is the filled-in 附件6, which a tap cannot carry: the card offers no
+        // approve button that would be refused, only the request's page on the portal (signed in by WeCom).
+        expect(card.buttons.map((b) => b.text)).toEqual(["提交安全检测申请"]);
+        const button = card.buttons[0] as { key?: string; url?: string };
+        expect(button.key).toBeUndefined();
+        const target = new URL(new URL(button.url!).searchParams.get("redirect_uri")!);
+        expect(`${target.origin}${target.pathname}`).toBe(`${PUBLIC_URL}/login/wecom`);
+        expect(target.searchParams.get("next")).toBe(`/requests/${detail.code}#actions`);
+        ok(await t.act(holder, id, { action: "approve", stage: "request_security_test", form: securityTestForm({ contact: { name: "杨帆", mobile: "13800000002" } }) }));
+        await deliver();
+        continue;
+      }
       const res = await wecom.click(wecomIds[holder]!, { taskId: card.taskId, key: card.buttons[0]!.key }, fake.issueResponseCode());
       expect(res.reply?.MsgType, JSON.stringify(res.reply)).toBe("update_button");
       await deliver();

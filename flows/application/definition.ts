@@ -1,6 +1,6 @@
 import type { Totals } from "../../src/resources/catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
-import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm, type EmergencyCategory } from "./form";
+import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条,
 // 第三十五条), 徽州 (001 第十一—十四条), 巴中 (003 第十五—二十条) and 高创中心 (000 7.2) reuse the same stage
@@ -545,6 +545,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
         storage_review: { when: (f) => !isEmergency(f) && bigStorage(f) },
         approve: { when: (f) => !isEmergency(f) },
         provision: { when: (f) => !isEmergency(f) },
+        // 004 第十七条(二): the application for the pre-go-live security test is the filled-in 附件6; the
+        // service checks the system's 商用密码应用安全性评估 before it is taken (applicationService.checkStageForm).
+        request_security_test: { form: SECURITY_TEST_APPLICATION },
       },
     },
     shaoguan: {

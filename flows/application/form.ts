@@ -1,11 +1,15 @@
 import { z } from "zod";
+import { isIsoDate } from "../../src/core/calendar-schedule";
 import { FILE_ID_PATTERN } from "../../src/files";
+import { MLPS_LEVELS } from "../../src/systems/register";
+import type { StageForm } from "../types";
 import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, hostingRows, PAAS_KINDS, SECURITY_SERVICES, type RequestedResources } from "../../src/resources/catalog";
 
 // The IaaS application form (004 附件2, 002 附件1, 001 附表) as flows.md "Flow 1" lists its fields.
 
 const mobile = z.string().regex(/^1[3-9]\d{9}$/, "手机号应为 11 位大陆手机号");
-const person = z.strictObject({
+/** A contact person of a form (联系人, 运维人员, 检测联系人). */
+export const person = z.strictObject({
   name: z.string().trim().min(1, "请填写姓名").max(50),
   mobile,
   email: z.email("邮箱格式不正确").optional(),
@@ -26,7 +30,8 @@ export const ATTACHMENT_PURPOSES = {
   other: "其他",
 } as const;
 
-const portList = z
+/** "80,443,8000-8080": ports and ranges of 1–65535, or "" for none. */
+export const portList = z
   .string()
   .trim()
   .max(200)
@@ -216,3 +221,85 @@ export function hostedAndNetwork(form: ApplicationForm, opts: { publicIps: boole
   ];
   return parts.filter(Boolean).join("；");
 }
+
+// 004 第十七条(二): once deployed, the unit applies within 2 working days for the pre-go-live security test,
+// "按要求填报《广东“数字政府”政务云梅州节点政务信息系统迁云上云安全检测申请表》（附件6）". The annex's content is
+// not in the seed: its fields are ours, in the words such forms use. 系统名称 is the request's own (not typed);
+// 等保 is done after go-live (第三十八条), so the form asks only the level the unit proposes (拟定等保级别).
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const inPortRange = (p: string | undefined) => p === undefined || (Number(p) >= 1 && Number(p) <= 65_535);
+function isIpv6(s: string) {
+  if (!s.includes(":") || !/^[0-9A-Fa-f:.]+$/.test(s)) return false;
+  try {
+    return new URL(`http://[${s}]/`).hostname !== "";
+  } catch {
+    return false;
+  }
+}
+/** An http(s) URL, or an IP address (IPv4 with an optional :port, IPv6 bare or as [addr]:port). */
+export function isAccessAddress(s: string): boolean {
+  if (/^https?:\/\//i.test(s)) {
+    try {
+      const url = new URL(s);
+      return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "" && !url.username && !url.password;
+    } catch {
+      return false;
+    }
+  }
+  const v4 = /^([\d.]+)(?::(\d{1,5}))?$/.exec(s);
+  if (v4) return IPV4.test(v4[1]!) && inPortRange(v4[2]);
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(s);
+  if (bracketed) return isIpv6(bracketed[1]!) && inPortRange(bracketed[2]);
+  return isIpv6(s);
+}
+
+const mlpsLevelMessage = "拟定等保级别应为 1–5（第一级至第五级）";
+
+/** 附件6 as the API takes it (approve/confirm `form` at 申请上线前安全检测, 梅州). */
+export const securityTestApplicationSchema = z.strictObject({
+  // The day the system was deployed on the cloud (004 第十七条(一)); checked against today by the engine (notFuture).
+  deployedOn: z
+    .string({ error: "请填写部署完成日期（YYYY-MM-DD）" })
+    .refine(isIsoDate, "部署完成日期应为存在的日期 YYYY-MM-DD"),
+  accessAddress: z
+    .string({ error: "请填写系统访问地址" })
+    .trim()
+    .min(1, "请填写系统访问地址")
+    .max(300, "系统访问地址不超过 300 字")
+    .refine(isAccessAddress, "系统访问地址应为 http(s):// 开头的网址或 IP 地址（如 https://rsj.meizhou.gov.cn 或 10.1.2.3:8443）"),
+  ports: portList.refine((s) => s !== "", "请填写对外开放端口，如 80,443,8000-8080"),
+  mlpsLevel: z.int(mlpsLevelMessage).min(1, mlpsLevelMessage).max(5, mlpsLevelMessage),
+  // 004 第七条(三), 第四十条: what commercial cryptography the system uses (国产商用密码应用改造).
+  cryptoUse: z
+    .string({ error: "请填写商用密码应用情况" })
+    .trim()
+    .min(1, "请填写商用密码应用情况")
+    .max(2000, "商用密码应用情况不超过 2000 字"),
+  contact: person,
+  remarks: z.string().trim().max(2000, "备注不超过 2000 字").optional(),
+});
+export type SecurityTestApplication = z.output<typeof securityTestApplicationSchema>;
+
+/** The 附件6 as a stage form: its fields in the order the portal shows them. */
+export const SECURITY_TEST_APPLICATION: StageForm = {
+  name: "《广东“数字政府”政务云梅州节点政务信息系统迁云上云安全检测申请表》（附件6）",
+  schema: securityTestApplicationSchema,
+  fromRequest: { fields: [{ name: "systemName", label: "系统名称" }], values: (req) => ({ systemName: req.title }) },
+  fields: [
+    { name: "deployedOn", label: "部署完成日期", kind: "date", notFuture: true },
+    { name: "accessAddress", label: "系统访问地址", kind: "text", placeholder: "https://… 或 IP 地址", hint: "检测时访问系统的网址或 IP 地址（可带端口）" },
+    { name: "ports", label: "对外开放端口", kind: "text", placeholder: "80,443,8000-8080" },
+    {
+      name: "mlpsLevel",
+      label: "拟定等保级别",
+      kind: "select",
+      intValues: true,
+      options: Object.entries(MLPS_LEVELS).map(([value, label]) => ({ value, label })),
+      hint: "等保定级、备案和测评在系统上线运行后办理（004 第三十八条），此处填写拟定的级别",
+    },
+    { name: "cryptoUse", label: "商用密码应用情况", kind: "textarea", hint: "已采用的国产商用密码算法、产品及应用环节（004 第四十条）" },
+    { name: "contact.name", label: "检测联系人", kind: "text" },
+    { name: "contact.mobile", label: "检测联系人手机", kind: "tel" },
+    { name: "remarks", label: "备注", kind: "textarea", optional: true },
+  ],
+};

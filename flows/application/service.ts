@@ -8,7 +8,7 @@ import type { FlowService } from "../types";
 import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
 import { applicationFormSchema, ATTACHMENT_PURPOSES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm } from "./form";
-import { registeredSystem } from "../../src/systems/register";
+import { CRYPTO_RESULTS, registeredSystem, systemCryptoRecord } from "../../src/systems/register";
 import type { Db } from "../../db/client";
 import type { Actor } from "../../src/core/context";
 
@@ -108,6 +108,30 @@ function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: Applicatio
   return facts;
 }
 
+/**
+ * 004 第七条(三): the unit does "上线前的安全检测、商用密码应用等工作" before go-live, and 第四十条: "政务信息化项目应
+ * 使用商用密码进行保护并开展商用密码应用安全性评估", the unit doing the 国产商用密码应用改造. We read the two together:
+ * the 密评 is part of what comes before go-live, so the application for the pre-go-live security test (第十七条(二))
+ * is taken only for a system whose register carries a 密评 that did not conclude 不符合. 等保 is not asked here:
+ * 第三十八条 puts 定级、备案、测评 after go-live (the 附件6 asks only the level the unit proposes).
+ */
+async function cryptoAssessedBeforeTest(tx: Db, facts: ApplicationFacts) {
+  // Requests from before the register (no facts.system) named no system, so there is no record to read: they are
+  // not held back by a rule that did not exist when they were filed (their unit may not even have registered it).
+  if (!facts.system) return null;
+  const system = await systemCryptoRecord(tx, facts.system.id);
+  const where = `请在“系统登记”（门户 /systems，或 PATCH /api/systems/${facts.system.id} 的 crypto）中登记`;
+  if (!system?.crypto) {
+    const message = `系统「${system?.name ?? facts.system.id}」尚无商用密码应用安全性评估记录：上线前须完成商用密码应用和密评（004 第七条(三)、第四十条），${where}密评日期和结论后，再申请安全检测`;
+    return { message };
+  }
+  if (system.crypto.result === "fail") {
+    const message = `系统「${system.name}」的商用密码应用安全性评估结论为“${CRYPTO_RESULTS.fail}”（${system.crypto.assessedOn}）：请完成国产商用密码应用改造并重新评估（004 第四十条），${where}新的密评结论后，再申请安全检测`;
+    return { message };
+  }
+  return null;
+}
+
 export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
   async prepare({ ctx, tx, actor, form, profile, countyUnit, resubmitting }) {
@@ -121,5 +145,10 @@ export const applicationService: FlowService<ApplicationFacts> = {
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
     return { form: parsed, title: parsed.systemName, facts: { ...facts, demand }, files: attached };
+  },
+  async checkStageForm({ tx, req, stage, profile }) {
+    // 004 第十七条(二): the 附件6 of 梅州's 申请上线前安全检测 (the only stage form of this flow).
+    if (profile === "meizhou" && stage.key === "request_security_test") return cryptoAssessedBeforeTest(tx, req.facts as ApplicationFacts);
+    return null;
   },
 };

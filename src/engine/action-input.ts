@@ -15,13 +15,19 @@ const stageBinding = {
   stageRunId: z.int().positive().optional(),
   stage: z.string().regex(/^[a-z_]{1,64}$/, "应为环节代码（见申请详情 currentStage.stage，如 approve）").optional(),
 };
+const stageForm = z
+  .record(z.string(), z.unknown())
+  .optional()
+  .meta({ description: "环节表单（如梅州“申请上线前安全检测”的附件6 安全检测申请表），字段见该环节的说明；无表单的环节不填" });
+
 /** The actions that decide a stage, and so name it (`stage` or `stageRunId`). */
 export const STAGE_DECISIONS: ReadonlySet<string> = new Set(["approve", "confirm", "reject", "return", "fail", "transfer"]);
 // One of the two is required while the request is open (boundRunId): a closed request is refused as closed.
 const decision = <T extends z.ZodRawShape>(shape: T) => z.strictObject({ ...shape, ...stageBinding });
 export const actionInputSchema = z.discriminatedUnion("action", [
-  decision({ action: z.literal("approve"), note: text().optional() }),
-  decision({ action: z.literal("confirm"), note: text().optional() }),
+  // `form`: a stage with a form (StageDef.form, e.g. 梅州's 附件6 at 申请上线前安全检测) is approved with it filled in.
+  decision({ action: z.literal("approve"), note: text().optional(), form: stageForm }),
+  decision({ action: z.literal("confirm"), note: text().optional(), form: stageForm }),
   decision({ action: z.literal("reject"), reason: text() }),
   decision({ action: z.literal("return"), reason: text(), toStage: z.string().max(64).optional() }),
   decision({ action: z.literal("fail"), reason: text() }),

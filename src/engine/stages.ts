@@ -67,6 +67,7 @@ export function cardStage(stage: StageDef, run: Pick<StageRunRow, "deadlineAt">,
     canFail: Boolean(stage.onFail),
     deadlineText: deadlineText(stage, run.deadlineAt, pending),
     onForm: stage.key === REVISE_STAGE.key,
+    ...(stage.form ? { form: stage.form.name } : {}),
   };
 }
 
@@ -85,7 +86,9 @@ export interface HolderDecision {
 export function holderDecisions(stage: StageDef, facts: unknown): HolderDecision[] {
   if (stage.key === REVISE_STAGE.key) return [{ action: "resubmit", label: stage.approveLabel, asks: "修改后的申请表" }];
   // A stage that cannot be approved on these facts offers only what it can do instead (退回).
-  const decisions: HolderDecision[] = stage.approveRefusal?.(facts) ? [] : [{ action: "approve", label: stage.approveLabel, asks: stage.approveNeedsNote?.(facts) ?? null }];
+  // A stage with a form asks for it (StageDef.form): never a decision that needs nothing more.
+  const asks = [stage.form?.name, stage.approveNeedsNote?.(facts)].filter((a): a is string => Boolean(a)).join("；") || null;
+  const decisions: HolderDecision[] = stage.approveRefusal?.(facts) ? [] : [{ action: "approve", label: stage.approveLabel, asks }];
   if (stage.canReject) decisions.push({ action: "reject", label: "驳回", asks: "驳回理由" });
   if (stage.canReturn) decisions.push({ action: "return", label: "退回", asks: "退回理由" });
   if (stage.onFail) decisions.push({ action: "fail", label: "未通过", asks: "未通过的原因" });

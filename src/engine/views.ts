@@ -13,6 +13,7 @@ import { FLOW_KEYS } from "../../flows";
 import { workdaysUsedAndLeft } from "./deadlines";
 import { flowDef, stageDef } from "./flow";
 import { holderDecisions, requestSummary } from "./stages";
+import { stageFormSpec } from "./stage-form";
 import { RATING_NAMES } from "./action-input";
 import { STATUS_NAMES } from "./step";
 import { requestVisibility } from "../core/request";
@@ -299,6 +300,10 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
       ...(open ? { workdays: workdaysUsedAndLeft(ctx.calendar, run.openedAt, run.deadlineAt, now) } : {}),
       // What its holders may decide on it, as cards and the 待办 list offer it (a period has no holder).
       ...(open && !def.elapses ? { decisions: holderDecisions(def, req.facts) } : {}),
+      // What approving it asks to be filled in (StageDef.form), so that an API client can fill in the form too.
+      ...(open && def.form ? { formSpec: stageFormSpec(def.form) } : {}),
+      // The stage's form as its approver filled it in (StageDef.form: 梅州's 附件6), with the form's name.
+      form: run.form ? { name: def.form?.name ?? null, values: run.form } : null,
       tasks: taskRows.filter((t) => t.stageRunId === run.id).map(({ stageRunId: _, ...t }) => t),
     };
   });

@@ -102,6 +102,26 @@ const stageRun = z.object({
   overdue: z.boolean(),
   workdays: z.object({ used: z.number().nullable(), left: z.number().nullable() }).optional().openapi({ description: "已用与剩余工作日" }),
   decisions: decisions.optional().openapi({ description: "仅办理中的环节：其处理人可作的决定；asks 为 null 的无需再填写内容，否则为须填写的内容" }),
+  formSpec: z
+    .object({
+      name: z.string(),
+      fields: z.array(
+        z.object({
+          name: z.string().openapi({ description: "在 form 中的路径，如 contact.mobile" }),
+          label: z.string(),
+          kind: z.enum(["text", "textarea", "date", "tel", "select"]),
+          optional: z.boolean(),
+          options: z.array(z.object({ value: z.union([z.string(), z.number()]), label: z.string() })).optional(),
+          hint: z.string().optional(),
+        }),
+      ),
+    })
+    .optional()
+    .openapi({ description: "仅办理中且须填表的环节：同意（或确认）时 form 中须填写的各栏" }),
+  form: z
+    .object({ name: z.string().nullable(), values: z.record(z.string(), z.unknown()) })
+    .nullable()
+    .openapi({ description: "该环节办理时填写的表单（如梅州“申请上线前安全检测”的附件6 安全检测申请表），无表单的环节为 null" }),
   tasks: z.array(
     z.object({
       id: z.int(),

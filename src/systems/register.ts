@@ -243,3 +243,13 @@ export async function registeredSystem(tx: Db, unitId: string, form: { systemId?
     .where(and(eq(systems.unitId, unitId), form.systemId !== undefined ? eq(systems.id, form.systemId) : eq(systems.name, form.systemName)));
   return row ?? null;
 }
+
+/** A registered system's name and 商用密码应用安全性评估 record (第四十条), or null when there is no such system. */
+export async function systemCryptoRecord(tx: Db, id: number): Promise<{ name: string; crypto: { assessedOn: string; result: CryptoResult } | null } | null> {
+  const [row] = await tx
+    .select({ name: systems.name, assessedOn: systems.cryptoAssessedOn, result: systems.cryptoResult })
+    .from(systems)
+    .where(eq(systems.id, id));
+  if (!row) return null;
+  return { name: row.name, crypto: row.assessedOn === null ? null : { assessedOn: row.assessedOn, result: row.result as CryptoResult } };
+}

@@ -1,10 +1,13 @@
 import { and, eq, or } from "drizzle-orm";
-import { tasks } from "../../../db/schema";
+import { stageRuns, tasks } from "../../../db/schema";
+import { flowModule } from "../../../flows";
+import type { ProfileKey } from "../../../profiles";
 import { recordMilestone } from "../../resources";
 import { shanghaiDate } from "../../core/calendar";
 import { unprocessable } from "../../core/errors";
 import { REVISE_STAGE } from "../flow";
 import { closeRun, partiesUsers } from "../stages";
+import { auditedStageForm, checkedStageForm, keptStageForm } from "../stage-form";
 import type { ActionOf } from "../action-input";
 import { audit, result, decideTask, settleCards, decidedBy, claimStage, notifyAbout, advance, type Step } from "../step";
 
@@ -25,8 +28,18 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
       "too_early",
       `「${stage.name}」不少于 ${stage.minDuration?.calendarDays} 天，最早可在 ${shanghaiDate(run.earliestAt)} 完成`,
     );
+  // A stage with a form (StageDef.form) is decided with it filled in: checked by its schema (400), then by the
+  // flow against the database (422), before anything is written.
+  const form = checkedStageForm(stage, input.form, shanghaiDate(now));
+  if (form && stage.form) {
+    const refusal = await flowModule(req.flow).service.checkStageForm?.({ tx, req, stage, form, profile: req.profile as ProfileKey });
+    if (refusal) throw unprocessable("not_allowed", refusal.message, refusal.fields);
+  }
+  const kept = form && stage.form ? keptStageForm(stage.form, req, form) : null;
+  const audited = kept && stage.form ? { form: auditedStageForm(stage.form, kept) } : {};
 
   const voted = await decideTask(tx, task.id, "approved", note ?? null, now);
+  if (kept) await tx.update(stageRuns).set({ form: kept }).where(eq(stageRuns.id, run.id));
   // Other holders of the same party have nothing left to decide (或签 within the party). In a 会签 the voter's
   // tasks for other parties go too: one person holding two of the roles signs for one party only.
   const stepAside = await tx
@@ -48,7 +61,7 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
     const signed = new Set(votes.filter((v) => v.status === "approved").map((v) => v.party));
     const waiting = stage.parties.filter((p) => !signed.has(p));
     if (waiting.length > 0) {
-      audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, waitingFor: waiting });
+      audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, waitingFor: waiting, ...audited });
       await settleCards(step, [...voted, ...stepAside], `${label}，待会签`);
       return result(req, `已记录您的意见，「${stage.name}」还需其他方会签`);
     }
@@ -56,7 +69,7 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
 
   const cancelled = await closeRun(tx, run, "approved", now);
   await settleCards(step, [...voted, ...stepAside, ...cancelled], label);
-  audit(j, req, `request.${verb}`, stage.key, { party: task.party, note });
+  audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, ...audited });
   if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
   // A stage running alongside (StageDef.alongside) is decided on the side: the request has moved on without it.
   const moved = run.stage === req.currentStage ? await advance(step, stage) : `「${stage.name}」已完成`;

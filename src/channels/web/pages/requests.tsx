@@ -11,6 +11,11 @@ import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, reque
 import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, SECURITY_SERVICES, type RequestedResources } from "../../../resources/catalog";
 import { field } from "../guard";
 import { ActionForm, DONE, Outcome, REQUEST_CODE } from "../actions";
+import type { StageForm } from "../../../../flows/types";
+import { issueMessages, serviceFieldMessages, type FormMessages } from "../forms/messages";
+import { readValues, toInput, type FormBody, type FormValues } from "../forms/parse";
+import { FormFields as StageFormFields } from "../forms/render";
+import type { Field, WebForm } from "../forms/types";
 import { Page } from "../layout";
 import { renderHome } from "./home";
 import type { WebDeps, WebEnv } from "../session";
@@ -44,6 +49,51 @@ const REQUIRED: Record<string, [string, string]> = {
   rate: ["score", "请选择评价"],
 };
 
+
+/** A stage's form (StageDef.form: 梅州's 附件6) as the portal's forms render and read it. */
+function stageWebForm(def: StageForm): WebForm {
+  return { key: "stage", flow: null, title: def.name, source: def.name, description: "", sections: [{ title: def.name, fields: def.fields as readonly Field[] }], schema: def.schema };
+}
+
+/** What the page shows back after a refused stage form: what was typed, and each field's message. */
+interface StageFormState {
+  values: FormValues;
+  messages: FormMessages;
+}
+
+/** A field's value as people read it: a select's option by its label. */
+function shownValue(field: { options?: readonly { value: string; label: string }[] } | undefined, value: unknown): string {
+  const text = typeof value === "string" || typeof value === "number" ? String(value) : "";
+  return field?.options?.find((o) => o.value === text)?.label ?? text;
+}
+
+function valueAt(source: unknown, path: string): unknown {
+  let at = source;
+  for (const part of path.split(".")) at = at !== null && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined;
+  return at;
+}
+
+/** A decided stage's form (附件6) under the stage: each field by its label, in the form's order. */
+function StageFormView({ r, s }: { r: RequestView; s: Stage }) {
+  if (!s.form) return null;
+  const def = stageDef(r.flow, r.profile, s.stage).form;
+  const labelled: [string, string][] = def
+    ? [
+        ...(def.fromRequest?.fields ?? []).map((f): [string, string] => [f.label, shownValue(undefined, valueAt(s.form!.values, f.name))]),
+        ...def.fields.map((f): [string, string] => [f.label, shownValue(f, valueAt(s.form!.values, f.name))]),
+      ]
+    : Object.entries(s.form.values).map(([k, v]): [string, string] => [k, typeof v === "string" ? v : JSON.stringify(v)]);
+  return (
+    <div class="ys-stage-form">
+      <div class="ys-muted">{s.form.name ?? "环节表单"}</div>
+      <dl class="ys-kv">
+        {labelled.filter(([, v]) => v !== "").map(([label, value]) => (
+          <Field label={label}>{value}</Field>
+        ))}
+      </dl>
+    </div>
+  );
+}
 
 /** The engine's action input from the page's form, or a refusal naming the field in plain words. */
 function actionFrom(body: Record<string, unknown>): z.output<typeof actionInputSchema> {
@@ -265,6 +315,7 @@ function Stages({ r, now, calendar }: { r: RequestView; now: Date; calendar: Wor
                         {t.note ? <div class="ys-muted">“{t.note}”</div> : null}
                       </div>
                     ))}
+                  <StageFormView r={r} s={s} />
                 </td>
                 <td>
                   {when(s.openedAt)}
@@ -339,7 +390,7 @@ interface Candidate {
 }
 
 /** The buttons of what this person may do now; the engine still decides, and its refusal is shown. */
-function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[] }) {
+function Actions({ r, actor, csrf, candidates, stageForm }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[]; stageForm?: StageFormState }) {
   const { userId, roles } = actor;
   const held = holdsCurrent(r, userId);
   // The engine says what the stage offers and what each decision asks for on this request.
@@ -360,10 +411,25 @@ function Actions({ r, actor, csrf, candidates }: { r: RequestView; actor: Actor;
       </a>,
     );
   else if (held && approve) {
+    // A stage with a form (附件6) is approved with its fields filled in here; its note is asked only when the
+    // stage itself wants one on these facts.
+    const def = stageDef(r.flow, r.profile, held.stage);
+    // The decision asks for the form and, on some facts, a note ("《…》；须填写评估说明"): the note's part.
+    const needsNote = def.form && approve.asks?.startsWith(def.form.name) ? approve.asks.slice(def.form.name.length).replace(/^；/, "") || null : approve.asks;
     forms.push(
       <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={approve.label} primary>
+        {def.form ? (
+          <div class="ys-stage-form">
+            {def.form.fromRequest?.fields.map((f) => (
+              <p class="ys-muted">
+                {f.label}：{shownValue(undefined, valueAt(def.form!.fromRequest!.values({ title: r.title, facts: {} }), f.name))}
+              </p>
+            ))}
+            <StageFormFields form={stageWebForm(def.form)} values={stageForm?.values ?? { fields: {}, rows: {} }} messages={stageForm?.messages ?? {}} uploadMaxMb={0} />
+          </div>
+        ) : null}
         <label>
-          {approve.asks ? `意见（必填：${approve.asks}）` : "意见（可选）"}
+          {needsNote ? `意见（必填：${needsNote}）` : "意见（可选）"}
           <textarea name="note" rows={2} maxlength={2000}></textarea>
         </label>
       </ActionForm>,
@@ -484,7 +550,7 @@ export function requestPages(deps: WebDeps) {
     return getRequest({ ctx: c.get("ctx"), input: { id } });
   }
 
-  async function render(c: Context<WebEnv>, r: RequestView, message?: { error?: string; notice?: string }, status = 200) {
+  async function render(c: Context<WebEnv>, r: RequestView, message?: { error?: string; notice?: string }, status = 200, stageForm?: StageFormState) {
     const ctx = c.get("ctx");
     const actor = ctx.actor!;
     const ids = [...new Set(r.history.flatMap((h) => (h.actorId ? [h.actorId] : [])))];
@@ -509,7 +575,7 @@ export function requestPages(deps: WebDeps) {
             <History r={r} names={names} />
           </div>
           <div>
-            <Actions r={r} actor={actor} csrf={csrf} candidates={await transferCandidates(ctx.db, r, holdsCurrent(r, actor.userId), actor.userId)} />
+            <Actions r={r} actor={actor} csrf={csrf} stageForm={stageForm} candidates={await transferCandidates(ctx.db, r, holdsCurrent(r, actor.userId), actor.userId)} />
           </div>
         </div>
       </Page>,
@@ -527,15 +593,33 @@ export function requestPages(deps: WebDeps) {
     const body = (await c.req.parseBody({ all: true })) as Record<string, unknown>;
     // Sent from the 待办 list: the person goes back to the list, where they were working through it.
     const fromTodo = field(body, "back") === "todo";
+    // A stage with a form (附件6): its fields are read as the portal's forms read theirs, and checked here first so
+    // that each message is worded for its field; the engine checks them again, and against the register.
+    const decided = r.stages.find((s) => s.runId === Number(field(body, "stageRunId")) && s.status === "open");
+    const formDef = decided && (field(body, "action") === "approve" || field(body, "action") === "confirm") ? stageDef(r.flow, r.profile, decided.stage).form : undefined;
+    const web = formDef ? stageWebForm(formDef) : null;
+    const values = web ? readValues(web, body as FormBody) : null;
     try {
-      const input = actionFrom(body);
+      const action = actionFrom(body);
+      let input = action;
+      if (web && values && (action.action === "approve" || action.action === "confirm")) {
+        const form = toInput(web, values);
+        const checked = web.schema.safeParse(form);
+        if (!checked.success) {
+          const messages = issueMessages(web, checked.error.issues, form);
+          return render(c, r, { error: `${formDef!.name}有 ${Object.keys(messages).length} 处需要修改，见各栏下方的红字` }, 400, { values, messages });
+        }
+        input = { ...action, form };
+      }
       await actOnRequest({ ctx: c.get("ctx"), input: { ...input, requestId: r.id } });
       deps.onQueued?.();
       return c.redirect(fromTodo ? `/?done=${input.action}&code=${r.code}#todo` : `/requests/${r.code}?done=${input.action}`, 303);
     } catch (err) {
       // The engine's own words, on the page the person acted from; the refused change wrote nothing.
       if (err instanceof ServiceError && err.status !== 503)
-        return fromTodo ? renderHome(c, { error: `${r.code}：${err.message}` }, err.status) : render(c, await load(c), { error: err.message }, err.status);
+        return fromTodo
+          ? renderHome(c, { error: `${r.code}：${err.message}` }, err.status)
+          : render(c, await load(c), { error: err.message }, err.status, web && values ? { values, messages: serviceFieldMessages(web, err.fields) } : undefined);
       throw err;
     }
   });
