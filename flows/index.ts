@@ -19,6 +19,9 @@ import { portGrantService } from "./port_grant/service";
 import { revocationFlow } from "./revocation/definition";
 import { revocationFormSchema } from "./revocation/form";
 import { revocationService } from "./revocation/service";
+import { purposeChangeFlow } from "./purpose_change/definition";
+import { purposeChangeFormSchema } from "./purpose_change/form";
+import { purposeChangeService } from "./purpose_change/service";
 import type { FlowDef, FlowModule } from "./types";
 import { vmAccountFlow } from "./vm_account/definition";
 import { vmAccountFormSchema } from "./vm_account/form";
@@ -32,6 +35,7 @@ const modules = {
   port_grant: { definition: portGrantFlow, form: portGrantFormSchema, service: portGrantService },
   revocation: { definition: revocationFlow, form: revocationFormSchema, service: revocationService },
   adjustment: { definition: adjustmentFlow, form: adjustmentFormSchema, service: adjustmentService },
+  purpose_change: { definition: purposeChangeFlow, form: purposeChangeFormSchema, service: purposeChangeService },
   backup: { definition: backupFlow, form: backupFormSchema, service: backupService },
   billing: { definition: billingFlow, form: billingFormSchema, service: billingService },
   payment: { definition: paymentFlow, form: paymentFormSchema, service: paymentService },

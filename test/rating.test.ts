@@ -41,7 +41,7 @@ describe("服务评价", () => {
       .filter((f) => f.ratedService)
       .map((f) => f.key)
       .sort();
-    expect(rated).toEqual(["adjustment", "application", "backup", "port_grant", "revocation", "vm_account"]);
+    expect(rated).toEqual(["adjustment", "application", "backup", "port_grant", "purpose_change", "revocation", "vm_account"]);
     expect(FLOWS.billing.ratedService).toBeFalsy();
   });
 

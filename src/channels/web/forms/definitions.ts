@@ -2,6 +2,7 @@ import { adjustmentFormSchema } from "../../../../flows/adjustment/form";
 import { applicationFormSchema, ATTACHMENT_PURPOSES, EMERGENCY_CATEGORIES, NETWORK_ZONES } from "../../../../flows/application/form";
 import { backupFormSchema } from "../../../../flows/backup/form";
 import { portGrantFormSchema } from "../../../../flows/port_grant/form";
+import { purposeChangeFormSchema } from "../../../../flows/purpose_change/form";
 import { revocationFormSchema } from "../../../../flows/revocation/form";
 import { vmAccountFormSchema } from "../../../../flows/vm_account/form";
 import { VM_ACCOUNT_KINDS } from "../../../access/vm-account-service";
@@ -248,6 +249,26 @@ export const revocationForm: WebForm = {
   ],
 };
 
+// 001 第十五条 (变更申请), 002 第十五条: a VM's 用途 changes only on a request the manager approves.
+export const purposeChangeForm: WebForm = {
+  key: "purpose_change",
+  flow: "purpose_change",
+  title: "用途变更",
+  source: "用途变更申请（001 第十五条；002 第十五条）",
+  description: "变更本单位在用虚拟机的用途。严禁擅自变更云资源用途；资源只可用于本单位政务信息系统，不得提供给其他单位使用（002 第十五条）。",
+  schema: purposeChangeFormSchema,
+  sections: [
+    {
+      title: "变更申请",
+      fields: [
+        { name: "resources", label: "变更用途的虚拟机", short: "资源", kind: "checklist", intValues: true },
+        { name: "purpose", label: "变更后的用途", short: "用途", kind: "text", placeholder: "如：数据库服务器" },
+        { name: "reason", label: "变更理由", kind: "textarea" },
+      ],
+    },
+  ],
+};
+
 export const backupForm: WebForm = {
   key: "backup",
   flow: "backup",
@@ -333,4 +354,4 @@ export const demandForm: WebForm = {
 };
 
 /** Every form a unit can start, in the order /new lists them. */
-export const WEB_FORMS: readonly WebForm[] = [applicationForm, adjustmentForm, backupForm, revocationForm, vmAccountForm, portGrantForm, demandForm];
+export const WEB_FORMS: readonly WebForm[] = [applicationForm, adjustmentForm, purposeChangeForm, backupForm, revocationForm, vmAccountForm, portGrantForm, demandForm];

@@ -94,12 +94,14 @@ async function dynamicOptions(ctx: ServiceContext, form: WebForm, values: FormVa
 
 async function choices(ctx: ServiceContext, form: WebForm): Promise<DynamicOptions> {
   const actor = ctx.actor!;
-  if (form.key === "adjustment" || form.key === "revocation" || form.key === "backup") {
+  if (form.key === "adjustment" || form.key === "revocation" || form.key === "backup" || form.key === "purpose_change") {
     const { items } = await listResources({ ctx, input: { status: "delivered" } });
     // Only VMs and PaaS services have sizes to adjust; hosting, bandwidth, IPs and security services do not.
+    // Only a VM has a 用途 in the ledger to change, and a backup is made of a VM.
     const sized = (kind: string) => kind === "vm" || kind.startsWith("paas_");
-    const chosen = items.filter((r) => (form.key === "backup" ? r.kind === "vm" : form.key === "adjustment" ? sized(r.kind) : r.kind !== "backup"));
-    return { [form.key === "revocation" ? "resources" : "resource"]: chosen.map((r) => ({ value: String(r.id), label: resourceLabel(r) })) };
+    const chosen = items.filter((r) => (form.key === "backup" || form.key === "purpose_change" ? r.kind === "vm" : form.key === "adjustment" ? sized(r.kind) : r.kind !== "backup"));
+    const several = form.key === "revocation" || form.key === "purpose_change";
+    return { [several ? "resources" : "resource"]: chosen.map((r) => ({ value: String(r.id), label: resourceLabel(r) })) };
   }
   if (form.key === "vm_account") {
     // An applicant asks for people of their own unit (the flow refuses others); a security officer for anyone.
@@ -113,7 +115,8 @@ type LedgerItem = Awaited<ReturnType<typeof listResources>>["items"][number];
 
 /** "YS-2026-00001-01 资助系统 · 应用服务器 4 核 / 8 GB / 100 GB", from the latest size the ledger holds. */
 function resourceLabel(r: LedgerItem): string {
-  const spec = (r.sizes.at(-1)?.spec ?? r.spec) as Record<string, unknown>;
+  // The sizes as of the latest change of size; the 用途 as the ledger has it now (a 用途变更 sets no new size).
+  const spec = { ...(r.sizes.at(-1)?.spec ?? r.spec), purpose: (r.spec as Record<string, unknown>).purpose } as Record<string, unknown>;
   const what = [spec.purpose ?? spec.device ?? spec.kindName ?? spec.type, spec.vcpu !== undefined ? `${spec.vcpu} 核` : null, spec.memoryGb !== undefined ? `${spec.memoryGb} GB 内存` : null, spec.diskGb ?? spec.storageGb ? `${spec.diskGb ?? spec.storageGb} GB 存储` : null]
     .filter((x) => x !== null && x !== undefined && x !== "")
     .join(" / ");
