@@ -280,6 +280,9 @@ export const vmAccounts = pgTable(
     validUntil: ts("valid_until").notNull(),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
     lockedAt: ts("locked_at"),
+    // The first login it let in: until then it has its initial password, which 徽州 has changed at that
+    // login (001 附件1 注2). Backfilled from the audit log's allowed verifications.
+    firstLoginAt: ts("first_login_at"),
     createdAt: ts("created_at").notNull(),
     endedAt: ts("ended_at"),
   },

@@ -151,6 +151,12 @@ export interface StageDef<F = any> {
   form?: StageForm<F>;
   /** Completing this stage is that moment in the life of the request's resources (交付, 部署, 安全检测, 上线). */
   marks?: ResourceMilestone;
+  /**
+   * Approving this stage puts the request into effect: the flow's `complete` hook runs then, not when the
+   * request completes, because a later stage needs what it sets up (徽州's holder logs in to the new account
+   * before confirming the initial password changed, 001 附件1 注2). Approve-only: nothing after it can undo it.
+   */
+  takesEffect?: boolean;
 }
 
 export interface AttachmentRule<F = any> {

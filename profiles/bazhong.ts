@@ -20,6 +20,7 @@ export const bazhong = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  vmFirstLoginPasswordChange: null,
   // 003 第三十条: the provider "及时报告…并初判故障处理责任单位", and feeds back 进度、结果; 第三十九条: 安全事件
   // "应及时…报告". No time given; 003 has no maintenance article.
   notices: {

@@ -12,6 +12,7 @@ export const gaochuang = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  vmFirstLoginPasswordChange: null,
   // 000 8.2: "发现问题及时向公共服务云平台监管部门通报" (no time); 8.4: a 重大变更 is told 书面 beforehand with
   // "安全影响分析、测试和验证", so the notice must carry the verification done.
   notices: {

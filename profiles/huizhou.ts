@@ -12,6 +12,8 @@ export const huizhou = {
   cloudCapacityRequiredBy: "001 第十九条",
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  // 001 附件1 注2: "虚拟机首次登录后应及时修改密码".
+  vmFirstLoginPasswordChange: "001 附件1 注2",
   // 001 第十九条 (故障 "应及时告知云管理机构和相关单位") and 第二十九条 (重大突发事件 "及时上报…并告知相关使用单位");
   // 第二十条: 使用单位 report problems to 运维单位. No time given; 001 has no maintenance article.
   notices: {

@@ -14,6 +14,7 @@ export const meizhou = {
   revocationProposals: true,
   // 004 第三十七条: "每次登陆均要短信下发随机密码": an app adds to the SMS code, never replaces it.
   vmLoginAuthenticator: "additional",
+  vmFirstLoginPasswordChange: null,
   // 004 has no article on reporting faults; 第三十九条 (统一的安全响应机制) is the nearest. It has none on
   // announcing maintenance either: 梅州 follows the practice of 000 8.4 / 002 第三十条 (see profiles/common.ts).
   notices: {

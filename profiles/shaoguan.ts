@@ -12,6 +12,7 @@ export const shaoguan = {
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
+  vmFirstLoginPasswordChange: null,
   // 002 第二十五条: 业务部门 report problems to the bureau and the provider; 第三十条: 检修、故障或突发情况
   // "应提前或及时报告市政务服务数据管理部门和业务部门" — no time given.
   notices: {

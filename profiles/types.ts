@@ -100,6 +100,13 @@ export interface ProfileModule {
    * `additional` to it, when the document requires an SMS code at every login.
    */
   vmLoginAuthenticator: "instead" | "additional";
+  /**
+   * The article that requires a VM account's initial password to be changed at its first login, where the
+   * document has one: the answer to an account's first allowed login (`POST /access/verify`) then carries
+   * `changePassword: true` for the PAM script to act on. The flow's side (the holder confirms) is the
+   * profile's sequence of vm_account.
+   */
+  vmFirstLoginPasswordChange: string | null;
   notices: NoticeRules;
   /**
    * From when the resources a 云资源申请 delivers are billed: the day the cloud opened them (`delivered`, 004 第四十三条

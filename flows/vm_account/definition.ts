@@ -5,6 +5,7 @@ import { type FlowDef, MANAGER_APPROVAL, wd } from "../types";
 // the documents that describe it (004) do so once. The requester (security staff or an applicant) names the
 // person, the VMs and the account; the manager approves; the provider creates it; the person confirms the
 // phone their codes will go to. A renewal is one approval; a new phone is an approval and the person's confirmation.
+// 徽州 adds the holder's confirmation that the initial password was changed at the first login (001 附件1 注2).
 
 const validityText = (v: VmAccountFacts["validity"]) =>
   v === null ? "不变" : "workdays" in v ? `批准后 ${v.workdays} 个工作日` : `至 ${v.until}`;
@@ -43,6 +44,28 @@ export const vmAccountFlow: FlowDef<VmAccountFacts, "vm_account"> = {
       approveLabel: "确认",
       when: (f) => f.kind !== "renew",
     },
+    // 001 附件1 注2 (徽州): "虚拟机首次登录后应及时修改密码". The provider creates the account with an initial
+    // password; the holder logs in (the /access answer to that first login says the password must be changed,
+    // see src/access/login-codes.ts), changes it, and confirms here. The request is complete only then. 001
+    // says 及时 and sets no days: 3 working days, as the phone's confirmation before it.
+    first_login: {
+      key: "first_login",
+      name: "首次登录修改初始密码并确认",
+      parties: ["holder"],
+      deadline: wd(3),
+      approveLabel: "已修改初始密码",
+      when: (f) => f.kind === "new",
+    },
   },
-  profiles: { default: { name: "004 第三十七条", sequence: ["approve", "create", "enrol"], attachments: [] } },
+  profiles: {
+    default: { name: "004 第三十七条", sequence: ["approve", "create", "enrol"], attachments: [] },
+    // 徽州 001 附件1 注2: the account must exist in yunshen before its first login, so it is bound when the
+    // holder confirms the phone (enrol takes effect), and the request waits for the changed initial password.
+    huizhou: {
+      name: "徽州 001 附件1 注2",
+      sequence: ["approve", "create", "enrol", "first_login"],
+      overrides: { enrol: { takesEffect: true } },
+      attachments: [],
+    },
+  },
 };

@@ -162,6 +162,8 @@ export async function listVmAccounts({ ctx, input }: { ctx: ServiceContext; inpu
       status: a.status,
       validUntil: a.validUntil,
       locked: a.lockedAt !== null,
+      // 001 附件1 注2: null until the account's first login, when its initial password is to be changed.
+      firstLoginAt: a.firstLoginAt,
       requestId: a.requestId,
       // 004 第三十七条: whether the holder's logins take an app's code after the SMS code (开启 by security staff).
       authenticator: authenticators.get(a.userId) ?? ("off" as const),

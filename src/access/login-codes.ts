@@ -151,6 +151,23 @@ export async function sendLoginCode({ ctx, input, deps }: { ctx: ServiceContext;
 }
 
 /**
+ * An allowed login: the failure count starts again, and the account's first login is recorded. Where the
+ * profile's document requires it (徽州 001 附件1 注2, "虚拟机首次登录后应及时修改密码"), the answer to that
+ * first login says the initial password must be changed: the PAM script expires the password (`chage -d 0`),
+ * so the system makes the person change it before the session opens, and keeps asking until they have. Only
+ * the first login is told: after it the system's own expiry holds, not yunshen.
+ */
+async function letIn(ctx: ServiceContext, tx: ServiceContext["db"], row: typeof vmAccounts.$inferSelect, now: Date) {
+  const first = row.firstLoginAt === null;
+  await tx
+    .update(vmAccounts)
+    .set({ consecutiveFailures: 0, ...(first ? { firstLoginAt: now } : {}) })
+    .where(eq(vmAccounts.id, row.id));
+  const change = first && PROFILES[ctx.profile].vmFirstLoginPasswordChange !== null;
+  return { audit: first ? { firstLogin: true } : {}, answer: change ? { changePassword: true as const } : {} };
+}
+
+/**
  * POST /access/verify: allow or deny one login. The code must be the account's current one, for this host,
  * unexpired and unused; comparison is over keyed hashes in constant time. Wrong answers count against the
  * code (5) and the account (10 in a row locks it until security staff unlock it). A code already used is
@@ -201,9 +218,9 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
     }
     if (right && (app === null || app === "accepted")) {
       await tx.update(accessCodes).set({ closedAt: now, closedReason: "used" }).where(eq(accessCodes.id, current.id));
-      await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
-      j.add({ action: "access.verify", details: { host, account, accountId: row.id, codeId: current.id, method: app ? "sms+totp" : "sms", allow: true } });
-      return { allow: true as const, account, host, user: name };
+      const first = await letIn(ctx, tx, row, now);
+      j.add({ action: "access.verify", details: { host, account, accountId: row.id, codeId: current.id, method: app ? "sms+totp" : "sms", allow: true, ...first.audit } });
+      return { allow: true as const, account, host, user: name, ...first.answer };
     }
     // The right code again, after it let someone in: the same login submitted twice at once, or a replay.
     // Refused as used, and not a guess: it neither counts against the person nor locks the account.
@@ -216,9 +233,9 @@ export async function verifyLoginCode({ ctx, input, deps }: { ctx: ServiceContex
       return refusedAsUsed("totp");
     }
     if (instead === "accepted") {
-      await tx.update(vmAccounts).set({ consecutiveFailures: 0 }).where(eq(vmAccounts.id, row.id));
-      j.add({ action: "access.verify", details: { host, account, accountId: row.id, method: "totp", allow: true } });
-      return { allow: true as const, account, host, user: name };
+      const first = await letIn(ctx, tx, row, now);
+      j.add({ action: "access.verify", details: { host, account, accountId: row.id, method: "totp", allow: true, ...first.audit } });
+      return { allow: true as const, account, host, user: name, ...first.answer };
     }
 
     const failures = row.consecutiveFailures + 1;

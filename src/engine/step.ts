@@ -233,6 +233,26 @@ export async function initiators(tx: Db, req: LockedRequest): Promise<string[]> 
   return proposer ? partyUsers(tx, req, proposer) : [];
 }
 
+/**
+ * A stage that puts its request into effect (StageDef.takesEffect) runs the flow's `complete` hook when it is
+ * done, in the same transaction; completion then does not run it again (see tookEffect).
+ */
+export async function takeEffect(step: Progress, stage: StageDef) {
+  if (stage.takesEffect) await flowModule(step.req.flow).service.complete?.(step);
+}
+
+/** Whether a stage of this request that takes effect is done: its effect happened then, not at completion. */
+async function tookEffect(tx: Db, req: LockedRequest, stages: StageDef[]): Promise<boolean> {
+  const keys = stages.filter((s) => s.takesEffect).map((s) => s.key);
+  if (keys.length === 0) return false;
+  const [done] = await tx
+    .select({ id: stageRuns.id })
+    .from(stageRuns)
+    .where(and(eq(stageRuns.requestId, req.id), inArray(stageRuns.stage, keys), inArray(stageRuns.status, ["approved", "elapsed"])))
+    .limit(1);
+  return done !== undefined;
+}
+
 /** Opens the stage after `from`, or completes the request when there is none. */
 export async function advance(step: Progress, from: StageDef): Promise<string> {
   const { ctx, tx, j, req } = step;
@@ -251,7 +271,7 @@ export async function advance(step: Progress, from: StageDef): Promise<string> {
   await closeRequest(step, "completed");
   audit(j, req, "request.complete", from.key, {});
   const { definition, service } = flowModule(req.flow);
-  await service.complete?.(step);
+  if (!(await tookEffect(tx, req, stages))) await service.complete?.(step);
   const invite = definition.ratedService ? `。请评价本次服务：回复“评价 ${req.code} 满意”（或 基本满意 / 不满意，可附意见）` : "";
   await notifyAbout(step, [req.applicantId], "result", { title: "申请已办结", summary: `「${req.title}」全部环节已完成${invite}`, tone: "success" });
   return `「${from.name}」已完成，申请已办结`;

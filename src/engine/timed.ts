@@ -9,7 +9,7 @@ import { auditAppendMany } from "../core/audit-append";
 import { Journal, mutate } from "../core/mutate";
 import { closeRun, rescheduleRun, stageTimesFor, type StageRunRow } from "./stages";
 import type { LockedRequest } from "../core/request";
-import { audit, lockRequest, advance } from "./step";
+import { audit, lockRequest, advance, takeEffect } from "./step";
 
 // What the clock sets off: a period that ends by itself, and deadlines filled in once the calendar covers them.
 
@@ -24,6 +24,7 @@ export async function elapseStage(ctx: ServiceContext, tx: Db, req: LockedReques
   await closeRun(tx, run, "elapsed", now);
   audit(j, req, "stage.elapse", stage.key, { timerId, deadlineAt: run.deadlineAt?.toISOString() ?? null });
   if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
+  await takeEffect({ ctx, tx, j, req }, stage);
   await advance({ ctx, tx, j, req }, stage);
   await auditAppendMany(tx, j.entries);
 }

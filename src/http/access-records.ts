@@ -21,6 +21,7 @@ const accountSchema = z.object({
   status: recordStatus,
   validUntil: date,
   locked: z.boolean(),
+  firstLoginAt: date.nullable().openapi({ description: "首次登录时间；为空即尚未登录过，仍是初始密码（001 附件1 注2）" }),
   requestId: z.int().nullable(),
   authenticator: z.enum(["off", "permitted", "enrolled"]).openapi({ description: "动态口令：未开启 / 已开启待绑定 / 已绑定" }),
 });

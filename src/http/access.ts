@@ -56,7 +56,17 @@ const verify = createRoute({
   middleware: [jsonBodyGate()] as const,
   request: { body: loginBody(true) },
   responses: {
-    200: jsonContent(z.object({ allow: z.literal(true), user: z.string() }), "放行：账号所属的用户"),
+    200: jsonContent(
+      z.object({
+        allow: z.literal(true),
+        user: z.string(),
+        changePassword: z
+          .literal(true)
+          .optional()
+          .openapi({ description: "账号首次登录，须修改初始密码（001 附件1 注2，徽州）：PAM 脚本使密码立即过期，系统在本次登录时要求修改" }),
+      }),
+      "放行：账号所属的用户",
+    ),
     403: jsonContent(z.object({ allow: z.literal(false), error: errorBodySchema.shape.error }), "拒绝：验证码错误、已用过或已过期"),
     ...errorResponses(404, 409),
   },
@@ -97,7 +107,8 @@ export function accessRoutes(deps: AppDeps & { refusals: RefusalRecorder }, logi
     .openapi(challenge, async (c) => c.json(await sendLoginCode({ ctx: c.get("ctx"), input: c.req.valid("json"), deps: login }), 200))
     .openapi(verify, async (c) => {
       const result = await verifyLoginCode({ ctx: c.get("ctx"), input: c.req.valid("json"), deps: login });
-      if (result.allow) return c.json({ allow: true as const, user: result.user }, 200);
+      // 001 附件1 注2: the answer to a 徽州 account's first login says its initial password must be changed.
+      if (result.allow) return c.json({ allow: true as const, user: result.user, ...(result.changePassword ? { changePassword: true as const } : {}) }, 200);
       return c.json({ allow: false as const, error: { code: result.code, message: result.reason } }, 403);
     });
 }

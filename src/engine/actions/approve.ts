@@ -9,7 +9,7 @@ import { REVISE_STAGE } from "../flow";
 import { closeRun, partiesUsers } from "../stages";
 import { auditedStageForm, checkedStageForm, keptStageForm } from "../stage-form";
 import type { ActionOf } from "../action-input";
-import { audit, result, decideTask, settleCards, decidedBy, claimStage, notifyAbout, advance, type Step } from "../step";
+import { audit, result, decideTask, settleCards, decidedBy, claimStage, notifyAbout, advance, takeEffect, type Step } from "../step";
 
 export async function approve(step: Step, input: ActionOf<"approve" | "confirm">) {
   const { ctx, tx, j, req, actor } = step;
@@ -71,6 +71,7 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
   await settleCards(step, [...voted, ...stepAside, ...cancelled], label);
   audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, ...audited });
   if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
+  await takeEffect(step, stage);
   // A stage running alongside (StageDef.alongside) is decided on the side: the request has moved on without it.
   const moved = run.stage === req.currentStage ? await advance(step, stage) : `「${stage.name}」已完成`;
   if (stage.reportTo?.length) {
