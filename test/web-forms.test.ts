@@ -247,7 +247,7 @@ describe("labels and options", () => {
 
   test("each person sees the forms their role may start", () => {
     const keys = (roles: Actor["roles"]) => formsFor(actor(roles)).map((f) => f.key);
-    expect(keys(["applicant"])).toEqual(["application", "adjustment", "backup", "revocation", "vm_account", "port_grant", "demand"]);
+    expect(keys(["applicant"])).toEqual(["application", "adjustment", "purpose_change", "backup", "revocation", "vm_account", "port_grant", "demand"]);
     expect(keys(["provider"])).toEqual(["adjustment", "revocation"]);
     expect(keys(["security_officer"])).toEqual(["vm_account", "port_grant"]);
     expect(keys(["manager"])).toEqual([]);
