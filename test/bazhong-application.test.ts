@@ -11,7 +11,13 @@ import { schedule2027 } from "./schedule-2027";
 // (10-01 … 10-07 off, Saturday 10-10 a working day) and 春节 2027 (02-06 … 02-14 off, the test calendar's year).
 
 let t: TestApp;
-afterEach(() => t?.close());
+// Each app closed once: the statement test after the walks opens none, and closing the last one again would drop
+// its database twice (PostgreSQL refuses).
+const open = new Set<TestApp>();
+afterEach(async () => {
+  for (const app of open) await app.close();
+  open.clear();
+});
 
 const PRICES = { version: "2026-v1", effectiveFrom: "2026-01-01", prices: { vm: { vcpuDay: 0.8, memoryGbDay: 0.3, diskGbDay: 0.01 }, backup: { instanceDay: 5 } } };
 
@@ -28,6 +34,7 @@ const ledger = async (id: number) => ok(await t.call("zhangwei", "GET", `/api/re
 
 test("003 第四十三条, 第十八条: resources delivered before 国庆 are billed only from the day the system is deployed (the 调休 Saturday 10-10), not from the delivery", async () => {
   t = await createTestApp({ profile: "bazhong", now: "2026-09-25T02:00:00Z" }); // Friday 10:00
+  open.add(t);
   await withPrices();
   const form = sampleForm(); // an existing system migrated (plan.kind "migration")
   form.attachments.push(await t.attachment("yangfan", "plan"));
@@ -78,6 +85,7 @@ test("003 第四十三条, 第十八条: resources delivered before 国庆 are b
 
 test("003 第二十条: a new system (新建) is not cut over; it goes live once its reports are approved, deployed and billed across 春节 2027", async () => {
   t = await createTestApp({ profile: "bazhong", now: "2027-02-01T02:00:00Z" }); // Monday 10:00
+  open.add(t);
   t.setCalendar(new WorkCalendar([...builtinSchedules(), schedule2027]));
   await withPrices();
   const form = { ...sampleForm(), plan: { ...sampleForm().plan, kind: "new" } };
