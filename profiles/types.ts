@@ -115,4 +115,19 @@ export interface ProfileModule {
    * their delivery everywhere.
    */
   billingStartsAt: "delivered" | "deployed";
+  /** Needed by the mlpsReminders job: when a registered system's 等保 is due, and what completes it. */
+  mlps?: MlpsRule;
+}
+
+/**
+ * 等保 per the profile's document: counted from the moment its resources reach `from` (上线 in 梅州 004 第三十八条;
+ * 上云部署 in 徽州 001 第二十八条), due `withinMonths` later (null: "及时", no date), and complete once the register
+ * holds the 备案 (`filed`) or also the 测评 date and the 备案证明 / 测评报告 document (`tested`). Once past due, the
+ * managers are warned too.
+ */
+export interface MlpsRule {
+  article: string;
+  from: "delivered" | "deployed" | "live";
+  withinMonths: number | null;
+  complete: "filed" | "tested";
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, files, outbox, requests, systems } from "../db/schema";
 import { purgeUnboundFiles, UNBOUND_FILE_HOURS } from "../src/files";
 import { mlpsReminders } from "../src/systems/reminders";
+import { PROFILES } from "../profiles";
 import { shanghaiDate } from "../src/core/calendar";
 import { createTestApp, ok, rowCounts, sampleForm, securityTestForm, type TestApp } from "./app-harness";
 
@@ -10,6 +11,7 @@ import { createTestApp, ok, rowCounts, sampleForm, securityTestForm, type TestAp
 // as registered (第十二条(二)1), the basis its kind calls for (第十二条(二)2), the six parts of the 实施方案 (第十一条);
 // and the system's 等保 (第三十八条) and 密评 (第四十条) records.
 let t: TestApp;
+const MEIZHOU_MLPS = PROFILES.meizhou.mlps;
 const register = (user: string, body: Record<string, unknown>) => t.call(user, "POST", "/api/systems", body);
 const system = (name: string, more: Record<string, unknown> = {}) => ({ name, kind: "migration", approvalRef: "梅市发改投审〔2025〕21 号", nonClassified: true, ...more });
 /** The example form for another system of the unit, with a plan of that kind. */
@@ -184,20 +186,56 @@ describe("系统登记 (004 第二条)", () => {
     for (const [user, stage, action] of steps) ok(await t.act(user, id, { ...action, stage }));
     const reminders = () => t.db.select().from(outbox).where(eq(outbox.kind, "system"));
     // Not live yet: nothing to remind of.
-    expect(await mlpsReminders(t.ctx())).toBe(0);
+    expect(await mlpsReminders(t.ctx(), MEIZHOU_MLPS)).toBe(0);
     ok(await t.act("wangfang", id, { action: "approve", stage: "go_live" }));
-    expect(await mlpsReminders(t.ctx())).toBe(1);
+    expect(await mlpsReminders(t.ctx(), MEIZHOU_MLPS)).toBe(1);
     const [card] = await reminders();
     expect(card!.userId).toBe("wangfang");
     expect(JSON.stringify(card!.payload)).toContain(`「${systemName}」已于`);
     // Once a month: a second round the same month sends nothing; the next month reminds again.
-    expect(await mlpsReminders(t.ctx())).toBe(0);
+    expect(await mlpsReminders(t.ctx(), MEIZHOU_MLPS)).toBe(0);
     t.clock.set(new Date(t.clock.now().getTime() + 31 * 86_400_000).toISOString());
-    expect(await mlpsReminders(t.ctx())).toBe(1);
+    expect(await mlpsReminders(t.ctx(), MEIZHOU_MLPS)).toBe(1);
     expect(await t.db.select().from(auditLog).where(eq(auditLog.action, "system.mlps_reminder"))).toHaveLength(2);
     // Recorded on the register, the reminders stop.
     ok(await t.call("wangfang", "PATCH", `/api/systems/${systemId}`, { mlps: { level: 2, filedOn: shanghaiDate(t.clock.now()), recordNo: "44140099001-26002" } }));
     t.clock.set(new Date(t.clock.now().getTime() + 31 * 86_400_000).toISOString());
-    expect(await mlpsReminders(t.ctx())).toBe(0);
+    expect(await mlpsReminders(t.ctx(), MEIZHOU_MLPS)).toBe(0);
+  });
+
+  test("001 第二十八条: in 徽州 等保 is due 6 months after the system is deployed on the cloud; the unit is reminded monthly, the managers too once it is late, until the 备案 and 测评 with their document are on the register", async () => {
+    const hz = await createTestApp({ profile: "huizhou", now: "2026-09-28T02:00:00Z" }); // Monday 10:00
+    try {
+      const rule = PROFILES.huizhou.mlps;
+      const form = sampleForm();
+      form.attachments = [await hz.attachment("yangfan", "project_approval")];
+      const { id } = ok(await hz.submit("yangfan", form), 201);
+      ok(await hz.act("zhangwei", id, { action: "approve", stage: "accept" }));
+      ok(await hz.act("zhangwei", id, { action: "approve", stage: "review" }));
+      expect(await mlpsReminders(hz.ctx(), rule)).toBe(0);
+      // The test resources the unit deploys its system on, delivered on 2026-09-30.
+      hz.clock.set("2026-09-30T02:00:00Z");
+      ok(await hz.act("xufeng", id, { action: "approve", stage: "test_resources" }));
+      expect(await mlpsReminders(hz.ctx(), rule)).toBe(1);
+      const cards = async () => (await hz.db.select().from(outbox).where(eq(outbox.kind, "system"))).map((c) => [c.userId, JSON.stringify(c.payload)] as const);
+      const [first] = await cards();
+      expect(first![0]).toBe("yangfan");
+      expect(first![1]).toContain("请于 2027-03-30 前完成定级、备案及测评");
+      // Filed but not yet tested, and past the 6 months: the managers are warned with the unit.
+      const [mine] = ok(await hz.call("yangfan", "GET", "/api/systems")).systems;
+      hz.clock.set("2027-03-31T02:00:00Z");
+      ok(await hz.call("yangfan", "PATCH", `/api/systems/${mine.id}`, { mlps: { level: 2, filedOn: "2026-12-01", recordNo: "34100099001-26001" } }));
+      expect(await mlpsReminders(hz.ctx(), rule)).toBe(1);
+      const late = (await cards()).slice(1);
+      expect(late.map(([user]) => user).sort()).toEqual(["chenjing", "yangfan", "zhangwei"]);
+      expect(late[0]![1]).toContain("已超过期限");
+      // The 测评 and the 备案证明 / 测评报告 on the register complete it: no more reminders.
+      const report = ok(await hz.upload("yangfan", { name: "测评报告.pdf", purpose: "mlps_report" }), 201);
+      ok(await hz.call("yangfan", "PATCH", `/api/systems/${mine.id}`, { mlps: { level: 2, filedOn: "2026-12-01", recordNo: "34100099001-26001", testedOn: "2027-03-31", fileId: report.id } }));
+      hz.clock.set("2027-05-03T02:00:00Z");
+      expect(await mlpsReminders(hz.ctx(), rule)).toBe(0);
+    } finally {
+      await hz.close();
+    }
   });
 });

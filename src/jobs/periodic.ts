@@ -10,9 +10,9 @@ interface PeriodicJob {
   run: (ctx: ServiceContext, profile: ProfileModule) => Promise<unknown>;
 }
 
-/** A threshold a job needs that the profile listing the job does not set is a mistake in its module. */
+/** A threshold or rule a job needs that the profile listing the job does not set is a mistake in its module. */
 function needed<T>(profile: ProfileModule, value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`profile ${profile.name} runs a job that needs thresholds.${what}, which it does not set`);
+  if (value === undefined) throw new Error(`profile ${profile.name} runs a job that needs ${what}, which it does not set`);
   return value;
 }
 
@@ -21,11 +21,11 @@ export const PERIODIC_JOBS = {
   halfYearlyReview: { name: "半年评估", run: (ctx, profile) => halfYearlyReview(ctx, profile.thresholds.lowLoad) },
   quarterlyReview: {
     name: "季度与年度评估",
-    run: (ctx, profile) => quarterlyReview(ctx, needed(profile, profile.thresholds.periodShrink, "periodShrink")),
+    run: (ctx, profile) => quarterlyReview(ctx, needed(profile, profile.thresholds.periodShrink, "thresholds.periodShrink")),
   },
-  mlpsReminders: { name: "等保提醒", run: (ctx) => mlpsReminders(ctx) },
+  mlpsReminders: { name: "等保提醒", run: (ctx, profile) => mlpsReminders(ctx, needed(profile, profile.mlps, "mlps")) },
   expansionNotices: {
     name: "使用率超限报告",
-    run: (ctx, profile) => expansionNotices(ctx, needed(profile, profile.thresholds.expansionNoticeAbove, "expansionNoticeAbove")),
+    run: (ctx, profile) => expansionNotices(ctx, needed(profile, profile.thresholds.expansionNoticeAbove, "thresholds.expansionNoticeAbove")),
   },
 } satisfies Record<PeriodicJobKey, PeriodicJob>;

@@ -1,7 +1,8 @@
-import { and, eq, isNotNull, isNull, min, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, min, or, sql } from "drizzle-orm";
 import { requests, resources, systems, units } from "../../db/schema";
 import type { Card } from "../../cards";
-import { shanghaiDate } from "../core/calendar";
+import type { MlpsRule } from "../../profiles";
+import { addCalendarMonths, shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { mutate } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
@@ -10,46 +11,62 @@ import { usersWithRole } from "../directory/queries";
 
 const SCOPE = "mlps-reminder";
 
+const MILESTONE = { delivered: resources.deliveredAt, deployed: resources.deployedAt, live: resources.liveAt } as const;
+const MILESTONE_NAMES = { delivered: "上云部署", deployed: "部署", live: "上线运行" } as const;
+
 /**
- * 004 第三十八条: "系统上线运行后，云资源使用单位需及时对该系统进行信息安全等级保护…定级、备案…等级测评". Once a
- * registered system's resources are live (the 系统上线 of its application) and its register has no 等保 备案, the
- * unit's applicants are reminded, and again each month while it is missing. "及时" sets no number of days, so the
- * first reminder comes in the round after go-live and the month is the cadence an operator would expect; the
- * reminder stops once the unit records the 备案 on the register (PATCH /api/systems/{id}). Audited as
+ * 等保 after the system reaches the cloud, as the profile's document has it (MlpsRule): 梅州 004 第三十八条 "系统上线
+ * 运行后…及时…定级、备案"; 徽州 001 第二十八条 "系统上云部署 6 个月内…完成…定级、备案及测评…提交…备案证明及测评报告".
+ * Once a registered system's resources reach `rule.from` and its register lacks what completes its 等保, the unit's
+ * applicants are reminded in the next job round and again each month; past a due date the managers (云主管部门) are
+ * warned with them. "及时" sets no number of days, so the month is the cadence an operator would expect. The
+ * reminders stop once the unit records it on the register (PATCH /api/systems/{id}). Audited as
  * `system.mlps_reminder`.
  */
-export async function mlpsReminders(ctx: ServiceContext): Promise<number> {
-  const month = shanghaiDate(ctx.clock.now()).slice(0, 7);
+export async function mlpsReminders(ctx: ServiceContext, rule: MlpsRule): Promise<number> {
+  const today = shanghaiDate(ctx.clock.now());
+  const month = today.slice(0, 7);
   const timer = { ...ctx, actor: null, channel: "timer" as const };
+  const reached = MILESTONE[rule.from];
+  const incomplete =
+    rule.complete === "filed" ? isNull(systems.mlpsLevel) : or(isNull(systems.mlpsLevel), isNull(systems.mlpsTestedOn), isNull(systems.mlpsFileId));
   const due = await ctx.db
-    .select({ id: systems.id, name: systems.name, unitId: systems.unitId, unitName: units.name, liveAt: min(resources.liveAt) })
+    .select({ id: systems.id, name: systems.name, unitId: systems.unitId, unitName: units.name, since: min(reached) })
     .from(systems)
     .innerJoin(units, eq(units.id, systems.unitId))
     .innerJoin(requests, and(eq(requests.unitId, systems.unitId), sql`(${requests.facts} -> 'system' ->> 'id') = ${systems.id}::text`))
-    .innerJoin(resources, and(eq(resources.requestId, requests.id), isNotNull(resources.liveAt)))
-    .where(isNull(systems.mlpsLevel))
+    .innerJoin(resources, and(eq(resources.requestId, requests.id), isNotNull(reached)))
+    .where(incomplete)
     .groupBy(systems.id, units.name);
   let told = 0;
   for (const system of due) {
+    const since = shanghaiDate(system.since!);
+    const dueOn = rule.withinMonths === null ? null : addCalendarMonths(since, rule.withinMonths);
+    const overdue = dueOn !== null && today > dueOn;
     const sent = await mutate(timer, { action: "system.mlps_reminder" }, async (tx, j) => {
       if (!(await onceFor(ctx, tx, { scope: SCOPE, key: `${system.id}:${month}` }))) return false;
       const applicants = await usersWithRole(tx, "applicant", { unitId: system.unitId });
-      const liveOn = shanghaiDate(system.liveAt!);
+      const managers = overdue ? await usersWithRole(tx, "manager") : [];
+      const needed = rule.complete === "filed" ? "定级、备案" : "定级、备案及测评，并在系统登记中上传备案证明及测评报告";
       const card: Card = {
-        title: "请及时开展信息安全等级保护",
+        title: overdue ? "等级保护工作已超期" : "请及时开展信息安全等级保护",
         tone: "warning",
-        summary: `「${system.name}」已于 ${liveOn} 上线运行，系统登记中尚无等级保护备案。请及时完成定级、备案、等级测评，并在系统登记中录入（004 第三十八条）`,
+        summary:
+          `「${system.name}」已于 ${since} ${MILESTONE_NAMES[rule.from]}，系统登记中等级保护记录尚不完整。` +
+          `请${dueOn ? `于 ${dueOn} 前` : "及时"}完成${needed}（${rule.article}）` +
+          (overdue ? `，已超过期限` : ""),
         fields: [
           { label: "单位", value: system.unitName },
           { label: "系统", value: system.name },
-          { label: "上线日期", value: liveOn },
+          { label: MILESTONE_NAMES[rule.from], value: since },
+          ...(dueOn ? [{ label: "期限", value: dueOn }] : []),
         ],
         actions: [],
         link: `/api/systems/${system.id}`,
         open: { label: "打开系统登记", path: "/systems" },
       };
-      await enqueueCards(tx, ctx.clock.now(), applicants.map((u) => u.id), "system", card, `mlps:${system.id}:${month}`);
-      j.add({ action: "system.mlps_reminder", details: { systemId: system.id, month, liveOn } });
+      await enqueueCards(tx, ctx.clock.now(), [...applicants, ...managers].map((u) => u.id), "system", card, `mlps:${system.id}:${month}`);
+      j.add({ action: "system.mlps_reminder", details: { systemId: system.id, month, since, due: dueOn, overdue, article: rule.article } });
       return true;
     });
     if (sent) told++;
