@@ -216,6 +216,22 @@ export const MANAGER_APPROVAL: StageDef = {
   canReject: true,
   canReturn: true,
 };
+/**
+ * 002 第二十三条: a county unit's own change, cancellation or 用途变更 is pre-reviewed by its county bureau
+ * ("报本级政务服务数据管理部门或主管单位初审"; the directory holds no 主管单位), then reviewed by the city's. 002 sets
+ * no time for it: 1 wd, as the application's county review. Its 初审 is a review in its own right: it may refuse.
+ * Runs when the facts say a county unit asked itself (`countyApplicant`).
+ */
+export const COUNTY_PRE_REVIEW: StageDef<{ countyApplicant?: boolean }> = {
+  key: "county_review",
+  name: "县级初审",
+  parties: ["county_bureau"],
+  deadline: wd(1),
+  when: (f) => f.countyApplicant === true,
+  approveLabel: "同意并提交",
+  canReject: true,
+  canReturn: true,
+};
 export const days = (calendarDays: number, from?: Anchor): DeadlineSpec => ({ calendarDays, from });
 export const byDay = (dayOfMonth: number, from?: Anchor): DeadlineSpec => ({ dayOfMonth, from });
 export const months = (calendarMonths: number, from?: Anchor): DeadlineSpec => ({ calendarMonths, from });

@@ -1,5 +1,5 @@
 import type { AdjustmentFacts } from "../../src/resources/catalog";
-import { type FlowDef, MANAGER_APPROVAL, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, wd } from "../types";
 
 // Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). What a scale-up is decided on is the profile's
 // (ProfileModule.scaleUpBasis, src/resources/adjustment.ts): under 梅州, 韶关 and 徽州 the utilisation of the last
@@ -35,19 +35,7 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     ...(f.evidence.length > 0 ? [{ label: "依据", value: f.evidence.map((e) => e.reason).join("；") }] : []),
   ],
   stages: {
-    // 002 第二十三条: a county unit's change is pre-reviewed by its county bureau ("本级政务服务数据管理部门或主管单位初审"),
-    // then reviewed by the city's. The directory holds no 主管单位, so the county bureau reviews. 002 sets no time
-    // for it; 1 wd as the application's. Its 初审 is a review in its own right: it may refuse.
-    county_review: {
-      key: "county_review",
-      name: "县级初审",
-      parties: ["county_bureau"],
-      deadline: wd(1),
-      when: (f) => f.countyApplicant === true,
-      approveLabel: "同意并提交",
-      canReject: true,
-      canReturn: true,
-    },
+    county_review: COUNTY_PRE_REVIEW,
     // 000 7.2.3.1: "公共服务云平台监管部门提供的云资源使用情况报告为审核的主要依据". The supervisor (监管部门, the
     // reviewer's seat) writes its report of the resource's use; the review quotes it. 000 sets no time; 2 wd, as the
     // reviewer's other steps. A proposal of the periodic review carries its own figures and needs none.

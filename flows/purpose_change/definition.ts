@@ -1,5 +1,5 @@
 import type { PurposeChangeFacts } from "../../src/resources/purpose";
-import { type FlowDef, MANAGER_APPROVAL, type ProfileDef, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, type ProfileDef, wd } from "../types";
 
 // 用途变更 (issue 14). 001 第十五条: "严禁使用单位擅自变更云资源用途" — a unit asks (变更申请), the 云主管部门 reviews
 // within 5 working days, and once approved the 运维单位 makes the change within 3. 002 第十五条: "需要变更资源用途时，
@@ -27,18 +27,7 @@ export const purposeChangeFlow: FlowDef<PurposeChangeFacts, "purpose_change"> = 
     { label: "理由", value: f.reason },
   ],
   stages: {
-    // 002 第二十三条: the county bureau's 初审 (the directory holds no 主管单位). No time is set; 1 wd, as the
-    // other flows' county reviews. It may refuse.
-    county_review: {
-      key: "county_review",
-      name: "县级初审",
-      parties: ["county_bureau"],
-      deadline: wd(1),
-      when: (f) => f.countyApplicant,
-      approveLabel: "同意并提交",
-      canReject: true,
-      canReturn: true,
-    },
+    county_review: COUNTY_PRE_REVIEW,
     // 001 第十五条, 002 第二十一条: 变更审核 within 5 working days (the profiles set it).
     approve: { ...MANAGER_APPROVAL, name: "变更审核" },
     // 001 第十五条: "审核通过的，运维单位应在 3 个工作日内完成变更"; 002 第二十一条 likewise.

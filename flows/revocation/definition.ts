@@ -1,5 +1,5 @@
 import { REVOCATION_TRIGGERS, type RevocationFacts } from "../../src/resources/catalog";
-import { type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, wd } from "../types";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
@@ -43,18 +43,7 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
     { label: "理由", value: REVOCATION_TRIGGERS[f.trigger] },
   ],
   stages: {
-    // 002 第二十三条: a county unit's "停止使用" is pre-reviewed by its county bureau (or 主管单位, which the directory
-    // does not hold), then reviewed by the city's. No time is set; 1 wd as the application's. It may refuse.
-    county_review: {
-      key: "county_review",
-      name: "县级初审",
-      parties: ["county_bureau"],
-      deadline: wd(1),
-      when: (f) => f.countyApplicant === true,
-      approveLabel: "同意并提交",
-      canReject: true,
-      canReturn: true,
-    },
+    county_review: COUNTY_PRE_REVIEW,
     approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "撤销方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
     plan_review: { key: "plan_review", name: "审核撤销方案", parties: ["manager"], deadline: wd(2), approveLabel: "同意", canReturn: true },
