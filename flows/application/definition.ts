@@ -1,4 +1,5 @@
 import type { Totals } from "../../src/resources/catalog";
+import { catalogFitText, offCatalog, type CatalogFit } from "../../src/billing/service-catalog";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
 import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
 
@@ -41,6 +42,11 @@ export interface ApplicationFacts {
    * lists any.
    */
   reported?: { ports: { purpose: string; ports: string; quantity: number }[]; publicIps: number };
+  /**
+   * 000 5.5 (003 第二条(二), 004 第四条): the VM and PaaS rows against the 服务目录 in force at submission: the item
+   * each names or equals, or the nearest one proposed for a row not in it. Absent when no catalog was in force.
+   */
+  catalog?: CatalogFit;
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -176,6 +182,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     { label: "系统", value: title },
     { label: "资源", value: `${f.totals.hosts} 台 / ${f.totals.vcpu} 核 / ${f.totals.memoryGb}G 内存 / ${f.totals.storageGb}G 存储` },
     ...(f.hostedAndNetwork ? [{ label: "托管、网络与安全", value: f.hostedAndNetwork }] : []),
+    // 000 5.5: the evaluator sees which rows are catalog items and what a row not in the catalog was adapted to.
+    ...(f.catalog ? [{ label: offCatalog(f.catalog) ? "服务目录适配" : "服务目录", value: catalogFitText(f.catalog) }] : []),
     // Only when it matters: the manager must see a request the yearly demand does not cover.
     ...(f.demand && !f.demand.covered ? [{ label: "年度需求", value: f.demand.text }] : []),
     // 004 第四十八条 / 第十四条(二)2: the fast track and a dedicated pool are what the holder must see first.
