@@ -167,7 +167,7 @@ describe("服务目录 in 梅州 (004 第四条)", () => {
     });
     expect(summaryValue(ok(await t.show("xufeng", submitted.id)), "服务目录")).toContain("ECS-4C8G");
 
-    const [{ n: before }] = await t.db.select({ n: count() }).from(requests);
+    const before = (await t.db.select({ n: count() }).from(requests))[0]!.n;
     const wrong = sampleForm();
     wrong.vms[0].item = "ECS-8C16G";
     wrong.vms[1].item = "ECS-NONE";
