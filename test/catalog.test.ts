@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, serviceCatalogs } from "../db/schema";
+import { applicationForm, valuesFromInput } from "../src/channels/web/forms";
 import { ok, sampleForm } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
@@ -214,6 +215,27 @@ describe("服务目录 in 梅州 (004 第四条)", () => {
     expect(page).toContain("适配为 ECS-8C16G");
     // And the applicant's own page.
     expect(text((await (await t.signedIn("yangfan")).get(`/requests/${submitted.code}`)).html)).toContain("适配为 ECS-8C16G");
+  });
+
+  test("000 5.5: on the portal's 云资源申请 form a row names its 服务目录编号; a wrong one is shown under the field", async () => {
+    const { attachments: _, ...example } = sampleForm();
+    const values = valuesFromInput(applicationForm, example);
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values.fields)) if (v !== "") fields[k] = String(v);
+    values.rows.vms!.forEach((row, i) => {
+      for (const [k, v] of Object.entries(row)) if (v !== "") fields[`vms[${i}].${k}`] = v;
+    });
+    const a = await t.signedIn("yangfan");
+    const page = await a.get("/new/application");
+    expect(page.html).toContain('name="vms[0].item"');
+    expect(page.html).toContain('href="/catalog"');
+    const wrong = await a.post("/new/application", { ...fields, "vms[0].item": "ECS-2C4G", _step: "submit" });
+    expect(wrong.status).toBe(422);
+    expect(text(wrong.html)).toContain("所填规格与目录项 ECS-2C4G（2 核 / 4G 内存 / 100G 高性能云盘）不一致");
+    const filed = await a.post("/new/application", { ...fields, "vms[0].item": "ECS-4C8G", _step: "submit" });
+    expect(filed.status).toBe(303);
+    const shown = text((await a.get(filed.location!)).html);
+    expect(shown).toContain("虚拟机第 1 行（应用服务器）：ECS-4C8G「通用型云主机 4 核 8G」");
   });
 
   test("000 5.5, 004 第四十三条: what a delivered item is billed a day is the price the catalog shows for it", async () => {
