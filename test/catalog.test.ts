@@ -292,6 +292,11 @@ describe("服务目录 in 高创中心 (000 5.5: the 监管部门 makes it)", ()
     const detail = ok(await t.show("zhangwei", submitted.id));
     expect(detail.currentStage.stage).toBe("approve");
     expect(summaryValue(detail, "服务目录适配")).toContain("数据库第 2 行（人大金仓 KingbaseES V8）：人大金仓 KingbaseES V8 4 核 / 16G 内存 / 300G 存储 不在目录中");
+    // The review's decision says how the row is adapted: approving without a note is refused.
+    const bare = await t.act("zhangwei", submitted.id, { action: "approve" });
+    expect(bare.status).toBe(422);
+    expect(JSON.stringify(bare.body)).toContain("有资源不在服务目录中，须在审核意见中写明按目录中功能和性能相近的项目适配的意见（000 5.5）");
+    ok(await t.act("zhangwei", submitted.id, { action: "approve", note: "第 2 行按 RDS-DM8-4C16G 适配开通" }));
   });
 });
 

@@ -174,6 +174,9 @@ function huizhouReported(f: ApplicationFacts, form: ApplicationForm): Applicatio
   };
 }
 
+const offCatalogNote = (f: ApplicationFacts) =>
+  f.catalog && offCatalog(f.catalog) ? "有资源不在服务目录中，须在审核意见中写明按目录中功能和性能相近的项目适配的意见（000 5.5）" : null;
+
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
   ratedService: true,
@@ -622,7 +625,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       sequence: ["approve", "provision", "deploy_test", "file_reports"],
       overrides: {
         // 000 gives no time for the review; 5 wd as 韶关 (002), whose new district it serves.
-        approve: { name: "申请审核", deadline: wd(5) },
+        // 000 5.5: "服务目录中没有的…应在目录中选择功能和性能相近的进行适配": a row not in the catalog comes with the
+        // nearest item proposed (facts.catalog); the reviewer's decision says how it is adapted.
+        approve: { name: "申请审核", deadline: wd(5), approveNeedsNote: offCatalogNote },
       },
       attachments: [],
     },
