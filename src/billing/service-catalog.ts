@@ -1,4 +1,4 @@
-import { asc } from "drizzle-orm";
+import { asc, desc, lte } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { serviceCatalogs } from "../../db/schema";
@@ -145,8 +145,15 @@ export function catalogOn(catalogs: ServiceCatalog[], day: string): ServiceCatal
   return found;
 }
 
+/** `catalogOn` in SQL: only the version in force is read (a submission reads it). */
 export async function catalogInForce(db: Db, day: string): Promise<ServiceCatalog | null> {
-  return catalogOn(await listServiceCatalogs(db), day);
+  const [row] = await db
+    .select({ catalog: serviceCatalogs.catalog })
+    .from(serviceCatalogs)
+    .where(lte(serviceCatalogs.effectiveFrom, day))
+    .orderBy(desc(serviceCatalogs.effectiveFrom), desc(serviceCatalogs.version))
+    .limit(1);
+  return (row?.catalog as ServiceCatalog | undefined) ?? null;
 }
 
 const isPaasItem = (item: CatalogItem): item is z.output<typeof paasItem> => (PAAS_ITEM_KINDS as readonly string[]).includes(item.kind);
