@@ -19,6 +19,9 @@ export const demoDirectory = {
     { id: "mz-zrzyj", name: "梅州市自然资源局", kind: "unit", parent: "mz-sjj" },
     { id: "mz-yun", name: "政务云梅州节点运营商（数字广东）", kind: "unit", parent: "mz-sjj" },
     { id: "mz-jianli", name: "梅州市政务云监理单位", kind: "unit", parent: "mz-sjj" },
+    // A 主管单位 and its 下属单位 (002 第十七条、第二十三条): the 下属单位's requests pass the 主管单位's 初审.
+    { id: "mz-jyj", name: "梅州市教育局", kind: "unit", parent: "mz-sjj" },
+    { id: "mz-jyksy", name: "梅州市教育考试院", kind: "unit", parent: "mz-sjj", supervisor: "mz-jyj" },
   ],
   users: [
     // 统筹管理单位 and the cloud's security officer sit in the city bureau.
@@ -39,6 +42,9 @@ export const demoDirectory = {
     { id: "xufeng", name: "徐峰", unit: "mz-yun", mobile: "13807530041", wecomUserId: "XuFeng", roles: ["provider"] },
     { id: "linna", name: "林娜", unit: "mz-yun", mobile: "13807530042", wecomUserId: "LinNa", roles: ["provider"] },
     { id: "guojun", name: "郭军", unit: "mz-jianli", mobile: "13807530051", wecomUserId: "GuoJun", roles: ["reviewer"] },
+    // 主管单位审核人 of 梅州市教育局, and an applicant of its 下属单位.
+    { id: "songtao", name: "宋涛", unit: "mz-jyj", mobile: "13807530071", wecomUserId: "SongTao", roles: ["unit_supervisor"] },
+    { id: "fengyu", name: "冯雨", unit: "mz-jyksy", mobile: "13807530072", wecomUserId: "FengYu", roles: ["applicant"] },
     // 系统管理员: runs yunshen itself (directory, tokens, hosts, calendar, price tables), not a party to any flow.
     { id: "zhoumin", name: "周敏", unit: "mz-sjj", mobile: "13807530005", wecomUserId: "ZhouMin", roles: ["admin"] },
   ],
