@@ -260,7 +260,8 @@ function checkSupervisors(
       add(`主管单位关系形成循环：${[...seen, id].join(" → ")}`);
       continue;
     }
-    if (sup.supervisor !== null && sup.supervisor !== undefined) {
+    // A 主管单位 naming itself is told at its own row.
+    if (sup.supervisor !== null && sup.supervisor !== undefined && sup.supervisor !== supervisorId) {
       add(`主管单位 ${supervisorId} 本身是 ${sup.supervisor} 的下属单位；主管关系只设一级`);
       continue;
     }
