@@ -1,15 +1,16 @@
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resources, units, yearlyDemands } from "../db/schema";
+import { demoDirectory, demoSupervision } from "../src/directory/demo";
 import { importDirectory, type DirectoryFileInput } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
 import { ServiceError } from "../src/core/errors";
 import { coveredByPlan, ok, rowCounts, sampleForm } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
-// 主管单位 and 下属单位 (002 第十七条, 第二十三条, 附件1), under the 韶关 profile. The demo directory names 梅州市教育考试院
-// (冯雨, applicant) a 下属单位 of 梅州市教育局 (宋涛, 主管单位审核人); this file adds a county 下属单位, 梅县区教师发展中心
-// (陈鹏), of 梅县区教育局 (刘红). The dates cross 国庆 2026 (10-01 … 10-07 off, Saturday 10-10 a working day).
+// 主管单位 and 下属单位 (002 第十七条, 第二十三条, 附件1), under the 韶关 profile. The demo's 主管单位 part (demoSupervision,
+// which `yunshen demo` loads) names 梅州市教育考试院 (冯雨, applicant) a 下属单位 of 梅州市教育局 (宋涛, 主管单位审核人); this
+// file adds a county 下属单位, 梅县区教师发展中心 (陈鹏), of 梅县区教育局 (刘红). The dates cross 国庆 2026 (10-01 … 10-07 off, Saturday 10-10 a working day).
 let t: WebTestApp;
 
 const countySubordinate = {
@@ -22,8 +23,10 @@ const countySubordinate = {
 
 beforeAll(async () => {
   t = await createWebTestApp({ profile: "shaoguan", now: "2026-09-21T01:00:00Z" }); // Monday 09:00
+  // The directory as `yunshen demo` loads it (the harness seeds demoDirectory alone), then the county 下属单位.
+  ok(await t.call("zhoumin", "POST", "/api/admin/directory/import", { units: [...demoDirectory.units, ...demoSupervision.units], users: demoSupervision.users }));
   await importDirectory({ ctx: t.ctx(), input: countySubordinate });
-  for (const u of countySubordinate.users) t.tokens[u.id] = (await createToken({ ctx: t.ctx(), input: { userId: u.id, expires: "3650d" } })).token;
+  for (const u of [...demoSupervision.users, ...countySubordinate.users]) t.tokens[u.id] = (await createToken({ ctx: t.ctx(), input: { userId: u.id, expires: "3650d" } })).token;
 });
 afterAll(() => t?.close());
 
