@@ -17,6 +17,8 @@ const countySubordinate = {
   units: [{ id: "mx-jsfz", name: "梅州市梅县区教师发展中心", kind: "unit", parent: "mx-sjj", supervisor: "mx-jyj" }],
   users: [
     { id: "liuhong", name: "刘红", unit: "mx-jyj", mobile: "13807530073", roles: ["unit_supervisor"] },
+    // A second 主管单位审核人 of 梅州市教育局, to hand the 初审 to.
+    { id: "wuxia", name: "吴霞", unit: "mz-jyj", mobile: "13807530075", roles: ["unit_supervisor"] },
     { id: "chenpeng", name: "陈鹏", unit: "mx-jsfz", mobile: "13807530074", roles: ["applicant"] },
   ],
 } satisfies DirectoryFileInput;
@@ -134,7 +136,7 @@ describe("002 第二十三条: a 下属单位's requests pass its 主管单位's
     let detail = ok(await t.show("fengyu", id));
     // 1 wd from 09-30: 10-08, after 国庆.
     expect(detail.currentStage).toMatchObject({ stage: "supervisor_review", name: "主管单位初审", deadlineAt: "2026-10-08T15:59:59.999Z" });
-    expect(holders(detail)).toEqual(["songtao"]);
+    expect(holders(detail)).toEqual(["songtao", "wuxia"]);
     expect(detail.unit).toMatchObject({ id: "mz-jyksy", county: null, supervisor: { id: "mz-jyj", name: "梅州市教育局" } });
     // The city does not decide before the 主管单位 has.
     expect((await t.act("zhangwei", id, { action: "approve", stage: "supervisor_review" })).status).toBeGreaterThanOrEqual(403);
@@ -216,7 +218,7 @@ describe("002 第二十三条: a 下属单位's requests pass its 主管单位's
     let detail = ok(await t.show("fengyu", id));
     // 1 wd from Friday 10-16: Monday 10-19.
     expect(detail.currentStage).toMatchObject({ stage: "supervisor_review", name: "主管单位初审", deadlineAt: "2026-10-19T15:59:59.999Z" });
-    expect(holders(detail)).toEqual(["songtao"]);
+    expect(holders(detail)).toEqual(["songtao", "wuxia"]);
     ok(await t.act("songtao", id, { action: "approve", note: "同意注销" }));
     await t.actInTurn(id, [
       ["zhangwei", { action: "approve" }],
@@ -239,6 +241,103 @@ describe("002 第二十三条: a 下属单位's requests pass its 主管单位's
     expect(ok(await t.show("fengyu", proposed.id)).currentStage.stage).toBe("prepare");
     ok(await t.act("fengyu", proposed.id, { action: "confirm" }));
     expect(ok(await t.show("fengyu", proposed.id)).currentStage.stage).toBe("approve");
+  });
+});
+
+describe("002 第二十三条: changes of a 下属单位 (变更, 用途变更) pass its 主管单位 too", () => {
+  /** A 韶关 application by 冯雨 walked to delivery through 宋涛's 初审 (as 吴霞 may too): its first VM's id. */
+  async function deliveredVm() {
+    const applied = await apply("fengyu");
+    await t.actInTurn(applied, [
+      ["songtao", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve", note: "已下发" }],
+      ["fengyu", { action: "confirm" }],
+    ]);
+    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, applied)).orderBy(asc(resources.id));
+    return vm!.id;
+  }
+
+  test("002 第二十一、二十三条: a 下属单位's change returned by its 主管单位 comes back to the 主管单位 when resubmitted, then goes to the city's review", async () => {
+    t.clock.set("2026-10-19T02:00:00Z"); // Monday
+    const vm = await deliveredVm();
+    const { id } = ok(await t.call("fengyu", "POST", "/api/requests", { flow: "adjustment", form: { direction: "down", resource: vm, to: { vcpu: 2 }, reason: "考试季后负载下降" } }), 201);
+    expect(ok(await t.show("fengyu", id)).currentStage).toMatchObject({ stage: "supervisor_review", deadlineAt: "2026-10-20T15:59:59.999Z" });
+    ok(await t.act("songtao", id, { action: "return", reason: "请写明缩容后的峰值测算" }));
+    ok(await t.act("fengyu", id, { action: "resubmit", note: "已补充测算" }));
+    let detail = ok(await t.show("fengyu", id));
+    expect(detail.currentStage.stage).toBe("supervisor_review");
+    expect(holders(detail)).toEqual(["songtao", "wuxia"]);
+    // 吴霞, another 主管单位审核人 of 梅州市教育局, decides this time.
+    ok(await t.act("wuxia", id, { action: "approve", note: "同意变更" }));
+    detail = ok(await t.show("fengyu", id));
+    expect(detail.currentStage.stage).toBe("approve");
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+    ]);
+    detail = ok(await t.show("fengyu", id));
+    expect(detail.status).toBe("completed");
+    expect(passed(detail)).toEqual(["supervisor_review", "revise", "supervisor_review", "approve", "adjust"]);
+  });
+
+  test("002 第二十三条: a county unit's change returned at 县级初审 comes back to the county bureau when resubmitted (the unit's place is read from the directory)", async () => {
+    t.clock.set("2026-10-19T02:00:00Z");
+    const applied = await apply("lihua");
+    await t.actInTurn(applied, [
+      ["huangmin", { action: "approve" }],
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve", note: "已下发" }],
+      ["lihua", { action: "confirm" }],
+    ]);
+    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, applied)).orderBy(asc(resources.id));
+    const { id } = ok(await t.call("lihua", "POST", "/api/requests", { flow: "adjustment", form: { direction: "down", resource: vm!.id, to: { vcpu: 2 }, reason: "负载下降" } }), 201);
+    ok(await t.act("huangmin", id, { action: "return", reason: "请附利用率截图" }));
+    ok(await t.act("lihua", id, { action: "resubmit" }));
+    expect(ok(await t.show("lihua", id)).currentStage.stage).toBe("county_review");
+  });
+
+  test("002 第十五、二十三条: a 下属单位's 用途变更 passes its 主管单位's 初审; the 初审 is handed only within the 主管单位", async () => {
+    t.clock.set("2026-10-20T02:00:00Z");
+    const vm = await deliveredVm();
+    const { id } = ok(await t.call("fengyu", "POST", "/api/requests", { flow: "purpose_change", form: { resources: [vm], purpose: "成绩查询服务器", reason: "报名系统下线后改作成绩查询" } }), 201);
+    expect(ok(await t.show("fengyu", id)).currentStage).toMatchObject({ stage: "supervisor_review", name: "主管单位初审" });
+    // 转交: to another 主管单位审核人 of the same 主管单位, not to another 主管单位's.
+    const elsewhere = await t.act("songtao", id, { action: "transfer", toUserId: "liuhong" });
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.body.error.message).toBe("只能转交给本主管单位的审核人");
+    ok(await t.act("songtao", id, { action: "transfer", toUserId: "wuxia" }));
+    const handed = ok(await t.show("fengyu", id)).currentStage.tasks as { userId: string; status: string }[];
+    expect(handed.filter((x) => x.status === "pending").map((x) => x.userId)).toEqual(["wuxia"]);
+    ok(await t.act("wuxia", id, { action: "approve" }));
+    await t.actInTurn(id, [
+      ["zhangwei", { action: "approve" }],
+      ["xufeng", { action: "approve" }],
+    ]);
+    const detail = ok(await t.show("fengyu", id));
+    expect(detail.status).toBe("completed");
+    expect(passed(detail)).toEqual(["supervisor_review", "approve", "change"]);
+  });
+
+  test("002 第二十三条: the preview names the 主管单位's reviewers for its 下属单位's 初审, and no such stage for other units", async () => {
+    const form = sampleForm();
+    form.attachments.push(await t.attachment("fengyu", "security_pledge"));
+    const preview = ok(await t.call("fengyu", "POST", "/api/requests/preview", { flow: "application", form: coveredByPlan(form) }));
+    expect(preview.stages[0]).toMatchObject({ stage: "supervisor_review", name: "主管单位初审", span: "1 个工作日" });
+    expect(preview.stages[0].parties).toEqual([
+      {
+        party: "unit_supervisor",
+        partyName: "主管单位",
+        people: [
+          { id: "songtao", name: "宋涛", unitName: "梅州市教育局" },
+          { id: "wuxia", name: "吴霞", unitName: "梅州市教育局" },
+        ],
+      },
+    ]);
+    const other = sampleForm();
+    other.attachments.push(await t.attachment("yangfan", "security_pledge"));
+    const own = ok(await t.call("yangfan", "POST", "/api/requests/preview", { flow: "application", form: coveredByPlan(other) }));
+    expect(own.stages.map((s: { stage: string }) => s.stage)).not.toContain("supervisor_review");
   });
 });
 
