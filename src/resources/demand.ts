@@ -110,15 +110,16 @@ export async function aggregateDemands({ ctx, input }: { ctx: ServiceContext; in
             .where(and(eq(yearlyDemands.year, year), inArray(yearlyDemands.unitId, ids)))
             .returning({ unitId: yearlyDemands.unitId });
     const done = new Set(passed.map((p) => p.unitId));
-    const missing = subordinates.filter((u) => !done.has(u.id)).map((u) => u.name);
-    j.add({ action: "demand.aggregate", details: { year, supervisor: actor.unitId, units: [...done], missing: subordinates.filter((u) => !done.has(u.id)).map((u) => u.id) } });
-    return { year, passed: passed.length, missing };
+    const missing = subordinates.filter((u) => !done.has(u.id));
+    j.add({ action: "demand.aggregate", details: { year, supervisor: actor.unitId, units: [...done], missing: missing.map((u) => u.id) } });
+    return { year, passed: passed.length, missing: missing.map((u) => u.name) };
   });
 }
 
 /**
- * The year's figures: per unit, per county and for the city. The city sees every unit (county units once
- * their bureau has passed them on); a county bureau its county; an applicant their unit.
+ * The year's figures: per unit, per county, per 主管单位 and for the city. The city sees every unit (county units
+ * once their bureau has passed them on, 下属单位 once their 主管单位 has); a county bureau its county (its 下属单位
+ * once passed on by their 主管单位); a 主管单位审核人 its 下属单位; anyone their own unit.
  */
 export async function demandOverview({ ctx, input }: { ctx: ServiceContext; input: { year: number } }) {
   const actor = ctx.actor!;
