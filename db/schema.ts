@@ -28,6 +28,9 @@ export const units = pgTable("units", {
   // Whose finance pays the unit's cloud costs (004 第四十二条), when not its level's own: null pays a county
   // unit from its county's finance and any other from the city's; 省级 only ever by setting it here.
   funding: text("funding").$type<"province" | "city" | "county">(),
+  // 002 第十七条、第二十三条: the unit's 主管单位 when it is a 下属单位 (a unit of kind "unit" at the same level, under
+  // the same parent). Its unit_supervisor users pre-review the unit's requests and pass its yearly demand on.
+  supervisorId: text("supervisor_id").references((): any => units.id),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
 });
@@ -422,6 +425,9 @@ export const yearlyDemands = pgTable(
     // County units' figures reach the city when their county bureau passes them on.
     passedBy: text("passed_by").references(() => users.id),
     passedAt: ts("passed_at"),
+    // 002 第十七条(一): a 下属单位's figures are passed on (汇总报送) by its 主管单位 first.
+    supervisedBy: text("supervised_by").references(() => users.id),
+    supervisedAt: ts("supervised_at"),
   },
   (t) => [primaryKey({ columns: [t.year, t.unitId] })],
 );

@@ -1,5 +1,5 @@
 import type { AdjustmentFacts } from "../../src/resources/catalog";
-import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, SUPERVISOR_PRE_REVIEW, wd } from "../types";
 
 // Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). What a scale-up is decided on is the profile's
 // (ProfileModule.scaleUpBasis, src/resources/adjustment.ts): under 梅州, 韶关 and 徽州 the utilisation of the last
@@ -35,6 +35,7 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     ...(f.evidence.length > 0 ? [{ label: "依据", value: f.evidence.map((e) => e.reason).join("；") }] : []),
   ],
   stages: {
+    supervisor_review: SUPERVISOR_PRE_REVIEW,
     county_review: COUNTY_PRE_REVIEW,
     // 000 7.2.3.1: "公共服务云平台监管部门提供的云资源使用情况报告为审核的主要依据". The supervisor (监管部门, the
     // reviewer's seat) writes its report of the resource's use; the review quotes it. 000 sets no time; 2 wd, as the
@@ -68,7 +69,7 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     default: { name: "004 第十八—二十二条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "adjust", "test", "verify"], attachments: [] },
     // 韶关: a county unit's change passes its county bureau first (002 第二十三条); reviewed in 5 working days, the
     // change done in 3 (002 第二十一条).
-    shaoguan: { name: "韶关 002 第二十一、二十三条", sequence: ["county_review", "approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
+    shaoguan: { name: "韶关 002 第二十一、二十三条", sequence: ["supervisor_review", "county_review", "approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
     // 徽州: reviewed in 5 working days, the change done in 3 (001 第十五条).
     huizhou: { name: "徽州 001 第十五条", sequence: ["approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
     // 巴中 003 第二十四条 and 高创中心 000 7.2.3.1: applied for, reviewed, then adjusted; neither sets deadlines, so

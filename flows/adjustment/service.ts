@@ -14,7 +14,7 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
    * Checks an adjustment: the resource is the unit's and in use, not already being adjusted, and the direction
    * matches the sizes; a scale-up is justified by the utilisation, or refused.
    */
-  async prepare({ ctx, tx, actor, form: rawForm, countyUnit, resubmitting }) {
+  async prepare({ ctx, tx, actor, form: rawForm, countyUnit, supervisedUnit, resubmitting }) {
     const form = parseInput(adjustmentFormSchema, rawForm, "调整申请有误");
     const [row] = await lockResources(tx, [form.resource]);
     if (!row || row.status !== "delivered") throw unprocessable("unknown_resource", `资源 ${form.resource} 不存在或已撤销`);
@@ -40,6 +40,8 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
       origin,
       // 002 第二十三条: a county unit asking for a change goes through its county bureau first.
       countyApplicant: !byProvider && origin === "unit" && countyUnit,
+      // 002 第二十三条: and a 下属单位 through its 主管单位.
+      supervisedApplicant: !byProvider && origin === "unit" && supervisedUnit,
     };
     const owner = byProvider ? await ownerOf(tx, [row]) : undefined;
     return { form, facts, title: adjustmentTitle(form.direction, row), owner };

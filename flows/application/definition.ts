@@ -1,5 +1,5 @@
 import type { Totals } from "../../src/resources/catalog";
-import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
+import { days, months, SUPERVISOR_PRE_REVIEW, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
 import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条,
@@ -9,6 +9,8 @@ import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLI
 /** Facts about an application that stage conditions and document rules read. Computed from the form, never typed. */
 export interface ApplicationFacts {
   countyUnit: boolean;
+  /** 002 第二十三条: a 下属单位 asked; its 主管单位 pre-reviews first where the profile says so. Absent otherwise. */
+  supervisedApplicant?: boolean;
   totals: Totals;
   maxVmVcpu: number;
   maxVmMemoryGb: number;
@@ -187,6 +189,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
   badge: (f) => (f.emergency ? "紧急" : null),
   stages: {
+    supervisor_review: SUPERVISOR_PRE_REVIEW,
     county_review: {
       key: "county_review",
       name: "县级数据局初审",
@@ -555,7 +558,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       // 002 第三十五条 "须通过安全测评后方可上线运行"; 附件2 十四 "政务信息系统上线运行前，由信息安全服务机构负责对
       // 信息系统进行安全检测，通过安全检测方能上线运行": the confirmed delivery is not the end; the unit deploys, asks
       // for the test, fixes until it passes, and only then goes live.
+      // 002 第二十三条: a 下属单位's 主管单位 pre-reviews first, then (a county unit's) the county bureau, as 附件1's boxes.
       sequence: [
+        "supervisor_review",
         "county_review",
         "approve",
         "provision",

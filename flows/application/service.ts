@@ -28,13 +28,19 @@ export function computeTotals(form: ApplicationForm): Totals {
   return t;
 }
 
-export function applicationFacts(form: ApplicationForm, countyUnit: boolean, system: ApplicationFacts["system"] = null): ApplicationFacts {
+export function applicationFacts(
+  form: ApplicationForm,
+  countyUnit: boolean,
+  system: ApplicationFacts["system"] = null,
+  supervisedApplicant = false,
+): ApplicationFacts {
   const totals = computeTotals(form);
   const planned = form.plan.plannedTotals;
   const db = form.paas.filter((p) => p.kind === "database");
   const hosted = hostedAndNetwork(form);
   return {
     countyUnit,
+    ...(supervisedApplicant ? { supervisedApplicant } : {}),
     migration: form.plan.kind === "migration",
     totals,
     maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
@@ -92,9 +98,9 @@ async function namedSystem(tx: Db, actor: Actor, form: ApplicationForm): Promise
   return system && { id: system.id, kind: system.kind, approvalFile: system.approvalFileId !== null };
 }
 
-function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm, system: ApplicationFacts["system"]) {
+function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm, system: ApplicationFacts["system"], supervisedUnit: boolean) {
   const def = applicationFlow.profiles[profile]!;
-  const common = applicationFacts(form, countyUnit, system);
+  const common = applicationFacts(form, countyUnit, system, supervisedUnit);
   const facts = def.facts ? def.facts(common, form) : common;
   refuseEmergencyWithout(profile, facts);
   const broken = (def.submissionRules ?? []).map((rule) => rule(facts, form)).filter((b) => b !== null);
@@ -134,13 +140,13 @@ async function cryptoAssessedBeforeTest(tx: Db, facts: ApplicationFacts) {
 
 export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
-  async prepare({ ctx, tx, actor, form, profile, countyUnit, resubmitting }) {
+  async prepare({ ctx, tx, actor, form, profile, countyUnit, supervisedUnit, resubmitting }) {
     const checked = parseInput(applicationFormSchema, form, "申请表有误");
     // Every document names a real file of the unit's, uploaded for the purpose it is named under: the
     // required-document rules below count only those.
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
     const parsed = { ...checked, attachments: attached };
-    const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed));
+    const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed), supervisedUnit);
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);

@@ -1,5 +1,5 @@
 import { REVOCATION_TRIGGERS, type RevocationFacts } from "../../src/resources/catalog";
-import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, SUPERVISOR_PRE_REVIEW, wd } from "../types";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
@@ -43,6 +43,7 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
     { label: "理由", value: REVOCATION_TRIGGERS[f.trigger] },
   ],
   stages: {
+    supervisor_review: SUPERVISOR_PRE_REVIEW,
     county_review: COUNTY_PRE_REVIEW,
     approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "撤销方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
@@ -69,8 +70,8 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
       overrides: { revoke: { reportTo: ["county_bureau"] } },
       attachments: [],
     },
-    // 002 第二十二条; a county unit's passes its county bureau first (第二十三条).
-    shaoguan: doneBeforeAsking("韶关 002 第二十二、二十三条", "002 第二十二条", ["prepare", "county_review", "approve", "revoke"]),
+    // 002 第二十二条; a 下属单位's passes its 主管单位 and a county unit's its county bureau first (第二十三条).
+    shaoguan: doneBeforeAsking("韶关 002 第二十二、二十三条", "002 第二十二条", ["prepare", "supervisor_review", "county_review", "approve", "revoke"]),
     // 高创中心 000 7.2.3: once approved, the unit and the provider together stop the application, back up and
     // purge the data, and reclaim the resources.
     gaochuang: {

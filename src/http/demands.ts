@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { demandInput, demandOverview, demandYear, passDemands, submitDemand } from "../resources/demand";
+import { aggregateDemands, demandInput, demandOverview, demandYear, passDemands, submitDemand } from "../resources/demand";
 import { bearerSecurity, checkedByTheVerb, contractApp, errorResponses, jsonBodyGate, jsonContent, refuseInvalid } from "./contract";
 
 const sizes = { vcpu: z.number(), memoryGb: z.number(), storageGb: z.number() };
@@ -24,9 +24,14 @@ const overview = createRoute({
             note: z.string(),
             submittedAt: z.iso.datetime(),
             passedAt: z.iso.datetime().nullable(),
+            passedBy: z.string().nullable().meta({ description: "县级数据局报送人" }),
+            supervisorId: z.string().nullable().meta({ description: "主管单位（下属单位才有）" }),
+            supervisedAt: z.iso.datetime().nullable().meta({ description: "主管单位汇总报送时间（002 第十七条）" }),
+            supervisedBy: z.string().nullable().meta({ description: "主管单位汇总报送人" }),
           }),
         ),
         counties: z.array(z.object({ countyId: z.string(), ...sizes })),
+        supervisors: z.array(z.object({ supervisorId: z.string(), units: z.int(), ...sizes })),
         total: z.object(sizes),
       }),
       "各单位、各县与全市合计",
@@ -60,12 +65,25 @@ const pass = createRoute({
   responses: { 200: jsonContent(z.object({ year: z.int(), passed: z.int() }), "已上报的单位数"), ...errorResponses(403) },
 });
 
-/** /api/demands/:year: 年度资源需求 — units submit, county bureaus pass on, the city sees the totals. */
+const aggregate = createRoute({
+  method: "post",
+  path: "/{year}/aggregate",
+  summary: "主管单位汇总报送下属单位的需求（002 第十七条）",
+  security: bearerSecurity,
+  request: { params: yearParams },
+  responses: {
+    200: jsonContent(z.object({ year: z.int(), passed: z.int(), missing: z.array(z.string()) }), "已报送的下属单位数，及尚未填报的下属单位"),
+    ...errorResponses(403),
+  },
+});
+
+/** /api/demands/:year: 年度资源需求 — units submit, 主管单位 and county bureaus pass on, the city sees the totals. */
 export function demandRoutes() {
   return contractApp()
     .openapi(overview, async (c) => c.json(await demandOverview({ ctx: c.get("ctx"), input: c.req.valid("param") }), 200), refuseInvalid({ param: "年度无效" }))
     .openapi(submit, async (c) =>
       c.json(await submitDemand({ ctx: c.get("ctx"), input: { ...c.req.valid("json"), year: c.req.valid("param").year } }), 200),
     )
-    .openapi(pass, async (c) => c.json(await passDemands({ ctx: c.get("ctx"), input: { year: c.req.valid("param").year } }), 200));
+    .openapi(pass, async (c) => c.json(await passDemands({ ctx: c.get("ctx"), input: { year: c.req.valid("param").year } }), 200))
+    .openapi(aggregate, async (c) => c.json(await aggregateDemands({ ctx: c.get("ctx"), input: { year: c.req.valid("param").year } }), 200));
 }

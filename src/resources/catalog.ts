@@ -93,6 +93,8 @@ export interface AdjustmentFacts {
    * it first where the profile says so (002 第二十三条). Absent on proposals and older requests.
    */
   countyApplicant?: boolean;
+  /** Asked for by a 下属单位 itself: its 主管单位 pre-reviews it first where the profile says so (002 第二十三条). */
+  supervisedApplicant?: boolean;
 }
 
 /** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
@@ -120,6 +122,8 @@ export interface RevocationFacts {
   reason: string;
   /** Asked for by a county unit itself: its county bureau reviews it first where the profile says so (002 第二十三条). */
   countyApplicant?: boolean;
+  /** Asked for by a 下属单位 itself: its 主管单位 pre-reviews it first where the profile says so (002 第二十三条). */
+  supervisedApplicant?: boolean;
   /**
    * What the unit declared on its form it has done before asking: the system taken offline, its data migrated and
    * backed up (002 第二十二条, 001 第十六条). Absent when the provider or yunshen started the request.

@@ -1,7 +1,8 @@
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, ne, notInArray, or, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import type { Db } from "../../db/client";
-import { requests, units, yearlyDemands } from "../../db/schema";
+import { requests, units, users, yearlyDemands } from "../../db/schema";
 import type { Card } from "../../cards";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
@@ -40,8 +41,19 @@ export async function submitDemand({ ctx, input }: { ctx: ServiceContext; input:
   const late = today > `${thisYear}-${DUE}`;
   return mutate(ctx, { action: "demand.submit" }, async (tx, j) => {
     const now = ctx.clock.now();
-    const row = { vcpu: d.vcpu, memoryGb: d.memoryGb, storageGb: d.storageGb, note: d.note, submittedBy: actor.userId, submittedAt: now, passedBy: null, passedAt: null };
-    // A revision has to be passed on again by the county bureau.
+    const row = {
+      vcpu: d.vcpu,
+      memoryGb: d.memoryGb,
+      storageGb: d.storageGb,
+      note: d.note,
+      submittedBy: actor.userId,
+      submittedAt: now,
+      passedBy: null,
+      passedAt: null,
+      supervisedBy: null,
+      supervisedAt: null,
+    };
+    // A revision has to be passed on again by the 主管单位 and the county bureau.
     await tx.insert(yearlyDemands).values({ year: d.year, unitId: actor.unitId, ...row }).onConflictDoUpdate({ target: [yearlyDemands.year, yearlyDemands.unitId], set: row });
     j.add({ action: "demand.submit", details: { year: d.year, unitId: actor.unitId, vcpu: d.vcpu, memoryGb: d.memoryGb, storageGb: d.storageGb, late } });
     return { year: d.year, unitId: actor.unitId, late, message: late ? `已填报，但已过 ${thisYear} 年 ${DUE_TEXT}的填报期限` : "已填报" };
@@ -50,17 +62,27 @@ export async function submitDemand({ ctx, input }: { ctx: ServiceContext; input:
 
 const passInput = z.strictObject({ year: demandYear });
 
-/** A county bureau passes its units' figures on to the city. */
+/**
+ * A county bureau passes its units' figures on to the city: a 下属单位's only once its 主管单位 has passed them
+ * on (002 第十七条(一)).
+ */
 export async function passDemands({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
   if (!actor?.roles.includes("county_bureau")) throw forbidden("由县级数据局汇总上报");
   const { year } = parseInput(passInput, input, "参数有误");
   return mutate(ctx, { action: "demand.pass" }, async (tx, j) => {
     const inCounty = tx.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
+    const awaitingSupervisor = tx.select({ id: units.id }).from(units).where(isNotNull(units.supervisorId));
     const passed = await tx
       .update(yearlyDemands)
       .set({ passedBy: actor.userId, passedAt: ctx.clock.now() })
-      .where(and(eq(yearlyDemands.year, year), inArray(yearlyDemands.unitId, inCounty)))
+      .where(
+        and(
+          eq(yearlyDemands.year, year),
+          inArray(yearlyDemands.unitId, inCounty),
+          or(isNotNull(yearlyDemands.supervisedAt), notInArray(yearlyDemands.unitId, awaitingSupervisor)),
+        ),
+      )
       .returning({ unitId: yearlyDemands.unitId });
     j.add({ action: "demand.pass", details: { year, county: actor.unitId, units: passed.map((p) => p.unitId) } });
     return { year, passed: passed.length };
@@ -68,30 +90,75 @@ export async function passDemands({ ctx, input }: { ctx: ServiceContext; input: 
 }
 
 /**
- * The year's figures: per unit, per county and for the city. The city sees every unit (county units once
- * their bureau has passed them on); a county bureau its county; an applicant their unit.
+ * 002 第十七条(一) "下属单位需求由主管单位统一汇总报送": a 主管单位审核人 passes on (汇总报送) the figures its 下属单位
+ * have submitted for the year. Then they reach the city (a county 下属单位's through its county bureau). The 下属单位
+ * that have not submitted yet are named, so the 主管单位 knows whom to chase; passing again later takes theirs too.
+ */
+export async function aggregateDemands({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
+  const actor = ctx.actor;
+  if (!actor?.roles.includes("unit_supervisor")) throw forbidden("下属单位的年度资源需求由主管单位统一汇总报送（002 第十七条）");
+  const { year } = parseInput(passInput, input, "参数有误");
+  return mutate(ctx, { action: "demand.aggregate" }, async (tx, j) => {
+    const subordinates = await tx.select({ id: units.id, name: units.name }).from(units).where(eq(units.supervisorId, actor.unitId));
+    const ids = subordinates.map((u) => u.id);
+    const passed =
+      ids.length === 0
+        ? []
+        : await tx
+            .update(yearlyDemands)
+            .set({ supervisedBy: actor.userId, supervisedAt: ctx.clock.now() })
+            .where(and(eq(yearlyDemands.year, year), inArray(yearlyDemands.unitId, ids)))
+            .returning({ unitId: yearlyDemands.unitId });
+    const done = new Set(passed.map((p) => p.unitId));
+    const missing = subordinates.filter((u) => !done.has(u.id));
+    j.add({ action: "demand.aggregate", details: { year, supervisor: actor.unitId, units: [...done], missing: missing.map((u) => u.id) } });
+    return { year, passed: passed.length, missing: missing.map((u) => u.name) };
+  });
+}
+
+/**
+ * The year's figures: per unit, per county, per 主管单位 and for the city. The city sees every unit (county units
+ * once their bureau has passed them on, 下属单位 once their 主管单位 has); a county bureau its county (its 下属单位
+ * once passed on by their 主管单位); a 主管单位审核人 its 下属单位; anyone their own unit.
  */
 export async function demandOverview({ ctx, input }: { ctx: ServiceContext; input: { year: number } }) {
   const actor = ctx.actor!;
+  const passer = alias(users, "passer");
+  const supervisorUser = alias(users, "supervisor_user");
   const rows = await ctx.db
-    .select({ d: yearlyDemands, unitName: units.name, parentId: units.parentId, parentKind: sql<string | null>`(select kind from units p where p.id = ${units.parentId})` })
+    .select({
+      d: yearlyDemands,
+      unitName: units.name,
+      parentId: units.parentId,
+      supervisorId: units.supervisorId,
+      parentKind: sql<string | null>`(select kind from units p where p.id = ${units.parentId})`,
+      passedByName: passer.name,
+      supervisedByName: supervisorUser.name,
+    })
     .from(yearlyDemands)
     .innerJoin(units, eq(units.id, yearlyDemands.unitId))
+    .leftJoin(passer, eq(passer.id, yearlyDemands.passedBy))
+    .leftJoin(supervisorUser, eq(supervisorUser.id, yearlyDemands.supervisedBy))
     .where(eq(yearlyDemands.year, input.year));
   const city = seesEveryUnit(actor);
-  const visible = rows.filter(({ d, parentId, parentKind }) => {
-    const countyUnit = parentKind === "county";
-    if (city) return !countyUnit || d.passedAt !== null;
-    if (actor.roles.includes("county_bureau")) return parentId === actor.unitId;
-    return d.unitId === actor.unitId;
+  // 002 第十七条: a 下属单位's figures go up once its 主管单位 has passed them on; a county unit's once its bureau has.
+  const pastSupervisor = (r: (typeof rows)[number]) => r.supervisorId === null || r.d.supervisedAt !== null;
+  const visible = rows.filter((r) => {
+    const { d, parentId, parentKind, supervisorId } = r;
+    if (city) return pastSupervisor(r) && (parentKind !== "county" || d.passedAt !== null);
+    if (d.unitId === actor.unitId) return true;
+    if (actor.roles.includes("unit_supervisor") && supervisorId === actor.unitId) return true;
+    return actor.roles.includes("county_bureau") && parentId === actor.unitId && pastSupervisor(r);
   });
   const sum = (list: typeof visible) =>
     list.reduce((t, { d }) => ({ vcpu: t.vcpu + d.vcpu, memoryGb: t.memoryGb + d.memoryGb, storageGb: t.storageGb + d.storageGb }), { vcpu: 0, memoryGb: 0, storageGb: 0 });
   const counties = new Map<string, typeof visible>();
   for (const r of visible) if (r.parentKind === "county") counties.set(r.parentId!, [...(counties.get(r.parentId!) ?? []), r]);
+  const supervisors = new Map<string, typeof visible>();
+  for (const r of visible) if (r.supervisorId !== null) supervisors.set(r.supervisorId, [...(supervisors.get(r.supervisorId) ?? []), r]);
   return {
     year: input.year,
-    units: visible.map(({ d, unitName, parentKind }) => ({
+    units: visible.map(({ d, unitName, parentKind, supervisorId, passedByName, supervisedByName }) => ({
       unitId: d.unitId,
       unitName,
       vcpu: d.vcpu,
@@ -100,8 +167,15 @@ export async function demandOverview({ ctx, input }: { ctx: ServiceContext; inpu
       note: d.note,
       submittedAt: d.submittedAt,
       passedAt: parentKind === "county" ? d.passedAt : null,
+      passedBy: parentKind === "county" ? passedByName : null,
+      // 002 第十七条(一): the 主管单位 of a 下属单位, and who of it passed the figures on, when.
+      supervisorId,
+      supervisedAt: supervisorId === null ? null : d.supervisedAt,
+      supervisedBy: supervisorId === null ? null : supervisedByName,
     })),
     counties: [...counties].map(([countyId, list]) => ({ countyId, ...sum(list) })),
+    // Each 主管单位's 下属单位 together (汇总), as far as the reader sees them.
+    supervisors: [...supervisors].map(([supervisorId, list]) => ({ supervisorId, units: list.length, ...sum(list) })),
     total: sum(visible),
   };
 }
