@@ -7,9 +7,9 @@ import type { Card } from "../../cards";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { usersWithRole } from "../directory/queries";
-import { mutate } from "../core/mutate";
+import { mutate, refuse } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
-import { forbidden, unprocessable } from "../core/errors";
+import { unprocessable } from "../core/errors";
 import { parseInput } from "../core/validation";
 import { seesEveryUnit } from "../core/roles";
 import type { Totals } from "./catalog";
@@ -33,7 +33,7 @@ export const demandInput = z.strictObject({
 /** An applicant submits (or revises) their unit's expected resources for next year. */
 export async function submitDemand({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
-  if (!actor?.roles.includes("applicant")) throw forbidden("年度资源需求由使用单位的申请人填报");
+  if (!actor?.roles.includes("applicant")) throw await refuse(ctx, "demand.submit", "年度资源需求由使用单位的申请人填报");
   const d = parseInput(demandInput, input, "年度资源需求有误");
   const today = shanghaiDate(ctx.clock.now());
   const thisYear = Number(today.slice(0, 4));
@@ -68,7 +68,7 @@ const passInput = z.strictObject({ year: demandYear });
  */
 export async function passDemands({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
-  if (!actor?.roles.includes("county_bureau")) throw forbidden("由县级数据局汇总上报");
+  if (!actor?.roles.includes("county_bureau")) throw await refuse(ctx, "demand.pass", "由县级数据局汇总上报");
   const { year } = parseInput(passInput, input, "参数有误");
   return mutate(ctx, { action: "demand.pass" }, async (tx, j) => {
     const inCounty = tx.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
@@ -96,7 +96,7 @@ export async function passDemands({ ctx, input }: { ctx: ServiceContext; input: 
  */
 export async function aggregateDemands({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
-  if (!actor?.roles.includes("unit_supervisor")) throw forbidden("下属单位的年度资源需求由主管单位统一汇总报送（002 第十七条）");
+  if (!actor?.roles.includes("unit_supervisor")) throw await refuse(ctx, "demand.aggregate", "下属单位的年度资源需求由主管单位统一汇总报送（002 第十七条）");
   const { year } = parseInput(passInput, input, "参数有误");
   return mutate(ctx, { action: "demand.aggregate" }, async (tx, j) => {
     const subordinates = await tx.select({ id: units.id, name: units.name }).from(units).where(eq(units.supervisorId, actor.unitId));
