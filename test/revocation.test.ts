@@ -177,6 +177,7 @@ describe("巴中: a 3-month 过渡期, then data purge and reclaim (003 第二�
     const { answerChat } = await import("../src/chat/answer");
     const b = await createTestApp({ profile: "bazhong", now: "2026-11-30T02:00:00Z" }); // Monday 10:00
     try {
+      await b.planConsented(); // 003 第十四条: within the year's consented plan
       // A migration: 巴中 asks for the uploaded migration plan (003 第十五条).
       const form = sampleForm();
       form.attachments.push(await b.attachment("yangfan", "plan"));
