@@ -217,7 +217,7 @@ export async function recordPlanConsent({ ctx, input }: { ctx: ServiceContext; i
   const today = shanghaiDate(ctx.clock.now());
   if (d.consentedOn > today) throw invalid("审定同意登记有误", { consentedOn: [`审定同意日期不能晚于今天（${today}）`] });
   return mutate(ctx, { action: "demand.plan_consent" }, async (tx, j) => {
-    const [already] = await tx.select().from(planConsents).where(eq(planConsents.year, d.year)).for("update");
+    const [already] = await tx.select().from(planConsents).where(eq(planConsents.year, d.year));
     if (already) throw conflict("already_decided", `${d.year} 年度计划的审定同意已登记（${already.docNo}，${already.consentedOn}）`);
     const rows = await tx
       .select({ d: yearlyDemands, parentKind: sql<string | null>`(select kind from units p where p.id = ${units.parentId})` })
@@ -230,7 +230,13 @@ export async function recordPlanConsent({ ctx, input }: { ctx: ServiceContext; i
       .map(({ d: u }) => ({ unitId: u.unitId, vcpu: u.vcpu, memoryGb: u.memoryGb, storageGb: u.storageGb }));
     if (plan.length === 0) throw unprocessable("not_allowed", `${d.year} 年度没有已填报（或已由县级数据局报送）的资源需求，没有可登记审定同意的计划`);
     if (d.fileId) await holdFile(tx, actor, d.fileId, { holder: `plan:${d.year}`, field: "fileId", purpose: "plan_consent", purposeName: "市人民政府审定同意文件" });
-    await tx.insert(planConsents).values({ year: d.year, docNo: d.docNo, consentedOn: d.consentedOn, fileId: d.fileId ?? null, units: plan, recordedBy: actor.userId, recordedAt: ctx.clock.now() });
+    // Two managers at once: the second is told, as if it had come after (no row to lock before the first commits).
+    const inserted = await tx
+      .insert(planConsents)
+      .values({ year: d.year, docNo: d.docNo, consentedOn: d.consentedOn, fileId: d.fileId ?? null, units: plan, recordedBy: actor.userId, recordedAt: ctx.clock.now() })
+      .onConflictDoNothing()
+      .returning({ year: planConsents.year });
+    if (inserted.length === 0) throw conflict("already_decided", `${d.year} 年度计划的审定同意已由他人登记`);
     j.add({ action: "demand.plan_consent", details: { year: d.year, docNo: d.docNo, consentedOn: d.consentedOn, fileId: d.fileId ?? null, units: plan, article } });
     return (await planConsentOf(tx, d.year))!;
   });
