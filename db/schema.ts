@@ -432,6 +432,20 @@ export const yearlyDemands = pgTable(
   (t) => [primaryKey({ columns: [t.year, t.unitId] })],
 );
 
+// 巴中 003 第十四条: the city government's 审定同意 of a year's 政务云资源采购计划 (the units' yearly demands as
+// the city saw them then: its own units', and county units' their bureau had passed on), recorded by a manager
+// with its 文号, date and, optionally, the document. `units` keeps the plan as consented, whatever the units
+// revise afterwards; an application beyond it is 未列入年度计划.
+export const planConsents = pgTable("plan_consents", {
+  year: integer("year").primaryKey(),
+  docNo: text("doc_no").notNull(),
+  consentedOn: text("consented_on").notNull(),
+  fileId: text("file_id").references(() => files.id),
+  units: jsonb("units").$type<{ unitId: string; vcpu: number; memoryGb: number; storageGb: number }[]>().notNull(),
+  recordedBy: text("recorded_by").notNull().references(() => users.id),
+  recordedAt: ts("recorded_at").notNull(),
+});
+
 // Utilisation (004 第四十八条), reduced to one row per VM and Shanghai day as samples stream in: sums and counts
 // for the 08:00–20:00 averages, whole-day peaks, and the day's latest disk reading. Per-minute samples are
 // never stored one row each.

@@ -6,8 +6,8 @@ import { serve } from "@hono/node-server";
 import { asc, eq, sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../db/client";
 import { expect } from "vitest";
-import { requests, resources } from "../db/schema";
-import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
+import { planConsents, requests, resources } from "../db/schema";
+import { builtinSchedules, shanghaiDate, WorkCalendar } from "../src/core/calendar";
 import { loadCalendar } from "../src/calendar/store";
 import type { ServiceContext } from "../src/core/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -177,6 +177,23 @@ export async function createTestApp(
     return ok(await call(user, "PATCH", `/api/systems/${mine.id}`, { crypto: { assessedOn: crypto.assessedOn ?? "2025-12-15", result: crypto.result ?? "pass" } }));
   }
 
+  /**
+   * 巴中 003 第十四条: the city government's consent of a year's plan (this year's by default), holding every
+   * applicant unit's demand at figures no test reaches, so that applications that year are 列入年度计划 and go
+   * straight on from the technical review. Tests of the consent itself record it through the API.
+   */
+  async function planConsented(year = Number(shanghaiDate(clock.now()).slice(0, 4))) {
+    const unitIds = [...new Set(applicantsOf([...demoDirectory.users, ...extra]).map((u) => u.unit))];
+    await database.db.insert(planConsents).values({
+      year,
+      docNo: `巴府阅〔${year - 1}〕1 号`,
+      consentedOn: `${year - 1}-12-20`,
+      units: unitIds.map((unitId) => ({ unitId, vcpu: 100_000, memoryGb: 1_000_000, storageGb: 10_000_000 })),
+      recordedBy: "zhangwei",
+      recordedAt: new Date(`${year - 1}-12-20T02:00:00Z`),
+    });
+  }
+
   const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
 
   /**
@@ -230,6 +247,7 @@ export async function createTestApp(
     attachment,
     registerSystem,
     recordCryptoAssessment,
+    planConsented,
     submit,
     act,
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),

@@ -2,10 +2,10 @@ import { shanghaiDate } from "../../src/core/calendar";
 import { unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import { attachFiles } from "../../src/files";
-import { demandCoverage } from "../../src/resources/demand";
+import { demandCoverage, planCoverage } from "../../src/resources/demand";
+import { PROFILES, type ProfileKey, type ProfileModule } from "../../profiles";
 import { hostingRows, type Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
-import type { ProfileKey } from "../../profiles";
 import { applicationFlow, type ApplicationFacts } from "./definition";
 import { applicationFormSchema, ATTACHMENT_PURPOSES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm } from "./form";
 import { CRYPTO_RESULTS, registeredSystem, systemCryptoRecord } from "../../src/systems/register";
@@ -150,7 +150,10 @@ export const applicationService: FlowService<ApplicationFacts> = {
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
-    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand }, files: attached };
+    // 003 第十四条: where the city government consents to the year's plan, whether this request is in it; the
+    // profile's stages read it (巴中's 报市人民政府审定).
+    const plan = (PROFILES[profile] as ProfileModule).planConsent ? await planCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id) : undefined;
+    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand, ...(plan ? { plan } : {}) }, files: attached };
   },
   async checkStageForm({ tx, req, stage, profile }) {
     // 004 第十七条(二): the 附件6 of 梅州's 申请上线前安全检测 (the only stage form of this flow).
