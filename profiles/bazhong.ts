@@ -29,4 +29,5 @@ export const bazhong = {
   },
   // 003 第四十三条: "获得政务云资源配额并完成信息系统部署之日起，开始计算政务云资源服务费".
   billingStartsAt: "deployed",
+  reapplication: null,
 } as const satisfies ProfileModule;

@@ -21,4 +21,5 @@ export const gaochuang = {
   },
   // 000 sets no start of billing; from delivery (资源开通), as 004 第四十三条.
   billingStartsAt: "delivered",
+  reapplication: null,
 } as const satisfies ProfileModule;
