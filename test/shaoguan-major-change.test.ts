@@ -2,6 +2,7 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, resources } from "../db/schema";
 import { coveredByPlan, createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
+import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 // 002 第二十一条 (韶关): "涉及重大变更的，须按本办法第十九条规定重新申请，有关工作完成后，原申请的资源应予以注销回收".
 // A 变更 that more than doubles a resource's vCPU, memory or disk is 重大 (yunshen's reading, flows/adjustment/
@@ -16,9 +17,9 @@ const holders = (detail: { currentStage: { tasks: { userId: string }[] } }) => d
 const passed = (detail: { stages: { stage: string }[] }) => detail.stages.map((s) => s.stage);
 
 describe("002 第二十一条: 韶关", () => {
-  let t: TestApp;
+  let t: WebTestApp;
   beforeAll(async () => {
-    t = await createTestApp({ profile: "shaoguan", now: "2026-09-21T01:00:00Z" }); // Monday 09:00
+    t = await createWebTestApp({ profile: "shaoguan", now: "2026-09-21T01:00:00Z" }); // Monday 09:00
   });
   afterAll(() => t?.close());
 
@@ -80,6 +81,18 @@ describe("002 第二十一条: 韶关", () => {
     // Shrinking is never 重大.
     const down = ok(await adjust("yangfan", vm!.id, "down", { vcpu: 1, memoryGb: 2 }), 201);
     expect(ok(await t.show("yangfan", down.id)).currentStage.stage).toBe("approve");
+  });
+
+  test("002 第二十一条: the portal's 变更 form tells under 调整后 vCPU that a 重大变更 is applied for anew, and writes nothing", async () => {
+    const [vm] = (await t.deliverApplication("yangfan")).resources;
+    const a = await t.signedIn("yangfan");
+    expect((await a.get(`/new/adjustment?resource=${vm!.id}`)).status).toBe(200);
+    const before = await rowCounts(t.db);
+    const refused = await a.post("/new/adjustment", { direction: "up", resource: String(vm!.id), "to.vcpu": "12", reason: "业务扩展", _step: "preview" });
+    expect(refused.status).toBe(422);
+    const under = /id="f-to-vcpu-error"[^>]*>([^<]*)</.exec(refused.html)?.[1];
+    expect(under).toMatch(/^vCPU由 4核 调整为 12核，超过原配置的 2 倍，属重大变更.*请按第十九条重新填报《韶关市“数字政府”政务云资源申请表》（附件1）提出云资源申请/);
+    expect({ ...(await rowCounts(t.db)), audit_log: 0 }).toEqual({ ...before, audit_log: 0 });
   });
 
   test("002 第二十一条: the new 云资源申请 names what it replaces: resources in the ledger, in use, of the unit's own; otherwise refused in Chinese and nothing written", async () => {
