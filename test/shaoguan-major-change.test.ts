@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, resources } from "../db/schema";
 import { coveredByPlan, createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
+import { shanghaiInstant } from "../src/core/calendar";
 
 // 002 第二十一条 (韶关): "涉及重大变更的，须按本办法第十九条规定重新申请，有关工作完成后，原申请的资源应予以注销回收".
 // A 变更 that more than doubles a resource's vCPU, memory or disk is 重大 (yunshen's reading, flows/adjustment/
@@ -207,6 +208,33 @@ describe("002 第二十一条: 韶关", () => {
     expect(told.map((o) => o.userId).sort()).toEqual(["chenjing", "zhangwei"]);
     expect(JSON.stringify(told[0]!.payload)).toContain(`${old[1]!.name} 应用服务器 4 核 8G 已撤销、不属本单位或已在其他流程中，未纳入撤销申请 ${revocation!.code}`);
     expect(JSON.stringify(told[0]!.payload)).toContain(code);
+  });
+
+  test("002 第二十一条: exactly twice, justified by the last 5 working days' figures (across 国庆 and the 调休 Saturday), is an ordinary 变更: reviewed within 5 working days, made within 3, the ledger resized", async () => {
+    t.clock.set("2026-10-13T01:00:00Z"); // Tuesday
+    const [vm] = (await t.deliverApplication("yangfan")).resources; // 4 核
+    ok(await t.call("xufeng", "PUT", `/api/resources/${vm!.id}/instance`, { instanceId: "ins-sg-major" }));
+    // The 5 working days before Tuesday 10-13: 09-30, (国庆), 10-08, 10-09, 10-10 (调休 Saturday) and 10-12, at an 80% vCPU peak.
+    const samples = ["2026-09-30", "2026-10-08", "2026-10-09", "2026-10-10", "2026-10-12"].flatMap((d) =>
+      Array.from({ length: 12 }, (_, h) => ({ vm: "ins-sg-major", time: Math.floor(shanghaiInstant(d, `${String(8 + h).padStart(2, "0")}:00`).getTime() / 1000), cpu: 80, mem: 50 })),
+    );
+    ok(await t.call("xufeng", "POST", "/api/metrics", { samples }, { "Idempotency-Key": "sg-major" }), 201);
+    t.clock.set("2026-10-13T02:00:00Z");
+    const { id } = ok(await adjust("yangfan", vm!.id, "up", { vcpu: 8 }), 201);
+    let detail = ok(await t.show("yangfan", id));
+    // 5 wd from Tuesday 10-13: 10-14, 10-15, 10-16, 10-19, 10-20.
+    expect(detail.currentStage).toMatchObject({ stage: "approve", deadlineAt: "2026-10-20T15:59:59.999Z" });
+    t.clock.set("2026-10-16T02:00:00Z"); // Friday
+    ok(await t.act("zhangwei", id, { action: "approve" }));
+    // 3 wd from Friday 10-16: 10-19, 10-20, 10-21.
+    detail = ok(await t.show("yangfan", id));
+    expect(detail.currentStage).toMatchObject({ stage: "adjust", name: "实施变更", deadlineAt: "2026-10-21T15:59:59.999Z" });
+    t.clock.set("2026-10-19T02:00:00Z");
+    ok(await t.act("xufeng", id, { action: "approve" }));
+    detail = ok(await t.show("yangfan", id));
+    expect(detail.status).toBe("completed");
+    expect(passed(detail)).toEqual(["approve", "adjust"]);
+    expect((await t.db.select().from(resources).where(eq(resources.id, vm!.id)))[0]).toMatchObject({ spec: { vcpu: 8 }, changedAt: new Date("2026-10-19T02:00:00Z") });
   });
 });
 
