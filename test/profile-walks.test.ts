@@ -11,7 +11,7 @@ import { schedule2027 } from "./schedule-2027";
 // Issue: every profile's flows walked end to end, with dates across holidays and 调休 make-up working days, each
 // stage's deadline asserted to the day and the ledger's final state checked. This file walks what no other test
 // did: the 备份 flow under 韶关, 徽州, 巴中 and 高创中心 (test/backup.test.ts walks 梅州's), and the adjustments (扩容,
-// 缩容) and the 撤销 of 巴中 and 高创中心 with every deadline.
+// 缩容), the 用途变更 and the 撤销 of 巴中 and 高创中心 with every deadline.
 //
 // flows/backup/definition.ts has only a `default` profile: none of 002, 001, 003 or 000 sets stages or times of its
 // own for a backup (002 第二十八条 "备份服务，业务部门可按需申请"; 001 附件1 "需进行数据备份的应单独列出备份资源需求";
@@ -75,6 +75,8 @@ async function policyOf(t: TestApp, id: number) {
 }
 
 const adjustment = (t: TestApp, user: string, form: Record<string, unknown>) => t.call(user, "POST", "/api/requests", { flow: "adjustment", form });
+const purposeChange = (t: TestApp, user: string, vm: number) =>
+  t.call(user, "POST", "/api/requests", { flow: "purpose_change", form: { resources: [vm], purpose: "数据交换前置机", reason: "原应用迁至容器" } });
 const ledgerRow = async (t: TestApp, id: number) => (await t.db.select().from(resources).where(eq(resources.id, id)))[0]!;
 
 describe("韶关 (002): 备份", () => {
@@ -234,6 +236,23 @@ describe("巴中 (003)", () => {
     });
   });
 
+  test("001 第十五条、002 第十五条 as read for 巴中 (003 is silent): a 用途变更 reviewed within 5 working days and made within 3, across 清明 2026; the ledger has the new 用途", async () => {
+    await withApp("bazhong", "2026-03-30T01:00:00Z", async (t) => {
+      const [vm] = (await t.deliverApplication("yangfan")).resources;
+      t.clock.set("2026-04-02T02:00:00Z"); // Thursday
+      const { id } = ok(await purposeChange(t, "yangfan", vm!.id), 201);
+      // 5 wd from Thursday 04-02: 04-03, (清明 04-04 … 04-06), 04-07, 04-08, 04-09, 04-10.
+      await expectAt(t, "yangfan", id, { stage: "approve", name: "变更审核", due: "2026-04-10" });
+      const detail = await walk(t, "yangfan", id, [
+        // 3 wd from Friday 04-03: 04-07, 04-08, 04-09.
+        { at: "2026-04-03T02:00:00Z", by: "zhangwei", action: { action: "approve" }, then: { stage: "change", name: "实施变更", due: "2026-04-09" } },
+        { at: "2026-04-07T02:00:00Z", by: "xufeng", action: { action: "approve" }, then: "completed" },
+      ]);
+      expect(stagesPassed(detail!)).toEqual(["approve", "change"]);
+      expect(await ledgerRow(t, vm!.id)).toMatchObject({ spec: { purpose: "数据交换前置机", vcpu: 4 }, changedAt: new Date("2026-04-07T02:00:00Z") });
+    });
+  });
+
   test("003 第二十二条: a 服务退出 approved before 国庆 2026 runs its 3-month 过渡期 to 12-30, which nobody can end early; the joint purge, reclaim and check follow across 元旦 2027; the ledger has them revoked", async () => {
     await withApp("bazhong", "2026-09-21T01:00:00Z", async (t) => {
       t.setCalendar(new WorkCalendar([...builtinSchedules(), schedule2027]));
@@ -360,6 +379,23 @@ describe("高创中心 (000)", () => {
       ]);
       expect(stagesPassed(detail!)).toEqual(["usage_report", "approve", "plan", "confirm", "adjust", "verify"]);
       expect(await ledgerRow(t, vm!.id)).toMatchObject({ spec: { vcpu: 2, memoryGb: 8 }, changedAt: new Date("2026-10-13T02:00:00Z") });
+    });
+  });
+
+  test("001 第十五条、002 第十五条 as read for 高创中心 (000 is silent): a 用途变更 across 元旦 2026, made on its 调休 Sunday 01-04; the ledger has the new 用途", async () => {
+    await withApp("gaochuang", "2025-12-29T01:00:00Z", async (t) => {
+      const [vm] = (await t.deliverApplication("yangfan")).resources;
+      t.clock.set("2025-12-30T02:00:00Z"); // Tuesday
+      const { id } = ok(await purposeChange(t, "yangfan", vm!.id), 201);
+      // 5 wd from Tuesday 12-30: 12-31, (元旦 01-01 … 01-03), 01-04 (调休 Sunday), 01-05, 01-06, 01-07.
+      await expectAt(t, "yangfan", id, { stage: "approve", due: "2026-01-07" });
+      const detail = await walk(t, "yangfan", id, [
+        // 3 wd from Wednesday 12-31: 01-04 (调休), 01-05, 01-06.
+        { at: "2025-12-31T02:00:00Z", by: "chenjing", action: { action: "approve" }, then: { stage: "change", due: "2026-01-06" } },
+        { at: "2026-01-04T02:00:00Z", by: "linna", action: { action: "approve" }, then: "completed" },
+      ]);
+      expect(stagesPassed(detail!)).toEqual(["approve", "change"]);
+      expect(await ledgerRow(t, vm!.id)).toMatchObject({ spec: { purpose: "数据交换前置机" }, changedAt: new Date("2026-01-04T02:00:00Z") });
     });
   });
 

@@ -1,11 +1,11 @@
 import type { ApplicationFacts } from "../../flows/application/definition";
+import type { FlowStep } from "../../flows/types";
 import { PROFILES, type ProfileKey } from "../../profiles";
 import { shanghaiDate } from "../core/calendar";
 import { REVOCATION_TRIGGERS, revocationTitle, type ResourceMilestone, type RevocationFacts } from "../resources/catalog";
 import { busyResources, lockResources } from "../resources/claims";
 import { describeResource } from "../resources/revocation";
 import { partyUsers } from "./stages";
-import type { FlowStep } from "../../flows/types";
 import { notifyAbout } from "./step";
 import { openRequest } from "./submit";
 
