@@ -87,7 +87,8 @@ describe("002 第二十一条: 韶关", () => {
   test("002 第二十一条: the portal's 变更 form tells under 调整后 vCPU that a 重大变更 is applied for anew, and writes nothing", async () => {
     const [vm] = (await t.deliverApplication("yangfan")).resources;
     const a = await t.signedIn("yangfan");
-    expect((await a.get(`/new/adjustment?resource=${vm!.id}`)).status).toBe(200);
+    const page = await a.get(`/new/adjustment?resource=${vm!.id}`);
+    expect(page.html).toContain("超过原配置 2 倍的属重大变更，须按第十九条重新提出云资源申请（002 第二十一条）");
     const before = await rowCounts(t.db);
     const refused = await a.post("/new/adjustment", { direction: "up", resource: String(vm!.id), "to.vcpu": "12", reason: "业务扩展", _step: "preview" });
     expect(refused.status).toBe(422);
