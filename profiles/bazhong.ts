@@ -36,4 +36,5 @@ export const bazhong = {
   // 规定开展密码应用安全性评估、信息安全等级保护测评等工作". "按照相关规定" sets no time of its own: from go-live (上线;
   // for a migrated system its cutover), no date, complete with the 测评 and its report and a 密评 not concluding 不符合.
   mlps: { article: "003 第三十三条", from: "live", withinMonths: null, complete: "tested", crypto: true },
+  reapplication: null,
 } as const satisfies ProfileModule;

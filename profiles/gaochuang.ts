@@ -26,4 +26,5 @@ export const gaochuang = {
   // go-live (the system runs on the cloud, 7.2.1 "应用系统正式运行"), no date, complete with the 测评 and its report
   // and a 密评 not concluding 不符合.
   mlps: { article: "000 6.2", from: "live", withinMonths: null, complete: "tested", crypto: true },
+  reapplication: null,
 } as const satisfies ProfileModule;

@@ -121,6 +121,14 @@ export interface ProfileModule {
    * needs its own (the application flow's profile).
    */
   planConsent?: string;
+  /**
+   * Where the document has a 重大变更 applied for anew (002 第二十一条 "涉及重大变更的，须按本办法第十九条规定重新申请，
+   * 有关工作完成后，原申请的资源应予以注销回收"): a 云资源申请 may name the unit's resources it replaces
+   * (`replaces`), and once its own resources reach `revokeAt` a revocation of the replaced ones opens by itself,
+   * citing `article`. null: the document has no such rule, and an application naming resources it replaces is
+   * refused rather than left to replace nothing.
+   */
+  reapplication: { article: string; revokeAt: "delivered" | "live" } | null;
   /** Needed by the mlpsReminders job: when a registered system's 等保 is due, and what completes it. */
   mlps?: MlpsRule;
 }

@@ -49,6 +49,11 @@ export interface ApplicationFacts {
    * lists any.
    */
   reported?: { ports: { purpose: string; ports: string; quantity: number }[]; publicIps: number };
+  /**
+   * 002 第二十一条: the unit's resources this application (a 重大变更 applied for anew) replaces, revoked once it is
+   * live; absent when it replaces none.
+   */
+  replaces?: { resourceIds: number[]; resourceNames: string[]; article: string };
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -193,6 +198,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     ...(f.dedicatedPool ? [{ label: "专属资源池", value: f.dedicatedPool.scale || "申请专属资源池" }] : []),
     // 001 附件1 注2: the manager sees what is reported, apart from the resources it approves.
     ...(f.reported ? [{ label: "报备事项（001 附件1 注2）", value: reportedText(f.reported) }] : []),
+    // 002 第二十一条: what the new application replaces, to be revoked once it is live.
+    ...(f.replaces ? [{ label: `替换原资源（${f.replaces.article}）`, value: f.replaces.resourceNames.join("、") }] : []),
   ],
   // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
   badge: (f) => (f.emergency ? "紧急" : null),

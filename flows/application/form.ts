@@ -195,6 +195,14 @@ export const applicationFormSchema = z
     // 申请专属资源池 (004 第十四条(二)2) and the 紧急特殊情况 fast track (004 第四十八条): both optional.
     dedicatedPool: dedicatedPoolSchema.optional(),
     emergency: emergencySchema.optional(),
+    // 002 第二十一条: a 重大变更 applied for anew names the unit's resources it replaces; they are revoked once the
+    // new system is live (韶关 only: ProfileModule.reapplication; the service checks them against the ledger).
+    replaces: z
+      .array(z.int("替换的原资源应为资源编号").positive("替换的原资源应为资源编号"))
+      .min(1, "请至少选择一项被替换的原资源，或不填此项")
+      .max(200, "替换的原资源不超过 200 项")
+      .refine((ids) => new Set(ids).size === ids.length, "替换的原资源重复")
+      .optional(),
   })
   .superRefine((form, ctx) => {
     if (form.vms.length === 0 && form.paas.length === 0 && !asksNetworkOrSecurity(form)) {

@@ -6,6 +6,9 @@ import { demandCoverage, planCoverage } from "../../src/resources/demand";
 import { PROFILES, type ProfileKey, type ProfileModule } from "../../profiles";
 import { hostingRows, type Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
+import { inArray } from "drizzle-orm";
+import { resources } from "../../db/schema";
+import { describeResource } from "../../src/resources/revocation";
 import { applicationFlow, type ApplicationFacts } from "./definition";
 import { applicationFormSchema, ATTACHMENT_PURPOSES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm } from "./form";
 import { CRYPTO_RESULTS, registeredSystem, systemCryptoRecord } from "../../src/systems/register";
@@ -138,6 +141,33 @@ async function cryptoAssessedBeforeTest(tx: Db, facts: ApplicationFacts) {
   return null;
 }
 
+/**
+ * 002 第二十一条: the resources a 重大变更 applied for anew replaces, as the form names them: only where the profile's
+ * document has the rule (ProfileModule.reapplication), each in the ledger, in use and the applicant's unit's. Their
+ * revocation opens once the new application's resources reach the rule's moment (src/engine/replaced.ts).
+ */
+async function replacedResources(tx: Db, actor: Actor, profile: ProfileKey, form: ApplicationForm): Promise<ApplicationFacts["replaces"]> {
+  if (form.replaces === undefined) return undefined;
+  const rule = PROFILES[profile].reapplication;
+  if (!rule) {
+    const message = "本地区管理办法未规定以新申请替换原有资源，请另行申请撤销原资源";
+    throw unprocessable("not_allowed", message, { "form.replaces": [message] });
+  }
+  const rows = await tx.select().from(resources).where(inArray(resources.id, form.replaces));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const missing = form.replaces.filter((id) => byId.get(id)?.status !== "delivered");
+  if (missing.length > 0) {
+    const message = `替换的原资源不存在或已撤销：${missing.join("、")}`;
+    throw unprocessable("unknown_resource", message, { "form.replaces": [message] });
+  }
+  const theirs = rows.filter((r) => r.unitId !== actor.unitId);
+  if (theirs.length > 0) {
+    const message = `只能替换本单位的资源：${theirs.map((r) => r.name).join("、")}（${rule.article}）`;
+    throw unprocessable("not_yours", message, { "form.replaces": [message] });
+  }
+  return { resourceIds: form.replaces, resourceNames: form.replaces.map((id) => describeResource(byId.get(id)!)), article: rule.article };
+}
+
 export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
   async prepare({ ctx, tx, actor, form, profile, countyUnit, supervisedUnit, resubmitting }) {
@@ -147,13 +177,14 @@ export const applicationService: FlowService<ApplicationFacts> = {
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
     const parsed = { ...checked, attachments: attached };
     const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed), supervisedUnit);
+    const replaces = await replacedResources(tx, actor, profile, parsed);
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
     // 003 第十四条: where the city government consents to the year's plan, whether this request is in it; the
     // profile's stages read it (巴中's 报市人民政府审定).
     const plan = (PROFILES[profile] as ProfileModule).planConsent ? await planCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id) : undefined;
-    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand, ...(plan ? { plan } : {}) }, files: attached };
+    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand, ...(plan ? { plan } : {}), ...(replaces ? { replaces } : {}) }, files: attached };
   },
   async checkStageForm({ tx, req, stage, profile }) {
     // 004 第十七条(二): the 附件6 of 梅州's 申请上线前安全检测 (the only stage form of this flow).

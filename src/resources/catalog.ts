@@ -109,6 +109,8 @@ export const REVOCATION_TRIGGERS = {
   not_live_90: "交付超过 90 天仍未完成安全检测并上线",
   // 004 第四十八条: resources opened on the fast track whose 事后审批 was refused.
   emergency_rejected: "紧急申请事后审批未同意",
+  // 002 第二十一条: a 重大变更 applied for anew; once the new application's work is done the old resources go.
+  major_change: "重大变更已重新申请，原申请的资源注销回收",
 } as const;
 export type RevocationTrigger = keyof typeof REVOCATION_TRIGGERS;
 
