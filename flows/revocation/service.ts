@@ -11,7 +11,7 @@ import { revocationFormSchema } from "./form";
  * Checks a revocation: the resources exist, are in use, belong to one unit (the applicant's own, when an
  * applicant asks), and are not already being revoked.
  */
-async function prepare({ tx, actor, form: rawForm, profile, countyUnit, resubmitting }: PrepareArgs) {
+async function prepare({ tx, actor, form: rawForm, profile, countyUnit, supervisedUnit, resubmitting }: PrepareArgs) {
   const form = parseInput(revocationFormSchema, rawForm, "撤销申请有误");
   const rows = await lockResources(tx, form.resources);
   const missing = form.resources.filter((id) => !rows.some((r) => r.id === id && r.status === "delivered"));
@@ -37,6 +37,8 @@ async function prepare({ tx, actor, form: rawForm, profile, countyUnit, resubmit
     reason: form.reason,
     // 002 第二十三条: a county unit stopping its use goes through its county bureau first.
     countyApplicant: !byProvider && trigger === "unit_request" && countyUnit,
+    // 002 第二十三条: and a 下属单位 through its 主管单位.
+    supervisedApplicant: !byProvider && trigger === "unit_request" && supervisedUnit,
     ...(byProvider ? {} : { unitDone: { offline: form.offline === true, dataMigrated: form.dataMigrated === true } }),
   };
   const broken = (revocationFlow.profiles[profile] ?? revocationFlow.profiles.default)!.submissionRules?.map((rule) => rule(facts, form)).filter((b) => b !== null) ?? [];

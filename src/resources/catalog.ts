@@ -93,6 +93,8 @@ export interface AdjustmentFacts {
    * it first where the profile says so (002 第二十三条). Absent on proposals and older requests.
    */
   countyApplicant?: boolean;
+  /** Asked for by a 下属单位 itself: its 主管单位 pre-reviews it first where the profile says so (002 第二十三条). */
+  supervisedApplicant?: boolean;
 }
 
 /** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
@@ -107,6 +109,8 @@ export const REVOCATION_TRIGGERS = {
   not_live_90: "交付超过 90 天仍未完成安全检测并上线",
   // 004 第四十八条: resources opened on the fast track whose 事后审批 was refused.
   emergency_rejected: "紧急申请事后审批未同意",
+  // 002 第二十一条: a 重大变更 applied for anew; once the new application's work is done the old resources go.
+  major_change: "重大变更已重新申请，原申请的资源注销回收",
 } as const;
 export type RevocationTrigger = keyof typeof REVOCATION_TRIGGERS;
 
@@ -120,6 +124,8 @@ export interface RevocationFacts {
   reason: string;
   /** Asked for by a county unit itself: its county bureau reviews it first where the profile says so (002 第二十三条). */
   countyApplicant?: boolean;
+  /** Asked for by a 下属单位 itself: its 主管单位 pre-reviews it first where the profile says so (002 第二十三条). */
+  supervisedApplicant?: boolean;
   /**
    * What the unit declared on its form it has done before asking: the system taken offline, its data migrated and
    * backed up (002 第二十二条, 001 第十六条). Absent when the provider or yunshen started the request.
