@@ -409,6 +409,15 @@ export const priceTables = pgTable("price_tables", {
   loadedAt: ts("loaded_at").notNull(),
 });
 
+// 服务目录 (000 5.5, 003 第二条(二), 004 第四条): the items a unit chooses its resources from, as versions that take
+// effect on a date like the price tables; an item's price is the price table's in force on the day it is read.
+export const serviceCatalogs = pgTable("service_catalogs", {
+  version: text("version").primaryKey(),
+  effectiveFrom: text("effective_from").notNull(),
+  catalog: jsonb("catalog").notNull(),
+  loadedAt: ts("loaded_at").notNull(),
+});
+
 // 年度资源需求 (flow 7): each unit's expected resources for a year, submitted by 30 September of the year
 // before, passed up by its county bureau (county units), seen in total by the city.
 export const yearlyDemands = pgTable(

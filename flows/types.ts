@@ -295,7 +295,8 @@ export interface Prepared<F = object> {
   /** Whose request it is when not the submitter's own (a revocation of a unit's resources). */
   owner?: { unitId: string; unitName: string; applicantId: string };
   /** Uploaded files the form names: bound to the request, and their digests audited, in the same transaction. */
-  files?: Attached[];
+  files?: Attached[];  /** A sentence the submitter is told with the submission's answer (the 服务目录 match, 000 5.5). */
+  notice?: string;
 }
 
 /** What differs between flows at submission and completion. */

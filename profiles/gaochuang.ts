@@ -27,4 +27,7 @@ export const gaochuang = {
   // and a 密评 not concluding 不符合.
   mlps: { article: "000 6.2", from: "live", withinMonths: null, complete: "tested", crypto: true },
   reapplication: null,
+  // 000 5.5: "公共服务云平台监管部门应制定统一的云资源服务目录": the supervisor (监管部门, the reviewer's seat, as in
+  // 7.2.3.1) publishes it, not the 管理部门.
+  serviceCatalogBy: { roles: ["reviewer"], party: "监管部门（复核单位）", article: "000 5.5" },
 } as const satisfies ProfileModule;

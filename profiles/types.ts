@@ -131,6 +131,12 @@ export interface ProfileModule {
   reapplication: { article: string; revokeAt: "delivered" | "live" } | null;
   /** Needed by the mlpsReminders job: when a registered system's 等保 is due, and what completes it. */
   mlps?: MlpsRule;
+  /**
+   * Who publishes the 服务目录's versions besides the system administrator, where the document names them: role
+   * keys, the party as the document calls it, and the article. Absent: the manager (统筹管理单位), who loads the
+   * price tables the catalog is priced by (004 第四条, 003 第二条(二)).
+   */
+  serviceCatalogBy?: { roles: readonly string[]; party: string; article: string };
 }
 
 /**

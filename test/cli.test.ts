@@ -656,6 +656,19 @@ describe("yunshen database commands", () => {
     expect(bad.err).toContain("单价表有误");
   });
 
+  test("004 第四条: catalog load publishes a 服务目录 version once, from its date; catalog list shows it; a bad file says why", { timeout: DB_TIMEOUT }, async () => {
+    const file = join(work, "catalog.json");
+    const example = readFileSync(join(repoRoot, "examples", "catalog.json"), "utf8");
+    writeFileSync(file, example);
+    expect(await cli(["catalog", "load", file], env)).toMatchObject({ code: 0, out: "服务目录 2026-v1 已发布（15 项），自 2026-01-01 起执行\n" });
+    expect((await cli(["catalog", "load", file], env)).err).toContain("已发布");
+    expect((await cli(["catalog", "list"], env)).out).toBe("2026-v1  自 2026-01-01  15 项  粤财行〔2019〕82 号 政务云服务分册\n");
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(example), version: "2026-v2", items: [{ code: "X", kind: "gpu", name: "GPU" }] }));
+    const bad = await cli(["catalog", "load", file], env);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("服务目录文件有误");
+  });
+
   test("report monthly prints the report as JSON or any of its tables as CSV; a bad month or table says why", { timeout: DB_TIMEOUT }, async () => {
     const json = await cli(["report", "monthly", "--month", "2026-11"], env);
     expect(json.code).toBe(0);

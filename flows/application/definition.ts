@@ -1,4 +1,5 @@
 import type { Totals } from "../../src/resources/catalog";
+import { catalogFitText, offCatalog, type CatalogFit } from "../../src/billing/service-catalog";
 import type { PlanCoverage } from "../../src/resources/demand";
 import { days, months, SUPERVISOR_PRE_REVIEW, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
 import { CITY_CONSENT, EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
@@ -54,6 +55,11 @@ export interface ApplicationFacts {
    * live; absent when it replaces none.
    */
   replaces?: { resourceIds: number[]; resourceNames: string[]; article: string };
+  /**
+   * 000 5.5 (003 第二条(二), 004 第四条): the VM and PaaS rows against the 服务目录 in force at submission: the item
+   * each names or equals, or the nearest one proposed for a row not in it. Absent when no catalog was in force.
+   */
+  catalog?: CatalogFit;
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -181,6 +187,9 @@ function huizhouReported(f: ApplicationFacts, form: ApplicationForm): Applicatio
   };
 }
 
+const offCatalogNote = (f: ApplicationFacts) =>
+  f.catalog && offCatalog(f.catalog) ? "有资源不在服务目录中，须在审核意见中写明按目录中功能和性能相近的项目适配的意见（000 5.5）" : null;
+
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
   ratedService: true,
@@ -189,6 +198,8 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     { label: "系统", value: title },
     { label: "资源", value: `${f.totals.hosts} 台 / ${f.totals.vcpu} 核 / ${f.totals.memoryGb}G 内存 / ${f.totals.storageGb}G 存储` },
     ...(f.hostedAndNetwork ? [{ label: "托管、网络与安全", value: f.hostedAndNetwork }] : []),
+    // 000 5.5: the evaluator sees which rows are catalog items and what a row not in the catalog was adapted to.
+    ...(f.catalog ? [{ label: offCatalog(f.catalog) ? "服务目录适配" : "服务目录", value: catalogFitText(f.catalog) }] : []),
     // Only when it matters: the manager must see a request the yearly demand does not cover.
     ...(f.demand && !f.demand.covered ? [{ label: "年度需求", value: f.demand.text }] : []),
     // 003 第十四条: outside the consented plan, it goes to the city government on its own.
@@ -649,7 +660,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       sequence: ["approve", "provision", "deploy_test", "file_reports"],
       overrides: {
         // 000 gives no time for the review; 5 wd as 韶关 (002), whose new district it serves.
-        approve: { name: "申请审核", deadline: wd(5) },
+        // 000 5.5: "服务目录中没有的…应在目录中选择功能和性能相近的进行适配": a row not in the catalog comes with the
+        // nearest item proposed (facts.catalog); the reviewer's decision says how it is adapted.
+        approve: { name: "申请审核", deadline: wd(5), approveNeedsNote: offCatalogNote },
       },
       attachments: [],
     },

@@ -53,7 +53,17 @@ export const backupPolicySchema = z.strictObject({
   copies: z.enum(Object.keys(BACKUP_COPIES) as [keyof typeof BACKUP_COPIES]),
 });
 
+// 000 5.5: "所需资源应从服务目录中选择": a VM or PaaS row may name the catalog item it is (GET /api/catalog); the
+// service checks it against the version in force (src/billing/service-catalog.ts fitToCatalog). Optional: a row
+// naming none is matched to its nearest item, and forms from before the catalog stay valid.
+const catalogItemCode = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9._-]{1,40}$/, "服务目录编号应为 1–40 位字母、数字、点、下划线或连字符")
+  .optional();
+
 export const vmRowSchema = z.strictObject({
+  item: catalogItemCode,
   purpose: z.string().trim().min(1, "请填写用途").max(100),
   vcpu: z.int().min(1).max(128),
   memoryGb: z.int().min(1).max(2048),
@@ -67,6 +77,7 @@ export const vmRowSchema = z.strictObject({
 });
 
 export const paasRowSchema = z.strictObject({
+  item: catalogItemCode,
   kind: z.enum(Object.keys(PAAS_KINDS) as [keyof typeof PAAS_KINDS]),
   product: z.string().trim().min(1).max(100),
   vcpu: z.int().min(0).max(1024).default(0),

@@ -14,6 +14,7 @@ import { applicationFormSchema, ATTACHMENT_PURPOSES, hostedAndNetwork, PLAN_PART
 import { CRYPTO_RESULTS, registeredSystem, systemCryptoRecord } from "../../src/systems/register";
 import type { Db } from "../../db/client";
 import type { Actor } from "../../src/core/context";
+import { catalogFitText, catalogInForce, fitToCatalog, type CatalogFit } from "../../src/billing/service-catalog";
 
 export function computeTotals(form: ApplicationForm): Totals {
   const t: Totals = { hosts: 0, vcpu: 0, memoryGb: 0, storageGb: 0 };
@@ -142,6 +143,30 @@ async function cryptoAssessedBeforeTest(tx: Db, facts: ApplicationFacts) {
 }
 
 /**
+ * 000 5.5 (003 第二条(二), 004 第四条): the VM and PaaS rows against the 服务目录 in force on the day of submission.
+ * A row naming an item must be that item (a PaaS row's sizes left empty are filled from it); any other row is
+ * matched to its equal or nearest item, which the request's facts keep for the applicant and the evaluator
+ * ("应在目录中选择功能和性能相近的进行适配": the adaptation is proposed and shown, the evaluator weighs it; the
+ * form keeps what the unit asked for). No catalog published: nothing is matched, as before there was one.
+ */
+async function fitCatalog(tx: Db, day: string, form: ApplicationForm): Promise<{ form: ApplicationForm; fit: CatalogFit | null }> {
+  const catalog = await catalogInForce(tx, day);
+  if (!catalog) {
+    const named = [...form.vms.map((v, i) => [`form.vms[${i}].item`, v.item] as const), ...form.paas.map((p, i) => [`form.paas[${i}].item`, p.item] as const)].filter(
+      ([, item]) => item !== undefined,
+    );
+    if (named.length === 0) return { form, fit: null };
+    const message = "尚未发布服务目录，不能按目录编号申请；请不填目录编号，直接填写规格";
+    throw unprocessable("not_allowed", message, Object.fromEntries(named.map(([field]) => [field, [message]])));
+  }
+  if (form.vms.length === 0 && form.paas.length === 0) return { form, fit: null };
+  const { problems, fit, vms, paas } = fitToCatalog(catalog, form);
+  if (problems.length > 0)
+    throw unprocessable("not_allowed", problems.map((p) => p.message).join("；"), Object.fromEntries(problems.map((p) => [p.field, [p.message]])));
+  return { form: { ...form, vms, paas }, fit };
+}
+
+/**
  * 002 第二十一条: the resources a 重大变更 applied for anew replaces, as the form names them: only where the profile's
  * document has the rule (ProfileModule.reapplication), each in the ledger, in use and the applicant's unit's. Their
  * revocation opens once the new application's resources reach the rule's moment (src/engine/replaced.ts).
@@ -171,7 +196,8 @@ async function replacedResources(tx: Db, actor: Actor, profile: ProfileKey, form
 export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
   async prepare({ ctx, tx, actor, form, profile, countyUnit, supervisedUnit, resubmitting }) {
-    const checked = parseInput(applicationFormSchema, form, "申请表有误");
+    const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
+    const { form: checked, fit } = await fitCatalog(tx, shanghaiDate(ctx.clock.now()), parseInput(applicationFormSchema, form, "申请表有误"));
     // Every document names a real file of the unit's, uploaded for the purpose it is named under: the
     // required-document rules below count only those.
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
@@ -179,12 +205,17 @@ export const applicationService: FlowService<ApplicationFacts> = {
     const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed), supervisedUnit);
     const replaces = await replacedResources(tx, actor, profile, parsed);
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
-    const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
     // 003 第十四条: where the city government consents to the year's plan, whether this request is in it; the
     // profile's stages read it (巴中's 报市人民政府审定).
     const plan = (PROFILES[profile] as ProfileModule).planConsent ? await planCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id) : undefined;
-    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand, ...(plan ? { plan } : {}), ...(replaces ? { replaces } : {}) }, files: attached };
+    return {
+      form: parsed,
+      title: parsed.systemName,
+      facts: { ...facts, demand, ...(plan ? { plan } : {}), ...(replaces ? { replaces } : {}), ...(fit ? { catalog: fit } : {}) },
+      files: attached,
+      ...(fit ? { notice: catalogFitText(fit) } : {}),
+    };
   },
   async checkStageForm({ tx, req, stage, profile }) {
     // 004 第十七条(二): the 附件6 of 梅州's 申请上线前安全检测 (the only stage form of this flow).

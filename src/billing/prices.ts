@@ -44,8 +44,10 @@ export const PRICE_NAMES: Record<keyof KindPrices, string> = {
   unitDay: "安全服务（元/套/天）",
 };
 
-const SECURITY_KINDS = Object.keys(SECURITY_SERVICES).map((s) => `security_${s}` as `security_${SecurityService}`);
-const PRICED_KINDS = ["vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup", "hosting", "bandwidth", "public_ip", ...SECURITY_KINDS] as const;
+export const SECURITY_KINDS = Object.keys(SECURITY_SERVICES).map((s) => `security_${s}` as `security_${SecurityService}`);
+export const PRICED_KINDS = ["vm", "paas_database", "paas_middleware", "paas_container", "paas_bigdata", "backup", "hosting", "bandwidth", "public_ip", ...SECURITY_KINDS] as const;
+
+export type PricedKind = (typeof PRICED_KINDS)[number];
 
 /** The kinds a table prices, as people read them. */
 export const PRICED_KIND_NAMES: Record<(typeof PRICED_KINDS)[number], string> = {

@@ -84,6 +84,14 @@ function dayCharge(prices: KindPrices, spec: Record<string, unknown>): number {
   return total;
 }
 
+/**
+ * One day's charge in yuan for a resource of this kind and size: what a statement's segment shows as its day
+ * price, and what the 服务目录 shows as an item's (so the two cannot disagree).
+ */
+export function dayPriceOf(prices: KindPrices, spec: Record<string, unknown>): number {
+  return dayCharge(prices, spec) / UNITS;
+}
+
 // Oldest first: a day is billed at the latest size from on or before it.
 const byFromDate = (a: SizeFrom, b: SizeFrom) => (a.fromDate < b.fromDate ? -1 : 1);
 

@@ -12,6 +12,7 @@ import { loginLink } from "./login-link";
 import { metrics } from "./metrics";
 import { migrate } from "./migrate";
 import { prices } from "./prices";
+import { catalog } from "./catalog";
 import { report } from "./report";
 import { request } from "./request";
 import type { CliIo, Command } from "./runtime";
@@ -20,7 +21,7 @@ import { token } from "./token";
 export type { CliIo } from "./runtime";
 
 /** Every command by its name, in the order the help lists them. */
-const COMMANDS: Record<string, Command> = { migrate, demo, directory, token, "login-link": loginLink, host, metrics, prices, report, audit, calendar, request };
+const COMMANDS: Record<string, Command> = { migrate, demo, directory, token, "login-link": loginLink, host, metrics, prices, catalog, report, audit, calendar, request };
 // Own keys only: "constructor" is no command.
 const commandNamed = (name: string) => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
 

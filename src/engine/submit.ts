@@ -44,7 +44,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
 /** A new request in the caller's transaction: its code, its row, and its first applicable stage opened. */
 export async function openRequest(
   step: { ctx: ServiceContext; tx: Db; j: Journal },
-  r: { flow: FlowKey; unitId: string; unitName: string; applicantId: string; title: string; form: unknown; facts: object; files?: Attached[] },
+  r: { flow: FlowKey; unitId: string; unitName: string; applicantId: string; title: string; form: unknown; facts: object; files?: Attached[]; notice?: string },
   auditDetails: Record<string, unknown>,
 ): Promise<ActionResult> {
   const { ctx, tx, j } = step;
@@ -75,7 +75,7 @@ export async function openRequest(
   await bindFiles(tx, r.files ?? [], id);
   audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req), ...attachmentDigests(r.files), ...auditDetails });
   await openStage(ctx, tx, req, first);
-  return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
+  return result(req, `申请 ${code} 已提交，进入「${first.name}」${r.notice ? `。${r.notice}` : ""}`);
 }
 
 /** What the audit entry of a submission says of its documents: each file by id, name and SHA-256. */

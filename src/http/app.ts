@@ -31,6 +31,7 @@ import { DEFAULT_UPLOAD_MAX_MB } from "../files";
 import { adminRoutes } from "./admin";
 import { auditRoutes } from "./audit";
 import { calendarRoutes } from "./calendar";
+import { catalogRoutes } from "./catalog";
 import type { AuditFiles } from "../audit/auditors";
 import { inputGuard } from "../inbound/input-guard";
 import { createRefusalRecorder, type RefusalRecorder } from "../inbound/refusals";
@@ -220,6 +221,7 @@ export function createApp(deps: AppDeps) {
   api.route("/admin", adminRoutes({ tokenLifetimeDays: deps.tokenLifetimeDays, refreshCalendar: deps.refreshCalendar }));
   api.route("/audit", auditRoutes(deps.auditFiles ?? null));
   api.route("/calendar", calendarRoutes());
+  api.route("/catalog", catalogRoutes());
   api.openapi(meRoute, (c) => c.json(c.get("ctx").actor!, 200));
   app.route("/api", api);
   if (deps.access) {

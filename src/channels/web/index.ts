@@ -15,6 +15,7 @@ import { noticePages } from "./pages/notices";
 import { requestPages } from "./pages/requests";
 import { auditPages } from "./pages/audit";
 import { billingPages } from "./pages/billing";
+import { catalogPages } from "./pages/catalog";
 import { demandPages } from "./pages/demands";
 import { ledgerPages } from "./pages/ledger";
 import { reportPages } from "./pages/reports";
@@ -62,6 +63,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/reports", reportPages(deps));
     app.route("/resources", ledgerPages(deps));
     app.route("/billing", billingPages(deps));
+    app.route("/catalog", catalogPages(deps));
     app.route("/demands", demandPages(deps));
     app.route("/audit", auditPages(deps));
     app.route("/security", securityPages(deps));

@@ -17,6 +17,8 @@ export const NAV: readonly NavLink[] = [
   { href: "/", label: "待办" },
   { href: "/#mine", label: "我的申请" },
   { href: "/new", label: "发起申请" },
+  // 000 5.5, 003 第二条(二), 004 第四条: everyone reads the 服务目录 they choose resources from (pages/catalog.tsx).
+  { href: "/catalog", label: "服务目录" },
   { href: "/systems", label: "系统登记", roles: ["applicant", "county_bureau", "manager", "provider", "reviewer"] },
   { href: "/requests", label: "查询", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },

@@ -44,6 +44,19 @@ const validityFields: Field[] = [
 const PORT_FORMAT = "格式不正确，如：80, 443/tcp, 53/udp";
 const HOST_FORMAT = "格式不正确，应为已登记的主机名，每行一个";
 
+// 000 5.5: a row may name the 服务目录 item it is; the sizes are still the form's (a PaaS row's left empty are the item's).
+const CATALOG_ITEM_FIELD: Field = {
+  name: "item",
+  label: "服务目录编号",
+  short: "服务目录编号",
+  kind: "text",
+  optional: true,
+  placeholder: "如：ECS-4C8G",
+  hint: "不填时按规格匹配功能和性能相近的目录项（000 5.5）",
+  link: { href: "/catalog", text: "查看服务目录" },
+  format: "服务目录编号应为字母、数字、点、下划线或连字符",
+};
+
 export const applicationForm: WebForm = {
   key: "application",
   flow: "application",
@@ -87,6 +100,7 @@ export const applicationForm: WebForm = {
         max: 200,
         fields: [
           { name: "purpose", label: "用途", kind: "text", placeholder: "如：应用服务器" },
+          CATALOG_ITEM_FIELD,
           { name: "vcpu", label: "vCPU(核)", short: "vCPU", kind: "int", unit: " 核" },
           { name: "memoryGb", label: "内存(GB)", short: "内存", kind: "int", unit: " GB" },
           { name: "diskGb", label: "系统盘/数据盘(GB)", short: "系统盘/数据盘", kind: "int", unit: " GB" },
@@ -107,6 +121,7 @@ export const applicationForm: WebForm = {
         fields: [
           { name: "kind", label: "类型", short: "PaaS 类型", kind: "select", options: options(PAAS_KINDS) },
           { name: "product", label: "产品名称", kind: "text", placeholder: "如：达梦数据库 DM8" },
+          CATALOG_ITEM_FIELD,
           { name: "vcpu", label: "vCPU(核)", short: "vCPU", kind: "int", unit: " 核", optional: true },
           { name: "memoryGb", label: "内存(GB)", short: "内存", kind: "int", unit: " GB", optional: true },
           { name: "storageGb", label: "存储(GB)", short: "存储", kind: "int", unit: " GB", optional: true },

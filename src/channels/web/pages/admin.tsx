@@ -20,7 +20,7 @@ import { when } from "../words";
 
 type AdminContext = Context<WebEnv>;
 /** What a page answers with: 200, or the status of the refusal it shows above its form. */
-type PageStatus = 200 | 400 | 404 | 409 | 422;
+export type PageStatus = 200 | 400 | 404 | 409 | 422;
 
 const AREAS: readonly { task: OperatorTask; href: string; label: string; about: string }[] = [
   { task: "directory", href: "/admin/directory", label: "通讯录", about: "上传通讯录文件（JSON），先检查出每一处错误，确认后再导入" },
@@ -31,7 +31,7 @@ const AREAS: readonly { task: OperatorTask; href: string; label: string; about: 
 ];
 
 /** What a page says above its content: the outcome of the last POST. */
-interface Outcome {
+export interface Outcome {
   notice?: string;
   error?: string;
   fields?: FieldErrors;
@@ -84,7 +84,7 @@ function PostButton({ csrf, action, label, confirmText }: { csrf: string; action
 }
 
 /** A form with one JSON file to upload (and any other fields), posted as multipart. */
-function UploadForm({ csrf, action, label, what, children }: { csrf: string; action: string; label: string; what: string; children?: Child }) {
+export function UploadForm({ csrf, action, label, what, children }: { csrf: string; action: string; label: string; what: string; children?: Child }) {
   return (
     <form method="post" action={action} enctype="multipart/form-data" class="ys-panel ys-actions">
       <Csrf csrf={csrf} />
@@ -101,10 +101,10 @@ function UploadForm({ csrf, action, label, what, children }: { csrf: string; act
 }
 
 /** The form's fields: a multipart upload or an url-encoded form, as Hono parses either. */
-const formOf = async (c: AdminContext) => (await c.req.parseBody()) as Record<string, unknown>;
+export const formOf = async (c: AdminContext) => (await c.req.parseBody()) as Record<string, unknown>;
 
 /** The text of the uploaded file `file`, read as JSON: a missing, empty or unreadable file is a 400 in words. */
-async function uploadedJson(body: Record<string, unknown>, what: string): Promise<{ input: unknown; text: string }> {
+export async function uploadedJson(body: Record<string, unknown>, what: string): Promise<{ input: unknown; text: string }> {
   const file = body.file;
   if (!(file instanceof File) || file.size === 0) throw invalid(`请选择要上传的${what}`);
   const text = await file.text();
@@ -112,7 +112,7 @@ async function uploadedJson(body: Record<string, unknown>, what: string): Promis
 }
 
 /** A ServiceError a page shows above its form (the refused change wrote nothing); any other error is the error page's. */
-function shown(err: unknown): Outcome & { status: PageStatus } {
+export function shown(err: unknown): Outcome & { status: PageStatus } {
   if (err instanceof ServiceError && (err.status === 400 || err.status === 404 || err.status === 409 || err.status === 422))
     return { error: err.message, fields: err.fields, status: err.status };
   throw err;
