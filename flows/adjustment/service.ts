@@ -1,24 +1,37 @@
-import { conflict, unprocessable } from "../../src/core/errors";
+import { conflict, forbidden, unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import { justifyScaleUp } from "../../src/resources/adjustment";
 import { adjustmentTitle, type AdjustmentFacts } from "../../src/resources/catalog";
 import { busyResources, lockResources } from "../../src/resources/claims";
 import { describeResource, ownerOf } from "../../src/resources/revocation";
 import type { FlowService } from "../types";
+import { MANAGER_SCALE_DOWNS } from "./definition";
 import { adjustmentFormSchema } from "./form";
 
 export const adjustmentService: FlowService<AdjustmentFacts> = {
   refusal: (actor) =>
-    actor.roles.includes("applicant") || actor.roles.includes("provider") ? null : "扩容缩容由使用单位或评估实施单位（云服务商）发起",
+    actor.roles.some((r) => r === "applicant" || r === "provider" || r === "manager")
+      ? null
+      : "扩容缩容由使用单位、评估实施单位（云服务商）或统筹管理单位（缩容）发起",
   /**
    * Checks an adjustment: the resource is the unit's and in use, not already being adjusted, and the direction
    * matches the sizes; a scale-up is justified by the utilisation, or refused.
    */
-  async prepare({ ctx, tx, actor, form: rawForm, countyUnit, resubmitting }) {
+  async prepare({ ctx, tx, actor, form: rawForm, profile, countyUnit, resubmitting }) {
     const form = parseInput(adjustmentFormSchema, rawForm, "调整申请有误");
+    const byProvider = actor.roles.includes("provider");
+    // The manager starts a scale-down only, where its document gives it one (MANAGER_SCALE_DOWNS).
+    const byManager = !byProvider && !actor.roles.includes("applicant") && actor.roles.includes("manager");
+    const managerArticle = byManager ? MANAGER_SCALE_DOWNS[profile] : undefined;
+    if (byManager && !managerArticle) throw forbidden("本地区管理办法未规定由统筹管理单位发起资源调整：调整由使用单位或评估实施单位（云服务商）发起");
+    if (byManager && form.direction !== "down") {
+      const message = "统筹管理单位发起的只能是缩容（资源降配）";
+      throw unprocessable("not_allowed", message, { "form.direction": [message] });
+    }
     const [row] = await lockResources(tx, [form.resource]);
     if (!row || row.status !== "delivered") throw unprocessable("unknown_resource", `资源 ${form.resource} 不存在或已撤销`);
-    if (!actor.roles.includes("provider") && row.unitId !== actor.unitId) throw unprocessable("not_yours", "只能申请调整本单位的资源");
+    const forUnit = byProvider || byManager;
+    if (!forUnit && row.unitId !== actor.unitId) throw unprocessable("not_yours", "只能申请调整本单位的资源");
     const busy = await busyResources(tx, [row.id], resubmitting?.id);
     if (busy.size > 0) throw conflict("already_changing", `资源 ${row.name} 已在流程中：${[...busy.values()].join("、")}`);
     const spec = row.spec as { vcpu?: number; memoryGb?: number; diskGb?: number; storageGb?: number };
@@ -26,10 +39,15 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
     const changes = (Object.keys(form.to) as (keyof typeof form.to)[]).map((k) => Math.sign((form.to[k] ?? 0) - (from[k] ?? 0)));
     if (changes.some((c) => c === (form.direction === "up" ? -1 : 1)) || changes.every((c) => c === 0))
       throw unprocessable("wrong_direction", form.direction === "up" ? "扩容的目标配置应大于现有配置" : "缩容的目标配置应小于现有配置");
-    const evidence = form.direction === "up" ? await justifyScaleUp(ctx, tx, row, from, form.to) : [];
-    // A proposal from the half-yearly review stays one when it is edited and resubmitted.
-    const origin = (resubmitting?.facts as AdjustmentFacts | undefined)?.origin ?? "unit";
-    const byProvider = actor.roles.includes("provider");
+    // A proposal from the half-yearly review, or the manager's, stays one when it is edited and resubmitted.
+    const previous = resubmitting?.facts as AdjustmentFacts | undefined;
+    const origin = previous?.origin ?? (byManager ? "manager" : "unit");
+    const evidence =
+      form.direction === "up"
+        ? await justifyScaleUp(ctx, tx, row, from, form.to)
+        : managerArticle
+          ? [{ kind: "manager", ok: true, reason: `统筹管理单位发起：${managerArticle}` }]
+          : (previous?.evidence ?? []);
     const facts: AdjustmentFacts = {
       direction: form.direction,
       resourceId: row.id,
@@ -39,9 +57,11 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
       evidence,
       origin,
       // 002 第二十三条: a county unit asking for a change goes through its county bureau first.
-      countyApplicant: !byProvider && origin === "unit" && countyUnit,
+      countyApplicant: !forUnit && origin === "unit" && countyUnit,
+      // 001 第三十条: the manager's 资源降配 is for under-use; the unit's new applications wait for it (徽州).
+      ...(origin === "manager" ? { underUse: true } : {}),
     };
-    const owner = byProvider ? await ownerOf(tx, [row]) : undefined;
+    const owner = forUnit ? await ownerOf(tx, [row]) : undefined;
     return { form, facts, title: adjustmentTitle(form.direction, row), owner };
   },
 };

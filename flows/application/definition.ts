@@ -1,4 +1,6 @@
+import type { Db } from "../../db/client";
 import type { Totals } from "../../src/resources/catalog";
+import { pendingUnderUseReduction } from "../../src/resources/reductions";
 import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
 import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
 
@@ -165,6 +167,20 @@ function huizhouReported(f: ApplicationFacts, form: ApplicationForm): Applicatio
     ...rest,
     ...(approved ? { hostedAndNetwork: approved } : {}),
     ...(ports.length > 0 || form.publicIps > 0 ? { reported: { ports, publicIps: form.publicIps } } : {}),
+  };
+}
+
+/**
+ * 徽州 001 第三十条: for an application system whose resources are under-used, the manager, the unit and the provider
+ * settle a 资源降配或回收方案, "并暂停后期该单位云资源申请使用需求": while such a reduction is pending for the unit, a new
+ * 云资源申请 from it is refused, naming the pending request.
+ */
+async function underUseReductionPending({ tx, unitId }: { tx: Db; unitId: string }) {
+  const pending = await pendingUnderUseReduction(tx, unitId);
+  if (!pending) return null;
+  return {
+    field: "form",
+    message: `本单位有因业务资源使用率不足的资源降配或回收尚未办结（${pending.what} ${pending.code}「${pending.title}」），办结前暂停受理本单位新的云资源申请（001 第三十条）`,
   };
 }
 
@@ -623,6 +639,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       sequence: ["accept", "review", "test_resources", "test", "trial_approval", "trial"],
       attachments: [{ purpose: "project_approval", name: "系统建设批复", when: () => true }],
       facts: huizhouReported,
+      checks: [underUseReductionPending],
     },
   },
 };

@@ -141,6 +141,12 @@ export const applicationService: FlowService<ApplicationFacts> = {
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
     const parsed = { ...checked, attachments: attached };
     const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed));
+    // What the profile's document refuses that only the database knows (徽州 001 第三十条): of a new request, not of
+    // one returned for changes and resubmitted.
+    for (const check of resubmitting ? [] : (applicationFlow.profiles[profile]!.checks ?? [])) {
+      const refused = await check({ tx, unitId: actor.unitId, except: resubmitting?.id });
+      if (refused) throw unprocessable("not_allowed", refused.message, { [refused.field]: [refused.message] });
+    }
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);

@@ -8,7 +8,7 @@ import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { forbidden } from "../core/errors";
 import { getUsers, unitChain } from "../directory/queries";
-import { stageTimesOrPending } from "./deadlines";
+import { concreteDeadline, stageTimesOrPending } from "./deadlines";
 import { flowStages, nextStage, stageFrom } from "./flow";
 import { deadlineSpan, partyUsers } from "./stages";
 import { requireActor } from "./step";
@@ -113,7 +113,7 @@ async function previewStages(ctx: ServiceContext, tx: Db, req: PreviewRequest, s
         : "firstOpenOf" in from
           ? openedAt.get(from.firstOpenOf)
           : [...doneAt].find(([key]) => anchoredOn(from.firstDoneOf, key))?.[1];
-      const times = stageTimesOrPending(ctx.calendar, opens, stage.deadline, anchor);
+      const times = stageTimesOrPending(ctx.calendar, opens, concreteDeadline(stage.deadline, req.facts, opens), anchor);
       by = times.deadlineAt;
       pending = times.pending;
     }

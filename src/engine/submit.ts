@@ -8,7 +8,7 @@ import type { ServiceContext } from "../core/context";
 import { unitChain } from "../directory/queries";
 import { forbidden } from "../core/errors";
 import { bindFiles, type Attached } from "../files";
-import { flowStages, stageFrom } from "./flow";
+import { flowStages, nextStage, stageFrom } from "./flow";
 import { mutate, type Journal } from "../core/mutate";
 import { openStage, requestSummary } from "./stages";
 import type { LockedRequest } from "../core/request";
@@ -74,6 +74,12 @@ export async function openRequest(
   await bindFiles(tx, r.files ?? [], id);
   audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req), ...attachmentDigests(r.files), ...auditDetails });
   await openStage(ctx, tx, req, first);
+  // A first stage that runs alongside (暂停系统运行 while the unit rectifies) opens the one after it too.
+  const after = first.alongside ? nextStage(flowStages(req.flow, profile), first, r.facts) : null;
+  if (after) {
+    await openStage(ctx, tx, req, after);
+    return result(req, `申请 ${code} 已提交，进入「${after.name}」，「${first.name}」同时进行`);
+  }
   return result(req, `申请 ${code} 已提交，进入「${first.name}」`);
 }
 
