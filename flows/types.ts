@@ -296,8 +296,11 @@ export interface Prepared<F = object> {
 
 /** What differs between flows at submission and completion. */
 export interface FlowService<F = any> {
-  /** Why this actor may not submit, or null. */
-  refusal(actor: Actor): string | null;
+  /**
+   * Why this actor may not submit, or null. `profile`: the jurisdiction the submission is under, where who may start
+   * it depends on its document (the manager's orders and reductions); without it, only what every profile allows.
+   */
+  refusal(actor: Actor, profile?: ProfileKey): string | null;
   /** Checks the form (against the directory and the ledger too) and gives the request's title and facts. */
   prepare(args: PrepareArgs): Promise<Prepared<F>>;
   /** What a completed request sets in motion, in the completing transaction. */

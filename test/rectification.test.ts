@@ -321,13 +321,58 @@ describe("where the document names no order", () => {
       const { resources: [vm] } = await t.deliverApplication("yangfan");
       const before = await withoutAudit(t);
       const order = await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: { resources: [vm!.id], ground: "idle", description: "闲置", rectifyWorkdays: 5 } });
-      expect(order.status).toBe(422);
+      expect(order.status).toBe(403);
       expect(order.body.error.message).toBe("本地区政务云管理办法未规定统筹管理单位责令使用单位整改");
       const revoke = await t.call("zhangwei", "POST", "/api/requests", { flow: "revocation", form: { resources: [vm!.id], reason: "闲置", trigger: "ordered_exit" } });
       expect(revoke.status).toBe(403);
+      expect(revoke.body.error.message).toBe("撤销由使用单位或评估实施单位（云服务商）发起");
       const adjust = await t.call("zhangwei", "POST", "/api/requests", { flow: "adjustment", form: { direction: "down", resource: vm!.id, to: { vcpu: 2 }, reason: "闲置" } });
       expect(adjust.status).toBe(403);
+      expect(adjust.body.error.message).toBe("扩容缩容由使用单位或评估实施单位（云服务商）发起");
       expect(await withoutAudit(t)).toEqual(before);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("the portal's 发起申请 for the manager", () => {
+  test("001 第二十五条: under 徽州 the manager finds 整改通知 among its forms, with 徽州's grounds only; 预览 shows the 暂停系统运行 beside the 整改 by its date; 提交 files it", async () => {
+    const { createWebTestApp } = await import("./web-harness");
+    const t = await createWebTestApp({ profile: "huizhou", now: "2026-09-21T01:00:00Z" });
+    try {
+      const form = sampleForm();
+      form.attachments.push(await t.attachment("yangfan", "project_approval"));
+      const { id: appId } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
+      await t.actInTurn(appId, [
+        ["zhangwei", { action: "approve" }],
+        ["chenjing", { action: "approve" }],
+        ["xufeng", { action: "approve" }],
+      ]);
+      const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, appId)).orderBy(asc(resources.id));
+      const m = await t.signedIn("zhangwei");
+      const list = await m.get("/new");
+      for (const path of ["/new/rectification", "/new/revocation", "/new/adjustment"]) expect(list.html).toContain(path);
+      expect(list.html).not.toContain("/new/application");
+      const page = await m.get("/new/rectification");
+      expect(page.status).toBe(200);
+      expect(page.html).toContain("安全风险（风险等级较高）（001 第二十五条）");
+      expect(page.html).toContain("业务资源使用率不足（001 第三十条）");
+      expect(page.html).not.toContain("资源长期闲置");
+      const fields = { resources: String(vm!.id), ground: "security_risk_high", description: "高危漏洞", rectifyBy: "2026-09-30" };
+      const preview = await m.post("/new/rectification", { ...fields, _step: "preview" });
+      expect(preview.status).toBe(200);
+      const shown = preview.html.replace(/<wbr\s*\/?>|<\/?span[^>]*>/g, "");
+      expect(shown).toContain("暂停系统运行");
+      expect(shown).toContain("2026-09-30 前（限期）");
+      const hidden = Object.fromEntries([...preview.html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((x) => [x[1]!, x[2]!.replaceAll("&amp;", "&")]));
+      const filed = await m.post("/new/rectification", { ...hidden, _step: "submit" });
+      expect(filed.status).toBe(303);
+      const code = filed.location!.slice("/requests/".length, filed.location!.indexOf("?"));
+      const [row] = await t.db.select().from(requests).where(eq(requests.code, code));
+      expect(row).toMatchObject({ flow: "rectification", unitId: "mz-rsj", applicantId: "yangfan", currentStage: "rectify" });
+      // The unit's applicant has no such form.
+      expect((await (await t.signedIn("yangfan")).get("/new/rectification")).status).toBe(404);
     } finally {
       await t.close();
     }

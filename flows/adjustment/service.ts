@@ -9,10 +9,11 @@ import { MANAGER_SCALE_DOWNS } from "./definition";
 import { adjustmentFormSchema } from "./form";
 
 export const adjustmentService: FlowService<AdjustmentFacts> = {
-  refusal: (actor) =>
-    actor.roles.some((r) => r === "applicant" || r === "provider" || r === "manager")
+  // The manager, for a scale-down, where its document gives it one (MANAGER_SCALE_DOWNS).
+  refusal: (actor, profile) =>
+    actor.roles.some((r) => r === "applicant" || r === "provider") || (actor.roles.includes("manager") && profile && MANAGER_SCALE_DOWNS[profile])
       ? null
-      : "扩容缩容由使用单位、评估实施单位（云服务商）或统筹管理单位（缩容）发起",
+      : "扩容缩容由使用单位或评估实施单位（云服务商）发起",
   /**
    * Checks an adjustment: the resource is the unit's and in use, not already being adjusted, and the direction
    * matches the sizes; a scale-up is justified by the utilisation, or refused.
@@ -23,7 +24,7 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
     // The manager starts a scale-down only, where its document gives it one (MANAGER_SCALE_DOWNS).
     const byManager = !byProvider && !actor.roles.includes("applicant") && actor.roles.includes("manager");
     const managerArticle = byManager ? MANAGER_SCALE_DOWNS[profile] : undefined;
-    if (byManager && !managerArticle) throw forbidden("本地区管理办法未规定由统筹管理单位发起资源调整：调整由使用单位或评估实施单位（云服务商）发起");
+    if (byManager && !managerArticle) throw forbidden("扩容缩容由使用单位或评估实施单位（云服务商）发起");
     if (byManager && form.direction !== "down") {
       const message = "统筹管理单位发起的只能是缩容（资源降配）";
       throw unprocessable("not_allowed", message, { "form.direction": [message] });

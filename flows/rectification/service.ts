@@ -61,6 +61,12 @@ async function openOrdersNaming(tx: PrepareArgs["tx"], ids: number[]): Promise<s
 
 export const rectificationService: FlowService<RectificationFacts> = {
   // 003 第二十四条(四) 市政务服务和大数据管理局, 002 附件2 主管单位, 001 第二十五条 云主管部门: the manager's seat.
-  refusal: (actor) => (actor.roles.includes("manager") ? null : "整改通知由统筹管理单位（政务云主管部门）发出"),
+  // Where the profile's document names an order (RECTIFICATION_RULES).
+  refusal: (actor, profile) =>
+    !actor.roles.includes("manager")
+      ? "整改通知由统筹管理单位（政务云主管部门）发出"
+      : !profile || !RECTIFICATION_RULES[profile]
+        ? "本地区政务云管理办法未规定统筹管理单位责令使用单位整改"
+        : null,
   prepare,
 };

@@ -62,7 +62,7 @@ async function prepare({ tx, actor, form: rawForm, profile, countyUnit, resubmit
 /** The article under which the manager revokes for this trigger here, or the refusal naming what it may. */
 function managerRevocationArticle(profile: ProfileKey, trigger: ManagerRevocationTrigger | undefined): string {
   const allowed = MANAGER_REVOCATIONS[profile];
-  if (!allowed) throw forbidden("本地区管理办法未规定由统筹管理单位发起撤销：撤销由使用单位或评估实施单位（云服务商）发起");
+  if (!allowed) throw forbidden("撤销由使用单位或评估实施单位（云服务商）发起");
   const options = Object.entries(allowed).map(([t, article]) => `${t}（${REVOCATION_TRIGGERS[t as ManagerRevocationTrigger]}，${article}）`).join("、");
   const article = trigger ? allowed[trigger] : undefined;
   if (!article) {
@@ -73,9 +73,10 @@ function managerRevocationArticle(profile: ProfileKey, trigger: ManagerRevocatio
 }
 
 export const revocationService: FlowService<RevocationFacts> = {
-  refusal: (actor) =>
-    actor.roles.some((r) => r === "applicant" || r === "provider" || r === "manager")
+  // The manager, where its document gives it a revocation of its own (MANAGER_REVOCATIONS).
+  refusal: (actor, profile) =>
+    actor.roles.some((r) => r === "applicant" || r === "provider") || (actor.roles.includes("manager") && profile && MANAGER_REVOCATIONS[profile])
       ? null
-      : "撤销由使用单位、评估实施单位（云服务商）或统筹管理单位发起",
+      : "撤销由使用单位或评估实施单位（云服务商）发起",
   prepare,
 };

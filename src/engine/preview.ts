@@ -64,7 +64,7 @@ class Rollback {
 export async function previewRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }): Promise<RequestPreview> {
   const actor = requireActor(ctx);
   const { service, definition } = FLOW_MODULES[input.flow];
-  const refusal = service.refusal(actor);
+  const refusal = service.refusal(actor, ctx.profile);
   if (refusal) throw forbidden(refusal);
   try {
     await ctx.db.transaction(async (tx) => {

@@ -29,7 +29,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
   return mutate(ctx, { action: "request.submit" }, async (tx, j) => {
     const actor = requireActor(ctx);
     const { service } = FLOW_MODULES[input.flow];
-    const refusal = service.refusal(actor);
+    const refusal = service.refusal(actor, ctx.profile);
     if (refusal) throw forbidden(refusal);
     const chain = await unitChain(tx, actor.unitId);
     const countyUnit = chain.some((u) => u.kind === "county");

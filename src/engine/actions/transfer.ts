@@ -3,6 +3,7 @@ import { tasks, users } from "../../../db/schema";
 import { taskCard } from "../../../cards";
 import { flowModule } from "../../../flows";
 import type { StageDef } from "../../../flows/types";
+import type { ProfileKey } from "../../../profiles";
 import { countyOf } from "../../directory/queries";
 import type { Role } from "../../core/roles";
 import { unprocessable } from "../../core/errors";
@@ -25,7 +26,7 @@ export async function transfer(step: Step, input: ActionOf<"transfer">) {
     party === "unit"
       ? target.roles.includes("applicant")
       : party === "applicant"
-      ? flowModule(req.flow).service.refusal({ userId: target.id, name: target.name, unitId: target.unitId, roles: target.roles as Role[] }) === null
+      ? flowModule(req.flow).service.refusal({ userId: target.id, name: target.name, unitId: target.unitId, roles: target.roles as Role[] }, req.profile as ProfileKey) === null
       : target.roles.includes(party);
   if (!qualifies) throw unprocessable("invalid_target", `只能转交给同一角色的用户，${target.name}没有该角色`, { toUserId: ["角色不符"] });
   const ownSide = party === "applicant" || party === "unit";
