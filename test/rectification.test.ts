@@ -160,6 +160,11 @@ describe("巴中 003 第二十四条(四)", () => {
     const past = await post("zhangwei", { ...good, rectifyBy: "2027-01-13" });
     expect(past.status).toBe(422);
     expect(past.body.error.fields["form.rectifyBy"]).toEqual(["整改期限应晚于今天（2027-01-13）"]);
+    // Working days past the loaded calendar (it ends with 2026) cannot be counted.
+    const { rectifyBy: _, ...undated } = good;
+    const uncounted = await post("zhangwei", { ...undated, rectifyWorkdays: 5 });
+    expect(uncounted.status).toBe(422);
+    expect(uncounted.body.error.code).toBe("calendar_out_of_range");
     const both = await post("zhangwei", { ...good, rectifyWorkdays: 5 });
     expect(both.status).toBe(400);
     expect(both.body.error.fields["form.rectifyBy"]).toEqual(["请给出整改期限：截止日期或工作日数，二选一"]);
@@ -182,6 +187,48 @@ describe("巴中 003 第二十四条(四)", () => {
     expect((await t.act("lihua", id, { action: "approve" })).status).toBe(403);
     expect((await t.act("xufeng", id, { action: "approve" })).status).toBe(403);
     expect(ok(await t.show("zhangwei", id)).currentStage.stage).toBe("confirm");
+  });
+});
+
+describe("巴中 003 第二十四条(四): extending the 整改期限", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ profile: "bazhong", now: "2026-12-14T02:00:00Z" }); // Monday
+  });
+  afterAll(() => t?.close());
+
+  test("003 第二十四条(四): the manager extends the 整改期限 (into 2027, past the loaded calendar); a rectification returned as 不到位 is due by the extended date, and lapses then", async () => {
+    const form = sampleForm();
+    form.attachments.push(await t.attachment("yangfan", "plan"));
+    const { id: appId } = ok(await t.submit("yangfan", form), 201);
+    await t.actInTurn(appId, [
+      ["zhangwei", { action: "approve", note: "论证通过" }],
+      ["xufeng", { action: "approve", note: "已配置" }],
+    ]);
+    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, appId)).orderBy(asc(resources.id));
+    const order = { resources: [vm!.id], ground: "low_efficiency", description: "CPU 利用率长期低于 3%", rectifyBy: "2026-12-25" };
+    const { id } = ok(await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: order }), 201);
+    // Only the manager extends.
+    expect((await t.act("yangfan", id, { action: "extend", days: 10, reason: "申请延期" })).status).toBe(403);
+    ok(await t.act("chenjing", id, { action: "extend", days: 10, reason: "单位申请延期，同意" }));
+    let detail = ok(await t.show("yangfan", id));
+    expect(detail.currentStage).toMatchObject({ stage: "rectify", deadlineAt: "2027-01-04T15:59:59.999Z" });
+    expect(detail.summary).toContainEqual({ label: "整改期限", value: "2027-01-04 前" });
+    t.clock.set("2026-12-28T02:00:00Z");
+    ok(await t.act("yangfan", id, { action: "confirm", note: "已合并到主系统" }));
+    ok(await t.act("zhangwei", id, { action: "return", reason: "仍有 2 台闲置" }));
+    detail = ok(await t.show("yangfan", id));
+    expect(detail.currentStage).toMatchObject({ stage: "rectify", deadlineAt: "2027-01-04T15:59:59.999Z" });
+    t.clock.set("2027-01-04T15:59:59Z");
+    await runDueTimers(t.ctx());
+    expect(ok(await t.show("yangfan", id)).status).toBe("in_progress");
+    t.clock.set("2027-01-04T16:00:00Z");
+    await runDueTimers(t.ctx());
+    detail = ok(await t.show("yangfan", id));
+    expect(detail.status).toBe("completed");
+    const [revocation] = await t.db.select().from(requests).where(eq(requests.flow, "revocation"));
+    expect(revocation!.facts).toMatchObject({ resourceIds: [vm!.id], trigger: "rectification_refused" });
+    expect((revocation!.facts as { reason: string }).reason).toContain("至 2027-01-04 未完成「整改」");
   });
 });
 
