@@ -361,6 +361,77 @@ describe("徽州 001 第二十五条、第三十条", () => {
   });
 });
 
+describe("韶关 002 附件2 十六", () => {
+  test("002 附件2 十六: an order on a breach of the 安全责任书 to a county unit lapses (across 国庆) into a revocation owned by the unit, which takes its system offline first (002 第二十二条) and is not pre-reviewed by its county; the manager may also 收回 directly", async () => {
+    const t = await createTestApp({ profile: "shaoguan", now: "2026-09-28T01:00:00Z" }); // Monday 09:00
+    try {
+      const form = sampleForm();
+      form.attachments.push(await t.attachment("lihua", "security_pledge"));
+      const { id: appId } = ok(await t.submit("lihua", coveredByPlan(form)), 201);
+      await t.actInTurn(appId, [
+        ["huangmin", { action: "approve" }],
+        ["zhangwei", { action: "approve" }],
+        ["xufeng", { action: "approve", note: "已下发" }],
+        ["lihua", { action: "confirm" }],
+      ]);
+      const [vm, vm2] = await t.db.select().from(resources).where(eq(resources.requestId, appId)).orderBy(asc(resources.id));
+      const order = { resources: [vm!.id], ground: "undertaking_breach", description: "将云主机提供给其他单位使用（违反责任书第七条）", rectifyWorkdays: 3 };
+      const { id } = ok(await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: order }), 201);
+      let detail = ok(await t.show("lihua", id));
+      // 3 wd from Monday 09-28: 09-29, 09-30, (国庆 10-01 … 10-07), 10-08.
+      expect(detail.currentStage).toMatchObject({ stage: "rectify", deadlineAt: "2026-10-08T15:59:59.999Z" });
+      expect(detail.summary).toContainEqual({ label: "事由", value: "违反政务云资源使用安全责任书（002 附件2 十六）" });
+      t.clock.set("2026-10-08T16:00:00Z");
+      await runDueTimers(t.ctx());
+      detail = ok(await t.show("lihua", id));
+      expect(detail.status).toBe("completed");
+      const [revocation] = await t.db.select().from(requests).where(eq(requests.flow, "revocation"));
+      expect(revocation).toMatchObject({ unitId: "mx-jyj", applicantId: "lihua", currentStage: "prepare" });
+      await t.actInTurn(revocation!.id, [
+        ["lihua", { action: "confirm", note: "已下线并备份" }],
+        ["zhangwei", { action: "approve" }],
+        ["xufeng", { action: "approve" }],
+      ]);
+      expect(ok(await t.show("lihua", revocation!.id)).stages.map((s: { stage: string }) => s.stage)).toEqual(["prepare", "approve", "revoke"]);
+      expect((await t.db.select().from(resources).where(eq(resources.id, vm!.id)))[0]!.status).toBe("revoked");
+
+      // 有权停止有关服务，收回资源: the manager's own revocation, citing the article.
+      const wrong = await t.call("zhangwei", "POST", "/api/requests", { flow: "revocation", form: { resources: [vm2!.id], reason: "违反责任书", trigger: "ordered_exit" } });
+      expect(wrong.status).toBe(422);
+      expect(wrong.body.error.fields["form.trigger"]).toEqual(["请选择撤销事由：undertaking_breach（违反政务云资源使用安全责任书，收回资源，002 附件2 十六）"]);
+      const direct = ok(await t.call("zhangwei", "POST", "/api/requests", { flow: "revocation", form: { resources: [vm2!.id], reason: "违反责任书", trigger: "undertaking_breach" } }), 201);
+      expect(ok(await t.show("lihua", direct.id)).summary).toContainEqual({ label: "理由", value: "违反政务云资源使用安全责任书，收回资源（002 附件2 十六）" });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("高创中心 000 6.1", () => {
+  test("000 6.1: the supervisor's finding is an order to rectify (督促整改) with no reclaim: a date passed is a 工作警示, the order stays open", async () => {
+    const t = await createTestApp({ profile: "gaochuang", now: "2026-09-28T01:00:00Z" });
+    try {
+      const { id: appId } = ok(await t.submit("yangfan", coveredByPlan(sampleForm())), 201);
+      await t.actInTurn(appId, [
+        ["zhangwei", { action: "approve" }],
+        ["xufeng", { action: "approve" }],
+      ]);
+      const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, appId)).orderBy(asc(resources.id));
+      const order = { resources: [vm!.id], ground: "security_risk", description: "发现挖矿木马", rectifyBy: "2026-09-30" };
+      const { id, code } = ok(await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: order }), 201);
+      expect(ok(await t.show("yangfan", id)).summary).toContainEqual({ label: "事由", value: "安全风险、隐患或安全事件（000 6.1）" });
+      t.clock.set("2026-09-30T16:00:00Z");
+      await runDueTimers(t.ctx());
+      const detail = ok(await t.show("yangfan", id));
+      expect(detail).toMatchObject({ status: "in_progress", overdue: true, currentStage: { stage: "rectify" } });
+      expect((await cardsOf(t, "overdue", code)).map((o) => o.userId)).toContain("yangfan");
+      expect(await t.db.select().from(requests).where(eq(requests.flow, "revocation"))).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe("where the document names no order", () => {
   test("梅州 (004): the manager cannot order a unit to rectify nor start its revocation or adjustment; nothing is written", async () => {
     const t = await createTestApp({ now: "2026-09-21T01:00:00Z" });
