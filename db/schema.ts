@@ -28,6 +28,9 @@ export const units = pgTable("units", {
   // Whose finance pays the unit's cloud costs (004 第四十二条), when not its level's own: null pays a county
   // unit from its county's finance and any other from the city's; 省级 only ever by setting it here.
   funding: text("funding").$type<"province" | "city" | "county">(),
+  // 002 第十七条、第二十三条: the unit's 主管单位 when it is a 下属单位 (a unit of kind "unit" at the same level, under
+  // the same parent). Its unit_supervisor users pre-review the unit's requests and pass its yearly demand on.
+  supervisorId: text("supervisor_id").references((): any => units.id),
   createdAt: ts("created_at").notNull().defaultNow(),
   updatedAt: ts("updated_at").notNull().defaultNow(),
 });
@@ -422,9 +425,26 @@ export const yearlyDemands = pgTable(
     // County units' figures reach the city when their county bureau passes them on.
     passedBy: text("passed_by").references(() => users.id),
     passedAt: ts("passed_at"),
+    // 002 第十七条(一): a 下属单位's figures are passed on (汇总报送) by its 主管单位 first.
+    supervisedBy: text("supervised_by").references(() => users.id),
+    supervisedAt: ts("supervised_at"),
   },
   (t) => [primaryKey({ columns: [t.year, t.unitId] })],
 );
+
+// 巴中 003 第十四条: the city government's 审定同意 of a year's 政务云资源采购计划 (the units' yearly demands as
+// the city saw them then: its own units', and county units' their bureau had passed on), recorded by a manager
+// with its 文号, date and, optionally, the document. `units` keeps the plan as consented, whatever the units
+// revise afterwards; an application beyond it is 未列入年度计划.
+export const planConsents = pgTable("plan_consents", {
+  year: integer("year").primaryKey(),
+  docNo: text("doc_no").notNull(),
+  consentedOn: text("consented_on").notNull(),
+  fileId: text("file_id").references(() => files.id),
+  units: jsonb("units").$type<{ unitId: string; vcpu: number; memoryGb: number; storageGb: number }[]>().notNull(),
+  recordedBy: text("recorded_by").notNull().references(() => users.id),
+  recordedAt: ts("recorded_at").notNull(),
+});
 
 // Utilisation (004 第四十八条), reduced to one row per VM and Shanghai day as samples stream in: sums and counts
 // for the 08:00–20:00 averages, whole-day peaks, and the day's latest disk reading. Per-minute samples are

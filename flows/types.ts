@@ -13,7 +13,7 @@ import type { ProfileKey } from "../profiles";
  * of a VM account), named in its facts; "unit" every applicant of the request's unit (an order addressed to the
  * unit, which any of them answers); the others resolve through the directory.
  */
-export type Party = Extract<Role, "applicant" | "county_bureau" | "manager" | "provider" | "reviewer"> | "holder" | "unit";
+export type Party = Extract<Role, "applicant" | "county_bureau" | "manager" | "provider" | "reviewer" | "unit_supervisor"> | "holder" | "unit";
 
 export const PARTY_NAMES: Record<Party, string> = {
   applicant: "申请人（使用单位）",
@@ -21,6 +21,7 @@ export const PARTY_NAMES: Record<Party, string> = {
   manager: "统筹管理单位",
   provider: "评估实施单位（云服务商）",
   reviewer: "复核单位（监理）",
+  unit_supervisor: "主管单位",
   holder: "账号使用人",
   unit: "使用单位（本单位各申请人）",
 };
@@ -234,7 +235,7 @@ export const MANAGER_APPROVAL: StageDef = {
 };
 /**
  * 002 第二十三条: a county unit's own change, cancellation or 用途变更 is pre-reviewed by its county bureau
- * ("报本级政务服务数据管理部门或主管单位初审"; the directory holds no 主管单位), then reviewed by the city's. 002 sets
+ * ("报本级政务服务数据管理部门或主管单位初审"; a 下属单位's 主管单位 has SUPERVISOR_PRE_REVIEW), then reviewed by the city's. 002 sets
  * no time for it: 1 wd, as the application's county review. Its 初审 is a review in its own right: it may refuse.
  * Runs when the facts say a county unit asked itself (`countyApplicant`).
  */
@@ -244,6 +245,23 @@ export const COUNTY_PRE_REVIEW: StageDef<{ countyApplicant?: boolean }> = {
   parties: ["county_bureau"],
   deadline: wd(1),
   when: (f) => f.countyApplicant === true,
+  approveLabel: "同意并提交",
+  canReject: true,
+  canReturn: true,
+};
+/**
+ * 002 第二十三条: a 下属单位's application, change (adjustment), cancellation (revocation) or 用途变更 is pre-reviewed
+ * by its 主管单位 ("报本级政务服务数据管理部门或主管单位初审后，提交市政务服务数据管理部门审核"); its opinion is the 主管部门
+ * 审核意见 of 附件1. Like the county's: 1 wd (002 sets none), and it may refuse or return. A county 下属单位 passes its
+ * 主管单位 first and then its county bureau, in the order of 附件1's boxes (主管部门, 县(市、区), 市).
+ * Runs when the facts say a 下属单位 asked itself (`supervisedApplicant`).
+ */
+export const SUPERVISOR_PRE_REVIEW: StageDef<{ supervisedApplicant?: boolean }> = {
+  key: "supervisor_review",
+  name: "主管单位初审",
+  parties: ["unit_supervisor"],
+  deadline: wd(1),
+  when: (f) => f.supervisedApplicant === true,
   approveLabel: "同意并提交",
   canReject: true,
   canReturn: true,
@@ -279,6 +297,8 @@ export interface PrepareArgs {
   form: unknown;
   profile: ProfileKey;
   countyUnit: boolean;
+  /** 002 第二十三条: the submitter's unit is a 下属单位 (it has a 主管单位 in the directory). */
+  supervisedUnit: boolean;
   /** On a resubmission: the request itself, whose own claims and origin stay its own. */
   resubmitting?: { id: number; facts: unknown };
 }

@@ -8,7 +8,8 @@ export const gaochuang = {
   thresholds: COMMON_THRESHOLDS,
   // 000 7.2.3.1: the supervisor's usage report is the main basis of the review.
   scaleUpBasis: "usageReport",
-  periodicJobs: ["halfYearlyReview"],
+  // 000 6.2: 等保 and 密评 are the unit's, reminded monthly while the register lacks them.
+  periodicJobs: ["halfYearlyReview", "mlpsReminders"],
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
@@ -21,4 +22,9 @@ export const gaochuang = {
   },
   // 000 sets no start of billing; from delivery (资源开通), as 004 第四十三条.
   billingStartsAt: "delivered",
+  // 000 6.2: "使用单位应…开展网络安全等级保护定级备案及测评工作，开展密码应用安全性评估". No time is given: from
+  // go-live (the system runs on the cloud, 7.2.1 "应用系统正式运行"), no date, complete with the 测评 and its report
+  // and a 密评 not concluding 不符合.
+  mlps: { article: "000 6.2", from: "live", withinMonths: null, complete: "tested", crypto: true },
+  reapplication: null,
 } as const satisfies ProfileModule;

@@ -23,6 +23,7 @@ export const huizhou = {
   },
   // 001 sets no start of billing (第三十二条: the 区财政 budget); from delivery, as 004 第四十三条.
   billingStartsAt: "delivered",
+  reapplication: null,
   // 001 第二十八条: "原则上系统上云部署 6 个月内，使用单位要完成…定级、备案及测评工作，并…提交…备案证明及测评报告".
   // 徽州's application has no deployment stage of its own: the unit deploys its system on the test resources it is
   // given (001 第十三条), so the 6 months count from their delivery.

@@ -23,6 +23,7 @@ export const meizhou = {
   },
   // 004 第四十三条: "以梅州节点云管理平台开通时间开始计费".
   billingStartsAt: "delivered",
+  reapplication: null,
   // 004 第三十八条: "系统上线运行后…及时…定级、备案": from go-live, no date, the 备案 recorded.
   mlps: { article: "004 第三十八条", from: "live", withinMonths: null, complete: "filed" },
 } as const satisfies ProfileModule;

@@ -21,4 +21,8 @@ export const shaoguan = {
   },
   // 002 sets no start of billing (第四十三条 only says who pays); from delivery, as 004 第四十三条.
   billingStartsAt: "delivered",
+  // 002 第二十一条: "有关工作完成后，原申请的资源应予以注销回收": the new application's work is done when its system has
+  // passed the security test and gone live (第三十五条, 附件2 十四; the go_live stage), not when its resources are
+  // handed over, so the old system keeps running until the new one does.
+  reapplication: { article: "002 第二十一条", revokeAt: "live" },
 } as const satisfies ProfileModule;

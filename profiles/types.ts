@@ -115,6 +115,20 @@ export interface ProfileModule {
    * their delivery everywhere.
    */
   billingStartsAt: "delivered" | "deployed";
+  /**
+   * The article by which the city government (市人民政府) consents to each year's plan of cloud resources, where the
+   * document has one (巴中 003 第十四条): a manager records that consent, and an application outside the consented plan
+   * needs its own (the application flow's profile).
+   */
+  planConsent?: string;
+  /**
+   * Where the document has a 重大变更 applied for anew (002 第二十一条 "涉及重大变更的，须按本办法第十九条规定重新申请，
+   * 有关工作完成后，原申请的资源应予以注销回收"): a 云资源申请 may name the unit's resources it replaces
+   * (`replaces`), and once its own resources reach `revokeAt` a revocation of the replaced ones opens by itself,
+   * citing `article`. null: the document has no such rule, and an application naming resources it replaces is
+   * refused rather than left to replace nothing.
+   */
+  reapplication: { article: string; revokeAt: "delivered" | "live" } | null;
   /** Needed by the mlpsReminders job: when a registered system's 等保 is due, and what completes it. */
   mlps?: MlpsRule;
 }
@@ -123,11 +137,14 @@ export interface ProfileModule {
  * 等保 per the profile's document: counted from the moment its resources reach `from` (上线 in 梅州 004 第三十八条;
  * 上云部署 in 徽州 001 第二十八条), due `withinMonths` later (null: "及时", no date), and complete once the register
  * holds the 备案 (`filed`) or also the 测评 date and the 备案证明 / 测评报告 document (`tested`). Once past due, the
- * managers are warned too.
+ * managers are warned too. Where the same article also asks the unit for a 密码应用安全性评估 (高创中心 000 6.2,
+ * 巴中 003 第三十三条), `crypto` is set and completion also needs a 密评 on the register whose conclusion is not
+ * 不符合 (符合 or 基本符合).
  */
 export interface MlpsRule {
   article: string;
   from: "delivered" | "deployed" | "live";
   withinMonths: number | null;
   complete: "filed" | "tested";
+  crypto?: boolean;
 }

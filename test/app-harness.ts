@@ -6,8 +6,8 @@ import { serve } from "@hono/node-server";
 import { asc, eq, sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../db/client";
 import { expect } from "vitest";
-import { requests, resources } from "../db/schema";
-import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
+import { planConsents, requests, resources } from "../db/schema";
+import { builtinSchedules, shanghaiDate, WorkCalendar } from "../src/core/calendar";
 import { loadCalendar } from "../src/calendar/store";
 import type { ServiceContext } from "../src/core/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -177,6 +177,23 @@ export async function createTestApp(
     return ok(await call(user, "PATCH", `/api/systems/${mine.id}`, { crypto: { assessedOn: crypto.assessedOn ?? "2025-12-15", result: crypto.result ?? "pass" } }));
   }
 
+  /**
+   * 巴中 003 第十四条: the city government's consent of a year's plan (this year's by default), holding every
+   * applicant unit's demand at figures no test reaches, so that applications that year are 列入年度计划 and go
+   * straight on from the technical review. Tests of the consent itself record it through the API.
+   */
+  async function planConsented(year = Number(shanghaiDate(clock.now()).slice(0, 4))) {
+    const unitIds = [...new Set(applicantsOf([...demoDirectory.users, ...extra]).map((u) => u.unit))];
+    await database.db.insert(planConsents).values({
+      year,
+      docNo: `巴府阅〔${year - 1}〕1 号`,
+      consentedOn: `${year - 1}-12-20`,
+      units: unitIds.map((unitId) => ({ unitId, vcpu: 100_000, memoryGb: 1_000_000, storageGb: 10_000_000 })),
+      recordedBy: "zhangwei",
+      recordedAt: new Date(`${year - 1}-12-20T02:00:00Z`),
+    });
+  }
+
   const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
 
   /**
@@ -200,17 +217,32 @@ export async function createTestApp(
   }
 
   /**
-   * The example application by `applicant`, walked to delivery under the 梅州 profile (a county unit's through
-   * its county bureau first): the request's id and the resources delivered, in the form's order.
+   * The example application by `applicant`, walked to delivery along the app's profile's sequence (`profile`, the
+   * app's by default: a server runs one): the request's id and the resources delivered, in the form's order.
+   * - 梅州: a county unit's through its county bureau first, then 需求评估, 审批 and 资源开通 (004 第十二—十五条);
+   *   the request waits at 备份有效性核验.
+   * - 韶关: with the 安全责任书 (附件2), a county unit's through its 县级初审, then 审核 and 资源下发, and the unit
+   *   confirms the delivery (002 第十九—二十三条); the request waits at 系统部署.
+   * - 徽州: with the 系统建设批复, 受理, 审核意见 and 配置测试资源 (001 第十二、十三条); it waits at 系统测试.
+   * - 巴中: with the 系统迁移方案, 技术论证与资源配额 and 资源配置 (003 第十五—十八条); it waits at 系统部署.
+   * - 高创中心: 申请审核 and 资源开通 (000 7.2.1); it waits at 部署、测试与安全风险预评估.
+   * Outside 梅州 the form's 立项方案 totals are raised to what it asks for (coveredByPlan), as those profiles' tests do.
    */
-  async function deliverApplication(applicant: string) {
-    const submitted = ok(await submit(applicant, sampleForm()), 201);
-    await actInTurn(submitted.id, [
-      ...(submitted.currentStage === "county_review" ? [["huangmin", { action: "approve" }] as [string, Record<string, unknown>]] : []),
-      ["xufeng", { action: "approve", note: "配置合理" }],
-      ["zhangwei", { action: "approve" }],
-      ["linna", { action: "approve", note: "已开通" }],
-    ]);
+  async function deliverApplication(applicant: string, walked: ProfileKey = profile) {
+    if (walked !== profile) throw new Error(`the app runs ${profile}; it cannot walk a ${walked} application`);
+    const form = profile === "meizhou" ? sampleForm() : coveredByPlan(sampleForm());
+    const document = { shaoguan: "security_pledge", huizhou: "project_approval", bazhong: "plan" }[profile as string];
+    if (document) form.attachments.push(await attachment(applicant, document));
+    const submitted = ok(await submit(applicant, form), 201);
+    const county = (submitted.currentStage === "county_review" ? [["huangmin", { action: "approve" }]] : []) as [string, Record<string, unknown>][];
+    const steps: Record<ProfileKey, [string, Record<string, unknown>][]> = {
+      meizhou: [...county, ["xufeng", { action: "approve", note: "配置合理" }], ["zhangwei", { action: "approve" }], ["linna", { action: "approve", note: "已开通" }]],
+      shaoguan: [...county, ["zhangwei", { action: "approve" }], ["xufeng", { action: "approve", note: "已下发" }], [applicant, { action: "confirm" }]],
+      huizhou: [["zhangwei", { action: "approve" }], ["chenjing", { action: "approve" }], ["xufeng", { action: "approve" }]],
+      bazhong: [["zhangwei", { action: "approve", note: "论证通过" }], ["xufeng", { action: "approve" }]],
+      gaochuang: [["zhangwei", { action: "approve" }], ["xufeng", { action: "approve", note: "已开通" }]],
+    };
+    await actInTurn(submitted.id, steps[profile]);
     const delivered = await database.db.select().from(resources).where(eq(resources.requestId, submitted.id)).orderBy(asc(resources.id));
     return { id: submitted.id as number, resources: delivered };
   }
@@ -230,6 +262,7 @@ export async function createTestApp(
     attachment,
     registerSystem,
     recordCryptoAssessment,
+    planConsented,
     submit,
     act,
     show: (user: string, id: number | string) => call(user, "GET", `/api/requests/${id}`),

@@ -35,6 +35,7 @@ const ledger = async (id: number) => ok(await t.call("zhangwei", "GET", `/api/re
 test("003 第四十三条, 第十八条: resources delivered before 国庆 are billed only from the day the system is deployed (the 调休 Saturday 10-10), not from the delivery", async () => {
   t = await createTestApp({ profile: "bazhong", now: "2026-09-25T02:00:00Z" }); // Friday 10:00
   open.add(t);
+  await t.planConsented(); // 003 第十四条: within the year's consented plan
   await withPrices();
   const form = sampleForm(); // an existing system migrated (plan.kind "migration")
   form.attachments.push(await t.attachment("yangfan", "plan"));
@@ -86,6 +87,7 @@ test("003 第四十三条, 第十八条: resources delivered before 国庆 are b
 test("003 第二十条: a new system (新建) is not cut over; it goes live once its reports are approved, deployed and billed across 春节 2027", async () => {
   t = await createTestApp({ profile: "bazhong", now: "2027-02-01T02:00:00Z" }); // Monday 10:00
   open.add(t);
+  await t.planConsented(); // 003 第十四条: within the year's consented plan
   t.setCalendar(new WorkCalendar([...builtinSchedules(), schedule2027]));
   await withPrices();
   const form = { ...sampleForm(), plan: { ...sampleForm().plan, kind: "new" } };

@@ -33,6 +33,7 @@ async function utilisation(t: TestApp, instance: string, days: string[], s: Samp
 
 /** A 巴中 application delivered with a 1,200 GB database disk; its VMs get the cloud ids ins-1, ins-2, ins-3. */
 async function deliveredBazhong(t: TestApp) {
+  await t.planConsented(); // 003 第十四条: within the year's consented plan
   const form = sampleForm();
   form.vms[1].diskGb = 1200;
   form.plan.plannedTotals.storageGb = 1400;

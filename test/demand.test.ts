@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { outbox, yearlyDemands } from "../db/schema";
+import { auditLog, outbox, yearlyDemands } from "../db/schema";
 import { remindYearlyDemand } from "../src/resources/demand";
 import { createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
 
@@ -38,6 +38,12 @@ describe("年度资源需求", () => {
     expect(county.total).toEqual({ vcpu: 40, memoryGb: 112, storageGb: 1000 });
     expect(ok(await t.call("huangmin", "POST", "/api/demands/2027/pass"))).toEqual({ year: 2027, passed: 2 });
     expect((await t.call("lihua", "POST", "/api/demands/2027/pass")).status).toBe(403);
+    // Wrong-role refusals are audited (invariant 4), naming who tried what.
+    const refused = await t.db.select().from(auditLog).where(eq(auditLog.outcome, "refused"));
+    expect(refused.filter((a) => a.action.startsWith("demand.")).map((a) => [a.action, a.actorId])).toEqual([
+      ["demand.submit", "zhangwei"],
+      ["demand.pass", "lihua"],
+    ]);
 
     city = ok(await t.call("zhangwei", "GET", "/api/demands/2027"));
     expect(city.total).toEqual({ vcpu: 56, memoryGb: 144, storageGb: 1500 });

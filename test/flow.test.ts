@@ -379,6 +379,7 @@ describe("policy profiles", () => {
   test("巴中: technical review → provision 3 wd → deploy 5 wd (extendable) → tests within a month → report review → cutover", async () => {
     const t = await createTestApp({ profile: "bazhong" });
     try {
+      await t.planConsented(); // 003 第十四条: within the year's consented plan
       // The example is a migration: it needs the uploaded migration plan (003 第十五条); a new system its basis (第十六条).
       const fresh = { ...sampleForm(), plan: { ...sampleForm().plan, kind: "new" } };
       expect((await t.submit("yangfan", fresh)).body.error.fields["form.attachments"][0]).toContain("建设依据");

@@ -1,7 +1,7 @@
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { resources } from "../db/schema";
-import { coveredByPlan, createTestApp, ok, sampleForm, type TestApp } from "./app-harness";
+import { createTestApp, ok, type TestApp } from "./app-harness";
 
 // Issue 14, 徽州 (seed 001) as written: a change is reviewed within 5 working days and made within 3 once approved
 // (第十五条); the unit takes its system offline and migrates and backs up its data, then asks to stop, is reviewed
@@ -17,15 +17,7 @@ afterAll(() => t?.close());
 
 /** A 徽州 application by `user`, accepted and reviewed, its test resources configured (delivered): its first VM's id. */
 async function deliveredVm(user: "lihua" | "yangfan") {
-  const form = sampleForm();
-  form.attachments.push(await t.attachment(user, "project_approval"));
-  const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
-  await t.actInTurn(id, [
-    ["zhangwei", { action: "approve" }],
-    ["chenjing", { action: "approve" }],
-    ["xufeng", { action: "approve" }],
-  ]);
-  const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
+  const [vm] = (await t.deliverApplication(user)).resources;
   expect(vm!.status).toBe("delivered");
   return vm!.id;
 }

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,13 +32,14 @@ beforeAll(async () => {
   closeServer = served.close;
   writeFileSync(join(dir, "host.token"), credentials.huizhou!["vm-db-01"]!, { mode: 0o600 });
   conf = join(dir, "pam.conf");
-  writeFileSync(conf, `url=${served.base}\nhost=vm-db-01\ncredential_file=${join(dir, "host.token")}\n`);
+  writeFileSync(conf, `url=${served.base}\nhost=vm-db-01\ncredential_file=${join(dir, "host.token")}\nexpire_password=${expirePassword}\n`);
 });
 afterAll(async () => {
   await closeServer?.();
   await hz?.close();
   await mz?.close();
   rmSync(dir, { recursive: true, force: true });
+  rmSync(fakeBin, { recursive: true, force: true });
 });
 
 const form = (over: Record<string, unknown> = {}) => ({
@@ -58,6 +59,14 @@ const verify = (t: TestApp, host: string, account: string, code: string) =>
   t.call(null, "POST", "/access/verify", { account, host, code }, { authorization: `Bearer ${credentials[profileOf(t)]![host]}` });
 const binds = async (t: TestApp, id: number) =>
   (await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.action, "vm_account.bind")))).length;
+
+// The configured command that expires a password (the script's expire_password) records its arguments here:
+// the test sees the script expire the password, and no account on the machine running the tests is touched.
+const fakeBin = mkdtempSync(join(tmpdir(), "yunshen-chage-"));
+const chageCalls = join(fakeBin, "calls");
+const expirePassword = join(fakeBin, "expire-password");
+writeFileSync(expirePassword, `#!/bin/sh\necho "$*" >> "${chageCalls}"\n`, { mode: 0o755 });
+const chageArgs = () => (existsSync(chageCalls) ? readFileSync(chageCalls, "utf8").trim().split("\n") : []);
 
 /** contrib/pam/yunshen-otp as pam_exec runs it, against the 徽州 service on loopback (see test/pam.test.ts). */
 function pam(mode: "send" | "check", user: string, stdin = "") {
@@ -118,6 +127,9 @@ describe("001 附件1 注2: 徽州 first login changes the initial password", ()
     const checked = await pam("check", "zhaolei", inbox.at(-1)!.code);
     expect(checked.code).toBe(0);
     expect(checked.out).toContain("首次登录，请立即修改初始密码");
+    // The password expires at once, so PAM's account stage asks for a new one before the session opens.
+    expect(chageArgs()).toEqual(["zhaolei"]);
+    expect(checked.out).not.toContain("无法使初始密码过期");
   });
 
   test("001 附件1 注2: someone else cannot confirm for the holder", async () => {

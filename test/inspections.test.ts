@@ -62,6 +62,9 @@ describe("安全督查与检查", () => {
     expect((await t.call("lihua", "GET", "/api/inspections")).status).toBe(403);
     expect((await record("lihua", base)).status).toBe(403);
     expect((await record("xufeng", base)).status).toBe(403);
+    // Refusals are evidence (invariant 4): each is audited, naming who tried.
+    const refused = await t.db.select().from(auditLog).where(eq(auditLog.outcome, "refused"));
+    expect(refused.filter((a) => a.action === "inspection.record").map((a) => a.actorId)).toEqual(["lihua", "xufeng"]);
   });
 
   test("004 第三十九条: bad input is refused in Chinese and writes nothing", async () => {

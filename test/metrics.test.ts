@@ -107,6 +107,7 @@ describe("utilisation", () => {
     const yes = ok(await t.call("zhangwei", "GET", "/api/metrics/vms/vm-web-01/scale-up?kind=vm_vcpu&asOf=2026-11-23"));
     expect(yes.workdays).toEqual(["2026-11-20", "2026-11-19", "2026-11-18", "2026-11-17", "2026-11-16"]);
     expect(yes.ok).toBe(true);
+    expect(yes.basis).toEqual({ key: "utilisation", text: expect.stringContaining("004 第十九条(二)") });
     // Storage is 50% used: below the 60% rule.
     const storage = ok(await t.call("zhangwei", "GET", "/api/metrics/vms/vm-web-01/scale-up?kind=vm_storage&asOf=2026-11-23"));
     expect(storage.ok).toBe(false);
@@ -115,6 +116,23 @@ describe("utilisation", () => {
     expect(ok(await t.call("zhangwei", "GET", "/api/metrics/vms/vm-web-01/scale-up?kind=vm_vcpu&asOf=2026-11-30")).ok).toBe(false);
     expect((await t.call("zhangwei", "GET", "/api/metrics/vms/vm-web-01/scale-up?kind=vm_gpu")).status).toBe(400);
     expect((await t.call("zhangwei", "GET", "/api/metrics/vms/vm-web-01/scale-up?kind=vm_vcpu&asOf=2027-06-01")).status).toBe(422);
+  });
+
+  test("003 第二十四条(一), 000 7.2.3.1: where scale-ups are decided on a report, the check says its figures are for reference", async () => {
+    for (const [profile, key, article] of [
+      ["bazhong", "providerReport", "003 第二十四条(一)"],
+      ["gaochuang", "usageReport", "000 7.2.3.1"],
+    ] as const) {
+      const other = await createTestApp({ profile });
+      try {
+        const answer = ok(await other.call("zhangwei", "GET", "/api/metrics/vms/vm-web-01/scale-up?kind=vm_vcpu&asOf=2026-11-23"));
+        expect(answer.basis.key, profile).toBe(key);
+        expect(answer.basis.text, profile).toContain(article);
+        expect(answer.basis.text, profile).toContain("仅供参考");
+      } finally {
+        await other.close();
+      }
+    }
   });
 
   test("a month with more than 15 low-load days is low-load; 15 is not", async () => {

@@ -1,7 +1,7 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, requests, resourceSizes, resources } from "../db/schema";
-import { coveredByPlan, ok, rowCounts, sampleForm } from "./app-harness";
+import { ok, rowCounts } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 // Issue 14, 用途变更: a resource's 用途 changes on a request, never by a silent edit. 001 第十五条: "严禁使用单位擅自
@@ -12,7 +12,6 @@ import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 const holders = (detail: { currentStage: { tasks: { userId: string }[] } }) => detail.currentStage.tasks.map((x) => x.userId).sort();
 const passed = (detail: { stages: { stage: string }[] }) => detail.stages.map((s) => s.stage);
-type Step = [string, Record<string, unknown>];
 
 async function ledgerRow(t: WebTestApp, id: number) {
   return (await t.db.select().from(resources).where(eq(resources.id, id)))[0]!;
@@ -30,18 +29,7 @@ describe("001 第十五条: 徽州", () => {
   afterAll(() => t?.close());
 
   /** A 徽州 application by `user`, accepted and reviewed, its resources configured: its VMs' ids. */
-  async function deliveredVms(user: "lihua" | "yangfan") {
-    const form = sampleForm();
-    form.attachments.push(await t.attachment(user, "project_approval"));
-    const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
-    await t.actInTurn(id, [
-      ["zhangwei", { action: "approve" }],
-      ["chenjing", { action: "approve" }],
-      ["xufeng", { action: "approve" }],
-    ]);
-    const rows = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
-    return rows.filter((r) => r.kind === "vm");
-  }
+  const deliveredVms = async (user: "lihua" | "yangfan") => (await t.deliverApplication(user)).resources.filter((r) => r.kind === "vm");
 
   test("001 第十五条: 变更审核 within 5 working days across 国庆, the change made within 3 (the 调休 Saturday counts), then the ledger's 用途 is the new one, audited", async () => {
     const [vm] = await deliveredVms("yangfan");
@@ -149,19 +137,7 @@ describe("002 第十五条: 韶关", () => {
   afterAll(() => t?.close());
 
   /** A 韶关 application by `user` walked to delivery (a county unit's through 黄敏's 初审): its first VM. */
-  async function deliveredVm(user: "lihua" | "yangfan") {
-    const form = sampleForm();
-    form.attachments.push(await t.attachment(user, "security_pledge"));
-    const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
-    await t.actInTurn(id, [
-      ...(user === "lihua" ? [["huangmin", { action: "approve" }] as Step] : []),
-      ["zhangwei", { action: "approve" }],
-      ["xufeng", { action: "approve", note: "已下发" }],
-      [user, { action: "confirm" }],
-    ]);
-    const [vm] = await t.db.select().from(resources).where(and(eq(resources.requestId, id), eq(resources.kind, "vm"))).orderBy(asc(resources.id));
-    return vm!;
-  }
+  const deliveredVm = async (user: "lihua" | "yangfan") => (await t.deliverApplication(user)).resources.find((r) => r.kind === "vm")!;
 
   test("002 第十五条: a city unit asks the 政务服务数据管理部门; reviewed within 5 working days across 国庆, changed within 3", async () => {
     const vm = await deliveredVm("yangfan");

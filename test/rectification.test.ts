@@ -26,20 +26,15 @@ describe("巴中 003 第二十四条(四)", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ profile: "bazhong", now: "2026-09-21T01:00:00Z", extraUsers: [SUNLI] }); // Monday 09:00
+    // 003 第十四条: the applications are within the years' consented plans.
+    await t.planConsented(2026);
+    await t.planConsented(2027);
   });
   afterAll(() => t?.close());
 
   /** A 巴中 application of 杨帆's, reviewed and its resources configured: its first VM's id. */
   async function deliveredVm(): Promise<number> {
-    const form = sampleForm();
-    form.attachments.push(await t.attachment("yangfan", "plan"));
-    const { id } = ok(await t.submit("yangfan", form), 201);
-    await t.actInTurn(id, [
-      ["zhangwei", { action: "approve", note: "论证通过" }],
-      ["xufeng", { action: "approve", note: "已配置" }],
-    ]);
-    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
-    return vm!.id;
+    return (await t.deliverApplication("yangfan")).resources[0]!.id;
   }
 
   test("003 第二十四条(四): the manager orders 整改 by 5 working days (across 中秋); every applicant of the unit is told at once; one reports 整改完成, the manager returns it once (整改不到位), then confirms", async () => {
@@ -194,18 +189,12 @@ describe("巴中 003 第二十四条(四): extending the 整改期限", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({ profile: "bazhong", now: "2026-12-14T02:00:00Z" }); // Monday
+    await t.planConsented(2026);
   });
   afterAll(() => t?.close());
 
   test("003 第二十四条(四): the manager extends the 整改期限 (into 2027, past the loaded calendar); a rectification returned as 不到位 is due by the extended date, and lapses then", async () => {
-    const form = sampleForm();
-    form.attachments.push(await t.attachment("yangfan", "plan"));
-    const { id: appId } = ok(await t.submit("yangfan", form), 201);
-    await t.actInTurn(appId, [
-      ["zhangwei", { action: "approve", note: "论证通过" }],
-      ["xufeng", { action: "approve", note: "已配置" }],
-    ]);
-    const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, appId)).orderBy(asc(resources.id));
+    const [vm] = (await t.deliverApplication("yangfan")).resources;
     const order = { resources: [vm!.id], ground: "low_efficiency", description: "CPU 利用率长期低于 3%", rectifyBy: "2026-12-25" };
     const { id } = ok(await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: order }), 201);
     // Only the manager extends.

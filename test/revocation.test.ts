@@ -177,6 +177,7 @@ describe("巴中: a 3-month 过渡期, then data purge and reclaim (003 第二�
     const { answerChat } = await import("../src/chat/answer");
     const b = await createTestApp({ profile: "bazhong", now: "2026-11-30T02:00:00Z" }); // Monday 10:00
     try {
+      await b.planConsented(); // 003 第十四条: within the year's consented plan
       // A migration: 巴中 asks for the uploaded migration plan (003 第十五条).
       const form = sampleForm();
       form.attachments.push(await b.attachment("yangfan", "plan"));
@@ -248,8 +249,8 @@ describe("巴中: a 3-month 过渡期, then data purge and reclaim (003 第二�
   });
 });
 
-describe("高创中心: stop, back up, purge, reclaim (000 7.2.3)", () => {
-  test("approved, the unit stops and backs up, unit and provider purge together, the provider reclaims", async () => {
+describe("高创中心: stop, back up, hand over, purge, reclaim (000 6.3, 7.2.3)", () => {
+  test("approved, the unit stops and backs up, the provider hands the data over and both sign, unit and provider purge together, the provider reclaims", async () => {
     const g = await createTestApp({ profile: "gaochuang" });
     try {
       const { id: app } = ok(await g.submit("yangfan", sampleForm()), 201);
@@ -263,6 +264,10 @@ describe("高创中心: stop, back up, purge, reclaim (000 7.2.3)", () => {
       for (const [user, action] of [
         ["zhangwei", { action: "approve" }],
         ["yangfan", { action: "confirm", note: "应用已停止，数据已备份" }],
+        // 000 6.3: the data and documents handed over and the record signed by both, before the purge.
+        ["xufeng", { action: "approve", form: { items: "业务数据与系统文档", method: "network", location: "使用单位指定的备份服务器", handedOverOn: "2026-11-23", receiver: "杨帆" } }],
+        ["yangfan", { action: "confirm" }],
+        ["xufeng", { action: "approve" }],
         ["yangfan", { action: "confirm" }],
         ["xufeng", { action: "approve" }],
         ["xufeng", { action: "approve" }],
@@ -271,7 +276,7 @@ describe("高创中心: stop, back up, purge, reclaim (000 7.2.3)", () => {
         names.push(ok(await g.show("yangfan", id)).currentStage.name);
         ok(await g.act(user, id, action));
       }
-      expect(names).toEqual(["审批", "应用停止与数据备份", "数据消除", "数据消除", "资源回收", "复核"]);
+      expect(names).toEqual(["审批", "应用停止与数据备份", "数据和文档移交", "移交确认（会签）", "移交确认（会签）", "数据消除", "数据消除", "资源回收", "复核"]);
       expect((await g.db.select().from(resources).where(eq(resources.requestId, app))).every((r) => r.status === "revoked")).toBe(true);
       expect(ok(await g.show("yangfan", id)).status).toBe("completed");
     } finally {

@@ -34,6 +34,7 @@ describe("003 第二十四条(一): 巴中 scales up on the provider's report of
   test("003 第二十四条(一): a VM reported above 70% on one day is scaled up, though 004 第十九条(二)'s 5 working days would refuse it; walked to the end across 国庆", async () => {
     const t = await createWebTestApp({ profile: "bazhong", now: "2026-09-21T01:00:00Z" });
     try {
+      await t.planConsented(); // 003 第十四条: within the year's consented plan
       const form = sampleForm();
       form.attachments.push(await t.attachment("yangfan", "plan")); // 003 第十五条: a migration's plan
       const { id: app } = ok(await t.submit("yangfan", form), 201);

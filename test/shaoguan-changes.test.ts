@@ -1,7 +1,7 @@
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requests, resources } from "../db/schema";
-import { coveredByPlan, ok, rowCounts, sampleForm } from "./app-harness";
+import { ok, rowCounts } from "./app-harness";
 import { createWebTestApp, type WebTestApp } from "./web-harness";
 
 // Issue 14, 韶关 (seed 002) as written, for changes (第二十一条) and cancellations (第二十二条): the manager reviews
@@ -18,19 +18,7 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 /** A 韶关 application by `user` walked to delivery (a county unit's through 黄敏's 初审): its first VM's id. */
-async function deliveredVm(user: "lihua" | "yangfan") {
-  const form = sampleForm();
-  form.attachments.push(await t.attachment(user, "security_pledge"));
-  const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
-  await t.actInTurn(id, [
-    ...(user === "lihua" ? [["huangmin", { action: "approve" }] as [string, Record<string, unknown>]] : []),
-    ["zhangwei", { action: "approve" }],
-    ["xufeng", { action: "approve", note: "已下发" }],
-    [user, { action: "confirm" }],
-  ]);
-  const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, id)).orderBy(asc(resources.id));
-  return vm!.id;
-}
+const deliveredVm = async (user: "lihua" | "yangfan") => (await t.deliverApplication(user)).resources[0]!.id;
 
 const holders = (detail: { currentStage: { tasks: { userId: string }[] } }) => detail.currentStage.tasks.map((x) => x.userId).sort();
 const passed = (detail: { stages: { stage: string }[] }) => detail.stages.map((s) => s.stage);

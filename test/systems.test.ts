@@ -36,10 +36,14 @@ describe("系统登记 (004 第二条)", () => {
     const noRef = await register("yangfan", system("梅州市社会保障卡管理系统", { approvalRef: " " }));
     expect(noRef.body.error.fields.approvalRef).toEqual(["请填写立项批复文号或立项依据"]);
     for (const name of ["社保\u0000系统", "社保\u202E系统", "x"]) expect((await register("yangfan", system(name))).status).toBe(400);
-    // Only a unit's applicants (or the manager) keep its register; another role or unit cannot.
+    expect(await rowCounts(t.db)).toEqual(before);
+    // Only a unit's applicants (or the manager) keep its register; another role or unit cannot, and the refusal is
+    // audited (invariant 4) with nothing else written.
     expect((await register("xufeng", system("梅州市社会保障卡管理系统"))).status).toBe(403);
     expect((await register("lihua", system("梅州市社会保障卡管理系统", { unitId: "mz-rsj" }))).status).toBe(403);
-    expect(await rowCounts(t.db)).toEqual(before);
+    const refusals = await t.db.select().from(auditLog).where(eq(auditLog.outcome, "refused"));
+    expect(refusals.filter((a) => a.action === "system.register").map((a) => a.actorId)).toEqual(["xufeng", "lihua"]);
+    expect(await rowCounts(t.db)).toEqual({ ...before, audit_log: before.audit_log! + 2 });
 
     const created = ok(await register("yangfan", system("梅州市社会保障卡管理系统")), 201);
     expect(created).toMatchObject({ unitId: "mz-rsj", unitName: "梅州市人力资源和社会保障局", kind: "migration", kindText: "已建系统迁云", mlps: null, crypto: null });

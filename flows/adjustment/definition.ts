@@ -1,6 +1,6 @@
 import type { ProfileKey } from "../../profiles";
 import type { AdjustmentFacts } from "../../src/resources/catalog";
-import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, SUPERVISOR_PRE_REVIEW, wd } from "../types";
 
 // Flow 2 of flows.md: 扩容 / 缩容 (004 第十八—二十二条). What a scale-up is decided on is the profile's
 // (ProfileModule.scaleUpBasis, src/resources/adjustment.ts): under 梅州, 韶关 and 徽州 the utilisation of the last
@@ -37,6 +37,32 @@ const REVIEW_THEN_CHANGE = {
   adjust: { name: "实施变更" },
 };
 
+// 002 第二十一条: "涉及重大变更的，须按本办法第十九条规定重新申请，有关工作完成后，原申请的资源应予以注销回收". 002
+// does not say what is 重大, and its 变更申请表 (附件3) is named but not reproduced. Our reading: a 变更 adjusts the
+// 配置 of a resource already approved (this flow's sizes); a change of what 附件1 asks per host besides its size
+// (服务器类型, 网络区域, 操作系统) cannot be asked for on a 变更 at all, so it is a new application already. What
+// makes a size change 重大 is its scale: raising vCPU, memory or disk to more than twice what the resource has
+// (the 附件1 总计 reviewed under 第十九、二十条 no longer describes the system). Shrinking is never 重大: resources are
+// given back, and the periodic reviews propose halving.
+const MAJOR_FACTOR = 2;
+const SIZE_PARTS = [
+  ["vcpu", "vCPU", "核"],
+  ["memoryGb", "内存", "G"],
+  ["diskGb", "磁盘", "G"],
+] as const;
+function majorChange(f: AdjustmentFacts) {
+  if (f.direction !== "up") return null;
+  const over = SIZE_PARTS.filter(([k]) => f.to[k] !== undefined && f.from[k] !== undefined && f.to[k]! > MAJOR_FACTOR * f.from[k]!);
+  if (over.length === 0) return null;
+  const told = over.map(([k, name, unit]) => `${name}由 ${f.from[k]}${unit} 调整为 ${f.to[k]}${unit}`).join("、");
+  return {
+    field: `form.to.${over[0]![0]}`,
+    message:
+      `${told}，超过原配置的 ${MAJOR_FACTOR} 倍，属重大变更，不能通过变更申请办理：请按第十九条重新填报《韶关市“数字政府”政务云资源申请表》（附件1）提出云资源申请，` +
+      `并在申请中注明替换的原资源（replaces），新系统上线后原申请的资源注销回收（002 第二十一条）`,
+  };
+}
+
 export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
   key: "adjustment",
   ratedService: true,
@@ -50,6 +76,7 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     ...(f.evidence.length > 0 ? [{ label: "依据", value: f.evidence.map((e) => e.reason).join("；") }] : []),
   ],
   stages: {
+    supervisor_review: SUPERVISOR_PRE_REVIEW,
     county_review: COUNTY_PRE_REVIEW,
     // 000 7.2.3.1: "公共服务云平台监管部门提供的云资源使用情况报告为审核的主要依据". The supervisor (监管部门, the
     // reviewer's seat) writes its report of the resource's use; the review quotes it. 000 sets no time; 2 wd, as the
@@ -83,7 +110,14 @@ export const adjustmentFlow: FlowDef<AdjustmentFacts, "adjustment"> = {
     default: { name: "004 第十八—二十二条", sequence: ["approve", "plan", "plan_review", "confirm", "prepare", "adjust", "test", "verify"], attachments: [] },
     // 韶关: a county unit's change passes its county bureau first (002 第二十三条); reviewed in 5 working days, the
     // change done in 3 (002 第二十一条).
-    shaoguan: { name: "韶关 002 第二十一、二十三条", sequence: ["county_review", "approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
+    // A 重大变更 is refused: it is applied for anew (002 第二十一条, majorChange above).
+    shaoguan: {
+      name: "韶关 002 第二十一、二十三条",
+      sequence: ["supervisor_review", "county_review", "approve", "adjust"],
+      overrides: REVIEW_THEN_CHANGE,
+      attachments: [],
+      submissionRules: [majorChange],
+    },
     // 徽州: reviewed in 5 working days, the change done in 3 (001 第十五条).
     huizhou: { name: "徽州 001 第十五条", sequence: ["approve", "adjust"], overrides: REVIEW_THEN_CHANGE, attachments: [] },
     // 巴中 003 第二十四条 and 高创中心 000 7.2.3.1: applied for, reviewed, then adjusted; neither sets deadlines, so

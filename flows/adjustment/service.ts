@@ -5,7 +5,7 @@ import { adjustmentTitle, type AdjustmentFacts } from "../../src/resources/catal
 import { busyResources, lockResources } from "../../src/resources/claims";
 import { describeResource, ownerOf } from "../../src/resources/revocation";
 import type { FlowService } from "../types";
-import { MANAGER_SCALE_DOWNS } from "./definition";
+import { adjustmentFlow, MANAGER_SCALE_DOWNS } from "./definition";
 import { adjustmentFormSchema } from "./form";
 
 export const adjustmentService: FlowService<AdjustmentFacts> = {
@@ -18,7 +18,7 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
    * Checks an adjustment: the resource is the unit's and in use, not already being adjusted, and the direction
    * matches the sizes; a scale-up is justified by the utilisation, or refused.
    */
-  async prepare({ ctx, tx, actor, form: rawForm, profile, countyUnit, resubmitting }) {
+  async prepare({ ctx, tx, actor, form: rawForm, profile, countyUnit, supervisedUnit, resubmitting }) {
     const form = parseInput(adjustmentFormSchema, rawForm, "调整申请有误");
     const byProvider = actor.roles.includes("provider");
     // The manager starts a scale-down only, where its document gives it one (MANAGER_SCALE_DOWNS).
@@ -43,25 +43,33 @@ export const adjustmentService: FlowService<AdjustmentFacts> = {
     // A proposal from the half-yearly review, or the manager's, stays one when it is edited and resubmitted.
     const previous = resubmitting?.facts as AdjustmentFacts | undefined;
     const origin = previous?.origin ?? (byManager ? "manager" : "unit");
+    const asked: AdjustmentFacts = {
+      direction: form.direction,
+      resourceId: row.id,
+      resourceName: describeResource(row),
+      from,
+      to: form.to,
+      evidence: [],
+      origin,
+      // 002 第二十三条: a county unit asking for a change goes through its county bureau first.
+      countyApplicant: !forUnit && origin === "unit" && countyUnit,
+      // 002 第二十三条: and a 下属单位 through its 主管单位.
+      supervisedApplicant: !forUnit && origin === "unit" && supervisedUnit,
+      // 001 第三十条: the manager's 资源降配 is for under-use; the unit's new applications wait for it (徽州).
+      ...(origin === "manager" ? { underUse: true } : {}),
+    };
+    // What the profile's document does not take as a change at all (002 第二十一条 重大变更) is refused before the
+    // utilisation is read: no figures make it one.
+    const broken = (adjustmentFlow.profiles[profile] ?? adjustmentFlow.profiles.default)!.submissionRules?.map((rule) => rule(asked, form)).filter((b) => b !== null) ?? [];
+    if (broken.length > 0)
+      throw unprocessable("not_allowed", broken.map((b) => b.message).join("；"), Object.fromEntries(broken.map((b) => [b.field, [b.message]])));
     const evidence =
       form.direction === "up"
         ? await justifyScaleUp(ctx, tx, row, from, form.to)
         : managerArticle
           ? [{ kind: "manager", ok: true, reason: `统筹管理单位发起：${managerArticle}` }]
           : (previous?.evidence ?? []);
-    const facts: AdjustmentFacts = {
-      direction: form.direction,
-      resourceId: row.id,
-      resourceName: describeResource(row),
-      from,
-      to: form.to,
-      evidence,
-      origin,
-      // 002 第二十三条: a county unit asking for a change goes through its county bureau first.
-      countyApplicant: !forUnit && origin === "unit" && countyUnit,
-      // 001 第三十条: the manager's 资源降配 is for under-use; the unit's new applications wait for it (徽州).
-      ...(origin === "manager" ? { underUse: true } : {}),
-    };
+    const facts: AdjustmentFacts = { ...asked, evidence };
     const owner = forUnit ? await ownerOf(tx, [row]) : undefined;
     return { form, facts, title: adjustmentTitle(form.direction, row), owner };
   },

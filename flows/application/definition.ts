@@ -1,8 +1,9 @@
 import type { Db } from "../../db/client";
 import type { Totals } from "../../src/resources/catalog";
 import { pendingUnderUseReduction } from "../../src/resources/reductions";
-import { days, months, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
-import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
+import type { PlanCoverage } from "../../src/resources/demand";
+import { days, months, SUPERVISOR_PRE_REVIEW, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
+import { CITY_CONSENT, EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条,
 // 第三十五条), 徽州 (001 第十一—十四条), 巴中 (003 第十五—二十条) and 高创中心 (000 7.2) reuse the same stage
@@ -11,6 +12,8 @@ import { EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLI
 /** Facts about an application that stage conditions and document rules read. Computed from the form, never typed. */
 export interface ApplicationFacts {
   countyUnit: boolean;
+  /** 002 第二十三条: a 下属单位 asked; its 主管单位 pre-reviews first where the profile says so. Absent otherwise. */
+  supervisedApplicant?: boolean;
   totals: Totals;
   maxVmVcpu: number;
   maxVmMemoryGb: number;
@@ -24,6 +27,11 @@ export interface ApplicationFacts {
   backup?: boolean;
   /** Whether the unit's yearly demand covers the request (set at submission; absent on older requests). */
   demand?: { covered: boolean; text: string };
+  /**
+   * 巴中 003 第十四条: whether the request is within its year's plan as the city government consented to it (set at
+   * submission, in a profile whose document has that consent: ProfileModule.planConsent; absent elsewhere).
+   */
+  plan?: PlanCoverage;
   /** 004 第四十八条: the hosted devices, bandwidth, public IPs and security services asked for, as a sentence. */
   hostedAndNetwork?: string;
   /** 004 第四十八条: the kind of 紧急特殊情况 the unit gave for the fast track; absent on ordinary requests. */
@@ -43,6 +51,11 @@ export interface ApplicationFacts {
    * lists any.
    */
   reported?: { ports: { purpose: string; ports: string; quantity: number }[]; publicIps: number };
+  /**
+   * 002 第二十一条: the unit's resources this application (a 重大变更 applied for anew) replaces, revoked once it is
+   * live; absent when it replaces none.
+   */
+  replaces?: { resourceIds: number[]; resourceNames: string[]; article: string };
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -194,15 +207,20 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     ...(f.hostedAndNetwork ? [{ label: "托管、网络与安全", value: f.hostedAndNetwork }] : []),
     // Only when it matters: the manager must see a request the yearly demand does not cover.
     ...(f.demand && !f.demand.covered ? [{ label: "年度需求", value: f.demand.text }] : []),
+    // 003 第十四条: outside the consented plan, it goes to the city government on its own.
+    ...(f.plan && !f.plan.planned ? [{ label: "年度计划", value: `${f.plan.text}，须报市人民政府审定同意（003 第十四条）` }] : []),
     // 004 第四十八条 / 第十四条(二)2: the fast track and a dedicated pool are what the holder must see first.
     ...(f.emergency ? [{ label: "紧急特殊情况", value: `${EMERGENCY_CATEGORIES[f.emergency]}（先开通，后补评估和审批）` }] : []),
     ...(f.dedicatedPool ? [{ label: "专属资源池", value: f.dedicatedPool.scale || "申请专属资源池" }] : []),
     // 001 附件1 注2: the manager sees what is reported, apart from the resources it approves.
     ...(f.reported ? [{ label: "报备事项（001 附件1 注2）", value: reportedText(f.reported) }] : []),
+    // 002 第二十一条: what the new application replaces, to be revoked once it is live.
+    ...(f.replaces ? [{ label: `替换原资源（${f.replaces.article}）`, value: f.replaces.resourceNames.join("、") }] : []),
   ],
   // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
   badge: (f) => (f.emergency ? "紧急" : null),
   stages: {
+    supervisor_review: SUPERVISOR_PRE_REVIEW,
     county_review: {
       key: "county_review",
       name: "县级数据局初审",
@@ -477,6 +495,18 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       canReject: true,
       canReturn: true,
     },
+    // 003 第十四条: "未列入年度计划的政务云资源需求，原则上不安排财政资金。对个别特殊或紧急的政务云资源需求，由市政务
+    // 服务和大数据管理局报市人民政府审定同意后…实施采购": after the bureau's own review, the manager takes it to the
+    // city government and records its 审定同意 (文号, date); no resources are configured before. Its refusal ends
+    // the request. The city government's time is not the bureau's to set: no deadline.
+    city_consent: {
+      key: "city_consent",
+      name: "报市人民政府审定",
+      parties: ["manager"],
+      approveLabel: "市人民政府已审定同意",
+      canReject: true,
+      form: CITY_CONSENT,
+    },
     test_report: {
       key: "test_report",
       name: "测试与安全风险预评估",
@@ -571,7 +601,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       // 002 第三十五条 "须通过安全测评后方可上线运行"; 附件2 十四 "政务信息系统上线运行前，由信息安全服务机构负责对
       // 信息系统进行安全检测，通过安全检测方能上线运行": the confirmed delivery is not the end; the unit deploys, asks
       // for the test, fixes until it passes, and only then goes live.
+      // 002 第二十三条: a 下属单位's 主管单位 pre-reviews first, then (a county unit's) the county bureau, as 附件1's boxes.
       sequence: [
+        "supervisor_review",
         "county_review",
         "approve",
         "provision",
@@ -608,8 +640,11 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "巴中（“智慧巴中”云平台管理办法）",
       // 003 第二十条: an existing system (迁移) is cut over once its reports are approved; a new one (新建) has no
       // old system and goes live then instead.
-      sequence: ["tech_review", "provision", "deploy", "test_report", "report_review", "cutover", "go_live"],
+      // 003 第十四条: a request outside the year's plan consented by the city government (facts.plan, computed at
+      // submission) goes to the city government on its own once the bureau has reviewed it.
+      sequence: ["tech_review", "city_consent", "provision", "deploy", "test_report", "report_review", "cutover", "go_live"],
       overrides: {
+        city_consent: { when: (f) => f.plan?.planned === false },
         provision: { name: "资源配置" },
         // 第十八条: deployed within 5 wd of configuration; longer for demanding systems with the bureau's consent.
         // Its completion starts the bill (第四十三条, profiles/bazhong.ts billingStartsAt).

@@ -27,6 +27,8 @@ export const ATTACHMENT_PURPOSES = {
   // Kept on the register of systems (004 第三十八条, 第四十条), not attached to a request.
   mlps_report: "等级保护备案证明 / 测评报告",
   crypto_report: "商用密码应用安全性评估报告",
+  // Kept with the year's plan (巴中 003 第十四条), uploaded by a manager.
+  plan_consent: "市人民政府审定同意文件",
   other: "其他",
 } as const;
 
@@ -193,6 +195,14 @@ export const applicationFormSchema = z
     // 申请专属资源池 (004 第十四条(二)2) and the 紧急特殊情况 fast track (004 第四十八条): both optional.
     dedicatedPool: dedicatedPoolSchema.optional(),
     emergency: emergencySchema.optional(),
+    // 002 第二十一条: a 重大变更 applied for anew names the unit's resources it replaces; they are revoked once the
+    // new system is live (韶关 only: ProfileModule.reapplication; the service checks them against the ledger).
+    replaces: z
+      .array(z.int("替换的原资源应为资源编号").positive("替换的原资源应为资源编号"))
+      .min(1, "请至少选择一项被替换的原资源，或不填此项")
+      .max(200, "替换的原资源不超过 200 项")
+      .refine((ids) => new Set(ids).size === ids.length, "替换的原资源重复")
+      .optional(),
   })
   .superRefine((form, ctx) => {
     if (form.vms.length === 0 && form.paas.length === 0 && !asksNetworkOrSecurity(form)) {
@@ -300,6 +310,23 @@ export const SECURITY_TEST_APPLICATION: StageForm = {
     { name: "cryptoUse", label: "商用密码应用情况", kind: "textarea", hint: "已采用的国产商用密码算法、产品及应用环节（004 第四十条）" },
     { name: "contact.name", label: "检测联系人", kind: "text" },
     { name: "contact.mobile", label: "检测联系人手机", kind: "tel" },
+    { name: "remarks", label: "备注", kind: "textarea", optional: true },
+  ],
+};
+
+/** 巴中 003 第十四条: the city government's 审定同意 of a request outside the year's plan, as the manager records it. */
+export const cityConsentSchema = z.strictObject({
+  docNo: z.string({ error: "请填写市人民政府审定同意的文号" }).trim().min(1, "请填写市人民政府审定同意的文号").max(100, "文号不超过 100 字"),
+  consentedOn: z.string({ error: "请填写审定同意日期（YYYY-MM-DD）" }).refine(isIsoDate, "审定同意日期应为存在的日期 YYYY-MM-DD"),
+  remarks: z.string().trim().max(2000, "备注不超过 2000 字").optional(),
+});
+
+export const CITY_CONSENT: StageForm = {
+  name: "市人民政府审定同意",
+  schema: cityConsentSchema,
+  fields: [
+    { name: "docNo", label: "审定同意文号", kind: "text", placeholder: "如：巴府阅〔2027〕12 号" },
+    { name: "consentedOn", label: "审定同意日期", kind: "date", notFuture: true },
     { name: "remarks", label: "备注", kind: "textarea", optional: true },
   ],
 };

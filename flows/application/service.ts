@@ -2,10 +2,13 @@ import { shanghaiDate } from "../../src/core/calendar";
 import { unprocessable } from "../../src/core/errors";
 import { parseInput } from "../../src/core/validation";
 import { attachFiles } from "../../src/files";
-import { demandCoverage } from "../../src/resources/demand";
+import { demandCoverage, planCoverage } from "../../src/resources/demand";
+import { PROFILES, type ProfileKey, type ProfileModule } from "../../profiles";
 import { hostingRows, type Totals } from "../../src/resources/catalog";
 import type { FlowService } from "../types";
-import type { ProfileKey } from "../../profiles";
+import { inArray } from "drizzle-orm";
+import { resources } from "../../db/schema";
+import { describeResource } from "../../src/resources/revocation";
 import { applicationFlow, type ApplicationFacts } from "./definition";
 import { applicationFormSchema, ATTACHMENT_PURPOSES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm } from "./form";
 import { CRYPTO_RESULTS, registeredSystem, systemCryptoRecord } from "../../src/systems/register";
@@ -28,13 +31,19 @@ export function computeTotals(form: ApplicationForm): Totals {
   return t;
 }
 
-export function applicationFacts(form: ApplicationForm, countyUnit: boolean, system: ApplicationFacts["system"] = null): ApplicationFacts {
+export function applicationFacts(
+  form: ApplicationForm,
+  countyUnit: boolean,
+  system: ApplicationFacts["system"] = null,
+  supervisedApplicant = false,
+): ApplicationFacts {
   const totals = computeTotals(form);
   const planned = form.plan.plannedTotals;
   const db = form.paas.filter((p) => p.kind === "database");
   const hosted = hostedAndNetwork(form);
   return {
     countyUnit,
+    ...(supervisedApplicant ? { supervisedApplicant } : {}),
     migration: form.plan.kind === "migration",
     totals,
     maxVmVcpu: Math.max(0, ...form.vms.map((v) => v.vcpu)),
@@ -92,9 +101,9 @@ async function namedSystem(tx: Db, actor: Actor, form: ApplicationForm): Promise
   return system && { id: system.id, kind: system.kind, approvalFile: system.approvalFileId !== null };
 }
 
-function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm, system: ApplicationFacts["system"]) {
+function checkedFacts(profile: ProfileKey, countyUnit: boolean, form: ApplicationForm, system: ApplicationFacts["system"], supervisedUnit: boolean) {
   const def = applicationFlow.profiles[profile]!;
-  const common = applicationFacts(form, countyUnit, system);
+  const common = applicationFacts(form, countyUnit, system, supervisedUnit);
   const facts = def.facts ? def.facts(common, form) : common;
   refuseEmergencyWithout(profile, facts);
   const broken = (def.submissionRules ?? []).map((rule) => rule(facts, form)).filter((b) => b !== null);
@@ -132,15 +141,43 @@ async function cryptoAssessedBeforeTest(tx: Db, facts: ApplicationFacts) {
   return null;
 }
 
+/**
+ * 002 第二十一条: the resources a 重大变更 applied for anew replaces, as the form names them: only where the profile's
+ * document has the rule (ProfileModule.reapplication), each in the ledger, in use and the applicant's unit's. Their
+ * revocation opens once the new application's resources reach the rule's moment (src/engine/replaced.ts).
+ */
+async function replacedResources(tx: Db, actor: Actor, profile: ProfileKey, form: ApplicationForm): Promise<ApplicationFacts["replaces"]> {
+  if (form.replaces === undefined) return undefined;
+  const rule = PROFILES[profile].reapplication;
+  if (!rule) {
+    const message = "本地区管理办法未规定以新申请替换原有资源，请另行申请撤销原资源";
+    throw unprocessable("not_allowed", message, { "form.replaces": [message] });
+  }
+  const rows = await tx.select().from(resources).where(inArray(resources.id, form.replaces));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const missing = form.replaces.filter((id) => byId.get(id)?.status !== "delivered");
+  if (missing.length > 0) {
+    const message = `替换的原资源不存在或已撤销：${missing.join("、")}`;
+    throw unprocessable("unknown_resource", message, { "form.replaces": [message] });
+  }
+  const theirs = rows.filter((r) => r.unitId !== actor.unitId);
+  if (theirs.length > 0) {
+    const message = `只能替换本单位的资源：${theirs.map((r) => r.name).join("、")}（${rule.article}）`;
+    throw unprocessable("not_yours", message, { "form.replaces": [message] });
+  }
+  return { resourceIds: form.replaces, resourceNames: form.replaces.map((id) => describeResource(byId.get(id)!)), article: rule.article };
+}
+
 export const applicationService: FlowService<ApplicationFacts> = {
   refusal: (actor) => (actor.roles.includes("applicant") ? null : "只有使用单位的申请人可以提交申请"),
-  async prepare({ ctx, tx, actor, form, profile, countyUnit, resubmitting }) {
+  async prepare({ ctx, tx, actor, form, profile, countyUnit, supervisedUnit, resubmitting }) {
     const checked = parseInput(applicationFormSchema, form, "申请表有误");
     // Every document names a real file of the unit's, uploaded for the purpose it is named under: the
     // required-document rules below count only those.
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
     const parsed = { ...checked, attachments: attached };
-    const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed));
+    const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed), supervisedUnit);
+    const replaces = await replacedResources(tx, actor, profile, parsed);
     // What the profile's document refuses that only the database knows (徽州 001 第三十条): of a new request, not of
     // one returned for changes and resubmitted.
     for (const check of resubmitting ? [] : (applicationFlow.profiles[profile]!.checks ?? [])) {
@@ -150,7 +187,10 @@ export const applicationService: FlowService<ApplicationFacts> = {
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
-    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand }, files: attached };
+    // 003 第十四条: where the city government consents to the year's plan, whether this request is in it; the
+    // profile's stages read it (巴中's 报市人民政府审定).
+    const plan = (PROFILES[profile] as ProfileModule).planConsent ? await planCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id) : undefined;
+    return { form: parsed, title: parsed.systemName, facts: { ...facts, demand, ...(plan ? { plan } : {}), ...(replaces ? { replaces } : {}) }, files: attached };
   },
   async checkStageForm({ tx, req, stage, profile }) {
     // 004 第十七条(二): the 附件6 of 梅州's 申请上线前安全检测 (the only stage form of this flow).

@@ -1,5 +1,5 @@
 import type { PurposeChangeFacts } from "../../src/resources/purpose";
-import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, type ProfileDef, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, type ProfileDef, SUPERVISOR_PRE_REVIEW, wd } from "../types";
 
 // 用途变更 (issue 14). 001 第十五条: "严禁使用单位擅自变更云资源用途" — a unit asks (变更申请), the 云主管部门 reviews
 // within 5 working days, and once approved the 运维单位 makes the change within 3. 002 第十五条: "需要变更资源用途时，
@@ -27,6 +27,7 @@ export const purposeChangeFlow: FlowDef<PurposeChangeFacts, "purpose_change"> = 
     { label: "理由", value: f.reason },
   ],
   stages: {
+    supervisor_review: SUPERVISOR_PRE_REVIEW,
     county_review: COUNTY_PRE_REVIEW,
     // 001 第十五条, 002 第二十一条: 变更审核 within 5 working days (the profiles set it).
     approve: { ...MANAGER_APPROVAL, name: "变更审核" },
@@ -39,7 +40,7 @@ export const purposeChangeFlow: FlowDef<PurposeChangeFacts, "purpose_change"> = 
     // 徽州/韶关 reading is kept — reviewed within 5 working days, changed within 3 once approved.
     default: reviewThenChange("001 第十五条、002 第十五条（本地区办法未规定，参照）", ["approve", "change"]),
     // 002 第十五条, 第二十一条; a county unit's through its county bureau first (第二十三条).
-    shaoguan: reviewThenChange("韶关 002 第十五、二十一、二十三条", ["county_review", "approve", "change"]),
+    shaoguan: reviewThenChange("韶关 002 第十五、二十一、二十三条", ["supervisor_review", "county_review", "approve", "change"]),
     // 001 第十五条; 001 has no county pre-review.
     huizhou: reviewThenChange("徽州 001 第十五条", ["approve", "change"]),
   },

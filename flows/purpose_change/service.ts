@@ -15,7 +15,7 @@ export const purposeChangeService: FlowService<PurposeChangeFacts> = {
    * Checks a 用途变更申请: VMs in use, of the applicant's own unit (002 附件2 七: not to be given to another unit),
    * not already in another change, and a 用途 that differs from what they have.
    */
-  async prepare({ tx, actor, form: rawForm, countyUnit, resubmitting }) {
+  async prepare({ tx, actor, form: rawForm, countyUnit, supervisedUnit, resubmitting }) {
     const form = parseInput(purposeChangeFormSchema, rawForm, "用途变更申请有误");
     const rows = await lockResources(tx, form.resources);
     // Only a VM has a 用途 in the ledger (its application row's, 001 附件1, 004 附件2).
@@ -37,6 +37,8 @@ export const purposeChangeService: FlowService<PurposeChangeFacts> = {
       purpose: form.purpose,
       reason: form.reason,
       countyApplicant: countyUnit,
+      // 002 第二十三条: a 下属单位's passes its 主管单位 first.
+      supervisedApplicant: supervisedUnit,
     };
     return { form, facts, title: purposeChangeTitle(rows, form.purpose) };
   },

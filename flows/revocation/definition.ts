@@ -1,6 +1,7 @@
 import type { ProfileKey } from "../../profiles";
 import { REVOCATION_TRIGGERS, type RevocationFacts, type RevocationTrigger } from "../../src/resources/catalog";
-import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, wd } from "../types";
+import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, SUPERVISOR_PRE_REVIEW, wd } from "../types";
+import { HANDOVER_RECORD } from "./form";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
@@ -60,6 +61,7 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
     { label: "理由", value: `${REVOCATION_TRIGGERS[f.trigger]}${f.article ? `（${f.article}）` : ""}` },
   ],
   stages: {
+    supervisor_review: SUPERVISOR_PRE_REVIEW,
     county_review: COUNTY_PRE_REVIEW,
     approve: MANAGER_APPROVAL,
     plan: { key: "plan", name: "撤销方案", parties: ["provider"], deadline: wd(3), approveLabel: "提交方案" },
@@ -71,6 +73,21 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
     // 巴中 003 第二十二条: the unit has a 3-month 过渡期 to take the system down and migrate and back up its data;
     // only when it has run out do the unit and the provider purge the data together, and the resources are reclaimed.
     transition: { key: "transition", name: "过渡期（系统下线与数据迁移备份）", parties: ["applicant"], deadline: months(3), elapses: true, approveLabel: "届满" },
+    // 高创中心 000 6.3: "应用系统迁出或撤除时，公共服务云平台服务商要做好数据和文档等资源的移交和清除工作": the
+    // provider hands the unit its data and documents and records what, how, where, when and to whom (移交记录);
+    // then the unit and the provider both sign it (会签) before anything is purged. What the unit finds missing
+    // goes back to the provider's handover. 000 sets no time for either: 5 wd for the handover, as the purge, and
+    // 2 wd to sign, as the other confirmations.
+    handover: { key: "handover", name: "数据和文档移交", parties: ["provider"], deadline: wd(5), approveLabel: "已移交", form: HANDOVER_RECORD },
+    handover_confirm: {
+      key: "handover_confirm",
+      name: "移交确认（会签）",
+      parties: ["applicant", "provider"],
+      deadline: wd(2),
+      approveLabel: "确认移交",
+      canReturn: true,
+      returnTo: "handover",
+    },
     // 共同做好数据清除: a 会签 of the unit and the provider. 003 sets no deadline; 5 wd, like its other steps.
     purge: { key: "purge", name: "数据清除", parties: ["applicant", "provider"], deadline: wd(5), approveLabel: "已清除" },
     revoke: { key: "revoke", name: "执行撤销", parties: ["provider"], deadline: wd(3), approveLabel: "已撤销", marks: "revoked" },
@@ -86,16 +103,19 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
       overrides: { revoke: { reportTo: ["county_bureau"] } },
       attachments: [],
     },
-    // 002 第二十二条; a county unit's passes its county bureau first (第二十三条).
-    shaoguan: doneBeforeAsking("韶关 002 第二十二、二十三条", "002 第二十二条", ["prepare", "county_review", "approve", "revoke"]),
+    // 002 第二十二条; a 下属单位's passes its 主管单位 and a county unit's its county bureau first (第二十三条).
+    shaoguan: doneBeforeAsking("韶关 002 第二十二、二十三条", "002 第二十二条", ["prepare", "supervisor_review", "county_review", "approve", "revoke"]),
     // 高创中心 000 7.2.3: once approved, the unit and the provider together stop the application, back up and
-    // purge the data, and reclaim the resources.
+    // purge the data, and reclaim the resources; 000 6.3: the provider hands the data and documents over before
+    // they are purged (移交和清除), both sides signing the record.
     gaochuang: {
-      name: "高创中心 000 7.2.3",
-      sequence: ["approve", "prepare", "purge", "revoke", "verify"],
+      name: "高创中心 000 6.3、7.2.3",
+      sequence: ["approve", "prepare", "handover", "handover_confirm", "purge", "revoke", "verify"],
       overrides: { prepare: { name: "应用停止与数据备份" }, purge: { name: "数据消除" }, revoke: { name: "资源回收" } },
       attachments: [],
     },
+    // No 移交 in 巴中: 003 第二十二条 gives the unit itself the 过渡期 to take its system down and migrate and back
+    // up its data (完成系统下线和数据迁移备份); the provider's part begins only at the purge and the reclaim.
     bazhong: {
       name: "巴中 003 第二十二条",
       sequence: ["approve", "transition", "purge", "revoke", "verify"],

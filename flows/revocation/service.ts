@@ -12,7 +12,7 @@ import { revocationFormSchema } from "./form";
  * Checks a revocation: the resources exist, are in use, belong to one unit (the applicant's own, when an
  * applicant asks), and are not already being revoked.
  */
-async function prepare({ tx, actor, form: rawForm, profile, countyUnit, resubmitting }: PrepareArgs) {
+async function prepare({ tx, actor, form: rawForm, profile, countyUnit, supervisedUnit, resubmitting }: PrepareArgs) {
   const form = parseInput(revocationFormSchema, rawForm, "撤销申请有误");
   const byProvider = actor.roles.includes("provider");
   // The manager starts one for a reason its document gives it, with the article (MANAGER_REVOCATIONS).
@@ -46,6 +46,8 @@ async function prepare({ tx, actor, form: rawForm, profile, countyUnit, resubmit
     reason: form.reason,
     // 002 第二十三条: a county unit stopping its use goes through its county bureau first.
     countyApplicant: !forUnit && trigger === "unit_request" && countyUnit,
+    // 002 第二十三条: and a 下属单位 through its 主管单位.
+    supervisedApplicant: !forUnit && trigger === "unit_request" && supervisedUnit,
     ...(forUnit ? {} : { unitDone: { offline: form.offline === true, dataMigrated: form.dataMigrated === true } }),
     // 001 第三十条: a reclaim for under-use holds the unit's new applications until it is done (徽州).
     ...(trigger === "under_use" || previous?.underUse ? { underUse: true } : {}),

@@ -3,7 +3,7 @@ import type { Db } from "../../db/client";
 import { inboundEvents } from "../../db/schema";
 import { auditAppend, auditAppendMany, type AuditInput } from "./audit-append";
 import type { ServiceContext } from "./context";
-import { conflict, ServiceError } from "./errors";
+import { conflict, forbidden, ServiceError } from "./errors";
 
 /** Who an audit entry names: the person, or the host for calls made with a host credential. */
 function actorOf(ctx: ServiceContext) {
@@ -130,4 +130,14 @@ export async function auditRefusal(ctx: ServiceContext, meta: MutationMeta, err:
 
 function asJson<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/**
+ * A caller without the role a verb needs, refused before its input is read and audited (invariant 4: refusals are
+ * evidence), as mutate audits a refusal met inside the change. Throw what it returns.
+ */
+export async function refuse(ctx: ServiceContext, action: string, message: string): Promise<ServiceError> {
+  const err = forbidden(message);
+  if (ctx.actor) await auditRefusal(ctx, { action }, err);
+  return err;
 }

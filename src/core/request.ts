@@ -24,5 +24,10 @@ export async function requestVisibility(db: Db, actor: Actor): Promise<SQL | und
     const inCounty = db.select({ id: units.id }).from(units).where(eq(units.parentId, actor.unitId));
     mine.push(inArray(requests.unitId, inCounty), eq(requests.unitId, actor.unitId));
   }
+  // 002 第二十三条: a 主管单位审核人 sees the requests of the 主管单位's 下属单位.
+  if (actor.roles.includes("unit_supervisor")) {
+    const subordinates = db.select({ id: units.id }).from(units).where(eq(units.supervisorId, actor.unitId));
+    mine.push(inArray(requests.unitId, subordinates));
+  }
   return or(...mine);
 }

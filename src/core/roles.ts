@@ -2,7 +2,9 @@ import { z } from "zod";
 import { forbidden } from "./errors";
 
 // Roles of flows.md "Roles", and admin, the people who run yunshen itself (issue 12); the Chinese names are what users see.
-export const ROLES = ["applicant", "county_bureau", "manager", "provider", "reviewer", "security_officer", "admin"] as const;
+// unit_supervisor: 主管单位审核人, who pre-reviews (初审) the requests of the unit's 下属单位 and passes their yearly
+// demand on (002 第十七条、第二十三条); appended last so that stored role lists keep their order.
+export const ROLES = ["applicant", "county_bureau", "manager", "provider", "reviewer", "security_officer", "admin", "unit_supervisor"] as const;
 export type Role = (typeof ROLES)[number];
 export const roleSchema = z.enum(ROLES);
 
@@ -19,6 +21,7 @@ export const ROLE_NAMES: Record<Role, string> = {
   reviewer: "复核单位（监理）",
   security_officer: "安全管理员",
   admin: "系统管理员",
+  unit_supervisor: "主管单位审核人",
 };
 
 /**

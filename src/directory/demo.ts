@@ -44,6 +44,29 @@ export const demoDirectory = {
   ],
 } satisfies DirectoryFileInput;
 
+/**
+ * A 主管单位 and its 下属单位 (002 第十七条、第二十三条): the 下属单位's requests pass the 主管单位's 初审, and its yearly
+ * demand is passed on by the 主管单位. Kept apart from demoDirectory, which the test suites seed and count; `yunshen
+ * demo` loads both in one import.
+ */
+export const demoSupervision = {
+  units: [
+    { id: "mz-jyj", name: "梅州市教育局", kind: "unit", parent: "mz-sjj" },
+    { id: "mz-jyksy", name: "梅州市教育考试院", kind: "unit", parent: "mz-sjj", supervisor: "mz-jyj" },
+  ],
+  users: [
+    // 主管单位审核人 of 梅州市教育局, and an applicant of its 下属单位.
+    { id: "songtao", name: "宋涛", unit: "mz-jyj", mobile: "13807530071", wecomUserId: "SongTao", roles: ["unit_supervisor"] },
+    { id: "fengyu", name: "冯雨", unit: "mz-jyksy", mobile: "13807530072", wecomUserId: "FengYu", roles: ["applicant"] },
+  ],
+} satisfies DirectoryFileInput;
+
+/** The whole demo: demoDirectory and demoSupervision, as one file. */
+export const fullDemoDirectory = {
+  units: [...demoDirectory.units, ...demoSupervision.units],
+  users: [...demoDirectory.users, ...demoSupervision.users],
+} satisfies DirectoryFileInput;
+
 /** Whose tokens `yunshen demo` prints: one of each seat the walk-throughs of flows 1 and 5 and the operator's need. */
 export const DEMO_TOKEN_USERS = [
   "lihua", // applicant in a county unit (梅县区教育局): the request passes the county bureau
@@ -54,6 +77,8 @@ export const DEMO_TOKEN_USERS = [
   "guojun", // reviewer
   "liuyang", // security_officer: asks for VM accounts (flow 5)
   "zhoumin", // admin: the operator's tasks through the running service
+  "fengyu", // applicant in a 下属单位 (梅州市教育考试院) under the 韶关 profile: the request passes its 主管单位's 初审
+  "songtao", // unit_supervisor of 梅州市教育局: pre-reviews its 下属单位's requests, passes their yearly demand on
 ] as const;
 
 export interface DemoToken {
@@ -73,7 +98,7 @@ export const DEMO_TOKEN_DAYS = 7;
  * expiring DEMO_TOKEN_DAYS from now, and a one-time sign-in link to the web portal for each.
  */
 export async function loadDemo(ctx: ServiceContext): Promise<{ tokens: DemoToken[]; expiresAt: Date }> {
-  await importDirectory({ ctx, input: demoDirectory });
+  await importDirectory({ ctx, input: fullDemoDirectory });
   const people = new Map((await getUsers(ctx.db, DEMO_TOKEN_USERS)).map((u) => [u.id, u]));
   const tokens: DemoToken[] = [];
   let expiresAt = ctx.clock.now();

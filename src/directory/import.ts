@@ -29,7 +29,8 @@ const ALLOWED_PARENTS: Record<UnitKind, readonly UnitKind[]> = {
 };
 
 // The kind of unit a role is bound to; other roles may sit in any unit.
-const ROLE_UNIT_KIND: Partial<Record<Role, UnitKind>> = { county_bureau: "county", manager: "city" };
+// 主管单位审核人 act for a 主管单位, which is a unit of kind "unit" (002 第二十三条).
+const ROLE_UNIT_KIND: Partial<Record<Role, UnitKind>> = { county_bureau: "county", manager: "city", unit_supervisor: "unit" };
 
 const idSchema = z
   .string()
@@ -82,14 +83,16 @@ const rolesSchema = z
 
 // A row names the record by id and changes only the fields it carries: a field left out keeps what the directory
 // holds (a partial file, such as one that only adds WeCom accounts, wipes nothing). A new record needs the fields
-// marked required below; checkDirectory names any that are missing. Only `wecomUserId` (null or ""), a unit's `funding` (null) and a unit's
-// `parent` (null, for a city-level unit) can be cleared.
+// marked required below; checkDirectory names any that are missing. Only `wecomUserId` (null or ""), a unit's `funding` (null), a unit's
+// `parent` (null, for a city-level unit) and a unit's `supervisor` (null: no 主管单位) can be cleared.
 export const unitRowSchema = z.strictObject({
   id: idSchema,
   name: nameSchema.optional(), // required for a new unit
   kind: kindSchema.optional(), // required for a new unit
   parent: idSchema.nullable().optional(), // a new unit without one has none
   funding: fundingSchema.nullable().optional(), // null: by the unit's level (county units their county's, others the city's)
+  // 002 第十七条、第二十三条: the 主管单位 of a 下属单位 (null or left out of a new unit: none). Files without it keep working.
+  supervisor: idSchema.nullable().optional(),
 });
 
 export const userRowSchema = z.strictObject({
@@ -185,6 +188,7 @@ interface ExistingUnit {
   kind: UnitKind;
   parentId: string | null;
   funding: string | null;
+  supervisorId: string | null;
 }
 
 interface ExistingUser {
@@ -205,6 +209,69 @@ function effective<T>(raw: unknown, key: string, salvaged: T | undefined, stored
 }
 
 /**
+ * 002 第十七条、第二十三条: a 下属单位's 主管单位, judged on the directory as it will be. The 主管单位 is a unit of kind
+ * "unit" under the same parent (a city-level 业务部门 for a city-level 下属单位, a 业务部门 of the same county for a
+ * county one), one level only (a 主管单位 is no one's 下属单位), never the unit itself nor a cycle. A unit the file
+ * leaves alone is checked too when the file changes its 主管单位; its problem is told at that 主管单位's row.
+ */
+function checkSupervisors(
+  fileUnits: ReadonlyMap<string, { index: number; kind?: UnitKind; parent?: string | null; supervisor?: string | null }>,
+  dbUnits: ReadonlyMap<string, ExistingUnit>,
+  errors: Errors,
+) {
+  // The directory after the import; a field the file names with an invalid value is undefined (reported already).
+  const after = new Map<string, { kind?: UnitKind; parent?: string | null; supervisor?: string | null }>();
+  for (const [id, u] of dbUnits) after.set(id, { kind: u.kind, parent: u.parentId, supervisor: u.supervisorId });
+  for (const [id, u] of fileUnits) after.set(id, { kind: u.kind, parent: u.parent, supervisor: u.supervisor });
+  for (const [id, unit] of after) {
+    const supervisorId = unit.supervisor;
+    if (supervisorId === null || supervisorId === undefined) continue;
+    const own = fileUnits.get(id);
+    const upstream = fileUnits.get(supervisorId);
+    // Where to tell it: the row itself, or (a unit the file leaves alone) the 主管单位's row that the file changes.
+    const path = own ? `units[${own.index}].supervisor` : upstream ? `units[${upstream.index}].id` : null;
+    if (path === null) continue;
+    const add = (message: string) => errors.add(path, own ? message : `现有下属单位 ${id} 将不符合要求：${message}`);
+    if (supervisorId === id) {
+      add("不能以自身为主管单位");
+      continue;
+    }
+    const sup = after.get(supervisorId);
+    if (!sup) {
+      add(`主管单位 ${supervisorId} 不存在（文件和现有通讯录中都没有）`);
+      continue;
+    }
+    if (unit.kind !== undefined && unit.kind !== "unit") {
+      add(`只有${KIND_NAMES.unit}可以有主管单位，${id} 是${KIND_NAMES[unit.kind]}`);
+      continue;
+    }
+    if (sup.kind !== undefined && sup.kind !== "unit") {
+      add(`主管单位应为${KIND_NAMES.unit}，${supervisorId} 是${KIND_NAMES[sup.kind]}`);
+      continue;
+    }
+    // A cycle: following the 主管单位 from this unit comes back to it.
+    const seen = [id];
+    let at: string | null | undefined = supervisorId;
+    while (at !== null && at !== undefined && !seen.includes(at) && seen.length <= after.size) {
+      seen.push(at);
+      at = after.get(at)?.supervisor;
+    }
+    if (at === id) {
+      add(`主管单位关系形成循环：${[...seen, id].join(" → ")}`);
+      continue;
+    }
+    // A 主管单位 naming itself is told at its own row.
+    if (sup.supervisor !== null && sup.supervisor !== undefined && sup.supervisor !== supervisorId) {
+      add(`主管单位 ${supervisorId} 本身是 ${sup.supervisor} 的下属单位；主管关系只设一级`);
+      continue;
+    }
+    if (unit.parent !== undefined && sup.parent !== undefined && unit.parent !== sup.parent) {
+      add(`下属单位应与主管单位同属一个上级单位（同为市级单位或同属一个县（市、区））：${id} 的上级是 ${unit.parent ?? "无"}，${supervisorId} 的上级是 ${sup.parent ?? "无"}`);
+    }
+  }
+}
+
+/**
  * The rules across rows and against what the database already holds. The outcome is judged on the
  * directory as it will be after the import: database rows overlaid with the file's rows.
  */
@@ -216,7 +283,7 @@ function checkDirectory(
   errors: Errors,
 ) {
   // Units: the first row of an id counts, later ones are duplicates.
-  const fileUnits = new Map<string, { index: number; kind?: UnitKind; parent?: string | null; funding?: string | null }>();
+  const fileUnits = new Map<string, { index: number; kind?: UnitKind; parent?: string | null; funding?: string | null; supervisor?: string | null }>();
   rawUnits.forEach((raw, index) => {
     const row = salvage(unitRowSchema, raw);
     if (row.id === undefined) return;
@@ -232,6 +299,7 @@ function checkDirectory(
       kind: effective(raw, "kind", row.kind, stored?.kind),
       parent: effective(raw, "parent", row.parent, stored?.parentId, null),
       funding: effective(raw, "funding", row.funding, stored?.funding, null),
+      supervisor: effective(raw, "supervisor", row.supervisor, stored?.supervisorId, null),
     });
   });
 
@@ -269,6 +337,8 @@ function checkDirectory(
       );
     }
   }
+
+  checkSupervisors(fileUnits, dbUnits, errors);
 
   // 004 第四十二条: a county's finance pays only for the units of a county.
   for (const unit of fileUnits.values()) {
@@ -409,6 +479,8 @@ async function runImport(ctx: ServiceContext, input: unknown, dryRun: boolean): 
     const unitIds = { created: [] as string[], updated: [] as string[] };
     const userIds = { created: [] as string[], updated: [] as string[] };
 
+    // 002 第二十三条: who is whose 主管单位, set after the units so that a 主管单位 new in the file exists by then.
+    const supervised: { id: string; supervisorId: string | null }[] = [];
     // Parents before children: a parent is always of an earlier kind (city → county → unit).
     for (const kind of KIND_ORDER) {
       const fresh: (typeof units.$inferInsert)[] = [];
@@ -417,7 +489,9 @@ async function runImport(ctx: ServiceContext, input: unknown, dryRun: boolean): 
         const before = existingUnits.get(u.id);
         if (!before) {
           // checkDirectory has made sure a new unit names its name and kind.
+          // The 主管单位 is set below, once every unit of the file exists.
           fresh.push({ id: u.id, name: u.name!, kind: u.kind!, parentId: u.parent ?? null, funding: u.funding ?? null, createdAt: now, updatedAt: now });
+          if (u.supervisor) supervised.push({ id: u.id, supervisorId: u.supervisor });
           unitIds.created.push(u.id);
           continue;
         }
@@ -427,16 +501,21 @@ async function runImport(ctx: ServiceContext, input: unknown, dryRun: boolean): 
           parentId: u.parent === undefined ? before.parentId : u.parent,
           funding: u.funding === undefined ? before.funding : u.funding,
         };
+        const supervisorId = u.supervisor === undefined ? before.supervisorId : u.supervisor;
+        if (supervisorId !== before.supervisorId) supervised.push({ id: u.id, supervisorId });
         if (before.name !== row.name || before.kind !== row.kind || before.parentId !== row.parentId || before.funding !== row.funding) {
           await tx
             .update(units)
             .set({ ...row, updatedAt: now })
             .where(eq(units.id, u.id));
           unitIds.updated.push(u.id);
+        } else if (supervisorId !== before.supervisorId) {
+          unitIds.updated.push(u.id);
         }
       }
       for (let i = 0; i < fresh.length; i += INSERT_CHUNK) await tx.insert(units).values(fresh.slice(i, i + INSERT_CHUNK));
     }
+    for (const s of supervised) await tx.update(units).set({ supervisorId: s.supervisorId, updatedAt: now }).where(eq(units.id, s.id));
 
     const freshUsers: (typeof users.$inferInsert)[] = [];
     const readdressed: { userId: string; address: string }[] = [];
@@ -526,6 +605,7 @@ const FIELD_NAMES: Record<string, string> = {
   kind: "类型",
   parent: "上级单位",
   funding: "资金来源",
+  supervisor: "主管单位",
   unit: "所属单位",
   mobile: "手机号",
   wecomUserId: "企业微信账号",

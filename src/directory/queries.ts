@@ -94,6 +94,16 @@ export async function countyOf(db: Db, unitId: string): Promise<Unit | null> {
   return chain.find((u) => u.kind === "county") ?? null;
 }
 
+/**
+ * The 主管单位 of a 下属单位 (002 第十七条、第二十三条), or null for a unit that has none: whose unit_supervisor users
+ * pre-review its requests and pass its yearly demand on.
+ */
+export async function supervisorOf(db: Db, unitId: string): Promise<Unit | null> {
+  const supervisor = alias(units, "supervisor_unit");
+  const [row] = await db.select({ supervisor }).from(units).innerJoin(supervisor, eq(supervisor.id, units.supervisorId)).where(eq(units.id, unitId));
+  return row?.supervisor ?? null;
+}
+
 /** "13800138000" → "138****8000"; anything shorter than a mainland number keeps at most its last 2 digits. */
 export function maskMobile(mobile: string): string {
   if (mobile.length >= 11) return `${mobile.slice(0, 3)}****${mobile.slice(-4)}`;

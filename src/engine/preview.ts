@@ -7,7 +7,7 @@ import { anchoredOn, PARTY_NAMES, type Party, type StageDef } from "../../flows/
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { forbidden } from "../core/errors";
-import { getUsers, unitChain } from "../directory/queries";
+import { getUsers, supervisorOf, unitChain } from "../directory/queries";
 import { concreteDeadline, stageTimesOrPending } from "./deadlines";
 import { flowStages, nextStage, stageFrom } from "./flow";
 import { deadlineSpan, partyUsers } from "./stages";
@@ -70,7 +70,8 @@ export async function previewRequest({ ctx, input }: { ctx: ServiceContext; inpu
     await ctx.db.transaction(async (tx) => {
       const chain = await unitChain(tx, actor.unitId);
       const countyUnit = chain.some((u) => u.kind === "county");
-      const prepared = await service.prepare({ ctx, tx, actor, form: input.form, profile: ctx.profile, countyUnit });
+      const supervisedUnit = (await supervisorOf(tx, actor.unitId)) !== null;
+      const prepared = await service.prepare({ ctx, tx, actor, form: input.form, profile: ctx.profile, countyUnit, supervisedUnit });
       const owner = prepared.owner ?? { unitId: actor.unitId, unitName: chain[0]?.name ?? actor.unitId, applicantId: actor.userId };
       const req = { unitId: owner.unitId, applicantId: owner.applicantId, facts: prepared.facts };
       const stages = await previewStages(ctx, tx, req, flowStages(input.flow, ctx.profile));

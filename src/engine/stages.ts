@@ -6,7 +6,7 @@ import { noticeCard, taskCard, type CardRequest, type CardStage } from "../../ca
 import { anchoredOn, PARTY_NAMES, type DeadlineSpec, type Party, type StageDef } from "../../flows/types";
 import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
-import { countyOf, usersWithRole } from "../directory/queries";
+import { countyOf, supervisorOf, usersWithRole } from "../directory/queries";
 import { unprocessable } from "../core/errors";
 import { concreteDeadline, stageTimesOrPending, type StageTimes } from "./deadlines";
 import { flowDef, REVISE_STAGE, stageDef } from "./flow";
@@ -35,6 +35,10 @@ export async function partyUsers(tx: Db, req: Pick<RequestRow, "applicantId" | "
   if (party === "county_bureau") {
     const county = await countyOf(tx, req.unitId);
     users = county ? await usersWithRole(tx, "county_bureau", { unitId: county.id }) : [];
+  } else if (party === "unit_supervisor") {
+    // 002 第二十三条: the 主管单位审核人 of the request's unit's 主管单位.
+    const supervisor = await supervisorOf(tx, req.unitId);
+    users = supervisor ? await usersWithRole(tx, "unit_supervisor", { unitId: supervisor.id }) : [];
   } else {
     users = await usersWithRole(tx, party);
   }

@@ -5,7 +5,7 @@ import { requests } from "../../db/schema";
 import { FLOW_KEYS, FLOW_MODULES, type FlowKey } from "../../flows";
 import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
-import { unitChain } from "../directory/queries";
+import { supervisorOf, unitChain } from "../directory/queries";
 import { forbidden } from "../core/errors";
 import { bindFiles, type Attached } from "../files";
 import { flowStages, nextStage, stageFrom } from "./flow";
@@ -33,7 +33,8 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
     if (refusal) throw forbidden(refusal);
     const chain = await unitChain(tx, actor.unitId);
     const countyUnit = chain.some((u) => u.kind === "county");
-    const prepared = await service.prepare({ ctx, tx, actor, form: input.form, profile: ctx.profile, countyUnit });
+    const supervisedUnit = (await supervisorOf(tx, actor.unitId)) !== null;
+    const prepared = await service.prepare({ ctx, tx, actor, form: input.form, profile: ctx.profile, countyUnit, supervisedUnit });
     // A request made for a unit (a revocation the provider starts) belongs to that unit's applicant.
     const owner = prepared.owner ?? { unitId: actor.unitId, unitName: chain[0]?.name ?? actor.unitId, applicantId: actor.userId };
     return openRequest({ ctx, tx, j }, { flow: input.flow, ...prepared, ...owner }, {});

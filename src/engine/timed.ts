@@ -5,6 +5,7 @@ import { requests, stageRuns } from "../../db/schema";
 import { recordMilestone } from "../resources";
 import type { ServiceContext } from "../core/context";
 import { stageDef } from "./flow";
+import { revokeReplaced } from "./replaced";
 import { auditAppendMany } from "../core/audit-append";
 import { Journal, mutate } from "../core/mutate";
 import { closeRun, rescheduleRun, stageTimesFor, type StageRunRow } from "./stages";
@@ -34,7 +35,10 @@ export async function elapseStage(ctx: ServiceContext, tx: Db, req: LockedReques
   }
   await closeRun(tx, run, "elapsed", now);
   audit(j, req, "stage.elapse", stage.key, { timerId, deadlineAt: run.deadlineAt?.toISOString() ?? null });
-  if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
+  if (stage.marks) {
+    await recordMilestone({ tx, j, req, at: now }, stage.marks);
+    await revokeReplaced({ ctx, tx, j, req }, stage.marks, now);
+  }
   await takeEffect({ ctx, tx, j, req }, stage);
   await advance({ ctx, tx, j, req }, stage);
   await auditAppendMany(tx, j.entries);

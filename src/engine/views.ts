@@ -4,7 +4,7 @@ import type { Db } from "../../db/client";
 import { auditLog, findings, requests, serviceRatings, stageRuns, tasks, units, users } from "../../db/schema";
 import type { Totals } from "../resources/catalog";
 import type { ServiceContext } from "../core/context";
-import { unitChain } from "../directory/queries";
+import { supervisorOf, unitChain } from "../directory/queries";
 import { notFound } from "../core/errors";
 import { addCalendarDays, shanghaiDateTime, shanghaiInstant } from "../core/calendar";
 import { csvDocument } from "../core/csv";
@@ -262,6 +262,7 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
   const chain = await unitChain(db, req.unitId);
   const unit = chain[0];
   const county = chain.find((u) => u.kind === "county");
+  const supervisor = await supervisorOf(db, req.unitId);
   const runs = await db.select().from(stageRuns).where(eq(stageRuns.requestId, req.id)).orderBy(asc(stageRuns.id));
   const taskRows = await db
     .select({
@@ -333,7 +334,12 @@ async function readRequest(ctx: ServiceContext, db: Db, id: number) {
     status: req.status,
     statusName: STATUS_NAMES[req.status] ?? req.status,
     overdue: req.overdue,
-    unit: { id: unit!.id, name: unit!.name, county: county ? { id: county.id, name: county.name } : null },
+    unit: {
+      id: unit!.id,
+      name: unit!.name,
+      county: county ? { id: county.id, name: county.name } : null,
+      supervisor: supervisor ? { id: supervisor.id, name: supervisor.name } : null,
+    },
     applicant,
     submittedAt: req.submittedAt,
     closedAt: req.closedAt,

@@ -296,11 +296,15 @@ export async function attachFiles<P extends string>(
   });
 }
 
-const HOLDER_NAMES: Record<string, string> = { system: "系统登记", inspection: "安全督查与检查记录" };
+const HOLDER_NAMES: Record<string, string> = { system: "系统登记", inspection: "安全督查与检查记录", plan: "年度计划审定同意" };
 
-/** Who may read a file a record keeps: a system's documents as its unit's own records, an inspection's as the inspection. */
+/**
+ * Who may read a file a record keeps: a system's documents as its unit's own records, an inspection's as the
+ * inspection, the city government's consent of a year's plan (003 第十四条) as the city's roles see the plan.
+ */
 async function mayReadHeld(db: Db, actor: Actor, heldBy: string): Promise<boolean> {
   const [kind, id] = heldBy.split(":");
+  if (kind === "plan") return seesEveryUnit(actor);
   if (kind === "inspection") return actor.roles.some((r) => r === "manager" || r === "reviewer" || r === "provider");
   if (kind !== "system" || seesEveryUnit(actor)) return kind === "system";
   const [system] = await db.select({ unitId: systems.unitId, parentId: units.parentId }).from(systems).innerJoin(units, eq(units.id, systems.unitId)).where(eq(systems.id, Number(id)));

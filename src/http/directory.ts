@@ -14,6 +14,7 @@ const unitSchema = z
     name: z.string(),
     kind: z.enum(["city", "county", "unit"]),
     parentId: z.string().nullable(),
+    supervisorId: z.string().nullable().openapi({ description: "主管单位（下属单位才有，002 第二十三条）" }),
     createdAt: date,
     updatedAt: date,
   })

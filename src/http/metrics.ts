@@ -87,7 +87,7 @@ const utilisation = createRoute({
 const scaleUp = createRoute({
   method: "get",
   path: "/vms/{vm}/scale-up",
-  summary: "扩容条件（004 第十九条(二)）：前 5 个工作日的证据与结论",
+  summary: "扩容条件：前若干个工作日的利用率证据与结论，及本地扩容的判定依据（basis）",
   security: bearerSecurity,
   request: { params: vmParams, query: scaleUpQuery },
   responses: {
@@ -96,6 +96,7 @@ const scaleUp = createRoute({
         vm: z.string(),
         kind: scaleKind,
         asOf: z.iso.date(),
+        basis: z.object({ key: z.enum(["utilisation", "providerReport", "usageReport"]), text: z.string() }),
         workdays: z.array(z.iso.date()),
         ok: z.boolean(),
         threshold: z.string(),

@@ -145,7 +145,13 @@ const requestDetail = z
     status: z.string(),
     statusName: z.string(),
     overdue: z.boolean(),
-    unit: z.object({ id: z.string(), name: z.string(), county: z.object({ id: z.string(), name: z.string() }).nullable() }),
+    unit: z.object({
+      id: z.string(),
+      name: z.string(),
+      county: z.object({ id: z.string(), name: z.string() }).nullable(),
+      // 002 第二十三条: the unit's 主管单位 when it is a 下属单位.
+      supervisor: z.object({ id: z.string(), name: z.string() }).nullable().openapi({ description: "主管单位（下属单位才有）" }),
+    }),
     applicant: z.object({ id: z.string(), name: z.string() }).optional(),
     submittedAt: date,
     closedAt: date.nullable(),

@@ -9,7 +9,7 @@ import { forbidden, unprocessable } from "../core/errors";
 import { figuresOf, type DailyFigures } from "./daily";
 import { lastWorkdays, lowLoadDay, lowLoadMonth, scaleUpEvidence, storageHeadroomMonths, type ScaleKind } from "./rules";
 import { PROFILES } from "../../profiles";
-import type { LowLoadThresholds } from "../../profiles/types";
+import type { LowLoadThresholds, ScaleUpBasis } from "../../profiles/types";
 import { seesEveryUnit } from "../core/roles";
 
 const date = z.string().refine(isIsoDate, { error: "应为日期 YYYY-MM-DD" }).meta({ format: "date", example: "2026-11-20" });
@@ -121,9 +121,26 @@ export async function scaleUpDays(ctx: ServiceContext, vm: string, asOf: string)
 }
 
 /** Whether a scale-up is justified (第十九条(二)), with the evidence of the last working days before asOf. */
+/**
+ * What the profile's scale-ups are decided on (ProfileModule.scaleUpBasis), as the answer states it: only under
+ * `utilisation` is the check below the decision; elsewhere its figures are for reference.
+ */
+const SCALE_UP_BASIS: Record<ScaleUpBasis, string> = {
+  utilisation: "按前若干个工作日的利用率判定（004 第十九条(二)），本结论即扩容条件",
+  providerReport: "以云服务商报告资源使用率超过阈值为前提（003 第二十四条(一)），以下利用率仅供参考",
+  usageReport: "以监管部门的云资源使用情况报告为审核的主要依据（000 7.2.3.1），以下利用率仅供参考",
+};
+
 export async function scaleUpCheck({ ctx, input }: { ctx: ServiceContext; input: { vm: string } & z.output<typeof scaleUpQuery> }) {
   requireViewer(ctx);
   const asOf = input.asOf ?? shanghaiDate(ctx.clock.now());
   const { workdays, days } = await scaleUpDays(ctx, input.vm, asOf);
-  return { vm: input.vm, asOf, workdays, ...scaleUpEvidence(input.kind as ScaleKind, days, PROFILES[ctx.profile].thresholds.scaleUp) };
+  const { scaleUpBasis, thresholds } = PROFILES[ctx.profile];
+  return {
+    vm: input.vm,
+    asOf,
+    basis: { key: scaleUpBasis, text: SCALE_UP_BASIS[scaleUpBasis] },
+    workdays,
+    ...scaleUpEvidence(input.kind as ScaleKind, days, thresholds.scaleUp),
+  };
 }

@@ -2,9 +2,8 @@ import { inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { resources, units } from "../../db/schema";
-import type { Actor, ServiceContext } from "../core/context";
-import { forbidden, type ServiceError, unprocessable } from "../core/errors";
-import { auditRefusal } from "../core/mutate";
+import type { Actor } from "../core/context";
+import { forbidden, unprocessable } from "../core/errors";
 import { listUsers, usersWithRole } from "../directory/queries";
 
 // What the two notices share: who is affected (units, and resources of the ledger), who is told, who may see.
@@ -86,14 +85,4 @@ export async function recipients(tx: Db, unitIds: string[], except: string): Pro
   for (const unitId of unitIds) for (const u of await listUsers(tx, { unitId, active: true })) people.add(u.id);
   people.delete(except);
   return [...people].sort();
-}
-
-/**
- * A caller without the role a verb needs, refused before its input is read and audited (invariant 4: refusals are
- * evidence), as mutate audits a refusal met inside the change.
- */
-export async function refuse(ctx: ServiceContext, action: string, message: string): Promise<ServiceError> {
-  const err = forbidden(message);
-  if (ctx.actor) await auditRefusal(ctx, { action }, err);
-  return err;
 }

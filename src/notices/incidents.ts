@@ -7,10 +7,10 @@ import { PROFILES } from "../../profiles";
 import { shanghaiDateTime } from "../core/calendar";
 import type { Actor, ServiceContext } from "../core/context";
 import { conflict, forbidden, invalid, notFound } from "../core/errors";
-import { mutate } from "../core/mutate";
+import { mutate, refuse } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
 import { parseInput } from "../core/validation";
-import { affectedInput, instant, namesOf, recipients, refuse, resolveAffected, seesAll, text } from "./common";
+import { affectedInput, instant, namesOf, recipients, resolveAffected, seesAll, text } from "./common";
 
 // 故障与突发事件通报. The provider reports a fault or incident that affects systems or resources (000 8.2;
 // 001 第十九、二十九条; 002 第三十条; 003 第三十、三十九条), and so may a manager or a unit that finds one (002 第二十五条;

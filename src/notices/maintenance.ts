@@ -7,10 +7,10 @@ import { PROFILES } from "../../profiles";
 import { shanghaiDate, shanghaiDateTime } from "../core/calendar";
 import type { Actor, ServiceContext } from "../core/context";
 import { conflict, forbidden, invalid, notFound, unprocessable } from "../core/errors";
-import { mutate } from "../core/mutate";
+import { mutate, refuse } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
 import { parseInput } from "../core/validation";
-import { affectedInput, instant, namesOf, recipients, refuse, resolveAffected, seesAll, text } from "./common";
+import { affectedInput, instant, namesOf, recipients, resolveAffected, seesAll, text } from "./common";
 
 // 平台变更 / 检修公告. 000 8.4: before an upgrade, optimisation or adjustment (重大变更) the provider "应书面告知
 // 公共服务云平台监管部门，并进行安全影响分析、测试和验证"; 002 第三十条: 检修 that affects business "应提前…报告市政务

@@ -98,6 +98,8 @@ export interface AdjustmentFacts {
    * it first where the profile says so (002 第二十三条). Absent on proposals and older requests.
    */
   countyApplicant?: boolean;
+  /** Asked for by a 下属单位 itself: its 主管单位 pre-reviews it first where the profile says so (002 第二十三条). */
+  supervisedApplicant?: boolean;
 }
 
 /** "扩容 YS-2026-00012-01（资助系统）": the request's title, asked for or proposed. */
@@ -112,6 +114,8 @@ export const REVOCATION_TRIGGERS = {
   not_live_90: "交付超过 90 天仍未完成安全检测并上线",
   // 004 第四十八条: resources opened on the fast track whose 事后审批 was refused.
   emergency_rejected: "紧急申请事后审批未同意",
+  // 002 第二十一条: a 重大变更 applied for anew; once the new application's work is done the old resources go.
+  major_change: "重大变更已重新申请，原申请的资源注销回收",
   // Started by the manager (统筹管理单位 / 云主管部门), citing its document's article.
   ordered_exit: "统筹管理单位责令退出",
   under_use: "业务资源使用率不足，回收资源",
@@ -131,6 +135,8 @@ export interface RevocationFacts {
   reason: string;
   /** Asked for by a county unit itself: its county bureau reviews it first where the profile says so (002 第二十三条). */
   countyApplicant?: boolean;
+  /** Asked for by a 下属单位 itself: its 主管单位 pre-reviews it first where the profile says so (002 第二十三条). */
+  supervisedApplicant?: boolean;
   /** Opened for the resources' under-use (001 第三十条): the unit's new applications wait for it (徽州). */
   underUse?: boolean;
   /** The article the manager cited when starting it (003 第二十四条(四), 002 附件2 十六, 001 第三十条). */

@@ -18,6 +18,8 @@ export interface PurposeChangeFacts {
   reason: string;
   /** 002 第二十三条: a county unit's change passes its county bureau first. */
   countyApplicant: boolean;
+  /** 002 第二十三条: a 下属单位's change passes its 主管单位 first (absent on older requests). */
+  supervisedApplicant?: boolean;
 }
 
 export const purposeChangeTitle = (rows: { system: string }[], purpose: string) =>

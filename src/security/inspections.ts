@@ -8,7 +8,7 @@ import { monthDays, shanghaiDate } from "../core/calendar";
 import { isIsoDate } from "../core/calendar-schedule";
 import type { Actor, ServiceContext } from "../core/context";
 import { conflict, forbidden, invalid, notFound } from "../core/errors";
-import { mutate } from "../core/mutate";
+import { mutate, refuse } from "../core/mutate";
 import { enqueueCards } from "../core/notify";
 import { parseInput } from "../core/validation";
 import { usersWithRole } from "../directory/queries";
@@ -125,7 +125,7 @@ function card(row: Row, title: string, summary: string, tone: Card["tone"]): Car
 /** 004 第三十九条: the manager records a 安全督查 / 安全检查 of the provider; the provider's users are told at once. */
 export async function recordInspection({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
-  if (!isManager(actor)) throw forbidden("安全督查与检查由统筹管理单位记录");
+  if (!isManager(actor)) throw await refuse(ctx, "inspection.record", "安全督查与检查由统筹管理单位记录");
   const d = parseInput(recordInput, input, "检查记录有误");
   const today = shanghaiDate(ctx.clock.now());
   if (d.inspectedOn > today) throw invalid("检查日期不能晚于今天", { inspectedOn: [`检查日期不能晚于今天（${today}）`] });
@@ -179,7 +179,7 @@ async function lockIn(tx: Db, id: number, from: InspectionStatus, message: strin
 /** The provider reports 整改完成 on a 限期整改 inspection: rectifying → reported; the managers are told. */
 export async function reportRectification({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
   const actor = ctx.actor;
-  if (!mayReportRectification(actor)) throw forbidden("整改完成由评估实施单位报告");
+  if (!mayReportRectification(actor)) throw await refuse(ctx, "inspection.report", "整改完成由评估实施单位报告");
   const d = parseInput(reportInput, input, "整改情况有误");
   return mutate(ctx, { action: "inspection.report" }, async (tx, j) => {
     const row = await lockIn(tx, d.id, "rectifying", "只有整改中的检查可以报告整改完成");
@@ -198,9 +198,8 @@ export async function reportRectification({ ctx, input }: { ctx: ServiceContext;
 }
 
 /** The manager 确认整改 (reported → closed) or returns it as 整改不到位 (reported → rectifying, same deadline). */
+/** Called once the caller is known to be a manager. */
 async function decide(ctx: ServiceContext, id: number, confirm: boolean, reason: string | null) {
-  const actor = ctx.actor;
-  if (!isManager(actor)) throw forbidden("整改由统筹管理单位确认或退回");
   const action = confirm ? "inspection.confirm" : "inspection.return";
   return mutate(ctx, { action }, async (tx, j) => {
     const row = await lockIn(tx, id, "reported", confirm ? "只有已报告整改完成的检查可以确认" : "只有已报告整改完成的检查可以退回");
@@ -219,13 +218,13 @@ async function decide(ctx: ServiceContext, id: number, confirm: boolean, reason:
 }
 
 export async function confirmRectification({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
-  if (!isManager(ctx.actor)) throw forbidden("整改由统筹管理单位确认或退回");
+  if (!isManager(ctx.actor)) throw await refuse(ctx, "inspection.confirm", "整改由统筹管理单位确认或退回");
   const d = parseInput(confirmInput, input, "参数有误");
   return decide(ctx, d.id, true, null);
 }
 
 export async function returnRectification({ ctx, input }: { ctx: ServiceContext; input: unknown }) {
-  if (!isManager(ctx.actor)) throw forbidden("整改由统筹管理单位确认或退回");
+  if (!isManager(ctx.actor)) throw await refuse(ctx, "inspection.return", "整改由统筹管理单位确认或退回");
   const d = parseInput(returnInput, input, "退回原因有误");
   return decide(ctx, d.id, false, d.reason);
 }

@@ -117,6 +117,7 @@ export function mayKeepSystem(actor: Actor, unitId: string): boolean {
   return actor.roles.includes("manager") || (actor.roles.includes("applicant") && actor.unitId === unitId);
 }
 
+/** Within the verb's mutation, so that a refusal is audited (invariant 4). */
 function assertKeeper(actor: Actor, unitId: string) {
   if (mayKeepSystem(actor, unitId)) return;
   if (!actor.roles.includes("applicant")) throw forbidden("系统登记由使用单位的申请人或统筹管理单位办理");
@@ -136,8 +137,8 @@ export async function registerSystem({ ctx, input }: { ctx: ServiceContext; inpu
   assertActor(actor);
   const d = parseInput(registerInput, input, "系统登记有误");
   const unitId = d.unitId ?? actor.unitId;
-  assertKeeper(actor, unitId);
   return mutate(ctx, { action: "system.register" }, async (tx, j) => {
+    assertKeeper(actor, unitId);
     // A data bureau is a unit with systems of its own, so any unit of the directory may hold one.
     const [unit] = await tx.select({ name: units.name }).from(units).where(eq(units.id, unitId));
     if (!unit) throw invalid("单位不存在", { unitId: [`没有编号为 ${unitId} 的单位`] });

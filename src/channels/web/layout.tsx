@@ -20,6 +20,8 @@ export const NAV: readonly NavLink[] = [
   { href: "/systems", label: "系统登记", roles: ["applicant", "county_bureau", "manager", "provider", "reviewer"] },
   { href: "/requests", label: "查询", roles: ["manager", "reviewer", "county_bureau", "provider"] },
   { href: "/reports", label: "报表", roles: ["manager", "reviewer", "county_bureau", "provider"] },
+  // 002 第十七条(一): a 主管单位 passes its 下属单位' yearly demand on.
+  { href: "/demands", label: "年度需求", roles: ["unit_supervisor"] },
   { href: "/audit", label: "审计", roles: ["manager", "reviewer"] },
   { href: "/security", label: "账号与端口", roles: ["security_officer", "manager"] },
   // 004 第三十九条: the manager's 安全督查和检查 of the provider (pages/inspections.tsx).

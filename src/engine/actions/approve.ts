@@ -6,6 +6,7 @@ import { recordMilestone } from "../../resources";
 import { shanghaiDate } from "../../core/calendar";
 import { unprocessable } from "../../core/errors";
 import { REVISE_STAGE } from "../flow";
+import { revokeReplaced } from "../replaced";
 import { closeRun, partiesUsers } from "../stages";
 import { auditedStageForm, checkedStageForm, keptStageForm } from "../stage-form";
 import type { ActionOf } from "../action-input";
@@ -70,7 +71,10 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
   const cancelled = await closeRun(tx, run, "approved", now);
   await settleCards(step, [...voted, ...stepAside, ...cancelled], label);
   audit(j, req, `request.${verb}`, stage.key, { party: task.party, note, ...audited });
-  if (stage.marks) await recordMilestone({ tx, j, req, at: now }, stage.marks);
+  if (stage.marks) {
+    await recordMilestone({ tx, j, req, at: now }, stage.marks);
+    await revokeReplaced(step, stage.marks, now);
+  }
   await takeEffect(step, stage);
   // A stage running alongside (StageDef.alongside) is decided on the side: the request has moved on without it.
   const moved = run.stage === req.currentStage ? await advance(step, stage) : `「${stage.name}」已完成`;

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { requests } from "../../../db/schema";
+import { supervisorOf, unitChain } from "../../directory/queries";
 import { flowModule } from "../../../flows";
 import { conflict, forbidden } from "../../core/errors";
 import { bindFiles } from "../../files";
@@ -16,8 +17,10 @@ export async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   if (req.status !== "returned") throw conflict("not_returned", "申请未被退回，无需重新提交");
   const { run, task } = await claimTask(tx, req, actor);
   const now = ctx.clock.now();
-  // Checked again as at submission. The unit does not change, so neither does whether it sits under a county.
-  const countyUnit = Boolean((req.facts as { countyUnit?: boolean }).countyUnit);
+  // Checked again as at submission, with the unit's place in the directory as it is now: under a county, and
+  // whether it is a 下属单位 (002 第二十三条). Read from the directory, for not every flow's facts keep countyUnit.
+  const countyUnit = (await unitChain(tx, req.unitId)).some((u) => u.kind === "county");
+  const supervisedUnit = (await supervisorOf(tx, req.unitId)) !== null;
   const prepared = await flowModule(req.flow).service.prepare({
     ctx,
     tx,
@@ -25,6 +28,7 @@ export async function resubmit(step: Step, input: ActionOf<"resubmit">) {
     form: form ?? req.form,
     profile: req.profile,
     countyUnit,
+    supervisedUnit,
     resubmitting: { id: req.id, facts: req.facts },
   });
   const { facts, title } = prepared;

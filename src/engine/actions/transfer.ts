@@ -4,7 +4,7 @@ import { taskCard } from "../../../cards";
 import { flowModule } from "../../../flows";
 import type { StageDef } from "../../../flows/types";
 import type { ProfileKey } from "../../../profiles";
-import { countyOf } from "../../directory/queries";
+import { countyOf, supervisorOf } from "../../directory/queries";
 import type { Role } from "../../core/roles";
 import { unprocessable } from "../../core/errors";
 import { enqueueCards } from "../../core/notify";
@@ -38,6 +38,10 @@ export async function transfer(step: Step, input: ActionOf<"transfer">) {
     const county = await countyOf(tx, req.unitId);
     if (target.unitId !== county?.id)
       throw unprocessable("invalid_target", "只能转交给本县（市、区）数据管理局的用户", { toUserId: ["不属于该县级数据局"] });
+  }
+  if (party === "unit_supervisor") {
+    const supervisor = await supervisorOf(tx, req.unitId);
+    if (target.unitId !== supervisor?.id) throw unprocessable("invalid_target", "只能转交给本主管单位的审核人", { toUserId: ["不属于该主管单位"] });
   }
   if (target.id === actor.userId) throw unprocessable("invalid_target", "不能转交给自己", { toUserId: ["不能转交给自己"] });
 

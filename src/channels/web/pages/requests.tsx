@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import type { z } from "zod";
 import { ATTACHMENT_PURPOSES, NETWORK_ZONES } from "../../../../flows/application/form";
 import { REQUEST_EVENTS } from "../../../chat/answer";
-import type { WorkCalendar } from "../../../core/calendar";
+import { shanghaiDate, type WorkCalendar } from "../../../core/calendar";
 import type { Actor } from "../../../core/context";
 import type { Role } from "../../../core/roles";
 import { invalid, notFound, ServiceError } from "../../../core/errors";
@@ -340,6 +340,51 @@ function Stages({ r, now, calendar }: { r: RequestView; now: Date; calendar: Wor
   );
 }
 
+/**
+ * 002 附件1's 审核意见 boxes, in its order: 主管部门 (a 下属单位's 主管单位初审, 第二十三条), 县(市、区) 政务服务数据管理部门
+ * (a county unit's 县级初审), 韶关市政务服务数据管理部门 (审批). Each as its reviewer decided it: the opinion, 审核人
+ * and 日期. Only 韶关's requests, and only the boxes that concern this unit (注: 一式三份, 申请单位、主管部门或县(市、区)
+ * 政务服务数据管理部门、市…各存一份).
+ */
+function ReviewOpinions({ r }: { r: RequestView }) {
+  if (r.profile !== "shaoguan") return null;
+  const boxes: { stage: string; title: string; applies: boolean }[] = [
+    { stage: "supervisor_review", title: "主管部门审核意见", applies: r.unit.supervisor !== null },
+    { stage: "county_review", title: "县(市、区)政务服务数据管理部门审核意见", applies: r.unit.county !== null },
+    { stage: "approve", title: "韶关市政务服务数据管理部门审批意见", applies: true },
+  ];
+  const shown = boxes.filter((b) => b.applies && (b.stage !== "approve" || r.stages.some((s) => s.stage === "approve")));
+  if (!shown.some((b) => r.stages.some((s) => s.stage === b.stage))) return null;
+  return (
+    <>
+      <h2 class="ys-section-title">审核意见{r.flow === "application" ? "（附件1）" : ""}</h2>
+      <dl class="ys-kv ys-opinions">
+        {shown.map((b) => {
+          const run = r.stages.findLast((s) => s.stage === b.stage);
+          const decided = run?.tasks.findLast((t) => t.decidedAt !== null && ["approved", "rejected", "returned"].includes(t.status));
+          return (
+            <Field label={b.stage === "supervisor_review" && r.unit.supervisor ? `${b.title}（${r.unit.supervisor.name}）` : b.title}>
+              {decided ? (
+                <>
+                  <div>
+                    {TASK_STATUS_WORDS[decided.status] ?? decided.status}
+                    {decided.note ? `：${decided.note}` : ""}
+                  </div>
+                  <div class="ys-muted">
+                    审核人签名：{decided.userName}　日期：{shanghaiDate(new Date(decided.decidedAt!))}
+                  </div>
+                </>
+              ) : (
+                <span class="ys-muted">{run ? "待审核" : "—"}</span>
+              )}
+            </Field>
+          );
+        })}
+      </dl>
+    </>
+  );
+}
+
 function History({ r, names }: { r: RequestView; names: Map<string, string> }) {
   const entries = r.history.filter((h) => h.outcome === "ok" && h.action.startsWith("request."));
   return (
@@ -377,7 +422,15 @@ async function transferCandidates(db: WebDeps["db"], r: RequestView, held: Stage
   const people =
     ownSide
       ? await usersWithRole(db, "applicant", { unitId: r.unit.id })
-      : await usersWithRole(db, party as Role, party === "county_bureau" ? { unitId: r.unit.county?.id ?? r.unit.id } : {});
+      : await usersWithRole(
+          db,
+          party as Role,
+          party === "county_bureau"
+            ? { unitId: r.unit.county?.id ?? r.unit.id }
+            : party === "unit_supervisor"
+              ? { unitId: r.unit.supervisor?.id ?? r.unit.id }
+              : {},
+        );
   const unitNames = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
   return people
     .filter((u) => u.id !== userId && (ownSide || u.id !== r.applicant?.id))
@@ -561,7 +614,8 @@ export function requestPages(deps: WebDeps) {
       <Page title={`${r.code} ${r.title}`} ctx={ctx} csrf={csrf}>
         <h1>{r.title}</h1>
         <p class="ys-panel">
-          {r.code} · {r.unit.name} · <b>{r.statusName}</b>
+          {r.code} · {r.unit.name}
+          {r.unit.supervisor ? `（主管单位：${r.unit.supervisor.name}）` : ""} · <b>{r.statusName}</b>
           {r.overdue ? <span class="ys-late"> · 有逾期环节</span> : null}
           {r.currentStage ? ` · 当前环节：${r.currentStage.name}` : ""}
         </p>
@@ -573,6 +627,7 @@ export function requestPages(deps: WebDeps) {
             <HostingAndNetworkRows r={r} />
             <Attachments r={r} />
             <Stages r={r} now={ctx.clock.now()} calendar={ctx.calendar} />
+            <ReviewOpinions r={r} />
             <History r={r} names={names} />
           </div>
           <div>
