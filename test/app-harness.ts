@@ -191,7 +191,7 @@ export async function createTestApp(
       units: unitIds.map((unitId) => ({ unitId, vcpu: 100_000, memoryGb: 1_000_000, storageGb: 10_000_000 })),
       recordedBy: "zhangwei",
       recordedAt: new Date(`${year - 1}-12-20T02:00:00Z`),
-    });
+    }).onConflictDoNothing();
   }
 
   const submit = (user: string, form: unknown, headers?: Record<string, string>) => call(user, "POST", "/api/requests", { form }, headers);
@@ -224,7 +224,8 @@ export async function createTestApp(
    * - 韶关: with the 安全责任书 (附件2), a county unit's through its 县级初审, then 审核 and 资源下发, and the unit
    *   confirms the delivery (002 第十九—二十三条); the request waits at 系统部署.
    * - 徽州: with the 系统建设批复, 受理, 审核意见 and 配置测试资源 (001 第十二、十三条); it waits at 系统测试.
-   * - 巴中: with the 系统迁移方案, 技术论证与资源配额 and 资源配置 (003 第十五—十八条); it waits at 系统部署.
+   * - 巴中: with the 系统迁移方案, 技术论证与资源配额 and 资源配置 (003 第十五—十八条), the year's plan consented
+ *   (planConsented); it waits at 系统部署.
    * - 高创中心: 申请审核 and 资源开通 (000 7.2.1); it waits at 部署、测试与安全风险预评估.
    * Outside 梅州 the form's 立项方案 totals are raised to what it asks for (coveredByPlan), as those profiles' tests do.
    */
@@ -233,6 +234,8 @@ export async function createTestApp(
     const form = profile === "meizhou" ? sampleForm() : coveredByPlan(sampleForm());
     const document = { shaoguan: "security_pledge", huizhou: "project_approval", bazhong: "plan" }[profile as string];
     if (document) form.attachments.push(await attachment(applicant, document));
+    // 巴中's walk is of a planned application (003 第十四条): the year's plan is consented unless a test did it.
+    if (profile === "bazhong") await planConsented();
     const submitted = ok(await submit(applicant, form), 201);
     const county = (submitted.currentStage === "county_review" ? [["huangmin", { action: "approve" }]] : []) as [string, Record<string, unknown>][];
     const steps: Record<ProfileKey, [string, Record<string, unknown>][]> = {

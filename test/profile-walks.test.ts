@@ -8,6 +8,9 @@ import { expansionNotices } from "../src/resources/capacity-notices";
 import { createTestApp, ok, type TestApp } from "./app-harness";
 import { schedule2027 } from "./schedule-2027";
 
+/** 000 6.3: the provider's 《数据和文档移交记录》 in 高创中心's exit. */
+const handoverRecord = { items: "业务数据库全量导出、附件文件与系统部署文档", method: "media", location: "使用单位机房，移动硬盘 YD-2026-007", handedOverOn: "2026-02-24", receiver: "杨帆" };
+
 // Issue: every profile's flows walked end to end, with dates across holidays and 调休 make-up working days, each
 // stage's deadline asserted to the day and the ledger's final state checked. This file walks what no other test
 // did: the 备份 flow under 韶关, 徽州, 巴中 and 高创中心 (test/backup.test.ts walks 梅州's), and the adjustments (扩容,
@@ -399,7 +402,7 @@ describe("高创中心 (000)", () => {
     });
   });
 
-  test("000 7.2.3: 撤销 walked across 春节 2026 and both its 调休 Saturdays: approved, the unit stops the application and backs up (no deadline), unit and provider purge together, the provider reclaims, the reviewer checks; every resource revoked", async () => {
+  test("000 7.2.3, 6.3: 撤销 walked across 春节 2026 and both its 调休 Saturdays: approved, the unit stops the application and backs up (no deadline), the provider hands the data over and both sign it, unit and provider purge together, the provider reclaims, the reviewer checks; every resource revoked", async () => {
     await withApp("gaochuang", "2026-02-09T01:00:00Z", async (t) => {
       const delivered = (await t.deliverApplication("yangfan")).resources;
       const ids = delivered.map((r) => r.id);
@@ -409,16 +412,22 @@ describe("高创中心 (000)", () => {
       await expectAt(t, "yangfan", id, { stage: "approve", due: "2026-02-13" });
       const detail = await walk(t, "yangfan", id, [
         { at: "2026-02-13T02:00:00Z", by: "zhangwei", action: { action: "approve" }, then: { stage: "prepare", name: "应用停止与数据备份", due: null } },
-        // Done on the 调休 Saturday 02-14: 5 wd after 春节, 02-24 … 02-27 and the 调休 Saturday 02-28.
-        { at: "2026-02-14T02:00:00Z", by: "yangfan", action: { action: "confirm", note: "应用已停止，数据已备份" }, then: { stage: "purge", name: "数据消除", due: "2026-02-28" } },
-        { at: "2026-02-24T02:00:00Z", by: "yangfan", action: { action: "confirm" }, then: { stage: "purge", due: "2026-02-28" } },
+        // Done on the 调休 Saturday 02-14: the provider's 移交 (000 6.3) is due 5 wd after 春节, 02-24 … 02-27 and the
+        // 调休 Saturday 02-28.
+        { at: "2026-02-14T02:00:00Z", by: "yangfan", action: { action: "confirm", note: "应用已停止，数据已备份" }, then: { stage: "handover", name: "数据和文档移交", due: "2026-02-28" } },
+        // 2 wd from Tuesday 02-24 for both to sign the record: 02-25, 02-26.
+        { at: "2026-02-24T02:00:00Z", by: "xufeng", action: { action: "approve", form: handoverRecord }, then: { stage: "handover_confirm", due: "2026-02-26" } },
+        { by: "yangfan", action: { action: "confirm" }, then: { stage: "handover_confirm", due: "2026-02-26" } },
+        // Signed on 02-24: the purge's 5 wd are 02-25 … 02-27, the 调休 Saturday 02-28 and Monday 03-02.
+        { by: "xufeng", action: { action: "confirm" }, then: { stage: "purge", name: "数据消除", due: "2026-03-02" } },
+        { by: "yangfan", action: { action: "confirm" }, then: { stage: "purge", due: "2026-03-02" } },
         // 3 wd from Tuesday 02-24: 02-25, 02-26, 02-27.
         { by: "xufeng", action: { action: "approve" }, then: { stage: "revoke", name: "资源回收", due: "2026-02-27" } },
         // 2 wd from Thursday 02-26: 02-27, 02-28 (调休).
         { at: "2026-02-26T02:00:00Z", by: "linna", action: { action: "approve" }, then: { stage: "verify", due: "2026-02-28" } },
         { at: "2026-02-28T02:00:00Z", by: "guojun", action: { action: "approve" }, then: "completed" },
       ]);
-      expect(stagesPassed(detail!)).toEqual(["approve", "prepare", "purge", "revoke", "verify"]);
+      expect(stagesPassed(detail!)).toEqual(["approve", "prepare", "handover", "handover_confirm", "purge", "revoke", "verify"]);
       const ledger = await t.db.select().from(resources).where(inArray(resources.id, ids)).orderBy(asc(resources.id));
       expect(ledger.map((r) => `${r.kind}:${r.status}:${r.revokedAt?.toISOString()}`)).toEqual([
         "vm:revoked:2026-02-26T02:00:00.000Z",
