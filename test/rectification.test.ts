@@ -397,7 +397,7 @@ describe("韶关 002 附件2 十六", () => {
 });
 
 describe("高创中心 000 6.1", () => {
-  test("000 6.1: the supervisor's finding is an order to rectify (督促整改) with no reclaim: a date passed is a 工作警示, the order stays open", async () => {
+  test("000 6.1: the 监管部门 (the reviewer's seat) orders 整改 and confirms it; it only 督促: a date passed is a 工作警示, nothing is reclaimed", async () => {
     const t = await createTestApp({ profile: "gaochuang", now: "2026-09-28T01:00:00Z" });
     try {
       const { id: appId } = ok(await t.submit("yangfan", coveredByPlan(sampleForm())), 201);
@@ -407,7 +407,10 @@ describe("高创中心 000 6.1", () => {
       ]);
       const [vm] = await t.db.select().from(resources).where(eq(resources.requestId, appId)).orderBy(asc(resources.id));
       const order = { resources: [vm!.id], ground: "security_risk", description: "发现挖矿木马", rectifyBy: "2026-09-30" };
-      const { id, code } = ok(await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: order }), 201);
+      const byManager = await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: order });
+      expect(byManager.status).toBe(403);
+      expect(byManager.body.error.message).toBe("整改通知由公共服务云平台监管部门（复核单位）发出");
+      const { id, code } = ok(await t.call("guojun", "POST", "/api/requests", { flow: "rectification", form: order }), 201);
       expect(ok(await t.show("yangfan", id)).summary).toContainEqual({ label: "事由", value: "安全风险、隐患或安全事件（000 6.1）" });
       t.clock.set("2026-09-30T16:00:00Z");
       await runDueTimers(t.ctx());
@@ -415,6 +418,11 @@ describe("高创中心 000 6.1", () => {
       expect(detail).toMatchObject({ status: "in_progress", overdue: true, currentStage: { stage: "rectify" } });
       expect((await cardsOf(t, "overdue", code)).map((o) => o.userId)).toContain("yangfan");
       expect(await t.db.select().from(requests).where(eq(requests.flow, "revocation"))).toEqual([]);
+      // Rectified late, it is still reported, and the 监管部门 confirms it.
+      ok(await t.act("yangfan", id, { action: "confirm", note: "已清除木马并加固" }));
+      expect(ok(await t.show("guojun", id)).currentStage.tasks.map((x: { userId: string }) => x.userId)).toEqual(["guojun"]);
+      ok(await t.act("guojun", id, { action: "approve" }));
+      expect(ok(await t.show("yangfan", id)).status).toBe("completed");
     } finally {
       await t.close();
     }
@@ -429,7 +437,7 @@ describe("where the document names no order", () => {
       const before = await withoutAudit(t);
       const order = await t.call("zhangwei", "POST", "/api/requests", { flow: "rectification", form: { resources: [vm!.id], ground: "idle", description: "闲置", rectifyWorkdays: 5 } });
       expect(order.status).toBe(403);
-      expect(order.body.error.message).toBe("本地区政务云管理办法未规定统筹管理单位责令使用单位整改");
+      expect(order.body.error.message).toBe("本地区政务云管理办法未规定责令使用单位整改");
       const revoke = await t.call("zhangwei", "POST", "/api/requests", { flow: "revocation", form: { resources: [vm!.id], reason: "闲置", trigger: "ordered_exit" } });
       expect(revoke.status).toBe(403);
       expect(revoke.body.error.message).toBe("撤销由使用单位或评估实施单位（云服务商）发起");

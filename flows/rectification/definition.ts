@@ -15,6 +15,15 @@ interface GroundRule {
 }
 
 /**
+ * Who issues the order and confirms the rectification, where a document gives the seat to another than the manager
+ * (高创中心 000 6.1: the 监管部门, the reviewer's seat, as its usage report in 7.2.3.1), with the words its refusal uses.
+ */
+export const RECTIFICATION_ISSUERS: Partial<Record<ProfileKey, { role: "manager" | "reviewer"; name: string }>> = {
+  gaochuang: { role: "reviewer", name: "公共服务云平台监管部门（复核单位）" },
+};
+export const rectificationIssuer = (profile: ProfileKey) => RECTIFICATION_ISSUERS[profile] ?? { role: "manager" as const, name: "统筹管理单位（政务云主管部门）" };
+
+/**
  * The grounds each jurisdiction's document lets its manager order a rectification on. 梅州 (004) has none: its
  * 第三十九条 inspections are of the provider (the 安全督查与检查 records, src/security/inspections.ts).
  */
@@ -102,7 +111,12 @@ export const rectificationFlow: FlowDef<RectificationFacts, "rectification"> = {
     bazhong: { name: "巴中 003 第二十四条(四)", ...ORDERED },
     shaoguan: { name: "韶关 002 附件2 十六", ...ORDERED },
     huizhou: { name: "徽州 001 第二十五、三十条", sequence: ["suspend", "rectify", "confirm", "resume"], attachments: [] },
-    // 000 6.1 only 督促整改: a date passed is a warning to the unit and the managers, not a reclaim.
-    gaochuang: { name: "高创中心 000 6.1", ...ORDERED, overrides: { rectify: { revokeOnLapse: undefined } } },
+    // 000 6.1: the 监管部门 (the reviewer's seat) finds and 督促整改 — it confirms the rectification too; only 督促: a
+    // date passed is a warning to the unit, the managers and the reviewers, not a reclaim.
+    gaochuang: {
+      name: "高创中心 000 6.1",
+      ...ORDERED,
+      overrides: { rectify: { revokeOnLapse: undefined, reportTo: ["reviewer"] }, confirm: { parties: ["reviewer"] } },
+    },
   },
 };

@@ -7,7 +7,7 @@ import { RECTIFICATION_GROUNDS, type RectificationFacts } from "../../src/resour
 import { lockResources } from "../../src/resources/claims";
 import { describeResource, ownerOf } from "../../src/resources/revocation";
 import type { FlowService, PrepareArgs } from "../types";
-import { RECTIFICATION_RULES, rectificationGrounds } from "./definition";
+import { RECTIFICATION_RULES, rectificationGrounds, rectificationIssuer } from "./definition";
 import { rectificationFormSchema } from "./form";
 
 /**
@@ -17,7 +17,7 @@ import { rectificationFormSchema } from "./form";
 async function prepare({ ctx, tx, form: rawForm, profile }: PrepareArgs) {
   const form = parseInput(rectificationFormSchema, rawForm, "整改通知有误");
   const rules = RECTIFICATION_RULES[profile];
-  if (!rules) throw unprocessable("not_allowed", "本地区政务云管理办法未规定统筹管理单位责令使用单位整改");
+  if (!rules) throw unprocessable("not_allowed", "本地区政务云管理办法未规定责令使用单位整改");
   const rule = rules[form.ground];
   if (!rule) {
     const message = `本地区管理办法规定的整改事由为：${rectificationGrounds(profile).map((g) => `${g.label}（${g.article}）`).join("、")}`;
@@ -60,13 +60,12 @@ async function openOrdersNaming(tx: PrepareArgs["tx"], ids: number[]): Promise<s
 }
 
 export const rectificationService: FlowService<RectificationFacts> = {
-  // 003 第二十四条(四) 市政务服务和大数据管理局, 002 附件2 主管单位, 001 第二十五条 云主管部门: the manager's seat.
-  // Where the profile's document names an order (RECTIFICATION_RULES).
-  refusal: (actor, profile) =>
-    !actor.roles.includes("manager")
-      ? "整改通知由统筹管理单位（政务云主管部门）发出"
-      : !profile || !RECTIFICATION_RULES[profile]
-        ? "本地区政务云管理办法未规定统筹管理单位责令使用单位整改"
-        : null,
+  // 003 第二十四条(四) 市政务服务和大数据管理局, 002 附件2 主管单位, 001 第二十五条 云主管部门: the manager's seat; 000 6.1
+  // 监管部门: the reviewer's (rectificationIssuer). Only where the profile's document names an order (RECTIFICATION_RULES).
+  refusal: (actor, profile) => {
+    const issuer = profile ? rectificationIssuer(profile) : rectificationIssuer("meizhou");
+    if (!actor.roles.includes(issuer.role)) return `整改通知由${issuer.name}发出`;
+    return !profile || !RECTIFICATION_RULES[profile] ? "本地区政务云管理办法未规定责令使用单位整改" : null;
+  },
   prepare,
 };

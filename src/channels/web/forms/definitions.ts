@@ -258,7 +258,7 @@ export const rectificationForm: WebForm = {
   flow: "rectification",
   title: "整改通知（责令整改）",
   source: "整改通知（003 第二十四条(四)；002 附件2 十六；001 第二十五条、第三十条；000 6.1）",
-  description: "责令使用单位在期限内整改；使用单位报告整改完成后由统筹管理单位确认。逾期未整改的，停止使用并回收所列资源（高创中心仅督促整改）。",
+  description: "责令使用单位在期限内整改；使用单位报告整改完成后由发出通知的单位确认。逾期未整改的，停止使用并回收所列资源（高创中心由监管部门发出，仅督促整改）。",
   schema: rectificationFormSchema,
   sections: [
     {
