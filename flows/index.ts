@@ -19,6 +19,9 @@ import { portGrantService } from "./port_grant/service";
 import { revocationFlow } from "./revocation/definition";
 import { revocationFormSchema } from "./revocation/form";
 import { revocationService } from "./revocation/service";
+import { rectificationFlow } from "./rectification/definition";
+import { rectificationFormSchema } from "./rectification/form";
+import { rectificationService } from "./rectification/service";
 import { purposeChangeFlow } from "./purpose_change/definition";
 import { purposeChangeFormSchema } from "./purpose_change/form";
 import { purposeChangeService } from "./purpose_change/service";
@@ -36,6 +39,7 @@ const modules = {
   revocation: { definition: revocationFlow, form: revocationFormSchema, service: revocationService },
   adjustment: { definition: adjustmentFlow, form: adjustmentFormSchema, service: adjustmentService },
   purpose_change: { definition: purposeChangeFlow, form: purposeChangeFormSchema, service: purposeChangeService },
+  rectification: { definition: rectificationFlow, form: rectificationFormSchema, service: rectificationService },
   backup: { definition: backupFlow, form: backupFormSchema, service: backupService },
   billing: { definition: billingFlow, form: billingFormSchema, service: billingService },
   payment: { definition: paymentFlow, form: paymentFormSchema, service: paymentService },

@@ -10,9 +10,10 @@ import type { ProfileKey } from "../profiles";
 
 /**
  * Who acts at a stage. "applicant" is the person who submitted; "holder" the person a request is for (the user
- * of a VM account), named in its facts; the others resolve through the directory.
+ * of a VM account), named in its facts; "unit" every applicant of the request's unit (an order addressed to the
+ * unit, which any of them answers); the others resolve through the directory.
  */
-export type Party = Extract<Role, "applicant" | "county_bureau" | "manager" | "provider" | "reviewer" | "unit_supervisor"> | "holder";
+export type Party = Extract<Role, "applicant" | "county_bureau" | "manager" | "provider" | "reviewer" | "unit_supervisor"> | "holder" | "unit";
 
 export const PARTY_NAMES: Record<Party, string> = {
   applicant: "申请人（使用单位）",
@@ -22,6 +23,7 @@ export const PARTY_NAMES: Record<Party, string> = {
   reviewer: "复核单位（监理）",
   unit_supervisor: "主管单位",
   holder: "账号使用人",
+  unit: "使用单位（本单位各申请人）",
 };
 
 /** A line of a request's summary on cards and pages ("资源", "3 台 / 16 核 / …"). */
@@ -36,7 +38,9 @@ export type DeadlineSpec =
   // That day of the month the stage (or its anchor) opened in ("by the 15th"), even when it has passed.
   | { dayOfMonth: number; from?: Anchor }
   // N months on, to the same day of the month, or its last day when it has none (民法典 第二百零一条).
-  | { calendarMonths: number; from?: Anchor };
+  | { calendarMonths: number; from?: Anchor }
+  // By the day (YYYY-MM-DD) the request's facts name under this key: a date someone set (整改期限), not a span.
+  | { onDateOf: string; from?: Anchor };
 
 /**
  * Counting starts when the stage opens, or when an earlier stage first opened (a monthly statement's day), or
@@ -148,6 +152,13 @@ export interface StageDef<F = any> {
    * rejection opens a revocation of what the request delivered, for this reason.
    */
   revokeOnReject?: RevocationTrigger;
+  /**
+   * The holders' work is due by the deadline, and not doing it has a consequence rather than a warning: when the
+   * deadline passes with the stage still open, the stage lapses (its run closes as elapsed), a revocation of the
+   * resources the facts name (`resourceIds`) opens for this trigger, owned by their unit, and the request ends
+   * (已办结, with `lapsed` in its facts). 003 第二十四条(四): 拒不整改的，停止政务云资源使用并回收.
+   */
+  revokeOnLapse?: RevocationTrigger;
   /** Approving (or confirming) this stage needs this form filled in (StageForm). */
   form?: StageForm<F>;
   /** Completing this stage is that moment in the life of the request's resources (交付, 部署, 安全检测, 上线). */
@@ -177,6 +188,11 @@ export interface ProfileDef<F = any, Form = any> {
   submissionRules?: ((facts: F, form: Form) => { field: string; message: string } | null)[];
   /** Facts this profile's document adds to a submission's (徽州's 报备 of ports and external IPs), before its rules. */
   facts?: (facts: F, form: Form) => F;
+  /**
+   * What this profile's document refuses a submission for that only the database knows (徽州 001 第三十条: a unit
+   * with a reduction for under-use pending asks for nothing new): a message under a field, or null.
+   */
+  checks?: ((args: { tx: Db; unitId: string; except?: number }) => Promise<{ field: string; message: string } | null>)[];
 }
 
 export interface FlowDef<F = any, K extends string = string> {
@@ -301,8 +317,11 @@ export interface Prepared<F = object> {
 
 /** What differs between flows at submission and completion. */
 export interface FlowService<F = any> {
-  /** Why this actor may not submit, or null. */
-  refusal(actor: Actor): string | null;
+  /**
+   * Why this actor may not submit, or null. `profile`: the jurisdiction the submission is under, where who may start
+   * it depends on its document (the manager's orders and reductions); without it, only what every profile allows.
+   */
+  refusal(actor: Actor, profile?: ProfileKey): string | null;
   /** Checks the form (against the directory and the ledger too) and gives the request's title and facts. */
   prepare(args: PrepareArgs): Promise<Prepared<F>>;
   /** What a completed request sets in motion, in the completing transaction. */

@@ -169,7 +169,7 @@ describe("the profile registry", () => {
           expect(stages.slice(i + 1).some((s) => !s.detour), stage.key).toBe(true);
         });
       }
-    // 004 第十七条(一): 梅州's 发放核查 beside 系统部署.
-    expect(alongside).toEqual(["application/meizhou/verify_delivery"]);
+    // 004 第十七条(一): 梅州's 发放核查 beside 系统部署; 001 第二十五条: 徽州's 暂停系统运行 beside the unit's 整改.
+    expect(alongside).toEqual(["application/meizhou/verify_delivery", "rectification/huizhou/suspend"]);
   });
 });

@@ -1,3 +1,4 @@
+import type { ProfileKey } from "../../profiles";
 import type { AdjustmentFacts } from "../../src/resources/catalog";
 import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, SUPERVISOR_PRE_REVIEW, wd } from "../types";
 
@@ -11,6 +12,20 @@ const sizeText = (s: AdjustmentFacts["from"]) =>
   [s.vcpu !== undefined ? `${s.vcpu} 核` : null, s.memoryGb !== undefined ? `${s.memoryGb}G 内存` : null, s.diskGb !== undefined ? `${s.diskGb}G 磁盘` : null]
     .filter(Boolean)
     .join(" / ");
+
+/**
+ * Where the manager itself starts a scale-down (资源降配) of a unit's resource, and the article. 梅州's reviews are the
+ * provider's (004 第十九条); 高创中心's 调整建议 are the supervisor's (000 7.2.3.2); 韶关's 002 第十六条 "适时调整资源" is
+ * read as the manager's too.
+ */
+export const MANAGER_SCALE_DOWNS: Partial<Record<ProfileKey, string>> = {
+  // 001 第三十条: 对业务资源使用率不足的应用系统，组织使用单位和运维单位确定资源降配或回收方案.
+  huizhou: "001 第三十条（业务资源使用率不足，资源降配）",
+  // 003 第二十四条(二)(三): 调减资源配置.
+  bazhong: "003 第二十四条(二)(三)（调减资源配置）",
+  // 002 第十六条: 市政务服务数据管理部门可根据资源实际使用情况，适时调整资源.
+  shaoguan: "002 第十六条（根据资源实际使用情况适时调整资源）",
+};
 
 // 巴中's and 高创中心's sequence: no separate review of the plan, no separate preparation.
 const SHORTER = { sequence: ["approve", "plan", "confirm", "adjust", "verify"], attachments: [] };

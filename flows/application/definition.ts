@@ -1,5 +1,7 @@
+import type { Db } from "../../db/client";
 import type { Totals } from "../../src/resources/catalog";
 import { catalogFitText, offCatalog, type CatalogFit } from "../../src/billing/service-catalog";
+import { pendingUnderUseReduction } from "../../src/resources/reductions";
 import type { PlanCoverage } from "../../src/resources/demand";
 import { days, months, SUPERVISOR_PRE_REVIEW, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
 import { CITY_CONSENT, EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
@@ -189,6 +191,20 @@ function huizhouReported(f: ApplicationFacts, form: ApplicationForm): Applicatio
 
 const offCatalogNote = (f: ApplicationFacts) =>
   f.catalog && offCatalog(f.catalog) ? "有资源不在服务目录中，须在审核意见中写明按目录中功能和性能相近的项目适配的意见（000 5.5）" : null;
+
+/**
+ * 徽州 001 第三十条: for an application system whose resources are under-used, the manager, the unit and the provider
+ * settle a 资源降配或回收方案, "并暂停后期该单位云资源申请使用需求": while such a reduction is pending for the unit, a new
+ * 云资源申请 from it is refused, naming the pending request.
+ */
+async function underUseReductionPending({ tx, unitId }: { tx: Db; unitId: string }) {
+  const pending = await pendingUnderUseReduction(tx, unitId);
+  if (!pending) return null;
+  return {
+    field: "form",
+    message: `本单位有因业务资源使用率不足的资源降配或回收尚未办结（${pending.what} ${pending.code}「${pending.title}」），办结前暂停受理本单位新的云资源申请（001 第三十条）`,
+  };
+}
 
 export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
   key: "application",
@@ -671,6 +687,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       sequence: ["accept", "review", "test_resources", "test", "trial_approval", "trial"],
       attachments: [{ purpose: "project_approval", name: "系统建设批复", when: () => true }],
       facts: huizhouReported,
+      checks: [underUseReductionPending],
     },
   },
 };

@@ -204,6 +204,12 @@ export const applicationService: FlowService<ApplicationFacts> = {
     const parsed = { ...checked, attachments: attached };
     const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed), supervisedUnit);
     const replaces = await replacedResources(tx, actor, profile, parsed);
+    // What the profile's document refuses that only the database knows (徽州 001 第三十条): of a new request, not of
+    // one returned for changes and resubmitted.
+    for (const check of resubmitting ? [] : (applicationFlow.profiles[profile]!.checks ?? [])) {
+      const refused = await check({ tx, unitId: actor.unitId, except: resubmitting?.id });
+      if (refused) throw unprocessable("not_allowed", refused.message, { [refused.field]: [refused.message] });
+    }
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
     // 003 第十四条: where the city government consents to the year's plan, whether this request is in it; the

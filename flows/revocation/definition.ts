@@ -1,9 +1,26 @@
-import { REVOCATION_TRIGGERS, type RevocationFacts } from "../../src/resources/catalog";
+import type { ProfileKey } from "../../profiles";
+import { REVOCATION_TRIGGERS, type RevocationFacts, type RevocationTrigger } from "../../src/resources/catalog";
 import { COUNTY_PRE_REVIEW, type FlowDef, MANAGER_APPROVAL, months, type ProfileDef, SUPERVISOR_PRE_REVIEW, wd } from "../types";
 import { HANDOVER_RECORD } from "./form";
 
 // Flow 3 of flows.md: 撤销 / 注销 / 退出 (004 第二十三—二十七条). Started by the applicant's unit, by the provider,
 // or by yunshen itself when a time rule of 第二十四条(二) holds, with the evidence.
+
+/** The triggers the manager may start a revocation for. */
+export type ManagerRevocationTrigger = Extract<RevocationTrigger, "ordered_exit" | "under_use" | "undertaking_breach">;
+
+/**
+ * Which of them a jurisdiction's document gives its manager, and the article. 梅州 (004 第二十三、二十四条) and 高创中心
+ * (000 7.2.3) have the unit or the provider ask, never the manager.
+ */
+export const MANAGER_REVOCATIONS: Partial<Record<ProfileKey, Partial<Record<ManagerRevocationTrigger, string>>>> = {
+  // 003 第二十四条(四): 责令使用单位整改或退出.
+  bazhong: { ordered_exit: "003 第二十四条(四)" },
+  // 002 附件2 十六: 主管单位有权停止有关服务，收回资源.
+  shaoguan: { undertaking_breach: "002 附件2 十六" },
+  // 001 第三十条: 对业务资源使用率不足的应用系统，组织…确定资源降配或回收方案; 第二十五条: 不予整改或整改不到位的…强制处理.
+  huizhou: { under_use: "001 第三十条", ordered_exit: "001 第二十五条" },
+};
 
 /** Whether the unit declared on its form that the system is offline and its data migrated and backed up. */
 const unitDeclaredDone = (f: RevocationFacts) => f.unitDone?.offline === true && f.unitDone.dataMigrated === true;
@@ -41,7 +58,7 @@ export const revocationFlow: FlowDef<RevocationFacts, "revocation"> = {
   proposer: "provider",
   summary: (f) => [
     { label: "资源", value: f.resourceNames.join("、") },
-    { label: "理由", value: REVOCATION_TRIGGERS[f.trigger] },
+    { label: "理由", value: `${REVOCATION_TRIGGERS[f.trigger]}${f.article ? `（${f.article}）` : ""}` },
   ],
   stages: {
     supervisor_review: SUPERVISOR_PRE_REVIEW,

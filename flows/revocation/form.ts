@@ -13,6 +13,8 @@ export const revocationFormSchema = z.strictObject({
   // offline, its data migrated and backed up. Required of a unit under 韶关 and 徽州; the provider leaves them out.
   offline: z.boolean().optional(),
   dataMigrated: z.boolean().optional(),
+  // Why the manager itself starts it (责令退出, 使用率不足回收, 违反安全责任书收回): the manager's only, and required of it.
+  trigger: z.enum(["ordered_exit", "under_use", "undertaking_breach"], { error: "撤销事由应为 ordered_exit（责令退出）、under_use（使用率不足回收）或 undertaking_breach（违反安全责任书收回）" }).optional(),
 });
 
 /** How the data and documents reached the unit (000 6.3 移交). */

@@ -1,4 +1,4 @@
-import { addCalendarDays, addCalendarMonths, CalendarRangeError, endOfShanghaiDay, shanghaiDate, shanghaiInstant, type WorkCalendar } from "../core/calendar";
+import { addCalendarDays, addCalendarMonths, calendarDaysBetween, CalendarRangeError, endOfShanghaiDay, shanghaiDate, shanghaiInstant, type WorkCalendar } from "../core/calendar";
 import type { DeadlineSpec } from "../../flows/types";
 
 export interface StageTimes {
@@ -8,6 +8,17 @@ export interface StageTimes {
 }
 
 const REMIND_AT = "09:00";
+
+/**
+ * A deadline on a day the request's facts name ({ onDateOf }), as calendar days from the day `openedAt` falls on
+ * (negative when that day has passed: a stage reopened after its date is due at once); any other spec as it is.
+ */
+export function concreteDeadline(spec: DeadlineSpec, facts: unknown, openedAt: Date): DeadlineSpec {
+  if (!("onDateOf" in spec)) return spec;
+  const day = (facts as Record<string, unknown> | null)?.[spec.onDateOf];
+  if (typeof day !== "string") throw new Error(`deadline names fact ${spec.onDateOf}, which the request does not have`);
+  return { calendarDays: calendarDaysBetween(shanghaiDate(openedAt), day) };
+}
 
 /** The given day of `date`'s month, or the month's last day when it is shorter. */
 function dayOfMonth(date: string, day: number): string {
@@ -30,7 +41,11 @@ function stageTimes(calendar: WorkCalendar, openedAt: Date, spec: DeadlineSpec, 
         ? addCalendarDays(start, spec.calendarDays)
         : "calendarMonths" in spec
           ? addCalendarMonths(start, spec.calendarMonths)
-          : dayOfMonth(start, spec.dayOfMonth);
+          : "dayOfMonth" in spec
+            ? dayOfMonth(start, spec.dayOfMonth)
+            : (() => {
+                throw new Error(`deadline on the day of ${spec.onDateOf} must be made concrete first (concreteDeadline)`);
+              })();
   const deadlineAt = endOfShanghaiDay(deadlineDay);
   let remindAt: Date | null = shanghaiInstant(remindDay(calendar, deadlineDay, spec), REMIND_AT);
   if (remindAt <= openedAt) remindAt = shanghaiInstant(deadlineDay, REMIND_AT);

@@ -8,7 +8,7 @@ import { shanghaiDate } from "../core/calendar";
 import type { ServiceContext } from "../core/context";
 import { forbidden } from "../core/errors";
 import { getUsers, supervisorOf, unitChain } from "../directory/queries";
-import { stageTimesOrPending } from "./deadlines";
+import { concreteDeadline, stageTimesOrPending } from "./deadlines";
 import { flowStages, nextStage, stageFrom } from "./flow";
 import { deadlineSpan, partyUsers } from "./stages";
 import { requireActor } from "./step";
@@ -64,7 +64,7 @@ class Rollback {
 export async function previewRequest({ ctx, input }: { ctx: ServiceContext; input: z.output<typeof submitInputSchema> }): Promise<RequestPreview> {
   const actor = requireActor(ctx);
   const { service, definition } = FLOW_MODULES[input.flow];
-  const refusal = service.refusal(actor);
+  const refusal = service.refusal(actor, ctx.profile);
   if (refusal) throw forbidden(refusal);
   try {
     await ctx.db.transaction(async (tx) => {
@@ -114,7 +114,7 @@ async function previewStages(ctx: ServiceContext, tx: Db, req: PreviewRequest, s
         : "firstOpenOf" in from
           ? openedAt.get(from.firstOpenOf)
           : [...doneAt].find(([key]) => anchoredOn(from.firstDoneOf, key))?.[1];
-      const times = stageTimesOrPending(ctx.calendar, opens, stage.deadline, anchor);
+      const times = stageTimesOrPending(ctx.calendar, opens, concreteDeadline(stage.deadline, req.facts, opens), anchor);
       by = times.deadlineAt;
       pending = times.pending;
     }

@@ -8,7 +8,7 @@ import { addCalendarDays, shanghaiDate, shanghaiInstant } from "../core/calendar
 import type { ServiceContext } from "../core/context";
 import { countyOf, supervisorOf, usersWithRole } from "../directory/queries";
 import { unprocessable } from "../core/errors";
-import { stageTimesOrPending, type StageTimes } from "./deadlines";
+import { concreteDeadline, stageTimesOrPending, type StageTimes } from "./deadlines";
 import { flowDef, REVISE_STAGE, stageDef } from "./flow";
 import { enqueueCards } from "../core/notify";
 import type { LockedRequest, RequestRow } from "../core/request";
@@ -29,6 +29,8 @@ export async function partyUsers(tx: Db, req: Pick<RequestRow, "applicantId" | "
   if (party === "applicant") return [req.applicantId];
   // The person the request is for confirms for themselves, even when they also asked for it.
   if (party === "holder") return [(req.facts as { holderId: string }).holderId];
+  // An order to the unit: each of its applicants, the one it is filed under too.
+  if (party === "unit") return (await usersWithRole(tx, "applicant", { unitId: req.unitId })).map((u) => u.id);
   let users;
   if (party === "county_bureau") {
     const county = await countyOf(tx, req.unitId);
@@ -52,6 +54,7 @@ export function deadlineSpan(spec: DeadlineSpec): string {
   if ("workdays" in spec) return `${spec.workdays} 个工作日`;
   if ("calendarDays" in spec) return spec.calendarDays === 0 ? "当天" : `${spec.calendarDays} 个日历天`;
   if ("calendarMonths" in spec) return `${spec.calendarMonths} 个月`;
+  if ("onDateOf" in spec) return "限期";
   return `每月 ${spec.dayOfMonth} 日`;
 }
 
@@ -112,7 +115,7 @@ export async function stageTimesFor(
   runId?: number,
 ): Promise<StageTimes & { pending: boolean }> {
   if (!stage.deadline) return { deadlineAt: null, remindAt: null, pending: false };
-  let spec = stage.deadline;
+  let spec = concreteDeadline(stage.deadline, req.facts, openedAt);
   if (stage.redoDeadline || spec.from) {
     const earlier = (
       await tx
@@ -230,15 +233,17 @@ export async function pendingHolders(tx: Db, runId: number): Promise<string[]> {
   return rows.map((r) => r.userId);
 }
 
-export async function scheduleTimers(tx: Db, run: StageRunRow, remindAt: Date | null, stage: Pick<StageDef, "elapses">) {
+export async function scheduleTimers(tx: Db, run: StageRunRow, remindAt: Date | null, stage: Pick<StageDef, "elapses" | "revokeOnLapse">) {
   const rows: (typeof timers.$inferInsert)[] = [];
   if (remindAt) rows.push({ kind: "remind", requestId: run.requestId, stageRunId: run.id, runAt: remindAt });
-  if (run.deadlineAt) rows.push({ kind: stage.elapses ? "elapse" : "overdue", requestId: run.requestId, stageRunId: run.id, runAt: run.deadlineAt });
+  // A stage that lapses (StageDef.revokeOnLapse) ends at its deadline as a period does, with its consequence.
+  if (run.deadlineAt)
+    rows.push({ kind: stage.elapses || stage.revokeOnLapse ? "elapse" : "overdue", requestId: run.requestId, stageRunId: run.id, runAt: run.deadlineAt });
   if (rows.length > 0) await tx.insert(timers).values(rows);
 }
 
 /** A new deadline for an open run (extended, or filled in once the calendar covers it): timers follow it. */
-export async function rescheduleRun(tx: Db, run: StageRunRow, times: StageTimes, stage: Pick<StageDef, "elapses">) {
+export async function rescheduleRun(tx: Db, run: StageRunRow, times: StageTimes, stage: Pick<StageDef, "elapses" | "revokeOnLapse">) {
   await tx.update(stageRuns).set({ deadlineAt: times.deadlineAt, overdue: false }).where(eq(stageRuns.id, run.id));
   await tx
     .update(timers)

@@ -8,7 +8,7 @@ import type { ServiceContext } from "../core/context";
 import { supervisorOf, unitChain } from "../directory/queries";
 import { forbidden } from "../core/errors";
 import { bindFiles, type Attached } from "../files";
-import { flowStages, stageFrom } from "./flow";
+import { flowStages, nextStage, stageFrom } from "./flow";
 import { mutate, type Journal } from "../core/mutate";
 import { openStage, requestSummary } from "./stages";
 import type { LockedRequest } from "../core/request";
@@ -29,7 +29,7 @@ export async function submitRequest({ ctx, input }: { ctx: ServiceContext; input
   return mutate(ctx, { action: "request.submit" }, async (tx, j) => {
     const actor = requireActor(ctx);
     const { service } = FLOW_MODULES[input.flow];
-    const refusal = service.refusal(actor);
+    const refusal = service.refusal(actor, ctx.profile);
     if (refusal) throw forbidden(refusal);
     const chain = await unitChain(tx, actor.unitId);
     const countyUnit = chain.some((u) => u.kind === "county");
@@ -75,6 +75,12 @@ export async function openRequest(
   await bindFiles(tx, r.files ?? [], id);
   audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req), ...attachmentDigests(r.files), ...auditDetails });
   await openStage(ctx, tx, req, first);
+  // A first stage that runs alongside (暂停系统运行 while the unit rectifies) opens the one after it too.
+  const after = first.alongside ? nextStage(flowStages(req.flow, profile), first, r.facts) : null;
+  if (after) {
+    await openStage(ctx, tx, req, after);
+    return result(req, `申请 ${code} 已提交，进入「${after.name}」，「${first.name}」同时进行${r.notice ? `。${r.notice}` : ""}`);
+  }
   return result(req, `申请 ${code} 已提交，进入「${first.name}」${r.notice ? `。${r.notice}` : ""}`);
 }
 

@@ -10,7 +10,13 @@ import { auditAppendMany } from "../core/audit-append";
 import { Journal, mutate } from "../core/mutate";
 import { closeRun, rescheduleRun, stageTimesFor, type StageRunRow } from "./stages";
 import type { LockedRequest } from "../core/request";
-import { audit, lockRequest, advance, takeEffect } from "./step";
+import { audit, lockRequest, advance, takeEffect, closeRequest, notifyAbout } from "./step";
+import { openRevocation } from "./revoke-on-reject";
+import { partiesUsers } from "./stages";
+import { enqueueCardSettlements } from "../core/notify";
+import { shanghaiDate } from "../core/calendar";
+import { REVOCATION_TRIGGERS, type RevocationTrigger } from "../resources/catalog";
+import type { FlowStep, StageDef } from "../../flows/types";
 
 // What the clock sets off: a period that ends by itself, and deadlines filled in once the calendar covers them.
 
@@ -22,6 +28,11 @@ export async function elapseStage(ctx: ServiceContext, tx: Db, req: LockedReques
   const j = new Journal({ ...ctx, actor: null, channel: "timer" });
   const stage = stageDef(req.flow, req.profile, run.stage);
   const now = ctx.clock.now();
+  if (stage.revokeOnLapse) {
+    await lapseStage({ ctx, tx, j, req }, run, stage, stage.revokeOnLapse, timerId);
+    await auditAppendMany(tx, j.entries);
+    return;
+  }
   await closeRun(tx, run, "elapsed", now);
   audit(j, req, "stage.elapse", stage.key, { timerId, deadlineAt: run.deadlineAt?.toISOString() ?? null });
   if (stage.marks) {
@@ -31,6 +42,40 @@ export async function elapseStage(ctx: ServiceContext, tx: Db, req: LockedReques
   await takeEffect({ ctx, tx, j, req }, stage);
   await advance({ ctx, tx, j, req }, stage);
   await auditAppendMany(tx, j.entries);
+}
+
+/**
+ * A stage whose holders let its deadline pass (StageDef.revokeOnLapse): its tasks are cancelled, a revocation of the
+ * resources the request names opens (owned by their unit), the request ends as 已办结 with `lapsed` in its facts, and
+ * the unit's applicants and the managers are told. 003 第二十四条(四): 拒不整改的，停止政务云资源使用并回收.
+ */
+async function lapseStage(step: FlowStep, run: StageRunRow, stage: StageDef, trigger: RevocationTrigger, timerId: number) {
+  const { ctx, tx, j, req } = step;
+  const now = ctx.clock.now();
+  await enqueueCardSettlements(tx, now, await closeRun(tx, run, "elapsed", now), "已逾期");
+  audit(j, req, "stage.lapse", stage.key, { timerId, deadlineAt: run.deadlineAt?.toISOString() ?? null, trigger });
+  const facts = req.facts as { resourceIds?: number[]; underUse?: boolean; article?: string };
+  const day = shanghaiDate(run.deadlineAt ?? now);
+  const revocation = await openRevocation(step, {
+    resourceIds: facts.resourceIds ?? [],
+    trigger,
+    reason: `${REVOCATION_TRIGGERS[trigger]}：「${req.title}」（${req.code}）至 ${day} 未完成「${stage.name}」${facts.article ? `（${facts.article}）` : ""}`,
+    facts: facts.underUse ? { underUse: true } : {},
+    unrevocable: { title: `逾期未完成「${stage.name}」，请安排回收`, summary: `「${req.title}」所列资源没有可自动发起撤销的（已在其他流程中或已撤销），请核实后处理` },
+  });
+  const lapsed = { on: day, revocation };
+  req.facts = { ...(req.facts as object), lapsed };
+  await tx.update(requests).set({ facts: req.facts }).where(eq(requests.id, req.id));
+  await closeRequest(step, "completed");
+  audit(j, req, "request.complete", stage.key, { lapsed });
+  const to = await partiesUsers(tx, req, ["unit", "manager"]);
+  await notifyAbout(step, to, "result", {
+    title: `逾期未完成「${stage.name}」`,
+    summary: revocation
+      ? `「${req.title}」至 ${day} 未完成「${stage.name}」，已停止使用并发起回收（撤销申请 ${revocation}）`
+      : `「${req.title}」至 ${day} 未完成「${stage.name}」，所列资源由统筹管理单位另行安排回收`,
+    tone: "danger",
+  });
 }
 
 /**

@@ -64,7 +64,11 @@ export async function runDueTimers(ctx: ServiceContext, limit = 500): Promise<nu
       if (timer.kind === "remind") {
         // A period has no holders: its parties are reminded that it is about to end.
         const to = stage.elapses ? await partiesUsers(tx, req, stage.parties) : await pendingHolders(tx, run.id);
-        const text = stage.elapses ? `「${stage.name}」将于 ${deadline} 届满，届满后自动进入下一环节` : `「${stage.name}」将于 ${deadline} 到期，请尽快处理`;
+        const text = stage.elapses
+          ? `「${stage.name}」将于 ${deadline} 届满，届满后自动进入下一环节`
+          : stage.revokeOnLapse
+            ? `「${stage.name}」将于 ${deadline} 到期，逾期未完成将停止使用并回收所列资源`
+            : `「${stage.name}」将于 ${deadline} 到期，请尽快处理`;
         const entry = await auditAppend(tx, now, {
           action: "timer.remind",
           requestId: req.id,

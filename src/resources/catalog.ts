@@ -86,8 +86,13 @@ export interface AdjustmentFacts {
   to: Sizes;
   /** For a scale-up: the 第十九条(二) checks that justified it, as computed at submission. */
   evidence: { kind: string; ok: boolean; reason: string }[];
-  /** "unit" (the applicant asked) or "review" (the provider's half-yearly review proposed it). */
-  origin: "unit" | "review";
+  /**
+   * "unit" (the applicant asked), "review" (the provider's half-yearly review proposed it) or "manager" (the
+   * manager started it for the unit: 001 第三十条's 资源降配, 000 7.2.3.2's 资源调整建议).
+   */
+  origin: "unit" | "review" | "manager";
+  /** Started for the resource's under-use (001 第三十条): the unit's new applications wait for it (徽州). */
+  underUse?: boolean;
   /**
    * Asked for by a county unit itself (not started by the provider or proposed for it): its county bureau reviews
    * it first where the profile says so (002 第二十三条). Absent on proposals and older requests.
@@ -111,6 +116,12 @@ export const REVOCATION_TRIGGERS = {
   emergency_rejected: "紧急申请事后审批未同意",
   // 002 第二十一条: a 重大变更 applied for anew; once the new application's work is done the old resources go.
   major_change: "重大变更已重新申请，原申请的资源注销回收",
+  // Started by the manager (统筹管理单位 / 云主管部门), citing its document's article.
+  ordered_exit: "统筹管理单位责令退出",
+  under_use: "业务资源使用率不足，回收资源",
+  undertaking_breach: "违反政务云资源使用安全责任书，收回资源",
+  // An order to rectify (整改通知) whose date passed unrectified: 拒不整改的，停止政务云资源使用并回收.
+  rectification_refused: "逾期未整改，停止使用并回收",
 } as const;
 export type RevocationTrigger = keyof typeof REVOCATION_TRIGGERS;
 
@@ -126,6 +137,10 @@ export interface RevocationFacts {
   countyApplicant?: boolean;
   /** Asked for by a 下属单位 itself: its 主管单位 pre-reviews it first where the profile says so (002 第二十三条). */
   supervisedApplicant?: boolean;
+  /** Opened for the resources' under-use (001 第三十条): the unit's new applications wait for it (徽州). */
+  underUse?: boolean;
+  /** The article the manager cited when starting it (003 第二十四条(四), 002 附件2 十六, 001 第三十条). */
+  article?: string;
   /**
    * What the unit declared on its form it has done before asking: the system taken offline, its data migrated and
    * backed up (002 第二十二条, 001 第十六条). Absent when the provider or yunshen started the request.
@@ -135,3 +150,44 @@ export interface RevocationFacts {
 
 /** "撤销 资助系统 的 2 项资源": the request's title, asked for or proposed. */
 export const revocationTitle = (resources: { system: string }[]) => `撤销 ${resources[0]!.system} 的 ${resources.length} 项资源`;
+
+/**
+ * The grounds on which the manager orders a unit to rectify or exit (整改通知), the closed list of the documents'
+ * words; which of them a jurisdiction's document names, and under which article, is its profile's
+ * (flows/rectification/definition.ts).
+ */
+export const RECTIFICATION_GROUNDS = {
+  // 003 第二十四条(四)
+  false_declaration: "虚报政务云资源",
+  low_efficiency: "使用效率长期较低",
+  zombie: "“僵尸系统”",
+  idle: "资源长期闲置",
+  // 002 附件2 十六
+  undertaking_breach: "违反政务云资源使用安全责任书",
+  // 001 第二十五条; 000 6.1
+  security_risk_high: "安全风险（风险等级较高）",
+  security_risk_low: "安全风险（风险等级较低）",
+  security_risk: "安全风险、隐患或安全事件",
+  // 001 第三十条
+  under_use: "业务资源使用率不足",
+} as const;
+export type RectificationGround = keyof typeof RECTIFICATION_GROUNDS;
+
+export interface RectificationFacts {
+  ground: RectificationGround;
+  /** The article the ground is taken from, in the profile's document. */
+  article: string;
+  /** The manager's account of what was found and what is to be rectified. */
+  description: string;
+  resourceIds: number[];
+  resourceNames: string[];
+  system: string;
+  /** 整改期限: the last day to report the rectification done (YYYY-MM-DD). */
+  rectifyBy: string;
+  /** 001 第二十五条: a higher risk suspends the system until the rectification is confirmed. */
+  suspend: boolean;
+  /** The ground is under-use (001 第三十条): the unit's new applications wait while the order is open. */
+  underUse: boolean;
+  /** Set when the date passed unrectified: the day, and the revocation it opened (null: none could be). */
+  lapsed?: { on: string; revocation: string | null };
+}

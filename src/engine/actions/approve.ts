@@ -17,7 +17,7 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
   const { note, action: verb } = input;
   const { run, task, stage } = await claimStage(step, input);
   if (stage.key === REVISE_STAGE.key) throw unprocessable("resubmit_required", "请使用“重新提交”并附上修改后的申请表");
-  if (verb === "confirm" && !stage.parties.some((p) => p === "applicant" || p === "holder"))
+  if (verb === "confirm" && !stage.parties.some((p) => p === "applicant" || p === "holder" || p === "unit"))
     throw unprocessable("wrong_action", `「${stage.name}」不是需要申请人或账号使用人确认的环节，请使用“同意”`);
   const refused = stage.approveRefusal?.(req.facts);
   if (refused) throw unprocessable("not_allowed", refused);

@@ -1,3 +1,5 @@
+import { eq } from "drizzle-orm";
+import { requests } from "../../../db/schema";
 import { shanghaiDate } from "../../core/calendar";
 import { conflict, forbidden, unprocessable } from "../../core/errors";
 import { stageTimesOrPending } from "../deadlines";
@@ -20,6 +22,12 @@ export async function extend(step: Step, input: ActionOf<"extend">) {
   const times = stageTimesOrPending(ctx.calendar, run.openedAt, spec, run.deadlineAt);
   if (times.pending) throw unprocessable("calendar_out_of_range", "延长后的期限超出已加载的工作日历，请先加载下一年的放假安排");
   await rescheduleRun(tx, run, times, stage);
+  // A deadline on a date the facts name (整改期限) moves with that date, so the request shows it and a stage reopened
+  // later (a rectification returned as 不到位) is due by the extended date, not the first one.
+  if ("onDateOf" in stage.deadline) {
+    req.facts = { ...(req.facts as object), [stage.deadline.onDateOf]: shanghaiDate(times.deadlineAt!) };
+    await tx.update(requests).set({ facts: req.facts }).where(eq(requests.id, req.id));
+  }
   audit(j, req, "request.extend", stage.key, {
     days: daysToAdd,
     reason,

@@ -3,6 +3,7 @@ import { tasks, users } from "../../../db/schema";
 import { taskCard } from "../../../cards";
 import { flowModule } from "../../../flows";
 import type { StageDef } from "../../../flows/types";
+import type { ProfileKey } from "../../../profiles";
 import { countyOf, supervisorOf } from "../../directory/queries";
 import type { Role } from "../../core/roles";
 import { unprocessable } from "../../core/errors";
@@ -20,13 +21,17 @@ export async function transfer(step: Step, input: ActionOf<"transfer">) {
   if (!target || !target.active) throw unprocessable("invalid_target", `用户 ${toUserId} 不存在或已停用`, { toUserId: ["用户不存在或已停用"] });
   // The applicant's side goes to someone who could have filed this kind of request (a provider, for the
   // provider's own statement); any other party to a user with that party's role.
+  // An order to the unit ("unit") is held by each of its applicants already; handed on, it stays within the unit.
   const qualifies =
-    party === "applicant"
-      ? flowModule(req.flow).service.refusal({ userId: target.id, name: target.name, unitId: target.unitId, roles: target.roles as Role[] }) === null
+    party === "unit"
+      ? target.roles.includes("applicant")
+      : party === "applicant"
+      ? flowModule(req.flow).service.refusal({ userId: target.id, name: target.name, unitId: target.unitId, roles: target.roles as Role[] }, req.profile as ProfileKey) === null
       : target.roles.includes(party);
   if (!qualifies) throw unprocessable("invalid_target", `只能转交给同一角色的用户，${target.name}没有该角色`, { toUserId: ["角色不符"] });
-  if (party === "applicant" ? target.unitId !== req.unitId : target.id === req.applicantId)
-    throw unprocessable("invalid_target", party === "applicant" ? "只能转交给本单位的申请人" : "不能转交给申请人本人", {
+  const ownSide = party === "applicant" || party === "unit";
+  if (ownSide ? target.unitId !== req.unitId : target.id === req.applicantId)
+    throw unprocessable("invalid_target", ownSide ? "只能转交给本单位的申请人" : "不能转交给申请人本人", {
       toUserId: ["不能转交给该用户"],
     });
   if (party === "county_bureau") {

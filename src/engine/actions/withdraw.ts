@@ -3,12 +3,15 @@ import { tasks } from "../../../db/schema";
 import { conflict, forbidden } from "../../core/errors";
 import { closeRun, pendingHolders } from "../stages";
 import type { ActionOf } from "../action-input";
-import { STATUS_NAMES, audit, result, currentRun, settleCards, closeRequest, notifyAbout, type Step } from "../step";
+import { STATUS_NAMES, audit, result, currentRun, settleCards, closeRequest, initiators, notifyAbout, type Step } from "../step";
 
 export async function withdraw(step: Step, input: ActionOf<"withdraw">) {
   const { ctx, tx, j, req, actor } = step;
   const { reason } = input;
   if (actor.userId !== req.applicantId) throw forbidden("只有申请人本人可以撤回申请");
+  // A request someone else started for the unit (the manager's 整改通知 or reduction, the provider's revocation, a
+  // job's proposal) is not the unit's to withdraw: it is decided, 驳回 where its stages allow.
+  if ((await initiators(tx, req)).length > 0) throw forbidden("该申请由他方为本单位发起，使用单位不能撤回");
   if (req.status !== "in_progress" && req.status !== "returned")
     throw conflict("request_closed", `申请 ${req.code} ${STATUS_NAMES[req.status]}，不能撤回`);
   // Before the first decision only; a request returned for revision may also be abandoned.

@@ -3,6 +3,7 @@ import { applicationFormSchema, ATTACHMENT_PURPOSES, EMERGENCY_CATEGORIES, NETWO
 import { backupFormSchema } from "../../../../flows/backup/form";
 import { portGrantFormSchema } from "../../../../flows/port_grant/form";
 import { purposeChangeFormSchema } from "../../../../flows/purpose_change/form";
+import { rectificationFormSchema } from "../../../../flows/rectification/form";
 import { revocationFormSchema } from "../../../../flows/revocation/form";
 import { vmAccountFormSchema } from "../../../../flows/vm_account/form";
 import { VM_ACCOUNT_KINDS } from "../../../access/vm-account-service";
@@ -259,6 +260,30 @@ export const revocationForm: WebForm = {
         // 002 第二十二条 (附件4), 001 第十六条: done by the unit before it asks; 韶关 and 徽州 require both.
         { name: "offline", label: "政务信息系统已下线", short: "系统下线", kind: "checkbox", optional: true, hint: "韶关、徽州须在申请前完成（002 第二十二条、001 第十六条）；云服务商发起时不勾选" },
         { name: "dataMigrated", label: "数据已迁移备份", short: "数据迁移备份", kind: "checkbox", optional: true },
+        // The manager's own revocation names its ground (flows/revocation MANAGER_REVOCATIONS); the options are the profile's.
+        { name: "trigger", label: "撤销事由（统筹管理单位发起时选择）", short: "撤销事由", kind: "select", optional: true, emptyOption: "使用单位或云服务商发起，不选" },
+      ],
+    },
+  ],
+};
+
+// 003 第二十四条(四), 002 附件2 十六, 001 第二十五、三十条, 000 6.1: the manager's order to a unit.
+export const rectificationForm: WebForm = {
+  key: "rectification",
+  flow: "rectification",
+  title: "整改通知（责令整改）",
+  source: "整改通知（003 第二十四条(四)；002 附件2 十六；001 第二十五条、第三十条；000 6.1）",
+  description: "责令使用单位在期限内整改；使用单位报告整改完成后由发出通知的单位确认。逾期未整改的，停止使用并回收所列资源（高创中心由监管部门发出，仅督促整改）。",
+  schema: rectificationFormSchema,
+  sections: [
+    {
+      title: "整改通知",
+      fields: [
+        { name: "resources", label: "涉及的资源（同一使用单位）", short: "资源", kind: "checklist", intValues: true },
+        { name: "ground", label: "整改事由", kind: "select" },
+        { name: "description", label: "发现的问题和整改要求", short: "问题和整改要求", kind: "textarea" },
+        { name: "rectifyBy", label: "整改期限（截止日期）", short: "整改期限", kind: "date", optional: true, hint: "截止日期与工作日数二选一" },
+        { name: "rectifyWorkdays", label: "整改期限（工作日数）", short: "整改期限", kind: "int", unit: " 个工作日", optional: true },
       ],
     },
   ],
@@ -369,4 +394,4 @@ export const demandForm: WebForm = {
 };
 
 /** Every form a unit can start, in the order /new lists them. */
-export const WEB_FORMS: readonly WebForm[] = [applicationForm, adjustmentForm, purposeChangeForm, backupForm, revocationForm, vmAccountForm, portGrantForm, demandForm];
+export const WEB_FORMS: readonly WebForm[] = [applicationForm, adjustmentForm, purposeChangeForm, backupForm, revocationForm, rectificationForm, vmAccountForm, portGrantForm, demandForm];

@@ -1,4 +1,5 @@
 import { FLOW_MODULES } from "../../../../flows";
+import type { ProfileKey } from "../../../../profiles";
 import type { Actor } from "../../../core/context";
 import { textErrors } from "../../../core/validation";
 import { WEB_FORMS } from "./definitions";
@@ -15,9 +16,12 @@ export function webForm(key: string): WebForm | null {
   return WEB_FORMS.find((f) => f.key === key) ?? null;
 }
 
-/** The forms this person may start: those whose flow would not refuse them; 年度资源需求 is the applicants' (submitDemand). */
-export function formsFor(actor: Actor): WebForm[] {
-  return WEB_FORMS.filter((f) => (f.flow ? FLOW_MODULES[f.flow].service.refusal(actor) === null : actor.roles.includes("applicant")));
+/**
+ * The forms this person may start under the profile: those whose flow would not refuse them; 年度资源需求 is the
+ * applicants' (submitDemand).
+ */
+export function formsFor(actor: Actor, profile?: ProfileKey): WebForm[] {
+  return WEB_FORMS.filter((f) => (f.flow ? FLOW_MODULES[f.flow].service.refusal(actor, profile) === null : actor.roles.includes("applicant")));
 }
 
 export type Checked = { ok: true; input: Record<string, unknown>; data: unknown } | { ok: false; input: Record<string, unknown>; messages: FormMessages };

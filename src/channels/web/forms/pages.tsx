@@ -1,3 +1,6 @@
+import { rectificationGrounds } from "../../../../flows/rectification/definition";
+import { MANAGER_REVOCATIONS, type ManagerRevocationTrigger } from "../../../../flows/revocation/definition";
+import { REVOCATION_TRIGGERS } from "../../../resources/catalog";
 import { createHash, randomBytes } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { canonicalJson } from "../../../core/audit-canonical";
@@ -94,6 +97,13 @@ async function dynamicOptions(ctx: ServiceContext, form: WebForm, values: FormVa
 
 async function choices(ctx: ServiceContext, form: WebForm): Promise<DynamicOptions> {
   const actor = ctx.actor!;
+  if (form.key === "rectification") {
+    const { items } = await listResources({ ctx, input: { status: "delivered" } });
+    return {
+      resources: items.filter((r) => r.kind !== "backup").map((r) => ({ value: String(r.id), label: resourceLabel(r) })),
+      ground: rectificationGrounds(ctx.profile).map((g) => ({ value: g.value, label: `${g.label}（${g.article}）` })),
+    };
+  }
   if (form.key === "adjustment" || form.key === "revocation" || form.key === "backup" || form.key === "purpose_change") {
     const { items } = await listResources({ ctx, input: { status: "delivered" } });
     // Only VMs and PaaS services have sizes to adjust; hosting, bandwidth, IPs and security services do not.
@@ -101,7 +111,9 @@ async function choices(ctx: ServiceContext, form: WebForm): Promise<DynamicOptio
     const sized = (kind: string) => kind === "vm" || kind.startsWith("paas_");
     const chosen = items.filter((r) => (form.key === "backup" || form.key === "purpose_change" ? r.kind === "vm" : form.key === "adjustment" ? sized(r.kind) : r.kind !== "backup"));
     const several = form.key === "revocation" || form.key === "purpose_change";
-    return { [several ? "resources" : "resource"]: chosen.map((r) => ({ value: String(r.id), label: resourceLabel(r) })) };
+    // The manager's grounds for revoking, under this profile's document.
+    const triggers = Object.entries(MANAGER_REVOCATIONS[ctx.profile] ?? {}).map(([value, article]) => ({ value, label: `${REVOCATION_TRIGGERS[value as ManagerRevocationTrigger]}（${article}）` }));
+    return { [several ? "resources" : "resource"]: chosen.map((r) => ({ value: String(r.id), label: resourceLabel(r) })), ...(form.key === "revocation" ? { trigger: actor.roles.includes("manager") ? triggers : [] } : {}) };
   }
   if (form.key === "vm_account") {
     // An applicant asks for people of their own unit (the flow refuses others); a security officer for anyone.
@@ -369,7 +381,7 @@ async function handlePost(
 
 function formFor(c: C, actor: Actor): WebForm {
   const form = webForm(c.req.param("key") ?? "");
-  if (!form || !formsFor(actor).includes(form)) throw notFound("没有这个申请表，或您的角色不能发起此类申请");
+  if (!form || !formsFor(actor, c.get("ctx").profile).includes(form)) throw notFound("没有这个申请表，或您的角色不能发起此类申请");
   return form;
 }
 
@@ -379,7 +391,7 @@ export function newRequestPages(deps: WebDeps) {
 
   app.get("/", (c) => {
     const ctx = c.get("ctx");
-    const forms = formsFor(ctx.actor!);
+    const forms = formsFor(ctx.actor!, ctx.profile);
     return c.html(
       <Page title="发起申请" ctx={ctx} csrf={c.get("session").csrf} current="/new">
         <h1>发起申请</h1>

@@ -418,8 +418,9 @@ function History({ r, names }: { r: RequestView; names: Map<string, string> }) {
 async function transferCandidates(db: WebDeps["db"], r: RequestView, held: Stage | null, userId: string): Promise<Candidate[]> {
   const party = held?.tasks.find((t) => t.status === "pending" && t.userId === userId)?.party;
   if (!party || party === "holder") return [];
+  const ownSide = party === "applicant" || party === "unit";
   const people =
-    party === "applicant"
+    ownSide
       ? await usersWithRole(db, "applicant", { unitId: r.unit.id })
       : await usersWithRole(
           db,
@@ -432,7 +433,7 @@ async function transferCandidates(db: WebDeps["db"], r: RequestView, held: Stage
         );
   const unitNames = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
   return people
-    .filter((u) => u.id !== userId && (party === "applicant" || u.id !== r.applicant?.id))
+    .filter((u) => u.id !== userId && (ownSide || u.id !== r.applicant?.id))
     .map((u) => ({ id: u.id, name: u.name, unitName: unitNames.get(u.unitId) ?? u.unitId }));
 }
 
