@@ -77,7 +77,7 @@ describe.runIf(chromiumAvailable())("the README's walk-through in Chromium: one 
       const { page } = applicant;
       // 1. 李华 signs in with her link: 发起申请 → 云资源申请, the form filled with the example's values.
       await signIn(page, portal, "lihua");
-      await openForm(page, portal, /云资源申请/, "application");
+      await openForm(page, portal, /^云资源申请/, "application");
       await field(page, "systemName").fill(form.systemName);
       await field(page, "contact.name").fill(form.contact.name);
       await field(page, "contact.mobile").fill(form.contact.mobile);

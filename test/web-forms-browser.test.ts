@@ -21,7 +21,7 @@ describe.runIf(chromiumAvailable())("filing on the portal in Chromium", () => {
     try {
       const { page } = applicant;
       await signIn(page, portal, "lihua");
-      await openForm(page, portal, /云资源申请/, "application");
+      await openForm(page, portal, /^云资源申请/, "application");
 
       await field(page, "systemName").fill("梅县区教育资助管理系统");
       await field(page, "contact.name").fill("李华");
