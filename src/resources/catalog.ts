@@ -68,7 +68,12 @@ export interface BackupFacts extends BackupPolicy {
   resourceName: string;
   /** The system the VM serves, which the backup policy serves too. */
   system: string;
+  /** The applicant's unit is a county's: 梅州's 县级数据局初审 (004 第二十九、三十条) reads it. */
   countyUnit: boolean;
+  /** 002 第二十三条: a county unit asked itself (COUNTY_PRE_REVIEW); absent on requests from before it was kept. */
+  countyApplicant?: boolean;
+  /** 002 第二十三条: a 下属单位 asked itself (SUPERVISOR_PRE_REVIEW); absent on requests from before it was kept. */
+  supervisedApplicant?: boolean;
 }
 
 /** A resource's sizes; what an adjustment leaves out stays as it is. */
