@@ -17,7 +17,7 @@ afterAll(() => t?.close());
 
 /** A 徽州 application by `user`, accepted and reviewed, its test resources configured (delivered): its first VM's id. */
 async function deliveredVm(user: "lihua" | "yangfan") {
-  const form = sampleForm();
+  const form = sampleForm("huizhou");
   form.attachments.push(await t.attachment(user, "project_approval"));
   const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
   await t.actInTurn(id, [

@@ -31,7 +31,7 @@ describe("001 第十五条: 徽州", () => {
 
   /** A 徽州 application by `user`, accepted and reviewed, its resources configured: its VMs' ids. */
   async function deliveredVms(user: "lihua" | "yangfan") {
-    const form = sampleForm();
+    const form = sampleForm("huizhou");
     form.attachments.push(await t.attachment(user, "project_approval"));
     const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
     await t.actInTurn(id, [
@@ -150,7 +150,7 @@ describe("002 第十五条: 韶关", () => {
 
   /** A 韶关 application by `user` walked to delivery (a county unit's through 黄敏's 初审): its first VM. */
   async function deliveredVm(user: "lihua" | "yangfan") {
-    const form = sampleForm();
+    const form = sampleForm("shaoguan");
     form.attachments.push(await t.attachment(user, "security_pledge"));
     const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
     await t.actInTurn(id, [

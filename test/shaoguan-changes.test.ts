@@ -19,7 +19,7 @@ afterAll(() => t?.close());
 
 /** A 韶关 application by `user` walked to delivery (a county unit's through 黄敏's 初审): its first VM's id. */
 async function deliveredVm(user: "lihua" | "yangfan") {
-  const form = sampleForm();
+  const form = sampleForm("shaoguan");
   form.attachments.push(await t.attachment(user, "security_pledge"));
   const { id } = ok(await t.submit(user, coveredByPlan(form)), 201);
   await t.actInTurn(id, [

@@ -58,6 +58,8 @@ export function applicationFacts(form: ApplicationForm, countyUnit: boolean, sys
     // 004 第四十八条 / 第十四条(二)2: only when asked for, so ordinary requests' facts stay as they were.
     ...(form.emergency ? { emergency: form.emergency.category } : {}),
     ...(form.dedicatedPool ? { dedicatedPool: { scale: form.dedicatedPool.scale } } : {}),
+    // 001 附件1 公共存储: shown to the holders of the stages (the ledger does not deliver it).
+    ...(form.publicStorage ? { publicStorage: { sizeTb: form.publicStorage.sizeTb, type: form.publicStorage.type } } : {}),
   };
 }
 
@@ -139,10 +141,21 @@ export const applicationService: FlowService<ApplicationFacts> = {
     // Every document names a real file of the unit's, uploaded for the purpose it is named under: the
     // required-document rules below count only those.
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
-    const parsed = { ...checked, attachments: attached };
+    const today = shanghaiDate(ctx.clock.now());
+    // 002 附件1 申请期限: a term that has already ended asks for nothing.
+    if (checked.term?.until !== undefined && checked.term.until < today) {
+      const message = `申请期限（至 ${checked.term.until}）不能早于申请日期 ${today}`;
+      throw unprocessable("not_allowed", message, { "form.term.until": [message] });
+    }
+    // 001 附件1 申请单位承诺: who gave it and when are the submission's, whatever the form said.
+    const declaration = checked.declaration && {
+      agreed: checked.declaration.agreed,
+      ...(checked.declaration.agreed ? { by: actor.name, userId: actor.userId, at: ctx.clock.now().toISOString() } : {}),
+    };
+    const parsed = { ...checked, attachments: attached, ...(declaration ? { declaration } : {}) };
     const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed));
     // Flagged to the manager when the unit's yearly demand does not cover it (003 第十四条).
-    const year = Number(shanghaiDate(ctx.clock.now()).slice(0, 4));
+    const year = Number(today.slice(0, 4));
     const demand = await demandCoverage(tx, actor.unitId, year, facts.totals, resubmitting?.id);
     return { form: parsed, title: parsed.systemName, facts: { ...facts, demand }, files: attached };
   },

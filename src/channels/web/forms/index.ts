@@ -1,5 +1,6 @@
 import { FLOW_MODULES } from "../../../../flows";
 import type { Actor } from "../../../core/context";
+import type { ProfileKey } from "../../../../profiles";
 import { textErrors } from "../../../core/validation";
 import { WEB_FORMS } from "./definitions";
 import { issueMessages, serviceFieldMessages, type FormMessages } from "./messages";
@@ -13,6 +14,26 @@ export type { Field, FieldKind, FieldOption, Rows, Section, WebForm } from "./ty
 
 export function webForm(key: string): WebForm | null {
   return WEB_FORMS.find((f) => f.key === key) ?? null;
+}
+
+const onProfile = (profile: ProfileKey) => (x: { profiles?: readonly ProfileKey[] }) => !x.profiles || x.profiles.includes(profile);
+
+/**
+ * The form as a profile's units fill it in: only the sections and fields of its own annex (002 附件1's 申请期限 on
+ * 韶关's, 001 附件1's 单位性质 on 徽州's), with its own notes. A field left out is neither shown nor read.
+ */
+export function formForProfile(form: WebForm, profile: ProfileKey): WebForm {
+  const keep = onProfile(profile);
+  return {
+    ...form,
+    source: form.sourceByProfile?.[profile] ?? form.source,
+    sections: form.sections.filter(keep).map((s) => ({
+      ...s,
+      ...s.byProfile?.[profile],
+      ...(s.fields ? { fields: s.fields.filter(keep) } : {}),
+      ...(s.rows ? { rows: { ...s.rows, fields: s.rows.fields.filter(keep) } } : {}),
+    })),
+  };
 }
 
 /** The forms this person may start: those whose flow would not refuse them; 年度资源需求 is the applicants' (submitDemand). */
