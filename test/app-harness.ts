@@ -51,7 +51,26 @@ export async function rowCounts(db: Db): Promise<Record<string, number>> {
   return counts;
 }
 
-export const sampleForm = () => JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
+/**
+ * The example application (examples/application.json, 梅州's 附件2); for 韶关 or 徽州 with the blanks their own
+ * annex adds filled in (002 附件1: 申请期限, 项目名称, 维护单位性质, 服务器类型; 001 附件1: 单位性质, 负责人, the
+ * ticked 申请单位承诺). Their documents (安全责任书, 系统建设批复) are uploaded by each test.
+ */
+export function sampleForm(profile?: ProfileKey) {
+  const form = JSON.parse(readFileSync(new URL("../examples/application.json", import.meta.url), "utf8"));
+  if (profile === "shaoguan") {
+    form.term = { kind: "until", until: "2029-12-31" };
+    form.projectName = "梅县区教育资助管理系统迁移上云项目";
+    form.maintainer.nature = "outsourced";
+    for (const vm of form.vms) vm.serverType = "云主机（通用型）";
+  }
+  if (profile === "huizhou") {
+    form.unitNature = "organ";
+    form.leader = { name: "王局长", mobile: "13800000009" };
+    form.declaration = { agreed: true };
+  }
+  return form;
+}
 
 /**
  * The form with its 立项方案 totals raised to what it asks for, for tests of other rules that enlarge the
@@ -231,7 +250,7 @@ export async function createTestApp(
    */
   async function deliverApplication(applicant: string, walked: ProfileKey = profile) {
     if (walked !== profile) throw new Error(`the app runs ${profile}; it cannot walk a ${walked} application`);
-    const form = profile === "meizhou" ? sampleForm() : coveredByPlan(sampleForm());
+    const form = profile === "meizhou" ? sampleForm() : coveredByPlan(sampleForm(profile));
     const document = { shaoguan: "security_pledge", huizhou: "project_approval", bazhong: "plan" }[profile as string];
     if (document) form.attachments.push(await attachment(applicant, document));
     // 巴中's walk is of a planned application (003 第十四条): the year's plan is consented unless a test did it.

@@ -129,7 +129,7 @@ describe("徽州 001 第十九条: the cloud near 70% of its capacity", () => {
   test("allocated against the configured capacity: at 70% the managers and providers are warned, once per kind and month", async () => {
     const t = await createTestApp({ profile: "huizhou", now: "2026-11-23T02:00:00Z" });
     try {
-      const form = sampleForm();
+      const form = sampleForm("huizhou");
       form.attachments.push(await t.attachment("yangfan", "project_approval"));
       const { id } = ok(await t.submit("yangfan", form), 201);
       await t.actInTurn(id, [

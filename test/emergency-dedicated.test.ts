@@ -181,7 +181,7 @@ describe("004 第四十八条 紧急特殊情况", () => {
   test("002 (韶关) sets no fast track: an emergency section is refused with 422 本地区管理办法未规定紧急通道; nothing written", async () => {
     const sg = await createTestApp({ profile: "shaoguan" });
     try {
-      const form: Record<string, any> = emergencyForm();
+      const form: Record<string, any> = { ...sampleForm("shaoguan"), emergency: emergencyForm().emergency };
       form.attachments.push(await sg.attachment("lihua", "security_pledge"));
       const { audit_log: _, ...before } = await rowCounts(sg.db);
       const refused = await sg.submit("lihua", form);

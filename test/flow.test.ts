@@ -357,8 +357,8 @@ describe("policy profiles", () => {
   test("韶关: security pledge required, county pre-review, manager 5 wd, provider 3 wd, then deployment", async () => {
     const t = await createTestApp({ profile: "shaoguan" });
     try {
-      expect((await t.submit("lihua", sampleForm())).body.error.fields["form.attachments"][0]).toContain("安全责任书");
-      const form = sampleForm();
+      expect((await t.submit("lihua", sampleForm("shaoguan"))).body.error.fields["form.attachments"][0]).toContain("安全责任书");
+      const form = sampleForm("shaoguan");
       form.attachments.push(await t.attachment("lihua", "security_pledge"));
       const { id } = ok(await t.submit("lihua", coveredByPlan(form)), 201);
       ok(await t.act("huangmin", id, { action: "approve" }));
@@ -435,7 +435,7 @@ describe("policy profiles", () => {
   test("徽州: accept 3 wd → review 2 wd → test resources 2 wd → 15-day test (extendable) → trial ≥ 30 days", async () => {
     const t = await createTestApp({ profile: "huizhou" });
     try {
-      const form = sampleForm();
+      const form = sampleForm("huizhou");
       form.attachments.push(await t.attachment("yangfan", "project_approval"));
       const { id } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
       expect(await stageOf(t, id)).toBe("accept");

@@ -10,8 +10,8 @@ let t: TestApp;
 afterEach(() => t?.close());
 
 /** The example (VM rows opening 80,443 and 5432) with 2 public IPs and internet bandwidth. */
-function networked() {
-  const f = sampleForm();
+function networked(profile?: "huizhou") {
+  const f = sampleForm(profile);
   f.publicIps = 2;
   f.bandwidth = [{ zone: "internet", mbps: 10 }];
   return f;
@@ -24,7 +24,7 @@ const current = async (id: number) => ok(await t.show("yangfan", id)).currentSta
 
 test("001 附件1 注2: the open ports and external IPs an application lists are reported (报备) to the manager, apart from the resources the stages approve", async () => {
   t = await createTestApp({ profile: "huizhou", now: "2026-09-25T02:00:00Z" });
-  const form = networked();
+  const form = networked("huizhou");
   form.attachments.push(await t.attachment("yangfan", "project_approval"));
   const { id } = ok(await t.submit("yangfan", form), 201);
   const detail = ok(await t.show("zhangwei", id));
@@ -56,7 +56,7 @@ test("001 附件1 注2: the open ports and external IPs an application lists are
 
 test("001 第十二—十四条, 附件1 注2: accepted in 3 wd, reviewed in 2 wd, test resources (and the reported public IPs) in 2 wd across 国庆, 15-day test, ≥ 30-day trial", async () => {
   t = await createTestApp({ profile: "huizhou", now: "2026-09-25T02:00:00Z" }); // Friday 10:00
-  const form = networked();
+  const form = networked("huizhou");
   form.attachments.push(await t.attachment("yangfan", "project_approval"));
   const { id } = ok(await t.submit("yangfan", form), 201);
   // 第十二条: 受理 within 3 wd: 09-28, 09-29, 09-30.

@@ -29,7 +29,7 @@ describe("004 第十二条(一) 汇总提交", () => {
   test("002 第二十三条 韶关's 县级初审 is a review of its own and may refuse", async () => {
     const sg = await createTestApp({ profile: "shaoguan" });
     try {
-      const form = sampleForm();
+      const form = sampleForm("shaoguan");
       form.attachments.push(await sg.attachment("lihua", "security_pledge"));
       const { id } = ok(await sg.submit("lihua", form), 201);
       ok(await sg.act("huangmin", id, { action: "reject", reason: "与已建系统重复" }));

@@ -224,7 +224,7 @@ describe("other profiles", () => {
   test("004 第十七条(二): a 韶关 application is decided without any form, as before", async () => {
     const s = await createWebTestApp({ profile: "shaoguan" });
     try {
-      const { id } = ok(await s.submit("yangfan", { ...sampleForm(), attachments: [await s.attachment("yangfan", "security_pledge")] }), 201);
+      const { id } = ok(await s.submit("yangfan", { ...sampleForm("shaoguan"), attachments: [await s.attachment("yangfan", "security_pledge")] }), 201);
       // A form sent to a stage without one is refused rather than silently kept.
       const stray = await s.act("zhangwei", id, { action: "approve", form: securityTestForm() });
       expect(stray.status).toBe(400);

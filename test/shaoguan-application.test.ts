@@ -11,7 +11,7 @@ afterEach(() => t?.close());
 
 /** The example, with the 安全责任书 (附件2) every 韶关 application carries, and the given data disks per VM row. */
 async function form(user: string, disks?: number[]) {
-  const f = sampleForm();
+  const f = sampleForm("shaoguan");
   f.attachments.push(await t.attachment(user, "security_pledge"));
   if (disks) disks.forEach((gb, i) => (f.vms[i].diskGb = gb));
   return f;

@@ -211,7 +211,7 @@ describe("系统登记 (004 第二条)", () => {
     const hz = await createTestApp({ profile: "huizhou", now: "2026-09-28T02:00:00Z" }); // Monday 10:00
     try {
       const rule = PROFILES.huizhou.mlps;
-      const form = sampleForm();
+      const form = sampleForm("huizhou");
       form.attachments = [await hz.attachment("yangfan", "project_approval")];
       const { id } = ok(await hz.submit("yangfan", form), 201);
       ok(await hz.act("zhangwei", id, { action: "approve", stage: "accept" }));

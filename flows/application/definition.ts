@@ -4,7 +4,17 @@ import { catalogFitText, offCatalog, type CatalogFit } from "../../src/billing/s
 import { pendingUnderUseReduction } from "../../src/resources/reductions";
 import type { PlanCoverage } from "../../src/resources/demand";
 import { days, months, SUPERVISOR_PRE_REVIEW, wd, type AttachmentRule, type FlowDef, type Party } from "../types";
-import { CITY_CONSENT, EMERGENCY_CATEGORIES, hostedAndNetwork, PLAN_PARTS, SECURITY_TEST_APPLICATION, type ApplicationForm, type EmergencyCategory } from "./form";
+import {
+  CITY_CONSENT,
+  EMERGENCY_CATEGORIES,
+  hostedAndNetwork,
+  PLAN_PARTS,
+  PUBLIC_STORAGE_TYPES,
+  ROW_REQUEST_TYPES,
+  SECURITY_TEST_APPLICATION,
+  type ApplicationForm,
+  type EmergencyCategory,
+} from "./form";
 
 // Flow 1 of flows.md: 云资源申请. 梅州 (seed 004 第十—十七条) is the default profile; 韶关 (002 第十九—二十三条,
 // 第三十五条), 徽州 (001 第十一—十四条), 巴中 (003 第十五—二十条) and 高创中心 (000 7.2) reuse the same stage
@@ -62,6 +72,8 @@ export interface ApplicationFacts {
    * each names or equals, or the nearest one proposed for a row not in it. Absent when no catalog was in force.
    */
   catalog?: CatalogFit;
+  /** 001 附件1 公共存储: the space (T) and kind of storage asked for; absent when none is. */
+  publicStorage?: { sizeTb: number; type: string };
 }
 
 // 004 第十七条(五): lateness in deployment, security test and go-live is reported to 统筹管理单位 (the managers,
@@ -168,6 +180,57 @@ function dataDiskFrom100(_f: ApplicationFacts, form: ApplicationForm) {
   };
 }
 
+type Rule = (f: ApplicationFacts, form: ApplicationForm) => { field: string; message: string } | null;
+/** A field of the annex the profile's form requires: its message under the field when it is left empty. */
+const required =
+  (field: string, filled: (form: ApplicationForm) => boolean, message: string): Rule =>
+  (_f, form) =>
+    filled(form) ? null : { field, message };
+/** The same for a column of the VM rows: the first row without it. */
+const requiredInRows =
+  (column: string, filled: (vm: ApplicationForm["vms"][number]) => boolean, message: (vm: ApplicationForm["vms"][number]) => string): Rule =>
+  (_f, form) => {
+    const i = form.vms.findIndex((vm) => !filled(vm));
+    return i < 0 ? null : { field: `form.vms.${i}.${column}`, message: message(form.vms[i]!) };
+  };
+
+// 002 第十九条: a 韶关 application fills in 《韶关市“数字政府”政务云资源申请表》（附件1）; these are its blanks the
+// common form leaves optional (备注 stays optional: the annex does not ask it of every row). The 申请日期 is the
+// submission's own, and 单位名称 the unit's.
+const shaoguanAnnex1: Rule[] = [
+  required("form.term.kind", (form) => form.term !== undefined, "请填写申请期限：长期，或至指定日期（002 附件1）"),
+  required("form.projectName", (form) => Boolean(form.projectName), "请填写项目名称（002 附件1）"),
+  required("form.maintainer.company", (form) => Boolean(form.maintainer.company), "请填写维护单位（002 附件1）"),
+  required("form.maintainer.nature", (form) => form.maintainer.nature !== undefined, "请选择维护单位性质：本单位内设机构、下属单位/部门或委托外包单位（002 附件1）"),
+  requiredInRows("serverType", (vm) => Boolean(vm.serverType), (vm) => `请填写「${vm.purpose}」的服务器类型（002 附件1 资源申请信息）`),
+];
+
+// 001 第十一条 "…及其他申请材料（详见附件1）": 《徽州区数据资源管理局政务云资源使用审批表》's 单位性质, 负责人 and the
+// 申请单位承诺 the unit seals (here: ticks) are required; its 附表's 申请类型 is 资源申请 unless another is chosen.
+const huizhouAnnex1: Rule[] = [
+  required("form.unitNature", (form) => form.unitNature !== undefined, "请选择单位性质：机关单位、事业单位或其他（001 附件1）"),
+  required("form.leader.name", (form) => form.leader !== undefined, "请填写负责人及其手机（001 附件1）"),
+  required("form.declaration.agreed", (form) => form.declaration?.agreed === true, "请阅读并勾选申请单位承诺（001 附件1）"),
+  // A 资源变更 or 资源退出 of a VM already held is its own request (001 第十五条, 第十六条), not part of an application.
+  (_f, form) => {
+    const i = form.vms.findIndex((vm) => vm.requestType === "change" || vm.requestType === "exit");
+    if (i < 0) return null;
+    const vm = form.vms[i]!;
+    const other = vm.requestType === "change" ? "扩容 / 缩容或用途变更申请（001 第十五条）" : "撤销申请（001 第十六条）";
+    return {
+      field: `form.vms.${i}.requestType`,
+      message: `「${vm.purpose}」的申请类型为${ROW_REQUEST_TYPES[vm.requestType!]}：在用资源的${ROW_REQUEST_TYPES[vm.requestType!]}请另行提交${other}，本申请只含新申请的资源`,
+    };
+  },
+  // 001 附件1 虚拟机 "外网 IP": the rows' external IPs add up to the 公网 IP 数量 the ledger allocates.
+  (_f, form) => {
+    if (!form.vms.some((vm) => vm.publicIps !== undefined)) return null;
+    const rows = form.vms.reduce((n, vm) => n + (vm.publicIps ?? 0) * vm.quantity, 0);
+    if (rows === form.publicIps) return null;
+    return { field: "form.publicIps", message: `公网 IP 数量（${form.publicIps} 个）应等于附表中各虚拟机外网 IP 之和（${rows} 个，按台数计）` };
+  },
+];
+
 /** "开放端口：应用服务器 ×2 80,443；数据库服务器 5432；公网 IP 2 个，已向区数据资源局报备（不属审批事项）". */
 function reportedText(r: NonNullable<ApplicationFacts["reported"]>): string {
   const ports = r.ports.map((p) => `${p.purpose}${p.quantity > 1 ? ` ×${p.quantity}` : ""} ${p.ports}`).join("；");
@@ -227,6 +290,9 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
     ...(f.reported ? [{ label: "报备事项（001 附件1 注2）", value: reportedText(f.reported) }] : []),
     // 002 第二十一条: what the new application replaces, to be revoked once it is live.
     ...(f.replaces ? [{ label: `替换原资源（${f.replaces.article}）`, value: f.replaces.resourceNames.join("、") }] : []),
+    ...(f.publicStorage
+      ? [{ label: "公共存储", value: `${f.publicStorage.sizeTb} T（${PUBLIC_STORAGE_TYPES[f.publicStorage.type as keyof typeof PUBLIC_STORAGE_TYPES] ?? f.publicStorage.type}）` }]
+      : []),
   ],
   // 004 第四十八条: an emergency application is marked 紧急 wherever requests are listed.
   badge: (f) => (f.emergency ? "紧急" : null),
@@ -644,8 +710,10 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
         security_fix: { deadline: undefined, lateWarningTo: [] },
         go_live: { deadline: undefined, lateWarningTo: [], reportTo: ["manager", "provider"] },
       },
-      attachments: [{ purpose: "security_pledge", name: "政务云资源使用安全责任书（附件2）", when: () => true }],
-      submissionRules: [dataDiskFrom100],
+      // 002 第十九条 "签署《韶关市“数字政府”政务云资源使用安全责任书》（附件2）": the signed and sealed 责任书 rides
+      // with every application (its text is offered at /documents/shaoguan-security-pledge to print and sign).
+      attachments: [{ purpose: "security_pledge", name: "已签字盖章的政务云资源使用安全责任书（002 附件2）", when: () => true }],
+      submissionRules: [dataDiskFrom100, ...shaoguanAnnex1],
     },
     bazhong: {
       name: "巴中（“智慧巴中”云平台管理办法）",
@@ -686,6 +754,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
       name: "徽州（徽州区政务云平台管理暂行办法）",
       sequence: ["accept", "review", "test_resources", "test", "trial_approval", "trial"],
       attachments: [{ purpose: "project_approval", name: "系统建设批复", when: () => true }],
+      submissionRules: huizhouAnnex1,
       facts: huizhouReported,
       checks: [underUseReductionPending],
     },

@@ -62,6 +62,9 @@ const catalogItemCode = z
   .regex(/^[A-Za-z0-9._-]{1,40}$/, "服务目录编号应为 1–40 位字母、数字、点、下划线或连字符")
   .optional();
 
+// 001 附表 申请类型: "☑资源申请 □资源变更 □资源退出 □其他" (资源申请 ticked on the blank form).
+export const ROW_REQUEST_TYPES = { apply: "资源申请", change: "资源变更", exit: "资源退出", other: "其他" } as const;
+
 export const vmRowSchema = z.strictObject({
   item: catalogItemCode,
   purpose: z.string().trim().min(1, "请填写用途").max(100),
@@ -74,7 +77,17 @@ export const vmRowSchema = z.strictObject({
   quantity: z.int().min(1).max(100).default(1),
   // Each VM of the row is backed up by this policy; checked on the day it takes effect (flow 1 backup_check).
   backup: backupPolicySchema.optional(),
+  // 002 附件1 资源申请信息 "服务器类型" (required in 韶关; the annex lists no choices, so it is written as the unit
+  // names it) and "备注"; 001 附表 "申请类型", "备注" and the 虚拟机 box's "外网 IP" (per VM of the row).
+  serverType: z.string().trim().min(1, "请填写服务器类型").max(50, "服务器类型不超过 50 字").optional(),
+  requestType: z.enum(Object.keys(ROW_REQUEST_TYPES) as [keyof typeof ROW_REQUEST_TYPES], { error: labelledTypes() }).optional(),
+  requestTypeNote: z.string().trim().max(100, "申请类型说明不超过 100 字").optional(),
+  publicIps: z.int("外网 IP 数应为整数").min(0, "外网 IP 数不能为负数").max(16, "每台虚拟机外网 IP 最多 16 个").optional(),
+  remarks: z.string().trim().max(500, "备注不超过 500 字").optional(),
 });
+function labelledTypes() {
+  return `申请类型应为以下之一：${Object.values(ROW_REQUEST_TYPES).join("、")}`;
+}
 
 export const paasRowSchema = z.strictObject({
   item: catalogItemCode,
@@ -173,6 +186,51 @@ export const PLAN_PARTS = {
   emergency: "应急保障措施",
 } as const;
 
+// 002 附件1 维护单位性质: "□本单位内设机构 □下属单位/部门 □委托外包单位".
+export const MAINTAINER_NATURES = { internal: "本单位内设机构", subordinate: "下属单位/部门", outsourced: "委托外包单位" } as const;
+// 001 附件1 单位性质: "□机关单位 □事业单位 □其他".
+export const UNIT_NATURES = { organ: "机关单位", institution: "事业单位", other: "其他" } as const;
+// 001 附件1 公共存储 存储类型: "□数据库 □文件 □备份 □其他：".
+export const PUBLIC_STORAGE_TYPES = { database: "数据库", file: "文件", backup: "备份", other: "其他" } as const;
+// 002 附件1 申请期限 (the annex leaves its form open): 长期, or until a day.
+export const TERM_KINDS = { long_term: "长期", until: "至指定日期" } as const;
+
+const choice = <T extends Record<string, string>>(labels: T, what: string) =>
+  z.enum(Object.keys(labels) as [keyof T & string], { error: `${what}应为以下之一：${Object.values(labels).join("、")}` });
+
+/** 002 附件1 申请期限. */
+export const termSchema = z
+  .strictObject({
+    kind: choice(TERM_KINDS, "申请期限"),
+    until: z.string().refine(isIsoDate, "期限至应为存在的日期 YYYY-MM-DD").optional(),
+  })
+  .superRefine((term, ctx) => {
+    if (term.kind === "until" && !term.until) ctx.addIssue({ code: "custom", path: ["until"], message: "申请期限选“至指定日期”时请填写期限至" });
+    if (term.kind === "long_term" && term.until) ctx.addIssue({ code: "custom", path: ["until"], message: "申请期限为“长期”时不填期限至" });
+  });
+
+/** 001 附件1 公共存储: 存储需求 空间大小（T）and 存储类型. */
+export const publicStorageSchema = z
+  .strictObject({
+    sizeTb: z.number("空间大小应为数字（T）").positive("空间大小应大于 0").max(10_000, "空间大小最多 10000 T"),
+    type: choice(PUBLIC_STORAGE_TYPES, "存储类型"),
+    typeNote: z.string().trim().max(100, "存储类型说明不超过 100 字").optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.type === "other" && !s.typeNote) ctx.addIssue({ code: "custom", path: ["typeNote"], message: "存储类型选“其他”时请说明" });
+  });
+
+/**
+ * 001 附件1 申请单位承诺: the pledge printed on the form, which the unit seals and dates. On the web the applicant
+ * ticks it; who ticked it and when are the submission's (filled in on submission, like a document's name).
+ */
+export const declarationSchema = z.strictObject({
+  agreed: z.boolean("申请单位承诺应为勾选（true）或未勾选（false）"),
+  by: z.string().max(100).optional(),
+  userId: z.string().max(100).optional(),
+  at: z.string().max(40).optional(),
+});
+
 export const applicationFormSchema = z
   .strictObject({
     // Must equal the name in the registered project (立项方案) and the migration plan (004 第十二条).
@@ -180,7 +238,23 @@ export const applicationFormSchema = z
     // The registered system (004 第二条, GET /api/systems) it is for; without it the unit's system of that name.
     systemId: z.int("系统编号应为整数（见系统登记）").positive("系统编号应为正整数").optional(),
     contact: person,
-    maintainer: person.extend({ company: z.string().trim().max(100).optional() }),
+    maintainer: person.extend({
+      company: z.string().trim().max(100).optional(),
+      // 002 附件1 维护单位性质 (required in 韶关).
+      nature: choice(MAINTAINER_NATURES, "维护单位性质").optional(),
+    }),
+    // 002 附件1 资源使用单位信息: 申请期限 and 项目名称 (required in 韶关).
+    term: termSchema.optional(),
+    projectName: z.string().trim().min(1, "请填写项目名称").max(200, "项目名称不超过 200 字").optional(),
+    // 001 附件1: 单位性质 and 负责人 (required in 徽州).
+    unitNature: choice(UNIT_NATURES, "单位性质").optional(),
+    leader: person.optional(),
+    // 001 附件1 资源类型 公共存储 (optional; recorded and shown, not delivered into the ledger).
+    publicStorage: publicStorageSchema.optional(),
+    // 001 附件1 申请单位承诺 (required, ticked, in 徽州).
+    declaration: declarationSchema.optional(),
+    // 002 附件1 备注 (the form's own, below 总计).
+    remarks: z.string().trim().max(2000, "备注不超过 2000 字").optional(),
     networkZone: z.enum(Object.keys(NETWORK_ZONES) as [keyof typeof NETWORK_ZONES]),
     networkZoneNote: z.string().trim().max(200).optional(),
     vms: z.array(vmRowSchema).max(200).default([]),
@@ -220,6 +294,10 @@ export const applicationFormSchema = z
       ctx.addIssue({ code: "custom", path: ["vms"], message: "至少申请一项资源（虚拟机、PaaS、托管、带宽、公网 IP 或安全服务）" });
     }
     checkNetworkAndSecurity(form, ctx);
+    form.vms.forEach((vm, i) => {
+      if (vm.requestType === "other" && !vm.requestTypeNote)
+        ctx.addIssue({ code: "custom", path: ["vms", i, "requestTypeNote"], message: "申请类型选“其他”时请说明" });
+    });
     if (form.networkZone === "other" && !form.networkZoneNote) {
       ctx.addIssue({ code: "custom", path: ["networkZoneNote"], message: "网络区域为“其他”时请说明" });
     }

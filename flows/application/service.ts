@@ -68,6 +68,8 @@ export function applicationFacts(
     // 004 第四十八条 / 第十四条(二)2: only when asked for, so ordinary requests' facts stay as they were.
     ...(form.emergency ? { emergency: form.emergency.category } : {}),
     ...(form.dedicatedPool ? { dedicatedPool: { scale: form.dedicatedPool.scale } } : {}),
+    // 001 附件1 公共存储: shown to the holders of the stages (the ledger does not deliver it).
+    ...(form.publicStorage ? { publicStorage: { sizeTb: form.publicStorage.sizeTb, type: form.publicStorage.type } } : {}),
   };
 }
 
@@ -201,7 +203,18 @@ export const applicationService: FlowService<ApplicationFacts> = {
     // Every document names a real file of the unit's, uploaded for the purpose it is named under: the
     // required-document rules below count only those.
     const attached = await attachFiles(tx, actor, checked.attachments, { field: "form.attachments", purposes: ATTACHMENT_PURPOSES, requestId: resubmitting?.id });
-    const parsed = { ...checked, attachments: attached };
+    const today = shanghaiDate(ctx.clock.now());
+    // 002 附件1 申请期限: a term that has already ended asks for nothing.
+    if (checked.term?.until !== undefined && checked.term.until < today) {
+      const message = `申请期限（至 ${checked.term.until}）不能早于申请日期 ${today}`;
+      throw unprocessable("not_allowed", message, { "form.term.until": [message] });
+    }
+    // 001 附件1 申请单位承诺: who gave it and when are the submission's, whatever the form said.
+    const declaration = checked.declaration && {
+      agreed: checked.declaration.agreed,
+      ...(checked.declaration.agreed ? { by: actor.name, userId: actor.userId, at: ctx.clock.now().toISOString() } : {}),
+    };
+    const parsed = { ...checked, attachments: attached, ...(declaration ? { declaration } : {}) };
     const facts = checkedFacts(profile, countyUnit, parsed, await namedSystem(tx, actor, parsed), supervisedUnit);
     const replaces = await replacedResources(tx, actor, profile, parsed);
     // What the profile's document refuses that only the database knows (徽州 001 第三十条): of a new request, not of

@@ -17,6 +17,7 @@ import { auditPages } from "./pages/audit";
 import { billingPages } from "./pages/billing";
 import { catalogPages } from "./pages/catalog";
 import { demandPages } from "./pages/demands";
+import { documentPages } from "./pages/documents";
 import { ledgerPages } from "./pages/ledger";
 import { reportPages } from "./pages/reports";
 import { searchPages } from "./pages/search";
@@ -71,6 +72,7 @@ export function webRoutes(settings: WebSettings) {
     app.route("/notices", noticePages(deps));
     app.route("/systems", systemPages(deps));
     app.route("/files", filePages(deps));
+    app.route("/documents", documentPages(deps));
     app.route("/admin", adminPages(deps));
     return app;
   };

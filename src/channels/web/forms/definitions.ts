@@ -1,5 +1,16 @@
 import { adjustmentFormSchema } from "../../../../flows/adjustment/form";
-import { applicationFormSchema, ATTACHMENT_PURPOSES, EMERGENCY_CATEGORIES, NETWORK_ZONES } from "../../../../flows/application/form";
+import {
+  applicationFormSchema,
+  ATTACHMENT_PURPOSES,
+  EMERGENCY_CATEGORIES,
+  MAINTAINER_NATURES,
+  NETWORK_ZONES,
+  PUBLIC_STORAGE_TYPES,
+  ROW_REQUEST_TYPES,
+  TERM_KINDS,
+  UNIT_NATURES,
+} from "../../../../flows/application/form";
+import { HUIZHOU_PLEDGE } from "../../../../flows/application/documents";
 import { backupFormSchema } from "../../../../flows/backup/form";
 import { portGrantFormSchema } from "../../../../flows/port_grant/form";
 import { purposeChangeFormSchema } from "../../../../flows/purpose_change/form";
@@ -58,13 +69,23 @@ const CATALOG_ITEM_FIELD: Field = {
   format: "服务目录编号应为字母、数字、点、下划线或连字符",
 };
 
+// The blanks only one profile's annex has: 002 附件1 (韶关) and 001 附件1 with its 附表 (徽州).
+const SG = ["shaoguan"] as const;
+const HZ = ["huizhou"] as const;
+/** Where 韶关's 安全责任书 (002 附件2) is offered to read, print and sign (pages/documents.tsx). */
+export const SHAOGUAN_PLEDGE_HREF = "/documents/shaoguan-security-pledge";
+
 export const applicationForm: WebForm = {
   key: "application",
   flow: "application",
   title: "云资源申请",
   source: "《广东“数字政府”政务云梅州节点 IaaS 资源申请表》（004 附件2；002 附件1）",
+  sourceByProfile: {
+    shaoguan: "《韶关市“数字政府”政务云资源申请表》（002 附件1）及《韶关市“数字政府”政务云资源使用安全责任书》（002 附件2）",
+    huizhou: "《徽州区数据资源管理局政务云资源使用审批表》及附表《虚拟机资源表》（001 附件1）",
+  },
   description: "申请虚拟机、PaaS、硬件托管、网络带宽、公网 IP 或安全服务。合计由系统计算，无需填写。",
-  optionalGroups: ["vms[].backup", "plan.plannedTotals", "dedicatedPool", "emergency"],
+  optionalGroups: ["vms[].backup", "plan.plannedTotals", "dedicatedPool", "emergency", "term", "leader", "publicStorage", "declaration"],
   schema: applicationFormSchema,
   sections: [
     {
@@ -74,12 +95,22 @@ export const applicationForm: WebForm = {
         { name: "contact.name", label: "联系人", kind: "text" },
         { name: "contact.mobile", label: "联系电话", kind: "tel", format: `联系电话${MOBILE_FORMAT}` },
         { name: "contact.email", label: "E-mail", kind: "email", optional: true, format: "E-mail 格式不正确" },
+        // 002 附件1 资源使用单位信息.
+        { name: "projectName", label: "项目名称", kind: "text", profiles: SG },
+        { name: "term.kind", label: "申请期限", kind: "select", options: options(TERM_KINDS), profiles: SG },
+        { name: "term.until", label: "期限至", kind: "date", optional: true, hint: "申请期限选“至指定日期”时填写", profiles: SG },
+        // 001 附件1: 单位性质 and 负责人.
+        { name: "unitNature", label: "单位性质", kind: "select", options: options(UNIT_NATURES), profiles: HZ },
+        { name: "leader.name", label: "负责人", kind: "text", profiles: HZ },
+        { name: "leader.mobile", label: "负责人手机", kind: "tel", format: `负责人手机${MOBILE_FORMAT}`, profiles: HZ },
+        { name: "leader.email", label: "负责人邮箱", kind: "email", optional: true, format: "负责人邮箱格式不正确", profiles: HZ },
       ],
     },
     {
       title: "维护单位信息",
       fields: [
         { name: "maintainer.company", label: "维护单位", kind: "text", optional: true },
+        { name: "maintainer.nature", label: "维护单位性质", kind: "select", options: options(MAINTAINER_NATURES), profiles: SG },
         { name: "maintainer.name", label: "维护负责人", kind: "text" },
         { name: "maintainer.mobile", label: "联系电话", short: "维护负责人联系电话", kind: "tel", format: `维护负责人联系电话${MOBILE_FORMAT}` },
         { name: "maintainer.email", label: "E-mail", short: "维护负责人 E-mail", kind: "email", optional: true, format: "E-mail 格式不正确" },
@@ -109,9 +140,36 @@ export const applicationForm: WebForm = {
           { name: "os", label: "操作系统", kind: "text", placeholder: "如：麒麟 V10" },
           { name: "ports", label: "开放端口", kind: "text", optional: true, placeholder: "如：80,443,8000-8080", format: "开放端口格式不正确，如：80,443,8000-8080" },
           { name: "quantity", label: "数量", kind: "int", unit: " 台", initial: "1" },
+          // 002 附件1 服务器类型 (its choices are not given: written as the unit names it).
+          { name: "serverType", label: "服务器类型", kind: "text", placeholder: "如：云主机（通用型）", profiles: SG },
+          // 001 附表 申请类型 (资源申请 ticked on the blank form), 虚拟机 外网 IP.
+          {
+            name: "requestType",
+            label: "申请类型",
+            kind: "select",
+            options: options({ change: ROW_REQUEST_TYPES.change, exit: ROW_REQUEST_TYPES.exit, other: ROW_REQUEST_TYPES.other }),
+            emptyOption: ROW_REQUEST_TYPES.apply,
+            optional: true,
+            hint: "在用资源的变更、退出请另行提交扩容/缩容、用途变更或撤销申请",
+            profiles: HZ,
+          },
+          { name: "requestTypeNote", label: "其他申请类型说明", short: "申请类型说明", kind: "text", optional: true, profiles: HZ },
+          { name: "publicIps", label: "外网 IP(个/台)", short: "外网 IP", kind: "int", unit: " 个", optional: true, hint: "每台所需外网 IP；合计应等于公网 IP 数量，向区数据资源局报备", profiles: HZ },
           ...backupFields("backup.", false),
+          { name: "remarks", label: "备注", kind: "text", optional: true, profiles: [...SG, ...HZ] },
         ],
       },
+    },
+    // 001 附件1 资源类型 公共存储.
+    {
+      title: "公共存储",
+      note: "不需要公共存储的，本栏留空。",
+      profiles: HZ,
+      fields: [
+        { name: "publicStorage.sizeTb", label: "空间大小(T)", short: "空间大小", kind: "decimal", unit: " T", optional: true, placeholder: "如：2", format: "空间大小应为数字（T）" },
+        { name: "publicStorage.type", label: "存储类型", kind: "select", options: options(PUBLIC_STORAGE_TYPES), optional: true },
+        { name: "publicStorage.typeNote", label: "其他存储类型说明", short: "存储类型说明", kind: "text", optional: true },
+      ],
     },
     {
       title: "PaaS 资源",
@@ -206,8 +264,26 @@ export const applicationForm: WebForm = {
         { name: "emergency.reason", label: "紧急情况说明", kind: "textarea", optional: true },
       ],
     },
+    // 002 附件1 备注.
+    { title: "备注", profiles: SG, fields: [{ name: "remarks", label: "备注", kind: "textarea", optional: true }] },
+    // 001 附件1 申请单位承诺: printed on the form, sealed and dated by the unit; here ticked by the applicant.
+    {
+      title: "申请单位承诺",
+      note: HUIZHOU_PLEDGE,
+      profiles: HZ,
+      fields: [{ name: "declaration.agreed", label: "本单位已阅读并遵守以上申请单位承诺", short: "申请单位承诺", kind: "checkbox", hint: "提交时记录勾选人和时间，视同申请单位承诺（001 附件1）" }],
+    },
     {
       title: "附件",
+      byProfile: {
+        shaoguan: {
+          note: "须附已签字盖章的《韶关市“数字政府”政务云资源使用安全责任书》（002 第十九条、附件2），材料类型选“安全责任书”。每个文件不超过 {UPLOAD_MAX_MB} MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip；先选材料类型再选文件，上传后 24 小时内未提交的附件将被删除。",
+          link: { href: SHAOGUAN_PLEDGE_HREF, text: "阅读、打印安全责任书" },
+        },
+        huizhou: {
+          note: "须附系统建设批复（001 第十一条），材料类型选“立项方案 / 建设批复”。每个文件不超过 {UPLOAD_MAX_MB} MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip；先选材料类型再选文件，上传后 24 小时内未提交的附件将被删除。",
+        },
+      },
       note: "存储超过 500G 须附书面说明，PaaS 中间件或硬件托管须附申请依据，PaaS 数据库 ≥20 核或 ≥40G、容器、大数据须附测试报告（004 第十二条）。每个文件不超过 {UPLOAD_MAX_MB} MB，限 pdf、doc、docx、xls、xlsx、jpg、png、zip；先选材料类型再选文件，上传后 24 小时内未提交的附件将被删除。",
       rows: {
         name: "attachments",

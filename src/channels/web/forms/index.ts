@@ -16,6 +16,27 @@ export function webForm(key: string): WebForm | null {
   return WEB_FORMS.find((f) => f.key === key) ?? null;
 }
 
+const onProfile = (profile: ProfileKey) => (x: { profiles?: readonly ProfileKey[] }) => !x.profiles || x.profiles.includes(profile);
+
+/**
+ * The form as a profile's units fill it in: only the sections and fields of its own annex (002 附件1's 申请期限 on
+ * 韶关's, 001 附件1's 单位性质 on 徽州's), with its own notes. A field left out is neither shown nor read.
+ */
+export function formForProfile(form: WebForm, profile: ProfileKey): WebForm {
+  const keep = onProfile(profile);
+  return {
+    ...form,
+    source: form.sourceByProfile?.[profile] ?? form.source,
+    sections: form.sections.filter(keep).map((s) => ({
+      ...s,
+      ...s.byProfile?.[profile],
+      ...(s.fields ? { fields: s.fields.filter(keep) } : {}),
+      ...(s.rows ? { rows: { ...s.rows, fields: s.rows.fields.filter(keep) } } : {}),
+    })),
+  };
+}
+
+
 /**
  * The forms this person may start under the profile: those whose flow would not refuse them; 年度资源需求 is the
  * applicants' (submitDemand).

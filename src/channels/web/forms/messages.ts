@@ -71,6 +71,7 @@ function wording(issue: Issue, field: Field | null, input: unknown): string {
     case "invalid_type":
       if (value === undefined) return field?.kind === "select" || field?.kind === "checklist" || field?.kind === "file" ? `请选择${name}` : `请填写${name}`;
       if (field?.kind === "ports" || field?.kind === "lines") return `${item}${field.format ?? `${name}格式不正确`}`;
+      if (field?.kind === "decimal") return field.format ?? `${name}应为数字`;
       if (issue.expected === "int" || issue.expected === "number") return `${name}应为整数`;
       return field?.format ?? `${name}格式不正确`;
     case "too_small":
@@ -137,7 +138,7 @@ export function serviceFieldMessages(form: WebForm, fields: FieldErrors | undefi
     const path = key
       .replace(/^form\./, "")
       .split(/\.|(?=\[)/)
-      .map((p) => (/^\[\d+\]$/.test(p) ? Number(p.slice(1, -1)) : p));
+      .map((p) => (/^\[\d+\]$/.test(p) ? Number(p.slice(1, -1)) : /^\d{1,6}$/.test(p) ? Number(p) : p)); // "vms.1.diskGb" as "vms[1].diskGb"
     const target = targetOf(form, path);
     const words = list.map((m) => m.replace(/（purpose: [a-z_]+）/g, "")).join("；");
     messages[target.key] = messages[target.key] ? `${messages[target.key]}；${words}` : words;

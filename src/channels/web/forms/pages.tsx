@@ -17,12 +17,13 @@ import { listResources } from "../../../resources";
 import { assetHref } from "../assets";
 import { Csrf, Message, Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
-import { checkForm, formsFor, webForm, WEB_FORMS } from "./index";
+import { checkForm, formForProfile, formsFor, webForm, WEB_FORMS } from "./index";
 import { FORM_KEY, serviceFieldMessages, type FormMessages } from "./messages";
 import { applyRowCommand, plainFields, readValues, rowGroups, valuesFromInput, type FormBody, type FormValues } from "./parse";
 import { FormFields, FormProblems, HiddenValues, type DynamicOptions } from "./render";
 import { ApplicationTotals, ScaleUpPanel, scaleUpFor } from "./panels";
 import type { WebForm } from "./types";
+import type { ProfileKey } from "../../../../profiles";
 
 // 发起申请 (/new) and 修改后重新提交 (/requests/<code>/edit): a unit's forms, checked as a submission checks them,
 // previewed with who decides each stage by which date, then submitted through the engine's own verbs.
@@ -382,7 +383,7 @@ async function handlePost(
 function formFor(c: C, actor: Actor): WebForm {
   const form = webForm(c.req.param("key") ?? "");
   if (!form || !formsFor(actor, c.get("ctx").profile).includes(form)) throw notFound("没有这个申请表，或您的角色不能发起此类申请");
-  return form;
+  return formForProfile(form, c.get("ctx").profile);
 }
 
 /** /new: the forms this person may start; /new/<form>: fill in, 预览, 提交. */
@@ -468,7 +469,9 @@ export function editRequestPages(deps: WebDeps) {
     const id = /^YS-\d{4}-\d{5,}$/.test(code) ? await requestIdByCode(ctx.db, code) : null;
     if (id === null) throw notFound(`申请 ${code} 不存在或您无权查看`);
     const r = await getRequest({ ctx, input: { id } });
-    const form = WEB_FORMS.find((f) => f.flow === r.flow);
+    const found = WEB_FORMS.find((f) => f.flow === r.flow);
+    // The request's own profile's form (a request keeps the profile it was filed under).
+    const form = found && formForProfile(found, (r as { profile?: ProfileKey }).profile ?? ctx.profile);
     return { r, form };
   }
 

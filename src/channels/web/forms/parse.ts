@@ -75,7 +75,14 @@ function typed(field: Field, raw: string | string[]): unknown {
   if (field.kind === "ports") return value.split(SEPARATORS).filter((v) => v !== "").map(port);
   if (value.trim() === "") return undefined;
   if (field.kind === "int" || field.intValues) return whole(value);
+  if (field.kind === "decimal") return decimal(value);
   return value;
+}
+
+/** "2.5" → 2.5; anything else as typed, for the schema to refuse. */
+function decimal(value: string): number | string {
+  const v = halfWidth(value.trim()).replace("．", ".");
+  return /^\d{1,9}(\.\d{1,6})?$/.test(v) ? Number(v) : value;
 }
 
 /** "42" → 42; anything else as typed, for the schema to refuse. */
@@ -97,7 +104,7 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown) 
   at[parts.at(-1)!] = value;
 }
 
-/** Removes an optional group (`vms[].backup`, `validity`) from an object when nothing in it was typed. */
+/** Removes an optional group (`vms[].backup`, `validity`) from an object when nothing in it was typed or ticked. */
 function pruneGroup(target: Record<string, unknown>, path: string) {
   const parts = path.split(".");
   let at: unknown = target;
@@ -105,7 +112,8 @@ function pruneGroup(target: Record<string, unknown>, path: string) {
   if (!at || typeof at !== "object") return;
   const holder = at as Record<string, unknown>;
   const group = holder[parts.at(-1)!];
-  if (group && typeof group === "object" && Object.values(group).every((v) => v === undefined)) delete holder[parts.at(-1)!];
+  // An unticked box is nothing typed either (申请单位承诺 not given).
+  if (group && typeof group === "object" && Object.values(group).every((v) => v === undefined || v === false)) delete holder[parts.at(-1)!];
 }
 
 /** The input the form's schema checks, built from the values: nested as the flow's form is, numbers as numbers. */

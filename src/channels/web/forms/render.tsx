@@ -58,7 +58,7 @@ function Control({ field, name, value, invalid, options }: { field: Field; name:
     }
     default: {
       const type = field.kind === "tel" ? "tel" : field.kind === "email" ? "email" : field.kind === "date" ? "date" : "text";
-      const mode = field.kind === "int" ? "numeric" : undefined;
+      const mode = field.kind === "int" ? "numeric" : field.kind === "decimal" ? "decimal" : undefined;
       return <input id={id} type={type} name={name} value={single} class="ys-input" placeholder={field.placeholder} inputmode={mode} {...aria} />;
     }
   }
@@ -131,7 +131,17 @@ function SectionBlock({ section, values, messages, dynamic, uploadMaxMb }: { sec
   return (
     <section class="ys-form-section">
       <h2 class="ys-section-title">{section.title}</h2>
-      {section.note ? <p class="ys-hint ys-section-note">{section.note.replace("{UPLOAD_MAX_MB}", String(uploadMaxMb))}</p> : null}
+      {section.note || section.link ? (
+        <p class="ys-hint ys-section-note">
+          {section.note?.replace("{UPLOAD_MAX_MB}", String(uploadMaxMb))}
+          {section.link ? (
+            <>
+              {" "}
+              <a href={section.link.href}>{section.link.text}</a>
+            </>
+          ) : null}
+        </p>
+      ) : null}
       <div class="ys-panel">
         {section.rows ? <RowsBlock rows={section.rows} values={values} messages={messages} dynamic={dynamic} /> : null}
         {(section.fields ?? []).map((f) => (

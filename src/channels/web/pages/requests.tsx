@@ -1,6 +1,13 @@
 import { Hono, type Context } from "hono";
 import type { z } from "zod";
-import { ATTACHMENT_PURPOSES, NETWORK_ZONES } from "../../../../flows/application/form";
+import {
+  ATTACHMENT_PURPOSES,
+  MAINTAINER_NATURES,
+  NETWORK_ZONES,
+  PUBLIC_STORAGE_TYPES,
+  ROW_REQUEST_TYPES,
+  UNIT_NATURES,
+} from "../../../../flows/application/form";
 import { REQUEST_EVENTS } from "../../../chat/answer";
 import { shanghaiDate, type WorkCalendar } from "../../../core/calendar";
 import type { Actor } from "../../../core/context";
@@ -153,10 +160,17 @@ function FormFields({ r }: { r: RequestView }) {
     ["申请人", r.applicant?.name],
     ["提交时间", when(r.submittedAt)],
   ];
+  const label = (labels: Record<string, string>, v: unknown) => (typeof v === "string" ? (labels[v] ?? v) : null);
   if (r.flow === "application") {
+    // 002 附件1 (项目名称, 申请期限, 维护单位性质) and 001 附件1 (单位性质, 负责人): only on forms that have them.
     rows.push(
+      ["项目名称", form.projectName],
+      ["申请期限", form.term ? (form.term.kind === "long_term" ? "长期" : `至 ${form.term.until}`) : null],
+      ["单位性质", label(UNIT_NATURES, form.unitNature)],
+      ["负责人", person(form.leader)],
       ["联系人", person(form.contact)],
       ["运维人员", person(form.maintainer)],
+      ["维护单位性质", label(MAINTAINER_NATURES, form.maintainer?.nature)],
       ["网络区域", `${NETWORK_ZONES[form.networkZone as keyof typeof NETWORK_ZONES] ?? "—"}${form.networkZoneNote ? `（${form.networkZoneNote}）` : ""}`],
     );
     if (form.plan) {
@@ -167,6 +181,15 @@ function FormFields({ r }: { r: RequestView }) {
     // 004 第十四条(二)2 and 第四十八条: what the manager weighs (the summary above names the pool and the category).
     if (form.dedicatedPool) rows.push(["专属资源池必要性说明", form.dedicatedPool.necessity], ["专属资源池可行性说明", form.dedicatedPool.feasibility]);
     if (form.emergency) rows.push(["紧急情况说明", form.emergency.reason]);
+    if (form.publicStorage)
+      rows.push([
+        "公共存储",
+        `${form.publicStorage.sizeTb} T，${label(PUBLIC_STORAGE_TYPES, form.publicStorage.type)}${form.publicStorage.typeNote ? `（${form.publicStorage.typeNote}）` : ""}`,
+      ]);
+    // 001 附件1 申请单位承诺: who ticked it and when (the submission's).
+    if (form.declaration)
+      rows.push(["申请单位承诺", form.declaration.agreed ? `已承诺${form.declaration.by ? `（${form.declaration.by}，${when(form.declaration.at)}）` : ""}` : "未承诺"]);
+    rows.push(["备注", form.remarks]);
   }
   return (
     <dl class="ys-kv">
@@ -180,6 +203,16 @@ function FormFields({ r }: { r: RequestView }) {
 function VmRows({ r }: { r: RequestView }) {
   const vms = (r.form as { vms?: any[] }).vms ?? [];
   if (vms.length === 0 && !r.totals) return null;
+  // 002 附件1 服务器类型, 备注; 001 附表 申请类型, 外网 IP: columns shown when any row has them.
+  const has = (k: string) => vms.some((vm) => vm[k] !== undefined && vm[k] !== "");
+  const extra = {
+    serverType: has("serverType"),
+    requestType: has("requestType"),
+    publicIps: has("publicIps"),
+    remarks: has("remarks"),
+  };
+  const requestType = (vm: any) =>
+    `${ROW_REQUEST_TYPES[vm.requestType as keyof typeof ROW_REQUEST_TYPES] ?? ROW_REQUEST_TYPES.apply}${vm.requestTypeNote ? `（${vm.requestTypeNote}）` : ""}`;
   return (
     <>
       <h2 class="ys-section-title">云资源</h2>
@@ -189,30 +222,38 @@ function VmRows({ r }: { r: RequestView }) {
             <thead>
               <tr>
                 <th>用途</th>
+                {extra.serverType ? <th>服务器类型</th> : null}
                 <th>vCPU</th>
                 <th>内存(GB)</th>
                 <th>数据盘(GB)</th>
                 <th>存储类型</th>
                 <th>操作系统</th>
                 <th>数量</th>
+                {extra.publicIps ? <th>外网 IP</th> : null}
+                {extra.requestType ? <th>申请类型</th> : null}
                 <th>备份</th>
+                {extra.remarks ? <th>备注</th> : null}
               </tr>
             </thead>
             <tbody>
               {vms.map((vm) => (
                 <tr>
                   <td>{vm.purpose}</td>
+                  {extra.serverType ? <td>{vm.serverType ?? "—"}</td> : null}
                   <td>{vm.vcpu}</td>
                   <td>{vm.memoryGb}</td>
                   <td>{vm.diskGb}</td>
                   <td>{vm.storageType ?? "—"}</td>
                   <td>{vm.os}</td>
                   <td>{vm.quantity ?? 1}</td>
+                  {extra.publicIps ? <td>{vm.publicIps ? `${vm.publicIps} 个/台` : "—"}</td> : null}
+                  {extra.requestType ? <td>{requestType(vm)}</td> : null}
                   <td>
                     {vm.backup
                       ? `${BACKUP_TYPES[vm.backup.type as keyof typeof BACKUP_TYPES] ?? ""}，${vm.backup.strategy}，保留 ${vm.backup.retentionMonths} 个月，${BACKUP_COPIES[vm.backup.copies as keyof typeof BACKUP_COPIES] ?? ""}`
                       : "无"}
                   </td>
+                  {extra.remarks ? <td>{vm.remarks ?? ""}</td> : null}
                 </tr>
               ))}
             </tbody>
