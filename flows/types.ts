@@ -327,18 +327,19 @@ export interface FlowService<F = any> {
   /** What a completed request sets in motion, in the completing transaction. */
   complete?(step: FlowStep): Promise<void>;
   /**
-   * A stage form's check against the database (the register, the ledger), after its schema passed and before
-   * anything is written: a refusal (422) in words for people, with the fields it is about, or null.
+   * What a stage's approval needs that only the database knows (the register, the ledger), checked after its
+   * form's schema passed and before anything is written: a refusal (422) in words for people, with the fields it
+   * is about, or null. Asked of every stage approved; `form` is the stage form's values, null for a stage without one.
    */
-  checkStageForm?(args: StageFormCheck<F>): Promise<{ message: string; fields?: Record<string, string[]> } | null>;
+  checkStage?(args: StageCheck<F>): Promise<{ message: string; fields?: Record<string, string[]> } | null>;
 }
 
-/** What a flow's stage-form check sees. */
-export interface StageFormCheck<F = any> {
+/** What a flow's stage check sees. */
+export interface StageCheck<F = any> {
   tx: Db;
   req: LockedRequest;
   stage: StageDef<F>;
-  form: Record<string, unknown>;
+  form: Record<string, unknown> | null;
   profile: ProfileKey;
 }
 

@@ -16,8 +16,9 @@ export const bazhong = {
   },
   // 003 第二十四条(一): the provider's report of utilisation above 70%, not 004's 5 working days.
   scaleUpBasis: "providerReport",
-  // 003 第三十三条: the systems' 等保测评 and 密评, reminded monthly while the register lacks them.
-  periodicJobs: ["quarterlyReview", "expansionNotices", "mlpsReminders"],
+  // 003 第三十三条's 等保测评 and 密评 are asked before the cutover or go-live (the application flow), so there is
+  // nothing left to remind of afterwards.
+  periodicJobs: ["quarterlyReview", "expansionNotices"],
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
@@ -32,9 +33,5 @@ export const bazhong = {
   billingStartsAt: "deployed",
   // 003 第十四条: the year's plan "由市政务服务和大数据管理局报市人民政府审定同意".
   planConsent: "003 第十四条",
-  // 003 第三十三条: the cloud itself passes 等保三级 and 密码测评; "部署在政务云上运行的政务信息系统由使用单位按照相关
-  // 规定开展密码应用安全性评估、信息安全等级保护测评等工作". "按照相关规定" sets no time of its own: from go-live (上线;
-  // for a migrated system its cutover), no date, complete with the 测评 and its report and a 密评 not concluding 不符合.
-  mlps: { article: "003 第三十三条", from: "live", withinMonths: null, complete: "tested", crypto: true },
   reapplication: null,
 } as const satisfies ProfileModule;

@@ -7,7 +7,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import { rowsOf, type Db } from "../db/client";
 import { expect } from "vitest";
 import { planConsents, requests, resources } from "../db/schema";
-import { builtinSchedules, shanghaiDate, WorkCalendar } from "../src/core/calendar";
+import { addCalendarDays, builtinSchedules, shanghaiDate, WorkCalendar } from "../src/core/calendar";
 import { loadCalendar } from "../src/calendar/store";
 import type { ServiceContext } from "../src/core/context";
 import { demoDirectory } from "../src/directory/demo";
@@ -197,6 +197,24 @@ export async function createTestApp(
   }
 
   /**
+   * The example system's 等保 测评 with its report and a 密评 符合 on the register, dated before today: what 巴中 asks
+   * before its cutover or go-live (003 第三十三条 as issue 14 reads it).
+   */
+  async function recordSecurityAssessments(user: string) {
+    const listed = ok(await call(user, "GET", "/api/systems")).systems as { id: number; name: string }[];
+    const mine = listed.find((s) => s.name === DEMO_SYSTEM.name);
+    if (!mine) throw new Error(`${user} has no registered ${DEMO_SYSTEM.name}`);
+    const day = addCalendarDays(shanghaiDate(clock.now()), -1);
+    const report = ok(await upload(user, { name: "等保测评报告.pdf", purpose: "mlps_report" }), 201);
+    return ok(
+      await call(user, "PATCH", `/api/systems/${mine.id}`, {
+        mlps: { level: 2, filedOn: day, recordNo: "51190099001-00001", testedOn: day, fileId: report.id },
+        crypto: { assessedOn: day, result: "pass" },
+      }),
+    );
+  }
+
+  /**
    * 巴中 003 第十四条: the city government's consent of a year's plan (this year's by default), holding every
    * applicant unit's demand at figures no test reaches, so that applications that year are 列入年度计划 and go
    * straight on from the technical review. Tests of the consent itself record it through the API.
@@ -284,6 +302,7 @@ export async function createTestApp(
     attachment,
     registerSystem,
     recordCryptoAssessment,
+    recordSecurityAssessments,
     planConsented,
     submit,
     act,

@@ -80,6 +80,7 @@ test("003 第四十三条, 第十八条: resources delivered before 国庆 are b
   ok(await t.act("zhangwei", id, { action: "approve" }));
   // 003 第二十条: an existing system is cut over after the reports are approved.
   expect(await deadlineOf(id)).toEqual(expect.objectContaining({ stage: "cutover" }));
+  await t.recordSecurityAssessments("yangfan"); // 003 第三十三条: 等保测评 and 密评 before the cutover
   expect(ok(await t.act("yangfan", id, { action: "confirm", note: "已割接" })).status).toBe("completed");
   expect(await runsOf(id)).toEqual(["tech_review", "provision", "deploy", "test_report", "report_review", "cutover"]);
 });
@@ -112,6 +113,7 @@ test("003 第二十条: a new system (新建) is not cut over; it goes live once
   ok(await t.act("zhangwei", id, { action: "approve" }));
   // No cutover: 上线 instead, 10 wd (yunshen's reading; 003 sets no time): 03-02 … 03-15.
   expect(await deadlineOf(id)).toEqual(expect.objectContaining({ stage: "go_live", deadlineAt: "2027-03-15T15:59:59.999Z" }));
+  await t.recordSecurityAssessments("yangfan"); // 003 第三十三条: 等保测评 and 密评 before go-live
   expect(ok(await t.act("yangfan", id, { action: "confirm", note: "已上线" })).status).toBe("completed");
   expect(await runsOf(id)).toEqual(["tech_review", "provision", "deploy", "test_report", "report_review", "go_live"]);
   expect((await ledger(id)).every((r) => r.billedFrom === "2027-02-18T02:00:00.000Z")).toBe(true);

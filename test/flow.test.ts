@@ -403,8 +403,9 @@ describe("policy profiles", () => {
       await t.actInTurn(id, [
         ["yangfan", { action: "confirm" }],
         ["zhangwei", { action: "approve" }],
-        ["yangfan", { action: "confirm" }],
       ]);
+      await t.recordSecurityAssessments("yangfan"); // 003 第三十三条: 等保测评 and 密评 before the cutover
+      ok(await t.act("yangfan", id, { action: "confirm" }));
       expect(ok(await t.show("yangfan", id)).status).toBe("completed");
     } finally {
       await t.close();

@@ -9,8 +9,9 @@ import { everyChannel } from "./harness";
 import { createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
 
 // 等保 and 密评 of the systems on 高创中心's (000 6.2) and 巴中's (003 第三十三条) clouds: the unit does the 等保
-// 定级备案及测评 and the 密码应用安全性评估; neither document gives a time, so from go-live the unit is reminded each
-// month until the register holds the 测评 with its report and a 密评 that did not conclude 不符合.
+// 定级备案及测评 and the 密码应用安全性评估. 000 gives no time, so from go-live the unit is reminded each month until the
+// register holds the 测评 with its report and a 密评 that did not conclude 不符合; 巴中 asks both before the cutover
+// or go-live (issue 14's reading of 003 第三十三条).
 
 const open = new Set<TestApp>();
 afterEach(async () => {
@@ -86,12 +87,11 @@ describe("等保 and 密评 on the register (000 6.2, 003 第三十三条)", () 
     expect((await cards(t)).length).toBe(3);
   });
 
-  test("003 第三十三条: in 巴中 the unit is reminded monthly once its system is cut over, until the 等保测评 with its report and a 密评 not concluding 不符合 are on the register", async () => {
+  test("003 第三十三条 (before go-live, as issue 14 reads it): 巴中's cutover is refused until the register holds the 等保测评 with its report and a 密评 not concluding 不符合; nothing is reminded afterwards", async () => {
     const t = await createTestApp({ profile: "bazhong", now: "2026-11-02T02:00:00Z" }); // Monday 10:00
     open.add(t);
-    const rule = PROFILES.bazhong.mlps;
-    expect(rule).toEqual({ article: "003 第三十三条", from: "live", withinMonths: null, complete: "tested", crypto: true });
-    expect(PROFILES.bazhong.periodicJobs).toEqual(["quarterlyReview", "expansionNotices", "mlpsReminders"]);
+    expect(PROFILES.bazhong).not.toHaveProperty("mlps");
+    expect(PROFILES.bazhong.periodicJobs).not.toContain("mlpsReminders");
     await t.planConsented(); // 003 第十四条: within the year's consented plan
     const form = sampleForm();
     form.attachments.push(await t.attachment("yangfan", "plan")); // 003 第十五条
@@ -103,26 +103,28 @@ describe("等保 and 密评 on the register (000 6.2, 003 第三十三条)", () 
       ["yangfan", { action: "confirm", note: "测试和风险评估报告已提交" }],
       ["zhangwei", { action: "approve" }],
     ]);
-    // Deployed and tested, not yet cut over (003 第二十条): nothing to remind of.
-    expect(await mlpsReminders(t.ctx(), rule)).toBe(0);
-    ok(await t.act("yangfan", id, { action: "confirm", note: "已割接" }));
-    expect(ok(await t.show("yangfan", id)).status).toBe("completed");
-    expect(await mlpsReminders(t.ctx(), rule)).toBe(1);
-    const [card] = await cards(t);
-    expect(card!.text).toContain("已于 2026-11-02 上线运行");
-    expect(card!.text).toContain("（003 第三十三条）");
-    // The 备案 alone, and a 密评 符合: the 测评 and its report are still missing.
+    const cutOver = () => t.act("yangfan", id, { action: "confirm", note: "已割接" });
+    // Nothing on the register: both are named, and the request stays at 系统割接 with nothing written but the refusal's entry.
+    const before = await rowCounts(t.db);
+    const bare = await cutOver();
+    expect(bare.status).toBe(422);
+    expect(bare.body.error.message).toContain("系统割接前须完成信息安全等级保护测评（测评日期及备案证明或测评报告）和商用密码应用安全性评估（003 第三十三条）");
+    expect(await rowCounts(t.db)).toEqual({ ...before, audit_log: before.audit_log! + 1 });
+    // The 备案 without its 测评, and a 密评 that concluded 不符合: still refused, naming both.
     const systemId = await mySystem(t, "yangfan");
-    ok(await t.call("yangfan", "PATCH", `/api/systems/${systemId}`, { mlps: { level: 2, filedOn: "2026-11-02", recordNo: "51190099001-26001" }, crypto: { assessedOn: "2026-11-02", result: "pass" } }));
-    t.clock.set("2026-12-01T02:00:00Z");
-    expect(await mlpsReminders(t.ctx(), rule)).toBe(1);
-    const december = (await cards(t)).at(-1)!;
-    expect(december.text).toContain("请及时完成等级保护定级、备案及测评，并在系统登记中上传备案证明及测评报告（003 第三十三条）");
-    expect(december.text).not.toContain("密码应用安全性评估，");
+    ok(await t.call("yangfan", "PATCH", `/api/systems/${systemId}`, { mlps: { level: 2, filedOn: "2026-10-20", recordNo: "51190099001-26001" }, crypto: { assessedOn: "2026-10-22", result: "fail" } }));
+    const half = await cutOver();
+    expect(half.status).toBe(422);
+    expect(half.body.error.message).toContain("信息安全等级保护测评");
+    expect(half.body.error.message).toContain("结论不为“不符合”的商用密码应用安全性评估");
+    expect(ok(await t.show("yangfan", id)).currentStage.stage).toBe("cutover");
+    // The 测评 with its report, and a 密评 基本符合: cut over, and the request is complete.
     const report = ok(await t.upload("yangfan", { name: "等保测评报告.pdf", purpose: "mlps_report" }), 201);
-    ok(await t.call("yangfan", "PATCH", `/api/systems/${systemId}`, { mlps: { level: 2, filedOn: "2026-11-02", recordNo: "51190099001-26001", testedOn: "2026-12-01", fileId: report.id } }));
-    t.clock.set("2027-01-04T02:00:00Z");
-    expect(await mlpsReminders(t.ctx(), rule)).toBe(0);
+    ok(await t.call("yangfan", "PATCH", `/api/systems/${systemId}`, { mlps: { level: 2, filedOn: "2026-10-20", recordNo: "51190099001-26001", testedOn: "2026-10-30", fileId: report.id }, crypto: { assessedOn: "2026-10-30", result: "basic" } }));
+    ok(await cutOver());
+    expect(ok(await t.show("yangfan", id)).status).toBe("completed");
+    // 巴中 has no reminder rule left: the job round has nothing of 等保 to send.
+    expect(await t.db.select().from(auditLog).where(eq(auditLog.action, "system.mlps_reminder"))).toHaveLength(0);
   });
 
   test("000 6.2: the job round of 高创中心 runs the reminders", async () => {

@@ -138,7 +138,7 @@ describe("韶关 (002): 备份", () => {
       // 梅州市教育考试院 (冯雨), a 下属单位 of 梅州市教育局 (宋涛), as `yunshen demo` loads it (demoSupervision).
       await importDirectory({ ctx: t.ctx(), input: { units: [...demoDirectory.units, ...demoSupervision.units], users: demoSupervision.users } });
       for (const u of demoSupervision.users) t.tokens[u.id] = (await createToken({ ctx: t.ctx(), input: { userId: u.id, expires: "3650d" } })).token;
-      const form = coveredByPlan(sampleForm());
+      const form = coveredByPlan(sampleForm("shaoguan"));
       form.attachments.push(await t.attachment("fengyu", "security_pledge"));
       const applied = ok(await t.submit("fengyu", form), 201).id as number;
       await t.actInTurn(applied, [

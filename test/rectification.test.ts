@@ -230,7 +230,7 @@ describe("徽州 001 第二十五条、第三十条", () => {
 
   /** A 徽州 application of 杨帆's, accepted and reviewed, its test resources configured: the application and its first VM. */
   async function deliveredVm() {
-    const form = sampleForm();
+    const form = sampleForm("huizhou");
     form.attachments.push(await t.attachment("yangfan", "project_approval"));
     const { id } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
     await t.actInTurn(id, [
@@ -242,7 +242,7 @@ describe("徽州 001 第二十五条、第三十条", () => {
     return vm!.id;
   }
   const newApplication = async () => {
-    const form = sampleForm();
+    const form = sampleForm("huizhou");
     form.attachments.push(await t.attachment("yangfan", "project_approval"));
     return t.submit("yangfan", coveredByPlan(form));
   };
@@ -316,7 +316,7 @@ describe("徽州 001 第二十五条、第三十条", () => {
     const after = await withoutAudit(t);
     expect({ ...after, files: before.files }).toEqual(before);
     // Another unit is not held back.
-    const other = sampleForm();
+    const other = sampleForm("huizhou");
     other.attachments.push(await t.attachment("lihua", "project_approval"));
     ok(await t.submit("lihua", coveredByPlan(other)), 201);
 
@@ -354,7 +354,7 @@ describe("韶关 002 附件2 十六", () => {
   test("002 附件2 十六: an order on a breach of the 安全责任书 to a county unit lapses (across 国庆) into a revocation owned by the unit, which takes its system offline first (002 第二十二条) and is not pre-reviewed by its county; the manager may also 收回 directly", async () => {
     const t = await createTestApp({ profile: "shaoguan", now: "2026-09-28T01:00:00Z" }); // Monday 09:00
     try {
-      const form = sampleForm();
+      const form = sampleForm("shaoguan");
       form.attachments.push(await t.attachment("lihua", "security_pledge"));
       const { id: appId } = ok(await t.submit("lihua", coveredByPlan(form)), 201);
       await t.actInTurn(appId, [
@@ -456,7 +456,7 @@ describe("the portal's 发起申请 for the manager", () => {
     const { createWebTestApp } = await import("./web-harness");
     const t = await createWebTestApp({ profile: "huizhou", now: "2026-09-21T01:00:00Z" });
     try {
-      const form = sampleForm();
+      const form = sampleForm("huizhou");
       form.attachments.push(await t.attachment("yangfan", "project_approval"));
       const { id: appId } = ok(await t.submit("yangfan", coveredByPlan(form)), 201);
       await t.actInTurn(appId, [

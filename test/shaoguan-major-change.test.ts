@@ -29,7 +29,7 @@ describe("002 第二十一条: 韶关", () => {
 
   /** The 韶关 application form (with its 安全责任书, 附件2) by `user`, naming the resources it replaces. */
   async function reapplication(user: string, replaces: number[]) {
-    const form = coveredByPlan(sampleForm());
+    const form = coveredByPlan(sampleForm("shaoguan"));
     form.systemName = "韶关市人社业务系统（重建）";
     form.attachments.push(await t.attachment(user, "security_pledge"));
     return t.submit(user, { ...form, replaces });

@@ -49,7 +49,7 @@ async function refusedImport(input: unknown): Promise<Record<string, string[]>> 
 
 /** A 韶关 application (with its 安全责任书, 附件2) by `user`: its id. */
 async function apply(user: string) {
-  const form = sampleForm();
+  const form = sampleForm("shaoguan");
   form.attachments.push(await t.attachment(user, "security_pledge"));
   return ok(await t.submit(user, coveredByPlan(form)), 201).id as number;
 }
@@ -320,7 +320,7 @@ describe("002 第二十三条: changes of a 下属单位 (变更, 用途变更) 
   });
 
   test("002 第二十三条: the preview names the 主管单位's reviewers for its 下属单位's 初审, and no such stage for other units", async () => {
-    const form = sampleForm();
+    const form = sampleForm("shaoguan");
     form.attachments.push(await t.attachment("fengyu", "security_pledge"));
     const preview = ok(await t.call("fengyu", "POST", "/api/requests/preview", { flow: "application", form: coveredByPlan(form) }));
     expect(preview.stages[0]).toMatchObject({ stage: "supervisor_review", name: "主管单位初审", span: "1 个工作日" });
@@ -334,7 +334,7 @@ describe("002 第二十三条: changes of a 下属单位 (变更, 用途变更) 
         ],
       },
     ]);
-    const other = sampleForm();
+    const other = sampleForm("shaoguan");
     other.attachments.push(await t.attachment("yangfan", "security_pledge"));
     const own = ok(await t.call("yangfan", "POST", "/api/requests/preview", { flow: "application", form: coveredByPlan(other) }));
     expect(own.stages.map((s: { stage: string }) => s.stage)).not.toContain("supervisor_review");

@@ -669,7 +669,7 @@ export const applicationFlow: FlowDef<ApplicationFacts, "application"> = {
         approve: { when: (f) => !isEmergency(f) },
         provision: { when: (f) => !isEmergency(f) },
         // 004 第十七条(二): the application for the pre-go-live security test is the filled-in 附件6; the
-        // service checks the system's 商用密码应用安全性评估 before it is taken (applicationService.checkStageForm).
+        // service checks the system's 商用密码应用安全性评估 before it is taken (applicationService.checkStage).
         request_security_test: { form: SECURITY_TEST_APPLICATION },
       },
     },

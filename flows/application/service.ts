@@ -11,7 +11,7 @@ import { resources } from "../../db/schema";
 import { describeResource } from "../../src/resources/revocation";
 import { applicationFlow, type ApplicationFacts } from "./definition";
 import { applicationFormSchema, ATTACHMENT_PURPOSES, hostedAndNetwork, PLAN_PARTS, type ApplicationForm } from "./form";
-import { CRYPTO_RESULTS, registeredSystem, systemCryptoRecord } from "../../src/systems/register";
+import { CRYPTO_RESULTS, registeredSystem, systemAssessments } from "../../src/systems/register";
 import type { Db } from "../../db/client";
 import type { Actor } from "../../src/core/context";
 import { catalogFitText, catalogInForce, fitToCatalog, type CatalogFit } from "../../src/billing/service-catalog";
@@ -131,7 +131,7 @@ async function cryptoAssessedBeforeTest(tx: Db, facts: ApplicationFacts) {
   // Requests from before the register (no facts.system) named no system, so there is no record to read: they are
   // not held back by a rule that did not exist when they were filed (their unit may not even have registered it).
   if (!facts.system) return null;
-  const system = await systemCryptoRecord(tx, facts.system.id);
+  const system = await systemAssessments(tx, facts.system.id);
   const where = `请在“系统登记”（门户 /systems，或 PATCH /api/systems/${facts.system.id} 的 crypto）中登记`;
   if (!system?.crypto) {
     const message = `系统「${system?.name ?? facts.system.id}」尚无商用密码应用安全性评估记录：上线前须完成商用密码应用和密评（004 第七条(三)、第四十条），${where}密评日期和结论后，再申请安全检测`;
@@ -142,6 +142,26 @@ async function cryptoAssessedBeforeTest(tx: Db, facts: ApplicationFacts) {
     return { message };
   }
   return null;
+}
+
+/**
+ * 巴中 003 第三十三条: "政务云按照信息安全等级保护第三级实施安全防护，须通过密码测评、等级保护三级测评；部署在政务云上运行的
+ * 政务信息系统由使用单位按照相关规定开展密码应用安全性评估、信息安全等级保护测评等工作". Issue 14 reads it as 等保 and 密评
+ * before go-live, and the issue is followed: the system is cut over (a migrated one) or goes live (a new one) only
+ * once its register holds the 等保 测评 with its report and a 密评 that did not conclude 不符合. The 三级 is the cloud's
+ * own; a system is tested at the level it is graded at, which the register records.
+ */
+async function assessedBeforeGoLive(tx: Db, facts: ApplicationFacts, systemName: string, stageName: string) {
+  const where = (id: number) => `请在“系统登记”（门户 /systems，或 PATCH /api/systems/${id}）中登记`;
+  if (!facts.system) return { message: `系统「${systemName}」尚未在系统登记中登记：${stageName}前须登记系统并录入等保测评和密评（003 第三十三条）` };
+  const system = await systemAssessments(tx, facts.system.id);
+  const name = system?.name ?? systemName;
+  const missing = [
+    ...(system?.mlps?.testedOn && system.mlps.fileId ? [] : ["信息安全等级保护测评（测评日期及备案证明或测评报告）"]),
+    ...(!system?.crypto ? ["商用密码应用安全性评估"] : system.crypto.result === "fail" ? [`结论不为“${CRYPTO_RESULTS.fail}”的商用密码应用安全性评估`] : []),
+  ];
+  if (missing.length === 0) return null;
+  return { message: `系统「${name}」${stageName}前须完成${missing.join("和")}（003 第三十三条），${where(facts.system.id)}后再${stageName}` };
 }
 
 /**
@@ -236,9 +256,11 @@ export const applicationService: FlowService<ApplicationFacts> = {
       ...(fit ? { notice: catalogFitText(fit) } : {}),
     };
   },
-  async checkStageForm({ tx, req, stage, profile }) {
-    // 004 第十七条(二): the 附件6 of 梅州's 申请上线前安全检测 (the only stage form of this flow).
+  async checkStage({ tx, req, stage, profile }) {
+    // 004 第十七条(二): the 附件6 of 梅州's 申请上线前安全检测.
     if (profile === "meizhou" && stage.key === "request_security_test") return cryptoAssessedBeforeTest(tx, req.facts as ApplicationFacts);
+    // 003 第三十三条 as issue 14 reads it: 等保 and 密评 before 巴中's cutover or go-live.
+    if (profile === "bazhong" && (stage.key === "cutover" || stage.key === "go_live")) return assessedBeforeGoLive(tx, req.facts as ApplicationFacts, req.title, stage.name);
     return null;
   },
 };

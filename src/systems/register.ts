@@ -245,12 +245,26 @@ export async function registeredSystem(tx: Db, unitId: string, form: { systemId?
   return row ?? null;
 }
 
-/** A registered system's name and 商用密码应用安全性评估 record (第四十条), or null when there is no such system. */
-export async function systemCryptoRecord(tx: Db, id: number): Promise<{ name: string; crypto: { assessedOn: string; result: CryptoResult } | null } | null> {
+/** A registered system's name, 商用密码应用安全性评估 (第四十条) and 等保 测评 records, or null when there is no such system. */
+export async function systemAssessments(
+  tx: Db,
+  id: number,
+): Promise<{ name: string; crypto: { assessedOn: string; result: CryptoResult } | null; mlps: { level: number; testedOn: string | null; fileId: string | null } | null } | null> {
   const [row] = await tx
-    .select({ name: systems.name, assessedOn: systems.cryptoAssessedOn, result: systems.cryptoResult })
+    .select({
+      name: systems.name,
+      assessedOn: systems.cryptoAssessedOn,
+      result: systems.cryptoResult,
+      level: systems.mlpsLevel,
+      testedOn: systems.mlpsTestedOn,
+      fileId: systems.mlpsFileId,
+    })
     .from(systems)
     .where(eq(systems.id, id));
   if (!row) return null;
-  return { name: row.name, crypto: row.assessedOn === null ? null : { assessedOn: row.assessedOn, result: row.result as CryptoResult } };
+  return {
+    name: row.name,
+    crypto: row.assessedOn === null ? null : { assessedOn: row.assessedOn, result: row.result as CryptoResult },
+    mlps: row.level === null ? null : { level: row.level, testedOn: row.testedOn, fileId: row.fileId },
+  };
 }

@@ -29,13 +29,11 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
       "too_early",
       `「${stage.name}」不少于 ${stage.minDuration?.calendarDays} 天，最早可在 ${shanghaiDate(run.earliestAt)} 完成`,
     );
-  // A stage with a form (StageDef.form) is decided with it filled in: checked by its schema (400), then by the
-  // flow against the database (422), before anything is written.
+  // A stage with a form (StageDef.form) is decided with it filled in, checked by its schema (400); then the flow
+  // checks what the approval needs against the database (422), before anything is written.
   const form = checkedStageForm(stage, input.form, shanghaiDate(now));
-  if (form && stage.form) {
-    const refusal = await flowModule(req.flow).service.checkStageForm?.({ tx, req, stage, form, profile: req.profile as ProfileKey });
-    if (refusal) throw unprocessable("not_allowed", refusal.message, refusal.fields);
-  }
+  const refusal = await flowModule(req.flow).service.checkStage?.({ tx, req, stage, form: form && stage.form ? form : null, profile: req.profile as ProfileKey });
+  if (refusal) throw unprocessable("not_allowed", refusal.message, refusal.fields);
   const kept = form && stage.form ? keptStageForm(stage.form, req, form) : null;
   const audited = kept && stage.form ? { form: auditedStageForm(stage.form, kept) } : {};
 
