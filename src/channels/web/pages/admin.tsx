@@ -37,20 +37,10 @@ export interface Outcome {
   fields?: FieldErrors;
 }
 
-function AdminPage({ c, title, area, outcome, children }: { c: AdminContext; title: string; area?: string; outcome?: Outcome; children?: Child }) {
-  const ctx = c.get("ctx");
-  const areas = AREAS.filter((a) => mayOperate(ctx.actor, a.task));
+/** The notice, or the error with each field's messages, of the last POST. */
+export function OutcomeMessages({ outcome }: { outcome?: Outcome | undefined }) {
   return (
-    <Page title={title} ctx={ctx} csrf={c.get("session").csrf} current="/admin">
-      <h1>{title}</h1>
-      <p class="ys-panel">
-        {areas.map((a, i) => (
-          <>
-            {i > 0 ? " · " : null}
-            {a.href === area ? <strong>{a.label}</strong> : <a href={a.href}>{a.label}</a>}
-          </>
-        ))}
-      </p>
+    <>
       {outcome?.notice ? <p class="ys-notice">{outcome.notice}</p> : null}
       {outcome?.error ? (
         <div class="ys-error" role="alert">
@@ -66,6 +56,25 @@ function AdminPage({ c, title, area, outcome, children }: { c: AdminContext; tit
           ) : null}
         </div>
       ) : null}
+    </>
+  );
+}
+
+function AdminPage({ c, title, area, outcome, children }: { c: AdminContext; title: string; area?: string; outcome?: Outcome; children?: Child }) {
+  const ctx = c.get("ctx");
+  const areas = AREAS.filter((a) => mayOperate(ctx.actor, a.task));
+  return (
+    <Page title={title} ctx={ctx} csrf={c.get("session").csrf} current="/admin">
+      <h1>{title}</h1>
+      <p class="ys-panel">
+        {areas.map((a, i) => (
+          <>
+            {i > 0 ? " · " : null}
+            {a.href === area ? <strong>{a.label}</strong> : <a href={a.href}>{a.label}</a>}
+          </>
+        ))}
+      </p>
+      <OutcomeMessages outcome={outcome} />
       {children}
     </Page>
   );

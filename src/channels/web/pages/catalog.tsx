@@ -4,7 +4,7 @@ import { shanghaiDate } from "../../../core/calendar";
 import { isIsoDate } from "../../../core/calendar-schedule";
 import { Page } from "../layout";
 import type { WebDeps, WebEnv } from "../session";
-import { formOf, shown, uploadedJson, UploadForm, type Outcome, type PageStatus } from "./admin";
+import { formOf, OutcomeMessages, shown, uploadedJson, UploadForm, type Outcome, type PageStatus } from "./admin";
 
 // /catalog: the 服务目录 (000 5.5 "使用单位在申请使用云资源时，所需资源应从服务目录中选择"; 003 第二条(二); 004 第四条),
 // read by everyone signed in: the version in force on a day (today unless ?on=), each item with its figures and
@@ -21,21 +21,7 @@ async function catalogPage(c: Context<WebEnv>, outcome?: Outcome, status: PageSt
   return c.html(
     <Page title="服务目录" ctx={ctx} csrf={c.get("session").csrf} current="/catalog">
       <h1>服务目录</h1>
-      {outcome?.notice ? <p class="ys-notice">{outcome.notice}</p> : null}
-      {outcome?.error ? (
-        <div class="ys-error" role="alert">
-          <p>{outcome.error}</p>
-          {outcome.fields ? (
-            <ul>
-              {Object.entries(outcome.fields).map(([name, messages]) => (
-                <li>
-                  {name}：{messages.join("；")}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-        </div>
-      ) : null}
+      <OutcomeMessages outcome={outcome} />
       <form method="get" action="/catalog" class="ys-panel ys-actions">
         <label>
           查看日期
