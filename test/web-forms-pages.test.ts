@@ -318,3 +318,25 @@ describe("退回 → 修改 → 重新提交", () => {
     expect(res.html).not.toContain("材料不全");
   });
 });
+
+describe("撤销 on the portal: the unit's declarations where the document asks them", () => {
+  test("002 第二十二条, 001 第十六条: 韶关's and 徽州's 撤销 form asks whether the system is offline and its data migrated; 梅州's does not", async () => {
+    const a = await t.signedIn("lihua");
+    const meizhou = await a.get("/new/revocation");
+    expect(meizhou.status).toBe(200);
+    expect(meizhou.html).not.toContain('name="offline"');
+    expect(meizhou.html).not.toContain('name="dataMigrated"');
+    for (const profile of ["shaoguan", "huizhou"] as const) {
+      const other = await createWebTestApp({ profile, now: "2026-09-30T01:00:00Z" });
+      try {
+        const page = await (await other.signedIn("lihua")).get("/new/revocation");
+        expect(page.status, profile).toBe(200);
+        expect(page.html, profile).toContain('name="offline"');
+        expect(page.html, profile).toContain('name="dataMigrated"');
+        expect(page.html, profile).toContain("须在申请前完成（002 第二十二条、001 第十六条）");
+      } finally {
+        await other.close();
+      }
+    }
+  });
+});

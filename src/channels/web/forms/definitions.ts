@@ -334,8 +334,17 @@ export const revocationForm: WebForm = {
         { name: "resources", label: "撤销的资源", short: "资源", kind: "checklist", intValues: true },
         { name: "reason", label: "撤销理由", kind: "textarea" },
         // 002 第二十二条 (附件4), 001 第十六条: done by the unit before it asks; 韶关 and 徽州 require both.
-        { name: "offline", label: "政务信息系统已下线", short: "系统下线", kind: "checkbox", optional: true, hint: "韶关、徽州须在申请前完成（002 第二十二条、001 第十六条）；云服务商发起时不勾选" },
-        { name: "dataMigrated", label: "数据已迁移备份", short: "数据迁移备份", kind: "checkbox", optional: true },
+        // 002 第二十二条, 001 第十六条: only 韶关's and 徽州's units declare these before asking.
+        {
+          name: "offline",
+          label: "政务信息系统已下线",
+          short: "系统下线",
+          kind: "checkbox",
+          optional: true,
+          hint: "须在申请前完成（002 第二十二条、001 第十六条）；云服务商发起时不勾选",
+          profiles: ["shaoguan", "huizhou"],
+        },
+        { name: "dataMigrated", label: "数据已迁移备份", short: "数据迁移备份", kind: "checkbox", optional: true, profiles: ["shaoguan", "huizhou"] },
         // The manager's own revocation names its ground (flows/revocation MANAGER_REVOCATIONS); the options are the profile's.
         { name: "trigger", label: "撤销事由（统筹管理单位发起时选择）", short: "撤销事由", kind: "select", optional: true, emptyOption: "使用单位或云服务商发起，不选" },
       ],
