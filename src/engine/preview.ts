@@ -73,7 +73,7 @@ export async function previewRequest({ ctx, input }: { ctx: ServiceContext; inpu
       const supervisedUnit = (await supervisorOf(tx, actor.unitId)) !== null;
       const prepared = await service.prepare({ ctx, tx, actor, form: input.form, profile: ctx.profile, countyUnit, supervisedUnit });
       const owner = prepared.owner ?? { unitId: actor.unitId, unitName: chain[0]?.name ?? actor.unitId, applicantId: actor.userId };
-      const req = { unitId: owner.unitId, applicantId: owner.applicantId, facts: prepared.facts };
+      const req = { flow: input.flow, unitId: owner.unitId, applicantId: owner.applicantId, facts: prepared.facts };
       const stages = await previewStages(ctx, tx, req, flowStages(input.flow, ctx.profile));
       throw new Rollback({
         flow: input.flow,
@@ -91,12 +91,12 @@ export async function previewRequest({ ctx, input }: { ctx: ServiceContext; inpu
   throw new Error("preview transaction ended without a preview");
 }
 
-type PreviewRequest = { unitId: string; applicantId: string; facts: unknown };
+type PreviewRequest = { flow: string; unitId: string; applicantId: string; facts: unknown };
 
 /** The stages in the order the request passes them (conditions applied, detours left out), dated by chaining. */
 async function previewStages(ctx: ServiceContext, tx: Db, req: PreviewRequest, sequence: StageDef[]): Promise<PreviewStage[]> {
   const path: StageDef[] = [];
-  for (let s = stageFrom(sequence, 0, req.facts); s && path.length < sequence.length; s = nextStage(sequence, s, req.facts)) path.push(s);
+  for (let s = stageFrom(sequence, 0, req.facts); s && path.length < sequence.length; s = nextStage(req.flow, sequence, s, req.facts)) path.push(s);
 
   const parties = await Promise.all(path.map((s) => Promise.all(s.parties.map((p) => previewParty(tx, req, p)))));
   const openedAt = new Map<string, Date>();

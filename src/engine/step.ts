@@ -257,10 +257,10 @@ async function tookEffect(tx: Db, req: LockedRequest, stages: StageDef[]): Promi
 export async function advance(step: Progress, from: StageDef): Promise<string> {
   const { ctx, tx, j, req } = step;
   const stages = flowStages(req.flow, req.profile);
-  const next = nextStage(stages, from, req.facts);
+  const next = nextStage(req.flow, stages, from, req.facts);
   if (next) {
     await openStage(ctx, tx, req, next);
-    const after = next.alongside ? nextStage(stages, next, req.facts) : null;
+    const after = next.alongside ? nextStage(req.flow, stages, next, req.facts) : null;
     if (!after) return `「${from.name}」已完成，进入「${next.name}」`;
     await openStage(ctx, tx, req, after);
     return `「${from.name}」已完成，进入「${after.name}」，「${next.name}」同时进行`;

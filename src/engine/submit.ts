@@ -76,7 +76,7 @@ export async function openRequest(
   audit(j, req, "request.submit", first.key, { code, profile, summary: requestSummary(req), ...attachmentDigests(r.files), ...auditDetails });
   await openStage(ctx, tx, req, first);
   // A first stage that runs alongside (暂停系统运行 while the unit rectifies) opens the one after it too.
-  const after = first.alongside ? nextStage(flowStages(req.flow, profile), first, r.facts) : null;
+  const after = first.alongside ? nextStage(req.flow, flowStages(req.flow, profile), first, r.facts) : null;
   if (after) {
     await openStage(ctx, tx, req, after);
     return result(req, `申请 ${code} 已提交，进入「${after.name}」，「${first.name}」同时进行${r.notice ? `。${r.notice}` : ""}`);

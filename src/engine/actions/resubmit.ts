@@ -4,7 +4,7 @@ import { supervisorOf, unitChain } from "../../directory/queries";
 import { flowModule } from "../../../flows";
 import { conflict, forbidden } from "../../core/errors";
 import { bindFiles } from "../../files";
-import { flowStages, REVISE_STAGE, stageFrom } from "../flow";
+import { flowStages, REVISE_STAGE, sequencePosition, stageFrom } from "../flow";
 import { attachmentDigests } from "../submit";
 import { closeRun, openStage, requestSummary } from "../stages";
 import type { ActionOf } from "../action-input";
@@ -43,7 +43,7 @@ export async function resubmit(step: Step, input: ActionOf<"resubmit">) {
   audit(j, req, "request.resubmit", REVISE_STAGE.key, { formChanged: form !== undefined, note, summary: requestSummary(req), ...attachmentDigests(prepared.files) });
   // Back to the stage that returned it; if the edited form no longer needs that stage, the next one that applies.
   const stages = flowStages(req.flow, req.profile);
-  const index = Math.max(0, stages.findIndex((s) => s.key === req.resumeStage));
+  const index = Math.max(0, Math.ceil(sequencePosition(req.flow, stages, req.resumeStage ?? "")));
   const target = stageFrom(stages, index, facts) ?? stageFrom(stages, 0, facts)!;
   await openStage(ctx, tx, req, target, `${actor.name}已修改并重新提交${note ? `：${note}` : ""}`);
   return result(req, `已重新提交，进入「${target.name}」`);

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { requests, stageRuns } from "../../../db/schema";
 import type { StageDef } from "../../../flows/types";
 import { unprocessable } from "../../core/errors";
-import { flowStages, REVISE_STAGE } from "../flow";
+import { flowStages, REVISE_STAGE, sequencePosition } from "../flow";
 import { closeRun, openStage } from "../stages";
 import type { ActionOf } from "../action-input";
 import { audit, result, decideTask, settleCards, decidedBy, claimStage, notifyAbout, type Step } from "../step";
@@ -17,7 +17,7 @@ export async function returnRequest(step: Step, input: ActionOf<"return">) {
   let target: StageDef | null = null;
   if (toStage && toStage !== "applicant") {
     const stages = flowStages(req.flow, req.profile);
-    const here = stages.findIndex((s) => s.key === stage.key);
+    const here = sequencePosition(req.flow, stages, stage.key);
     const there = stages.findIndex((s) => s.key === toStage);
     const passed = await tx
       .select({ id: stageRuns.id })
