@@ -340,3 +340,41 @@ describe("撤销 on the portal: the unit's declarations where the document asks 
     }
   });
 });
+
+describe("变更, 撤销 and 备份 on the portal name the profile's own document", () => {
+  const expected = {
+    shaoguan: ["002 第二十一条、附件3", "002 第二十二条、附件4", "002 第二十八条"],
+    huizhou: ["001 第十五条", "001 第十六条", "001 附件1"],
+    bazhong: ["003 第二十四条", "003 第二十二条", "003 第二十三条"],
+    gaochuang: ["000 7.2.3.1", "000 7.2.3", "000 5.2"],
+  } as const;
+  // What the list of forms says of each (its description), by profile.
+  const listed = {
+    shaoguan: ["002 第二十一条", "002 第二十二条", "002 第二十八条"],
+    huizhou: ["001 第十五条", "001 第十六条", "001 附件1"],
+    bazhong: ["003 第二十四条(一)", "003 第二十二条", "003 第二十三条"],
+    gaochuang: ["000 7.2.3.1", "000 7.2.3、6.3", "000 5.2"],
+  } as const;
+  test("002 第二十一、二十二、二十八条, 001 第十五、十六条, 003 第二十二至二十四条, 000 7.2.3, 5.2: no profile but 梅州 is shown 梅州's 附件8, 附件10 or 附件12", async () => {
+    for (const [profile, articles] of Object.entries(expected) as [keyof typeof expected, readonly string[]][]) {
+      const other = await createWebTestApp({ profile, now: "2026-09-30T01:00:00Z" });
+      try {
+        const a = await other.signedIn("lihua");
+        const list = await a.get("/new");
+        expect(list.status, profile).toBe(200);
+        ["adjustment", "revocation", "backup"].forEach((key, i) => expect(list.html, `${profile} /new lists ${key}`).toContain(listed[profile][i]!));
+        expect(list.html, profile).not.toContain("004 第二十五条");
+        for (const [i, key] of ["adjustment", "revocation", "backup"].entries()) {
+          const page = await a.get(`/new/${key}`);
+          expect(page.status, `${profile} ${key}`).toBe(200);
+          expect(page.html, `${profile} ${key}`).toContain(articles[i]!);
+          expect(page.html, `${profile} ${key}`).not.toMatch(/梅州节点|004 附件(8|10|12)/);
+        }
+      } finally {
+        await other.close();
+      }
+    }
+    const meizhou = await (await t.signedIn("lihua")).get("/new/backup");
+    expect(meizhou.html).toContain("004 附件12");
+  });
+});

@@ -27,6 +27,7 @@ export function formForProfile(form: WebForm, profile: ProfileKey): WebForm {
   return {
     ...form,
     source: form.sourceByProfile?.[profile] ?? form.source,
+    description: form.descriptionByProfile?.[profile] ?? form.description,
     sections: form.sections.filter(keep).map((s) => ({
       ...s,
       ...s.byProfile?.[profile],

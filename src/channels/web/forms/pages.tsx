@@ -400,7 +400,7 @@ export function newRequestPages(deps: WebDeps) {
           <p class="ys-panel ys-muted">您的角色不发起申请。</p>
         ) : (
           <div class="weui-cells">
-            {forms.map((f) => (
+            {forms.map((f) => formForProfile(f, ctx.profile)).map((f) => (
               <a class="weui-cell weui-cell_access" href={`/new/${f.key}`}>
                 <div class="weui-cell__bd">
                   <p>{f.title}</p>

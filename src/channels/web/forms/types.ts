@@ -81,6 +81,8 @@ export interface WebForm {
   /** The official form a profile's units fill in instead: 《韶关市“数字政府”政务云资源申请表》（002 附件1）. */
   sourceByProfile?: Partial<Record<ProfileKey, string>>;
   description: string;
+  /** What a profile's document tells its units about the form instead (徽州's 终止 after 下线, 001 第十六条). */
+  descriptionByProfile?: Partial<Record<ProfileKey, string>>;
   sections: readonly Section[];
   /** Groups that are left out when every field in them is empty (a VM without backup, no planned totals). */
   optionalGroups?: readonly string[];
