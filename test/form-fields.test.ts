@@ -265,7 +265,8 @@ describe("徽州 (001 附件1 及附表)", () => {
     expect(page.html).toContain(HUIZHOU_PLEDGE.slice(0, 40));
     for (const name of ["unitNature", "leader.name", "leader.mobile", "declaration.agreed", "publicStorage.sizeTb", "vms[0].requestType", "vms[0].publicIps", "vms[0].remarks"])
       expect(page.html).toContain(`name="${name}"`);
-    for (const name of ["projectName", "term.kind", "maintainer.nature", "vms[0].serverType"]) expect(page.html).not.toContain(`name="${name}"`);
+    // 002 第二十一条's 重大变更重新申请 is 韶关's alone.
+    for (const name of ["projectName", "term.kind", "maintainer.nature", "vms[0].serverType", "replaces"]) expect(page.html).not.toContain(`name="${name}"`);
 
     const approval = await t.attachment("yangfan", "project_approval");
     const { attachments: _, ...form } = sampleForm("huizhou");

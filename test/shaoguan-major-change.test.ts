@@ -2,7 +2,11 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, outbox, requests, resources } from "../db/schema";
 import { coveredByPlan, createTestApp, ok, rowCounts, sampleForm, type TestApp } from "./app-harness";
-import { createWebTestApp, type WebTestApp } from "./web-harness";
+import { applicationForm, formForProfile, valuesFromInput } from "../src/channels/web/forms";
+import { createWebTestApp, csrfIn, type WebTestApp } from "./web-harness";
+
+/** The page's text without tags, so labels and values read as a person sees them. */
+const textOf = (html: string) => html.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ");
 import { shanghaiInstant } from "../src/core/calendar";
 
 // 002 第二十一条 (韶关): "涉及重大变更的，须按本办法第十九条规定重新申请，有关工作完成后，原申请的资源应予以注销回收".
@@ -63,7 +67,7 @@ describe("002 第二十一条: 韶关", () => {
     expect(cores.body.error.code).toBe("not_allowed");
     const said =
       "vCPU由 4核 调整为 9核，超过原配置的 2 倍，属重大变更，不能通过变更申请办理：请按第十九条重新填报《韶关市“数字政府”政务云资源申请表》（附件1）提出云资源申请，" +
-      "并在申请中注明替换的原资源（replaces），新系统上线后原申请的资源注销回收（002 第二十一条）";
+      "并在申请表“重大变更重新申请”栏勾选被替换的原资源（接口字段 replaces），新系统上线后原申请的资源注销回收（002 第二十一条）";
     expect(cores.body.error.message).toBe(said);
     expect(cores.body.error.fields).toEqual({ "form.to.vcpu": [said] });
     // Several parts at once are each named; the provider starting it is refused alike.
@@ -95,6 +99,40 @@ describe("002 第二十一条: 韶关", () => {
     const under = /id="f-to-vcpu-error"[^>]*>([^<]*)</.exec(refused.html)?.[1];
     expect(under).toMatch(/^vCPU由 4核 调整为 12核，超过原配置的 2 倍，属重大变更.*请按第十九条重新填报《韶关市“数字政府”政务云资源申请表》（附件1）提出云资源申请/);
     expect({ ...(await rowCounts(t.db)), audit_log: 0 }).toEqual({ ...before, audit_log: 0 });
+  });
+
+  test("002 第二十一条 on the portal: 韶关's application form offers the unit's own resources in use under 重大变更重新申请; those ticked are what the application replaces", async () => {
+    // A backup policy goes with its VM (as on the 撤销 form), so it is not offered on its own.
+    const mine = (await t.deliverApplication("yangfan")).resources.filter((r) => r.kind !== "backup");
+    const theirs = (await t.deliverApplication("lihua")).resources;
+    const a = await t.signedIn("yangfan");
+    const page = await a.get("/new/application");
+    expect(page.html).toContain("因调整超过原配置 2 倍（重大变更）而重新申请的，勾选被替换的本单位原资源");
+    const offered = [...page.html.matchAll(/name="replaces" value="(\d+)"/g)].map((m) => Number(m[1]));
+    for (const r of mine) expect(offered).toContain(r.id);
+    for (const r of theirs) expect(offered).not.toContain(r.id);
+    const offeredRows = await t.db.select({ unitId: resources.unitId, status: resources.status }).from(resources).where(inArray(resources.id, offered));
+    expect(offeredRows.every((r) => r.unitId === "mz-rsj" && r.status === "delivered")).toBe(true);
+
+    const form = coveredByPlan(sampleForm("shaoguan"));
+    form.systemName = "韶关市人社业务系统（网页重建）";
+    const { attachments: _, ...rest } = form;
+    const values = valuesFromInput(formForProfile(applicationForm, "shaoguan"), rest);
+    const body = new URLSearchParams({ _csrf: csrfIn(page.html)!, _step: "submit" });
+    for (const [k, v] of Object.entries(values.fields)) if (typeof v === "string" && v !== "") body.append(k, v);
+    for (const [group, rows] of Object.entries(values.rows)) rows.forEach((row, i) => {
+      for (const [k, v] of Object.entries(row)) if (v !== "") body.append(`${group}[${i}].${k}`, v);
+    });
+    const pledge = await t.attachment("yangfan", "security_pledge");
+    body.append("attachments[0].purpose", "security_pledge");
+    body.append("attachments[0].fileId", pledge.fileId);
+    body.append("replaces", String(mine[0]!.id));
+    body.append("replaces", String(mine[2]!.id));
+    const done = await a.raw("POST", "/new/application", { form: body.toString() });
+    expect(done.status, done.html.slice(0, 800)).toBe(303);
+    const [row] = await t.db.select().from(requests).where(eq(requests.code, done.location!.split("/")[2]!.split("?")[0]!));
+    expect(row!.facts).toMatchObject({ replaces: { resourceIds: [mine[0]!.id, mine[2]!.id], article: "002 第二十一条" } });
+    expect(textOf((await a.get(`/requests/${row!.code}`)).html)).toContain(`替换原资源（002 第二十一条） ${mine[0]!.name}`);
   });
 
   test("002 第二十一条: the new 云资源申请 names what it replaces: resources in the ledger, in use, of the unit's own; otherwise refused in Chinese and nothing written", async () => {

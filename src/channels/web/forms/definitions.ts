@@ -85,7 +85,7 @@ export const applicationForm: WebForm = {
     huizhou: "《徽州区数据资源管理局政务云资源使用审批表》及附表《虚拟机资源表》（001 附件1）",
   },
   description: "申请虚拟机、PaaS、硬件托管、网络带宽、公网 IP 或安全服务。合计由系统计算，无需填写。",
-  optionalGroups: ["vms[].backup", "plan.plannedTotals", "dedicatedPool", "emergency", "term", "leader", "publicStorage", "declaration"],
+  optionalGroups: ["vms[].backup", "plan.plannedTotals", "dedicatedPool", "emergency", "term", "leader", "publicStorage", "declaration", "replaces"],
   schema: applicationFormSchema,
   sections: [
     {
@@ -264,6 +264,13 @@ export const applicationForm: WebForm = {
         { name: "emergency.reason", label: "紧急情况说明", kind: "textarea", optional: true },
       ],
     },
+    // 002 第二十一条: a 重大变更 applied for anew names the unit's resources it replaces, revoked once it is live.
+    {
+      title: "重大变更重新申请",
+      note: "因调整超过原配置 2 倍（重大变更）而重新申请的，勾选被替换的本单位原资源；新系统上线后，所选原资源自动发起注销回收（002 第二十一条）。不是重大变更的，不选。",
+      profiles: SG,
+      fields: [{ name: "replaces", label: "被替换的原资源", short: "替换的原资源", kind: "checklist", intValues: true, optional: true }],
+    },
     // 002 附件1 备注.
     { title: "备注", profiles: SG, fields: [{ name: "remarks", label: "备注", kind: "textarea", optional: true }] },
     // 001 附件1 申请单位承诺: printed on the form, sealed and dated by the unit; here ticked by the applicant.
@@ -359,8 +366,7 @@ export const revocationForm: WebForm = {
       fields: [
         { name: "resources", label: "撤销的资源", short: "资源", kind: "checklist", intValues: true },
         { name: "reason", label: "撤销理由", kind: "textarea" },
-        // 002 第二十二条 (附件4), 001 第十六条: done by the unit before it asks; 韶关 and 徽州 require both.
-        // 002 第二十二条, 001 第十六条: only 韶关's and 徽州's units declare these before asking.
+        // 002 第二十二条 (附件4), 001 第十六条: done by the unit before it asks; only 韶关's and 徽州's units declare them.
         {
           name: "offline",
           label: "政务信息系统已下线",

@@ -23,7 +23,7 @@ import { applyRowCommand, plainFields, readValues, rowGroups, valuesFromInput, t
 import { FormFields, FormProblems, HiddenValues, type DynamicOptions } from "./render";
 import { ApplicationTotals, ScaleUpPanel, scaleUpFor } from "./panels";
 import type { WebForm } from "./types";
-import type { ProfileKey } from "../../../../profiles";
+import { PROFILES, type ProfileKey } from "../../../../profiles";
 
 // 发起申请 (/new) and 修改后重新提交 (/requests/<code>/edit): a unit's forms, checked as a submission checks them,
 // previewed with who decides each stage by which date, then submitted through the engine's own verbs.
@@ -115,6 +115,11 @@ async function choices(ctx: ServiceContext, form: WebForm): Promise<DynamicOptio
     // The manager's grounds for revoking, under this profile's document.
     const triggers = Object.entries(MANAGER_REVOCATIONS[ctx.profile] ?? {}).map(([value, article]) => ({ value, label: `${REVOCATION_TRIGGERS[value as ManagerRevocationTrigger]}（${article}）` }));
     return { [several ? "resources" : "resource"]: chosen.map((r) => ({ value: String(r.id), label: resourceLabel(r) })), ...(form.key === "revocation" ? { trigger: actor.roles.includes("manager") ? triggers : [] } : {}) };
+  }
+  if (form.key === "application" && PROFILES[ctx.profile].reapplication) {
+    // 002 第二十一条: what a 重大变更 applied for anew may replace is the unit's own resources in use.
+    const { items } = await listResources({ ctx, input: { status: "delivered", unit: actor.unitId } });
+    return { replaces: items.filter((r) => r.kind !== "backup").map((r) => ({ value: String(r.id), label: resourceLabel(r) })) };
   }
   if (form.key === "vm_account") {
     // An applicant asks for people of their own unit (the flow refuses others); a security officer for anyone.
