@@ -5,7 +5,7 @@ import { meizhou } from "./meizhou";
 import { shaoguan } from "./shaoguan";
 import type { ProfileModule } from "./types";
 
-export type { MlpsRule, NoticeRules, PeriodicJobKey, ProfileModule, ScaleUpBasis } from "./types";
+export type { MlpsRule, NoticeRules, PeriodicJobKey, ProfileModule, ScaleUpBasis, TermRule } from "./types";
 
 /**
  * The policy profiles (POLICY_PROFILE), one module per jurisdiction. ProfileKey is derived from this table, so

@@ -8,7 +8,7 @@ export const shaoguan = {
   thresholds: COMMON_THRESHOLDS,
   // 002 sets no rule of its own: 004 第十九条(二)'s.
   scaleUpBasis: "utilisation",
-  periodicJobs: ["halfYearlyReview"],
+  periodicJobs: ["halfYearlyReview", "termReminders"],
   cloudCapacityRequiredBy: null,
   revocationProposals: false,
   vmLoginAuthenticator: "instead",
@@ -25,4 +25,6 @@ export const shaoguan = {
   // passed the security test and gone live (第三十五条, 附件2 十四; the go_live stage), not when its resources are
   // handed over, so the old system keeps running until the new one does.
   reapplication: { article: "002 第二十一条", revokeAt: "live" },
+  // 002 附件1 asks for the 申请期限 and sets nothing at its end: the unit is told a month ahead (yunshen's choice).
+  applicationTerm: { article: "002 附件1", noticeDays: 30 },
 } as const satisfies ProfileModule;

@@ -2,7 +2,7 @@
 // nothing: the code that acts on a profile (metrics/rules, jobs/, server.ts) reads these values.
 
 /** A periodic job a profile may run; src/jobs/periodic.ts runs each key. */
-export type PeriodicJobKey = "halfYearlyReview" | "quarterlyReview" | "expansionNotices" | "mlpsReminders";
+export type PeriodicJobKey = "halfYearlyReview" | "quarterlyReview" | "expansionNotices" | "mlpsReminders" | "termReminders";
 
 /** A scale-up's evidence: the minimum utilisation in percent ("不低于" = ≥), over the last `workdays` working days. */
 export interface ScaleUpThresholds {
@@ -131,6 +131,8 @@ export interface ProfileModule {
   reapplication: { article: string; revokeAt: "delivered" | "live" } | null;
   /** Needed by the mlpsReminders job: when a registered system's 等保 is due, and what completes it. */
   mlps?: MlpsRule;
+  /** Needed by the termReminders job: the form's 申请期限 (002 附件1), and how many days before its end the unit is told. */
+  applicationTerm?: TermRule;
   /**
    * Who publishes the 服务目录's versions besides the system administrator, where the document names them: role
    * keys, the party as the document calls it, and the article. Absent: the manager (统筹管理单位), who loads the
@@ -147,6 +149,11 @@ export interface ProfileModule {
  * 巴中 003 第三十三条), `crypto` is set and completion also needs a 密评 on the register whose conclusion is not
  * 不符合 (符合 or 基本符合).
  */
+export interface TermRule {
+  article: string;
+  noticeDays: number;
+}
+
 export interface MlpsRule {
   article: string;
   from: "delivered" | "deployed" | "live";

@@ -154,6 +154,8 @@ describe("the profile registry", () => {
       expect(applicationFlow.profiles[key], key).toBeDefined();
       if (profile.periodicJobs.includes("quarterlyReview")) expect(profile.thresholds.periodShrink, key).toBeDefined();
       if (profile.periodicJobs.includes("expansionNotices")) expect(profile.thresholds.expansionNoticeAbove, key).toBeDefined();
+      if (profile.periodicJobs.includes("mlpsReminders")) expect(profile.mlps, key).toBeDefined();
+      if (profile.periodicJobs.includes("termReminders")) expect(profile.applicationTerm, key).toBeDefined();
     }
   });
 

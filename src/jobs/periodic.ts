@@ -3,6 +3,7 @@ import type { ServiceContext } from "../core/context";
 import { expansionNotices } from "../resources/capacity-notices";
 import { halfYearlyReview, quarterlyReview } from "./adjustment-proposals";
 import { mlpsReminders } from "../systems/reminders";
+import { termReminders } from "../resources/term-reminders";
 
 interface PeriodicJob {
   /** As the log names the job when it fails. */
@@ -24,6 +25,7 @@ export const PERIODIC_JOBS = {
     run: (ctx, profile) => quarterlyReview(ctx, needed(profile, profile.thresholds.periodShrink, "thresholds.periodShrink")),
   },
   mlpsReminders: { name: "等保提醒", run: (ctx, profile) => mlpsReminders(ctx, needed(profile, profile.mlps, "mlps")) },
+  termReminders: { name: "申请期限提醒", run: (ctx, profile) => termReminders(ctx, needed(profile, profile.applicationTerm, "applicationTerm")) },
   expansionNotices: {
     name: "使用率超限报告",
     run: (ctx, profile) => expansionNotices(ctx, needed(profile, profile.thresholds.expansionNoticeAbove, "thresholds.expansionNoticeAbove")),
