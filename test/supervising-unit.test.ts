@@ -1,6 +1,7 @@
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { resources, units, yearlyDemands } from "../db/schema";
+import { outbox, resources, units, yearlyDemands } from "../db/schema";
+import { remindYearlyDemand } from "../src/resources/demand";
 import { demoDirectory, demoSupervision } from "../src/directory/demo";
 import { importDirectory, type DirectoryFileInput } from "../src/directory/import";
 import { createToken } from "../src/directory/tokens";
@@ -400,5 +401,38 @@ describe("002 第十七条(一): 下属单位需求由主管单位统一汇总�
     expect(manager.html).toContain("梅州市梅县区教育局 刘红");
     // The revised figures of 梅州市教育考试院 wait for its 主管单位 again, unseen by the city.
     expect(manager.html).not.toContain("梅州市教育考试院");
+  });
+
+  test("002 第十七条(一): from 20 September a 主管单位's 审核人 are told which 下属单位' figures wait to be passed on, once, and again after a revision", async () => {
+    const told = async () =>
+      (await t.db.select().from(outbox).where(eq(outbox.kind, "demand")))
+        .filter((c) => c.dedupeKey.startsWith("demand:2028:aggregate:"))
+        .map((c) => ({ user: c.userId, text: JSON.stringify(c.payload) }));
+    t.clock.set("2027-09-01T02:00:00Z");
+    ok(await t.call("fengyu", "PUT", "/api/demands/2028", { vcpu: 16, memoryGb: 64, storageGb: 500 }));
+    // August's and early September's reminders are the units' own.
+    await remindYearlyDemand(t.ctx());
+    expect(await told()).toEqual([]);
+    t.clock.set("2027-09-20T02:00:00Z");
+    await remindYearlyDemand(t.ctx());
+    await remindYearlyDemand(t.ctx());
+    let cards = await told();
+    expect(cards.map((c) => c.user).sort()).toEqual(["songtao", "wuxia"]);
+    expect(cards[0]!.text).toContain("梅州市教育考试院已填报 2028 年的云资源需求，请于 2027 年 9 月 30 日前汇总报送（002 第十七条(一)）");
+    // Passed on: nothing more to tell.
+    ok(await t.call("songtao", "POST", "/api/demands/2028/aggregate"));
+    t.clock.set("2027-09-22T02:00:00Z");
+    await remindYearlyDemand(t.ctx());
+    expect(await told()).toHaveLength(2);
+    // Revised figures wait for the 主管单位 again, and it is told again.
+    ok(await t.call("fengyu", "PUT", "/api/demands/2028", { vcpu: 20, memoryGb: 64, storageGb: 500 }));
+    await remindYearlyDemand(t.ctx());
+    cards = await told();
+    expect(cards.map((c) => c.user).sort()).toEqual(["songtao", "songtao", "wuxia", "wuxia"]);
+    // After 30 September the reminders stop.
+    ok(await t.call("fengyu", "PUT", "/api/demands/2028", { vcpu: 24, memoryGb: 64, storageGb: 500 }));
+    t.clock.set("2027-10-01T02:00:00Z");
+    await remindYearlyDemand(t.ctx());
+    expect(await told()).toHaveLength(4);
   });
 });

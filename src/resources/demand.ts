@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, ne, notInArray, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, ne, notInArray, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import type { Db } from "../../db/client";
@@ -318,7 +318,7 @@ export async function recordPlanConsent({ ctx, input }: { ctx: ServiceContext; i
 
 /**
  * From August to the end of September, the applicants of units without next year's figures are reminded:
- * once in August and again from 20 September.
+ * once in August and again from 20 September, when 主管单位 are also told of 下属单位' figures left to pass on.
  */
 export async function remindYearlyDemand(ctx: ServiceContext): Promise<void> {
   const today = shanghaiDate(ctx.clock.now());
@@ -340,4 +340,37 @@ export async function remindYearlyDemand(ctx: ServiceContext): Promise<void> {
   };
   // The same card for every unit; the key stays per unit, so each unit's reminder is sent once.
   for (const [unitId, people] of byUnit) await enqueueCards(ctx.db, ctx.clock.now(), people, "demand", card, `demand:${year}:${unitId}:${phase}`);
+  if (phase === "final") await remindSupervisors(ctx, year);
+}
+
+/**
+ * 002 第十七条(一) "下属单位需求由主管单位统一汇总报送": from 20 September, a 主管单位's 审核人 are told which of its
+ * 下属单位' figures wait for them to be passed on; told again when a 下属单位 enters or revises figures since.
+ */
+async function remindSupervisors(ctx: ServiceContext, year: number): Promise<void> {
+  const waiting = await ctx.db
+    .select({ unitName: units.name, supervisorId: units.supervisorId, submittedAt: yearlyDemands.submittedAt })
+    .from(yearlyDemands)
+    .innerJoin(units, eq(units.id, yearlyDemands.unitId))
+    .where(and(eq(yearlyDemands.year, year), isNotNull(units.supervisorId), isNull(yearlyDemands.supervisedAt)))
+    .orderBy(units.name);
+  const bySupervisor = new Map<string, typeof waiting>();
+  for (const w of waiting) bySupervisor.set(w.supervisorId!, [...(bySupervisor.get(w.supervisorId!) ?? []), w]);
+  for (const [supervisorId, list] of bySupervisor) {
+    const reviewers = await usersWithRole(ctx.db, "unit_supervisor", { unitId: supervisorId });
+    const latest = Math.max(...list.map((w) => w.submittedAt.getTime()));
+    const card: Card = {
+      title: "下属单位年度资源需求待汇总报送",
+      tone: "warning",
+      summary: `${list.map((w) => w.unitName).join("、")}已填报 ${year} 年的云资源需求，请于 ${year - 1} 年 ${DUE_TEXT}前汇总报送（002 第十七条(一)）`,
+      fields: [
+        { label: "年度", value: String(year) },
+        { label: "待汇总的下属单位", value: `${list.length} 个` },
+      ],
+      actions: [],
+      link: "",
+      open: { label: "打开年度需求", path: `/demands/${year}` },
+    };
+    await enqueueCards(ctx.db, ctx.clock.now(), reviewers.map((u) => u.id), "demand", card, `demand:${year}:aggregate:${supervisorId}:${latest}`);
+  }
 }
