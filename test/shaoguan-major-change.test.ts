@@ -126,6 +126,21 @@ describe("002 第二十一条: 韶关", () => {
     const pledge = await t.attachment("yangfan", "security_pledge");
     body.append("attachments[0].purpose", "security_pledge");
     body.append("attachments[0].fileId", pledge.fileId);
+    // Another unit's resource, or what is not a resource number, is named under the field; nothing is written.
+    const before = await rowCounts(t.db);
+    for (const [value, said] of [
+      [String(theirs[0]!.id), `只能替换本单位的资源：${theirs[0]!.name}（002 第二十一条）`],
+      ["1 or 1=1", "替换的原资源应为整数"],
+    ]) {
+      const forged = new URLSearchParams(body);
+      forged.set("_step", "preview");
+      forged.append("replaces", value!);
+      const refused = await a.raw("POST", "/new/application", { form: forged.toString() });
+      expect(refused.status).toBeGreaterThanOrEqual(400);
+      expect(refused.status).toBeLessThan(500);
+      expect(/id="f-replaces-error"[^>]*>([^<]*)</.exec(refused.html)?.[1]).toContain(said);
+    }
+    expect({ ...(await rowCounts(t.db)), audit_log: 0 }).toEqual({ ...before, audit_log: 0 });
     body.append("replaces", String(mine[0]!.id));
     body.append("replaces", String(mine[2]!.id));
     const done = await a.raw("POST", "/new/application", { form: body.toString() });
