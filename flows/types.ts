@@ -59,8 +59,14 @@ export const anchoredOn = (keys: string | readonly string[], stage: string) => (
 export interface StageFormField {
   name: string;
   label: string;
-  kind: "text" | "textarea" | "date" | "tel" | "select";
+  kind: "text" | "textarea" | "date" | "tel" | "select" | "file";
   options?: readonly { value: string; label: string }[];
+  /**
+   * A file field: the purpose its file is uploaded as (POST /api/files) and that purpose's name. The approval keeps
+   * the file with the request, as the stage's document, and the form with its name and SHA-256.
+   */
+  purpose?: string;
+  purposeName?: string;
   /** A select whose values are whole numbers (等保级别 1–5). */
   intValues?: boolean;
   optional?: boolean;

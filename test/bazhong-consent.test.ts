@@ -1,11 +1,13 @@
+import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { auditLog, files, planConsents, resources } from "../db/schema";
 import { builtinSchedules, WorkCalendar } from "../src/core/calendar";
 import { verifyAuditChain } from "../src/audit/verify";
-import { ok, rowCounts, sampleForm } from "./app-harness";
+import { purgeUnboundFiles } from "../src/files";
+import { ok, rowCounts, sampleForm, samplePdf } from "./app-harness";
 import { schedule2027 } from "./schedule-2027";
-import { createWebTestApp, type WebTestApp } from "./web-harness";
+import { createWebTestApp, csrfIn, type WebTestApp } from "./web-harness";
 
 // 巴中 003 第十四条: units send next year's 政务云资源使用申请 by the end of September; the bureau puts them into the
 // year's 采购计划 and takes it to the city government (市人民政府审定同意), whose consent a manager records. An
@@ -181,5 +183,61 @@ describe("巴中 市人民政府审定同意 (003 第十四条)", () => {
     expect(page.html).toContain("市人民政府审定同意已登记");
     expect(page.html).toContain("巴府阅〔2027〕3 号，2027-02-15");
     expect(page.html).not.toContain("登记审定同意</button>");
+  });
+
+  test("003 第十四条: the city government's reply is the 审定's document, kept with the request; chosen with the form on the portal, read by the request's readers only; another unit's file or another purpose is refused, nothing written", async () => {
+    // Beyond the 2027 plan, already used up: 报市人民政府审定 after the technical review.
+    const { id, code } = ok(await t.submit("yangfan", await migration("yangfan")), 201);
+    ok(await t.act("zhangwei", id, { action: "approve", note: "论证通过，超出年度计划" }));
+    const open = ok(await t.show("zhangwei", id)).currentStage;
+    expect(open.stage).toBe("city_consent");
+    expect(open.formSpec.fields).toContainEqual({ name: "fileId", label: "审定同意文件", kind: "file", optional: true, purpose: "plan_consent" });
+    const typed = { docNo: "巴府阅〔2027〕15 号", consentedOn: "2027-02-15" };
+
+    const unitsOwn = ok(await t.upload("yangfan", { name: "单位的文件.pdf", purpose: "plan_consent" }), 201);
+    const otherPurpose = ok(await t.upload("zhangwei", { name: "迁移方案.pdf", purpose: "plan" }), 201);
+    const before = await rowCounts(t.db);
+    const notOurs = await t.act("zhangwei", id, { action: "approve", form: { ...typed, fileId: unitsOwn.id } });
+    expect(notOurs.status).toBe(422);
+    expect(notOurs.body.error.code).toBe("unknown_file");
+    expect(Object.keys(notOurs.body.error.fields)).toEqual(["form.fileId"]);
+    const mislabelled = await t.act("zhangwei", id, { action: "approve", form: { ...typed, fileId: otherPurpose.id } });
+    expect(mislabelled.body.error).toMatchObject({ code: "file_purpose_mismatch", fields: { "form.fileId": ["「迁移方案.pdf」应以「市人民政府审定同意文件」上传"] } });
+    expect((await t.act("zhangwei", id, { action: "approve", form: { ...typed, fileId: ["f_x"] } })).status).toBe(400);
+    expect({ ...(await rowCounts(t.db)), audit_log: 0 }).toEqual({ ...before, audit_log: 0 });
+    expect(ok(await t.show("zhangwei", id)).currentStage.stage).toBe("city_consent");
+
+    // On the portal the manager fills in the form and chooses the reply in the same post.
+    const manager = await t.signedIn("zhangwei");
+    const page = await manager.get(`/requests/${code}`);
+    expect(page.html).toContain('enctype="multipart/form-data"');
+    expect(page.html).toMatch(/<input id="f-fileId" type="file" name="fileId"/);
+    const reply = samplePdf();
+    const post = new FormData();
+    for (const [k, v] of Object.entries({ _csrf: csrfIn(page.html)!, action: "approve", stageRunId: String(open.runId), ...typed, note: "市政府常务会议审定同意" })) post.set(k, v);
+    post.set("fileId", new File([reply], "巴府阅〔2027〕15号.pdf", { type: "application/pdf" }));
+    const done = await t.app.request(`/requests/${code}/actions`, { method: "POST", headers: { cookie: manager.cookie! }, body: post });
+    expect(done.status, (await done.clone().text()).slice(0, 400)).toBe(303);
+
+    const decided = ok(await t.show("yangfan", id)).stages.find((s: { stage: string }) => s.stage === "city_consent");
+    const sha256 = createHash("sha256").update(reply).digest("hex");
+    const kept = { fileId: expect.stringMatching(/^f_/), name: "巴府阅〔2027〕15号.pdf", size: reply.length, sha256 };
+    expect(decided.form.values).toEqual({ ...typed, fileId: kept });
+    const fileId = decided.form.values.fileId.fileId as string;
+    const [row] = await t.db.select().from(files).where(eq(files.id, fileId));
+    expect(row).toMatchObject({ requestId: id, heldBy: `stage:${open.runId}`, uploadedBy: "zhangwei", purpose: "plan_consent" });
+    const [audited] = await t.db.select().from(auditLog).where(and(eq(auditLog.requestId, id), eq(auditLog.stage, "city_consent"), eq(auditLog.outcome, "ok")));
+    expect(audited!.details).toMatchObject({ form: { docNo: typed.docNo, fileId: { sha256 } } });
+    // The applicant reads it from the request page; a unit that cannot see the request cannot read it.
+    const applicant = await t.signedIn("yangfan");
+    expect((await applicant.get(`/requests/${code}`)).html).toContain(`<a href="/files/${fileId}">巴府阅〔2027〕15号.pdf</a>`);
+    expect((await t.call("yangfan", "GET", `/api/files/${fileId}`)).status).toBe(200);
+    expect((await t.call("lihua", "GET", `/api/files/${fileId}`)).status).toBe(404);
+    // Kept: uploads no request or record names are deleted after 24 hours; the reply stays.
+    t.clock.set("2027-02-17T02:00:00Z");
+    await purgeUnboundFiles(t.ctx());
+    const left = async (fid: string) => (await t.db.select({ id: files.id }).from(files).where(eq(files.id, fid))).length;
+    expect(await left(fileId)).toBe(1);
+    expect(await left(unitsOwn.id)).toBe(0);
   });
 });

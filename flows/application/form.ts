@@ -408,6 +408,7 @@ export const cityConsentSchema = z.strictObject({
   docNo: z.string({ error: "请填写市人民政府审定同意的文号" }).trim().min(1, "请填写市人民政府审定同意的文号").max(100, "文号不超过 100 字"),
   consentedOn: z.string({ error: "请填写审定同意日期（YYYY-MM-DD）" }).refine(isIsoDate, "审定同意日期应为存在的日期 YYYY-MM-DD"),
   remarks: z.string().trim().max(2000, "备注不超过 2000 字").optional(),
+  fileId: z.string({ error: "审定同意文件应为上传后得到的文件编号" }).trim().min(1).max(100, "文件编号不超过 100 字").optional(),
 });
 
 export const CITY_CONSENT: StageForm = {
@@ -417,5 +418,7 @@ export const CITY_CONSENT: StageForm = {
     { name: "docNo", label: "审定同意文号", kind: "text", placeholder: "如：巴府阅〔2027〕12 号" },
     { name: "consentedOn", label: "审定同意日期", kind: "date", notFuture: true },
     { name: "remarks", label: "备注", kind: "textarea", optional: true },
+    // The reply itself, for whoever has to show the consent later, as the year's plan keeps its own.
+    { name: "fileId", label: "审定同意文件", kind: "file", optional: true, purpose: "plan_consent", purposeName: "市人民政府审定同意文件" },
   ],
 };

@@ -1,5 +1,8 @@
+import type { Db } from "../../db/client";
 import type { StageDef, StageForm } from "../../flows/types";
+import type { Actor } from "../core/context";
 import { invalid, type FieldErrors } from "../core/errors";
+import { holdFile } from "../files";
 import { fieldErrors, ROOT_FIELD, textErrors } from "../core/validation";
 import { maskMobile } from "../directory/queries";
 
@@ -42,6 +45,22 @@ export function keptStageForm(def: StageForm, req: { title: string; facts: unkno
   return { ...def.fromRequest?.values(req), ...form };
 }
 
+/**
+ * The stage form's files kept with the request as the stage run's documents (the holder's unit's uploads, as their
+ * field's purpose): each file field then holds { fileId, name, size, sha256 }, so the page names the file and the
+ * audit entry fixes its content.
+ */
+export async function heldStageFiles(tx: Db, actor: Actor, def: StageForm, form: Record<string, unknown>, at: { requestId: number; runId: number }) {
+  const copy = structuredClone(form);
+  for (const f of def.fields) {
+    const fileId = f.kind === "file" ? copy[f.name] : undefined;
+    if (typeof fileId !== "string") continue;
+    const held = await holdFile(tx, actor, fileId, { holder: `stage:${at.runId}`, field: `form.${f.name}`, purpose: f.purpose, purposeName: f.purposeName, requestId: at.requestId });
+    copy[f.name] = { fileId, ...held };
+  }
+  return copy;
+}
+
 /** The form as the audit entry keeps it: phone numbers masked (invariant 8); the stage run keeps them whole. */
 export function auditedStageForm(def: StageForm, form: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(form);
@@ -68,6 +87,7 @@ export function stageFormSpec(def: StageForm) {
       optional: f.optional ?? false,
       ...(f.options ? { options: f.options.map((o) => ({ value: f.intValues ? Number(o.value) : o.value, label: o.label })) } : {}),
       ...(f.hint ? { hint: f.hint } : {}),
+      ...(f.purpose ? { purpose: f.purpose } : {}),
     })),
   };
 }

@@ -296,7 +296,7 @@ export async function attachFiles<P extends string>(
   });
 }
 
-const HOLDER_NAMES: Record<string, string> = { system: "系统登记", inspection: "安全督查与检查记录", plan: "年度计划审定同意" };
+const HOLDER_NAMES: Record<string, string> = { system: "系统登记", inspection: "安全督查与检查记录", plan: "年度计划审定同意", stage: "审批环节" };
 
 /**
  * Who may read a file a record keeps: a system's documents as its unit's own records, an inspection's as the
@@ -314,9 +314,19 @@ async function mayReadHeld(db: Db, actor: Actor, heldBy: string): Promise<boolea
 /**
  * Keeps a file the actor's unit uploaded as a record's document (`holder`, "system:3"): it must not be named by a
  * request or kept by another record, and must have been uploaded as `purpose`. From then on it is never purged.
+ * With `requestId` it is also the request's (a stage's document, "stage:12"), read by whoever may see the request.
  */
-export async function holdFile(tx: Db, actor: Actor, fileId: string, opts: { holder: string; field: string; purpose?: string; purposeName?: string }): Promise<void> {
-  const [file] = await tx.select({ name: files.name, unitId: files.unitId, requestId: files.requestId, heldBy: files.heldBy, purpose: files.purpose }).from(files).where(eq(files.id, fileId)).for("update");
+export async function holdFile(
+  tx: Db,
+  actor: Actor,
+  fileId: string,
+  opts: { holder: string; field: string; purpose?: string; purposeName?: string; requestId?: number },
+): Promise<{ name: string; size: number; sha256: string }> {
+  const [file] = await tx
+    .select({ name: files.name, size: files.size, sha256: files.sha256, unitId: files.unitId, requestId: files.requestId, heldBy: files.heldBy, purpose: files.purpose })
+    .from(files)
+    .where(eq(files.id, fileId))
+    .for("update");
   if (!file || file.unitId !== actor.unitId)
     throw unprocessable("unknown_file", "文件不存在或不是本单位上传的，请先上传（POST /api/files）", {
       [opts.field]: [`文件 ${fileId} 不存在（未提交的附件 ${UNBOUND_FILE_HOURS} 小时后删除）或不是本单位上传的`],
@@ -327,7 +337,8 @@ export async function holdFile(tx: Db, actor: Actor, fileId: string, opts: { hol
   }
   if (opts.purpose && file.purpose !== null && file.purpose !== opts.purpose)
     throw unprocessable("file_purpose_mismatch", "文件上传时选择的材料类型不符", { [opts.field]: [`「${file.name}」应以「${opts.purposeName ?? opts.purpose}」上传`] });
-  await tx.update(files).set({ heldBy: opts.holder }).where(eq(files.id, fileId));
+  await tx.update(files).set({ heldBy: opts.holder, ...(opts.requestId === undefined ? {} : { requestId: opts.requestId }) }).where(eq(files.id, fileId));
+  return { name: file.name, size: file.size, sha256: file.sha256 };
 }
 
 /** Names the files as the request's, in the submitting transaction: from now on its viewers may read them. */

@@ -109,8 +109,9 @@ const stageRun = z.object({
         z.object({
           name: z.string().openapi({ description: "在 form 中的路径，如 contact.mobile" }),
           label: z.string(),
-          kind: z.enum(["text", "textarea", "date", "tel", "select"]),
+          kind: z.enum(["text", "textarea", "date", "tel", "select", "file"]),
           optional: z.boolean(),
+          purpose: z.string().optional().openapi({ description: "file 栏：先以此 purpose 上传（POST /api/files），再在 form 中填写得到的文件编号" }),
           options: z.array(z.object({ value: z.union([z.string(), z.number()]), label: z.string() })).optional(),
           hint: z.string().optional(),
         }),

@@ -30,10 +30,21 @@ export const DONE: Record<string, string> = {
  * One action on a request as a form posted to /requests/<code>/actions, with the session's CSRF token and, for a
  * decision, the stage run it was read from: sent twice, the second finds that run decided and acts on nothing.
  */
-export function ActionForm(props: { action: string; csrf: string; code: string; runId?: number; label: string; children?: unknown; primary?: boolean; from?: ActionOrigin }) {
-  const { action, csrf, code, runId, label, children, primary, from } = props;
+export function ActionForm(props: {
+  action: string;
+  csrf: string;
+  code: string;
+  runId?: number;
+  label: string;
+  children?: unknown;
+  primary?: boolean;
+  from?: ActionOrigin;
+  /** The form carries a file (a stage form's document). */
+  multipart?: boolean;
+}) {
+  const { action, csrf, code, runId, label, children, primary, from, multipart } = props;
   return (
-    <form method="post" action={`/requests/${code}/actions`} class={from ? "ys-inline-form" : undefined}>
+    <form method="post" action={`/requests/${code}/actions`} class={from ? "ys-inline-form" : undefined} enctype={multipart ? "multipart/form-data" : undefined}>
       <Csrf csrf={csrf} />
       <input type="hidden" name="action" value={action} />
       {runId !== undefined ? <input type="hidden" name="stageRunId" value={String(runId)} /> : null}

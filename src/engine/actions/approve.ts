@@ -8,7 +8,7 @@ import { unprocessable } from "../../core/errors";
 import { REVISE_STAGE } from "../flow";
 import { revokeReplaced } from "../replaced";
 import { closeRun, partiesUsers } from "../stages";
-import { auditedStageForm, checkedStageForm, keptStageForm } from "../stage-form";
+import { auditedStageForm, checkedStageForm, heldStageFiles, keptStageForm } from "../stage-form";
 import type { ActionOf } from "../action-input";
 import { audit, result, decideTask, settleCards, decidedBy, claimStage, notifyAbout, advance, takeEffect, type Step } from "../step";
 
@@ -34,7 +34,7 @@ export async function approve(step: Step, input: ActionOf<"approve" | "confirm">
   const form = checkedStageForm(stage, input.form, shanghaiDate(now));
   const refusal = await flowModule(req.flow).service.checkStage?.({ tx, req, stage, form: form && stage.form ? form : null, profile: req.profile as ProfileKey });
   if (refusal) throw unprocessable("not_allowed", refusal.message, refusal.fields);
-  const kept = form && stage.form ? keptStageForm(stage.form, req, form) : null;
+  const kept = form && stage.form ? await heldStageFiles(tx, actor, stage.form, keptStageForm(stage.form, req, form), { requestId: req.id, runId: run.id }) : null;
   const audited = kept && stage.form ? { form: auditedStageForm(stage.form, kept) } : {};
 
   const voted = await decideTask(tx, task.id, "approved", note ?? null, now);

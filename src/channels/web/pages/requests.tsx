@@ -10,10 +10,11 @@ import {
 } from "../../../../flows/application/form";
 import { REQUEST_EVENTS } from "../../../chat/answer";
 import { shanghaiDate, type WorkCalendar } from "../../../core/calendar";
-import type { Actor } from "../../../core/context";
+import type { Actor, ServiceContext } from "../../../core/context";
 import type { Role } from "../../../core/roles";
 import { invalid, notFound, ServiceError } from "../../../core/errors";
 import { getUsers, listUnits, usersWithRole } from "../../../directory/queries";
+import { MB, uploadFile } from "../../../files";
 import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
 import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, SECURITY_SERVICES, type RequestedResources } from "../../../resources/catalog";
 import { field } from "../guard";
@@ -80,26 +81,60 @@ function valueAt(source: unknown, path: string): unknown {
   return at;
 }
 
+/** A stage form's file as the approval kept it (heldStageFiles): a link to it by its name. */
+function StageFile({ value }: { value: unknown }) {
+  const file = value as { fileId?: unknown; name?: unknown } | undefined;
+  if (typeof file?.fileId !== "string") return null;
+  return <a href={`/files/${encodeURIComponent(file.fileId)}`}>{typeof file.name === "string" ? file.name : "查看文件"}</a>;
+}
+
 /** A decided stage's form (附件6) under the stage: each field by its label, in the form's order. */
 function StageFormView({ r, s }: { r: RequestView; s: Stage }) {
   if (!s.form) return null;
   const def = stageDef(r.flow, r.profile, s.stage).form;
-  const labelled: [string, string][] = def
+  const labelled: [string, unknown][] = def
     ? [
-        ...(def.fromRequest?.fields ?? []).map((f): [string, string] => [f.label, shownValue(undefined, valueAt(s.form!.values, f.name))]),
-        ...def.fields.map((f): [string, string] => [f.label, shownValue(f, valueAt(s.form!.values, f.name))]),
+        ...(def.fromRequest?.fields ?? []).map((f): [string, unknown] => [f.label, shownValue(undefined, valueAt(s.form!.values, f.name))]),
+        ...def.fields.map((f): [string, unknown] => [f.label, f.kind === "file" ? <StageFile value={valueAt(s.form!.values, f.name)} /> : shownValue(f, valueAt(s.form!.values, f.name))]),
       ]
     : Object.entries(s.form.values).map(([k, v]): [string, string] => [k, typeof v === "string" ? v : JSON.stringify(v)]);
   return (
     <div class="ys-stage-form">
       <div class="ys-muted">{s.form.name ?? "环节表单"}</div>
       <dl class="ys-kv">
-        {labelled.filter(([, v]) => v !== "").map(([label, value]) => (
+        {labelled.filter(([, v]) => v !== "" && v !== null).map(([label, value]) => (
           <Field label={label}>{value}</Field>
         ))}
       </dl>
     </div>
   );
+}
+
+/**
+ * A stage form's chosen files, stored at once as their field's purpose (a browser cannot send a chosen file again):
+ * each one's id takes its place in the body; a refused one (too large, a type not allowed) is named on its field.
+ */
+async function storeStageFiles(ctx: ServiceContext, def: StageForm, body: Record<string, unknown>, maxBytes: number): Promise<FormMessages> {
+  const messages: FormMessages = {};
+  for (const f of def.fields) {
+    if (f.kind !== "file" || !f.purpose) continue;
+    const list = Array.isArray(body[f.name]) ? (body[f.name] as unknown[]) : [body[f.name]];
+    const chosen = list.find((v): v is File => v !== undefined && typeof v !== "string" && (v as File).size > 0);
+    // A file stored by an earlier, refused post comes back as its id.
+    const stored = list.find((v): v is string => typeof v === "string" && v !== "");
+    if (!chosen) {
+      body[f.name] = stored ?? "";
+      continue;
+    }
+    try {
+      body[f.name] = (await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose: f.purpose }, maxBytes })).id;
+    } catch (err) {
+      if (!(err instanceof ServiceError)) throw err;
+      messages[f.name] = err.message;
+      body[f.name] = "";
+    }
+  }
+  return messages;
 }
 
 /** The engine's action input from the page's form, or a refusal naming the field in plain words. */
@@ -485,7 +520,7 @@ interface Candidate {
 }
 
 /** The buttons of what this person may do now; the engine still decides, and its refusal is shown. */
-function Actions({ r, actor, csrf, candidates, stageForm }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[]; stageForm?: StageFormState }) {
+function Actions({ r, actor, csrf, candidates, stageForm, uploadMaxMb }: { r: RequestView; actor: Actor; csrf: string; candidates: Candidate[]; stageForm?: StageFormState; uploadMaxMb: number }) {
   const { userId, roles } = actor;
   const held = holdsCurrent(r, userId);
   // The engine says what the stage offers and what each decision asks for on this request.
@@ -512,7 +547,7 @@ function Actions({ r, actor, csrf, candidates, stageForm }: { r: RequestView; ac
     // The decision asks for the form and, on some facts, a note ("《…》；须填写评估说明"): the note's part.
     const needsNote = def.form && approve.asks?.startsWith(def.form.name) ? approve.asks.slice(def.form.name.length).replace(/^；/, "") || null : approve.asks;
     forms.push(
-      <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={approve.label} primary>
+      <ActionForm action="approve" csrf={csrf} code={r.code} runId={held.runId} label={approve.label} primary multipart={def.form?.fields.some((f) => f.kind === "file")}>
         {def.form ? (
           <div class="ys-stage-form">
             {def.form.fromRequest?.fields.map((f) => (
@@ -520,7 +555,7 @@ function Actions({ r, actor, csrf, candidates, stageForm }: { r: RequestView; ac
                 {f.label}：{shownValue(undefined, valueAt(def.form!.fromRequest!.values({ title: r.title, facts: {} }), f.name))}
               </p>
             ))}
-            <StageFormFields form={stageWebForm(def.form)} values={stageForm?.values ?? { fields: {}, rows: {} }} messages={stageForm?.messages ?? {}} uploadMaxMb={0} />
+            <StageFormFields form={stageWebForm(def.form)} values={stageForm?.values ?? { fields: {}, rows: {} }} messages={stageForm?.messages ?? {}} uploadMaxMb={uploadMaxMb} />
           </div>
         ) : null}
         <label>
@@ -672,7 +707,14 @@ export function requestPages(deps: WebDeps) {
             <History r={r} names={names} />
           </div>
           <div>
-            <Actions r={r} actor={actor} csrf={csrf} stageForm={stageForm} candidates={await transferCandidates(ctx.db, r, holdsCurrent(r, actor.userId), actor.userId)} />
+            <Actions
+              r={r}
+              actor={actor}
+              csrf={csrf}
+              stageForm={stageForm}
+              uploadMaxMb={deps.settings.uploadMaxMb}
+              candidates={await transferCandidates(ctx.db, r, holdsCurrent(r, actor.userId), actor.userId)}
+            />
           </div>
         </div>
       </Page>,
@@ -695,6 +737,7 @@ export function requestPages(deps: WebDeps) {
     const decided = r.stages.find((s) => s.runId === Number(field(body, "stageRunId")) && s.status === "open");
     const formDef = decided && (field(body, "action") === "approve" || field(body, "action") === "confirm") ? stageDef(r.flow, r.profile, decided.stage).form : undefined;
     const web = formDef ? stageWebForm(formDef) : null;
+    const refusedFiles = formDef ? await storeStageFiles(c.get("ctx"), formDef, body, deps.settings.uploadMaxMb * MB) : {};
     const values = web ? readValues(web, body as FormBody) : null;
     try {
       const action = actionFrom(body);
@@ -702,8 +745,8 @@ export function requestPages(deps: WebDeps) {
       if (web && values && (action.action === "approve" || action.action === "confirm")) {
         const form = toInput(web, values);
         const checked = web.schema.safeParse(form);
-        if (!checked.success) {
-          const messages = issueMessages(web, checked.error.issues, form);
+        if (!checked.success || Object.keys(refusedFiles).length > 0) {
+          const messages = { ...(checked.success ? {} : issueMessages(web, checked.error.issues, form)), ...refusedFiles };
           return render(c, r, { error: `${formDef!.name}有 ${Object.keys(messages).length} 处需要修改，见各栏下方的红字` }, 400, { values, messages });
         }
         input = { ...action, form };
