@@ -141,6 +141,12 @@ export interface ProfileModule {
   serviceCatalogBy?: { roles: readonly string[]; party: string; article: string };
 }
 
+/** 申请期限 (002 附件1): the article asking for it, and how many calendar days before its end the unit is told. */
+export interface TermRule {
+  article: string;
+  noticeDays: number;
+}
+
 /**
  * 等保 per the profile's document: counted from the moment its resources reach `from` (上线 in 梅州 004 第三十八条;
  * 上云部署 in 徽州 001 第二十八条), due `withinMonths` later (null: "及时", no date), and complete once the register
@@ -149,11 +155,6 @@ export interface ProfileModule {
  * 巴中 003 第三十三条), `crypto` is set and completion also needs a 密评 on the register whose conclusion is not
  * 不符合 (符合 or 基本符合).
  */
-export interface TermRule {
-  article: string;
-  noticeDays: number;
-}
-
 export interface MlpsRule {
   article: string;
   from: "delivered" | "deployed" | "live";

@@ -18,6 +18,15 @@ function valueAt(source: unknown, path: string): unknown {
   return at;
 }
 
+/** Replaces the string a field's path ("contact.mobile") holds in `form`, in place; any other value is left. */
+function replaceText(form: Record<string, unknown>, path: string, by: (text: string) => unknown) {
+  const parts = path.split(".");
+  const holder = parts.length === 1 ? form : valueAt(form, parts.slice(0, -1).join("."));
+  const last = parts.at(-1)!;
+  if (holder !== null && typeof holder === "object" && typeof (holder as Record<string, unknown>)[last] === "string")
+    (holder as Record<string, unknown>)[last] = by((holder as Record<string, string>)[last]!);
+}
+
 /** The stage's form as checked (null for a stage without one), or the 400 that says what to fix. `today` is YYYY-MM-DD in Beijing time. */
 export function checkedStageForm(stage: StageDef, form: Record<string, unknown> | undefined, today: string): Record<string, unknown> | null {
   const def = stage.form;
@@ -53,10 +62,10 @@ export function keptStageForm(def: StageForm, req: { title: string; facts: unkno
 export async function heldStageFiles(tx: Db, actor: Actor, def: StageForm, form: Record<string, unknown>, at: { requestId: number; runId: number }) {
   const copy = structuredClone(form);
   for (const f of def.fields) {
-    const fileId = f.kind === "file" ? copy[f.name] : undefined;
+    const fileId = f.kind === "file" ? valueAt(copy, f.name) : undefined;
     if (typeof fileId !== "string") continue;
     const held = await holdFile(tx, actor, fileId, { holder: `stage:${at.runId}`, field: `form.${f.name}`, purpose: f.purpose, purposeName: f.purposeName, requestId: at.requestId });
-    copy[f.name] = { fileId, ...held };
+    replaceText(copy, f.name, () => ({ fileId, ...held }));
   }
   return copy;
 }
@@ -64,15 +73,7 @@ export async function heldStageFiles(tx: Db, actor: Actor, def: StageForm, form:
 /** The form as the audit entry keeps it: phone numbers masked (invariant 8); the stage run keeps them whole. */
 export function auditedStageForm(def: StageForm, form: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(form);
-  for (const f of def.fields) {
-    if (f.kind !== "tel") continue;
-    const parts = f.name.split(".");
-    let at: unknown = copy;
-    for (const part of parts.slice(0, -1)) at = at !== null && typeof at === "object" ? (at as Record<string, unknown>)[part] : undefined;
-    const last = parts.at(-1)!;
-    if (at !== null && typeof at === "object" && typeof (at as Record<string, unknown>)[last] === "string")
-      (at as Record<string, unknown>)[last] = maskMobile((at as Record<string, string>)[last]!);
-  }
+  for (const f of def.fields) if (f.kind === "tel") replaceText(copy, f.name, maskMobile);
   return copy;
 }
 

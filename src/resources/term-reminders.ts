@@ -1,5 +1,5 @@
-import { and, count, eq, sql } from "drizzle-orm";
-import { requests, resources, units } from "../../db/schema";
+import { and, count, eq, notExists, sql } from "drizzle-orm";
+import { inboundEvents, requests, resources, units } from "../../db/schema";
 import type { Card } from "../../cards";
 import type { TermRule } from "../../profiles";
 import { addCalendarDays, shanghaiDate } from "../core/calendar";
@@ -23,19 +23,29 @@ export async function termReminders(ctx: ServiceContext, rule: TermRule): Promis
   const horizon = addCalendarDays(today, rule.noticeDays);
   const timer = { ...ctx, actor: null, channel: "timer" as const };
   const until = sql<string>`${requests.form} -> 'term' ->> 'until'`;
+  // "至 2029-12-31" includes that day: the term has run out from the next.
+  const phase = sql<"expired" | "soon">`case when ${until} < ${today} then 'expired' else 'soon' end`;
+  const markerKey = sql`${requests.id}::text || ':' || ${phase}`;
   const due = await ctx.db
-    .select({ id: requests.id, code: requests.code, title: requests.title, unitId: requests.unitId, unitName: units.name, until, inUse: count(resources.id) })
+    .select({ id: requests.id, code: requests.code, title: requests.title, unitId: requests.unitId, unitName: units.name, until, phase, inUse: count(resources.id) })
     .from(requests)
     .innerJoin(units, eq(units.id, requests.unitId))
     .innerJoin(resources, and(eq(resources.requestId, requests.id), eq(resources.status, "delivered")))
-    .where(and(eq(requests.flow, "application"), sql`${requests.form} -> 'term' ->> 'kind' = 'until'`, sql`${until} <= ${horizon}`))
+    .where(
+      and(
+        eq(requests.flow, "application"),
+        sql`${requests.form} -> 'term' ->> 'kind' = 'until'`,
+        sql`${until} <= ${horizon}`,
+        // Told already: not looked at again every job round (the marker inside the transaction settles races).
+        notExists(ctx.db.select({ key: inboundEvents.key }).from(inboundEvents).where(and(eq(inboundEvents.scope, SCOPE), eq(inboundEvents.key, markerKey)))),
+      ),
+    )
     .groupBy(requests.id, units.name);
   let told = 0;
   for (const app of due) {
-    // "至 2029-12-31" includes that day: the term has run out from the next.
-    const expired = today > app.until;
+    const expired = app.phase === "expired";
     const sent = await mutate(timer, { action: "request.term_reminder", requestId: app.id }, async (tx, j) => {
-      if (!(await onceFor(ctx, tx, { scope: SCOPE, key: `${app.id}:${expired ? "expired" : "soon"}` }))) return false;
+      if (!(await onceFor(ctx, tx, { scope: SCOPE, key: `${app.id}:${app.phase}` }))) return false;
       const applicants = await usersWithRole(tx, "applicant", { unitId: app.unitId });
       const managers = expired ? await usersWithRole(tx, "manager") : [];
       const card: Card = {
@@ -54,7 +64,7 @@ export async function termReminders(ctx: ServiceContext, rule: TermRule): Promis
         link: `/api/requests/${app.id}`,
         open: { label: "打开申请", path: `/requests/${app.code}` },
       };
-      await enqueueCards(tx, ctx.clock.now(), [...applicants, ...managers].map((u) => u.id), "term", card, `term:${app.id}:${expired ? "expired" : "soon"}`);
+      await enqueueCards(tx, ctx.clock.now(), [...applicants, ...managers].map((u) => u.id), "term", card, `term:${app.id}:${app.phase}`);
       j.add({ action: "request.term_reminder", requestId: app.id, details: { until: app.until, expired, inUse: app.inUse, article: rule.article } });
       return true;
     });

@@ -20,6 +20,7 @@ import { vmAccountFormSchema } from "../../../../flows/vm_account/form";
 import { VM_ACCOUNT_KINDS } from "../../../access/vm-account-service";
 import { demandInput } from "../../../resources/demand";
 import { BANDWIDTH_ZONES, PAAS_KINDS, SECURITY_SERVICES } from "../../../resources/catalog";
+import { POLICY_PROFILES, PROFILES } from "../../../../profiles";
 import type { Field, FieldOption, WebForm } from "./types";
 
 // The forms a unit fills in, labelled as the official forms label them: 004 附件2 (IaaS 资源申请表), 附件8 (调整),
@@ -71,6 +72,8 @@ const CATALOG_ITEM_FIELD: Field = {
 
 // The blanks only one profile's annex has: 002 附件1 (韶关) and 001 附件1 with its 附表 (徽州).
 const SG = ["shaoguan"] as const;
+// 002 第二十一条: the profiles whose document has a new application replace resources (ProfileModule.reapplication).
+const REAPPLYING = POLICY_PROFILES.filter((p) => PROFILES[p].reapplication !== null);
 const HZ = ["huizhou"] as const;
 /** Where 韶关's 安全责任书 (002 附件2) is offered to read, print and sign (pages/documents.tsx). */
 export const SHAOGUAN_PLEDGE_HREF = "/documents/shaoguan-security-pledge";
@@ -268,7 +271,7 @@ export const applicationForm: WebForm = {
     {
       title: "重大变更重新申请",
       note: "因调整超过原配置 2 倍（重大变更）而重新申请的，勾选被替换的本单位原资源；新系统上线后，所选原资源自动发起注销回收（002 第二十一条）。不是重大变更的，不选。",
-      profiles: SG,
+      profiles: REAPPLYING,
       fields: [{ name: "replaces", label: "被替换的原资源", short: "替换的原资源", kind: "checklist", intValues: true, optional: true }],
     },
     // 002 附件1 备注.

@@ -8,7 +8,7 @@ import { shanghaiDate } from "../../../core/calendar";
 import type { Actor, ServiceContext } from "../../../core/context";
 import { notFound, ServiceError } from "../../../core/errors";
 import { getUnit, listUsers } from "../../../directory/queries";
-import { MB, uploadFile } from "../../../files";
+import { MB } from "../../../files";
 import { files } from "../../../../db/schema";
 import { and, eq, inArray } from "drizzle-orm";
 import { actOnRequest, getRequest, previewRequest, requestIdByCode, submitRequest, type RequestPreview } from "../../../engine";
@@ -21,6 +21,7 @@ import { checkForm, formForProfile, formsFor, webForm, WEB_FORMS } from "./index
 import { FORM_KEY, serviceFieldMessages, type FormMessages } from "./messages";
 import { applyRowCommand, plainFields, readValues, rowGroups, valuesFromInput, type FormBody, type FormValues } from "./parse";
 import { FormFields, FormProblems, HiddenValues, type DynamicOptions } from "./render";
+import { chosenFile, storeChosenFile } from "./uploads";
 import { ApplicationTotals, ScaleUpPanel, scaleUpFor } from "./panels";
 import type { WebForm } from "./types";
 import { PROFILES, type ProfileKey } from "../../../../profiles";
@@ -68,9 +69,7 @@ async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody, 
   for (const { group, name } of fileFields(form)) {
     const keys = Object.keys(body).filter((k) => (group ? new RegExp(`^${group}\\[\\d{1,6}\\]\\.${name}$`).test(k) : k === name));
     for (const key of keys) {
-      const value = body[key];
-      const list = Array.isArray(value) ? value : [value];
-      const chosen = list.find((v): v is File => v !== undefined && typeof v !== "string" && v.size > 0);
+      const chosen = chosenFile(body[key]);
       if (!chosen) continue;
       const purpose = body[key.replace(new RegExp(`${name}$`), "purpose")];
       if (typeof purpose !== "string" || !purposesOf(form, group).some((o) => o.value === purpose)) {
@@ -78,14 +77,8 @@ async function storeUploads(ctx: ServiceContext, form: WebForm, body: FormBody, 
         body[key] = "";
         continue;
       }
-      try {
-        const stored = await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose }, maxBytes });
-        body[key] = stored.id;
-      } catch (err) {
-        if (!(err instanceof ServiceError)) throw err;
-        messages[key] = err.message;
-        body[key] = "";
-      }
+      const refused = await storeChosenFile(ctx, body, key, chosen, purpose, maxBytes);
+      if (refused) messages[key] = refused;
     }
   }
   return messages;

@@ -14,7 +14,7 @@ import type { Actor, ServiceContext } from "../../../core/context";
 import type { Role } from "../../../core/roles";
 import { invalid, notFound, ServiceError } from "../../../core/errors";
 import { getUsers, listUnits, usersWithRole } from "../../../directory/queries";
-import { MB, uploadFile } from "../../../files";
+import { MB } from "../../../files";
 import { actionInputSchema, actOnRequest, FLOWS, getRequest, RATING_NAMES, requestIdByCode, STAGE_DECISIONS, stageDef } from "../../../engine";
 import { BACKUP_COPIES, BACKUP_TYPES, BANDWIDTH_ZONES, SECURITY_SERVICES, type RequestedResources } from "../../../resources/catalog";
 import { field } from "../guard";
@@ -23,6 +23,7 @@ import type { StageForm } from "../../../../flows/types";
 import { issueMessages, serviceFieldMessages, type FormMessages } from "../forms/messages";
 import { readValues, toInput, type FormBody, type FormValues } from "../forms/parse";
 import { FormFields as StageFormFields } from "../forms/render";
+import { chosenFile, storeChosenFile } from "../forms/uploads";
 import type { Field, WebForm } from "../forms/types";
 import { Page } from "../layout";
 import { renderHome } from "./home";
@@ -111,28 +112,15 @@ function StageFormView({ r, s }: { r: RequestView; s: Stage }) {
 }
 
 /**
- * A stage form's chosen files, stored at once as their field's purpose (a browser cannot send a chosen file again):
- * each one's id takes its place in the body; a refused one (too large, a type not allowed) is named on its field.
+ * A stage form's chosen files, stored as their field's purpose: each one's id takes its place in the body (a file
+ * stored by an earlier, refused post comes back as its id), a refused one is named on its field.
  */
-async function storeStageFiles(ctx: ServiceContext, def: StageForm, body: Record<string, unknown>, maxBytes: number): Promise<FormMessages> {
+async function storeStageFiles(ctx: ServiceContext, def: StageForm, body: FormBody, maxBytes: number): Promise<FormMessages> {
   const messages: FormMessages = {};
   for (const f of def.fields) {
-    if (f.kind !== "file" || !f.purpose) continue;
-    const list = Array.isArray(body[f.name]) ? (body[f.name] as unknown[]) : [body[f.name]];
-    const chosen = list.find((v): v is File => v !== undefined && typeof v !== "string" && (v as File).size > 0);
-    // A file stored by an earlier, refused post comes back as its id.
-    const stored = list.find((v): v is string => typeof v === "string" && v !== "");
-    if (!chosen) {
-      body[f.name] = stored ?? "";
-      continue;
-    }
-    try {
-      body[f.name] = (await uploadFile({ ctx, input: { name: chosen.name, content: new Uint8Array(await chosen.arrayBuffer()), purpose: f.purpose }, maxBytes })).id;
-    } catch (err) {
-      if (!(err instanceof ServiceError)) throw err;
-      messages[f.name] = err.message;
-      body[f.name] = "";
-    }
+    const chosen = f.kind === "file" && f.purpose ? chosenFile(body[f.name]) : undefined;
+    const refused = chosen ? await storeChosenFile(ctx, body, f.name, chosen, f.purpose!, maxBytes) : null;
+    if (refused) messages[f.name] = refused;
   }
   return messages;
 }
@@ -737,7 +725,7 @@ export function requestPages(deps: WebDeps) {
     const decided = r.stages.find((s) => s.runId === Number(field(body, "stageRunId")) && s.status === "open");
     const formDef = decided && (field(body, "action") === "approve" || field(body, "action") === "confirm") ? stageDef(r.flow, r.profile, decided.stage).form : undefined;
     const web = formDef ? stageWebForm(formDef) : null;
-    const refusedFiles = formDef ? await storeStageFiles(c.get("ctx"), formDef, body, deps.settings.uploadMaxMb * MB) : {};
+    const refusedFiles = formDef ? await storeStageFiles(c.get("ctx"), formDef, body as FormBody, deps.settings.uploadMaxMb * MB) : {};
     const values = web ? readValues(web, body as FormBody) : null;
     try {
       const action = actionFrom(body);
